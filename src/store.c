@@ -1,0 +1,1427 @@
+/*
+ * store.c: the LMDB layer.  Encodes keys and records, maps LMDB's errors to
+ * the STORE_* codes and keeps the sticky error of store.h's contract.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "tickd.h"
+
+enum {
+	DB_META,
+	DB_USERS,
+	DB_DEVICES,
+	DB_TOKENS,
+	DB_QUEUES,
+	DB_MSGS,
+	DB_DEDUP,
+	DB_BLOCKS,
+	DB_COUNT
+};
+
+static const char *const db_names[DB_COUNT] = {
+	[DB_META] = "meta",
+	[DB_USERS] = "users",
+	[DB_DEVICES] = "devices",
+	[DB_TOKENS] = "tokens",
+	[DB_QUEUES] = "queues",
+	[DB_MSGS] = "msgs",
+	[DB_DEDUP] = "dedup",
+	[DB_BLOCKS] = "blocks",
+};
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 dbi[DB_COUNT];
+	char		*path;		/* the data file */
+};
+
+#define QKEY_BYTES	(8 + MID_BYTES)
+#define NKEY_MAX	(NAME_USER_MAX + 1 + CLIENT_ID_MAX)
+#define ITEM_HDR	(1 + 1 + 8)	/* version, kind, ts */
+#define REC_MAX		512
+
+/* A key of two names joined by a NUL, as store.h describes. */
+struct nkey {
+	char	b[NKEY_MAX];
+	size_t	len;
+};
+
+/* A record being encoded. */
+struct enc {
+	uint8_t	b[REC_MAX];
+	size_t	len;
+};
+
+/* A record being decoded; any short read or bad length sets bad. */
+struct dec {
+	const uint8_t	*p;
+	size_t		 len, off;
+	int		 bad;
+};
+
+/* The user's callback of a walk and its argument. */
+struct walk {
+	union {
+		int	(*user)(void *, const char *, const struct user_rec *);
+		int	(*dev)(void *, const char *, const char *,
+			    const struct dev_rec *);
+		int	(*token)(void *, const uint8_t *,
+			    const struct token_rec *);
+		int	(*item)(void *, const struct mid *,
+			    const struct item *);
+		int	(*msg)(void *, const struct mid *,
+			    const struct msg_rec *);
+		int	(*block)(void *, const char *);
+	} fn;
+	void	*arg;
+	int	 corrupt;	/* an entry did not decode */
+};
+
+/*
+ * Walk adapters decode one entry and return the callback's STORE_WALK_*
+ * code, or set corrupt and stop.
+ */
+typedef int (*walk_fn)(struct walk *, const MDB_val *, const MDB_val *);
+
+static int	open_fail(struct store *, char **, const char *, ...)
+		    printflike(3, 4);
+
+/* Writes v big-endian, so that byte order is numeric order. */
+static void
+be64enc(uint8_t *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* Builds a "a\0b" key (just "a" if b is NULL); -1 if a part is too long. */
+static int
+nkey_make(struct nkey *k, const char *a, size_t amax, const char *b,
+    size_t bmax)
+{
+	size_t	alen, blen;
+
+	alen = strnlen(a, amax + 1);
+	if (alen > amax)
+		return (-1);
+	memcpy(k->b, a, alen);
+	k->len = alen;
+	if (b == NULL)
+		return (0);
+	blen = strnlen(b, bmax + 1);
+	if (blen > bmax)
+		return (-1);
+	k->b[alen] = '\0';
+	memcpy(k->b + alen + 1, b, blen);
+	k->len = alen + 1 + blen;
+	return (0);
+}
+
+/* Copies a name out of a key into a NUL-terminated buffer. */
+static int
+name_copy(char *dst, size_t max, const void *src, size_t len)
+{
+	if (len > max || memchr(src, '\0', len) != NULL)
+		return (-1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return (0);
+}
+
+/* A queue key: the qid, then the mid, all big-endian. */
+static void
+qkey_make(uint8_t *k, uint64_t qid, const struct mid *mid)
+{
+	be64enc(k, qid);
+	mid_encode(mid, k + 8);
+}
+
+/* Starts a record with its version byte. */
+static void
+enc_init(struct enc *e)
+{
+	e->b[0] = STORE_RECORD_V1;
+	e->len = 1;
+}
+
+/* Appends raw bytes; every record fits REC_MAX by construction. */
+static void
+enc_bytes(struct enc *e, const void *p, size_t n)
+{
+	memcpy(e->b + e->len, p, n);
+	e->len += n;
+}
+
+/* Appends one byte. */
+static void
+enc_u8(struct enc *e, uint8_t v)
+{
+	enc_bytes(e, &v, 1);
+}
+
+/* Appends a number in this machine's layout. */
+static void
+enc_u64(struct enc *e, uint64_t v)
+{
+	enc_bytes(e, &v, sizeof v);
+}
+
+/* A string field of at most max bytes: its length, then its bytes. */
+static void
+enc_str(struct enc *e, const char *s, size_t max)
+{
+	size_t	n;
+
+	n = strnlen(s, max);
+	enc_u8(e, (uint8_t)n);
+	enc_bytes(e, s, n);
+}
+
+/* Starts reading a record; another version is refused as bad. */
+static void
+dec_init(struct dec *d, const MDB_val *v)
+{
+	d->p = v->mv_data;
+	d->len = v->mv_size;
+	d->off = 1;
+	d->bad = d->len < 1 || d->p[0] != STORE_RECORD_V1;
+}
+
+/* Reads n bytes, or zeroes out and marks the record bad. */
+static void
+dec_bytes(struct dec *d, void *out, size_t n)
+{
+	if (d->bad || d->len - d->off < n) {
+		d->bad = 1;
+		memset(out, 0, n);
+		return;
+	}
+	memcpy(out, d->p + d->off, n);
+	d->off += n;
+}
+
+/* Reads one byte. */
+static uint8_t
+dec_u8(struct dec *d)
+{
+	uint8_t	v;
+
+	dec_bytes(d, &v, 1);
+	return (v);
+}
+
+/* Reads a number in this machine's layout. */
+static uint64_t
+dec_u64(struct dec *d)
+{
+	uint64_t	v;
+
+	dec_bytes(d, &v, sizeof v);
+	return (v);
+}
+
+/* Reads a string of at most max bytes and NUL-terminates it. */
+static void
+dec_str(struct dec *d, char *out, size_t max)
+{
+	size_t	n;
+
+	n = dec_u8(d);
+	if (n > max) {
+		d->bad = 1;
+		n = 0;
+	}
+	dec_bytes(d, out, n);
+	out[d->bad ? 0 : n] = '\0';
+}
+
+/* 0 if the whole record was read and nothing was wrong. */
+static int
+dec_end(struct dec *d)
+{
+	return (d->bad || d->off != d->len ? -1 : 0);
+}
+
+/*
+ * Maps an LMDB result to a STORE_* code, setting the sticky error; db is
+ * the database for the log, or -1 for the environment.
+ */
+static int
+txn_result(struct txn *txn, int rc, int db, const char *what)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return (STORE_OK);
+	case MDB_NOTFOUND:
+		return (STORE_NOTFOUND);
+	case MDB_KEYEXIST:
+		return (STORE_EXISTS);
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		txn->ret = STORE_FULL;
+		return (STORE_FULL);
+	}
+	if (db == -1)
+		log_warnx("store: %s: %s", what, mdb_strerror(rc));
+	else
+		log_warnx("store: %s %s: %s", db_names[db], what,
+		    mdb_strerror(rc));
+	txn->ret = STORE_ERR;
+	return (STORE_ERR);
+}
+
+/* Fails the transaction for a reason of our own, such as a bad record. */
+static int
+txn_fail(struct txn *txn, int db, const char *what)
+{
+	log_warnx("store: %s: %s", db_names[db], what);
+	txn->ret = STORE_ERR;
+	return (STORE_ERR);
+}
+
+/* Looks a key up, honouring the sticky error. */
+static int
+db_get(struct txn *txn, int db, const void *k, size_t klen, MDB_val *v)
+{
+	MDB_val	key;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	key.mv_data = (void *)k;
+	key.mv_size = klen;
+	return (txn_result(txn, mdb_get(txn->txn, txn->store->dbi[db], &key,
+	    v), db, "get"));
+}
+
+/* Writes a key, honouring the sticky error. */
+static int
+db_put(struct txn *txn, int db, const void *k, size_t klen, const void *v,
+    size_t vlen, unsigned int flags)
+{
+	MDB_val	key, val;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	key.mv_data = (void *)k;
+	key.mv_size = klen;
+	val.mv_data = (void *)v;
+	val.mv_size = vlen;
+	return (txn_result(txn, mdb_put(txn->txn, txn->store->dbi[db], &key,
+	    &val, flags), db, "put"));
+}
+
+/* Deletes a key, honouring the sticky error. */
+static int
+db_del(struct txn *txn, int db, const void *k, size_t klen)
+{
+	MDB_val	key;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	key.mv_data = (void *)k;
+	key.mv_size = klen;
+	return (txn_result(txn, mdb_del(txn->txn, txn->store->dbi[db], &key,
+	    NULL), db, "del"));
+}
+
+/*
+ * Walks the keys that start with prefix, from seek (or the prefix) on,
+ * skipping an exact match of seek if skip is set.  An adapter's
+ * STORE_WALK_DELETE deletes through the cursor, after which MDB_NEXT lands
+ * on the entry that followed.  The walk also stops once anything the
+ * callback did in this transaction set the sticky error.
+ */
+static int
+db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
+    const void *seek, size_t slen, int skip, walk_fn fn, struct walk *w)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	int		 rc, r;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, db, "cursor"));
+	if (seek == NULL) {
+		seek = prefix;
+		slen = plen;
+	}
+	if (slen == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	else {
+		k.mv_data = (void *)seek;
+		k.mv_size = slen;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (rc == MDB_SUCCESS && skip && k.mv_size == slen &&
+		    memcmp(k.mv_data, seek, slen) == 0)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	while (rc == MDB_SUCCESS) {
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+			break;
+		r = fn(w, &k, &v);
+		if (w->corrupt) {
+			mdb_cursor_close(c);
+			return (txn_fail(txn, db, "corrupt record"));
+		}
+		if (txn->ret != STORE_OK || r == STORE_WALK_STOP)
+			break;
+		if (r == STORE_WALK_DELETE &&
+		    (rc = mdb_cursor_del(c, 0)) != MDB_SUCCESS)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+		return (txn_result(txn, rc, db, "walk"));
+	return (STORE_OK);
+}
+
+/* Marks a walk as having met an entry that does not decode. */
+static int
+walk_corrupt(struct walk *w)
+{
+	w->corrupt = 1;
+	return (STORE_WALK_STOP);
+}
+
+/* Fills cause (if not NULL) and closes what store_open had opened. */
+static int
+open_fail(struct store *s, char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (cause != NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(cause, fmt, ap) == -1)
+			*cause = NULL;
+		va_end(ap);
+	}
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	free(s->path);
+	free(s);
+	return (STORE_ERR);
+}
+
+/*
+ * Opens every named database in one write transaction.  An empty
+ * environment is new and gets the schema version; otherwise it must
+ * already carry ours, so another program's LMDB files or a data_dir of a
+ * newer tickd are refused instead of being written to.
+ */
+static int
+open_dbs(struct store *s, const char *dir, char **cause)
+{
+	MDB_txn		*t;
+	MDB_dbi		 maindb;
+	MDB_stat	 st;
+	MDB_val		 k, v;
+	struct enc	 e;
+	uint32_t	 schema;
+	int		 rc, i, fresh;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &t)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot use store in %s: %s", dir,
+		    mdb_strerror(rc)));
+	if ((rc = mdb_dbi_open(t, NULL, 0, &maindb)) != MDB_SUCCESS ||
+	    (rc = mdb_stat(t, maindb, &st)) != MDB_SUCCESS)
+		goto fail;
+	fresh = st.ms_entries == 0;
+	rc = mdb_dbi_open(t, db_names[DB_META], fresh ? MDB_CREATE : 0,
+	    &s->dbi[DB_META]);
+	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+		mdb_txn_abort(t);
+		return (open_fail(s, cause, "%s holds LMDB files that are not "
+		    "a tickd store", dir));
+	}
+	if (rc != MDB_SUCCESS)
+		goto fail;
+	k.mv_data = (void *)"schema";
+	k.mv_size = strlen("schema");
+	if (fresh) {
+		enc_init(&e);
+		schema = STORE_SCHEMA;
+		enc_bytes(&e, &schema, sizeof schema);
+		v.mv_data = e.b;
+		v.mv_size = e.len;
+		if ((rc = mdb_put(t, s->dbi[DB_META], &k, &v, 0)) !=
+		    MDB_SUCCESS)
+			goto fail;
+	} else {
+		rc = mdb_get(t, s->dbi[DB_META], &k, &v);
+		if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+			goto fail;
+		if (rc == MDB_NOTFOUND || v.mv_size != 1 + sizeof schema ||
+		    *(uint8_t *)v.mv_data != STORE_RECORD_V1) {
+			mdb_txn_abort(t);
+			return (open_fail(s, cause, "store in %s has no valid "
+			    "schema version: not a tickd store, or damaged",
+			    dir));
+		}
+		memcpy(&schema, (uint8_t *)v.mv_data + 1, sizeof schema);
+		if (schema != STORE_SCHEMA) {
+			mdb_txn_abort(t);
+			return (open_fail(s, cause, "store in %s has schema "
+			    "version %u but this tickd uses version %u", dir,
+			    schema, STORE_SCHEMA));
+		}
+	}
+	for (i = 0; i < DB_COUNT; i++) {
+		if (i == DB_META)
+			continue;
+		rc = mdb_dbi_open(t, db_names[i], MDB_CREATE, &s->dbi[i]);
+		if (rc != MDB_SUCCESS)
+			goto fail;
+	}
+	if ((rc = mdb_txn_commit(t)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot set up store in %s: %s",
+		    dir, mdb_strerror(rc)));
+	return (STORE_OK);
+
+fail:
+	mdb_txn_abort(t);
+	return (open_fail(s, cause, "cannot set up store in %s: %s", dir,
+	    mdb_strerror(rc)));
+}
+
+/*
+ * Opens (creating if need be) the store in dir.  The environment has no
+ * thread-local reader slots (MDB_NOTLS) and LMDB's default durability: a
+ * commit returns only after fsync.
+ */
+int
+store_open(struct store **sp, const char *dir, uint64_t map_size,
+    char **cause)
+{
+	struct store	*s;
+	int		 rc, dead;
+
+	*sp = NULL;
+	if (cause != NULL)
+		*cause = NULL;
+	s = xcalloc(1, sizeof *s);
+	xasprintf(&s->path, "%s/data.mdb", dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return (open_fail(s, cause, "cannot create data directory "
+		    "%s: %s", dir, strerror(errno)));
+	if ((rc = mdb_env_create(&s->env)) != MDB_SUCCESS) {
+		s->env = NULL;
+		return (open_fail(s, cause, "cannot create LMDB environment: "
+		    "%s", mdb_strerror(rc)));
+	}
+	if ((rc = mdb_env_set_maxdbs(s->env, DB_COUNT)) != MDB_SUCCESS ||
+	    (rc = mdb_env_set_mapsize(s->env, map_size)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot set up LMDB environment: "
+		    "%s", mdb_strerror(rc)));
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot open store in %s: %s", dir,
+		    mdb_strerror(rc)));
+	if ((rc = mdb_reader_check(s->env, &dead)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot check readers of store in "
+		    "%s: %s", dir, mdb_strerror(rc)));
+	if (dead > 0)
+		log_info("store: cleared %d stale reader slots", dead);
+	if (open_dbs(s, dir, cause) != STORE_OK)
+		return (STORE_ERR);
+	*sp = s;
+	return (STORE_OK);
+}
+
+/* Closes the environment; every transaction must have ended. */
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	free(s->path);
+	free(s);
+}
+
+/* Changes the map size; no transaction of this process may be open. */
+int
+store_set_map_size(struct store *s, uint64_t size)
+{
+	int	rc;
+
+	if ((rc = mdb_env_set_mapsize(s->env, size)) != MDB_SUCCESS) {
+		log_warnx("store: set map size: %s", mdb_strerror(rc));
+		return (STORE_ERR);
+	}
+	return (STORE_OK);
+}
+
+/* The bytes up to the last page in use, and the map size. */
+int
+store_usage(struct store *s, uint64_t *used, uint64_t *map_size)
+{
+	MDB_envinfo	info;
+	MDB_stat	st;
+	int		rc;
+
+	if ((rc = mdb_env_info(s->env, &info)) != MDB_SUCCESS ||
+	    (rc = mdb_env_stat(s->env, &st)) != MDB_SUCCESS) {
+		log_warnx("store: usage: %s", mdb_strerror(rc));
+		return (STORE_ERR);
+	}
+	*used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	*map_size = info.me_mapsize;
+	return (STORE_OK);
+}
+
+/* The data file, for backups and messages. */
+const char *
+store_path(struct store *s)
+{
+	return (s->path);
+}
+
+/*
+ * Begins a transaction.  A reader table full of slots left by dead
+ * processes is cleared with mdb_reader_check() and the begin tried again.
+ */
+int
+store_txn_begin(struct store *s, struct txn *txn, int write)
+{
+	MDB_txn	*t;
+	int	 rc, dead;
+
+	txn->store = s;
+	txn->txn = NULL;
+	txn->write = write;
+	txn->ret = STORE_OK;
+	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t);
+	if (rc == MDB_READERS_FULL &&
+	    mdb_reader_check(s->env, &dead) == MDB_SUCCESS && dead > 0)
+		rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, -1, "begin"));
+	txn->txn = t;
+	return (STORE_OK);
+}
+
+/*
+ * Commits, or aborts if an operation failed before, and returns that
+ * failure.  The txn is ended either way and refuses further use.
+ */
+int
+store_txn_commit(struct txn *txn)
+{
+	int	rc;
+
+	if (txn->txn == NULL)
+		return (txn->ret != STORE_OK ? txn->ret : STORE_ERR);
+	if (txn->ret != STORE_OK) {
+		mdb_txn_abort(txn->txn);
+		txn->txn = NULL;
+		return (txn->ret);
+	}
+	rc = mdb_txn_commit(txn->txn);
+	txn->txn = NULL;
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, -1, "commit"));
+	txn->ret = STORE_ERR;
+	return (STORE_OK);
+}
+
+/* Aborts; harmless on a txn that has already ended. */
+void
+store_txn_abort(struct txn *txn)
+{
+	if (txn->txn != NULL)
+		mdb_txn_abort(txn->txn);
+	txn->txn = NULL;
+	txn->ret = STORE_ERR;
+}
+
+/* Reads a meta record of n numbers. */
+static int
+meta_get_u64s(struct txn *txn, const char *key, uint64_t *v, int n)
+{
+	MDB_val		val;
+	struct dec	d;
+	int		rc, i;
+
+	rc = db_get(txn, DB_META, key, strlen(key), &val);
+	if (rc != STORE_OK)
+		return (rc);
+	dec_init(&d, &val);
+	for (i = 0; i < n; i++)
+		v[i] = dec_u64(&d);
+	if (dec_end(&d) != 0)
+		return (txn_fail(txn, DB_META, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Writes a meta record of n numbers. */
+static int
+meta_put_u64s(struct txn *txn, const char *key, const uint64_t *v, int n)
+{
+	struct enc	e;
+	int		i;
+
+	enc_init(&e);
+	for (i = 0; i < n; i++)
+		enc_u64(&e, v[i]);
+	return (db_put(txn, DB_META, key, strlen(key), e.b, e.len, 0));
+}
+
+/* The mid high-water mark, or 0-0 in a new store. */
+int
+store_mid_load(struct txn *txn, struct mid *mid)
+{
+	uint64_t	v[2];
+	int		rc;
+
+	rc = meta_get_u64s(txn, "mid", v, 2);
+	if (rc == STORE_NOTFOUND) {
+		mid->ms = mid->seq = 0;
+		return (STORE_OK);
+	}
+	if (rc != STORE_OK)
+		return (rc);
+	mid->ms = v[0];
+	mid->seq = v[1];
+	return (STORE_OK);
+}
+
+/* Stores the mid high-water mark. */
+int
+store_mid_save(struct txn *txn, const struct mid *mid)
+{
+	uint64_t	v[2];
+
+	v[0] = mid->ms;
+	v[1] = mid->seq;
+	return (meta_put_u64s(txn, "mid", v, 2));
+}
+
+/* Hands out the next queue number; the first is 1 and none is reused. */
+int
+store_qid_next(struct txn *txn, uint64_t *qid)
+{
+	uint64_t	v;
+	int		rc;
+
+	rc = meta_get_u64s(txn, "qid", &v, 1);
+	if (rc == STORE_NOTFOUND)
+		v = 0;
+	else if (rc != STORE_OK)
+		return (rc);
+	v++;
+	if ((rc = meta_put_u64s(txn, "qid", &v, 1)) != STORE_OK)
+		return (rc);
+	*qid = v;
+	return (STORE_OK);
+}
+
+/* Encodes an account record. */
+static void
+user_enc(struct enc *e, const struct user_rec *u)
+{
+	enc_init(e);
+	enc_u64(e, u->created);
+	enc_u64(e, u->last_seen);
+	enc_bytes(e, u->salt, sizeof u->salt);
+	enc_bytes(e, u->hash, sizeof u->hash);
+	enc_u8(e, u->read_receipts);
+	enc_u8(e, u->last_seen_vis);
+}
+
+/* Decodes an account record; -1 if it is malformed. */
+static int
+user_dec(const MDB_val *v, struct user_rec *u)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	u->created = dec_u64(&d);
+	u->last_seen = dec_u64(&d);
+	dec_bytes(&d, u->salt, sizeof u->salt);
+	dec_bytes(&d, u->hash, sizeof u->hash);
+	u->read_receipts = dec_u8(&d);
+	u->last_seen_vis = dec_u8(&d);
+	return (dec_end(&d));
+}
+
+/* Reads an account. */
+int
+store_user_get(struct txn *txn, const char *name, struct user_rec *u)
+{
+	struct nkey	k;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, name, NAME_USER_MAX, NULL, 0) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_USERS, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (user_dec(&v, u) != 0)
+		return (txn_fail(txn, DB_USERS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Writes an account with the given LMDB put flags. */
+static int
+user_write(struct txn *txn, const char *name, const struct user_rec *u,
+    unsigned int flags)
+{
+	struct nkey	k;
+	struct enc	e;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, name, NAME_USER_MAX, NULL, 0) != 0)
+		return (txn_fail(txn, DB_USERS, "name too long"));
+	user_enc(&e, u);
+	return (db_put(txn, DB_USERS, k.b, k.len, e.b, e.len, flags));
+}
+
+/* Creates an account; STORE_EXISTS if the name is taken. */
+int
+store_user_add(struct txn *txn, const char *name, const struct user_rec *u)
+{
+	return (user_write(txn, name, u, MDB_NOOVERWRITE));
+}
+
+/* Creates or replaces an account. */
+int
+store_user_put(struct txn *txn, const char *name, const struct user_rec *u)
+{
+	return (user_write(txn, name, u, 0));
+}
+
+/* Walk adapter for accounts. */
+static int
+user_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	char		name[NAME_USER_MAX + 1];
+	struct user_rec	u;
+
+	if (name_copy(name, NAME_USER_MAX, k->mv_data, k->mv_size) != 0 ||
+	    user_dec(v, &u) != 0)
+		return (walk_corrupt(w));
+	return (w->fn.user(w->arg, name, &u));
+}
+
+/* Walks every account in name order. */
+int
+store_user_walk(struct txn *txn, int (*fn)(void *, const char *,
+    const struct user_rec *), void *arg)
+{
+	struct walk	w;
+
+	w.fn.user = fn;
+	w.arg = arg;
+	w.corrupt = 0;
+	return (db_walk(txn, DB_USERS, "", 0, NULL, 0, 0, user_walk_fn, &w));
+}
+
+/* Encodes a device record. */
+static void
+dev_enc(struct enc *e, const struct dev_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->qid);
+	enc_u64(e, r->created);
+	enc_u64(e, r->last_active);
+	enc_u64(e, r->count);
+	enc_u64(e, r->bytes);
+	enc_u8(e, r->claimed);
+}
+
+/* Decodes a device record; -1 if it is malformed. */
+static int
+dev_dec(const MDB_val *v, struct dev_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->qid = dec_u64(&d);
+	r->created = dec_u64(&d);
+	r->last_active = dec_u64(&d);
+	r->count = dec_u64(&d);
+	r->bytes = dec_u64(&d);
+	r->claimed = dec_u8(&d);
+	return (dec_end(&d));
+}
+
+/* Reads one of user's devices. */
+int
+store_device_get(struct txn *txn, const char *user, const char *device,
+    struct dev_rec *r)
+{
+	struct nkey	k;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_DEVICES, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (dev_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_DEVICES, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Creates or replaces one of user's devices. */
+int
+store_device_put(struct txn *txn, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	struct nkey	k;
+	struct enc	e;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
+		return (txn_fail(txn, DB_DEVICES, "name too long"));
+	dev_enc(&e, r);
+	return (db_put(txn, DB_DEVICES, k.b, k.len, e.b, e.len, 0));
+}
+
+/* Deletes a device record; its queue stays. */
+int
+store_device_del(struct txn *txn, const char *user, const char *device)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_DEVICES, k.b, k.len));
+}
+
+/* Walk adapter for devices: splits the key at its NUL. */
+static int
+dev_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	char		 user[NAME_USER_MAX + 1], dev[NAME_DEVICE_MAX + 1];
+	const char	*p = k->mv_data, *nul;
+	struct dev_rec	 r;
+	size_t		 ulen;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL)
+		return (walk_corrupt(w));
+	ulen = nul - p;
+	if (name_copy(user, NAME_USER_MAX, p, ulen) != 0 ||
+	    name_copy(dev, NAME_DEVICE_MAX, nul + 1, k->mv_size - ulen - 1) !=
+	    0 || dev_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	return (w->fn.dev(w->arg, user, dev, &r));
+}
+
+/* Walks one user's devices, or every device. */
+int
+store_device_walk(struct txn *txn, const char *user, int (*fn)(void *,
+    const char *, const char *, const struct dev_rec *), void *arg)
+{
+	struct nkey	k;
+	struct walk	w;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	w.fn.dev = fn;
+	w.arg = arg;
+	w.corrupt = 0;
+	if (user == NULL)
+		return (db_walk(txn, DB_DEVICES, "", 0, NULL, 0, 0,
+		    dev_walk_fn, &w));
+	if (nkey_make(&k, user, NAME_USER_MAX, "", 0) != 0)
+		return (STORE_OK);
+	return (db_walk(txn, DB_DEVICES, k.b, k.len, NULL, 0, 0, dev_walk_fn,
+	    &w));
+}
+
+/* Encodes a token record. */
+static void
+token_enc(struct enc *e, const struct token_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->expires);
+	enc_u64(e, r->qid);
+	enc_str(e, r->user, NAME_USER_MAX);
+	enc_str(e, r->device, NAME_DEVICE_MAX);
+}
+
+/* Decodes a token record; -1 if it is malformed. */
+static int
+token_dec(const MDB_val *v, struct token_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->expires = dec_u64(&d);
+	r->qid = dec_u64(&d);
+	dec_str(&d, r->user, NAME_USER_MAX);
+	dec_str(&d, r->device, NAME_DEVICE_MAX);
+	return (dec_end(&d));
+}
+
+/* Reads the token stored under hash. */
+int
+store_token_get(struct txn *txn, const uint8_t hash[32], struct token_rec *r)
+{
+	MDB_val	v;
+	int	rc;
+
+	if ((rc = db_get(txn, DB_TOKENS, hash, 32, &v)) != STORE_OK)
+		return (rc);
+	if (token_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_TOKENS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Stores a token under its hash. */
+int
+store_token_put(struct txn *txn, const uint8_t hash[32],
+    const struct token_rec *r)
+{
+	struct enc	e;
+
+	token_enc(&e, r);
+	return (db_put(txn, DB_TOKENS, hash, 32, e.b, e.len, 0));
+}
+
+/* Deletes the token stored under hash. */
+int
+store_token_del(struct txn *txn, const uint8_t hash[32])
+{
+	return (db_del(txn, DB_TOKENS, hash, 32));
+}
+
+/* Walk adapter for tokens. */
+static int
+token_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	uint8_t			hash[32];
+	struct token_rec	r;
+
+	if (k->mv_size != sizeof hash || token_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	memcpy(hash, k->mv_data, sizeof hash);
+	return (w->fn.token(w->arg, hash, &r));
+}
+
+/* Walks every token. */
+int
+store_token_walk(struct txn *txn, int (*fn)(void *, const uint8_t *,
+    const struct token_rec *), void *arg)
+{
+	struct walk	w;
+
+	w.fn.token = fn;
+	w.arg = arg;
+	w.corrupt = 0;
+	return (db_walk(txn, DB_TOKENS, "", 0, NULL, 0, 0, token_walk_fn, &w));
+}
+
+/* An item's value: version, kind, ts, then the frame bytes. */
+static int
+item_dec(const MDB_val *v, struct item *it)
+{
+	const uint8_t	*p = v->mv_data;
+
+	if (v->mv_size < ITEM_HDR || p[0] != STORE_RECORD_V1)
+		return (-1);
+	it->kind = p[1];
+	memcpy(&it->ts, p + 2, sizeof it->ts);
+	it->data = (const char *)p + ITEM_HDR;
+	it->len = v->mv_size - ITEM_HDR;
+	return (0);
+}
+
+/* Writes an item straight into the map with MDB_RESERVE. */
+int
+store_queue_put(struct txn *txn, uint64_t qid, const struct mid *mid,
+    const struct item *it)
+{
+	uint8_t	 k[QKEY_BYTES], *p;
+	MDB_val	 key, val;
+	int	 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	qkey_make(k, qid, mid);
+	key.mv_data = k;
+	key.mv_size = sizeof k;
+	val.mv_data = NULL;
+	val.mv_size = ITEM_HDR + it->len;
+	rc = mdb_put(txn->txn, txn->store->dbi[DB_QUEUES], &key, &val,
+	    MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_QUEUES, "put"));
+	p = val.mv_data;
+	p[0] = STORE_RECORD_V1;
+	p[1] = it->kind;
+	memcpy(p + 2, &it->ts, sizeof it->ts);
+	if (it->len > 0)
+		memcpy(p + ITEM_HDR, it->data, it->len);
+	return (STORE_OK);
+}
+
+/* Reads one item; its data points into the map. */
+int
+store_queue_get(struct txn *txn, uint64_t qid, const struct mid *mid,
+    struct item *it)
+{
+	uint8_t	k[QKEY_BYTES];
+	MDB_val	v;
+	int	rc;
+
+	qkey_make(k, qid, mid);
+	if ((rc = db_get(txn, DB_QUEUES, k, sizeof k, &v)) != STORE_OK)
+		return (rc);
+	if (item_dec(&v, it) != 0)
+		return (txn_fail(txn, DB_QUEUES, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Finds the item with a cursor, reports it in *old and deletes it. */
+int
+store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
+    struct item *old)
+{
+	uint8_t		 k[QKEY_BYTES];
+	MDB_cursor	*c;
+	MDB_val		 key, v;
+	struct item	 it;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	qkey_make(k, qid, mid);
+	key.mv_data = k;
+	key.mv_size = sizeof k;
+	rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_QUEUES], &c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_QUEUES, "cursor"));
+	if ((rc = mdb_cursor_get(c, &key, &v, MDB_SET_KEY)) != MDB_SUCCESS) {
+		mdb_cursor_close(c);
+		return (txn_result(txn, rc, DB_QUEUES, "del"));
+	}
+	if (item_dec(&v, &it) != 0) {
+		mdb_cursor_close(c);
+		return (txn_fail(txn, DB_QUEUES, "corrupt record"));
+	}
+	rc = mdb_cursor_del(c, 0);
+	mdb_cursor_close(c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_QUEUES, "del"));
+	if (old != NULL) {
+		old->kind = it.kind;
+		old->ts = it.ts;
+		old->data = NULL;
+		old->len = it.len;
+	}
+	return (STORE_OK);
+}
+
+/* Walk adapter for queue items. */
+static int
+item_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	const uint8_t	*p = k->mv_data;
+	struct mid	 mid;
+	struct item	 it;
+
+	if (k->mv_size != QKEY_BYTES || item_dec(v, &it) != 0)
+		return (walk_corrupt(w));
+	mid_decode(p + 8, &mid);
+	return (w->fn.item(w->arg, &mid, &it));
+}
+
+/* Walks queue qid after a mid (or from its head), in mid order. */
+int
+store_queue_walk(struct txn *txn, uint64_t qid, const struct mid *after,
+    int (*fn)(void *, const struct mid *, const struct item *), void *arg)
+{
+	uint8_t		prefix[8], seek[QKEY_BYTES];
+	struct walk	w;
+
+	w.fn.item = fn;
+	w.arg = arg;
+	w.corrupt = 0;
+	be64enc(prefix, qid);
+	if (after == NULL)
+		return (db_walk(txn, DB_QUEUES, prefix, sizeof prefix, NULL, 0,
+		    0, item_walk_fn, &w));
+	qkey_make(seek, qid, after);
+	return (db_walk(txn, DB_QUEUES, prefix, sizeof prefix, seek,
+	    sizeof seek, 1, item_walk_fn, &w));
+}
+
+/* Walk adapter that deletes every entry. */
+static int
+drop_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	(void)w;
+	(void)k;
+	(void)v;
+	return (STORE_WALK_DELETE);
+}
+
+/* Deletes every item of queue qid. */
+int
+store_queue_drop(struct txn *txn, uint64_t qid)
+{
+	uint8_t		prefix[8];
+	struct walk	w;
+
+	memset(&w, 0, sizeof w);
+	be64enc(prefix, qid);
+	return (db_walk(txn, DB_QUEUES, prefix, sizeof prefix, NULL, 0, 0,
+	    drop_fn, &w));
+}
+
+/* Encodes a message record. */
+static void
+msg_enc(struct enc *e, const struct msg_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->ts);
+	enc_u8(e, r->flags);
+	enc_str(e, r->from, NAME_USER_MAX);
+	enc_str(e, r->from_device, NAME_DEVICE_MAX);
+	enc_str(e, r->to, NAME_USER_MAX);
+	enc_str(e, r->id, CLIENT_ID_MAX);
+}
+
+/* Decodes a message record; -1 if it is malformed. */
+static int
+msg_dec(const MDB_val *v, struct msg_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->ts = dec_u64(&d);
+	r->flags = dec_u8(&d);
+	dec_str(&d, r->from, NAME_USER_MAX);
+	dec_str(&d, r->from_device, NAME_DEVICE_MAX);
+	dec_str(&d, r->to, NAME_USER_MAX);
+	dec_str(&d, r->id, CLIENT_ID_MAX);
+	return (dec_end(&d));
+}
+
+/* Reads the record of message mid. */
+int
+store_msg_get(struct txn *txn, const struct mid *mid, struct msg_rec *r)
+{
+	uint8_t	k[MID_BYTES];
+	MDB_val	v;
+	int	rc;
+
+	mid_encode(mid, k);
+	if ((rc = db_get(txn, DB_MSGS, k, sizeof k, &v)) != STORE_OK)
+		return (rc);
+	if (msg_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_MSGS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Creates or replaces the record of message mid. */
+int
+store_msg_put(struct txn *txn, const struct mid *mid, const struct msg_rec *r)
+{
+	uint8_t		k[MID_BYTES];
+	struct enc	e;
+
+	mid_encode(mid, k);
+	msg_enc(&e, r);
+	return (db_put(txn, DB_MSGS, k, sizeof k, e.b, e.len, 0));
+}
+
+/* Deletes the record of message mid. */
+int
+store_msg_del(struct txn *txn, const struct mid *mid)
+{
+	uint8_t	k[MID_BYTES];
+
+	mid_encode(mid, k);
+	return (db_del(txn, DB_MSGS, k, sizeof k));
+}
+
+/* Walk adapter for message records. */
+static int
+msg_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct mid	mid;
+	struct msg_rec	r;
+
+	if (k->mv_size != MID_BYTES || msg_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	mid_decode(k->mv_data, &mid);
+	return (w->fn.msg(w->arg, &mid, &r));
+}
+
+/* Walks message records oldest first. */
+int
+store_msg_walk(struct txn *txn, int (*fn)(void *, const struct mid *,
+    const struct msg_rec *), void *arg)
+{
+	struct walk	w;
+
+	w.fn.msg = fn;
+	w.arg = arg;
+	w.corrupt = 0;
+	return (db_walk(txn, DB_MSGS, "", 0, NULL, 0, 0, msg_walk_fn, &w));
+}
+
+/* Reads what user's send with client id id got. */
+int
+store_dedup_get(struct txn *txn, const char *user, const char *id,
+    struct dedup_rec *r)
+{
+	struct nkey	k;
+	struct dec	d;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, id, CLIENT_ID_MAX) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_DEDUP, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	dec_init(&d, &v);
+	r->mid.ms = dec_u64(&d);
+	r->mid.seq = dec_u64(&d);
+	r->ts = dec_u64(&d);
+	dec_str(&d, r->to, NAME_USER_MAX);
+	if (dec_end(&d) != 0)
+		return (txn_fail(txn, DB_DEDUP, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Records what user's send with client id id got. */
+int
+store_dedup_put(struct txn *txn, const char *user, const char *id,
+    const struct dedup_rec *r)
+{
+	struct nkey	k;
+	struct enc	e;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, id, CLIENT_ID_MAX) != 0)
+		return (txn_fail(txn, DB_DEDUP, "name too long"));
+	enc_init(&e);
+	enc_u64(&e, r->mid.ms);
+	enc_u64(&e, r->mid.seq);
+	enc_u64(&e, r->ts);
+	enc_str(&e, r->to, NAME_USER_MAX);
+	return (db_put(txn, DB_DEDUP, k.b, k.len, e.b, e.len, 0));
+}
+
+/* Deletes a dedup record. */
+int
+store_dedup_del(struct txn *txn, const char *user, const char *id)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, id, CLIENT_ID_MAX) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_DEDUP, k.b, k.len));
+}
+
+/* STORE_OK if blocker has blocked blocked, else STORE_NOTFOUND. */
+int
+store_block_get(struct txn *txn, const char *blocker, const char *blocked)
+{
+	struct nkey	k;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, blocker, NAME_USER_MAX, blocked, NAME_USER_MAX) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_BLOCKS, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (v.mv_size != 1 || *(const uint8_t *)v.mv_data != STORE_RECORD_V1)
+		return (txn_fail(txn, DB_BLOCKS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Records that blocker has blocked blocked. */
+int
+store_block_put(struct txn *txn, const char *blocker, const char *blocked)
+{
+	struct nkey	k;
+	uint8_t		v = STORE_RECORD_V1;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, blocker, NAME_USER_MAX, blocked, NAME_USER_MAX) != 0)
+		return (txn_fail(txn, DB_BLOCKS, "name too long"));
+	return (db_put(txn, DB_BLOCKS, k.b, k.len, &v, 1, 0));
+}
+
+/* Lifts a block. */
+int
+store_block_del(struct txn *txn, const char *blocker, const char *blocked)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, blocker, NAME_USER_MAX, blocked, NAME_USER_MAX) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_BLOCKS, k.b, k.len));
+}
+
+/* Walk adapter for blocks: the name after the NUL. */
+static int
+block_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	char		 name[NAME_USER_MAX + 1];
+	const char	*p = k->mv_data, *nul;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL ||
+	    name_copy(name, NAME_USER_MAX, nul + 1,
+	    k->mv_size - (nul - p) - 1) != 0 || v->mv_size != 1)
+		return (walk_corrupt(w));
+	return (w->fn.block(w->arg, name));
+}
+
+/* The users that blocker has blocked, in name order. */
+int
+store_block_walk(struct txn *txn, const char *blocker, int (*fn)(void *,
+    const char *), void *arg)
+{
+	struct nkey	k;
+	struct walk	w;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, blocker, NAME_USER_MAX, "", 0) != 0)
+		return (STORE_OK);
+	w.fn.block = fn;
+	w.arg = arg;
+	w.corrupt = 0;
+	return (db_walk(txn, DB_BLOCKS, k.b, k.len, NULL, 0, 0, block_walk_fn,
+	    &w));
+}

@@ -1,0 +1,217 @@
+/*
+ * store.h: tickd's LMDB layer.
+ *
+ * One LMDB environment in data_dir, one named database per kind of record.
+ * All records are written and read through this layer only; nothing else
+ * includes <lmdb.h>.
+ *
+ * Contracts (after Knot DNS's knot_lmdb.h):
+ *
+ * - A struct txn carries a sticky error in `ret`.  Once any operation in a
+ *   write transaction fails with STORE_FULL or STORE_ERR, `ret` is set and
+ *   every later operation on that txn returns `ret` at once without touching
+ *   LMDB; store_txn_commit() then aborts and returns `ret`.  STORE_NOTFOUND
+ *   and STORE_EXISTS are answers, not failures: they never set `ret`.
+ * - MDB_MAP_FULL (and MDB_TXN_FULL) map to STORE_FULL: the store is full,
+ *   nothing already committed is harmed.  MDB_READERS_FULL is retried once
+ *   after mdb_reader_check().
+ * - Pointers handed out by the store (struct item.data) point into the LMDB
+ *   map and stay valid only until the transaction ends or the next write in
+ *   it.  Copy what must outlive that.
+ * - Keys holding ids are big-endian, so that LMDB's byte order is mid order.
+ *   Keys holding names are the name bytes, a NUL, then the next part: names
+ *   never contain NUL and NUL sorts first, so a "user\0" prefix walks exactly
+ *   that user's entries.
+ * - Every value starts with a one-byte record version (STORE_RECORD_V1).
+ *   Values are this machine's layout: a data_dir is not portable between
+ *   architectures (use a dump for that).
+ * - The environment's schema version lives in the meta database under
+ *   "schema"; store_open() refuses a data_dir with another version.
+ */
+#ifndef TICKD_STORE_H
+#define TICKD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA		1
+#define STORE_RECORD_V1		1
+
+#define STORE_OK		0
+#define STORE_NOTFOUND		1
+#define STORE_EXISTS		2
+#define STORE_FULL		(-1)
+#define STORE_ERR		(-2)
+
+/* Walk callbacks return one of these. */
+#define STORE_WALK_NEXT		0
+#define STORE_WALK_STOP		1
+#define STORE_WALK_DELETE	2	/* delete this entry, then go on */
+
+#define NAME_USER_MAX		64
+#define NAME_DEVICE_MAX		32
+#define CLIENT_ID_MAX		64
+
+/* A message id: "<ms>-<seq>", the syntax of a Redis stream id. */
+struct mid {
+	uint64_t	ms;
+	uint64_t	seq;
+};
+#define MID_BYTES	16	/* encoded: ms then seq, big-endian */
+#define MID_STRLEN	42	/* "18446744073709551615-18446744073709551615" */
+
+struct store;
+
+struct txn {
+	struct store	*store;
+	void		*txn;		/* MDB_txn */
+	int		 write;
+	int		 ret;		/* sticky error, see above */
+};
+
+/* An account. */
+struct user_rec {
+	uint64_t	created;	/* Unix ms */
+	uint64_t	last_seen;	/* Unix ms; 0 while online or never */
+	uint8_t		salt[16];
+	uint8_t		hash[32];	/* scrypt(password, salt) */
+	uint8_t		read_receipts;	/* 1: send read receipts */
+	uint8_t		last_seen_vis;	/* LASTSEEN_EVERYONE or _NOBODY */
+};
+#define LASTSEEN_EVERYONE	0
+#define LASTSEEN_NOBODY		1
+
+/* A device of a user; it owns the queue numbered qid. */
+struct dev_rec {
+	uint64_t	qid;		/* never reused; a token names it too */
+	uint64_t	created;	/* Unix ms */
+	uint64_t	last_active;	/* Unix ms of last connect/disconnect */
+	uint64_t	count;		/* items in its queue */
+	uint64_t	bytes;		/* bytes of those items' data */
+	uint8_t		claimed;	/* 0: the unclaimed "default" */
+};
+
+/* A login token, stored under SHA-256 of the token. */
+struct token_rec {
+	uint64_t	expires;	/* Unix ms */
+	uint64_t	qid;		/* the device's qid when issued */
+	char		user[NAME_USER_MAX + 1];
+	char		device[NAME_DEVICE_MAX + 1];
+};
+
+/* A queue item: the frame text a device will be sent. */
+#define ITEM_MSG	1
+#define ITEM_RECEIPT	2
+struct item {
+	uint8_t		 kind;		/* ITEM_MSG or ITEM_RECEIPT */
+	uint64_t	 ts;		/* Unix ms it was accepted */
+	const char	*data;		/* JSON frame, not NUL-terminated */
+	size_t		 len;
+};
+
+/*
+ * What the server remembers of a message after queueing it, keyed by mid:
+ * who sent it to whom, and which receipts were already queued.  Kept for
+ * max(message_ttl, dedup_window).
+ */
+#define MSG_DELIVERED	0x01	/* delivered receipt queued */
+#define MSG_READ	0x02	/* read receipt queued (or suppressed) */
+#define MSG_BLOCKED	0x04	/* dropped by a block: never any receipt */
+struct msg_rec {
+	uint64_t	ts;
+	uint8_t		flags;
+	char		from[NAME_USER_MAX + 1];
+	char		from_device[NAME_DEVICE_MAX + 1];
+	char		to[NAME_USER_MAX + 1];
+	char		id[CLIENT_ID_MAX + 1];
+};
+
+/* The dedup index: (sender user, client id) -> what the first send got. */
+struct dedup_rec {
+	struct mid	mid;
+	uint64_t	ts;
+	char		to[NAME_USER_MAX + 1];
+};
+
+/* Environment. */
+int	store_open(struct store **, const char *dir, uint64_t map_size,
+	    char **cause);
+void	store_close(struct store *);
+int	store_set_map_size(struct store *, uint64_t);
+/* Bytes in use (last page * page size) and the map size. */
+int	store_usage(struct store *, uint64_t *used, uint64_t *map_size);
+/* Path of the environment's data file, for backups and messages. */
+const char *store_path(struct store *);
+
+/* Transactions. */
+int	store_txn_begin(struct store *, struct txn *, int write);
+int	store_txn_commit(struct txn *);
+void	store_txn_abort(struct txn *);
+
+/* Meta: the mid high-water mark and the queue-number counter. */
+int	store_mid_load(struct txn *, struct mid *);	/* 0-0 if none */
+int	store_mid_save(struct txn *, const struct mid *);
+int	store_qid_next(struct txn *, uint64_t *);
+
+/* Users. store_user_add returns STORE_EXISTS for a taken name. */
+int	store_user_get(struct txn *, const char *, struct user_rec *);
+int	store_user_add(struct txn *, const char *, const struct user_rec *);
+int	store_user_put(struct txn *, const char *, const struct user_rec *);
+int	store_user_walk(struct txn *, int (*)(void *, const char *,
+	    const struct user_rec *), void *);
+
+/* Devices, keyed "user\0device".  Deleting one leaves its queue alone. */
+int	store_device_get(struct txn *, const char *, const char *,
+	    struct dev_rec *);
+int	store_device_put(struct txn *, const char *, const char *,
+	    const struct dev_rec *);
+int	store_device_del(struct txn *, const char *, const char *);
+/* One user's devices (user != NULL), or every device (user == NULL). */
+int	store_device_walk(struct txn *, const char *user,
+	    int (*)(void *, const char *, const char *, const struct dev_rec *),
+	    void *);
+
+/* Tokens, keyed by SHA-256 of the token. */
+int	store_token_get(struct txn *, const uint8_t [32], struct token_rec *);
+int	store_token_put(struct txn *, const uint8_t [32],
+	    const struct token_rec *);
+int	store_token_del(struct txn *, const uint8_t [32]);
+int	store_token_walk(struct txn *, int (*)(void *, const uint8_t *,
+	    const struct token_rec *), void *);
+
+/* Queues, keyed qid then mid. */
+int	store_queue_put(struct txn *, uint64_t, const struct mid *,
+	    const struct item *);
+int	store_queue_get(struct txn *, uint64_t, const struct mid *,
+	    struct item *);
+/* Deletes one item; its kind, ts and len are left in *old if not NULL. */
+int	store_queue_del(struct txn *, uint64_t, const struct mid *,
+	    struct item *old);
+/* Items with mid > *after (all if after is NULL), oldest first. */
+int	store_queue_walk(struct txn *, uint64_t, const struct mid *after,
+	    int (*)(void *, const struct mid *, const struct item *), void *);
+/* Deletes a whole queue. */
+int	store_queue_drop(struct txn *, uint64_t);
+
+/* Messages, keyed by mid; walked oldest first. */
+int	store_msg_get(struct txn *, const struct mid *, struct msg_rec *);
+int	store_msg_put(struct txn *, const struct mid *, const struct msg_rec *);
+int	store_msg_del(struct txn *, const struct mid *);
+int	store_msg_walk(struct txn *, int (*)(void *, const struct mid *,
+	    const struct msg_rec *), void *);
+
+/* Dedup index, keyed "user\0id". */
+int	store_dedup_get(struct txn *, const char *, const char *,
+	    struct dedup_rec *);
+int	store_dedup_put(struct txn *, const char *, const char *,
+	    const struct dedup_rec *);
+int	store_dedup_del(struct txn *, const char *, const char *);
+
+/* Blocks, keyed "blocker\0blocked": one lookup answers "is X blocked". */
+int	store_block_get(struct txn *, const char *, const char *);
+int	store_block_put(struct txn *, const char *, const char *);
+int	store_block_del(struct txn *, const char *, const char *);
+int	store_block_walk(struct txn *, const char *, int (*)(void *,
+	    const char *), void *);
+
+#endif /* TICKD_STORE_H */

@@ -1,0 +1,216 @@
+/*
+ * util.c: small helpers shared by every module: time, name checks,
+ * hex, allocation that cannot return NULL, and the error-code table.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tickd.h"
+
+/* Wall-clock time in Unix milliseconds. */
+uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static int
+valid_name(const char *s, size_t len, size_t max, const char *extra)
+{
+	size_t	i;
+
+	if (len == 0 || len > max)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+			continue;
+		if (s[i] == '\0' || strchr(extra, s[i]) == NULL)
+			return (0);
+	}
+	return (1);
+}
+
+/* A user name: 1-64 bytes of [a-z0-9._+-]. */
+int
+valid_user(const char *s, size_t len)
+{
+	return (valid_name(s, len, NAME_USER_MAX, "._+-"));
+}
+
+/* A device name: 1-32 bytes of [a-z0-9._-]. */
+int
+valid_device(const char *s, size_t len)
+{
+	return (valid_name(s, len, NAME_DEVICE_MAX, "._-"));
+}
+
+/*
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+ * U+10FFFF.  RFC 6455 makes a text frame that fails this a 1007 close.
+ */
+int
+valid_utf8(const uint8_t *s, size_t len)
+{
+	size_t		i = 0, n, k;
+	uint32_t	cp, min;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			n = 1; cp = s[i] & 0x1f; min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			n = 2; cp = s[i] & 0x0f; min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			n = 3; cp = s[i] & 0x07; min = 0x10000;
+		} else
+			return (0);
+		if (len - i - 1 < n)
+			return (0);
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return (0);
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (0);
+		i += n + 1;
+	}
+	return (1);
+}
+
+void
+hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	static const char	digits[] = "0123456789abcdef";
+	size_t			i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/* Decodes len hex digits into len / 2 bytes; -1 on anything else. */
+int
+hex_decode(const char *in, size_t len, uint8_t *out)
+{
+	size_t	i;
+	int	hi, lo;
+
+	if (len % 2 != 0)
+		return (-1);
+	for (i = 0; i < len / 2; i++) {
+		if ((hi = hex_digit(in[2 * i])) == -1 ||
+		    (lo = hex_digit(in[2 * i + 1])) == -1)
+			return (-1);
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (0);
+}
+
+void *
+xmalloc(size_t size)
+{
+	void	*p;
+
+	if (size == 0)
+		size = 1;
+	if ((p = malloc(size)) == NULL)
+		fatal("xmalloc");
+	return (p);
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p;
+
+	if (n == 0 || size == 0)
+		n = size = 1;
+	if ((p = calloc(n, size)) == NULL)
+		fatal("xcalloc");
+	return (p);
+}
+
+void *
+xrealloc(void *p, size_t size)
+{
+	if (size == 0)
+		size = 1;
+	if ((p = realloc(p, size)) == NULL)
+		fatal("xrealloc");
+	return (p);
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("xstrdup");
+	return (p);
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		fatal("xasprintf");
+	return (n);
+}
+
+static const char *const err_codes[] = {
+	[TE_OK] = "ok",
+	[TE_BAD_JSON] = "bad_json",
+	[TE_BAD_REQUEST] = "bad_request",
+	[TE_UNKNOWN_OP] = "unknown_op",
+	[TE_NOT_AUTHENTICATED] = "not_authenticated",
+	[TE_BAD_TOKEN] = "bad_token",
+	[TE_NO_SUCH_USER] = "no_such_user",
+	[TE_TOO_LARGE] = "too_large",
+	[TE_QUEUE_FULL] = "queue_full",
+	[TE_RATE_LIMITED] = "rate_limited",
+	[TE_INTERNAL] = "internal",
+	[TE_BAD_CREDENTIALS] = "bad_credentials",
+	[TE_REGISTRATION_CLOSED] = "registration_closed",
+	[TE_NAME_TAKEN] = "name_taken",
+	[TE_UNAVAILABLE] = "unavailable",
+};
+
+/* The wire name of an error code (protocol.md section 8). */
+const char *
+err_code(enum tick_err e)
+{
+	if ((size_t)e >= sizeof err_codes / sizeof err_codes[0])
+		return ("internal");
+	return (err_codes[e]);
+}
