@@ -1,0 +1,655 @@
+/*
+ * conf.c: tickd.conf, driven by one table after tmux's options-table.c and
+ * Redis's config.c.  Each line is "name value"; every default is parsed from
+ * its text by the same code that reads the file, so a default is always a
+ * value the file could hold.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+#define KB	1024ULL
+#define MB	(1024 * KB)
+#define GB	(1024 * MB)
+
+#define MSEC	1ULL
+#define SEC	(1000 * MSEC)
+#define MIN	(60 * SEC)
+#define HOUR	(60 * MIN)
+#define DAY	(24 * HOUR)
+
+#define CONF_FRAME_ROOM	KB	/* max_frame_bytes - max_message_bytes */
+
+static const char *const conf_registration_choices[] = {
+	"open", "closed", NULL		/* REG_OPEN, REG_CLOSED */
+};
+static const char *const conf_log_level_choices[] = {
+	"error", "warn", "info", "debug", NULL	/* L_ERROR .. L_DEBUG */
+};
+
+#define O(field)	offsetof(struct conf, field)
+
+const struct conf_entry conf_table[] = {
+	{ .name = "listen", .type = CONF_ADDRESS, .offset = O(listen),
+	  .dflt = "127.0.0.1:8080", .reload = 0,
+	  .help = "address and port of the HTTP and WebSocket listener" },
+	{ .name = "data_dir", .type = CONF_STRING, .offset = O(data_dir),
+	  .dflt = "/var/lib/tickd", .reload = 0,
+	  .help = "directory holding the LMDB store" },
+	{ .name = "map_size", .type = CONF_SIZE, .offset = O(map_size),
+	  .min = MB, .max = 16384 * GB, .dflt = "1g", .reload = 0,
+	  .help = "largest size the store may grow to" },
+	{ .name = "registration", .type = CONF_ENUM,
+	  .offset = O(registration), .choices = conf_registration_choices,
+	  .dflt = "open", .reload = 1,
+	  .help = "open: anyone may register an account; closed: nobody" },
+	{ .name = "token_ttl", .type = CONF_DURATION, .offset = O(token_ttl),
+	  .min = 100 * MSEC, .max = 3650 * DAY, .dflt = "30d", .reload = 1,
+	  .help = "how long a login token stays valid" },
+	{ .name = "auth_timeout", .type = CONF_DURATION,
+	  .offset = O(auth_timeout), .min = 100 * MSEC, .max = HOUR,
+	  .dflt = "10s", .reload = 1,
+	  .help = "time a WebSocket connection has to authenticate" },
+	{ .name = "window", .type = CONF_COUNT, .offset = O(window),
+	  .min = 1, .max = 65536, .dflt = "256", .reload = 1,
+	  .help = "most unacked items in flight to one device" },
+	{ .name = "max_queue", .type = CONF_COUNT, .offset = O(max_queue),
+	  .min = 1, .max = 100000000, .dflt = "10000", .reload = 1,
+	  .help = "most items in one device's queue; then sends are refused" },
+	{ .name = "max_message_bytes", .type = CONF_SIZE,
+	  .offset = O(max_message_bytes), .min = 1, .max = 16 * MB,
+	  .dflt = "16k", .reload = 1,
+	  .help = "largest message body, as JSON text" },
+	{ .name = "max_frame_bytes", .type = CONF_SIZE,
+	  .offset = O(max_frame_bytes), .min = KB, .max = 64 * MB,
+	  .dflt = "64k", .reload = 1,
+	  .help = "largest WebSocket frame a client may send" },
+	{ .name = "max_output_bytes", .type = CONF_SIZE,
+	  .offset = O(max_output_bytes), .min = 4 * KB, .max = GB,
+	  .dflt = "8m", .reload = 1,
+	  .help = "unsent output after which a slow connection is closed" },
+	{ .name = "max_request_bytes", .type = CONF_SIZE,
+	  .offset = O(max_request_bytes), .min = KB, .max = 16 * MB,
+	  .dflt = "64k", .reload = 1,
+	  .help = "largest HTTP request, head and body together" },
+	{ .name = "message_ttl", .type = CONF_DURATION,
+	  .offset = O(message_ttl), .min = 100 * MSEC, .max = 3650 * DAY,
+	  .dflt = "30d", .reload = 1,
+	  .help = "age at which an unacked item is dropped from its queue" },
+	{ .name = "dedup_window", .type = CONF_DURATION,
+	  .offset = O(dedup_window), .min = 100 * MSEC, .max = 3650 * DAY,
+	  .dflt = "7d", .reload = 1,
+	  .help = "how long a sender's message id is remembered" },
+	{ .name = "device_ttl", .type = CONF_DURATION,
+	  .offset = O(device_ttl), .min = 100 * MSEC, .max = 3650 * DAY,
+	  .dflt = "30d", .reload = 1,
+	  .help = "idle time after which a device and its queue are removed" },
+	{ .name = "ping_interval", .type = CONF_DURATION,
+	  .offset = O(ping_interval), .min = 100 * MSEC, .max = HOUR,
+	  .dflt = "30s", .reload = 1,
+	  .help = "time between pings; no pong for two of them closes" },
+	{ .name = "log_level", .type = CONF_ENUM, .offset = O(log_level),
+	  .choices = conf_log_level_choices, .dflt = "info", .reload = 1,
+	  .help = "least severe messages logged: error, warn, info or debug" },
+	{ .name = "pidfile", .type = CONF_STRING, .offset = O(pidfile),
+	  .dflt = "/run/tickd.pid", .reload = 0,
+	  .help = "file holding the daemon's process id" },
+	{ .name = NULL }
+};
+
+#define CONF_FIELD(c, e, type)	((type *)(void *)((char *)(c) + (e)->offset))
+#define CONF_CFIELD(c, e, type) \
+	((const type *)(const void *)((const char *)(c) + (e)->offset))
+
+static size_t	conf_count(void);
+static void	conf_append(char *, size_t, const char *);
+static int	conf_number(const char *, const char **, uint64_t *);
+static int	conf_scaled(const char *, uint64_t *, char **, int);
+static void	conf_format(enum conf_type, uint64_t, char *, size_t);
+static int	conf_address(const char *, struct sockaddr_storage *,
+		    socklen_t *, char **);
+static int	conf_set(struct conf *, const struct conf_entry *,
+		    const char *, char **);
+static int	conf_line(struct conf *, const char *, unsigned int, char *,
+		    size_t, unsigned int *, char **);
+static int	conf_equal(const struct conf_entry *, const struct conf *,
+		    const struct conf *);
+static void	conf_copy(const struct conf_entry *, struct conf *,
+		    const struct conf *);
+
+/* Returns the number of entries in conf_table. */
+static size_t
+conf_count(void)
+{
+	size_t	n = 0;
+
+	while (conf_table[n].name != NULL)
+		n++;
+	return (n);
+}
+
+/* Appends s to the string in buf, truncating to fit len bytes. */
+static void
+conf_append(char *buf, size_t len, const char *s)
+{
+	size_t	used = strlen(buf);
+
+	if (used + 1 < len)
+		snprintf(buf + used, len - used, "%s", s);
+}
+
+/* Reads decimal digits from s into *n; -1 if there are none or too many. */
+static int
+conf_number(const char *s, const char **end, uint64_t *n)
+{
+	uint64_t	v = 0;
+	const char	*p = s;
+
+	if (*p < '0' || *p > '9')
+		return (-1);
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return (-1);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*n = v;
+	*end = p;
+	return (0);
+}
+
+/* Parses a duration (duration != 0) or a size into ms or bytes. */
+static int
+conf_scaled(const char *v, uint64_t *out, char **why, int duration)
+{
+	static const struct {
+		const char	*unit;
+		uint64_t	 scale;
+	} dunits[] = {
+		{ "ms", MSEC }, { "s", SEC }, { "m", MIN }, { "h", HOUR },
+		{ "d", DAY }, { NULL, 0 }
+	}, sunits[] = {
+		{ "", 1 }, { "k", KB }, { "K", KB }, { "m", MB }, { "M", MB },
+		{ "g", GB }, { "G", GB }, { NULL, 0 }
+	}, *u;
+	const char	*end;
+	uint64_t	 n;
+
+	if (conf_number(v, &end, &n) != 0) {
+		if (*v >= '0' && *v <= '9')
+			xasprintf(why, "\"%s\" is too large", v);
+		else if (duration)
+			xasprintf(why, "\"%s\" is not a duration, as in 30s",
+			    v);
+		else
+			xasprintf(why, "\"%s\" is not a size, as in 64k", v);
+		return (-1);
+	}
+	if (duration && *end == '\0') {
+		xasprintf(why, "\"%s\" needs a unit: ms, s, m, h or d", v);
+		return (-1);
+	}
+	for (u = duration ? dunits : sunits; u->unit != NULL; u++) {
+		if (strcmp(end, u->unit) == 0)
+			break;
+	}
+	if (u->unit == NULL) {
+		xasprintf(why, "unknown unit \"%s\" in \"%s\" (use %s)", end, v,
+		    duration ? "ms, s, m, h or d" : "k, m or g");
+		return (-1);
+	}
+	if (n > UINT64_MAX / u->scale) {
+		xasprintf(why, "\"%s\" is too large", v);
+		return (-1);
+	}
+	*out = n * u->scale;
+	return (0);
+}
+
+/* Writes a duration, size or count the way the file would hold it. */
+static void
+conf_format(enum conf_type type, uint64_t n, char *buf, size_t len)
+{
+	static const struct {
+		const char	*unit;
+		uint64_t	 scale;
+	} dunits[] = {
+		{ "d", DAY }, { "h", HOUR }, { "m", MIN }, { "s", SEC },
+		{ "ms", MSEC }, { NULL, 0 }
+	}, sunits[] = {
+		{ "g", GB }, { "m", MB }, { "k", KB }, { "", 1 }, { NULL, 0 }
+	}, *u;
+
+	if (type == CONF_DURATION)
+		u = dunits;
+	else if (type == CONF_SIZE)
+		u = sunits;
+	else {
+		snprintf(buf, len, "%llu", (unsigned long long)n);
+		return;
+	}
+	for (; u[1].unit != NULL; u++) {
+		if (n != 0 && n % u->scale == 0)
+			break;
+	}
+	snprintf(buf, len, "%llu%s", (unsigned long long)(n / u->scale),
+	    u->unit);
+}
+
+/* Parses 1.2.3.4:PORT or [IPv6]:PORT with inet_pton only: no DNS. */
+static int
+conf_address(const char *v, struct sockaddr_storage *ss, socklen_t *sslen,
+    char **why)
+{
+	struct sockaddr_in	*sin;
+	struct sockaddr_in6	*sin6;
+	const char		*colon, *end;
+	char			 host[INET6_ADDRSTRLEN + 1];
+	size_t			 hlen;
+	uint64_t		 port;
+	int			 v6 = 0;
+
+	if (*v == '[') {
+		if ((end = strchr(v, ']')) == NULL) {
+			xasprintf(why, "\"%s\" has no closing ]", v);
+			return (-1);
+		}
+		v6 = 1;
+		hlen = (size_t)(end - v - 1);
+		colon = end + 1;
+		if (*colon != ':') {
+			xasprintf(why, "\"%s\" needs :PORT after ]", v);
+			return (-1);
+		}
+		v++;
+	} else {
+		if ((colon = strrchr(v, ':')) == NULL) {
+			xasprintf(why, "\"%s\" is not ADDRESS:PORT", v);
+			return (-1);
+		}
+		hlen = (size_t)(colon - v);
+		if (memchr(v, ':', hlen) != NULL) {
+			xasprintf(why, "\"%s\": write an IPv6 address in "
+			    "brackets, as in [::1]:8080", v);
+			return (-1);
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof host) {
+		xasprintf(why, "\"%s\" has no valid address", v6 ? v - 1 : v);
+		return (-1);
+	}
+	memcpy(host, v, hlen);
+	host[hlen] = '\0';
+	if (conf_number(colon + 1, &end, &port) != 0 || *end != '\0' ||
+	    port < 1 || port > 65535) {
+		xasprintf(why, "port \"%s\" is not a number from 1 to 65535",
+		    colon + 1);
+		return (-1);
+	}
+
+	memset(ss, 0, sizeof *ss);
+	if (v6) {
+		sin6 = (struct sockaddr_in6 *)ss;
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			xasprintf(why, "\"%s\" is not an IPv6 address", host);
+			return (-1);
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof *sin6;
+	} else {
+		sin = (struct sockaddr_in *)ss;
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			xasprintf(why, "\"%s\" is not an IPv4 address (names "
+			    "are not resolved; IPv6 goes in brackets)", host);
+			return (-1);
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof *sin;
+	}
+	return (0);
+}
+
+/* Sets one entry from its text; on error *why is a malloc'd reason. */
+static int
+conf_set(struct conf *c, const struct conf_entry *e, const char *v,
+    char **why)
+{
+	struct sockaddr_storage	  ss;
+	socklen_t		  sslen;
+	uint64_t		  n;
+	char			  lo[32], hi[32], list[256], **sp;
+	const char		 *w = v;
+	const char *const	 *ch;
+	size_t			  i;
+
+	*why = NULL;
+	switch (e->type) {
+	case CONF_STRING:
+		if (*v == '\0') {
+			*why = xstrdup("the value is empty");
+			return (-1);
+		}
+		sp = CONF_FIELD(c, e, char *);
+		free(*sp);
+		*sp = xstrdup(v);
+		return (0);
+	case CONF_ADDRESS:
+		if (conf_address(v, &ss, &sslen, why) != 0)
+			return (-1);
+		sp = CONF_FIELD(c, e, char *);
+		free(*sp);
+		*sp = xstrdup(v);
+		c->listen_ss = ss;
+		c->listen_len = sslen;
+		return (0);
+	case CONF_ENUM:
+		for (i = 0; e->choices[i] != NULL; i++) {
+			if (strcmp(v, e->choices[i]) == 0) {
+				*CONF_FIELD(c, e, int) = (int)i;
+				return (0);
+			}
+		}
+		list[0] = '\0';
+		for (ch = e->choices; *ch != NULL; ch++) {
+			if (ch != e->choices)
+				conf_append(list, sizeof list,
+				    ch[1] == NULL ? " or " : ", ");
+			conf_append(list, sizeof list, *ch);
+		}
+		xasprintf(why, "\"%s\" is not %s", v, list);
+		return (-1);
+	case CONF_COUNT:
+		if (conf_number(v, &w, &n) != 0 || *w != '\0') {
+			xasprintf(why, "\"%s\" is not a whole number", v);
+			return (-1);
+		}
+		break;
+	case CONF_DURATION:
+	case CONF_SIZE:
+		if (conf_scaled(v, &n, why, e->type == CONF_DURATION) != 0)
+			return (-1);
+		break;
+	default:
+		fatalx("conf: %s: bad type %d", e->name, (int)e->type);
+	}
+
+	conf_format(e->type, e->min, lo, sizeof lo);
+	conf_format(e->type, e->max, hi, sizeof hi);
+	if (n < e->min) {
+		xasprintf(why, "%s is below the minimum %s", v, lo);
+		return (-1);
+	}
+	if (e->max != 0 && n > e->max) {
+		xasprintf(why, "%s is above the maximum %s", v, hi);
+		return (-1);
+	}
+	*CONF_FIELD(c, e, uint64_t) = n;
+	return (0);
+}
+
+/*
+ * Parses one line into c.  seen[i] is the line that set conf_table[i], or 0.
+ * A value is one word, up to a '#' or blank, or a double-quoted string in
+ * which \" and \\ stand for " and \; a comment may follow either.
+ */
+static int
+conf_line(struct conf *c, const char *path, unsigned int lineno, char *line,
+    size_t len, unsigned int *seen, char **cause)
+{
+	const struct conf_entry	*e;
+	char			*p, *key, *val, *v, *why, *rest;
+	size_t			 klen, i;
+
+	if (memchr(line, '\0', len) != NULL) {
+		xasprintf(cause, "%s:%u: NUL byte in line", path, lineno);
+		return (-1);
+	}
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '\0' || *p == '#')
+		return (0);
+	key = p;
+	while (*p != '\0' && *p != ' ' && *p != '\t')
+		p++;
+	klen = (size_t)(p - key);
+	for (i = 0; conf_table[i].name != NULL; i++) {
+		if (strlen(conf_table[i].name) == klen &&
+		    strncmp(conf_table[i].name, key, klen) == 0)
+			break;
+	}
+	e = &conf_table[i];
+	if (e->name == NULL) {
+		xasprintf(cause, "%s:%u: unknown key \"%.*s\"", path, lineno,
+		    (int)klen, key);
+		return (-1);
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#') {
+		xasprintf(cause, "%s:%u: missing value for \"%s\"", path,
+		    lineno, e->name);
+		return (-1);
+	}
+	if (seen[i] != 0) {
+		xasprintf(cause, "%s:%u: duplicate key \"%s\" (first set on "
+		    "line %u)", path, lineno, e->name, seen[i]);
+		return (-1);
+	}
+
+	why = NULL;
+	val = v = xmalloc(len + 1);
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++) {
+			if (*p == '\\') {
+				p++;
+				if (*p != '"' && *p != '\\') {
+					why = xstrdup(*p == '\0' ?
+					    "missing closing quote" :
+					    "only \\\" and \\\\ may follow "
+					    "a backslash");
+					goto bad;
+				}
+			}
+			*v++ = *p;
+		}
+		if (*p != '"') {
+			why = xstrdup("missing closing quote");
+			goto bad;
+		}
+		p++;
+	} else {
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '#')
+			*v++ = *p++;
+	}
+	*v = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\0' && *p != '#') {
+		rest = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '#')
+			p++;
+		xasprintf(&why, "unexpected \"%.*s\" after the value (quote a "
+		    "value that holds blanks)", (int)(p - rest), rest);
+		goto bad;
+	}
+	if (conf_set(c, e, val, &why) != 0)
+		goto bad;
+	free(val);
+	seen[i] = lineno;
+	return (0);
+
+bad:
+	xasprintf(cause, "%s:%u: bad value for \"%s\": %s", path, lineno,
+	    e->name, why);
+	free(why);
+	free(val);
+	return (-1);
+}
+
+/* Sets every entry of c to its default, as if read from a file. */
+void
+conf_init(struct conf *c)
+{
+	const struct conf_entry	*e;
+	char			*why;
+
+	memset(c, 0, sizeof *c);
+	for (e = conf_table; e->name != NULL; e++) {
+		if (conf_set(c, e, e->dflt, &why) != 0)
+			fatalx("conf: default of %s: %s", e->name, why);
+	}
+}
+
+/*
+ * Reads path on top of the defaults.  On success the result replaces *c
+ * (which must hold conf_init's or conf_load's result, or zeroes); on error
+ * *c is untouched and *cause is a malloc'd "FILE:LINE: reason".
+ */
+int
+conf_load(struct conf *c, const char *path, char **cause)
+{
+	struct conf	 nc;
+	FILE		*f;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	unsigned int	 lineno = 0, *seen;
+
+	*cause = NULL;
+	if ((f = fopen(path, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	conf_init(&nc);
+	seen = xcalloc(conf_count(), sizeof *seen);
+	while ((n = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if (conf_line(&nc, path, lineno, line, (size_t)n, seen,
+		    cause) != 0)
+			goto fail;
+	}
+	if (ferror(f)) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+
+	/* Checks that involve more than one key. */
+	if (nc.max_frame_bytes < nc.max_message_bytes + CONF_FRAME_ROOM) {
+		xasprintf(cause, "%s: max_frame_bytes must be at least "
+		    "max_message_bytes + 1k", path);
+		goto fail;
+	}
+
+	free(line);
+	free(seen);
+	fclose(f);
+	nc.path = xstrdup(path);
+	conf_clear(c);
+	*c = nc;
+	return (0);
+
+fail:
+	free(line);
+	free(seen);
+	fclose(f);
+	conf_clear(&nc);
+	return (-1);
+}
+
+/* Frees what c holds and zeroes it. */
+void
+conf_clear(struct conf *c)
+{
+	const struct conf_entry	*e;
+
+	for (e = conf_table; e->name != NULL; e++) {
+		if (e->type == CONF_STRING || e->type == CONF_ADDRESS)
+			free(*CONF_FIELD(c, e, char *));
+	}
+	free(c->path);
+	memset(c, 0, sizeof *c);
+}
+
+/* Returns 1 if a and b hold the same value for entry e. */
+static int
+conf_equal(const struct conf_entry *e, const struct conf *a,
+    const struct conf *b)
+{
+	const char	*sa, *sb;
+
+	switch (e->type) {
+	case CONF_STRING:
+	case CONF_ADDRESS:
+		sa = *CONF_CFIELD(a, e, char *);
+		sb = *CONF_CFIELD(b, e, char *);
+		if (sa == NULL || sb == NULL)
+			return (sa == sb);
+		return (strcmp(sa, sb) == 0);
+	case CONF_ENUM:
+		return (*CONF_CFIELD(a, e, int) == *CONF_CFIELD(b, e, int));
+	default:
+		return (*CONF_CFIELD(a, e, uint64_t) ==
+		    *CONF_CFIELD(b, e, uint64_t));
+	}
+}
+
+/* Copies entry e from one conf to another. */
+static void
+conf_copy(const struct conf_entry *e, struct conf *to,
+    const struct conf *from)
+{
+	char		**sp;
+	const char	*s;
+
+	switch (e->type) {
+	case CONF_STRING:
+	case CONF_ADDRESS:
+		sp = CONF_FIELD(to, e, char *);
+		s = *CONF_CFIELD(from, e, char *);
+		free(*sp);
+		*sp = s == NULL ? NULL : xstrdup(s);
+		if (e->type == CONF_ADDRESS) {
+			to->listen_ss = from->listen_ss;
+			to->listen_len = from->listen_len;
+		}
+		break;
+	case CONF_ENUM:
+		*CONF_FIELD(to, e, int) = *CONF_CFIELD(from, e, int);
+		break;
+	default:
+		*CONF_FIELD(to, e, uint64_t) = *CONF_CFIELD(from, e, uint64_t);
+		break;
+	}
+}
+
+/*
+ * Copies into the running conf what SIGHUP may change; a changed key that
+ * only a restart applies is logged and left alone.
+ */
+void
+conf_apply_reload(struct conf *to, const struct conf *from)
+{
+	const struct conf_entry	*e;
+
+	for (e = conf_table; e->name != NULL; e++) {
+		if (conf_equal(e, to, from))
+			continue;
+		if (e->reload)
+			conf_copy(e, to, from);
+		else
+			log_warnx("conf: %s changed; it takes effect only "
+			    "after a restart", e->name);
+	}
+}

@@ -1,0 +1,193 @@
+/*
+ * log.c: logging, after OpenSMTPD's log.c.  In the foreground messages go
+ * to stderr with a timestamp; otherwise to syslog as "tickd", LOG_DAEMON.
+ * log_warn and fatal append strerror(errno); fatal and fatalx exit 1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "tickd.h"
+
+static int	log_foreground = 1;	/* stderr until log_init says not */
+static int	log_level = L_INFO;
+
+static void	log_vlog(int, int, const char *, va_list);
+static void	log_msg(int, int, const char *, ...) printflike(3, 4);
+static void	log_errno(int, int, int, const char *, va_list);
+static __dead void log_fatal(int, const char *, va_list);
+
+/* Chooses stderr or syslog and the most verbose level to log. */
+void
+log_init(int foreground, int level)
+{
+	log_foreground = foreground;
+	log_setlevel(level);
+	tzset();
+	if (!log_foreground)
+		openlog("tickd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/* Sets the most verbose level that is logged. */
+void
+log_setlevel(int level)
+{
+	if (level < L_ERROR)
+		level = L_ERROR;
+	if (level > L_DEBUG)
+		level = L_DEBUG;
+	log_level = level;
+}
+
+/* Returns the most verbose level that is logged. */
+int
+log_getlevel(void)
+{
+	return (log_level);
+}
+
+/* Closes and reopens syslog, as after SIGHUP. */
+void
+log_reopen(void)
+{
+	if (log_foreground)
+		return;
+	closelog();
+	openlog("tickd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/* Writes one message at a level with a syslog priority, if not filtered. */
+static void
+log_vlog(int level, int pri, const char *fmt, va_list ap)
+{
+	char		 msg[1024], stamp[32];
+	struct timespec	 ts;
+	struct tm	 tm;
+	int		 saved_errno = errno;
+
+	if (level > log_level)
+		return;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (log_foreground) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ld %s\n", stamp, ts.tv_nsec / 1000000,
+		    msg);
+		fflush(stderr);
+	} else
+		syslog(pri, "%s", msg);
+	errno = saved_errno;
+}
+
+/* Logs a formatted message at a level with a syslog priority. */
+static void
+log_msg(int level, int pri, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(level, pri, fmt, ap);
+	va_end(ap);
+}
+
+/* Formats a message, appends strerror(e) unless e is 0, and logs it. */
+static void
+log_errno(int level, int pri, int e, const char *fmt, va_list ap)
+{
+	char	msg[1024];
+
+	if (level > log_level)
+		return;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (e != 0)
+		log_msg(level, pri, "%s: %s", msg, strerror(e));
+	else
+		log_msg(level, pri, "%s", msg);
+}
+
+/* Logs a warning followed by strerror(errno). */
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved_errno = errno;
+
+	va_start(ap, fmt);
+	log_errno(L_WARN, LOG_ERR, saved_errno, fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+}
+
+/* Logs a warning. */
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(L_WARN, LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+/* Logs an informational message. */
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(L_INFO, LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+/* Logs a debugging message. */
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vlog(L_DEBUG, LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+/* Logs "fatal: " and the message, with strerror(e) unless 0, and exits 1. */
+static __dead void
+log_fatal(int e, const char *fmt, va_list ap)
+{
+	char	msg[1024];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (e != 0)
+		log_msg(L_ERROR, LOG_CRIT, "fatal: %s: %s", msg, strerror(e));
+	else
+		log_msg(L_ERROR, LOG_CRIT, "fatal: %s", msg);
+	exit(1);
+}
+
+/* Logs a fatal error followed by strerror(errno) and exits 1. */
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved_errno = errno;
+
+	va_start(ap, fmt);
+	log_fatal(saved_errno, fmt, ap);
+	va_end(ap);
+}
+
+/* Logs a fatal error and exits 1. */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_fatal(0, fmt, ap);
+	va_end(ap);
+}
