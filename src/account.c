@@ -1,0 +1,270 @@
+/*
+ * account.c: accounts, their devices and login tokens (protocol.md
+ * section 3, "Devices", rules 1 to 4).  A token is 32 random bytes sent
+ * as hex; the store keeps only its SHA-256, so a copy of the data_dir
+ * does not hand out working tokens.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "tickd.h"
+
+#define DEVICE_DEFAULT	"default"
+
+/* Device walk callback: counts devices, stopping at the second. */
+static int
+count_fn(void *arg, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	int	*n = arg;
+
+	(void)user;
+	(void)device;
+	(void)r;
+	return (++*n >= 2 ? STORE_WALK_STOP : STORE_WALK_NEXT);
+}
+
+/* How many devices user has: 0, 1, or 2 for two or more. */
+static int
+device_count(struct txn *txn, const char *user, int *n)
+{
+	*n = 0;
+	return (store_device_walk(txn, user, count_fn, n));
+}
+
+/* A new device record with its own, never used, queue number. */
+static int
+device_new(struct txn *txn, uint64_t now, int claimed, struct dev_rec *r)
+{
+	memset(r, 0, sizeof *r);
+	r->created = now;
+	r->last_active = now;
+	r->claimed = claimed;
+	return (store_qid_next(txn, &r->qid));
+}
+
+/* Gives user a fresh unclaimed "default" with an empty queue. */
+static int
+device_add_default(struct txn *txn, const char *user, uint64_t now)
+{
+	struct dev_rec	r;
+	int		rc;
+
+	if ((rc = device_new(txn, now, 0, &r)) != STORE_OK)
+		return (rc);
+	return (store_device_put(txn, user, DEVICE_DEFAULT, &r));
+}
+
+/*
+ * The unclaimed "default" in *r if it is user's only device, else
+ * STORE_NOTFOUND.
+ */
+static int
+lone_default(struct txn *txn, const char *user, struct dev_rec *r)
+{
+	int	rc, n;
+
+	if ((rc = store_device_get(txn, user, DEVICE_DEFAULT, r)) != STORE_OK)
+		return (rc);
+	if (r->claimed)
+		return (STORE_NOTFOUND);
+	if ((rc = device_count(txn, user, &n)) != STORE_OK)
+		return (rc);
+	return (n == 1 ? STORE_OK : STORE_NOTFOUND);
+}
+
+/*
+ * Creates an account with one unclaimed device "default" (rule 1).  A
+ * taken name is *err = TE_NAME_TAKEN, not a store error.
+ */
+int
+account_register(struct txn *txn, const char *user, const uint8_t salt[16],
+    const uint8_t hash[32], uint64_t now, enum tick_err *err)
+{
+	struct user_rec	u;
+	int		rc;
+
+	*err = TE_OK;
+	memset(&u, 0, sizeof u);
+	u.created = now;
+	u.last_seen = 0;
+	memcpy(u.salt, salt, sizeof u.salt);
+	memcpy(u.hash, hash, sizeof u.hash);
+	u.read_receipts = 1;
+	u.last_seen_vis = LASTSEEN_EVERYONE;
+	if ((rc = store_user_add(txn, user, &u)) == STORE_EXISTS) {
+		*err = TE_NAME_TAKEN;
+		return (STORE_OK);
+	}
+	if (rc != STORE_OK)
+		return (rc);
+	return (device_add_default(txn, user, now));
+}
+
+/*
+ * The device a login names (rule 2): device itself if it exists; else the
+ * account's lone unclaimed "default", renamed and keeping its queue; else
+ * a new device with an empty queue.  A NULL device means "default".  The
+ * device is claimed and active now; its name and record are copied out.
+ */
+int
+account_claim_device(struct txn *txn, const char *user, const char *device,
+    uint64_t now, char out_name[NAME_DEVICE_MAX + 1], struct dev_rec *out)
+{
+	struct user_rec	 u;
+	struct dev_rec	 r;
+	const char	*name;
+	int		 rc;
+
+	if ((rc = store_user_get(txn, user, &u)) != STORE_OK)
+		return (rc);
+	name = device != NULL ? device : DEVICE_DEFAULT;
+	rc = store_device_get(txn, user, name, &r);
+	if (rc == STORE_NOTFOUND && strcmp(name, DEVICE_DEFAULT) != 0) {
+		if ((rc = lone_default(txn, user, &r)) == STORE_OK)
+			rc = store_device_del(txn, user, DEVICE_DEFAULT);
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = device_new(txn, now, 1, &r);
+	if (rc != STORE_OK)
+		return (rc);
+	r.claimed = 1;
+	r.last_active = now;
+	if ((rc = store_device_put(txn, user, name, &r)) != STORE_OK)
+		return (rc);
+	snprintf(out_name, NAME_DEVICE_MAX + 1, "%s", name);
+	*out = r;
+	return (STORE_OK);
+}
+
+/*
+ * Removes a device with its queue (rules 3 and 4).  A user left without
+ * a device gets a fresh unclaimed "default" so messages wait for the next
+ * login.  The device's tokens stop working because the device is gone;
+ * queue_sweep deletes them.
+ */
+int
+account_remove_device(struct txn *txn, const char *user, const char *device,
+    uint64_t now)
+{
+	struct dev_rec	r;
+	int		rc, n;
+
+	if ((rc = store_device_get(txn, user, device, &r)) != STORE_OK)
+		return (rc);
+	if ((rc = store_queue_drop(txn, r.qid)) != STORE_OK ||
+	    (rc = store_device_del(txn, user, device)) != STORE_OK ||
+	    (rc = device_count(txn, user, &n)) != STORE_OK)
+		return (rc);
+	if (n > 0)
+		return (STORE_OK);
+	return (device_add_default(txn, user, now));
+}
+
+/* OpenSSL's reason for its last error, for the log. */
+static const char *
+ssl_error(void)
+{
+	const char	*s;
+
+	if ((s = ERR_reason_error_string(ERR_get_error())) == NULL)
+		return ("unknown error");
+	return (s);
+}
+
+/* SHA-256 of a token's raw bytes: the key it is stored under. */
+static int
+token_hash(const uint8_t raw[TOKEN_BYTES], uint8_t hash[32])
+{
+	if (EVP_Digest(raw, TOKEN_BYTES, hash, NULL, EVP_sha256(), NULL) !=
+	    1) {
+		log_warnx("account: SHA-256 failed: %s", ssl_error());
+		return (STORE_ERR);
+	}
+	return (STORE_OK);
+}
+
+/* The hash of a token as sent: STORE_NOTFOUND unless it is 64 hex digits. */
+static int
+token_parse(const char *token, uint8_t hash[32])
+{
+	uint8_t	raw[TOKEN_BYTES];
+	int	rc;
+
+	if (strnlen(token, TOKEN_HEXLEN + 1) != TOKEN_HEXLEN ||
+	    hex_decode(token, TOKEN_HEXLEN, raw) != 0)
+		return (STORE_NOTFOUND);
+	rc = token_hash(raw, hash);
+	explicit_bzero(raw, sizeof raw);
+	return (rc);
+}
+
+/* Issues a token for user's device, which has queue qid, into out. */
+int
+account_token_issue(struct txn *txn, const char *user, const char *device,
+    uint64_t qid, uint64_t expires, char out[TOKEN_HEXLEN + 1])
+{
+	uint8_t			raw[TOKEN_BYTES], hash[32];
+	struct token_rec	t;
+	int			rc;
+
+	if (RAND_bytes(raw, sizeof raw) != 1) {
+		log_warnx("account: no random bytes for a token: %s",
+		    ssl_error());
+		return (STORE_ERR);
+	}
+	if ((rc = token_hash(raw, hash)) == STORE_OK) {
+		memset(&t, 0, sizeof t);
+		t.expires = expires;
+		t.qid = qid;
+		snprintf(t.user, sizeof t.user, "%s", user);
+		snprintf(t.device, sizeof t.device, "%s", device);
+		if ((rc = store_token_put(txn, hash, &t)) == STORE_OK)
+			hex_encode(raw, sizeof raw, out);
+	}
+	explicit_bzero(raw, sizeof raw);
+	return (rc);
+}
+
+/*
+ * Checks a token: it must exist, not have expired, and its device must
+ * still exist with the same queue, so a device logged out and created
+ * again does not take over the old device's tokens.
+ */
+int
+account_token_check(struct txn *txn, const char *token, uint64_t now,
+    struct token_rec *out)
+{
+	uint8_t			hash[32];
+	struct token_rec	t;
+	struct dev_rec		r;
+	int			rc;
+
+	if ((rc = token_parse(token, hash)) != STORE_OK ||
+	    (rc = store_token_get(txn, hash, &t)) != STORE_OK)
+		return (rc);
+	if (t.expires <= now)
+		return (STORE_NOTFOUND);
+	if ((rc = store_device_get(txn, t.user, t.device, &r)) != STORE_OK)
+		return (rc);
+	if (r.qid != t.qid)
+		return (STORE_NOTFOUND);
+	*out = t;
+	return (STORE_OK);
+}
+
+/* Deletes a token: it stops working at once. */
+int
+account_token_revoke(struct txn *txn, const char *token)
+{
+	uint8_t	hash[32];
+	int	rc;
+
+	if ((rc = token_parse(token, hash)) != STORE_OK)
+		return (rc);
+	return (store_token_del(txn, hash));
+}

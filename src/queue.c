@@ -1,0 +1,631 @@
+/*
+ * queue.c: the store-and-forward rules of protocol.md section 5 over the
+ * store: who gets a message, dedup and limits, acks and receipts, and the
+ * sweep of old items, idle devices, forgotten messages and dead tokens.
+ *
+ * Nothing here does I/O.  The network layer calls these functions inside
+ * the one write transaction of an event-loop turn, commits, and only then
+ * replies and pushes to the devices listed in the targets.  Any error
+ * return means that transaction must be aborted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+/* A device and its record, as collected by a walk. */
+struct dev {
+	char		user[NAME_USER_MAX + 1];
+	char		device[NAME_DEVICE_MAX + 1];
+	struct dev_rec	r;
+};
+
+struct devs {
+	struct dev	*v;
+	size_t		 n, cap;
+};
+
+/* What a device walk collects, and which devices it leaves out. */
+struct collect {
+	struct devs	*devs;
+	const char	*skip;		/* this device name, or NULL */
+	uint64_t	 limit;		/* items that make a device full */
+	int		 refuse;	/* 1: a full device stops the walk */
+	int		 full;		/* a full device was met with refuse */
+};
+
+/* What the sweep's walks count. */
+struct sweep {
+	struct txn	*txn;
+	uint64_t	 now;
+	uint64_t	 ttl;
+	uint64_t	 n;		/* entries deleted */
+	uint64_t	 bytes;		/* of those entries' data, for items */
+};
+
+/* Appends a device; the array grows as needed. */
+void
+targets_add(struct targets *t, const char *user, const char *device,
+    uint64_t qid)
+{
+	struct target	*tg;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap == 0 ? 4 : t->cap * 2;
+		t->v = xrealloc(t->v, t->cap * sizeof *t->v);
+	}
+	tg = &t->v[t->n++];
+	snprintf(tg->user, sizeof tg->user, "%s", user);
+	snprintf(tg->device, sizeof tg->device, "%s", device);
+	tg->qid = qid;
+}
+
+/* Frees the array and leaves it empty for reuse. */
+void
+targets_free(struct targets *t)
+{
+	free(t->v);
+	t->v = NULL;
+	t->n = t->cap = 0;
+}
+
+/* Whether a device is already listed. */
+static int
+targets_has(const struct targets *t, const char *user, const char *device)
+{
+	size_t	i;
+
+	for (i = 0; i < t->n; i++) {
+		if (strcmp(t->v[i].user, user) == 0 &&
+		    strcmp(t->v[i].device, device) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Whether a device was already collected. */
+static int
+devs_has(const struct devs *d, const char *user, const char *device)
+{
+	size_t	i;
+
+	for (i = 0; i < d->n; i++) {
+		if (strcmp(d->v[i].user, user) == 0 &&
+		    strcmp(d->v[i].device, device) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Frees the collected devices. */
+static void
+devs_free(struct devs *d)
+{
+	free(d->v);
+	d->v = NULL;
+	d->n = d->cap = 0;
+}
+
+/* Device walk callback: collects devices as struct collect says. */
+static int
+collect_fn(void *arg, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	struct collect	*c = arg;
+	struct devs	*d = c->devs;
+	struct dev	*dv;
+
+	if (c->skip != NULL && strcmp(device, c->skip) == 0)
+		return (STORE_WALK_NEXT);
+	if (devs_has(d, user, device))
+		return (STORE_WALK_NEXT);
+	if (r->count >= c->limit) {
+		if (!c->refuse)
+			return (STORE_WALK_NEXT);
+		c->full = 1;
+		return (STORE_WALK_STOP);
+	}
+	if (d->n == d->cap) {
+		d->cap = d->cap == 0 ? 4 : d->cap * 2;
+		d->v = xrealloc(d->v, d->cap * sizeof *d->v);
+	}
+	dv = &d->v[d->n++];
+	snprintf(dv->user, sizeof dv->user, "%s", user);
+	snprintf(dv->device, sizeof dv->device, "%s", device);
+	dv->r = *r;
+	return (STORE_WALK_NEXT);
+}
+
+/* Collects every device of user, or of every user if user is NULL. */
+static int
+collect_all(struct txn *txn, const char *user, struct devs *devs)
+{
+	struct collect	c;
+
+	memset(&c, 0, sizeof c);
+	c.devs = devs;
+	c.limit = UINT64_MAX;
+	return (store_device_walk(txn, user, collect_fn, &c));
+}
+
+/* True if now is at least ttl after t; never while t is in the future. */
+static int
+expired(uint64_t t, uint64_t ttl, uint64_t now)
+{
+	return (t <= now && now - t >= ttl);
+}
+
+/*
+ * Puts one item into the queue of each device, keeps their count and
+ * bytes, and lists each device once in out.
+ */
+static int
+queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
+    const struct item *it, struct targets *out)
+{
+	struct dev	*d;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < devs->n; i++) {
+		d = &devs->v[i];
+		if ((rc = store_queue_put(txn, d->r.qid, mid, it)) != STORE_OK)
+			return (rc);
+		d->r.count++;
+		d->r.bytes += it->len;
+		rc = store_device_put(txn, d->user, d->device, &d->r);
+		if (rc != STORE_OK)
+			return (rc);
+		if (!targets_has(out, d->user, d->device))
+			targets_add(out, d->user, d->device, d->r.qid);
+	}
+	return (STORE_OK);
+}
+
+/* Dumps and frees a frame built by json_pack; NULL if either failed. */
+static char *
+frame_dump(json_t *o)
+{
+	char	*s;
+
+	if (o == NULL)
+		return (NULL);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return (s);
+}
+
+/*
+ * Queues one receipt with a new mid for message mid (record m) to every
+ * device of its sender.  Receipts ignore max_queue: there is at most one
+ * of each status per message, so the messages already bound them.
+ */
+static int
+queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
+    const struct msg_rec *m, const char *status, uint64_t now,
+    struct targets *out)
+{
+	struct devs	 devs;
+	struct mid	 rmid;
+	struct item	 it;
+	char		 rs[MID_STRLEN + 1], fs[MID_STRLEN + 1], *frame;
+	int		 rc;
+
+	memset(&devs, 0, sizeof devs);
+	if ((rc = collect_all(txn, m->from, &devs)) != STORE_OK) {
+		devs_free(&devs);
+		return (rc);
+	}
+	midgen_next(gen, now, &rmid);
+	mid_format(&rmid, rs);
+	mid_format(mid, fs);
+	frame = frame_dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+	    "op", "receipt", "mid", rs, "for", fs, "id", m->id, "by", m->to,
+	    "status", status, "ts", (json_int_t)now));
+	if (frame == NULL) {
+		log_warnx("queue: cannot build receipt for %s", fs);
+		devs_free(&devs);
+		return (STORE_ERR);
+	}
+	it.kind = ITEM_RECEIPT;
+	it.ts = now;
+	it.data = frame;
+	it.len = strlen(frame);
+	rc = queue_items(txn, &devs, &rmid, &it, out);
+	free(frame);
+	devs_free(&devs);
+	return (rc);
+}
+
+/* Whether user has blocked from: 1, 0, or a store error. */
+static int
+is_blocked(struct txn *txn, const char *user, const char *from)
+{
+	int	rc;
+
+	rc = store_block_get(txn, user, from);
+	if (rc == STORE_OK)
+		return (1);
+	if (rc == STORE_NOTFOUND)
+		return (0);
+	return (rc);
+}
+
+/*
+ * Collects the devices a message goes to: every device of the recipient
+ * unless it blocked the sender, refusing the send if one of them is full,
+ * then every other device of the sender that is not full.
+ */
+static int
+send_devices(struct txn *txn, const struct conf *conf,
+    const struct send_req *req, int blocked, struct devs *devs, int *full)
+{
+	struct collect	c;
+	int		rc;
+
+	memset(&c, 0, sizeof c);
+	c.devs = devs;
+	c.limit = conf->max_queue;
+	if (!blocked) {
+		c.refuse = 1;
+		rc = store_device_walk(txn, req->to, collect_fn, &c);
+		if (rc != STORE_OK || c.full) {
+			*full = c.full;
+			return (rc);
+		}
+	}
+	c.refuse = 0;
+	c.skip = req->from_device;
+	return (store_device_walk(txn, req->from, collect_fn, &c));
+}
+
+/*
+ * Accepts a message (protocol.md section 5, rules 1 and 7 to 9, and the
+ * blocking of section 6).  res is cleared first; res->err says why nothing
+ * was stored, res->dup marks a repeated send.  A message from a sender the
+ * recipient blocked is stored for the sender's other devices only and
+ * marked MSG_BLOCKED, so that no receipt ever follows.  The caller frees
+ * res->targets.
+ */
+int
+queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    const struct send_req *req, struct send_res *res)
+{
+	struct user_rec		 u;
+	struct dedup_rec	 dd;
+	struct msg_rec		 m;
+	struct devs		 devs;
+	struct item		 it;
+	char			 ms[MID_STRLEN + 1], *s;
+	size_t			 len;
+	int			 rc, blocked, full = 0;
+
+	memset(res, 0, sizeof *res);
+	if (req->to[0] == '#') {
+		res->err = TE_NO_SUCH_USER;
+		return (STORE_OK);
+	}
+	if ((rc = store_user_get(txn, req->to, &u)) == STORE_NOTFOUND) {
+		res->err = TE_NO_SUCH_USER;
+		return (STORE_OK);
+	}
+	if (rc != STORE_OK)
+		return (rc);
+
+	/* A clock that stepped back keeps a record in its window. */
+	rc = store_dedup_get(txn, req->from, req->id, &dd);
+	if (rc == STORE_OK && (req->now < dd.ts ||
+	    req->now - dd.ts <= conf->dedup_window)) {
+		res->dup = 1;
+		res->mid = dd.mid;
+		res->ts = dd.ts;
+		strlcpy(res->to, dd.to, sizeof res->to);
+		return (STORE_OK);
+	}
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return (rc);
+
+	if ((s = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL) {
+		res->err = TE_INTERNAL;
+		return (STORE_OK);
+	}
+	len = strlen(s);
+	free(s);
+	if (len > conf->max_message_bytes) {
+		res->err = TE_TOO_LARGE;
+		return (STORE_OK);
+	}
+
+	if ((blocked = is_blocked(txn, req->to, req->from)) < 0)
+		return (blocked);
+	memset(&devs, 0, sizeof devs);
+	if ((rc = send_devices(txn, conf, req, blocked, &devs, &full)) !=
+	    STORE_OK || full) {
+		if (full)
+			res->err = TE_QUEUE_FULL;
+		devs_free(&devs);
+		return (rc);
+	}
+
+	midgen_next(gen, req->now, &res->mid);
+	res->ts = req->now;
+	strlcpy(res->to, req->to, sizeof res->to);
+	mid_format(&res->mid, ms);
+	s = frame_dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:O}",
+	    "op", "msg", "mid", ms, "from", req->from, "from_device",
+	    req->from_device, "to", req->to, "id", req->id, "ts",
+	    (json_int_t)res->ts, "body", req->body));
+	if (s == NULL) {
+		log_warnx("queue: cannot build message %s", ms);
+		res->err = TE_INTERNAL;
+		devs_free(&devs);
+		return (STORE_OK);
+	}
+	it.kind = ITEM_MSG;
+	it.ts = res->ts;
+	it.data = s;
+	it.len = strlen(s);
+	rc = queue_items(txn, &devs, &res->mid, &it, &res->targets);
+	free(s);
+	devs_free(&devs);
+	if (rc != STORE_OK)
+		return (rc);
+
+	memset(&m, 0, sizeof m);
+	m.ts = res->ts;
+	m.flags = blocked ? MSG_BLOCKED : 0;
+	snprintf(m.from, sizeof m.from, "%s", req->from);
+	snprintf(m.from_device, sizeof m.from_device, "%s", req->from_device);
+	snprintf(m.to, sizeof m.to, "%s", req->to);
+	snprintf(m.id, sizeof m.id, "%s", req->id);
+	if ((rc = store_msg_put(txn, &res->mid, &m)) != STORE_OK)
+		return (rc);
+
+	memset(&dd, 0, sizeof dd);
+	dd.mid = res->mid;
+	dd.ts = res->ts;
+	snprintf(dd.to, sizeof dd.to, "%s", req->to);
+	return (store_dedup_put(txn, req->from, req->id, &dd));
+}
+
+/*
+ * Queues the delivered receipt for message mid acked by user, if user is
+ * its recipient, none was queued yet and no block stands in the way.
+ */
+static int
+ack_receipt(struct txn *txn, struct midgen *gen, const char *user,
+    const struct mid *mid, uint64_t now, struct targets *out)
+{
+	struct msg_rec	m;
+	int		rc;
+
+	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	if (strcmp(m.to, user) != 0 ||
+	    (m.flags & (MSG_DELIVERED | MSG_BLOCKED)) != 0)
+		return (STORE_OK);
+	if ((rc = is_blocked(txn, user, m.from)) != 0)
+		return (rc < 0 ? rc : STORE_OK);
+	m.flags |= MSG_DELIVERED;
+	if ((rc = store_msg_put(txn, mid, &m)) != STORE_OK)
+		return (rc);
+	return (queue_receipt(txn, gen, mid, &m, "delivered", now, out));
+}
+
+/*
+ * Deletes an item from the queue of user's device.  The first ack of a
+ * message by any device of its recipient queues the delivered receipt.
+ * Acking what is not there is not an error.  res is cleared first; the
+ * caller frees res->targets.
+ */
+int
+queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    const char *user, const char *device, const struct mid *mid,
+    uint64_t now, struct ack_res *res)
+{
+	struct dev_rec	r;
+	struct item	old;
+	int		rc;
+
+	(void)conf;
+	memset(res, 0, sizeof *res);
+	if ((rc = store_device_get(txn, user, device, &r)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	if ((rc = store_queue_del(txn, r.qid, mid, &old)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	res->deleted = 1;
+	r.count = r.count > 0 ? r.count - 1 : 0;
+	r.bytes = r.bytes > old.len ? r.bytes - old.len : 0;
+	if ((rc = store_device_put(txn, user, device, &r)) != STORE_OK)
+		return (rc);
+	if (old.kind != ITEM_MSG)
+		return (STORE_OK);
+	return (ack_receipt(txn, gen, user, mid, now, &res->targets));
+}
+
+/*
+ * Marks message mid read by user, its recipient.  A delivered receipt
+ * not queued yet goes first, so that a sender never sees blue ticks
+ * without two grey ones.  The read receipt is left out if the reader
+ * turned read receipts off; a block suppresses both.  out is cleared
+ * first; the caller frees it.
+ */
+int
+queue_read(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    const char *user, const struct mid *mid, uint64_t now,
+    struct targets *out)
+{
+	struct msg_rec	m;
+	struct user_rec	u;
+	int		rc, quiet, delivered;
+
+	(void)conf;
+	memset(out, 0, sizeof *out);
+	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	if (strcmp(m.to, user) != 0 || (m.flags & MSG_READ) != 0)
+		return (STORE_OK);
+	if ((rc = store_user_get(txn, user, &u)) != STORE_OK)
+		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+	if ((quiet = is_blocked(txn, user, m.from)) < 0)
+		return (quiet);
+	quiet = quiet || (m.flags & MSG_BLOCKED) != 0;
+	delivered = !quiet && (m.flags & MSG_DELIVERED) == 0;
+	if (delivered)
+		m.flags |= MSG_DELIVERED;
+	m.flags |= MSG_READ;
+	if ((rc = store_msg_put(txn, mid, &m)) != STORE_OK)
+		return (rc);
+	if (delivered && (rc = queue_receipt(txn, gen, mid, &m, "delivered",
+	    now, out)) != STORE_OK)
+		return (rc);
+	if (quiet || !u.read_receipts)
+		return (STORE_OK);
+	return (queue_receipt(txn, gen, mid, &m, "read", now, out));
+}
+
+/* Queue walk callback: deletes items from the head while they are old. */
+static int
+sweep_item_fn(void *arg, const struct mid *mid, const struct item *it)
+{
+	struct sweep	*sw = arg;
+
+	(void)mid;
+	if (!expired(it->ts, sw->ttl, sw->now))
+		return (STORE_WALK_STOP);
+	sw->n++;
+	sw->bytes += it->len;
+	return (STORE_WALK_DELETE);
+}
+
+/* Drops a device's items older than message_ttl and fixes its counts. */
+static int
+sweep_queue(struct txn *txn, const struct conf *conf, uint64_t now,
+    struct dev *d, uint64_t *items)
+{
+	struct sweep	sw;
+	int		rc;
+
+	memset(&sw, 0, sizeof sw);
+	sw.now = now;
+	sw.ttl = conf->message_ttl;
+	rc = store_queue_walk(txn, d->r.qid, NULL, sweep_item_fn, &sw);
+	if (rc != STORE_OK || sw.n == 0)
+		return (rc);
+	d->r.count = d->r.count > sw.n ? d->r.count - sw.n : 0;
+	d->r.bytes = d->r.bytes > sw.bytes ? d->r.bytes - sw.bytes : 0;
+	*items += sw.n;
+	return (store_device_put(txn, d->user, d->device, &d->r));
+}
+
+/*
+ * Msgs walk callback: forgets messages older than both message_ttl and
+ * dedup_window, with their dedup key unless a later send reused it.  A
+ * store error is left in the txn, which stops the walk.
+ */
+static int
+sweep_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
+{
+	struct sweep		*sw = arg;
+	struct dedup_rec	 dd;
+
+	if (!expired(m->ts, sw->ttl, sw->now))
+		return (STORE_WALK_STOP);
+	if (store_dedup_get(sw->txn, m->from, m->id, &dd) == STORE_OK &&
+	    mid_cmp(&dd.mid, mid) == 0 &&
+	    store_dedup_del(sw->txn, m->from, m->id) != STORE_OK)
+		return (STORE_WALK_STOP);
+	sw->n++;
+	return (STORE_WALK_DELETE);
+}
+
+/*
+ * Token walk callback: deletes tokens that expired or whose device is
+ * gone or was recreated with another queue.  A store error is left in
+ * the txn, which stops the walk.
+ */
+static int
+sweep_token_fn(void *arg, const uint8_t *hash, const struct token_rec *t)
+{
+	struct sweep	*sw = arg;
+	struct dev_rec	 r;
+	int		 rc;
+
+	(void)hash;
+	if (t->expires > sw->now) {
+		rc = store_device_get(sw->txn, t->user, t->device, &r);
+		if (rc != STORE_NOTFOUND && (rc != STORE_OK || r.qid == t->qid))
+			return (STORE_WALK_NEXT);
+	}
+	sw->n++;
+	return (STORE_WALK_DELETE);
+}
+
+/*
+ * Periodic cleanup: items past message_ttl, devices idle for device_ttl
+ * and not online, message records past max(message_ttl, dedup_window),
+ * and dead tokens.  An unclaimed "default" is never removed for being
+ * idle: it is the only device of an account nobody logged in to yet, and
+ * removing it would only recreate it with its waiting messages lost.
+ * res is cleared first; the caller frees res->removed.
+ */
+int
+queue_sweep(struct txn *txn, const struct conf *conf, uint64_t now,
+    int (*online)(void *, const char *, const char *), void *arg,
+    struct sweep_res *res)
+{
+	struct devs	 devs;
+	struct dev	*d;
+	struct sweep	 sw;
+	size_t		 i;
+	int		 rc;
+
+	memset(res, 0, sizeof *res);
+	memset(&devs, 0, sizeof devs);
+	if ((rc = collect_all(txn, NULL, &devs)) != STORE_OK)
+		goto out;
+	for (i = 0; i < devs.n; i++) {
+		d = &devs.v[i];
+		if (d->r.claimed &&
+		    expired(d->r.last_active, conf->device_ttl, now) &&
+		    (online == NULL || !online(arg, d->user, d->device))) {
+			rc = account_remove_device(txn, d->user, d->device,
+			    now);
+			if (rc != STORE_OK)
+				goto out;
+			targets_add(&res->removed, d->user, d->device,
+			    d->r.qid);
+			continue;
+		}
+		if ((rc = sweep_queue(txn, conf, now, d, &res->items)) !=
+		    STORE_OK)
+			goto out;
+	}
+
+	memset(&sw, 0, sizeof sw);
+	sw.txn = txn;
+	sw.now = now;
+	sw.ttl = conf->message_ttl > conf->dedup_window ? conf->message_ttl :
+	    conf->dedup_window;
+	if ((rc = store_msg_walk(txn, sweep_msg_fn, &sw)) != STORE_OK)
+		goto out;
+	res->msgs = sw.n;
+
+	sw.n = 0;
+	if ((rc = store_token_walk(txn, sweep_token_fn, &sw)) != STORE_OK)
+		goto out;
+	res->tokens = sw.n;
+out:
+	devs_free(&devs);
+	return (rc);
+}

@@ -1,0 +1,1202 @@
+/*
+ * test_queue.c: unit tests of queue.c and account.c, the store-and-forward
+ * rules and the device and token rules, against a store in a temporary
+ * directory.  Prints TAP; exits 0 only if every test passed.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+#define CHECK(e) do {							\
+	if (!(e)) {							\
+		printf("# %s:%d: failed: %s\n", __FILE__, __LINE__, #e);\
+		return (1);						\
+	}								\
+} while (0)
+
+#define MAP_SIZE	(16ULL << 20)
+#define QMAX		16
+
+static char		base[256];
+static struct conf	conf;
+
+/* A store with a write transaction open, as in one event-loop turn. */
+struct env {
+	struct store	*s;
+	struct txn	 txn;
+	struct midgen	 gen;
+};
+
+/* A device's queue, read back and checked against its count and bytes. */
+struct qdump {
+	int		 n;
+	size_t		 bytes;
+	struct mid	 mid[QMAX];
+	uint8_t		 kind[QMAX];
+	uint64_t	 ts[QMAX];
+	json_t		*j[QMAX];
+};
+
+/* The limits the tests assume unless they change them. */
+static void
+conf_reset(void)
+{
+	memset(&conf, 0, sizeof conf);
+	conf.max_queue = 5;
+	conf.max_message_bytes = 64;
+	conf.dedup_window = 1000;
+	conf.message_ttl = 5000;
+	conf.device_ttl = 10000;
+}
+
+/* Opens the test's store and begins a write transaction. */
+static int
+env_open(struct env *e, const char *name, uint64_t map_size)
+{
+	struct mid	 hw = { 0, 0 };
+	char		 dir[512], *cause;
+
+	conf_reset();
+	snprintf(dir, sizeof dir, "%s/%s", base, name);
+	if (store_open(&e->s, dir, map_size, &cause) != STORE_OK) {
+		printf("# store_open: %s\n", cause != NULL ? cause : "?");
+		free(cause);
+		return (-1);
+	}
+	if (store_txn_begin(e->s, &e->txn, 1) != STORE_OK) {
+		store_close(e->s);
+		return (-1);
+	}
+	midgen_init(&e->gen, &hw);
+	return (0);
+}
+
+/* Commits and closes; 0 if the commit worked. */
+static int
+env_close(struct env *e)
+{
+	int	rc;
+
+	rc = store_txn_commit(&e->txn);
+	store_close(e->s);
+	return (rc == STORE_OK ? 0 : -1);
+}
+
+/* Registers user with a dummy password hash. */
+static int
+reg(struct env *e, const char *user, uint64_t now)
+{
+	uint8_t		salt[16], hash[32];
+	enum tick_err	err;
+
+	memset(salt, 1, sizeof salt);
+	memset(hash, 2, sizeof hash);
+	if (account_register(&e->txn, user, salt, hash, now, &err) !=
+	    STORE_OK || err != TE_OK)
+		return (-1);
+	return (0);
+}
+
+/* Claims one of user's devices as a login would. */
+static int
+claim(struct env *e, const char *user, const char *device, uint64_t now,
+    struct dev_rec *r)
+{
+	char	name[NAME_DEVICE_MAX + 1];
+
+	return (account_claim_device(&e->txn, user, device, now, name, r));
+}
+
+/* alice on phone and laptop, bob on phone and tablet. */
+static int
+two_by_two(struct env *e, uint64_t now)
+{
+	struct dev_rec	r;
+
+	if (reg(e, "alice", now) != 0 || reg(e, "bob", now) != 0 ||
+	    claim(e, "alice", "phone", now, &r) != STORE_OK ||
+	    claim(e, "alice", "laptop", now, &r) != STORE_OK ||
+	    claim(e, "bob", "phone", now, &r) != STORE_OK ||
+	    claim(e, "bob", "tablet", now, &r) != STORE_OK)
+		return (-1);
+	return (0);
+}
+
+/* Sends a message whose body is given as JSON text. */
+static int
+qsend(struct env *e, const char *from, const char *from_device,
+    const char *to, const char *id, const char *body, uint64_t now,
+    struct send_res *res)
+{
+	struct send_req	req;
+	int		rc;
+
+	req.from = from;
+	req.from_device = from_device;
+	req.to = to;
+	req.id = id;
+	req.now = now;
+	if ((req.body = json_loads(body, JSON_DECODE_ANY, NULL)) == NULL)
+		return (STORE_ERR);
+	rc = queue_send(&e->txn, &e->gen, &conf, &req, res);
+	json_decref(req.body);
+	return (rc);
+}
+
+/* Queue walk callback: records each item, its frame parsed. */
+static int
+qdump_fn(void *arg, const struct mid *m, const struct item *it)
+{
+	struct qdump	*q = arg;
+
+	if (q->n < QMAX) {
+		q->mid[q->n] = *m;
+		q->kind[q->n] = it->kind;
+		q->ts[q->n] = it->ts;
+		q->j[q->n] = json_loadb(it->data, it->len, 0, NULL);
+	}
+	q->n++;
+	q->bytes += it->len;
+	return (STORE_WALK_NEXT);
+}
+
+/* Frees the parsed frames of a qdump. */
+static void
+qfree(struct qdump *q)
+{
+	int	i;
+
+	for (i = 0; i < q->n && i < QMAX; i++)
+		json_decref(q->j[i]);
+	memset(q, 0, sizeof *q);
+}
+
+/* Reads a device's queue; -1 if its record's count or bytes are wrong. */
+static int
+qload(struct env *e, const char *user, const char *device, struct qdump *q)
+{
+	struct dev_rec	r;
+
+	memset(q, 0, sizeof *q);
+	if (store_device_get(&e->txn, user, device, &r) != STORE_OK ||
+	    store_queue_walk(&e->txn, r.qid, NULL, qdump_fn, q) != STORE_OK)
+		return (-1);
+	if (r.count != (uint64_t)q->n || r.bytes != q->bytes) {
+		printf("# %s/%s: count %llu bytes %llu, queue %d %zu\n", user,
+		    device, (unsigned long long)r.count,
+		    (unsigned long long)r.bytes, q->n, q->bytes);
+		qfree(q);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Items in a device's queue, or -1. */
+static int
+qlen(struct env *e, const char *user, const char *device)
+{
+	struct qdump	q;
+	int		n;
+
+	if (qload(e, user, device, &q) != 0)
+		return (-1);
+	n = q.n;
+	qfree(&q);
+	return (n);
+}
+
+/* Items in queue qid, whether or not a device owns it. */
+static int
+qid_len(struct env *e, uint64_t qid)
+{
+	struct qdump	q;
+	int		n;
+
+	memset(&q, 0, sizeof q);
+	if (store_queue_walk(&e->txn, qid, NULL, qdump_fn, &q) != STORE_OK)
+		return (-1);
+	n = q.n;
+	qfree(&q);
+	return (n);
+}
+
+/* A string member of a JSON object, or "". */
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char	*s;
+
+	s = json_string_value(json_object_get(o, key));
+	return (s != NULL ? s : "");
+}
+
+/* Whether a device is in a target list. */
+static int
+has_target(const struct targets *t, const char *user, const char *device)
+{
+	size_t	i;
+
+	for (i = 0; i < t->n; i++) {
+		if (strcmp(t->v[i].user, user) == 0 &&
+		    strcmp(t->v[i].device, device) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* Msgs walk callback: counts. */
+static int
+count_msg_fn(void *arg, const struct mid *m, const struct msg_rec *r)
+{
+	(void)m;
+	(void)r;
+	(*(int *)arg)++;
+	return (STORE_WALK_NEXT);
+}
+
+/* How many message records the store holds. */
+static int
+msg_count(struct env *e)
+{
+	int	n = 0;
+
+	if (store_msg_walk(&e->txn, count_msg_fn, &n) != STORE_OK)
+		return (-1);
+	return (n);
+}
+
+/* A receipt frame as protocol.md section 5 has it. */
+static int
+is_receipt(json_t *j, const struct mid *rmid, const struct mid *for_mid,
+    const char *id, const char *by, const char *status, uint64_t ts)
+{
+	char	a[MID_STRLEN + 1], b[MID_STRLEN + 1];
+
+	mid_format(rmid, a);
+	mid_format(for_mid, b);
+	return (j != NULL && json_object_size(j) == 7 &&
+	    strcmp(jstr(j, "op"), "receipt") == 0 &&
+	    strcmp(jstr(j, "mid"), a) == 0 && strcmp(jstr(j, "for"), b) == 0 &&
+	    strcmp(jstr(j, "id"), id) == 0 && strcmp(jstr(j, "by"), by) == 0 &&
+	    strcmp(jstr(j, "status"), status) == 0 &&
+	    json_integer_value(json_object_get(j, "ts")) == (json_int_t)ts);
+}
+
+/* account_register: user and unclaimed default; name_taken. */
+static int
+test_register(void)
+{
+	struct env	e;
+	struct user_rec	u;
+	struct dev_rec	r;
+	enum tick_err	err;
+	uint8_t		salt[16] = { 0 }, hash[32] = { 0 };
+
+	CHECK(env_open(&e, "register", MAP_SIZE) == 0);
+	CHECK(reg(&e, "alice", 1000) == 0);
+	CHECK(store_user_get(&e.txn, "alice", &u) == STORE_OK);
+	CHECK(u.created == 1000 && u.last_seen == 0 && u.read_receipts == 1);
+	CHECK(u.salt[0] == 1 && u.hash[31] == 2);
+	CHECK(store_device_get(&e.txn, "alice", "default", &r) == STORE_OK);
+	CHECK(r.claimed == 0 && r.qid != 0 && r.count == 0);
+	CHECK(account_register(&e.txn, "alice", salt, hash, 2000, &err) ==
+	    STORE_OK && err == TE_NAME_TAKEN);
+	CHECK(store_user_get(&e.txn, "alice", &u) == STORE_OK &&
+	    u.created == 1000);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* account_claim_device: rule 2 (rename keeps queue, reuse, new). */
+static int
+test_claim(void)
+{
+	struct env	e;
+	struct send_res	res;
+	struct dev_rec	r, d0, laptop, t;
+	char		name[NAME_DEVICE_MAX + 1];
+
+	CHECK(env_open(&e, "claim", MAP_SIZE) == 0);
+	CHECK(reg(&e, "alice", 1000) == 0 && reg(&e, "bob", 1000) == 0);
+	CHECK(claim(&e, "alice", "phone", 1000, &r) == STORE_OK);
+	CHECK(store_device_get(&e.txn, "bob", "default", &d0) == STORE_OK);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1100, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(qlen(&e, "bob", "default") == 1);
+
+	/* The lone unclaimed default is renamed and keeps its queue. */
+	CHECK(account_claim_device(&e.txn, "bob", "laptop", 2000, name,
+	    &laptop) == STORE_OK);
+	CHECK(strcmp(name, "laptop") == 0);
+	CHECK(laptop.qid == d0.qid && laptop.claimed == 1 &&
+	    laptop.last_active == 2000 && laptop.count == 1);
+	CHECK(store_device_get(&e.txn, "bob", "default", &r) ==
+	    STORE_NOTFOUND);
+	CHECK(qlen(&e, "bob", "laptop") == 1);
+
+	/* Another name gets a new, empty queue. */
+	CHECK(claim(&e, "bob", "tablet", 2100, &t) == STORE_OK);
+	CHECK(t.qid != laptop.qid && t.claimed == 1 && t.count == 0);
+	CHECK(qlen(&e, "bob", "tablet") == 0);
+	CHECK(qlen(&e, "bob", "laptop") == 1);
+
+	/* An existing device is reused. */
+	CHECK(claim(&e, "bob", "laptop", 3000, &r) == STORE_OK);
+	CHECK(r.qid == laptop.qid && r.count == 1 && r.last_active == 3000);
+
+	/* No device name: "default", created if missing. */
+	CHECK(account_claim_device(&e.txn, "bob", NULL, 3100, name, &r) ==
+	    STORE_OK);
+	CHECK(strcmp(name, "default") == 0 && r.claimed == 1);
+	CHECK(r.qid != laptop.qid && r.qid != t.qid);
+
+	/* A claimed default is not renamed. */
+	CHECK(reg(&e, "carol", 1000) == 0);
+	CHECK(store_device_get(&e.txn, "carol", "default", &d0) == STORE_OK);
+	CHECK(claim(&e, "carol", NULL, 1200, &r) == STORE_OK);
+	CHECK(r.qid == d0.qid && r.claimed == 1);
+	CHECK(claim(&e, "carol", "phone", 1300, &r) == STORE_OK);
+	CHECK(r.qid != d0.qid);
+	CHECK(store_device_get(&e.txn, "carol", "default", &r) == STORE_OK);
+
+	/* "default" named explicitly claims it. */
+	CHECK(reg(&e, "dave", 1000) == 0);
+	CHECK(store_device_get(&e.txn, "dave", "default", &d0) == STORE_OK);
+	CHECK(claim(&e, "dave", "default", 1200, &r) == STORE_OK);
+	CHECK(r.qid == d0.qid && r.claimed == 1);
+
+	CHECK(claim(&e, "nobody", "phone", 1000, &r) == STORE_NOTFOUND);
+	CHECK(claim(&e, "nobody", NULL, 1000, &r) == STORE_NOTFOUND);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* account_remove_device: rule 3 (queue dropped, fresh default). */
+static int
+test_remove_device(void)
+{
+	struct env	e;
+	struct send_res	res;
+	struct dev_rec	phone, laptop, r;
+
+	CHECK(env_open(&e, "remove", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(store_device_get(&e.txn, "alice", "phone", &phone) == STORE_OK);
+	CHECK(store_device_get(&e.txn, "alice", "laptop", &laptop) ==
+	    STORE_OK);
+	CHECK(qsend(&e, "bob", "phone", "alice", "c-1", "1", 1100, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(qid_len(&e, phone.qid) == 1 && qid_len(&e, laptop.qid) == 1);
+
+	CHECK(account_remove_device(&e.txn, "alice", "laptop", 2000) ==
+	    STORE_OK);
+	CHECK(store_device_get(&e.txn, "alice", "laptop", &r) ==
+	    STORE_NOTFOUND);
+	CHECK(qid_len(&e, laptop.qid) == 0);
+	CHECK(store_device_get(&e.txn, "alice", "default", &r) ==
+	    STORE_NOTFOUND);
+	CHECK(qlen(&e, "alice", "phone") == 1);
+
+	/* The last device goes: a fresh unclaimed default waits. */
+	CHECK(account_remove_device(&e.txn, "alice", "phone", 3000) ==
+	    STORE_OK);
+	CHECK(qid_len(&e, phone.qid) == 0);
+	CHECK(store_device_get(&e.txn, "alice", "default", &r) == STORE_OK);
+	CHECK(r.claimed == 0 && r.qid != phone.qid && r.qid != laptop.qid);
+	CHECK(r.count == 0 && r.created == 3000);
+	CHECK(qlen(&e, "alice", "default") == 0);
+
+	CHECK(account_remove_device(&e.txn, "alice", "phone", 3000) ==
+	    STORE_NOTFOUND);
+	CHECK(account_remove_device(&e.txn, "nobody", "phone", 3000) ==
+	    STORE_NOTFOUND);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* Tokens: ok, expired, revoked, bad format, device recreated. */
+static int
+test_tokens(void)
+{
+	struct env		e;
+	struct dev_rec		r;
+	struct token_rec	t;
+	char			tok[TOKEN_HEXLEN + 1], tok2[TOKEN_HEXLEN + 1];
+	char			bad[TOKEN_HEXLEN + 2];
+	int			i;
+
+	CHECK(env_open(&e, "tokens", MAP_SIZE) == 0);
+	CHECK(reg(&e, "alice", 1000) == 0);
+	CHECK(claim(&e, "alice", "phone", 1000, &r) == STORE_OK);
+	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid, 5000,
+	    tok) == STORE_OK);
+	CHECK(strlen(tok) == TOKEN_HEXLEN);
+	for (i = 0; i < TOKEN_HEXLEN; i++)
+		CHECK(isxdigit((unsigned char)tok[i]) &&
+		    !isupper((unsigned char)tok[i]));
+	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid, 5000,
+	    tok2) == STORE_OK && strcmp(tok, tok2) != 0);
+
+	memset(&t, 0, sizeof t);
+	CHECK(account_token_check(&e.txn, tok, 4999, &t) == STORE_OK);
+	CHECK(strcmp(t.user, "alice") == 0 && strcmp(t.device, "phone") == 0);
+	CHECK(t.qid == r.qid && t.expires == 5000);
+	CHECK(account_token_check(&e.txn, tok, 5000, &t) == STORE_NOTFOUND);
+
+	/* Bad formats. */
+	CHECK(account_token_check(&e.txn, "", 1000, &t) == STORE_NOTFOUND);
+	memcpy(bad, tok, TOKEN_HEXLEN - 1);
+	bad[TOKEN_HEXLEN - 1] = '\0';
+	CHECK(account_token_check(&e.txn, bad, 1000, &t) == STORE_NOTFOUND);
+	memcpy(bad, tok, TOKEN_HEXLEN);
+	bad[TOKEN_HEXLEN] = '0';
+	bad[TOKEN_HEXLEN + 1] = '\0';
+	CHECK(account_token_check(&e.txn, bad, 1000, &t) == STORE_NOTFOUND);
+	bad[TOKEN_HEXLEN] = '\0';
+	bad[10] = 'g';
+	CHECK(account_token_check(&e.txn, bad, 1000, &t) == STORE_NOTFOUND);
+	bad[10] = tok[10] == '0' ? '1' : '0';
+	CHECK(account_token_check(&e.txn, bad, 1000, &t) == STORE_NOTFOUND);
+	CHECK(account_token_revoke(&e.txn, "xyz") == STORE_NOTFOUND);
+
+	/* Revoked. */
+	CHECK(account_token_revoke(&e.txn, tok) == STORE_OK);
+	CHECK(account_token_check(&e.txn, tok, 1000, &t) == STORE_NOTFOUND);
+	CHECK(account_token_revoke(&e.txn, tok) == STORE_NOTFOUND);
+
+	/* The device logged out and came back: a new queue, old tokens die. */
+	CHECK(account_token_check(&e.txn, tok2, 1000, &t) == STORE_OK);
+	CHECK(account_remove_device(&e.txn, "alice", "phone", 2000) ==
+	    STORE_OK);
+	CHECK(account_token_check(&e.txn, tok2, 2000, &t) == STORE_NOTFOUND);
+	CHECK(claim(&e, "alice", "phone", 2000, &r) == STORE_OK);
+	CHECK(r.qid != t.qid);
+	CHECK(account_token_check(&e.txn, tok2, 2000, &t) == STORE_NOTFOUND);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_send: targets, frame, counts, msg and dedup records. */
+static int
+test_send(void)
+{
+	static const char *const devs[][2] = {
+		{ "bob", "phone" }, { "bob", "tablet" }, { "alice", "laptop" },
+	};
+	struct env	 e;
+	struct send_res	 res, res2;
+	struct dev_rec	 r;
+	struct msg_rec	 m;
+	struct dedup_rec d;
+	struct qdump	 q;
+	json_t		*j, *body;
+	char		 ms[MID_STRLEN + 1];
+	size_t		 i;
+
+	CHECK(env_open(&e, "send", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1",
+	    "{\"text\":\"hi\",\"n\":[1,2]}", 1500, &res) == STORE_OK);
+	CHECK(res.err == TE_OK && res.dup == 0 && res.ts == 1500);
+	CHECK(res.mid.ms == 1500 && res.mid.seq == 0);
+	CHECK(res.targets.n == 3);
+	mid_format(&res.mid, ms);
+	body = json_loads("{\"text\":\"hi\",\"n\":[1,2]}", 0, NULL);
+	CHECK(body != NULL);
+	for (i = 0; i < 3; i++) {
+		CHECK(has_target(&res.targets, devs[i][0], devs[i][1]));
+		CHECK(store_device_get(&e.txn, devs[i][0], devs[i][1], &r) ==
+		    STORE_OK && r.qid == res.targets.v[i].qid);
+		CHECK(qload(&e, devs[i][0], devs[i][1], &q) == 0);
+		j = q.j[0];
+		CHECK(q.n == 1 && q.kind[0] == ITEM_MSG && q.ts[0] == 1500);
+		CHECK(mid_cmp(&q.mid[0], &res.mid) == 0);
+		CHECK(j != NULL && json_object_size(j) == 8);
+		CHECK(strcmp(jstr(j, "op"), "msg") == 0 &&
+		    strcmp(jstr(j, "mid"), ms) == 0 &&
+		    strcmp(jstr(j, "from"), "alice") == 0 &&
+		    strcmp(jstr(j, "from_device"), "phone") == 0 &&
+		    strcmp(jstr(j, "to"), "bob") == 0 &&
+		    strcmp(jstr(j, "id"), "c-1") == 0);
+		CHECK(json_integer_value(json_object_get(j, "ts")) == 1500);
+		CHECK(json_equal(json_object_get(j, "body"), body));
+		qfree(&q);
+	}
+	json_decref(body);
+	CHECK(qlen(&e, "alice", "phone") == 0);
+
+	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK);
+	CHECK(m.ts == 1500 && m.flags == 0 && strcmp(m.from, "alice") == 0 &&
+	    strcmp(m.from_device, "phone") == 0 && strcmp(m.to, "bob") == 0 &&
+	    strcmp(m.id, "c-1") == 0);
+	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_OK);
+	CHECK(mid_cmp(&d.mid, &res.mid) == 0 && d.ts == 1500 &&
+	    strcmp(d.to, "bob") == 0);
+
+	/* Same ms: the sequence moves on. */
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-2", "null", 1500, &res2) ==
+	    STORE_OK && res2.err == TE_OK);
+	CHECK(res2.mid.ms == 1500 && res2.mid.seq == 1);
+	CHECK(res2.targets.n == 3 && qlen(&e, "bob", "phone") == 2);
+	targets_free(&res.targets);
+	targets_free(&res2.targets);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_send: self-send reaches each own device once. */
+static int
+test_send_self(void)
+{
+	struct env	e;
+	struct send_res	res;
+
+	CHECK(env_open(&e, "self", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(qsend(&e, "alice", "phone", "alice", "note", "\"x\"", 1500,
+	    &res) == STORE_OK && res.err == TE_OK);
+	CHECK(res.targets.n == 2);
+	CHECK(has_target(&res.targets, "alice", "phone") &&
+	    has_target(&res.targets, "alice", "laptop"));
+	CHECK(qlen(&e, "alice", "phone") == 1 && qlen(&e, "alice", "laptop") ==
+	    1 && qlen(&e, "bob", "phone") == 0);
+	targets_free(&res.targets);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_send: dedup within the window, new id after it. */
+static int
+test_dedup(void)
+{
+	struct env		e;
+	struct send_res		res, dup;
+	struct dedup_rec	d;
+
+	CHECK(env_open(&e, "dedup", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_OK && res.dup == 0);
+	targets_free(&res.targets);
+
+	CHECK(qsend(&e, "alice", "laptop", "bob", "c-1", "2", 2000, &dup) ==
+	    STORE_OK);
+	CHECK(dup.err == TE_OK && dup.dup == 1 && dup.targets.n == 0);
+	CHECK(mid_cmp(&dup.mid, &res.mid) == 0 && dup.ts == 1000);
+	CHECK(qlen(&e, "bob", "phone") == 1 && qlen(&e, "alice", "laptop") ==
+	    1 && msg_count(&e) == 1);
+
+	/* The clock stepped back: still the same send. */
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 900, &dup) ==
+	    STORE_OK && dup.dup == 1 && mid_cmp(&dup.mid, &res.mid) == 0);
+
+	/* Another sender's id is another key. */
+	CHECK(qsend(&e, "bob", "phone", "alice", "c-1", "1", 1500, &dup) ==
+	    STORE_OK && dup.dup == 0 && dup.targets.n == 3);
+	targets_free(&dup.targets);
+
+	/* Past the window the id is new again. */
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 2001, &dup) ==
+	    STORE_OK && dup.err == TE_OK && dup.dup == 0);
+	CHECK(mid_cmp(&dup.mid, &res.mid) > 0 && dup.ts == 2001);
+	CHECK(qlen(&e, "bob", "phone") == 2 && qlen(&e, "bob", "tablet") == 3);
+	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_OK);
+	CHECK(mid_cmp(&d.mid, &dup.mid) == 0 && d.ts == 2001);
+	targets_free(&dup.targets);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_send: too_large stores nothing. */
+static int
+test_too_large(void)
+{
+	struct env		e;
+	struct send_res		res;
+	struct dedup_rec	d;
+	char			body[128];
+
+	CHECK(env_open(&e, "large", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	/* A 64-byte encoding is allowed, 65 is not. */
+	memset(body, 'x', sizeof body);
+	body[0] = '"';
+	body[63] = '"';
+	body[64] = '\0';
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", body, 1000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	body[63] = 'x';
+	body[64] = '"';
+	body[65] = '\0';
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-2", body, 1000, &res) ==
+	    STORE_OK && res.err == TE_TOO_LARGE && res.targets.n == 0);
+	CHECK(qlen(&e, "bob", "phone") == 1 && qlen(&e, "alice", "laptop") ==
+	    1 && msg_count(&e) == 1);
+	CHECK(store_dedup_get(&e.txn, "alice", "c-2", &d) == STORE_NOTFOUND);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_send: queue_full stores nothing; own full device skipped. */
+static int
+test_queue_full(void)
+{
+	struct env		e;
+	struct send_res		res;
+	struct dev_rec		r;
+	struct dedup_rec	d;
+	struct mid		last;
+
+	CHECK(env_open(&e, "full", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	conf.max_queue = 3;
+	CHECK(store_device_get(&e.txn, "bob", "tablet", &r) == STORE_OK);
+	r.count = 3;
+	CHECK(store_device_put(&e.txn, "bob", "tablet", &r) == STORE_OK);
+	last = e.gen.last;
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
+	    STORE_OK);
+	CHECK(res.err == TE_QUEUE_FULL && res.targets.n == 0);
+	CHECK(qlen(&e, "bob", "phone") == 0 && qid_len(&e, r.qid) == 0);
+	CHECK(qlen(&e, "alice", "laptop") == 0 && msg_count(&e) == 0);
+	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_NOTFOUND);
+	CHECK(mid_cmp(&e.gen.last, &last) == 0);
+
+	/* The sender's own full device is skipped. */
+	r.count = 0;
+	CHECK(store_device_put(&e.txn, "bob", "tablet", &r) == STORE_OK);
+	CHECK(store_device_get(&e.txn, "alice", "laptop", &r) == STORE_OK);
+	r.count = 3;
+	CHECK(store_device_put(&e.txn, "alice", "laptop", &r) == STORE_OK);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	CHECK(res.targets.n == 2 && !has_target(&res.targets, "alice",
+	    "laptop"));
+	CHECK(qid_len(&e, r.qid) == 0);
+	CHECK(store_device_get(&e.txn, "alice", "laptop", &r) == STORE_OK &&
+	    r.count == 3);
+	targets_free(&res.targets);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_send: no_such_user, also for #group. */
+static int
+test_no_such_user(void)
+{
+	struct env	e;
+	struct send_res	res;
+
+	CHECK(env_open(&e, "nouser", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(qsend(&e, "alice", "phone", "nobody", "c-1", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_NO_SUCH_USER);
+	CHECK(qsend(&e, "alice", "phone", "#group", "c-2", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_NO_SUCH_USER);
+	CHECK(qsend(&e, "alice", "phone", "#bob", "c-3", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_NO_SUCH_USER);
+	CHECK(res.targets.n == 0 && msg_count(&e) == 0);
+	CHECK(qlen(&e, "alice", "laptop") == 0);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_send: blocked sender, no receipts ever. */
+static int
+test_blocked(void)
+{
+	struct env	e;
+	struct send_res	res;
+	struct ack_res	ack;
+	struct targets	rt;
+	struct msg_rec	m;
+
+	CHECK(env_open(&e, "blocked", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(store_block_put(&e.txn, "bob", "alice") == STORE_OK);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_OK && res.dup == 0);
+	CHECK(res.targets.n == 1 && has_target(&res.targets, "alice",
+	    "laptop"));
+	CHECK(qlen(&e, "bob", "phone") == 0 && qlen(&e, "bob", "tablet") == 0);
+	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK);
+	CHECK(m.flags == MSG_BLOCKED);
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "alice", "laptop", &res.mid,
+	    1100, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &res.mid, 1200, &rt) ==
+	    STORE_OK && rt.n == 0);
+	CHECK(qlen(&e, "alice", "phone") == 0);
+	targets_free(&res.targets);
+
+	/* A block set after delivery stops the receipt too. */
+	CHECK(store_block_del(&e.txn, "bob", "alice") == STORE_OK);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-2", "1", 2000, &res) ==
+	    STORE_OK && res.targets.n == 3);
+	CHECK(store_block_put(&e.txn, "bob", "alice") == STORE_OK);
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "phone", &res.mid,
+	    2100, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
+	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK && m.flags == 0);
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &res.mid, 2200, &rt) ==
+	    STORE_OK && rt.n == 0);
+	CHECK(qlen(&e, "alice", "phone") == 0);
+	targets_free(&res.targets);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_ack: bookkeeping and exactly one delivered receipt. */
+static int
+test_ack(void)
+{
+	struct env	e;
+	struct send_res	res;
+	struct ack_res	ack;
+	struct qdump	q, q2;
+	struct msg_rec	m;
+	struct mid	unknown = { 1, 1 };
+
+	CHECK(env_open(&e, "ack", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "phone", &res.mid,
+	    1100, &ack) == STORE_OK);
+	CHECK(ack.deleted == 1 && qlen(&e, "bob", "phone") == 0);
+	CHECK(ack.targets.n == 2 && has_target(&ack.targets, "alice",
+	    "phone") && has_target(&ack.targets, "alice", "laptop"));
+	targets_free(&ack.targets);
+	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK &&
+	    m.flags == MSG_DELIVERED);
+	CHECK(qload(&e, "alice", "phone", &q) == 0);
+	CHECK(q.n == 1 && q.kind[0] == ITEM_RECEIPT && q.ts[0] == 1100);
+	CHECK(mid_cmp(&q.mid[0], &res.mid) > 0);
+	CHECK(is_receipt(q.j[0], &q.mid[0], &res.mid, "c-1", "bob",
+	    "delivered", 1100));
+	CHECK(qload(&e, "alice", "laptop", &q2) == 0);
+	CHECK(q2.n == 2 && q2.kind[0] == ITEM_MSG &&
+	    q2.kind[1] == ITEM_RECEIPT);
+	CHECK(mid_cmp(&q2.mid[1], &q.mid[0]) == 0);
+	qfree(&q2);
+
+	/* The recipient's other device acks: no second receipt. */
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &res.mid,
+	    1200, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &res.mid,
+	    1300, &ack) == STORE_OK && ack.deleted == 0 && ack.targets.n == 0);
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &unknown,
+	    1300, &ack) == STORE_OK && ack.deleted == 0);
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "watch", &res.mid,
+	    1300, &ack) == STORE_OK && ack.deleted == 0);
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "nobody", "x", &res.mid,
+	    1300, &ack) == STORE_OK && ack.deleted == 0);
+
+	/* The sender's own copy: no receipt. */
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "alice", "laptop", &res.mid,
+	    1400, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
+	CHECK(qlen(&e, "alice", "laptop") == 1 && qlen(&e, "bob", "phone") ==
+	    0);
+
+	/* Acking a receipt just deletes it. */
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "alice", "phone", &q.mid[0],
+	    1500, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
+	CHECK(qlen(&e, "alice", "phone") == 0);
+	CHECK(qlen(&e, "alice", "laptop") == 1);
+	qfree(&q);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_read: read receipts, read_receipts off, blocked. */
+static int
+test_read(void)
+{
+	struct env	e;
+	struct send_res	res;
+	struct ack_res	ack;
+	struct targets	rt;
+	struct qdump	q;
+	struct msg_rec	m;
+	struct user_rec	u;
+	struct mid	unknown = { 9, 9 };
+
+	CHECK(env_open(&e, "read", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+
+	/* Read before any ack: delivered goes first, then read. */
+	CHECK(qsend(&e, "alice", "phone", "bob", "m-1", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &res.mid, 1100, &rt) ==
+	    STORE_OK);
+	CHECK(rt.n == 2 && has_target(&rt, "alice", "phone") &&
+	    has_target(&rt, "alice", "laptop"));
+	targets_free(&rt);
+	CHECK(qload(&e, "alice", "phone", &q) == 0 && q.n == 2);
+	CHECK(is_receipt(q.j[0], &q.mid[0], &res.mid, "m-1", "bob",
+	    "delivered", 1100));
+	CHECK(is_receipt(q.j[1], &q.mid[1], &res.mid, "m-1", "bob", "read",
+	    1100));
+	CHECK(mid_cmp(&q.mid[0], &q.mid[1]) < 0);
+	qfree(&q);
+	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK &&
+	    m.flags == (MSG_DELIVERED | MSG_READ));
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &res.mid, 1200, &rt) ==
+	    STORE_OK && rt.n == 0);
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "alice", &res.mid, 1200,
+	    &rt) == STORE_OK && rt.n == 0);
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "phone", &res.mid,
+	    1300, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
+	CHECK(qlen(&e, "alice", "phone") == 2);
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &unknown, 1300, &rt) ==
+	    STORE_OK && rt.n == 0);
+
+	/* Read receipts off: acked message, then read: nothing. */
+	CHECK(store_user_get(&e.txn, "bob", &u) == STORE_OK);
+	u.read_receipts = 0;
+	CHECK(store_user_put(&e.txn, "bob", &u) == STORE_OK);
+	CHECK(qsend(&e, "alice", "phone", "bob", "m-2", "1", 2000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "phone", &res.mid,
+	    2100, &ack) == STORE_OK && ack.targets.n == 2);
+	targets_free(&ack.targets);
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &res.mid, 2200, &rt) ==
+	    STORE_OK && rt.n == 0);
+	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK &&
+	    m.flags == (MSG_DELIVERED | MSG_READ));
+	CHECK(qlen(&e, "alice", "phone") == 3);
+
+	/* Read receipts off, read before ack: the delivered one only. */
+	CHECK(qsend(&e, "alice", "phone", "bob", "m-3", "1", 3000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &res.mid, 3100, &rt) ==
+	    STORE_OK && rt.n == 2);
+	targets_free(&rt);
+	CHECK(qload(&e, "alice", "phone", &q) == 0 && q.n == 4);
+	CHECK(is_receipt(q.j[3], &q.mid[3], &res.mid, "m-3", "bob",
+	    "delivered", 3100));
+	qfree(&q);
+
+	/* Blocked now: no receipt of either kind. */
+	u.read_receipts = 1;
+	CHECK(store_user_put(&e.txn, "bob", &u) == STORE_OK);
+	CHECK(qsend(&e, "alice", "phone", "bob", "m-4", "1", 4000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(store_block_put(&e.txn, "bob", "alice") == STORE_OK);
+	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &res.mid, 4100, &rt) ==
+	    STORE_OK && rt.n == 0);
+	CHECK(qlen(&e, "alice", "phone") == 4);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* The online callback: only the device named by arg is online. */
+static int
+online_fn(void *arg, const char *user, const char *device)
+{
+	const char	*who = arg;
+	char		 buf[128];
+
+	snprintf(buf, sizeof buf, "%s/%s", user, device);
+	return (who != NULL && strcmp(who, buf) == 0);
+}
+
+/* queue_sweep: message_ttl drops old items. */
+static int
+test_sweep_items(void)
+{
+	struct env		e;
+	struct send_res		res;
+	struct sweep_res	sw;
+
+	CHECK(env_open(&e, "sweep-items", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-2", "22", 3000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+
+	CHECK(queue_sweep(&e.txn, &conf, 5999, NULL, NULL, &sw) == STORE_OK);
+	CHECK(sw.items == 0 && sw.msgs == 0 && sw.removed.n == 0);
+	targets_free(&sw.removed);
+	CHECK(queue_sweep(&e.txn, &conf, 6000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(sw.items == 3 && sw.msgs == 1 && sw.removed.n == 0);
+	targets_free(&sw.removed);
+	CHECK(qlen(&e, "bob", "phone") == 1 && qlen(&e, "bob", "tablet") == 1 &&
+	    qlen(&e, "alice", "laptop") == 1);
+	CHECK(msg_count(&e) == 1);
+	CHECK(queue_sweep(&e.txn, &conf, 8000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(sw.items == 3 && sw.msgs == 1);
+	targets_free(&sw.removed);
+	CHECK(qlen(&e, "bob", "phone") == 0 && msg_count(&e) == 0);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_sweep: message records and their dedup keys. */
+static int
+test_sweep_msgs(void)
+{
+	struct env		e;
+	struct send_res		res, res2;
+	struct sweep_res	sw;
+	struct dedup_rec	d;
+	struct msg_rec		m;
+
+	CHECK(env_open(&e, "sweep-msgs", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	conf.dedup_window = 1000;
+	conf.message_ttl = 2000;
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	/* c-1 again past the window: a new message owns the dedup key. */
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 2500, &res2) ==
+	    STORE_OK && res2.err == TE_OK && res2.dup == 0);
+	targets_free(&res2.targets);
+	CHECK(qsend(&e, "alice", "phone", "bob", "c-3", "1", 2600, &res2) ==
+	    STORE_OK);
+	targets_free(&res2.targets);
+
+	/* A window longer than message_ttl keeps records past their items. */
+	conf.dedup_window = 3000;
+	CHECK(queue_sweep(&e.txn, &conf, 3999, NULL, NULL, &sw) == STORE_OK);
+	CHECK(sw.msgs == 0 && sw.items == 3);
+	targets_free(&sw.removed);
+	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &conf, 4000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(sw.msgs == 1 && sw.items == 0);
+	targets_free(&sw.removed);
+	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_NOTFOUND);
+	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_OK);
+	CHECK(d.ts == 2500);
+	CHECK(store_dedup_get(&e.txn, "alice", "c-3", &d) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &conf, 5600, NULL, NULL, &sw) == STORE_OK);
+	CHECK(sw.msgs == 2);
+	targets_free(&sw.removed);
+	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_NOTFOUND);
+	CHECK(store_dedup_get(&e.txn, "alice", "c-3", &d) == STORE_NOTFOUND);
+	CHECK(msg_count(&e) == 0);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_sweep: device_ttl with the online callback (rule 4). */
+static int
+test_sweep_devices(void)
+{
+	struct env		e;
+	struct sweep_res	sw;
+	struct dev_rec		r, carol;
+	struct token_rec	t;
+	char			tok[TOKEN_HEXLEN + 1];
+
+	CHECK(env_open(&e, "sweep-devices", MAP_SIZE) == 0);
+	CHECK(reg(&e, "alice", 1000) == 0 && reg(&e, "bob", 1000) == 0 &&
+	    reg(&e, "carol", 1000) == 0);
+	CHECK(claim(&e, "alice", "phone", 1000, &r) == STORE_OK);
+	CHECK(claim(&e, "alice", "laptop", 9000, &r) == STORE_OK);
+	CHECK(claim(&e, "carol", "phone", 1000, &carol) == STORE_OK);
+	CHECK(account_token_issue(&e.txn, "carol", "phone", carol.qid,
+	    100000, tok) == STORE_OK);
+
+	CHECK(queue_sweep(&e.txn, &conf, 10999, online_fn, NULL, &sw) ==
+	    STORE_OK && sw.removed.n == 0);
+	targets_free(&sw.removed);
+
+	/* alice/phone is online; bob's default was never claimed. */
+	CHECK(queue_sweep(&e.txn, &conf, 11000, online_fn,
+	    (void *)"alice/phone", &sw) == STORE_OK);
+	CHECK(sw.removed.n == 1 && has_target(&sw.removed, "carol", "phone"));
+	CHECK(sw.removed.v[0].qid == carol.qid && sw.tokens == 1);
+	targets_free(&sw.removed);
+	CHECK(store_device_get(&e.txn, "carol", "phone", &r) ==
+	    STORE_NOTFOUND);
+	CHECK(store_device_get(&e.txn, "carol", "default", &r) == STORE_OK);
+	CHECK(r.claimed == 0 && r.qid != carol.qid);
+	CHECK(account_token_check(&e.txn, tok, 11000, &t) == STORE_NOTFOUND);
+	CHECK(store_device_get(&e.txn, "bob", "default", &r) == STORE_OK);
+	CHECK(store_device_get(&e.txn, "alice", "phone", &r) == STORE_OK);
+
+	CHECK(queue_sweep(&e.txn, &conf, 11000, online_fn, NULL, &sw) ==
+	    STORE_OK);
+	CHECK(sw.removed.n == 1 && has_target(&sw.removed, "alice", "phone"));
+	targets_free(&sw.removed);
+	CHECK(store_device_get(&e.txn, "alice", "laptop", &r) == STORE_OK);
+	CHECK(store_device_get(&e.txn, "alice", "default", &r) ==
+	    STORE_NOTFOUND);
+	CHECK(queue_sweep(&e.txn, &conf, 100000, NULL, NULL, &sw) ==
+	    STORE_OK);
+	CHECK(sw.removed.n == 1 && has_target(&sw.removed, "alice", "laptop"));
+	targets_free(&sw.removed);
+	CHECK(store_device_get(&e.txn, "alice", "default", &r) == STORE_OK &&
+	    r.claimed == 0);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_sweep: expired and orphaned tokens. */
+static int
+test_sweep_tokens(void)
+{
+	struct env		e;
+	struct sweep_res	sw;
+	struct dev_rec		r;
+	struct token_rec	t;
+	char			ok[TOKEN_HEXLEN + 1], old[TOKEN_HEXLEN + 1];
+	char			gone[TOKEN_HEXLEN + 1];
+
+	CHECK(env_open(&e, "sweep-tokens", MAP_SIZE) == 0);
+	CHECK(reg(&e, "alice", 1000) == 0);
+	CHECK(claim(&e, "alice", "phone", 1000, &r) == STORE_OK);
+	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid, 9000, ok) ==
+	    STORE_OK);
+	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid, 1500, old) ==
+	    STORE_OK);
+	/* Issued for a queue the device no longer has. */
+	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid + 100, 9000,
+	    gone) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &conf, 2000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(sw.tokens == 2 && sw.removed.n == 0);
+	targets_free(&sw.removed);
+	CHECK(account_token_check(&e.txn, ok, 2000, &t) == STORE_OK);
+	CHECK(account_token_revoke(&e.txn, old) == STORE_NOTFOUND);
+	CHECK(account_token_revoke(&e.txn, gone) == STORE_NOTFOUND);
+	CHECK(queue_sweep(&e.txn, &conf, 2000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(sw.tokens == 0);
+	targets_free(&sw.removed);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* queue_send: a full store is STORE_FULL, nothing kept. */
+static int
+test_store_full(void)
+{
+	struct env	 e;
+	struct send_res	 res;
+	char		*body;
+	int		 i, rc = STORE_OK;
+
+	CHECK(env_open(&e, "store-full", 256 << 10) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	CHECK(store_txn_commit(&e.txn) == STORE_OK);
+	CHECK(store_txn_begin(e.s, &e.txn, 1) == STORE_OK);
+	conf.max_message_bytes = 16384;
+	conf.max_queue = 1000;
+	body = malloc(2003);
+	CHECK(body != NULL);
+	memset(body, 'x', 2002);
+	body[0] = body[2001] = '"';
+	body[2002] = '\0';
+	for (i = 0; i < 100 && rc == STORE_OK; i++) {
+		rc = qsend(&e, "alice", "phone", "bob", i % 2 ? "a" : "b", body,
+		    1000 + 2000 * i, &res);
+		targets_free(&res.targets);
+	}
+	free(body);
+	printf("# full at send %d\n", i);
+	CHECK(rc == STORE_FULL && i > 2);
+	CHECK(store_txn_commit(&e.txn) == STORE_FULL);
+	CHECK(store_txn_begin(e.s, &e.txn, 1) == STORE_OK);
+	CHECK(qlen(&e, "bob", "phone") == 0);
+	CHECK(qsend(&e, "alice", "phone", "bob", "small", "1", 1000, &res) ==
+	    STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* nftw callback: removes each file, then its directory. */
+static int
+rm_fn(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return (remove(path));
+}
+
+static const struct {
+	const char	*name;
+	int		(*fn)(void);
+} tests[] = {
+	{ "account_register: user and unclaimed default; name_taken",
+	    test_register },
+	{ "account_claim_device: rule 2 (rename keeps queue, reuse, new)",
+	    test_claim },
+	{ "account_remove_device: rule 3 (queue dropped, fresh default)",
+	    test_remove_device },
+	{ "tokens: ok, expired, revoked, bad format, device recreated",
+	    test_tokens },
+	{ "queue_send: targets, frame, counts, msg and dedup records",
+	    test_send },
+	{ "queue_send: self-send reaches each own device once",
+	    test_send_self },
+	{ "queue_send: dedup within the window, new id after it",
+	    test_dedup },
+	{ "queue_send: too_large stores nothing", test_too_large },
+	{ "queue_send: queue_full stores nothing; own full device skipped",
+	    test_queue_full },
+	{ "queue_send: no_such_user, also for #group", test_no_such_user },
+	{ "queue_send: blocked sender, no receipts ever", test_blocked },
+	{ "queue_ack: bookkeeping and exactly one delivered receipt",
+	    test_ack },
+	{ "queue_read: read receipts, read_receipts off, blocked",
+	    test_read },
+	{ "queue_sweep: message_ttl drops old items", test_sweep_items },
+	{ "queue_sweep: message records and their dedup keys",
+	    test_sweep_msgs },
+	{ "queue_sweep: device_ttl with the online callback (rule 4)",
+	    test_sweep_devices },
+	{ "queue_sweep: expired and orphaned tokens", test_sweep_tokens },
+	{ "queue_send: a full store is STORE_FULL, nothing kept",
+	    test_store_full },
+};
+
+/* Runs every test, prints TAP, and removes the temporary tree. */
+int
+main(void)
+{
+	const char	*tmp;
+	size_t		 i, n = sizeof tests / sizeof tests[0];
+	int		 failed = 0;
+
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(base, sizeof base, "%s/test_queue.XXXXXX", tmp);
+	if (mkdtemp(base) == NULL) {
+		perror("mkdtemp");
+		return (1);
+	}
+	printf("1..%zu\n", n);
+	for (i = 0; i < n; i++) {
+		if (tests[i].fn() == 0)
+			printf("ok %zu - %s\n", i + 1, tests[i].name);
+		else {
+			printf("not ok %zu - %s\n", i + 1, tests[i].name);
+			failed++;
+		}
+		fflush(stdout);
+	}
+	if (nftw(base, rm_fn, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+		perror(base);
+		failed++;
+	}
+	return (failed == 0 ? 0 : 1);
+}
