@@ -1,0 +1,910 @@
+/*
+ * http.c: the HTTP/1.1 side of the listening port: register, login,
+ * logout, health and metrics, and the WebSocket upgrade.
+ *
+ * Requests are small JSON documents, so the parser is deliberately narrow:
+ * a request head and an optional Content-Length body, both within
+ * max_request_bytes, one request at a time per connection (keep-alive and
+ * pipelining are honoured in order).  Chunked bodies are refused.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "tickd.h"
+
+#define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define PASSWORD_MAX	1024
+#define TOKEN_MAX	128
+
+struct http_req {
+	char		*head;		/* NUL-terminated copy, parsed in place */
+	const char	*method;
+	char		*path;
+	char		*query;		/* NULL if none */
+	int		 http10;
+	size_t		 content_length;
+	int		 has_length;
+	int		 chunked;
+	int		 conn_close;
+	int		 conn_upgrade;
+	int		 upgrade_ws;
+	const char	*ws_key;
+	const char	*ws_version;
+	int		 ws_tick_v1;	/* tick.v1 offered */
+	char		 bearer[TOKEN_MAX + 1];
+	char		*body;
+	size_t		 body_len;
+};
+
+/* A request waiting for the kdf thread. */
+struct kdf_job {
+	struct conn	*c;
+	char		 user[NAME_USER_MAX + 1];
+	char		 device[NAME_DEVICE_MAX + 1];
+	int		 has_device;
+	int		 known;		/* login: the user exists */
+	uint8_t		 salt[KDF_SALT_BYTES];
+	uint8_t		 hash[KDF_HASH_BYTES];
+};
+
+static void	http_process(struct conn *);
+static void	http_read_cb(struct bufferevent *, void *);
+
+static const char *
+status_text(int status)
+{
+	switch (status) {
+	case 101: return ("Switching Protocols");
+	case 200: return ("OK");
+	case 201: return ("Created");
+	case 204: return ("No Content");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 409: return ("Conflict");
+	case 413: return ("Payload Too Large");
+	case 429: return ("Too Many Requests");
+	case 500: return ("Internal Server Error");
+	case 503: return ("Service Unavailable");
+	default: return ("Unknown");
+	}
+}
+
+/* A whole response as bytes; caller frees. */
+static char *
+http_build(struct conn *c, int status, const char *ctype, const char *body,
+    size_t len, size_t *outlen)
+{
+	char	*out, *head;
+	int	 n;
+
+	if (status == 204)
+		n = xasprintf(&head, "HTTP/1.1 204 No Content\r\n"
+		    "Connection: %s\r\n\r\n",
+		    c->keepalive ? "keep-alive" : "close");
+	else
+		n = xasprintf(&head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+		    "Content-Length: %zu\r\nConnection: %s\r\n\r\n", status,
+		    status_text(status), ctype, len,
+		    c->keepalive ? "keep-alive" : "close");
+	out = xmalloc((size_t)n + len);
+	memcpy(out, head, (size_t)n);
+	if (len != 0)
+		memcpy(out + n, body, len);
+	free(head);
+	*outlen = (size_t)n + len;
+	return (out);
+}
+
+/* Ends a request: re-arms the idle timer or closes the connection. */
+static void
+http_done(struct conn *c)
+{
+	struct timeval	tv;
+
+	c->busy = 0;
+	if (!c->keepalive) {
+		conn_close_after_output(c);
+		return;
+	}
+	tv.tv_sec = (time_t)(srv.conf.auth_timeout / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.auth_timeout % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+http_send(struct conn *c, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	char	*out;
+	size_t	 outlen;
+
+	out = http_build(c, status, ctype, body, len, &outlen);
+	conn_write_raw(c, out, outlen);
+	free(out);
+}
+
+static void
+http_send_json(struct conn *c, int status, json_t *obj)
+{
+	char	*body;
+
+	if ((body = json_dumps(obj, JSON_COMPACT)) == NULL) {
+		http_send(c, 500, "application/json", "{\"error\":\"internal\","
+		    "\"message\":\"out of memory\"}", 48);
+		return;
+	}
+	http_send(c, status, "application/json", body, strlen(body));
+	free(body);
+}
+
+/* {"error":code,"message":text} with the given status. */
+void
+http_error(struct conn *c, int status, enum tick_err code, const char *text)
+{
+	json_t	*obj;
+
+	obj = json_pack("{s:s,s:s}", "error", err_code(code), "message", text);
+	http_send_json(c, status, obj);
+	json_decref(obj);
+}
+
+/*
+ * A reply to a request that wrote to the store: it waits for the commit,
+ * and becomes "503 unavailable" if the commit fails.
+ */
+static void
+http_send_durable(struct conn *c, int status, json_t *obj)
+{
+	char	*body, *ok, *fail;
+	size_t	 oklen, faillen;
+	json_t	*err;
+
+	if ((body = json_dumps(obj, JSON_COMPACT)) == NULL) {
+		http_error(c, 500, TE_INTERNAL, "out of memory");
+		return;
+	}
+	ok = http_build(c, status, "application/json", body,
+	    status == 204 ? 0 : strlen(body), &oklen);
+	free(body);
+	err = json_pack("{s:s,s:s}", "error", "unavailable", "message",
+	    srv.store_full ? "store full" : "store write failed");
+	body = json_dumps(err, JSON_COMPACT);
+	json_decref(err);
+	if (body == NULL) {
+		free(ok);
+		http_error(c, 500, TE_INTERNAL, "out of memory");
+		return;
+	}
+	fail = http_build(c, 503, "application/json", body, strlen(body),
+	    &faillen);
+	free(body);
+	if (conn_must_defer())
+		batch_defer(c, ok, oklen, fail, faillen);
+	else {
+		conn_write_raw(c, ok, oklen);
+		free(ok);
+		free(fail);
+	}
+}
+
+static void
+http_store_error(struct conn *c, int ret)
+{
+	http_error(c, 503, TE_UNAVAILABLE, ret == STORE_FULL ? "store full" :
+	    "store error");
+}
+
+/* Parses a JSON object body with string members; -1 after answering. */
+static json_t *
+http_body_object(struct conn *c, struct http_req *req)
+{
+	json_t		*obj;
+	json_error_t	 jerr;
+
+	obj = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	if (obj == NULL || !json_is_object(obj)) {
+		json_decref(obj);
+		http_error(c, 400, TE_BAD_JSON, "body is not a JSON object");
+		return (NULL);
+	}
+	return (obj);
+}
+
+/* A string member within limits, or NULL. */
+static const char *
+member_string(json_t *obj, const char *name, size_t max)
+{
+	json_t	*v;
+
+	if ((v = json_object_get(obj, name)) == NULL || !json_is_string(v) ||
+	    json_string_length(v) == 0 || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return (NULL);
+	return (json_string_value(v));
+}
+
+static void
+register_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
+{
+	struct kdf_job	*job = arg;
+	struct conn	*c = job->c;
+	struct txn	*txn;
+	enum tick_err	 err = TE_OK;
+	json_t		*obj;
+	int		 ret;
+
+	if (c->dead)
+		goto out;
+	if (!ok) {
+		http_error(c, 500, TE_INTERNAL, "password hashing failed");
+		http_done(c);
+		goto out;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		http_store_error(c, STORE_ERR);
+		http_done(c);
+		goto out;
+	}
+	ret = account_register(txn, job->user, job->salt, hash, now_ms(),
+	    &err);
+	if (ret != STORE_OK)
+		http_store_error(c, ret);
+	else if (err == TE_NAME_TAKEN)
+		http_error(c, 409, TE_NAME_TAKEN, "user name is taken");
+	else {
+		obj = json_pack("{s:s}", "user", job->user);
+		http_send_durable(c, 201, obj);
+		json_decref(obj);
+		log_info("http: registered %s from %s", job->user, c->addr);
+	}
+	http_done(c);
+	http_process(c);
+out:
+	conn_unref(c);
+	OPENSSL_cleanse(job, sizeof *job);
+	free(job);
+}
+
+static void
+route_register(struct conn *c, struct http_req *req)
+{
+	struct kdf_job	*job;
+	struct txn	 txn;
+	struct user_rec	 rec;
+	const char	*user, *password;
+	json_t		*obj;
+	int		 ret;
+
+	if ((obj = http_body_object(c, req)) == NULL)
+		return;
+	user = member_string(obj, "user", NAME_USER_MAX);
+	password = member_string(obj, "password", PASSWORD_MAX);
+	if (user == NULL || password == NULL ||
+	    !valid_user(user, strlen(user))) {
+		http_error(c, 400, TE_BAD_REQUEST, "need \"user\" (1-64 bytes "
+		    "of [a-z0-9._+-]) and \"password\" (1-1024 bytes)");
+		goto out;
+	}
+	if (srv.conf.registration == REG_CLOSED) {
+		http_error(c, 403, TE_REGISTRATION_CLOSED,
+		    "registration is closed on this server");
+		goto out;
+	}
+	/* A cheap early answer for a taken name; the insert checks again. */
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
+		http_store_error(c, ret);
+		goto out;
+	}
+	ret = store_user_get(&txn, user, &rec);
+	store_txn_abort(&txn);
+	if (ret == STORE_OK) {
+		http_error(c, 409, TE_NAME_TAKEN, "user name is taken");
+		goto out;
+	}
+	job = xcalloc(1, sizeof *job);
+	job->c = c;
+	strlcpy(job->user, user, sizeof job->user);
+	if (RAND_bytes(job->salt, sizeof job->salt) != 1) {
+		free(job);
+		http_error(c, 500, TE_INTERNAL, "no randomness");
+		goto out;
+	}
+	c->busy = 1;
+	conn_ref(c);
+	kdf_hash(password, strlen(password), job->salt, register_done, job);
+out:
+	json_decref(obj);
+}
+
+static void
+login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
+{
+	struct kdf_job	*job = arg;
+	struct conn	*c = job->c;
+	struct txn	*txn;
+	struct dev_rec	 dev;
+	char		 device[NAME_DEVICE_MAX + 1];
+	char		 token[TOKEN_HEXLEN + 1];
+	uint64_t	 now = now_ms(), expires;
+	json_t		*obj;
+	int		 ret;
+
+	if (c->dead)
+		goto out;
+	if (!ok || !job->known ||
+	    CRYPTO_memcmp(hash, job->hash, KDF_HASH_BYTES) != 0) {
+		log_info("http: failed login for %s from %s", job->user,
+		    c->addr);
+		http_error(c, 401, TE_BAD_CREDENTIALS,
+		    "unknown user or wrong password");
+		goto done;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		http_store_error(c, STORE_ERR);
+		goto done;
+	}
+	expires = now + srv.conf.token_ttl;
+	ret = account_claim_device(txn, job->user,
+	    job->has_device ? job->device : NULL, now, device, &dev);
+	if (ret == STORE_OK)
+		ret = account_token_issue(txn, job->user, device, dev.qid,
+		    expires, token);
+	if (ret == STORE_NOTFOUND) {
+		http_error(c, 401, TE_BAD_CREDENTIALS,
+		    "unknown user or wrong password");
+		goto done;
+	}
+	if (ret != STORE_OK) {
+		http_store_error(c, ret);
+		goto done;
+	}
+	obj = json_pack("{s:s,s:s,s:s,s:I}", "token", token, "user",
+	    job->user, "device", device, "expires", (json_int_t)expires);
+	http_send_durable(c, 200, obj);
+	json_decref(obj);
+	OPENSSL_cleanse(token, sizeof token);
+	log_info("http: login %s:%s from %s", job->user, device, c->addr);
+done:
+	http_done(c);
+	http_process(c);
+out:
+	conn_unref(c);
+	OPENSSL_cleanse(job, sizeof *job);
+	free(job);
+}
+
+static void
+route_login(struct conn *c, struct http_req *req)
+{
+	static uint8_t	 dummy_salt[KDF_SALT_BYTES];
+	struct kdf_job	*job;
+	struct txn	 txn;
+	struct user_rec	 rec;
+	const char	*user, *password, *device = NULL;
+	json_t		*obj;
+	int		 ret;
+
+	if ((obj = http_body_object(c, req)) == NULL)
+		return;
+	user = member_string(obj, "user", NAME_USER_MAX);
+	password = member_string(obj, "password", PASSWORD_MAX);
+	if (json_object_get(obj, "device") != NULL &&
+	    ((device = member_string(obj, "device", NAME_DEVICE_MAX)) == NULL ||
+	    !valid_device(device, strlen(device)))) {
+		http_error(c, 400, TE_BAD_REQUEST, "\"device\" must be 1-32 "
+		    "bytes of [a-z0-9._-]");
+		goto out;
+	}
+	if (user == NULL || password == NULL ||
+	    !valid_user(user, strlen(user))) {
+		http_error(c, 400, TE_BAD_REQUEST, "need \"user\" and "
+		    "\"password\"");
+		goto out;
+	}
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
+		http_store_error(c, ret);
+		goto out;
+	}
+	ret = store_user_get(&txn, user, &rec);
+	store_txn_abort(&txn);
+	job = xcalloc(1, sizeof *job);
+	job->c = c;
+	strlcpy(job->user, user, sizeof job->user);
+	if (device != NULL) {
+		job->has_device = 1;
+		strlcpy(job->device, device, sizeof job->device);
+	}
+	/*
+	 * An unknown user costs the same scrypt run as a known one, so the
+	 * answer's timing does not tell which names exist.
+	 */
+	if (ret == STORE_OK) {
+		job->known = 1;
+		memcpy(job->salt, rec.salt, sizeof job->salt);
+		memcpy(job->hash, rec.hash, sizeof job->hash);
+	} else
+		memcpy(job->salt, dummy_salt, sizeof job->salt);
+	OPENSSL_cleanse(&rec, sizeof rec);
+	c->busy = 1;
+	conn_ref(c);
+	kdf_hash(password, strlen(password), job->salt, login_done, job);
+out:
+	json_decref(obj);
+}
+
+static void
+route_logout(struct conn *c, struct http_req *req)
+{
+	struct token_rec tok;
+	struct txn	*txn;
+	struct conn	*dc;
+	int		 ret;
+	json_t		*obj;
+
+	if (req->bearer[0] == '\0') {
+		http_error(c, 401, TE_NOT_AUTHENTICATED,
+		    "need Authorization: Bearer TOKEN");
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		http_store_error(c, STORE_ERR);
+		return;
+	}
+	ret = account_token_check(txn, req->bearer, now_ms(), &tok);
+	if (ret == STORE_NOTFOUND) {
+		http_error(c, 401, TE_NOT_AUTHENTICATED,
+		    "bad, expired or revoked token");
+		return;
+	}
+	if (ret == STORE_OK)
+		ret = account_remove_device(txn, tok.user, tok.device,
+		    now_ms());
+	if (ret == STORE_OK)
+		ret = account_token_revoke(txn, req->bearer);
+	if (ret != STORE_OK && ret != STORE_NOTFOUND) {
+		http_store_error(c, ret);
+		return;
+	}
+	if ((dc = device_conn(tok.user, tok.device)) != NULL)
+		ws_close(dc, 1008, "logged out");
+	obj = json_object();
+	http_send_durable(c, 204, obj);
+	json_decref(obj);
+	log_info("http: logout %s:%s from %s", tok.user, tok.device, c->addr);
+}
+
+/* GET /v1/users/NAME/last-seen, for a bearer of any valid token. */
+static void
+route_last_seen(struct conn *c, struct http_req *req)
+{
+	struct token_rec tok;
+	struct user_rec	 rec;
+	struct txn	 txn;
+	const char	*name = req->path + strlen("/v1/users/");
+	char		 user[NAME_USER_MAX + 1];
+	size_t		 len = strcspn(name, "/");
+	json_t		*obj = NULL;
+	int		 ret;
+
+	if (!valid_user(name, len)) {
+		http_error(c, 400, TE_BAD_REQUEST, "bad user name");
+		return;
+	}
+	memcpy(user, name, len);
+	user[len] = '\0';
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
+		http_store_error(c, ret);
+		return;
+	}
+	if (req->bearer[0] == '\0' ||
+	    account_token_check(&txn, req->bearer, now_ms(), &tok) != STORE_OK)
+		http_error(c, 401, TE_NOT_AUTHENTICATED,
+		    "need Authorization: Bearer TOKEN");
+	else if (store_user_get(&txn, user, &rec) != STORE_OK)
+		http_error(c, 404, TE_NO_SUCH_USER, "no such user");
+	else
+		obj = presence_view(&txn, tok.user, user);
+	store_txn_abort(&txn);
+	if (obj != NULL) {
+		http_send_json(c, 200, obj);
+		json_decref(obj);
+	}
+}
+
+static void
+route_healthz(struct conn *c, struct http_req *req)
+{
+	(void)req;
+	if (srv.store_full)
+		http_error(c, 503, TE_UNAVAILABLE, "store full");
+	else
+		http_send(c, 200, "text/plain", "ok\n", 3);
+}
+
+static void
+route_metrics(struct conn *c, struct http_req *req)
+{
+	char	*text;
+	size_t	 len;
+
+	(void)req;
+	text = metrics_render(&len);
+	http_send(c, 200, "text/plain; version=0.0.4", text, len);
+	free(text);
+}
+
+/* The query parameter "token", if any, copied into buf. */
+static int
+query_token(const char *query, char *buf, size_t size)
+{
+	const char	*p = query;
+	size_t		 n;
+
+	while (p != NULL && *p != '\0') {
+		n = strcspn(p, "&");
+		if (strncmp(p, "token=", 6) == 0) {
+			if (n - 6 >= size)
+				return (-1);
+			memcpy(buf, p + 6, n - 6);
+			buf[n - 6] = '\0';
+			return (0);
+		}
+		p += n;
+		if (*p == '&')
+			p++;
+	}
+	buf[0] = '\0';
+	return (0);
+}
+
+static void
+route_ws(struct conn *c, struct http_req *req)
+{
+	unsigned char	 digest[SHA_DIGEST_LENGTH];
+	char		 accept[64], token[TOKEN_MAX + 1];
+	char		*key, *resp;
+
+	if (!req->upgrade_ws || !req->conn_upgrade || req->ws_key == NULL ||
+	    req->ws_version == NULL || strcmp(req->ws_version, "13") != 0) {
+		http_error(c, 400, TE_BAD_REQUEST, "expected a WebSocket "
+		    "upgrade (RFC 6455, version 13)");
+		return;
+	}
+	if (query_token(req->query, token, sizeof token) != 0) {
+		http_error(c, 400, TE_BAD_REQUEST, "token too long");
+		return;
+	}
+	if (req->bearer[0] != '\0')
+		strlcpy(token, req->bearer, sizeof token);
+	xasprintf(&key, "%s%s", req->ws_key, WS_GUID);
+	SHA1((unsigned char *)key, strlen(key), digest);
+	free(key);
+	EVP_EncodeBlock((unsigned char *)accept, digest, sizeof digest);
+	xasprintf(&resp, "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n%s\r\n", accept,
+	    req->ws_tick_v1 ? "Sec-WebSocket-Protocol: tick.v1\r\n" : "");
+	conn_write_raw(c, resp, strlen(resp));
+	free(resp);
+	evtimer_del(c->timer);
+	c->is_ws = 1;
+	c->keepalive = 0;
+	ws_upgraded(c, token[0] != '\0' ? token : NULL);
+}
+
+static const struct route {
+	const char	*method;
+	const char	*path;
+	void		(*fn)(struct conn *, struct http_req *);
+} routes[] = {
+	{ "GET",	"/v1/ws",	route_ws },
+	{ "POST",	"/v1/register",	route_register },
+	{ "POST",	"/v1/login",	route_login },
+	{ "POST",	"/v1/logout",	route_logout },
+	{ "GET",	"/v1/users/*/last-seen", route_last_seen },
+	{ "GET",	"/healthz",	route_healthz },
+	{ "GET",	"/metrics",	route_metrics },
+};
+
+/* Whether path matches pattern, where "*" stands for one path segment. */
+static int
+path_match(const char *pattern, const char *path)
+{
+	while (*pattern != '\0') {
+		if (*pattern == '*') {
+			if (*path == '/' || *path == '\0')
+				return (0);
+			path += strcspn(path, "/");
+			pattern++;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return (0);
+	}
+	return (*path == '\0');
+}
+
+static void
+http_route(struct conn *c, struct http_req *req)
+{
+	const struct route	*r;
+	int			 path_found = 0;
+	size_t			 i;
+
+	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		r = &routes[i];
+		if (!path_match(r->path, req->path))
+			continue;
+		path_found = 1;
+		if (strcmp(r->method, req->method) == 0) {
+			r->fn(c, req);
+			return;
+		}
+	}
+	if (path_found)
+		http_error(c, 405, TE_BAD_REQUEST, "method not allowed");
+	else
+		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint");
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return (s);
+}
+
+/* Whether a comma-separated header value lists token (any case). */
+static int
+header_lists(const char *value, const char *token)
+{
+	char	*copy, *p, *item;
+	int	 found = 0;
+
+	copy = xstrdup(value);
+	for (p = copy; (item = strsep(&p, ",")) != NULL;) {
+		if (strcasecmp(trim(item), token) == 0)
+			found = 1;
+	}
+	free(copy);
+	return (found);
+}
+
+/* Parses the head in req->head; -1 on malformed input. */
+static int
+http_parse_head(struct http_req *req)
+{
+	char		*line, *p = req->head, *name, *value, *end;
+	const char	*version;
+	unsigned long long n;
+
+	line = strsep(&p, "\n");
+	if (p == NULL)
+		return (-1);
+	line[strcspn(line, "\r")] = '\0';
+	req->method = strsep(&line, " ");
+	req->path = strsep(&line, " ");
+	version = line;
+	if (req->path == NULL || version == NULL || *req->path != '/')
+		return (-1);
+	if (strcmp(version, "HTTP/1.1") == 0)
+		req->http10 = 0;
+	else if (strcmp(version, "HTTP/1.0") == 0)
+		req->http10 = 1;
+	else
+		return (-1);
+	if ((req->query = strchr(req->path, '?')) != NULL)
+		*req->query++ = '\0';
+
+	while ((line = strsep(&p, "\n")) != NULL) {
+		line[strcspn(line, "\r")] = '\0';
+		if (*line == '\0')
+			break;
+		if ((value = strchr(line, ':')) == NULL)
+			return (-1);
+		*value++ = '\0';
+		name = line;
+		value = trim(value);
+		if (strcasecmp(name, "Content-Length") == 0) {
+			if (req->has_length || !isdigit((unsigned char)*value))
+				return (-1);
+			n = strtoull(value, &end, 10);
+			if (*end != '\0' || n > SIZE_MAX / 2)
+				return (-1);
+			req->content_length = (size_t)n;
+			req->has_length = 1;
+		} else if (strcasecmp(name, "Transfer-Encoding") == 0)
+			req->chunked = 1;
+		else if (strcasecmp(name, "Connection") == 0) {
+			if (header_lists(value, "close"))
+				req->conn_close = 1;
+			if (header_lists(value, "upgrade"))
+				req->conn_upgrade = 1;
+		} else if (strcasecmp(name, "Upgrade") == 0)
+			req->upgrade_ws = header_lists(value, "websocket");
+		else if (strcasecmp(name, "Sec-WebSocket-Key") == 0)
+			req->ws_key = value;
+		else if (strcasecmp(name, "Sec-WebSocket-Version") == 0)
+			req->ws_version = value;
+		else if (strcasecmp(name, "Sec-WebSocket-Protocol") == 0) {
+			if (header_lists(value, "tick.v1"))
+				req->ws_tick_v1 = 1;
+		} else if (strcasecmp(name, "Authorization") == 0) {
+			if (strncasecmp(value, "Bearer ", 7) != 0 ||
+			    strlen(value + 7) > TOKEN_MAX)
+				return (-1);
+			strlcpy(req->bearer, trim(value + 7),
+			    sizeof req->bearer);
+		}
+	}
+	return (0);
+}
+
+static void
+http_too_large(struct conn *c)
+{
+	c->keepalive = 0;
+	http_error(c, 413, TE_TOO_LARGE, "request exceeds max_request_bytes");
+	http_done(c);
+}
+
+/* Answers every complete request in the input, one at a time. */
+static void
+http_process(struct conn *c)
+{
+	struct evbuffer		*in;
+	struct evbuffer_ptr	 pos;
+	struct http_req		 req;
+	size_t			 headlen, total;
+
+	in = bufferevent_get_input(c->bev);
+	while (!c->busy && !c->dead && !c->closing && !c->is_ws) {
+		pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+		if (pos.pos == -1) {
+			if (evbuffer_get_length(in) > srv.conf.max_request_bytes)
+				http_too_large(c);
+			return;
+		}
+		headlen = (size_t)pos.pos + 4;
+		if (headlen > srv.conf.max_request_bytes) {
+			http_too_large(c);
+			return;
+		}
+		memset(&req, 0, sizeof req);
+		req.head = xmalloc(headlen + 1);
+		evbuffer_copyout(in, req.head, headlen);
+		req.head[headlen] = '\0';
+		if (http_parse_head(&req) != 0 || req.chunked) {
+			free(req.head);
+			c->keepalive = 0;
+			http_error(c, 400, TE_BAD_REQUEST, req.chunked ?
+			    "chunked bodies are not accepted" :
+			    "malformed HTTP request");
+			http_done(c);
+			return;
+		}
+		total = headlen + req.content_length;
+		if (total > srv.conf.max_request_bytes) {
+			free(req.head);
+			http_too_large(c);
+			return;
+		}
+		if (evbuffer_get_length(in) < total) {
+			free(req.head);
+			return;
+		}
+		evbuffer_drain(in, headlen);
+		req.body_len = req.content_length;
+		req.body = xmalloc(req.body_len + 1);
+		evbuffer_remove(in, req.body, req.body_len);
+		req.body[req.body_len] = '\0';
+		c->keepalive = !req.http10 && !req.conn_close;
+		evtimer_del(c->timer);
+		http_route(c, &req);
+		/* A handler that handed the request to the kdf left it busy. */
+		if (!c->is_ws && !c->busy && !c->dead)
+			http_done(c);
+		free(req.head);
+		OPENSSL_cleanse(req.body, req.body_len);
+		free(req.body);
+	}
+}
+
+static void
+http_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	http_process(arg);
+}
+
+static void
+http_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_check_closing(arg);
+}
+
+static void
+http_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev; (void)what;
+	conn_free_later(arg);
+}
+
+static void
+http_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd; (void)events;
+	conn_free_later(arg);
+}
+
+/* A new TCP connection: it speaks HTTP until it upgrades. */
+void
+http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen)
+{
+	struct conn	*c;
+	struct timeval	 tv;
+	char		 host[INET6_ADDRSTRLEN];
+	uint16_t	 port = 0;
+
+	(void)salen;
+	c = xcalloc(1, sizeof *c);
+	host[0] = '\0';
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+		    host, sizeof host);
+		port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+		snprintf(c->addr, sizeof c->addr, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    host, sizeof host);
+		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host, port);
+	}
+	c->bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->timer = evtimer_new(srv.base, http_timeout_cb, c);
+	conn_link(c);
+	if (c->bev == NULL || c->timer == NULL) {
+		log_warnx("http: out of resources for %s", c->addr);
+		if (c->bev == NULL)
+			evutil_closesocket(fd);
+		conn_free_later(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, http_read_cb, http_write_cb, http_event_cb,
+	    c);
+	/* Stop reading past one maximal request; it will be refused. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    srv.conf.max_request_bytes + 1);
+	bufferevent_enable(c->bev, EV_READ);
+	tv.tv_sec = (time_t)(srv.conf.auth_timeout / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.auth_timeout % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}

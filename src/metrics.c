@@ -1,0 +1,130 @@
+/*
+ * metrics.c: counters and the Prometheus text exposition of /metrics.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+/* Upper bounds of the commit latency buckets, seconds; the last is +Inf. */
+static const double lat_bounds[LAT_BUCKETS - 1] = {
+	0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0
+};
+
+/* Records one commit and how long its fsync'd commit took. */
+void
+metrics_commit(double seconds, int ok)
+{
+	size_t	i;
+
+	srv.stats.commits++;
+	if (!ok)
+		srv.stats.commit_failures++;
+	for (i = 0; i < LAT_BUCKETS - 1; i++) {
+		if (seconds <= lat_bounds[i])
+			break;
+	}
+	srv.stats.commit_lat[i]++;
+	srv.stats.commit_lat_sum += seconds;
+}
+
+struct queue_totals {
+	uint64_t	items;
+	uint64_t	bytes;
+	uint64_t	devices;
+};
+
+static int
+sum_device(void *arg, const char *user, const char *device,
+    const struct dev_rec *rec)
+{
+	struct queue_totals	*t = arg;
+
+	(void)user; (void)device;
+	t->items += rec->count;
+	t->bytes += rec->bytes;
+	t->devices++;
+	return (STORE_WALK_NEXT);
+}
+
+static void
+metric(FILE *f, const char *name, const char *type, const char *help,
+    unsigned long long value)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name,
+	    type, name, value);
+}
+
+/* The whole exposition; caller frees. */
+char *
+metrics_render(size_t *len)
+{
+	struct queue_totals	 qt;
+	struct txn		 txn;
+	struct stats		*s = &srv.stats;
+	uint64_t		 used = 0, map = 0, cum = 0;
+	char			*buf = NULL;
+	FILE			*f;
+	size_t			 i;
+
+	memset(&qt, 0, sizeof qt);
+	if (store_txn_begin(srv.store, &txn, 0) == STORE_OK) {
+		store_device_walk(&txn, NULL, sum_device, &qt);
+		store_txn_abort(&txn);
+	}
+	store_usage(srv.store, &used, &map);
+
+	if ((f = open_memstream(&buf, len)) == NULL)
+		fatal("open_memstream");
+	metric(f, "tickd_connections", "gauge", "Open TCP connections.",
+	    s->conns);
+	metric(f, "tickd_authenticated_connections", "gauge",
+	    "Authenticated WebSocket connections.", s->ws_authed);
+	metric(f, "tickd_users_online", "gauge",
+	    "Users with at least one authenticated connection.",
+	    presence_users_online());
+	metric(f, "tickd_messages_accepted_total", "counter",
+	    "Messages stored and answered with sent.", s->accepted);
+	metric(f, "tickd_items_delivered_total", "counter",
+	    "Queue items pushed to devices.", s->delivered);
+	metric(f, "tickd_items_acked_total", "counter",
+	    "Queue items deleted by an ack.", s->acked);
+	metric(f, "tickd_receipts_total", "counter",
+	    "Receipts queued for senders.", s->receipts);
+	metric(f, "tickd_devices", "gauge", "Devices in the store.",
+	    qt.devices);
+	metric(f, "tickd_queue_items", "gauge", "Items in all queues.",
+	    qt.items);
+	metric(f, "tickd_queue_bytes", "gauge", "Bytes of items in all "
+	    "queues.", qt.bytes);
+	metric(f, "tickd_commits_total", "counter", "Group commits.",
+	    s->commits);
+	metric(f, "tickd_commit_failures_total", "counter",
+	    "Group commits that failed and were rolled back.",
+	    s->commit_failures);
+	fprintf(f, "# HELP tickd_commit_seconds Time to commit and fsync one "
+	    "group commit.\n# TYPE tickd_commit_seconds histogram\n");
+	for (i = 0; i < LAT_BUCKETS; i++) {
+		cum += s->commit_lat[i];
+		if (i < LAT_BUCKETS - 1)
+			fprintf(f, "tickd_commit_seconds_bucket{le=\"%g\"} "
+			    "%llu\n", lat_bounds[i], (unsigned long long)cum);
+		else
+			fprintf(f, "tickd_commit_seconds_bucket{le=\"+Inf\"} "
+			    "%llu\n", (unsigned long long)cum);
+	}
+	fprintf(f, "tickd_commit_seconds_sum %.6f\n", s->commit_lat_sum);
+	fprintf(f, "tickd_commit_seconds_count %llu\n",
+	    (unsigned long long)cum);
+	metric(f, "tickd_store_used_bytes", "gauge",
+	    "Bytes of the LMDB map in use.", used);
+	metric(f, "tickd_store_map_bytes", "gauge",
+	    "Size of the LMDB map (map_size).", map);
+	metric(f, "tickd_store_full", "gauge",
+	    "1 while the store refuses writes because the map is full.",
+	    (unsigned long long)srv.store_full);
+	if (fclose(f) != 0)
+		fatal("metrics");
+	return (buf);
+}

@@ -1,0 +1,358 @@
+/*
+ * presence.c: who is online, who watches whom, and last seen.
+ *
+ * A user is online while at least one of its devices has an authenticated
+ * connection; the ping clock in ws.c closes dead ones.  Presence lives in
+ * memory only.  The store is written once when a user's last device goes
+ * offline (last_seen), never per subscriber and never per heartbeat.
+ *
+ * What a viewer sees of a target follows protocol.md section 6: a blocked
+ * viewer sees offline and no last seen, and gets no pushes; last_seen
+ * "nobody" hides the time but not the online state.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+struct sub {
+	TAILQ_ENTRY(sub)	 watch_entry;	/* on the target's list */
+	LIST_ENTRY(sub)		 conn_entry;	/* on the viewer's list */
+	struct conn		*c;
+	struct watched		*w;
+};
+
+/* A user that is online, watched, or both. */
+struct watched {
+	struct watched		*next;		/* hash chain */
+	TAILQ_HEAD(, conn)	 conns;		/* its authenticated conns */
+	TAILQ_HEAD(, sub)	 subs;		/* who watches it */
+	unsigned		 nconns;
+	char			 name[NAME_USER_MAX + 1];
+};
+
+static struct watched	**tab;
+static size_t		  tab_size, tab_count;
+static uint64_t		  users_online;
+
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+	return (h);
+}
+
+static struct watched *
+lookup(const char *user)
+{
+	struct watched	*w;
+
+	if (tab_size == 0)
+		return (NULL);
+	for (w = tab[name_hash(user) & (tab_size - 1)]; w != NULL; w = w->next)
+		if (strcmp(w->name, user) == 0)
+			return (w);
+	return (NULL);
+}
+
+static void
+grow(void)
+{
+	struct watched	**old = tab, *w, *next;
+	size_t		  oldsize = tab_size, i, b;
+
+	tab_size = oldsize == 0 ? 64 : oldsize * 2;
+	tab = xcalloc(tab_size, sizeof *tab);
+	for (i = 0; i < oldsize; i++) {
+		for (w = old[i]; w != NULL; w = next) {
+			next = w->next;
+			b = name_hash(w->name) & (tab_size - 1);
+			w->next = tab[b];
+			tab[b] = w;
+		}
+	}
+	free(old);
+}
+
+static struct watched *
+get(const char *user)
+{
+	struct watched	*w;
+	size_t		 b;
+
+	if ((w = lookup(user)) != NULL)
+		return (w);
+	if (tab_count + 1 > tab_size)
+		grow();
+	w = xcalloc(1, sizeof *w);
+	strlcpy(w->name, user, sizeof w->name);
+	TAILQ_INIT(&w->conns);
+	TAILQ_INIT(&w->subs);
+	b = name_hash(user) & (tab_size - 1);
+	w->next = tab[b];
+	tab[b] = w;
+	tab_count++;
+	return (w);
+}
+
+/* Forgets w once nobody is connected as it or watching it. */
+static void
+put(struct watched *w)
+{
+	struct watched	**pp;
+
+	if (w->nconns != 0 || !TAILQ_EMPTY(&w->subs))
+		return;
+	pp = &tab[name_hash(w->name) & (tab_size - 1)];
+	for (; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			tab_count--;
+			free(w);
+			return;
+		}
+	}
+}
+
+int
+presence_online(const char *user)
+{
+	struct watched	*w = lookup(user);
+
+	return (w != NULL && w->nconns != 0);
+}
+
+uint64_t
+presence_users_online(void)
+{
+	return (users_online);
+}
+
+/*
+ * What viewer may see of target: online and last seen (0 for null).
+ * rtxn is any open transaction to read blocks and settings from.
+ */
+static void
+view(struct txn *txn, const char *viewer, const char *target, int *online,
+    uint64_t *last_seen)
+{
+	struct user_rec	rec;
+
+	*online = 0;
+	*last_seen = 0;
+	if (strcmp(viewer, target) != 0 &&
+	    store_block_get(txn, target, viewer) == STORE_OK)
+		return;
+	if (presence_online(target)) {
+		*online = 1;
+		return;
+	}
+	if (store_user_get(txn, target, &rec) != STORE_OK)
+		return;
+	if (rec.last_seen_vis == LASTSEEN_NOBODY && strcmp(viewer, target) != 0)
+		return;
+	*last_seen = rec.last_seen;
+}
+
+/* The {"user","online","last_seen"} members of what viewer sees. */
+json_t *
+presence_view(struct txn *txn, const char *viewer, const char *target)
+{
+	uint64_t	last_seen;
+	int		online;
+
+	view(txn, viewer, target, &online, &last_seen);
+	return (json_pack("{s:s,s:b,s:o}", "user", target, "online", online,
+	    "last_seen", last_seen != 0 ? json_integer((json_int_t)last_seen) :
+	    json_null()));
+}
+
+static void
+push(struct txn *txn, struct conn *c, const char *target)
+{
+	json_t	*obj;
+
+	obj = presence_view(txn, c->user, target);
+	json_object_set_new(obj, "op", json_string("presence"));
+	ws_send_json(c, obj);
+	json_decref(obj);
+}
+
+/*
+ * Tells target's watchers (only those logged in as viewer, if not NULL)
+ * what they now see of it.  A watcher the target has blocked is told only
+ * when viewer names it: that is the block itself changing its view.
+ */
+static void
+notify(const char *target, const char *viewer)
+{
+	struct watched	*w;
+	struct sub	*s;
+	struct txn	 rtxn, *txn = NULL;
+
+	if ((w = lookup(target)) == NULL || TAILQ_EMPTY(&w->subs))
+		return;
+	/*
+	 * Inside a turn with writes, read through the batch so the view
+	 * includes them (last_seen just written); the pushes are held until
+	 * its commit anyway.
+	 */
+	if (conn_must_defer())
+		txn = batch_txn();
+	else if (store_txn_begin(srv.store, &rtxn, 0) == STORE_OK)
+		txn = &rtxn;
+	if (txn == NULL) {
+		log_warnx("presence: cannot read the store");
+		return;
+	}
+	TAILQ_FOREACH(s, &w->subs, watch_entry) {
+		if (viewer != NULL) {
+			if (strcmp(s->c->user, viewer) == 0)
+				push(txn, s->c, target);
+		} else if (strcmp(s->c->user, target) == 0 ||
+		    store_block_get(txn, target, s->c->user) != STORE_OK)
+			push(txn, s->c, target);
+	}
+	if (txn == &rtxn)
+		store_txn_abort(&rtxn);
+}
+
+/* viewer's view of target changed by a block or unblock. */
+void
+presence_refresh_for(const char *target, const char *viewer)
+{
+	notify(target, viewer);
+}
+
+/* target's visible state changed for everyone (e.g. its settings). */
+void
+presence_refresh(const char *target)
+{
+	notify(target, NULL);
+}
+
+/* c is authenticated: the user may have come online. */
+void
+presence_attach(struct conn *c)
+{
+	struct watched	*w = get(c->user);
+
+	TAILQ_INSERT_TAIL(&w->conns, c, user_entry);
+	if (w->nconns++ == 0) {
+		users_online++;
+		notify(c->user, NULL);
+	}
+}
+
+/*
+ * c is no longer authenticated.  When it was the user's last connection,
+ * last_seen is written (one store write) and watchers are told.
+ */
+void
+presence_detach(struct conn *c)
+{
+	struct watched	*w = lookup(c->user);
+	struct user_rec	 rec;
+	struct txn	*txn;
+
+	if (w == NULL)
+		return;
+	TAILQ_REMOVE(&w->conns, c, user_entry);
+	if (--w->nconns == 0) {
+		users_online--;
+		if ((txn = batch_txn()) != NULL &&
+		    store_user_get(txn, c->user, &rec) == STORE_OK) {
+			rec.last_seen = now_ms();
+			store_user_put(txn, c->user, &rec);
+		}
+		notify(c->user, NULL);
+	}
+	put(w);
+}
+
+/* Calls fn for every authenticated connection of user. */
+void
+presence_each(const char *user, void (*fn)(struct conn *, void *), void *arg)
+{
+	struct watched	*w = lookup(user);
+	struct conn	*c, *next;
+
+	if (w == NULL)
+		return;
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, user_entry);
+		fn(c, arg);
+	}
+}
+
+/*
+ * c watches target from now on and is told what it sees now.  The caller
+ * keeps c->nsubs within PRESENCE_SUBS_MAX.
+ */
+void
+presence_subscribe(struct conn *c, const char *target, struct txn *txn)
+{
+	struct watched	*w;
+	struct sub	*s;
+
+	LIST_FOREACH(s, &c->subs, conn_entry) {
+		if (strcmp(s->w->name, target) == 0)
+			break;
+	}
+	if (s == NULL) {
+		w = get(target);
+		s = xcalloc(1, sizeof *s);
+		s->c = c;
+		s->w = w;
+		TAILQ_INSERT_TAIL(&w->subs, s, watch_entry);
+		LIST_INSERT_HEAD(&c->subs, s, conn_entry);
+		c->nsubs++;
+	}
+	push(txn, c, target);
+}
+
+static void
+sub_free(struct sub *s)
+{
+	struct watched	*w = s->w;
+
+	TAILQ_REMOVE(&w->subs, s, watch_entry);
+	LIST_REMOVE(s, conn_entry);
+	s->c->nsubs--;
+	free(s);
+	put(w);
+}
+
+void
+presence_unsubscribe(struct conn *c, const char *target)
+{
+	struct sub	*s;
+
+	LIST_FOREACH(s, &c->subs, conn_entry) {
+		if (strcmp(s->w->name, target) == 0) {
+			sub_free(s);
+			return;
+		}
+	}
+}
+
+/* Drops every subscription of a closing connection. */
+void
+presence_unsubscribe_all(struct conn *c)
+{
+	struct sub	*s;
+
+	while ((s = LIST_FIRST(&c->subs)) != NULL)
+		sub_free(s);
+}
+
+void
+presence_free(void)
+{
+	free(tab);
+	tab = NULL;
+	tab_size = tab_count = 0;
+}

@@ -1,0 +1,615 @@
+/*
+ * proto.c: the client protocol's ops, one table of name -> handler.
+ *
+ * A handler validates its frame completely before it changes anything, so
+ * a bad_request never leaves half an effect behind.  Writes go into the
+ * turn's batch; replies sent meanwhile wait for its commit (server.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+#define OP_NOAUTH	0x01	/* allowed before authentication */
+#define MIDS_MAX	1024	/* mids in one ack or read */
+#define REF_MAX		64
+#define USERS_MAX	1024	/* users in one subscribe */
+#define PROTO_ERRORS_MAX 10	/* then the connection is closed, 1008 */
+
+struct op {
+	const char	*name;
+	void		(*fn)(struct conn *, json_t *, json_t *);
+	int		 flags;
+};
+
+/* Counts a protocol error; past the limit the connection is closed. */
+static void
+proto_error(struct conn *c, enum tick_err code, const char *message,
+    json_t *ref, json_t *id)
+{
+	ws_send_error(c, code, message, ref, id);
+	if (++c->errors > PROTO_ERRORS_MAX)
+		ws_close(c, 1008, "too many protocol errors");
+}
+
+/* {"op":"ok","ref"} when the request carried a ref. */
+static void
+reply_ok(struct conn *c, json_t *ref)
+{
+	json_t	*obj;
+
+	if (ref == NULL)
+		return;
+	obj = json_pack("{s:s,s:O}", "op", "ok", "ref", ref);
+	ws_send_json(c, obj);
+	json_decref(obj);
+}
+
+static void
+store_error(struct conn *c, int ret, json_t *ref, json_t *id)
+{
+	ws_send_error(c, TE_INTERNAL, ret == STORE_FULL ? "store full" :
+	    "store error", ref, id);
+}
+
+/*
+ * Authenticates c with token; 0 if it is now authenticated.  A bad token
+ * is told, then the connection is closed with 1008.
+ */
+int
+proto_auth(struct conn *c, const char *token)
+{
+	struct token_rec tok;
+	struct txn	*txn;
+	int		 ret;
+
+	if ((txn = batch_txn()) == NULL) {
+		ws_send_error(c, TE_INTERNAL, "store error", NULL, NULL);
+		ws_close(c, 1011, "store error");
+		return (-1);
+	}
+	ret = account_token_check(txn, token, now_ms(), &tok);
+	if (ret != STORE_OK) {
+		ws_send_error(c, ret == STORE_NOTFOUND ? TE_BAD_TOKEN :
+		    TE_INTERNAL, ret == STORE_NOTFOUND ? "bad, expired or "
+		    "revoked token" : "store error", NULL, NULL);
+		ws_close(c, 1008, "bad token");
+		return (-1);
+	}
+	ws_authenticated(c, &tok);
+	return (0);
+}
+
+static void
+op_auth(struct conn *c, json_t *req, json_t *ref)
+{
+	json_t	*token = json_object_get(req, "token");
+
+	if (c->authed || !json_is_string(token)) {
+		proto_error(c, TE_BAD_REQUEST, c->authed ? "already "
+		    "authenticated" : "need \"token\"", ref, NULL);
+		return;
+	}
+	proto_auth(c, json_string_value(token));
+}
+
+static void
+op_ping(struct conn *c, json_t *req, json_t *ref)
+{
+	json_t	*obj;
+
+	(void)req;
+	obj = json_pack("{s:s,s:I}", "op", "pong", "time",
+	    (json_int_t)now_ms());
+	if (ref != NULL)
+		json_object_set(obj, "ref", ref);
+	ws_send_json(c, obj);
+	json_decref(obj);
+}
+
+/* A string member of 1..max bytes without NUL, or NULL. */
+static const char *
+member_string(json_t *req, const char *name, size_t max)
+{
+	json_t	*v = json_object_get(req, name);
+
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return (NULL);
+	return (json_string_value(v));
+}
+
+static void
+op_send(struct conn *c, json_t *req, json_t *ref)
+{
+	struct send_req	 sreq;
+	struct send_res	 res;
+	struct txn	*txn;
+	const char	*to, *id;
+	json_t		*idv, *body, *obj, *err;
+	char		 mid[MID_STRLEN + 1];
+	char		*ok, *fail;
+	int		 ret;
+
+	idv = json_object_get(req, "id");
+	if (idv != NULL && !json_is_string(idv))
+		idv = NULL;
+	to = member_string(req, "to", 256);
+	id = member_string(req, "id", CLIENT_ID_MAX);
+	body = json_object_get(req, "body");
+	/* The sender is the authenticated device, never a member. */
+	if (to == NULL || id == NULL || body == NULL ||
+	    json_object_get(req, "from") != NULL ||
+	    json_object_get(req, "from_device") != NULL ||
+	    (to[0] != '#' && !valid_user(to, strlen(to)))) {
+		proto_error(c, TE_BAD_REQUEST, "send needs \"to\" (a user), "
+		    "\"id\" (1-64 bytes) and \"body\"", ref, idv);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, idv);
+		return;
+	}
+	memset(&sreq, 0, sizeof sreq);
+	memset(&res, 0, sizeof res);
+	sreq.from = c->user;
+	sreq.from_device = c->device;
+	sreq.to = to;
+	sreq.id = id;
+	sreq.body = body;
+	sreq.now = now_ms();
+	if ((ret = queue_send(txn, &srv.midgen, &srv.conf, &sreq, &res)) !=
+	    STORE_OK) {
+		store_error(c, ret, ref, idv);
+		goto out;
+	}
+	switch (res.err) {
+	case TE_OK:
+		break;
+	case TE_NO_SUCH_USER:
+		ws_send_error(c, res.err, "no such user", ref, idv);
+		goto out;
+	case TE_TOO_LARGE:
+		ws_send_error(c, res.err, "body exceeds max_message_bytes",
+		    ref, idv);
+		goto out;
+	case TE_QUEUE_FULL:
+		ws_send_error(c, res.err, "the recipient's queue is full",
+		    ref, idv);
+		goto out;
+	default:
+		ws_send_error(c, res.err, NULL, ref, idv);
+		goto out;
+	}
+	mid_format(&res.mid, mid);
+	obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "op", "sent", "id", id,
+	    "mid", mid, "to", res.to, "ts", (json_int_t)res.ts);
+	if (ref != NULL)
+		json_object_set(obj, "ref", ref);
+	if (res.dup)
+		json_object_set_new(obj, "dup", json_true());
+	else
+		srv.stats.accepted++;
+	err = json_pack("{s:s,s:s,s:s,s:s}", "op", "error", "code",
+	    "internal", "message", "store full or write failed", "id", id);
+	if (ref != NULL)
+		json_object_set(err, "ref", ref);
+	ok = json_dumps(obj, JSON_COMPACT);
+	fail = json_dumps(err, JSON_COMPACT);
+	json_decref(obj);
+	json_decref(err);
+	if (ok == NULL || fail == NULL) {
+		free(ok);
+		free(fail);
+		log_warnx("proto: cannot encode a reply for %s", c->addr);
+		goto out;
+	}
+	batch_defer(c, ok, strlen(ok), fail, strlen(fail));
+	pump_targets(&res.targets);
+out:
+	targets_free(&res.targets);
+}
+
+/*
+ * The mids of an ack or read: "mid" or a non-empty "mids" array, all
+ * valid, at most MIDS_MAX.  Returns the count, or -1.
+ */
+static int
+parse_mids(json_t *req, struct mid **out)
+{
+	json_t		*one = json_object_get(req, "mid");
+	json_t		*many = json_object_get(req, "mids");
+	json_t		*v;
+	struct mid	*mids;
+	size_t		 i, n;
+
+	if ((one == NULL) == (many == NULL))
+		return (-1);
+	if (one != NULL) {
+		if (!json_is_string(one))
+			return (-1);
+		mids = xmalloc(sizeof *mids);
+		if (mid_parse(json_string_value(one), json_string_length(one),
+		    mids) != 0) {
+			free(mids);
+			return (-1);
+		}
+		*out = mids;
+		return (1);
+	}
+	if (!json_is_array(many) || (n = json_array_size(many)) == 0 ||
+	    n > MIDS_MAX)
+		return (-1);
+	mids = xcalloc(n, sizeof *mids);
+	json_array_foreach(many, i, v) {
+		if (!json_is_string(v) || mid_parse(json_string_value(v),
+		    json_string_length(v), &mids[i]) != 0) {
+			free(mids);
+			return (-1);
+		}
+	}
+	*out = mids;
+	return ((int)n);
+}
+
+static void
+op_ack(struct conn *c, json_t *req, json_t *ref)
+{
+	struct ack_res	 res;
+	struct txn	*txn;
+	struct mid	*mids;
+	int		 n, i, ret = STORE_OK;
+
+	if ((n = parse_mids(req, &mids)) == -1) {
+		proto_error(c, TE_BAD_REQUEST, "ack needs \"mid\" or \"mids\" "
+		    "(1-1024 mids)", ref, NULL);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		free(mids);
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	for (i = 0; i < n && ret == STORE_OK; i++) {
+		memset(&res, 0, sizeof res);
+		ret = queue_ack(txn, &srv.midgen, &srv.conf, c->user, c->device,
+		    &mids[i], now_ms(), &res);
+		if (ret == STORE_OK && res.deleted) {
+			srv.stats.acked++;
+			if (mid_cmp(&mids[i], &c->cursor) <= 0 &&
+			    c->inflight > 0)
+				c->inflight--;
+		}
+		srv.stats.receipts += res.targets.n != 0;
+		pump_targets(&res.targets);
+		targets_free(&res.targets);
+	}
+	free(mids);
+	if (ret != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	pump_later(c);
+	reply_ok(c, ref);
+}
+
+static void
+op_read(struct conn *c, json_t *req, json_t *ref)
+{
+	struct targets	 t;
+	struct txn	*txn;
+	struct mid	*mids;
+	int		 n, i, ret = STORE_OK;
+
+	if ((n = parse_mids(req, &mids)) == -1) {
+		proto_error(c, TE_BAD_REQUEST, "read needs \"mid\" or \"mids\" "
+		    "(1-1024 mids)", ref, NULL);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		free(mids);
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	for (i = 0; i < n && ret == STORE_OK; i++) {
+		memset(&t, 0, sizeof t);
+		ret = queue_read(txn, &srv.midgen, &srv.conf, c->user,
+		    &mids[i], now_ms(), &t);
+		srv.stats.receipts += t.n != 0;
+		pump_targets(&t);
+		targets_free(&t);
+	}
+	free(mids);
+	if (ret != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	reply_ok(c, ref);
+}
+
+/* A "user" member naming a valid user other than c's own; or NULL. */
+static const char *
+member_user(struct conn *c, json_t *req)
+{
+	const char	*user = member_string(req, "user", NAME_USER_MAX);
+
+	if (user == NULL || !valid_user(user, strlen(user)) ||
+	    strcmp(user, c->user) == 0)
+		return (NULL);
+	return (user);
+}
+
+static void
+op_block(struct conn *c, json_t *req, json_t *ref)
+{
+	struct user_rec	 rec;
+	struct txn	*txn;
+	const char	*user, *op = json_string_value(json_object_get(req,
+			    "op"));
+	int		 block = strcmp(op, "block") == 0, ret;
+
+	if ((user = member_user(c, req)) == NULL) {
+		proto_error(c, TE_BAD_REQUEST, "need \"user\", another user's "
+		    "name", ref, NULL);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	if ((ret = store_user_get(txn, user, &rec)) == STORE_NOTFOUND) {
+		ws_send_error(c, TE_NO_SUCH_USER, "no such user", ref, NULL);
+		return;
+	}
+	if (ret == STORE_OK)
+		ret = block ? store_block_put(txn, c->user, user) :
+		    store_block_del(txn, c->user, user);
+	if (ret != STORE_OK && ret != STORE_NOTFOUND) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	/* What user sees of us just changed; tell its watching devices. */
+	presence_refresh_for(c->user, user);
+	reply_ok(c, ref);
+}
+
+static int
+collect_block(void *arg, const char *user)
+{
+	json_array_append_new(arg, json_string(user));
+	return (STORE_WALK_NEXT);
+}
+
+static void
+op_blocks(struct conn *c, json_t *req, json_t *ref)
+{
+	struct txn	 txn;
+	json_t		*obj, *users;
+	int		 ret;
+
+	(void)req;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	users = json_array();
+	ret = store_block_walk(&txn, c->user, collect_block, users);
+	store_txn_abort(&txn);
+	if (ret != STORE_OK) {
+		json_decref(users);
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	obj = json_pack("{s:s,s:o}", "op", "blocks", "users", users);
+	if (ref != NULL)
+		json_object_set(obj, "ref", ref);
+	ws_send_json(c, obj);
+	json_decref(obj);
+}
+
+/* A non-empty "users" array of valid names, at most USERS_MAX. */
+static json_t *
+member_users(json_t *req)
+{
+	json_t	*users = json_object_get(req, "users"), *v;
+	size_t	 i;
+
+	if (!json_is_array(users) || json_array_size(users) == 0 ||
+	    json_array_size(users) > USERS_MAX)
+		return (NULL);
+	json_array_foreach(users, i, v) {
+		if (!json_is_string(v) || !valid_user(json_string_value(v),
+		    json_string_length(v)))
+			return (NULL);
+	}
+	return (users);
+}
+
+static void
+op_subscribe(struct conn *c, json_t *req, json_t *ref)
+{
+	struct txn	 txn;
+	json_t		*users, *v;
+	size_t		 i;
+	int		 ret;
+
+	if ((users = member_users(req)) == NULL) {
+		proto_error(c, TE_BAD_REQUEST, "need \"users\", 1-1024 user "
+		    "names", ref, NULL);
+		return;
+	}
+	if (c->nsubs + json_array_size(users) > PRESENCE_SUBS_MAX) {
+		proto_error(c, TE_BAD_REQUEST, "a connection watches at most "
+		    "4096 users", ref, NULL);
+		return;
+	}
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	json_array_foreach(users, i, v)
+		presence_subscribe(c, json_string_value(v), &txn);
+	store_txn_abort(&txn);
+	reply_ok(c, ref);
+}
+
+static void
+op_unsubscribe(struct conn *c, json_t *req, json_t *ref)
+{
+	json_t	*users, *v;
+	size_t	 i;
+
+	if ((users = member_users(req)) == NULL) {
+		proto_error(c, TE_BAD_REQUEST, "need \"users\", 1-1024 user "
+		    "names", ref, NULL);
+		return;
+	}
+	json_array_foreach(users, i, v)
+		presence_unsubscribe(c, json_string_value(v));
+	reply_ok(c, ref);
+}
+
+static void
+typing_push(struct conn *to, void *arg)
+{
+	ws_send_json(to, arg);
+}
+
+static void
+op_typing(struct conn *c, json_t *req, json_t *ref)
+{
+	struct txn	 txn;
+	const char	*to, *state;
+	json_t		*obj;
+	int		 blocked;
+
+	to = member_string(req, "to", NAME_USER_MAX);
+	state = member_string(req, "state", 16);
+	if (to == NULL || !valid_user(to, strlen(to)) || state == NULL ||
+	    (strcmp(state, "composing") != 0 && strcmp(state, "paused") != 0)) {
+		proto_error(c, TE_BAD_REQUEST, "typing needs \"to\" and "
+		    "\"state\" (composing or paused)", ref, NULL);
+		return;
+	}
+	/* Typing is never stored: only online devices see it. */
+	if (presence_online(to)) {
+		if (store_txn_begin(srv.store, &txn, 0) != STORE_OK) {
+			store_error(c, STORE_ERR, ref, NULL);
+			return;
+		}
+		blocked = store_block_get(&txn, to, c->user) == STORE_OK;
+		store_txn_abort(&txn);
+		if (!blocked) {
+			obj = json_pack("{s:s,s:s,s:s}", "op", "typing", "from",
+			    c->user, "state", state);
+			presence_each(to, typing_push, obj);
+			json_decref(obj);
+		}
+	}
+	reply_ok(c, ref);
+}
+
+static void
+op_settings(struct conn *c, json_t *req, json_t *ref)
+{
+	struct user_rec	 rec;
+	struct txn	*txn;
+	json_t		*rr = json_object_get(req, "read_receipts");
+	json_t		*ls = json_object_get(req, "last_seen");
+	int		 ret, vis = -1;
+
+	if (ls != NULL) {
+		if (json_is_string(ls) && strcmp(json_string_value(ls),
+		    "everyone") == 0)
+			vis = LASTSEEN_EVERYONE;
+		else if (json_is_string(ls) && strcmp(json_string_value(ls),
+		    "nobody") == 0)
+			vis = LASTSEEN_NOBODY;
+	}
+	if ((rr != NULL && !json_is_boolean(rr)) || (ls != NULL && vis == -1)) {
+		proto_error(c, TE_BAD_REQUEST, "settings takes \"read_receipts\" "
+		    "(true/false) and \"last_seen\" (everyone/nobody)", ref,
+		    NULL);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	ret = store_user_get(txn, c->user, &rec);
+	if (ret == STORE_OK) {
+		if (rr != NULL)
+			rec.read_receipts = json_is_true(rr);
+		if (vis != -1)
+			rec.last_seen_vis = (uint8_t)vis;
+		ret = store_user_put(txn, c->user, &rec);
+	}
+	if (ret != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	if (vis != -1)
+		presence_refresh(c->user);
+	reply_ok(c, ref);
+}
+
+static const struct op ops[] = {
+	{ "auth",	op_auth,	OP_NOAUTH },
+	{ "send",	op_send,	0 },
+	{ "ack",	op_ack,		0 },
+	{ "read",	op_read,	0 },
+	{ "ping",	op_ping,	0 },
+	{ "block",	op_block,	0 },
+	{ "unblock",	op_block,	0 },
+	{ "blocks",	op_blocks,	0 },
+	{ "subscribe",	op_subscribe,	0 },
+	{ "unsubscribe", op_unsubscribe, 0 },
+	{ "typing",	op_typing,	0 },
+	{ "settings",	op_settings,	0 },
+};
+
+/* One text frame from c: decode, check, and run its op. */
+void
+proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
+{
+	const struct op	*op = NULL;
+	json_t		*req, *opv, *ref, *idv;
+	json_error_t	 jerr;
+	size_t		 i;
+
+	req = json_loadb((const char *)data, len, 0, &jerr);
+	opv = json_object_get(req, "op");
+	ref = json_object_get(req, "ref");
+	if (ref != NULL && !(json_is_integer(ref) || (json_is_string(ref) &&
+	    json_string_length(ref) <= REF_MAX))) {
+		proto_error(c, TE_BAD_REQUEST, "\"ref\" is a string of at most "
+		    "64 bytes or an integer", NULL, NULL);
+		json_decref(req);
+		return;
+	}
+	if (req == NULL || !json_is_object(req) || !json_is_string(opv)) {
+		proto_error(c, TE_BAD_JSON, "a frame is one JSON object with a "
+		    "string member \"op\"", ref, NULL);
+		json_decref(req);
+		return;
+	}
+	/* An error caused by a send carries its id (section 8). */
+	idv = json_object_get(req, "id");
+	if (strcmp(json_string_value(opv), "send") != 0 || !json_is_string(idv))
+		idv = NULL;
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (strcmp(ops[i].name, json_string_value(opv)) == 0) {
+			op = &ops[i];
+			break;
+		}
+	}
+	if (op == NULL)
+		proto_error(c, TE_UNKNOWN_OP, "unknown op", ref, NULL);
+	else if (!c->authed && !(op->flags & OP_NOAUTH))
+		proto_error(c, TE_NOT_AUTHENTICATED, "authenticate first",
+		    ref, idv);
+	else
+		op->fn(c, req, ref);
+	json_decref(req);
+}

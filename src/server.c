@@ -1,0 +1,766 @@
+/*
+ * server.c: the event loop and its group commit.
+ *
+ * One turn of the loop is one event_base_loop(EVLOOP_ONCE).  Every write a
+ * handler makes during a turn goes into one LMDB write transaction, opened
+ * on demand by batch_txn().  Whatever a handler wants to send while that
+ * transaction is open is held back as a deferred action, in order, and goes
+ * out only after the commit has been fsync'd: on success the "ok" form, on
+ * failure the "fail" form (an error).  Pushes of queued items to devices are
+ * never deferred: they are read from committed data after the commit, by
+ * the pump.  So nothing a client is told depends on data that could still be
+ * lost, and one fsync covers everything that arrived in the same turn.
+ */
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "tickd.h"
+
+struct server	 srv;
+
+#define OUT_RAW		0	/* HTTP bytes */
+#define OUT_WS_TEXT	1	/* a text frame */
+#define OUT_WS_CLOSE	2	/* a close frame with code in len */
+
+struct deferred {
+	TAILQ_ENTRY(deferred)	 entry;
+	struct conn		*c;
+	int			 kind;
+	char			*ok;
+	size_t			 oklen;
+	char			*fail;	/* NULL: send ok either way */
+	size_t			 faillen;
+};
+
+static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static TAILQ_HEAD(, conn)	 reap = TAILQ_HEAD_INITIALIZER(reap);
+static TAILQ_HEAD(, conn)	 pumps = TAILQ_HEAD_INITIALIZER(pumps);
+static TAILQ_HEAD(, deferred)	 deferred = TAILQ_HEAD_INITIALIZER(deferred);
+
+static struct txn		 batch;
+static int			 batch_open;
+
+static struct evconnlistener	*listener;
+static struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
+static struct event		*ev_sweep;
+
+/* The device table: user\0device -> its authenticated connection. */
+static struct conn		**devtab;
+static size_t			 devtab_size, devtab_count;
+
+static void	sweep_schedule(void);
+
+static uint64_t
+devtab_hash(const char *user, const char *device)
+{
+	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *user != '\0'; user++)
+		h = (h ^ (uint8_t)*user) * 1099511628211ULL;
+	h = (h ^ 0) * 1099511628211ULL;
+	for (; *device != '\0'; device++)
+		h = (h ^ (uint8_t)*device) * 1099511628211ULL;
+	return (h);
+}
+
+static void
+devtab_grow(void)
+{
+	struct conn	**old = devtab, *c, *next;
+	size_t		  oldsize = devtab_size, i, b;
+
+	devtab_size = oldsize == 0 ? 64 : oldsize * 2;
+	devtab = xcalloc(devtab_size, sizeof *devtab);
+	for (i = 0; i < oldsize; i++) {
+		for (c = old[i]; c != NULL; c = next) {
+			next = c->dev_next;
+			b = devtab_hash(c->user, c->device) & (devtab_size - 1);
+			c->dev_next = devtab[b];
+			devtab[b] = c;
+		}
+	}
+	free(old);
+}
+
+/* The authenticated connection of a device, or NULL if it is offline. */
+struct conn *
+device_conn(const char *user, const char *device)
+{
+	struct conn	*c;
+
+	if (devtab_size == 0)
+		return (NULL);
+	c = devtab[devtab_hash(user, device) & (devtab_size - 1)];
+	for (; c != NULL; c = c->dev_next) {
+		if (strcmp(c->user, user) == 0 &&
+		    strcmp(c->device, device) == 0)
+			return (c);
+	}
+	return (NULL);
+}
+
+/* Enters an authenticated connection; the caller closed any older one. */
+void
+device_attach(struct conn *c)
+{
+	size_t	b;
+
+	if (devtab_count + 1 > devtab_size)
+		devtab_grow();
+	b = devtab_hash(c->user, c->device) & (devtab_size - 1);
+	c->dev_next = devtab[b];
+	devtab[b] = c;
+	devtab_count++;
+	presence_attach(c);
+}
+
+void
+device_detach(struct conn *c)
+{
+	struct conn	**pp;
+
+	if (devtab_size == 0)
+		return;
+	pp = &devtab[devtab_hash(c->user, c->device) & (devtab_size - 1)];
+	for (; *pp != NULL; pp = &(*pp)->dev_next) {
+		if (*pp == c) {
+			*pp = c->dev_next;
+			c->dev_next = NULL;
+			devtab_count--;
+			presence_detach(c);
+			return;
+		}
+	}
+}
+
+static int
+device_online(void *arg, const char *user, const char *device)
+{
+	(void)arg;
+	return (device_conn(user, device) != NULL);
+}
+
+/*
+ * The write transaction of this turn, opened on first use.  NULL if LMDB
+ * would not open one; the caller answers "internal".
+ */
+struct txn *
+batch_txn(void)
+{
+	int	ret;
+
+	if (batch_open)
+		return (&batch);
+	if ((ret = store_txn_begin(srv.store, &batch, 1)) != STORE_OK) {
+		log_warnx("server: cannot begin write transaction (%d)", ret);
+		return (NULL);
+	}
+	batch_open = 1;
+	return (&batch);
+}
+
+/*
+ * Holds output for c until the end of the turn.  Takes ownership of ok and
+ * fail.  Without an open batch there is nothing to wait for; callers check
+ * that through conn output helpers, which call this only while one is open.
+ */
+static void
+defer(struct conn *c, int kind, char *ok, size_t oklen, char *fail,
+    size_t faillen)
+{
+	struct deferred	*d;
+
+	d = xcalloc(1, sizeof *d);
+	d->c = c;
+	d->kind = kind;
+	d->ok = ok;
+	d->oklen = oklen;
+	d->fail = fail;
+	d->faillen = faillen;
+	c->refs++;
+	c->ndeferred++;
+	TAILQ_INSERT_TAIL(&deferred, d, entry);
+}
+
+void
+batch_defer(struct conn *c, char *ok, size_t oklen, char *fail,
+    size_t faillen)
+{
+	defer(c, c->is_ws ? OUT_WS_TEXT : OUT_RAW, ok, oklen, fail, faillen);
+}
+
+/* Sends HTTP bytes now, or after the commit if a batch is open. */
+void
+conn_write_raw(struct conn *c, const char *data, size_t len)
+{
+	char	*copy;
+
+	if (batch_open) {
+		copy = xmalloc(len);
+		memcpy(copy, data, len);
+		defer(c, OUT_RAW, copy, len, NULL, 0);
+		return;
+	}
+	if (!c->dead && evbuffer_add(bufferevent_get_output(c->bev), data,
+	    len) != 0)
+		conn_free_later(c);
+}
+
+/* Whether output for c must wait for the commit. */
+int
+conn_must_defer(void)
+{
+	return (batch_open);
+}
+
+void
+conn_defer_close(struct conn *c, uint16_t code)
+{
+	defer(c, OUT_WS_CLOSE, NULL, code, NULL, 0);
+}
+
+/* Marks c for a pump of its queue after this turn's commit. */
+void
+pump_later(struct conn *c)
+{
+	if (c->pump_queued || c->dead || !c->authed)
+		return;
+	c->pump_queued = 1;
+	c->refs++;
+	TAILQ_INSERT_TAIL(&pumps, c, pump_entry);
+}
+
+/* Marks every online device among targets for a pump. */
+void
+pump_targets(const struct targets *t)
+{
+	struct conn	*c;
+	size_t		 i;
+
+	for (i = 0; i < t->n; i++) {
+		if ((c = device_conn(t->v[i].user, t->v[i].device)) != NULL)
+			pump_later(c);
+	}
+}
+
+void
+conn_link(struct conn *c)
+{
+	static uint64_t	 next_id;
+
+	c->id = ++next_id;
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	srv.stats.conns++;
+}
+
+void
+conn_ref(struct conn *c)
+{
+	c->refs++;
+}
+
+static void
+conn_release(struct conn *c)
+{
+	free(c);
+}
+
+/* Drops a reference; the last one frees a connection already reaped. */
+void
+conn_unref(struct conn *c)
+{
+	if (--c->refs == 0 && c->dead == 2)
+		conn_release(c);
+}
+
+/* Closes c at the end of this turn; safe from inside its callbacks. */
+void
+conn_free_later(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&reap, c, reap_entry);
+}
+
+static void
+linger_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	evbuffer_drain(bufferevent_get_input(bev),
+	    evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+static void
+linger_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev; (void)what;
+	conn_free_later(arg);
+}
+
+static void
+linger_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd; (void)events;
+	conn_free_later(arg);
+}
+
+/*
+ * Once the last output of a closing connection has left, shut down our side
+ * and read until the peer closes (or 2 s pass).  Closing with unread input
+ * would send a reset, which can destroy the close frame or error response
+ * the peer has not read yet.
+ */
+void
+conn_check_closing(struct conn *c)
+{
+	struct timeval	tv = { 2, 0 };
+
+	if (!c->closing || c->dead || c->lingering || c->ndeferred != 0 ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+		return;
+	c->lingering = 1;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_setcb(c->bev, linger_read_cb, NULL, linger_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	c->timer = evtimer_new(srv.base, linger_timeout_cb, c);
+	if (c->timer == NULL || evtimer_add(c->timer, &tv) != 0)
+		conn_free_later(c);
+}
+
+/* Closes c once its pending output has been written. */
+void
+conn_close_after_output(struct conn *c)
+{
+	c->closing = 1;
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ);
+	conn_check_closing(c);
+}
+
+static void
+conn_reap(struct conn *c)
+{
+	struct txn	*txn;
+	struct dev_rec	 rec;
+	int		 ret;
+
+	if (c->authed) {
+		device_detach(c);
+		srv.stats.ws_authed--;
+		/* device_ttl counts from the last disconnect too. */
+		if ((txn = batch_txn()) != NULL) {
+			ret = store_device_get(txn, c->user, c->device, &rec);
+			if (ret == STORE_OK && rec.qid == c->qid) {
+				rec.last_active = now_ms();
+				store_device_put(txn, c->user, c->device, &rec);
+			}
+		}
+		c->authed = 0;
+	}
+	presence_unsubscribe_all(c);
+	ws_free(c);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	TAILQ_REMOVE(&conns, c, entry);
+	srv.stats.conns--;
+	c->dead = 2;
+	if (c->refs == 0)
+		conn_release(c);
+}
+
+static void
+deferred_run(int ok)
+{
+	struct deferred	*d;
+	char		*data;
+	size_t		 len;
+
+	while ((d = TAILQ_FIRST(&deferred)) != NULL) {
+		TAILQ_REMOVE(&deferred, d, entry);
+		data = (ok || d->fail == NULL) ? d->ok : d->fail;
+		len = (ok || d->fail == NULL) ? d->oklen : d->faillen;
+		d->c->ndeferred--;
+		if (!d->c->dead) {
+			switch (d->kind) {
+			case OUT_RAW:
+				conn_write_raw(d->c, data, len);
+				break;
+			case OUT_WS_TEXT:
+				ws_send(d->c, data, len);
+				break;
+			case OUT_WS_CLOSE:
+				ws_close(d->c, (uint16_t)d->oklen, NULL);
+				break;
+			}
+			conn_check_closing(d->c);
+		}
+		conn_unref(d->c);
+		free(d->ok);
+		free(d->fail);
+		free(d);
+	}
+}
+
+static int
+batch_commit(void)
+{
+	struct timespec	t0, t1;
+	int		ret;
+
+	if (srv.midgen.dirty)
+		store_mid_save(&batch, &srv.midgen.last);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = store_txn_commit(&batch);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	batch_open = 0;
+	metrics_commit((double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, ret == STORE_OK);
+	if (ret == STORE_OK) {
+		srv.midgen.dirty = 0;
+		if (srv.store_full)
+			log_info("server: store writable again");
+		srv.store_full = 0;
+		return (1);
+	}
+	if (ret == STORE_FULL) {
+		if (!srv.store_full)
+			log_warnx("server: store full (map_size %llu bytes); "
+			    "writes are refused until map_size is raised",
+			    (unsigned long long)srv.conf.map_size);
+		srv.store_full = 1;
+	} else
+		log_warnx("server: commit failed (%d)", ret);
+	return (0);
+}
+
+/*
+ * The end of a turn: commit, release what waited for it, pump queues, close
+ * what died.  Closing a device writes its last_active, which opens another
+ * batch, so go round until nothing is left.
+ */
+static void
+turn_end(void)
+{
+	struct conn	*c;
+	int		 ok;
+
+	do {
+		ok = 1;
+		if (batch_open)
+			ok = batch_commit();
+		deferred_run(ok);
+		while ((c = TAILQ_FIRST(&pumps)) != NULL) {
+			TAILQ_REMOVE(&pumps, c, pump_entry);
+			c->pump_queued = 0;
+			if (ok && !c->dead)
+				ws_pump(c);
+			conn_unref(c);
+		}
+		while ((c = TAILQ_FIRST(&reap)) != NULL) {
+			TAILQ_REMOVE(&reap, c, reap_entry);
+			conn_reap(c);
+		}
+	} while (batch_open || !TAILQ_EMPTY(&deferred));
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct sweep_res	 res;
+	struct txn		*txn;
+	size_t			 i;
+
+	(void)fd; (void)events; (void)arg;
+	memset(&res, 0, sizeof res);
+	if ((txn = batch_txn()) != NULL &&
+	    queue_sweep(txn, &srv.conf, now_ms(), device_online, NULL,
+	    &res) == STORE_OK) {
+		for (i = 0; i < res.removed.n; i++)
+			log_info("sweep: device %s:%s removed after device_ttl",
+			    res.removed.v[i].user, res.removed.v[i].device);
+		if (res.items != 0 || res.msgs != 0 || res.tokens != 0)
+			log_debug("sweep: %llu items, %llu messages, %llu "
+			    "tokens expired", (unsigned long long)res.items,
+			    (unsigned long long)res.msgs,
+			    (unsigned long long)res.tokens);
+	}
+	targets_free(&res.removed);
+	sweep_schedule();
+}
+
+/*
+ * Expiry runs at a quarter of the shortest lifetime, between 100 ms and a
+ * minute, so small test values take effect quickly and big ones cost
+ * little.
+ */
+static void
+sweep_schedule(void)
+{
+	struct timeval	tv;
+	uint64_t	ms;
+
+	ms = srv.conf.message_ttl;
+	if (srv.conf.device_ttl < ms)
+		ms = srv.conf.device_ttl;
+	if (srv.conf.dedup_window < ms)
+		ms = srv.conf.dedup_window;
+	if (srv.conf.token_ttl < ms)
+		ms = srv.conf.token_ttl;
+	ms /= 4;
+	if (ms < 100)
+		ms = 100;
+	if (ms > 60000)
+		ms = 60000;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(ev_sweep, &tv);
+}
+
+/* Re-reads the configuration file; only reloadable settings change. */
+void
+server_reload(void)
+{
+	struct conf	 fresh;
+	char		*cause = NULL;
+
+	conf_init(&fresh);
+	if (conf_load(&fresh, srv.conf.path, &cause) != 0) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    cause);
+		free(cause);
+		conf_clear(&fresh);
+		return;
+	}
+	conf_apply_reload(&srv.conf, &fresh);
+	conf_clear(&fresh);
+	if (srv.verbose)
+		srv.conf.log_level = L_DEBUG;
+	log_setlevel(srv.conf.log_level);
+	log_reopen();
+	evtimer_del(ev_sweep);
+	sweep_schedule();
+	log_info("reload: configuration re-read from %s", srv.conf.path);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short events, void *arg)
+{
+	(void)events; (void)arg;
+	if (sig == SIGHUP) {
+		server_reload();
+		return;
+	}
+	log_info("server: signal %d, shutting down", (int)sig);
+	srv.quit = 1;
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	(void)l; (void)arg;
+	http_accept(fd, sa, salen);
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)l; (void)arg;
+	/* EMFILE and friends: the listener retries on the next turn. */
+	log_warn("server: accept");
+}
+
+/*
+ * Two daemons on one data_dir would hand out the same mids; a lock file
+ * held for the daemon's life refuses the second.
+ */
+static int
+lock_data_dir(char **cause)
+{
+	char	*path;
+	int	 fd;
+
+	if (mkdir(srv.conf.data_dir, 0700) == -1 && errno != EEXIST) {
+		xasprintf(cause, "cannot create data_dir %s: %s",
+		    srv.conf.data_dir, strerror(errno));
+		return (-1);
+	}
+	xasprintf(&path, "%s/tickd.lock", srv.conf.data_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		xasprintf(cause, errno == EWOULDBLOCK ? "%s is in use by "
+		    "another tickd" : "cannot lock %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(path);
+		return (-1);
+	}
+	free(path);
+	srv.lock_fd = fd;
+	return (0);
+}
+
+/* Opens the store and binds the listener; errors are for the operator. */
+int
+server_init(char **cause)
+{
+	struct txn	txn;
+	struct mid	hw;
+	int		ret;
+
+	if ((srv.base = event_base_new()) == NULL) {
+		*cause = xstrdup("cannot create the event loop");
+		return (-1);
+	}
+	listener = evconnlistener_new_bind(srv.base, accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (struct sockaddr *)&srv.conf.listen_ss,
+	    (int)srv.conf.listen_len);
+	if (listener == NULL) {
+		xasprintf(cause, "cannot listen on %s: %s", srv.conf.listen,
+		    strerror(errno));
+		return (-1);
+	}
+	evconnlistener_set_error_cb(listener, accept_error_cb);
+	if (lock_data_dir(cause) != 0)
+		return (-1);
+	if (store_open(&srv.store, srv.conf.data_dir, srv.conf.map_size,
+	    cause) != STORE_OK)
+		return (-1);
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK ||
+	    (ret = store_mid_load(&txn, &hw)) != STORE_OK) {
+		if (ret == STORE_OK)
+			store_txn_abort(&txn);
+		xasprintf(cause, "cannot read the mid high-water mark from %s",
+		    srv.conf.data_dir);
+		return (-1);
+	}
+	store_txn_abort(&txn);
+	midgen_init(&srv.midgen, &hw);
+	if (kdf_init(srv.base, cause) != 0)
+		return (-1);
+
+	ev_sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, NULL);
+	ev_sigint = evsignal_new(srv.base, SIGINT, signal_cb, NULL);
+	ev_sighup = evsignal_new(srv.base, SIGHUP, signal_cb, NULL);
+	ev_sweep = evtimer_new(srv.base, sweep_cb, NULL);
+	if (ev_sigterm == NULL || ev_sigint == NULL || ev_sighup == NULL ||
+	    ev_sweep == NULL || evsignal_add(ev_sigterm, NULL) != 0 ||
+	    evsignal_add(ev_sigint, NULL) != 0 ||
+	    evsignal_add(ev_sighup, NULL) != 0) {
+		*cause = xstrdup("cannot set up signal handling");
+		return (-1);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sweep_schedule();
+	return (0);
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd; (void)events; (void)arg;
+}
+
+/*
+ * Stopping: no new connections, the commit in flight is finished by the
+ * last turn_end(), every WebSocket client gets 1001, and we wait a little
+ * for those close frames to leave.
+ */
+static void
+server_drain(void)
+{
+	struct conn	*c, *next;
+	struct timeval	 tv = { 2, 0 };
+	struct event	*deadline;
+	int		 expired = 0;
+
+	evconnlistener_disable(listener);
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->dead)
+			continue;
+		if (c->is_ws)
+			ws_close(c, 1001, "server shutting down");
+		else
+			conn_free_later(c);
+	}
+	turn_end();
+	deadline = evtimer_new(srv.base, deadline_cb, NULL);
+	if (deadline == NULL)
+		return;
+	evtimer_add(deadline, &tv);
+	while (!TAILQ_EMPTY(&conns) && !expired) {
+		event_base_loop(srv.base, EVLOOP_ONCE);
+		expired = !evtimer_pending(deadline, NULL);
+		turn_end();
+	}
+	event_free(deadline);
+}
+
+void
+server_loop(void)
+{
+	while (!srv.quit) {
+		if (event_base_loop(srv.base, EVLOOP_ONCE) == -1) {
+			log_warnx("server: event loop failed");
+			break;
+		}
+		turn_end();
+	}
+	server_drain();
+}
+
+void
+server_free(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL) {
+		conn_free_later(c);
+		turn_end();
+	}
+	kdf_shutdown();
+	if (listener != NULL)
+		evconnlistener_free(listener);
+	if (ev_sigterm != NULL)
+		event_free(ev_sigterm);
+	if (ev_sigint != NULL)
+		event_free(ev_sigint);
+	if (ev_sighup != NULL)
+		event_free(ev_sighup);
+	if (ev_sweep != NULL)
+		event_free(ev_sweep);
+	free(devtab);
+	presence_free();
+	if (srv.store != NULL)
+		store_close(srv.store);
+	if (srv.lock_fd > 0)
+		close(srv.lock_fd);
+	if (srv.base != NULL)
+		event_base_free(srv.base);
+	conf_clear(&srv.conf);
+}

@@ -1,0 +1,155 @@
+/*
+ * tickd.c: the daemon's entry point: options, configuration, daemonizing
+ * and the pidfile.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tickd.h"
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: tickd [-ftv] [-c file]\n");
+	exit(1);
+}
+
+/*
+ * Forks into the background.  The parent waits until the child reports
+ * that it is serving (one byte on the pipe) or dies, so that a start-up
+ * error still reaches the terminal and the exit status of tickd.
+ */
+static int
+daemonize(void)
+{
+	int	fds[2], status;
+	pid_t	pid;
+	char	c;
+
+	if (pipe(fds) == -1)
+		fatal("pipe");
+	switch (pid = fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		close(fds[0]);
+		if (setsid() == -1)
+			fatal("setsid");
+		return (fds[1]);
+	default:
+		close(fds[1]);
+		if (read(fds[0], &c, 1) == 1)
+			exit(0);
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			exit(WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
+		exit(1);
+	}
+}
+
+/* The child is serving: release the parent and the terminal. */
+static void
+detach(int fd)
+{
+	int	null;
+
+	if (write(fd, "", 1) != 1)
+		fatal("daemonize");
+	close(fd);
+	if (chdir("/") == -1)
+		fatal("chdir");
+	if ((null = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
+}
+
+static void
+pidfile_write(const char *path)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL)
+		fatal("pidfile %s", path);
+	fprintf(f, "%ld\n", (long)getpid());
+	if (fclose(f) != 0)
+		fatal("pidfile %s", path);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*path = TICKD_CONF_DEFAULT;
+	char		*cause = NULL;
+	int		 ch, foreground = 0, check = 0, verbose = 0;
+	int		 status_fd = -1;
+
+	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	conf_init(&srv.conf);
+	if (conf_load(&srv.conf, path, &cause) != 0) {
+		fprintf(stderr, "tickd: %s\n", cause);
+		free(cause);
+		conf_clear(&srv.conf);
+		return (1);
+	}
+	if (check) {
+		fprintf(stderr, "tickd: %s: configuration OK\n", path);
+		conf_clear(&srv.conf);
+		return (0);
+	}
+	srv.verbose = verbose;
+	if (verbose)
+		srv.conf.log_level = L_DEBUG;
+
+	/* Start-up errors go to the terminal, even when daemonizing. */
+	log_init(1, srv.conf.log_level);
+	if (!foreground)
+		status_fd = daemonize();
+	if (server_init(&cause) != 0)
+		fatalx("%s", cause);
+	if (!foreground) {
+		pidfile_write(srv.conf.pidfile);
+		log_init(0, srv.conf.log_level);
+		detach(status_fd);
+	}
+	log_info("tickd: serving on %s, data in %s", srv.conf.listen,
+	    srv.conf.data_dir);
+
+	server_loop();
+
+	if (!foreground)
+		unlink(srv.conf.pidfile);
+	log_info("tickd: stopped");
+	server_free();
+	return (0);
+}

@@ -1,0 +1,347 @@
+/*
+ * tickd.h: the daemon's types and prototypes, grouped by the file that
+ * defines them.  The LMDB layer has its own contract in store.h.
+ */
+#ifndef TICKD_H
+#define TICKD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "store.h"
+
+#define TICKD_CONF_DEFAULT	SYSCONFDIR "/tickd.conf"
+
+#define TOKEN_BYTES	32			/* 256 random bits */
+#define TOKEN_HEXLEN	(TOKEN_BYTES * 2)
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+#define printflike(a, b) __attribute__((__format__(__printf__, a, b)))
+
+/* Protocol error codes of protocol.md section 8. */
+enum tick_err {
+	TE_OK = 0,
+	TE_BAD_JSON,
+	TE_BAD_REQUEST,
+	TE_UNKNOWN_OP,
+	TE_NOT_AUTHENTICATED,
+	TE_BAD_TOKEN,
+	TE_NO_SUCH_USER,
+	TE_TOO_LARGE,
+	TE_QUEUE_FULL,
+	TE_RATE_LIMITED,
+	TE_INTERNAL,
+	TE_BAD_CREDENTIALS,
+	TE_REGISTRATION_CLOSED,
+	TE_NAME_TAKEN,
+	TE_UNAVAILABLE,
+};
+
+/* compat/ */
+#ifndef HAVE_STRLCPY
+size_t	strlcpy(char *, const char *, size_t);
+#endif
+
+/* log.c */
+#define L_ERROR		0
+#define L_WARN		1
+#define L_INFO		2
+#define L_DEBUG		3
+void	log_init(int foreground, int level);
+void	log_setlevel(int);
+int	log_getlevel(void);
+void	log_reopen(void);
+void	log_warn(const char *, ...) printflike(1, 2);	/* + strerror */
+void	log_warnx(const char *, ...) printflike(1, 2);
+void	log_info(const char *, ...) printflike(1, 2);
+void	log_debug(const char *, ...) printflike(1, 2);
+__dead void fatal(const char *, ...) printflike(1, 2);	/* + strerror */
+__dead void fatalx(const char *, ...) printflike(1, 2);
+
+/* conf.c */
+#define REG_OPEN	0
+#define REG_CLOSED	1
+struct conf {
+	char		*path;		/* file it was read from, or NULL */
+	char		*listen;	/* as written: ADDRESS:PORT */
+	struct sockaddr_storage listen_ss;
+	socklen_t	 listen_len;
+	char		*data_dir;
+	uint64_t	 map_size;	/* bytes */
+	int		 registration;	/* REG_OPEN or REG_CLOSED */
+	uint64_t	 token_ttl;	/* every duration is in ms */
+	uint64_t	 auth_timeout;
+	uint64_t	 window;	/* unacked items in flight per device */
+	uint64_t	 max_queue;	/* items per device queue */
+	uint64_t	 max_message_bytes;
+	uint64_t	 max_frame_bytes;
+	uint64_t	 max_output_bytes; /* per connection, then closed */
+	uint64_t	 max_request_bytes; /* HTTP head + body */
+	uint64_t	 message_ttl;
+	uint64_t	 dedup_window;
+	uint64_t	 device_ttl;
+	uint64_t	 ping_interval;
+	int		 log_level;	/* L_* */
+	char		*pidfile;
+};
+enum conf_type {
+	CONF_STRING,		/* char *, may be double-quoted */
+	CONF_DURATION,		/* uint64_t ms: 500ms 30s 10m 2h 7d */
+	CONF_SIZE,		/* uint64_t bytes: 123, 64k, 10m, 1g */
+	CONF_COUNT,		/* uint64_t plain integer */
+	CONF_ENUM,		/* int, index into choices */
+	CONF_ADDRESS,		/* char * + sockaddr: 127.0.0.1:8080, [::1]:80 */
+};
+struct conf_entry {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 offset;	/* in struct conf */
+	uint64_t	 min, max;	/* DURATION, SIZE, COUNT */
+	const char	*const *choices; /* ENUM, NULL-terminated */
+	const char	*dflt;		/* as it would be written in the file */
+	int		 reload;	/* SIGHUP changes it */
+	const char	*help;		/* one line */
+};
+extern const struct conf_entry conf_table[];
+void	conf_init(struct conf *);	/* every default */
+int	conf_load(struct conf *, const char *path, char **cause);
+void	conf_clear(struct conf *);
+void	conf_apply_reload(struct conf *to, const struct conf *from);
+
+/* util.c */
+uint64_t now_ms(void);
+int	valid_user(const char *, size_t);
+int	valid_device(const char *, size_t);
+int	valid_utf8(const uint8_t *, size_t);
+void	hex_encode(const uint8_t *, size_t, char *);	/* NUL-terminates */
+int	hex_decode(const char *, size_t, uint8_t *);	/* len/2 bytes */
+void   *xmalloc(size_t);
+void   *xcalloc(size_t, size_t);
+void   *xrealloc(void *, size_t);
+char   *xstrdup(const char *);
+int	xasprintf(char **, const char *, ...) printflike(2, 3);
+const char *err_code(enum tick_err);
+
+/* mid.c */
+struct midgen {
+	struct mid	last;	/* last mid handed out */
+	int		dirty;	/* last changed since it was saved */
+};
+void	midgen_init(struct midgen *, const struct mid *hw);
+void	midgen_next(struct midgen *, uint64_t now, struct mid *);
+int	mid_parse(const char *, size_t, struct mid *);	/* 0 ok, -1 bad */
+size_t	mid_format(const struct mid *, char [MID_STRLEN + 1]);
+int	mid_cmp(const struct mid *, const struct mid *);
+void	mid_encode(const struct mid *, uint8_t [MID_BYTES]);
+void	mid_decode(const uint8_t *, struct mid *);
+
+/* queue.c */
+struct target {			/* a device that got an item */
+	char		user[NAME_USER_MAX + 1];
+	char		device[NAME_DEVICE_MAX + 1];
+	uint64_t	qid;
+};
+struct targets {
+	struct target	*v;
+	size_t		 n, cap;
+};
+void	targets_add(struct targets *, const char *, const char *, uint64_t);
+void	targets_free(struct targets *);
+struct send_req {
+	const char	*from;
+	const char	*from_device;
+	const char	*to;
+	const char	*id;
+	json_t		*body;
+	uint64_t	 now;
+};
+struct send_res {
+	enum tick_err	 err;		/* TE_OK or why nothing was stored */
+	int		 dup;		/* an earlier send's answer */
+	char		 to[NAME_USER_MAX + 1];	/* as first sent */
+	struct mid	 mid;
+	uint64_t	 ts;
+	struct targets	 targets;	/* devices whose queue got the item */
+};
+int	queue_send(struct txn *, struct midgen *, const struct conf *,
+	    const struct send_req *, struct send_res *);
+struct ack_res {
+	int		 deleted;	/* the item was there */
+	struct targets	 targets;	/* devices that got a receipt */
+};
+int	queue_ack(struct txn *, struct midgen *, const struct conf *,
+	    const char *user, const char *device, const struct mid *,
+	    uint64_t now, struct ack_res *);
+int	queue_read(struct txn *, struct midgen *, const struct conf *,
+	    const char *user, const struct mid *, uint64_t now,
+	    struct targets *);
+struct sweep_res {
+	struct targets	 removed;	/* devices removed by device_ttl */
+	uint64_t	 items;		/* items dropped by message_ttl */
+	uint64_t	 msgs;		/* message records forgotten */
+	uint64_t	 tokens;	/* tokens expired or orphaned */
+};
+int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
+	    int (*online)(void *, const char *, const char *), void *,
+	    struct sweep_res *);
+
+/* account.c */
+int	account_register(struct txn *, const char *user,
+	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
+	    enum tick_err *);
+int	account_claim_device(struct txn *, const char *user,
+	    const char *device, uint64_t now, char [NAME_DEVICE_MAX + 1],
+	    struct dev_rec *);
+int	account_remove_device(struct txn *, const char *user,
+	    const char *device, uint64_t now);
+int	account_token_issue(struct txn *, const char *user,
+	    const char *device, uint64_t qid, uint64_t expires,
+	    char [TOKEN_HEXLEN + 1]);
+int	account_token_check(struct txn *, const char *token, uint64_t now,
+	    struct token_rec *);
+int	account_token_revoke(struct txn *, const char *token);
+
+/* kdf.c */
+#define KDF_SALT_BYTES	16
+#define KDF_HASH_BYTES	32
+typedef void (*kdf_cb)(void *, int ok, const uint8_t [KDF_HASH_BYTES]);
+int	kdf_init(struct event_base *, char **cause);
+void	kdf_shutdown(void);
+void	kdf_hash(const char *, size_t, const uint8_t [KDF_SALT_BYTES], kdf_cb,
+	    void *);
+
+/* metrics.c */
+#define LAT_BUCKETS	12
+struct stats {
+	uint64_t	conns;		/* open TCP connections */
+	uint64_t	ws_authed;	/* authenticated WebSocket connections */
+	uint64_t	accepted;	/* messages stored and answered sent */
+	uint64_t	delivered;	/* items pushed to a device */
+	uint64_t	acked;		/* items deleted by an ack */
+	uint64_t	receipts;	/* receipts queued */
+	uint64_t	commits;
+	uint64_t	commit_failures;
+	uint64_t	commit_lat[LAT_BUCKETS];	/* per bucket, not cumulative */
+	double		commit_lat_sum;		/* seconds */
+};
+void	metrics_commit(double seconds, int ok);
+char   *metrics_render(size_t *);
+
+/* server.c */
+struct sub;
+struct conn {
+	uint64_t		 id;
+	struct bufferevent	*bev;
+	char			 addr[64];	/* "address:port" of the peer */
+	int			 refs;		/* kdf jobs holding it */
+	int			 dead;		/* freed at the end of the turn */
+	int			 closing;	/* freed once output drained */
+	int			 lingering;	/* output done, reading to EOF */
+	unsigned		 ndeferred;	/* outputs waiting for a commit */
+	int			 is_ws;
+	TAILQ_ENTRY(conn)	 entry;		/* every connection */
+	TAILQ_ENTRY(conn)	 reap_entry;
+	struct event		*timer;		/* request, auth or ping */
+
+	/* HTTP: a request is being answered (kdf job out). */
+	int			 busy;
+	int			 keepalive;
+
+	/* WebSocket. */
+	void			*ws;		/* wslay_event_context_ptr */
+	int			 authed;
+	unsigned		 errors;	/* protocol errors so far */
+	uint64_t		 last_pong;	/* Unix ms */
+	char			 user[NAME_USER_MAX + 1];
+	char			 device[NAME_DEVICE_MAX + 1];
+	uint64_t		 qid;
+	struct mid		 cursor;	/* last item pushed, 0-0: none */
+	uint64_t		 inflight;	/* pushed, not yet acked */
+	int			 pump_queued;
+	int			 pump_stalled;	/* waits for the output to drain */
+	TAILQ_ENTRY(conn)	 pump_entry;
+	struct conn		*dev_next;	/* device table chain */
+	TAILQ_ENTRY(conn)	 user_entry;	/* the user's connections */
+	LIST_HEAD(, sub)	 subs;		/* presence subscriptions */
+	unsigned		 nsubs;
+};
+struct server {
+	struct event_base	*base;
+	struct conf		 conf;
+	struct store		*store;
+	struct midgen		 midgen;
+	struct stats		 stats;
+	int			 store_full;	/* last commit hit map full */
+	int			 lock_fd;	/* data_dir/tickd.lock, held */
+	int			 verbose;	/* -v: debug logging always */
+	int			 quit;
+};
+extern struct server	 srv;
+int	server_init(char **cause);
+void	server_loop(void);
+void	server_free(void);
+struct txn *batch_txn(void);
+void	batch_defer(struct conn *, char *ok, size_t, char *fail, size_t);
+struct conn *device_conn(const char *, const char *);
+void	device_attach(struct conn *);
+void	device_detach(struct conn *);
+void	pump_later(struct conn *);
+void	pump_targets(const struct targets *);
+void	conn_link(struct conn *);
+void	conn_write_raw(struct conn *, const char *, size_t);
+int	conn_must_defer(void);
+void	conn_defer_close(struct conn *, uint16_t);
+void	conn_check_closing(struct conn *);
+void	conn_close_after_output(struct conn *);
+void	conn_free_later(struct conn *);
+void	conn_ref(struct conn *);
+void	conn_unref(struct conn *);
+void	server_reload(void);
+
+
+/* http.c */
+void	http_accept(evutil_socket_t, struct sockaddr *, int);
+void	http_error(struct conn *, int, enum tick_err, const char *);
+
+/* ws.c */
+void	ws_upgraded(struct conn *, const char *token);
+void	ws_free(struct conn *);
+void	ws_send(struct conn *, const char *, size_t);
+void	ws_send_json(struct conn *, json_t *);
+void	ws_send_error(struct conn *, enum tick_err, const char *,
+	    json_t *ref, json_t *id);
+void	ws_close(struct conn *, uint16_t, const char *);
+void	ws_authenticated(struct conn *, const struct token_rec *);
+void	ws_pump(struct conn *);
+void	ws_timer_reset(struct conn *);
+
+/* presence.c */
+#define PRESENCE_SUBS_MAX	4096	/* users one connection may watch */
+int	presence_online(const char *);
+uint64_t presence_users_online(void);
+json_t *presence_view(struct txn *, const char *, const char *);
+void	presence_refresh(const char *);
+void	presence_refresh_for(const char *, const char *);
+void	presence_attach(struct conn *);
+void	presence_detach(struct conn *);
+void	presence_each(const char *, void (*)(struct conn *, void *), void *);
+void	presence_subscribe(struct conn *, const char *, struct txn *);
+void	presence_unsubscribe(struct conn *, const char *);
+void	presence_unsubscribe_all(struct conn *);
+void	presence_free(void);
+
+/* proto.c */
+void	proto_dispatch(struct conn *, const uint8_t *, size_t);
+int	proto_auth(struct conn *, const char *);
+
+#endif /* TICKD_H */

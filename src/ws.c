@@ -1,0 +1,404 @@
+/*
+ * ws.c: WebSocket connections, framed by wslay: authentication, the
+ * auth and ping timers, output bounds, and the pump that moves a device's
+ * queue onto its connection within the window.
+ */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <wslay/wslay.h>
+
+#include "tickd.h"
+
+static void	ws_io(struct conn *);
+
+static ssize_t
+ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+    void *arg)
+{
+	struct conn	*c = arg;
+	int		 n;
+
+	(void)flags;
+	n = evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
+	if (n <= 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return (-1);
+	}
+	return (n);
+}
+
+static ssize_t
+ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+    int flags, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)flags;
+	if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return (-1);
+	}
+	return ((ssize_t)len);
+}
+
+static void
+ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
+    *arg, void *user)
+{
+	struct conn	*c = user;
+
+	(void)ctx;
+	if (c->closing || c->dead)
+		return;
+	switch (arg->opcode) {
+	case WSLAY_TEXT_FRAME:
+		if (!valid_utf8(arg->msg, arg->msg_length)) {
+			ws_close(c, 1007, "invalid UTF-8");
+			return;
+		}
+		proto_dispatch(c, arg->msg, arg->msg_length);
+		break;
+	case WSLAY_BINARY_FRAME:
+		ws_close(c, 1003, "binary frames are not accepted");
+		break;
+	case WSLAY_PONG:
+		c->last_pong = now_ms();
+		break;
+	default:
+		/* Pings are answered and closes echoed by wslay itself. */
+		break;
+	}
+}
+
+static const struct wslay_event_callbacks ws_callbacks = {
+	.recv_callback = ws_recv_cb,
+	.send_callback = ws_send_cb,
+	.on_msg_recv_callback = ws_msg_cb,
+};
+
+/* Sends a text frame now; a connection over max_output_bytes is dropped. */
+void
+ws_send(struct conn *c, const char *data, size_t len)
+{
+	struct wslay_event_msg	msg;
+
+	if (c->dead || c->closing || c->ws == NULL)
+		return;
+	msg.opcode = WSLAY_TEXT_FRAME;
+	msg.msg = (const uint8_t *)data;
+	msg.msg_length = len;
+	if (wslay_event_queue_msg(c->ws, &msg) != 0 ||
+	    wslay_event_send(c->ws) != 0) {
+		conn_free_later(c);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    srv.conf.max_output_bytes) {
+		log_info("ws: %s (%s:%s) is not reading; closed at "
+		    "max_output_bytes", c->addr, c->user, c->device);
+		conn_free_later(c);
+	}
+}
+
+/* Sends a text frame, after the commit if this turn has writes. */
+static void
+ws_out(struct conn *c, const char *data, size_t len)
+{
+	char	*copy;
+
+	if (conn_must_defer()) {
+		copy = xmalloc(len);
+		memcpy(copy, data, len);
+		batch_defer(c, copy, len, NULL, 0);
+	} else
+		ws_send(c, data, len);
+}
+
+void
+ws_send_json(struct conn *c, json_t *obj)
+{
+	char	*text;
+
+	if ((text = json_dumps(obj, JSON_COMPACT)) == NULL) {
+		log_warnx("ws: cannot encode a frame for %s", c->addr);
+		return;
+	}
+	ws_out(c, text, strlen(text));
+	free(text);
+}
+
+/* {"op":"error","code",...} echoing ref and, for a send, id. */
+void
+ws_send_error(struct conn *c, enum tick_err code, const char *message,
+    json_t *ref, json_t *id)
+{
+	json_t	*obj;
+
+	obj = json_pack("{s:s,s:s}", "op", "error", "code", err_code(code));
+	if (message != NULL)
+		json_object_set_new(obj, "message", json_string(message));
+	if (ref != NULL)
+		json_object_set(obj, "ref", ref);
+	if (id != NULL)
+		json_object_set(obj, "id", id);
+	ws_send_json(c, obj);
+	json_decref(obj);
+}
+
+/* Starts the closing handshake with code; the connection goes after it. */
+void
+ws_close(struct conn *c, uint16_t code, const char *reason)
+{
+	if (c->dead || c->closing)
+		return;
+	if (conn_must_defer()) {
+		conn_defer_close(c, code);
+		return;
+	}
+	log_debug("ws: closing %s with %u%s%s", c->addr, code,
+	    reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	if (c->ws == NULL || wslay_event_queue_close(c->ws, code,
+	    (const uint8_t *)reason, reason != NULL ? strlen(reason) : 0) != 0 ||
+	    wslay_event_send(c->ws) != 0) {
+		conn_free_later(c);
+		return;
+	}
+	conn_close_after_output(c);
+}
+
+static void
+ws_timer_arm(struct conn *c, uint64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+/*
+ * Before authentication the timer is the auth deadline.  After it, the
+ * ping clock: a connection that sent no pong for two intervals is dead, so
+ * a vanished peer is gone within three.
+ */
+static void
+ws_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct conn		*c = arg;
+	struct wslay_event_msg	 ping;
+	uint64_t		 now = now_ms();
+
+	(void)fd; (void)events;
+	if (c->dead || c->closing)
+		return;
+	if (!c->authed) {
+		ws_close(c, 1008, "authentication timeout");
+		return;
+	}
+	if (now - c->last_pong >= 2 * srv.conf.ping_interval) {
+		log_info("ws: %s (%s:%s) answered no ping; closed", c->addr,
+		    c->user, c->device);
+		ws_close(c, 1008, "ping timeout");
+		return;
+	}
+	ping.opcode = WSLAY_PING;
+	ping.msg = NULL;
+	ping.msg_length = 0;
+	if (wslay_event_queue_msg(c->ws, &ping) != 0 ||
+	    wslay_event_send(c->ws) != 0) {
+		conn_free_later(c);
+		return;
+	}
+	ws_timer_arm(c, srv.conf.ping_interval);
+}
+
+void
+ws_timer_reset(struct conn *c)
+{
+	evtimer_del(c->timer);
+	ws_timer_arm(c, c->authed ? srv.conf.ping_interval :
+	    srv.conf.auth_timeout);
+}
+
+/* Reads every complete frame, then flushes what wslay queued. */
+static void
+ws_io(struct conn *c)
+{
+	if (c->dead || c->closing)
+		return;
+	if (wslay_event_recv(c->ws) != 0 || wslay_event_send(c->ws) != 0) {
+		conn_free_later(c);
+		return;
+	}
+	if (!c->closing && !c->dead && !wslay_event_want_read(c->ws) &&
+	    !wslay_event_want_write(c->ws))
+		conn_close_after_output(c);
+}
+
+static void
+ws_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	ws_io(arg);
+}
+
+static void
+ws_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	if (c->pump_stalled) {
+		c->pump_stalled = 0;
+		pump_later(c);
+	}
+	conn_check_closing(c);
+}
+
+static void
+ws_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev; (void)what;
+	conn_free_later(arg);
+}
+
+/* The 101 has been queued: from here on c speaks WebSocket. */
+void
+ws_upgraded(struct conn *c, const char *token)
+{
+	wslay_event_context_ptr	ctx;
+
+	if (wslay_event_context_server_init(&ctx, &ws_callbacks, c) != 0) {
+		conn_free_later(c);
+		return;
+	}
+	c->ws = ctx;
+	wslay_event_config_set_max_recv_msg_length(ctx,
+	    srv.conf.max_frame_bytes);
+	bufferevent_setcb(c->bev, ws_read_cb, ws_write_cb, ws_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	evtimer_assign(c->timer, srv.base, ws_timer_cb, c);
+	ws_timer_reset(c);
+	if (token != NULL && proto_auth(c, token) != 0)
+		return;
+	ws_io(c);
+}
+
+void
+ws_free(struct conn *c)
+{
+	if (c->ws != NULL)
+		wslay_event_context_free(c->ws);
+	c->ws = NULL;
+}
+
+/*
+ * The token was good: c becomes the connection of its device.  An older
+ * connection of the same device is closed with 4000.  "ready" goes out
+ * with the commit that records the connect, and the queue replay follows
+ * it from the pump.
+ */
+void
+ws_authenticated(struct conn *c, const struct token_rec *tok)
+{
+	struct conn	*old;
+	struct txn	*txn;
+	struct dev_rec	 rec;
+	json_t		*obj;
+	uint64_t	 now = now_ms();
+
+	old = device_conn(tok->user, tok->device);
+	strlcpy(c->user, tok->user, sizeof c->user);
+	strlcpy(c->device, tok->device, sizeof c->device);
+	c->qid = tok->qid;
+	c->authed = 1;
+	c->last_pong = now;
+	memset(&c->cursor, 0, sizeof c->cursor);
+	c->inflight = 0;
+	/* Attach first, so that a replaced device never flaps offline. */
+	device_attach(c);
+	srv.stats.ws_authed++;
+	if (old != NULL) {
+		device_detach(old);
+		old->authed = 0;
+		srv.stats.ws_authed--;
+		ws_close(old, 4000, "replaced by a newer connection");
+	}
+	if ((txn = batch_txn()) != NULL &&
+	    store_device_get(txn, c->user, c->device, &rec) == STORE_OK) {
+		rec.last_active = now;
+		store_device_put(txn, c->user, c->device, &rec);
+	}
+	ws_timer_reset(c);
+	obj = json_pack("{s:s,s:s,s:s,s:I}", "op", "ready", "user", c->user,
+	    "device", c->device, "time", (json_int_t)now);
+	ws_send_json(c, obj);
+	json_decref(obj);
+	log_debug("ws: %s authenticated as %s:%s", c->addr, c->user,
+	    c->device);
+	pump_later(c);
+}
+
+struct pump_state {
+	struct conn	*c;
+	uint64_t	 now;
+};
+
+static int
+ws_pump_item(void *arg, const struct mid *mid, const struct item *item)
+{
+	struct pump_state	*ps = arg;
+	struct conn		*c = ps->c;
+
+	/*
+	 * Flow control: the replay of a long queue waits for the socket
+	 * instead of filling memory; ws_write_cb resumes it once drained.
+	 */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
+	    srv.conf.max_output_bytes / 2) {
+		c->pump_stalled = 1;
+		return (STORE_WALK_STOP);
+	}
+	c->cursor = *mid;
+	/* The sweep deletes it soon; it must not be delivered meanwhile. */
+	if (item->ts + srv.conf.message_ttl <= ps->now)
+		return (STORE_WALK_NEXT);
+	ws_send(c, item->data, item->len);
+	if (c->dead)
+		return (STORE_WALK_STOP);
+	c->inflight++;
+	srv.stats.delivered++;
+	return (c->inflight >= srv.conf.window ? STORE_WALK_STOP :
+	    STORE_WALK_NEXT);
+}
+
+/* Pushes queued items after the cursor until the window is full. */
+void
+ws_pump(struct conn *c)
+{
+	struct pump_state	 ps;
+	struct txn		 txn;
+	int			 none;
+
+	if (!c->authed || c->closing || c->dead ||
+	    c->inflight >= srv.conf.window)
+		return;
+	if (store_txn_begin(srv.store, &txn, 0) != STORE_OK) {
+		log_warnx("ws: cannot read the queue of %s:%s", c->user,
+		    c->device);
+		return;
+	}
+	ps.c = c;
+	ps.now = now_ms();
+	none = c->cursor.ms == 0 && c->cursor.seq == 0;
+	store_queue_walk(&txn, c->qid, none ? NULL : &c->cursor, ws_pump_item,
+	    &ps);
+	store_txn_abort(&txn);
+}
