@@ -1,0 +1,42 @@
+#!/bin/sh
+# quickstart.sh: installs what is missing (as root, on Debian 12), builds
+# tickd in _build/quickstart and runs it in the foreground on a loopback
+# configuration with registration open and its store in the build tree.
+
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+sh "$top/contrib/install-deps.sh"
+
+cd "$top"
+if [ -f config.status ]; then
+	build=$top		# already configured in the source tree
+else
+	[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi
+	build=$top/_build/quickstart
+	mkdir -p "$build"
+	cd "$build"
+	[ -f Makefile ] || "$top/configure"
+fi
+cd "$build"
+make -j2 tickd contrib/quickstart.conf
+mkdir -p quickstart-data
+
+url=127.0.0.1:8080
+json='Content-Type: application/json'
+cat <<MSG
+
+tickd listening on ws://$url/v1/ws (in the foreground; Ctrl-C stops it)
+configuration: $build/contrib/quickstart.conf
+store:         $build/quickstart-data
+
+From another terminal, register and log in:
+  curl -H '$json' -d '{"user":"alice","password":"correct horse"}' http://$url/v1/register
+  curl -H '$json' -d '{"user":"alice","password":"correct horse"}' http://$url/v1/login
+then connect with the token from the login reply and send a frame:
+  python3 -m websockets 'ws://$url/v1/ws?token=TOKEN'
+  > {"op":"send","to":"alice","id":"1","body":"hello"}
+The protocol: man $top/man/tickd-protocol.7
+
+MSG
+exec ./tickd -f -c contrib/quickstart.conf
