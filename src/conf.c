@@ -507,6 +507,9 @@ conf_init(struct conf *c)
 
 	memset(c, 0, sizeof *c);
 	for (e = conf_table; e->name != NULL; e++) {
+		/* A key without a default is unset: NULL or zero. */
+		if (e->dflt == NULL)
+			continue;
 		if (conf_set(c, e, e->dflt, &why) != 0)
 			fatalx("conf: default of %s: %s", e->name, why);
 	}
