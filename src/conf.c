@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,8 +115,6 @@ static void	conf_append(char *, size_t, const char *);
 static int	conf_number(const char *, const char **, uint64_t *);
 static int	conf_scaled(const char *, uint64_t *, char **, int);
 static void	conf_format(enum conf_type, uint64_t, char *, size_t);
-static int	conf_address(const char *, struct sockaddr_storage *,
-		    socklen_t *, char **);
 static int	conf_set(struct conf *, const struct conf_entry *,
 		    const char *, char **);
 static int	conf_line(struct conf *, const char *, unsigned int, char *,
@@ -244,7 +243,7 @@ conf_format(enum conf_type type, uint64_t n, char *buf, size_t len)
 }
 
 /* Parses 1.2.3.4:PORT or [IPv6]:PORT with inet_pton only: no DNS. */
-static int
+int
 conf_address(const char *v, struct sockaddr_storage *ss, socklen_t *sslen,
     char **why)
 {
@@ -348,8 +347,11 @@ conf_set(struct conf *c, const struct conf_entry *e, const char *v,
 		sp = CONF_FIELD(c, e, char *);
 		free(*sp);
 		*sp = xstrdup(v);
-		c->listen_ss = ss;
-		c->listen_len = sslen;
+		/* Other address keys are resolved by their users. */
+		if (e->offset == offsetof(struct conf, listen)) {
+			c->listen_ss = ss;
+			c->listen_len = sslen;
+		}
 		return (0);
 	case CONF_ENUM:
 		for (i = 0; e->choices[i] != NULL; i++) {
@@ -623,7 +625,7 @@ conf_copy(const struct conf_entry *e, struct conf *to,
 		s = *CONF_CFIELD(from, e, char *);
 		free(*sp);
 		*sp = s == NULL ? NULL : xstrdup(s);
-		if (e->type == CONF_ADDRESS) {
+		if (e->offset == offsetof(struct conf, listen)) {
 			to->listen_ss = from->listen_ss;
 			to->listen_len = from->listen_len;
 		}

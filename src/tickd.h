@@ -117,6 +117,8 @@ void	conf_init(struct conf *);	/* every default */
 int	conf_load(struct conf *, const char *path, char **cause);
 void	conf_clear(struct conf *);
 void	conf_apply_reload(struct conf *to, const struct conf *from);
+int	conf_address(const char *, struct sockaddr_storage *, socklen_t *,
+	    char **);
 
 /* util.c */
 uint64_t now_ms(void);
