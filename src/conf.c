@@ -32,6 +32,9 @@
 static const char *const conf_registration_choices[] = {
 	"open", "closed", NULL		/* REG_OPEN, REG_CLOSED */
 };
+static const char *const conf_tls_version_choices[] = {
+	"TLSv1.2", "TLSv1.3", NULL
+};
 static const char *const conf_log_level_choices[] = {
 	"error", "warn", "info", "debug", NULL	/* L_ERROR .. L_DEBUG */
 };
@@ -103,6 +106,30 @@ const struct conf_entry conf_table[] = {
 	{ .name = "pidfile", .type = CONF_STRING, .offset = O(pidfile),
 	  .dflt = "/run/tickd.pid", .reload = 0,
 	  .help = "file holding the daemon's process id" },
+	{ .name = "listen_plain", .type = CONF_ADDRESS,
+	  .offset = O(listen_plain), .reload = 0,
+	  .help = "a second, plain HTTP port on loopback when TLS is on" },
+	{ .name = "tls_cert", .type = CONF_STRING, .offset = O(tls_cert),
+	  .reload = 1,
+	  .help = "PEM certificate chain; with tls_key, listen speaks TLS" },
+	{ .name = "tls_key", .type = CONF_STRING, .offset = O(tls_key),
+	  .reload = 1,
+	  .help = "PEM private key of tls_cert" },
+	{ .name = "tls_min_version", .type = CONF_ENUM,
+	  .offset = O(tls_min_version), .choices = conf_tls_version_choices,
+	  .dflt = "TLSv1.2", .reload = 1,
+	  .help = "oldest TLS version accepted: TLSv1.2 or TLSv1.3" },
+	{ .name = "tls_ciphers", .type = CONF_STRING,
+	  .offset = O(tls_ciphers), .reload = 1,
+	  .dflt = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+	  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+	  "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+	  .help = "OpenSSL cipher list for TLS 1.2" },
+	{ .name = "tls_ciphersuites", .type = CONF_STRING,
+	  .offset = O(tls_ciphersuites), .reload = 1,
+	  .dflt = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+	  "TLS_CHACHA20_POLY1305_SHA256",
+	  .help = "OpenSSL ciphersuites for TLS 1.3" },
 	{ .name = NULL }
 };
 

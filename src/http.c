@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <ctype.h>
@@ -20,12 +21,14 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 
 #include "tickd.h"
 
@@ -854,7 +857,10 @@ http_write_cb(struct bufferevent *bev, void *arg)
 static void
 http_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev; (void)what;
+	(void)bev;
+	/* A TLS handshake that completed is not an end. */
+	if (what & BEV_EVENT_CONNECTED)
+		return;
 	conn_free_later(arg);
 }
 
@@ -865,17 +871,26 @@ http_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	conn_free_later(arg);
 }
 
-/* A new TCP connection: it speaks HTTP until it upgrades. */
+/* A new TCP connection, TLS or not: it speaks HTTP until it upgrades. */
 void
-http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen)
+http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 {
 	struct conn	*c;
 	struct timeval	 tv;
+	SSL		*ssl = NULL;
 	char		 host[INET6_ADDRSTRLEN];
 	uint16_t	 port = 0;
+	int		 one = 1;
 
 	(void)salen;
+	/* Frames are small and latency matters more than packet count. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (tls && (ssl = tls_new()) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
 	c = xcalloc(1, sizeof *c);
+	c->tls = tls;
 	host[0] = '\0';
 	if (sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
@@ -888,13 +903,21 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen)
 		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host, port);
 	}
-	c->bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (ssl != NULL)
+		c->bev = bufferevent_openssl_socket_new(srv.base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	else
+		c->bev = bufferevent_socket_new(srv.base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(srv.base, http_timeout_cb, c);
 	conn_link(c);
 	if (c->bev == NULL || c->timer == NULL) {
 		log_warnx("http: out of resources for %s", c->addr);
-		if (c->bev == NULL)
+		if (c->bev == NULL) {
+			if (ssl != NULL)
+				SSL_free(ssl);
 			evutil_closesocket(fd);
+		}
 		conn_free_later(c);
 		return;
 	}

@@ -15,6 +15,8 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,7 +57,8 @@ static TAILQ_HEAD(, deferred)	 deferred = TAILQ_HEAD_INITIALIZER(deferred);
 static struct txn		 batch;
 static int			 batch_open;
 
-static struct evconnlistener	*listener;
+static struct evconnlistener	*listener;	/* listen: TLS if configured */
+static struct evconnlistener	*listener_plain; /* listen_plain, loopback */
 static struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
 static struct event		*ev_sweep;
 
@@ -311,7 +314,10 @@ linger_read_cb(struct bufferevent *bev, void *arg)
 static void
 linger_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev; (void)what;
+	(void)bev;
+	/* A TLS handshake that completed is not an end. */
+	if (what & BEV_EVENT_CONNECTED)
+		return;
 	conn_free_later(arg);
 }
 
@@ -336,6 +342,11 @@ conn_check_closing(struct conn *c)
 	if (!c->closing || c->dead || c->lingering || c->ndeferred != 0 ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
 		return;
+	/* TLS has its own close_notify; the record layer cannot half-close. */
+	if (c->tls) {
+		conn_free_later(c);
+		return;
+	}
 	c->lingering = 1;
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_setcb(c->bev, linger_read_cb, NULL, linger_event_cb, c);
@@ -559,6 +570,7 @@ server_reload(void)
 		srv.conf.log_level = L_DEBUG;
 	log_setlevel(srv.conf.log_level);
 	log_reopen();
+	tls_reload();
 	evtimer_del(ev_sweep);
 	sweep_schedule();
 	log_info("reload: configuration re-read from %s", srv.conf.path);
@@ -580,8 +592,8 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	(void)l; (void)arg;
-	http_accept(fd, sa, salen);
+	(void)arg;
+	http_accept(fd, sa, salen, l == listener && tls_enabled());
 }
 
 static void
@@ -623,6 +635,46 @@ lock_data_dir(char **cause)
 	return (0);
 }
 
+/*
+ * listen_plain: a plain port next to the TLS one, for a reverse proxy or
+ * health checks on the same machine; anything but loopback is refused.
+ */
+static int
+listen_plain_init(char **cause)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			*why;
+	int			 loopback;
+
+	if (srv.conf.listen_plain == NULL)
+		return (0);
+	if (conf_address(srv.conf.listen_plain, &ss, &len, &why) != 0) {
+		xasprintf(cause, "listen_plain: %s", why);
+		free(why);
+		return (-1);
+	}
+	loopback = ss.ss_family == AF_INET ?
+	    (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127 :
+	    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	if (!loopback) {
+		xasprintf(cause, "listen_plain %s is not a loopback address; "
+		    "plain HTTP is only served on loopback",
+		    srv.conf.listen_plain);
+		return (-1);
+	}
+	listener_plain = evconnlistener_new_bind(srv.base, accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (struct sockaddr *)&ss, (int)len);
+	if (listener_plain == NULL) {
+		xasprintf(cause, "cannot listen on %s: %s",
+		    srv.conf.listen_plain, strerror(errno));
+		return (-1);
+	}
+	evconnlistener_set_error_cb(listener_plain, accept_error_cb);
+	return (0);
+}
+
 /* Opens the store and binds the listener; errors are for the operator. */
 int
 server_init(char **cause)
@@ -645,6 +697,8 @@ server_init(char **cause)
 		return (-1);
 	}
 	evconnlistener_set_error_cb(listener, accept_error_cb);
+	if (tls_init(cause) != 0 || listen_plain_init(cause) != 0)
+		return (-1);
 	if (lock_data_dir(cause) != 0)
 		return (-1);
 	if (store_open(&srv.store, srv.conf.data_dir, srv.conf.map_size,
@@ -699,6 +753,8 @@ server_drain(void)
 	int		 expired = 0;
 
 	evconnlistener_disable(listener);
+	if (listener_plain != NULL)
+		evconnlistener_disable(listener_plain);
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->dead)
@@ -746,6 +802,9 @@ server_free(void)
 	kdf_shutdown();
 	if (listener != NULL)
 		evconnlistener_free(listener);
+	if (listener_plain != NULL)
+		evconnlistener_free(listener_plain);
+	tls_free();
 	if (ev_sigterm != NULL)
 		event_free(ev_sigterm);
 	if (ev_sigint != NULL)

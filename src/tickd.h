@@ -71,6 +71,8 @@ __dead void fatalx(const char *, ...) printflike(1, 2);
 /* conf.c */
 #define REG_OPEN	0
 #define REG_CLOSED	1
+#define TLS_V12		0
+#define TLS_V13		1
 struct conf {
 	char		*path;		/* file it was read from, or NULL */
 	char		*listen;	/* as written: ADDRESS:PORT */
@@ -93,6 +95,12 @@ struct conf {
 	uint64_t	 ping_interval;
 	int		 log_level;	/* L_* */
 	char		*pidfile;
+	char		*listen_plain;	/* NULL: none */
+	char		*tls_cert;	/* NULL: no TLS */
+	char		*tls_key;
+	int		 tls_min_version; /* TLS_V12 or TLS_V13 */
+	char		*tls_ciphers;
+	char		*tls_ciphersuites;
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -251,6 +259,7 @@ struct conn {
 	int			 lingering;	/* output done, reading to EOF */
 	unsigned		 ndeferred;	/* outputs waiting for a commit */
 	int			 is_ws;
+	int			 tls;
 	TAILQ_ENTRY(conn)	 entry;		/* every connection */
 	TAILQ_ENTRY(conn)	 reap_entry;
 	struct event		*timer;		/* request, auth or ping */
@@ -311,8 +320,16 @@ void	conn_unref(struct conn *);
 void	server_reload(void);
 
 
+/* tls.c */
+struct ssl_st;
+int	tls_init(char **);
+void	tls_reload(void);
+struct ssl_st *tls_new(void);
+int	tls_enabled(void);
+void	tls_free(void);
+
 /* http.c */
-void	http_accept(evutil_socket_t, struct sockaddr *, int);
+void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
 
 /* ws.c */

@@ -265,7 +265,10 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 static void
 ws_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev; (void)what;
+	(void)bev;
+	/* A TLS handshake that completed is not an end. */
+	if (what & BEV_EVENT_CONNECTED)
+		return;
 	conn_free_later(arg);
 }
 
