@@ -328,6 +328,29 @@ struct ssl_st *tls_new(void);
 int	tls_enabled(void);
 void	tls_free(void);
 
+/* http-parse.c */
+#define TOKEN_MAX	128	/* longest bearer token accepted */
+struct http_req {
+	char		*head;		/* NUL-terminated copy, parsed in place */
+	const char	*method;
+	char		*path;
+	char		*query;		/* NULL if none */
+	int		 http10;
+	size_t		 content_length;
+	int		 has_length;
+	int		 chunked;
+	int		 conn_close;
+	int		 conn_upgrade;
+	int		 upgrade_ws;
+	const char	*ws_key;
+	const char	*ws_version;
+	int		 ws_tick_v1;	/* tick.v1 offered */
+	char		 bearer[TOKEN_MAX + 1];
+	char		*body;
+	size_t		 body_len;
+};
+int	http_parse_head(struct http_req *);
+
 /* http.c */
 void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
