@@ -1,0 +1,1289 @@
+/*
+ * control.c: the daemon's side of tickctl(8), after OpenSMTPD's control.c.
+ *
+ * A UNIX socket (conf control_socket) on the event loop.  A peer is let in
+ * only if the kernel says (SO_PEERCRED) it runs as root or as the daemon's
+ * own user, at most CONTROL_CONNS_PER_UID at a time per uid.  It sends one
+ * JSON request per line and gets one JSON line back (tickd-control.h).
+ *
+ * A control connection is a struct conn like any other, so its replies
+ * take the same path: a command that writes does so in the turn's batch
+ * transaction, and its reply waits for the fsync'd commit (or becomes an
+ * error if the commit fails).  Live effects use the daemon's own functions:
+ * deleting a device or a user, or revoking tokens, closes the connections
+ * concerned; purging a queue resets the flow control of its device.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "tickd.h"
+#include "tickd-control.h"
+
+#define RATE_SAMPLES	61	/* one a second: a minute of history */
+#define RATE_WINDOW	10	/* seconds the rates of stats cover */
+
+/* A control connection; the conn comes first, so freeing it frees this. */
+struct ctl {
+	struct conn		 c;
+	uid_t			 uid;
+	pid_t			 pid;
+	TAILQ_ENTRY(ctl)	 entry;
+};
+
+/* A command: its words, how many arguments, and its handler. */
+struct ctl_cmd {
+	const char	*name;
+	int		 nargs;
+	void		(*fn)(struct ctl *, json_t *);
+};
+
+/* A password being hashed for user add or user passwd. */
+struct ctl_kdf {
+	struct ctl	*ctl;
+	char		 user[NAME_USER_MAX + 1];
+	uint8_t		 salt[KDF_SALT_BYTES];
+	int		 add;
+};
+
+/* Connections to close for a command, and how many were. */
+struct ctl_close {
+	const char	*device;	/* NULL: every device of the user */
+	const char	*reason;
+	unsigned	 n;
+};
+
+/* One sample of the counters the rates of stats are made of. */
+struct ctl_sample {
+	uint64_t	at;		/* Unix ms */
+	uint64_t	accepted;
+	uint64_t	delivered;
+	uint64_t	commits;
+	double		lat_sum;
+};
+
+static TAILQ_HEAD(, ctl)	 ctls = TAILQ_HEAD_INITIALIZER(ctls);
+static struct evconnlistener	*ctl_listener;
+static struct event		*ctl_rate_ev;
+static ino_t			 ctl_ino;	/* of the socket we bound */
+static char			*ctl_path;
+static uint64_t			 ctl_started;
+static struct ctl_sample	 samples[RATE_SAMPLES];
+static size_t			 nsamples, sample_next;
+
+static void	ctl_process(struct ctl *);
+static void	ctl_error(struct ctl *, const char *, ...) printflike(2, 3);
+
+/* Drops connections that have been reaped; returns those still open. */
+static unsigned
+ctl_prune(uid_t uid, unsigned *same_uid)
+{
+	struct ctl	*ctl, *next;
+	unsigned	 n = 0;
+
+	*same_uid = 0;
+	for (ctl = TAILQ_FIRST(&ctls); ctl != NULL; ctl = next) {
+		next = TAILQ_NEXT(ctl, entry);
+		if (ctl->c.dead) {
+			TAILQ_REMOVE(&ctls, ctl, entry);
+			conn_unref(&ctl->c);
+			continue;
+		}
+		n++;
+		/* One being closed, such as a refused one, takes no slot. */
+		*same_uid += ctl->uid == uid && !ctl->c.closing;
+	}
+	return (n);
+}
+
+/* obj as one line of text with its newline; NULL if it cannot be. */
+static char *
+ctl_line(json_t *obj, size_t *len)
+{
+	char	*text;
+
+	json_object_set_new(obj, "v", json_integer(CONTROL_VERSION));
+	if ((text = json_dumps(obj, JSON_COMPACT)) == NULL) {
+		log_warnx("control: cannot encode a reply");
+		return (NULL);
+	}
+	*len = strlen(text);
+	text = xrealloc(text, *len + 2);
+	text[(*len)++] = '\n';
+	text[*len] = '\0';
+	return (text);
+}
+
+/* Writes one reply line; the conn defers it while a batch is open. */
+static void
+ctl_send(struct ctl *ctl, json_t *obj)
+{
+	char	*line;
+	size_t	 len;
+
+	if ((line = ctl_line(obj, &len)) == NULL) {
+		conn_free_later(&ctl->c);
+		return;
+	}
+	conn_write_raw(&ctl->c, line, len);
+	free(line);
+}
+
+/* Answers with a result object (NULL: none), which it takes. */
+static void
+ctl_ok(struct ctl *ctl, json_t *res)
+{
+	if (res == NULL)
+		res = json_object();
+	json_object_set_new(res, "ok", json_true());
+	ctl_send(ctl, res);
+	json_decref(res);
+}
+
+/* Answers with an error line. */
+static void
+ctl_error(struct ctl *ctl, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+	json_t	*obj;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	obj = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+	ctl_send(ctl, obj);
+	json_decref(obj);
+	free(msg);
+}
+
+/* A store error as the reply. */
+static void
+ctl_store_error(struct ctl *ctl, int ret)
+{
+	ctl_error(ctl, ret == STORE_FULL ? "the store is full (map_size)" :
+	    "store error; see the daemon's log");
+}
+
+/*
+ * The reply to a command that wrote: after the commit it is res, or an
+ * error if the commit failed.  Takes res.
+ */
+static void
+ctl_ok_durable(struct ctl *ctl, json_t *res)
+{
+	json_t	*err;
+	char	*ok, *fail;
+	size_t	 oklen, faillen;
+
+	if (!conn_must_defer()) {
+		ctl_ok(ctl, res);
+		return;
+	}
+	json_object_set_new(res, "ok", json_true());
+	err = json_pack("{s:b,s:s}", "ok", 0, "error", "the change was not "
+	    "committed: the store is full or failed; see the daemon's log");
+	ok = ctl_line(res, &oklen);
+	fail = ctl_line(err, &faillen);
+	json_decref(res);
+	json_decref(err);
+	if (ok == NULL || fail == NULL) {
+		free(ok);
+		free(fail);
+		conn_free_later(&ctl->c);
+		return;
+	}
+	batch_defer(&ctl->c, ok, oklen, fail, faillen);
+}
+
+/* The i-th argument; the dispatcher checked that it is a string. */
+static const char *
+ctl_arg(json_t *args, size_t i)
+{
+	return (json_string_value(json_array_get(args, i)));
+}
+
+/* Checks a user name argument; answers and returns -1 if it is bad. */
+static int
+ctl_check_user(struct ctl *ctl, const char *user)
+{
+	if (valid_user(user, strlen(user)))
+		return (0);
+	ctl_error(ctl, "bad user name \"%s\": 1-64 bytes of [a-z0-9._+-]",
+	    user);
+	return (-1);
+}
+
+/*
+ * Splits "user" or "user:device" into buffers; answers and returns -1 if
+ * either name is bad.  device[0] is NUL when none was given.
+ */
+static int
+ctl_target(struct ctl *ctl, const char *arg, char user[NAME_USER_MAX + 1],
+    char device[NAME_DEVICE_MAX + 1])
+{
+	const char	*colon = strchr(arg, ':');
+	size_t		 ulen = colon != NULL ? (size_t)(colon - arg) :
+			    strlen(arg);
+
+	device[0] = '\0';
+	if (!valid_user(arg, ulen)) {
+		ctl_error(ctl, "bad user name in \"%s\": 1-64 bytes of "
+		    "[a-z0-9._+-]", arg);
+		return (-1);
+	}
+	memcpy(user, arg, ulen);
+	user[ulen] = '\0';
+	if (colon == NULL)
+		return (0);
+	if (!valid_device(colon + 1, strlen(colon + 1))) {
+		ctl_error(ctl, "bad device name in \"%s\": 1-32 bytes of "
+		    "[a-z0-9._-]", arg);
+		return (-1);
+	}
+	strlcpy(device, colon + 1, NAME_DEVICE_MAX + 1);
+	return (0);
+}
+
+/* Whether a user (device NULL) or one of its devices is online. */
+static int
+ctl_online(void *arg, const char *user, const char *device)
+{
+	(void)arg;
+	if (device == NULL)
+		return (presence_online(user));
+	return (device_conn(user, device) != NULL);
+}
+
+/* presence_each callback: closes the connections a change made stale. */
+static void
+ctl_close_cb(struct conn *c, void *arg)
+{
+	struct ctl_close	*cc = arg;
+
+	if (cc->device != NULL && strcmp(c->device, cc->device) != 0)
+		return;
+	ws_close(c, 1008, cc->reason);
+	cc->n++;
+}
+
+/* Closes user's connections (of one device if not NULL); how many. */
+static unsigned
+ctl_close_user(const char *user, const char *device, const char *reason)
+{
+	struct ctl_close	cc;
+
+	cc.device = device;
+	cc.reason = reason;
+	cc.n = 0;
+	presence_each(user, ctl_close_cb, &cc);
+	return (cc.n);
+}
+
+/* The write transaction, or NULL after answering. */
+static struct txn *
+ctl_batch(struct ctl *ctl)
+{
+	struct txn	*txn;
+
+	if ((txn = batch_txn()) == NULL)
+		ctl_store_error(ctl, STORE_ERR);
+	return (txn);
+}
+
+/* The scrypt hash is ready: create the account or change its password. */
+static void
+ctl_kdf_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
+{
+	struct ctl_kdf	*job = arg;
+	struct ctl	*ctl = job->ctl;
+	struct user_rec	 u;
+	struct txn	*txn;
+	enum tick_err	 err;
+	int		 ret;
+
+	if (ctl->c.dead)
+		goto out;
+	ctl->c.busy = 0;
+	if (!ok) {
+		ctl_error(ctl, "password hashing failed");
+		goto next;
+	}
+	if ((txn = ctl_batch(ctl)) == NULL)
+		goto next;
+	if (job->add) {
+		ret = account_register(txn, job->user, job->salt, hash,
+		    now_ms(), &err);
+		if (ret == STORE_OK && err == TE_NAME_TAKEN) {
+			ctl_error(ctl, "user %s exists", job->user);
+			goto next;
+		}
+	} else if ((ret = store_user_get(txn, job->user, &u)) ==
+	    STORE_NOTFOUND) {
+		ctl_error(ctl, "no such user: %s", job->user);
+		goto next;
+	} else if (ret == STORE_OK) {
+		memcpy(u.salt, job->salt, sizeof u.salt);
+		memcpy(u.hash, hash, sizeof u.hash);
+		ret = store_user_put(txn, job->user, &u);
+		OPENSSL_cleanse(&u, sizeof u);
+	}
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		goto next;
+	}
+	log_info("control: uid %u: %s %s", (unsigned)ctl->uid,
+	    job->add ? "added user" : "changed the password of", job->user);
+	ctl_ok_durable(ctl, json_pack("{s:s}", "user", job->user));
+next:
+	ctl_process(ctl);
+out:
+	conn_unref(&ctl->c);
+	OPENSSL_cleanse(job, sizeof *job);
+	free(job);
+}
+
+/* user add and user passwd: the password is hashed off the loop. */
+static void
+ctl_password(struct ctl *ctl, json_t *args, int add)
+{
+	struct ctl_kdf	*job;
+	struct user_rec	 u;
+	struct txn	 txn;
+	const char	*user = ctl_arg(args, 0), *pw = ctl_arg(args, 1);
+	size_t		 len = strlen(pw);
+	int		 ret;
+
+	if (ctl_check_user(ctl, user) != 0)
+		return;
+	if (len == 0 || len > CONTROL_PASSWORD_MAX ||
+	    len != json_string_length(json_array_get(args, 1))) {
+		ctl_error(ctl, "the password must be 1-%d bytes without NUL",
+		    CONTROL_PASSWORD_MAX);
+		return;
+	}
+	/* An early answer; the write checks again after the hash. */
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	ret = store_user_get(&txn, user, &u);
+	store_txn_abort(&txn);
+	OPENSSL_cleanse(&u, sizeof u);
+	if (add && ret == STORE_OK) {
+		ctl_error(ctl, "user %s exists", user);
+		return;
+	}
+	if (!add && ret == STORE_NOTFOUND) {
+		ctl_error(ctl, "no such user: %s", user);
+		return;
+	}
+	job = xcalloc(1, sizeof *job);
+	job->ctl = ctl;
+	job->add = add;
+	strlcpy(job->user, user, sizeof job->user);
+	if (RAND_bytes(job->salt, sizeof job->salt) != 1) {
+		free(job);
+		ctl_error(ctl, "no randomness for a salt");
+		return;
+	}
+	ctl->c.busy = 1;
+	conn_ref(&ctl->c);
+	kdf_hash(pw, len, job->salt, ctl_kdf_done, job);
+}
+
+/* user add: a new account with the given password. */
+static void
+cmd_user_add(struct ctl *ctl, json_t *args)
+{
+	ctl_password(ctl, args, 1);
+}
+
+/* user passwd: a new password for an account. */
+static void
+cmd_user_passwd(struct ctl *ctl, json_t *args)
+{
+	ctl_password(ctl, args, 0);
+}
+
+/* user del: the account and what belongs to it; its devices go offline. */
+static void
+cmd_user_del(struct ctl *ctl, json_t *args)
+{
+	struct admin_del	 del;
+	struct txn		*txn;
+	const char		*user = ctl_arg(args, 0);
+	unsigned		 closed;
+	int			 ret;
+
+	if (ctl_check_user(ctl, user) != 0 || (txn = ctl_batch(ctl)) == NULL)
+		return;
+	if ((ret = admin_user_delete(txn, user, &del)) == STORE_NOTFOUND) {
+		ctl_error(ctl, "no such user: %s", user);
+		return;
+	}
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	closed = ctl_close_user(user, NULL, "account deleted");
+	audit_event(AUDIT_DEVICE_REMOVED, user, NULL, NULL,
+	    json_pack("{s:s,s:i,s:b,s:I}", "by", "tickctl", "uid",
+	    (int)ctl->uid, "user_deleted", 1, "devices",
+	    (json_int_t)del.devices));
+	log_info("control: uid %u: deleted user %s (%llu devices, %llu "
+	    "items)", (unsigned)ctl->uid, user,
+	    (unsigned long long)del.devices, (unsigned long long)del.items);
+	ctl_ok_durable(ctl, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:i}",
+	    "user", user, "devices", (json_int_t)del.devices,
+	    "items", (json_int_t)del.items, "tokens", (json_int_t)del.tokens,
+	    "blocks", (json_int_t)del.blocks,
+	    "client_ids", (json_int_t)del.dedup, "closed", (int)closed));
+}
+
+/*
+ * Answers a read-only query with its result or its error; what names what
+ * was not found, for STORE_NOTFOUND.
+ */
+static void
+ctl_query(struct ctl *ctl, int ret, json_t *res, const char *what,
+    const char *arg)
+{
+	if (ret == STORE_OK)
+		ctl_ok(ctl, res);
+	else if (ret == STORE_NOTFOUND)
+		ctl_error(ctl, "no such %s: %s", what, arg);
+	else
+		ctl_store_error(ctl, ret);
+}
+
+/* user list: every account with its devices and online state. */
+static void
+cmd_user_list(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	json_t		*res = NULL;
+	int		 ret;
+
+	(void)args;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_user_list(&txn, ctl_online, NULL, &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "user", "");
+}
+
+/* user show: one account, its settings, blocks, tokens and devices. */
+static void
+cmd_user_show(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	const char	*user = ctl_arg(args, 0);
+	json_t		*res = NULL;
+	int		 ret;
+
+	if (ctl_check_user(ctl, user) != 0)
+		return;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_user_show(&txn, user, ctl_online, NULL, now_ms(),
+		    &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "user", user);
+}
+
+/* device list: a user's devices with their queues. */
+static void
+cmd_device_list(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	const char	*user = ctl_arg(args, 0);
+	json_t		*res = NULL;
+	int		 ret;
+
+	if (ctl_check_user(ctl, user) != 0)
+		return;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_queue_show(&txn, user, NULL, ctl_online, NULL,
+		    &res);
+		store_txn_abort(&txn);
+	}
+	if (res != NULL) {
+		json_object_del(res, "items");
+		json_object_del(res, "bytes");
+		json_object_del(res, "oldest");
+	}
+	ctl_query(ctl, ret, res, "user", user);
+}
+
+/* device del: as a logout of that device; its connection is closed. */
+static void
+cmd_device_del(struct ctl *ctl, json_t *args)
+{
+	struct user_rec	 u;
+	struct txn	*txn;
+	const char	*user = ctl_arg(args, 0), *device = ctl_arg(args, 1);
+	unsigned	 closed;
+	int		 ret;
+
+	if (ctl_check_user(ctl, user) != 0)
+		return;
+	if (!valid_device(device, strlen(device))) {
+		ctl_error(ctl, "bad device name \"%s\": 1-32 bytes of "
+		    "[a-z0-9._-]", device);
+		return;
+	}
+	if ((txn = ctl_batch(ctl)) == NULL)
+		return;
+	if ((ret = store_user_get(txn, user, &u)) == STORE_OK)
+		ret = account_remove_device(txn, user, device, now_ms());
+	if (ret == STORE_NOTFOUND) {
+		ctl_error(ctl, "no such device: %s:%s", user, device);
+		return;
+	}
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	closed = ctl_close_user(user, device, "device removed");
+	audit_event(AUDIT_DEVICE_REMOVED, user, device, NULL,
+	    json_pack("{s:s,s:i}", "by", "tickctl", "uid", (int)ctl->uid));
+	log_info("control: uid %u: removed device %s:%s", (unsigned)ctl->uid,
+	    user, device);
+	ctl_ok_durable(ctl, json_pack("{s:s,s:s,s:i}", "user", user,
+	    "device", device, "closed", (int)closed));
+}
+
+/* queue show: the queues of a user's devices, or of one. */
+static void
+cmd_queue_show(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
+	json_t		*res = NULL;
+	int		 ret;
+
+	if (ctl_target(ctl, ctl_arg(args, 0), user, device) != 0)
+		return;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_queue_show(&txn, user, device[0] != '\0' ? device :
+		    NULL, ctl_online, NULL, &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "user or device", ctl_arg(args, 0));
+}
+
+/* presence_each callback: the device's window starts empty again. */
+static void
+ctl_unstall_cb(struct conn *c, void *arg)
+{
+	const char	*device = arg;
+
+	if (device[0] != '\0' && strcmp(c->device, device) != 0)
+		return;
+	c->inflight = 0;
+	pump_later(c);
+}
+
+/*
+ * queue purge: empties the queues.  Items already pushed to an online
+ * device will never be acked, so its window is reset.
+ */
+static void
+cmd_queue_purge(struct ctl *ctl, json_t *args)
+{
+	struct txn	*txn;
+	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
+	uint64_t	 items, bytes;
+	json_t		*res;
+	int		 ret;
+
+	if (ctl_target(ctl, ctl_arg(args, 0), user, device) != 0 ||
+	    (txn = ctl_batch(ctl)) == NULL)
+		return;
+	ret = admin_queue_purge(txn, user, device[0] != '\0' ? device : NULL,
+	    &items, &bytes);
+	if (ret == STORE_NOTFOUND) {
+		ctl_error(ctl, "no such user or device: %s", ctl_arg(args, 0));
+		return;
+	}
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	presence_each(user, ctl_unstall_cb, device);
+	log_info("control: uid %u: purged %llu items of %s",
+	    (unsigned)ctl->uid, (unsigned long long)items, ctl_arg(args, 0));
+	res = json_pack("{s:s,s:I,s:I}", "user", user, "items",
+	    (json_int_t)items, "bytes", (json_int_t)bytes);
+	if (device[0] != '\0')
+		json_object_set_new(res, "device", json_string(device));
+	ctl_ok_durable(ctl, res);
+}
+
+/* block list: whom a user blocks and who blocks it. */
+static void
+cmd_block_list(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	const char	*user = ctl_arg(args, 0);
+	json_t		*res = NULL;
+	int		 ret;
+
+	if (ctl_check_user(ctl, user) != 0)
+		return;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_block_list(&txn, user, &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "user", user);
+}
+
+/* token revoke: every token of the user or device; they go offline. */
+static void
+cmd_token_revoke(struct ctl *ctl, json_t *args)
+{
+	struct txn	*txn;
+	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
+	uint64_t	 n;
+	unsigned	 closed;
+	json_t		*res;
+	int		 ret;
+
+	if (ctl_target(ctl, ctl_arg(args, 0), user, device) != 0 ||
+	    (txn = ctl_batch(ctl)) == NULL)
+		return;
+	ret = admin_token_revoke(txn, user, device[0] != '\0' ? device : NULL,
+	    &n);
+	if (ret == STORE_NOTFOUND) {
+		ctl_error(ctl, "no such user or device: %s", ctl_arg(args, 0));
+		return;
+	}
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	closed = ctl_close_user(user, device[0] != '\0' ? device : NULL,
+	    "token revoked");
+	audit_event(AUDIT_TOKEN_REVOKED, user, device[0] != '\0' ? device :
+	    NULL, NULL, json_pack("{s:s,s:i,s:I}", "by", "tickctl", "uid",
+	    (int)ctl->uid, "tokens", (json_int_t)n));
+	log_info("control: uid %u: revoked %llu tokens of %s",
+	    (unsigned)ctl->uid, (unsigned long long)n, ctl_arg(args, 0));
+	res = json_pack("{s:s,s:I,s:i}", "user", user, "tokens",
+	    (json_int_t)n, "closed", (int)closed);
+	if (device[0] != '\0')
+		json_object_set_new(res, "device", json_string(device));
+	ctl_ok_durable(ctl, res);
+}
+
+/* Device walk callback: queue totals. */
+static int
+ctl_sum_fn(void *arg, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	uint64_t	*t = arg;
+
+	(void)user; (void)device;
+	t[0]++;
+	t[1] += r->count;
+	t[2] += r->bytes;
+	return (STORE_WALK_NEXT);
+}
+
+/* The sample taken about RATE_WINDOW seconds ago, or the oldest one. */
+static const struct ctl_sample *
+ctl_sample_back(void)
+{
+	size_t	back = nsamples > RATE_WINDOW ? RATE_WINDOW : nsamples - 1;
+
+	return (&samples[(sample_next + RATE_SAMPLES - 1 - back) %
+	    RATE_SAMPLES]);
+}
+
+/* Counts per second between a sample and now. */
+static double
+ctl_rate(uint64_t now_count, uint64_t then_count, double secs)
+{
+	if (secs <= 0 || now_count < then_count)
+		return (0);
+	return ((double)(now_count - then_count) / secs);
+}
+
+/* stats: what /metrics has, with rates over the last RATE_WINDOW s. */
+static void
+cmd_stats(struct ctl *ctl, json_t *args)
+{
+	const struct ctl_sample	*then;
+	struct stats		*s = &srv.stats;
+	struct txn		 txn;
+	uint64_t		 now = now_ms(), used = 0, map = 0;
+	uint64_t		 q[3] = { 0, 0, 0 };
+	unsigned		 same;
+	double			 secs = 0, avg, recent = 0;
+	json_t			*res;
+	int			 ret, nctl;
+
+	(void)args;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = store_device_walk(&txn, NULL, ctl_sum_fn, q);
+		store_txn_abort(&txn);
+	}
+	if (ret != STORE_OK || store_usage(srv.store, &used, &map) !=
+	    STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	nctl = (int)ctl_prune(ctl->uid, &same);
+	then = nsamples > 0 ? ctl_sample_back() : NULL;
+	if (then != NULL && now > then->at)
+		secs = (double)(now - then->at) / 1000.0;
+	avg = s->commits != 0 ? s->commit_lat_sum * 1000.0 /
+	    (double)s->commits : 0;
+	if (then != NULL && s->commits > then->commits)
+		recent = (s->commit_lat_sum - then->lat_sum) * 1000.0 /
+		    (double)(s->commits - then->commits);
+	res = json_pack("{s:I,s:I,s:I,s:I,s:i,s:I,s:f,s:I,s:f,s:I,s:I}",
+	    "uptime", (json_int_t)((now - ctl_started) / 1000),
+	    "connections", (json_int_t)(s->conns - (uint64_t)nctl),
+	    "authenticated", (json_int_t)s->ws_authed,
+	    "users_online", (json_int_t)presence_users_online(),
+	    "control_connections", nctl,
+	    "accepted", (json_int_t)s->accepted,
+	    "accepted_per_second", ctl_rate(s->accepted,
+	    then != NULL ? then->accepted : s->accepted, secs),
+	    "delivered", (json_int_t)s->delivered,
+	    "delivered_per_second", ctl_rate(s->delivered,
+	    then != NULL ? then->delivered : s->delivered, secs),
+	    "acked", (json_int_t)s->acked,
+	    "receipts", (json_int_t)s->receipts);
+	json_object_update_new(res, json_pack(
+	    "{s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:f,s:f,s:f}",
+	    "devices", (json_int_t)q[0],
+	    "queue_items", (json_int_t)q[1],
+	    "queue_bytes", (json_int_t)q[2],
+	    "store_used", (json_int_t)used,
+	    "store_map_size", (json_int_t)map,
+	    "store_full", srv.store_full,
+	    "commits", (json_int_t)s->commits,
+	    "commit_failures", (json_int_t)s->commit_failures,
+	    "commit_ms", recent,
+	    "commit_ms_avg", avg,
+	    "rate_seconds", secs));
+	ctl_ok(ctl, res);
+}
+
+/* log level: the daemon's log level until the next reload or restart. */
+static void
+cmd_log_level(struct ctl *ctl, json_t *args)
+{
+	static const char *const names[] = { "error", "warn", "info",
+	    "debug" };
+	const char	*level = ctl_arg(args, 0);
+	int		 i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(level, names[i]) == 0)
+			break;
+	}
+	if (i == 4) {
+		ctl_error(ctl, "bad log level \"%s\": error, warn, info or "
+		    "debug", level);
+		return;
+	}
+	srv.conf.log_level = i;
+	log_setlevel(i);
+	log_info("control: uid %u: log level %s", (unsigned)ctl->uid,
+	    names[i]);
+	ctl_ok(ctl, json_pack("{s:s}", "log_level", names[i]));
+}
+
+/* reload: as SIGHUP, but an error in the file is the answer. */
+static void
+cmd_reload(struct ctl *ctl, json_t *args)
+{
+	struct conf	 fresh;
+	char		*cause = NULL;
+
+	(void)args;
+	conf_init(&fresh);
+	if (conf_load(&fresh, srv.conf.path, &cause) != 0) {
+		ctl_error(ctl, "%s; the running configuration is kept", cause);
+		free(cause);
+		conf_clear(&fresh);
+		return;
+	}
+	conf_clear(&fresh);
+	log_info("control: uid %u: reload", (unsigned)ctl->uid);
+	server_reload();
+	ctl_ok(ctl, json_pack("{s:s}", "config", srv.conf.path));
+}
+
+/* report callback of admin_verify: one line into an array. */
+static void
+ctl_problem(void *arg, const char *line)
+{
+	json_array_append_new(arg, json_string(line));
+}
+
+/*
+ * repair: verify with fixes, in the turn's write transaction; what it
+ * changed is committed before the answer.
+ */
+static void
+cmd_repair(struct ctl *ctl, json_t *args)
+{
+	struct txn	*txn;
+	json_t		*problems, *res;
+	int		 ret;
+
+	(void)args;
+	if ((txn = ctl_batch(ctl)) == NULL)
+		return;
+	problems = json_array();
+	if ((ret = admin_verify(txn, 1, ctl_problem, problems, &res)) !=
+	    STORE_OK) {
+		json_decref(problems);
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	log_info("control: uid %u: repair: %u problems", (unsigned)ctl->uid,
+	    (unsigned)json_array_size(problems));
+	json_object_set_new(res, "report", problems);
+	ctl_ok_durable(ctl, res);
+}
+
+/* audit: the audit log's state, spool and last shipped event. */
+static void
+cmd_audit(struct ctl *ctl, json_t *args)
+{
+	(void)args;
+	ctl_ok(ctl, audit_status());
+}
+
+/* The commands, by their words (tickctl(8) documents each). */
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "user add",		2,	cmd_user_add },
+	{ "user del",		1,	cmd_user_del },
+	{ "user passwd",	2,	cmd_user_passwd },
+	{ "user list",		0,	cmd_user_list },
+	{ "user show",		1,	cmd_user_show },
+	{ "device list",	1,	cmd_device_list },
+	{ "device del",		2,	cmd_device_del },
+	{ "queue show",		1,	cmd_queue_show },
+	{ "queue purge",	1,	cmd_queue_purge },
+	{ "block list",		1,	cmd_block_list },
+	{ "token revoke",	1,	cmd_token_revoke },
+	{ "stats",		0,	cmd_stats },
+	{ "log level",		1,	cmd_log_level },
+	{ "reload",		0,	cmd_reload },
+	{ "repair",		0,	cmd_repair },
+	{ "audit",		0,	cmd_audit },
+};
+
+/*
+ * One request line: check its version, command and arguments, then run
+ * it.  A line that is not a request, or of another version, is answered
+ * and the connection closed.
+ */
+static void
+ctl_request(struct ctl *ctl, const char *line, size_t len)
+{
+	const struct ctl_cmd	*cmd = NULL;
+	json_t			*req, *v, *args, *a;
+	const char		*name;
+	size_t			 i;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	v = json_object_get(req, "v");
+	if (!json_is_object(req) || !json_is_integer(v)) {
+		ctl_error(ctl, "not a control request: one JSON object per "
+		    "line with \"v\", \"cmd\" and \"args\"");
+		conn_close_after_output(&ctl->c);
+		goto out;
+	}
+	if (json_integer_value(v) != CONTROL_VERSION) {
+		ctl_error(ctl, "control protocol version %lld is not "
+		    "supported; this tickd speaks version %d: use the "
+		    "tickctl of the same release",
+		    (long long)json_integer_value(v), CONTROL_VERSION);
+		conn_close_after_output(&ctl->c);
+		goto out;
+	}
+	name = json_string_value(json_object_get(req, "cmd"));
+	args = json_object_get(req, "args");
+	if (args == NULL)
+		args = json_array();
+	else
+		json_incref(args);
+	for (i = 0; name != NULL && i < sizeof ctl_cmds / sizeof ctl_cmds[0];
+	    i++) {
+		if (strcmp(ctl_cmds[i].name, name) == 0) {
+			cmd = &ctl_cmds[i];
+			break;
+		}
+	}
+	if (cmd == NULL)
+		ctl_error(ctl, "unknown command \"%s\"", name != NULL ? name :
+		    "");
+	else if (!json_is_array(args) ||
+	    json_array_size(args) != (size_t)cmd->nargs)
+		ctl_error(ctl, "%s takes %d arguments", cmd->name,
+		    cmd->nargs);
+	else {
+		json_array_foreach(args, i, a) {
+			if (!json_is_string(a))
+				break;
+		}
+		if (i != json_array_size(args))
+			ctl_error(ctl, "the arguments of %s must be strings",
+			    cmd->name);
+		else
+			cmd->fn(ctl, args);
+	}
+	json_decref(args);
+out:
+	json_decref(req);
+}
+
+/*
+ * Runs every complete request line, one at a time.  After a write, the
+ * next request waits until its answer went out after the commit, so it
+ * sees what the write did; the write callback resumes.
+ */
+static void
+ctl_process(struct ctl *ctl)
+{
+	struct evbuffer	*in;
+	struct timeval	 tv = { CONTROL_IDLE_SECONDS, 0 };
+	char		*line;
+	size_t		 len;
+
+	if (ctl->c.dead || ctl->c.bev == NULL)
+		return;
+	in = bufferevent_get_input(ctl->c.bev);
+	while (!ctl->c.busy && !ctl->c.dead && !ctl->c.closing &&
+	    ctl->c.ndeferred == 0) {
+		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > CONTROL_LINE_MAX) {
+				ctl_error(ctl, "request longer than %d bytes",
+				    CONTROL_LINE_MAX);
+				conn_close_after_output(&ctl->c);
+			}
+			break;
+		}
+		if (len > CONTROL_LINE_MAX) {
+			ctl_error(ctl, "request longer than %d bytes",
+			    CONTROL_LINE_MAX);
+			conn_close_after_output(&ctl->c);
+		} else
+			ctl_request(ctl, line, len);
+		OPENSSL_cleanse(line, len);
+		free(line);
+		evtimer_add(ctl->c.timer, &tv);
+	}
+}
+
+/* Input arrived: run the requests it completes. */
+static void
+ctl_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	ctl_process(arg);
+}
+
+/* Output drained: close if closing, else resume held requests. */
+static void
+ctl_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl	*ctl = arg;
+
+	(void)bev;
+	conn_check_closing(&ctl->c);
+	ctl_process(ctl);
+}
+
+/* EOF or an error on the socket: the connection goes. */
+static void
+ctl_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl	*ctl = arg;
+
+	(void)bev; (void)what;
+	conn_free_later(&ctl->c);
+}
+
+/* A connection idle for CONTROL_IDLE_SECONDS is closed. */
+static void
+ctl_idle_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl	*ctl = arg;
+
+	(void)fd; (void)events;
+	if (!ctl->c.busy)
+		conn_free_later(&ctl->c);
+}
+
+/*
+ * A new peer on the socket: root or the daemon's own uid only (asked of
+ * the kernel, not read from the file's mode), within the per-uid cap.
+ */
+static void
+ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct ctl	*ctl;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof cred;
+	struct timeval	 tv = { CONTROL_IDLE_SECONDS, 0 };
+	unsigned	 same;
+
+	(void)l; (void)sa; (void)salen; (void)arg;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		evutil_closesocket(fd);
+		return;
+	}
+	ctl = xcalloc(1, sizeof *ctl);
+	ctl->uid = cred.uid;
+	ctl->pid = cred.pid;
+	snprintf(ctl->c.addr, sizeof ctl->c.addr, "control uid %u pid %ld",
+	    (unsigned)cred.uid, (long)cred.pid);
+	ctl->c.bev = bufferevent_socket_new(srv.base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	ctl->c.timer = evtimer_new(srv.base, ctl_idle_cb, ctl);
+	conn_link(&ctl->c);
+	conn_ref(&ctl->c);
+	if (ctl->c.bev == NULL || ctl->c.timer == NULL) {
+		log_warnx("control: out of resources");
+		if (ctl->c.bev == NULL)
+			evutil_closesocket(fd);
+		conn_free_later(&ctl->c);
+		TAILQ_INSERT_TAIL(&ctls, ctl, entry);
+		return;
+	}
+	ctl_prune(cred.uid, &same);
+	TAILQ_INSERT_TAIL(&ctls, ctl, entry);
+	bufferevent_setcb(ctl->c.bev, ctl_read_cb, ctl_write_cb, ctl_event_cb,
+	    ctl);
+	bufferevent_setwatermark(ctl->c.bev, EV_READ, 0, CONTROL_LINE_MAX + 2);
+	bufferevent_enable(ctl->c.bev, EV_READ | EV_WRITE);
+	evtimer_add(ctl->c.timer, &tv);
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		log_warnx("control: refused uid %u (pid %ld): only root and "
+		    "the daemon's user may control it", (unsigned)cred.uid,
+		    (long)cred.pid);
+		ctl_error(ctl, "permission denied: uid %u may not control "
+		    "tickd", (unsigned)cred.uid);
+		conn_close_after_output(&ctl->c);
+		return;
+	}
+	if (same >= CONTROL_CONNS_PER_UID) {
+		log_warnx("control: refused uid %u (pid %ld): %d connections "
+		    "already", (unsigned)cred.uid, (long)cred.pid,
+		    CONTROL_CONNS_PER_UID);
+		ctl_error(ctl, "too many control connections for uid %u",
+		    (unsigned)cred.uid);
+		conn_close_after_output(&ctl->c);
+		return;
+	}
+	log_debug("control: %s connected", ctl->c.addr);
+}
+
+/* Takes a sample of the counters the rates of stats come from. */
+static void
+ctl_rate_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_sample	*s = &samples[sample_next];
+	struct timeval		 tv = { 1, 0 };
+
+	(void)fd; (void)events; (void)arg;
+	s->at = now_ms();
+	s->accepted = srv.stats.accepted;
+	s->delivered = srv.stats.delivered;
+	s->commits = srv.stats.commits;
+	s->lat_sum = srv.stats.commit_lat_sum;
+	sample_next = (sample_next + 1) % RATE_SAMPLES;
+	if (nsamples < RATE_SAMPLES)
+		nsamples++;
+	evtimer_add(ctl_rate_ev, &tv);
+}
+
+/*
+ * Whether path is the socket of a live daemon: a stale socket file left
+ * by a crash is removed, anything that is not a socket is refused.
+ */
+static int
+ctl_stale(const char *path, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, live;
+
+	if (lstat(path, &st) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		xasprintf(cause, "control_socket %s exists and is not a socket",
+		    path);
+		return (-1);
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof sun.sun_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	live = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	close(fd);
+	if (live) {
+		xasprintf(cause, "control_socket %s is in use by another tickd",
+		    path);
+		return (-1);
+	}
+	if (unlink(path) == -1) {
+		xasprintf(cause, "cannot remove the stale control_socket %s: "
+		    "%s", path, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Creates the socket's directory if it is missing, owned by the daemon. */
+static int
+ctl_mkdir(const char *path, uid_t uid, gid_t gid, char **cause)
+{
+	char	*copy, *dir;
+	int	 ret = 0;
+
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	if (mkdir(dir, 0750) == 0) {
+		if (geteuid() == 0 && chown(dir, uid, gid) == -1) {
+			xasprintf(cause, "chown %s: %s", dir, strerror(errno));
+			ret = -1;
+		}
+	} else if (errno != EEXIST) {
+		xasprintf(cause, "cannot create %s for control_socket: %s",
+		    dir, strerror(errno));
+		ret = -1;
+	}
+	free(copy);
+	return (ret);
+}
+
+/*
+ * Binds the control socket (before privileges are dropped): mode 0660,
+ * owned by the user the daemon will run as.
+ */
+int
+control_init(char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	struct timeval		 tv = { 1, 0 };
+	const char		*path = srv.conf.control_socket;
+	mode_t			 old;
+	uid_t			 uid;
+	gid_t			 gid;
+	int			 fd;
+
+	ctl_started = now_ms();
+	priv_ids(&uid, &gid);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof sun.sun_path) >=
+	    sizeof sun.sun_path) {
+		xasprintf(cause, "control_socket %s: longer than %zu bytes",
+		    path, sizeof sun.sun_path - 1);
+		return (-1);
+	}
+	if (ctl_mkdir(path, uid, gid, cause) != 0 ||
+	    ctl_stale(path, cause) != 0)
+		return (-1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		umask(old);
+		xasprintf(cause, "cannot bind control_socket %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	if (chmod(path, 0660) == -1 || (geteuid() == 0 &&
+	    chown(path, uid, gid) == -1) || stat(path, &st) == -1) {
+		xasprintf(cause, "control_socket %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return (-1);
+	}
+	ctl_ino = st.st_ino;
+	ctl_path = xstrdup(path);
+	evutil_make_socket_nonblocking(fd);
+	ctl_listener = evconnlistener_new(srv.base, ctl_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
+	if (ctl_listener == NULL) {
+		xasprintf(cause, "cannot listen on control_socket %s", path);
+		close(fd);
+		return (-1);
+	}
+	if ((ctl_rate_ev = evtimer_new(srv.base, ctl_rate_cb, NULL)) == NULL ||
+	    evtimer_add(ctl_rate_ev, &tv) != 0) {
+		*cause = xstrdup("cannot set up the control timer");
+		return (-1);
+	}
+	ctl_rate_cb(-1, 0, NULL);
+	return (0);
+}
+
+/*
+ * Closes the control socket and removes it if it is still ours; the
+ * connections were reaped with the others by server_free().
+ */
+void
+control_free(void)
+{
+	struct ctl	*ctl;
+	struct stat	 st;
+
+	while ((ctl = TAILQ_FIRST(&ctls)) != NULL) {
+		TAILQ_REMOVE(&ctls, ctl, entry);
+		conn_unref(&ctl->c);
+	}
+	if (ctl_listener != NULL)
+		evconnlistener_free(ctl_listener);
+	ctl_listener = NULL;
+	if (ctl_rate_ev != NULL)
+		event_free(ctl_rate_ev);
+	ctl_rate_ev = NULL;
+	if (ctl_path != NULL && stat(ctl_path, &st) == 0 &&
+	    st.st_ino == ctl_ino && unlink(ctl_path) == -1)
+		log_debug("control: cannot remove %s: %s", ctl_path,
+		    strerror(errno));
+	free(ctl_path);
+	ctl_path = NULL;
+}
