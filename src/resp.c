@@ -1,0 +1,2199 @@
+/*
+ * resp.c: the Redis-protocol shim (resp.md): its listener and connections,
+ * the RESP2 parser, the reply writer for RESP2 and RESP3, the one command
+ * table, AUTH, HELLO, CLIENT, COMMAND, MULTI/EXEC, and the parking of
+ * clients whose XREAD or XREADGROUP blocks.
+ *
+ * A RESP client is a struct conn with is_ws = 0 and its state in c->resp.
+ * Its input is parsed as redis-server's networking.c does it: the parser
+ * resumes from the state kept on the client, every length is checked
+ * before anything is kept, an unauthenticated client gets smaller limits,
+ * and a protocol error is answered, then the connection is closed.
+ *
+ * Durability.  A command's writes go into the turn's batch (server.c); its
+ * reply, and every reply after it in the same round of input, is deferred
+ * until the batch has been committed and fsync'd.  The replies of a round
+ * are kept twice once a command has written: as they are, and with each
+ * written command's reply replaced by an error, which is what the client
+ * gets if the commit fails.
+ *
+ * Blocking.  After the API comment of Redis's blocked.c: a read that
+ * finds nothing parks the client on its keys (its command is kept, "$"
+ * already resolved); a committed write to a key marks it ready
+ * (resp_key_touched); after the commit, resp_serve_ready() runs each
+ * parked command again, oldest first, and a client that gets an answer
+ * goes on with its pipelined input.  A parked client is still read, so
+ * that its disconnection is seen, but its input waits.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <openssl/crypto.h>
+
+#include "tickd.h"
+
+#define RESP_INLINE_MAX		(64 * 1024)	/* PROTO_INLINE_MAX_SIZE */
+#define RESP_READ_MAX		(16 * 1024)	/* PROTO_IOBUF_LEN */
+#define RESP_NOAUTH_MBULK	10	/* arguments before AUTH */
+#define RESP_NOAUTH_BULK	16384	/* bytes of one argument before AUTH */
+#define RESP_ARGV_FIRST		1024	/* argv slots allocated up front */
+#define RESP_WAIT_BUCKETS	256
+
+#define REQ_NONE		0
+#define REQ_INLINE		1
+#define REQ_MULTIBULK		2
+
+#define PARSE_DONE		0	/* argv holds a command (maybe empty) */
+#define PARSE_MORE		1	/* wait for more input */
+#define PARSE_ERROR		2	/* reply the error, then close */
+
+/* What the client is told about a write whose commit failed. */
+#define RESP_FAIL_REPLY	"-ERR write not committed: store full or I/O error\r\n"
+
+/* Command flags, after Redis's CMD_* flags. */
+#define RC_WRITE	0x01	/* may change data */
+#define RC_NOAUTH	0x02	/* allowed before AUTH */
+#define RC_BLOCKING	0x04	/* may park the client */
+#define RC_TXN		0x08	/* runs at once inside MULTI */
+
+struct rcmd {
+	const char		*name;		/* lower case */
+	void			(*fn)(struct rclient *, int, struct rarg *);
+	int			 arity;		/* < 0: at least -arity */
+	int			 flags;
+	const struct rcmd	*sub;		/* a container's subcommands */
+	size_t			 nsub;
+};
+
+/* A command kept by MULTI. */
+struct rqueued {
+	const struct rcmd	*cmd;
+	int			 argc;
+	struct rarg		*argv;
+};
+
+/* A key some clients are parked on, in the wait table. */
+struct rwkey {
+	char			*key;
+	size_t			 len;
+	TAILQ_HEAD(, rwaiter)	 waiters;	/* oldest first */
+	int			 ready;
+	TAILQ_ENTRY(rwkey)	 ready_entry;
+	struct rwkey		*next;		/* bucket chain */
+};
+
+/* One parked client on one key. */
+struct rwaiter {
+	struct rclient		*rc;
+	struct rwkey		*k;
+	TAILQ_ENTRY(rwaiter)	 entry;
+};
+
+struct rclient {
+	struct conn		*c;
+
+	/* The query buffer and the parser's place in it. */
+	char			*qb;
+	size_t			 qlen, qpos, qcap;
+	int			 reqtype;
+	long long		 mbulk;		/* bulks still to read */
+	long long		 bulklen;	/* -1: its length line is next */
+	struct rarg		*argv;
+	int			 argc, argvcap;
+	size_t			 argbytes;
+
+	/* The session. */
+	int			 resp3;
+	int			 authed;
+	char			*name;
+	int			 quit;		/* close once replies are out */
+	char			 errbuf[64];	/* a protocol error */
+	int			 paused;	/* not read: output backlog */
+
+	/* MULTI. */
+	int			 multi;
+	int			 multi_dirty;	/* a queued command was refused */
+	int			 in_exec;
+	struct rqueued		*queued;
+	int			 nqueued, queuedcap;
+	size_t			 queuedbytes;
+
+	/* Replies: of the running command, and of this round. */
+	struct evbuffer		*out;		/* where replies go now */
+	struct evbuffer		*cmdout;
+	struct evbuffer		*ok;
+	struct evbuffer		*fail;		/* once a write was answered */
+	int			 wrote;
+	struct txn		 rtxn;		/* a read outside any batch */
+	int			 rtxn_open;
+
+	/* Parked by a blocking read. */
+	int			 blocked;
+	int			 waking;	/* running again on a write */
+	int			 still_blocked;
+	const struct rcmd	*cmd;		/* the running command */
+	const struct rcmd	*bcmd;
+	struct rarg		*bargv;
+	int			 bargc;
+	struct event		*btimer;
+	struct rwaiter		*waiters;
+	int			 nwaiters;
+	TAILQ_ENTRY(rclient)	 resume_entry;
+	int			 resume_queued;
+};
+
+/* Handlers in resp-cmd.c and resp-stream.c, as tmux's cmd.c lists them. */
+void	resp_cmd_ping(struct rclient *, int, struct rarg *);
+void	resp_cmd_echo(struct rclient *, int, struct rarg *);
+void	resp_cmd_select(struct rclient *, int, struct rarg *);
+void	resp_cmd_del(struct rclient *, int, struct rarg *);
+void	resp_cmd_exists(struct rclient *, int, struct rarg *);
+void	resp_cmd_type(struct rclient *, int, struct rarg *);
+void	resp_cmd_scan(struct rclient *, int, struct rarg *);
+void	resp_cmd_get(struct rclient *, int, struct rarg *);
+void	resp_cmd_set(struct rclient *, int, struct rarg *);
+void	resp_cmd_sadd(struct rclient *, int, struct rarg *);
+void	resp_cmd_srem(struct rclient *, int, struct rarg *);
+void	resp_cmd_sismember(struct rclient *, int, struct rarg *);
+void	resp_cmd_smismember(struct rclient *, int, struct rarg *);
+void	resp_cmd_smembers(struct rclient *, int, struct rarg *);
+void	resp_cmd_scard(struct rclient *, int, struct rarg *);
+void	resp_stream_xadd(struct rclient *, int, struct rarg *);
+void	resp_stream_xlen(struct rclient *, int, struct rarg *);
+void	resp_stream_xrange(struct rclient *, int, struct rarg *);
+void	resp_stream_xrevrange(struct rclient *, int, struct rarg *);
+void	resp_stream_xdel(struct rclient *, int, struct rarg *);
+void	resp_stream_xtrim(struct rclient *, int, struct rarg *);
+void	resp_stream_xread(struct rclient *, int, struct rarg *);
+void	resp_stream_xreadgroup(struct rclient *, int, struct rarg *);
+void	resp_stream_xack(struct rclient *, int, struct rarg *);
+void	resp_stream_xpending(struct rclient *, int, struct rarg *);
+void	resp_stream_xclaim(struct rclient *, int, struct rarg *);
+void	resp_stream_xautoclaim(struct rclient *, int, struct rarg *);
+void	resp_stream_xsetid(struct rclient *, int, struct rarg *);
+void	resp_stream_xgroup(struct rclient *, int, struct rarg *);
+void	resp_stream_xgroup_help(struct rclient *, int, struct rarg *);
+void	resp_stream_xinfo(struct rclient *, int, struct rarg *);
+void	resp_stream_xinfo_help(struct rclient *, int, struct rarg *);
+
+static void	resp_auth(struct rclient *, int, struct rarg *);
+static void	resp_hello(struct rclient *, int, struct rarg *);
+static void	resp_quit(struct rclient *, int, struct rarg *);
+static void	resp_multi(struct rclient *, int, struct rarg *);
+static void	resp_exec(struct rclient *, int, struct rarg *);
+static void	resp_discard(struct rclient *, int, struct rarg *);
+static void	resp_watch(struct rclient *, int, struct rarg *);
+static void	resp_unwatch(struct rclient *, int, struct rarg *);
+static void	resp_client_setname(struct rclient *, int, struct rarg *);
+static void	resp_client_getname(struct rclient *, int, struct rarg *);
+static void	resp_client_id(struct rclient *, int, struct rarg *);
+static void	resp_client_help(struct rclient *, int, struct rarg *);
+static void	resp_command(struct rclient *, int, struct rarg *);
+static void	resp_command_count(struct rclient *, int, struct rarg *);
+static void	resp_command_info(struct rclient *, int, struct rarg *);
+static void	resp_command_list(struct rclient *, int, struct rarg *);
+static void	resp_command_docs(struct rclient *, int, struct rarg *);
+static void	resp_command_help(struct rclient *, int, struct rarg *);
+static void	resp_info(struct rclient *, int, struct rarg *);
+
+static void	rc_process(struct rclient *);
+static void	rc_unblock(struct rclient *);
+
+/* Subcommand tables, each sorted by name. */
+static const struct rcmd client_cmds[] = {
+	{ "getname", resp_client_getname, 2, 0, NULL, 0 },
+	{ "help", resp_client_help, 2, 0, NULL, 0 },
+	{ "id", resp_client_id, 2, 0, NULL, 0 },
+	{ "setname", resp_client_setname, 3, 0, NULL, 0 },
+};
+static const struct rcmd command_cmds[] = {
+	{ "count", resp_command_count, 2, 0, NULL, 0 },
+	{ "docs", resp_command_docs, -2, 0, NULL, 0 },
+	{ "help", resp_command_help, 2, 0, NULL, 0 },
+	{ "info", resp_command_info, -2, 0, NULL, 0 },
+	{ "list", resp_command_list, -2, 0, NULL, 0 },
+};
+static const struct rcmd xgroup_cmds[] = {
+	{ "create", resp_stream_xgroup, -5, RC_WRITE, NULL, 0 },
+	{ "createconsumer", resp_stream_xgroup, 5, RC_WRITE, NULL, 0 },
+	{ "delconsumer", resp_stream_xgroup, 5, RC_WRITE, NULL, 0 },
+	{ "destroy", resp_stream_xgroup, 4, RC_WRITE, NULL, 0 },
+	{ "help", resp_stream_xgroup_help, 2, 0, NULL, 0 },
+	{ "setid", resp_stream_xgroup, -5, RC_WRITE, NULL, 0 },
+};
+static const struct rcmd xinfo_cmds[] = {
+	{ "consumers", resp_stream_xinfo, 4, 0, NULL, 0 },
+	{ "groups", resp_stream_xinfo, 3, 0, NULL, 0 },
+	{ "help", resp_stream_xinfo_help, 2, 0, NULL, 0 },
+	{ "stream", resp_stream_xinfo, -3, 0, NULL, 0 },
+};
+
+#define SUB(t)	t, sizeof t / sizeof t[0]
+
+/* The command table (resp.md), sorted by name for bsearch(). */
+static const struct rcmd resp_cmds[] = {
+	{ "auth", resp_auth, -2, RC_NOAUTH, NULL, 0 },
+	{ "client", NULL, -2, 0, SUB(client_cmds) },
+	{ "command", resp_command, -1, 0, SUB(command_cmds) },
+	{ "del", resp_cmd_del, -2, RC_WRITE, NULL, 0 },
+	{ "discard", resp_discard, 1, RC_TXN, NULL, 0 },
+	{ "echo", resp_cmd_echo, 2, 0, NULL, 0 },
+	{ "exec", resp_exec, 1, RC_TXN, NULL, 0 },
+	{ "exists", resp_cmd_exists, -2, 0, NULL, 0 },
+	{ "get", resp_cmd_get, 2, 0, NULL, 0 },
+	{ "hello", resp_hello, -1, RC_NOAUTH, NULL, 0 },
+	{ "info", resp_info, -1, 0, NULL, 0 },
+	{ "multi", resp_multi, 1, RC_TXN, NULL, 0 },
+	{ "ping", resp_cmd_ping, -1, 0, NULL, 0 },
+	{ "quit", resp_quit, -1, RC_NOAUTH | RC_TXN, NULL, 0 },
+	{ "sadd", resp_cmd_sadd, -3, RC_WRITE, NULL, 0 },
+	{ "scan", resp_cmd_scan, -2, 0, NULL, 0 },
+	{ "scard", resp_cmd_scard, 2, 0, NULL, 0 },
+	{ "select", resp_cmd_select, 2, 0, NULL, 0 },
+	{ "set", resp_cmd_set, -3, RC_WRITE, NULL, 0 },
+	{ "sismember", resp_cmd_sismember, 3, 0, NULL, 0 },
+	{ "smembers", resp_cmd_smembers, 2, 0, NULL, 0 },
+	{ "smismember", resp_cmd_smismember, -3, 0, NULL, 0 },
+	{ "srem", resp_cmd_srem, -3, RC_WRITE, NULL, 0 },
+	{ "type", resp_cmd_type, 2, 0, NULL, 0 },
+	{ "unwatch", resp_unwatch, 1, 0, NULL, 0 },
+	{ "watch", resp_watch, -2, RC_TXN, NULL, 0 },
+	{ "xack", resp_stream_xack, -4, RC_WRITE, NULL, 0 },
+	{ "xadd", resp_stream_xadd, -5, RC_WRITE, NULL, 0 },
+	{ "xautoclaim", resp_stream_xautoclaim, -6, RC_WRITE, NULL, 0 },
+	{ "xclaim", resp_stream_xclaim, -6, RC_WRITE, NULL, 0 },
+	{ "xdel", resp_stream_xdel, -3, RC_WRITE, NULL, 0 },
+	{ "xgroup", NULL, -2, 0, SUB(xgroup_cmds) },
+	{ "xinfo", NULL, -2, 0, SUB(xinfo_cmds) },
+	{ "xlen", resp_stream_xlen, 2, 0, NULL, 0 },
+	{ "xpending", resp_stream_xpending, -3, 0, NULL, 0 },
+	{ "xrange", resp_stream_xrange, -4, 0, NULL, 0 },
+	{ "xread", resp_stream_xread, -4, RC_BLOCKING, NULL, 0 },
+	{ "xreadgroup", resp_stream_xreadgroup, -7, RC_WRITE | RC_BLOCKING,
+	  NULL, 0 },
+	{ "xrevrange", resp_stream_xrevrange, -4, 0, NULL, 0 },
+	{ "xsetid", resp_stream_xsetid, -3, RC_WRITE, NULL, 0 },
+	{ "xtrim", resp_stream_xtrim, -4, RC_WRITE, NULL, 0 },
+};
+#define NCMDS	(sizeof resp_cmds / sizeof resp_cmds[0])
+
+/* Error replies shared by the handlers, as Redis's shared objects. */
+static const char *const resp_errs[] = {
+	[RESP_ERR_SYNTAX] = "-ERR syntax error",
+	[RESP_ERR_NOTINT] = "-ERR value is not an integer or out of range",
+	[RESP_ERR_WRONGTYPE] = "-WRONGTYPE Operation against a key holding "
+	    "the wrong kind of value",
+	[RESP_ERR_BADID] = "-ERR Invalid stream ID specified as stream "
+	    "command argument",
+	[RESP_ERR_NOKEY] = "-ERR no such key",
+	[RESP_ERR_STORE] = "-ERR store error",
+	[RESP_ERR_FULL] = "-ERR store full: raise map_size",
+	[RESP_ERR_KEYLEN] = "-ERR key longer than tickd's 510 bytes",
+	[RESP_ERR_NAMELEN] = "-ERR member or name longer than tickd's 503 "
+	    "bytes",
+};
+
+static struct evconnlistener	*resp_listener;
+static uint64_t			 resp_nclients;
+static uint64_t			 resp_nblocked;
+static uint64_t			 resp_started;	/* Unix ms */
+
+/* The wait table: key -> parked clients, and the keys written to. */
+static struct rwkey		*wait_table[RESP_WAIT_BUCKETS];
+static size_t			 wait_count;
+static TAILQ_HEAD(, rwkey)	 ready_keys = TAILQ_HEAD_INITIALIZER(ready_keys);
+static TAILQ_HEAD(, rclient)	 resume = TAILQ_HEAD_INITIALIZER(resume);
+
+/* ---------------------------------------------------------- replies */
+
+/* Appends a line "<type><n>\r\n". */
+static void
+add_len(struct rclient *rc, char type, long long n)
+{
+	char	buf[32];
+	int	len;
+
+	len = snprintf(buf, sizeof buf, "%c%lld\r\n", type, n);
+	evbuffer_add(rc->out, buf, (size_t)len);
+}
+
+/* Whether the client asked for RESP3 with HELLO 3. */
+int
+resp_is3(struct rclient *rc)
+{
+	return (rc->resp3);
+}
+
+/* Appends bytes that are already a RESP reply. */
+void
+resp_add_raw(struct rclient *rc, const char *p, size_t len)
+{
+	evbuffer_add(rc->out, p, len);
+}
+
+/* A status reply such as +OK. */
+void
+resp_add_status(struct rclient *rc, const char *s)
+{
+	evbuffer_add_printf(rc->out, "+%s\r\n", s);
+}
+
+void
+resp_add_ok(struct rclient *rc)
+{
+	evbuffer_add(rc->out, "+OK\r\n", 5);
+}
+
+/*
+ * An error reply.  As Redis's addReplyError: text starting with '-' keeps
+ * its own first word, other text gets "ERR"; CR and LF become spaces.
+ */
+void
+resp_add_errorf(struct rclient *rc, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s, *p;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		fatal("vasprintf");
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+	}
+	if (s[0] == '-')
+		evbuffer_add_printf(rc->out, "%s\r\n", s);
+	else
+		evbuffer_add_printf(rc->out, "-ERR %s\r\n", s);
+	free(s);
+}
+
+/* One of the shared errors. */
+void
+resp_add_err(struct rclient *rc, enum resp_err e)
+{
+	evbuffer_add_printf(rc->out, "%s\r\n", resp_errs[e]);
+}
+
+/* The error for a store failure (STORE_FULL or STORE_ERR). */
+void
+resp_add_store_error(struct rclient *rc, int ret)
+{
+	resp_add_err(rc, ret == STORE_FULL ? RESP_ERR_FULL : RESP_ERR_STORE);
+}
+
+void
+resp_add_int(struct rclient *rc, long long n)
+{
+	add_len(rc, ':', n);
+}
+
+void
+resp_add_bulk(struct rclient *rc, const void *p, size_t len)
+{
+	add_len(rc, '$', (long long)len);
+	evbuffer_add(rc->out, p, len);
+	evbuffer_add(rc->out, "\r\n", 2);
+}
+
+void
+resp_add_str(struct rclient *rc, const char *s)
+{
+	resp_add_bulk(rc, s, strlen(s));
+}
+
+/* A number as a bulk string, as Redis's addReplyBulkLongLong. */
+void
+resp_add_bulk_int(struct rclient *rc, long long n)
+{
+	char	buf[32];
+	int	len;
+
+	len = snprintf(buf, sizeof buf, "%lld", n);
+	resp_add_bulk(rc, buf, (size_t)len);
+}
+
+/* A stream id as a bulk string. */
+void
+resp_add_mid(struct rclient *rc, const struct mid *id)
+{
+	char	buf[MID_STRLEN + 1];
+
+	resp_add_bulk(rc, buf, mid_format(id, buf));
+}
+
+/* The nil bulk string ($-1), or RESP3's null. */
+void
+resp_add_null(struct rclient *rc)
+{
+	if (rc->resp3)
+		evbuffer_add(rc->out, "_\r\n", 3);
+	else
+		evbuffer_add(rc->out, "$-1\r\n", 5);
+}
+
+/* The nil array (*-1), or RESP3's null. */
+void
+resp_add_null_array(struct rclient *rc)
+{
+	if (rc->resp3)
+		evbuffer_add(rc->out, "_\r\n", 3);
+	else
+		evbuffer_add(rc->out, "*-1\r\n", 5);
+}
+
+void
+resp_add_array(struct rclient *rc, long long n)
+{
+	add_len(rc, '*', n);
+}
+
+/* A map of n pairs: RESP3's %, a flat array of 2n in RESP2. */
+void
+resp_add_map(struct rclient *rc, long long n)
+{
+	if (rc->resp3)
+		add_len(rc, '%', n);
+	else
+		add_len(rc, '*', n * 2);
+}
+
+/* A set: RESP3's ~, an array in RESP2. */
+void
+resp_add_set(struct rclient *rc, long long n)
+{
+	add_len(rc, rc->resp3 ? '~' : '*', n);
+}
+
+/* Text for humans: RESP3's verbatim string, a bulk string in RESP2. */
+void
+resp_add_verbatim(struct rclient *rc, const char *s, size_t len)
+{
+	if (!rc->resp3) {
+		resp_add_bulk(rc, s, len);
+		return;
+	}
+	add_len(rc, '=', (long long)len + 4);
+	evbuffer_add(rc->out, "txt:", 4);
+	evbuffer_add(rc->out, s, len);
+	evbuffer_add(rc->out, "\r\n", 2);
+}
+
+/*
+ * Collects the replies that follow, for an aggregate whose length is known
+ * only at its end (Redis's addReplyDeferredLen).  Returns what
+ * resp_nest_end() needs.
+ */
+struct evbuffer *
+resp_nest(struct rclient *rc)
+{
+	struct evbuffer	*saved = rc->out;
+
+	if ((rc->out = evbuffer_new()) == NULL)
+		fatalx("resp: out of memory");
+	return (saved);
+}
+
+/*
+ * Ends resp_nest(): the aggregate's header (none for type 0), then what
+ * was collected.
+ */
+void
+resp_nest_end(struct rclient *rc, struct evbuffer *saved, char type,
+    long long n)
+{
+	struct evbuffer	*inner = rc->out;
+
+	rc->out = saved;
+	if (type == '%' && !rc->resp3) {
+		type = '*';
+		n *= 2;
+	} else if (type == '~' && !rc->resp3)
+		type = '*';
+	if (type != 0)
+		add_len(rc, type, n);
+	evbuffer_add_buffer(rc->out, inner);
+	evbuffer_free(inner);
+}
+
+/* Ends resp_nest() dropping what was collected, to reply an error. */
+void
+resp_nest_abort(struct rclient *rc, struct evbuffer *saved)
+{
+	evbuffer_free(rc->out);
+	rc->out = saved;
+}
+
+/* ---------------------------------------------------------- arguments */
+
+/* Whether an argument is word, ignoring case. */
+int
+resp_arg_is(const struct rarg *a, const char *word)
+{
+	return (a->len == strlen(word) && strcasecmp(a->p, word) == 0);
+}
+
+/* Redis's string2ll: strict decimal, no sign but '-', no leading zero. */
+int
+resp_str2ll(const char *s, size_t len, long long *out)
+{
+	unsigned long long	v;
+	size_t			i = 0;
+	int			neg = 0;
+
+	if (len == 0 || len >= 21)
+		return (-1);
+	if (len == 1 && s[0] == '0') {
+		*out = 0;
+		return (0);
+	}
+	if (s[0] == '-') {
+		neg = 1;
+		if (++i == len)
+			return (-1);
+	}
+	if (s[i] < '1' || s[i] > '9')
+		return (-1);
+	v = (unsigned long long)(s[i++] - '0');
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > ULLONG_MAX / 10)
+			return (-1);
+		v *= 10;
+		if (v > ULLONG_MAX - (unsigned long long)(s[i] - '0'))
+			return (-1);
+		v += (unsigned long long)(s[i] - '0');
+	}
+	if (i < len)
+		return (-1);
+	if (neg) {
+		if (v > (unsigned long long)LLONG_MAX + 1)
+			return (-1);
+		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN :
+		    -(long long)v;
+	} else {
+		if (v > LLONG_MAX)
+			return (-1);
+		*out = (long long)v;
+	}
+	return (0);
+}
+
+/*
+ * An integer argument; otherwise replies msg (or the shared "not an
+ * integer" error) and returns -1.
+ */
+int
+resp_arg_ll(struct rclient *rc, const struct rarg *a, long long *out,
+    const char *msg)
+{
+	if (resp_str2ll(a->p, a->len, out) == 0)
+		return (0);
+	if (msg != NULL)
+		resp_add_errorf(rc, "%s", msg);
+	else
+		resp_add_err(rc, RESP_ERR_NOTINT);
+	return (-1);
+}
+
+/* Frees an argument vector of argc strings. */
+static void
+args_free(struct rarg *argv, int argc)
+{
+	int	i;
+
+	for (i = 0; i < argc; i++)
+		free(argv[i].p);
+	free(argv);
+}
+
+/* Replaces an argument's text, as XREAD does when it resolves "$". */
+void
+resp_arg_set(struct rarg *a, const char *s)
+{
+	free(a->p);
+	a->p = xstrdup(s);
+	a->len = strlen(s);
+}
+
+/* Appends an argument (copied and NUL-terminated) to the parser's argv. */
+static void
+rc_arg_push(struct rclient *rc, const char *p, size_t len)
+{
+	if (rc->argc == rc->argvcap) {
+		rc->argvcap = rc->argvcap == 0 ? 8 : rc->argvcap * 2;
+		rc->argv = xrealloc(rc->argv, rc->argvcap * sizeof *rc->argv);
+	}
+	rc->argv[rc->argc].p = xmalloc(len + 1);
+	memcpy(rc->argv[rc->argc].p, p, len);
+	rc->argv[rc->argc].p[len] = '\0';
+	rc->argv[rc->argc].len = len;
+	rc->argc++;
+	rc->argbytes += len + sizeof *rc->argv;
+}
+
+/* Forgets the parsed command and the parser's state. */
+static void
+rc_args_reset(struct rclient *rc)
+{
+	if (rc->argv != NULL)
+		args_free(rc->argv, rc->argc);
+	rc->argv = NULL;
+	rc->argc = rc->argvcap = 0;
+	rc->argbytes = 0;
+	rc->reqtype = REQ_NONE;
+	rc->mbulk = 0;
+	rc->bulklen = -1;
+}
+
+/* ---------------------------------------------------------- parser */
+
+/*
+ * The first ch in p[0..len), searched as strchr() would: a NUL byte ends
+ * the search, as it ends Redis's search of its query buffer.
+ */
+static const char *
+find_char(const char *p, size_t len, char ch)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == ch)
+			return (p + i);
+		if (p[i] == '\0')
+			return (NULL);
+	}
+	return (NULL);
+}
+
+/* A hex digit's value. */
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	return (c - 'A' + 10);
+}
+
+/* Whether c is blank as isspace() says in the C locale. */
+static int
+is_blank(int c)
+{
+	return (c == ' ' || c == '\t' || c == '\n' || c == '\v' ||
+	    c == '\f' || c == '\r');
+}
+
+/*
+ * Splits an inline command as Redis's sdssplitargs(): blanks separate
+ * words, "double quotes" take \n \r \t \b \a \xHH and \<c>, 'single
+ * quotes' take \', and a closing quote must end its word.  -1 on
+ * unbalanced quotes.  line is NUL-terminated at len.
+ */
+static int
+rc_split_inline(struct rclient *rc, const char *line)
+{
+	const char	*p = line;
+	char		*cur = NULL;
+	size_t		 clen, ccap;
+	int		 inq, insq, done;
+
+	for (;;) {
+		while (*p != '\0' && is_blank((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			return (0);
+		inq = insq = done = 0;
+		clen = 0;
+		ccap = 16;
+		cur = xmalloc(ccap);
+		while (!done) {
+			if (clen + 2 > ccap) {
+				ccap *= 2;
+				cur = xrealloc(cur, ccap);
+			}
+			if (inq) {
+				if (p[0] == '\\' && p[1] == 'x' &&
+				    isxdigit((unsigned char)p[2]) &&
+				    isxdigit((unsigned char)p[3])) {
+					cur[clen++] = (char)(hexval(p[2]) * 16 +
+					    hexval(p[3]));
+					p += 3;
+				} else if (p[0] == '\\' && p[1] != '\0') {
+					p++;
+					switch (*p) {
+					case 'n': cur[clen++] = '\n'; break;
+					case 'r': cur[clen++] = '\r'; break;
+					case 't': cur[clen++] = '\t'; break;
+					case 'b': cur[clen++] = '\b'; break;
+					case 'a': cur[clen++] = '\a'; break;
+					default: cur[clen++] = *p; break;
+					}
+				} else if (*p == '"') {
+					if (p[1] != '\0' &&
+					    !is_blank((unsigned char)p[1]))
+						goto err;
+					done = 1;
+				} else if (*p == '\0')
+					goto err;
+				else
+					cur[clen++] = *p;
+			} else if (insq) {
+				if (p[0] == '\\' && p[1] == '\'') {
+					p++;
+					cur[clen++] = '\'';
+				} else if (*p == '\'') {
+					if (p[1] != '\0' &&
+					    !is_blank((unsigned char)p[1]))
+						goto err;
+					done = 1;
+				} else if (*p == '\0')
+					goto err;
+				else
+					cur[clen++] = *p;
+			} else {
+				switch (*p) {
+				case ' ': case '\n': case '\r': case '\t':
+				case '\0':
+					done = 1;
+					break;
+				case '"':
+					inq = 1;
+					break;
+				case '\'':
+					insq = 1;
+					break;
+				default:
+					cur[clen++] = *p;
+					break;
+				}
+			}
+			if (*p != '\0')
+				p++;
+		}
+		rc_arg_push(rc, cur, clen);
+		free(cur);
+		cur = NULL;
+	}
+err:
+	free(cur);
+	return (-1);
+}
+
+/* An inline command: one line of words (Redis's processInlineBuffer). */
+static int
+rc_parse_inline(struct rclient *rc, const char **err)
+{
+	const char	*start = rc->qb + rc->qpos, *nl;
+	size_t		 avail = rc->qlen - rc->qpos, linelen;
+	char		*line;
+	int		 ret;
+
+	if ((nl = find_char(start, avail, '\n')) == NULL) {
+		if (avail > RESP_INLINE_MAX) {
+			*err = "Protocol error: too big inline request";
+			return (PARSE_ERROR);
+		}
+		return (PARSE_MORE);
+	}
+	linelen = (size_t)(nl - start);
+	if (linelen > 0 && start[linelen - 1] == '\r')
+		linelen--;
+	line = xmalloc(linelen + 1);
+	memcpy(line, start, linelen);
+	line[linelen] = '\0';
+	ret = rc_split_inline(rc, line);
+	free(line);
+	if (ret != 0) {
+		*err = "Protocol error: unbalanced quotes in request";
+		return (PARSE_ERROR);
+	}
+	rc->qpos += (size_t)(nl - start) + 1;
+	return (PARSE_DONE);
+}
+
+/*
+ * A line "<c><number>\r" at the parser's place (the byte after \r is
+ * skipped unread, as Redis does).  PARSE_MORE until the line is whole.
+ */
+static int
+rc_parse_line(struct rclient *rc, long long *n, int *bad, const char *toobig,
+    const char **err)
+{
+	const char	*start = rc->qb + rc->qpos, *cr;
+	size_t		 avail = rc->qlen - rc->qpos;
+
+	*bad = 0;
+	if ((cr = find_char(start, avail, '\r')) == NULL) {
+		if (avail > RESP_INLINE_MAX) {
+			*err = toobig;
+			return (PARSE_ERROR);
+		}
+		return (PARSE_MORE);
+	}
+	if ((size_t)(cr - start) + 2 > avail)
+		return (PARSE_MORE);
+	*bad = resp_str2ll(start + 1, (size_t)(cr - start - 1), n) != 0;
+	rc->qpos += (size_t)(cr - start) + 2;
+	return (PARSE_DONE);
+}
+
+/* A multibulk command (Redis's processMultibulkBuffer). */
+static int
+rc_parse_multibulk(struct rclient *rc, const char **err)
+{
+	long long	n;
+	size_t		start;
+	int		bad, r, authed = rc->authed;
+
+	if (rc->mbulk == 0) {
+		r = rc_parse_line(rc, &n, &bad,
+		    "Protocol error: too big mbulk count string", err);
+		if (r != PARSE_DONE)
+			return (r);
+		if (bad || n > INT_MAX) {
+			*err = "Protocol error: invalid multibulk length";
+			return (PARSE_ERROR);
+		}
+		if (n > RESP_NOAUTH_MBULK && !authed) {
+			*err = "Protocol error: unauthenticated multibulk "
+			    "length";
+			return (PARSE_ERROR);
+		}
+		if (n <= 0)
+			return (PARSE_DONE);
+		rc->mbulk = n;
+		rc->argvcap = n < RESP_ARGV_FIRST ? (int)n : RESP_ARGV_FIRST;
+		rc->argv = xcalloc((size_t)rc->argvcap, sizeof *rc->argv);
+	}
+	while (rc->mbulk > 0) {
+		if (rc->bulklen == -1) {
+			if (rc->qpos == rc->qlen)
+				return (PARSE_MORE);
+			start = rc->qpos;
+			r = rc_parse_line(rc, &n, &bad,
+			    "Protocol error: too big bulk count string", err);
+			if (r != PARSE_DONE)
+				return (r);
+			if (rc->qb[start] != '$') {
+				snprintf(rc->errbuf, sizeof rc->errbuf,
+				    "Protocol error: expected '$', got '%c'",
+				    rc->qb[start]);
+				*err = rc->errbuf;
+				return (PARSE_ERROR);
+			}
+			if (bad || n < 0 ||
+			    (uint64_t)n > srv.conf.resp_max_bulk) {
+				*err = "Protocol error: invalid bulk length";
+				return (PARSE_ERROR);
+			}
+			if (n > RESP_NOAUTH_BULK && !authed) {
+				*err = "Protocol error: unauthenticated bulk "
+				    "length";
+				return (PARSE_ERROR);
+			}
+			rc->bulklen = n;
+		}
+		if (rc->qlen - rc->qpos < (size_t)rc->bulklen + 2)
+			return (PARSE_MORE);
+		rc_arg_push(rc, rc->qb + rc->qpos, (size_t)rc->bulklen);
+		rc->qpos += (size_t)rc->bulklen + 2;
+		rc->bulklen = -1;
+		rc->mbulk--;
+	}
+	return (PARSE_DONE);
+}
+
+/* ---------------------------------------------------------- dispatch */
+
+/* Orders two table entries by name, for bsearch(). */
+static int
+cmd_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct rcmd *)a)->name,
+	    ((const struct rcmd *)b)->name));
+}
+
+/* A table entry by name, case-insensitive; NULL if there is none. */
+static const struct rcmd *
+cmd_find(const struct rcmd *table, size_t n, const struct rarg *a)
+{
+	struct rcmd	key;
+	char		name[32];
+	size_t		i;
+
+	if (a->len == 0 || a->len >= sizeof name)
+		return (NULL);
+	for (i = 0; i < a->len; i++)
+		name[i] = (char)tolower((unsigned char)a->p[i]);
+	name[i] = '\0';
+	if (strlen(name) != a->len)
+		return (NULL);
+	memset(&key, 0, sizeof key);
+	key.name = name;
+	return (bsearch(&key, table, n, sizeof *table, cmd_cmp));
+}
+
+/* The command's name for errors: "xgroup|create" for a subcommand. */
+static void
+cmd_fullname(const struct rcmd *cmd, const struct rcmd *parent, char *buf,
+    size_t len)
+{
+	if (parent != NULL)
+		snprintf(buf, len, "%s|%s", parent->name, cmd->name);
+	else
+		snprintf(buf, len, "%s", cmd->name);
+}
+
+/* The command's parent in the table, if it is a subcommand. */
+static const struct rcmd *
+cmd_parent(const struct rcmd *cmd)
+{
+	size_t	i;
+
+	for (i = 0; i < NCMDS; i++) {
+		if (resp_cmds[i].sub != NULL && cmd >= resp_cmds[i].sub &&
+		    cmd < resp_cmds[i].sub + resp_cmds[i].nsub)
+			return (&resp_cmds[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Finds the command of argv, replying Redis's error if there is none:
+ * "unknown command" with the first arguments, or for a container
+ * "unknown subcommand".  A container without a subcommand is itself, so
+ * that its arity check answers.
+ */
+static const struct rcmd *
+rc_lookup(struct rclient *rc, int argc, struct rarg *argv)
+{
+	const struct rcmd	*cmd, *sub;
+	char			*args = NULL, *tmp, upper[32];
+	size_t			 i;
+	int			 j;
+
+	if ((cmd = cmd_find(resp_cmds, NCMDS, &argv[0])) != NULL) {
+		if (cmd->sub == NULL || argc < 2)
+			return (cmd);
+		if ((sub = cmd_find(cmd->sub, cmd->nsub, &argv[1])) != NULL)
+			return (sub);
+		for (i = 0; cmd->name[i] != '\0' && i < sizeof upper - 1; i++)
+			upper[i] = (char)toupper((unsigned char)cmd->name[i]);
+		upper[i] = '\0';
+		resp_add_errorf(rc, "unknown subcommand '%.128s'. Try %s HELP.",
+		    argv[1].p, upper);
+		return (NULL);
+	}
+	args = xstrdup("");
+	for (j = 1; j < argc && strlen(args) < 128; j++) {
+		xasprintf(&tmp, "%s'%.*s' ", args, (int)(128 - strlen(args)),
+		    argv[j].p);
+		free(args);
+		args = tmp;
+	}
+	resp_add_errorf(rc, "unknown command '%.128s', with args beginning "
+	    "with: %s", argv[0].p, args);
+	free(args);
+	return (NULL);
+}
+
+/* Ends the read transaction a command used, if any. */
+static void
+rc_rtxn_end(struct rclient *rc)
+{
+	if (rc->rtxn_open) {
+		store_txn_abort(&rc->rtxn);
+		rc->rtxn_open = 0;
+	}
+}
+
+/*
+ * The transaction a command reads and writes through: the turn's batch
+ * for a write, or whenever a batch is open (so that a read sees the writes
+ * before it); otherwise a read-only one that lasts for the command.  NULL
+ * after replying an error.
+ */
+struct txn *
+resp_txn(struct rclient *rc, int write)
+{
+	struct txn	*txn;
+	int		 ret;
+
+	if (write || conn_must_defer()) {
+		rc_rtxn_end(rc);
+		if ((txn = batch_txn()) == NULL) {
+			resp_add_err(rc, RESP_ERR_STORE);
+			return (NULL);
+		}
+		if (write)
+			rc->wrote = 1;
+		return (txn);
+	}
+	if (!rc->rtxn_open) {
+		if ((ret = store_txn_begin(srv.store, &rc->rtxn, 0)) !=
+		    STORE_OK) {
+			resp_add_store_error(rc, ret);
+			return (NULL);
+		}
+		rc->rtxn_open = 1;
+	}
+	return (&rc->rtxn);
+}
+
+/*
+ * Runs one command and adds its reply to the round's replies: to ok as it
+ * is, and to fail as it is or, if it wrote, as RESP_FAIL_REPLY.
+ */
+static void
+rc_call(struct rclient *rc, const struct rcmd *cmd, int argc,
+    struct rarg *argv)
+{
+	struct evbuffer	*out = rc->cmdout;
+	size_t		 len;
+
+	rc->out = out;
+	rc->wrote = 0;
+	rc->cmd = cmd;
+	cmd->fn(rc, argc, argv);
+	rc_rtxn_end(rc);
+	rc->out = rc->ok;
+	if ((len = evbuffer_get_length(out)) == 0)
+		return;
+	if (rc->wrote && rc->fail == NULL) {
+		if ((rc->fail = evbuffer_new()) == NULL)
+			fatalx("resp: out of memory");
+		evbuffer_add(rc->fail, evbuffer_pullup(rc->ok, -1),
+		    evbuffer_get_length(rc->ok));
+	}
+	if (rc->fail != NULL) {
+		if (rc->wrote)
+			evbuffer_add(rc->fail, RESP_FAIL_REPLY,
+			    strlen(RESP_FAIL_REPLY));
+		else
+			evbuffer_add(rc->fail, evbuffer_pullup(out, -1), len);
+	}
+	evbuffer_add_buffer(rc->ok, out);
+}
+
+/* A refused command makes EXEC fail, as Redis's flagTransaction(). */
+static void
+rc_reject(struct rclient *rc)
+{
+	if (rc->multi)
+		rc->multi_dirty = 1;
+}
+
+/* Checks and runs (or, inside MULTI, queues) the parsed command. */
+static void
+rc_dispatch(struct rclient *rc)
+{
+	const struct rcmd	*cmd;
+	struct rqueued		*q;
+	char			 full[64];
+	int			 argc = rc->argc;
+
+	rc->out = rc->ok;
+	if ((cmd = rc_lookup(rc, argc, rc->argv)) == NULL) {
+		rc_reject(rc);
+		return;
+	}
+	if ((cmd->arity > 0 && cmd->arity != argc) ||
+	    argc < -cmd->arity) {
+		cmd_fullname(cmd, cmd_parent(cmd), full, sizeof full);
+		resp_add_errorf(rc, "wrong number of arguments for '%s' "
+		    "command", full);
+		rc_reject(rc);
+		return;
+	}
+	if (!rc->authed && !(cmd->flags & RC_NOAUTH)) {
+		resp_add_errorf(rc, "-NOAUTH Authentication required.");
+		rc_reject(rc);
+		return;
+	}
+	if (rc->multi && !(cmd->flags & RC_TXN)) {
+		if (rc->nqueued == rc->queuedcap) {
+			rc->queuedcap = rc->queuedcap == 0 ? 8 :
+			    rc->queuedcap * 2;
+			rc->queued = xrealloc(rc->queued, rc->queuedcap *
+			    sizeof *rc->queued);
+		}
+		q = &rc->queued[rc->nqueued++];
+		q->cmd = cmd;
+		q->argc = argc;
+		q->argv = rc->argv;
+		rc->queuedbytes += rc->argbytes;
+		rc->argv = NULL;
+		rc->argc = rc->argvcap = 0;
+		resp_add_status(rc, "QUEUED");
+		return;
+	}
+	rc_call(rc, cmd, argc, rc->argv);
+	if (rc->blocked && rc->bargv == NULL) {
+		/* Parked: keep the command to run it again. */
+		rc->bcmd = cmd;
+		rc->bargv = rc->argv;
+		rc->bargc = argc;
+		rc->argv = NULL;
+		rc->argc = rc->argvcap = 0;
+	}
+}
+
+/* ---------------------------------------------------------- output */
+
+/*
+ * Sends the round's replies: now, or after the commit if a batch is open,
+ * with the fail form for a failed commit.  A client that has not read
+ * what it was sent before, up to max_output_bytes, is closed.
+ */
+static void
+rc_flush(struct rclient *rc)
+{
+	struct conn	*c = rc->c;
+	struct evbuffer	*output;
+	size_t		 len, flen = 0;
+	char		*ok, *fail = NULL;
+
+	len = evbuffer_get_length(rc->ok);
+	if (len == 0 || c->dead) {
+		evbuffer_drain(rc->ok, len);
+		goto out;
+	}
+	output = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(output) > srv.conf.max_output_bytes) {
+		log_info("resp: %s is not reading; closed at max_output_bytes",
+		    c->addr);
+		evbuffer_drain(rc->ok, len);
+		conn_free_later(c);
+		goto out;
+	}
+	if (conn_must_defer()) {
+		ok = xmalloc(len);
+		evbuffer_remove(rc->ok, ok, len);
+		if (rc->fail != NULL) {
+			flen = evbuffer_get_length(rc->fail);
+			fail = xmalloc(flen);
+			evbuffer_remove(rc->fail, fail, flen);
+		}
+		batch_defer(c, ok, len, fail, flen);
+	} else if (evbuffer_add_buffer(output, rc->ok) != 0)
+		conn_free_later(c);
+out:
+	if (rc->fail != NULL)
+		evbuffer_free(rc->fail);
+	rc->fail = NULL;
+}
+
+/*
+ * Stops reading a client whose replies pile up (above half of
+ * max_output_bytes); its write callback resumes it once they left.
+ */
+static int
+rc_backlogged(struct rclient *rc)
+{
+	struct conn	*c = rc->c;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <=
+	    srv.conf.max_output_bytes / 2)
+		return (0);
+	rc->paused = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	return (1);
+}
+
+/* ---------------------------------------------------------- input */
+
+/* Parses and runs what the query buffer holds, then sends the replies. */
+static void
+rc_process(struct rclient *rc)
+{
+	struct conn	*c = rc->c;
+	const char	*err = NULL;
+	int		 r;
+
+	while (!rc->blocked && !rc->quit && !c->dead && !c->closing &&
+	    rc->qpos < rc->qlen && !rc_backlogged(rc)) {
+		if (rc->reqtype == REQ_NONE)
+			rc->reqtype = rc->qb[rc->qpos] == '*' ?
+			    REQ_MULTIBULK : REQ_INLINE;
+		if (rc->reqtype == REQ_INLINE)
+			r = rc_parse_inline(rc, &err);
+		else
+			r = rc_parse_multibulk(rc, &err);
+		if (r == PARSE_MORE)
+			break;
+		if (r != PARSE_DONE) {
+			rc->out = rc->ok;
+			resp_add_errorf(rc, "%s", err);
+			log_debug("resp: %s: protocol error", c->addr);
+			rc->quit = 1;
+			break;
+		}
+		if (rc->argc > 0)
+			rc_dispatch(rc);
+		rc_args_reset(rc);
+	}
+	if (rc->qpos == rc->qlen)
+		rc->qpos = rc->qlen = 0;
+	rc_flush(rc);
+	if (rc->quit && !c->dead)
+		conn_close_after_output(c);
+}
+
+/*
+ * Moves input into the query buffer and runs it, RESP_READ_MAX bytes at a
+ * time as Redis reads it, so that its limits on lines without an end are
+ * met at the same points.  A client holding more than resp_max_query is
+ * closed, as Redis closes one over client-query-buffer-limit.
+ */
+static void
+rc_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct rclient	*rc = c->resp;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	size_t		 n, held;
+
+	while ((n = evbuffer_get_length(in)) > 0 && !c->dead && !c->closing) {
+		if (!rc->blocked && !rc->paused && n > RESP_READ_MAX)
+			n = RESP_READ_MAX;
+		held = rc->qlen - rc->qpos + rc->argbytes + rc->queuedbytes;
+		if (held + n > srv.conf.resp_max_query) {
+			log_info("resp: %s: query buffer over resp_max_query; "
+			    "closed", c->addr);
+			evbuffer_drain(in, evbuffer_get_length(in));
+			conn_free_later(c);
+			return;
+		}
+		if (rc->qpos > 0 && rc->qpos == rc->qlen)
+			rc->qpos = rc->qlen = 0;
+		if (rc->qpos > 0 && rc->qlen + n > rc->qcap) {
+			memmove(rc->qb, rc->qb + rc->qpos, rc->qlen - rc->qpos);
+			rc->qlen -= rc->qpos;
+			rc->qpos = 0;
+		}
+		if (rc->qlen + n > rc->qcap) {
+			rc->qcap = rc->qlen + n < RESP_READ_MAX ? RESP_READ_MAX :
+			    rc->qlen + n;
+			rc->qb = xrealloc(rc->qb, rc->qcap);
+		}
+		evbuffer_remove(in, rc->qb + rc->qlen, n);
+		rc->qlen += n;
+		if (!rc->blocked && !rc->paused)
+			rc_process(rc);
+	}
+}
+
+static void
+rc_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct rclient	*rc = c->resp;
+
+	(void)bev;
+	if (rc->paused && !c->closing && !c->dead) {
+		rc->paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		if (!rc->blocked)
+			rc_process(rc);
+	}
+	conn_check_closing(c);
+}
+
+static void
+rc_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev; (void)what;
+	conn_free_later(arg);
+}
+
+/* ---------------------------------------------------------- blocking */
+
+/* The wait table's bucket of a key. */
+static struct rwkey **
+wait_bucket(const char *key, size_t len)
+{
+	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (uint8_t)key[i]) * 1099511628211ULL;
+	return (&wait_table[h % RESP_WAIT_BUCKETS]);
+}
+
+/* The wait table's entry of a key, created if create is set. */
+static struct rwkey *
+wait_key(const char *key, size_t len, int create)
+{
+	struct rwkey	**b = wait_bucket(key, len), *k;
+
+	for (k = *b; k != NULL; k = k->next) {
+		if (k->len == len && memcmp(k->key, key, len) == 0)
+			return (k);
+	}
+	if (!create)
+		return (NULL);
+	k = xcalloc(1, sizeof *k);
+	k->key = xmalloc(len + 1);
+	memcpy(k->key, key, len);
+	k->key[len] = '\0';
+	k->len = len;
+	TAILQ_INIT(&k->waiters);
+	k->next = *b;
+	*b = k;
+	wait_count++;
+	return (k);
+}
+
+/* Removes a key nobody waits on from the table. */
+static void
+wait_key_drop(struct rwkey *k)
+{
+	struct rwkey	**pp;
+
+	if (!TAILQ_EMPTY(&k->waiters))
+		return;
+	if (k->ready)
+		TAILQ_REMOVE(&ready_keys, k, ready_entry);
+	for (pp = wait_bucket(k->key, k->len); *pp != k; pp = &(*pp)->next)
+		;
+	*pp = k->next;
+	wait_count--;
+	free(k->key);
+	free(k);
+}
+
+static void
+rc_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct rclient	*rc = arg;
+
+	(void)fd; (void)events;
+	if (!rc->blocked)
+		return;
+	rc_unblock(rc);
+	rc->out = rc->ok;
+	resp_add_null_array(rc);
+	rc_process(rc);
+}
+
+/*
+ * Parks the client of the running command on keys until one of them is
+ * written or timeout ms pass (0: no limit).  Inside MULTI a read cannot
+ * wait and answers as if it timed out.  When the command runs again after
+ * a write and still finds nothing, the client stays parked as it was.
+ */
+void
+resp_block(struct rclient *rc, const struct rarg *keys, int nkeys,
+    uint64_t timeout)
+{
+	struct rwaiter	*w;
+	struct rwkey	*k;
+	struct timeval	 tv;
+	int		 i, j, dup;
+
+	if (rc->in_exec) {
+		resp_add_null_array(rc);
+		return;
+	}
+	if (rc->waking) {
+		rc->still_blocked = 1;
+		return;
+	}
+	rc->blocked = 1;
+	resp_nblocked++;
+	rc->waiters = xcalloc((size_t)nkeys, sizeof *rc->waiters);
+	rc->nwaiters = 0;
+	for (i = 0; i < nkeys; i++) {
+		for (j = 0, dup = 0; j < i; j++) {
+			if (keys[j].len == keys[i].len &&
+			    memcmp(keys[j].p, keys[i].p, keys[i].len) == 0)
+				dup = 1;
+		}
+		if (dup)
+			continue;
+		k = wait_key(keys[i].p, keys[i].len, 1);
+		w = &rc->waiters[rc->nwaiters++];
+		w->rc = rc;
+		w->k = k;
+		TAILQ_INSERT_TAIL(&k->waiters, w, entry);
+	}
+	if (timeout == 0)
+		return;
+	if ((rc->btimer = evtimer_new(srv.base, rc_timeout_cb, rc)) == NULL)
+		fatalx("resp: cannot create a timer");
+	tv.tv_sec = (time_t)(timeout / 1000);
+	tv.tv_usec = (suseconds_t)(timeout % 1000) * 1000;
+	evtimer_add(rc->btimer, &tv);
+}
+
+/* Whether the running command runs again because a key was written. */
+int
+resp_waking(struct rclient *rc)
+{
+	return (rc->waking);
+}
+
+/* Unparks a client: off every key, timer stopped, its command freed. */
+static void
+rc_unblock(struct rclient *rc)
+{
+	struct rwaiter	*w;
+	int		 i;
+
+	if (!rc->blocked)
+		return;
+	for (i = 0; i < rc->nwaiters; i++) {
+		w = &rc->waiters[i];
+		TAILQ_REMOVE(&w->k->waiters, w, entry);
+		wait_key_drop(w->k);
+	}
+	free(rc->waiters);
+	rc->waiters = NULL;
+	rc->nwaiters = 0;
+	if (rc->btimer != NULL)
+		event_free(rc->btimer);
+	rc->btimer = NULL;
+	if (rc->bargv != NULL)
+		args_free(rc->bargv, rc->bargc);
+	rc->bargv = NULL;
+	rc->bargc = 0;
+	rc->bcmd = NULL;
+	rc->blocked = 0;
+	resp_nblocked--;
+}
+
+/* A committed write to key: clients parked on it may now be served. */
+void
+resp_key_touched(const char *key, size_t len)
+{
+	struct rwkey	*k;
+
+	if (wait_count == 0 || (k = wait_key(key, len, 0)) == NULL ||
+	    k->ready)
+		return;
+	k->ready = 1;
+	TAILQ_INSERT_TAIL(&ready_keys, k, ready_entry);
+}
+
+/* An item landed in a device's queue: wakes readers of its view. */
+void
+resp_queue_touched(const char *user, const char *device)
+{
+	char	key[6 + NAME_USER_MAX + 1 + NAME_DEVICE_MAX + 1];
+	int	n;
+
+	if (wait_count == 0)
+		return;
+	n = snprintf(key, sizeof key, "queue:%s:%s", user, device);
+	if (n > 0 && (size_t)n < sizeof key)
+		resp_key_touched(key, (size_t)n);
+}
+
+/* Runs a parked client's command again; 1 if it was answered. */
+static int
+rc_wake(struct rclient *rc)
+{
+	rc->waking = 1;
+	rc->still_blocked = 0;
+	rc_call(rc, rc->bcmd, rc->bargc, rc->bargv);
+	rc->waking = 0;
+	if (rc->still_blocked)
+		return (0);
+	rc_unblock(rc);
+	rc_flush(rc);
+	return (1);
+}
+
+/*
+ * After a turn's commit: serves the clients parked on the keys that were
+ * written, oldest first, then lets those answered go on with their input.
+ * Keys written while serving wait for the next commit.  If the commit
+ * failed nothing was written, and nobody is woken.
+ */
+void
+resp_serve_ready(int ok)
+{
+	TAILQ_HEAD(, rwkey)	 now = TAILQ_HEAD_INITIALIZER(now);
+	struct rwkey		*k;
+	struct rwaiter		*w;
+	struct rclient		**v, *rc;
+	size_t			 n, i;
+
+	TAILQ_CONCAT(&now, &ready_keys, ready_entry);
+	while ((k = TAILQ_FIRST(&now)) != NULL) {
+		TAILQ_REMOVE(&now, k, ready_entry);
+		k->ready = 0;
+		if (!ok) {
+			wait_key_drop(k);
+			continue;
+		}
+		/* Waking unparks clients, which may free k: copy first. */
+		n = 0;
+		TAILQ_FOREACH(w, &k->waiters, entry)
+			n++;
+		v = xcalloc(n, sizeof *v);
+		n = 0;
+		TAILQ_FOREACH(w, &k->waiters, entry) {
+			v[n++] = w->rc;
+			conn_ref(w->rc->c);
+		}
+		for (i = 0; i < n; i++) {
+			rc = v[i];
+			if (!rc->c->dead && rc->blocked && rc_wake(rc) &&
+			    !rc->resume_queued) {
+				rc->resume_queued = 1;
+				conn_ref(rc->c);
+				TAILQ_INSERT_TAIL(&resume, rc, resume_entry);
+			}
+		}
+		for (i = 0; i < n; i++)
+			conn_unref(v[i]->c);
+		free(v);
+	}
+	while ((rc = TAILQ_FIRST(&resume)) != NULL) {
+		TAILQ_REMOVE(&resume, rc, resume_entry);
+		rc->resume_queued = 0;
+		if (!rc->c->dead && !rc->blocked && !rc->paused)
+			rc_process(rc);
+		conn_unref(rc->c);
+	}
+}
+
+/* ---------------------------------------------------------- commands */
+
+/* Whether user and password are those of resp.md's one user. */
+static int
+rc_password_ok(const struct rarg *user, const struct rarg *pass)
+{
+	const char	*want = srv.conf.resp_password;
+
+	if (user != NULL && !resp_arg_is(user, "default"))
+		return (0);
+	if (want == NULL)
+		return (1);
+	return (pass->len == strlen(want) &&
+	    CRYPTO_memcmp(pass->p, want, pass->len) == 0);
+}
+
+/* AUTH [user] password, with Redis's replies for its default user. */
+static void
+resp_auth(struct rclient *rc, int argc, struct rarg *argv)
+{
+	if (argc > 3) {
+		resp_add_err(rc, RESP_ERR_SYNTAX);
+		return;
+	}
+	if (argc == 2 && srv.conf.resp_password == NULL) {
+		resp_add_errorf(rc, "AUTH <password> called without any "
+		    "password configured for the default user. Are you sure "
+		    "your configuration is correct?");
+		return;
+	}
+	if (!rc_password_ok(argc == 3 ? &argv[1] : NULL, &argv[argc - 1])) {
+		resp_add_errorf(rc, "-WRONGPASS invalid username-password pair "
+		    "or user is disabled.");
+		return;
+	}
+	rc->authed = 1;
+	resp_add_ok(rc);
+}
+
+/* Whether a client name is printable ASCII without blanks. */
+static int
+valid_client_name(const struct rarg *a)
+{
+	size_t	i;
+
+	for (i = 0; i < a->len; i++) {
+		if (a->p[i] < '!' || a->p[i] > '~')
+			return (0);
+	}
+	return (1);
+}
+
+/* Sets the client's name; the empty name removes it. */
+static int
+rc_setname(struct rclient *rc, const struct rarg *a)
+{
+	if (!valid_client_name(a)) {
+		resp_add_errorf(rc, "Client names cannot contain spaces, "
+		    "newlines or special characters.");
+		return (-1);
+	}
+	free(rc->name);
+	rc->name = a->len == 0 ? NULL : xstrdup(a->p);
+	return (0);
+}
+
+/* HELLO [protover [AUTH user pass] [SETNAME name]] */
+static void
+resp_hello(struct rclient *rc, int argc, struct rarg *argv)
+{
+	const struct rarg	*user = NULL, *pass = NULL, *name = NULL;
+	long long		 ver = 0;
+	int			 j = 1;
+
+	if (argc >= 2) {
+		if (resp_arg_ll(rc, &argv[j++], &ver, "Protocol version is "
+		    "not an integer or out of range") != 0)
+			return;
+		if (ver < 2 || ver > 3) {
+			resp_add_errorf(rc, "-NOPROTO unsupported protocol "
+			    "version");
+			return;
+		}
+	}
+	for (; j < argc; j++) {
+		if (resp_arg_is(&argv[j], "AUTH") && argc - 1 - j >= 2) {
+			user = &argv[j + 1];
+			pass = &argv[j + 2];
+			j += 2;
+		} else if (resp_arg_is(&argv[j], "SETNAME") && argc - 1 - j >= 1)
+			name = &argv[++j];
+		else {
+			resp_add_errorf(rc, "Syntax error in HELLO option '%s'",
+			    argv[j].p);
+			return;
+		}
+	}
+	if (user != NULL) {
+		if (!rc_password_ok(user, pass)) {
+			resp_add_errorf(rc, "-WRONGPASS invalid "
+			    "username-password pair or user is disabled.");
+			return;
+		}
+		rc->authed = 1;
+	}
+	if (!rc->authed) {
+		resp_add_errorf(rc, "-NOAUTH HELLO must be called with the "
+		    "client already authenticated, otherwise the HELLO AUTH "
+		    "<user> <pass> option can be used to authenticate the "
+		    "client and select the RESP protocol version at the same "
+		    "time");
+		return;
+	}
+	if (name != NULL && rc_setname(rc, name) != 0)
+		return;
+	if (ver != 0)
+		rc->resp3 = ver == 3;
+	resp_add_map(rc, 7);
+	resp_add_str(rc, "server");
+	resp_add_str(rc, "redis");
+	resp_add_str(rc, "version");
+	resp_add_str(rc, RESP_REDIS_VERSION);
+	resp_add_str(rc, "proto");
+	resp_add_int(rc, rc->resp3 ? 3 : 2);
+	resp_add_str(rc, "id");
+	resp_add_int(rc, (long long)rc->c->id);
+	resp_add_str(rc, "mode");
+	resp_add_str(rc, "standalone");
+	resp_add_str(rc, "role");
+	resp_add_str(rc, "master");
+	resp_add_str(rc, "modules");
+	resp_add_array(rc, 0);
+}
+
+/* QUIT: +OK, then the connection is closed. */
+static void
+resp_quit(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	resp_add_ok(rc);
+	rc->quit = 1;
+}
+
+static void
+resp_client_setname(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc;
+	if (rc_setname(rc, &argv[2]) == 0)
+		resp_add_ok(rc);
+}
+
+static void
+resp_client_getname(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	if (rc->name == NULL)
+		resp_add_null(rc);
+	else
+		resp_add_str(rc, rc->name);
+}
+
+static void
+resp_client_id(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	resp_add_int(rc, (long long)rc->c->id);
+}
+
+/* Lines of help as status replies, as Redis's addReplyHelp(). */
+void
+resp_add_help(struct rclient *rc, const char *cmd, const char *const *lines)
+{
+	struct evbuffer	*saved;
+	long long	 n = 0;
+
+	saved = resp_nest(rc);
+	evbuffer_add_printf(rc->out, "+%s <subcommand> [<arg> [value] [opt] "
+	    "...]. Subcommands are:\r\n", cmd);
+	n++;
+	for (; *lines != NULL; lines++, n++)
+		resp_add_status(rc, *lines);
+	resp_add_status(rc, "HELP");
+	resp_add_status(rc, "    Prints this help.");
+	resp_nest_end(rc, saved, '*', n + 2);
+}
+
+static void
+resp_client_help(struct rclient *rc, int argc, struct rarg *argv)
+{
+	static const char *const help[] = {
+		"GETNAME",
+		"    Return the name of the current connection.",
+		"ID",
+		"    Return the ID of the current connection.",
+		"SETNAME <name>",
+		"    Assign the name <name> to the current connection.",
+		NULL
+	};
+
+	(void)argc; (void)argv;
+	resp_add_help(rc, "CLIENT", help);
+}
+
+/* The flags Redis's COMMAND INFO shows, from ours. */
+static void
+add_cmd_flags(struct rclient *rc, const struct rcmd *cmd)
+{
+	int	n = 0;
+
+	n += (cmd->flags & RC_WRITE) != 0;
+	n += (cmd->flags & RC_NOAUTH) != 0;
+	n += (cmd->flags & RC_BLOCKING) != 0;
+	resp_add_set(rc, n);
+	if (cmd->flags & RC_WRITE)
+		resp_add_status(rc, "write");
+	if (cmd->flags & RC_NOAUTH)
+		resp_add_status(rc, "no_auth");
+	if (cmd->flags & RC_BLOCKING)
+		resp_add_status(rc, "blocking");
+}
+
+/*
+ * One command's COMMAND INFO entry: name, arity, flags, key positions,
+ * then empty categories, tips and key specs, and its subcommands.
+ */
+static void
+add_cmd_info(struct rclient *rc, const struct rcmd *cmd,
+    const struct rcmd *parent)
+{
+	char	full[64];
+	size_t	i;
+
+	cmd_fullname(cmd, parent, full, sizeof full);
+	resp_add_array(rc, 10);
+	resp_add_str(rc, full);
+	resp_add_int(rc, cmd->arity);
+	add_cmd_flags(rc, cmd);
+	resp_add_int(rc, 0);
+	resp_add_int(rc, 0);
+	resp_add_int(rc, 0);
+	resp_add_set(rc, 0);
+	resp_add_array(rc, 0);
+	resp_add_array(rc, 0);
+	resp_add_array(rc, (long long)cmd->nsub);
+	for (i = 0; i < cmd->nsub; i++)
+		add_cmd_info(rc, &cmd->sub[i], cmd);
+}
+
+/* COMMAND: every command's info. */
+static void
+resp_command(struct rclient *rc, int argc, struct rarg *argv)
+{
+	size_t	i;
+
+	(void)argc; (void)argv;
+	resp_add_array(rc, NCMDS);
+	for (i = 0; i < NCMDS; i++)
+		add_cmd_info(rc, &resp_cmds[i], NULL);
+}
+
+static void
+resp_command_count(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	resp_add_int(rc, NCMDS);
+}
+
+/* COMMAND INFO [name ...]: nil for a name that is no command. */
+static void
+resp_command_info(struct rclient *rc, int argc, struct rarg *argv)
+{
+	const struct rcmd	*cmd;
+	int			 j;
+
+	if (argc == 2) {
+		resp_command(rc, argc, argv);
+		return;
+	}
+	resp_add_array(rc, argc - 2);
+	for (j = 2; j < argc; j++) {
+		if ((cmd = cmd_find(resp_cmds, NCMDS, &argv[j])) == NULL)
+			resp_add_null_array(rc);
+		else
+			add_cmd_info(rc, cmd, NULL);
+	}
+}
+
+/* COMMAND LIST: the names, without Redis's FILTERBY. */
+static void
+resp_command_list(struct rclient *rc, int argc, struct rarg *argv)
+{
+	size_t	i;
+
+	if (argc > 2) {
+		resp_add_err(rc, RESP_ERR_SYNTAX);
+		return;
+	}
+	(void)argv;
+	resp_add_array(rc, NCMDS);
+	for (i = 0; i < NCMDS; i++)
+		resp_add_str(rc, resp_cmds[i].name);
+}
+
+/* COMMAND DOCS: minimal, as resp.md allows; an empty map. */
+static void
+resp_command_docs(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	resp_add_map(rc, 0);
+}
+
+static void
+resp_command_help(struct rclient *rc, int argc, struct rarg *argv)
+{
+	static const char *const help[] = {
+		"(no subcommand)",
+		"    Return details about all commands.",
+		"COUNT",
+		"    Return the total number of commands.",
+		"DOCS [<command-name> ...]",
+		"    Return an empty map: tickd keeps no command docs.",
+		"INFO [<command-name> ...]",
+		"    Return details about the given commands.",
+		"LIST",
+		"    Return the names of all commands.",
+		NULL
+	};
+
+	(void)argc; (void)argv;
+	resp_add_help(rc, "COMMAND", help);
+}
+
+/* Forgets MULTI's queued commands. */
+static void
+rc_discard_queue(struct rclient *rc)
+{
+	int	i;
+
+	for (i = 0; i < rc->nqueued; i++)
+		args_free(rc->queued[i].argv, rc->queued[i].argc);
+	free(rc->queued);
+	rc->queued = NULL;
+	rc->nqueued = rc->queuedcap = 0;
+	rc->queuedbytes = 0;
+	rc->multi = rc->multi_dirty = 0;
+}
+
+static void
+resp_multi(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	if (rc->multi) {
+		resp_add_errorf(rc, "MULTI calls can not be nested");
+		return;
+	}
+	rc->multi = 1;
+	resp_add_ok(rc);
+}
+
+/*
+ * EXEC: the queued commands run one after the other in the turn's batch,
+ * so that they commit together; the whole array of replies waits for the
+ * commit, and fails as one if it fails.
+ */
+static void
+resp_exec(struct rclient *rc, int argc, struct rarg *argv)
+{
+	struct rqueued	*q;
+	int		 i, wrote = 0;
+
+	(void)argc; (void)argv;
+	if (!rc->multi) {
+		resp_add_errorf(rc, "EXEC without MULTI");
+		return;
+	}
+	if (rc->multi_dirty) {
+		resp_add_errorf(rc, "-EXECABORT Transaction discarded because "
+		    "of previous errors.");
+		rc_discard_queue(rc);
+		return;
+	}
+	rc->in_exec = 1;
+	resp_add_array(rc, rc->nqueued);
+	for (i = 0; i < rc->nqueued; i++) {
+		q = &rc->queued[i];
+		rc->wrote = 0;
+		rc->cmd = q->cmd;
+		q->cmd->fn(rc, q->argc, q->argv);
+		rc_rtxn_end(rc);
+		wrote |= rc->wrote;
+	}
+	rc->wrote = wrote;
+	rc->in_exec = 0;
+	rc_discard_queue(rc);
+}
+
+static void
+resp_discard(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	if (!rc->multi) {
+		resp_add_errorf(rc, "DISCARD without MULTI");
+		return;
+	}
+	rc_discard_queue(rc);
+	resp_add_ok(rc);
+}
+
+/* WATCH is not offered (resp.md allows an error). */
+static void
+resp_watch(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	if (rc->multi) {
+		resp_add_errorf(rc, "WATCH inside MULTI is not allowed");
+		return;
+	}
+	resp_add_errorf(rc, "WATCH is not supported by tickd");
+}
+
+static void
+resp_unwatch(struct rclient *rc, int argc, struct rarg *argv)
+{
+	(void)argc; (void)argv;
+	resp_add_ok(rc);
+}
+
+/*
+ * INFO [section ...]: the sections a Redis client looks at, with
+ * redis_version first; an unknown section is empty, as in Redis.
+ */
+static void
+resp_info(struct rclient *rc, int argc, struct rarg *argv)
+{
+	struct evbuffer	*b;
+	int		 j, all = argc == 1, server = 0, clients = 0;
+
+	for (j = 1; j < argc; j++) {
+		if (resp_arg_is(&argv[j], "all") ||
+		    resp_arg_is(&argv[j], "default") ||
+		    resp_arg_is(&argv[j], "everything"))
+			all = 1;
+		else if (resp_arg_is(&argv[j], "server"))
+			server = 1;
+		else if (resp_arg_is(&argv[j], "clients"))
+			clients = 1;
+	}
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("resp: out of memory");
+	if (all || server)
+		evbuffer_add_printf(b, "# Server\r\nredis_version:%s\r\n"
+		    "redis_mode:standalone\r\ntickd_version:%s\r\n"
+		    "process_id:%ld\r\ntcp_port:%s\r\n"
+		    "uptime_in_seconds:%llu\r\n",
+		    RESP_REDIS_VERSION, PACKAGE_VERSION, (long)getpid(),
+		    strrchr(srv.conf.resp_listen, ':') + 1,
+		    (unsigned long long)((now_ms() - resp_started) / 1000));
+	if (all || clients)
+		evbuffer_add_printf(b, "%s# Clients\r\nconnected_clients:%llu"
+		    "\r\nblocked_clients:%llu\r\n",
+		    evbuffer_get_length(b) != 0 ? "\r\n" : "",
+		    (unsigned long long)resp_nclients,
+		    (unsigned long long)resp_nblocked);
+	resp_add_verbatim(rc, (const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b));
+	evbuffer_free(b);
+}
+
+/* ---------------------------------------------------------- life */
+
+static void
+resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct conn	*c;
+	struct rclient	*rc;
+	char		 host[INET6_ADDRSTRLEN];
+	int		 one = 1;
+
+	(void)l; (void)salen; (void)arg;
+	if (resp_nclients >= srv.conf.resp_max_clients) {
+		/* As Redis does: say why, then close. */
+		(void)write(fd, "-ERR max number of clients reached\r\n", 36);
+		evutil_closesocket(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	host[0] = '\0';
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+		    host, sizeof host);
+		snprintf(c->addr, sizeof c->addr, "%s:%u", host,
+		    ntohs(((struct sockaddr_in *)sa)->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    host, sizeof host);
+		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host,
+		    ntohs(((struct sockaddr_in6 *)sa)->sin6_port));
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	conn_link(c);
+	if (c->bev == NULL) {
+		log_warnx("resp: out of resources for %s", c->addr);
+		evutil_closesocket(fd);
+		conn_free_later(c);
+		return;
+	}
+	rc = xcalloc(1, sizeof *rc);
+	rc->c = c;
+	rc->bulklen = -1;
+	rc->authed = srv.conf.resp_password == NULL;
+	if ((rc->ok = evbuffer_new()) == NULL ||
+	    (rc->cmdout = evbuffer_new()) == NULL)
+		fatalx("resp: out of memory");
+	rc->out = rc->ok;
+	c->resp = rc;
+	resp_nclients++;
+	bufferevent_setcb(c->bev, rc_read_cb, rc_write_cb, rc_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+static void
+resp_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)l; (void)arg;
+	log_warn("resp: accept");
+}
+
+/* Releases a RESP client's state; server.c's conn_reap() calls it. */
+void
+resp_free(struct conn *c)
+{
+	struct rclient	*rc = c->resp;
+
+	if (rc == NULL)
+		return;
+	rc_unblock(rc);
+	if (rc->resume_queued) {
+		TAILQ_REMOVE(&resume, rc, resume_entry);
+		conn_unref(c);
+	}
+	rc_rtxn_end(rc);
+	rc_args_reset(rc);
+	rc_discard_queue(rc);
+	free(rc->qb);
+	free(rc->name);
+	evbuffer_free(rc->ok);
+	evbuffer_free(rc->cmdout);
+	if (rc->fail != NULL)
+		evbuffer_free(rc->fail);
+	free(rc);
+	c->resp = NULL;
+	resp_nclients--;
+}
+
+/*
+ * Binds resp_listen if it is set.  conf_load() has already refused a
+ * non-loopback address without resp_password.
+ */
+int
+resp_init(char **cause)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			*why;
+	size_t			 i;
+
+	for (i = 1; i < NCMDS; i++) {
+		if (strcmp(resp_cmds[i - 1].name, resp_cmds[i].name) >= 0)
+			fatalx("resp: command table not sorted at %s",
+			    resp_cmds[i].name);
+	}
+	resp_started = now_ms();
+	if (srv.conf.resp_listen == NULL)
+		return (0);
+	if (conf_address(srv.conf.resp_listen, &ss, &len, &why) != 0) {
+		xasprintf(cause, "resp_listen: %s", why);
+		free(why);
+		return (-1);
+	}
+	resp_listener = evconnlistener_new_bind(srv.base, resp_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (struct sockaddr *)&ss, (int)len);
+	if (resp_listener == NULL) {
+		xasprintf(cause, "cannot listen on %s (resp_listen): %s",
+		    srv.conf.resp_listen, strerror(errno));
+		return (-1);
+	}
+	evconnlistener_set_error_cb(resp_listener, resp_accept_error_cb);
+	log_info("resp: serving RESP on %s", srv.conf.resp_listen);
+	return (0);
+}
+
+/* Stops accepting RESP clients, when the server drains. */
+void
+resp_drain(void)
+{
+	if (resp_listener != NULL)
+		evconnlistener_disable(resp_listener);
+}
+
+/* Frees the listener; every client has been reaped by now. */
+void
+resp_shutdown(void)
+{
+	struct rwkey	*k;
+
+	while ((k = TAILQ_FIRST(&ready_keys)) != NULL) {
+		TAILQ_REMOVE(&ready_keys, k, ready_entry);
+		k->ready = 0;
+		wait_key_drop(k);
+	}
+	if (resp_listener != NULL)
+		evconnlistener_free(resp_listener);
+	resp_listener = NULL;
+}
