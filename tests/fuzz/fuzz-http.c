@@ -1,0 +1,54 @@
+/*
+ * fuzz-http.c: the HTTP request head parser, http_parse_head(), on a
+ * NUL-terminated copy of the input as http_process() makes one.  What it
+ * hands back must point into the copy and keep the promises route_ws() and
+ * the other routes rely on; a broken promise aborts.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* Whether s is a string that starts and ends inside head's len bytes. */
+static int
+inside(const char *s, const char *head, size_t len)
+{
+	return (s >= head && s <= head + len && s + strlen(s) <= head + len);
+}
+
+/* One input: parse it, then check what came out. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct http_req	 req;
+
+	memset(&req, 0, sizeof req);
+	req.head = xmalloc(len + 1);
+	memcpy(req.head, data, len);
+	req.head[len] = '\0';
+	if (http_parse_head(&req) == 0) {
+		if (req.method == NULL || !inside(req.method, req.head, len) ||
+		    req.path == NULL || !inside(req.path, req.head, len) ||
+		    req.path[0] != '/' ||
+		    (req.query != NULL && !inside(req.query, req.head, len)))
+			abort();
+		if (req.http10 != 0 && req.http10 != 1)
+			abort();
+		if (req.has_length ? req.content_length > SIZE_MAX / 2 :
+		    req.content_length != 0)
+			abort();
+		if ((req.ws_key != NULL && !inside(req.ws_key, req.head,
+		    len)) || (req.ws_version != NULL &&
+		    !inside(req.ws_version, req.head, len)))
+			abort();
+		if (memchr(req.bearer, '\0', sizeof req.bearer) == NULL ||
+		    strlen(req.bearer) > TOKEN_MAX)
+			abort();
+	}
+	free(req.head);
+	return (0);
+}
