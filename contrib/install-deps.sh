@@ -1,12 +1,16 @@
 #!/bin/sh
 # install-deps.sh: installs, as root on Debian 12, the packages tickd needs
-# to build, to run its tests and to lint its man pages.  Packages already
+# to build, to run its tests, to lint its man pages and to build its Debian
+# package (contrib/debian/build-deb.sh).  Packages already
 # installed are left alone; nothing is fetched when none is missing.
 
 PACKAGES="build-essential autoconf automake pkg-config
 	libevent-dev liblmdb-dev libjansson-dev libssl-dev libwslay-dev
 	libpq-dev python3 python3-websockets python3-redis
-	redis-server redis-tools mandoc lmdb-utils procps ca-certificates curl"
+	redis-server redis-tools mandoc lmdb-utils procps ca-certificates curl
+	debhelper dpkg-dev fakeroot adduser bsdutils
+	postgresql
+	clang libclang-rt-14-dev valgrind"
 
 missing=
 for p in $PACKAGES; do

@@ -19,7 +19,7 @@ else
 	[ -f Makefile ] || "$top/configure"
 fi
 cd "$build"
-make -j2 tickd contrib/quickstart.conf
+make -j2 tickd tickctl contrib/quickstart.conf
 mkdir -p quickstart-data
 
 url=127.0.0.1:8080
@@ -37,6 +37,10 @@ then connect with the token from the login reply and send a frame:
   python3 -m websockets 'ws://$url/v1/ws?token=TOKEN'
   > {"op":"send","to":"alice","id":"1","body":"hello"}
 The protocol: man $top/man/tickd-protocol.7
+Administer it with tickctl, for example:
+  $build/tickctl -c $build/contrib/quickstart.conf user list
+  $build/tickctl -c $build/contrib/quickstart.conf stats
+See man $top/man/tickctl.8
 
 MSG
 exec ./tickd -f -c contrib/quickstart.conf

@@ -28,6 +28,7 @@
 #define DAY	(24 * HOUR)
 
 #define CONF_FRAME_ROOM	KB	/* max_frame_bytes - max_message_bytes */
+#define CONF_RESP_ROOM	(64 * KB) /* resp_max_query - resp_max_bulk */
 
 static const char *const conf_registration_choices[] = {
 	"open", "closed", NULL		/* REG_OPEN, REG_CLOSED */
@@ -130,6 +131,80 @@ const struct conf_entry conf_table[] = {
 	  .dflt = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
 	  "TLS_CHACHA20_POLY1305_SHA256",
 	  .help = "OpenSSL ciphersuites for TLS 1.3" },
+	{ .name = "send_rate", .type = CONF_COUNT, .offset = O(send_rate),
+	  .min = 0, .max = 1000000, .dflt = "200", .reload = 1,
+	  .help = "messages per second one user may send; 0: no limit" },
+	{ .name = "send_burst", .type = CONF_COUNT, .offset = O(send_burst),
+	  .min = 1, .max = 1000000, .dflt = "1000", .reload = 1,
+	  .help = "messages a user may send at once above send_rate" },
+	{ .name = "login_rate", .type = CONF_COUNT, .offset = O(login_rate),
+	  .min = 0, .max = 1000000, .dflt = "20", .reload = 1,
+	  .help = "logins and registrations per minute per name and address" },
+	{ .name = "max_connections", .type = CONF_COUNT,
+	  .offset = O(max_connections), .min = 1, .max = 10000000,
+	  .dflt = "20000", .reload = 1,
+	  .help = "open connections in all; more are refused" },
+	{ .name = "max_connections_per_ip", .type = CONF_COUNT,
+	  .offset = O(max_connections_per_ip), .min = 1, .max = 10000000,
+	  .dflt = "1000", .reload = 1,
+	  .help = "open connections from one address; more are refused" },
+	{ .name = "handshake_timeout", .type = CONF_DURATION,
+	  .offset = O(handshake_timeout), .min = 100 * MSEC, .max = HOUR,
+	  .dflt = "10s", .reload = 1,
+	  .help = "time to send a whole HTTP request or WebSocket frame" },
+	{ .name = "max_json_depth", .type = CONF_COUNT,
+	  .offset = O(max_json_depth), .min = 1, .max = 1000, .dflt = "32",
+	  .reload = 1,
+	  .help = "deepest nesting of arrays and objects in a frame" },
+	{ .name = "max_ack_mids", .type = CONF_COUNT, .offset = O(max_ack_mids),
+	  .min = 1, .max = 65536, .dflt = "1024", .reload = 1,
+	  .help = "mids in one ack or read frame" },
+	{ .name = "max_subscriptions", .type = CONF_COUNT,
+	  .offset = O(max_subscriptions), .min = 1, .max = 1000000,
+	  .dflt = "4096", .reload = 1,
+	  .help = "users one connection may watch for presence" },
+	{ .name = "audit_pg", .type = CONF_STRING, .offset = O(audit_pg),
+	  .reload = 1,
+	  .help = "libpq connection string of the audit log (unset: none)" },
+	{ .name = "audit_spool_max", .type = CONF_COUNT,
+	  .offset = O(audit_spool_max), .min = 10, .max = 1000000000,
+	  .dflt = "1000000", .reload = 1,
+	  .help = "audit events kept while PostgreSQL is away; then counted" },
+	{ .name = "audit_timeout", .type = CONF_DURATION,
+	  .offset = O(audit_timeout), .min = 100 * MSEC, .max = HOUR,
+	  .dflt = "30s", .reload = 1,
+	  .help = "time PostgreSQL has to connect or answer a batch" },
+	{ .name = "audit_backoff_max", .type = CONF_DURATION,
+	  .offset = O(audit_backoff_max), .min = 100 * MSEC, .max = HOUR,
+	  .dflt = "30s", .reload = 1,
+	  .help = "longest wait between two connection attempts" },
+	{ .name = "control_socket", .type = CONF_STRING,
+	  .offset = O(control_socket), .dflt = "/run/tickd/tickd.sock",
+	  .reload = 0,
+	  .help = "UNIX socket on which tickctl(8) controls the daemon" },
+	{ .name = "user", .type = CONF_STRING, .offset = O(user), .reload = 0,
+	  .help = "user to run as after binding, when started as root" },
+	{ .name = "group", .type = CONF_STRING, .offset = O(group),
+	  .reload = 0,
+	  .help = "group to run as; unset: the primary group of user" },
+	{ .name = "resp_listen", .type = CONF_ADDRESS,
+	  .offset = O(resp_listen), .reload = 0,
+	  .help = "address and port of the Redis-protocol shim (unset: off)" },
+	{ .name = "resp_password", .type = CONF_STRING,
+	  .offset = O(resp_password), .reload = 1,
+	  .help = "password RESP clients give to AUTH (unset: none asked)" },
+	{ .name = "resp_max_bulk", .type = CONF_SIZE,
+	  .offset = O(resp_max_bulk), .min = KB, .max = 512 * MB,
+	  .dflt = "512k", .reload = 1,
+	  .help = "largest bulk string (argument) a RESP client may send" },
+	{ .name = "resp_max_query", .type = CONF_SIZE,
+	  .offset = O(resp_max_query), .min = 64 * KB, .max = 4 * GB,
+	  .dflt = "64m", .reload = 1,
+	  .help = "unanswered input a RESP client may hold; then it is closed" },
+	{ .name = "resp_max_clients", .type = CONF_COUNT,
+	  .offset = O(resp_max_clients), .min = 1, .max = 1000000,
+	  .dflt = "10000", .reload = 1,
+	  .help = "RESP clients connected at once; more are refused" },
 	{ .name = NULL }
 };
 
@@ -527,6 +602,24 @@ bad:
 	return (-1);
 }
 
+/* Whether an address key's value is on loopback (127/8 or ::1). */
+static int
+conf_loopback(const char *v)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			*why;
+
+	if (conf_address(v, &ss, &len, &why) != 0) {
+		free(why);
+		return (0);
+	}
+	if (ss.ss_family == AF_INET)
+		return ((ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >>
+		    24) == 127);
+	return (IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr));
+}
+
 /* Sets every entry of c to its default, as if read from a file. */
 void
 conf_init(struct conf *c)
@@ -578,6 +671,18 @@ conf_load(struct conf *c, const char *path, char **cause)
 	}
 
 	/* Checks that involve more than one key. */
+	if (nc.resp_listen != NULL && nc.resp_password == NULL &&
+	    !conf_loopback(nc.resp_listen)) {
+		xasprintf(cause, "%s: resp_listen %s is not a loopback "
+		    "address, so resp_password must be set", path,
+		    nc.resp_listen);
+		goto fail;
+	}
+	if (nc.resp_max_query < nc.resp_max_bulk + CONF_RESP_ROOM) {
+		xasprintf(cause, "%s: resp_max_query must be at least "
+		    "resp_max_bulk + 64k", path);
+		goto fail;
+	}
 	if (nc.max_frame_bytes < nc.max_message_bytes + CONF_FRAME_ROOM) {
 		xasprintf(cause, "%s: max_frame_bytes must be at least "
 		    "max_message_bytes + 1k", path);

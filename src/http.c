@@ -109,8 +109,8 @@ http_done(struct conn *c)
 		conn_close_after_output(c);
 		return;
 	}
-	tv.tv_sec = (time_t)(srv.conf.auth_timeout / 1000);
-	tv.tv_usec = (suseconds_t)(srv.conf.auth_timeout % 1000) * 1000;
+	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
 }
 
@@ -260,6 +260,7 @@ register_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 		http_send_durable(c, 201, obj);
 		json_decref(obj);
 		log_info("http: registered %s from %s", job->user, c->addr);
+		audit_event(AUDIT_REGISTER, job->user, NULL, c->addr, NULL);
 	}
 	http_done(c);
 	http_process(c);
@@ -292,6 +293,12 @@ route_register(struct conn *c, struct http_req *req)
 	if (srv.conf.registration == REG_CLOSED) {
 		http_error(c, 403, TE_REGISTRATION_CLOSED,
 		    "registration is closed on this server");
+		goto out;
+	}
+	if (!limit_login(user, c->ip)) {
+		srv.stats.rate_limited++;
+		http_error(c, 429, TE_RATE_LIMITED, "too many attempts; try "
+		    "again later");
 		goto out;
 	}
 	/* A cheap early answer for a taken name; the insert checks again. */
@@ -339,6 +346,10 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	    CRYPTO_memcmp(hash, job->hash, KDF_HASH_BYTES) != 0) {
 		log_info("http: failed login for %s from %s", job->user,
 		    c->addr);
+		audit_event(AUDIT_LOGIN_FAILED, job->user, job->has_device ?
+		    job->device : NULL, c->addr, json_pack("{s:s,s:b}",
+		    "reason", ok ? "bad_credentials" : "internal",
+		    "user_exists", job->known));
 		http_error(c, 401, TE_BAD_CREDENTIALS,
 		    "unknown user or wrong password");
 		goto done;
@@ -354,6 +365,9 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 		ret = account_token_issue(txn, job->user, device, dev.qid,
 		    expires, token);
 	if (ret == STORE_NOTFOUND) {
+		audit_event(AUDIT_LOGIN_FAILED, job->user, job->has_device ?
+		    job->device : NULL, c->addr, json_pack("{s:s,s:b}",
+		    "reason", "bad_credentials", "user_exists", 0));
 		http_error(c, 401, TE_BAD_CREDENTIALS,
 		    "unknown user or wrong password");
 		goto done;
@@ -368,6 +382,8 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	json_decref(obj);
 	OPENSSL_cleanse(token, sizeof token);
 	log_info("http: login %s:%s from %s", job->user, device, c->addr);
+	audit_event(AUDIT_LOGIN, job->user, device, c->addr,
+	    json_pack("{s:I}", "token_expires", (json_int_t)expires));
 done:
 	http_done(c);
 	http_process(c);
@@ -403,6 +419,12 @@ route_login(struct conn *c, struct http_req *req)
 	    !valid_user(user, strlen(user))) {
 		http_error(c, 400, TE_BAD_REQUEST, "need \"user\" and "
 		    "\"password\"");
+		goto out;
+	}
+	if (!limit_login(user, c->ip)) {
+		srv.stats.rate_limited++;
+		http_error(c, 429, TE_RATE_LIMITED, "too many attempts; try "
+		    "again later");
 		goto out;
 	}
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
@@ -475,6 +497,11 @@ route_logout(struct conn *c, struct http_req *req)
 	http_send_durable(c, 204, obj);
 	json_decref(obj);
 	log_info("http: logout %s:%s from %s", tok.user, tok.device, c->addr);
+	audit_event(AUDIT_LOGOUT, tok.user, tok.device, c->addr, NULL);
+	audit_event(AUDIT_TOKEN_REVOKED, tok.user, tok.device, c->addr,
+	    json_pack("{s:s}", "by", "user"));
+	audit_event(AUDIT_DEVICE_REMOVED, tok.user, tok.device, c->addr,
+	    json_pack("{s:s}", "by", "user"));
 }
 
 /* GET /v1/users/NAME/last-seen, for a bearer of any valid token. */
@@ -784,6 +811,19 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
 		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host, port);
 	}
+	strlcpy(c->ip, host, sizeof c->ip);
+	if (!limit_conn_open(c->ip)) {
+		/* Counted, not logged: a flood must not flood the log too. */
+		srv.stats.conns_refused++;
+		log_debug("http: %s refused: max_connections or "
+		    "max_connections_per_ip reached", c->addr);
+		if (ssl != NULL)
+			SSL_free(ssl);
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->counted = 1;
 	if (ssl != NULL)
 		c->bev = bufferevent_openssl_socket_new(srv.base, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
@@ -808,7 +848,7 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    srv.conf.max_request_bytes + 1);
 	bufferevent_enable(c->bev, EV_READ);
-	tv.tv_sec = (time_t)(srv.conf.auth_timeout / 1000);
-	tv.tv_usec = (suseconds_t)(srv.conf.auth_timeout % 1000) * 1000;
+	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
 }

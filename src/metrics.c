@@ -63,6 +63,7 @@ metrics_render(size_t *len)
 	struct queue_totals	 qt;
 	struct txn		 txn;
 	struct stats		*s = &srv.stats;
+	struct audit_stats	 as;
 	uint64_t		 used = 0, map = 0, cum = 0;
 	char			*buf = NULL;
 	FILE			*f;
@@ -92,6 +93,12 @@ metrics_render(size_t *len)
 	    "Queue items deleted by an ack.", s->acked);
 	metric(f, "tickd_receipts_total", "counter",
 	    "Receipts queued for senders.", s->receipts);
+	metric(f, "tickd_connections_refused_total", "counter",
+	    "Connections refused by max_connections or "
+	    "max_connections_per_ip.", s->conns_refused);
+	metric(f, "tickd_rate_limited_total", "counter",
+	    "Sends and logins refused by send_rate or login_rate.",
+	    s->rate_limited);
 	metric(f, "tickd_devices", "gauge", "Devices in the store.",
 	    qt.devices);
 	metric(f, "tickd_queue_items", "gauge", "Items in all queues.",
@@ -124,6 +131,22 @@ metrics_render(size_t *len)
 	metric(f, "tickd_store_full", "gauge",
 	    "1 while the store refuses writes because the map is full.",
 	    (unsigned long long)srv.store_full);
+	audit_stats(&as);
+	metric(f, "tickd_audit_spool_events", "gauge",
+	    "Audit events waiting for PostgreSQL.", as.spool);
+	metric(f, "tickd_audit_spool_full", "gauge",
+	    "1 while the audit spool is at audit_spool_max.",
+	    (unsigned long long)as.full);
+	metric(f, "tickd_audit_connected", "gauge",
+	    "1 while connected to PostgreSQL with the table ready.",
+	    (unsigned long long)as.connected);
+	metric(f, "tickd_audit_shipped_total", "counter",
+	    "Audit events PostgreSQL confirmed.", as.shipped);
+	metric(f, "tickd_audit_dropped_total", "counter",
+	    "Audit events not kept: spool full or refused by PostgreSQL.",
+	    as.dropped);
+	metric(f, "tickd_audit_failures_total", "counter",
+	    "Failed PostgreSQL connections and batches.", as.failures);
 	if (fclose(f) != 0)
 		fatal("metrics");
 	return (buf);

@@ -290,7 +290,7 @@ presence_each(const char *user, void (*fn)(struct conn *, void *), void *arg)
 
 /*
  * c watches target from now on and is told what it sees now.  The caller
- * keeps c->nsubs within PRESENCE_SUBS_MAX.
+ * keeps c->nsubs within max_subscriptions.
  */
 void
 presence_subscribe(struct conn *c, const char *target, struct txn *txn)

@@ -11,9 +11,7 @@
 #include "tickd.h"
 
 #define OP_NOAUTH	0x01	/* allowed before authentication */
-#define MIDS_MAX	1024	/* mids in one ack or read */
 #define REF_MAX		64
-#define USERS_MAX	1024	/* users in one subscribe */
 #define PROTO_ERRORS_MAX 10	/* then the connection is closed, 1008 */
 
 struct op {
@@ -147,6 +145,12 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		    "\"id\" (1-64 bytes) and \"body\"", ref, idv);
 		return;
 	}
+	if (!limit_send(c->user)) {
+		srv.stats.rate_limited++;
+		ws_send_error(c, TE_RATE_LIMITED, "send_rate exceeded; nothing "
+		    "was stored", ref, idv);
+		return;
+	}
 	if ((txn = batch_txn()) == NULL) {
 		store_error(c, STORE_ERR, ref, idv);
 		return;
@@ -213,7 +217,7 @@ out:
 
 /*
  * The mids of an ack or read: "mid" or a non-empty "mids" array, all
- * valid, at most MIDS_MAX.  Returns the count, or -1.
+ * valid, at most max_ack_mids.  Returns the count, or -1.
  */
 static int
 parse_mids(json_t *req, struct mid **out)
@@ -239,7 +243,7 @@ parse_mids(json_t *req, struct mid **out)
 		return (1);
 	}
 	if (!json_is_array(many) || (n = json_array_size(many)) == 0 ||
-	    n > MIDS_MAX)
+	    n > srv.conf.max_ack_mids)
 		return (-1);
 	mids = xcalloc(n, sizeof *mids);
 	json_array_foreach(many, i, v) {
@@ -263,7 +267,7 @@ op_ack(struct conn *c, json_t *req, json_t *ref)
 
 	if ((n = parse_mids(req, &mids)) == -1) {
 		proto_error(c, TE_BAD_REQUEST, "ack needs \"mid\" or \"mids\" "
-		    "(1-1024 mids)", ref, NULL);
+		    "(at most max_ack_mids)", ref, NULL);
 		return;
 	}
 	if ((txn = batch_txn()) == NULL) {
@@ -304,7 +308,7 @@ op_read(struct conn *c, json_t *req, json_t *ref)
 
 	if ((n = parse_mids(req, &mids)) == -1) {
 		proto_error(c, TE_BAD_REQUEST, "read needs \"mid\" or \"mids\" "
-		    "(1-1024 mids)", ref, NULL);
+		    "(at most max_ack_mids)", ref, NULL);
 		return;
 	}
 	if ((txn = batch_txn()) == NULL) {
@@ -408,7 +412,7 @@ op_blocks(struct conn *c, json_t *req, json_t *ref)
 	json_decref(obj);
 }
 
-/* A non-empty "users" array of valid names, at most USERS_MAX. */
+/* A non-empty "users" array of valid names, at most max_subscriptions. */
 static json_t *
 member_users(json_t *req)
 {
@@ -416,7 +420,7 @@ member_users(json_t *req)
 	size_t	 i;
 
 	if (!json_is_array(users) || json_array_size(users) == 0 ||
-	    json_array_size(users) > USERS_MAX)
+	    json_array_size(users) > srv.conf.max_subscriptions)
 		return (NULL);
 	json_array_foreach(users, i, v) {
 		if (!json_is_string(v) || !valid_user(json_string_value(v),
@@ -435,13 +439,13 @@ op_subscribe(struct conn *c, json_t *req, json_t *ref)
 	int		 ret;
 
 	if ((users = member_users(req)) == NULL) {
-		proto_error(c, TE_BAD_REQUEST, "need \"users\", 1-1024 user "
-		    "names", ref, NULL);
+		proto_error(c, TE_BAD_REQUEST, "need \"users\", user names "
+		    "(at most max_subscriptions)", ref, NULL);
 		return;
 	}
-	if (c->nsubs + json_array_size(users) > PRESENCE_SUBS_MAX) {
+	if (c->nsubs + json_array_size(users) > srv.conf.max_subscriptions) {
 		proto_error(c, TE_BAD_REQUEST, "a connection watches at most "
-		    "4096 users", ref, NULL);
+		    "max_subscriptions users", ref, NULL);
 		return;
 	}
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
@@ -461,8 +465,8 @@ op_unsubscribe(struct conn *c, json_t *req, json_t *ref)
 	size_t	 i;
 
 	if ((users = member_users(req)) == NULL) {
-		proto_error(c, TE_BAD_REQUEST, "need \"users\", 1-1024 user "
-		    "names", ref, NULL);
+		proto_error(c, TE_BAD_REQUEST, "need \"users\", user names "
+		    "(at most max_subscriptions)", ref, NULL);
 		return;
 	}
 	json_array_foreach(users, i, v)
@@ -578,6 +582,12 @@ proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
 	json_error_t	 jerr;
 	size_t		 i;
 
+	if (!json_depth_ok((const char *)data, len,
+	    (unsigned)srv.conf.max_json_depth)) {
+		proto_error(c, TE_BAD_REQUEST, "JSON nested deeper than "
+		    "max_json_depth", NULL, NULL);
+		return;
+	}
 	req = json_loadb((const char *)data, len, 0, &jerr);
 	opv = json_object_get(req, "op");
 	ref = json_object_get(req, "ref");

@@ -35,6 +35,8 @@
 
 struct server	 srv;
 
+#define CLOSE_TIMEOUT	2	/* seconds a closing connection may linger */
+
 #define OUT_RAW		0	/* HTTP bytes */
 #define OUT_WS_TEXT	1	/* a text frame */
 #define OUT_WS_CLOSE	2	/* a close frame with code in len */
@@ -258,6 +260,7 @@ pump_targets(const struct targets *t)
 	for (i = 0; i < t->n; i++) {
 		if ((c = device_conn(t->v[i].user, t->v[i].device)) != NULL)
 			pump_later(c);
+		resp_queue_touched(t->v[i].user, t->v[i].device);
 	}
 }
 
@@ -330,15 +333,13 @@ linger_timeout_cb(evutil_socket_t fd, short events, void *arg)
 
 /*
  * Once the last output of a closing connection has left, shut down our side
- * and read until the peer closes (or 2 s pass).  Closing with unread input
- * would send a reset, which can destroy the close frame or error response
- * the peer has not read yet.
+ * and read until the peer closes (or CLOSE_TIMEOUT ends it).  Closing with
+ * unread input would send a reset, which can destroy the close frame or
+ * error response the peer has not read yet.
  */
 void
 conn_check_closing(struct conn *c)
 {
-	struct timeval	tv = { 2, 0 };
-
 	if (!c->closing || c->dead || c->lingering || c->ndeferred != 0 ||
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
 		return;
@@ -351,51 +352,71 @@ conn_check_closing(struct conn *c)
 	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 	bufferevent_setcb(c->bev, linger_read_cb, NULL, linger_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
-	if (c->timer != NULL)
-		event_free(c->timer);
-	c->timer = evtimer_new(srv.base, linger_timeout_cb, c);
-	if (c->timer == NULL || evtimer_add(c->timer, &tv) != 0)
-		conn_free_later(c);
 }
 
-/* Closes c once its pending output has been written. */
+/*
+ * Closes c once its pending output has been written, or after
+ * CLOSE_TIMEOUT whatever is left: a peer that stopped reading must not
+ * keep its socket and buffers for ever.
+ */
 void
 conn_close_after_output(struct conn *c)
 {
+	struct timeval	tv = { CLOSE_TIMEOUT, 0 };
+
+	conn_offline(c);
+	if (c->timer != NULL) {
+		evtimer_del(c->timer);
+		evtimer_assign(c->timer, srv.base, linger_timeout_cb, c);
+		evtimer_add(c->timer, &tv);
+	}
 	c->closing = 1;
 	if (c->bev != NULL)
 		bufferevent_disable(c->bev, EV_READ);
 	conn_check_closing(c);
 }
 
-static void
-conn_reap(struct conn *c)
+/*
+ * c's device goes offline: out of the device table and presence, and its
+ * last_active recorded (device_ttl counts from the last disconnect too).
+ * This happens as soon as tickd decides to close c, not when the socket is
+ * finally gone, so presence never shows a closing connection as online.
+ */
+void
+conn_offline(struct conn *c)
 {
 	struct txn	*txn;
 	struct dev_rec	 rec;
-	int		 ret;
 
-	if (c->authed) {
-		device_detach(c);
-		srv.stats.ws_authed--;
-		/* device_ttl counts from the last disconnect too. */
-		if ((txn = batch_txn()) != NULL) {
-			ret = store_device_get(txn, c->user, c->device, &rec);
-			if (ret == STORE_OK && rec.qid == c->qid) {
-				rec.last_active = now_ms();
-				store_device_put(txn, c->user, c->device, &rec);
-			}
-		}
-		c->authed = 0;
+	if (!c->authed)
+		return;
+	c->authed = 0;
+	device_detach(c);
+	srv.stats.ws_authed--;
+	if ((txn = batch_txn()) != NULL &&
+	    store_device_get(txn, c->user, c->device, &rec) == STORE_OK &&
+	    rec.qid == c->qid) {
+		rec.last_active = now_ms();
+		store_device_put(txn, c->user, c->device, &rec);
 	}
+}
+
+static void
+conn_reap(struct conn *c)
+{
+	conn_offline(c);
+	audit_disconnected(c);
 	presence_unsubscribe_all(c);
 	ws_free(c);
+	resp_free(c);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	TAILQ_REMOVE(&conns, c, entry);
 	srv.stats.conns--;
+	if (c->counted)
+		limit_conn_close(c->ip);
 	c->dead = 2;
 	if (c->refs == 0)
 		conn_release(c);
@@ -404,12 +425,19 @@ conn_reap(struct conn *c)
 static void
 deferred_run(int ok)
 {
-	struct deferred	*d;
-	char		*data;
-	size_t		 len;
+	TAILQ_HEAD(, deferred)	 now = TAILQ_HEAD_INITIALIZER(now);
+	struct deferred		*d;
+	char			*data;
+	size_t			 len;
 
-	while ((d = TAILQ_FIRST(&deferred)) != NULL) {
-		TAILQ_REMOVE(&deferred, d, entry);
+	/*
+	 * Only what waited for this commit: sending can open the next batch
+	 * (a closing device records its last_active), and what is deferred
+	 * then waits for that one.
+	 */
+	TAILQ_CONCAT(&now, &deferred, entry);
+	while ((d = TAILQ_FIRST(&now)) != NULL) {
+		TAILQ_REMOVE(&now, d, entry);
 		data = (ok || d->fail == NULL) ? d->ok : d->fail;
 		len = (ok || d->fail == NULL) ? d->oklen : d->faillen;
 		d->c->ndeferred--;
@@ -479,13 +507,20 @@ turn_end(void)
 
 	do {
 		ok = 1;
-		if (batch_open)
+		if (batch_open) {
 			ok = batch_commit();
+			audit_commit(ok);
+		}
 		deferred_run(ok);
+		resp_serve_ready(ok);
 		while ((c = TAILQ_FIRST(&pumps)) != NULL) {
 			TAILQ_REMOVE(&pumps, c, pump_entry);
 			c->pump_queued = 0;
-			if (ok && !c->dead)
+			/*
+			 * Even after a failed commit: the pump reads committed
+			 * data only, and a full store must still drain.
+			 */
+			if (!c->dead)
 				ws_pump(c);
 			conn_unref(c);
 		}
@@ -508,9 +543,13 @@ sweep_cb(evutil_socket_t fd, short events, void *arg)
 	if ((txn = batch_txn()) != NULL &&
 	    queue_sweep(txn, &srv.conf, now_ms(), device_online, NULL,
 	    &res) == STORE_OK) {
-		for (i = 0; i < res.removed.n; i++)
+		for (i = 0; i < res.removed.n; i++) {
 			log_info("sweep: device %s:%s removed after device_ttl",
 			    res.removed.v[i].user, res.removed.v[i].device);
+			audit_event(AUDIT_DEVICE_REMOVED, res.removed.v[i].user,
+			    res.removed.v[i].device, NULL,
+			    json_pack("{s:s}", "by", "expiry"));
+		}
 		if (res.items != 0 || res.msgs != 0 || res.tokens != 0)
 			log_debug("sweep: %llu items, %llu messages, %llu "
 			    "tokens expired", (unsigned long long)res.items,
@@ -518,6 +557,7 @@ sweep_cb(evutil_socket_t fd, short events, void *arg)
 			    (unsigned long long)res.tokens);
 	}
 	targets_free(&res.removed);
+	limit_prune();
 	sweep_schedule();
 }
 
@@ -571,6 +611,7 @@ server_reload(void)
 	log_setlevel(srv.conf.log_level);
 	log_reopen();
 	tls_reload();
+	audit_reload();
 	evtimer_del(ev_sweep);
 	sweep_schedule();
 	log_info("reload: configuration re-read from %s", srv.conf.path);
@@ -697,7 +738,13 @@ server_init(char **cause)
 		return (-1);
 	}
 	evconnlistener_set_error_cb(listener, accept_error_cb);
-	if (tls_init(cause) != 0 || listen_plain_init(cause) != 0)
+	/* Every port is bound before privileges are dropped. */
+	if (tls_init(cause) != 0 || listen_plain_init(cause) != 0 ||
+	    resp_init(cause) != 0)
+		return (-1);
+	/* Still root, if started so: last chance to create files as such. */
+	if (priv_init(cause) != 0 || control_init(cause) != 0 ||
+	    priv_drop(cause) != 0)
 		return (-1);
 	if (lock_data_dir(cause) != 0)
 		return (-1);
@@ -715,6 +762,8 @@ server_init(char **cause)
 	store_txn_abort(&txn);
 	midgen_init(&srv.midgen, &hw);
 	if (kdf_init(srv.base, cause) != 0)
+		return (-1);
+	if (audit_init(cause) != 0)
 		return (-1);
 
 	ev_sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, NULL);
@@ -753,6 +802,7 @@ server_drain(void)
 	int		 expired = 0;
 
 	evconnlistener_disable(listener);
+	resp_drain();
 	if (listener_plain != NULL)
 		evconnlistener_disable(listener_plain);
 	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
@@ -777,6 +827,21 @@ server_drain(void)
 	event_free(deadline);
 }
 
+/*
+ * One turn run with event_base_loop's flags, then its commit: what
+ * server_loop does each time round, for a caller that drives the loop
+ * itself, as the fuzz harness does with EVLOOP_NONBLOCK.
+ */
+int
+server_turn(int flags)
+{
+	int	ret;
+
+	ret = event_base_loop(srv.base, flags);
+	turn_end();
+	return (ret);
+}
+
 void
 server_loop(void)
 {
@@ -799,6 +864,7 @@ server_free(void)
 		conn_free_later(c);
 		turn_end();
 	}
+	control_free();
 	kdf_shutdown();
 	if (listener != NULL)
 		evconnlistener_free(listener);
@@ -815,6 +881,9 @@ server_free(void)
 		event_free(ev_sweep);
 	free(devtab);
 	presence_free();
+	limit_free();
+	audit_shutdown();
+	resp_shutdown();
 	if (srv.store != NULL)
 		store_close(srv.store);
 	if (srv.lock_fd > 0)

@@ -22,6 +22,14 @@ enum {
 	DB_MSGS,
 	DB_DEDUP,
 	DB_BLOCKS,
+	DB_AUDIT,
+	DB_RKEYS,
+	DB_RIDX,
+	DB_RSETS,
+	DB_RENTRIES,
+	DB_RGROUPS,
+	DB_RPEL,
+	DB_RCONS,
 	DB_COUNT
 };
 
@@ -34,6 +42,14 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_MSGS] = "msgs",
 	[DB_DEDUP] = "dedup",
 	[DB_BLOCKS] = "blocks",
+	[DB_AUDIT] = "audit",
+	[DB_RKEYS] = "rkeys",
+	[DB_RIDX] = "ridx",
+	[DB_RSETS] = "rsets",
+	[DB_RENTRIES] = "rentries",
+	[DB_RGROUPS] = "rgroups",
+	[DB_RPEL] = "rpel",
+	[DB_RCONS] = "rcons",
 };
 
 struct store {
@@ -79,6 +95,7 @@ struct walk {
 		int	(*msg)(void *, const struct mid *,
 			    const struct msg_rec *);
 		int	(*block)(void *, const char *);
+		int	(*audit)(void *, uint64_t, const struct audit_rec *);
 	} fn;
 	void	*arg;
 	int	 corrupt;	/* an entry did not decode */
@@ -1424,4 +1441,1441 @@ store_block_walk(struct txn *txn, const char *blocker, int (*fn)(void *,
 	w.corrupt = 0;
 	return (db_walk(txn, DB_BLOCKS, k.b, k.len, NULL, 0, 0, block_walk_fn,
 	    &w));
+}
+
+/*
+ * The RESP shim's keyspace (store.h).  Keys of the rkeys database are the
+ * Redis key behind one 'k' byte, so that the empty key is a valid LMDB key;
+ * every other database is keyed by a 64-bit number (a key's rid or a
+ * group's gid) big-endian, then a member, name or 16-byte id.
+ */
+#define RK_HDR		(1 + 1 + 8 + 8)	/* version, type, rid, expires */
+#define RK_STREAM_U64S	15		/* the stream fields of rkey_rec */
+
+/* What an rid-keyed walk calls, and with what. */
+struct rwalk {
+	union {
+		int	(*key)(void *, uint64_t, const void *, size_t);
+		int	(*member)(void *, const void *, size_t);
+		int	(*entry)(void *, const struct mid *,
+			    const struct rentry *);
+		int	(*group)(void *, const void *, size_t,
+			    const struct rgroup_rec *);
+		int	(*pel)(void *, const struct mid *,
+			    const struct rpel_rec *);
+		int	(*cons)(void *, const void *, size_t,
+			    const struct rcons_rec *);
+	} fn;
+	void	*arg;
+	int	 tombstones;	/* entry walks: show them too */
+};
+
+/* A key of a number and up to RNAME_MAX bytes or a 16-byte id. */
+struct ridkey {
+	uint8_t	b[8 + RNAME_MAX + 1];
+	size_t	len;
+};
+
+/* Builds rid + bytes; -1 if the bytes are too long for a key. */
+static int
+rkey_make(struct ridkey *k, uint64_t n, const void *p, size_t len)
+{
+	if (len > RNAME_MAX)
+		return (-1);
+	be64enc(k->b, n);
+	if (len != 0)
+		memcpy(k->b + 8, p, len);
+	k->len = 8 + len;
+	return (0);
+}
+
+/* Builds rid + a 16-byte id. */
+static void
+rkey_id(struct ridkey *k, uint64_t n, const struct mid *id)
+{
+	be64enc(k->b, n);
+	mid_encode(id, k->b + 8);
+	k->len = 8 + MID_BYTES;
+}
+
+/* Reads the big-endian number that starts a key. */
+static uint64_t
+rid_dec(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return (v);
+}
+
+/* Hands out the next rid or gid; the first is 1 and none is reused. */
+int
+store_rid_next(struct txn *txn, uint64_t *rid)
+{
+	uint64_t	v;
+	int		rc;
+
+	rc = meta_get_u64s(txn, "rid", &v, 1);
+	if (rc == STORE_NOTFOUND)
+		v = 0;
+	else if (rc != STORE_OK)
+		return (rc);
+	v++;
+	if ((rc = meta_put_u64s(txn, "rid", &v, 1)) != STORE_OK)
+		return (rc);
+	*rid = v;
+	return (STORE_OK);
+}
+
+/* Decodes a key record; a string's value points into the map. */
+static int
+rkey_dec(const MDB_val *v, struct rkey_rec *r)
+{
+	const uint8_t	*p = v->mv_data;
+	uint64_t	 u[RK_STREAM_U64S];
+
+	memset(r, 0, sizeof *r);
+	if (v->mv_size < RK_HDR || p[0] != STORE_RECORD_V1)
+		return (-1);
+	r->type = p[1];
+	memcpy(&r->rid, p + 2, 8);
+	memcpy(&r->expires, p + 10, 8);
+	p += RK_HDR;
+	switch (r->type) {
+	case RTYPE_STRING:
+		r->val = p;
+		r->vlen = v->mv_size - RK_HDR;
+		return (0);
+	case RTYPE_SET:
+		if (v->mv_size != RK_HDR + 8)
+			return (-1);
+		memcpy(&r->card, p, 8);
+		return (0);
+	case RTYPE_STREAM:
+		if (v->mv_size != RK_HDR + sizeof u)
+			return (-1);
+		memcpy(u, p, sizeof u);
+		r->length = u[0];
+		r->entries_added = u[1];
+		r->last_id.ms = u[2];
+		r->last_id.seq = u[3];
+		r->first_id.ms = u[4];
+		r->first_id.seq = u[5];
+		r->max_deleted.ms = u[6];
+		r->max_deleted.seq = u[7];
+		r->tail_node = u[8];
+		r->tail_count = u[9];
+		r->tail_bytes = u[10];
+		r->ngroups = u[11];
+		r->tail_first.ms = u[12];
+		r->tail_first.seq = u[13];
+		r->tail_fields = u[14];
+		return (0);
+	}
+	return (-1);
+}
+
+/* Reads the record of a key; STORE_NOTFOUND if there is none. */
+int
+store_rkey_get(struct txn *txn, const void *key, size_t klen,
+    struct rkey_rec *r)
+{
+	uint8_t	k[1 + RKEY_MAX];
+	MDB_val	v;
+	int	rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (klen > RKEY_MAX)
+		return (STORE_NOTFOUND);
+	k[0] = 'k';
+	if (klen != 0)
+		memcpy(k + 1, key, klen);
+	if ((rc = db_get(txn, DB_RKEYS, k, klen + 1, &v)) != STORE_OK)
+		return (rc);
+	if (rkey_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_RKEYS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/*
+ * Creates or replaces the record of a key; isnew also enters its rid in
+ * the SCAN index.  The record is written in place with MDB_RESERVE, since
+ * a string may be as large as a bulk string.
+ */
+int
+store_rkey_put(struct txn *txn, const void *key, size_t klen,
+    const struct rkey_rec *r, int isnew)
+{
+	uint8_t		 k[1 + RKEY_MAX], ik[8], *p;
+	uint64_t	 u[RK_STREAM_U64S];
+	MDB_val		 kv, val;
+	size_t		 len;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (klen > RKEY_MAX)
+		return (txn_fail(txn, DB_RKEYS, "key too long"));
+	k[0] = 'k';
+	if (klen != 0)
+		memcpy(k + 1, key, klen);
+	len = RK_HDR;
+	if (r->type == RTYPE_STRING)
+		len += r->vlen;
+	else if (r->type == RTYPE_SET)
+		len += 8;
+	else
+		len += sizeof u;
+	kv.mv_data = k;
+	kv.mv_size = klen + 1;
+	val.mv_data = NULL;
+	val.mv_size = len;
+	rc = mdb_put(txn->txn, txn->store->dbi[DB_RKEYS], &kv, &val,
+	    MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_RKEYS, "put"));
+	p = val.mv_data;
+	p[0] = STORE_RECORD_V1;
+	p[1] = r->type;
+	memcpy(p + 2, &r->rid, 8);
+	memcpy(p + 10, &r->expires, 8);
+	p += RK_HDR;
+	if (r->type == RTYPE_STRING) {
+		if (r->vlen != 0)
+			memcpy(p, r->val, r->vlen);
+	} else if (r->type == RTYPE_SET)
+		memcpy(p, &r->card, 8);
+	else {
+		u[0] = r->length;
+		u[1] = r->entries_added;
+		u[2] = r->last_id.ms;
+		u[3] = r->last_id.seq;
+		u[4] = r->first_id.ms;
+		u[5] = r->first_id.seq;
+		u[6] = r->max_deleted.ms;
+		u[7] = r->max_deleted.seq;
+		u[8] = r->tail_node;
+		u[9] = r->tail_count;
+		u[10] = r->tail_bytes;
+		u[11] = r->ngroups;
+		u[12] = r->tail_first.ms;
+		u[13] = r->tail_first.seq;
+		u[14] = r->tail_fields;
+		memcpy(p, u, sizeof u);
+	}
+	if (!isnew)
+		return (STORE_OK);
+	be64enc(ik, r->rid);
+	return (db_put(txn, DB_RIDX, ik, sizeof ik, k + 1, klen, 0));
+}
+
+/* Deletes a key's record and its SCAN index entry, not its members. */
+int
+store_rkey_del(struct txn *txn, const void *key, size_t klen, uint64_t rid)
+{
+	uint8_t	k[1 + RKEY_MAX], ik[8];
+	int	rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (klen > RKEY_MAX)
+		return (STORE_NOTFOUND);
+	k[0] = 'k';
+	if (klen != 0)
+		memcpy(k + 1, key, klen);
+	if ((rc = db_del(txn, DB_RKEYS, k, klen + 1)) != STORE_OK)
+		return (rc);
+	be64enc(ik, rid);
+	rc = db_del(txn, DB_RIDX, ik, sizeof ik);
+	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+}
+
+/* Walk adapter for the SCAN index: the rid, then the key. */
+static int
+ridx_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk	*rw = w->arg;
+
+	if (k->mv_size != 8 || v->mv_size > RKEY_MAX)
+		return (walk_corrupt(w));
+	return (rw->fn.key(rw->arg, rid_dec(k->mv_data), v->mv_data,
+	    v->mv_size));
+}
+
+/* Walks the keys in rid order from rid from on; the key is in the map. */
+int
+store_rkey_walk(struct txn *txn, uint64_t from, int (*fn)(void *, uint64_t,
+    const void *, size_t), void *arg)
+{
+	struct rwalk	rw;
+	struct walk	w;
+	uint8_t		seek[8];
+
+	rw.fn.key = fn;
+	rw.arg = arg;
+	w.arg = &rw;
+	w.corrupt = 0;
+	be64enc(seek, from);
+	return (db_walk(txn, DB_RIDX, "", 0, seek, sizeof seek, 0,
+	    ridx_walk_fn, &w));
+}
+
+/* Whether a set holds a member: STORE_OK or STORE_NOTFOUND. */
+int
+store_rset_get(struct txn *txn, uint64_t rid, const void *m, size_t len)
+{
+	struct ridkey	k;
+	MDB_val		v;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, rid, m, len) != 0)
+		return (STORE_NOTFOUND);
+	return (db_get(txn, DB_RSETS, k.b, k.len, &v));
+}
+
+/* Adds a member; STORE_EXISTS if it was there already. */
+int
+store_rset_put(struct txn *txn, uint64_t rid, const void *m, size_t len)
+{
+	struct ridkey	k;
+	uint8_t		v = STORE_RECORD_V1;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, rid, m, len) != 0)
+		return (txn_fail(txn, DB_RSETS, "member too long"));
+	return (db_put(txn, DB_RSETS, k.b, k.len, &v, 1, MDB_NOOVERWRITE));
+}
+
+/* Removes a member; STORE_NOTFOUND if it was not there. */
+int
+store_rset_del(struct txn *txn, uint64_t rid, const void *m, size_t len)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, rid, m, len) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_RSETS, k.b, k.len));
+}
+
+/* Walk adapter for set members: the key after the rid. */
+static int
+rset_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk	*rw = w->arg;
+
+	if (k->mv_size < 8 || v->mv_size != 1)
+		return (walk_corrupt(w));
+	return (rw->fn.member(rw->arg, (const uint8_t *)k->mv_data + 8,
+	    k->mv_size - 8));
+}
+
+/* Walks a set's members in byte order. */
+int
+store_rset_walk(struct txn *txn, uint64_t rid, int (*fn)(void *,
+    const void *, size_t), void *arg)
+{
+	struct rwalk	rw;
+	struct walk	w;
+	uint8_t		prefix[8];
+
+	rw.fn.member = fn;
+	rw.arg = arg;
+	w.arg = &rw;
+	w.corrupt = 0;
+	be64enc(prefix, rid);
+	return (db_walk(txn, DB_RSETS, prefix, sizeof prefix, NULL, 0, 0,
+	    rset_walk_fn, &w));
+}
+
+/* Deletes every entry whose key starts with the 8 bytes of n. */
+static int
+rdrop(struct txn *txn, int db, uint64_t n)
+{
+	uint8_t		prefix[8];
+	struct walk	w;
+
+	memset(&w, 0, sizeof w);
+	be64enc(prefix, n);
+	return (db_walk(txn, db, prefix, sizeof prefix, NULL, 0, 0, drop_fn,
+	    &w));
+}
+
+/* Deletes every member of a set. */
+int
+store_rset_drop(struct txn *txn, uint64_t rid)
+{
+	return (rdrop(txn, DB_RSETS, rid));
+}
+
+/*
+ * A stream entry's value: version, flags (1: tombstone), node, count, then
+ * count times a 32-bit length and that many bytes.  Checks that it all
+ * fits.
+ */
+#define RENTRY_HDR	(1 + 1 + 8 + 4)
+static int
+rentry_dec(const MDB_val *v, struct rentry *e)
+{
+	const uint8_t	*p = v->mv_data;
+	size_t		 off, len;
+	uint32_t	 i, n;
+
+	if (v->mv_size < RENTRY_HDR || p[0] != STORE_RECORD_V1 || p[1] > 1)
+		return (-1);
+	e->deleted = p[1];
+	memcpy(&e->node, p + 2, 8);
+	memcpy(&e->n, p + 10, 4);
+	e->p = p + RENTRY_HDR;
+	e->len = v->mv_size - RENTRY_HDR;
+	for (i = 0, off = 0; i < e->n; i++) {
+		if (e->len - off < 4)
+			return (-1);
+		memcpy(&n, e->p + off, 4);
+		len = n;
+		off += 4;
+		if (e->len - off < len)
+			return (-1);
+		off += len;
+	}
+	return (off == e->len ? 0 : -1);
+}
+
+/*
+ * The field or value at offset off of a decoded entry; returns the offset
+ * of the next one.  Entries are checked when read, so this cannot overrun.
+ */
+size_t
+store_rentry_item(const struct rentry *e, size_t off, const uint8_t **p,
+    size_t *len)
+{
+	uint32_t	n;
+
+	memcpy(&n, e->p + off, 4);
+	*p = e->p + off + 4;
+	*len = n;
+	return (off + 4 + n);
+}
+
+/* Writes a stream entry of n fields and values under id. */
+int
+store_rentry_put(struct txn *txn, uint64_t rid, const struct mid *id,
+    uint64_t node, const struct rbuf *fv, uint32_t n)
+{
+	struct ridkey	 k;
+	MDB_val		 kv, val;
+	uint8_t		*p;
+	uint32_t	 i, len;
+	size_t		 size;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	size = RENTRY_HDR;
+	for (i = 0; i < n; i++) {
+		if (fv[i].len > UINT32_MAX)
+			return (txn_fail(txn, DB_RENTRIES, "value too long"));
+		size += 4 + fv[i].len;
+	}
+	rkey_id(&k, rid, id);
+	kv.mv_data = k.b;
+	kv.mv_size = k.len;
+	val.mv_data = NULL;
+	val.mv_size = size;
+	rc = mdb_put(txn->txn, txn->store->dbi[DB_RENTRIES], &kv, &val,
+	    MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_RENTRIES, "put"));
+	p = val.mv_data;
+	*p++ = STORE_RECORD_V1;
+	*p++ = 0;
+	memcpy(p, &node, 8);
+	p += 8;
+	memcpy(p, &n, 4);
+	p += 4;
+	for (i = 0; i < n; i++) {
+		len = (uint32_t)fv[i].len;
+		memcpy(p, &len, 4);
+		p += 4;
+		if (len != 0)
+			memcpy(p, fv[i].p, len);
+		p += len;
+	}
+	return (STORE_OK);
+}
+
+/* Reads one live stream entry; its fields point into the map. */
+int
+store_rentry_get(struct txn *txn, uint64_t rid, const struct mid *id,
+    struct rentry *e)
+{
+	struct ridkey	k;
+	MDB_val		v;
+	int		rc;
+
+	rkey_id(&k, rid, id);
+	if ((rc = db_get(txn, DB_RENTRIES, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (rentry_dec(&v, e) != 0)
+		return (txn_fail(txn, DB_RENTRIES, "corrupt record"));
+	return (e->deleted ? STORE_NOTFOUND : STORE_OK);
+}
+
+/* Turns a live stream entry into a tombstone (its data goes). */
+int
+store_rentry_del(struct txn *txn, uint64_t rid, const struct mid *id)
+{
+	struct ridkey	 k;
+	struct rentry	 e;
+	MDB_val		 v;
+	uint8_t		 b[RENTRY_HDR];
+	int		 rc;
+
+	rkey_id(&k, rid, id);
+	if ((rc = db_get(txn, DB_RENTRIES, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (rentry_dec(&v, &e) != 0)
+		return (txn_fail(txn, DB_RENTRIES, "corrupt record"));
+	if (e.deleted)
+		return (STORE_NOTFOUND);
+	b[0] = STORE_RECORD_V1;
+	b[1] = 1;
+	memcpy(b + 2, &e.node, 8);
+	memset(b + 10, 0, 4);
+	return (db_put(txn, DB_RENTRIES, k.b, k.len, b, sizeof b, 0));
+}
+
+/* Removes a stream entry or tombstone for good. */
+int
+store_rentry_purge(struct txn *txn, uint64_t rid, const struct mid *id)
+{
+	struct ridkey	k;
+
+	rkey_id(&k, rid, id);
+	return (db_del(txn, DB_RENTRIES, k.b, k.len));
+}
+
+/* Walk adapter for stream entries: the id after the rid. */
+static int
+rentry_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk	*rw = w->arg;
+	struct rentry	 e;
+	struct mid	 id;
+
+	if (k->mv_size != 8 + MID_BYTES || rentry_dec(v, &e) != 0)
+		return (walk_corrupt(w));
+	if (e.deleted && !rw->tombstones)
+		return (STORE_WALK_NEXT);
+	mid_decode((const uint8_t *)k->mv_data + 8, &id);
+	return (rw->fn.entry(rw->arg, &id, &e));
+}
+
+/*
+ * Walks the keys with an 8-byte prefix backwards from seek (inclusive) to
+ * the first; the adapter may not delete.
+ */
+static int
+db_walk_rev(struct txn *txn, int db, const uint8_t *prefix,
+    const uint8_t *seek, size_t slen, walk_fn fn, struct walk *w)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	int		 rc, r;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, db, "cursor"));
+	k.mv_data = (void *)seek;
+	k.mv_size = slen;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	else if (rc == MDB_SUCCESS && (k.mv_size != slen ||
+	    memcmp(k.mv_data, seek, slen) != 0))
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	while (rc == MDB_SUCCESS) {
+		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
+			break;
+		r = fn(w, &k, &v);
+		if (w->corrupt) {
+			mdb_cursor_close(c);
+			return (txn_fail(txn, db, "corrupt record"));
+		}
+		if (txn->ret != STORE_OK || r == STORE_WALK_STOP)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(c);
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+		return (txn_result(txn, rc, db, "walk"));
+	return (STORE_OK);
+}
+
+/*
+ * Walks a stream's entries from id start (inclusive) up, or with rev down,
+ * tombstones too if asked; only a forward walk may delete.
+ */
+int
+store_rentry_walk(struct txn *txn, uint64_t rid, const struct mid *start,
+    int rev, int tombstones, int (*fn)(void *, const struct mid *,
+    const struct rentry *), void *arg)
+{
+	struct rwalk	rw;
+	struct walk	w;
+	struct ridkey	k;
+
+	rw.fn.entry = fn;
+	rw.arg = arg;
+	rw.tombstones = tombstones;
+	w.arg = &rw;
+	w.corrupt = 0;
+	rkey_id(&k, rid, start);
+	if (rev)
+		return (db_walk_rev(txn, DB_RENTRIES, k.b, k.b, k.len,
+		    rentry_walk_fn, &w));
+	return (db_walk(txn, DB_RENTRIES, k.b, 8, k.b, k.len, 0,
+	    rentry_walk_fn, &w));
+}
+
+/* Deletes every entry of a stream. */
+int
+store_rentry_drop(struct txn *txn, uint64_t rid)
+{
+	return (rdrop(txn, DB_RENTRIES, rid));
+}
+
+/* Encodes a consumer group record. */
+static void
+rgroup_enc(struct enc *e, const struct rgroup_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->gid);
+	enc_u64(e, r->last_id.ms);
+	enc_u64(e, r->last_id.seq);
+	enc_u64(e, (uint64_t)r->entries_read);
+	enc_u64(e, r->pending);
+	enc_u64(e, r->consumers);
+}
+
+/* Decodes a consumer group record; -1 if it is malformed. */
+static int
+rgroup_dec(const MDB_val *v, struct rgroup_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->gid = dec_u64(&d);
+	r->last_id.ms = dec_u64(&d);
+	r->last_id.seq = dec_u64(&d);
+	r->entries_read = (int64_t)dec_u64(&d);
+	r->pending = dec_u64(&d);
+	r->consumers = dec_u64(&d);
+	return (dec_end(&d));
+}
+
+/* Reads a stream's consumer group by name. */
+int
+store_rgroup_get(struct txn *txn, uint64_t rid, const void *name,
+    size_t len, struct rgroup_rec *r)
+{
+	struct ridkey	k;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, rid, name, len) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_RGROUPS, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (rgroup_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_RGROUPS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Creates or replaces a consumer group. */
+int
+store_rgroup_put(struct txn *txn, uint64_t rid, const void *name,
+    size_t len, const struct rgroup_rec *r)
+{
+	struct ridkey	k;
+	struct enc	e;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, rid, name, len) != 0)
+		return (txn_fail(txn, DB_RGROUPS, "name too long"));
+	rgroup_enc(&e, r);
+	return (db_put(txn, DB_RGROUPS, k.b, k.len, e.b, e.len, 0));
+}
+
+/* Deletes a consumer group record, not its PEL or consumers. */
+int
+store_rgroup_del(struct txn *txn, uint64_t rid, const void *name,
+    size_t len)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, rid, name, len) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_RGROUPS, k.b, k.len));
+}
+
+/* Walk adapter for groups: the name after the rid. */
+static int
+rgroup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk		*rw = w->arg;
+	struct rgroup_rec	 r;
+
+	if (k->mv_size < 8 || rgroup_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	return (rw->fn.group(rw->arg, (const uint8_t *)k->mv_data + 8,
+	    k->mv_size - 8, &r));
+}
+
+/* Walks a stream's consumer groups in name order. */
+int
+store_rgroup_walk(struct txn *txn, uint64_t rid, int (*fn)(void *,
+    const void *, size_t, const struct rgroup_rec *), void *arg)
+{
+	struct rwalk	rw;
+	struct walk	w;
+	uint8_t		prefix[8];
+
+	rw.fn.group = fn;
+	rw.arg = arg;
+	w.arg = &rw;
+	w.corrupt = 0;
+	be64enc(prefix, rid);
+	return (db_walk(txn, DB_RGROUPS, prefix, sizeof prefix, NULL, 0, 0,
+	    rgroup_walk_fn, &w));
+}
+
+/* Deletes every consumer group record of a stream. */
+int
+store_rgroup_drop(struct txn *txn, uint64_t rid)
+{
+	return (rdrop(txn, DB_RGROUPS, rid));
+}
+
+/* A PEL value: version, delivery time and count, then the consumer. */
+static int
+rpel_dec(const MDB_val *v, struct rpel_rec *r)
+{
+	const uint8_t	*p = v->mv_data;
+
+	if (v->mv_size < 1 + 16 || p[0] != STORE_RECORD_V1 ||
+	    v->mv_size - 17 > RNAME_MAX)
+		return (-1);
+	memcpy(&r->delivery_time, p + 1, 8);
+	memcpy(&r->delivery_count, p + 9, 8);
+	r->consumer = p + 17;
+	r->clen = v->mv_size - 17;
+	return (0);
+}
+
+/* Reads a group's pending entry; the consumer name is in the map. */
+int
+store_rpel_get(struct txn *txn, uint64_t gid, const struct mid *id,
+    struct rpel_rec *r)
+{
+	struct ridkey	k;
+	MDB_val		v;
+	int		rc;
+
+	rkey_id(&k, gid, id);
+	if ((rc = db_get(txn, DB_RPEL, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (rpel_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_RPEL, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Creates or replaces a group's pending entry. */
+int
+store_rpel_put(struct txn *txn, uint64_t gid, const struct mid *id,
+    const struct rpel_rec *r)
+{
+	struct ridkey	k;
+	uint8_t		b[17 + RNAME_MAX];
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (r->clen > RNAME_MAX)
+		return (txn_fail(txn, DB_RPEL, "name too long"));
+	rkey_id(&k, gid, id);
+	b[0] = STORE_RECORD_V1;
+	memcpy(b + 1, &r->delivery_time, 8);
+	memcpy(b + 9, &r->delivery_count, 8);
+	if (r->clen != 0)
+		memcpy(b + 17, r->consumer, r->clen);
+	return (db_put(txn, DB_RPEL, k.b, k.len, b, 17 + r->clen, 0));
+}
+
+/* Deletes a group's pending entry; STORE_NOTFOUND if there is none. */
+int
+store_rpel_del(struct txn *txn, uint64_t gid, const struct mid *id)
+{
+	struct ridkey	k;
+
+	rkey_id(&k, gid, id);
+	return (db_del(txn, DB_RPEL, k.b, k.len));
+}
+
+/* Walk adapter for pending entries: the id after the gid. */
+static int
+rpel_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk	*rw = w->arg;
+	struct rpel_rec	 r;
+	struct mid	 id;
+
+	if (k->mv_size != 8 + MID_BYTES || rpel_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	mid_decode((const uint8_t *)k->mv_data + 8, &id);
+	return (rw->fn.pel(rw->arg, &id, &r));
+}
+
+/* Walks a group's pending entries from id start (inclusive) up. */
+int
+store_rpel_walk(struct txn *txn, uint64_t gid, const struct mid *start,
+    int (*fn)(void *, const struct mid *, const struct rpel_rec *),
+    void *arg)
+{
+	struct rwalk	rw;
+	struct walk	w;
+	struct ridkey	k;
+
+	rw.fn.pel = fn;
+	rw.arg = arg;
+	w.arg = &rw;
+	w.corrupt = 0;
+	rkey_id(&k, gid, start);
+	return (db_walk(txn, DB_RPEL, k.b, 8, k.b, k.len, 0, rpel_walk_fn,
+	    &w));
+}
+
+/* Deletes every pending entry of a group. */
+int
+store_rpel_drop(struct txn *txn, uint64_t gid)
+{
+	return (rdrop(txn, DB_RPEL, gid));
+}
+
+/* Encodes a consumer record. */
+static void
+rcons_enc(struct enc *e, const struct rcons_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->seen_time);
+	enc_u64(e, r->pending);
+}
+
+/* Decodes a consumer record; -1 if it is malformed. */
+static int
+rcons_dec(const MDB_val *v, struct rcons_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->seen_time = dec_u64(&d);
+	r->pending = dec_u64(&d);
+	return (dec_end(&d));
+}
+
+/* Reads a group's consumer by name. */
+int
+store_rcons_get(struct txn *txn, uint64_t gid, const void *name, size_t len,
+    struct rcons_rec *r)
+{
+	struct ridkey	k;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, gid, name, len) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_RCONS, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (rcons_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_RCONS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Creates or replaces a group's consumer. */
+int
+store_rcons_put(struct txn *txn, uint64_t gid, const void *name, size_t len,
+    const struct rcons_rec *r)
+{
+	struct ridkey	k;
+	struct enc	e;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, gid, name, len) != 0)
+		return (txn_fail(txn, DB_RCONS, "name too long"));
+	rcons_enc(&e, r);
+	return (db_put(txn, DB_RCONS, k.b, k.len, e.b, e.len, 0));
+}
+
+/* Deletes a group's consumer; STORE_NOTFOUND if there is none. */
+int
+store_rcons_del(struct txn *txn, uint64_t gid, const void *name, size_t len)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, gid, name, len) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_RCONS, k.b, k.len));
+}
+
+/* Walk adapter for consumers: the name after the gid. */
+static int
+rcons_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk		*rw = w->arg;
+	struct rcons_rec	 r;
+
+	if (k->mv_size < 8 || rcons_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	return (rw->fn.cons(rw->arg, (const uint8_t *)k->mv_data + 8,
+	    k->mv_size - 8, &r));
+}
+
+/* Walks a group's consumers in name order. */
+int
+store_rcons_walk(struct txn *txn, uint64_t gid, int (*fn)(void *,
+    const void *, size_t, const struct rcons_rec *), void *arg)
+{
+	struct rwalk	rw;
+	struct walk	w;
+	uint8_t		prefix[8];
+
+	rw.fn.cons = fn;
+	rw.arg = arg;
+	w.arg = &rw;
+	w.corrupt = 0;
+	be64enc(prefix, gid);
+	return (db_walk(txn, DB_RCONS, prefix, sizeof prefix, NULL, 0, 0,
+	    rcons_walk_fn, &w));
+}
+
+/* Deletes every consumer of a group. */
+int
+store_rcons_drop(struct txn *txn, uint64_t gid)
+{
+	return (rdrop(txn, DB_RCONS, gid));
+}
+
+/*
+ * The audit spool.  Ids are time-based, (Unix ms << 20) + a sequence, and
+ * never go backwards: a restored backup or a new data_dir pointed at the
+ * same PostgreSQL table still hands out ids it has never seen.
+ */
+int
+store_audit_id_next(struct txn *txn, uint64_t now, uint64_t *id)
+{
+	uint64_t	v, t;
+	int		rc;
+
+	rc = meta_get_u64s(txn, "audit", &v, 1);
+	if (rc == STORE_NOTFOUND)
+		v = 0;
+	else if (rc != STORE_OK)
+		return (rc);
+	t = (now & ((1ULL << 43) - 1)) << 20;
+	v = t > v ? t : v + 1;
+	if ((rc = meta_put_u64s(txn, "audit", &v, 1)) != STORE_OK)
+		return (rc);
+	*id = v;
+	return (STORE_OK);
+}
+
+/* Appends an event to the spool under id. */
+int
+store_audit_put(struct txn *txn, uint64_t id, const struct audit_rec *r)
+{
+	uint8_t		 k[8], *b, *p;
+	uint32_t	 dlen;
+	size_t		 len, n;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (r->detail_len > UINT32_MAX)
+		return (txn_fail(txn, DB_AUDIT, "detail too long"));
+	dlen = (uint32_t)r->detail_len;
+	len = 1 + 8 + 1 + 3 * (1 + 255) + sizeof dlen + dlen;
+	p = b = xmalloc(len);
+	*p++ = STORE_RECORD_V1;
+	memcpy(p, &r->at, 8);
+	p += 8;
+	*p++ = r->kind;
+	n = strnlen(r->user, NAME_USER_MAX);
+	*p++ = (uint8_t)n;
+	memcpy(p, r->user, n);
+	p += n;
+	n = strnlen(r->device, NAME_DEVICE_MAX);
+	*p++ = (uint8_t)n;
+	memcpy(p, r->device, n);
+	p += n;
+	n = strnlen(r->addr, AUDIT_ADDR_MAX);
+	*p++ = (uint8_t)n;
+	memcpy(p, r->addr, n);
+	p += n;
+	memcpy(p, &dlen, sizeof dlen);
+	p += sizeof dlen;
+	if (dlen != 0)
+		memcpy(p, r->detail, dlen);
+	p += dlen;
+	be64enc(k, id);
+	rc = db_put(txn, DB_AUDIT, k, sizeof k, b, (size_t)(p - b), 0);
+	free(b);
+	return (rc);
+}
+
+/* Decodes a spooled event; detail points into the map. */
+static int
+audit_dec(const MDB_val *v, struct audit_rec *r)
+{
+	struct dec	d;
+	uint32_t	dlen;
+
+	memset(r, 0, sizeof *r);
+	dec_init(&d, v);
+	r->at = dec_u64(&d);
+	r->kind = dec_u8(&d);
+	dec_str(&d, r->user, NAME_USER_MAX);
+	dec_str(&d, r->device, NAME_DEVICE_MAX);
+	dec_str(&d, r->addr, AUDIT_ADDR_MAX);
+	dec_bytes(&d, &dlen, sizeof dlen);
+	if (d.bad || d.len - d.off != dlen)
+		return (-1);
+	r->detail = (const char *)d.p + d.off;
+	r->detail_len = dlen;
+	return (0);
+}
+
+/* Deletes a shipped event; STORE_NOTFOUND if it is not there. */
+int
+store_audit_del(struct txn *txn, uint64_t id)
+{
+	uint8_t	k[8];
+
+	be64enc(k, id);
+	return (db_del(txn, DB_AUDIT, k, sizeof k));
+}
+
+/* Walk adapter for the spool: the id, then the event. */
+static int
+audit_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct audit_rec	 r;
+	const uint8_t		*p = k->mv_data;
+	uint64_t		 id = 0;
+	int			 i;
+
+	if (k->mv_size != 8 || audit_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	for (i = 0; i < 8; i++)
+		id = (id << 8) | p[i];
+	return (w->fn.audit(w->arg, id, &r));
+}
+
+/* Spooled events with an id above after, oldest first. */
+int
+store_audit_walk(struct txn *txn, uint64_t after, int (*fn)(void *,
+    uint64_t, const struct audit_rec *), void *arg)
+{
+	struct walk	w;
+	uint8_t		k[8];
+
+	w.fn.audit = fn;
+	w.arg = arg;
+	w.corrupt = 0;
+	be64enc(k, after);
+	return (db_walk(txn, DB_AUDIT, "", 0, k, sizeof k, 1,
+	    audit_walk_fn, &w));
+}
+
+/* How many events the spool holds, as this transaction sees it. */
+int
+store_audit_count(struct txn *txn, uint64_t *n)
+{
+	MDB_stat	st;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	rc = mdb_stat(txn->txn, txn->store->dbi[DB_AUDIT], &st);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_AUDIT, "stat"));
+	*n = st.ms_entries;
+	return (STORE_OK);
+}
+
+/* The events not spooled because the spool was full; NOTFOUND if none. */
+int
+store_audit_gap_get(struct txn *txn, struct audit_gap *g)
+{
+	uint64_t	v[3];
+	int		rc;
+
+	if ((rc = meta_get_u64s(txn, "audit_gap", v, 3)) != STORE_OK)
+		return (rc);
+	g->count = v[0];
+	g->first_at = v[1];
+	g->last_at = v[2];
+	return (STORE_OK);
+}
+
+/* Records events not spooled. */
+int
+store_audit_gap_put(struct txn *txn, const struct audit_gap *g)
+{
+	uint64_t	v[3];
+
+	v[0] = g->count;
+	v[1] = g->first_at;
+	v[2] = g->last_at;
+	return (meta_put_u64s(txn, "audit_gap", v, 3));
+}
+
+/* Forgets the gap once its own event has been spooled. */
+int
+store_audit_gap_del(struct txn *txn)
+{
+	return (db_del(txn, DB_META, "audit_gap", strlen("audit_gap")));
+}
+
+/* The last event PostgreSQL confirmed: its id and time (0 0 if none). */
+int
+store_audit_shipped_get(struct txn *txn, uint64_t *id, uint64_t *at)
+{
+	uint64_t	v[2];
+	int		rc;
+
+	rc = meta_get_u64s(txn, "audit_shipped", v, 2);
+	if (rc == STORE_NOTFOUND) {
+		*id = *at = 0;
+		return (STORE_OK);
+	}
+	if (rc != STORE_OK)
+		return (rc);
+	*id = v[0];
+	*at = v[1];
+	return (STORE_OK);
+}
+
+/* Records the last event PostgreSQL confirmed. */
+int
+store_audit_shipped_put(struct txn *txn, uint64_t id, uint64_t at)
+{
+	uint64_t	v[2];
+
+	v[0] = id;
+	v[1] = at;
+	return (meta_put_u64s(txn, "audit_shipped", v, 2));
+}
+
+/*
+ * Read-only access for tickctl(8): backup, verify and dump, next to a
+ * running daemon or on a stopped data_dir.
+ */
+
+/* Opens every named database read-only; one missing is left invalid. */
+static int
+open_dbs_readonly(struct store *s, const char *path, char **cause)
+{
+	MDB_txn		*t;
+	MDB_val		 k, v;
+	uint32_t	 schema;
+	int		 rc, i;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot read store %s: %s", path,
+		    mdb_strerror(rc)));
+	rc = mdb_dbi_open(t, db_names[DB_META], 0, &s->dbi[DB_META]);
+	if (rc != MDB_SUCCESS) {
+		mdb_txn_abort(t);
+		return (open_fail(s, cause, "%s is not a tickd store (%s)",
+		    path, mdb_strerror(rc)));
+	}
+	k.mv_data = (void *)"schema";
+	k.mv_size = strlen("schema");
+	rc = mdb_get(t, s->dbi[DB_META], &k, &v);
+	if (rc != MDB_SUCCESS || v.mv_size != 1 + sizeof schema ||
+	    *(uint8_t *)v.mv_data != STORE_RECORD_V1) {
+		mdb_txn_abort(t);
+		return (open_fail(s, cause, "store %s has no valid schema "
+		    "version: not a tickd store, or damaged", path));
+	}
+	memcpy(&schema, (uint8_t *)v.mv_data + 1, sizeof schema);
+	if (schema != STORE_SCHEMA) {
+		mdb_txn_abort(t);
+		return (open_fail(s, cause, "store %s has schema version %u "
+		    "but this program uses version %u", path, schema,
+		    STORE_SCHEMA));
+	}
+	/*
+	 * A database a newer tickd added is created by its first start; until
+	 * then its handle is out of range, which LMDB refuses with EINVAL.
+	 */
+	for (i = 0; i < DB_COUNT; i++) {
+		if (i == DB_META)
+			continue;
+		rc = mdb_dbi_open(t, db_names[i], 0, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND)
+			s->dbi[i] = (MDB_dbi)~0U;
+		else if (rc != MDB_SUCCESS) {
+			mdb_txn_abort(t);
+			return (open_fail(s, cause, "cannot open database %s "
+			    "of %s: %s", db_names[i], path, mdb_strerror(rc)));
+		}
+	}
+	/* Handles opened in a read-only txn stay valid only if it commits. */
+	if ((rc = mdb_txn_commit(t)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot read store %s: %s", path,
+		    mdb_strerror(rc)));
+	return (STORE_OK);
+}
+
+/*
+ * Opens a store read-only: a data_dir, shared with a running daemon
+ * through LMDB's lock file, or a single data file such as a backup, opened
+ * without a lock file because nothing else writes it.
+ */
+int
+store_open_readonly(struct store **sp, const char *path, char **cause)
+{
+	struct store	*s;
+	struct stat	 st;
+	unsigned int	 flags = MDB_RDONLY | MDB_NOTLS;
+	int		 rc;
+
+	*sp = NULL;
+	if (cause != NULL)
+		*cause = NULL;
+	s = xcalloc(1, sizeof *s);
+	if (stat(path, &st) == -1)
+		return (open_fail(s, cause, "%s: %s", path, strerror(errno)));
+	if (S_ISDIR(st.st_mode))
+		xasprintf(&s->path, "%s/data.mdb", path);
+	else {
+		s->path = xstrdup(path);
+		flags |= MDB_NOSUBDIR | MDB_NOLOCK;
+	}
+	if (stat(s->path, &st) == -1)
+		return (open_fail(s, cause, "%s: %s", s->path,
+		    strerror(errno)));
+	if ((rc = mdb_env_create(&s->env)) != MDB_SUCCESS) {
+		s->env = NULL;
+		return (open_fail(s, cause, "cannot create LMDB environment: "
+		    "%s", mdb_strerror(rc)));
+	}
+	if ((rc = mdb_env_set_maxdbs(s->env, DB_COUNT)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot set up LMDB environment: "
+		    "%s", mdb_strerror(rc)));
+	if ((rc = mdb_env_open(s->env, path, flags, 0600)) != MDB_SUCCESS)
+		return (open_fail(s, cause, "cannot open store %s: %s", path,
+		    mdb_strerror(rc)));
+	if (open_dbs_readonly(s, path, cause) != STORE_OK)
+		return (STORE_ERR);
+	*sp = s;
+	return (STORE_OK);
+}
+
+/*
+ * Writes a compacted copy of the store to fd from one read transaction, so
+ * the copy is consistent while the daemon keeps writing.  LMDB writes it
+ * sequentially: fd may be a pipe.
+ */
+int
+store_copy_fd(struct store *s, int fd, char **cause)
+{
+	int	rc;
+
+	if ((rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT)) !=
+	    MDB_SUCCESS) {
+		xasprintf(cause, "%s", mdb_strerror(rc));
+		return (STORE_ERR);
+	}
+	return (STORE_OK);
+}
+
+/* The last queue number handed out, 0 if none. */
+int
+store_qid_last(struct txn *txn, uint64_t *qid)
+{
+	int	rc;
+
+	rc = meta_get_u64s(txn, "qid", qid, 1);
+	if (rc == STORE_NOTFOUND) {
+		*qid = 0;
+		return (STORE_OK);
+	}
+	return (rc);
+}
+
+/* A callback of the whole-database walks below, and its argument. */
+struct walk_any {
+	union {
+		int	(*item)(void *, uint64_t, const struct mid *,
+			    const struct item *);
+		int	(*dedup)(void *, const char *, const char *,
+			    const struct dedup_rec *);
+		int	(*block)(void *, const char *, const char *);
+	} fn;
+	void	*arg;
+};
+
+/* Walk adapter for every queue: the qid, the mid and the item. */
+static int
+item_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	const uint8_t	*p = k->mv_data;
+	struct mid	 mid;
+	struct item	 it;
+	uint64_t	 qid = 0;
+	int		 i;
+
+	if (k->mv_size != QKEY_BYTES || item_dec(v, &it) != 0)
+		return (walk_corrupt(w));
+	for (i = 0; i < 8; i++)
+		qid = (qid << 8) | p[i];
+	mid_decode(p + 8, &mid);
+	return (wa->fn.item(wa->arg, qid, &mid, &it));
+}
+
+/* Walks the items of every queue, in qid then mid order. */
+int
+store_queue_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const struct mid *, const struct item *), void *arg)
+{
+	struct walk_any	wa;
+	struct walk	w;
+
+	wa.fn.item = fn;
+	wa.arg = arg;
+	memset(&w, 0, sizeof w);
+	w.arg = &wa;
+	return (db_walk(txn, DB_QUEUES, "", 0, NULL, 0, 0, item_all_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for dedup records: splits the key at its NUL. */
+static int
+dedup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any		*wa = w->arg;
+	struct dedup_rec	 r;
+	struct dec		 d;
+	char			 user[NAME_USER_MAX + 1], id[CLIENT_ID_MAX + 1];
+	const char		*p = k->mv_data, *nul;
+	size_t			 ulen;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL)
+		return (walk_corrupt(w));
+	ulen = nul - p;
+	if (name_copy(user, NAME_USER_MAX, p, ulen) != 0 ||
+	    name_copy(id, CLIENT_ID_MAX, nul + 1, k->mv_size - ulen - 1) != 0)
+		return (walk_corrupt(w));
+	dec_init(&d, v);
+	r.mid.ms = dec_u64(&d);
+	r.mid.seq = dec_u64(&d);
+	r.ts = dec_u64(&d);
+	dec_str(&d, r.to, NAME_USER_MAX);
+	if (dec_end(&d) != 0)
+		return (walk_corrupt(w));
+	return (wa->fn.dedup(wa->arg, user, id, &r));
+}
+
+/* Walks one user's dedup records, or every user's (user == NULL). */
+int
+store_dedup_walk(struct txn *txn, const char *user, int (*fn)(void *,
+    const char *, const char *, const struct dedup_rec *), void *arg)
+{
+	struct walk_any	wa;
+	struct walk	w;
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	wa.fn.dedup = fn;
+	wa.arg = arg;
+	memset(&w, 0, sizeof w);
+	w.arg = &wa;
+	if (user == NULL)
+		return (db_walk(txn, DB_DEDUP, "", 0, NULL, 0, 0,
+		    dedup_walk_fn, &w));
+	if (nkey_make(&k, user, NAME_USER_MAX, "", 0) != 0)
+		return (STORE_OK);
+	return (db_walk(txn, DB_DEDUP, k.b, k.len, NULL, 0, 0, dedup_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for every block: both names. */
+static int
+block_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	char		 blocker[NAME_USER_MAX + 1], blocked[NAME_USER_MAX + 1];
+	const char	*p = k->mv_data, *nul;
+	size_t		 ulen;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL)
+		return (walk_corrupt(w));
+	ulen = nul - p;
+	if (name_copy(blocker, NAME_USER_MAX, p, ulen) != 0 ||
+	    name_copy(blocked, NAME_USER_MAX, nul + 1,
+	    k->mv_size - ulen - 1) != 0 || v->mv_size != 1)
+		return (walk_corrupt(w));
+	return (wa->fn.block(wa->arg, blocker, blocked));
+}
+
+/* Walks every block, in blocker then blocked order. */
+int
+store_block_walk_all(struct txn *txn, int (*fn)(void *, const char *,
+    const char *), void *arg)
+{
+	struct walk_any	wa;
+	struct walk	w;
+
+	wa.fn.block = fn;
+	wa.arg = arg;
+	memset(&w, 0, sizeof w);
+	w.arg = &wa;
+	return (db_walk(txn, DB_BLOCKS, "", 0, NULL, 0, 0, block_all_walk_fn,
+	    &w));
+}
+
+/* Deletes an account record; its devices, queues and the rest stay. */
+int
+store_user_del(struct txn *txn, const char *name)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, name, NAME_USER_MAX, NULL, 0) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_USERS, k.b, k.len));
 }

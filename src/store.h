@@ -214,4 +214,220 @@ int	store_block_del(struct txn *, const char *, const char *);
 int	store_block_walk(struct txn *, const char *, int (*)(void *,
 	    const char *), void *);
 
+/*
+ * The RESP shim's own data (resp.md): plain Redis keys kept in LMDB.
+ *
+ * - rkeys: key -> its record (type, rid, expiry, and a string's value, a
+ *   set's size or a stream's metadata).  The rid is a number handed out by
+ *   store_rid_next() when the key is created and never reused; a key that
+ *   is deleted and made again gets a new one, so nothing of the old key
+ *   can show through.
+ * - ridx: rid -> key, the order SCAN walks in (a cursor is an rid).
+ * - rsets: rid + member.
+ * - rentries: rid + 16-byte stream id -> the entry's fields and values.
+ * - rgroups: rid + group name -> the group (its own gid, last id...).
+ * - rpel: gid + 16-byte id -> a pending entry (time, count, consumer).
+ * - rcons: gid + consumer name -> the consumer.
+ * Keys are at most RKEY_MAX bytes; members and names RNAME_MAX bytes, so
+ * that every LMDB key stays within its 511-byte limit.  Names may hold any
+ * byte, NUL included.
+ */
+#define RKEY_MAX	510
+#define RNAME_MAX	503
+
+#define RTYPE_STRING	1
+#define RTYPE_SET	2
+#define RTYPE_STREAM	3
+
+/*
+ * A key.  A stream's entries are grouped in nodes as Redis groups them in
+ * listpacks, so that "MAXLEN ~" trims the same whole nodes: tail_node is
+ * the node the next entry joins unless tail_count or tail_bytes say it is
+ * full.
+ */
+struct rkey_rec {
+	uint8_t		 type;		/* RTYPE_* */
+	uint64_t	 rid;
+	uint64_t	 expires;	/* Unix ms, 0: never (strings only) */
+	const uint8_t	*val;		/* string: its bytes, in the map */
+	size_t		 vlen;
+	uint64_t	 card;		/* set: members */
+	uint64_t	 length;	/* stream: entries */
+	uint64_t	 entries_added;
+	struct mid	 last_id;
+	struct mid	 first_id;	/* 0-0 when empty */
+	struct mid	 max_deleted;	/* highest id removed by XDEL */
+	uint64_t	 tail_node;
+	uint64_t	 tail_count;	/* entries put in it, deleted or not */
+	uint64_t	 tail_bytes;
+	struct mid	 tail_first;	/* its first ("master") entry's id */
+	uint64_t	 tail_fields;	/* a hash of that entry's field names */
+	uint64_t	 ngroups;
+};
+
+/*
+ * One stream entry: n strings, fields and values alternating.  As in a
+ * Redis listpack, a deleted entry stays as a tombstone until its whole
+ * node goes, so that trimming sees the nodes Redis sees.
+ */
+struct rentry {
+	uint64_t	 node;
+	int		 deleted;	/* a tombstone */
+	uint32_t	 n;
+	const uint8_t	*p;		/* encoded; see store_rentry_item() */
+	size_t		 len;
+};
+
+/* A stretch of bytes to store. */
+struct rbuf {
+	const void	*p;
+	size_t		 len;
+};
+
+/* A consumer group; entries_read is -1 when it is not known. */
+struct rgroup_rec {
+	uint64_t	gid;
+	struct mid	last_id;
+	int64_t		entries_read;
+	uint64_t	pending;	/* entries in its PEL */
+	uint64_t	consumers;
+};
+
+/* A pending entry: delivered, not acknowledged. */
+struct rpel_rec {
+	uint64_t	 delivery_time;	/* Unix ms */
+	uint64_t	 delivery_count;
+	const uint8_t	*consumer;	/* in the map */
+	size_t		 clen;
+};
+
+/* A consumer of a group. */
+struct rcons_rec {
+	uint64_t	seen_time;	/* Unix ms of its last read or claim */
+	uint64_t	pending;	/* entries of the group's PEL it holds */
+};
+
+int	store_rid_next(struct txn *, uint64_t *);
+int	store_rkey_get(struct txn *, const void *, size_t, struct rkey_rec *);
+/* isnew: the key is being created, enter its rid in the SCAN index. */
+int	store_rkey_put(struct txn *, const void *, size_t,
+	    const struct rkey_rec *, int isnew);
+/* Deletes the record only: the caller drops members, entries, groups. */
+int	store_rkey_del(struct txn *, const void *, size_t, uint64_t rid);
+/* Keys with rid >= from, in rid order; the key points into the map. */
+int	store_rkey_walk(struct txn *, uint64_t from, int (*)(void *,
+	    uint64_t, const void *, size_t), void *);
+
+/* Sets: put answers STORE_EXISTS, get and del STORE_NOTFOUND. */
+int	store_rset_get(struct txn *, uint64_t, const void *, size_t);
+int	store_rset_put(struct txn *, uint64_t, const void *, size_t);
+int	store_rset_del(struct txn *, uint64_t, const void *, size_t);
+int	store_rset_walk(struct txn *, uint64_t, int (*)(void *, const void *,
+	    size_t), void *);
+int	store_rset_drop(struct txn *, uint64_t);
+
+/* Stream entries. */
+int	store_rentry_put(struct txn *, uint64_t, const struct mid *,
+	    uint64_t node, const struct rbuf *, uint32_t);
+/* A live entry; STORE_NOTFOUND for none or a tombstone. */
+int	store_rentry_get(struct txn *, uint64_t, const struct mid *,
+	    struct rentry *);
+/* Makes a live entry a tombstone; STORE_NOTFOUND if there is none. */
+int	store_rentry_del(struct txn *, uint64_t, const struct mid *);
+/* Removes an entry or tombstone for good. */
+int	store_rentry_purge(struct txn *, uint64_t, const struct mid *);
+/*
+ * From start (inclusive) up, or with rev down, live entries only unless
+ * tombstones is set; only a forward walk may delete.
+ */
+int	store_rentry_walk(struct txn *, uint64_t, const struct mid *start,
+	    int rev, int tombstones, int (*)(void *, const struct mid *,
+	    const struct rentry *), void *);
+int	store_rentry_drop(struct txn *, uint64_t);
+/* The string at offset off (0 first); returns the next one's offset. */
+size_t	store_rentry_item(const struct rentry *, size_t off,
+	    const uint8_t **, size_t *);
+
+/* Consumer groups, their pending entries and their consumers. */
+int	store_rgroup_get(struct txn *, uint64_t, const void *, size_t,
+	    struct rgroup_rec *);
+int	store_rgroup_put(struct txn *, uint64_t, const void *, size_t,
+	    const struct rgroup_rec *);
+int	store_rgroup_del(struct txn *, uint64_t, const void *, size_t);
+int	store_rgroup_walk(struct txn *, uint64_t, int (*)(void *,
+	    const void *, size_t, const struct rgroup_rec *), void *);
+int	store_rgroup_drop(struct txn *, uint64_t);
+int	store_rpel_get(struct txn *, uint64_t, const struct mid *,
+	    struct rpel_rec *);
+int	store_rpel_put(struct txn *, uint64_t, const struct mid *,
+	    const struct rpel_rec *);
+int	store_rpel_del(struct txn *, uint64_t, const struct mid *);
+int	store_rpel_walk(struct txn *, uint64_t, const struct mid *start,
+	    int (*)(void *, const struct mid *, const struct rpel_rec *),
+	    void *);
+int	store_rpel_drop(struct txn *, uint64_t);
+int	store_rcons_get(struct txn *, uint64_t, const void *, size_t,
+	    struct rcons_rec *);
+int	store_rcons_put(struct txn *, uint64_t, const void *, size_t,
+	    const struct rcons_rec *);
+int	store_rcons_del(struct txn *, uint64_t, const void *, size_t);
+int	store_rcons_walk(struct txn *, uint64_t, int (*)(void *, const void *,
+	    size_t, const struct rcons_rec *), void *);
+int	store_rcons_drop(struct txn *, uint64_t);
+
+/*
+ * The audit spool: events for PostgreSQL, keyed by a 64-bit id, written in
+ * the same transaction as the change they describe and deleted once
+ * PostgreSQL has confirmed them.  kind is audit.c's; detail is JSON text.
+ */
+#define AUDIT_ADDR_MAX		63
+struct audit_rec {
+	uint64_t	 at;		/* Unix ms */
+	uint8_t		 kind;
+	char		 user[NAME_USER_MAX + 1];	/* "" if none */
+	char		 device[NAME_DEVICE_MAX + 1];	/* "" if none */
+	char		 addr[AUDIT_ADDR_MAX + 1];	/* "" if none */
+	const char	*detail;	/* not NUL-terminated */
+	size_t		 detail_len;
+};
+/* Events not spooled because the spool was full. */
+struct audit_gap {
+	uint64_t	count;
+	uint64_t	first_at;	/* Unix ms */
+	uint64_t	last_at;
+};
+int	store_audit_id_next(struct txn *, uint64_t now, uint64_t *);
+int	store_audit_put(struct txn *, uint64_t, const struct audit_rec *);
+int	store_audit_del(struct txn *, uint64_t);
+/* Events with an id above after, oldest first. */
+int	store_audit_walk(struct txn *, uint64_t after, int (*)(void *,
+	    uint64_t, const struct audit_rec *), void *);
+int	store_audit_count(struct txn *, uint64_t *);
+int	store_audit_gap_get(struct txn *, struct audit_gap *);
+int	store_audit_gap_put(struct txn *, const struct audit_gap *);
+int	store_audit_gap_del(struct txn *);
+int	store_audit_shipped_get(struct txn *, uint64_t *id, uint64_t *at);
+int	store_audit_shipped_put(struct txn *, uint64_t id, uint64_t at);
+
+/*
+ * Read-only access for tickctl: a data_dir (shared with a running daemon)
+ * or a single data file such as a backup.  Writes on it fail.
+ */
+int	store_open_readonly(struct store **, const char *path, char **cause);
+/* A compacted, consistent copy of the store written to fd (may be a pipe). */
+int	store_copy_fd(struct store *, int fd, char **cause);
+/* The last queue number handed out, 0 if none. */
+int	store_qid_last(struct txn *, uint64_t *);
+/* Every item of every queue, in qid then mid order. */
+int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct mid *, const struct item *), void *);
+/* One user's dedup records (user != NULL), or every user's. */
+int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
+	    const char *, const char *, const struct dedup_rec *), void *);
+/* Every block as (blocker, blocked). */
+int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
+	    const char *), void *);
+/* Deletes an account record only: see admin_user_delete() for the rest. */
+int	store_user_del(struct txn *, const char *);
+
 #endif /* TICKD_STORE_H */

@@ -74,16 +74,43 @@ detach(int fd)
 		close(null);
 }
 
-static void
-pidfile_write(const char *path)
+/*
+ * Opens the pidfile while tickd may still be root: with conf user set it
+ * serves as that user, who may not write where pidfiles go.  Nothing is
+ * written yet, so a second tickd that fails to start leaves the first
+ * one's pidfile alone; *created says whether to remove it then.
+ */
+static int
+pidfile_open(const char *path, int *created)
 {
-	FILE	*f;
+	int	fd;
 
-	if ((f = fopen(path, "w")) == NULL)
+	*created = 1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd == -1 && errno == EEXIST) {
+		*created = 0;
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	}
+	if (fd == -1)
 		fatal("pidfile %s", path);
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0)
+	return (fd);
+}
+
+/* Writes the process id, once tickd serves. */
+static void
+pidfile_write(int fd, const char *path)
+{
+	if (ftruncate(fd, 0) == -1 || dprintf(fd, "%ld\n", (long)getpid()) < 0)
 		fatal("pidfile %s", path);
+}
+
+/* Removes the pidfile, or empties it if the user may not remove it. */
+static void
+pidfile_remove(int fd, const char *path)
+{
+	if (unlink(path) == -1 && ftruncate(fd, 0) == -1)
+		log_warn("pidfile %s", path);
+	close(fd);
 }
 
 int
@@ -93,6 +120,7 @@ main(int argc, char **argv)
 	char		*cause = NULL;
 	int		 ch, foreground = 0, check = 0, verbose = 0;
 	int		 status_fd = -1;
+	int		 pidfd = -1, created = 0;
 
 	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
 		switch (ch) {
@@ -122,6 +150,12 @@ main(int argc, char **argv)
 		conf_clear(&srv.conf);
 		return (1);
 	}
+	if (audit_check(&srv.conf, &cause) != 0) {
+		fprintf(stderr, "tickd: %s: %s\n", path, cause);
+		free(cause);
+		conf_clear(&srv.conf);
+		return (1);
+	}
 	if (check) {
 		fprintf(stderr, "tickd: %s: configuration OK\n", path);
 		conf_clear(&srv.conf);
@@ -133,12 +167,17 @@ main(int argc, char **argv)
 
 	/* Start-up errors go to the terminal, even when daemonizing. */
 	log_init(1, srv.conf.log_level);
-	if (!foreground)
-		status_fd = daemonize();
-	if (server_init(&cause) != 0)
-		fatalx("%s", cause);
 	if (!foreground) {
-		pidfile_write(srv.conf.pidfile);
+		status_fd = daemonize();
+		pidfd = pidfile_open(srv.conf.pidfile, &created);
+	}
+	if (server_init(&cause) != 0) {
+		if (pidfd != -1 && created)
+			unlink(srv.conf.pidfile);
+		fatalx("%s", cause);
+	}
+	if (!foreground) {
+		pidfile_write(pidfd, srv.conf.pidfile);
 		log_init(0, srv.conf.log_level);
 		detach(status_fd);
 	}
@@ -148,7 +187,7 @@ main(int argc, char **argv)
 	server_loop();
 
 	if (!foreground)
-		unlink(srv.conf.pidfile);
+		pidfile_remove(pidfd, srv.conf.pidfile);
 	log_info("tickd: stopped");
 	server_free();
 	return (0);

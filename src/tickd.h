@@ -101,6 +101,27 @@ struct conf {
 	int		 tls_min_version; /* TLS_V12 or TLS_V13 */
 	char		*tls_ciphers;
 	char		*tls_ciphersuites;
+	uint64_t	 send_rate;	/* messages per second per user, 0: any */
+	uint64_t	 send_burst;
+	uint64_t	 login_rate;	/* attempts per minute, 0: any */
+	uint64_t	 max_connections;
+	uint64_t	 max_connections_per_ip;
+	uint64_t	 handshake_timeout;
+	uint64_t	 max_json_depth;
+	uint64_t	 max_ack_mids;
+	uint64_t	 max_subscriptions;
+	char		*audit_pg;	/* libpq conninfo, NULL: no audit log */
+	uint64_t	 audit_spool_max; /* events waiting for PostgreSQL */
+	uint64_t	 audit_timeout;	/* connect or batch, then reconnect */
+	uint64_t	 audit_backoff_max; /* longest reconnect delay */
+	char		*control_socket; /* tickctl's UNIX socket */
+	char		*user;		/* NULL: keep the starting user */
+	char		*group;		/* NULL: user's primary group */
+	char		*resp_listen;	/* RESP shim, NULL: off */
+	char		*resp_password;	/* NULL: none asked */
+	uint64_t	 resp_max_bulk;	/* largest RESP bulk string */
+	uint64_t	 resp_max_query; /* a RESP client's unparsed input */
+	uint64_t	 resp_max_clients;
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -132,7 +153,7 @@ int	conf_address(const char *, struct sockaddr_storage *, socklen_t *,
 uint64_t now_ms(void);
 int	valid_user(const char *, size_t);
 int	valid_device(const char *, size_t);
-int	valid_utf8(const uint8_t *, size_t);
+int	json_depth_ok(const char *, size_t, unsigned);
 void	hex_encode(const uint8_t *, size_t, char *);	/* NUL-terminates */
 int	hex_decode(const char *, size_t, uint8_t *);	/* len/2 bytes */
 void   *xmalloc(size_t);
@@ -239,6 +260,8 @@ struct stats {
 	uint64_t	delivered;	/* items pushed to a device */
 	uint64_t	acked;		/* items deleted by an ack */
 	uint64_t	receipts;	/* receipts queued */
+	uint64_t	conns_refused;	/* over max_connections(_per_ip) */
+	uint64_t	rate_limited;	/* sends and logins refused by rate */
 	uint64_t	commits;
 	uint64_t	commit_failures;
 	uint64_t	commit_lat[LAT_BUCKETS];	/* per bucket, not cumulative */
@@ -249,14 +272,22 @@ char   *metrics_render(size_t *);
 
 /* server.c */
 struct sub;
+struct rclient;
 struct conn {
 	uint64_t		 id;
 	struct bufferevent	*bev;
 	char			 addr[64];	/* "address:port" of the peer */
+	char			 ip[48];	/* the address alone */
+	int			 counted;	/* in limit_conn_open's count */
+	uint64_t		 frame_start;	/* Unix ms a frame began, or 0 */
+	uint64_t		 next_ping;	/* Unix ms */
+	uint64_t		 accepted;	/* Unix ms of the upgrade */
+	uint64_t		 timer_at;	/* Unix ms the timer fires */
 	int			 refs;		/* kdf jobs holding it */
 	int			 dead;		/* freed at the end of the turn */
 	int			 closing;	/* freed once output drained */
 	int			 lingering;	/* output done, reading to EOF */
+	int			 close_deferred; /* closes after the commit */
 	unsigned		 ndeferred;	/* outputs waiting for a commit */
 	int			 is_ws;
 	int			 tls;
@@ -285,6 +316,10 @@ struct conn {
 	TAILQ_ENTRY(conn)	 user_entry;	/* the user's connections */
 	LIST_HEAD(, sub)	 subs;		/* presence subscriptions */
 	unsigned		 nsubs;
+	uint64_t		 audit_at;	/* Unix ms of the connect event */
+	uint16_t		 close_code;	/* why tickd closed it, or 0 */
+	char			 close_reason[64];
+	struct rclient		*resp;		/* a RESP client's state */
 };
 struct server {
 	struct event_base	*base;
@@ -300,6 +335,7 @@ struct server {
 extern struct server	 srv;
 int	server_init(char **cause);
 void	server_loop(void);
+int	server_turn(int);
 void	server_free(void);
 struct txn *batch_txn(void);
 void	batch_defer(struct conn *, char *ok, size_t, char *fail, size_t);
@@ -314,11 +350,20 @@ int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
 void	conn_check_closing(struct conn *);
 void	conn_close_after_output(struct conn *);
+void	conn_offline(struct conn *);
 void	conn_free_later(struct conn *);
 void	conn_ref(struct conn *);
 void	conn_unref(struct conn *);
 void	server_reload(void);
 
+
+/* limit.c */
+int	limit_send(const char *);
+int	limit_login(const char *, const char *);
+int	limit_conn_open(const char *);
+void	limit_conn_close(const char *);
+void	limit_prune(void);
+void	limit_free(void);
 
 /* tls.c */
 struct ssl_st;
@@ -368,7 +413,6 @@ void	ws_pump(struct conn *);
 void	ws_timer_reset(struct conn *);
 
 /* presence.c */
-#define PRESENCE_SUBS_MAX	4096	/* users one connection may watch */
 int	presence_online(const char *);
 uint64_t presence_users_online(void);
 json_t *presence_view(struct txn *, const char *, const char *);
@@ -385,5 +429,149 @@ void	presence_free(void);
 /* proto.c */
 void	proto_dispatch(struct conn *, const uint8_t *, size_t);
 int	proto_auth(struct conn *, const char *);
+
+/* audit.c */
+enum audit_kind {		/* the kind column of tickd_events */
+	AUDIT_REGISTER,
+	AUDIT_LOGIN,
+	AUDIT_LOGIN_FAILED,
+	AUDIT_LOGOUT,
+	AUDIT_TOKEN_REVOKED,
+	AUDIT_DEVICE_REMOVED,
+	AUDIT_CONNECT,
+	AUDIT_DISCONNECT,
+	AUDIT_EVENTS_DROPPED,	/* the spool was full */
+	AUDIT_NKINDS
+};
+struct audit_stats {
+	int		enabled;	/* audit_pg is set */
+	int		connected;	/* to PostgreSQL, table ready */
+	int		full;		/* the spool is at audit_spool_max */
+	uint64_t	spool;		/* events waiting */
+	uint64_t	shipped;	/* since start */
+	uint64_t	dropped;	/* not kept, since start */
+	uint64_t	failures;	/* connections or batches failed */
+};
+int	audit_check(const struct conf *, char **);
+int	audit_init(char **);
+void	audit_reload(void);
+void	audit_shutdown(void);
+void	audit_event(enum audit_kind, const char *user, const char *device,
+	    const char *addr, json_t *detail);
+void	audit_connected(struct conn *);
+void	audit_closing(struct conn *, uint16_t, const char *);
+void	audit_disconnected(struct conn *);
+void	audit_commit(int ok);
+void	audit_stats(struct audit_stats *);
+json_t *audit_status(void);
+
+/* control.c */
+int	control_init(char **);
+void	control_free(void);
+
+/* priv.c */
+int	priv_init(char **);
+void	priv_ids(uid_t *, gid_t *);
+int	priv_drop(char **);
+
+/* admin.c */
+struct admin_del {		/* what admin_user_delete removed */
+	uint64_t	devices;
+	uint64_t	items;
+	uint64_t	tokens;
+	uint64_t	blocks;
+	uint64_t	dedup;
+};
+/* Whether user (device NULL) or its device is online. */
+typedef int (*admin_online_fn)(void *, const char *, const char *);
+int	admin_user_delete(struct txn *, const char *, struct admin_del *);
+int	admin_queue_purge(struct txn *, const char *, const char *,
+	    uint64_t *, uint64_t *);
+int	admin_token_revoke(struct txn *, const char *, const char *,
+	    uint64_t *);
+int	admin_user_list(struct txn *, admin_online_fn, void *, json_t **);
+int	admin_user_show(struct txn *, const char *, admin_online_fn, void *,
+	    uint64_t, json_t **);
+int	admin_queue_show(struct txn *, const char *, const char *,
+	    admin_online_fn, void *, json_t **);
+int	admin_block_list(struct txn *, const char *, json_t **);
+int	admin_dump(struct txn *, const char *, uint64_t, json_t **);
+int	admin_verify(struct txn *, int, void (*)(void *, const char *),
+	    void *, json_t **);
+
+/* resp.c */
+#define RESP_REDIS_VERSION	"7.0.15"	/* the Redis HELLO and INFO claim */
+struct evbuffer;
+struct rarg {			/* one argument of a RESP command */
+	char		*p;		/* a NUL-terminated copy */
+	size_t		 len;
+};
+enum resp_err {			/* the shared error replies */
+	RESP_ERR_SYNTAX,
+	RESP_ERR_NOTINT,
+	RESP_ERR_WRONGTYPE,
+	RESP_ERR_BADID,
+	RESP_ERR_NOKEY,
+	RESP_ERR_STORE,
+	RESP_ERR_FULL,
+	RESP_ERR_KEYLEN,
+	RESP_ERR_NAMELEN,
+};
+int	resp_init(char **);
+void	resp_drain(void);
+void	resp_shutdown(void);
+void	resp_free(struct conn *);
+void	resp_key_touched(const char *, size_t);
+void	resp_queue_touched(const char *, const char *);
+void	resp_serve_ready(int);
+struct txn *resp_txn(struct rclient *, int);
+void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
+int	resp_waking(struct rclient *);
+int	resp_is3(struct rclient *);
+int	resp_arg_is(const struct rarg *, const char *);
+int	resp_str2ll(const char *, size_t, long long *);
+int	resp_arg_ll(struct rclient *, const struct rarg *, long long *,
+	    const char *);
+void	resp_arg_set(struct rarg *, const char *);
+void	resp_add_raw(struct rclient *, const char *, size_t);
+void	resp_add_status(struct rclient *, const char *);
+void	resp_add_ok(struct rclient *);
+void	resp_add_errorf(struct rclient *, const char *, ...)
+	    printflike(2, 3);
+void	resp_add_err(struct rclient *, enum resp_err);
+void	resp_add_store_error(struct rclient *, int);
+void	resp_add_int(struct rclient *, long long);
+void	resp_add_bulk(struct rclient *, const void *, size_t);
+void	resp_add_str(struct rclient *, const char *);
+void	resp_add_bulk_int(struct rclient *, long long);
+void	resp_add_mid(struct rclient *, const struct mid *);
+void	resp_add_null(struct rclient *);
+void	resp_add_null_array(struct rclient *);
+void	resp_add_array(struct rclient *, long long);
+void	resp_add_map(struct rclient *, long long);
+void	resp_add_set(struct rclient *, long long);
+void	resp_add_verbatim(struct rclient *, const char *, size_t);
+void	resp_add_help(struct rclient *, const char *, const char *const *);
+struct evbuffer *resp_nest(struct rclient *);
+void	resp_nest_end(struct rclient *, struct evbuffer *, char, long long);
+void	resp_nest_abort(struct rclient *, struct evbuffer *);
+
+/* resp-cmd.c */
+enum resp_view {		/* the chat views of resp.md */
+	RV_NONE,		/* a plain key */
+	RV_BAD,			/* a view's prefix, but not a valid view */
+	RV_INBOX,		/* inbox:USER */
+	RV_QUEUE,		/* queue:USER:DEVICE */
+	RV_BLOCKED,		/* blocked:USER */
+	RV_LASTSEEN,		/* lastseen:USER */
+};
+enum resp_view resp_view(const struct rarg *, char [NAME_USER_MAX + 1],
+	    char [NAME_DEVICE_MAX + 1]);
+int	resp_view_refuse(struct rclient *, const struct rarg *);
+int	resp_lookup(struct rclient *, struct txn *, const struct rarg *,
+	    struct rkey_rec *);
+int	resp_key_drop(struct txn *, const void *, size_t,
+	    const struct rkey_rec *);
+int	resp_key_check(struct rclient *, const struct rarg *);
 
 #endif /* TICKD_H */

@@ -51,38 +51,39 @@ valid_device(const char *s, size_t len)
 }
 
 /*
- * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
- * U+10FFFF.  RFC 6455 makes a text frame that fails this a 1007 close.
+ * Whether JSON text nests arrays and objects at most max deep.  Checked on
+ * the raw text before parsing, so a hostile frame never builds a deep tree.
  */
 int
-valid_utf8(const uint8_t *s, size_t len)
+json_depth_ok(const char *s, size_t len, unsigned max)
 {
-	size_t		i = 0, n, k;
-	uint32_t	cp, min;
+	unsigned	depth = 0;
+	size_t		i;
+	int		in_string = 0;
 
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = 0;
 			continue;
 		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 1; cp = s[i] & 0x1f; min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 2; cp = s[i] & 0x0f; min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 3; cp = s[i] & 0x07; min = 0x10000;
-		} else
-			return (0);
-		if (len - i - 1 < n)
-			return (0);
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
+		switch (s[i]) {
+		case '"':
+			in_string = 1;
+			break;
+		case '[':
+		case '{':
+			if (++depth > max)
 				return (0);
-			cp = (cp << 6) | (s[i + k] & 0x3f);
+			break;
+		case ']':
+		case '}':
+			if (depth > 0)
+				depth--;
+			break;
 		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return (0);
-		i += n + 1;
 	}
 	return (1);
 }

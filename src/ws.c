@@ -55,14 +55,11 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 	struct conn	*c = user;
 
 	(void)ctx;
-	if (c->closing || c->dead)
+	if (c->closing || c->dead || c->close_deferred)
 		return;
 	switch (arg->opcode) {
 	case WSLAY_TEXT_FRAME:
-		if (!valid_utf8(arg->msg, arg->msg_length)) {
-			ws_close(c, 1007, "invalid UTF-8");
-			return;
-		}
+		/* wslay has checked UTF-8 already and closes with 1007. */
 		proto_dispatch(c, arg->msg, arg->msg_length);
 		break;
 	case WSLAY_BINARY_FRAME:
@@ -77,9 +74,34 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 	}
 }
 
+/* A frame began: it must be complete within handshake_timeout. */
+static void
+ws_frame_start_cb(wslay_event_context_ptr ctx,
+    const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	struct conn	*c = user;
+
+	(void)ctx; (void)arg;
+	c->frame_start = now_ms();
+	/* The armed deadline is usually earlier already: no timer churn. */
+	if (c->frame_start + srv.conf.handshake_timeout < c->timer_at)
+		ws_timer_reset(c);
+}
+
+static void
+ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
+{
+	struct conn	*c = user;
+
+	(void)ctx;
+	c->frame_start = 0;
+}
+
 static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = ws_recv_cb,
 	.send_callback = ws_send_cb,
+	.on_frame_recv_start_callback = ws_frame_start_cb,
+	.on_frame_recv_end_callback = ws_frame_end_cb,
 	.on_msg_recv_callback = ws_msg_cb,
 };
 
@@ -158,7 +180,12 @@ ws_close(struct conn *c, uint16_t code, const char *reason)
 {
 	if (c->dead || c->closing)
 		return;
+	audit_closing(c, code, reason);
 	if (conn_must_defer()) {
+		if (c->close_deferred)
+			return;
+		/* Frames already read after this one are not served. */
+		c->close_deferred = 1;
 		conn_defer_close(c, code);
 		return;
 	}
@@ -184,9 +211,11 @@ ws_timer_arm(struct conn *c, uint64_t ms)
 }
 
 /*
- * Before authentication the timer is the auth deadline.  After it, the
- * ping clock: a connection that sent no pong for two intervals is dead, so
- * a vanished peer is gone within three.
+ * One timer per connection serves three deadlines: authentication before
+ * it, then the ping clock, and the end of a frame that has begun, whichever
+ * comes first.  A connection that sent no pong for two intervals is dead,
+ * so a vanished peer is gone within three; a frame trickling in slower
+ * than handshake_timeout is a slowloris.
  */
 static void
 ws_timer_cb(evutil_socket_t fd, short events, void *arg)
@@ -198,33 +227,49 @@ ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd; (void)events;
 	if (c->dead || c->closing)
 		return;
+	if (c->frame_start != 0 &&
+	    now - c->frame_start >= srv.conf.handshake_timeout) {
+		ws_close(c, 1008, "frame not completed in time");
+		return;
+	}
 	if (!c->authed) {
-		ws_close(c, 1008, "authentication timeout");
-		return;
+		if (now - c->accepted >= srv.conf.auth_timeout) {
+			ws_close(c, 1008, "authentication timeout");
+			return;
+		}
+	} else if (now >= c->next_ping) {
+		if (now - c->last_pong >= 2 * srv.conf.ping_interval) {
+			log_info("ws: %s (%s:%s) answered no ping; closed",
+			    c->addr, c->user, c->device);
+			ws_close(c, 1008, "ping timeout");
+			return;
+		}
+		ping.opcode = WSLAY_PING;
+		ping.msg = NULL;
+		ping.msg_length = 0;
+		if (wslay_event_queue_msg(c->ws, &ping) != 0 ||
+		    wslay_event_send(c->ws) != 0) {
+			conn_free_later(c);
+			return;
+		}
+		c->next_ping = now + srv.conf.ping_interval;
 	}
-	if (now - c->last_pong >= 2 * srv.conf.ping_interval) {
-		log_info("ws: %s (%s:%s) answered no ping; closed", c->addr,
-		    c->user, c->device);
-		ws_close(c, 1008, "ping timeout");
-		return;
-	}
-	ping.opcode = WSLAY_PING;
-	ping.msg = NULL;
-	ping.msg_length = 0;
-	if (wslay_event_queue_msg(c->ws, &ping) != 0 ||
-	    wslay_event_send(c->ws) != 0) {
-		conn_free_later(c);
-		return;
-	}
-	ws_timer_arm(c, srv.conf.ping_interval);
+	ws_timer_reset(c);
 }
 
+/* Arms the timer for the nearest of c's deadlines. */
 void
 ws_timer_reset(struct conn *c)
 {
+	uint64_t	now = now_ms(), when;
+
+	when = c->authed ? c->next_ping : c->accepted + srv.conf.auth_timeout;
+	if (c->frame_start != 0 &&
+	    c->frame_start + srv.conf.handshake_timeout < when)
+		when = c->frame_start + srv.conf.handshake_timeout;
 	evtimer_del(c->timer);
-	ws_timer_arm(c, c->authed ? srv.conf.ping_interval :
-	    srv.conf.auth_timeout);
+	c->timer_at = when;
+	ws_timer_arm(c, when > now ? when - now : 0);
 }
 
 /* Reads every complete frame, then flushes what wslay queued. */
@@ -238,8 +283,11 @@ ws_io(struct conn *c)
 		return;
 	}
 	if (!c->closing && !c->dead && !wslay_event_want_read(c->ws) &&
-	    !wslay_event_want_write(c->ws))
+	    !wslay_event_want_write(c->ws)) {
+		audit_closing(c, wslay_event_get_status_code_received(c->ws),
+		    "peer closed");
 		conn_close_after_output(c);
+	}
 }
 
 static void
@@ -269,6 +317,8 @@ ws_event_cb(struct bufferevent *bev, short what, void *arg)
 	/* A TLS handshake that completed is not an end. */
 	if (what & BEV_EVENT_CONNECTED)
 		return;
+	audit_closing(arg, 0, what & BEV_EVENT_EOF ? "peer closed" :
+	    "network error");
 	conn_free_later(arg);
 }
 
@@ -288,6 +338,7 @@ ws_upgraded(struct conn *c, const char *token)
 	bufferevent_setcb(c->bev, ws_read_cb, ws_write_cb, ws_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	evtimer_assign(c->timer, srv.base, ws_timer_cb, c);
+	c->accepted = now_ms();
 	ws_timer_reset(c);
 	if (token != NULL && proto_auth(c, token) != 0)
 		return;
@@ -323,15 +374,14 @@ ws_authenticated(struct conn *c, const struct token_rec *tok)
 	c->qid = tok->qid;
 	c->authed = 1;
 	c->last_pong = now;
+	c->next_ping = now + srv.conf.ping_interval;
 	memset(&c->cursor, 0, sizeof c->cursor);
 	c->inflight = 0;
 	/* Attach first, so that a replaced device never flaps offline. */
 	device_attach(c);
 	srv.stats.ws_authed++;
 	if (old != NULL) {
-		device_detach(old);
-		old->authed = 0;
-		srv.stats.ws_authed--;
+		conn_offline(old);
 		ws_close(old, 4000, "replaced by a newer connection");
 	}
 	if ((txn = batch_txn()) != NULL &&
@@ -339,6 +389,7 @@ ws_authenticated(struct conn *c, const struct token_rec *tok)
 		rec.last_active = now;
 		store_device_put(txn, c->user, c->device, &rec);
 	}
+	audit_connected(c);
 	ws_timer_reset(c);
 	obj = json_pack("{s:s,s:s,s:s,s:I}", "op", "ready", "user", c->user,
 	    "device", c->device, "time", (json_int_t)now);

@@ -5,12 +5,21 @@
 MANDOC=${MANDOC:-mandoc}
 top=${TOP_SRCDIR:-$(dirname "$0")/..}
 pages="tickd.8 tickd.conf.5 tickd-protocol.7"
+pages="$pages tickd-audit.7"
+# Every other page in man/ too, so that a new page cannot be left out.
+for f in "$top"/man/*.[1-9]; do
+	case " $pages " in
+	*" ${f##*/} "*) ;;
+	*) pages="$pages ${f##*/}" ;;
+	esac
+done
 
 if ! command -v "$MANDOC" >/dev/null 2>&1; then
 	echo "1..0 # SKIP mandoc is not installed"
 	exit 77
 fi
-echo "1..3"
+set -- $pages
+echo "1..$#"
 n=0
 failed=0
 for page in $pages; do

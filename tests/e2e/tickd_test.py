@@ -162,8 +162,9 @@ class Daemon:
     """One tickd in its own temporary directory; a context manager.
 
     Daemon(max_queue=3, window="4") writes `max_queue 3` and `window 4` into
-    the config on top of listen, data_dir and pidfile; a value of None drops
-    a key.  Pass data_dir= to share a store with an earlier daemon.
+    the config on top of listen, data_dir, pidfile and control_socket; a
+    value of None drops a key.  Pass data_dir= to share a store with an
+    earlier daemon.
     """
 
     all = []
@@ -180,6 +181,7 @@ class Daemon:
             "listen": f"127.0.0.1:{self.port}",
             "data_dir": self.data_dir,
             "pidfile": os.path.join(self.dir, "tickd.pid"),
+            "control_socket": os.path.join(self.dir, "tickd.sock"),
         }
         self.conf.update(conf)
         self.proc = None
