@@ -131,6 +131,12 @@ const struct conf_entry conf_table[] = {
 	  .dflt = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
 	  "TLS_CHACHA20_POLY1305_SHA256",
 	  .help = "OpenSSL ciphersuites for TLS 1.3" },
+	{ .name = "resp_tls_cert", .type = CONF_STRING,
+	  .offset = O(resp_tls_cert), .reload = 1,
+	  .help = "PEM certificate chain; with resp_tls_key, RESP over TLS" },
+	{ .name = "resp_tls_key", .type = CONF_STRING,
+	  .offset = O(resp_tls_key), .reload = 1,
+	  .help = "PEM private key of resp_tls_cert" },
 	{ .name = "send_rate", .type = CONF_COUNT, .offset = O(send_rate),
 	  .min = 0, .max = 1000000, .dflt = "200", .reload = 1,
 	  .help = "messages per second one user may send; 0: no limit" },

@@ -217,6 +217,7 @@ resp_cmd_ping(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_status(rc, "PONG");
 }
 
+/* ECHO message */
 void
 resp_cmd_echo(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -239,11 +240,6 @@ resp_cmd_select(struct rclient *rc, int argc, struct rarg *argv)
 	}
 	resp_add_ok(rc);
 }
-
-/* Whether a view exists as EXISTS and TYPE see it. */
-static int
-view_exists(struct rclient *rc, struct txn *txn, enum resp_view v,
-    const char *user, const char *device, int *exists);
 
 /* Block walk callback: stops at the first. */
 static int
@@ -274,6 +270,7 @@ lastseen(struct txn *txn, const char *user, uint64_t *ms)
 	return (STORE_OK);
 }
 
+/* Whether a view exists as EXISTS and TYPE see it. */
 static int
 view_exists(struct rclient *rc, struct txn *txn, enum resp_view v,
     const char *user, const char *device, int *exists)
@@ -386,6 +383,7 @@ type_name(int type)
 	return ("none");
 }
 
+/* TYPE key; a view has the type of what it shows. */
 void
 resp_cmd_type(struct rclient *rc, int argc, struct rarg *argv)
 {

@@ -24,13 +24,21 @@
 #define NODE_MAX_ENTRIES	100	/* stream-node-max-entries */
 #define NODE_MAX_BYTES		4096	/* stream-node-max-bytes */
 #define LP_HDR_BYTES		7	/* listpack header and end byte */
-#define TRIM_LIMIT_MAX		10000	/* default LIMIT of an approximate trim */
+#define TRIM_LIMIT_MAX		10000	/* LIMIT of a "~" trim by default */
 #define VIEW_GROUP		"tickd"	/* the group a queue: view has */
 #define VIEW_CURSORS_MAX	4096	/* queue: view consumers remembered */
 
 #define TRIM_NONE		0
 #define TRIM_MAXLEN		1
 #define TRIM_MINID		2
+
+/* Errors said in more than one place. */
+static const char	err_dollar[] = "The $ ID is meaningless in the context "
+    "of XREADGROUP: you want to read the history of this consumer by "
+    "specifying a proper ID, or use the > ID to get new messages. The $ ID "
+    "would just return an empty result set.";
+static const char	err_gt[] = "The > ID can be specified only when "
+    "calling XREADGROUP using the GROUP <group> <consumer> option.";
 
 static const struct mid	mid_zero = { 0, 0 };
 static const struct mid	mid_max = { UINT64_MAX, UINT64_MAX };
@@ -72,7 +80,7 @@ struct node_walk {
 	int		started;
 	int		n;		/* entries and tombstones */
 	long long	live;
-	struct mid	last;		/* the node's last id, tombstone or not */
+	struct mid	last;		/* its last id, tombstone or not */
 	struct mid	ids[NODE_MAX_ENTRIES];
 	int		dead[NODE_MAX_ENTRIES];
 };
@@ -94,6 +102,7 @@ static int	delconsumer(struct rclient *, struct txn *, struct stream *,
 
 /* ---------------------------------------------------------- ids */
 
+/* Whether an id is 0-0. */
 static int
 mid_iszero(const struct mid *id)
 {
@@ -222,7 +231,8 @@ id_bound(struct rclient *rc, const struct rarg *a, struct mid *id,
 		if (id_parse_reply(rc, &t, id, missing_seq, 1) != 0)
 			return (-1);
 		if (dir > 0 && mid_incr(id) != 0) {
-			resp_add_errorf(rc, "invalid start ID for the interval");
+			resp_add_errorf(rc, "invalid start ID for the "
+			    "interval");
 			return (-1);
 		}
 		if (dir < 0 && mid_decr(id) != 0) {
@@ -643,7 +653,8 @@ parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
 				a->approx = argv[i + 1].p[0] == '~';
 				i++;
 			}
-			if (resp_arg_ll(rc, &argv[i + 1], &a->maxlen, NULL) != 0)
+			if (resp_arg_ll(rc, &argv[i + 1], &a->maxlen,
+			    NULL) != 0)
 				return (-1);
 			if (a->maxlen < 0) {
 				resp_add_errorf(rc, "The MAXLEN argument must "
@@ -674,8 +685,8 @@ parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
 			if (resp_arg_ll(rc, &argv[i + 1], &a->limit, NULL) != 0)
 				return (-1);
 			if (a->limit < 0) {
-				resp_add_errorf(rc, "The LIMIT argument must be "
-				    ">= 0.");
+				resp_add_errorf(rc, "The LIMIT argument must "
+				    "be >= 0.");
 				return (-1);
 			}
 			limit_given = 1;
@@ -696,8 +707,8 @@ parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
 		}
 	}
 	if (a->limit != 0 && a->strategy == TRIM_NONE) {
-		resp_add_errorf(rc, "syntax error, LIMIT cannot be used without "
-		    "specifying a trimming strategy");
+		resp_add_errorf(rc, "syntax error, LIMIT cannot be used "
+		    "without specifying a trimming strategy");
 		return (-1);
 	}
 	if (!xadd && a->strategy == TRIM_NONE) {
@@ -707,8 +718,8 @@ parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
 	}
 	if (limit_given) {
 		if (!a->approx) {
-			resp_add_errorf(rc, "syntax error, LIMIT cannot be used "
-			    "without the special ~ option");
+			resp_add_errorf(rc, "syntax error, LIMIT cannot be "
+			    "used without the special ~ option");
 			return (-1);
 		}
 	} else if (a->approx)
@@ -988,7 +999,7 @@ inbox_send(struct rclient *rc, const char *to, int argc, struct rarg *argv,
 		return;
 	}
 	if (id == NULL) {
-		/* Every send has an id; a RESP one without gets a random one. */
+		/* Every send has an id: one of RESP without is random. */
 		if (RAND_bytes(rnd, sizeof rnd) != 1) {
 			resp_add_err(rc, RESP_ERR_STORE);
 			return;
@@ -1020,7 +1031,8 @@ inbox_send(struct rclient *rc, const char *to, int argc, struct rarg *argv,
 		resp_add_errorf(rc, "no such user");
 		goto out;
 	case TE_TOO_LARGE:
-		resp_add_errorf(rc, "too large: body exceeds max_message_bytes");
+		resp_add_errorf(rc, "too large: body exceeds "
+		    "max_message_bytes");
 		goto out;
 	case TE_QUEUE_FULL:
 		resp_add_errorf(rc, "queue full: the recipient's queue is "
@@ -1085,8 +1097,8 @@ resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 		}
 	}
 	if (s.r.last_id.ms == UINT64_MAX && s.r.last_id.seq == UINT64_MAX) {
-		resp_add_errorf(rc, "The stream has exhausted the last possible "
-		    "ID, unable to add more items");
+		resp_add_errorf(rc, "The stream has exhausted the last "
+		    "possible ID, unable to add more items");
 		return;
 	}
 	if (!a.id_given) {
@@ -1243,12 +1255,14 @@ xrange(struct rclient *rc, int argc, struct rarg *argv, int rev)
 	resp_nest_end(rc, saved, '*', n);
 }
 
+/* XRANGE key start end [COUNT n] */
 void
 resp_stream_xrange(struct rclient *rc, int argc, struct rarg *argv)
 {
 	xrange(rc, argc, argv, 0);
 }
 
+/* XREVRANGE key end start [COUNT n] */
 void
 resp_stream_xrevrange(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1362,11 +1376,12 @@ resp_stream_xsetid(struct rclient *rc, int argc, struct rarg *argv)
 			}
 		} else if (resp_arg_is(&argv[i], "maxdeletedid") &&
 		    argc - 1 - i) {
-			if (id_parse_reply(rc, &argv[i + 1], &maxdel, 0, 1) != 0)
+			if (id_parse_reply(rc, &argv[i + 1], &maxdel, 0,
+			    1) != 0)
 				return;
 			if (mid_cmp(&id, &maxdel) < 0) {
-				resp_add_errorf(rc, "The ID specified in XSETID "
-				    "is smaller than the provided "
+				resp_add_errorf(rc, "The ID specified in "
+				    "XSETID is smaller than the provided "
 				    "max_deleted_entry_id");
 				return;
 			}
@@ -1816,6 +1831,7 @@ struct served {
 	size_t		 n, cap;
 };
 
+/* Entry walk callback: replies an entry and keeps its id. */
 static int
 served_fn(void *arg, const struct mid *id, const struct rentry *e)
 {
@@ -1961,8 +1977,8 @@ xread_parse(struct rclient *rc, int argc, struct rarg *argv,
 			x->nkeys = argc - x->first;
 			if (x->nkeys % 2 != 0) {
 				resp_add_errorf(rc, "Unbalanced %s list of "
-				    "streams: for each stream key an ID or '%c' "
-				    "must be specified.", x->group ?
+				    "streams: for each stream key an ID or "
+				    "'%c' must be specified.", x->group ?
 				    "XREADGROUP" : "XREAD", x->group ? '>' :
 				    '$');
 				return (-1);
@@ -2072,16 +2088,9 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 		    strcmp(ida->p, ">") == 0) {
 			resp_nest_abort(rc, saved);
 			if (strcmp(ida->p, "$") == 0)
-				resp_add_errorf(rc, "The $ ID is meaningless in "
-				    "the context of XREADGROUP: you want to read "
-				    "the history of this consumer by specifying "
-				    "a proper ID, or use the > ID to get new "
-				    "messages. The $ ID would just return an "
-				    "empty result set.");
+				resp_add_errorf(rc, "%s", err_dollar);
 			else
-				resp_add_errorf(rc, "The > ID can be specified "
-				    "only when calling XREADGROUP using the "
-				    "GROUP <group> <consumer> option.");
+				resp_add_errorf(rc, "%s", err_gt);
 			return;
 		} else if (id_parse(ida, &id, 0, 1, NULL) != 0) {
 			resp_nest_abort(rc, saved);
@@ -2193,8 +2202,8 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 			}
 			if (gret == 1 && resp_waking(rc) && ss[i].found) {
 				resp_add_errorf(rc, "-NOGROUP the consumer "
-				    "group this client was blocked on no longer "
-				    "exists");
+				    "group this client was blocked on no "
+				    "longer exists");
 				goto out;
 			}
 			if (gret == 1 && resp_waking(rc)) {
@@ -2210,12 +2219,7 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 		}
 		if (strcmp(ida->p, "$") == 0) {
 			if (group) {
-				resp_add_errorf(rc, "The $ ID is meaningless in "
-				    "the context of XREADGROUP: you want to read "
-				    "the history of this consumer by specifying "
-				    "a proper ID, or use the > ID to get new "
-				    "messages. The $ ID would just return an "
-				    "empty result set.");
+				resp_add_errorf(rc, "%s", err_dollar);
 				goto out;
 			}
 			/* Resolved now, so that a parked read keeps it. */
@@ -2224,9 +2228,7 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 			resp_arg_set(ida, buf);
 		} else if (strcmp(ida->p, ">") == 0) {
 			if (!group) {
-				resp_add_errorf(rc, "The > ID can be specified "
-				    "only when calling XREADGROUP using the "
-				    "GROUP <group> <consumer> option.");
+				resp_add_errorf(rc, "%s", err_gt);
 				goto out;
 			}
 			ids[i] = mid_max;
@@ -2291,12 +2293,14 @@ out:
 	free(ids);
 }
 
+/* XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ... */
 void
 resp_stream_xread(struct rclient *rc, int argc, struct rarg *argv)
 {
 	xread(rc, argc, argv, 0);
 }
 
+/* XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS ... */
 void
 resp_stream_xreadgroup(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -2430,14 +2434,14 @@ static int
 pending_cons_fn(void *arg, const void *name, size_t len,
     const struct rcons_rec *c)
 {
-	struct served	*sv = arg;
+	struct emit	*em = arg;
 
 	if (c->pending == 0)
 		return (STORE_WALK_NEXT);
-	resp_add_array(sv->em.rc, 2);
-	resp_add_bulk(sv->em.rc, name, len);
-	resp_add_bulk_int(sv->em.rc, (long long)c->pending);
-	sv->em.n++;
+	resp_add_array(em->rc, 2);
+	resp_add_bulk(em->rc, name, len);
+	resp_add_bulk_int(em->rc, (long long)c->pending);
+	em->n++;
 	return (STORE_WALK_NEXT);
 }
 
@@ -2466,7 +2470,7 @@ resp_stream_xpending(struct rclient *rc, int argc, struct rarg *argv)
 	struct rcons_rec	 c;
 	struct rpel_rec		 p;
 	struct pel_walk		 pw;
-	struct served		 sv;
+	struct emit		 em;
 	struct evbuffer		*saved;
 	struct txn		*txn;
 	struct mid		 start, end, edges[2];
@@ -2533,11 +2537,11 @@ resp_stream_xpending(struct rclient *rc, int argc, struct rarg *argv)
 		}
 		resp_add_mid(rc, &edges[0]);
 		resp_add_mid(rc, &edges[1]);
-		memset(&sv, 0, sizeof sv);
-		sv.em.rc = rc;
+		memset(&em, 0, sizeof em);
+		em.rc = rc;
 		saved = resp_nest(rc);
-		ret = store_rcons_walk(txn, g.gid, pending_cons_fn, &sv);
-		resp_nest_end(rc, saved, '*', sv.em.n);
+		ret = store_rcons_walk(txn, g.gid, pending_cons_fn, &em);
+		resp_nest_end(rc, saved, '*', em.n);
 		if (ret != STORE_OK)
 			resp_add_store_error(rc, ret);
 		return;
@@ -2877,13 +2881,20 @@ resp_stream_xautoclaim(struct rclient *rc, int argc, struct rarg *argv)
 
 /* ---------------------------------------------------------- XINFO */
 
+/* What XINFO's walks reply to and count. */
+struct info {
+	struct rclient		*rc;
+	const struct rkey_rec	*r;
+	long long		 n;
+};
+
 /* Consumer walk callback: XINFO CONSUMERS' map of each. */
 static int
 info_cons_fn(void *arg, const void *name, size_t len,
     const struct rcons_rec *c)
 {
-	struct served	*sv = arg;
-	struct rclient	*rc = sv->em.rc;
+	struct info	*in = arg;
+	struct rclient	*rc = in->rc;
 	uint64_t	 now = now_ms();
 
 	resp_add_map(rc, 3);
@@ -2894,7 +2905,7 @@ info_cons_fn(void *arg, const void *name, size_t len,
 	resp_add_str(rc, "idle");
 	resp_add_int(rc, now > c->seen_time ? (long long)(now - c->seen_time) :
 	    0);
-	sv->em.n++;
+	in->n++;
 	return (STORE_WALK_NEXT);
 }
 
@@ -2903,9 +2914,9 @@ static int
 info_group_fn(void *arg, const void *name, size_t len,
     const struct rgroup_rec *g)
 {
-	struct served		*sv = arg;
-	struct rclient		*rc = sv->em.rc;
-	const struct rkey_rec	*r = (const struct rkey_rec *)sv->ids;
+	struct info		*in = arg;
+	struct rclient		*rc = in->rc;
+	const struct rkey_rec	*r = in->r;
 	int64_t			 read;
 
 	resp_add_map(rc, 6);
@@ -2932,7 +2943,7 @@ info_group_fn(void *arg, const void *name, size_t len,
 		resp_add_int(rc, (long long)r->entries_added - read);
 	else
 		resp_add_null(rc);
-	sv->em.n++;
+	in->n++;
 	return (STORE_WALK_NEXT);
 }
 
@@ -3008,7 +3019,7 @@ resp_stream_xinfo(struct rclient *rc, int argc, struct rarg *argv)
 	char			 device[NAME_DEVICE_MAX + 1];
 	struct stream		 s;
 	struct rgroup_rec	 g;
-	struct served		 sv;
+	struct info		 in;
 	struct evbuffer		*saved;
 	struct txn		*txn;
 	int			 ret;
@@ -3024,8 +3035,9 @@ resp_stream_xinfo(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_err(rc, RESP_ERR_NOKEY);
 		return;
 	}
-	memset(&sv, 0, sizeof sv);
-	sv.em.rc = rc;
+	memset(&in, 0, sizeof in);
+	in.rc = rc;
+	in.r = &s.r;
 	if (resp_arg_is(&argv[1], "consumers") && argc == 4) {
 		if ((ret = group_get(txn, &s, &argv[3], &g)) != 0) {
 			if (ret < 0)
@@ -3037,17 +3049,16 @@ resp_stream_xinfo(struct rclient *rc, int argc, struct rarg *argv)
 			return;
 		}
 		saved = resp_nest(rc);
-		ret = store_rcons_walk(txn, g.gid, info_cons_fn, &sv);
+		ret = store_rcons_walk(txn, g.gid, info_cons_fn, &in);
 	} else if (resp_arg_is(&argv[1], "groups") && argc == 3) {
-		sv.ids = (struct mid *)(void *)&s.r;
 		saved = resp_nest(rc);
-		ret = store_rgroup_walk(txn, s.r.rid, info_group_fn, &sv);
+		ret = store_rgroup_walk(txn, s.r.rid, info_group_fn, &in);
 	} else if (resp_arg_is(&argv[1], "stream")) {
 		if (argc > 3) {
 			if (!resp_arg_is(&argv[3], "full"))
-				resp_add_errorf(rc, "unknown subcommand or wrong "
-				    "number of arguments for '%.128s'. Try XINFO "
-				    "HELP.", argv[1].p);
+				resp_add_errorf(rc, "unknown subcommand or "
+				    "wrong number of arguments for '%.128s'. "
+				    "Try XINFO HELP.", argv[1].p);
 			else
 				resp_add_errorf(rc, "XINFO STREAM FULL is not "
 				    "supported by tickd");
@@ -3065,9 +3076,10 @@ resp_stream_xinfo(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_store_error(rc, ret);
 		return;
 	}
-	resp_nest_end(rc, saved, '*', sv.em.n);
+	resp_nest_end(rc, saved, '*', in.n);
 }
 
+/* XINFO HELP, for the subcommands tickd has. */
 void
 resp_stream_xinfo_help(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -3085,6 +3097,7 @@ resp_stream_xinfo_help(struct rclient *rc, int argc, struct rarg *argv)
 	resp_add_help(rc, "XINFO", help);
 }
 
+/* XGROUP HELP */
 void
 resp_stream_xgroup_help(struct rclient *rc, int argc, struct rarg *argv)
 {

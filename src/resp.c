@@ -42,10 +42,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "tickd.h"
 
@@ -63,6 +65,9 @@
 #define PARSE_DONE		0	/* argv holds a command (maybe empty) */
 #define PARSE_MORE		1	/* wait for more input */
 #define PARSE_ERROR		2	/* reply the error, then close */
+
+/* What a client over resp_max_clients is told before it is closed. */
+#define RESP_MAXCLIENTS	"-ERR max number of clients reached\r\n"
 
 /* What the client is told about a write whose commit failed. */
 #define RESP_FAIL_REPLY	"-ERR write not committed: store full or I/O error\r\n"
@@ -114,7 +119,7 @@ struct rclient {
 	size_t			 qlen, qpos, qcap;
 	int			 reqtype;
 	long long		 mbulk;		/* bulks still to read */
-	long long		 bulklen;	/* -1: its length line is next */
+	long long		 bulklen;	/* -1: its length line next */
 	struct rarg		*argv;
 	int			 argc, argvcap;
 	size_t			 argbytes;
@@ -129,7 +134,7 @@ struct rclient {
 
 	/* MULTI. */
 	int			 multi;
-	int			 multi_dirty;	/* a queued command was refused */
+	int			 multi_dirty;	/* a command was refused */
 	int			 in_exec;
 	struct rqueued		*queued;
 	int			 nqueued, queuedcap;
@@ -318,7 +323,8 @@ static uint64_t			 resp_started;	/* Unix ms */
 /* The wait table: key -> parked clients, and the keys written to. */
 static struct rwkey		*wait_table[RESP_WAIT_BUCKETS];
 static size_t			 wait_count;
-static TAILQ_HEAD(, rwkey)	 ready_keys = TAILQ_HEAD_INITIALIZER(ready_keys);
+static TAILQ_HEAD(, rwkey)	 ready_keys =
+    TAILQ_HEAD_INITIALIZER(ready_keys);
 static TAILQ_HEAD(, rclient)	 resume = TAILQ_HEAD_INITIALIZER(resume);
 
 /* ---------------------------------------------------------- replies */
@@ -355,6 +361,7 @@ resp_add_status(struct rclient *rc, const char *s)
 	evbuffer_add_printf(rc->out, "+%s\r\n", s);
 }
 
+/* The +OK status. */
 void
 resp_add_ok(struct rclient *rc)
 {
@@ -402,12 +409,14 @@ resp_add_store_error(struct rclient *rc, int ret)
 	resp_add_err(rc, ret == STORE_FULL ? RESP_ERR_FULL : RESP_ERR_STORE);
 }
 
+/* An integer reply. */
 void
 resp_add_int(struct rclient *rc, long long n)
 {
 	add_len(rc, ':', n);
 }
 
+/* A bulk string of any bytes. */
 void
 resp_add_bulk(struct rclient *rc, const void *p, size_t len)
 {
@@ -416,6 +425,7 @@ resp_add_bulk(struct rclient *rc, const void *p, size_t len)
 	evbuffer_add(rc->out, "\r\n", 2);
 }
 
+/* A C string as a bulk string. */
 void
 resp_add_str(struct rclient *rc, const char *s)
 {
@@ -462,6 +472,7 @@ resp_add_null_array(struct rclient *rc)
 		evbuffer_add(rc->out, "*-1\r\n", 5);
 }
 
+/* The header of an array of n replies. */
 void
 resp_add_array(struct rclient *rc, long long n)
 {
@@ -1293,8 +1304,8 @@ rc_read_cb(struct bufferevent *bev, void *arg)
 			rc->qpos = 0;
 		}
 		if (rc->qlen + n > rc->qcap) {
-			rc->qcap = rc->qlen + n < RESP_READ_MAX ? RESP_READ_MAX :
-			    rc->qlen + n;
+			rc->qcap = rc->qlen + n < RESP_READ_MAX ?
+			    RESP_READ_MAX : rc->qlen + n;
 			rc->qb = xrealloc(rc->qb, rc->qcap);
 		}
 		evbuffer_remove(in, rc->qb + rc->qlen, n);
@@ -1304,6 +1315,7 @@ rc_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Output drained: resume a paused client, or finish closing. */
 static void
 rc_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -1320,10 +1332,14 @@ rc_write_cb(struct bufferevent *bev, void *arg)
 	conn_check_closing(c);
 }
 
+/* EOF or an error on the socket: the client goes. */
 static void
 rc_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)bev; (void)what;
+	(void)bev;
+	/* A TLS handshake that completed is not an end. */
+	if (what & BEV_EVENT_CONNECTED)
+		return;
 	conn_free_later(arg);
 }
 
@@ -1383,6 +1399,7 @@ wait_key_drop(struct rwkey *k)
 	free(k);
 }
 
+/* A parked client's BLOCK ran out: nil, then its pipeline. */
 static void
 rc_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -1669,7 +1686,8 @@ resp_hello(struct rclient *rc, int argc, struct rarg *argv)
 			user = &argv[j + 1];
 			pass = &argv[j + 2];
 			j += 2;
-		} else if (resp_arg_is(&argv[j], "SETNAME") && argc - 1 - j >= 1)
+		} else if (resp_arg_is(&argv[j], "SETNAME") &&
+		    argc - 1 - j >= 1)
 			name = &argv[++j];
 		else {
 			resp_add_errorf(rc, "Syntax error in HELLO option '%s'",
@@ -1723,6 +1741,7 @@ resp_quit(struct rclient *rc, int argc, struct rarg *argv)
 	rc->quit = 1;
 }
 
+/* CLIENT SETNAME name */
 static void
 resp_client_setname(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1731,6 +1750,7 @@ resp_client_setname(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_ok(rc);
 }
 
+/* CLIENT GETNAME: the name, or nil. */
 static void
 resp_client_getname(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1741,6 +1761,7 @@ resp_client_getname(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_str(rc, rc->name);
 }
 
+/* CLIENT ID: the connection's number, as HELLO shows it. */
 static void
 resp_client_id(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1766,6 +1787,7 @@ resp_add_help(struct rclient *rc, const char *cmd, const char *const *lines)
 	resp_nest_end(rc, saved, '*', n + 2);
 }
 
+/* CLIENT HELP, for the subcommands tickd has. */
 static void
 resp_client_help(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1840,6 +1862,7 @@ resp_command(struct rclient *rc, int argc, struct rarg *argv)
 		add_cmd_info(rc, &resp_cmds[i], NULL);
 }
 
+/* COMMAND COUNT */
 static void
 resp_command_count(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1891,6 +1914,7 @@ resp_command_docs(struct rclient *rc, int argc, struct rarg *argv)
 	resp_add_map(rc, 0);
 }
 
+/* COMMAND HELP, for the subcommands tickd has. */
 static void
 resp_command_help(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1927,6 +1951,7 @@ rc_discard_queue(struct rclient *rc)
 	rc->multi = rc->multi_dirty = 0;
 }
 
+/* MULTI: commands are queued until EXEC or DISCARD. */
 static void
 resp_multi(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1976,6 +2001,7 @@ resp_exec(struct rclient *rc, int argc, struct rarg *argv)
 	rc_discard_queue(rc);
 }
 
+/* DISCARD: the queued commands are forgotten. */
 static void
 resp_discard(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -2000,6 +2026,7 @@ resp_watch(struct rclient *rc, int argc, struct rarg *argv)
 	resp_add_errorf(rc, "WATCH is not supported by tickd");
 }
 
+/* UNWATCH: nothing is watched, so nothing to forget. */
 static void
 resp_unwatch(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -2050,19 +2077,23 @@ resp_info(struct rclient *rc, int argc, struct rarg *argv)
 
 /* ---------------------------------------------------------- life */
 
+/* A new RESP client, unless resp_max_clients are connected. */
 static void
 resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct conn	*c;
 	struct rclient	*rc;
+	SSL		*ssl = NULL;
 	char		 host[INET6_ADDRSTRLEN];
 	int		 one = 1;
 
 	(void)l; (void)salen; (void)arg;
 	if (resp_nclients >= srv.conf.resp_max_clients) {
-		/* As Redis does: say why, then close. */
-		(void)write(fd, "-ERR max number of clients reached\r\n", 36);
+		/* As Redis does: say why (if the socket takes it), close. */
+		if (write(fd, RESP_MAXCLIENTS, strlen(RESP_MAXCLIENTS)) == -1)
+			log_debug("resp: write to a refused client: %s",
+			    strerror(errno));
 		evutil_closesocket(fd);
 		return;
 	}
@@ -2080,10 +2111,20 @@ resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		    ntohs(((struct sockaddr_in6 *)sa)->sin6_port));
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c->bev = bufferevent_socket_new(srv.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (tls_resp_enabled()) {
+		c->tls = 1;
+		if ((ssl = tls_resp_new()) != NULL)
+			c->bev = bufferevent_openssl_socket_new(srv.base, fd,
+			    ssl, BUFFEREVENT_SSL_ACCEPTING,
+			    BEV_OPT_CLOSE_ON_FREE);
+	} else
+		c->bev = bufferevent_socket_new(srv.base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	conn_link(c);
 	if (c->bev == NULL) {
 		log_warnx("resp: out of resources for %s", c->addr);
+		if (ssl != NULL)
+			SSL_free(ssl);
 		evutil_closesocket(fd);
 		conn_free_later(c);
 		return;
@@ -2102,6 +2143,7 @@ resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ);
 }
 
+/* accept(2) failed (EMFILE...): the listener retries. */
 static void
 resp_accept_error_cb(struct evconnlistener *l, void *arg)
 {

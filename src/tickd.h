@@ -101,6 +101,8 @@ struct conf {
 	int		 tls_min_version; /* TLS_V12 or TLS_V13 */
 	char		*tls_ciphers;
 	char		*tls_ciphersuites;
+	char		*resp_tls_cert;	/* NULL: plain RESP */
+	char		*resp_tls_key;
 	uint64_t	 send_rate;	/* messages per second per user, 0: any */
 	uint64_t	 send_burst;
 	uint64_t	 login_rate;	/* attempts per minute, 0: any */
@@ -370,7 +372,9 @@ struct ssl_st;
 int	tls_init(char **);
 void	tls_reload(void);
 struct ssl_st *tls_new(void);
+struct ssl_st *tls_resp_new(void);
 int	tls_enabled(void);
+int	tls_resp_enabled(void);
 void	tls_free(void);
 
 /* http-parse.c */

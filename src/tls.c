@@ -2,11 +2,14 @@
  * tls.c: the OpenSSL server context behind the listen port.
  *
  * With tls_cert and tls_key set, every connection on listen speaks TLS
- * (HTTPS and WSS); listen_plain may add a plain port on loopback.  A
+ * (HTTPS and WSS); listen_plain may add a plain port on loopback.  With
+ * resp_tls_cert and resp_tls_key, resp_listen speaks TLS too, as
+ * redis-server's tls-port does.  A
  * SIGHUP builds a fresh context from the files: new connections use it,
  * established ones keep the context they started with (OpenSSL counts
  * its references), so nobody is dropped.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -14,7 +17,8 @@
 
 #include "tickd.h"
 
-static SSL_CTX	*ctx;
+static SSL_CTX	*ctx;		/* listen */
+static SSL_CTX	*resp_ctx;	/* resp_listen */
 
 /* The first error on OpenSSL's queue, as text. */
 static const char *
@@ -30,8 +34,13 @@ ssl_error(void)
 	return (buf);
 }
 
+/*
+ * A server context from cert and key; protocol versions and ciphers are
+ * the tls_* keys for every port.
+ */
 static SSL_CTX *
-tls_ctx_new(const struct conf *conf, char **cause)
+tls_ctx_new(const struct conf *conf, const char *cert, const char *key,
+    char **cause)
 {
 	SSL_CTX	*c;
 	int	 version;
@@ -58,19 +67,17 @@ tls_ctx_new(const struct conf *conf, char **cause)
 		    conf->tls_ciphersuites, ssl_error());
 		goto fail;
 	}
-	if (SSL_CTX_use_certificate_chain_file(c, conf->tls_cert) != 1) {
-		xasprintf(cause, "tls_cert %s: %s", conf->tls_cert,
-		    ssl_error());
+	if (SSL_CTX_use_certificate_chain_file(c, cert) != 1) {
+		xasprintf(cause, "certificate %s: %s", cert, ssl_error());
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(c, conf->tls_key,
-	    SSL_FILETYPE_PEM) != 1) {
-		xasprintf(cause, "tls_key %s: %s", conf->tls_key, ssl_error());
+	if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1) {
+		xasprintf(cause, "key %s: %s", key, ssl_error());
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(c) != 1) {
-		xasprintf(cause, "tls_key %s does not match tls_cert %s",
-		    conf->tls_key, conf->tls_cert);
+		xasprintf(cause, "key %s does not match certificate %s", key,
+		    cert);
 		goto fail;
 	}
 	return (c);
@@ -79,58 +86,91 @@ fail:
 	return (NULL);
 }
 
-/* Builds the context when TLS is configured; errors are for the operator. */
-int
-tls_init(char **cause)
+/* A context for cert and key if both are set; -1 if only one is. */
+static int
+tls_ctx_init(SSL_CTX **c, const char *what, const char *cert,
+    const char *key, char **cause)
 {
-	if ((srv.conf.tls_cert == NULL) != (srv.conf.tls_key == NULL)) {
-		*cause = xstrdup("tls_cert and tls_key go together: set both "
-		    "or neither");
+	if ((cert == NULL) != (key == NULL)) {
+		xasprintf(cause, "%s_cert and %s_key go together: set both or "
+		    "neither", what, what);
 		return (-1);
 	}
-	if (srv.conf.tls_cert == NULL)
+	if (cert == NULL)
 		return (0);
-	if ((ctx = tls_ctx_new(&srv.conf, cause)) == NULL)
+	if ((*c = tls_ctx_new(&srv.conf, cert, key, cause)) == NULL)
 		return (-1);
 	return (0);
 }
 
-/* Re-reads certificate and key; on error the old context stays. */
-void
-tls_reload(void)
+/* Builds the contexts that are configured; errors are for the operator. */
+int
+tls_init(char **cause)
+{
+	if (tls_ctx_init(&ctx, "tls", srv.conf.tls_cert, srv.conf.tls_key,
+	    cause) != 0 || tls_ctx_init(&resp_ctx, "resp_tls",
+	    srv.conf.resp_tls_cert, srv.conf.resp_tls_key, cause) != 0)
+		return (-1);
+	return (0);
+}
+
+/* Re-reads one context's files; on error the old context stays. */
+static void
+tls_ctx_reload(SSL_CTX **c, const char *what, const char *cert,
+    const char *key)
 {
 	SSL_CTX	*fresh;
 	char	*cause = NULL;
 
-	if (ctx == NULL)
+	if (*c == NULL)
 		return;
-	if (srv.conf.tls_cert == NULL || srv.conf.tls_key == NULL) {
-		log_warnx("tls: tls_cert and tls_key cannot be removed by a "
-		    "reload; keeping the current ones");
+	if (cert == NULL || key == NULL) {
+		log_warnx("tls: %s_cert and %s_key cannot be removed by a "
+		    "reload; keeping the current ones", what, what);
 		return;
 	}
-	if ((fresh = tls_ctx_new(&srv.conf, &cause)) == NULL) {
-		log_warnx("tls: reload failed, keeping the current "
-		    "certificate: %s", cause);
+	if ((fresh = tls_ctx_new(&srv.conf, cert, key, &cause)) == NULL) {
+		log_warnx("tls: reload of %s_cert failed, keeping the current "
+		    "certificate: %s", what, cause);
 		free(cause);
 		return;
 	}
-	SSL_CTX_free(ctx);
-	ctx = fresh;
-	log_info("tls: certificate reloaded from %s", srv.conf.tls_cert);
+	SSL_CTX_free(*c);
+	*c = fresh;
+	log_info("tls: certificate reloaded from %s", cert);
 }
 
-/* A new server-side SSL for one connection, or NULL without TLS. */
-SSL *
-tls_new(void)
+/* SIGHUP: certificates and keys are read again, nobody is dropped. */
+void
+tls_reload(void)
+{
+	tls_ctx_reload(&ctx, "tls", srv.conf.tls_cert, srv.conf.tls_key);
+	tls_ctx_reload(&resp_ctx, "resp_tls", srv.conf.resp_tls_cert,
+	    srv.conf.resp_tls_key);
+}
+
+static SSL *
+ssl_new(SSL_CTX *c)
 {
 	SSL	*ssl;
 
-	if (ctx == NULL)
-		return (NULL);
-	if ((ssl = SSL_new(ctx)) == NULL)
+	if ((ssl = SSL_new(c)) == NULL)
 		log_warnx("tls: SSL_new: %s", ssl_error());
 	return (ssl);
+}
+
+/* A new server-side SSL for one connection on listen; NULL on error. */
+SSL *
+tls_new(void)
+{
+	return (ctx == NULL ? NULL : ssl_new(ctx));
+}
+
+/* The same for resp_listen. */
+SSL *
+tls_resp_new(void)
+{
+	return (resp_ctx == NULL ? NULL : ssl_new(resp_ctx));
 }
 
 int
@@ -139,9 +179,16 @@ tls_enabled(void)
 	return (ctx != NULL);
 }
 
+int
+tls_resp_enabled(void)
+{
+	return (resp_ctx != NULL);
+}
+
 void
 tls_free(void)
 {
 	SSL_CTX_free(ctx);
-	ctx = NULL;
+	SSL_CTX_free(resp_ctx);
+	ctx = resp_ctx = NULL;
 }

@@ -53,7 +53,7 @@ static struct econn		**waiting;	/* key -> unpaired */
 static size_t			  nbuckets = 65536;
 
 /* Prints the synopsis and exits 2. */
-static void
+static __attribute__((__noreturn__)) void
 usage(void)
 {
 	fprintf(stderr, "usage: wslay-echo [-a address:port] "

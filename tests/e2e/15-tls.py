@@ -210,5 +210,32 @@ async def main(t):
     half.cleanup()
     d.stop()
 
+    # The RESP port: resp_tls_cert and resp_tls_key, as redis-server's
+    # tls-port, driven by redis-cli --tls.
+    rport = free_port()
+    r = Daemon("tls-resp", resp_listen=f"127.0.0.1:{rport}",
+        resp_tls_cert=cert, resp_tls_key=key)
+    r.start()
+    ca = os.path.join(certs, "ca.pem")
 
-run(main, 12)
+    def cli(*args, tls=True):
+        cmd = ["redis-cli", "-h", "localhost", "-p", str(rport)]
+        if tls:
+            cmd += ["--tls", "--cacert", ca]
+        p = subprocess.run(cmd + list(args), capture_output=True,
+            timeout=10, text=True)
+        return p.returncode, (p.stdout + p.stderr).strip()
+
+    rc1, out1 = cli("PING")
+    rc2, out2 = cli("XADD", "s", "*", "k", "v")
+    rc3, out3 = cli("XLEN", "s")
+    t.ok(rc1 == 0 and out1 == "PONG" and rc2 == 0 and rc3 == 0 and
+        out3 == "1", "redis-cli --tls speaks to resp_listen with "
+        "resp_tls_cert", f"{out1!r} {out2!r} {out3!r}")
+    rc, out = cli("PING", tls=False)
+    t.ok(out != "PONG", "plain RESP is not served on a TLS RESP port",
+        f"{rc} {out!r}")
+    r.stop()
+
+
+run(main, 14)
