@@ -28,16 +28,6 @@ struct table {
 
 static struct table	sends, logins, addrs;
 
-static uint64_t
-key_hash(const char *s)
-{
-	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-	return (h);
-}
-
 static void
 table_grow(struct table *t)
 {
@@ -49,7 +39,7 @@ table_grow(struct table *t)
 	for (i = 0; i < oldsize; i++) {
 		for (e = old[i]; e != NULL; e = next) {
 			next = e->next;
-			b = key_hash(e->key) & (t->size - 1);
+			b = hash_str(e->key) & (t->size - 1);
 			e->next = t->v[b];
 			t->v[b] = e;
 		}
@@ -65,7 +55,7 @@ table_get(struct table *t, const char *key, int create)
 	size_t		 b, len;
 
 	if (t->size != 0) {
-		b = key_hash(key) & (t->size - 1);
+		b = hash_str(key) & (t->size - 1);
 		for (e = t->v[b]; e != NULL; e = e->next)
 			if (strcmp(e->key, key) == 0)
 				return (e);
@@ -77,7 +67,7 @@ table_get(struct table *t, const char *key, int create)
 	len = strlen(key);
 	e = xcalloc(1, sizeof *e + len + 1);
 	memcpy(e->key, key, len + 1);
-	b = key_hash(key) & (t->size - 1);
+	b = hash_str(key) & (t->size - 1);
 	e->next = t->v[b];
 	t->v[b] = e;
 	t->n++;
@@ -89,7 +79,7 @@ table_del(struct table *t, struct entry *gone)
 {
 	struct entry	**pp;
 
-	pp = &t->v[key_hash(gone->key) & (t->size - 1)];
+	pp = &t->v[hash_str(gone->key) & (t->size - 1)];
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == gone) {
 			*pp = gone->next;

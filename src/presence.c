@@ -35,16 +35,6 @@ static struct watched	**tab;
 static size_t		  tab_size, tab_count;
 static uint64_t		  users_online;
 
-static uint64_t
-name_hash(const char *s)
-{
-	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-	return (h);
-}
-
 static struct watched *
 lookup(const char *user)
 {
@@ -52,7 +42,7 @@ lookup(const char *user)
 
 	if (tab_size == 0)
 		return (NULL);
-	for (w = tab[name_hash(user) & (tab_size - 1)]; w != NULL; w = w->next)
+	for (w = tab[hash_str(user) & (tab_size - 1)]; w != NULL; w = w->next)
 		if (strcmp(w->name, user) == 0)
 			return (w);
 	return (NULL);
@@ -69,7 +59,7 @@ grow(void)
 	for (i = 0; i < oldsize; i++) {
 		for (w = old[i]; w != NULL; w = next) {
 			next = w->next;
-			b = name_hash(w->name) & (tab_size - 1);
+			b = hash_str(w->name) & (tab_size - 1);
 			w->next = tab[b];
 			tab[b] = w;
 		}
@@ -91,7 +81,7 @@ get(const char *user)
 	strlcpy(w->name, user, sizeof w->name);
 	TAILQ_INIT(&w->conns);
 	TAILQ_INIT(&w->subs);
-	b = name_hash(user) & (tab_size - 1);
+	b = hash_str(user) & (tab_size - 1);
 	w->next = tab[b];
 	tab[b] = w;
 	tab_count++;
@@ -106,7 +96,7 @@ put(struct watched *w)
 
 	if (w->nconns != 0 || !TAILQ_EMPTY(&w->subs))
 		return;
-	pp = &tab[name_hash(w->name) & (tab_size - 1)];
+	pp = &tab[hash_str(w->name) & (tab_size - 1)];
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == w) {
 			*pp = w->next;

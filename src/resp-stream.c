@@ -421,14 +421,12 @@ lp_str(const char *p, size_t len)
 static uint64_t
 fields_hash(int nfields, const struct rarg *fv)
 {
-	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
-	size_t		i;
+	uint64_t	h = HASH_INIT;
 	int		j;
 
 	for (j = 0; j < nfields; j++) {
-		for (i = 0; i < fv[2 * j].len; i++)
-			h = (h ^ (uint8_t)fv[2 * j].p[i]) * 1099511628211ULL;
-		h = (h ^ 0xff) * 1099511628211ULL;
+		h = hash_bytes(h, fv[2 * j].p, fv[2 * j].len);
+		h = hash_bytes(h, "\xff", 1);
 	}
 	return ((h ^ (uint64_t)nfields) * 1099511628211ULL);
 }

@@ -1349,12 +1349,8 @@ rc_event_cb(struct bufferevent *bev, short what, void *arg)
 static struct rwkey **
 wait_bucket(const char *key, size_t len)
 {
-	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (uint8_t)key[i]) * 1099511628211ULL;
-	return (&wait_table[h % RESP_WAIT_BUCKETS]);
+	return (&wait_table[hash_bytes(HASH_INIT, key, len) %
+	    RESP_WAIT_BUCKETS]);
 }
 
 /* The wait table's entry of a key, created if create is set. */

@@ -70,17 +70,12 @@ static size_t			 devtab_size, devtab_count;
 
 static void	sweep_schedule(void);
 
+/* The hash of "user\0device". */
 static uint64_t
 devtab_hash(const char *user, const char *device)
 {
-	uint64_t	h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *user != '\0'; user++)
-		h = (h ^ (uint8_t)*user) * 1099511628211ULL;
-	h = (h ^ 0) * 1099511628211ULL;
-	for (; *device != '\0'; device++)
-		h = (h ^ (uint8_t)*device) * 1099511628211ULL;
-	return (h);
+	return (hash_bytes(hash_bytes(HASH_INIT, user, strlen(user) + 1),
+	    device, strlen(device)));
 }
 
 static void

@@ -156,6 +156,9 @@ uint64_t now_ms(void);
 int	valid_user(const char *, size_t);
 int	valid_device(const char *, size_t);
 int	json_depth_ok(const char *, size_t, unsigned);
+#define HASH_INIT	1469598103934665603ULL	/* FNV-1a offset basis */
+uint64_t hash_bytes(uint64_t, const void *, size_t);
+uint64_t hash_str(const char *);
 void	hex_encode(const uint8_t *, size_t, char *);	/* NUL-terminates */
 int	hex_decode(const char *, size_t, uint8_t *);	/* len/2 bytes */
 void   *xmalloc(size_t);

@@ -88,6 +88,24 @@ json_depth_ok(const char *s, size_t len, unsigned max)
 	return (1);
 }
 
+/* FNV-1a over len bytes, going on from h (HASH_INIT to start). */
+uint64_t
+hash_bytes(uint64_t h, const void *p, size_t len)
+{
+	const uint8_t	*b = p;
+	size_t		 i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return (h);
+}
+
+uint64_t
+hash_str(const char *s)
+{
+	return (hash_bytes(HASH_INIT, s, strlen(s)));
+}
+
 void
 hex_encode(const uint8_t *in, size_t len, char *out)
 {
