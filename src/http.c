@@ -227,6 +227,18 @@ member_string(json_t *obj, const char *name, size_t max)
 	return (json_string_value(v));
 }
 
+/* Answers 429 when login_rate refuses an attempt for user from c. */
+static int
+login_limited(struct conn *c, const char *user)
+{
+	if (limit_login(user, c->ip))
+		return (0);
+	srv.stats.rate_limited++;
+	http_error(c, 429, TE_RATE_LIMITED, "too many attempts; try again "
+	    "later");
+	return (1);
+}
+
 static void
 register_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 {
@@ -295,12 +307,8 @@ route_register(struct conn *c, struct http_req *req)
 		    "registration is closed on this server");
 		goto out;
 	}
-	if (!limit_login(user, c->ip)) {
-		srv.stats.rate_limited++;
-		http_error(c, 429, TE_RATE_LIMITED, "too many attempts; try "
-		    "again later");
+	if (login_limited(c, user))
 		goto out;
-	}
 	/* A cheap early answer for a taken name; the insert checks again. */
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		http_store_error(c, ret);
@@ -421,12 +429,8 @@ route_login(struct conn *c, struct http_req *req)
 		    "\"password\"");
 		goto out;
 	}
-	if (!limit_login(user, c->ip)) {
-		srv.stats.rate_limited++;
-		http_error(c, 429, TE_RATE_LIMITED, "too many attempts; try "
-		    "again later");
+	if (login_limited(c, user))
 		goto out;
-	}
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		http_store_error(c, ret);
 		goto out;
