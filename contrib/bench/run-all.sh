@@ -20,6 +20,11 @@
 #   -o  keep each run's JSON and text there, and the table in table.txt
 #       (default: a temporary directory, removed at the end)
 #
+# References: wslay-echo's delivered/s for the rates of throughput and
+# drain (one pair for the replay), its latencies and RSS for those rows;
+# the disk's one-page write + fdatasync rate for durable commits/s, and its
+# p50 and p99 for send->sent.
+#
 # The RESP script is run with TICKD, TICKD_BUILD and REDIS_SERVER set; rows
 # it prints as "mode<TAB>figure<TAB>tickd<TAB>reference" join the table,
 # anything else it prints is shown after it.
@@ -221,10 +226,14 @@ run drain tickd -T "$tmp/d.tok" -m "$queued" -w 1024 \
 resp=
 if [ -x "$src/contrib/bench/resp-vs-redis.sh" ]; then
 	say "resp-vs-redis.sh"
+	rq=
+	[ "$quick" -eq 0 ] || rq=-q
+	# shellcheck disable=SC2086
 	TICKD=$build/tickd TICKD_BUILD=$build \
 	    REDIS_SERVER=$(command -v redis-server) \
-	    "$src/contrib/bench/resp-vs-redis.sh" >"$out/resp.txt" 2>&1 ||
-	    say "resp-vs-redis.sh failed; its output is in the table's notes"
+	    "$src/contrib/bench/resp-vs-redis.sh" $rq -d "$tmp" \
+	    >"$out/resp.txt" 2>"$out/resp.err" ||
+	    say "resp-vs-redis.sh failed: $(tail -n 3 "$out/resp.err")"
 	resp=$out/resp.txt
 fi
 
@@ -270,20 +279,20 @@ row("throughput", "acked/s", get(tp, "acked_per_s"),
     get(te, "delivered_per_s"))
 row("throughput", "receipts/s", get(tp, "receipts_per_s"),
     get(te, "receipts_per_s"))
-row("throughput", "commits/s (ref: disk 1-page commits/s)",
+row("throughput", "durable commits/s",
     get(tp, "commits_per_s"), get(disk, "fdatasync_per_s"))
 row("throughput", "messages per commit", get(tp, "sent_per_commit"), None)
-row("throughput", "loop time spent committing %",
+row("throughput", "% of time committing",
     get(tp, "commit_wall_pct"), None)
 row("throughput", "server CPU %", get(tp, "server_cpu_pct"),
     get(te, "server_cpu_pct"), True)
 for r in rates.split():
     lt, le = load(f"latency-{r}"), load(f"latency-{r}-echo")
     mode = f"latency {int(r) // 1000}k/s"
-    row(mode, "send->sent p50 ms (ref: fsync p50)",
+    row(mode, "send->sent p50 ms",
         get(lt, "send_to_sent_p50_us", 1e-3),
         get(disk, "fdatasync_p50_us", 1e-3), True, ms)
-    row(mode, "send->sent p99 ms (ref: fsync p99)",
+    row(mode, "send->sent p99 ms",
         get(lt, "send_to_sent_p99_us", 1e-3),
         get(disk, "fdatasync_p99_us", 1e-3), True, ms)
     for q in ("p50", "p90", "p99", "p999", "max"):
@@ -291,19 +300,19 @@ for r in rates.split():
             get(lt, f"send_to_msg_{q}_us", 1e-3),
             get(le, f"send_to_msg_{q}_us", 1e-3), True, ms)
 ct, ce = load("connections"), load("connections-echo")
-row(f"connections {int(conns):,}", "RSS bytes per idle connection",
+row(f"connections {int(conns):,}", "RSS bytes/idle conn",
     get(ct, "server_rss_per_conn_bytes"),
     get(ce, "server_rss_per_conn_bytes"), True)
-row(f"connections {int(conns):,}", "of which heap (RssAnon)",
+row(f"connections {int(conns):,}", "of which heap",
     get(ct, "server_anon_per_conn_bytes"),
     get(ce, "server_anon_per_conn_bytes"), True)
 dr, de = load("drain"), load("drain-echo")
 mode = f"drain {int(queued):,}"
-row(mode, "queued/s, device offline", get(dr, "queued_per_s"),
+row(mode, "queued/s, offline", get(dr, "queued_per_s"),
     get(te, "delivered_per_s"))
 row(mode, "restart to serving ms", get(dr, "command_to_ready_ms"), None,
     True, ms)
-row(mode, "replayed/s to the last ack", get(dr, "drained_per_s"),
+row(mode, "replayed/s to last ack", get(dr, "drained_per_s"),
     get(de, "delivered_per_s"))
 
 notes = []

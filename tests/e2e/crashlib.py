@@ -18,7 +18,9 @@ against the protocol's promises (protocol.md section 5):
 - a queue is delivered in mid order on each connection;
 - every message acked by its recipient gets exactly one `delivered`
   receipt, and every message whose read was answered `ok` exactly one
-  `read` receipt, with the sender's id; no other receipt ever comes;
+  `read` receipt, with the sender's id; no other receipt ever comes
+  ("one" is one receipt mid: the same receipt again after a restart is
+  the at-least-once delivery of section 5, rule 5);
 - a resend of an id answered `sent` gets `dup:true` with the same mid and
   ts, also after restarts;
 - mids increase across restarts; bodies arrive intact;
@@ -133,7 +135,8 @@ class Session:
         self.to_ack = []
         self.to_read = []
         self.last = None        # mid key of the last item on this link
-        self.done = [m for (u, m) in h.model.acked if u == user][-500:]
+        self.done = sorted((m for (u, m) in h.model.acked if u == user),
+            key=mid_key)[-500:]
         self.tasks = []
         self.nref = 0
 
