@@ -43,6 +43,28 @@ reply_ok(struct conn *c, json_t *ref)
 	json_decref(obj);
 }
 
+/*
+ * The ok of a request that wrote: it waits for the commit, and becomes the
+ * internal error if the commit fails, so that ok always means stored.
+ */
+static void
+reply_stored(struct conn *c, json_t *ref)
+{
+	json_t	*obj;
+	char	*text;
+
+	if (ref == NULL)
+		return;
+	obj = json_pack("{s:s,s:O}", "op", "ok", "ref", ref);
+	text = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (text == NULL) {
+		log_warnx("proto: cannot encode a reply for %s", c->addr);
+		return;
+	}
+	batch_defer_reply(c, text, strlen(text), ref, NULL);
+}
+
 static void
 store_error(struct conn *c, int ret, json_t *ref, json_t *id)
 {
@@ -125,9 +147,9 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	struct send_res	 res;
 	struct txn	*txn;
 	const char	*to, *id;
-	json_t		*idv, *body, *obj, *err;
+	json_t		*idv, *body, *obj;
 	char		 mid[MID_STRLEN + 1];
-	char		*ok, *fail;
+	char		*ok;
 	int		 ret;
 
 	idv = json_object_get(req, "id");
@@ -195,21 +217,13 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		json_object_set_new(obj, "dup", json_true());
 	else
 		srv.stats.accepted++;
-	err = json_pack("{s:s,s:s,s:s,s:s}", "op", "error", "code",
-	    "internal", "message", "store full or write failed", "id", id);
-	if (ref != NULL)
-		json_object_set(err, "ref", ref);
 	ok = json_dumps(obj, JSON_COMPACT);
-	fail = json_dumps(err, JSON_COMPACT);
 	json_decref(obj);
-	json_decref(err);
-	if (ok == NULL || fail == NULL) {
-		free(ok);
-		free(fail);
+	if (ok == NULL) {
 		log_warnx("proto: cannot encode a reply for %s", c->addr);
 		goto out;
 	}
-	batch_defer(c, ok, strlen(ok), fail, strlen(fail));
+	batch_defer_reply(c, ok, strlen(ok), ref, idv);
 	pump_targets(&res.targets);
 out:
 	targets_free(&res.targets);
@@ -295,7 +309,7 @@ op_ack(struct conn *c, json_t *req, json_t *ref)
 		return;
 	}
 	pump_later(c);
-	reply_ok(c, ref);
+	reply_stored(c, ref);
 }
 
 static void
@@ -329,7 +343,7 @@ op_read(struct conn *c, json_t *req, json_t *ref)
 		store_error(c, ret, ref, NULL);
 		return;
 	}
-	reply_ok(c, ref);
+	reply_stored(c, ref);
 }
 
 /* A "user" member naming a valid user other than c's own; or NULL. */
@@ -375,7 +389,7 @@ op_block(struct conn *c, json_t *req, json_t *ref)
 	}
 	/* What user sees of us just changed; tell its watching devices. */
 	presence_refresh_for(c->user, user);
-	reply_ok(c, ref);
+	reply_stored(c, ref);
 }
 
 static int
@@ -555,7 +569,7 @@ op_settings(struct conn *c, json_t *req, json_t *ref)
 	}
 	if (vis != -1)
 		presence_refresh(c->user);
-	reply_ok(c, ref);
+	reply_stored(c, ref);
 }
 
 static const struct op ops[] = {

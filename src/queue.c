@@ -297,8 +297,9 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct msg_rec		 m;
 	struct devs		 devs;
 	struct item		 it;
-	char			 ms[MID_STRLEN + 1], *s;
-	size_t			 len;
+	static const char	 body_key[] = ",\"body\":";
+	char			 ms[MID_STRLEN + 1], *s, *body;
+	size_t			 len, blen;
 	int			 rc, blocked, full = 0;
 
 	memset(res, 0, sizeof *res);
@@ -326,25 +327,27 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return (rc);
 
-	if ((s = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
 	    NULL) {
 		res->err = TE_INTERNAL;
 		return (STORE_OK);
 	}
-	len = strlen(s);
-	free(s);
-	if (len > conf->max_message_bytes) {
+	if (strlen(body) > conf->max_message_bytes) {
+		free(body);
 		res->err = TE_TOO_LARGE;
 		return (STORE_OK);
 	}
 
-	if ((blocked = is_blocked(txn, req->to, req->from)) < 0)
+	if ((blocked = is_blocked(txn, req->to, req->from)) < 0) {
+		free(body);
 		return (blocked);
+	}
 	memset(&devs, 0, sizeof devs);
 	if ((rc = send_devices(txn, conf, req, blocked, &devs, &full)) !=
 	    STORE_OK || full) {
 		if (full)
 			res->err = TE_QUEUE_FULL;
+		free(body);
 		devs_free(&devs);
 		return (rc);
 	}
@@ -353,20 +356,35 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	res->ts = req->now;
 	strlcpy(res->to, req->to, sizeof res->to);
 	mid_format(&res->mid, ms);
-	s = frame_dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:O}",
+	s = frame_dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
 	    "op", "msg", "mid", ms, "from", req->from, "from_device",
 	    req->from_device, "to", req->to, "id", req->id, "ts",
-	    (json_int_t)res->ts, "body", req->body));
+	    (json_int_t)res->ts));
 	if (s == NULL) {
 		log_warnx("queue: cannot build message %s", ms);
 		res->err = TE_INTERNAL;
+		free(body);
 		devs_free(&devs);
 		return (STORE_OK);
 	}
+	/*
+	 * The body, encoded once already for its size check, is spliced in
+	 * last rather than encoded again: it is most of the frame.
+	 */
+	len = strlen(s) - 1;		/* without the closing brace */
+	blen = strlen(body);
+	s = xrealloc(s, len + strlen(body_key) + blen + 2);
+	memcpy(s + len, body_key, strlen(body_key));
+	len += strlen(body_key);
+	memcpy(s + len, body, blen);
+	len += blen;
+	s[len++] = '}';
+	s[len] = '\0';
+	free(body);
 	it.kind = ITEM_MSG;
 	it.ts = res->ts;
 	it.data = s;
-	it.len = strlen(s);
+	it.len = len;
 	rc = queue_items(txn, &devs, &res->mid, &it, &res->targets);
 	free(s);
 	devs_free(&devs);

@@ -40,6 +40,7 @@ struct server	 srv;
 #define OUT_RAW		0	/* HTTP bytes */
 #define OUT_WS_TEXT	1	/* a text frame */
 #define OUT_WS_CLOSE	2	/* a close frame with code in len */
+#define OUT_WS_REPLY	3	/* a text frame, or the internal error */
 
 struct deferred {
 	TAILQ_ENTRY(deferred)	 entry;
@@ -49,6 +50,8 @@ struct deferred {
 	size_t			 oklen;
 	char			*fail;	/* NULL: send ok either way */
 	size_t			 faillen;
+	json_t			*ref;	/* OUT_WS_REPLY: what its error echoes */
+	json_t			*id;
 };
 
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
@@ -179,7 +182,7 @@ batch_txn(void)
  * fail.  Without an open batch there is nothing to wait for; callers check
  * that through conn output helpers, which call this only while one is open.
  */
-static void
+static struct deferred *
 defer(struct conn *c, int kind, char *ok, size_t oklen, char *fail,
     size_t faillen)
 {
@@ -195,6 +198,7 @@ defer(struct conn *c, int kind, char *ok, size_t oklen, char *fail,
 	c->refs++;
 	c->ndeferred++;
 	TAILQ_INSERT_TAIL(&deferred, d, entry);
+	return (d);
 }
 
 void
@@ -202,6 +206,24 @@ batch_defer(struct conn *c, char *ok, size_t oklen, char *fail,
     size_t faillen)
 {
 	defer(c, c->is_ws ? OUT_WS_TEXT : OUT_RAW, ok, oklen, fail, faillen);
+}
+
+/*
+ * A WebSocket reply whose failure form is the internal error echoing ref
+ * and id.  That error is built only if the commit fails, not for every
+ * message sent.
+ */
+void
+batch_defer_reply(struct conn *c, char *ok, size_t oklen, json_t *ref,
+    json_t *id)
+{
+	struct deferred	*d;
+
+	d = defer(c, OUT_WS_REPLY, ok, oklen, NULL, 0);
+	if (ref != NULL)
+		d->ref = json_incref(ref);
+	if (id != NULL)
+		d->id = json_incref(id);
 }
 
 /* Sends HTTP bytes now, or after the commit if a batch is open. */
@@ -447,12 +469,22 @@ deferred_run(int ok)
 			case OUT_WS_CLOSE:
 				ws_close(d->c, (uint16_t)d->oklen, NULL);
 				break;
+			case OUT_WS_REPLY:
+				if (ok)
+					ws_send(d->c, data, len);
+				else
+					ws_send_error(d->c, TE_INTERNAL,
+					    "store full or write failed",
+					    d->ref, d->id);
+				break;
 			}
 			conn_check_closing(d->c);
 		}
 		conn_unref(d->c);
 		free(d->ok);
 		free(d->fail);
+		json_decref(d->ref);
+		json_decref(d->id);
 		free(d);
 	}
 }

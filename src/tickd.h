@@ -344,6 +344,8 @@ int	server_turn(int);
 void	server_free(void);
 struct txn *batch_txn(void);
 void	batch_defer(struct conn *, char *ok, size_t, char *fail, size_t);
+void	batch_defer_reply(struct conn *, char *ok, size_t, json_t *ref,
+	    json_t *id);
 struct conn *device_conn(const char *, const char *);
 void	device_attach(struct conn *);
 void	device_detach(struct conn *);

@@ -129,20 +129,7 @@ ws_send(struct conn *c, const char *data, size_t len)
 	}
 }
 
-/* Sends a text frame, after the commit if this turn has writes. */
-static void
-ws_out(struct conn *c, const char *data, size_t len)
-{
-	char	*copy;
-
-	if (conn_must_defer()) {
-		copy = xmalloc(len);
-		memcpy(copy, data, len);
-		batch_defer(c, copy, len, NULL, 0);
-	} else
-		ws_send(c, data, len);
-}
-
+/* Sends obj as a text frame, after the commit if this turn has writes. */
 void
 ws_send_json(struct conn *c, json_t *obj)
 {
@@ -152,8 +139,12 @@ ws_send_json(struct conn *c, json_t *obj)
 		log_warnx("ws: cannot encode a frame for %s", c->addr);
 		return;
 	}
-	ws_out(c, text, strlen(text));
-	free(text);
+	if (conn_must_defer())
+		batch_defer(c, text, strlen(text), NULL, 0);
+	else {
+		ws_send(c, text, strlen(text));
+		free(text);
+	}
 }
 
 /* {"op":"error","code",...} echoing ref and, for a send, id. */
