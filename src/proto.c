@@ -271,79 +271,88 @@ parse_mids(json_t *req, struct mid **out)
 	return ((int)n);
 }
 
-static void
-op_ack(struct conn *c, json_t *req, json_t *ref)
+/* One mid of an ack: the item leaves this device's queue. */
+static int
+ack_one(struct conn *c, struct txn *txn, const struct mid *mid)
 {
-	struct ack_res	 res;
+	struct ack_res	res;
+	int		ret;
+
+	memset(&res, 0, sizeof res);
+	ret = queue_ack(txn, &srv.midgen, &srv.conf, c->user, c->device, mid,
+	    now_ms(), &res);
+	if (ret == STORE_OK && res.deleted) {
+		srv.stats.acked++;
+		if (mid_cmp(mid, &c->cursor) <= 0 && c->inflight > 0)
+			c->inflight--;
+	}
+	srv.stats.receipts += res.targets.n != 0;
+	pump_targets(&res.targets);
+	targets_free(&res.targets);
+	return (ret);
+}
+
+/* One mid of a read: the read receipt, if one is due. */
+static int
+read_one(struct conn *c, struct txn *txn, const struct mid *mid)
+{
+	struct targets	t;
+	int		ret;
+
+	memset(&t, 0, sizeof t);
+	ret = queue_read(txn, &srv.midgen, &srv.conf, c->user, mid, now_ms(),
+	    &t);
+	srv.stats.receipts += t.n != 0;
+	pump_targets(&t);
+	targets_free(&t);
+	return (ret);
+}
+
+/*
+ * ack and read: "mid" or "mids", each handed to one() in the batch.  The
+ * ok waits for the commit; 0 if every mid was taken.
+ */
+static int
+op_mids(struct conn *c, json_t *req, json_t *ref, const char *errmsg,
+    int (*one)(struct conn *, struct txn *, const struct mid *))
+{
 	struct txn	*txn;
 	struct mid	*mids;
 	int		 n, i, ret = STORE_OK;
 
 	if ((n = parse_mids(req, &mids)) == -1) {
-		proto_error(c, TE_BAD_REQUEST, "ack needs \"mid\" or \"mids\" "
-		    "(at most max_ack_mids)", ref, NULL);
-		return;
+		proto_error(c, TE_BAD_REQUEST, errmsg, ref, NULL);
+		return (-1);
 	}
 	if ((txn = batch_txn()) == NULL) {
 		free(mids);
 		store_error(c, STORE_ERR, ref, NULL);
-		return;
+		return (-1);
 	}
-	for (i = 0; i < n && ret == STORE_OK; i++) {
-		memset(&res, 0, sizeof res);
-		ret = queue_ack(txn, &srv.midgen, &srv.conf, c->user, c->device,
-		    &mids[i], now_ms(), &res);
-		if (ret == STORE_OK && res.deleted) {
-			srv.stats.acked++;
-			if (mid_cmp(&mids[i], &c->cursor) <= 0 &&
-			    c->inflight > 0)
-				c->inflight--;
-		}
-		srv.stats.receipts += res.targets.n != 0;
-		pump_targets(&res.targets);
-		targets_free(&res.targets);
-	}
+	for (i = 0; i < n && ret == STORE_OK; i++)
+		ret = one(c, txn, &mids[i]);
 	free(mids);
 	if (ret != STORE_OK) {
 		store_error(c, ret, ref, NULL);
-		return;
+		return (-1);
 	}
-	pump_later(c);
 	reply_stored(c, ref);
+	return (0);
+}
+
+static void
+op_ack(struct conn *c, json_t *req, json_t *ref)
+{
+	if (op_mids(c, req, ref, "ack needs \"mid\" or \"mids\" (at most "
+	    "max_ack_mids)", ack_one) == 0)
+		pump_later(c);
 }
 
 static void
 op_read(struct conn *c, json_t *req, json_t *ref)
 {
-	struct targets	 t;
-	struct txn	*txn;
-	struct mid	*mids;
-	int		 n, i, ret = STORE_OK;
-
-	if ((n = parse_mids(req, &mids)) == -1) {
-		proto_error(c, TE_BAD_REQUEST, "read needs \"mid\" or \"mids\" "
-		    "(at most max_ack_mids)", ref, NULL);
-		return;
-	}
-	if ((txn = batch_txn()) == NULL) {
-		free(mids);
-		store_error(c, STORE_ERR, ref, NULL);
-		return;
-	}
-	for (i = 0; i < n && ret == STORE_OK; i++) {
-		memset(&t, 0, sizeof t);
-		ret = queue_read(txn, &srv.midgen, &srv.conf, c->user,
-		    &mids[i], now_ms(), &t);
-		srv.stats.receipts += t.n != 0;
-		pump_targets(&t);
-		targets_free(&t);
-	}
-	free(mids);
-	if (ret != STORE_OK) {
-		store_error(c, ret, ref, NULL);
-		return;
-	}
-	reply_stored(c, ref);
+	op_mids(c, req, ref, "read needs \"mid\" or \"mids\" (at most "
+	    "max_ack_mids)", read_one);
 }
 
 /* A "user" member naming a valid user other than c's own; or NULL. */
