@@ -42,12 +42,6 @@ BODY = 60000            # ...of this many bytes each: 12 MB in all
 LINGER = 2.0            # time to hand a close frame to a peer that reads
 
 
-def seen(d, token, user):
-    """GET /v1/users/USER/last-seen as the bearer of token: (status, body)."""
-    r = http_request(d, "GET", f"/v1/users/{user}/last-seen", token=token)
-    return r.status, r.json
-
-
 def pres(user, online, last_seen=None):
     return {"op": "presence", "user": user, "online": online,
         "last_seen": last_seen}

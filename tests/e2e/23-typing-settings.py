@@ -21,28 +21,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
 
 
-def seen(d, token, user):
-    """GET /v1/users/USER/last-seen as the bearer of token: (status, body)."""
-    r = http_request(d, "GET", f"/v1/users/{user}/last-seen", token=token)
-    return r.status, r.json
-
-
 def typing(frm, state):
     return {"op": "typing", "from": frm, "state": state}
 
 
 async def main(t):
     with Daemon() as d:
-        tap = token_for(d, "alice", "phone", new=True)
-        tal = token_for(d, "alice", "laptop")
-        tbp = token_for(d, "bob", "phone", new=True)
-        tbl = token_for(d, "bob", "laptop")
-        tc = token_for(d, "carol", new=True)
-        ap = await Client.connect(d, tap, name="alice/phone")
-        al = await Client.connect(d, tal, name="alice/laptop")
-        bp = await Client.connect(d, tbp, name="bob/phone")
-        bl = await Client.connect(d, tbl, name="bob/laptop")
-        c = await Client.connect(d, tc, name="carol")
+        (tap, _, tbp, tbl, tc), (ap, al, bp, bl, c) = \
+            await alice_bob_carol(d)
 
         ok = await ap.request({"op": "typing", "to": "bob",
             "state": "composing", "ref": "t1"})

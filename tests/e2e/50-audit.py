@@ -19,27 +19,9 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
-from audit_pg import Postgres, skip_without_postgresql  # noqa: E402
+from audit_pg import pg_cluster, skip_without_postgresql  # noqa: E402
 
 KILLED = 12
-
-
-def daemon(**conf):
-    """A Daemon with its control socket in its own directory."""
-    d = Daemon(**conf)
-    d.conf["control_socket"] = os.path.join(d.dir, "control.sock")
-    return d
-
-
-def metrics(d):
-    """The /metrics values as a dict of name -> float."""
-    r = http_request(d, "GET", "/metrics")
-    out = {}
-    for line in r.raw.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, _, v = line.rpartition(" ")
-            out[k] = float(v)
-    return out
 
 
 def spool_ids(d):
@@ -90,19 +72,12 @@ def wait_rows(pg, sql, want, timeout=15):
 
 
 async def main(t):
-    pg = Postgres()
-    try:
-        pg.start()
+    with pg_cluster(t) as pg:
         await scenario(t, pg)
-    finally:
-        Daemon.cleanup_all()
-        if t.failed:
-            t.diag("--- postgres log:\n" + pg.tail())
-        pg.cleanup()
 
 
 async def scenario(t, pg):
-    d = daemon(audit_pg=f'"{pg.conninfo()}"', audit_backoff_max="1s",
+    d = Daemon(audit_pg=f'"{pg.conninfo()}"', audit_backoff_max="1s",
         audit_timeout="5s", login_rate="0")
     d.start()
 

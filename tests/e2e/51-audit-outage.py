@@ -16,43 +16,20 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
-from audit_pg import Postgres, Silent, skip_without_postgresql  # noqa: E402
+from audit_pg import Silent, pg_cluster, skip_without_postgresql  # noqa: E402
 
 BURST = 45
 MESSAGES = 150
 
 
-def daemon(**conf):
-    """A Daemon with its control socket in its own directory."""
-    d = Daemon(**conf)
-    d.conf["control_socket"] = os.path.join(d.dir, "control.sock")
-    return d
-
-
-def metrics(d):
-    """The /metrics values as a dict of name -> float."""
-    r = http_request(d, "GET", "/metrics")
-    out = {}
-    for line in r.raw.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, _, v = line.rpartition(" ")
-            out[k] = float(v)
-    return out
-
-
 async def main(t):
-    pg = Postgres()
     silent = Silent()
     try:
-        pg.start()
-        await outage(t, pg)
-        await never_answers(t, silent)
+        with pg_cluster(t) as pg:
+            await outage(t, pg)
+            await never_answers(t, silent)
     finally:
-        Daemon.cleanup_all()
-        if t.failed:
-            t.diag("--- postgres log:\n" + pg.tail())
         silent.close()
-        pg.cleanup()
 
 
 async def outage(t, pg):
@@ -66,7 +43,7 @@ async def outage(t, pg):
         "(username, at); CREATE ROLE writer LOGIN; "
         "GRANT INSERT, SELECT (event_id) ON tickd_events TO writer")
     conninfo = pg.conninfo().replace("user=postgres", "user=writer")
-    d = daemon(audit_pg=f'"{conninfo}"', audit_backoff_max="500ms",
+    d = Daemon(audit_pg=f'"{conninfo}"', audit_backoff_max="500ms",
         audit_timeout="5s", login_rate="0")
     d.start()
     if register(d, "carol").status != 201:
@@ -149,9 +126,9 @@ class Pair:
 async def never_answers(t, silent):
     """Both daemons run at once and take turns, so that whatever else
     the machine does slows both alike."""
-    base = daemon(name="base", login_rate="0")
+    base = Daemon(name="base", login_rate="0")
     base.start()
-    d = daemon(name="silent", audit_pg=f'"host=127.0.0.1 '
+    d = Daemon(name="silent", audit_pg=f'"host=127.0.0.1 '
         f'port={silent.port} dbname=x user=x"',
         audit_timeout="200ms", audit_backoff_max="300ms",
         login_rate="0")

@@ -14,28 +14,10 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
-from audit_pg import Postgres, skip_without_postgresql  # noqa: E402
+from audit_pg import pg_cluster, skip_without_postgresql  # noqa: E402
 
 MAX = 10
 CONNECTIONS = 8         # a connect and a disconnect event each
-
-
-def daemon(**conf):
-    """A Daemon with its control socket in its own directory."""
-    d = Daemon(**conf)
-    d.conf["control_socket"] = os.path.join(d.dir, "control.sock")
-    return d
-
-
-def metrics(d):
-    """The /metrics values as a dict of name -> float."""
-    r = http_request(d, "GET", "/metrics")
-    out = {}
-    for line in r.raw.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, _, v = line.rpartition(" ")
-            out[k] = float(v)
-    return out
 
 
 def audit_metrics(d):
@@ -43,27 +25,20 @@ def audit_metrics(d):
 
 
 async def main(t):
-    pg = Postgres()
-    try:
-        pg.start()
+    with pg_cluster(t) as pg:
         await scenario(t, pg)
-    finally:
-        Daemon.cleanup_all()
-        if t.failed:
-            t.diag("--- postgres log:\n" + pg.tail())
-        pg.cleanup()
 
 
 async def scenario(t, pg):
     # A host name would need a blocking lookup: tickd -t refuses it.
-    c = daemon(name="names", audit_pg='"host=db.example.org dbname=x"')
+    c = Daemon(name="names", audit_pg='"host=db.example.org dbname=x"')
     c.write_conf()
     rc, err = c.check_config()
     t.ok(rc == 1 and "is a name" in err, "tickd -t refuses a host name "
         "in audit_pg", [rc, err])
     c.cleanup()
 
-    d = daemon(audit_pg=f'"{pg.conninfo()}"', audit_backoff_max="300ms",
+    d = Daemon(audit_pg=f'"{pg.conninfo()}"', audit_backoff_max="300ms",
         audit_spool_max=str(MAX), login_rate="0")
     d.start()
     if register(d, "dave").status != 201:
@@ -129,7 +104,7 @@ async def scenario(t, pg):
     t.eq(d.stop(), 0, "tickd stops cleanly")
 
     # A device idle for device_ttl is removed by the sweep: by "expiry".
-    e = daemon(name="expiry", audit_pg=f'"{pg.conninfo()}"',
+    e = Daemon(name="expiry", audit_pg=f'"{pg.conninfo()}"',
         device_ttl="1s", login_rate="0")
     e.start()
     if register(e, "erin").status != 201:

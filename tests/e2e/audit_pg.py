@@ -11,6 +11,7 @@ through runuser.  Without those binaries the tests skip (exit 77).
 """
 
 import atexit
+import contextlib
 import glob
 import os
 import pwd
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import threading
 
-from tickd_test import Failure, free_port
+from tickd_test import Daemon, Failure, free_port
 
 
 def pg_bindir():
@@ -163,6 +164,22 @@ class Postgres:
     def cleanup_all(cls):
         for p in list(cls.all):
             p.cleanup()
+
+
+@contextlib.contextmanager
+def pg_cluster(t):
+    """A started Postgres for the tests of Tap t.  On the way out every
+    Daemon is cleaned up, the end of PostgreSQL's log shown if a test
+    failed, and the cluster removed."""
+    pg = Postgres()
+    try:
+        pg.start()
+        yield pg
+    finally:
+        Daemon.cleanup_all()
+        if t.failed:
+            t.diag("--- postgres log:\n" + pg.tail())
+        pg.cleanup()
 
 
 class Silent:

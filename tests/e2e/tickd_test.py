@@ -400,6 +400,23 @@ def token_for(d, user, device=None, new=False):
     return r.json["token"]
 
 
+def seen(d, token, user):
+    """GET /v1/users/USER/last-seen as the bearer of token: (status, body)."""
+    r = http_request(d, "GET", f"/v1/users/{user}/last-seen", token=token)
+    return r.status, r.json
+
+
+def metrics(d):
+    """The /metrics values as a dict of name -> float."""
+    r = http_request(d, "GET", "/metrics")
+    out = {}
+    for line in r.raw.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            out[k] = float(v)
+    return out
+
+
 # ---------------------------------------------------------------- WebSocket
 
 class Client:
@@ -558,6 +575,22 @@ class Client:
 
 def ops(frames):
     return [f.get("op") if isinstance(f, dict) else f for f in frames]
+
+
+async def alice_bob_carol(d):
+    """Register alice and bob with a phone and a laptop each, and carol;
+    connect all five.  Returns their tokens and their Clients, each in
+    the order alice/phone, alice/laptop, bob/phone, bob/laptop, carol."""
+    tokens = (token_for(d, "alice", "phone", new=True),
+        token_for(d, "alice", "laptop"),
+        token_for(d, "bob", "phone", new=True),
+        token_for(d, "bob", "laptop"),
+        token_for(d, "carol", new=True))
+    names = ("alice/phone", "alice/laptop", "bob/phone", "bob/laptop",
+        "carol")
+    clients = [await Client.connect(d, tok, name=name)
+        for tok, name in zip(tokens, names)]
+    return tokens, clients
 
 
 # ---------------------------------------------------------------- raw frames

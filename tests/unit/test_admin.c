@@ -6,23 +6,14 @@
  * read-only open and the compacted copy give a store that verifies.
  * Prints TAP; exits 0 only if every test passed.
  */
-#include <sys/stat.h>
-
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tickd.h"
-
-#define CHECK(e) do {							\
-	if (!(e)) {							\
-		printf("# %s:%d: failed: %s\n", __FILE__, __LINE__, #e);\
-		return (1);						\
-	}								\
-} while (0)
+#include "testlib.h"
 
 #define MAP_SIZE	(16ULL << 20)
 #define NOW		1700000000000ULL
@@ -414,10 +405,7 @@ test_copy(void)
 }
 
 /* The tests, in the order they run. */
-static const struct {
-	const char	*name;
-	int		(*fn)(void);
-} tests[] = {
+static const struct test tests[] = {
 	{ "a store written by the rules verifies", test_consistent },
 	{ "verify finds and repair fixes each inconsistency",
 	  test_inconsistent },
@@ -427,43 +415,11 @@ static const struct {
 	{ "a compacted copy opens read-only and verifies", test_copy },
 };
 
-/* nftw callback: removes each file, then its directory. */
-static int
-rm_fn(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return (remove(path));
-}
-
 /* Runs every test in the table and prints TAP; exits 0 if all passed. */
 int
 main(void)
 {
-	const char	*tmp;
-	size_t		 i, count = sizeof tests / sizeof tests[0];
-	int		 failed = 0;
-
 	log_init(1, L_ERROR);
-	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(base, sizeof base, "%s/test_admin.XXXXXX", tmp);
-	if (mkdtemp(base) == NULL) {
-		perror("mkdtemp");
-		return (1);
-	}
-	printf("1..%zu\n", count);
-	for (i = 0; i < count; i++) {
-		if (tests[i].fn() == 0)
-			printf("ok %zu - %s\n", i + 1, tests[i].name);
-		else {
-			printf("not ok %zu - %s\n", i + 1, tests[i].name);
-			failed++;
-		}
-		fflush(stdout);
-	}
-	if (nftw(base, rm_fn, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-		perror(base);
-		failed++;
-	}
-	return (failed == 0 ? 0 : 1);
+	return (tap_run_tmpdir(tests, nitems(tests), "test_admin", base,
+	    sizeof base));
 }

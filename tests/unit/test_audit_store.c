@@ -4,26 +4,17 @@
  * across a reopen), records that come back as written, walks in id order,
  * deletes, the count, and the gap and last-shipped records.  Prints TAP.
  */
-#include <sys/stat.h>
-
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tickd.h"
-
-#define CHECK(e) do {							\
-	if (!(e)) {							\
-		printf("# %s:%d: failed: %s\n", __FILE__, __LINE__, #e);\
-		return (0);						\
-	}								\
-} while (0)
+#include "testlib.h"
 
 #define MAP_SIZE	(16ULL << 20)
 
-static char	dir[] = "/tmp/test_audit_store.XXXXXX";
+static char	dir[256];
 
 /* Opens the store in the temporary directory. */
 static struct store *
@@ -118,7 +109,7 @@ test_ids(void)
 	CHECK(store_txn_commit(&txn) == STORE_OK);
 	CHECK(a == e + 1 && b == a);
 	store_close(s);
-	return (1);
+	return (0);
 }
 
 /* Events come back as written, in id order; deletes and the count. */
@@ -161,7 +152,7 @@ test_spool(void)
 	CHECK(store_audit_count(&txn, &n) == STORE_OK && n == 2);
 	CHECK(store_txn_commit(&txn) == STORE_OK);
 	store_close(s);
-	return (1);
+	return (0);
 }
 
 /* The gap and last-shipped records. */
@@ -192,22 +183,11 @@ test_marks(void)
 	CHECK(id == 42 && at == 43);
 	CHECK(store_txn_commit(&txn) == STORE_OK);
 	store_close(s);
-	return (1);
-}
-
-/* nftw callback: removes one entry. */
-static int
-rm_fn(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st; (void)flag; (void)f;
-	return (remove(path));
+	return (0);
 }
 
 /* The tests, in the order they run. */
-static const struct {
-	const char	*name;
-	int		(*fn)(void);
-} tests[] = {
+static const struct test tests[] = {
 	{ "event ids", test_ids },
 	{ "spool records, walk, delete, count", test_spool },
 	{ "gap and last shipped", test_marks },
@@ -217,24 +197,8 @@ static const struct {
 int
 main(void)
 {
-	size_t	i, n = sizeof tests / sizeof tests[0];
-	int	failed = 0;
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_init(1, L_WARN);
-	if (mkdtemp(dir) == NULL) {
-		printf("Bail out! mkdtemp\n");
-		return (1);
-	}
-	printf("1..%zu\n", n);
-	for (i = 0; i < n; i++) {
-		if (tests[i].fn())
-			printf("ok %zu - %s\n", i + 1, tests[i].name);
-		else {
-			printf("not ok %zu - %s\n", i + 1, tests[i].name);
-			failed++;
-		}
-	}
-	nftw(dir, rm_fn, 8, FTW_DEPTH | FTW_PHYS);
-	return (failed != 0);
+	return (tap_run_tmpdir(tests, nitems(tests), "test_audit_store", dir,
+	    sizeof dir));
 }

@@ -16,21 +16,14 @@
 #include <unistd.h>
 
 #include "tickd.h"
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		printf("# %s:%d: failed: %s\n", __FILE__, __LINE__,	\
-		    #cond);						\
-		return (0);						\
-	}								\
-} while (0)
+#include "testlib.h"
 
 #define CHECK_STR(got, want) do {					\
 	const char *g_ = (got), *w_ = (want);				\
 	if (g_ == NULL || strcmp(g_, w_) != 0) {			\
 		printf("# %s:%d: got \"%s\"\n#   want \"%s\"\n",	\
 		    __FILE__, __LINE__, g_ == NULL ? "(null)" : g_, w_); \
-		return (0);						\
+		return (1);						\
 	}								\
 } while (0)
 
@@ -220,7 +213,7 @@ test_defaults(void)
 	CHECK_STR(c.pidfile, "/run/tickd.pid");
 	conf_clear(&c);
 	conf_clear(&c);		/* twice is harmless */
-	return (1);
+	return (0);
 }
 
 /* The table: unique names, help text, defaults within their bounds. */
@@ -246,7 +239,7 @@ test_table(void)
 	}
 	CHECK(n >= 18);
 	conf_clear(&c);
-	return (1);
+	return (0);
 }
 
 /* An empty file gives the defaults and records its path. */
@@ -261,7 +254,7 @@ test_empty(void)
 	CHECK_STR(c.path, conf_path);
 	conf_clear(&c);
 	conf_clear(&d);
-	return (1);
+	return (0);
 }
 
 /* One value of every key and so every type. */
@@ -312,7 +305,7 @@ test_every_type(void)
 	CHECK(c.log_level == L_DEBUG);
 	CHECK_STR(c.pidfile, "/tmp/tickd.pid");
 	conf_clear(&c);
-	return (1);
+	return (0);
 }
 
 /* Every duration unit, and that a duration needs one. */
@@ -352,7 +345,7 @@ test_durations(void)
 	    "large"));
 	CHECK(load_fails("token_ttl 9999999999999999d\n", ":1: bad "
 	    "value for \"token_ttl\": \"9999999999999999d\" is too large"));
-	return (1);
+	return (0);
 }
 
 /* Sizes: bare bytes and k, m, g in either case, powers of 1024. */
@@ -392,7 +385,7 @@ test_sizes(void)
 	    "\"map_size\": \"big\" is not a size, as in 64k"));
 	CHECK(load_fails("map_size 99999999999g\n", ":1: bad value for "
 	    "\"map_size\": \"99999999999g\" is too large"));
-	return (1);
+	return (0);
 }
 
 /* Counts are plain whole numbers. */
@@ -411,7 +404,7 @@ test_counts(void)
 	CHECK(load_fails("max_queue 99999999999999999999999\n", ":1: bad "
 	    "value for \"max_queue\": \"99999999999999999999999\" is not a "
 	    "whole number"));
-	return (1);
+	return (0);
 }
 
 /* Enums take exactly one of their choices. */
@@ -442,7 +435,7 @@ test_enums(void)
 	    "\"registration\": \"Open\" is not open or closed"));
 	CHECK(load_fails("log_level notice\n", ":1: bad value for "
 	    "\"log_level\": \"notice\" is not error, warn, info or debug"));
-	return (1);
+	return (0);
 }
 
 /* Double quotes hold blanks and '#'; \" and \\ are the only escapes. */
@@ -480,7 +473,7 @@ test_quoting(void)
 	    "value that holds blanks)"));
 	CHECK(load_fails("data_dir \"\"\n", ":1: bad value for "
 	    "\"data_dir\": the value is empty"));
-	return (1);
+	return (0);
 }
 
 /* Comments, blank lines, tabs, CRLF and a missing final newline. */
@@ -510,7 +503,7 @@ test_comments(void)
 	CHECK(same_all(&c, &d));
 	conf_clear(&c);
 	conf_clear(&d);
-	return (1);
+	return (0);
 }
 
 /* Unknown keys, by line; keys are case-sensitive. */
@@ -521,7 +514,7 @@ test_unknown_key(void)
 	    ":3: unknown key \"bogus\""));
 	CHECK(load_fails("Window 5\n", ":1: unknown key \"Window\""));
 	CHECK(load_fails("window=5\n", ":1: unknown key \"window=5\""));
-	return (1);
+	return (0);
 }
 
 /* A key set twice names both lines. */
@@ -532,7 +525,7 @@ test_duplicate(void)
 	    ":4: duplicate key \"window\" (first set on line 2)"));
 	CHECK(load_fails("listen 127.0.0.1:1\nlisten \"[::1]:1\"\n",
 	    ":2: duplicate key \"listen\" (first set on line 1)"));
-	return (1);
+	return (0);
 }
 
 /* A key with nothing after it, or only a comment. */
@@ -544,7 +537,7 @@ test_missing_value(void)
 	    ":2: missing value for \"window\""));
 	CHECK(load_fails("data_dir \t\n",
 	    ":1: missing value for \"data_dir\""));
-	return (1);
+	return (0);
 }
 
 /* min and max are checked, and the message names the bound. */
@@ -570,7 +563,7 @@ test_bounds(void)
 	CHECK(load_ok(&c, "window 1\nmap_size 1024k\n"));
 	CHECK(c.window == 1 && c.map_size == 1048576);
 	conf_clear(&c);
-	return (1);
+	return (0);
 }
 
 /* IPv4 and bracketed IPv6 addresses, ports 1-65535, no names. */
@@ -626,7 +619,7 @@ test_addresses(void)
 	CHECK(load_fails("listen 256.0.0.1:80\n", ":1: bad value for "
 	    "\"listen\": \"256.0.0.1\" is not an IPv4 address (names are not "
 	    "resolved; IPv6 goes in brackets)"));
-	return (1);
+	return (0);
 }
 
 /* max_frame_bytes must leave 1k of room above max_message_bytes. */
@@ -642,7 +635,7 @@ test_cross_keys(void)
 	CHECK(load_ok(&c, "max_frame_bytes 4k\nmax_message_bytes 3k\n"));
 	CHECK(c.max_frame_bytes == 4096 && c.max_message_bytes == 3072);
 	conf_clear(&c);
-	return (1);
+	return (0);
 }
 
 /* Other errors: a missing file, a NUL byte. */
@@ -678,7 +671,7 @@ test_other_errors(void)
 	}
 	free(cause);
 	conf_clear(&c);
-	return (1);
+	return (0);
 }
 
 /* A failed load leaves the conf as it was; a good one replaces it. */
@@ -699,7 +692,7 @@ test_failed_load_keeps(void)
 	CHECK(c.window == 256 && c.max_queue == 3);
 	CHECK_STR(c.data_dir, "/var/lib/tickd");
 	conf_clear(&c);
-	return (1);
+	return (0);
 }
 
 /* conf_apply_reload copies the reloadable keys and only those. */
@@ -738,11 +731,11 @@ test_reload(void)
 			nreload++;
 			if (!same(e, &run, &next)) {
 				printf("# %s not reloaded\n", e->name);
-				return (0);
+				return (1);
 			}
 		} else if (!same(e, &run, &orig)) {
 			printf("# %s reloaded\n", e->name);
-			return (0);
+			return (1);
 		}
 	}
 	CHECK(nreload >= 14);
@@ -754,7 +747,7 @@ test_reload(void)
 	conf_clear(&next);
 	conf_clear(&orig);
 	conf_clear(&run);
-	return (1);
+	return (0);
 }
 
 /*
@@ -812,7 +805,7 @@ test_sample_conf(void)
 		if (found != 1) {
 			printf("# %s set %zu times in tickd.conf\n", e->name,
 			    found);
-			return (0);
+			return (1);
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -822,7 +815,7 @@ test_sample_conf(void)
 		if (e->name == NULL) {
 			printf("# tickd.conf: %s not in conf_table\n",
 			    keys[i]);
-			return (0);
+			return (1);
 		}
 	}
 	free(keys);
@@ -834,13 +827,13 @@ test_sample_conf(void)
 	conf_init(&d);
 	if (conf_load(&c, path, &cause) != 0) {
 		printf("# %s\n", cause);
-		return (0);
+		return (1);
 	}
 	CHECK(same_all(&c, &d));
 	free(path);
 	conf_clear(&c);
 	conf_clear(&d);
-	return (1);
+	return (0);
 }
 
 /* man/tickd.conf.5 documents every key, its default and reload. */
@@ -863,7 +856,7 @@ test_man_keys(void)
 		if (e->name == NULL) {
 			printf("# tickd.conf.5: %.*s not in conf_table\n",
 			    (int)len, p);
-			return (0);
+			return (1);
 		}
 		n++;
 		/* The entry runs to the next .It or .El. */
@@ -883,7 +876,7 @@ test_man_keys(void)
 		if (strstr(block, want) == NULL) {
 			printf("# tickd.conf.5: %s: no \"%s\"\n", e->name,
 			    want);
-			return (0);
+			return (1);
 		}
 		free(want);
 		want = e->reload ? "SIGHUP applies a change" :
@@ -891,7 +884,7 @@ test_man_keys(void)
 		if (strstr(block, want) == NULL) {
 			printf("# tickd.conf.5: %s: no \"%s\"\n", e->name,
 			    want);
-			return (0);
+			return (1);
 		}
 		free(block);
 		end = q;
@@ -900,13 +893,13 @@ test_man_keys(void)
 		xasprintf(&want, "\n.It Ic %s ", e->name);
 		if (strstr(text, want) == NULL) {
 			printf("# tickd.conf.5: no entry for %s\n", e->name);
-			return (0);
+			return (1);
 		}
 		free(want);
 	}
 	CHECK(n == conf_entries());
 	free(text);
-	return (1);
+	return (0);
 }
 
 /* The quickstart config made by configure loads: loopback, open. */
@@ -921,7 +914,7 @@ test_quickstart_conf(void)
 	conf_init(&c);
 	if (conf_load(&c, path, &cause) != 0) {
 		printf("# %s\n", cause);
-		return (0);
+		return (1);
 	}
 	CHECK(c.registration == REG_OPEN);
 	CHECK(c.listen_ss.ss_family == AF_INET);
@@ -930,14 +923,11 @@ test_quickstart_conf(void)
 	CHECK(c.data_dir[0] == '/');
 	free(path);
 	conf_clear(&c);
-	return (1);
+	return (0);
 }
 
 /* The tests, in the order they run (after memcached's testapp.c). */
-static const struct {
-	const char	*name;
-	int		(*fn)(void);
-} tests[] = {
+static const struct test tests[] = {
 	{ "defaults", test_defaults },
 	{ "table", test_table },
 	{ "empty file", test_empty },
@@ -966,8 +956,7 @@ static const struct {
 int
 main(void)
 {
-	size_t	i, n = sizeof tests / sizeof tests[0];
-	int	fd, failed = 0;
+	int	fd, failed;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	log_init(1, L_WARN);
@@ -976,15 +965,7 @@ main(void)
 		return (1);
 	}
 	close(fd);
-	printf("1..%zu\n", n);
-	for (i = 0; i < n; i++) {
-		if (tests[i].fn())
-			printf("ok %zu - %s\n", i + 1, tests[i].name);
-		else {
-			printf("not ok %zu - %s\n", i + 1, tests[i].name);
-			failed++;
-		}
-	}
+	failed = tap_run(tests, nitems(tests));
 	unlink(conf_path);
 	return (failed != 0);
 }

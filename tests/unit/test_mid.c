@@ -6,13 +6,7 @@
 #include <string.h>
 
 #include "tickd.h"
-
-#define CHECK(e) do {							\
-	if (!(e)) {							\
-		printf("# %s:%d: failed: %s\n", __FILE__, __LINE__, #e);\
-		return (1);						\
-	}								\
-} while (0)
+#include "testlib.h"
 
 /* Whether m is ms-seq. */
 static int
@@ -225,10 +219,7 @@ test_encode(void)
 	return (0);
 }
 
-static const struct {
-	const char	*name;
-	int		(*fn)(void);
-} tests[] = {
+static const struct test tests[] = {
 	{ "mid_parse accepts good ids", test_parse_good },
 	{ "mid_parse refuses bad ids", test_parse_bad },
 	{ "mid_format and mid_parse round trip", test_format_roundtrip },
@@ -245,18 +236,5 @@ static const struct {
 int
 main(void)
 {
-	size_t	i, n = sizeof tests / sizeof tests[0];
-	int	failed = 0;
-
-	printf("1..%zu\n", n);
-	for (i = 0; i < n; i++) {
-		if (tests[i].fn() == 0)
-			printf("ok %zu - %s\n", i + 1, tests[i].name);
-		else {
-			printf("not ok %zu - %s\n", i + 1, tests[i].name);
-			failed++;
-		}
-		fflush(stdout);
-	}
-	return (failed == 0 ? 0 : 1);
+	return (tap_run(tests, nitems(tests)) == 0 ? 0 : 1);
 }

@@ -3,22 +3,13 @@
  * rules and the device and token rules, against a store in a temporary
  * directory.  Prints TAP; exits 0 only if every test passed.
  */
-#include <sys/stat.h>
-
 #include <ctype.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tickd.h"
-
-#define CHECK(e) do {							\
-	if (!(e)) {							\
-		printf("# %s:%d: failed: %s\n", __FILE__, __LINE__, #e);\
-		return (1);						\
-	}								\
-} while (0)
+#include "testlib.h"
 
 #define MAP_SIZE	(16ULL << 20)
 #define QMAX		16
@@ -1122,20 +1113,7 @@ test_store_full(void)
 	return (0);
 }
 
-/* nftw callback: removes each file, then its directory. */
-static int
-rm_fn(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path));
-}
-
-static const struct {
-	const char	*name;
-	int		(*fn)(void);
-} tests[] = {
+static const struct test tests[] = {
 	{ "account_register: user and unclaimed default; name_taken",
 	    test_register },
 	{ "account_claim_device: rule 2 (rename keeps queue, reuse, new)",
@@ -1173,30 +1151,6 @@ static const struct {
 int
 main(void)
 {
-	const char	*tmp;
-	size_t		 i, n = sizeof tests / sizeof tests[0];
-	int		 failed = 0;
-
-	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	snprintf(base, sizeof base, "%s/test_queue.XXXXXX", tmp);
-	if (mkdtemp(base) == NULL) {
-		perror("mkdtemp");
-		return (1);
-	}
-	printf("1..%zu\n", n);
-	for (i = 0; i < n; i++) {
-		if (tests[i].fn() == 0)
-			printf("ok %zu - %s\n", i + 1, tests[i].name);
-		else {
-			printf("not ok %zu - %s\n", i + 1, tests[i].name);
-			failed++;
-		}
-		fflush(stdout);
-	}
-	if (nftw(base, rm_fn, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-		perror(base);
-		failed++;
-	}
-	return (failed == 0 ? 0 : 1);
+	return (tap_run_tmpdir(tests, nitems(tests), "test_queue", base,
+	    sizeof base));
 }
