@@ -99,6 +99,7 @@ struct walk {
 	} fn;
 	void	*arg;
 	int	 corrupt;	/* an entry did not decode */
+	int	 rev;		/* walk backwards */
 };
 
 /*
@@ -354,18 +355,20 @@ db_del(struct txn *txn, int db, const void *k, size_t klen)
 
 /*
  * Walks the keys that start with prefix, from seek (or the prefix) on,
- * skipping an exact match of seek if skip is set.  An adapter's
- * STORE_WALK_DELETE deletes through the cursor, after which MDB_NEXT lands
- * on the entry that followed.  The walk also stops once anything the
- * callback did in this transaction set the sticky error.
+ * skipping an exact match of seek if skip is set; with w->rev, backwards
+ * from seek (inclusive), and then the adapter may not delete.  An
+ * adapter's STORE_WALK_DELETE deletes through the cursor, after which
+ * MDB_NEXT lands on the entry that followed.  The walk also stops once
+ * anything the callback did in this transaction set the sticky error.
  */
 static int
 db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
     const void *seek, size_t slen, int skip, walk_fn fn, struct walk *w)
 {
 	MDB_cursor	*c;
+	MDB_cursor_op	 next = w->rev ? MDB_PREV : MDB_NEXT;
 	MDB_val		 k, v;
-	int		 rc, r;
+	int		 rc, r, exact;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
@@ -377,14 +380,18 @@ db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
 		slen = plen;
 	}
 	if (slen == 0)
-		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		rc = mdb_cursor_get(c, &k, &v, w->rev ? MDB_LAST : MDB_FIRST);
 	else {
 		k.mv_data = (void *)seek;
 		k.mv_size = slen;
 		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		if (rc == MDB_SUCCESS && skip && k.mv_size == slen &&
-		    memcmp(k.mv_data, seek, slen) == 0)
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		exact = rc == MDB_SUCCESS && k.mv_size == slen &&
+		    memcmp(k.mv_data, seek, slen) == 0;
+		/* Backwards starts at the last key not above seek. */
+		if (rc == MDB_NOTFOUND && w->rev)
+			rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+		else if (rc == MDB_SUCCESS && (w->rev ? !exact : skip && exact))
+			rc = mdb_cursor_get(c, &k, &v, next);
 	}
 	while (rc == MDB_SUCCESS) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
@@ -399,7 +406,7 @@ db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
 		if (r == STORE_WALK_DELETE &&
 		    (rc = mdb_cursor_del(c, 0)) != MDB_SUCCESS)
 			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		rc = mdb_cursor_get(c, &k, &v, next);
 	}
 	mdb_cursor_close(c);
 	if (txn->ret != STORE_OK)
@@ -415,6 +422,25 @@ walk_corrupt(struct walk *w)
 {
 	w->corrupt = 1;
 	return (STORE_WALK_STOP);
+}
+
+/*
+ * Walks the keys that start with n big-endian, as the queues and most of
+ * the RESP shim's databases are keyed, from n and id start (inclusive) on
+ * if start is not NULL; arg is the adapter's w->arg.
+ */
+static int
+db_walk_num(struct txn *txn, int db, uint64_t n, const struct mid *start,
+    walk_fn fn, void *arg)
+{
+	struct walk	w = { .arg = arg };
+	uint8_t		k[8 + MID_BYTES];
+
+	be64enc(k, n);
+	if (start == NULL)
+		return (db_walk(txn, db, k, 8, NULL, 0, 0, fn, &w));
+	mid_encode(start, k + 8);
+	return (db_walk(txn, db, k, 8, k, sizeof k, 0, fn, &w));
 }
 
 /* Fills cause (if not NULL) and closes what store_open had opened. */
@@ -729,23 +755,33 @@ store_mid_save(struct txn *txn, const struct mid *mid)
 	return (meta_put_u64s(txn, "mid", v, 2));
 }
 
-/* Hands out the next queue number; the first is 1 and none is reused. */
-int
-store_qid_next(struct txn *txn, uint64_t *qid)
+/*
+ * Hands out the next value of the counter key: one above the last (0 if
+ * none), or min if that is higher.  No value is handed out twice.
+ */
+static int
+meta_next(struct txn *txn, const char *key, uint64_t min, uint64_t *next)
 {
 	uint64_t	v;
 	int		rc;
 
-	rc = meta_get_u64s(txn, "qid", &v, 1);
+	rc = meta_get_u64s(txn, key, &v, 1);
 	if (rc == STORE_NOTFOUND)
 		v = 0;
 	else if (rc != STORE_OK)
 		return (rc);
-	v++;
-	if ((rc = meta_put_u64s(txn, "qid", &v, 1)) != STORE_OK)
+	v = min > v ? min : v + 1;
+	if ((rc = meta_put_u64s(txn, key, &v, 1)) != STORE_OK)
 		return (rc);
-	*qid = v;
+	*next = v;
 	return (STORE_OK);
+}
+
+/* Hands out the next queue number; the first is 1 and none is reused. */
+int
+store_qid_next(struct txn *txn, uint64_t *qid)
+{
+	return (meta_next(txn, "qid", 0, qid));
 }
 
 /* Encodes an account record. */
@@ -844,11 +880,8 @@ int
 store_user_walk(struct txn *txn, int (*fn)(void *, const char *,
     const struct user_rec *), void *arg)
 {
-	struct walk	w;
+	struct walk	w = { .fn.user = fn, .arg = arg };
 
-	w.fn.user = fn;
-	w.arg = arg;
-	w.corrupt = 0;
 	return (db_walk(txn, DB_USERS, "", 0, NULL, 0, 0, user_walk_fn, &w));
 }
 
@@ -955,13 +988,10 @@ store_device_walk(struct txn *txn, const char *user, int (*fn)(void *,
     const char *, const char *, const struct dev_rec *), void *arg)
 {
 	struct nkey	k;
-	struct walk	w;
+	struct walk	w = { .fn.dev = fn, .arg = arg };
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	w.fn.dev = fn;
-	w.arg = arg;
-	w.corrupt = 0;
 	if (user == NULL)
 		return (db_walk(txn, DB_DEVICES, "", 0, NULL, 0, 0,
 		    dev_walk_fn, &w));
@@ -1046,11 +1076,8 @@ int
 store_token_walk(struct txn *txn, int (*fn)(void *, const uint8_t *,
     const struct token_rec *), void *arg)
 {
-	struct walk	w;
+	struct walk	w = { .fn.token = fn, .arg = arg };
 
-	w.fn.token = fn;
-	w.arg = arg;
-	w.corrupt = 0;
 	return (db_walk(txn, DB_TOKENS, "", 0, NULL, 0, 0, token_walk_fn, &w));
 }
 
@@ -1175,11 +1202,8 @@ store_queue_walk(struct txn *txn, uint64_t qid, const struct mid *after,
     int (*fn)(void *, const struct mid *, const struct item *), void *arg)
 {
 	uint8_t		prefix[8], seek[QKEY_BYTES];
-	struct walk	w;
+	struct walk	w = { .fn.item = fn, .arg = arg };
 
-	w.fn.item = fn;
-	w.arg = arg;
-	w.corrupt = 0;
 	be64enc(prefix, qid);
 	if (after == NULL)
 		return (db_walk(txn, DB_QUEUES, prefix, sizeof prefix, NULL, 0,
@@ -1203,13 +1227,7 @@ drop_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 int
 store_queue_drop(struct txn *txn, uint64_t qid)
 {
-	uint8_t		prefix[8];
-	struct walk	w;
-
-	memset(&w, 0, sizeof w);
-	be64enc(prefix, qid);
-	return (db_walk(txn, DB_QUEUES, prefix, sizeof prefix, NULL, 0, 0,
-	    drop_fn, &w));
+	return (db_walk_num(txn, DB_QUEUES, qid, NULL, drop_fn, NULL));
 }
 
 /* Encodes a message record. */
@@ -1297,11 +1315,8 @@ int
 store_msg_walk(struct txn *txn, int (*fn)(void *, const struct mid *,
     const struct msg_rec *), void *arg)
 {
-	struct walk	w;
+	struct walk	w = { .fn.msg = fn, .arg = arg };
 
-	w.fn.msg = fn;
-	w.arg = arg;
-	w.corrupt = 0;
 	return (db_walk(txn, DB_MSGS, "", 0, NULL, 0, 0, msg_walk_fn, &w));
 }
 
@@ -1430,15 +1445,12 @@ store_block_walk(struct txn *txn, const char *blocker, int (*fn)(void *,
     const char *), void *arg)
 {
 	struct nkey	k;
-	struct walk	w;
+	struct walk	w = { .fn.block = fn, .arg = arg };
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
 	if (nkey_make(&k, blocker, NAME_USER_MAX, "", 0) != 0)
 		return (STORE_OK);
-	w.fn.block = fn;
-	w.arg = arg;
-	w.corrupt = 0;
 	return (db_walk(txn, DB_BLOCKS, k.b, k.len, NULL, 0, 0, block_walk_fn,
 	    &w));
 }
@@ -1510,23 +1522,67 @@ rid_dec(const uint8_t *p)
 	return (v);
 }
 
+/* Builds the rkeys key of a Redis key; -1 if it is too long. */
+static int
+kkey_make(uint8_t *k, const void *key, size_t klen)
+{
+	if (klen > RKEY_MAX)
+		return (-1);
+	k[0] = 'k';
+	if (klen != 0)
+		memcpy(k + 1, key, klen);
+	return (0);
+}
+
+/*
+ * Reads the record of n and a name (a member, group or consumer); a name
+ * too long for a key has none.
+ */
+static int
+rrec_get(struct txn *txn, int db, uint64_t n, const void *p, size_t len,
+    MDB_val *v)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, n, p, len) != 0)
+		return (STORE_NOTFOUND);
+	return (db_get(txn, db, k.b, k.len, v));
+}
+
+/* Writes the record of n and a name; fails with what if it is too long. */
+static int
+rrec_put(struct txn *txn, int db, uint64_t n, const void *p, size_t len,
+    const struct enc *e, unsigned int flags, const char *what)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, n, p, len) != 0)
+		return (txn_fail(txn, db, what));
+	return (db_put(txn, db, k.b, k.len, e->b, e->len, flags));
+}
+
+/* Deletes the record of n and a name; STORE_NOTFOUND if there is none. */
+static int
+rrec_del(struct txn *txn, int db, uint64_t n, const void *p, size_t len)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, n, p, len) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, db, k.b, k.len));
+}
+
 /* Hands out the next rid or gid; the first is 1 and none is reused. */
 int
 store_rid_next(struct txn *txn, uint64_t *rid)
 {
-	uint64_t	v;
-	int		rc;
-
-	rc = meta_get_u64s(txn, "rid", &v, 1);
-	if (rc == STORE_NOTFOUND)
-		v = 0;
-	else if (rc != STORE_OK)
-		return (rc);
-	v++;
-	if ((rc = meta_put_u64s(txn, "rid", &v, 1)) != STORE_OK)
-		return (rc);
-	*rid = v;
-	return (STORE_OK);
+	return (meta_next(txn, "rid", 0, rid));
 }
 
 /* Decodes a key record; a string's value points into the map. */
@@ -1588,11 +1644,8 @@ store_rkey_get(struct txn *txn, const void *key, size_t klen,
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (klen > RKEY_MAX)
+	if (kkey_make(k, key, klen) != 0)
 		return (STORE_NOTFOUND);
-	k[0] = 'k';
-	if (klen != 0)
-		memcpy(k + 1, key, klen);
 	if ((rc = db_get(txn, DB_RKEYS, k, klen + 1, &v)) != STORE_OK)
 		return (rc);
 	if (rkey_dec(&v, r) != 0)
@@ -1617,11 +1670,8 @@ store_rkey_put(struct txn *txn, const void *key, size_t klen,
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (klen > RKEY_MAX)
+	if (kkey_make(k, key, klen) != 0)
 		return (txn_fail(txn, DB_RKEYS, "key too long"));
-	k[0] = 'k';
-	if (klen != 0)
-		memcpy(k + 1, key, klen);
 	len = RK_HDR;
 	if (r->type == RTYPE_STRING)
 		len += r->vlen;
@@ -1681,11 +1731,8 @@ store_rkey_del(struct txn *txn, const void *key, size_t klen, uint64_t rid)
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (klen > RKEY_MAX)
+	if (kkey_make(k, key, klen) != 0)
 		return (STORE_NOTFOUND);
-	k[0] = 'k';
-	if (klen != 0)
-		memcpy(k + 1, key, klen);
 	if ((rc = db_del(txn, DB_RKEYS, k, klen + 1)) != STORE_OK)
 		return (rc);
 	be64enc(ik, rid);
@@ -1710,14 +1757,10 @@ int
 store_rkey_walk(struct txn *txn, uint64_t from, int (*fn)(void *, uint64_t,
     const void *, size_t), void *arg)
 {
-	struct rwalk	rw;
-	struct walk	w;
+	struct rwalk	rw = { .fn.key = fn, .arg = arg };
+	struct walk	w = { .arg = &rw };
 	uint8_t		seek[8];
 
-	rw.fn.key = fn;
-	rw.arg = arg;
-	w.arg = &rw;
-	w.corrupt = 0;
 	be64enc(seek, from);
 	return (db_walk(txn, DB_RIDX, "", 0, seek, sizeof seek, 0,
 	    ridx_walk_fn, &w));
@@ -1727,41 +1770,30 @@ store_rkey_walk(struct txn *txn, uint64_t from, int (*fn)(void *, uint64_t,
 int
 store_rset_get(struct txn *txn, uint64_t rid, const void *m, size_t len)
 {
-	struct ridkey	k;
-	MDB_val		v;
+	MDB_val	v;
 
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, rid, m, len) != 0)
-		return (STORE_NOTFOUND);
-	return (db_get(txn, DB_RSETS, k.b, k.len, &v));
+	return (rrec_get(txn, DB_RSETS, rid, m, len, &v));
 }
 
-/* Adds a member; STORE_EXISTS if it was there already. */
+/*
+ * Adds a member, whose value is an empty record (its version byte);
+ * STORE_EXISTS if it was there already.
+ */
 int
 store_rset_put(struct txn *txn, uint64_t rid, const void *m, size_t len)
 {
-	struct ridkey	k;
-	uint8_t		v = STORE_RECORD_V1;
+	struct enc	e;
 
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, rid, m, len) != 0)
-		return (txn_fail(txn, DB_RSETS, "member too long"));
-	return (db_put(txn, DB_RSETS, k.b, k.len, &v, 1, MDB_NOOVERWRITE));
+	enc_init(&e);
+	return (rrec_put(txn, DB_RSETS, rid, m, len, &e, MDB_NOOVERWRITE,
+	    "member too long"));
 }
 
 /* Removes a member; STORE_NOTFOUND if it was not there. */
 int
 store_rset_del(struct txn *txn, uint64_t rid, const void *m, size_t len)
 {
-	struct ridkey	k;
-
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, rid, m, len) != 0)
-		return (STORE_NOTFOUND);
-	return (db_del(txn, DB_RSETS, k.b, k.len));
+	return (rrec_del(txn, DB_RSETS, rid, m, len));
 }
 
 /* Walk adapter for set members: the key after the rid. */
@@ -1781,37 +1813,16 @@ int
 store_rset_walk(struct txn *txn, uint64_t rid, int (*fn)(void *,
     const void *, size_t), void *arg)
 {
-	struct rwalk	rw;
-	struct walk	w;
-	uint8_t		prefix[8];
+	struct rwalk	rw = { .fn.member = fn, .arg = arg };
 
-	rw.fn.member = fn;
-	rw.arg = arg;
-	w.arg = &rw;
-	w.corrupt = 0;
-	be64enc(prefix, rid);
-	return (db_walk(txn, DB_RSETS, prefix, sizeof prefix, NULL, 0, 0,
-	    rset_walk_fn, &w));
-}
-
-/* Deletes every entry whose key starts with the 8 bytes of n. */
-static int
-rdrop(struct txn *txn, int db, uint64_t n)
-{
-	uint8_t		prefix[8];
-	struct walk	w;
-
-	memset(&w, 0, sizeof w);
-	be64enc(prefix, n);
-	return (db_walk(txn, db, prefix, sizeof prefix, NULL, 0, 0, drop_fn,
-	    &w));
+	return (db_walk_num(txn, DB_RSETS, rid, NULL, rset_walk_fn, &rw));
 }
 
 /* Deletes every member of a set. */
 int
 store_rset_drop(struct txn *txn, uint64_t rid)
 {
-	return (rdrop(txn, DB_RSETS, rid));
+	return (db_walk_num(txn, DB_RSETS, rid, NULL, drop_fn, NULL));
 }
 
 /*
@@ -1978,51 +1989,6 @@ rentry_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 }
 
 /*
- * Walks the keys with an 8-byte prefix backwards from seek (inclusive) to
- * the first; the adapter may not delete.
- */
-static int
-db_walk_rev(struct txn *txn, int db, const uint8_t *prefix,
-    const uint8_t *seek, size_t slen, walk_fn fn, struct walk *w)
-{
-	MDB_cursor	*c;
-	MDB_val		 k, v;
-	int		 rc, r;
-
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &c);
-	if (rc != MDB_SUCCESS)
-		return (txn_result(txn, rc, db, "cursor"));
-	k.mv_data = (void *)seek;
-	k.mv_size = slen;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	else if (rc == MDB_SUCCESS && (k.mv_size != slen ||
-	    memcmp(k.mv_data, seek, slen) != 0))
-		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
-	while (rc == MDB_SUCCESS) {
-		if (k.mv_size < 8 || memcmp(k.mv_data, prefix, 8) != 0)
-			break;
-		r = fn(w, &k, &v);
-		if (w->corrupt) {
-			mdb_cursor_close(c);
-			return (txn_fail(txn, db, "corrupt record"));
-		}
-		if (txn->ret != STORE_OK || r == STORE_WALK_STOP)
-			break;
-		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
-	}
-	mdb_cursor_close(c);
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-		return (txn_result(txn, rc, db, "walk"));
-	return (STORE_OK);
-}
-
-/*
  * Walks a stream's entries from id start (inclusive) up, or with rev down,
  * tombstones too if asked; only a forward walk may delete.
  */
@@ -2031,19 +1997,15 @@ store_rentry_walk(struct txn *txn, uint64_t rid, const struct mid *start,
     int rev, int tombstones, int (*fn)(void *, const struct mid *,
     const struct rentry *), void *arg)
 {
-	struct rwalk	rw;
-	struct walk	w;
+	struct rwalk	rw = { .fn.entry = fn, .arg = arg,
+			    .tombstones = tombstones };
+	struct walk	w = { .arg = &rw, .rev = 1 };
 	struct ridkey	k;
 
-	rw.fn.entry = fn;
-	rw.arg = arg;
-	rw.tombstones = tombstones;
-	w.arg = &rw;
-	w.corrupt = 0;
+	if (!rev)
+		return (db_walk_num(txn, DB_RENTRIES, rid, start,
+		    rentry_walk_fn, &rw));
 	rkey_id(&k, rid, start);
-	if (rev)
-		return (db_walk_rev(txn, DB_RENTRIES, k.b, k.b, k.len,
-		    rentry_walk_fn, &w));
 	return (db_walk(txn, DB_RENTRIES, k.b, 8, k.b, k.len, 0,
 	    rentry_walk_fn, &w));
 }
@@ -2052,7 +2014,7 @@ store_rentry_walk(struct txn *txn, uint64_t rid, const struct mid *start,
 int
 store_rentry_drop(struct txn *txn, uint64_t rid)
 {
-	return (rdrop(txn, DB_RENTRIES, rid));
+	return (db_walk_num(txn, DB_RENTRIES, rid, NULL, drop_fn, NULL));
 }
 
 /* Encodes a consumer group record. */
@@ -2089,19 +2051,13 @@ int
 store_rgroup_get(struct txn *txn, uint64_t rid, const void *name,
     size_t len, struct rgroup_rec *r)
 {
-	struct ridkey	k;
-	MDB_val		v;
-	int		rc;
+	MDB_val	v;
+	int	rc;
 
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, rid, name, len) != 0)
-		return (STORE_NOTFOUND);
-	if ((rc = db_get(txn, DB_RGROUPS, k.b, k.len, &v)) != STORE_OK)
-		return (rc);
-	if (rgroup_dec(&v, r) != 0)
-		return (txn_fail(txn, DB_RGROUPS, "corrupt record"));
-	return (STORE_OK);
+	rc = rrec_get(txn, DB_RGROUPS, rid, name, len, &v);
+	if (rc == STORE_OK && rgroup_dec(&v, r) != 0)
+		rc = txn_fail(txn, DB_RGROUPS, "corrupt record");
+	return (rc);
 }
 
 /* Creates or replaces a consumer group. */
@@ -2109,15 +2065,11 @@ int
 store_rgroup_put(struct txn *txn, uint64_t rid, const void *name,
     size_t len, const struct rgroup_rec *r)
 {
-	struct ridkey	k;
 	struct enc	e;
 
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, rid, name, len) != 0)
-		return (txn_fail(txn, DB_RGROUPS, "name too long"));
 	rgroup_enc(&e, r);
-	return (db_put(txn, DB_RGROUPS, k.b, k.len, e.b, e.len, 0));
+	return (rrec_put(txn, DB_RGROUPS, rid, name, len, &e, 0,
+	    "name too long"));
 }
 
 /* Deletes a consumer group record, not its PEL or consumers. */
@@ -2125,13 +2077,7 @@ int
 store_rgroup_del(struct txn *txn, uint64_t rid, const void *name,
     size_t len)
 {
-	struct ridkey	k;
-
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, rid, name, len) != 0)
-		return (STORE_NOTFOUND);
-	return (db_del(txn, DB_RGROUPS, k.b, k.len));
+	return (rrec_del(txn, DB_RGROUPS, rid, name, len));
 }
 
 /* Walk adapter for groups: the name after the rid. */
@@ -2152,24 +2098,16 @@ int
 store_rgroup_walk(struct txn *txn, uint64_t rid, int (*fn)(void *,
     const void *, size_t, const struct rgroup_rec *), void *arg)
 {
-	struct rwalk	rw;
-	struct walk	w;
-	uint8_t		prefix[8];
+	struct rwalk	rw = { .fn.group = fn, .arg = arg };
 
-	rw.fn.group = fn;
-	rw.arg = arg;
-	w.arg = &rw;
-	w.corrupt = 0;
-	be64enc(prefix, rid);
-	return (db_walk(txn, DB_RGROUPS, prefix, sizeof prefix, NULL, 0, 0,
-	    rgroup_walk_fn, &w));
+	return (db_walk_num(txn, DB_RGROUPS, rid, NULL, rgroup_walk_fn, &rw));
 }
 
 /* Deletes every consumer group record of a stream. */
 int
 store_rgroup_drop(struct txn *txn, uint64_t rid)
 {
-	return (rdrop(txn, DB_RGROUPS, rid));
+	return (db_walk_num(txn, DB_RGROUPS, rid, NULL, drop_fn, NULL));
 }
 
 /* A PEL value: version, delivery time and count, then the consumer. */
@@ -2256,24 +2194,16 @@ store_rpel_walk(struct txn *txn, uint64_t gid, const struct mid *start,
     int (*fn)(void *, const struct mid *, const struct rpel_rec *),
     void *arg)
 {
-	struct rwalk	rw;
-	struct walk	w;
-	struct ridkey	k;
+	struct rwalk	rw = { .fn.pel = fn, .arg = arg };
 
-	rw.fn.pel = fn;
-	rw.arg = arg;
-	w.arg = &rw;
-	w.corrupt = 0;
-	rkey_id(&k, gid, start);
-	return (db_walk(txn, DB_RPEL, k.b, 8, k.b, k.len, 0, rpel_walk_fn,
-	    &w));
+	return (db_walk_num(txn, DB_RPEL, gid, start, rpel_walk_fn, &rw));
 }
 
 /* Deletes every pending entry of a group. */
 int
 store_rpel_drop(struct txn *txn, uint64_t gid)
 {
-	return (rdrop(txn, DB_RPEL, gid));
+	return (db_walk_num(txn, DB_RPEL, gid, NULL, drop_fn, NULL));
 }
 
 /* Encodes a consumer record. */
@@ -2302,19 +2232,13 @@ int
 store_rcons_get(struct txn *txn, uint64_t gid, const void *name, size_t len,
     struct rcons_rec *r)
 {
-	struct ridkey	k;
-	MDB_val		v;
-	int		rc;
+	MDB_val	v;
+	int	rc;
 
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, gid, name, len) != 0)
-		return (STORE_NOTFOUND);
-	if ((rc = db_get(txn, DB_RCONS, k.b, k.len, &v)) != STORE_OK)
-		return (rc);
-	if (rcons_dec(&v, r) != 0)
-		return (txn_fail(txn, DB_RCONS, "corrupt record"));
-	return (STORE_OK);
+	rc = rrec_get(txn, DB_RCONS, gid, name, len, &v);
+	if (rc == STORE_OK && rcons_dec(&v, r) != 0)
+		rc = txn_fail(txn, DB_RCONS, "corrupt record");
+	return (rc);
 }
 
 /* Creates or replaces a group's consumer. */
@@ -2322,28 +2246,18 @@ int
 store_rcons_put(struct txn *txn, uint64_t gid, const void *name, size_t len,
     const struct rcons_rec *r)
 {
-	struct ridkey	k;
 	struct enc	e;
 
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, gid, name, len) != 0)
-		return (txn_fail(txn, DB_RCONS, "name too long"));
 	rcons_enc(&e, r);
-	return (db_put(txn, DB_RCONS, k.b, k.len, e.b, e.len, 0));
+	return (rrec_put(txn, DB_RCONS, gid, name, len, &e, 0,
+	    "name too long"));
 }
 
 /* Deletes a group's consumer; STORE_NOTFOUND if there is none. */
 int
 store_rcons_del(struct txn *txn, uint64_t gid, const void *name, size_t len)
 {
-	struct ridkey	k;
-
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (rkey_make(&k, gid, name, len) != 0)
-		return (STORE_NOTFOUND);
-	return (db_del(txn, DB_RCONS, k.b, k.len));
+	return (rrec_del(txn, DB_RCONS, gid, name, len));
 }
 
 /* Walk adapter for consumers: the name after the gid. */
@@ -2364,24 +2278,16 @@ int
 store_rcons_walk(struct txn *txn, uint64_t gid, int (*fn)(void *,
     const void *, size_t, const struct rcons_rec *), void *arg)
 {
-	struct rwalk	rw;
-	struct walk	w;
-	uint8_t		prefix[8];
+	struct rwalk	rw = { .fn.cons = fn, .arg = arg };
 
-	rw.fn.cons = fn;
-	rw.arg = arg;
-	w.arg = &rw;
-	w.corrupt = 0;
-	be64enc(prefix, gid);
-	return (db_walk(txn, DB_RCONS, prefix, sizeof prefix, NULL, 0, 0,
-	    rcons_walk_fn, &w));
+	return (db_walk_num(txn, DB_RCONS, gid, NULL, rcons_walk_fn, &rw));
 }
 
 /* Deletes every consumer of a group. */
 int
 store_rcons_drop(struct txn *txn, uint64_t gid)
 {
-	return (rdrop(txn, DB_RCONS, gid));
+	return (db_walk_num(txn, DB_RCONS, gid, NULL, drop_fn, NULL));
 }
 
 /*
@@ -2392,20 +2298,7 @@ store_rcons_drop(struct txn *txn, uint64_t gid)
 int
 store_audit_id_next(struct txn *txn, uint64_t now, uint64_t *id)
 {
-	uint64_t	v, t;
-	int		rc;
-
-	rc = meta_get_u64s(txn, "audit", &v, 1);
-	if (rc == STORE_NOTFOUND)
-		v = 0;
-	else if (rc != STORE_OK)
-		return (rc);
-	t = (now & ((1ULL << 43) - 1)) << 20;
-	v = t > v ? t : v + 1;
-	if ((rc = meta_put_u64s(txn, "audit", &v, 1)) != STORE_OK)
-		return (rc);
-	*id = v;
-	return (STORE_OK);
+	return (meta_next(txn, "audit", (now & ((1ULL << 43) - 1)) << 20, id));
 }
 
 /* Appends an event to the spool under id. */
@@ -2504,12 +2397,9 @@ int
 store_audit_walk(struct txn *txn, uint64_t after, int (*fn)(void *,
     uint64_t, const struct audit_rec *), void *arg)
 {
-	struct walk	w;
+	struct walk	w = { .fn.audit = fn, .arg = arg };
 	uint8_t		k[8];
 
-	w.fn.audit = fn;
-	w.arg = arg;
-	w.corrupt = 0;
 	be64enc(k, after);
 	return (db_walk(txn, DB_AUDIT, "", 0, k, sizeof k, 1,
 	    audit_walk_fn, &w));
@@ -2770,13 +2660,9 @@ int
 store_queue_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const struct mid *, const struct item *), void *arg)
 {
-	struct walk_any	wa;
-	struct walk	w;
+	struct walk_any	wa = { .fn.item = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
 
-	wa.fn.item = fn;
-	wa.arg = arg;
-	memset(&w, 0, sizeof w);
-	w.arg = &wa;
 	return (db_walk(txn, DB_QUEUES, "", 0, NULL, 0, 0, item_all_walk_fn,
 	    &w));
 }
@@ -2813,16 +2699,12 @@ int
 store_dedup_walk(struct txn *txn, const char *user, int (*fn)(void *,
     const char *, const char *, const struct dedup_rec *), void *arg)
 {
-	struct walk_any	wa;
-	struct walk	w;
+	struct walk_any	wa = { .fn.dedup = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
 	struct nkey	k;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	wa.fn.dedup = fn;
-	wa.arg = arg;
-	memset(&w, 0, sizeof w);
-	w.arg = &wa;
 	if (user == NULL)
 		return (db_walk(txn, DB_DEDUP, "", 0, NULL, 0, 0,
 		    dedup_walk_fn, &w));
@@ -2856,13 +2738,9 @@ int
 store_block_walk_all(struct txn *txn, int (*fn)(void *, const char *,
     const char *), void *arg)
 {
-	struct walk_any	wa;
-	struct walk	w;
+	struct walk_any	wa = { .fn.block = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
 
-	wa.fn.block = fn;
-	wa.arg = arg;
-	memset(&w, 0, sizeof w);
-	w.arg = &wa;
 	return (db_walk(txn, DB_BLOCKS, "", 0, NULL, 0, 0, block_all_walk_fn,
 	    &w));
 }
