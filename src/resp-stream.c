@@ -244,6 +244,37 @@ id_bound(struct rclient *rc, const struct rarg *a, struct mid *id,
 	return (id_parse_reply(rc, a, id, missing_seq, 0));
 }
 
+/*
+ * The strict ids from argv[first] on, at the indexes of their arguments;
+ * NULL after replying an error.
+ */
+static struct mid *
+parse_ids(struct rclient *rc, int argc, struct rarg *argv, int first)
+{
+	struct mid	*ids;
+	int		 j;
+
+	ids = xcalloc((size_t)argc, sizeof *ids);
+	for (j = first; j < argc; j++) {
+		if (id_parse_reply(rc, &argv[j], &ids[j], 0, 1) != 0) {
+			free(ids);
+			return (NULL);
+		}
+	}
+	return (ids);
+}
+
+/* Appends id to a walk's array of ids, growing it as needed. */
+static void
+ids_add(struct mid **ids, size_t *n, size_t *cap, const struct mid *id)
+{
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 64 : *cap * 2;
+		*ids = xrealloc(*ids, *cap * sizeof **ids);
+	}
+	(*ids)[(*n)++] = *id;
+}
+
 /* ---------------------------------------------------------- streams */
 
 /*
@@ -268,6 +299,22 @@ stream_get(struct rclient *rc, struct txn *txn, const struct rarg *key,
 	}
 	s->found = 1;
 	return (0);
+}
+
+/*
+ * Refuses a view, then finds the stream at key as stream_get(): the
+ * transaction, or NULL after replying an error.
+ */
+static struct txn *
+stream_open(struct rclient *rc, const struct rarg *key, int write,
+    struct stream *s)
+{
+	struct txn	*txn;
+
+	if (resp_view_refuse(rc, key) || (txn = resp_txn(rc, write)) == NULL ||
+	    stream_get(rc, txn, key, s) != 0)
+		return (NULL);
+	return (txn);
 }
 
 /* Makes a new, empty stream record for s (written by stream_put). */
@@ -631,54 +678,44 @@ static int
 parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
     struct addtrim *a)
 {
-	int	i, more, limit_given = 0;
+	int	i, more, minid, limit_given = 0;
 
 	memset(a, 0, sizeof *a);
 	for (i = 2; i < argc; i++) {
 		more = argc - 1 - i;
 		if (xadd && strcmp(argv[i].p, "*") == 0)
 			break;
-		if (resp_arg_is(&argv[i], "maxlen") && more) {
+		if ((resp_arg_is(&argv[i], "maxlen") ||
+		    resp_arg_is(&argv[i], "minid")) && more) {
 			if (a->strategy != TRIM_NONE) {
 				resp_add_errorf(rc, "syntax error, MAXLEN and "
 				    "MINID options at the same time are not "
 				    "compatible");
 				return (-1);
 			}
+			minid = resp_arg_is(&argv[i], "minid");
 			a->approx = 0;
 			if (more >= 2 && (strcmp(argv[i + 1].p, "~") == 0 ||
 			    strcmp(argv[i + 1].p, "=") == 0)) {
 				a->approx = argv[i + 1].p[0] == '~';
 				i++;
 			}
-			if (resp_arg_ll(rc, &argv[i + 1], &a->maxlen,
-			    NULL) != 0)
-				return (-1);
-			if (a->maxlen < 0) {
-				resp_add_errorf(rc, "The MAXLEN argument must "
-				    "be >= 0.");
-				return (-1);
+			if (minid) {
+				if (id_parse_reply(rc, &argv[i + 1], &a->minid,
+				    0, 1) != 0)
+					return (-1);
+			} else {
+				if (resp_arg_ll(rc, &argv[i + 1], &a->maxlen,
+				    NULL) != 0)
+					return (-1);
+				if (a->maxlen < 0) {
+					resp_add_errorf(rc, "The MAXLEN "
+					    "argument must be >= 0.");
+					return (-1);
+				}
 			}
 			i++;
-			a->strategy = TRIM_MAXLEN;
-		} else if (resp_arg_is(&argv[i], "minid") && more) {
-			if (a->strategy != TRIM_NONE) {
-				resp_add_errorf(rc, "syntax error, MAXLEN and "
-				    "MINID options at the same time are not "
-				    "compatible");
-				return (-1);
-			}
-			a->approx = 0;
-			if (more >= 2 && (strcmp(argv[i + 1].p, "~") == 0 ||
-			    strcmp(argv[i + 1].p, "=") == 0)) {
-				a->approx = argv[i + 1].p[0] == '~';
-				i++;
-			}
-			if (id_parse_reply(rc, &argv[i + 1], &a->minid, 0, 1) !=
-			    0)
-				return (-1);
-			i++;
-			a->strategy = TRIM_MINID;
+			a->strategy = minid ? TRIM_MINID : TRIM_MAXLEN;
 		} else if (resp_arg_is(&argv[i], "limit") && more) {
 			if (resp_arg_ll(rc, &argv[i + 1], &a->limit, NULL) != 0)
 				return (-1);
@@ -813,11 +850,7 @@ item_id_fn(void *arg, const struct mid *id, const struct item *it)
 	(void)it;
 	if (mid_cmp(id, &iw->end) > 0)
 		return (STORE_WALK_STOP);
-	if (iw->nids == iw->cap) {
-		iw->cap = iw->cap == 0 ? 64 : iw->cap * 2;
-		iw->ids = xrealloc(iw->ids, iw->cap * sizeof *iw->ids);
-	}
-	iw->ids[iw->nids++] = *id;
+	ids_add(&iw->ids, &iw->nids, &iw->cap, id);
 	return (STORE_WALK_NEXT);
 }
 
@@ -916,15 +949,6 @@ view_wrong(struct rclient *rc, const struct rarg *key, enum resp_view v)
 		resp_add_err(rc, RESP_ERR_WRONGTYPE);
 	else
 		resp_view_refuse(rc, key);
-}
-
-/* Whether a key is one of the chat views (or has a view's prefix). */
-static int
-is_view(const struct rarg *key)
-{
-	char	user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
-
-	return (resp_view(key, user, device) != RV_NONE);
 }
 
 /* ---------------------------------------------------------- XADD */
@@ -1279,22 +1303,14 @@ resp_stream_xdel(struct rclient *rc, int argc, struct rarg *argv)
 	long long	 deleted = 0;
 	int		 j, ret = STORE_OK;
 
-	if (resp_view_refuse(rc, &argv[1]))
-		return;
-	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    stream_get(rc, txn, &argv[1], &s) != 0)
+	if ((txn = stream_open(rc, &argv[1], 1, &s)) == NULL)
 		return;
 	if (!s.found) {
 		resp_add_int(rc, 0);
 		return;
 	}
-	ids = xcalloc((size_t)argc, sizeof *ids);
-	for (j = 2; j < argc; j++) {
-		if (id_parse_reply(rc, &argv[j], &ids[j], 0, 1) != 0) {
-			free(ids);
-			return;
-		}
-	}
+	if ((ids = parse_ids(rc, argc, argv, 2)) == NULL)
+		return;
 	for (j = 2; j < argc && ret == STORE_OK; j++) {
 		ret = store_rentry_del(txn, s.r.rid, &ids[j]);
 		if (ret == STORE_NOTFOUND) {
@@ -1331,10 +1347,7 @@ resp_stream_xtrim(struct rclient *rc, int argc, struct rarg *argv)
 	long long	 deleted;
 	int		 ret;
 
-	if (resp_view_refuse(rc, &argv[1]))
-		return;
-	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    stream_get(rc, txn, &argv[1], &s) != 0)
+	if ((txn = stream_open(rc, &argv[1], 1, &s)) == NULL)
 		return;
 	if (!s.found) {
 		resp_add_int(rc, 0);
@@ -1388,10 +1401,7 @@ resp_stream_xsetid(struct rclient *rc, int argc, struct rarg *argv)
 			return;
 		}
 	}
-	if (resp_view_refuse(rc, &argv[1]))
-		return;
-	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    stream_get(rc, txn, &argv[1], &s) != 0)
+	if ((txn = stream_open(rc, &argv[1], 1, &s)) == NULL)
 		return;
 	if (!s.found) {
 		resp_add_err(rc, RESP_ERR_NOKEY);
@@ -1481,6 +1491,31 @@ group_get(struct txn *txn, const struct stream *s, const struct rarg *name,
 	if (ret == STORE_NOTFOUND)
 		return (1);
 	return (ret);
+}
+
+/*
+ * The stream at argv[1] and its group argv[2], as XPENDING and the XCLAIMs
+ * take them: the transaction, or NULL after replying an error (NOGROUP if
+ * either is missing).
+ */
+static struct txn *
+stream_group_open(struct rclient *rc, struct rarg *argv, int write,
+    struct stream *s, struct rgroup_rec *g)
+{
+	struct txn	*txn;
+	int		 ret;
+
+	if ((txn = stream_open(rc, &argv[1], write, s)) == NULL)
+		return (NULL);
+	if ((ret = group_get(txn, s, &argv[2], g)) != 0) {
+		if (ret < 0)
+			resp_add_store_error(rc, ret);
+		else
+			resp_add_errorf(rc, "-NOGROUP No such key '%s' or "
+			    "consumer group '%s'", argv[1].p, argv[2].p);
+		return (NULL);
+	}
+	return (txn);
 }
 
 /*
@@ -1575,6 +1610,28 @@ pel_remove(struct txn *txn, struct rgroup_rec *g, const struct mid *id,
 	    -1));
 }
 
+/* How long ago a pending entry was delivered; 0 if the clock went back. */
+static uint64_t
+pel_idle(const struct rpel_rec *p, uint64_t now)
+{
+	return (now > p->delivery_time ? now - p->delivery_time : 0);
+}
+
+/* An ENTRIESREAD argument: a read counter, or -1 for none. */
+static int
+parse_entries_read(struct rclient *rc, const struct rarg *a,
+    long long *entries_read)
+{
+	if (resp_arg_ll(rc, a, entries_read, NULL) != 0)
+		return (-1);
+	if (*entries_read < -1) {
+		resp_add_errorf(rc, "value for ENTRIESREAD must be positive "
+		    "or -1");
+		return (-1);
+	}
+	return (0);
+}
+
 /* XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER */
 void
 resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
@@ -1594,24 +1651,15 @@ resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 				mkstream = 1;
 			else if (resp_arg_is(&argv[i], "entriesread") &&
 			    i + 1 < argc) {
-				if (resp_arg_ll(rc, &argv[i + 1], &entries_read,
-				    NULL) != 0)
+				if (parse_entries_read(rc, &argv[i + 1],
+				    &entries_read) != 0)
 					return;
-				if (entries_read < -1) {
-					resp_add_errorf(rc, "value for "
-					    "ENTRIESREAD must be positive or "
-					    "-1");
-					return;
-				}
 				i++;
 			} else
 				goto syntax;
 		}
 	}
-	if (resp_view_refuse(rc, &argv[2]))
-		return;
-	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    stream_get(rc, txn, &argv[2], &s) != 0)
+	if ((txn = stream_open(rc, &argv[2], 1, &s)) == NULL)
 		return;
 	if (!s.found && !mkstream) {
 		resp_add_errorf(rc, "The XGROUP subcommand requires the key to "
@@ -1669,13 +1717,9 @@ resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 		if (argc == 7) {
 			if (!resp_arg_is(&argv[5], "entriesread"))
 				goto syntax;
-			if (resp_arg_ll(rc, &argv[6], &entries_read, NULL) != 0)
+			if (parse_entries_read(rc, &argv[6],
+			    &entries_read) != 0)
 				return;
-			if (entries_read < -1) {
-				resp_add_errorf(rc, "value for ENTRIESREAD "
-				    "must be positive or -1");
-				return;
-			}
 		}
 		g.last_id = id;
 		g.entries_read = entries_read;
@@ -1741,6 +1785,20 @@ struct pel_walk {
 	int		 more;
 };
 
+/* Starts a PEL walk up to end, of consumer cname's entries if not NULL. */
+static void
+pel_walk_init(struct pel_walk *pw, const struct rarg *cname,
+    const struct mid *end)
+{
+	memset(pw, 0, sizeof *pw);
+	if (cname != NULL) {
+		pw->name = cname->p;
+		pw->len = cname->len;
+		pw->filter = 1;
+	}
+	pw->end = *end;
+}
+
 /* PEL walk callback: keeps matching entries up to end and count. */
 static int
 pel_collect_fn(void *arg, const struct mid *id, const struct rpel_rec *p)
@@ -1752,19 +1810,14 @@ pel_collect_fn(void *arg, const struct mid *id, const struct rpel_rec *p)
 	if (pw->filter && (p->clen != pw->len ||
 	    memcmp(p->consumer, pw->name, pw->len) != 0))
 		return (STORE_WALK_NEXT);
-	if (pw->minidle != 0 && (pw->now < p->delivery_time ? 0 :
-	    pw->now - p->delivery_time) < pw->minidle)
+	if (pw->minidle != 0 && pel_idle(p, pw->now) < pw->minidle)
 		return (STORE_WALK_NEXT);
 	if (pw->count != 0 && (long long)pw->n == pw->count) {
 		pw->next = *id;
 		pw->more = 1;
 		return (STORE_WALK_STOP);
 	}
-	if (pw->n == pw->cap) {
-		pw->cap = pw->cap == 0 ? 64 : pw->cap * 2;
-		pw->ids = xrealloc(pw->ids, pw->cap * sizeof *pw->ids);
-	}
-	pw->ids[pw->n++] = *id;
+	ids_add(&pw->ids, &pw->n, &pw->cap, id);
 	return (STORE_WALK_NEXT);
 }
 
@@ -1785,11 +1838,7 @@ delconsumer(struct rclient *rc, struct txn *txn, struct stream *s,
 	}
 	if (ret != STORE_OK)
 		return (ret);
-	memset(&pw, 0, sizeof pw);
-	pw.name = cname->p;
-	pw.len = cname->len;
-	pw.filter = 1;
-	pw.end = mid_max;
+	pel_walk_init(&pw, cname, &mid_max);
 	ret = store_rpel_walk(txn, g->gid, &mid_zero, pel_collect_fn, &pw);
 	for (i = 0; ret == STORE_OK && i < pw.n; i++) {
 		if ((ret = store_rpel_del(txn, g->gid, &pw.ids[i])) ==
@@ -1835,11 +1884,7 @@ served_fn(void *arg, const struct mid *id, const struct rentry *e)
 {
 	struct served	*sv = arg;
 
-	if (sv->n == sv->cap) {
-		sv->cap = sv->cap == 0 ? 64 : sv->cap * 2;
-		sv->ids = xrealloc(sv->ids, sv->cap * sizeof *sv->ids);
-	}
-	sv->ids[sv->n++] = *id;
+	ids_add(&sv->ids, &sv->n, &sv->cap, id);
 	return (emit_fn(&sv->em, id, e));
 }
 
@@ -1909,11 +1954,7 @@ serve_group_history(struct rclient *rc, struct txn *txn, struct stream *s,
 	size_t		 i;
 	int		 ret;
 
-	memset(&pw, 0, sizeof pw);
-	pw.name = x->cname->p;
-	pw.len = x->cname->len;
-	pw.filter = 1;
-	pw.end = mid_max;
+	pel_walk_init(&pw, x->cname, &mid_max);
 	pw.count = x->count;
 	/* Like every XREAD id, this one is exclusive. */
 	from = *start;
@@ -2026,6 +2067,45 @@ add_read_key(struct rclient *rc, const struct rarg *key)
 	resp_add_bulk(rc, key->p, key->len);
 }
 
+/* XREADGROUP's NOGROUP: key is missing or has no group gname. */
+static void
+add_read_nogroup(struct rclient *rc, const struct rarg *key,
+    const struct rarg *gname)
+{
+	resp_add_errorf(rc, "-NOGROUP No such key '%s' or consumer group '%s' "
+	    "in XREADGROUP with GROUP option", key->p, gname->p);
+}
+
+/* Puts the id "$" stands for into its argument: a parked read keeps it. */
+static void
+read_resolve(struct rarg *ida, const struct mid *id)
+{
+	char	buf[MID_STRLEN + 1];
+
+	mid_format(id, buf);
+	resp_arg_set(ida, buf);
+}
+
+/*
+ * Ends an XREAD reply begun at saved: the streams that had something to
+ * read, or if none the client parks (BLOCK) or gets nil.
+ */
+static void
+read_end(struct rclient *rc, struct evbuffer *saved, const struct rarg *argv,
+    const struct xread *x, long long served)
+{
+	if (served > 0) {
+		resp_nest_end(rc, saved, resp_is3(rc) ? '%' : '*', served);
+		return;
+	}
+	resp_nest_abort(rc, saved);
+	if (x->timeout != -1)
+		resp_block(rc, &argv[x->first], x->nkeys,
+		    (uint64_t)x->timeout);
+	else
+		resp_add_null_array(rc);
+}
+
 /*
  * XREAD and XREADGROUP on queue: views (every key must be one): items
  * after an id, or for XREADGROUP GROUP tickd ">" after the consumer's
@@ -2036,7 +2116,6 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 {
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
-	char			 buf[MID_STRLEN + 1];
 	struct view_cursor	*vc;
 	struct dev_rec		 d;
 	struct txn		*txn;
@@ -2047,9 +2126,7 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 	int			 i, found, ret, history;
 
 	if (x->group && strcmp(x->gname->p, VIEW_GROUP) != 0) {
-		resp_add_errorf(rc, "-NOGROUP No such key '%s' or consumer "
-		    "group '%s' in XREADGROUP with GROUP option",
-		    argv[x->first].p, x->gname->p);
+		add_read_nogroup(rc, &argv[x->first], x->gname);
 		return;
 	}
 	if ((txn = resp_txn(rc, 0)) == NULL)
@@ -2064,21 +2141,17 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 			goto store_error;
 		if (x->group && !found) {
 			resp_nest_abort(rc, saved);
-			resp_add_errorf(rc, "-NOGROUP No such key '%s' or "
-			    "consumer group '%s' in XREADGROUP with GROUP "
-			    "option", key->p, x->gname->p);
+			add_read_nogroup(rc, key, x->gname);
 			return;
 		}
 		vc = NULL;
 		history = 0;
 		if (strcmp(ida->p, "$") == 0 && !x->group) {
-			/* Resolved now, so that a parked read keeps it. */
 			id = mid_zero;
 			if (found && (ret = store_queue_walk(txn, d.qid, NULL,
 			    last_item_fn, &id)) != STORE_OK)
 				goto store_error;
-			mid_format(&id, buf);
-			resp_arg_set(ida, buf);
+			read_resolve(ida, &id);
 		} else if (strcmp(ida->p, ">") == 0 && x->group) {
 			vc = view_cursor(key, x->cname);
 			id = vc->last;
@@ -2119,16 +2192,7 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 		resp_nest_end(rc, ksaved, 0, 0);
 		served++;
 	}
-	if (served > 0) {
-		resp_nest_end(rc, saved, resp_is3(rc) ? '%' : '*', served);
-		return;
-	}
-	resp_nest_abort(rc, saved);
-	if (x->timeout != -1)
-		resp_block(rc, &argv[x->first], x->nkeys,
-		    (uint64_t)x->timeout);
-	else
-		resp_add_null_array(rc);
+	read_end(rc, saved, argv, x, served);
 	return;
 store_error:
 	resp_nest_abort(rc, saved);
@@ -2146,7 +2210,6 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 {
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
-	char			 buf[MID_STRLEN + 1];
 	struct xread		 x;
 	struct stream		*ss;
 	struct rgroup_rec	*gs;
@@ -2209,9 +2272,7 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 				goto out;
 			}
 			if (gret == 1) {
-				resp_add_errorf(rc, "-NOGROUP No such key '%s' "
-				    "or consumer group '%s' in XREADGROUP with "
-				    "GROUP option", key->p, x.gname->p);
+				add_read_nogroup(rc, key, x.gname);
 				goto out;
 			}
 		}
@@ -2220,10 +2281,8 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 				resp_add_errorf(rc, "%s", err_dollar);
 				goto out;
 			}
-			/* Resolved now, so that a parked read keeps it. */
 			ids[i] = ss[i].found ? ss[i].r.last_id : mid_zero;
-			mid_format(&ids[i], buf);
-			resp_arg_set(ida, buf);
+			read_resolve(ida, &ids[i]);
 		} else if (strcmp(ida->p, ">") == 0) {
 			if (!group) {
 				resp_add_errorf(rc, "%s", err_gt);
@@ -2270,19 +2329,10 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 		}
 		served++;
 	}
-	if (ret != STORE_OK) {
+	if (ret != STORE_OK)
 		resp_nest_abort(rc, saved);
-		goto out;
-	}
-	if (served > 0) {
-		resp_nest_end(rc, saved, resp_is3(rc) ? '%' : '*', served);
-		goto out;
-	}
-	resp_nest_abort(rc, saved);
-	if (x.timeout != -1)
-		resp_block(rc, &argv[x.first], x.nkeys, (uint64_t)x.timeout);
 	else
-		resp_add_null_array(rc);
+		read_end(rc, saved, argv, &x, served);
 out:
 	if (ret != STORE_OK)
 		resp_add_store_error(rc, ret);
@@ -2322,13 +2372,8 @@ xack_view(struct rclient *rc, int argc, struct rarg *argv, const char *user,
 	long long	 acked = 0;
 	int		 j, ret = STORE_OK;
 
-	ids = xcalloc((size_t)argc, sizeof *ids);
-	for (j = 3; j < argc; j++) {
-		if (id_parse_reply(rc, &argv[j], &ids[j], 0, 1) != 0) {
-			free(ids);
-			return;
-		}
-	}
+	if ((ids = parse_ids(rc, argc, argv, 3)) == NULL)
+		return;
 	if (strcmp(argv[2].p, VIEW_GROUP) != 0) {
 		free(ids);
 		resp_add_int(rc, 0);
@@ -2399,13 +2444,8 @@ resp_stream_xack(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_int(rc, 0);
 		return;
 	}
-	ids = xcalloc((size_t)argc, sizeof *ids);
-	for (j = 3; j < argc; j++) {
-		if (id_parse_reply(rc, &argv[j], &ids[j], 0, 1) != 0) {
-			free(ids);
-			return;
-		}
-	}
+	if ((ids = parse_ids(rc, argc, argv, 3)) == NULL)
+		return;
 	for (j = 3; gret == 0 && j < argc && ret == STORE_OK; j++) {
 		if ((ret = store_rpel_get(txn, g.gid, &ids[j], &p)) ==
 		    STORE_NOTFOUND) {
@@ -2503,21 +2543,8 @@ resp_stream_xpending(struct rclient *rc, int argc, struct rarg *argv)
 		if (startidx + 3 < argc)
 			cname = &argv[startidx + 3];
 	}
-	if (is_view(&argv[1])) {
-		resp_view_refuse(rc, &argv[1]);
+	if ((txn = stream_group_open(rc, argv, 0, &s, &g)) == NULL)
 		return;
-	}
-	if ((txn = resp_txn(rc, 0)) == NULL ||
-	    stream_get(rc, txn, &argv[1], &s) != 0)
-		return;
-	if ((ret = group_get(txn, &s, &argv[2], &g)) != 0) {
-		if (ret < 0)
-			resp_add_store_error(rc, ret);
-		else
-			resp_add_errorf(rc, "-NOGROUP No such key '%s' or "
-			    "consumer group '%s'", argv[1].p, argv[2].p);
-		return;
-	}
 	if (argc == 3) {
 		resp_add_array(rc, 4);
 		resp_add_int(rc, (long long)g.pending);
@@ -2555,13 +2582,7 @@ resp_stream_xpending(struct rclient *rc, int argc, struct rarg *argv)
 			return;
 		}
 	}
-	memset(&pw, 0, sizeof pw);
-	if (cname != NULL) {
-		pw.name = cname->p;
-		pw.len = cname->len;
-		pw.filter = 1;
-	}
-	pw.end = end;
+	pel_walk_init(&pw, cname, &end);
 	pw.count = count;
 	pw.minidle = (uint64_t)(minidle < 0 ? 0 : minidle);
 	pw.now = now;
@@ -2578,8 +2599,7 @@ resp_stream_xpending(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_array(rc, 4);
 		resp_add_mid(rc, &pw.ids[i]);
 		resp_add_bulk(rc, p.consumer, p.clen);
-		resp_add_int(rc, now > p.delivery_time ?
-		    (long long)(now - p.delivery_time) : 0);
+		resp_add_int(rc, (long long)pel_idle(&p, now));
 		resp_add_int(rc, (long long)p.delivery_count);
 	}
 	free(pw.ids);
@@ -2615,6 +2635,23 @@ claim_one(struct txn *txn, struct rgroup_rec *g, const struct mid *id,
 	return (pel_assign(txn, g, id, p, cname, time, count));
 }
 
+/* A claimed entry as the XCLAIMs reply it: the id with JUSTID, else all. */
+static int
+add_claimed(struct rclient *rc, struct txn *txn, const struct stream *s,
+    const struct mid *id, int justid)
+{
+	struct rentry	e;
+	int		ret;
+
+	if (justid) {
+		resp_add_mid(rc, id);
+		return (STORE_OK);
+	}
+	if ((ret = store_rentry_get(txn, s->r.rid, id, &e)) == STORE_OK)
+		add_entry(rc, id, &e);
+	return (ret);
+}
+
 /*
  * XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms]
  * [TIME ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id]
@@ -2631,24 +2668,11 @@ resp_stream_xclaim(struct rclient *rc, int argc, struct rarg *argv)
 	struct mid		 id, lastid = { 0, 0 };
 	long long		 minidle, retrycount = -1, time = -1, n = 0;
 	uint64_t		 now = now_ms();
-	int			 j, last, force = 0, justid = 0, ret, gret;
+	int			 j, last, force = 0, justid = 0, ret;
 	int			 cons = 0, exists, dirty = 0;
 
-	if (is_view(&argv[1])) {
-		resp_view_refuse(rc, &argv[1]);
+	if ((txn = stream_group_open(rc, argv, 1, &s, &g)) == NULL)
 		return;
-	}
-	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    stream_get(rc, txn, &argv[1], &s) != 0)
-		return;
-	if ((gret = group_get(txn, &s, &argv[2], &g)) != 0) {
-		if (gret < 0)
-			resp_add_store_error(rc, gret);
-		else
-			resp_add_errorf(rc, "-NOGROUP No such key '%s' or "
-			    "consumer group '%s'", argv[1].p, argv[2].p);
-		return;
-	}
 	if (resp_arg_ll(rc, &argv[4], &minidle, "Invalid min-idle-time "
 	    "argument for XCLAIM") != 0)
 		return;
@@ -2719,19 +2743,14 @@ resp_stream_xclaim(struct rclient *rc, int argc, struct rarg *argv)
 		if (pp == NULL && !force)
 			continue;
 		if (pp != NULL && pp->clen != 0 && minidle != 0 &&
-		    (now < pp->delivery_time ? 0 : now - pp->delivery_time) <
-		    (uint64_t)minidle)
+		    pel_idle(pp, now) < (uint64_t)minidle)
 			continue;
 		ret = claim_one(txn, &g, &id, pp, &argv[3], (uint64_t)time,
 		    retrycount, justid, &cons);
 		dirty = 1;
 		if (ret != STORE_OK)
 			break;
-		if (justid)
-			resp_add_mid(rc, &id);
-		else if ((ret = store_rentry_get(txn, s.r.rid, &id, &e)) ==
-		    STORE_OK)
-			add_entry(rc, &id, &e);
+		ret = add_claimed(rc, txn, &s, &id, justid);
 		n++;
 	}
 	if (ret == STORE_OK && dirty)
@@ -2785,29 +2804,15 @@ resp_stream_xautoclaim(struct rclient *rc, int argc, struct rarg *argv)
 			return;
 		}
 	}
-	if (is_view(&argv[1])) {
-		resp_view_refuse(rc, &argv[1]);
+	if ((txn = stream_group_open(rc, argv, 1, &s, &g)) == NULL)
 		return;
-	}
-	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    stream_get(rc, txn, &argv[1], &s) != 0)
-		return;
-	if ((ret = group_get(txn, &s, &argv[2], &g)) != 0) {
-		if (ret < 0)
-			resp_add_store_error(rc, ret);
-		else
-			resp_add_errorf(rc, "-NOGROUP No such key '%s' or "
-			    "consumer group '%s'", argv[1].p, argv[2].p);
-		return;
-	}
 	/*
 	 * Redis looks at up to 10 * COUNT entries from start and answers at
 	 * most COUNT, deleted ones included; the cursor is the entry after
 	 * the last looked at.
 	 */
 	attempts = count * 10;
-	memset(&pw, 0, sizeof pw);
-	pw.end = mid_max;
+	pel_walk_init(&pw, NULL, &mid_max);
 	pw.count = attempts;
 	if ((ret = store_rpel_walk(txn, g.gid, &start, pel_collect_fn, &pw)) !=
 	    STORE_OK) {
@@ -2834,8 +2839,7 @@ resp_stream_xautoclaim(struct rclient *rc, int argc, struct rarg *argv)
 		}
 		if (ret != STORE_OK)
 			break;
-		if (minidle != 0 && (now < p.delivery_time ? 0 :
-		    now - p.delivery_time) < (uint64_t)minidle)
+		if (minidle != 0 && pel_idle(&p, now) < (uint64_t)minidle)
 			continue;
 		if ((ret = claim_one(txn, &g, &pw.ids[i], &p, &argv[3], now,
 		    -1, justid, &cons)) != STORE_OK)
@@ -2857,13 +2861,8 @@ resp_stream_xautoclaim(struct rclient *rc, int argc, struct rarg *argv)
 	resp_add_array(rc, 3);
 	resp_add_mid(rc, &next);
 	resp_add_array(rc, n);
-	for (i = 0; ret == STORE_OK && i < (size_t)n; i++) {
-		if (justid)
-			resp_add_mid(rc, &claimed[i]);
-		else if ((ret = store_rentry_get(txn, s.r.rid, &claimed[i],
-		    &e)) == STORE_OK)
-			add_entry(rc, &claimed[i], &e);
-	}
+	for (i = 0; ret == STORE_OK && i < (size_t)n; i++)
+		ret = add_claimed(rc, txn, &s, &claimed[i], justid);
 	resp_add_array(rc, (long long)ndel);
 	for (i = 0; i < ndel; i++)
 		resp_add_mid(rc, &deleted[i]);
@@ -3013,8 +3012,6 @@ xinfo_stream(struct rclient *rc, struct txn *txn, struct stream *s)
 void
 resp_stream_xinfo(struct rclient *rc, int argc, struct rarg *argv)
 {
-	char			 user[NAME_USER_MAX + 1];
-	char			 device[NAME_DEVICE_MAX + 1];
 	struct stream		 s;
 	struct rgroup_rec	 g;
 	struct info		 in;
@@ -3022,12 +3019,7 @@ resp_stream_xinfo(struct rclient *rc, int argc, struct rarg *argv)
 	struct txn		*txn;
 	int			 ret;
 
-	if (resp_view(&argv[2], user, device) != RV_NONE) {
-		resp_view_refuse(rc, &argv[2]);
-		return;
-	}
-	if ((txn = resp_txn(rc, 0)) == NULL ||
-	    stream_get(rc, txn, &argv[2], &s) != 0)
+	if ((txn = stream_open(rc, &argv[2], 0, &s)) == NULL)
 		return;
 	if (!s.found) {
 		resp_add_err(rc, RESP_ERR_NOKEY);
