@@ -1139,8 +1139,13 @@ ctl_stale(const char *path, char **cause)
 	struct stat		 st;
 	int			 fd, live;
 
-	if (lstat(path, &st) == -1)
-		return (errno == ENOENT ? 0 : -1);
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return (0);
+		xasprintf(cause, "control_socket %s: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
 	if (!S_ISSOCK(st.st_mode)) {
 		xasprintf(cause, "control_socket %s exists and is not a socket",
 		    path);
