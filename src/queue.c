@@ -183,19 +183,6 @@ queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
 	return (STORE_OK);
 }
 
-/* Dumps and frees a frame built by json_pack; NULL if either failed. */
-static char *
-frame_dump(json_t *o)
-{
-	char	*s;
-
-	if (o == NULL)
-		return (NULL);
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return (s);
-}
-
 /*
  * Queues one receipt with a new mid for message mid (record m) to every
  * device of its sender.  Receipts ignore max_queue: there is at most one
@@ -209,6 +196,7 @@ queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
 	struct devs	 devs;
 	struct mid	 rmid;
 	struct item	 it;
+	struct jbuf	 j;
 	char		 rs[MID_STRLEN + 1], fs[MID_STRLEN + 1], *frame;
 	int		 rc;
 
@@ -220,10 +208,14 @@ queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
 	midgen_next(gen, now, &rmid);
 	mid_format(&rmid, rs);
 	mid_format(mid, fs);
-	frame = frame_dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
-	    "op", "receipt", "mid", rs, "for", fs, "id", m->id, "by", m->to,
-	    "status", status, "ts", (json_int_t)now));
-	if (frame == NULL) {
+	jbuf_open(&j, "receipt");
+	jbuf_str(&j, "mid", rs);
+	jbuf_str(&j, "for", fs);
+	jbuf_str(&j, "id", m->id);
+	jbuf_str(&j, "by", m->to);
+	jbuf_str(&j, "status", status);
+	jbuf_uint(&j, "ts", now);
+	if ((frame = jbuf_close(&j, &it.len)) == NULL) {
 		log_warnx("queue: cannot build receipt for %s", fs);
 		devs_free(&devs);
 		return (STORE_ERR);
@@ -231,7 +223,6 @@ queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
 	it.kind = ITEM_RECEIPT;
 	it.ts = now;
 	it.data = frame;
-	it.len = strlen(frame);
 	rc = queue_items(txn, &devs, &rmid, &it, out);
 	free(frame);
 	devs_free(&devs);
@@ -297,9 +288,9 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct msg_rec		 m;
 	struct devs		 devs;
 	struct item		 it;
-	static const char	 body_key[] = ",\"body\":";
+	struct jbuf		 j;
 	char			 ms[MID_STRLEN + 1], *s, *body;
-	size_t			 len, blen;
+	size_t			 len;
 	int			 rc, blocked, full = 0;
 
 	memset(res, 0, sizeof *res);
@@ -356,31 +347,22 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	res->ts = req->now;
 	strlcpy(res->to, req->to, sizeof res->to);
 	mid_format(&res->mid, ms);
-	s = frame_dump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
-	    "op", "msg", "mid", ms, "from", req->from, "from_device",
-	    req->from_device, "to", req->to, "id", req->id, "ts",
-	    (json_int_t)res->ts));
-	if (s == NULL) {
+	jbuf_open(&j, "msg");
+	jbuf_str(&j, "mid", ms);
+	jbuf_str(&j, "from", req->from);
+	jbuf_str(&j, "from_device", req->from_device);
+	jbuf_str(&j, "to", req->to);
+	jbuf_str(&j, "id", req->id);
+	jbuf_uint(&j, "ts", res->ts);
+	/* The body, encoded once already for its size check. */
+	jbuf_raw(&j, "body", body, strlen(body));
+	free(body);
+	if ((s = jbuf_close(&j, &len)) == NULL) {
 		log_warnx("queue: cannot build message %s", ms);
 		res->err = TE_INTERNAL;
-		free(body);
 		devs_free(&devs);
 		return (STORE_OK);
 	}
-	/*
-	 * The body, encoded once already for its size check, is spliced in
-	 * last rather than encoded again: it is most of the frame.
-	 */
-	len = strlen(s) - 1;		/* without the closing brace */
-	blen = strlen(body);
-	s = xrealloc(s, len + strlen(body_key) + blen + 2);
-	memcpy(s + len, body_key, strlen(body_key));
-	len += strlen(body_key);
-	memcpy(s + len, body, blen);
-	len += blen;
-	s[len++] = '}';
-	s[len] = '\0';
-	free(body);
 	it.kind = ITEM_MSG;
 	it.ts = res->ts;
 	it.data = s;

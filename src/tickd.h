@@ -168,6 +168,18 @@ char   *xstrdup(const char *);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
 const char *err_code(enum tick_err);
 
+/* jbuf.c */
+struct jbuf {
+	char	*p;
+	size_t	 len, cap;
+	int	 bad;		/* a string was not UTF-8 */
+};
+void	jbuf_open(struct jbuf *, const char *op);
+void	jbuf_str(struct jbuf *, const char *, const char *);
+void	jbuf_uint(struct jbuf *, const char *, uint64_t);
+void	jbuf_raw(struct jbuf *, const char *, const char *, size_t);
+char   *jbuf_close(struct jbuf *, size_t *);
+
 /* mid.c */
 struct midgen {
 	struct mid	last;	/* last mid handed out */

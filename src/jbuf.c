@@ -1,0 +1,200 @@
+/*
+ * jbuf.c: JSON objects written straight into a buffer, for the frames made
+ * once per message (msg and receipt).  Building them as jansson trees and
+ * dumping those was most of tickd's CPU per message: a tree allocates
+ * every member, then the dump walks it again.
+ *
+ * The text is what json_dumps(obj, JSON_COMPACT) makes of the same object
+ * (tests/unit/test_jbuf.c holds it to that), and a string that jansson
+ * would refuse, not being UTF-8, fails the whole frame as json_pack would.
+ * Member names are literals of ours and are written as they are.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+static void
+jbuf_grow(struct jbuf *j, size_t n)
+{
+	if (j->len + n <= j->cap)
+		return;
+	while (j->len + n > j->cap)
+		j->cap = j->cap == 0 ? 256 : j->cap * 2;
+	j->p = xrealloc(j->p, j->cap);
+}
+
+static void
+jbuf_add(struct jbuf *j, const void *p, size_t n)
+{
+	jbuf_grow(j, n);
+	memcpy(j->p + j->len, p, n);
+	j->len += n;
+}
+
+/* ,"key": (or "key": first) */
+static void
+jbuf_key(struct jbuf *j, const char *key)
+{
+	size_t	klen = strlen(key);
+
+	jbuf_grow(j, klen + 4);
+	if (j->len > 1)
+		j->p[j->len++] = ',';
+	j->p[j->len++] = '"';
+	memcpy(j->p + j->len, key, klen);
+	j->len += klen;
+	j->p[j->len++] = '"';
+	j->p[j->len++] = ':';
+}
+
+/*
+ * The length of the UTF-8 sequence at s (at most n bytes), or 0 if it is
+ * not one: overlong forms, surrogates and code points above U+10FFFF are
+ * refused, as jansson refuses them.
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned int	cp;
+	size_t		len, i;
+
+	if (s[0] < 0x80)
+		return (1);
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return (0);
+	if (len > n)
+		return (0);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return (0);
+	return (len);
+}
+
+void
+jbuf_open(struct jbuf *j, const char *op)
+{
+	memset(j, 0, sizeof *j);
+	jbuf_add(j, "{", 1);
+	jbuf_str(j, "op", op);
+}
+
+/* A string member, escaped as jansson escapes it. */
+void
+jbuf_str(struct jbuf *j, const char *key, const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), run, u;
+
+	jbuf_key(j, key);
+	jbuf_add(j, "\"", 1);
+	while (n > 0) {
+		/* Runs of bytes that need nothing are copied at once. */
+		for (run = 0; run < n && p[run] >= 0x20 && p[run] < 0x80 &&
+		    p[run] != '"' && p[run] != '\\'; run++)
+			;
+		jbuf_add(j, p, run);
+		p += run;
+		n -= run;
+		if (n == 0)
+			break;
+		if (*p >= 0x80) {
+			if ((u = utf8_len(p, n)) == 0) {
+				j->bad = 1;
+				return;
+			}
+			jbuf_add(j, p, u);
+			p += u;
+			n -= u;
+			continue;
+		}
+		jbuf_grow(j, 6);
+		j->p[j->len++] = '\\';
+		switch (*p) {
+		case '"':
+		case '\\':
+			j->p[j->len++] = (char)*p;
+			break;
+		case '\b':
+			j->p[j->len++] = 'b';
+			break;
+		case '\f':
+			j->p[j->len++] = 'f';
+			break;
+		case '\n':
+			j->p[j->len++] = 'n';
+			break;
+		case '\r':
+			j->p[j->len++] = 'r';
+			break;
+		case '\t':
+			j->p[j->len++] = 't';
+			break;
+		default:
+			memcpy(j->p + j->len, "u00", 3);
+			j->len += 3;
+			j->p[j->len++] = hex[*p >> 4];
+			j->p[j->len++] = hex[*p & 0xf];
+			break;
+		}
+		p++;
+		n--;
+	}
+	jbuf_add(j, "\"", 1);
+}
+
+/* An integer member. */
+void
+jbuf_uint(struct jbuf *j, const char *key, uint64_t v)
+{
+	char	digits[20];
+	size_t	n = 0;
+
+	jbuf_key(j, key);
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	jbuf_grow(j, n);
+	while (n > 0)
+		j->p[j->len++] = digits[--n];
+}
+
+/* A member whose value is JSON text already. */
+void
+jbuf_raw(struct jbuf *j, const char *key, const char *json, size_t len)
+{
+	jbuf_key(j, key);
+	jbuf_add(j, json, len);
+}
+
+/*
+ * Closes the object: the NUL-terminated text, its length in *len, owned
+ * by the caller; or NULL if a string was not UTF-8.
+ */
+char *
+jbuf_close(struct jbuf *j, size_t *len)
+{
+	if (j->bad) {
+		free(j->p);
+		return (NULL);
+	}
+	jbuf_add(j, "}", 2);		/* and the NUL */
+	*len = j->len - 1;
+	return (j->p);
+}
