@@ -953,6 +953,16 @@ view_wrong(struct rclient *rc, const struct rarg *key, enum resp_view v)
 
 /* ---------------------------------------------------------- XADD */
 
+/* Whether len bytes at p are UTF-8, as a JSON string must be. */
+static int
+utf8_text(const char *p, size_t len)
+{
+	json_t	*v = json_stringn(p, len);
+
+	json_decref(v);
+	return (v != NULL);
+}
+
 /*
  * XADD inbox:USER * from SENDER body TEXT [id ID]: a chat send from
  * SENDER, through queue_send() as the WebSocket's send op.  The RESP
@@ -1000,8 +1010,8 @@ inbox_send(struct rclient *rc, const char *to, int argc, struct rarg *argv,
 	}
 	from = fromv->p;
 	if (idv != NULL && (idv->len == 0 || idv->len > CLIENT_ID_MAX ||
-	    strlen(idv->p) != idv->len)) {
-		resp_add_errorf(rc, "inbox: id is 1 to 64 bytes");
+	    strlen(idv->p) != idv->len || !utf8_text(idv->p, idv->len))) {
+		resp_add_errorf(rc, "inbox: id is 1 to 64 bytes of UTF-8 text");
 		return;
 	}
 	id = idv != NULL ? idv->p : NULL;

@@ -73,6 +73,8 @@ async def main(t):
             (["XADD", "inbox:bob", "*", "body", "x", "to", "y"], "ERR inbox"),
             (["XADD", "inbox:bob", "*", "from", "alice", "body", b"\xff"],
              "ERR inbox: body must be UTF-8"),
+            (["XADD", "inbox:bob", "*", "from", "alice", "body", "x", "id",
+              b"c-\xc3"], "ERR inbox: id is 1 to 64 bytes of UTF-8 text"),
             (["XLEN", "inbox:bob"], "ERR 'inbox:bob' is a view"),
             (["DEL", "inbox:bob"], "ERR 'inbox:bob' is a view"),
             (["XADD", "queue:bob:default", "*", "f", "v"],
