@@ -1,0 +1,99 @@
+#!/bin/sh
+# cpu-cost.sh: tickd's CPU cost per message, counted in instructions by
+# valgrind's callgrind rather than timed, so that two builds can be
+# compared on a shared machine whose speed moves from minute to minute.
+#
+# For each build tree named, it seeds 8 accounts, starts that tickd under
+# callgrind on a temporary data_dir (abuse limits lifted), runs tickd-bench
+# throughput against it (4 pairs, window 32, for the given seconds), stops
+# it, and prints the instructions tickd executed in all (startup included)
+# and per message accepted, with the counters of /metrics.  The run is
+# about fifty times slower than natively; the count per message hardly
+# moves between runs, unlike any time.
+#
+# usage: cpu-cost.sh [-d seconds] builddir ...
+#   -d  seconds of load (default 20)
+
+set -u
+
+usage() {
+	echo "usage: cpu-cost.sh [-d seconds] builddir ..." >&2
+	exit 2
+}
+
+dur=20
+while getopts d: opt; do
+	case $opt in
+	d)	dur=$OPTARG ;;
+	*)	usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || usage
+command -v valgrind >/dev/null || { echo "cpu-cost: needs valgrind" >&2;
+    exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tickd-cost.XXXXXX") || exit 1
+vpid=
+cleanup() {
+	[ -n "$vpid" ] && kill -TERM "$vpid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for build; do
+	build=$(cd "$build" && pwd) || exit 1
+	for p in tickd tickd-bench; do
+		[ -x "$build/$p" ] || { echo "cpu-cost: no $build/$p" >&2;
+		    exit 1; }
+	done
+	run=$tmp/run
+	rm -rf "$run"
+	mkdir -p "$run" || exit 1
+	port=$(python3 -c 'import socket; s = socket.socket(); \
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$run/tickd.conf" <<EOF
+listen 127.0.0.1:$port
+data_dir $run/data
+pidfile $run/tickd.pid
+control_socket $run/ctl.sock
+map_size 1g
+max_queue 2000000
+log_level warn
+send_rate 0
+login_rate 0
+EOF
+	"$build/tickd-bench" seed -D "$run/data" -M 1g -u t -n 8 \
+	    -T "$run/t.tok" >/dev/null || { echo "cpu-cost: seed failed" >&2;
+	    exit 1; }
+	valgrind --tool=callgrind --callgrind-out-file="$run/cg.out" \
+	    "$build/tickd" -f -c "$run/tickd.conf" >"$run/log" 2>&1 &
+	vpid=$!
+	n=0
+	until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ $n -lt 300 ] || { echo "cpu-cost: tickd did not start" >&2;
+		    tail -n 5 "$run/log" >&2; exit 1; }
+		sleep 0.2
+	done
+	"$build/tickd-bench" -q -a "127.0.0.1:$port" -T "$run/t.tok" \
+	    throughput -p 4 -w 32 -d "$dur" -W 1 >"$run/bench.txt" 2>&1 ||
+	    { echo "cpu-cost: tickd-bench failed" >&2; cat "$run/bench.txt" >&2;
+	    exit 1; }
+	curl -s "http://127.0.0.1:$port/metrics" | grep -E \
+	    '^tickd_(messages_accepted|items_delivered|items_acked|receipts|commits)_total' \
+	    >"$run/metrics.txt"
+	kill -TERM "$vpid"
+	wait "$vpid"
+	vpid=
+	ir=$(sed -n 's/^summary: *//p' "$run/cg.out")
+	msgs=$(sed -n 's/^tickd_messages_accepted_total //p' "$run/metrics.txt")
+	if [ -z "$ir" ] || [ -z "$msgs" ] || [ "$msgs" -eq 0 ]; then
+		echo "cpu-cost: no count for $build" >&2
+		exit 1
+	fi
+	echo "$build: $ir instructions, $msgs messages accepted," \
+	    "$((ir / msgs)) instructions per message"
+	sed 's/^/    /' "$run/metrics.txt"
+done
