@@ -221,8 +221,8 @@ account_token_issue(struct txn *txn, const char *user, const char *device,
 		memset(&t, 0, sizeof t);
 		t.expires = expires;
 		t.qid = qid;
-		snprintf(t.user, sizeof t.user, "%s", user);
-		snprintf(t.device, sizeof t.device, "%s", device);
+		strlcpy(t.user, user, sizeof t.user);
+		strlcpy(t.device, device, sizeof t.device);
 		if ((rc = store_token_put(txn, hash, &t)) == STORE_OK)
 			hex_encode(raw, sizeof raw, out);
 	}

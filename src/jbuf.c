@@ -162,17 +162,9 @@ jbuf_str(struct jbuf *j, const char *key, const char *s)
 void
 jbuf_uint(struct jbuf *j, const char *key, uint64_t v)
 {
-	char	digits[20];
-	size_t	n = 0;
-
 	jbuf_key(j, key);
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	jbuf_grow(j, n);
-	while (n > 0)
-		j->p[j->len++] = digits[--n];
+	jbuf_grow(j, 20);
+	j->len += u64_format(v, j->p + j->len);
 }
 
 /* A member whose value is JSON text already. */

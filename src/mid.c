@@ -81,11 +81,14 @@ mid_parse(const char *s, size_t len, struct mid *out)
 size_t
 mid_format(const struct mid *m, char buf[MID_STRLEN + 1])
 {
-	int	n;
+	size_t	n;
 
-	n = snprintf(buf, MID_STRLEN + 1, "%llu-%llu",
-	    (unsigned long long)m->ms, (unsigned long long)m->seq);
-	return ((size_t)n);
+	/* Not snprintf: that was a tenth of tickd's CPU per message. */
+	n = u64_format(m->ms, buf);
+	buf[n++] = '-';
+	n += u64_format(m->seq, buf + n);
+	buf[n] = '\0';
+	return (n);
 }
 
 /* Orders mids as their strings mean: by ms, then by seq. */

@@ -56,8 +56,8 @@ targets_add(struct targets *t, const char *user, const char *device,
 		t->v = xrealloc(t->v, t->cap * sizeof *t->v);
 	}
 	tg = &t->v[t->n++];
-	snprintf(tg->user, sizeof tg->user, "%s", user);
-	snprintf(tg->device, sizeof tg->device, "%s", device);
+	strlcpy(tg->user, user, sizeof tg->user);
+	strlcpy(tg->device, device, sizeof tg->device);
 	tg->qid = qid;
 }
 
@@ -131,8 +131,8 @@ collect_fn(void *arg, const char *user, const char *device,
 		d->v = xrealloc(d->v, d->cap * sizeof *d->v);
 	}
 	dv = &d->v[d->n++];
-	snprintf(dv->user, sizeof dv->user, "%s", user);
-	snprintf(dv->device, sizeof dv->device, "%s", device);
+	strlcpy(dv->user, user, sizeof dv->user);
+	strlcpy(dv->device, device, sizeof dv->device);
 	dv->r = *r;
 	return (STORE_WALK_NEXT);
 }
@@ -376,17 +376,17 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	memset(&m, 0, sizeof m);
 	m.ts = res->ts;
 	m.flags = blocked ? MSG_BLOCKED : 0;
-	snprintf(m.from, sizeof m.from, "%s", req->from);
-	snprintf(m.from_device, sizeof m.from_device, "%s", req->from_device);
-	snprintf(m.to, sizeof m.to, "%s", req->to);
-	snprintf(m.id, sizeof m.id, "%s", req->id);
+	strlcpy(m.from, req->from, sizeof m.from);
+	strlcpy(m.from_device, req->from_device, sizeof m.from_device);
+	strlcpy(m.to, req->to, sizeof m.to);
+	strlcpy(m.id, req->id, sizeof m.id);
 	if ((rc = store_msg_put(txn, &res->mid, &m)) != STORE_OK)
 		return (rc);
 
 	memset(&dd, 0, sizeof dd);
 	dd.mid = res->mid;
 	dd.ts = res->ts;
-	snprintf(dd.to, sizeof dd.to, "%s", req->to);
+	strlcpy(dd.to, req->to, sizeof dd.to);
 	return (store_dedup_put(txn, req->from, req->id, &dd));
 }
 

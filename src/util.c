@@ -88,6 +88,22 @@ json_depth_ok(const char *s, size_t len, unsigned max)
 	return (1);
 }
 
+/* Writes v in decimal at p, without a NUL; returns the digits written. */
+size_t
+u64_format(uint64_t v, char *p)
+{
+	char	digits[20];
+	size_t	n = 0, i;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		p[i] = digits[n - 1 - i];
+	return (n);
+}
+
 /* FNV-1a over len bytes, going on from h (HASH_INIT to start). */
 uint64_t
 hash_bytes(uint64_t h, const void *p, size_t len)
