@@ -7,6 +7,7 @@
  * The text is what json_dumps(obj, JSON_COMPACT) makes of the same object
  * (tests/unit/test_jbuf.c holds it to that), and a string that jansson
  * would refuse, not being UTF-8, fails the whole frame as json_pack would.
+ * Small values of other kinds (a request's ref) are dumped by jansson.
  * Member names are literals of ours and are written as they are.
  */
 #include <stdlib.h>
@@ -173,6 +174,20 @@ jbuf_raw(struct jbuf *j, const char *key, const char *json, size_t len)
 {
 	jbuf_key(j, key);
 	jbuf_add(j, json, len);
+}
+
+/* A member whose value is a jansson value, as json_dumps writes it. */
+void
+jbuf_json(struct jbuf *j, const char *key, const json_t *v)
+{
+	char	*text;
+
+	if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+		j->bad = 1;
+		return;
+	}
+	jbuf_raw(j, key, text, strlen(text));
+	free(text);
 }
 
 /*

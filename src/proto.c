@@ -147,9 +147,11 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	struct send_res	 res;
 	struct txn	*txn;
 	const char	*to, *id;
-	json_t		*idv, *body, *obj;
+	struct jbuf	 j;
+	json_t		*idv, *body;
 	char		 mid[MID_STRLEN + 1];
 	char		*ok;
+	size_t		 oklen;
 	int		 ret;
 
 	idv = json_object_get(req, "id");
@@ -209,21 +211,22 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		goto out;
 	}
 	mid_format(&res.mid, mid);
-	obj = json_pack("{s:s,s:s,s:s,s:s,s:I}", "op", "sent", "id", id,
-	    "mid", mid, "to", res.to, "ts", (json_int_t)res.ts);
+	jbuf_open(&j, "sent");
+	jbuf_str(&j, "id", id);
+	jbuf_str(&j, "mid", mid);
+	jbuf_str(&j, "to", res.to);
+	jbuf_uint(&j, "ts", res.ts);
 	if (ref != NULL)
-		json_object_set(obj, "ref", ref);
+		jbuf_json(&j, "ref", ref);
 	if (res.dup)
-		json_object_set_new(obj, "dup", json_true());
+		jbuf_raw(&j, "dup", "true", 4);
 	else
 		srv.stats.accepted++;
-	ok = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	if (ok == NULL) {
+	if ((ok = jbuf_close(&j, &oklen)) == NULL) {
 		log_warnx("proto: cannot encode a reply for %s", c->addr);
 		goto out;
 	}
-	batch_defer_reply(c, ok, strlen(ok), ref, idv);
+	batch_defer_reply(c, ok, oklen, ref, idv);
 	pump_targets(&res.targets);
 out:
 	targets_free(&res.targets);

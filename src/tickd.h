@@ -179,6 +179,7 @@ void	jbuf_open(struct jbuf *, const char *op);
 void	jbuf_str(struct jbuf *, const char *, const char *);
 void	jbuf_uint(struct jbuf *, const char *, uint64_t);
 void	jbuf_raw(struct jbuf *, const char *, const char *, size_t);
+void	jbuf_json(struct jbuf *, const char *, const json_t *);
 char   *jbuf_close(struct jbuf *, size_t *);
 
 /* mid.c */

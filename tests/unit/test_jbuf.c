@@ -24,14 +24,15 @@ jansson_takes(const char *s)
 }
 
 /*
- * Whether jbuf and jansson agree on {"op":"t","s":s,"n":n,"b":[1,{}]}:
- * the same text, or both refusing s.
+ * Whether jbuf and jansson agree on
+ * {"op":"t","s":s,"n":n,"b":[1,{}],"ref":["r\n",{"k":1}]}: the same text,
+ * or both refusing s.
  */
 static int
 same_as_jansson(const char *s, uint64_t n)
 {
 	struct jbuf	 j;
-	json_t		*o, *v;
+	json_t		*o, *v, *ref;
 	char		*ours, *theirs;
 	size_t		 len;
 	int		 same;
@@ -40,17 +41,20 @@ same_as_jansson(const char *s, uint64_t n)
 	jbuf_str(&j, "s", s);
 	jbuf_uint(&j, "n", n);
 	jbuf_raw(&j, "b", "[1,{}]", 6);
+	ref = json_pack("[s,{s:i}]", "r\n", "k", 1);
+	jbuf_json(&j, "ref", ref);
 	ours = jbuf_close(&j, &len);
 
 	if ((v = json_string(s)) == NULL) {
+		json_decref(ref);
 		same = ours == NULL;
 		if (!same)
 			printf("# jbuf took what jansson refuses: %s\n", ours);
 		free(ours);
 		return (same);
 	}
-	o = json_pack("{s:s, s:o, s:I, s:[i,{}]}", "op", "t", "s", v, "n",
-	    (json_int_t)n, "b", 1);
+	o = json_pack("{s:s, s:o, s:I, s:[i,{}], s:o}", "op", "t", "s", v,
+	    "n", (json_int_t)n, "b", 1, "ref", ref);
 	theirs = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	same = ours != NULL && theirs != NULL && strcmp(ours, theirs) == 0 &&
