@@ -58,6 +58,9 @@ struct store {
 	char		*path;		/* the data file */
 };
 
+/* The handle of a database a read-only store does not have yet. */
+#define DBI_NONE	((MDB_dbi)~0U)
+
 #define QKEY_BYTES	(8 + MID_BYTES)
 #define NKEY_MAX	(NAME_USER_MAX + 1 + CLIENT_ID_MAX)
 #define ITEM_HDR	(1 + 1 + 8)	/* version, kind, ts */
@@ -372,6 +375,9 @@ db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
+	/* One no tickd has created in this store yet holds nothing. */
+	if (txn->store->dbi[db] == DBI_NONE)
+		return (STORE_OK);
 	rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &c);
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, db, "cursor"));
@@ -1766,6 +1772,41 @@ store_rkey_walk(struct txn *txn, uint64_t from, int (*fn)(void *, uint64_t,
 	    ridx_walk_fn, &w));
 }
 
+/*
+ * The key the SCAN index gives rid, pointing into the map.  The bytes are
+ * not checked: whether they name a key whose record has that rid is the
+ * caller's question.
+ */
+int
+store_ridx_get(struct txn *txn, uint64_t rid, const void **key,
+    size_t *klen)
+{
+	uint8_t	ik[8];
+	MDB_val	v;
+	int	rc;
+
+	be64enc(ik, rid);
+	if ((rc = db_get(txn, DB_RIDX, ik, sizeof ik, &v)) != STORE_OK)
+		return (rc);
+	*key = v.mv_data;
+	*klen = v.mv_size;
+	return (STORE_OK);
+}
+
+/* Enters a key in the SCAN index under rid, as a new key's put does. */
+int
+store_ridx_put(struct txn *txn, uint64_t rid, const void *key, size_t klen)
+{
+	uint8_t	ik[8];
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (klen > RKEY_MAX)
+		return (txn_fail(txn, DB_RIDX, "key too long"));
+	be64enc(ik, rid);
+	return (db_put(txn, DB_RIDX, ik, sizeof ik, key, klen, 0));
+}
+
 /* Whether a set holds a member: STORE_OK or STORE_NOTFOUND. */
 int
 store_rset_get(struct txn *txn, uint64_t rid, const void *m, size_t len)
@@ -2241,6 +2282,18 @@ store_rcons_get(struct txn *txn, uint64_t gid, const void *name, size_t len,
 	return (rc);
 }
 
+/*
+ * Whether a group has a consumer of that name, STORE_OK or
+ * STORE_NOTFOUND, without reading its record, which may not decode.
+ */
+int
+store_rcons_has(struct txn *txn, uint64_t gid, const void *name, size_t len)
+{
+	MDB_val	v;
+
+	return (rrec_get(txn, DB_RCONS, gid, name, len, &v));
+}
+
 /* Creates or replaces a group's consumer. */
 int
 store_rcons_put(struct txn *txn, uint64_t gid, const void *name, size_t len,
@@ -2526,14 +2579,15 @@ open_dbs_readonly(struct store *s, const char *path, char **cause)
 	}
 	/*
 	 * A database a newer tickd added is created by its first start; until
-	 * then its handle is out of range, which LMDB refuses with EINVAL.
+	 * then its handle is out of range, which LMDB refuses with EINVAL,
+	 * and a walk of it finds nothing.
 	 */
 	for (i = 0; i < DB_COUNT; i++) {
 		if (i == DB_META)
 			continue;
 		rc = mdb_dbi_open(t, db_names[i], 0, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND)
-			s->dbi[i] = (MDB_dbi)~0U;
+			s->dbi[i] = DBI_NONE;
 		else if (rc != MDB_SUCCESS) {
 			mdb_txn_abort(t);
 			return (open_fail(s, cause, "cannot open database %s "
@@ -2632,6 +2686,19 @@ struct walk_any {
 		int	(*dedup)(void *, const char *, const char *,
 			    const struct dedup_rec *);
 		int	(*block)(void *, const char *, const char *);
+		int	(*rkey)(void *, const void *, size_t,
+			    const struct rkey_rec *);
+		int	(*ridx)(void *, uint64_t, const void *, size_t);
+		int	(*rset)(void *, uint64_t, const void *, size_t);
+		int	(*rentry)(void *, uint64_t, const struct mid *,
+			    const struct rentry *);
+		int	(*rgroup)(void *, uint64_t, const void *, size_t,
+			    const struct rgroup_rec *);
+		int	(*rpel)(void *, uint64_t, const struct mid *,
+			    const struct rpel_rec *);
+		int	(*rcons)(void *, uint64_t, const void *, size_t,
+			    const struct rcons_rec *);
+		int	(*audit)(void *, uint64_t, const struct audit_rec *);
 	} fn;
 	void	*arg;
 };
@@ -2742,6 +2809,225 @@ store_block_walk_all(struct txn *txn, int (*fn)(void *, const char *,
 	struct walk	w = { .arg = &wa };
 
 	return (db_walk(txn, DB_BLOCKS, "", 0, NULL, 0, 0, block_all_walk_fn,
+	    &w));
+}
+
+/*
+ * The walks of verify over every record of the RESP shim and the audit
+ * spool.  Unlike the walks above they do not stop at a record that does
+ * not decode: verify reports it, and decides whether anything owns it.
+ */
+
+/*
+ * The number a RESP record's key starts with, or 0 if the key is too short
+ * to hold one: no rid or gid is 0.
+ */
+static uint64_t
+rnum_dec(const MDB_val *k)
+{
+	return (k->mv_size < 8 ? 0 : rid_dec(k->mv_data));
+}
+
+/* Walk adapter for every key record: the key after its 'k'. */
+static int
+rkey_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	const uint8_t	*p = k->mv_data;
+	struct rkey_rec	 r;
+
+	if (p[0] != 'k' || k->mv_size - 1 > RKEY_MAX || rkey_dec(v, &r) != 0)
+		return (wa->fn.rkey(wa->arg, p + 1, k->mv_size - 1, NULL));
+	return (wa->fn.rkey(wa->arg, p + 1, k->mv_size - 1, &r));
+}
+
+/* Walks every key record in key order. */
+int
+store_rkey_walk_all(struct txn *txn, int (*fn)(void *, const void *, size_t,
+    const struct rkey_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.rkey = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+
+	return (db_walk(txn, DB_RKEYS, "", 0, NULL, 0, 0, rkey_all_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for the whole SCAN index: the rid, then the key. */
+static int
+ridx_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+
+	if (k->mv_size != 8 || v->mv_size > RKEY_MAX)
+		return (wa->fn.ridx(wa->arg, rnum_dec(k), NULL, 0));
+	return (wa->fn.ridx(wa->arg, rid_dec(k->mv_data), v->mv_data,
+	    v->mv_size));
+}
+
+/* Walks the whole SCAN index in rid order. */
+int
+store_ridx_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const void *, size_t), void *arg)
+{
+	struct walk_any	wa = { .fn.ridx = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+
+	return (db_walk(txn, DB_RIDX, "", 0, NULL, 0, 0, ridx_all_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for every set member: the rid, then the member. */
+static int
+rset_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	const uint8_t	*p = v->mv_data;
+
+	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX || v->mv_size != 1 ||
+	    p[0] != STORE_RECORD_V1)
+		return (wa->fn.rset(wa->arg, rnum_dec(k), NULL, 0));
+	return (wa->fn.rset(wa->arg, rid_dec(k->mv_data),
+	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8));
+}
+
+/* Walks every member of every set, in rid then member order. */
+int
+store_rset_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const void *, size_t), void *arg)
+{
+	struct walk_any	wa = { .fn.rset = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+
+	return (db_walk(txn, DB_RSETS, "", 0, NULL, 0, 0, rset_all_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for every stream entry, tombstones included. */
+static int
+rentry_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	struct rentry	 e;
+	struct mid	 id;
+
+	if (k->mv_size != 8 + MID_BYTES || rentry_dec(v, &e) != 0)
+		return (wa->fn.rentry(wa->arg, rnum_dec(k), NULL, NULL));
+	mid_decode((const uint8_t *)k->mv_data + 8, &id);
+	return (wa->fn.rentry(wa->arg, rid_dec(k->mv_data), &id, &e));
+}
+
+/* Walks every entry of every stream, in rid then id order. */
+int
+store_rentry_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const struct mid *, const struct rentry *), void *arg)
+{
+	struct walk_any	wa = { .fn.rentry = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+
+	return (db_walk(txn, DB_RENTRIES, "", 0, NULL, 0, 0,
+	    rentry_all_walk_fn, &w));
+}
+
+/* Walk adapter for every consumer group: the rid, then the name. */
+static int
+rgroup_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any		*wa = w->arg;
+	struct rgroup_rec	 r;
+
+	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX ||
+	    rgroup_dec(v, &r) != 0)
+		return (wa->fn.rgroup(wa->arg, rnum_dec(k), NULL, 0, NULL));
+	return (wa->fn.rgroup(wa->arg, rid_dec(k->mv_data),
+	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8, &r));
+}
+
+/* Walks every consumer group of every stream, in rid then name order. */
+int
+store_rgroup_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const void *, size_t, const struct rgroup_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.rgroup = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+
+	return (db_walk(txn, DB_RGROUPS, "", 0, NULL, 0, 0,
+	    rgroup_all_walk_fn, &w));
+}
+
+/* Walk adapter for every pending entry: the gid, then the id. */
+static int
+rpel_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	struct rpel_rec	 r;
+	struct mid	 id;
+
+	if (k->mv_size != 8 + MID_BYTES || rpel_dec(v, &r) != 0)
+		return (wa->fn.rpel(wa->arg, rnum_dec(k), NULL, NULL));
+	mid_decode((const uint8_t *)k->mv_data + 8, &id);
+	return (wa->fn.rpel(wa->arg, rid_dec(k->mv_data), &id, &r));
+}
+
+/* Walks the PEL of every group, in gid then id order. */
+int
+store_rpel_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const struct mid *, const struct rpel_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.rpel = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+
+	return (db_walk(txn, DB_RPEL, "", 0, NULL, 0, 0, rpel_all_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for every consumer: the gid, then the name. */
+static int
+rcons_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any		*wa = w->arg;
+	struct rcons_rec	 r;
+
+	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX ||
+	    rcons_dec(v, &r) != 0)
+		return (wa->fn.rcons(wa->arg, rnum_dec(k), NULL, 0, NULL));
+	return (wa->fn.rcons(wa->arg, rid_dec(k->mv_data),
+	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8, &r));
+}
+
+/* Walks every consumer of every group, in gid then name order. */
+int
+store_rcons_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const void *, size_t, const struct rcons_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.rcons = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+
+	return (db_walk(txn, DB_RCONS, "", 0, NULL, 0, 0, rcons_all_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for every spooled event: the id, then the event. */
+static int
+audit_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any		*wa = w->arg;
+	struct audit_rec	 r;
+
+	if (k->mv_size != 8 || audit_dec(v, &r) != 0)
+		return (wa->fn.audit(wa->arg, rnum_dec(k), NULL));
+	return (wa->fn.audit(wa->arg, rid_dec(k->mv_data), &r));
+}
+
+/* Walks the whole audit spool, oldest first. */
+int
+store_audit_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const struct audit_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.audit = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+
+	return (db_walk(txn, DB_AUDIT, "", 0, NULL, 0, 0, audit_all_walk_fn,
 	    &w));
 }
 

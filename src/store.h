@@ -317,6 +317,10 @@ int	store_rkey_del(struct txn *, const void *, size_t, uint64_t rid);
 /* Keys with rid >= from, in rid order; the key points into the map. */
 int	store_rkey_walk(struct txn *, uint64_t from, int (*)(void *,
 	    uint64_t, const void *, size_t), void *);
+/* The key the SCAN index gives rid, unchecked; it points into the map. */
+int	store_ridx_get(struct txn *, uint64_t, const void **, size_t *);
+/* Enters a key under rid in the SCAN index, as isnew does. */
+int	store_ridx_put(struct txn *, uint64_t, const void *, size_t);
 
 /* Sets: put answers STORE_EXISTS, get and del STORE_NOTFOUND. */
 int	store_rset_get(struct txn *, uint64_t, const void *, size_t);
@@ -368,6 +372,8 @@ int	store_rpel_walk(struct txn *, uint64_t, const struct mid *start,
 int	store_rpel_drop(struct txn *, uint64_t);
 int	store_rcons_get(struct txn *, uint64_t, const void *, size_t,
 	    struct rcons_rec *);
+/* STORE_OK or STORE_NOTFOUND, the record not read (it may be damaged). */
+int	store_rcons_has(struct txn *, uint64_t, const void *, size_t);
 int	store_rcons_put(struct txn *, uint64_t, const void *, size_t,
 	    const struct rcons_rec *);
 int	store_rcons_del(struct txn *, uint64_t, const void *, size_t);
@@ -427,6 +433,30 @@ int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
 /* Every block as (blocker, blocked). */
 int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
 	    const char *), void *);
+/*
+ * For verify: every record of the RESP shim's databases and of the audit
+ * spool, in key order.  One that does not decode is passed too, with NULL
+ * for its record, member, name or id (a key record's key is given all
+ * the same), and with a rid, gid or id of 0 if its key is too short to
+ * hold one (none is 0).  Any may be deleted.
+ */
+int	store_rkey_walk_all(struct txn *, int (*)(void *, const void *,
+	    size_t, const struct rkey_rec *), void *);
+int	store_ridx_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t), void *);
+int	store_rset_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t), void *);
+/* Tombstones included. */
+int	store_rentry_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct mid *, const struct rentry *), void *);
+int	store_rgroup_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t, const struct rgroup_rec *), void *);
+int	store_rpel_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct mid *, const struct rpel_rec *), void *);
+int	store_rcons_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t, const struct rcons_rec *), void *);
+int	store_audit_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct audit_rec *), void *);
 /* Deletes an account record only: see admin_user_delete() for the rest. */
 int	store_user_del(struct txn *, const char *);
 

@@ -825,7 +825,9 @@ show_verify(json_t *r)
 	json_array_foreach(json_object_get(r, "report"), i, v)
 		printf("%s\n", json_string_value(v));
 	printf("%s: %llu users, %llu devices, %llu items, %llu messages, "
-	    "%llu client ids, %llu blocks, %llu tokens (%llu stale)\n",
+	    "%llu client ids, %llu blocks, %llu tokens (%llu stale), "
+	    "%llu keys, %llu set members, %llu stream entries, %llu groups, "
+	    "%llu consumers, %llu pending entries, %llu audit events\n",
 	    json_is_true(json_object_get(r, "consistent")) ? "consistent" :
 	    "INCONSISTENT", (unsigned long long)num(r, "users"),
 	    (unsigned long long)num(r, "devices"),
@@ -834,7 +836,14 @@ show_verify(json_t *r)
 	    (unsigned long long)num(r, "client_ids"),
 	    (unsigned long long)num(r, "blocks"),
 	    (unsigned long long)num(r, "tokens"),
-	    (unsigned long long)num(r, "stale_tokens"));
+	    (unsigned long long)num(r, "stale_tokens"),
+	    (unsigned long long)num(r, "keys"),
+	    (unsigned long long)num(r, "set_members"),
+	    (unsigned long long)num(r, "stream_entries"),
+	    (unsigned long long)num(r, "groups"),
+	    (unsigned long long)num(r, "consumers"),
+	    (unsigned long long)num(r, "pending_entries"),
+	    (unsigned long long)num(r, "audit_events"));
 	if (num(r, "problems") != 0)
 		printf("%llu problems, %llu repaired\n",
 		    (unsigned long long)num(r, "problems"),

@@ -4,13 +4,19 @@
  * store's own functions and repairs what it says it repairs; user delete,
  * queue purge and token revoke remove exactly what they should; the
  * read-only open and the compacted copy give a store that verifies.
+ * Records that do not decode cannot be made through the store, so it
+ * includes <lmdb.h> to forge them.
  * Prints TAP; exits 0 only if every test passed.
  */
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <lmdb.h>
 
 #include "tickd.h"
 #include "testlib.h"
@@ -34,6 +40,12 @@ struct lines {
 	char	*v[32];
 	int	 n;
 };
+
+/* The RESP data of resp_populate(): its rids and gid. */
+#define RID_SET		1
+#define RID_STREAM	2
+#define GID		3
+#define RID_STRING	4
 
 /* Opens a store of its own for a test and begins a write transaction. */
 static int
@@ -177,6 +189,175 @@ populate(struct env *e)
 	return (env_commit(e));
 }
 
+/*
+ * Writes a raw record into database db of the LMDB environment in dir, as
+ * a damaged disk or a hand edit would leave it; dir's store must not be
+ * open, since an environment is opened only once in a process.
+ */
+static int
+raw_put(const char *dir, const char *db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_env	*env;
+	MDB_txn	*t;
+	MDB_dbi	 dbi;
+	MDB_val	 k, v;
+	int	 rc;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return (rc);
+	if ((rc = mdb_env_set_maxdbs(env, 32)) != 0 ||
+	    (rc = mdb_env_open(env, dir, 0, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, 0, &t)) != 0) {
+		mdb_env_close(env);
+		return (rc);
+	}
+	k.mv_data = (void *)key;
+	k.mv_size = klen;
+	v.mv_data = (void *)val;
+	v.mv_size = vlen;
+	if ((rc = mdb_dbi_open(t, db, MDB_CREATE, &dbi)) != 0 ||
+	    (rc = mdb_put(t, dbi, &k, &v, 0)) != 0) {
+		mdb_txn_abort(t);
+		mdb_env_close(env);
+		return (rc);
+	}
+	rc = mdb_txn_commit(t);
+	mdb_env_close(env);
+	return (rc);
+}
+
+/*
+ * Forges a record of the RESP shim or the spool keyed by a number, then
+ * len bytes of rest: commits, closes the store around raw_put() and
+ * begins a new transaction.
+ */
+static int
+forge(struct env *e, const char *db, uint64_t n, const void *rest,
+    size_t len, const void *val, size_t vlen)
+{
+	uint8_t	 k[8 + MID_BYTES];
+	char	*cause = NULL;
+	int	 i;
+
+	for (i = 7; i >= 0; i--, n >>= 8)
+		k[i] = (uint8_t)n;
+	if (len != 0)
+		memcpy(k + 8, rest, len);
+	if (env_commit(e) != 0)
+		return (-1);
+	store_txn_abort(&e->txn);
+	store_close(e->s);
+	if (raw_put(e->dir, db, k, 8 + len, val, vlen) != 0 ||
+	    store_open(&e->s, e->dir, MAP_SIZE, &cause) != STORE_OK) {
+		free(cause);
+		return (-1);
+	}
+	return (store_txn_begin(e->s, &e->txn, 1) == STORE_OK ? 0 : -1);
+}
+
+/* Creates a key record; isnew also enters it in the SCAN index. */
+static int
+rkey(struct env *e, const char *key, uint8_t type, uint64_t rid,
+    uint64_t count, uint64_t ngroups, int isnew)
+{
+	struct rkey_rec	r;
+
+	memset(&r, 0, sizeof r);
+	r.type = type;
+	r.rid = rid;
+	if (type == RTYPE_STRING) {
+		r.val = (const uint8_t *)"v";
+		r.vlen = 1;
+	} else if (type == RTYPE_SET)
+		r.card = count;
+	else
+		r.length = count;
+	r.ngroups = ngroups;
+	return (store_rkey_put(&e->txn, key, strlen(key), &r, isnew));
+}
+
+/* Adds stream entry ms-0 of rid, with one field. */
+static int
+rentry(struct env *e, uint64_t rid, uint64_t ms)
+{
+	struct mid	id = { ms, 0 };
+	struct rbuf	fv[2] = { { "f", 1 }, { "v", 1 } };
+
+	return (store_rentry_put(&e->txn, rid, &id, 1, fv, 2));
+}
+
+/* Creates group name of stream rid with its counts. */
+static int
+rgroup(struct env *e, uint64_t rid, const char *name, uint64_t gid,
+    uint64_t pending, uint64_t consumers)
+{
+	struct rgroup_rec	g;
+
+	memset(&g, 0, sizeof g);
+	g.gid = gid;
+	g.entries_read = -1;
+	g.pending = pending;
+	g.consumers = consumers;
+	return (store_rgroup_put(&e->txn, rid, name, strlen(name), &g));
+}
+
+/* Creates consumer name of group gid. */
+static int
+rcons(struct env *e, uint64_t gid, const char *name, uint64_t pending)
+{
+	struct rcons_rec	c = { NOW, pending };
+
+	return (store_rcons_put(&e->txn, gid, name, strlen(name), &c));
+}
+
+/* Makes entry ms-0 pending in group gid, delivered to consumer name. */
+static int
+rpel(struct env *e, uint64_t gid, uint64_t ms, const char *name)
+{
+	struct mid	id = { ms, 0 };
+	struct rpel_rec	p;
+
+	p.delivery_time = NOW;
+	p.delivery_count = 1;
+	p.consumer = (const uint8_t *)name;
+	p.clen = strlen(name);
+	return (store_rpel_put(&e->txn, gid, &id, &p));
+}
+
+/*
+ * The RESP data of a store written by the rules: a string, a set of two
+ * members, a stream of two entries and a tombstone with a group, whose
+ * consumer has one entry pending; and an event in the audit spool.
+ */
+static int
+resp_populate(struct env *e)
+{
+	struct audit_rec	a;
+	struct mid		gone = { 2, 0 };
+
+	memset(&a, 0, sizeof a);
+	a.at = NOW;
+	strlcpy(a.user, "alice", sizeof a.user);
+	a.detail = "{}";
+	a.detail_len = 2;
+	if (rkey(e, "str", RTYPE_STRING, RID_STRING, 0, 0, 1) != STORE_OK ||
+	    rkey(e, "s", RTYPE_SET, RID_SET, 2, 0, 1) != STORE_OK ||
+	    store_rset_put(&e->txn, RID_SET, "a", 1) != STORE_OK ||
+	    store_rset_put(&e->txn, RID_SET, "", 0) != STORE_OK ||
+	    rkey(e, "x", RTYPE_STREAM, RID_STREAM, 2, 1, 1) != STORE_OK ||
+	    rentry(e, RID_STREAM, 1) != STORE_OK ||
+	    rentry(e, RID_STREAM, 2) != STORE_OK ||
+	    rentry(e, RID_STREAM, 3) != STORE_OK ||
+	    store_rentry_del(&e->txn, RID_STREAM, &gone) != STORE_OK ||
+	    rgroup(e, RID_STREAM, "g", GID, 1, 1) != STORE_OK ||
+	    rcons(e, GID, "c", 1) != STORE_OK ||
+	    rpel(e, GID, 1, "c") != STORE_OK ||
+	    store_audit_put(&e->txn, NOW << 20, &a) != STORE_OK)
+		return (-1);
+	return (env_commit(e));
+}
+
 /* A store written only through the rules is consistent. */
 static int
 test_consistent(void)
@@ -187,13 +368,23 @@ test_consistent(void)
 
 	CHECK(env_open(&e, "consistent") == 0);
 	CHECK(populate(&e) == 0);
+	CHECK(resp_populate(&e) == 0);
 	CHECK(admin_verify(&e.txn, 0, keep, &l, &sum) == STORE_OK);
 	CHECK(l.n == 0);
 	CHECK(json_is_true(json_object_get(sum, "consistent")));
+	CHECK(n(sum, "problems") == 0);
 	CHECK(n(sum, "users") == 2 && n(sum, "devices") == 2);
 	CHECK(n(sum, "items") == 3 && n(sum, "messages") == 3);
 	CHECK(n(sum, "client_ids") == 3 && n(sum, "blocks") == 2);
 	CHECK(n(sum, "tokens") == 1 && n(sum, "stale_tokens") == 1);
+	CHECK(n(sum, "keys") == 3 && n(sum, "set_members") == 2);
+	CHECK(n(sum, "stream_entries") == 3 && n(sum, "groups") == 1);
+	CHECK(n(sum, "consumers") == 1 && n(sum, "pending_entries") == 1);
+	CHECK(n(sum, "audit_events") == 1);
+	json_decref(sum);
+	/* Repair finds nothing to do either. */
+	CHECK(admin_verify(&e.txn, 1, keep, &l, &sum) == STORE_OK);
+	CHECK(l.n == 0 && n(sum, "repaired") == 0);
 	json_decref(sum);
 	CHECK(env_close(&e) == 0);
 	return (0);
@@ -286,6 +477,192 @@ test_inconsistent(void)
 	json_decref(sum);
 	lines_free(&l);
 	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/*
+ * Each kind of orphan and wrong count of the RESP shim, planted with the
+ * store's functions, is reported; repair removes the orphans, enters a
+ * key missing from the SCAN index and writes the counts, and a second
+ * verify finds only what it cannot fix.
+ */
+static int
+test_resp_inconsistent(void)
+{
+	struct env		 e;
+	struct lines		 l = { .n = 0 };
+	struct rkey_rec		 r;
+	struct rgroup_rec	 g;
+	const void		*p;
+	size_t			 len;
+	json_t			*sum;
+
+	CHECK(env_open(&e, "resp-inconsistent") == 0);
+	CHECK(populate(&e) == 0);
+	CHECK(resp_populate(&e) == 0);
+	/* Members of no key, entries of a key that is not a stream. */
+	CHECK(store_rset_put(&e.txn, 90, "m1", 2) == STORE_OK);
+	CHECK(store_rset_put(&e.txn, 90, "m2", 2) == STORE_OK);
+	CHECK(rentry(&e, RID_SET, 5) == STORE_OK);
+	/* A group of no key, with a consumer and a pending entry. */
+	CHECK(rgroup(&e, 91, "lost", 92, 1, 1) == STORE_OK);
+	CHECK(rcons(&e, 92, "c", 1) == STORE_OK);
+	CHECK(rpel(&e, 92, 1, "c") == STORE_OK);
+	/* A consumer of no group. */
+	CHECK(rcons(&e, 93, "c", 0) == STORE_OK);
+	/* An index entry left by a key that got another rid. */
+	CHECK(rkey(&e, "moved", RTYPE_STRING, 60, 0, 0, 1) == STORE_OK);
+	CHECK(rkey(&e, "moved", RTYPE_STRING, 61, 0, 0, 1) == STORE_OK);
+	/* A key missing from the index. */
+	CHECK(rkey(&e, "hidden", RTYPE_SET, 62, 1, 0, 0) == STORE_OK);
+	CHECK(store_rset_put(&e.txn, 62, "m", 1) == STORE_OK);
+	/* Two keys of one rid: reported only. */
+	CHECK(rkey(&e, "twin", RTYPE_STRING, 70, 0, 0, 0) == STORE_OK);
+	CHECK(rkey(&e, "twin2", RTYPE_STRING, 70, 0, 0, 1) == STORE_OK);
+	/* Wrong counts of the set, the stream and its group. */
+	CHECK(rkey(&e, "s", RTYPE_SET, RID_SET, 5, 0, 0) == STORE_OK);
+	CHECK(rkey(&e, "x", RTYPE_STREAM, RID_STREAM, 7, 2, 0) == STORE_OK);
+	CHECK(rgroup(&e, RID_STREAM, "g", GID, 4, 1) == STORE_OK);
+	/* A pending entry of no consumer: reported only. */
+	CHECK(rpel(&e, GID, 3, "nobody") == STORE_OK);
+	CHECK(env_commit(&e) == 0);
+
+	CHECK(admin_verify(&e.txn, 0, keep, &l, &sum) == STORE_OK);
+	CHECK(has(&l, "rid 90 holds 2 set members but belongs to no set"));
+	CHECK(has(&l, "rid 1 holds 1 stream entries but belongs to no "
+	    "stream"));
+	CHECK(has(&l, "rid 91 holds 1 consumer groups but belongs to no "
+	    "stream"));
+	CHECK(has(&l, "gid 92 holds 1 consumers but belongs to no consumer "
+	    "group"));
+	CHECK(has(&l, "gid 92 holds 1 pending entries but belongs to no "
+	    "consumer group"));
+	CHECK(has(&l, "gid 93 holds 1 consumers but belongs to no consumer "
+	    "group"));
+	CHECK(has(&l, "SCAN index entry of rid 60 names key \"moved\", whose "
+	    "record does not have that rid"));
+	CHECK(has(&l, "key \"hidden\" has rid 62 but is missing from the "
+	    "SCAN index"));
+	CHECK(has(&l, "key \"twin\" has rid 70, which the SCAN index gives "
+	    "to \"twin2\""));
+	CHECK(has(&l, "rid 70 is held by more than one key"));
+	CHECK(has(&l, "set \"s\" counts 5 members; it holds 2"));
+	CHECK(has(&l, "stream \"x\" counts 7 entries and 2 groups; it holds "
+	    "2 entries and 1 groups"));
+	CHECK(has(&l, "group \"g\" of stream \"x\" counts 4 pending entries "
+	    "and 1 consumers; it holds 2 and 1"));
+	CHECK(has(&l, "pending entry 3-0 of group \"g\" of stream \"x\" names "
+	    "consumer \"nobody\", which does not exist"));
+	CHECK(l.n == 14 && n(sum, "problems") == 14);
+	CHECK(n(sum, "repaired") == 0);
+	CHECK(!json_is_true(json_object_get(sum, "consistent")));
+	json_decref(sum);
+	lines_free(&l);
+
+	CHECK(admin_verify(&e.txn, 1, keep, &l, &sum) == STORE_OK);
+	CHECK(has(&l, "rid 90 holds 2 set members but belongs to no set; "
+	    "removed (repaired)"));
+	CHECK(has(&l, "gid 93 holds 1 consumers but belongs to no consumer "
+	    "group; removed (repaired)"));
+	CHECK(has(&l, "whose record does not have that rid; removed "
+	    "(repaired)"));
+	CHECK(has(&l, "missing from the SCAN index (repaired)"));
+	CHECK(n(sum, "problems") == 14 && n(sum, "repaired") == 11);
+	json_decref(sum);
+	lines_free(&l);
+	CHECK(env_commit(&e) == 0);
+
+	CHECK(admin_verify(&e.txn, 0, keep, &l, &sum) == STORE_OK);
+	CHECK(l.n == 3 && has(&l, "rid 70 is held by more than one key") &&
+	    has(&l, "gives to \"twin2\"") && has(&l, "names consumer "
+	    "\"nobody\""));
+	CHECK(n(sum, "set_members") == 3 && n(sum, "stream_entries") == 3);
+	CHECK(n(sum, "groups") == 1 && n(sum, "consumers") == 1);
+	CHECK(n(sum, "pending_entries") == 2);
+	json_decref(sum);
+	lines_free(&l);
+	CHECK(store_rset_get(&e.txn, 90, "m1", 2) == STORE_NOTFOUND);
+	CHECK(store_ridx_get(&e.txn, 60, &p, &len) == STORE_NOTFOUND);
+	CHECK(store_ridx_get(&e.txn, 62, &p, &len) == STORE_OK &&
+	    len == 6 && memcmp(p, "hidden", 6) == 0);
+	CHECK(store_rkey_get(&e.txn, "s", 1, &r) == STORE_OK && r.card == 2);
+	CHECK(store_rkey_get(&e.txn, "x", 1, &r) == STORE_OK &&
+	    r.length == 2 && r.ngroups == 1);
+	CHECK(store_rgroup_get(&e.txn, RID_STREAM, "g", 1, &g) == STORE_OK &&
+	    g.pending == 2 && g.consumers == 1);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/*
+ * Records that do not decode are reported, not repaired; while a key
+ * record does not decode, what seems to belong to no key is not removed,
+ * since it may be that key's.
+ */
+static int
+test_resp_damaged(void)
+{
+	struct env	 e;
+	struct lines	 l = { .n = 0 };
+	uint8_t		 id[MID_BYTES], bad[2] = { STORE_RECORD_V1, 7 };
+	struct mid	 mid = { 9, 0 };
+	json_t		*sum;
+
+	CHECK(env_open(&e, "resp-damaged") == 0);
+	CHECK(populate(&e) == 0);
+	CHECK(resp_populate(&e) == 0);
+	/* A key of no known type, entered in the index. */
+	CHECK(rkey(&e, "bad", 9, 80, 0, 0, 1) == STORE_OK);
+	CHECK(store_rset_put(&e.txn, 90, "m", 1) == STORE_OK);
+	/* A stream entry and an audit event that do not decode. */
+	mid_encode(&mid, id);
+	CHECK(forge(&e, "rentries", RID_STREAM, id, sizeof id, bad,
+	    sizeof bad) == 0);
+	CHECK(forge(&e, "audit", 77, NULL, 0, bad, sizeof bad) == 0);
+
+	CHECK(admin_verify(&e.txn, 1, keep, &l, &sum) == STORE_OK);
+	CHECK(has(&l, "key \"bad\" does not decode"));
+	CHECK(has(&l, "SCAN index entry of rid 80 names key \"bad\", whose "
+	    "record does not have that rid"));
+	CHECK(has(&l, "rid 90 holds 1 set members but belongs to no set"));
+	CHECK(has(&l, "an entry of stream \"x\" does not decode"));
+	CHECK(has(&l, "audit event 77 does not decode"));
+	CHECK(l.n == 5 && n(sum, "repaired") == 0);
+	CHECK(n(sum, "keys") == 4 && n(sum, "stream_entries") == 4);
+	CHECK(n(sum, "audit_events") == 2);
+	json_decref(sum);
+	lines_free(&l);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/*
+ * A store of a tickd from before the shim and the audit spool, whose
+ * databases are created by the first start, verifies read-only.
+ */
+static int
+test_old_store(void)
+{
+	struct store	*s;
+	struct txn	 txn;
+	struct lines	 l = { .n = 0 };
+	char		 dir[512], *cause;
+	uint8_t		 v[1 + sizeof (uint32_t)];
+	uint32_t	 schema = STORE_SCHEMA;
+	json_t		*sum;
+
+	snprintf(dir, sizeof dir, "%s/old", base);
+	CHECK(mkdir(dir, 0700) == 0);
+	v[0] = STORE_RECORD_V1;
+	memcpy(v + 1, &schema, sizeof schema);
+	CHECK(raw_put(dir, "meta", "schema", 6, v, sizeof v) == 0);
+	CHECK(store_open_readonly(&s, dir, &cause) == STORE_OK);
+	CHECK(store_txn_begin(s, &txn, 0) == STORE_OK);
+	CHECK(admin_verify(&txn, 0, keep, &l, &sum) == STORE_OK);
+	CHECK(l.n == 0 && n(sum, "users") == 0 && n(sum, "keys") == 0);
+	json_decref(sum);
+	store_txn_abort(&txn);
+	store_close(s);
 	return (0);
 }
 
@@ -409,6 +786,10 @@ static const struct test tests[] = {
 	{ "a store written by the rules verifies", test_consistent },
 	{ "verify finds and repair fixes each inconsistency",
 	  test_inconsistent },
+	{ "verify finds and repair fixes each inconsistency of the shim",
+	  test_resp_inconsistent },
+	{ "verify reports records that do not decode", test_resp_damaged },
+	{ "a store from before the shim verifies", test_old_store },
 	{ "user delete removes the account and what hangs on it",
 	  test_user_delete },
 	{ "queue purge and token revoke", test_purge_revoke },

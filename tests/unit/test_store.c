@@ -1,8 +1,8 @@
 /*
  * test_store.c: unit tests of store.c, the LMDB layer, against a store in
  * a temporary directory.  Prints TAP; exits 0 only if every test passed.
- * It alone beside store.c includes <lmdb.h>, to forge stores that
- * store_open() must refuse.
+ * Like test_admin.c, it includes <lmdb.h> to forge what the store layer
+ * cannot write: here, stores that store_open() must refuse.
  */
 #include <sys/stat.h>
 
