@@ -1586,7 +1586,7 @@ pel_assign(struct txn *txn, struct rgroup_rec *g, const struct mid *id,
 		g->pending++;
 	if (p == NULL || p->clen != cname->len ||
 	    memcmp(p->consumer, cname->p, cname->len) != 0) {
-		if (p != NULL && p->clen != 0)
+		if (p != NULL)
 			ret = consumer_pending(txn, g->gid, p->consumer,
 			    p->clen, -1);
 		if (ret == STORE_OK)
@@ -1616,8 +1616,7 @@ pel_remove(struct txn *txn, struct rgroup_rec *g, const struct mid *id,
 		return (ret);
 	if (g->pending > 0)
 		g->pending--;
-	return (len == 0 ? STORE_OK : consumer_pending(txn, g->gid, name, len,
-	    -1));
+	return (consumer_pending(txn, g->gid, name, len, -1));
 }
 
 /* How long ago a pending entry was delivered; 0 if the clock went back. */
@@ -2752,7 +2751,7 @@ resp_stream_xclaim(struct rclient *rc, int argc, struct rarg *argv)
 		}
 		if (pp == NULL && !force)
 			continue;
-		if (pp != NULL && pp->clen != 0 && minidle != 0 &&
+		if (pp != NULL && minidle != 0 &&
 		    pel_idle(pp, now) < (uint64_t)minidle)
 			continue;
 		ret = claim_one(txn, &g, &id, pp, &argv[3], (uint64_t)time,

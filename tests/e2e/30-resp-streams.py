@@ -347,6 +347,25 @@ def lag(d):
     d.run(cmds)
 
 
+def empty_consumer(d):
+    """A consumer named "" is a consumer like any other."""
+    d.run([
+        ["XADD", "ec", "1-1", "f", "v"], ["XADD", "ec", "2-1", "f", "v"],
+        ["XADD", "ec", "3-1", "f", "v"], ["XGROUP", "CREATE", "ec", "g", "0"],
+        ["XREADGROUP", "GROUP", "g", "", "COUNT", "3", "STREAMS", "ec", ">"],
+        ["XINFO", "CONSUMERS", "ec", "g"], ["XACK", "ec", "g", "1-1"],
+        ["XINFO", "CONSUMERS", "ec", "g"], ["XPENDING", "ec", "g"],
+        ["XCLAIM", "ec", "g", "other", "0", "2-1", "JUSTID"],
+        ["XINFO", "CONSUMERS", "ec", "g"],
+        ["XAUTOCLAIM", "ec", "g", "other", "99999999", "0", "JUSTID"],
+        ["XCLAIM", "ec", "g", "", "99999999", "2-1", "JUSTID"],
+        ["XCLAIM", "ec", "g", "", "0", "2-1", "JUSTID"],
+        ["XINFO", "CONSUMERS", "ec", "g"], ["XPENDING", "ec", "g"],
+        ["XGROUP", "DELCONSUMER", "ec", "g", ""],
+        ["XINFO", "CONSUMERS", "ec", "g"], ["XPENDING", "ec", "g"],
+    ])
+
+
 async def main(t):
     need_redis()
     redis = Redis()
@@ -359,9 +378,10 @@ async def main(t):
             ("XRANGE, XREVRANGE, XLEN, XDEL, XSETID", ranges),
             ("XREAD", xread),
             ("XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM, "
-             "XINFO", groups), ("consumer group entries-read and lag", lag)]:
+             "XINFO", groups), ("consumer group entries-read and lag", lag),
+            ('a consumer named ""', empty_consumer)]:
             fn(d)
             d.check(f"{name} reply as redis-server does")
 
 
-run(main, 6)
+run(main, 7)
