@@ -2703,6 +2703,15 @@ struct walk_any {
 	void	*arg;
 };
 
+/* Walks every record of db, handing the adapter wa. */
+static int
+walk_all(struct txn *txn, int db, walk_fn adapter, struct walk_any *wa)
+{
+	struct walk	w = { .arg = wa };
+
+	return (db_walk(txn, db, "", 0, NULL, 0, 0, adapter, &w));
+}
+
 /* Walk adapter for every queue: the qid, the mid and the item. */
 static int
 item_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
@@ -2728,10 +2737,8 @@ store_queue_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const struct mid *, const struct item *), void *arg)
 {
 	struct walk_any	wa = { .fn.item = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_QUEUES, "", 0, NULL, 0, 0, item_all_walk_fn,
-	    &w));
+	return (walk_all(txn, DB_QUEUES, item_all_walk_fn, &wa));
 }
 
 /* Walk adapter for dedup records: splits the key at its NUL. */
@@ -2806,10 +2813,8 @@ store_block_walk_all(struct txn *txn, int (*fn)(void *, const char *,
     const char *), void *arg)
 {
 	struct walk_any	wa = { .fn.block = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_BLOCKS, "", 0, NULL, 0, 0, block_all_walk_fn,
-	    &w));
+	return (walk_all(txn, DB_BLOCKS, block_all_walk_fn, &wa));
 }
 
 /*
@@ -2847,10 +2852,8 @@ store_rkey_walk_all(struct txn *txn, int (*fn)(void *, const void *, size_t,
     const struct rkey_rec *), void *arg)
 {
 	struct walk_any	wa = { .fn.rkey = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_RKEYS, "", 0, NULL, 0, 0, rkey_all_walk_fn,
-	    &w));
+	return (walk_all(txn, DB_RKEYS, rkey_all_walk_fn, &wa));
 }
 
 /* Walk adapter for the whole SCAN index: the rid, then the key. */
@@ -2871,10 +2874,8 @@ store_ridx_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const void *, size_t), void *arg)
 {
 	struct walk_any	wa = { .fn.ridx = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_RIDX, "", 0, NULL, 0, 0, ridx_all_walk_fn,
-	    &w));
+	return (walk_all(txn, DB_RIDX, ridx_all_walk_fn, &wa));
 }
 
 /* Walk adapter for every set member: the rid, then the member. */
@@ -2897,10 +2898,8 @@ store_rset_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const void *, size_t), void *arg)
 {
 	struct walk_any	wa = { .fn.rset = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_RSETS, "", 0, NULL, 0, 0, rset_all_walk_fn,
-	    &w));
+	return (walk_all(txn, DB_RSETS, rset_all_walk_fn, &wa));
 }
 
 /* Walk adapter for every stream entry, tombstones included. */
@@ -2923,10 +2922,8 @@ store_rentry_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const struct mid *, const struct rentry *), void *arg)
 {
 	struct walk_any	wa = { .fn.rentry = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_RENTRIES, "", 0, NULL, 0, 0,
-	    rentry_all_walk_fn, &w));
+	return (walk_all(txn, DB_RENTRIES, rentry_all_walk_fn, &wa));
 }
 
 /* Walk adapter for every consumer group: the rid, then the name. */
@@ -2949,10 +2946,8 @@ store_rgroup_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const void *, size_t, const struct rgroup_rec *), void *arg)
 {
 	struct walk_any	wa = { .fn.rgroup = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_RGROUPS, "", 0, NULL, 0, 0,
-	    rgroup_all_walk_fn, &w));
+	return (walk_all(txn, DB_RGROUPS, rgroup_all_walk_fn, &wa));
 }
 
 /* Walk adapter for every pending entry: the gid, then the id. */
@@ -2975,10 +2970,8 @@ store_rpel_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const struct mid *, const struct rpel_rec *), void *arg)
 {
 	struct walk_any	wa = { .fn.rpel = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_RPEL, "", 0, NULL, 0, 0, rpel_all_walk_fn,
-	    &w));
+	return (walk_all(txn, DB_RPEL, rpel_all_walk_fn, &wa));
 }
 
 /* Walk adapter for every consumer: the gid, then the name. */
@@ -3001,10 +2994,8 @@ store_rcons_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const void *, size_t, const struct rcons_rec *), void *arg)
 {
 	struct walk_any	wa = { .fn.rcons = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_RCONS, "", 0, NULL, 0, 0, rcons_all_walk_fn,
-	    &w));
+	return (walk_all(txn, DB_RCONS, rcons_all_walk_fn, &wa));
 }
 
 /* Walk adapter for every spooled event: the id, then the event. */
@@ -3025,10 +3016,8 @@ store_audit_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
     const struct audit_rec *), void *arg)
 {
 	struct walk_any	wa = { .fn.audit = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
 
-	return (db_walk(txn, DB_AUDIT, "", 0, NULL, 0, 0, audit_all_walk_fn,
-	    &w));
+	return (walk_all(txn, DB_AUDIT, audit_all_walk_fn, &wa));
 }
 
 /* Deletes an account record; its devices, queues and the rest stay. */
