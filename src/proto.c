@@ -50,19 +50,19 @@ reply_ok(struct conn *c, json_t *ref)
 static void
 reply_stored(struct conn *c, json_t *ref)
 {
-	json_t	*obj;
-	char	*text;
+	struct jbuf	 j;
+	char		*text;
+	size_t		 len;
 
 	if (ref == NULL)
 		return;
-	obj = json_pack("{s:s,s:O}", "op", "ok", "ref", ref);
-	text = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	if (text == NULL) {
+	jbuf_open(&j, "ok");
+	jbuf_json(&j, "ref", ref);
+	if ((text = jbuf_close(&j, &len)) == NULL) {
 		log_warnx("proto: cannot encode a reply for %s", c->addr);
 		return;
 	}
-	batch_defer_reply(c, text, strlen(text), ref, NULL);
+	batch_defer_reply(c, text, len, ref, NULL);
 }
 
 static void
