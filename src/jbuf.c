@@ -1,8 +1,8 @@
 /*
  * jbuf.c: JSON objects written straight into a buffer, for the frames made
- * once per message (msg and receipt).  Building them as jansson trees and
- * dumping those was most of tickd's CPU per message: a tree allocates
- * every member, then the dump walks it again.
+ * once per message (msg, receipt, sent, and the ok of a write).  Building
+ * them as jansson trees and dumping those was most of tickd's CPU per
+ * message: a tree allocates every member, then the dump walks it again.
  *
  * The text is what json_dumps(obj, JSON_COMPACT) makes of the same object
  * (tests/unit/test_jbuf.c holds it to that), and a string that jansson
@@ -192,7 +192,8 @@ jbuf_json(struct jbuf *j, const char *key, const json_t *v)
 
 /*
  * Closes the object: the NUL-terminated text, its length in *len, owned
- * by the caller; or NULL if a string was not UTF-8.
+ * by the caller; or NULL if a string was not UTF-8 or a jansson value
+ * could not be dumped.
  */
 char *
 jbuf_close(struct jbuf *j, size_t *len)
