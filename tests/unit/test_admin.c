@@ -4,8 +4,8 @@
  * store's own functions and repairs what it says it repairs; user delete,
  * queue purge and token revoke remove exactly what they should; the
  * read-only open and the compacted copy give a store that verifies.
- * Records that do not decode cannot be made through the store, so it
- * includes <lmdb.h> to forge them.
+ * Records that do not decode cannot be made through the store: they are
+ * forged with testlib's lmdb_forge().
  * Prints TAP; exits 0 only if every test passed.
  */
 #include <sys/stat.h>
@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <lmdb.h>
 
 #include "tickd.h"
 #include "testlib.h"
@@ -190,46 +189,8 @@ populate(struct env *e)
 }
 
 /*
- * Writes a raw record into database db of the LMDB environment in dir, as
- * a damaged disk or a hand edit would leave it; dir's store must not be
- * open, since an environment is opened only once in a process.
- */
-static int
-raw_put(const char *dir, const char *db, const void *key, size_t klen,
-    const void *val, size_t vlen)
-{
-	MDB_env	*env;
-	MDB_txn	*t;
-	MDB_dbi	 dbi;
-	MDB_val	 k, v;
-	int	 rc;
-
-	if ((rc = mdb_env_create(&env)) != 0)
-		return (rc);
-	if ((rc = mdb_env_set_maxdbs(env, 32)) != 0 ||
-	    (rc = mdb_env_open(env, dir, 0, 0600)) != 0 ||
-	    (rc = mdb_txn_begin(env, NULL, 0, &t)) != 0) {
-		mdb_env_close(env);
-		return (rc);
-	}
-	k.mv_data = (void *)key;
-	k.mv_size = klen;
-	v.mv_data = (void *)val;
-	v.mv_size = vlen;
-	if ((rc = mdb_dbi_open(t, db, MDB_CREATE, &dbi)) != 0 ||
-	    (rc = mdb_put(t, dbi, &k, &v, 0)) != 0) {
-		mdb_txn_abort(t);
-		mdb_env_close(env);
-		return (rc);
-	}
-	rc = mdb_txn_commit(t);
-	mdb_env_close(env);
-	return (rc);
-}
-
-/*
  * Forges a record of the RESP shim or the spool keyed by a number, then
- * len bytes of rest: commits, closes the store around raw_put() and
+ * len bytes of rest: commits, closes the store around lmdb_forge() and
  * begins a new transaction.
  */
 static int
@@ -248,7 +209,7 @@ forge(struct env *e, const char *db, uint64_t n, const void *rest,
 		return (-1);
 	store_txn_abort(&e->txn);
 	store_close(e->s);
-	if (raw_put(e->dir, db, k, 8 + len, val, vlen) != 0 ||
+	if (lmdb_forge(e->dir, db, k, 8 + len, val, vlen) != 0 ||
 	    store_open(&e->s, e->dir, MAP_SIZE, &cause) != STORE_OK) {
 		free(cause);
 		return (-1);
@@ -655,7 +616,7 @@ test_old_store(void)
 	CHECK(mkdir(dir, 0700) == 0);
 	v[0] = STORE_RECORD_V1;
 	memcpy(v + 1, &schema, sizeof schema);
-	CHECK(raw_put(dir, "meta", "schema", 6, v, sizeof v) == 0);
+	CHECK(lmdb_forge(dir, "meta", "schema", 6, v, sizeof v) == 0);
 	CHECK(store_open_readonly(&s, dir, &cause) == STORE_OK);
 	CHECK(store_txn_begin(s, &txn, 0) == STORE_OK);
 	CHECK(admin_verify(&txn, 0, keep, &l, &sum) == STORE_OK);

@@ -1,8 +1,8 @@
 /*
  * test_store.c: unit tests of store.c, the LMDB layer, against a store in
  * a temporary directory.  Prints TAP; exits 0 only if every test passed.
- * Like test_admin.c, it includes <lmdb.h> to forge what the store layer
- * cannot write: here, stores that store_open() must refuse.
+ * Stores that store_open() must refuse are forged with testlib's
+ * lmdb_forge().
  */
 #include <sys/stat.h>
 
@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <lmdb.h>
 
 #include "tickd.h"
 #include "testlib.h"
@@ -74,44 +73,6 @@ dev_of(uint64_t qid, uint64_t count)
 	return (r);
 }
 
-/*
- * Writes a raw entry into an LMDB environment in dir, into the named
- * database db (the main one if NULL), as another program or another
- * version of tickd would.
- */
-static int
-forge(const char *dir, const char *db, const char *key, const void *val,
-    size_t len)
-{
-	MDB_env	*env;
-	MDB_txn	*t;
-	MDB_dbi	 dbi;
-	MDB_val	 k, v;
-	int	 rc;
-
-	if ((rc = mdb_env_create(&env)) != 0)
-		return (rc);
-	if ((rc = mdb_env_set_maxdbs(env, 16)) != 0 ||
-	    (rc = mdb_env_open(env, dir, 0, 0600)) != 0 ||
-	    (rc = mdb_txn_begin(env, NULL, 0, &t)) != 0) {
-		mdb_env_close(env);
-		return (rc);
-	}
-	k.mv_data = (void *)key;
-	k.mv_size = strlen(key);
-	v.mv_data = (void *)val;
-	v.mv_size = len;
-	rc = mdb_dbi_open(t, db, db != NULL ? MDB_CREATE : 0, &dbi);
-	if (rc != 0 || (rc = mdb_put(t, dbi, &k, &v, 0)) != 0) {
-		mdb_txn_abort(t);
-		mdb_env_close(env);
-		return (rc);
-	}
-	rc = mdb_txn_commit(t);
-	mdb_env_close(env);
-	return (rc);
-}
-
 /* store_open creates, closes and reopens. */
 static int
 test_open_reopen(void)
@@ -166,7 +127,8 @@ test_open_refused(void)
 	store_close(s);
 	v[0] = STORE_RECORD_V1;
 	memcpy(v + 1, &schema, sizeof schema);
-	CHECK(forge(dir_of("schema"), "meta", "schema", v, sizeof v) == 0);
+	CHECK(lmdb_forge(dir_of("schema"), "meta", "schema", 6, v,
+	    sizeof v) == 0);
 	CHECK(store_open(&s, dir_of("schema"), MAP_SIZE, &cause) ==
 	    STORE_ERR);
 	CHECK(s == NULL && cause != NULL);
@@ -176,7 +138,7 @@ test_open_refused(void)
 
 	/* Another program's LMDB files. */
 	CHECK(mkdir(dir_of("foreign"), 0700) == 0);
-	CHECK(forge(dir_of("foreign"), NULL, "foo", "bar", 3) == 0);
+	CHECK(lmdb_forge(dir_of("foreign"), NULL, "foo", 3, "bar", 3) == 0);
 	CHECK(store_open(&s, dir_of("foreign"), MAP_SIZE, &cause) ==
 	    STORE_ERR);
 	CHECK(s == NULL && cause != NULL);

@@ -1,12 +1,15 @@
 /*
- * testlib.c: the TAP runner of the unit tests, and the temporary directory
- * the tests of the store run in.
+ * testlib.c: the TAP runner of the unit tests, the temporary directory
+ * the tests of the store run in, and a raw LMDB write for forging what
+ * the store layer would never write.
  */
 #include <sys/stat.h>
 
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <lmdb.h>
 
 #include "testlib.h"
 
@@ -66,4 +69,43 @@ tap_run_tmpdir(const struct test *t, size_t n, const char *name, char *dir,
 		failed++;
 	}
 	return (failed == 0 ? 0 : 1);
+}
+
+/*
+ * Writes a raw record into the LMDB environment in dir, into the named
+ * database db (the main one if NULL), as another program, another
+ * version of tickd or a damaged disk would leave it.  dir's store must not
+ * be open: an environment is opened only once in a process.
+ */
+int
+lmdb_forge(const char *dir, const char *db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_env	*env;
+	MDB_txn	*t;
+	MDB_dbi	 dbi;
+	MDB_val	 k, v;
+	int	 rc;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return (rc);
+	if ((rc = mdb_env_set_maxdbs(env, 32)) != 0 ||
+	    (rc = mdb_env_open(env, dir, 0, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, 0, &t)) != 0) {
+		mdb_env_close(env);
+		return (rc);
+	}
+	k.mv_data = (void *)key;
+	k.mv_size = klen;
+	v.mv_data = (void *)val;
+	v.mv_size = vlen;
+	rc = mdb_dbi_open(t, db, db != NULL ? MDB_CREATE : 0, &dbi);
+	if (rc != 0 || (rc = mdb_put(t, dbi, &k, &v, 0)) != 0) {
+		mdb_txn_abort(t);
+		mdb_env_close(env);
+		return (rc);
+	}
+	rc = mdb_txn_commit(t);
+	mdb_env_close(env);
+	return (rc);
 }

@@ -1,7 +1,7 @@
 /*
  * testlib.h: what the unit tests share: CHECK, the table of tests, its
- * TAP runner and the temporary directory the tests of the store run in;
- * see testlib.c.
+ * TAP runner, the temporary directory the tests of the store run in and
+ * a raw LMDB write; see testlib.c.
  */
 #ifndef TICKD_TESTLIB_H
 #define TICKD_TESTLIB_H
@@ -30,5 +30,7 @@ struct test {
 int	tap_run(const struct test *, size_t);
 int	tap_run_tmpdir(const struct test *, size_t, const char *, char *,
 	    size_t);
+int	lmdb_forge(const char *, const char *, const void *, size_t,
+	    const void *, size_t);
 
 #endif /* TICKD_TESTLIB_H */
