@@ -290,7 +290,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct item		 it;
 	struct jbuf		 j;
 	char			 ms[MID_STRLEN + 1], *s, *body;
-	size_t			 len;
+	size_t			 len, blen;
 	int			 rc, blocked, full = 0;
 
 	memset(res, 0, sizeof *res);
@@ -323,7 +323,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		res->err = TE_INTERNAL;
 		return (STORE_OK);
 	}
-	if (strlen(body) > conf->max_message_bytes) {
+	if ((blen = strlen(body)) > conf->max_message_bytes) {
 		free(body);
 		res->err = TE_TOO_LARGE;
 		return (STORE_OK);
@@ -355,7 +355,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	jbuf_str(&j, "id", req->id);
 	jbuf_uint(&j, "ts", res->ts);
 	/* The body, encoded once already for its size check. */
-	jbuf_raw(&j, "body", body, strlen(body));
+	jbuf_raw(&j, "body", body, blen);
 	free(body);
 	if ((s = jbuf_close(&j, &len)) == NULL) {
 		log_warnx("queue: cannot build message %s", ms);
