@@ -122,10 +122,8 @@ adevs_fn(void *arg, const char *user, const char *device,
 
 	if (d->only != NULL && strcmp(d->only, device) != 0)
 		return (STORE_WALK_NEXT);
-	if (d->n == d->cap) {
-		d->cap = d->cap == 0 ? 4 : d->cap * 2;
-		d->v = xrealloc(d->v, d->cap * sizeof *d->v);
-	}
+	if (d->n == d->cap)
+		d->v = xgrow(d->v, &d->cap, sizeof *d->v, 4);
 	a = &d->v[d->n++];
 	memset(a, 0, sizeof *a);
 	strlcpy(a->user, user, sizeof a->user);
@@ -1155,10 +1153,8 @@ verify_rkey_fn(void *arg, const void *key, size_t len,
 		verify_problem(v, 0, "key %s does not decode", name);
 		return (STORE_WALK_NEXT);
 	}
-	if (v->nkeys == v->capkeys) {
-		v->capkeys = v->capkeys == 0 ? 16 : v->capkeys * 2;
-		v->keys = xrealloc(v->keys, v->capkeys * sizeof *v->keys);
-	}
+	if (v->nkeys == v->capkeys)
+		v->keys = xgrow(v->keys, &v->capkeys, sizeof *v->keys, 16);
 	k = &v->keys[v->nkeys++];
 	memset(k, 0, sizeof *k);
 	k->rid = r->rid;
@@ -1278,9 +1274,8 @@ verify_rgroup_fn(void *arg, uint64_t rid, const void *name, size_t len,
 		return (STORE_WALK_NEXT);
 	}
 	if (v->ngroups == v->capgroups) {
-		v->capgroups = v->capgroups == 0 ? 4 : v->capgroups * 2;
-		v->groups = xrealloc(v->groups, v->capgroups *
-		    sizeof *v->groups);
+		v->groups = xgrow(v->groups, &v->capgroups,
+		    sizeof *v->groups, 4);
 	}
 	g = &v->groups[v->ngroups++];
 	memset(g, 0, sizeof *g);

@@ -51,10 +51,8 @@ targets_add(struct targets *t, const char *user, const char *device,
 {
 	struct target	*tg;
 
-	if (t->n == t->cap) {
-		t->cap = t->cap == 0 ? 4 : t->cap * 2;
-		t->v = xrealloc(t->v, t->cap * sizeof *t->v);
-	}
+	if (t->n == t->cap)
+		t->v = xgrow(t->v, &t->cap, sizeof *t->v, 4);
 	tg = &t->v[t->n++];
 	strlcpy(tg->user, user, sizeof tg->user);
 	strlcpy(tg->device, device, sizeof tg->device);
@@ -126,10 +124,8 @@ collect_fn(void *arg, const char *user, const char *device,
 		c->full = 1;
 		return (STORE_WALK_STOP);
 	}
-	if (d->n == d->cap) {
-		d->cap = d->cap == 0 ? 4 : d->cap * 2;
-		d->v = xrealloc(d->v, d->cap * sizeof *d->v);
-	}
+	if (d->n == d->cap)
+		d->v = xgrow(d->v, &d->cap, sizeof *d->v, 4);
 	dv = &d->v[d->n++];
 	strlcpy(dv->user, user, sizeof dv->user);
 	strlcpy(dv->device, device, sizeof dv->device);

@@ -268,10 +268,8 @@ parse_ids(struct rclient *rc, int argc, struct rarg *argv, int first)
 static void
 ids_add(struct mid **ids, size_t *n, size_t *cap, const struct mid *id)
 {
-	if (*n == *cap) {
-		*cap = *cap == 0 ? 64 : *cap * 2;
-		*ids = xrealloc(*ids, *cap * sizeof **ids);
-	}
+	if (*n == *cap)
+		*ids = xgrow(*ids, cap, sizeof **ids, 64);
 	(*ids)[(*n)++] = *id;
 }
 

@@ -165,6 +165,7 @@ int	hex_decode(const char *, size_t, uint8_t *);	/* len/2 bytes */
 void   *xmalloc(size_t);
 void   *xcalloc(size_t, size_t);
 void   *xrealloc(void *, size_t);
+void   *xgrow(void *, size_t *, size_t, size_t);
 char   *xstrdup(const char *);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
 const char *err_code(enum tick_err);

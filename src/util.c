@@ -199,6 +199,21 @@ xrealloc(void *p, size_t size)
 	return (p);
 }
 
+/*
+ * Grows an array of *cap elements of size bytes to twice as many (first
+ * if it has none yet), for the arrays appended to one element at a time.
+ */
+void *
+xgrow(void *p, size_t *cap, size_t size, size_t first)
+{
+	size_t	n = *cap == 0 ? first : *cap * 2;
+
+	if (n < *cap || n > SIZE_MAX / size)
+		fatalx("xgrow: %zu elements of %zu bytes", n, size);
+	*cap = n;
+	return (xrealloc(p, n * size));
+}
+
 char *
 xstrdup(const char *s)
 {
