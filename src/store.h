@@ -461,3 +461,163 @@ int	store_audit_walk_all(struct txn *, int (*)(void *, uint64_t,
 int	store_user_del(struct txn *, const char *);
 
 #endif /* TICKD_STORE_H */
+
+/*
+ * The store's insides, for the store*.c files only: each defines
+ * STORE_INTERNAL before it includes this header.  The databases, the
+ * handle, the key and record codec, the sticky-error primitives and the
+ * walks that every domain's records are written with; a new domain adds
+ * its DB_* before DB_COUNT (and its name to db_names in store.c) and its
+ * callbacks to struct walk or struct walk_any.
+ */
+#if defined(STORE_INTERNAL) && !defined(TICKD_STORE_INTERNAL_H)
+#define TICKD_STORE_INTERNAL_H
+
+#include <lmdb.h>
+
+/* The named databases, one per kind of record (db_names in store.c). */
+enum {
+	DB_META,
+	DB_USERS,
+	DB_DEVICES,
+	DB_TOKENS,
+	DB_QUEUES,
+	DB_MSGS,
+	DB_DEDUP,
+	DB_BLOCKS,
+	DB_AUDIT,
+	DB_RKEYS,
+	DB_RIDX,
+	DB_RSETS,
+	DB_RENTRIES,
+	DB_RGROUPS,
+	DB_RPEL,
+	DB_RCONS,
+	DB_COUNT
+};
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 dbi[DB_COUNT];
+	char		*path;		/* the data file */
+};
+
+/* The handle of a database a read-only store does not have yet. */
+#define DBI_NONE	((MDB_dbi)~0U)
+
+#define QKEY_BYTES	(8 + MID_BYTES)
+#define NKEY_MAX	(NAME_USER_MAX + 1 + CLIENT_ID_MAX)
+#define ITEM_HDR	(1 + 1 + 8)	/* version, kind, ts */
+#define REC_MAX		512
+
+/* A key of two names joined by a NUL, as the contract above says. */
+struct nkey {
+	char	b[NKEY_MAX];
+	size_t	len;
+};
+
+/* A record being encoded. */
+struct enc {
+	uint8_t	b[REC_MAX];
+	size_t	len;
+};
+
+/* A record being decoded; any short read or bad length sets bad. */
+struct dec {
+	const uint8_t	*p;
+	size_t		 len, off;
+	int		 bad;
+};
+
+/* The user's callback of a walk and its argument. */
+struct walk {
+	union {
+		int	(*user)(void *, const char *, const struct user_rec *);
+		int	(*dev)(void *, const char *, const char *,
+			    const struct dev_rec *);
+		int	(*token)(void *, const uint8_t *,
+			    const struct token_rec *);
+		int	(*item)(void *, const struct mid *,
+			    const struct item *);
+		int	(*msg)(void *, const struct mid *,
+			    const struct msg_rec *);
+		int	(*block)(void *, const char *);
+		int	(*audit)(void *, uint64_t, const struct audit_rec *);
+	} fn;
+	void	*arg;
+	int	 corrupt;	/* an entry did not decode */
+	int	 rev;		/* walk backwards */
+};
+
+/*
+ * Walk adapters decode one entry and return the callback's STORE_WALK_*
+ * code, or set corrupt and stop.
+ */
+typedef int (*walk_fn)(struct walk *, const MDB_val *, const MDB_val *);
+
+/* A callback of the whole-database walks (walk_all), and its argument. */
+struct walk_any {
+	union {
+		int	(*item)(void *, uint64_t, const struct mid *,
+			    const struct item *);
+		int	(*dedup)(void *, const char *, const char *,
+			    const struct dedup_rec *);
+		int	(*block)(void *, const char *, const char *);
+		int	(*rkey)(void *, const void *, size_t,
+			    const struct rkey_rec *);
+		int	(*ridx)(void *, uint64_t, const void *, size_t);
+		int	(*rset)(void *, uint64_t, const void *, size_t);
+		int	(*rentry)(void *, uint64_t, const struct mid *,
+			    const struct rentry *);
+		int	(*rgroup)(void *, uint64_t, const void *, size_t,
+			    const struct rgroup_rec *);
+		int	(*rpel)(void *, uint64_t, const struct mid *,
+			    const struct rpel_rec *);
+		int	(*rcons)(void *, uint64_t, const void *, size_t,
+			    const struct rcons_rec *);
+		int	(*audit)(void *, uint64_t, const struct audit_rec *);
+	} fn;
+	void	*arg;
+};
+
+/* store.c */
+/* Keys and the record codec. */
+void	be64enc(uint8_t *, uint64_t);
+int	nkey_make(struct nkey *, const char *, size_t, const char *, size_t);
+int	name_copy(char *, size_t, const void *, size_t);
+void	qkey_make(uint8_t *, uint64_t, const struct mid *);
+void	enc_init(struct enc *);
+void	enc_bytes(struct enc *, const void *, size_t);
+void	enc_u8(struct enc *, uint8_t);
+void	enc_u64(struct enc *, uint64_t);
+void	enc_str(struct enc *, const char *, size_t);
+void	dec_init(struct dec *, const MDB_val *);
+void	dec_bytes(struct dec *, void *, size_t);
+uint8_t	dec_u8(struct dec *);
+uint64_t dec_u64(struct dec *);
+void	dec_str(struct dec *, char *, size_t);
+int	dec_end(struct dec *);
+
+/* LMDB calls under the sticky error; db is a DB_*, or -1 for none. */
+int	txn_result(struct txn *, int rc, int db, const char *);
+int	txn_fail(struct txn *, int db, const char *);
+int	db_get(struct txn *, int, const void *, size_t, MDB_val *);
+int	db_put(struct txn *, int, const void *, size_t, const void *, size_t,
+	    unsigned int);
+int	db_del(struct txn *, int, const void *, size_t);
+
+/* The walks, and the adapter that deletes every entry. */
+int	db_walk(struct txn *, int, const void *prefix, size_t,
+	    const void *seek, size_t, int skip, walk_fn, struct walk *);
+int	walk_corrupt(struct walk *);
+int	db_walk_num(struct txn *, int, uint64_t, const struct mid *start,
+	    walk_fn, void *);
+int	drop_fn(struct walk *, const MDB_val *, const MDB_val *);
+int	walk_all(struct txn *, int, walk_fn, struct walk_any *);
+
+/* The meta database's numbers and counters. */
+int	meta_get_u64s(struct txn *, const char *, uint64_t *, int);
+int	meta_put_u64s(struct txn *, const char *, const uint64_t *, int);
+int	meta_next(struct txn *, const char *, uint64_t min, uint64_t *);
+
+#endif /* STORE_INTERNAL */
