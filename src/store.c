@@ -91,6 +91,28 @@ qkey_make(uint8_t *k, uint64_t qid, const struct mid *mid)
 	mid_encode(mid, k + 8);
 }
 
+/* Reads the big-endian number that starts a key. */
+uint64_t
+rid_dec(const uint8_t *p)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return (v);
+}
+
+/*
+ * The number a record's key starts with (an rid, gid or event id), or 0
+ * if the key is too short to hold one: none is 0.
+ */
+uint64_t
+rnum_dec(const MDB_val *k)
+{
+	return (k->mv_size < 8 ? 0 : rid_dec(k->mv_data));
+}
+
 /* Starts a record with its version byte. */
 void
 enc_init(struct enc *e)
@@ -1439,18 +1461,6 @@ rkey_id(struct ridkey *k, uint64_t n, const struct mid *id)
 	k->len = 8 + MID_BYTES;
 }
 
-/* Reads the big-endian number that starts a key. */
-static uint64_t
-rid_dec(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
-
 /* Builds the rkeys key of a Redis key; -1 if it is too long. */
 static int
 kkey_make(uint8_t *k, const void *key, size_t klen)
@@ -2720,16 +2730,6 @@ store_block_walk_all(struct txn *txn, int (*fn)(void *, const char *,
  * spool.  Unlike the walks above they do not stop at a record that does
  * not decode: verify reports it, and decides whether anything owns it.
  */
-
-/*
- * The number a RESP record's key starts with, or 0 if the key is too short
- * to hold one: no rid or gid is 0.
- */
-static uint64_t
-rnum_dec(const MDB_val *k)
-{
-	return (k->mv_size < 8 ? 0 : rid_dec(k->mv_data));
-}
 
 /* Walk adapter for every key record: the key after its 'k'. */
 static int

@@ -586,6 +586,8 @@ void	be64enc(uint8_t *, uint64_t);
 int	nkey_make(struct nkey *, const char *, size_t, const char *, size_t);
 int	name_copy(char *, size_t, const void *, size_t);
 void	qkey_make(uint8_t *, uint64_t, const struct mid *);
+uint64_t rid_dec(const uint8_t *);
+uint64_t rnum_dec(const MDB_val *);
 void	enc_init(struct enc *);
 void	enc_bytes(struct enc *, const void *, size_t);
 void	enc_u8(struct enc *, uint8_t);
