@@ -382,6 +382,50 @@ int	store_rcons_walk(struct txn *, uint64_t, int (*)(void *, const void *,
 int	store_rcons_drop(struct txn *, uint64_t);
 
 /*
+ * Read-only access for tickctl: a data_dir (shared with a running daemon)
+ * or a single data file such as a backup.  Writes on it fail.
+ */
+int	store_open_readonly(struct store **, const char *path, char **cause);
+/* A compacted, consistent copy of the store written to fd (may be a pipe). */
+int	store_copy_fd(struct store *, int fd, char **cause);
+/* The last queue number handed out, 0 if none. */
+int	store_qid_last(struct txn *, uint64_t *);
+/* Every item of every queue, in qid then mid order. */
+int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct mid *, const struct item *), void *);
+/* One user's dedup records (user != NULL), or every user's. */
+int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
+	    const char *, const char *, const struct dedup_rec *), void *);
+/* Every block as (blocker, blocked). */
+int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
+	    const char *), void *);
+/*
+ * For verify: every record of the RESP shim's databases, in key order.
+ * One that does not decode is passed too, with NULL for its record,
+ * member, name or id (a key record's key is given all the same), and with
+ * a rid or gid of 0 if its key is too short to hold one (none is 0).  Any
+ * may be deleted.
+ */
+int	store_rkey_walk_all(struct txn *, int (*)(void *, const void *,
+	    size_t, const struct rkey_rec *), void *);
+int	store_ridx_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t), void *);
+int	store_rset_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t), void *);
+/* Tombstones included. */
+int	store_rentry_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct mid *, const struct rentry *), void *);
+int	store_rgroup_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t, const struct rgroup_rec *), void *);
+int	store_rpel_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct mid *, const struct rpel_rec *), void *);
+int	store_rcons_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t, const struct rcons_rec *), void *);
+/* Deletes an account record only: see admin_user_delete() for the rest. */
+int	store_user_del(struct txn *, const char *);
+
+/* store-audit.c */
+/*
  * The audit spool: events for PostgreSQL, keyed by a 64-bit id, written in
  * the same transaction as the change they describe and deleted once
  * PostgreSQL has confirmed them.  kind is audit.c's; detail is JSON text.
@@ -414,51 +458,13 @@ int	store_audit_gap_put(struct txn *, const struct audit_gap *);
 int	store_audit_gap_del(struct txn *);
 int	store_audit_shipped_get(struct txn *, uint64_t *id, uint64_t *at);
 int	store_audit_shipped_put(struct txn *, uint64_t id, uint64_t at);
-
 /*
- * Read-only access for tickctl: a data_dir (shared with a running daemon)
- * or a single data file such as a backup.  Writes on it fail.
+ * For verify: every event, oldest first; one that does not decode is
+ * passed with NULL for its record, and an id of 0 if its key is too short
+ * to hold one.  Any may be deleted.
  */
-int	store_open_readonly(struct store **, const char *path, char **cause);
-/* A compacted, consistent copy of the store written to fd (may be a pipe). */
-int	store_copy_fd(struct store *, int fd, char **cause);
-/* The last queue number handed out, 0 if none. */
-int	store_qid_last(struct txn *, uint64_t *);
-/* Every item of every queue, in qid then mid order. */
-int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const struct mid *, const struct item *), void *);
-/* One user's dedup records (user != NULL), or every user's. */
-int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
-	    const char *, const char *, const struct dedup_rec *), void *);
-/* Every block as (blocker, blocked). */
-int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
-	    const char *), void *);
-/*
- * For verify: every record of the RESP shim's databases and of the audit
- * spool, in key order.  One that does not decode is passed too, with NULL
- * for its record, member, name or id (a key record's key is given all
- * the same), and with a rid, gid or id of 0 if its key is too short to
- * hold one (none is 0).  Any may be deleted.
- */
-int	store_rkey_walk_all(struct txn *, int (*)(void *, const void *,
-	    size_t, const struct rkey_rec *), void *);
-int	store_ridx_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const void *, size_t), void *);
-int	store_rset_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const void *, size_t), void *);
-/* Tombstones included. */
-int	store_rentry_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const struct mid *, const struct rentry *), void *);
-int	store_rgroup_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const void *, size_t, const struct rgroup_rec *), void *);
-int	store_rpel_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const struct mid *, const struct rpel_rec *), void *);
-int	store_rcons_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const void *, size_t, const struct rcons_rec *), void *);
 int	store_audit_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct audit_rec *), void *);
-/* Deletes an account record only: see admin_user_delete() for the rest. */
-int	store_user_del(struct txn *, const char *);
 
 #endif /* TICKD_STORE_H */
 
