@@ -215,6 +215,28 @@ int	store_block_walk(struct txn *, const char *, int (*)(void *,
 	    const char *), void *);
 
 /*
+ * Read-only access for tickctl: a data_dir (shared with a running daemon)
+ * or a single data file such as a backup.  Writes on it fail.
+ */
+int	store_open_readonly(struct store **, const char *path, char **cause);
+/* A compacted, consistent copy of the store written to fd (may be a pipe). */
+int	store_copy_fd(struct store *, int fd, char **cause);
+/* The last queue number handed out, 0 if none. */
+int	store_qid_last(struct txn *, uint64_t *);
+/* Every item of every queue, in qid then mid order. */
+int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct mid *, const struct item *), void *);
+/* One user's dedup records (user != NULL), or every user's. */
+int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
+	    const char *, const char *, const struct dedup_rec *), void *);
+/* Every block as (blocker, blocked). */
+int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
+	    const char *), void *);
+/* Deletes an account record only: see admin_user_delete() for the rest. */
+int	store_user_del(struct txn *, const char *);
+
+/* store-resp.c */
+/*
  * The RESP shim's own data (resp.md): plain Redis keys kept in LMDB.
  *
  * - rkeys: key -> its record (type, rid, expiry, and a string's value, a
@@ -380,25 +402,6 @@ int	store_rcons_del(struct txn *, uint64_t, const void *, size_t);
 int	store_rcons_walk(struct txn *, uint64_t, int (*)(void *, const void *,
 	    size_t, const struct rcons_rec *), void *);
 int	store_rcons_drop(struct txn *, uint64_t);
-
-/*
- * Read-only access for tickctl: a data_dir (shared with a running daemon)
- * or a single data file such as a backup.  Writes on it fail.
- */
-int	store_open_readonly(struct store **, const char *path, char **cause);
-/* A compacted, consistent copy of the store written to fd (may be a pipe). */
-int	store_copy_fd(struct store *, int fd, char **cause);
-/* The last queue number handed out, 0 if none. */
-int	store_qid_last(struct txn *, uint64_t *);
-/* Every item of every queue, in qid then mid order. */
-int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const struct mid *, const struct item *), void *);
-/* One user's dedup records (user != NULL), or every user's. */
-int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
-	    const char *, const char *, const struct dedup_rec *), void *);
-/* Every block as (blocker, blocked). */
-int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
-	    const char *), void *);
 /*
  * For verify: every record of the RESP shim's databases, in key order.
  * One that does not decode is passed too, with NULL for its record,
@@ -421,8 +424,6 @@ int	store_rpel_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct mid *, const struct rpel_rec *), void *);
 int	store_rcons_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const void *, size_t, const struct rcons_rec *), void *);
-/* Deletes an account record only: see admin_user_delete() for the rest. */
-int	store_user_del(struct txn *, const char *);
 
 /* store-audit.c */
 /*

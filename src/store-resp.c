@@ -1,0 +1,1053 @@
+/*
+ * store-resp.c: the records of the Redis shim (store.h): keys, the SCAN
+ * index, set members, stream entries, consumer groups, their pending
+ * entries and their consumers.
+ */
+#include <string.h>
+
+#include <lmdb.h>
+
+#define STORE_INTERNAL
+#include "store.h"
+#include "tickd.h"
+
+/*
+ * The RESP shim's keyspace (store.h).  Keys of the rkeys database are the
+ * Redis key behind one 'k' byte, so that the empty key is a valid LMDB key;
+ * every other database is keyed by a 64-bit number (a key's rid or a
+ * group's gid) big-endian, then a member, name or 16-byte id.
+ */
+#define RK_HDR		(1 + 1 + 8 + 8)	/* version, type, rid, expires */
+#define RK_STREAM_U64S	15		/* the stream fields of rkey_rec */
+
+/* What an rid-keyed walk calls, and with what. */
+struct rwalk {
+	union {
+		int	(*key)(void *, uint64_t, const void *, size_t);
+		int	(*member)(void *, const void *, size_t);
+		int	(*entry)(void *, const struct mid *,
+			    const struct rentry *);
+		int	(*group)(void *, const void *, size_t,
+			    const struct rgroup_rec *);
+		int	(*pel)(void *, const struct mid *,
+			    const struct rpel_rec *);
+		int	(*cons)(void *, const void *, size_t,
+			    const struct rcons_rec *);
+	} fn;
+	void	*arg;
+	int	 tombstones;	/* entry walks: show them too */
+};
+
+/* A key of a number and up to RNAME_MAX bytes or a 16-byte id. */
+struct ridkey {
+	uint8_t	b[8 + RNAME_MAX + 1];
+	size_t	len;
+};
+
+/* Builds rid + bytes; -1 if the bytes are too long for a key. */
+static int
+rkey_make(struct ridkey *k, uint64_t n, const void *p, size_t len)
+{
+	if (len > RNAME_MAX)
+		return (-1);
+	be64enc(k->b, n);
+	if (len != 0)
+		memcpy(k->b + 8, p, len);
+	k->len = 8 + len;
+	return (0);
+}
+
+/* Builds rid + a 16-byte id. */
+static void
+rkey_id(struct ridkey *k, uint64_t n, const struct mid *id)
+{
+	be64enc(k->b, n);
+	mid_encode(id, k->b + 8);
+	k->len = 8 + MID_BYTES;
+}
+
+/* Builds the rkeys key of a Redis key; -1 if it is too long. */
+static int
+kkey_make(uint8_t *k, const void *key, size_t klen)
+{
+	if (klen > RKEY_MAX)
+		return (-1);
+	k[0] = 'k';
+	if (klen != 0)
+		memcpy(k + 1, key, klen);
+	return (0);
+}
+
+/*
+ * Reads the record of n and a name (a member, group or consumer); a name
+ * too long for a key has none.
+ */
+static int
+rrec_get(struct txn *txn, int db, uint64_t n, const void *p, size_t len,
+    MDB_val *v)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, n, p, len) != 0)
+		return (STORE_NOTFOUND);
+	return (db_get(txn, db, k.b, k.len, v));
+}
+
+/* Writes the record of n and a name; fails with what if it is too long. */
+static int
+rrec_put(struct txn *txn, int db, uint64_t n, const void *p, size_t len,
+    const struct enc *e, unsigned int flags, const char *what)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, n, p, len) != 0)
+		return (txn_fail(txn, db, what));
+	return (db_put(txn, db, k.b, k.len, e->b, e->len, flags));
+}
+
+/* Deletes the record of n and a name; STORE_NOTFOUND if there is none. */
+static int
+rrec_del(struct txn *txn, int db, uint64_t n, const void *p, size_t len)
+{
+	struct ridkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (rkey_make(&k, n, p, len) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, db, k.b, k.len));
+}
+
+/* Hands out the next rid or gid; the first is 1 and none is reused. */
+int
+store_rid_next(struct txn *txn, uint64_t *rid)
+{
+	return (meta_next(txn, "rid", 0, rid));
+}
+
+/* Decodes a key record; a string's value points into the map. */
+static int
+rkey_dec(const MDB_val *v, struct rkey_rec *r)
+{
+	const uint8_t	*p = v->mv_data;
+	uint64_t	 u[RK_STREAM_U64S];
+
+	memset(r, 0, sizeof *r);
+	if (v->mv_size < RK_HDR || p[0] != STORE_RECORD_V1)
+		return (-1);
+	r->type = p[1];
+	memcpy(&r->rid, p + 2, 8);
+	memcpy(&r->expires, p + 10, 8);
+	p += RK_HDR;
+	switch (r->type) {
+	case RTYPE_STRING:
+		r->val = p;
+		r->vlen = v->mv_size - RK_HDR;
+		return (0);
+	case RTYPE_SET:
+		if (v->mv_size != RK_HDR + 8)
+			return (-1);
+		memcpy(&r->card, p, 8);
+		return (0);
+	case RTYPE_STREAM:
+		if (v->mv_size != RK_HDR + sizeof u)
+			return (-1);
+		memcpy(u, p, sizeof u);
+		r->length = u[0];
+		r->entries_added = u[1];
+		r->last_id.ms = u[2];
+		r->last_id.seq = u[3];
+		r->first_id.ms = u[4];
+		r->first_id.seq = u[5];
+		r->max_deleted.ms = u[6];
+		r->max_deleted.seq = u[7];
+		r->tail_node = u[8];
+		r->tail_count = u[9];
+		r->tail_bytes = u[10];
+		r->ngroups = u[11];
+		r->tail_first.ms = u[12];
+		r->tail_first.seq = u[13];
+		r->tail_fields = u[14];
+		return (0);
+	}
+	return (-1);
+}
+
+/* Reads the record of a key; STORE_NOTFOUND if there is none. */
+int
+store_rkey_get(struct txn *txn, const void *key, size_t klen,
+    struct rkey_rec *r)
+{
+	uint8_t	k[1 + RKEY_MAX];
+	MDB_val	v;
+	int	rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (kkey_make(k, key, klen) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_RKEYS, k, klen + 1, &v)) != STORE_OK)
+		return (rc);
+	if (rkey_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_RKEYS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/*
+ * Creates or replaces the record of a key; isnew also enters its rid in
+ * the SCAN index.  The record is written in place with MDB_RESERVE, since
+ * a string may be as large as a bulk string.
+ */
+int
+store_rkey_put(struct txn *txn, const void *key, size_t klen,
+    const struct rkey_rec *r, int isnew)
+{
+	uint8_t		 k[1 + RKEY_MAX], ik[8], *p;
+	uint64_t	 u[RK_STREAM_U64S];
+	MDB_val		 kv, val;
+	size_t		 len;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (kkey_make(k, key, klen) != 0)
+		return (txn_fail(txn, DB_RKEYS, "key too long"));
+	len = RK_HDR;
+	if (r->type == RTYPE_STRING)
+		len += r->vlen;
+	else if (r->type == RTYPE_SET)
+		len += 8;
+	else
+		len += sizeof u;
+	kv.mv_data = k;
+	kv.mv_size = klen + 1;
+	val.mv_data = NULL;
+	val.mv_size = len;
+	rc = mdb_put(txn->txn, txn->store->dbi[DB_RKEYS], &kv, &val,
+	    MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_RKEYS, "put"));
+	p = val.mv_data;
+	p[0] = STORE_RECORD_V1;
+	p[1] = r->type;
+	memcpy(p + 2, &r->rid, 8);
+	memcpy(p + 10, &r->expires, 8);
+	p += RK_HDR;
+	if (r->type == RTYPE_STRING) {
+		if (r->vlen != 0)
+			memcpy(p, r->val, r->vlen);
+	} else if (r->type == RTYPE_SET)
+		memcpy(p, &r->card, 8);
+	else {
+		u[0] = r->length;
+		u[1] = r->entries_added;
+		u[2] = r->last_id.ms;
+		u[3] = r->last_id.seq;
+		u[4] = r->first_id.ms;
+		u[5] = r->first_id.seq;
+		u[6] = r->max_deleted.ms;
+		u[7] = r->max_deleted.seq;
+		u[8] = r->tail_node;
+		u[9] = r->tail_count;
+		u[10] = r->tail_bytes;
+		u[11] = r->ngroups;
+		u[12] = r->tail_first.ms;
+		u[13] = r->tail_first.seq;
+		u[14] = r->tail_fields;
+		memcpy(p, u, sizeof u);
+	}
+	if (!isnew)
+		return (STORE_OK);
+	be64enc(ik, r->rid);
+	return (db_put(txn, DB_RIDX, ik, sizeof ik, k + 1, klen, 0));
+}
+
+/* Deletes a key's record and its SCAN index entry, not its members. */
+int
+store_rkey_del(struct txn *txn, const void *key, size_t klen, uint64_t rid)
+{
+	uint8_t	k[1 + RKEY_MAX], ik[8];
+	int	rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (kkey_make(k, key, klen) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_del(txn, DB_RKEYS, k, klen + 1)) != STORE_OK)
+		return (rc);
+	be64enc(ik, rid);
+	rc = db_del(txn, DB_RIDX, ik, sizeof ik);
+	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+}
+
+/* Walk adapter for the SCAN index: the rid, then the key. */
+static int
+ridx_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk	*rw = w->arg;
+
+	if (k->mv_size != 8 || v->mv_size > RKEY_MAX)
+		return (walk_corrupt(w));
+	return (rw->fn.key(rw->arg, rid_dec(k->mv_data), v->mv_data,
+	    v->mv_size));
+}
+
+/* Walks the keys in rid order from rid from on; the key is in the map. */
+int
+store_rkey_walk(struct txn *txn, uint64_t from, int (*fn)(void *, uint64_t,
+    const void *, size_t), void *arg)
+{
+	struct rwalk	rw = { .fn.key = fn, .arg = arg };
+	struct walk	w = { .arg = &rw };
+	uint8_t		seek[8];
+
+	be64enc(seek, from);
+	return (db_walk(txn, DB_RIDX, "", 0, seek, sizeof seek, 0,
+	    ridx_walk_fn, &w));
+}
+
+/*
+ * The key the SCAN index gives rid, pointing into the map.  The bytes are
+ * not checked: whether they name a key whose record has that rid is the
+ * caller's question.
+ */
+int
+store_ridx_get(struct txn *txn, uint64_t rid, const void **key,
+    size_t *klen)
+{
+	uint8_t	ik[8];
+	MDB_val	v;
+	int	rc;
+
+	be64enc(ik, rid);
+	if ((rc = db_get(txn, DB_RIDX, ik, sizeof ik, &v)) != STORE_OK)
+		return (rc);
+	*key = v.mv_data;
+	*klen = v.mv_size;
+	return (STORE_OK);
+}
+
+/* Enters a key in the SCAN index under rid, as a new key's put does. */
+int
+store_ridx_put(struct txn *txn, uint64_t rid, const void *key, size_t klen)
+{
+	uint8_t	ik[8];
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (klen > RKEY_MAX)
+		return (txn_fail(txn, DB_RIDX, "key too long"));
+	be64enc(ik, rid);
+	return (db_put(txn, DB_RIDX, ik, sizeof ik, key, klen, 0));
+}
+
+/* Whether a set holds a member: STORE_OK or STORE_NOTFOUND. */
+int
+store_rset_get(struct txn *txn, uint64_t rid, const void *m, size_t len)
+{
+	MDB_val	v;
+
+	return (rrec_get(txn, DB_RSETS, rid, m, len, &v));
+}
+
+/*
+ * Adds a member, whose value is an empty record (its version byte);
+ * STORE_EXISTS if it was there already.
+ */
+int
+store_rset_put(struct txn *txn, uint64_t rid, const void *m, size_t len)
+{
+	struct enc	e;
+
+	enc_init(&e);
+	return (rrec_put(txn, DB_RSETS, rid, m, len, &e, MDB_NOOVERWRITE,
+	    "member too long"));
+}
+
+/* Removes a member; STORE_NOTFOUND if it was not there. */
+int
+store_rset_del(struct txn *txn, uint64_t rid, const void *m, size_t len)
+{
+	return (rrec_del(txn, DB_RSETS, rid, m, len));
+}
+
+/* Walk adapter for set members: the key after the rid. */
+static int
+rset_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk	*rw = w->arg;
+
+	if (k->mv_size < 8 || v->mv_size != 1)
+		return (walk_corrupt(w));
+	return (rw->fn.member(rw->arg, (const uint8_t *)k->mv_data + 8,
+	    k->mv_size - 8));
+}
+
+/* Walks a set's members in byte order. */
+int
+store_rset_walk(struct txn *txn, uint64_t rid, int (*fn)(void *,
+    const void *, size_t), void *arg)
+{
+	struct rwalk	rw = { .fn.member = fn, .arg = arg };
+
+	return (db_walk_num(txn, DB_RSETS, rid, NULL, rset_walk_fn, &rw));
+}
+
+/* Deletes every member of a set. */
+int
+store_rset_drop(struct txn *txn, uint64_t rid)
+{
+	return (db_walk_num(txn, DB_RSETS, rid, NULL, drop_fn, NULL));
+}
+
+/*
+ * A stream entry's value: version, flags (1: tombstone), node, count, then
+ * count times a 32-bit length and that many bytes.  Checks that it all
+ * fits.
+ */
+#define RENTRY_HDR	(1 + 1 + 8 + 4)
+static int
+rentry_dec(const MDB_val *v, struct rentry *e)
+{
+	const uint8_t	*p = v->mv_data;
+	size_t		 off, len;
+	uint32_t	 i, n;
+
+	if (v->mv_size < RENTRY_HDR || p[0] != STORE_RECORD_V1 || p[1] > 1)
+		return (-1);
+	e->deleted = p[1];
+	memcpy(&e->node, p + 2, 8);
+	memcpy(&e->n, p + 10, 4);
+	e->p = p + RENTRY_HDR;
+	e->len = v->mv_size - RENTRY_HDR;
+	for (i = 0, off = 0; i < e->n; i++) {
+		if (e->len - off < 4)
+			return (-1);
+		memcpy(&n, e->p + off, 4);
+		len = n;
+		off += 4;
+		if (e->len - off < len)
+			return (-1);
+		off += len;
+	}
+	return (off == e->len ? 0 : -1);
+}
+
+/*
+ * The field or value at offset off of a decoded entry; returns the offset
+ * of the next one.  Entries are checked when read, so this cannot overrun.
+ */
+size_t
+store_rentry_item(const struct rentry *e, size_t off, const uint8_t **p,
+    size_t *len)
+{
+	uint32_t	n;
+
+	memcpy(&n, e->p + off, 4);
+	*p = e->p + off + 4;
+	*len = n;
+	return (off + 4 + n);
+}
+
+/* Writes a stream entry of n fields and values under id. */
+int
+store_rentry_put(struct txn *txn, uint64_t rid, const struct mid *id,
+    uint64_t node, const struct rbuf *fv, uint32_t n)
+{
+	struct ridkey	 k;
+	MDB_val		 kv, val;
+	uint8_t		*p;
+	uint32_t	 i, len;
+	size_t		 size;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	size = RENTRY_HDR;
+	for (i = 0; i < n; i++) {
+		if (fv[i].len > UINT32_MAX)
+			return (txn_fail(txn, DB_RENTRIES, "value too long"));
+		size += 4 + fv[i].len;
+	}
+	rkey_id(&k, rid, id);
+	kv.mv_data = k.b;
+	kv.mv_size = k.len;
+	val.mv_data = NULL;
+	val.mv_size = size;
+	rc = mdb_put(txn->txn, txn->store->dbi[DB_RENTRIES], &kv, &val,
+	    MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_RENTRIES, "put"));
+	p = val.mv_data;
+	*p++ = STORE_RECORD_V1;
+	*p++ = 0;
+	memcpy(p, &node, 8);
+	p += 8;
+	memcpy(p, &n, 4);
+	p += 4;
+	for (i = 0; i < n; i++) {
+		len = (uint32_t)fv[i].len;
+		memcpy(p, &len, 4);
+		p += 4;
+		if (len != 0)
+			memcpy(p, fv[i].p, len);
+		p += len;
+	}
+	return (STORE_OK);
+}
+
+/* Reads one live stream entry; its fields point into the map. */
+int
+store_rentry_get(struct txn *txn, uint64_t rid, const struct mid *id,
+    struct rentry *e)
+{
+	struct ridkey	k;
+	MDB_val		v;
+	int		rc;
+
+	rkey_id(&k, rid, id);
+	if ((rc = db_get(txn, DB_RENTRIES, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (rentry_dec(&v, e) != 0)
+		return (txn_fail(txn, DB_RENTRIES, "corrupt record"));
+	return (e->deleted ? STORE_NOTFOUND : STORE_OK);
+}
+
+/* Turns a live stream entry into a tombstone (its data goes). */
+int
+store_rentry_del(struct txn *txn, uint64_t rid, const struct mid *id)
+{
+	struct ridkey	 k;
+	struct rentry	 e;
+	MDB_val		 v;
+	uint8_t		 b[RENTRY_HDR];
+	int		 rc;
+
+	rkey_id(&k, rid, id);
+	if ((rc = db_get(txn, DB_RENTRIES, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (rentry_dec(&v, &e) != 0)
+		return (txn_fail(txn, DB_RENTRIES, "corrupt record"));
+	if (e.deleted)
+		return (STORE_NOTFOUND);
+	b[0] = STORE_RECORD_V1;
+	b[1] = 1;
+	memcpy(b + 2, &e.node, 8);
+	memset(b + 10, 0, 4);
+	return (db_put(txn, DB_RENTRIES, k.b, k.len, b, sizeof b, 0));
+}
+
+/* Removes a stream entry or tombstone for good. */
+int
+store_rentry_purge(struct txn *txn, uint64_t rid, const struct mid *id)
+{
+	struct ridkey	k;
+
+	rkey_id(&k, rid, id);
+	return (db_del(txn, DB_RENTRIES, k.b, k.len));
+}
+
+/* Walk adapter for stream entries: the id after the rid. */
+static int
+rentry_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk	*rw = w->arg;
+	struct rentry	 e;
+	struct mid	 id;
+
+	if (k->mv_size != 8 + MID_BYTES || rentry_dec(v, &e) != 0)
+		return (walk_corrupt(w));
+	if (e.deleted && !rw->tombstones)
+		return (STORE_WALK_NEXT);
+	mid_decode((const uint8_t *)k->mv_data + 8, &id);
+	return (rw->fn.entry(rw->arg, &id, &e));
+}
+
+/*
+ * Walks a stream's entries from id start (inclusive) up, or with rev down,
+ * tombstones too if asked; only a forward walk may delete.
+ */
+int
+store_rentry_walk(struct txn *txn, uint64_t rid, const struct mid *start,
+    int rev, int tombstones, int (*fn)(void *, const struct mid *,
+    const struct rentry *), void *arg)
+{
+	struct rwalk	rw = { .fn.entry = fn, .arg = arg,
+			    .tombstones = tombstones };
+	struct walk	w = { .arg = &rw, .rev = 1 };
+	struct ridkey	k;
+
+	if (!rev)
+		return (db_walk_num(txn, DB_RENTRIES, rid, start,
+		    rentry_walk_fn, &rw));
+	rkey_id(&k, rid, start);
+	return (db_walk(txn, DB_RENTRIES, k.b, 8, k.b, k.len, 0,
+	    rentry_walk_fn, &w));
+}
+
+/* Deletes every entry of a stream. */
+int
+store_rentry_drop(struct txn *txn, uint64_t rid)
+{
+	return (db_walk_num(txn, DB_RENTRIES, rid, NULL, drop_fn, NULL));
+}
+
+/* Encodes a consumer group record. */
+static void
+rgroup_enc(struct enc *e, const struct rgroup_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->gid);
+	enc_u64(e, r->last_id.ms);
+	enc_u64(e, r->last_id.seq);
+	enc_u64(e, (uint64_t)r->entries_read);
+	enc_u64(e, r->pending);
+	enc_u64(e, r->consumers);
+}
+
+/* Decodes a consumer group record; -1 if it is malformed. */
+static int
+rgroup_dec(const MDB_val *v, struct rgroup_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->gid = dec_u64(&d);
+	r->last_id.ms = dec_u64(&d);
+	r->last_id.seq = dec_u64(&d);
+	r->entries_read = (int64_t)dec_u64(&d);
+	r->pending = dec_u64(&d);
+	r->consumers = dec_u64(&d);
+	return (dec_end(&d));
+}
+
+/* Reads a stream's consumer group by name. */
+int
+store_rgroup_get(struct txn *txn, uint64_t rid, const void *name,
+    size_t len, struct rgroup_rec *r)
+{
+	MDB_val	v;
+	int	rc;
+
+	rc = rrec_get(txn, DB_RGROUPS, rid, name, len, &v);
+	if (rc == STORE_OK && rgroup_dec(&v, r) != 0)
+		rc = txn_fail(txn, DB_RGROUPS, "corrupt record");
+	return (rc);
+}
+
+/* Creates or replaces a consumer group. */
+int
+store_rgroup_put(struct txn *txn, uint64_t rid, const void *name,
+    size_t len, const struct rgroup_rec *r)
+{
+	struct enc	e;
+
+	rgroup_enc(&e, r);
+	return (rrec_put(txn, DB_RGROUPS, rid, name, len, &e, 0,
+	    "name too long"));
+}
+
+/* Deletes a consumer group record, not its PEL or consumers. */
+int
+store_rgroup_del(struct txn *txn, uint64_t rid, const void *name,
+    size_t len)
+{
+	return (rrec_del(txn, DB_RGROUPS, rid, name, len));
+}
+
+/* Walk adapter for groups: the name after the rid. */
+static int
+rgroup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk		*rw = w->arg;
+	struct rgroup_rec	 r;
+
+	if (k->mv_size < 8 || rgroup_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	return (rw->fn.group(rw->arg, (const uint8_t *)k->mv_data + 8,
+	    k->mv_size - 8, &r));
+}
+
+/* Walks a stream's consumer groups in name order. */
+int
+store_rgroup_walk(struct txn *txn, uint64_t rid, int (*fn)(void *,
+    const void *, size_t, const struct rgroup_rec *), void *arg)
+{
+	struct rwalk	rw = { .fn.group = fn, .arg = arg };
+
+	return (db_walk_num(txn, DB_RGROUPS, rid, NULL, rgroup_walk_fn, &rw));
+}
+
+/* Deletes every consumer group record of a stream. */
+int
+store_rgroup_drop(struct txn *txn, uint64_t rid)
+{
+	return (db_walk_num(txn, DB_RGROUPS, rid, NULL, drop_fn, NULL));
+}
+
+/* A PEL value: version, delivery time and count, then the consumer. */
+static int
+rpel_dec(const MDB_val *v, struct rpel_rec *r)
+{
+	const uint8_t	*p = v->mv_data;
+
+	if (v->mv_size < 1 + 16 || p[0] != STORE_RECORD_V1 ||
+	    v->mv_size - 17 > RNAME_MAX)
+		return (-1);
+	memcpy(&r->delivery_time, p + 1, 8);
+	memcpy(&r->delivery_count, p + 9, 8);
+	r->consumer = p + 17;
+	r->clen = v->mv_size - 17;
+	return (0);
+}
+
+/* Reads a group's pending entry; the consumer name is in the map. */
+int
+store_rpel_get(struct txn *txn, uint64_t gid, const struct mid *id,
+    struct rpel_rec *r)
+{
+	struct ridkey	k;
+	MDB_val		v;
+	int		rc;
+
+	rkey_id(&k, gid, id);
+	if ((rc = db_get(txn, DB_RPEL, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (rpel_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_RPEL, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Creates or replaces a group's pending entry. */
+int
+store_rpel_put(struct txn *txn, uint64_t gid, const struct mid *id,
+    const struct rpel_rec *r)
+{
+	struct ridkey	k;
+	uint8_t		b[17 + RNAME_MAX];
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (r->clen > RNAME_MAX)
+		return (txn_fail(txn, DB_RPEL, "name too long"));
+	rkey_id(&k, gid, id);
+	b[0] = STORE_RECORD_V1;
+	memcpy(b + 1, &r->delivery_time, 8);
+	memcpy(b + 9, &r->delivery_count, 8);
+	if (r->clen != 0)
+		memcpy(b + 17, r->consumer, r->clen);
+	return (db_put(txn, DB_RPEL, k.b, k.len, b, 17 + r->clen, 0));
+}
+
+/* Deletes a group's pending entry; STORE_NOTFOUND if there is none. */
+int
+store_rpel_del(struct txn *txn, uint64_t gid, const struct mid *id)
+{
+	struct ridkey	k;
+
+	rkey_id(&k, gid, id);
+	return (db_del(txn, DB_RPEL, k.b, k.len));
+}
+
+/* Walk adapter for pending entries: the id after the gid. */
+static int
+rpel_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk	*rw = w->arg;
+	struct rpel_rec	 r;
+	struct mid	 id;
+
+	if (k->mv_size != 8 + MID_BYTES || rpel_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	mid_decode((const uint8_t *)k->mv_data + 8, &id);
+	return (rw->fn.pel(rw->arg, &id, &r));
+}
+
+/* Walks a group's pending entries from id start (inclusive) up. */
+int
+store_rpel_walk(struct txn *txn, uint64_t gid, const struct mid *start,
+    int (*fn)(void *, const struct mid *, const struct rpel_rec *),
+    void *arg)
+{
+	struct rwalk	rw = { .fn.pel = fn, .arg = arg };
+
+	return (db_walk_num(txn, DB_RPEL, gid, start, rpel_walk_fn, &rw));
+}
+
+/* Deletes every pending entry of a group. */
+int
+store_rpel_drop(struct txn *txn, uint64_t gid)
+{
+	return (db_walk_num(txn, DB_RPEL, gid, NULL, drop_fn, NULL));
+}
+
+/* Encodes a consumer record. */
+static void
+rcons_enc(struct enc *e, const struct rcons_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->seen_time);
+	enc_u64(e, r->pending);
+}
+
+/* Decodes a consumer record; -1 if it is malformed. */
+static int
+rcons_dec(const MDB_val *v, struct rcons_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->seen_time = dec_u64(&d);
+	r->pending = dec_u64(&d);
+	return (dec_end(&d));
+}
+
+/* Reads a group's consumer by name. */
+int
+store_rcons_get(struct txn *txn, uint64_t gid, const void *name, size_t len,
+    struct rcons_rec *r)
+{
+	MDB_val	v;
+	int	rc;
+
+	rc = rrec_get(txn, DB_RCONS, gid, name, len, &v);
+	if (rc == STORE_OK && rcons_dec(&v, r) != 0)
+		rc = txn_fail(txn, DB_RCONS, "corrupt record");
+	return (rc);
+}
+
+/*
+ * Whether a group has a consumer of that name, STORE_OK or
+ * STORE_NOTFOUND, without reading its record, which may not decode.
+ */
+int
+store_rcons_has(struct txn *txn, uint64_t gid, const void *name, size_t len)
+{
+	MDB_val	v;
+
+	return (rrec_get(txn, DB_RCONS, gid, name, len, &v));
+}
+
+/* Creates or replaces a group's consumer. */
+int
+store_rcons_put(struct txn *txn, uint64_t gid, const void *name, size_t len,
+    const struct rcons_rec *r)
+{
+	struct enc	e;
+
+	rcons_enc(&e, r);
+	return (rrec_put(txn, DB_RCONS, gid, name, len, &e, 0,
+	    "name too long"));
+}
+
+/* Deletes a group's consumer; STORE_NOTFOUND if there is none. */
+int
+store_rcons_del(struct txn *txn, uint64_t gid, const void *name, size_t len)
+{
+	return (rrec_del(txn, DB_RCONS, gid, name, len));
+}
+
+/* Walk adapter for consumers: the name after the gid. */
+static int
+rcons_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rwalk		*rw = w->arg;
+	struct rcons_rec	 r;
+
+	if (k->mv_size < 8 || rcons_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	return (rw->fn.cons(rw->arg, (const uint8_t *)k->mv_data + 8,
+	    k->mv_size - 8, &r));
+}
+
+/* Walks a group's consumers in name order. */
+int
+store_rcons_walk(struct txn *txn, uint64_t gid, int (*fn)(void *,
+    const void *, size_t, const struct rcons_rec *), void *arg)
+{
+	struct rwalk	rw = { .fn.cons = fn, .arg = arg };
+
+	return (db_walk_num(txn, DB_RCONS, gid, NULL, rcons_walk_fn, &rw));
+}
+
+/* Deletes every consumer of a group. */
+int
+store_rcons_drop(struct txn *txn, uint64_t gid)
+{
+	return (db_walk_num(txn, DB_RCONS, gid, NULL, drop_fn, NULL));
+}
+
+/*
+ * The walks of verify over every record of the RESP shim.  Unlike the
+ * walks above they do not stop at a record that does not decode: verify
+ * reports it, and decides whether anything owns it.
+ */
+
+/* Walk adapter for every key record: the key after its 'k'. */
+static int
+rkey_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	const uint8_t	*p = k->mv_data;
+	struct rkey_rec	 r;
+
+	if (p[0] != 'k' || k->mv_size - 1 > RKEY_MAX || rkey_dec(v, &r) != 0)
+		return (wa->fn.rkey(wa->arg, p + 1, k->mv_size - 1, NULL));
+	return (wa->fn.rkey(wa->arg, p + 1, k->mv_size - 1, &r));
+}
+
+/* Walks every key record in key order. */
+int
+store_rkey_walk_all(struct txn *txn, int (*fn)(void *, const void *, size_t,
+    const struct rkey_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.rkey = fn, .arg = arg };
+
+	return (walk_all(txn, DB_RKEYS, rkey_all_walk_fn, &wa));
+}
+
+/* Walk adapter for the whole SCAN index: the rid, then the key. */
+static int
+ridx_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+
+	if (k->mv_size != 8 || v->mv_size > RKEY_MAX)
+		return (wa->fn.ridx(wa->arg, rnum_dec(k), NULL, 0));
+	return (wa->fn.ridx(wa->arg, rid_dec(k->mv_data), v->mv_data,
+	    v->mv_size));
+}
+
+/* Walks the whole SCAN index in rid order. */
+int
+store_ridx_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const void *, size_t), void *arg)
+{
+	struct walk_any	wa = { .fn.ridx = fn, .arg = arg };
+
+	return (walk_all(txn, DB_RIDX, ridx_all_walk_fn, &wa));
+}
+
+/* Walk adapter for every set member: the rid, then the member. */
+static int
+rset_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	const uint8_t	*p = v->mv_data;
+
+	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX || v->mv_size != 1 ||
+	    p[0] != STORE_RECORD_V1)
+		return (wa->fn.rset(wa->arg, rnum_dec(k), NULL, 0));
+	return (wa->fn.rset(wa->arg, rid_dec(k->mv_data),
+	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8));
+}
+
+/* Walks every member of every set, in rid then member order. */
+int
+store_rset_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const void *, size_t), void *arg)
+{
+	struct walk_any	wa = { .fn.rset = fn, .arg = arg };
+
+	return (walk_all(txn, DB_RSETS, rset_all_walk_fn, &wa));
+}
+
+/* Walk adapter for every stream entry, tombstones included. */
+static int
+rentry_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	struct rentry	 e;
+	struct mid	 id;
+
+	if (k->mv_size != 8 + MID_BYTES || rentry_dec(v, &e) != 0)
+		return (wa->fn.rentry(wa->arg, rnum_dec(k), NULL, NULL));
+	mid_decode((const uint8_t *)k->mv_data + 8, &id);
+	return (wa->fn.rentry(wa->arg, rid_dec(k->mv_data), &id, &e));
+}
+
+/* Walks every entry of every stream, in rid then id order. */
+int
+store_rentry_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const struct mid *, const struct rentry *), void *arg)
+{
+	struct walk_any	wa = { .fn.rentry = fn, .arg = arg };
+
+	return (walk_all(txn, DB_RENTRIES, rentry_all_walk_fn, &wa));
+}
+
+/* Walk adapter for every consumer group: the rid, then the name. */
+static int
+rgroup_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any		*wa = w->arg;
+	struct rgroup_rec	 r;
+
+	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX ||
+	    rgroup_dec(v, &r) != 0)
+		return (wa->fn.rgroup(wa->arg, rnum_dec(k), NULL, 0, NULL));
+	return (wa->fn.rgroup(wa->arg, rid_dec(k->mv_data),
+	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8, &r));
+}
+
+/* Walks every consumer group of every stream, in rid then name order. */
+int
+store_rgroup_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const void *, size_t, const struct rgroup_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.rgroup = fn, .arg = arg };
+
+	return (walk_all(txn, DB_RGROUPS, rgroup_all_walk_fn, &wa));
+}
+
+/* Walk adapter for every pending entry: the gid, then the id. */
+static int
+rpel_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	struct rpel_rec	 r;
+	struct mid	 id;
+
+	if (k->mv_size != 8 + MID_BYTES || rpel_dec(v, &r) != 0)
+		return (wa->fn.rpel(wa->arg, rnum_dec(k), NULL, NULL));
+	mid_decode((const uint8_t *)k->mv_data + 8, &id);
+	return (wa->fn.rpel(wa->arg, rid_dec(k->mv_data), &id, &r));
+}
+
+/* Walks the PEL of every group, in gid then id order. */
+int
+store_rpel_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const struct mid *, const struct rpel_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.rpel = fn, .arg = arg };
+
+	return (walk_all(txn, DB_RPEL, rpel_all_walk_fn, &wa));
+}
+
+/* Walk adapter for every consumer: the gid, then the name. */
+static int
+rcons_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any		*wa = w->arg;
+	struct rcons_rec	 r;
+
+	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX ||
+	    rcons_dec(v, &r) != 0)
+		return (wa->fn.rcons(wa->arg, rnum_dec(k), NULL, 0, NULL));
+	return (wa->fn.rcons(wa->arg, rid_dec(k->mv_data),
+	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8, &r));
+}
+
+/* Walks every consumer of every group, in gid then name order. */
+int
+store_rcons_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const void *, size_t, const struct rcons_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.rcons = fn, .arg = arg };
+
+	return (walk_all(txn, DB_RCONS, rcons_all_walk_fn, &wa));
+}
