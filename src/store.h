@@ -69,6 +69,38 @@ struct txn {
 	int		 ret;		/* sticky error, see above */
 };
 
+/* store.c */
+/* Environment. */
+int	store_open(struct store **, const char *dir, uint64_t map_size,
+	    char **cause);
+void	store_close(struct store *);
+int	store_set_map_size(struct store *, uint64_t);
+/* Bytes in use (last page * page size) and the map size. */
+int	store_usage(struct store *, uint64_t *used, uint64_t *map_size);
+/* Path of the environment's data file, for backups and messages. */
+const char *store_path(struct store *);
+
+/* Transactions. */
+int	store_txn_begin(struct store *, struct txn *, int write);
+int	store_txn_commit(struct txn *);
+void	store_txn_abort(struct txn *);
+
+/* Meta: the mid high-water mark and the queue-number counter. */
+int	store_mid_load(struct txn *, struct mid *);	/* 0-0 if none */
+int	store_mid_save(struct txn *, const struct mid *);
+int	store_qid_next(struct txn *, uint64_t *);
+
+/*
+ * Read-only access for tickctl: a data_dir (shared with a running daemon)
+ * or a single data file such as a backup.  Writes on it fail.
+ */
+int	store_open_readonly(struct store **, const char *path, char **cause);
+/* A compacted, consistent copy of the store written to fd (may be a pipe). */
+int	store_copy_fd(struct store *, int fd, char **cause);
+/* The last queue number handed out, 0 if none. */
+int	store_qid_last(struct txn *, uint64_t *);
+
+/* store-chat.c */
 /* An account. */
 struct user_rec {
 	uint64_t	created;	/* Unix ms */
@@ -133,32 +165,14 @@ struct dedup_rec {
 	char		to[NAME_USER_MAX + 1];
 };
 
-/* Environment. */
-int	store_open(struct store **, const char *dir, uint64_t map_size,
-	    char **cause);
-void	store_close(struct store *);
-int	store_set_map_size(struct store *, uint64_t);
-/* Bytes in use (last page * page size) and the map size. */
-int	store_usage(struct store *, uint64_t *used, uint64_t *map_size);
-/* Path of the environment's data file, for backups and messages. */
-const char *store_path(struct store *);
-
-/* Transactions. */
-int	store_txn_begin(struct store *, struct txn *, int write);
-int	store_txn_commit(struct txn *);
-void	store_txn_abort(struct txn *);
-
-/* Meta: the mid high-water mark and the queue-number counter. */
-int	store_mid_load(struct txn *, struct mid *);	/* 0-0 if none */
-int	store_mid_save(struct txn *, const struct mid *);
-int	store_qid_next(struct txn *, uint64_t *);
-
 /* Users. store_user_add returns STORE_EXISTS for a taken name. */
 int	store_user_get(struct txn *, const char *, struct user_rec *);
 int	store_user_add(struct txn *, const char *, const struct user_rec *);
 int	store_user_put(struct txn *, const char *, const struct user_rec *);
 int	store_user_walk(struct txn *, int (*)(void *, const char *,
 	    const struct user_rec *), void *);
+/* Deletes an account record only: see admin_user_delete() for the rest. */
+int	store_user_del(struct txn *, const char *);
 
 /* Devices, keyed "user\0device".  Deleting one leaves its queue alone. */
 int	store_device_get(struct txn *, const char *, const char *,
@@ -192,6 +206,9 @@ int	store_queue_walk(struct txn *, uint64_t, const struct mid *after,
 	    int (*)(void *, const struct mid *, const struct item *), void *);
 /* Deletes a whole queue. */
 int	store_queue_drop(struct txn *, uint64_t);
+/* Every item of every queue, in qid then mid order. */
+int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const struct mid *, const struct item *), void *);
 
 /* Messages, keyed by mid; walked oldest first. */
 int	store_msg_get(struct txn *, const struct mid *, struct msg_rec *);
@@ -206,6 +223,9 @@ int	store_dedup_get(struct txn *, const char *, const char *,
 int	store_dedup_put(struct txn *, const char *, const char *,
 	    const struct dedup_rec *);
 int	store_dedup_del(struct txn *, const char *, const char *);
+/* One user's dedup records (user != NULL), or every user's. */
+int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
+	    const char *, const char *, const struct dedup_rec *), void *);
 
 /* Blocks, keyed "blocker\0blocked": one lookup answers "is X blocked". */
 int	store_block_get(struct txn *, const char *, const char *);
@@ -213,27 +233,9 @@ int	store_block_put(struct txn *, const char *, const char *);
 int	store_block_del(struct txn *, const char *, const char *);
 int	store_block_walk(struct txn *, const char *, int (*)(void *,
 	    const char *), void *);
-
-/*
- * Read-only access for tickctl: a data_dir (shared with a running daemon)
- * or a single data file such as a backup.  Writes on it fail.
- */
-int	store_open_readonly(struct store **, const char *path, char **cause);
-/* A compacted, consistent copy of the store written to fd (may be a pipe). */
-int	store_copy_fd(struct store *, int fd, char **cause);
-/* The last queue number handed out, 0 if none. */
-int	store_qid_last(struct txn *, uint64_t *);
-/* Every item of every queue, in qid then mid order. */
-int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const struct mid *, const struct item *), void *);
-/* One user's dedup records (user != NULL), or every user's. */
-int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
-	    const char *, const char *, const struct dedup_rec *), void *);
 /* Every block as (blocker, blocked). */
 int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
 	    const char *), void *);
-/* Deletes an account record only: see admin_user_delete() for the rest. */
-int	store_user_del(struct txn *, const char *);
 
 /* store-resp.c */
 /*

@@ -1,0 +1,790 @@
+/*
+ * store-chat.c: the chat's records (store.h): users and their settings,
+ * devices, tokens, queues, messages, dedup records and blocks.
+ */
+#include <string.h>
+
+#include <lmdb.h>
+
+#define STORE_INTERNAL
+#include "store.h"
+#include "tickd.h"
+
+/* Encodes an account record. */
+static void
+user_enc(struct enc *e, const struct user_rec *u)
+{
+	enc_init(e);
+	enc_u64(e, u->created);
+	enc_u64(e, u->last_seen);
+	enc_bytes(e, u->salt, sizeof u->salt);
+	enc_bytes(e, u->hash, sizeof u->hash);
+	enc_u8(e, u->read_receipts);
+	enc_u8(e, u->last_seen_vis);
+}
+
+/* Decodes an account record; -1 if it is malformed. */
+static int
+user_dec(const MDB_val *v, struct user_rec *u)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	u->created = dec_u64(&d);
+	u->last_seen = dec_u64(&d);
+	dec_bytes(&d, u->salt, sizeof u->salt);
+	dec_bytes(&d, u->hash, sizeof u->hash);
+	u->read_receipts = dec_u8(&d);
+	u->last_seen_vis = dec_u8(&d);
+	return (dec_end(&d));
+}
+
+/* Reads an account. */
+int
+store_user_get(struct txn *txn, const char *name, struct user_rec *u)
+{
+	struct nkey	k;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, name, NAME_USER_MAX, NULL, 0) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_USERS, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (user_dec(&v, u) != 0)
+		return (txn_fail(txn, DB_USERS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Writes an account with the given LMDB put flags. */
+static int
+user_write(struct txn *txn, const char *name, const struct user_rec *u,
+    unsigned int flags)
+{
+	struct nkey	k;
+	struct enc	e;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, name, NAME_USER_MAX, NULL, 0) != 0)
+		return (txn_fail(txn, DB_USERS, "name too long"));
+	user_enc(&e, u);
+	return (db_put(txn, DB_USERS, k.b, k.len, e.b, e.len, flags));
+}
+
+/* Creates an account; STORE_EXISTS if the name is taken. */
+int
+store_user_add(struct txn *txn, const char *name, const struct user_rec *u)
+{
+	return (user_write(txn, name, u, MDB_NOOVERWRITE));
+}
+
+/* Creates or replaces an account. */
+int
+store_user_put(struct txn *txn, const char *name, const struct user_rec *u)
+{
+	return (user_write(txn, name, u, 0));
+}
+
+/* Walk adapter for accounts. */
+static int
+user_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	char		name[NAME_USER_MAX + 1];
+	struct user_rec	u;
+
+	if (name_copy(name, NAME_USER_MAX, k->mv_data, k->mv_size) != 0 ||
+	    user_dec(v, &u) != 0)
+		return (walk_corrupt(w));
+	return (w->fn.user(w->arg, name, &u));
+}
+
+/* Walks every account in name order. */
+int
+store_user_walk(struct txn *txn, int (*fn)(void *, const char *,
+    const struct user_rec *), void *arg)
+{
+	struct walk	w = { .fn.user = fn, .arg = arg };
+
+	return (db_walk(txn, DB_USERS, "", 0, NULL, 0, 0, user_walk_fn, &w));
+}
+
+/* Encodes a device record. */
+static void
+dev_enc(struct enc *e, const struct dev_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->qid);
+	enc_u64(e, r->created);
+	enc_u64(e, r->last_active);
+	enc_u64(e, r->count);
+	enc_u64(e, r->bytes);
+	enc_u8(e, r->claimed);
+}
+
+/* Decodes a device record; -1 if it is malformed. */
+static int
+dev_dec(const MDB_val *v, struct dev_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->qid = dec_u64(&d);
+	r->created = dec_u64(&d);
+	r->last_active = dec_u64(&d);
+	r->count = dec_u64(&d);
+	r->bytes = dec_u64(&d);
+	r->claimed = dec_u8(&d);
+	return (dec_end(&d));
+}
+
+/* Reads one of user's devices. */
+int
+store_device_get(struct txn *txn, const char *user, const char *device,
+    struct dev_rec *r)
+{
+	struct nkey	k;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_DEVICES, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (dev_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_DEVICES, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Creates or replaces one of user's devices. */
+int
+store_device_put(struct txn *txn, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	struct nkey	k;
+	struct enc	e;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
+		return (txn_fail(txn, DB_DEVICES, "name too long"));
+	dev_enc(&e, r);
+	return (db_put(txn, DB_DEVICES, k.b, k.len, e.b, e.len, 0));
+}
+
+/* Deletes a device record; its queue stays. */
+int
+store_device_del(struct txn *txn, const char *user, const char *device)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_DEVICES, k.b, k.len));
+}
+
+/* Walk adapter for devices: splits the key at its NUL. */
+static int
+dev_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	char		 user[NAME_USER_MAX + 1], dev[NAME_DEVICE_MAX + 1];
+	const char	*p = k->mv_data, *nul;
+	struct dev_rec	 r;
+	size_t		 ulen;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL)
+		return (walk_corrupt(w));
+	ulen = nul - p;
+	if (name_copy(user, NAME_USER_MAX, p, ulen) != 0 ||
+	    name_copy(dev, NAME_DEVICE_MAX, nul + 1, k->mv_size - ulen - 1) !=
+	    0 || dev_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	return (w->fn.dev(w->arg, user, dev, &r));
+}
+
+/* Walks one user's devices, or every device. */
+int
+store_device_walk(struct txn *txn, const char *user, int (*fn)(void *,
+    const char *, const char *, const struct dev_rec *), void *arg)
+{
+	struct nkey	k;
+	struct walk	w = { .fn.dev = fn, .arg = arg };
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (user == NULL)
+		return (db_walk(txn, DB_DEVICES, "", 0, NULL, 0, 0,
+		    dev_walk_fn, &w));
+	if (nkey_make(&k, user, NAME_USER_MAX, "", 0) != 0)
+		return (STORE_OK);
+	return (db_walk(txn, DB_DEVICES, k.b, k.len, NULL, 0, 0, dev_walk_fn,
+	    &w));
+}
+
+/* Encodes a token record. */
+static void
+token_enc(struct enc *e, const struct token_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->expires);
+	enc_u64(e, r->qid);
+	enc_str(e, r->user, NAME_USER_MAX);
+	enc_str(e, r->device, NAME_DEVICE_MAX);
+}
+
+/* Decodes a token record; -1 if it is malformed. */
+static int
+token_dec(const MDB_val *v, struct token_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->expires = dec_u64(&d);
+	r->qid = dec_u64(&d);
+	dec_str(&d, r->user, NAME_USER_MAX);
+	dec_str(&d, r->device, NAME_DEVICE_MAX);
+	return (dec_end(&d));
+}
+
+/* Reads the token stored under hash. */
+int
+store_token_get(struct txn *txn, const uint8_t hash[32], struct token_rec *r)
+{
+	MDB_val	v;
+	int	rc;
+
+	if ((rc = db_get(txn, DB_TOKENS, hash, 32, &v)) != STORE_OK)
+		return (rc);
+	if (token_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_TOKENS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Stores a token under its hash. */
+int
+store_token_put(struct txn *txn, const uint8_t hash[32],
+    const struct token_rec *r)
+{
+	struct enc	e;
+
+	token_enc(&e, r);
+	return (db_put(txn, DB_TOKENS, hash, 32, e.b, e.len, 0));
+}
+
+/* Deletes the token stored under hash. */
+int
+store_token_del(struct txn *txn, const uint8_t hash[32])
+{
+	return (db_del(txn, DB_TOKENS, hash, 32));
+}
+
+/* Walk adapter for tokens. */
+static int
+token_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	uint8_t			hash[32];
+	struct token_rec	r;
+
+	if (k->mv_size != sizeof hash || token_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	memcpy(hash, k->mv_data, sizeof hash);
+	return (w->fn.token(w->arg, hash, &r));
+}
+
+/* Walks every token. */
+int
+store_token_walk(struct txn *txn, int (*fn)(void *, const uint8_t *,
+    const struct token_rec *), void *arg)
+{
+	struct walk	w = { .fn.token = fn, .arg = arg };
+
+	return (db_walk(txn, DB_TOKENS, "", 0, NULL, 0, 0, token_walk_fn, &w));
+}
+
+/* An item's value: version, kind, ts, then the frame bytes. */
+static int
+item_dec(const MDB_val *v, struct item *it)
+{
+	const uint8_t	*p = v->mv_data;
+
+	if (v->mv_size < ITEM_HDR || p[0] != STORE_RECORD_V1)
+		return (-1);
+	it->kind = p[1];
+	memcpy(&it->ts, p + 2, sizeof it->ts);
+	it->data = (const char *)p + ITEM_HDR;
+	it->len = v->mv_size - ITEM_HDR;
+	return (0);
+}
+
+/* Writes an item straight into the map with MDB_RESERVE. */
+int
+store_queue_put(struct txn *txn, uint64_t qid, const struct mid *mid,
+    const struct item *it)
+{
+	uint8_t	 k[QKEY_BYTES], *p;
+	MDB_val	 key, val;
+	int	 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	qkey_make(k, qid, mid);
+	key.mv_data = k;
+	key.mv_size = sizeof k;
+	val.mv_data = NULL;
+	val.mv_size = ITEM_HDR + it->len;
+	rc = mdb_put(txn->txn, txn->store->dbi[DB_QUEUES], &key, &val,
+	    MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_QUEUES, "put"));
+	p = val.mv_data;
+	p[0] = STORE_RECORD_V1;
+	p[1] = it->kind;
+	memcpy(p + 2, &it->ts, sizeof it->ts);
+	if (it->len > 0)
+		memcpy(p + ITEM_HDR, it->data, it->len);
+	return (STORE_OK);
+}
+
+/* Reads one item; its data points into the map. */
+int
+store_queue_get(struct txn *txn, uint64_t qid, const struct mid *mid,
+    struct item *it)
+{
+	uint8_t	k[QKEY_BYTES];
+	MDB_val	v;
+	int	rc;
+
+	qkey_make(k, qid, mid);
+	if ((rc = db_get(txn, DB_QUEUES, k, sizeof k, &v)) != STORE_OK)
+		return (rc);
+	if (item_dec(&v, it) != 0)
+		return (txn_fail(txn, DB_QUEUES, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Finds the item with a cursor, reports it in *old and deletes it. */
+int
+store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
+    struct item *old)
+{
+	uint8_t		 k[QKEY_BYTES];
+	MDB_cursor	*c;
+	MDB_val		 key, v;
+	struct item	 it;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	qkey_make(k, qid, mid);
+	key.mv_data = k;
+	key.mv_size = sizeof k;
+	rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_QUEUES], &c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_QUEUES, "cursor"));
+	if ((rc = mdb_cursor_get(c, &key, &v, MDB_SET_KEY)) != MDB_SUCCESS) {
+		mdb_cursor_close(c);
+		return (txn_result(txn, rc, DB_QUEUES, "del"));
+	}
+	if (item_dec(&v, &it) != 0) {
+		mdb_cursor_close(c);
+		return (txn_fail(txn, DB_QUEUES, "corrupt record"));
+	}
+	rc = mdb_cursor_del(c, 0);
+	mdb_cursor_close(c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_QUEUES, "del"));
+	if (old != NULL) {
+		old->kind = it.kind;
+		old->ts = it.ts;
+		old->data = NULL;
+		old->len = it.len;
+	}
+	return (STORE_OK);
+}
+
+/* Walk adapter for queue items. */
+static int
+item_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	const uint8_t	*p = k->mv_data;
+	struct mid	 mid;
+	struct item	 it;
+
+	if (k->mv_size != QKEY_BYTES || item_dec(v, &it) != 0)
+		return (walk_corrupt(w));
+	mid_decode(p + 8, &mid);
+	return (w->fn.item(w->arg, &mid, &it));
+}
+
+/* Walks queue qid after a mid (or from its head), in mid order. */
+int
+store_queue_walk(struct txn *txn, uint64_t qid, const struct mid *after,
+    int (*fn)(void *, const struct mid *, const struct item *), void *arg)
+{
+	uint8_t		prefix[8], seek[QKEY_BYTES];
+	struct walk	w = { .fn.item = fn, .arg = arg };
+
+	be64enc(prefix, qid);
+	if (after == NULL)
+		return (db_walk(txn, DB_QUEUES, prefix, sizeof prefix, NULL, 0,
+		    0, item_walk_fn, &w));
+	qkey_make(seek, qid, after);
+	return (db_walk(txn, DB_QUEUES, prefix, sizeof prefix, seek,
+	    sizeof seek, 1, item_walk_fn, &w));
+}
+
+/* Deletes every item of queue qid. */
+int
+store_queue_drop(struct txn *txn, uint64_t qid)
+{
+	return (db_walk_num(txn, DB_QUEUES, qid, NULL, drop_fn, NULL));
+}
+
+/* Encodes a message record. */
+static void
+msg_enc(struct enc *e, const struct msg_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->ts);
+	enc_u8(e, r->flags);
+	enc_str(e, r->from, NAME_USER_MAX);
+	enc_str(e, r->from_device, NAME_DEVICE_MAX);
+	enc_str(e, r->to, NAME_USER_MAX);
+	enc_str(e, r->id, CLIENT_ID_MAX);
+}
+
+/* Decodes a message record; -1 if it is malformed. */
+static int
+msg_dec(const MDB_val *v, struct msg_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->ts = dec_u64(&d);
+	r->flags = dec_u8(&d);
+	dec_str(&d, r->from, NAME_USER_MAX);
+	dec_str(&d, r->from_device, NAME_DEVICE_MAX);
+	dec_str(&d, r->to, NAME_USER_MAX);
+	dec_str(&d, r->id, CLIENT_ID_MAX);
+	return (dec_end(&d));
+}
+
+/* Reads the record of message mid. */
+int
+store_msg_get(struct txn *txn, const struct mid *mid, struct msg_rec *r)
+{
+	uint8_t	k[MID_BYTES];
+	MDB_val	v;
+	int	rc;
+
+	mid_encode(mid, k);
+	if ((rc = db_get(txn, DB_MSGS, k, sizeof k, &v)) != STORE_OK)
+		return (rc);
+	if (msg_dec(&v, r) != 0)
+		return (txn_fail(txn, DB_MSGS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Creates or replaces the record of message mid. */
+int
+store_msg_put(struct txn *txn, const struct mid *mid, const struct msg_rec *r)
+{
+	uint8_t		k[MID_BYTES];
+	struct enc	e;
+
+	mid_encode(mid, k);
+	msg_enc(&e, r);
+	return (db_put(txn, DB_MSGS, k, sizeof k, e.b, e.len, 0));
+}
+
+/* Deletes the record of message mid. */
+int
+store_msg_del(struct txn *txn, const struct mid *mid)
+{
+	uint8_t	k[MID_BYTES];
+
+	mid_encode(mid, k);
+	return (db_del(txn, DB_MSGS, k, sizeof k));
+}
+
+/* Walk adapter for message records. */
+static int
+msg_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct mid	mid;
+	struct msg_rec	r;
+
+	if (k->mv_size != MID_BYTES || msg_dec(v, &r) != 0)
+		return (walk_corrupt(w));
+	mid_decode(k->mv_data, &mid);
+	return (w->fn.msg(w->arg, &mid, &r));
+}
+
+/* Walks message records oldest first. */
+int
+store_msg_walk(struct txn *txn, int (*fn)(void *, const struct mid *,
+    const struct msg_rec *), void *arg)
+{
+	struct walk	w = { .fn.msg = fn, .arg = arg };
+
+	return (db_walk(txn, DB_MSGS, "", 0, NULL, 0, 0, msg_walk_fn, &w));
+}
+
+/* Reads what user's send with client id id got. */
+int
+store_dedup_get(struct txn *txn, const char *user, const char *id,
+    struct dedup_rec *r)
+{
+	struct nkey	k;
+	struct dec	d;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, id, CLIENT_ID_MAX) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_DEDUP, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	dec_init(&d, &v);
+	r->mid.ms = dec_u64(&d);
+	r->mid.seq = dec_u64(&d);
+	r->ts = dec_u64(&d);
+	dec_str(&d, r->to, NAME_USER_MAX);
+	if (dec_end(&d) != 0)
+		return (txn_fail(txn, DB_DEDUP, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Records what user's send with client id id got. */
+int
+store_dedup_put(struct txn *txn, const char *user, const char *id,
+    const struct dedup_rec *r)
+{
+	struct nkey	k;
+	struct enc	e;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, id, CLIENT_ID_MAX) != 0)
+		return (txn_fail(txn, DB_DEDUP, "name too long"));
+	enc_init(&e);
+	enc_u64(&e, r->mid.ms);
+	enc_u64(&e, r->mid.seq);
+	enc_u64(&e, r->ts);
+	enc_str(&e, r->to, NAME_USER_MAX);
+	return (db_put(txn, DB_DEDUP, k.b, k.len, e.b, e.len, 0));
+}
+
+/* Deletes a dedup record. */
+int
+store_dedup_del(struct txn *txn, const char *user, const char *id)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, id, CLIENT_ID_MAX) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_DEDUP, k.b, k.len));
+}
+
+/* STORE_OK if blocker has blocked blocked, else STORE_NOTFOUND. */
+int
+store_block_get(struct txn *txn, const char *blocker, const char *blocked)
+{
+	struct nkey	k;
+	MDB_val		v;
+	int		rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, blocker, NAME_USER_MAX, blocked, NAME_USER_MAX) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = db_get(txn, DB_BLOCKS, k.b, k.len, &v)) != STORE_OK)
+		return (rc);
+	if (v.mv_size != 1 || *(const uint8_t *)v.mv_data != STORE_RECORD_V1)
+		return (txn_fail(txn, DB_BLOCKS, "corrupt record"));
+	return (STORE_OK);
+}
+
+/* Records that blocker has blocked blocked. */
+int
+store_block_put(struct txn *txn, const char *blocker, const char *blocked)
+{
+	struct nkey	k;
+	uint8_t		v = STORE_RECORD_V1;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, blocker, NAME_USER_MAX, blocked, NAME_USER_MAX) != 0)
+		return (txn_fail(txn, DB_BLOCKS, "name too long"));
+	return (db_put(txn, DB_BLOCKS, k.b, k.len, &v, 1, 0));
+}
+
+/* Lifts a block. */
+int
+store_block_del(struct txn *txn, const char *blocker, const char *blocked)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, blocker, NAME_USER_MAX, blocked, NAME_USER_MAX) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_BLOCKS, k.b, k.len));
+}
+
+/* Walk adapter for blocks: the name after the NUL. */
+static int
+block_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	char		 name[NAME_USER_MAX + 1];
+	const char	*p = k->mv_data, *nul;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL ||
+	    name_copy(name, NAME_USER_MAX, nul + 1,
+	    k->mv_size - (nul - p) - 1) != 0 || v->mv_size != 1)
+		return (walk_corrupt(w));
+	return (w->fn.block(w->arg, name));
+}
+
+/* The users that blocker has blocked, in name order. */
+int
+store_block_walk(struct txn *txn, const char *blocker, int (*fn)(void *,
+    const char *), void *arg)
+{
+	struct nkey	k;
+	struct walk	w = { .fn.block = fn, .arg = arg };
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, blocker, NAME_USER_MAX, "", 0) != 0)
+		return (STORE_OK);
+	return (db_walk(txn, DB_BLOCKS, k.b, k.len, NULL, 0, 0, block_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for every queue: the qid, the mid and the item. */
+static int
+item_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	const uint8_t	*p = k->mv_data;
+	struct mid	 mid;
+	struct item	 it;
+	uint64_t	 qid = 0;
+	int		 i;
+
+	if (k->mv_size != QKEY_BYTES || item_dec(v, &it) != 0)
+		return (walk_corrupt(w));
+	for (i = 0; i < 8; i++)
+		qid = (qid << 8) | p[i];
+	mid_decode(p + 8, &mid);
+	return (wa->fn.item(wa->arg, qid, &mid, &it));
+}
+
+/* Walks the items of every queue, in qid then mid order. */
+int
+store_queue_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const struct mid *, const struct item *), void *arg)
+{
+	struct walk_any	wa = { .fn.item = fn, .arg = arg };
+
+	return (walk_all(txn, DB_QUEUES, item_all_walk_fn, &wa));
+}
+
+/* Walk adapter for dedup records: splits the key at its NUL. */
+static int
+dedup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any		*wa = w->arg;
+	struct dedup_rec	 r;
+	struct dec		 d;
+	char			 user[NAME_USER_MAX + 1], id[CLIENT_ID_MAX + 1];
+	const char		*p = k->mv_data, *nul;
+	size_t			 ulen;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL)
+		return (walk_corrupt(w));
+	ulen = nul - p;
+	if (name_copy(user, NAME_USER_MAX, p, ulen) != 0 ||
+	    name_copy(id, CLIENT_ID_MAX, nul + 1, k->mv_size - ulen - 1) != 0)
+		return (walk_corrupt(w));
+	dec_init(&d, v);
+	r.mid.ms = dec_u64(&d);
+	r.mid.seq = dec_u64(&d);
+	r.ts = dec_u64(&d);
+	dec_str(&d, r.to, NAME_USER_MAX);
+	if (dec_end(&d) != 0)
+		return (walk_corrupt(w));
+	return (wa->fn.dedup(wa->arg, user, id, &r));
+}
+
+/* Walks one user's dedup records, or every user's (user == NULL). */
+int
+store_dedup_walk(struct txn *txn, const char *user, int (*fn)(void *,
+    const char *, const char *, const struct dedup_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.dedup = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (user == NULL)
+		return (db_walk(txn, DB_DEDUP, "", 0, NULL, 0, 0,
+		    dedup_walk_fn, &w));
+	if (nkey_make(&k, user, NAME_USER_MAX, "", 0) != 0)
+		return (STORE_OK);
+	return (db_walk(txn, DB_DEDUP, k.b, k.len, NULL, 0, 0, dedup_walk_fn,
+	    &w));
+}
+
+/* Walk adapter for every block: both names. */
+static int
+block_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	char		 blocker[NAME_USER_MAX + 1], blocked[NAME_USER_MAX + 1];
+	const char	*p = k->mv_data, *nul;
+	size_t		 ulen;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL)
+		return (walk_corrupt(w));
+	ulen = nul - p;
+	if (name_copy(blocker, NAME_USER_MAX, p, ulen) != 0 ||
+	    name_copy(blocked, NAME_USER_MAX, nul + 1,
+	    k->mv_size - ulen - 1) != 0 || v->mv_size != 1)
+		return (walk_corrupt(w));
+	return (wa->fn.block(wa->arg, blocker, blocked));
+}
+
+/* Walks every block, in blocker then blocked order. */
+int
+store_block_walk_all(struct txn *txn, int (*fn)(void *, const char *,
+    const char *), void *arg)
+{
+	struct walk_any	wa = { .fn.block = fn, .arg = arg };
+
+	return (walk_all(txn, DB_BLOCKS, block_all_walk_fn, &wa));
+}
+
+/* Deletes an account record; its devices, queues and the rest stay. */
+int
+store_user_del(struct txn *txn, const char *name)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, name, NAME_USER_MAX, NULL, 0) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_USERS, k.b, k.len));
+}
