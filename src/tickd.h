@@ -499,6 +499,18 @@ void	priv_ids(uid_t *, gid_t *);
 int	priv_drop(char **);
 
 /* admin.c */
+struct adev {			/* a device, to change after the walk */
+	char		user[NAME_USER_MAX + 1];
+	char		device[NAME_DEVICE_MAX + 1];
+	struct dev_rec	r;
+	uint64_t	items;		/* verify: items found in its queue */
+	uint64_t	bytes;
+};
+struct adevs {			/* what adevs_fn collected */
+	struct adev	*v;
+	size_t		 n, cap;
+	const char	*only;		/* collect this device name only */
+};
 struct admin_del {		/* what admin_user_delete removed */
 	uint64_t	devices;
 	uint64_t	items;
@@ -520,6 +532,10 @@ int	admin_queue_show(struct txn *, const char *, const char *,
 	    admin_online_fn, void *, json_t **);
 int	admin_block_list(struct txn *, const char *, json_t **);
 int	admin_dump(struct txn *, const char *, uint64_t, json_t **);
+/* Device walk callback: collects devices into a struct adevs. */
+int	adevs_fn(void *, const char *, const char *, const struct dev_rec *);
+
+/* verify.c */
 int	admin_verify(struct txn *, int, void (*)(void *, const char *),
 	    void *, json_t **);
 
