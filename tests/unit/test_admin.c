@@ -1,9 +1,10 @@
 /*
- * test_admin.c: unit tests of admin.c, the store-level operations behind
- * tickctl(8): verify finds each kind of inconsistency planted with the
- * store's own functions and repairs what it says it repairs; user delete,
- * queue purge and token revoke remove exactly what they should; the
- * read-only open and the compacted copy give a store that verifies.
+ * test_admin.c: unit tests of admin.c and verify.c, the store-level
+ * operations behind tickctl(8): verify finds each kind of inconsistency
+ * planted with the store's own functions and repairs what it says it
+ * repairs; user delete, queue purge and token revoke remove exactly what
+ * they should; the read-only open and the compacted copy give a store that
+ * verifies.
  * Records that do not decode cannot be made through the store: they are
  * forged with testlib's lmdb_forge().
  * Prints TAP; exits 0 only if every test passed.

@@ -1,8 +1,9 @@
 /*
- * test_audit_store.c: unit tests of the audit spool in store.c: event ids
- * that never repeat or go backwards (also when the clock steps back and
- * across a reopen), records that come back as written, walks in id order,
- * deletes, the count, and the gap and last-shipped records.  Prints TAP.
+ * test_audit_store.c: unit tests of the audit spool in store-audit.c:
+ * event ids that never repeat or go backwards (also when the clock steps
+ * back and across a reopen), records that come back as written, walks in
+ * id order, deletes, the count, and the gap and last-shipped records.
+ * Prints TAP.
  */
 #include <stdio.h>
 #include <stdlib.h>

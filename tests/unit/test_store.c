@@ -1,8 +1,8 @@
 /*
- * test_store.c: unit tests of store.c, the LMDB layer, against a store in
- * a temporary directory.  Prints TAP; exits 0 only if every test passed.
- * Stores that store_open() must refuse are forged with testlib's
- * lmdb_forge().
+ * test_store.c: unit tests of store.c and store-chat.c, the LMDB layer
+ * and the chat's records, against a store in a temporary directory.
+ * Prints TAP; exits 0 only if every test passed.  Stores that store_open()
+ * must refuse are forged with testlib's lmdb_forge().
  */
 #include <sys/stat.h>
 
