@@ -88,6 +88,19 @@ store_user_put(struct txn *txn, const char *name, const struct user_rec *u)
 	return (user_write(txn, name, u, 0));
 }
 
+/* Deletes an account record; its devices, queues and the rest stay. */
+int
+store_user_del(struct txn *txn, const char *name)
+{
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, name, NAME_USER_MAX, NULL, 0) != 0)
+		return (STORE_NOTFOUND);
+	return (db_del(txn, DB_USERS, k.b, k.len));
+}
+
 /* Walk adapter for accounts. */
 static int
 user_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
@@ -446,6 +459,35 @@ store_queue_drop(struct txn *txn, uint64_t qid)
 	return (db_walk_num(txn, DB_QUEUES, qid, NULL, drop_fn, NULL));
 }
 
+/* Walk adapter for every queue: the qid, the mid and the item. */
+static int
+item_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any	*wa = w->arg;
+	const uint8_t	*p = k->mv_data;
+	struct mid	 mid;
+	struct item	 it;
+	uint64_t	 qid = 0;
+	int		 i;
+
+	if (k->mv_size != QKEY_BYTES || item_dec(v, &it) != 0)
+		return (walk_corrupt(w));
+	for (i = 0; i < 8; i++)
+		qid = (qid << 8) | p[i];
+	mid_decode(p + 8, &mid);
+	return (wa->fn.item(wa->arg, qid, &mid, &it));
+}
+
+/* Walks the items of every queue, in qid then mid order. */
+int
+store_queue_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
+    const struct mid *, const struct item *), void *arg)
+{
+	struct walk_any	wa = { .fn.item = fn, .arg = arg };
+
+	return (walk_all(txn, DB_QUEUES, item_all_walk_fn, &wa));
+}
+
 /* Encodes a message record. */
 static void
 msg_enc(struct enc *e, const struct msg_rec *r)
@@ -595,6 +637,53 @@ store_dedup_del(struct txn *txn, const char *user, const char *id)
 	return (db_del(txn, DB_DEDUP, k.b, k.len));
 }
 
+/* Walk adapter for dedup records: splits the key at its NUL. */
+static int
+dedup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct walk_any		*wa = w->arg;
+	struct dedup_rec	 r;
+	struct dec		 d;
+	char			 user[NAME_USER_MAX + 1], id[CLIENT_ID_MAX + 1];
+	const char		*p = k->mv_data, *nul;
+	size_t			 ulen;
+
+	if ((nul = memchr(p, '\0', k->mv_size)) == NULL)
+		return (walk_corrupt(w));
+	ulen = nul - p;
+	if (name_copy(user, NAME_USER_MAX, p, ulen) != 0 ||
+	    name_copy(id, CLIENT_ID_MAX, nul + 1, k->mv_size - ulen - 1) != 0)
+		return (walk_corrupt(w));
+	dec_init(&d, v);
+	r.mid.ms = dec_u64(&d);
+	r.mid.seq = dec_u64(&d);
+	r.ts = dec_u64(&d);
+	dec_str(&d, r.to, NAME_USER_MAX);
+	if (dec_end(&d) != 0)
+		return (walk_corrupt(w));
+	return (wa->fn.dedup(wa->arg, user, id, &r));
+}
+
+/* Walks one user's dedup records, or every user's (user == NULL). */
+int
+store_dedup_walk(struct txn *txn, const char *user, int (*fn)(void *,
+    const char *, const char *, const struct dedup_rec *), void *arg)
+{
+	struct walk_any	wa = { .fn.dedup = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+	struct nkey	k;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (user == NULL)
+		return (db_walk(txn, DB_DEDUP, "", 0, NULL, 0, 0,
+		    dedup_walk_fn, &w));
+	if (nkey_make(&k, user, NAME_USER_MAX, "", 0) != 0)
+		return (STORE_OK);
+	return (db_walk(txn, DB_DEDUP, k.b, k.len, NULL, 0, 0, dedup_walk_fn,
+	    &w));
+}
+
 /* STORE_OK if blocker has blocked blocked, else STORE_NOTFOUND. */
 int
 store_block_get(struct txn *txn, const char *blocker, const char *blocked)
@@ -671,82 +760,6 @@ store_block_walk(struct txn *txn, const char *blocker, int (*fn)(void *,
 	    &w));
 }
 
-/* Walk adapter for every queue: the qid, the mid and the item. */
-static int
-item_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
-{
-	struct walk_any	*wa = w->arg;
-	const uint8_t	*p = k->mv_data;
-	struct mid	 mid;
-	struct item	 it;
-	uint64_t	 qid = 0;
-	int		 i;
-
-	if (k->mv_size != QKEY_BYTES || item_dec(v, &it) != 0)
-		return (walk_corrupt(w));
-	for (i = 0; i < 8; i++)
-		qid = (qid << 8) | p[i];
-	mid_decode(p + 8, &mid);
-	return (wa->fn.item(wa->arg, qid, &mid, &it));
-}
-
-/* Walks the items of every queue, in qid then mid order. */
-int
-store_queue_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
-    const struct mid *, const struct item *), void *arg)
-{
-	struct walk_any	wa = { .fn.item = fn, .arg = arg };
-
-	return (walk_all(txn, DB_QUEUES, item_all_walk_fn, &wa));
-}
-
-/* Walk adapter for dedup records: splits the key at its NUL. */
-static int
-dedup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
-{
-	struct walk_any		*wa = w->arg;
-	struct dedup_rec	 r;
-	struct dec		 d;
-	char			 user[NAME_USER_MAX + 1], id[CLIENT_ID_MAX + 1];
-	const char		*p = k->mv_data, *nul;
-	size_t			 ulen;
-
-	if ((nul = memchr(p, '\0', k->mv_size)) == NULL)
-		return (walk_corrupt(w));
-	ulen = nul - p;
-	if (name_copy(user, NAME_USER_MAX, p, ulen) != 0 ||
-	    name_copy(id, CLIENT_ID_MAX, nul + 1, k->mv_size - ulen - 1) != 0)
-		return (walk_corrupt(w));
-	dec_init(&d, v);
-	r.mid.ms = dec_u64(&d);
-	r.mid.seq = dec_u64(&d);
-	r.ts = dec_u64(&d);
-	dec_str(&d, r.to, NAME_USER_MAX);
-	if (dec_end(&d) != 0)
-		return (walk_corrupt(w));
-	return (wa->fn.dedup(wa->arg, user, id, &r));
-}
-
-/* Walks one user's dedup records, or every user's (user == NULL). */
-int
-store_dedup_walk(struct txn *txn, const char *user, int (*fn)(void *,
-    const char *, const char *, const struct dedup_rec *), void *arg)
-{
-	struct walk_any	wa = { .fn.dedup = fn, .arg = arg };
-	struct walk	w = { .arg = &wa };
-	struct nkey	k;
-
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (user == NULL)
-		return (db_walk(txn, DB_DEDUP, "", 0, NULL, 0, 0,
-		    dedup_walk_fn, &w));
-	if (nkey_make(&k, user, NAME_USER_MAX, "", 0) != 0)
-		return (STORE_OK);
-	return (db_walk(txn, DB_DEDUP, k.b, k.len, NULL, 0, 0, dedup_walk_fn,
-	    &w));
-}
-
 /* Walk adapter for every block: both names. */
 static int
 block_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
@@ -774,17 +787,4 @@ store_block_walk_all(struct txn *txn, int (*fn)(void *, const char *,
 	struct walk_any	wa = { .fn.block = fn, .arg = arg };
 
 	return (walk_all(txn, DB_BLOCKS, block_all_walk_fn, &wa));
-}
-
-/* Deletes an account record; its devices, queues and the rest stay. */
-int
-store_user_del(struct txn *txn, const char *name)
-{
-	struct nkey	k;
-
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	if (nkey_make(&k, name, NAME_USER_MAX, NULL, 0) != 0)
-		return (STORE_NOTFOUND);
-	return (db_del(txn, DB_USERS, k.b, k.len));
 }
