@@ -578,13 +578,37 @@ store_msg_walk(struct txn *txn, int (*fn)(void *, const struct mid *,
 	return (db_walk(txn, DB_MSGS, "", 0, NULL, 0, 0, msg_walk_fn, &w));
 }
 
+/* Encodes a dedup record. */
+static void
+dedup_enc(struct enc *e, const struct dedup_rec *r)
+{
+	enc_init(e);
+	enc_u64(e, r->mid.ms);
+	enc_u64(e, r->mid.seq);
+	enc_u64(e, r->ts);
+	enc_str(e, r->to, NAME_USER_MAX);
+}
+
+/* Decodes a dedup record; -1 if it is malformed. */
+static int
+dedup_dec(const MDB_val *v, struct dedup_rec *r)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	r->mid.ms = dec_u64(&d);
+	r->mid.seq = dec_u64(&d);
+	r->ts = dec_u64(&d);
+	dec_str(&d, r->to, NAME_USER_MAX);
+	return (dec_end(&d));
+}
+
 /* Reads what user's send with client id id got. */
 int
 store_dedup_get(struct txn *txn, const char *user, const char *id,
     struct dedup_rec *r)
 {
 	struct nkey	k;
-	struct dec	d;
 	MDB_val		v;
 	int		rc;
 
@@ -594,12 +618,7 @@ store_dedup_get(struct txn *txn, const char *user, const char *id,
 		return (STORE_NOTFOUND);
 	if ((rc = db_get(txn, DB_DEDUP, k.b, k.len, &v)) != STORE_OK)
 		return (rc);
-	dec_init(&d, &v);
-	r->mid.ms = dec_u64(&d);
-	r->mid.seq = dec_u64(&d);
-	r->ts = dec_u64(&d);
-	dec_str(&d, r->to, NAME_USER_MAX);
-	if (dec_end(&d) != 0)
+	if (dedup_dec(&v, r) != 0)
 		return (txn_fail(txn, DB_DEDUP, "corrupt record"));
 	return (STORE_OK);
 }
@@ -616,11 +635,7 @@ store_dedup_put(struct txn *txn, const char *user, const char *id,
 		return (txn->ret);
 	if (nkey_make(&k, user, NAME_USER_MAX, id, CLIENT_ID_MAX) != 0)
 		return (txn_fail(txn, DB_DEDUP, "name too long"));
-	enc_init(&e);
-	enc_u64(&e, r->mid.ms);
-	enc_u64(&e, r->mid.seq);
-	enc_u64(&e, r->ts);
-	enc_str(&e, r->to, NAME_USER_MAX);
+	dedup_enc(&e, r);
 	return (db_put(txn, DB_DEDUP, k.b, k.len, e.b, e.len, 0));
 }
 
@@ -643,7 +658,6 @@ dedup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct walk_any		*wa = w->arg;
 	struct dedup_rec	 r;
-	struct dec		 d;
 	char			 user[NAME_USER_MAX + 1], id[CLIENT_ID_MAX + 1];
 	const char		*p = k->mv_data, *nul;
 	size_t			 ulen;
@@ -654,12 +668,7 @@ dedup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 	if (name_copy(user, NAME_USER_MAX, p, ulen) != 0 ||
 	    name_copy(id, CLIENT_ID_MAX, nul + 1, k->mv_size - ulen - 1) != 0)
 		return (walk_corrupt(w));
-	dec_init(&d, v);
-	r.mid.ms = dec_u64(&d);
-	r.mid.seq = dec_u64(&d);
-	r.ts = dec_u64(&d);
-	dec_str(&d, r.to, NAME_USER_MAX);
-	if (dec_end(&d) != 0)
+	if (dedup_dec(v, &r) != 0)
 		return (walk_corrupt(w));
 	return (wa->fn.dedup(wa->arg, user, id, &r));
 }
