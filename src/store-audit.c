@@ -100,16 +100,11 @@ store_audit_del(struct txn *txn, uint64_t id)
 static int
 audit_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
-	struct audit_rec	 r;
-	const uint8_t		*p = k->mv_data;
-	uint64_t		 id = 0;
-	int			 i;
+	struct audit_rec	r;
 
 	if (k->mv_size != 8 || audit_dec(v, &r) != 0)
 		return (walk_corrupt(w));
-	for (i = 0; i < 8; i++)
-		id = (id << 8) | p[i];
-	return (w->fn.audit(w->arg, id, &r));
+	return (w->fn.audit(w->arg, rid_dec(k->mv_data), &r));
 }
 
 /* Spooled events with an id above after, oldest first. */

@@ -467,15 +467,11 @@ item_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 	const uint8_t	*p = k->mv_data;
 	struct mid	 mid;
 	struct item	 it;
-	uint64_t	 qid = 0;
-	int		 i;
 
 	if (k->mv_size != QKEY_BYTES || item_dec(v, &it) != 0)
 		return (walk_corrupt(w));
-	for (i = 0; i < 8; i++)
-		qid = (qid << 8) | p[i];
 	mid_decode(p + 8, &mid);
-	return (wa->fn.item(wa->arg, qid, &mid, &it));
+	return (wa->fn.item(wa->arg, rid_dec(p), &mid, &it));
 }
 
 /* Walks the items of every queue, in qid then mid order. */
