@@ -17,6 +17,7 @@
 #include "store.h"
 #include "tickd.h"
 
+/* Each database's name in the environment, indexed by DB_*. */
 static const char *const db_names[DB_COUNT] = {
 	[DB_META] = "meta",
 	[DB_USERS] = "users",
@@ -404,6 +405,15 @@ drop_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 	(void)k;
 	(void)v;
 	return (STORE_WALK_DELETE);
+}
+
+/* Walks every record of db, handing the adapter wa. */
+int
+walk_all(struct txn *txn, int db, walk_fn adapter, struct walk_any *wa)
+{
+	struct walk	w = { .arg = wa };
+
+	return (db_walk(txn, db, "", 0, NULL, 0, 0, adapter, &w));
 }
 
 /* Fills cause (if not NULL) and closes what store_open had opened. */
@@ -885,13 +895,4 @@ store_qid_last(struct txn *txn, uint64_t *qid)
 		return (STORE_OK);
 	}
 	return (rc);
-}
-
-/* Walks every record of db, handing the adapter wa. */
-int
-walk_all(struct txn *txn, int db, walk_fn adapter, struct walk_any *wa)
-{
-	struct walk	w = { .arg = wa };
-
-	return (db_walk(txn, db, "", 0, NULL, 0, 0, adapter, &w));
 }
