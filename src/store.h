@@ -2,8 +2,8 @@
  * store.h: tickd's LMDB layer.
  *
  * One LMDB environment in data_dir, one named database per kind of record.
- * All records are written and read through this layer only; nothing else
- * includes <lmdb.h>.
+ * All records are written and read through this layer only: store.c, and
+ * a store-*.c per domain; nothing else in src/ includes <lmdb.h>.
  *
  * Contracts (after Knot DNS's knot_lmdb.h):
  *
@@ -505,6 +505,7 @@ enum {
 	DB_COUNT
 };
 
+/* An open store: the environment and a handle per database. */
 struct store {
 	MDB_env		*env;
 	MDB_dbi		 dbi[DB_COUNT];
@@ -609,7 +610,10 @@ uint64_t dec_u64(struct dec *);
 void	dec_str(struct dec *, char *, size_t);
 int	dec_end(struct dec *);
 
-/* LMDB calls under the sticky error; db is a DB_*, or -1 for none. */
+/*
+ * LMDB calls under the sticky error; db is a DB_*, or for txn_result -1,
+ * the environment.
+ */
 int	txn_result(struct txn *, int rc, int db, const char *);
 int	txn_fail(struct txn *, int db, const char *);
 int	db_get(struct txn *, int, const void *, size_t, MDB_val *);
