@@ -33,6 +33,7 @@ devtab_hash(const char *user, const char *device)
 	    device, strlen(device)));
 }
 
+/* Doubles the device table, 64 buckets at first, and rehashes it. */
 static void
 devtab_grow(void)
 {
@@ -84,6 +85,7 @@ device_attach(struct conn *c)
 	presence_attach(c);
 }
 
+/* Takes c out of the device table, if it is there. */
 void
 device_detach(struct conn *c)
 {
@@ -103,6 +105,7 @@ device_detach(struct conn *c)
 	}
 }
 
+/* queue_sweep's online callback: whether a device has a connection. */
 int
 device_online(void *arg, const char *user, const char *device)
 {
@@ -110,6 +113,7 @@ device_online(void *arg, const char *user, const char *device)
 	return (device_conn(user, device) != NULL);
 }
 
+/* Numbers a new connection and enters it in the list of every one. */
 void
 conn_link(struct conn *c)
 {
@@ -120,12 +124,14 @@ conn_link(struct conn *c)
 	srv.stats.conns++;
 }
 
+/* Keeps c's memory past its reap, for a job that still points to it. */
 void
 conn_ref(struct conn *c)
 {
 	c->refs++;
 }
 
+/* Frees the memory of a connection reaped and no longer referenced. */
 static void
 conn_release(struct conn *c)
 {
@@ -152,6 +158,7 @@ conn_free_later(struct conn *c)
 	TAILQ_INSERT_TAIL(&reap, c, reap_entry);
 }
 
+/* A lingering connection's input is read and thrown away. */
 static void
 linger_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -160,6 +167,7 @@ linger_read_cb(struct bufferevent *bev, void *arg)
 	    evbuffer_get_length(bufferevent_get_input(bev)));
 }
 
+/* The peer of a lingering connection closed, or the socket failed. */
 static void
 linger_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -170,6 +178,7 @@ linger_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free_later(arg);
 }
 
+/* CLOSE_TIMEOUT ended the linger of a closing connection. */
 static void
 linger_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -247,6 +256,7 @@ conn_offline(struct conn *c)
 	}
 }
 
+/* Frees what c holds, at the end of the turn it was closed in. */
 static void
 conn_reap(struct conn *c)
 {
