@@ -2,7 +2,8 @@
  * conn.c: the life of a connection, from conn_link() to its release: the
  * references that keep it, the close that lets its last output leave and
  * lingers for the peer's, the reap at the end of a turn, and the device
- * table of authenticated WebSocket connections.
+ * table of authenticated WebSocket connections.  A device comes online in
+ * conn_online() and goes offline in conn_offline(), and nowhere else.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -70,8 +71,8 @@ device_conn(const char *user, const char *device)
 	return (NULL);
 }
 
-/* Enters an authenticated connection; the caller closed any older one. */
-void
+/* Enters c in the device table, ahead of any older connection of it. */
+static void
 device_attach(struct conn *c)
 {
 	size_t	b;
@@ -82,11 +83,10 @@ device_attach(struct conn *c)
 	c->dev_next = devtab[b];
 	devtab[b] = c;
 	devtab_count++;
-	presence_attach(c);
 }
 
 /* Takes c out of the device table, if it is there. */
-void
+static void
 device_detach(struct conn *c)
 {
 	struct conn	**pp;
@@ -99,7 +99,6 @@ device_detach(struct conn *c)
 			*pp = c->dev_next;
 			c->dev_next = NULL;
 			devtab_count--;
-			presence_detach(c);
 			return;
 		}
 	}
@@ -232,9 +231,47 @@ conn_close_after_output(struct conn *c)
 }
 
 /*
- * c's device goes offline: out of the device table and presence, and its
- * last_active recorded (device_ttl counts from the last disconnect too).
- * This happens as soon as tickd decides to close c, not when the socket is
+ * c, authenticated by tok, becomes the connection of its device.  The
+ * steps run in one order, which conn_offline follows too: the device
+ * table, presence (watchers are told), the device's last_active, then the
+ * audit event.  An older connection of the device is closed with 4000 and
+ * goes offline after c is in, so that the user never flaps offline.
+ */
+void
+conn_online(struct conn *c, const struct token_rec *tok, uint64_t now)
+{
+	struct conn	*old;
+	struct txn	*txn;
+	struct dev_rec	 rec;
+
+	old = device_conn(tok->user, tok->device);
+	strlcpy(c->user, tok->user, sizeof c->user);
+	strlcpy(c->device, tok->device, sizeof c->device);
+	c->qid = tok->qid;
+	c->authed = 1;
+	device_attach(c);
+	presence_attach(c);
+	srv.stats.ws_authed++;
+	if (old != NULL) {
+		/* Closed first: its disconnect event gives this reason. */
+		ws_close(old, 4000, "replaced by a newer connection");
+		conn_offline(old);
+	}
+	if ((txn = batch_txn()) != NULL &&
+	    store_device_get(txn, c->user, c->device, &rec) == STORE_OK) {
+		rec.last_active = now;
+		store_device_put(txn, c->user, c->device, &rec);
+	}
+	audit_connected(c);
+}
+
+/*
+ * c's device goes offline, in conn_online's order: out of the device
+ * table, out of presence (the user's last_seen is written if it was its
+ * last connection), the device's last_active recorded (device_ttl counts
+ * from the last disconnect too), then the disconnect event, whose
+ * duration is how long c was authenticated (tickd-audit(7)).  This
+ * happens as soon as tickd decides to close c, not when the socket is
  * finally gone, so presence never shows a closing connection as online.
  */
 void
@@ -247,6 +284,7 @@ conn_offline(struct conn *c)
 		return;
 	c->authed = 0;
 	device_detach(c);
+	presence_detach(c);
 	srv.stats.ws_authed--;
 	if ((txn = batch_txn()) != NULL &&
 	    store_device_get(txn, c->user, c->device, &rec) == STORE_OK &&
@@ -254,6 +292,7 @@ conn_offline(struct conn *c)
 		rec.last_active = now_ms();
 		store_device_put(txn, c->user, c->device, &rec);
 	}
+	audit_disconnected(c);
 }
 
 /* Frees what c holds, at the end of the turn it was closed in. */
@@ -261,7 +300,6 @@ static void
 conn_reap(struct conn *c)
 {
 	conn_offline(c);
-	audit_disconnected(c);
 	presence_unsubscribe_all(c);
 	ws_free(c);
 	resp_free(c);

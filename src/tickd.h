@@ -342,8 +342,6 @@ struct conn {
 	struct rclient		*resp;		/* a RESP client's state */
 };
 struct conn *device_conn(const char *, const char *);
-void	device_attach(struct conn *);
-void	device_detach(struct conn *);
 int	device_online(void *, const char *, const char *);
 void	devtab_free(void);
 void	conn_link(struct conn *);
@@ -352,6 +350,7 @@ void	conn_unref(struct conn *);
 void	conn_free_later(struct conn *);
 void	conn_check_closing(struct conn *);
 void	conn_close_after_output(struct conn *);
+void	conn_online(struct conn *, const struct token_rec *, uint64_t);
 void	conn_offline(struct conn *);
 struct conn *conn_first(void);
 void	conn_close_all(void);

@@ -345,42 +345,22 @@ ws_free(struct conn *c)
 }
 
 /*
- * The token was good: c becomes the connection of its device.  An older
- * connection of the same device is closed with 4000.  "ready" goes out
- * with the commit that records the connect, and the queue replay follows
- * it from the pump.
+ * The token was good: c comes online as its device (conn_online, which
+ * closes an older connection of it with 4000).  "ready" goes out with the
+ * commit that records the connect, and the queue replay follows it from
+ * the pump.
  */
 void
 ws_authenticated(struct conn *c, const struct token_rec *tok)
 {
-	struct conn	*old;
-	struct txn	*txn;
-	struct dev_rec	 rec;
 	json_t		*obj;
 	uint64_t	 now = now_ms();
 
-	old = device_conn(tok->user, tok->device);
-	strlcpy(c->user, tok->user, sizeof c->user);
-	strlcpy(c->device, tok->device, sizeof c->device);
-	c->qid = tok->qid;
-	c->authed = 1;
 	c->last_pong = now;
 	c->next_ping = now + srv.conf.ping_interval;
 	memset(&c->cursor, 0, sizeof c->cursor);
 	c->inflight = 0;
-	/* Attach first, so that a replaced device never flaps offline. */
-	device_attach(c);
-	srv.stats.ws_authed++;
-	if (old != NULL) {
-		conn_offline(old);
-		ws_close(old, 4000, "replaced by a newer connection");
-	}
-	if ((txn = batch_txn()) != NULL &&
-	    store_device_get(txn, c->user, c->device, &rec) == STORE_OK) {
-		rec.last_active = now;
-		store_device_put(txn, c->user, c->device, &rec);
-	}
-	audit_connected(c);
+	conn_online(c, tok, now);
 	ws_timer_reset(c);
 	obj = json_pack("{s:s,s:s,s:s,s:I}", "op", "ready", "user", c->user,
 	    "device", c->device, "time", (json_int_t)now);
