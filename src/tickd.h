@@ -242,6 +242,9 @@ struct sweep_res {
 	uint64_t	 msgs;		/* message records forgotten */
 	uint64_t	 tokens;	/* tokens expired or orphaned */
 };
+int	queue_pending(struct txn *, const struct conf *, uint64_t qid,
+	    uint64_t now, struct mid *pos, uint64_t *inflight,
+	    int (*)(void *, const struct mid *, const struct item *), void *);
 int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 	    int (*online)(void *, const char *, const char *), void *,
 	    struct sweep_res *);

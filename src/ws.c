@@ -1,7 +1,7 @@
 /*
  * ws.c: WebSocket connections, framed by wslay: authentication, the
- * auth and ping timers, output bounds, and the pump that moves a device's
- * queue onto its connection within the window.
+ * auth and ping timers, output bounds, and the pump that frames what
+ * queue_pending hands it from a device's queue.
  */
 #include <sys/types.h>
 
@@ -371,47 +371,36 @@ ws_authenticated(struct conn *c, const struct token_rec *tok)
 	pump_later(c);
 }
 
-struct pump_state {
-	struct conn	*c;
-	uint64_t	 now;
-};
-
+/*
+ * queue_pending's callback: one item as a text frame.  Flow control: the
+ * replay of a long queue waits for the socket instead of filling memory,
+ * and ws_write_cb resumes it once drained.
+ */
 static int
 ws_pump_item(void *arg, const struct mid *mid, const struct item *item)
 {
-	struct pump_state	*ps = arg;
-	struct conn		*c = ps->c;
+	struct conn	*c = arg;
 
-	/*
-	 * Flow control: the replay of a long queue waits for the socket
-	 * instead of filling memory; ws_write_cb resumes it once drained.
-	 */
+	(void)mid;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
 	    srv.conf.max_output_bytes / 2) {
 		c->pump_stalled = 1;
 		return (STORE_WALK_STOP);
 	}
-	c->cursor = *mid;
-	/* The sweep deletes it soon; it must not be delivered meanwhile. */
-	if (item->ts + srv.conf.message_ttl <= ps->now)
-		return (STORE_WALK_NEXT);
 	ws_send(c, item->data, item->len);
 	if (c->dead)
 		return (STORE_WALK_STOP);
-	c->inflight++;
 	srv.stats.delivered++;
-	return (c->inflight >= srv.conf.window ? STORE_WALK_STOP :
-	    STORE_WALK_NEXT);
+	return (STORE_WALK_NEXT);
 }
 
 /* Pushes queued items after the cursor until the window is full. */
 void
 ws_pump(struct conn *c)
 {
-	struct pump_state	 ps;
-	struct txn		 txn;
-	int			 none;
+	struct txn	txn;
 
+	/* A full window needs no read transaction. */
 	if (!c->authed || c->closing || c->dead ||
 	    c->inflight >= srv.conf.window)
 		return;
@@ -420,10 +409,9 @@ ws_pump(struct conn *c)
 		    c->device);
 		return;
 	}
-	ps.c = c;
-	ps.now = now_ms();
-	none = c->cursor.ms == 0 && c->cursor.seq == 0;
-	store_queue_walk(&txn, c->qid, none ? NULL : &c->cursor, ws_pump_item,
-	    &ps);
+	if (queue_pending(&txn, &srv.conf, c->qid, now_ms(), &c->cursor,
+	    &c->inflight, ws_pump_item, c) != STORE_OK)
+		log_warnx("ws: cannot read the queue of %s:%s", c->user,
+		    c->device);
 	store_txn_abort(&txn);
 }
