@@ -145,6 +145,29 @@ conn_unref(struct conn *c)
 		conn_release(c);
 }
 
+/*
+ * Sends one frame to c in what it speaks: a text frame on a WebSocket,
+ * the bytes as they are otherwise.  While this turn has writes, it waits
+ * for their commit like every reply.
+ */
+void
+conn_send(struct conn *c, const char *data, size_t len)
+{
+	char	*copy;
+
+	if (!c->is_ws) {
+		conn_write_raw(c, data, len);
+		return;
+	}
+	if (conn_must_defer()) {
+		copy = xmalloc(len);
+		memcpy(copy, data, len);
+		batch_defer(c, copy, len, NULL, 0);
+		return;
+	}
+	ws_send(c, data, len);
+}
+
 /* Closes c at the end of this turn; safe from inside its callbacks. */
 void
 conn_free_later(struct conn *c)

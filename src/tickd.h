@@ -350,6 +350,7 @@ void	devtab_free(void);
 void	conn_link(struct conn *);
 void	conn_ref(struct conn *);
 void	conn_unref(struct conn *);
+void	conn_send(struct conn *, const char *, size_t);
 void	conn_free_later(struct conn *);
 void	conn_check_closing(struct conn *);
 void	conn_close_after_output(struct conn *);
