@@ -577,7 +577,11 @@ audit_ship(void)
 
 	if (audit.state != AS_IDLE || !audit.dirty)
 		return;
-	audit.dirty = 0;
+	/*
+	 * Events spooled in this turn's batch are not committed, so this read
+	 * cannot see them: they keep dirty set, and audit_commit ships them.
+	 */
+	audit.dirty = conn_must_defer();
 	if (store_txn_begin(srv.store, &txn, 0) != STORE_OK)
 		return;
 	arr = json_array();

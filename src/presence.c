@@ -160,15 +160,23 @@ presence_view(struct txn *txn, const char *viewer, const char *target)
 	    json_null()));
 }
 
+/* Hands c the presence frame of what it sees of target. */
 static void
 push(struct txn *txn, struct conn *c, const char *target)
 {
 	json_t	*obj;
+	char	*text;
 
 	obj = presence_view(txn, c->user, target);
 	json_object_set_new(obj, "op", json_string("presence"));
-	ws_send_json(c, obj);
+	text = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
+	if (text == NULL) {
+		log_warnx("presence: cannot encode a frame for %s", c->addr);
+		return;
+	}
+	conn_send(c, text, strlen(text));
+	free(text);
 }
 
 /*

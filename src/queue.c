@@ -490,6 +490,64 @@ queue_read(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	return (queue_receipt(txn, gen, mid, &m, "read", now, out));
 }
 
+/* What queue_pending's walk carries from item to item. */
+struct pending {
+	const struct conf	*conf;
+	uint64_t		 now;
+	struct mid		*pos;
+	uint64_t		*inflight;
+	int			(*fn)(void *, const struct mid *,
+				    const struct item *);
+	void			*arg;
+};
+
+/* Queue walk callback: skips an old item, hands on the next one. */
+static int
+pending_item_fn(void *arg, const struct mid *mid, const struct item *it)
+{
+	struct pending	*p = arg;
+
+	if (*p->inflight >= p->conf->window)
+		return (STORE_WALK_STOP);
+	if (expired(it->ts, p->conf->message_ttl, p->now)) {
+		*p->pos = *mid;
+		return (STORE_WALK_NEXT);
+	}
+	if (p->fn(p->arg, mid, it) != STORE_WALK_NEXT)
+		return (STORE_WALK_STOP);
+	*p->pos = *mid;
+	(*p->inflight)++;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Hands fn, in mid order, the items of queue qid after *pos (0-0: from
+ * its head) while fewer than window are in flight (tickd-protocol(7)
+ * MESSAGES).  An item past message_ttl is passed over, never handed: the
+ * sweep deletes it soon.  *pos moves over every item passed
+ * over or taken, and *inflight counts those taken; fn returns
+ * STORE_WALK_NEXT if it took the item, or STORE_WALK_STOP to leave it
+ * where it is and end the walk (its connection can take no more now).
+ */
+int
+queue_pending(struct txn *txn, const struct conf *conf, uint64_t qid,
+    uint64_t now, struct mid *pos, uint64_t *inflight,
+    int (*fn)(void *, const struct mid *, const struct item *), void *arg)
+{
+	struct pending	p;
+
+	if (*inflight >= conf->window)
+		return (STORE_OK);
+	p.conf = conf;
+	p.now = now;
+	p.pos = pos;
+	p.inflight = inflight;
+	p.fn = fn;
+	p.arg = arg;
+	return (store_queue_walk(txn, qid, pos->ms == 0 && pos->seq == 0 ?
+	    NULL : pos, pending_item_fn, &p));
+}
+
 /* Queue walk callback: deletes items from the head while they are old. */
 static int
 sweep_item_fn(void *arg, const struct mid *mid, const struct item *it)

@@ -35,8 +35,6 @@
 
 struct server	 srv;
 
-#define CLOSE_TIMEOUT	2	/* seconds a closing connection may linger */
-
 #define OUT_RAW		0	/* HTTP bytes */
 #define OUT_WS_TEXT	1	/* a text frame */
 #define OUT_WS_CLOSE	2	/* a close frame with code in len */
@@ -54,8 +52,6 @@ struct deferred {
 	json_t			*id;
 };
 
-static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
-static TAILQ_HEAD(, conn)	 reap = TAILQ_HEAD_INITIALIZER(reap);
 static TAILQ_HEAD(, conn)	 pumps = TAILQ_HEAD_INITIALIZER(pumps);
 static TAILQ_HEAD(, deferred)	 deferred = TAILQ_HEAD_INITIALIZER(deferred);
 
@@ -67,96 +63,7 @@ static struct evconnlistener	*listener_plain; /* listen_plain, loopback */
 static struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
 static struct event		*ev_sweep;
 
-/* The device table: user\0device -> its authenticated connection. */
-static struct conn		**devtab;
-static size_t			 devtab_size, devtab_count;
-
 static void	sweep_schedule(void);
-
-/* The hash of "user\0device". */
-static uint64_t
-devtab_hash(const char *user, const char *device)
-{
-	return (hash_bytes(hash_bytes(HASH_INIT, user, strlen(user) + 1),
-	    device, strlen(device)));
-}
-
-static void
-devtab_grow(void)
-{
-	struct conn	**old = devtab, *c, *next;
-	size_t		  oldsize = devtab_size, i, b;
-
-	devtab_size = oldsize == 0 ? 64 : oldsize * 2;
-	devtab = xcalloc(devtab_size, sizeof *devtab);
-	for (i = 0; i < oldsize; i++) {
-		for (c = old[i]; c != NULL; c = next) {
-			next = c->dev_next;
-			b = devtab_hash(c->user, c->device) & (devtab_size - 1);
-			c->dev_next = devtab[b];
-			devtab[b] = c;
-		}
-	}
-	free(old);
-}
-
-/* The authenticated connection of a device, or NULL if it is offline. */
-struct conn *
-device_conn(const char *user, const char *device)
-{
-	struct conn	*c;
-
-	if (devtab_size == 0)
-		return (NULL);
-	c = devtab[devtab_hash(user, device) & (devtab_size - 1)];
-	for (; c != NULL; c = c->dev_next) {
-		if (strcmp(c->user, user) == 0 &&
-		    strcmp(c->device, device) == 0)
-			return (c);
-	}
-	return (NULL);
-}
-
-/* Enters an authenticated connection; the caller closed any older one. */
-void
-device_attach(struct conn *c)
-{
-	size_t	b;
-
-	if (devtab_count + 1 > devtab_size)
-		devtab_grow();
-	b = devtab_hash(c->user, c->device) & (devtab_size - 1);
-	c->dev_next = devtab[b];
-	devtab[b] = c;
-	devtab_count++;
-	presence_attach(c);
-}
-
-void
-device_detach(struct conn *c)
-{
-	struct conn	**pp;
-
-	if (devtab_size == 0)
-		return;
-	pp = &devtab[devtab_hash(c->user, c->device) & (devtab_size - 1)];
-	for (; *pp != NULL; pp = &(*pp)->dev_next) {
-		if (*pp == c) {
-			*pp = c->dev_next;
-			c->dev_next = NULL;
-			devtab_count--;
-			presence_detach(c);
-			return;
-		}
-	}
-}
-
-static int
-device_online(void *arg, const char *user, const char *device)
-{
-	(void)arg;
-	return (device_conn(user, device) != NULL);
-}
 
 /*
  * The write transaction of this turn, opened on first use.  NULL if LMDB
@@ -281,164 +188,6 @@ pump_targets(const struct targets *t)
 	}
 }
 
-void
-conn_link(struct conn *c)
-{
-	static uint64_t	 next_id;
-
-	c->id = ++next_id;
-	TAILQ_INSERT_TAIL(&conns, c, entry);
-	srv.stats.conns++;
-}
-
-void
-conn_ref(struct conn *c)
-{
-	c->refs++;
-}
-
-static void
-conn_release(struct conn *c)
-{
-	free(c);
-}
-
-/* Drops a reference; the last one frees a connection already reaped. */
-void
-conn_unref(struct conn *c)
-{
-	if (--c->refs == 0 && c->dead == 2)
-		conn_release(c);
-}
-
-/* Closes c at the end of this turn; safe from inside its callbacks. */
-void
-conn_free_later(struct conn *c)
-{
-	if (c->dead)
-		return;
-	c->dead = 1;
-	if (c->bev != NULL)
-		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&reap, c, reap_entry);
-}
-
-static void
-linger_read_cb(struct bufferevent *bev, void *arg)
-{
-	(void)arg;
-	evbuffer_drain(bufferevent_get_input(bev),
-	    evbuffer_get_length(bufferevent_get_input(bev)));
-}
-
-static void
-linger_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	/* A TLS handshake that completed is not an end. */
-	if (what & BEV_EVENT_CONNECTED)
-		return;
-	conn_free_later(arg);
-}
-
-static void
-linger_timeout_cb(evutil_socket_t fd, short events, void *arg)
-{
-	(void)fd; (void)events;
-	conn_free_later(arg);
-}
-
-/*
- * Once the last output of a closing connection has left, shut down our side
- * and read until the peer closes (or CLOSE_TIMEOUT ends it).  Closing with
- * unread input would send a reset, which can destroy the close frame or
- * error response the peer has not read yet.
- */
-void
-conn_check_closing(struct conn *c)
-{
-	if (!c->closing || c->dead || c->lingering || c->ndeferred != 0 ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
-		return;
-	/* TLS has its own close_notify; the record layer cannot half-close. */
-	if (c->tls) {
-		conn_free_later(c);
-		return;
-	}
-	c->lingering = 1;
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	bufferevent_setcb(c->bev, linger_read_cb, NULL, linger_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ);
-}
-
-/*
- * Closes c once its pending output has been written, or after
- * CLOSE_TIMEOUT whatever is left: a peer that stopped reading must not
- * keep its socket and buffers for ever.
- */
-void
-conn_close_after_output(struct conn *c)
-{
-	struct timeval	tv = { CLOSE_TIMEOUT, 0 };
-
-	conn_offline(c);
-	if (c->timer != NULL) {
-		evtimer_del(c->timer);
-		evtimer_assign(c->timer, srv.base, linger_timeout_cb, c);
-		evtimer_add(c->timer, &tv);
-	}
-	c->closing = 1;
-	if (c->bev != NULL)
-		bufferevent_disable(c->bev, EV_READ);
-	conn_check_closing(c);
-}
-
-/*
- * c's device goes offline: out of the device table and presence, and its
- * last_active recorded (device_ttl counts from the last disconnect too).
- * This happens as soon as tickd decides to close c, not when the socket is
- * finally gone, so presence never shows a closing connection as online.
- */
-void
-conn_offline(struct conn *c)
-{
-	struct txn	*txn;
-	struct dev_rec	 rec;
-
-	if (!c->authed)
-		return;
-	c->authed = 0;
-	device_detach(c);
-	srv.stats.ws_authed--;
-	if ((txn = batch_txn()) != NULL &&
-	    store_device_get(txn, c->user, c->device, &rec) == STORE_OK &&
-	    rec.qid == c->qid) {
-		rec.last_active = now_ms();
-		store_device_put(txn, c->user, c->device, &rec);
-	}
-}
-
-static void
-conn_reap(struct conn *c)
-{
-	conn_offline(c);
-	audit_disconnected(c);
-	presence_unsubscribe_all(c);
-	ws_free(c);
-	resp_free(c);
-	if (c->timer != NULL)
-		event_free(c->timer);
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
-	TAILQ_REMOVE(&conns, c, entry);
-	srv.stats.conns--;
-	if (c->counted)
-		limit_conn_close(c->ip);
-	c->dead = 2;
-	if (c->refs == 0)
-		conn_release(c);
-}
-
 static void
 deferred_run(int ok)
 {
@@ -551,10 +300,7 @@ turn_end(void)
 				ws_pump(c);
 			conn_unref(c);
 		}
-		while ((c = TAILQ_FIRST(&reap)) != NULL) {
-			TAILQ_REMOVE(&reap, c, reap_entry);
-			conn_reap(c);
-		}
+		conn_reap_all();
 	} while (batch_open || !TAILQ_EMPTY(&deferred));
 }
 
@@ -823,7 +569,6 @@ deadline_cb(evutil_socket_t fd, short events, void *arg)
 static void
 server_drain(void)
 {
-	struct conn	*c, *next;
 	struct timeval	 tv = { 2, 0 };
 	struct event	*deadline;
 	int		 expired = 0;
@@ -832,21 +577,13 @@ server_drain(void)
 	resp_drain();
 	if (listener_plain != NULL)
 		evconnlistener_disable(listener_plain);
-	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->dead)
-			continue;
-		if (c->is_ws)
-			ws_close(c, 1001, "server shutting down");
-		else
-			conn_free_later(c);
-	}
+	conn_close_all();
 	turn_end();
 	deadline = evtimer_new(srv.base, deadline_cb, NULL);
 	if (deadline == NULL)
 		return;
 	evtimer_add(deadline, &tv);
-	while (!TAILQ_EMPTY(&conns) && !expired) {
+	while (conn_first() != NULL && !expired) {
 		event_base_loop(srv.base, EVLOOP_ONCE);
 		expired = !evtimer_pending(deadline, NULL);
 		turn_end();
@@ -887,7 +624,7 @@ server_free(void)
 {
 	struct conn	*c;
 
-	while ((c = TAILQ_FIRST(&conns)) != NULL) {
+	while ((c = conn_first()) != NULL) {
 		conn_free_later(c);
 		turn_end();
 	}
@@ -906,7 +643,7 @@ server_free(void)
 		event_free(ev_sighup);
 	if (ev_sweep != NULL)
 		event_free(ev_sweep);
-	free(devtab);
+	devtab_free();
 	presence_free();
 	limit_free();
 	audit_shutdown();

@@ -242,6 +242,9 @@ struct sweep_res {
 	uint64_t	 msgs;		/* message records forgotten */
 	uint64_t	 tokens;	/* tokens expired or orphaned */
 };
+int	queue_pending(struct txn *, const struct conf *, uint64_t qid,
+	    uint64_t now, struct mid *pos, uint64_t *inflight,
+	    int (*)(void *, const struct mid *, const struct item *), void *);
 int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 	    int (*online)(void *, const char *, const char *), void *,
 	    struct sweep_res *);
@@ -290,7 +293,7 @@ struct stats {
 void	metrics_commit(double seconds, int ok);
 char   *metrics_render(size_t *);
 
-/* server.c */
+/* conn.c */
 struct sub;
 struct rclient;
 struct conn {
@@ -341,6 +344,23 @@ struct conn {
 	char			 close_reason[64];
 	struct rclient		*resp;		/* a RESP client's state */
 };
+struct conn *device_conn(const char *, const char *);
+int	device_online(void *, const char *, const char *);
+void	devtab_free(void);
+void	conn_link(struct conn *);
+void	conn_ref(struct conn *);
+void	conn_unref(struct conn *);
+void	conn_send(struct conn *, const char *, size_t);
+void	conn_free_later(struct conn *);
+void	conn_check_closing(struct conn *);
+void	conn_close_after_output(struct conn *);
+void	conn_online(struct conn *, const struct token_rec *, uint64_t);
+void	conn_offline(struct conn *);
+struct conn *conn_first(void);
+void	conn_close_all(void);
+void	conn_reap_all(void);
+
+/* server.c */
 struct server {
 	struct event_base	*base;
 	struct conf		 conf;
@@ -361,21 +381,11 @@ struct txn *batch_txn(void);
 void	batch_defer(struct conn *, char *ok, size_t, char *fail, size_t);
 void	batch_defer_reply(struct conn *, char *ok, size_t, json_t *ref,
 	    json_t *id);
-struct conn *device_conn(const char *, const char *);
-void	device_attach(struct conn *);
-void	device_detach(struct conn *);
 void	pump_later(struct conn *);
 void	pump_targets(const struct targets *);
-void	conn_link(struct conn *);
 void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
-void	conn_check_closing(struct conn *);
-void	conn_close_after_output(struct conn *);
-void	conn_offline(struct conn *);
-void	conn_free_later(struct conn *);
-void	conn_ref(struct conn *);
-void	conn_unref(struct conn *);
 void	server_reload(void);
 
 

@@ -1,7 +1,7 @@
 /*
  * ws.c: WebSocket connections, framed by wslay: authentication, the
- * auth and ping timers, output bounds, and the pump that moves a device's
- * queue onto its connection within the window.
+ * auth and ping timers, output bounds, and the pump that frames what
+ * queue_pending hands it from a device's queue.
  */
 #include <sys/types.h>
 
@@ -345,42 +345,22 @@ ws_free(struct conn *c)
 }
 
 /*
- * The token was good: c becomes the connection of its device.  An older
- * connection of the same device is closed with 4000.  "ready" goes out
- * with the commit that records the connect, and the queue replay follows
- * it from the pump.
+ * The token was good: c comes online as its device (conn_online, which
+ * closes an older connection of it with 4000).  "ready" goes out with the
+ * commit that records the connect, and the queue replay follows it from
+ * the pump.
  */
 void
 ws_authenticated(struct conn *c, const struct token_rec *tok)
 {
-	struct conn	*old;
-	struct txn	*txn;
-	struct dev_rec	 rec;
 	json_t		*obj;
 	uint64_t	 now = now_ms();
 
-	old = device_conn(tok->user, tok->device);
-	strlcpy(c->user, tok->user, sizeof c->user);
-	strlcpy(c->device, tok->device, sizeof c->device);
-	c->qid = tok->qid;
-	c->authed = 1;
 	c->last_pong = now;
 	c->next_ping = now + srv.conf.ping_interval;
 	memset(&c->cursor, 0, sizeof c->cursor);
 	c->inflight = 0;
-	/* Attach first, so that a replaced device never flaps offline. */
-	device_attach(c);
-	srv.stats.ws_authed++;
-	if (old != NULL) {
-		conn_offline(old);
-		ws_close(old, 4000, "replaced by a newer connection");
-	}
-	if ((txn = batch_txn()) != NULL &&
-	    store_device_get(txn, c->user, c->device, &rec) == STORE_OK) {
-		rec.last_active = now;
-		store_device_put(txn, c->user, c->device, &rec);
-	}
-	audit_connected(c);
+	conn_online(c, tok, now);
 	ws_timer_reset(c);
 	obj = json_pack("{s:s,s:s,s:s,s:I}", "op", "ready", "user", c->user,
 	    "device", c->device, "time", (json_int_t)now);
@@ -391,47 +371,36 @@ ws_authenticated(struct conn *c, const struct token_rec *tok)
 	pump_later(c);
 }
 
-struct pump_state {
-	struct conn	*c;
-	uint64_t	 now;
-};
-
+/*
+ * queue_pending's callback: one item as a text frame.  Flow control: the
+ * replay of a long queue waits for the socket instead of filling memory,
+ * and ws_write_cb resumes it once drained.
+ */
 static int
 ws_pump_item(void *arg, const struct mid *mid, const struct item *item)
 {
-	struct pump_state	*ps = arg;
-	struct conn		*c = ps->c;
+	struct conn	*c = arg;
 
-	/*
-	 * Flow control: the replay of a long queue waits for the socket
-	 * instead of filling memory; ws_write_cb resumes it once drained.
-	 */
+	(void)mid;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
 	    srv.conf.max_output_bytes / 2) {
 		c->pump_stalled = 1;
 		return (STORE_WALK_STOP);
 	}
-	c->cursor = *mid;
-	/* The sweep deletes it soon; it must not be delivered meanwhile. */
-	if (item->ts + srv.conf.message_ttl <= ps->now)
-		return (STORE_WALK_NEXT);
 	ws_send(c, item->data, item->len);
 	if (c->dead)
 		return (STORE_WALK_STOP);
-	c->inflight++;
 	srv.stats.delivered++;
-	return (c->inflight >= srv.conf.window ? STORE_WALK_STOP :
-	    STORE_WALK_NEXT);
+	return (STORE_WALK_NEXT);
 }
 
 /* Pushes queued items after the cursor until the window is full. */
 void
 ws_pump(struct conn *c)
 {
-	struct pump_state	 ps;
-	struct txn		 txn;
-	int			 none;
+	struct txn	txn;
 
+	/* A full window needs no read transaction. */
 	if (!c->authed || c->closing || c->dead ||
 	    c->inflight >= srv.conf.window)
 		return;
@@ -440,10 +409,9 @@ ws_pump(struct conn *c)
 		    c->device);
 		return;
 	}
-	ps.c = c;
-	ps.now = now_ms();
-	none = c->cursor.ms == 0 && c->cursor.seq == 0;
-	store_queue_walk(&txn, c->qid, none ? NULL : &c->cursor, ws_pump_item,
-	    &ps);
+	if (queue_pending(&txn, &srv.conf, c->qid, now_ms(), &c->cursor,
+	    &c->inflight, ws_pump_item, c) != STORE_OK)
+		log_warnx("ws: cannot read the queue of %s:%s", c->user,
+		    c->device);
 	store_txn_abort(&txn);
 }

@@ -3,10 +3,12 @@
 # made for the test, every kind of event (register, login, login_failed,
 # connect, disconnect, logout, token_revoked, device_removed) arrives
 # exactly once with its user, device, address and detail, in a table
-# tickd created with its index; then, with PostgreSQL stopped, events
-# wait in the spool, tickd is SIGKILLed, and after both come back every
-# event arrives once, also when PostgreSQL had stored some of them already
-# (a lost answer), which the resent batch must leave alone.
+# tickd created with its index, also from connections that follow each
+# other closely, and a replaced connection's disconnect has the reason it
+# was closed with; then, with PostgreSQL stopped, events wait in the
+# spool, tickd is SIGKILLed, and after both come back every event arrives
+# once, also when PostgreSQL had stored some of them already (a lost
+# answer), which the resent batch must leave alone.
 
 import asyncio
 import json
@@ -22,6 +24,7 @@ from tickd_test import *  # noqa: E402,F403
 from audit_pg import pg_cluster, skip_without_postgresql  # noqa: E402
 
 KILLED = 12
+ROUNDS = 15
 
 
 def spool_ids(d):
@@ -161,6 +164,46 @@ async def scenario(t, pg):
         "metrics: spool empty, connected, all shipped",
         {k: v for k, v in m.items() if "audit" in k})
 
+    # Connections opened and closed in quick succession: each event is
+    # spooled while the one before it is being shipped or confirmed, and
+    # must still reach PostgreSQL without waiting for a later one.
+    r = login(d, "alice", device="quick")
+    if r.status != 200:
+        raise Failure(f"login alice:quick: {r!r}")
+    total += 1
+    late = []
+    for i in range(ROUNDS):
+        c = await Client.connect(d, r.json["token"], name=f"quick{i}")
+        await c.close()
+        total += 2
+        n = wait_rows(pg, "SELECT count(*) FROM tickd_events", total, 5)
+        if n < total:
+            late.append((i, n, total))
+    t.eq(late, [], f"{ROUNDS} connections one after another: every "
+        "connect and disconnect arrives without a later event")
+
+    # A connection replaced by a newer one of its device: its disconnect
+    # gives the reason and code tickd closed it with.
+    r = login(d, "alice", device="laptop")
+    if r.status != 200:
+        raise Failure(f"login alice:laptop: {r!r}")
+    first = await Client.connect(d, r.json["token"], name="first")
+    second = await Client.connect(d, r.json["token"], name="second")
+    code = await first.wait_closed()
+    await second.close()
+    total += 5
+    wait_rows(pg, "SELECT count(*) FROM tickd_events", total)
+    rows = pg.query("SELECT kind, detail->>'conn', detail->>'reason', "
+        "detail->>'code' FROM tickd_events WHERE device = 'laptop' AND "
+        "kind IN ('connect', 'disconnect') ORDER BY event_id")
+    conns = [r[1] for r in rows if r[0] == "connect"]
+    dis = {r[1]: (r[2], r[3]) for r in rows if r[0] == "disconnect"}
+    t.ok(code == 4000 and len(conns) == 2 and dis == {
+        conns[0]: ("replaced by a newer connection", "4000"),
+        conns[1]: ("peer closed", "1000")},
+        "a replaced connection's disconnect has its reason and code 4000",
+        [code, rows])
+
     # PostgreSQL away: events wait in the spool; SIGKILL; both come back.
     pg.stop()
     for i in range(KILLED):
@@ -212,4 +255,4 @@ async def scenario(t, pg):
 
 if __name__ == "__main__":
     skip_without_postgresql()
-    run(main, 27, timeout=55)
+    run(main, 29, timeout=55)

@@ -1,7 +1,8 @@
 /*
  * test_queue.c: unit tests of queue.c and account.c, the store-and-forward
- * rules and the device and token rules, against a store in a temporary
- * directory.  Prints TAP; exits 0 only if every test passed.
+ * rules, delivery within the window, and the device and token rules,
+ * against a store in a temporary directory.  Prints TAP; exits 0 only if
+ * every test passed.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -905,6 +906,125 @@ online_fn(void *arg, const char *user, const char *device)
 	return (who != NULL && strcmp(who, buf) == 0);
 }
 
+/* What a queue_pending callback was handed. */
+struct taken {
+	int		 n;
+	int		 refuse;	/* refuse the item after this many */
+	struct mid	 mid[QMAX];
+};
+
+/* queue_pending callback: takes items until refuse of them, then stops. */
+static int
+take_fn(void *arg, const struct mid *m, const struct item *it)
+{
+	struct taken	*t = arg;
+
+	(void)it;
+	if (t->n == t->refuse || t->n == QMAX)
+		return (STORE_WALK_STOP);
+	t->mid[t->n++] = *m;
+	return (STORE_WALK_NEXT);
+}
+
+/* Runs queue_pending on queue qid at now; what it handed is in t. */
+static int
+pending(struct env *e, uint64_t qid, uint64_t now, struct mid *pos,
+    uint64_t *inflight, int refuse, struct taken *t)
+{
+	memset(t, 0, sizeof *t);
+	t->refuse = refuse;
+	return (queue_pending(&e->txn, &conf, qid, now, pos, inflight, take_fn,
+	    t));
+}
+
+/* queue_pending: the window, the position, message_ttl, a refusal. */
+static int
+test_pending(void)
+{
+	struct env	 e;
+	struct send_res	 res;
+	struct dev_rec	 r;
+	struct qdump	 q;
+	struct taken	 t;
+	struct mid	 pos, zero = { 0, 0 };
+	uint64_t	 inflight;
+	char		 id[8];
+	int		 i;
+
+	CHECK(env_open(&e, "pending", MAP_SIZE) == 0);
+	CHECK(two_by_two(&e, 1000) == 0);
+	conf.max_queue = QMAX;
+	conf.window = 3;
+	/* Two items past message_ttl at 6500, then six within it. */
+	for (i = 0; i < 8; i++) {
+		snprintf(id, sizeof id, "p%d", i);
+		CHECK(qsend(&e, "alice", "phone", "bob", id, "1",
+		    i < 2 ? 1000 : 4000 + i, &res) == STORE_OK &&
+		    res.err == TE_OK);
+		targets_free(&res.targets);
+	}
+	CHECK(qload(&e, "bob", "phone", &q) == 0 && q.n == 8);
+	CHECK(store_device_get(&e.txn, "bob", "phone", &r) == STORE_OK);
+
+	/* From the head: the old two passed over, then a window of three. */
+	pos = zero;
+	inflight = 0;
+	CHECK(pending(&e, r.qid, 6500, &pos, &inflight, -1, &t) == STORE_OK);
+	CHECK(t.n == 3 && inflight == 3);
+	for (i = 0; i < 3; i++)
+		CHECK(mid_cmp(&t.mid[i], &q.mid[2 + i]) == 0);
+	CHECK(mid_cmp(&pos, &q.mid[4]) == 0);
+	/* A full window hands nothing and keeps the position. */
+	CHECK(pending(&e, r.qid, 6500, &pos, &inflight, -1, &t) == STORE_OK);
+	CHECK(t.n == 0 && inflight == 3 && mid_cmp(&pos, &q.mid[4]) == 0);
+	/* Two acked: two more, after the position. */
+	inflight = 1;
+	CHECK(pending(&e, r.qid, 6500, &pos, &inflight, -1, &t) == STORE_OK);
+	CHECK(t.n == 2 && inflight == 3);
+	CHECK(mid_cmp(&t.mid[0], &q.mid[5]) == 0 &&
+	    mid_cmp(&t.mid[1], &q.mid[6]) == 0 &&
+	    mid_cmp(&pos, &q.mid[6]) == 0);
+	/* Room for three, but the queue has one left. */
+	inflight = 0;
+	CHECK(pending(&e, r.qid, 6500, &pos, &inflight, -1, &t) == STORE_OK);
+	CHECK(t.n == 1 && inflight == 1 && mid_cmp(&t.mid[0], &q.mid[7]) == 0 &&
+	    mid_cmp(&pos, &q.mid[7]) == 0);
+	CHECK(pending(&e, r.qid, 6500, &pos, &inflight, -1, &t) == STORE_OK);
+	CHECK(t.n == 0 && inflight == 1 && mid_cmp(&pos, &q.mid[7]) == 0);
+
+	/* A refused item stays where it is, uncounted, for the next walk. */
+	pos = zero;
+	inflight = 0;
+	CHECK(pending(&e, r.qid, 6500, &pos, &inflight, 1, &t) == STORE_OK);
+	CHECK(t.n == 1 && inflight == 1 && mid_cmp(&pos, &q.mid[2]) == 0);
+	CHECK(pending(&e, r.qid, 6500, &pos, &inflight, 0, &t) == STORE_OK);
+	CHECK(t.n == 0 && inflight == 1 && mid_cmp(&pos, &q.mid[2]) == 0);
+	CHECK(pending(&e, r.qid, 6500, &pos, &inflight, -1, &t) == STORE_OK);
+	CHECK(t.n == 2 && mid_cmp(&t.mid[0], &q.mid[3]) == 0);
+
+	/* message_ttl ends at ts + ttl exactly: handed at 5999, not 6000. */
+	pos = zero;
+	inflight = 0;
+	CHECK(pending(&e, r.qid, 5999, &pos, &inflight, -1, &t) == STORE_OK);
+	CHECK(t.n == 3 && mid_cmp(&t.mid[0], &q.mid[0]) == 0);
+	pos = zero;
+	inflight = 0;
+	CHECK(pending(&e, r.qid, 6000, &pos, &inflight, -1, &t) == STORE_OK);
+	CHECK(t.n == 3 && mid_cmp(&t.mid[0], &q.mid[2]) == 0);
+
+	/* Past message_ttl, the whole queue: nothing handed, all passed. */
+	pos = zero;
+	inflight = 0;
+	CHECK(pending(&e, r.qid, 100000, &pos, &inflight, -1, &t) ==
+	    STORE_OK);
+	CHECK(t.n == 0 && inflight == 0 && mid_cmp(&pos, &q.mid[7]) == 0);
+	/* Nothing is deleted: that is the sweep's job. */
+	CHECK(qlen(&e, "bob", "phone") == 8);
+	qfree(&q);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
 /* queue_sweep: message_ttl drops old items. */
 static int
 test_sweep_items(void)
@@ -1137,6 +1257,8 @@ static const struct test tests[] = {
 	    test_ack },
 	{ "queue_read: read receipts, read_receipts off, blocked",
 	    test_read },
+	{ "queue_pending: window, position, message_ttl, a refusal",
+	    test_pending },
 	{ "queue_sweep: message_ttl drops old items", test_sweep_items },
 	{ "queue_sweep: message records and their dedup keys",
 	    test_sweep_msgs },
