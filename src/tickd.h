@@ -580,7 +580,7 @@ struct evbuffer *resp_nest(struct rclient *);
 void	resp_nest_end(struct rclient *, struct evbuffer *, char, long long);
 void	resp_nest_abort(struct rclient *, struct evbuffer *);
 
-/* resp-cmd.c */
+/* resp-db.c */
 enum resp_view {		/* the chat views of resp.md */
 	RV_NONE,		/* a plain key */
 	RV_BAD,			/* a view's prefix, but not a valid view */
