@@ -72,28 +72,6 @@
 /* What the client is told about a write whose commit failed. */
 #define RESP_FAIL_REPLY	"-ERR write not committed: store full or I/O error\r\n"
 
-/* Command flags, after Redis's CMD_* flags. */
-#define RC_WRITE	0x01	/* may change data */
-#define RC_NOAUTH	0x02	/* allowed before AUTH */
-#define RC_BLOCKING	0x04	/* may park the client */
-#define RC_TXN		0x08	/* runs at once inside MULTI */
-
-struct rcmd {
-	const char		*name;		/* lower case */
-	void			(*fn)(struct rclient *, int, struct rarg *);
-	int			 arity;		/* < 0: at least -arity */
-	int			 flags;
-	const struct rcmd	*sub;		/* a container's subcommands */
-	size_t			 nsub;
-};
-
-/* A command kept by MULTI. */
-struct rqueued {
-	const struct rcmd	*cmd;
-	int			 argc;
-	struct rarg		*argv;
-};
-
 /* A key some clients are parked on, in the wait table. */
 struct rwkey {
 	char			*key;
@@ -110,93 +88,6 @@ struct rwaiter {
 	struct rwkey		*k;
 	TAILQ_ENTRY(rwaiter)	 entry;
 };
-
-struct rclient {
-	struct conn		*c;
-
-	/* The query buffer and the parser's place in it. */
-	char			*qb;
-	size_t			 qlen, qpos, qcap;
-	int			 reqtype;
-	long long		 mbulk;		/* bulks still to read */
-	long long		 bulklen;	/* -1: its length line next */
-	struct rarg		*argv;
-	int			 argc, argvcap;
-	size_t			 argbytes;
-
-	/* The session. */
-	int			 resp3;
-	int			 authed;
-	char			*name;
-	int			 quit;		/* close once replies are out */
-	char			 errbuf[64];	/* a protocol error */
-	int			 paused;	/* not read: output backlog */
-
-	/* MULTI. */
-	int			 multi;
-	int			 multi_dirty;	/* a command was refused */
-	int			 in_exec;
-	struct rqueued		*queued;
-	int			 nqueued, queuedcap;
-	size_t			 queuedbytes;
-
-	/* Replies: of the running command, and of this round. */
-	struct evbuffer		*out;		/* where replies go now */
-	struct evbuffer		*cmdout;
-	struct evbuffer		*ok;
-	struct evbuffer		*fail;		/* once a write was answered */
-	int			 wrote;
-	struct txn		 rtxn;		/* a read outside any batch */
-	int			 rtxn_open;
-
-	/* Parked by a blocking read. */
-	int			 blocked;
-	int			 waking;	/* running again on a write */
-	int			 still_blocked;
-	const struct rcmd	*cmd;		/* the running command */
-	const struct rcmd	*bcmd;
-	struct rarg		*bargv;
-	int			 bargc;
-	struct event		*btimer;
-	struct rwaiter		*waiters;
-	int			 nwaiters;
-	TAILQ_ENTRY(rclient)	 resume_entry;
-	int			 resume_queued;
-};
-
-/* Handlers in resp-cmd.c and resp-stream.c, as tmux's cmd.c lists them. */
-void	resp_cmd_ping(struct rclient *, int, struct rarg *);
-void	resp_cmd_echo(struct rclient *, int, struct rarg *);
-void	resp_cmd_select(struct rclient *, int, struct rarg *);
-void	resp_cmd_del(struct rclient *, int, struct rarg *);
-void	resp_cmd_exists(struct rclient *, int, struct rarg *);
-void	resp_cmd_type(struct rclient *, int, struct rarg *);
-void	resp_cmd_scan(struct rclient *, int, struct rarg *);
-void	resp_cmd_get(struct rclient *, int, struct rarg *);
-void	resp_cmd_set(struct rclient *, int, struct rarg *);
-void	resp_cmd_sadd(struct rclient *, int, struct rarg *);
-void	resp_cmd_srem(struct rclient *, int, struct rarg *);
-void	resp_cmd_sismember(struct rclient *, int, struct rarg *);
-void	resp_cmd_smismember(struct rclient *, int, struct rarg *);
-void	resp_cmd_smembers(struct rclient *, int, struct rarg *);
-void	resp_cmd_scard(struct rclient *, int, struct rarg *);
-void	resp_stream_xadd(struct rclient *, int, struct rarg *);
-void	resp_stream_xlen(struct rclient *, int, struct rarg *);
-void	resp_stream_xrange(struct rclient *, int, struct rarg *);
-void	resp_stream_xrevrange(struct rclient *, int, struct rarg *);
-void	resp_stream_xdel(struct rclient *, int, struct rarg *);
-void	resp_stream_xtrim(struct rclient *, int, struct rarg *);
-void	resp_stream_xread(struct rclient *, int, struct rarg *);
-void	resp_stream_xreadgroup(struct rclient *, int, struct rarg *);
-void	resp_stream_xack(struct rclient *, int, struct rarg *);
-void	resp_stream_xpending(struct rclient *, int, struct rarg *);
-void	resp_stream_xclaim(struct rclient *, int, struct rarg *);
-void	resp_stream_xautoclaim(struct rclient *, int, struct rarg *);
-void	resp_stream_xsetid(struct rclient *, int, struct rarg *);
-void	resp_stream_xgroup(struct rclient *, int, struct rarg *);
-void	resp_stream_xgroup_help(struct rclient *, int, struct rarg *);
-void	resp_stream_xinfo(struct rclient *, int, struct rarg *);
-void	resp_stream_xinfo_help(struct rclient *, int, struct rarg *);
 
 static void	resp_auth(struct rclient *, int, struct rarg *);
 static void	resp_hello(struct rclient *, int, struct rarg *);

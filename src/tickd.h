@@ -541,6 +541,86 @@ enum resp_err {			/* the shared error replies */
 	RESP_ERR_KEYLEN,
 	RESP_ERR_NAMELEN,
 };
+
+/* Command flags, after Redis's CMD_* flags. */
+#define RC_WRITE	0x01	/* may change data */
+#define RC_NOAUTH	0x02	/* allowed before AUTH */
+#define RC_BLOCKING	0x04	/* may park the client */
+#define RC_TXN		0x08	/* runs at once inside MULTI */
+
+struct rcmd {
+	const char		*name;		/* lower case */
+	void			(*fn)(struct rclient *, int, struct rarg *);
+	int			 arity;		/* < 0: at least -arity */
+	int			 flags;
+	const struct rcmd	*sub;		/* a container's subcommands */
+	size_t			 nsub;
+};
+
+/* A command kept by MULTI. */
+struct rqueued {
+	const struct rcmd	*cmd;
+	int			 argc;
+	struct rarg		*argv;
+};
+
+/*
+ * A RESP client: the state of a struct conn with is_ws = 0, in c->resp.
+ */
+struct rwaiter;
+struct rclient {
+	struct conn		*c;
+
+	/* The query buffer and the parser's place in it. */
+	char			*qb;
+	size_t			 qlen, qpos, qcap;
+	int			 reqtype;
+	long long		 mbulk;		/* bulks still to read */
+	long long		 bulklen;	/* -1: its length line next */
+	struct rarg		*argv;
+	int			 argc, argvcap;
+	size_t			 argbytes;
+
+	/* The session. */
+	int			 resp3;
+	int			 authed;
+	char			*name;
+	int			 quit;		/* close once replies are out */
+	char			 errbuf[64];	/* a protocol error */
+	int			 paused;	/* not read: output backlog */
+
+	/* MULTI. */
+	int			 multi;
+	int			 multi_dirty;	/* a command was refused */
+	int			 in_exec;
+	struct rqueued		*queued;
+	int			 nqueued, queuedcap;
+	size_t			 queuedbytes;
+
+	/* Replies: of the running command, and of this round. */
+	struct evbuffer		*out;		/* where replies go now */
+	struct evbuffer		*cmdout;
+	struct evbuffer		*ok;
+	struct evbuffer		*fail;		/* once a write was answered */
+	int			 wrote;
+	struct txn		 rtxn;		/* a read outside any batch */
+	int			 rtxn_open;
+
+	/* Parked by a blocking read. */
+	int			 blocked;
+	int			 waking;	/* running again on a write */
+	int			 still_blocked;
+	const struct rcmd	*cmd;		/* the running command */
+	const struct rcmd	*bcmd;
+	struct rarg		*bargv;
+	int			 bargc;
+	struct event		*btimer;
+	struct rwaiter		*waiters;
+	int			 nwaiters;
+	TAILQ_ENTRY(rclient)	 resume_entry;
+	int			 resume_queued;
+};
+
 int	resp_init(char **);
 void	resp_drain(void);
 void	resp_shutdown(void);
@@ -580,6 +660,23 @@ struct evbuffer *resp_nest(struct rclient *);
 void	resp_nest_end(struct rclient *, struct evbuffer *, char, long long);
 void	resp_nest_abort(struct rclient *, struct evbuffer *);
 
+/* resp-cmd.c */
+void	resp_cmd_ping(struct rclient *, int, struct rarg *);
+void	resp_cmd_echo(struct rclient *, int, struct rarg *);
+void	resp_cmd_select(struct rclient *, int, struct rarg *);
+void	resp_cmd_del(struct rclient *, int, struct rarg *);
+void	resp_cmd_exists(struct rclient *, int, struct rarg *);
+void	resp_cmd_type(struct rclient *, int, struct rarg *);
+void	resp_cmd_scan(struct rclient *, int, struct rarg *);
+void	resp_cmd_get(struct rclient *, int, struct rarg *);
+void	resp_cmd_set(struct rclient *, int, struct rarg *);
+void	resp_cmd_sadd(struct rclient *, int, struct rarg *);
+void	resp_cmd_srem(struct rclient *, int, struct rarg *);
+void	resp_cmd_sismember(struct rclient *, int, struct rarg *);
+void	resp_cmd_smismember(struct rclient *, int, struct rarg *);
+void	resp_cmd_smembers(struct rclient *, int, struct rarg *);
+void	resp_cmd_scard(struct rclient *, int, struct rarg *);
+
 /* resp-db.c */
 enum resp_view {		/* the chat views of resp.md */
 	RV_NONE,		/* a plain key */
@@ -597,5 +694,24 @@ int	resp_lookup(struct rclient *, struct txn *, const struct rarg *,
 int	resp_key_drop(struct txn *, const void *, size_t,
 	    const struct rkey_rec *);
 int	resp_key_check(struct rclient *, const struct rarg *);
+
+/* resp-stream.c */
+void	resp_stream_xadd(struct rclient *, int, struct rarg *);
+void	resp_stream_xlen(struct rclient *, int, struct rarg *);
+void	resp_stream_xrange(struct rclient *, int, struct rarg *);
+void	resp_stream_xrevrange(struct rclient *, int, struct rarg *);
+void	resp_stream_xdel(struct rclient *, int, struct rarg *);
+void	resp_stream_xtrim(struct rclient *, int, struct rarg *);
+void	resp_stream_xread(struct rclient *, int, struct rarg *);
+void	resp_stream_xreadgroup(struct rclient *, int, struct rarg *);
+void	resp_stream_xack(struct rclient *, int, struct rarg *);
+void	resp_stream_xpending(struct rclient *, int, struct rarg *);
+void	resp_stream_xclaim(struct rclient *, int, struct rarg *);
+void	resp_stream_xautoclaim(struct rclient *, int, struct rarg *);
+void	resp_stream_xsetid(struct rclient *, int, struct rarg *);
+void	resp_stream_xgroup(struct rclient *, int, struct rarg *);
+void	resp_stream_xgroup_help(struct rclient *, int, struct rarg *);
+void	resp_stream_xinfo(struct rclient *, int, struct rarg *);
+void	resp_stream_xinfo_help(struct rclient *, int, struct rarg *);
 
 #endif /* TICKD_H */
