@@ -530,17 +530,6 @@ struct rarg {			/* one argument of a RESP command */
 	char		*p;		/* a NUL-terminated copy */
 	size_t		 len;
 };
-enum resp_err {			/* the shared error replies */
-	RESP_ERR_SYNTAX,
-	RESP_ERR_NOTINT,
-	RESP_ERR_WRONGTYPE,
-	RESP_ERR_BADID,
-	RESP_ERR_NOKEY,
-	RESP_ERR_STORE,
-	RESP_ERR_FULL,
-	RESP_ERR_KEYLEN,
-	RESP_ERR_NAMELEN,
-};
 
 /* Command flags, after Redis's CMD_* flags. */
 #define RC_WRITE	0x01	/* may change data */
@@ -631,12 +620,25 @@ void	resp_serve_ready(int);
 struct txn *resp_txn(struct rclient *, int);
 void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
 int	resp_waking(struct rclient *);
-int	resp_is3(struct rclient *);
 int	resp_arg_is(const struct rarg *, const char *);
 int	resp_str2ll(const char *, size_t, long long *);
 int	resp_arg_ll(struct rclient *, const struct rarg *, long long *,
 	    const char *);
 void	resp_arg_set(struct rarg *, const char *);
+
+/* resp-reply.c */
+enum resp_err {			/* the shared error replies */
+	RESP_ERR_SYNTAX,
+	RESP_ERR_NOTINT,
+	RESP_ERR_WRONGTYPE,
+	RESP_ERR_BADID,
+	RESP_ERR_NOKEY,
+	RESP_ERR_STORE,
+	RESP_ERR_FULL,
+	RESP_ERR_KEYLEN,
+	RESP_ERR_NAMELEN,
+};
+int	resp_is3(struct rclient *);
 void	resp_add_raw(struct rclient *, const char *, size_t);
 void	resp_add_status(struct rclient *, const char *);
 void	resp_add_ok(struct rclient *);
