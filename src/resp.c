@@ -1,8 +1,8 @@
 /*
  * resp.c: the Redis-protocol shim (resp.md): its listener and connections,
- * the RESP2 parser, the one command table, AUTH, HELLO, CLIENT, COMMAND,
- * MULTI/EXEC, and the parking of clients whose XREAD or XREADGROUP blocks.
- * The replies are written by resp-reply.c.
+ * the RESP2 parser, the one command table, AUTH, HELLO, CLIENT, COMMAND
+ * and MULTI/EXEC.  The replies are written by resp-reply.c; clients whose
+ * XREAD or XREADGROUP blocks are parked by resp-block.c.
  *
  * A RESP client is a struct conn with is_ws = 0 and its state in c->resp.
  * Its input is parsed as redis-server's networking.c does it: the parser
@@ -16,14 +16,6 @@
  * are kept twice once a command has written: as they are, and with each
  * written command's reply replaced by an error, which is what the client
  * gets if the commit fails.
- *
- * Blocking.  After the API comment of Redis's blocked.c: a read that
- * finds nothing parks the client on its keys (its command is kept, "$"
- * already resolved); a committed write to a key marks it ready
- * (resp_key_touched); after the commit, resp_serve_ready() runs each
- * parked command again, oldest first, and a client that gets an answer
- * goes on with its pipelined input.  A parked client is still read, so
- * that its disconnection is seen, but its input waits.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -56,7 +48,6 @@
 #define RESP_NOAUTH_MBULK	10	/* arguments before AUTH */
 #define RESP_NOAUTH_BULK	16384	/* bytes of one argument before AUTH */
 #define RESP_ARGV_FIRST		1024	/* argv slots allocated up front */
-#define RESP_WAIT_BUCKETS	256
 
 #define REQ_NONE		0
 #define REQ_INLINE		1
@@ -71,23 +62,6 @@
 
 /* What the client is told about a write whose commit failed. */
 #define RESP_FAIL_REPLY	"-ERR write not committed: store full or I/O error\r\n"
-
-/* A key some clients are parked on, in the wait table. */
-struct rwkey {
-	char			*key;
-	size_t			 len;
-	TAILQ_HEAD(, rwaiter)	 waiters;	/* oldest first */
-	int			 ready;
-	TAILQ_ENTRY(rwkey)	 ready_entry;
-	struct rwkey		*next;		/* bucket chain */
-};
-
-/* One parked client on one key. */
-struct rwaiter {
-	struct rclient		*rc;
-	struct rwkey		*k;
-	TAILQ_ENTRY(rwaiter)	 entry;
-};
 
 static void	resp_auth(struct rclient *, int, struct rarg *);
 static void	resp_hello(struct rclient *, int, struct rarg *);
@@ -108,9 +82,6 @@ static void	resp_command_list(struct rclient *, int, struct rarg *);
 static void	resp_command_docs(struct rclient *, int, struct rarg *);
 static void	resp_command_help(struct rclient *, int, struct rarg *);
 static void	resp_info(struct rclient *, int, struct rarg *);
-
-static void	rc_process(struct rclient *);
-static void	rc_unblock(struct rclient *);
 
 /* Subcommand tables, each sorted by name. */
 static const struct rcmd client_cmds[] = {
@@ -192,15 +163,7 @@ static const struct rcmd resp_cmds[] = {
 
 static struct evconnlistener	*resp_listener;
 static uint64_t			 resp_nclients;
-static uint64_t			 resp_nblocked;
 static uint64_t			 resp_started;	/* Unix ms */
-
-/* The wait table: key -> parked clients, and the keys written to. */
-static struct rwkey		*wait_table[RESP_WAIT_BUCKETS];
-static size_t			 wait_count;
-static TAILQ_HEAD(, rwkey)	 ready_keys =
-    TAILQ_HEAD_INITIALIZER(ready_keys);
-static TAILQ_HEAD(, rclient)	 resume = TAILQ_HEAD_INITIALIZER(resume);
 
 /* ---------------------------------------------------------- arguments */
 
@@ -274,8 +237,8 @@ resp_arg_ll(struct rclient *rc, const struct rarg *a, long long *out,
 }
 
 /* Frees an argument vector of argc strings. */
-static void
-args_free(struct rarg *argv, int argc)
+void
+resp_args_free(struct rarg *argv, int argc)
 {
 	int	i;
 
@@ -314,7 +277,7 @@ static void
 rc_args_reset(struct rclient *rc)
 {
 	if (rc->argv != NULL)
-		args_free(rc->argv, rc->argc);
+		resp_args_free(rc->argv, rc->argc);
 	rc->argv = NULL;
 	rc->argc = rc->argvcap = 0;
 	rc->argbytes = 0;
@@ -723,8 +686,8 @@ resp_txn(struct rclient *rc, int write)
  * Runs one command and adds its reply to the round's replies: to ok as it
  * is, and to fail as it is or, if it wrote, as RESP_FAIL_REPLY.
  */
-static void
-rc_call(struct rclient *rc, const struct rcmd *cmd, int argc,
+void
+resp_call(struct rclient *rc, const struct rcmd *cmd, int argc,
     struct rarg *argv)
 {
 	struct evbuffer	*out = rc->cmdout;
@@ -806,7 +769,7 @@ rc_dispatch(struct rclient *rc)
 		resp_add_status(rc, "QUEUED");
 		return;
 	}
-	rc_call(rc, cmd, argc, rc->argv);
+	resp_call(rc, cmd, argc, rc->argv);
 	if (rc->blocked && rc->bargv == NULL) {
 		/* Parked: keep the command to run it again. */
 		rc->bcmd = cmd;
@@ -824,8 +787,8 @@ rc_dispatch(struct rclient *rc)
  * with the fail form for a failed commit.  A client that has not read
  * what it was sent before, up to max_output_bytes, is closed.
  */
-static void
-rc_flush(struct rclient *rc)
+void
+resp_flush(struct rclient *rc)
 {
 	struct conn	*c = rc->c;
 	struct evbuffer	*output;
@@ -882,8 +845,8 @@ rc_backlogged(struct rclient *rc)
 /* ---------------------------------------------------------- input */
 
 /* Parses and runs what the query buffer holds, then sends the replies. */
-static void
-rc_process(struct rclient *rc)
+void
+resp_process(struct rclient *rc)
 {
 	struct conn	*c = rc->c;
 	const char	*err = NULL;
@@ -913,7 +876,7 @@ rc_process(struct rclient *rc)
 	}
 	if (rc->qpos == rc->qlen)
 		rc->qpos = rc->qlen = 0;
-	rc_flush(rc);
+	resp_flush(rc);
 	if (rc->quit && !c->dead)
 		conn_close_after_output(c);
 }
@@ -958,7 +921,7 @@ rc_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, rc->qb + rc->qlen, n);
 		rc->qlen += n;
 		if (!rc->blocked && !rc->paused)
-			rc_process(rc);
+			resp_process(rc);
 	}
 }
 
@@ -974,7 +937,7 @@ rc_write_cb(struct bufferevent *bev, void *arg)
 		rc->paused = 0;
 		bufferevent_enable(c->bev, EV_READ);
 		if (!rc->blocked)
-			rc_process(rc);
+			resp_process(rc);
 	}
 	conn_check_closing(c);
 }
@@ -988,256 +951,6 @@ rc_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED)
 		return;
 	conn_free_later(arg);
-}
-
-/* ---------------------------------------------------------- blocking */
-
-/* The wait table's bucket of a key. */
-static struct rwkey **
-wait_bucket(const char *key, size_t len)
-{
-	return (&wait_table[hash_bytes(HASH_INIT, key, len) %
-	    RESP_WAIT_BUCKETS]);
-}
-
-/* The wait table's entry of a key, created if create is set. */
-static struct rwkey *
-wait_key(const char *key, size_t len, int create)
-{
-	struct rwkey	**b = wait_bucket(key, len), *k;
-
-	for (k = *b; k != NULL; k = k->next) {
-		if (k->len == len && memcmp(k->key, key, len) == 0)
-			return (k);
-	}
-	if (!create)
-		return (NULL);
-	k = xcalloc(1, sizeof *k);
-	k->key = xmalloc(len + 1);
-	memcpy(k->key, key, len);
-	k->key[len] = '\0';
-	k->len = len;
-	TAILQ_INIT(&k->waiters);
-	k->next = *b;
-	*b = k;
-	wait_count++;
-	return (k);
-}
-
-/* Removes a key nobody waits on from the table. */
-static void
-wait_key_drop(struct rwkey *k)
-{
-	struct rwkey	**pp;
-
-	if (!TAILQ_EMPTY(&k->waiters))
-		return;
-	if (k->ready)
-		TAILQ_REMOVE(&ready_keys, k, ready_entry);
-	for (pp = wait_bucket(k->key, k->len); *pp != k; pp = &(*pp)->next)
-		;
-	*pp = k->next;
-	wait_count--;
-	free(k->key);
-	free(k);
-}
-
-/* A parked client's BLOCK ran out: nil, then its pipeline. */
-static void
-rc_timeout_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct rclient	*rc = arg;
-
-	(void)fd; (void)events;
-	if (!rc->blocked)
-		return;
-	rc_unblock(rc);
-	rc->out = rc->ok;
-	resp_add_null_array(rc);
-	rc_process(rc);
-}
-
-/*
- * Parks the client of the running command on keys until one of them is
- * written or timeout ms pass (0: no limit).  Inside MULTI a read cannot
- * wait and answers as if it timed out.  When the command runs again after
- * a write and still finds nothing, the client stays parked as it was.
- */
-void
-resp_block(struct rclient *rc, const struct rarg *keys, int nkeys,
-    uint64_t timeout)
-{
-	struct rwaiter	*w;
-	struct rwkey	*k;
-	struct timeval	 tv;
-	int		 i, j, dup;
-
-	if (rc->in_exec) {
-		resp_add_null_array(rc);
-		return;
-	}
-	if (rc->waking) {
-		rc->still_blocked = 1;
-		return;
-	}
-	rc->blocked = 1;
-	resp_nblocked++;
-	rc->waiters = xcalloc((size_t)nkeys, sizeof *rc->waiters);
-	rc->nwaiters = 0;
-	for (i = 0; i < nkeys; i++) {
-		for (j = 0, dup = 0; j < i; j++) {
-			if (keys[j].len == keys[i].len &&
-			    memcmp(keys[j].p, keys[i].p, keys[i].len) == 0)
-				dup = 1;
-		}
-		if (dup)
-			continue;
-		k = wait_key(keys[i].p, keys[i].len, 1);
-		w = &rc->waiters[rc->nwaiters++];
-		w->rc = rc;
-		w->k = k;
-		TAILQ_INSERT_TAIL(&k->waiters, w, entry);
-	}
-	if (timeout == 0)
-		return;
-	if ((rc->btimer = evtimer_new(srv.base, rc_timeout_cb, rc)) == NULL)
-		fatalx("resp: cannot create a timer");
-	tv.tv_sec = (time_t)(timeout / 1000);
-	tv.tv_usec = (suseconds_t)(timeout % 1000) * 1000;
-	evtimer_add(rc->btimer, &tv);
-}
-
-/* Whether the running command runs again because a key was written. */
-int
-resp_waking(struct rclient *rc)
-{
-	return (rc->waking);
-}
-
-/* Unparks a client: off every key, timer stopped, its command freed. */
-static void
-rc_unblock(struct rclient *rc)
-{
-	struct rwaiter	*w;
-	int		 i;
-
-	if (!rc->blocked)
-		return;
-	for (i = 0; i < rc->nwaiters; i++) {
-		w = &rc->waiters[i];
-		TAILQ_REMOVE(&w->k->waiters, w, entry);
-		wait_key_drop(w->k);
-	}
-	free(rc->waiters);
-	rc->waiters = NULL;
-	rc->nwaiters = 0;
-	if (rc->btimer != NULL)
-		event_free(rc->btimer);
-	rc->btimer = NULL;
-	if (rc->bargv != NULL)
-		args_free(rc->bargv, rc->bargc);
-	rc->bargv = NULL;
-	rc->bargc = 0;
-	rc->bcmd = NULL;
-	rc->blocked = 0;
-	resp_nblocked--;
-}
-
-/* A committed write to key: clients parked on it may now be served. */
-void
-resp_key_touched(const char *key, size_t len)
-{
-	struct rwkey	*k;
-
-	if (wait_count == 0 || (k = wait_key(key, len, 0)) == NULL ||
-	    k->ready)
-		return;
-	k->ready = 1;
-	TAILQ_INSERT_TAIL(&ready_keys, k, ready_entry);
-}
-
-/* An item landed in a device's queue: wakes readers of its view. */
-void
-resp_queue_touched(const char *user, const char *device)
-{
-	char	key[6 + NAME_USER_MAX + 1 + NAME_DEVICE_MAX + 1];
-	int	n;
-
-	if (wait_count == 0)
-		return;
-	n = snprintf(key, sizeof key, "queue:%s:%s", user, device);
-	if (n > 0 && (size_t)n < sizeof key)
-		resp_key_touched(key, (size_t)n);
-}
-
-/* Runs a parked client's command again; 1 if it was answered. */
-static int
-rc_wake(struct rclient *rc)
-{
-	rc->waking = 1;
-	rc->still_blocked = 0;
-	rc_call(rc, rc->bcmd, rc->bargc, rc->bargv);
-	rc->waking = 0;
-	if (rc->still_blocked)
-		return (0);
-	rc_unblock(rc);
-	rc_flush(rc);
-	return (1);
-}
-
-/*
- * After a turn's commit: serves the clients parked on the keys that were
- * written, oldest first, then lets those answered go on with their input.
- * Keys written while serving wait for the next commit.  If the commit
- * failed nothing was written, and nobody is woken.
- */
-void
-resp_serve_ready(int ok)
-{
-	TAILQ_HEAD(, rwkey)	 now = TAILQ_HEAD_INITIALIZER(now);
-	struct rwkey		*k;
-	struct rwaiter		*w;
-	struct rclient		**v, *rc;
-	size_t			 n, i;
-
-	TAILQ_CONCAT(&now, &ready_keys, ready_entry);
-	while ((k = TAILQ_FIRST(&now)) != NULL) {
-		TAILQ_REMOVE(&now, k, ready_entry);
-		k->ready = 0;
-		if (!ok) {
-			wait_key_drop(k);
-			continue;
-		}
-		/* Waking unparks clients, which may free k: copy first. */
-		n = 0;
-		TAILQ_FOREACH(w, &k->waiters, entry)
-			n++;
-		v = xcalloc(n, sizeof *v);
-		n = 0;
-		TAILQ_FOREACH(w, &k->waiters, entry) {
-			v[n++] = w->rc;
-			conn_ref(w->rc->c);
-		}
-		for (i = 0; i < n; i++) {
-			rc = v[i];
-			if (!rc->c->dead && rc->blocked && rc_wake(rc) &&
-			    !rc->resume_queued) {
-				rc->resume_queued = 1;
-				conn_ref(rc->c);
-				TAILQ_INSERT_TAIL(&resume, rc, resume_entry);
-			}
-		}
-		for (i = 0; i < n; i++)
-			conn_unref(v[i]->c);
-		free(v);
-	}
-	while ((rc = TAILQ_FIRST(&resume)) != NULL) {
-		TAILQ_REMOVE(&resume, rc, resume_entry);
-		rc->resume_queued = 0;
-		if (!rc->c->dead && !rc->blocked && !rc->paused)
-			rc_process(rc);
-		conn_unref(rc->c);
-	}
 }
 
 /* ---------------------------------------------------------- commands */
@@ -1568,7 +1281,7 @@ rc_discard_queue(struct rclient *rc)
 	int	i;
 
 	for (i = 0; i < rc->nqueued; i++)
-		args_free(rc->queued[i].argv, rc->queued[i].argc);
+		resp_args_free(rc->queued[i].argv, rc->queued[i].argc);
 	free(rc->queued);
 	rc->queued = NULL;
 	rc->nqueued = rc->queuedcap = 0;
@@ -1694,7 +1407,7 @@ resp_info(struct rclient *rc, int argc, struct rarg *argv)
 		    "\r\nblocked_clients:%llu\r\n",
 		    evbuffer_get_length(b) != 0 ? "\r\n" : "",
 		    (unsigned long long)resp_nclients,
-		    (unsigned long long)resp_nblocked);
+		    (unsigned long long)resp_block_count());
 	resp_add_verbatim(rc, (const char *)evbuffer_pullup(b, -1),
 	    evbuffer_get_length(b));
 	evbuffer_free(b);
@@ -1784,11 +1497,7 @@ resp_free(struct conn *c)
 
 	if (rc == NULL)
 		return;
-	rc_unblock(rc);
-	if (rc->resume_queued) {
-		TAILQ_REMOVE(&resume, rc, resume_entry);
-		conn_unref(c);
-	}
+	resp_block_free(rc);
 	rc_rtxn_end(rc);
 	rc_args_reset(rc);
 	rc_discard_queue(rc);
@@ -1853,13 +1562,7 @@ resp_drain(void)
 void
 resp_shutdown(void)
 {
-	struct rwkey	*k;
-
-	while ((k = TAILQ_FIRST(&ready_keys)) != NULL) {
-		TAILQ_REMOVE(&ready_keys, k, ready_entry);
-		k->ready = 0;
-		wait_key_drop(k);
-	}
+	resp_block_shutdown();
 	if (resp_listener != NULL)
 		evconnlistener_free(resp_listener);
 	resp_listener = NULL;

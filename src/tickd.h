@@ -614,17 +614,26 @@ int	resp_init(char **);
 void	resp_drain(void);
 void	resp_shutdown(void);
 void	resp_free(struct conn *);
-void	resp_key_touched(const char *, size_t);
-void	resp_queue_touched(const char *, const char *);
-void	resp_serve_ready(int);
 struct txn *resp_txn(struct rclient *, int);
-void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
-int	resp_waking(struct rclient *);
 int	resp_arg_is(const struct rarg *, const char *);
 int	resp_str2ll(const char *, size_t, long long *);
 int	resp_arg_ll(struct rclient *, const struct rarg *, long long *,
 	    const char *);
 void	resp_arg_set(struct rarg *, const char *);
+void	resp_args_free(struct rarg *, int);
+void	resp_call(struct rclient *, const struct rcmd *, int, struct rarg *);
+void	resp_flush(struct rclient *);
+void	resp_process(struct rclient *);
+
+/* resp-block.c */
+void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
+int	resp_waking(struct rclient *);
+void	resp_key_touched(const char *, size_t);
+void	resp_queue_touched(const char *, const char *);
+void	resp_serve_ready(int);
+void	resp_block_free(struct rclient *);
+uint64_t resp_block_count(void);
+void	resp_block_shutdown(void);
 
 /* resp-reply.c */
 enum resp_err {			/* the shared error replies */
