@@ -1,7 +1,7 @@
 /*
- * resp-cmd.c: the RESP shim's connection, key, string and set commands
- * (resp.md), and the parts of the chat views that are not streams
- * (blocked: and lastseen:).  Replies follow redis-server 7.0 word for word.
+ * resp-cmd.c: the RESP shim's key, string and set commands (resp.md), and
+ * the parts of the chat views that are not streams (blocked: and
+ * lastseen:).  Replies follow redis-server 7.0 word for word.
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,45 +35,6 @@ struct members {
 	struct rclient	*rc;
 	long long	 n;
 };
-
-/* PING [message] */
-void
-resp_cmd_ping(struct rclient *rc, int argc, struct rarg *argv)
-{
-	if (argc > 2) {
-		resp_add_errorf(rc, "wrong number of arguments for 'ping' "
-		    "command");
-		return;
-	}
-	if (argc == 2)
-		resp_add_bulk(rc, argv[1].p, argv[1].len);
-	else
-		resp_add_status(rc, "PONG");
-}
-
-/* ECHO message */
-void
-resp_cmd_echo(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc;
-	resp_add_bulk(rc, argv[1].p, argv[1].len);
-}
-
-/* SELECT: tickd has database 0 only, as a Redis with "databases 1". */
-void
-resp_cmd_select(struct rclient *rc, int argc, struct rarg *argv)
-{
-	long long	db;
-
-	(void)argc;
-	if (resp_arg_ll(rc, &argv[1], &db, NULL) != 0)
-		return;
-	if (db != 0) {
-		resp_add_errorf(rc, "DB index is out of range");
-		return;
-	}
-	resp_add_ok(rc);
-}
 
 /* Block walk callback: stops at the first. */
 static int

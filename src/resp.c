@@ -1,8 +1,9 @@
 /*
  * resp.c: the Redis-protocol shim (resp.md): its listener and connections,
- * the RESP2 parser, the one command table, AUTH, HELLO, CLIENT, COMMAND
- * and MULTI/EXEC.  The replies are written by resp-reply.c; clients whose
- * XREAD or XREADGROUP blocks are parked by resp-block.c.
+ * the RESP2 parser, and the one command table with the commands that show
+ * it and the server (COMMAND, INFO).  The replies are written by
+ * resp-reply.c; clients whose XREAD or XREADGROUP blocks are parked by
+ * resp-block.c; MULTI's queue is run by resp-multi.c.
  *
  * A RESP client is a struct conn with is_ws = 0 and its state in c->resp.
  * Its input is parsed as redis-server's networking.c does it: the parser
@@ -38,7 +39,6 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "tickd.h"
@@ -63,18 +63,6 @@
 /* What the client is told about a write whose commit failed. */
 #define RESP_FAIL_REPLY	"-ERR write not committed: store full or I/O error\r\n"
 
-static void	resp_auth(struct rclient *, int, struct rarg *);
-static void	resp_hello(struct rclient *, int, struct rarg *);
-static void	resp_quit(struct rclient *, int, struct rarg *);
-static void	resp_multi(struct rclient *, int, struct rarg *);
-static void	resp_exec(struct rclient *, int, struct rarg *);
-static void	resp_discard(struct rclient *, int, struct rarg *);
-static void	resp_watch(struct rclient *, int, struct rarg *);
-static void	resp_unwatch(struct rclient *, int, struct rarg *);
-static void	resp_client_setname(struct rclient *, int, struct rarg *);
-static void	resp_client_getname(struct rclient *, int, struct rarg *);
-static void	resp_client_id(struct rclient *, int, struct rarg *);
-static void	resp_client_help(struct rclient *, int, struct rarg *);
 static void	resp_command(struct rclient *, int, struct rarg *);
 static void	resp_command_count(struct rclient *, int, struct rarg *);
 static void	resp_command_info(struct rclient *, int, struct rarg *);
@@ -85,10 +73,10 @@ static void	resp_info(struct rclient *, int, struct rarg *);
 
 /* Subcommand tables, each sorted by name. */
 static const struct rcmd client_cmds[] = {
-	{ "getname", resp_client_getname, 2, 0, NULL, 0 },
-	{ "help", resp_client_help, 2, 0, NULL, 0 },
-	{ "id", resp_client_id, 2, 0, NULL, 0 },
-	{ "setname", resp_client_setname, 3, 0, NULL, 0 },
+	{ "getname", resp_conn_client_getname, 2, 0, NULL, 0 },
+	{ "help", resp_conn_client_help, 2, 0, NULL, 0 },
+	{ "id", resp_conn_client_id, 2, 0, NULL, 0 },
+	{ "setname", resp_conn_client_setname, 3, 0, NULL, 0 },
 };
 static const struct rcmd command_cmds[] = {
 	{ "count", resp_command_count, 2, 0, NULL, 0 },
@@ -116,32 +104,32 @@ static const struct rcmd xinfo_cmds[] = {
 
 /* The command table (resp.md), sorted by name for bsearch(). */
 static const struct rcmd resp_cmds[] = {
-	{ "auth", resp_auth, -2, RC_NOAUTH, NULL, 0 },
+	{ "auth", resp_conn_auth, -2, RC_NOAUTH, NULL, 0 },
 	{ "client", NULL, -2, 0, SUB(client_cmds) },
 	{ "command", resp_command, -1, 0, SUB(command_cmds) },
 	{ "del", resp_cmd_del, -2, RC_WRITE, NULL, 0 },
-	{ "discard", resp_discard, 1, RC_TXN, NULL, 0 },
-	{ "echo", resp_cmd_echo, 2, 0, NULL, 0 },
-	{ "exec", resp_exec, 1, RC_TXN, NULL, 0 },
+	{ "discard", resp_multi_discard, 1, RC_TXN, NULL, 0 },
+	{ "echo", resp_conn_echo, 2, 0, NULL, 0 },
+	{ "exec", resp_multi_exec, 1, RC_TXN, NULL, 0 },
 	{ "exists", resp_cmd_exists, -2, 0, NULL, 0 },
 	{ "get", resp_cmd_get, 2, 0, NULL, 0 },
-	{ "hello", resp_hello, -1, RC_NOAUTH, NULL, 0 },
+	{ "hello", resp_conn_hello, -1, RC_NOAUTH, NULL, 0 },
 	{ "info", resp_info, -1, 0, NULL, 0 },
 	{ "multi", resp_multi, 1, RC_TXN, NULL, 0 },
-	{ "ping", resp_cmd_ping, -1, 0, NULL, 0 },
-	{ "quit", resp_quit, -1, RC_NOAUTH | RC_TXN, NULL, 0 },
+	{ "ping", resp_conn_ping, -1, 0, NULL, 0 },
+	{ "quit", resp_conn_quit, -1, RC_NOAUTH | RC_TXN, NULL, 0 },
 	{ "sadd", resp_cmd_sadd, -3, RC_WRITE, NULL, 0 },
 	{ "scan", resp_cmd_scan, -2, 0, NULL, 0 },
 	{ "scard", resp_cmd_scard, 2, 0, NULL, 0 },
-	{ "select", resp_cmd_select, 2, 0, NULL, 0 },
+	{ "select", resp_conn_select, 2, 0, NULL, 0 },
 	{ "set", resp_cmd_set, -3, RC_WRITE, NULL, 0 },
 	{ "sismember", resp_cmd_sismember, 3, 0, NULL, 0 },
 	{ "smembers", resp_cmd_smembers, 2, 0, NULL, 0 },
 	{ "smismember", resp_cmd_smismember, -3, 0, NULL, 0 },
 	{ "srem", resp_cmd_srem, -3, RC_WRITE, NULL, 0 },
 	{ "type", resp_cmd_type, 2, 0, NULL, 0 },
-	{ "unwatch", resp_unwatch, 1, 0, NULL, 0 },
-	{ "watch", resp_watch, -2, RC_TXN, NULL, 0 },
+	{ "unwatch", resp_multi_unwatch, 1, 0, NULL, 0 },
+	{ "watch", resp_multi_watch, -2, RC_TXN, NULL, 0 },
 	{ "xack", resp_stream_xack, -4, RC_WRITE, NULL, 0 },
 	{ "xadd", resp_stream_xadd, -5, RC_WRITE, NULL, 0 },
 	{ "xautoclaim", resp_stream_xautoclaim, -6, RC_WRITE, NULL, 0 },
@@ -640,8 +628,8 @@ rc_lookup(struct rclient *rc, int argc, struct rarg *argv)
 }
 
 /* Ends the read transaction a command used, if any. */
-static void
-rc_rtxn_end(struct rclient *rc)
+void
+resp_rtxn_end(struct rclient *rc)
 {
 	if (rc->rtxn_open) {
 		store_txn_abort(&rc->rtxn);
@@ -662,7 +650,7 @@ resp_txn(struct rclient *rc, int write)
 	int		 ret;
 
 	if (write || conn_must_defer()) {
-		rc_rtxn_end(rc);
+		resp_rtxn_end(rc);
 		if ((txn = batch_txn()) == NULL) {
 			resp_add_err(rc, RESP_ERR_STORE);
 			return (NULL);
@@ -697,7 +685,7 @@ resp_call(struct rclient *rc, const struct rcmd *cmd, int argc,
 	rc->wrote = 0;
 	rc->cmd = cmd;
 	cmd->fn(rc, argc, argv);
-	rc_rtxn_end(rc);
+	resp_rtxn_end(rc);
 	rc->out = rc->ok;
 	if ((len = evbuffer_get_length(out)) == 0)
 		return;
@@ -955,194 +943,6 @@ rc_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* ---------------------------------------------------------- commands */
 
-/* Whether user and password are those of resp.md's one user. */
-static int
-rc_password_ok(const struct rarg *user, const struct rarg *pass)
-{
-	const char	*want = srv.conf.resp_password;
-
-	if (user != NULL && !resp_arg_is(user, "default"))
-		return (0);
-	if (want == NULL)
-		return (1);
-	return (pass->len == strlen(want) &&
-	    CRYPTO_memcmp(pass->p, want, pass->len) == 0);
-}
-
-/* AUTH [user] password, with Redis's replies for its default user. */
-static void
-resp_auth(struct rclient *rc, int argc, struct rarg *argv)
-{
-	if (argc > 3) {
-		resp_add_err(rc, RESP_ERR_SYNTAX);
-		return;
-	}
-	if (argc == 2 && srv.conf.resp_password == NULL) {
-		resp_add_errorf(rc, "AUTH <password> called without any "
-		    "password configured for the default user. Are you sure "
-		    "your configuration is correct?");
-		return;
-	}
-	if (!rc_password_ok(argc == 3 ? &argv[1] : NULL, &argv[argc - 1])) {
-		resp_add_errorf(rc, "-WRONGPASS invalid username-password pair "
-		    "or user is disabled.");
-		return;
-	}
-	rc->authed = 1;
-	resp_add_ok(rc);
-}
-
-/* Whether a client name is printable ASCII without blanks. */
-static int
-valid_client_name(const struct rarg *a)
-{
-	size_t	i;
-
-	for (i = 0; i < a->len; i++) {
-		if (a->p[i] < '!' || a->p[i] > '~')
-			return (0);
-	}
-	return (1);
-}
-
-/* Sets the client's name; the empty name removes it. */
-static int
-rc_setname(struct rclient *rc, const struct rarg *a)
-{
-	if (!valid_client_name(a)) {
-		resp_add_errorf(rc, "Client names cannot contain spaces, "
-		    "newlines or special characters.");
-		return (-1);
-	}
-	free(rc->name);
-	rc->name = a->len == 0 ? NULL : xstrdup(a->p);
-	return (0);
-}
-
-/* HELLO [protover [AUTH user pass] [SETNAME name]] */
-static void
-resp_hello(struct rclient *rc, int argc, struct rarg *argv)
-{
-	const struct rarg	*user = NULL, *pass = NULL, *name = NULL;
-	long long		 ver = 0;
-	int			 j = 1;
-
-	if (argc >= 2) {
-		if (resp_arg_ll(rc, &argv[j++], &ver, "Protocol version is "
-		    "not an integer or out of range") != 0)
-			return;
-		if (ver < 2 || ver > 3) {
-			resp_add_errorf(rc, "-NOPROTO unsupported protocol "
-			    "version");
-			return;
-		}
-	}
-	for (; j < argc; j++) {
-		if (resp_arg_is(&argv[j], "AUTH") && argc - 1 - j >= 2) {
-			user = &argv[j + 1];
-			pass = &argv[j + 2];
-			j += 2;
-		} else if (resp_arg_is(&argv[j], "SETNAME") &&
-		    argc - 1 - j >= 1)
-			name = &argv[++j];
-		else {
-			resp_add_errorf(rc, "Syntax error in HELLO option '%s'",
-			    argv[j].p);
-			return;
-		}
-	}
-	if (user != NULL) {
-		if (!rc_password_ok(user, pass)) {
-			resp_add_errorf(rc, "-WRONGPASS invalid "
-			    "username-password pair or user is disabled.");
-			return;
-		}
-		rc->authed = 1;
-	}
-	if (!rc->authed) {
-		resp_add_errorf(rc, "-NOAUTH HELLO must be called with the "
-		    "client already authenticated, otherwise the HELLO AUTH "
-		    "<user> <pass> option can be used to authenticate the "
-		    "client and select the RESP protocol version at the same "
-		    "time");
-		return;
-	}
-	if (name != NULL && rc_setname(rc, name) != 0)
-		return;
-	if (ver != 0)
-		rc->resp3 = ver == 3;
-	resp_add_map(rc, 7);
-	resp_add_str(rc, "server");
-	resp_add_str(rc, "redis");
-	resp_add_str(rc, "version");
-	resp_add_str(rc, RESP_REDIS_VERSION);
-	resp_add_str(rc, "proto");
-	resp_add_int(rc, rc->resp3 ? 3 : 2);
-	resp_add_str(rc, "id");
-	resp_add_int(rc, (long long)rc->c->id);
-	resp_add_str(rc, "mode");
-	resp_add_str(rc, "standalone");
-	resp_add_str(rc, "role");
-	resp_add_str(rc, "master");
-	resp_add_str(rc, "modules");
-	resp_add_array(rc, 0);
-}
-
-/* QUIT: +OK, then the connection is closed. */
-static void
-resp_quit(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	resp_add_ok(rc);
-	rc->quit = 1;
-}
-
-/* CLIENT SETNAME name */
-static void
-resp_client_setname(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc;
-	if (rc_setname(rc, &argv[2]) == 0)
-		resp_add_ok(rc);
-}
-
-/* CLIENT GETNAME: the name, or nil. */
-static void
-resp_client_getname(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	if (rc->name == NULL)
-		resp_add_null(rc);
-	else
-		resp_add_str(rc, rc->name);
-}
-
-/* CLIENT ID: the connection's number, as HELLO shows it. */
-static void
-resp_client_id(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	resp_add_int(rc, (long long)rc->c->id);
-}
-
-/* CLIENT HELP, for the subcommands tickd has. */
-static void
-resp_client_help(struct rclient *rc, int argc, struct rarg *argv)
-{
-	static const char *const help[] = {
-		"GETNAME",
-		"    Return the name of the current connection.",
-		"ID",
-		"    Return the ID of the current connection.",
-		"SETNAME <name>",
-		"    Assign the name <name> to the current connection.",
-		NULL
-	};
-
-	(void)argc; (void)argv;
-	resp_add_help(rc, "CLIENT", help);
-}
-
 /* The flags Redis's COMMAND INFO shows, from ours. */
 static void
 add_cmd_flags(struct rclient *rc, const struct rcmd *cmd)
@@ -1274,104 +1074,6 @@ resp_command_help(struct rclient *rc, int argc, struct rarg *argv)
 	resp_add_help(rc, "COMMAND", help);
 }
 
-/* Forgets MULTI's queued commands. */
-static void
-rc_discard_queue(struct rclient *rc)
-{
-	int	i;
-
-	for (i = 0; i < rc->nqueued; i++)
-		resp_args_free(rc->queued[i].argv, rc->queued[i].argc);
-	free(rc->queued);
-	rc->queued = NULL;
-	rc->nqueued = rc->queuedcap = 0;
-	rc->queuedbytes = 0;
-	rc->multi = rc->multi_dirty = 0;
-}
-
-/* MULTI: commands are queued until EXEC or DISCARD. */
-static void
-resp_multi(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	if (rc->multi) {
-		resp_add_errorf(rc, "MULTI calls can not be nested");
-		return;
-	}
-	rc->multi = 1;
-	resp_add_ok(rc);
-}
-
-/*
- * EXEC: the queued commands run one after the other in the turn's batch,
- * so that they commit together; the whole array of replies waits for the
- * commit, and fails as one if it fails.
- */
-static void
-resp_exec(struct rclient *rc, int argc, struct rarg *argv)
-{
-	struct rqueued	*q;
-	int		 i, wrote = 0;
-
-	(void)argc; (void)argv;
-	if (!rc->multi) {
-		resp_add_errorf(rc, "EXEC without MULTI");
-		return;
-	}
-	if (rc->multi_dirty) {
-		resp_add_errorf(rc, "-EXECABORT Transaction discarded because "
-		    "of previous errors.");
-		rc_discard_queue(rc);
-		return;
-	}
-	rc->in_exec = 1;
-	resp_add_array(rc, rc->nqueued);
-	for (i = 0; i < rc->nqueued; i++) {
-		q = &rc->queued[i];
-		rc->wrote = 0;
-		rc->cmd = q->cmd;
-		q->cmd->fn(rc, q->argc, q->argv);
-		rc_rtxn_end(rc);
-		wrote |= rc->wrote;
-	}
-	rc->wrote = wrote;
-	rc->in_exec = 0;
-	rc_discard_queue(rc);
-}
-
-/* DISCARD: the queued commands are forgotten. */
-static void
-resp_discard(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	if (!rc->multi) {
-		resp_add_errorf(rc, "DISCARD without MULTI");
-		return;
-	}
-	rc_discard_queue(rc);
-	resp_add_ok(rc);
-}
-
-/* WATCH is not offered (resp.md allows an error). */
-static void
-resp_watch(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	if (rc->multi) {
-		resp_add_errorf(rc, "WATCH inside MULTI is not allowed");
-		return;
-	}
-	resp_add_errorf(rc, "WATCH is not supported by tickd");
-}
-
-/* UNWATCH: nothing is watched, so nothing to forget. */
-static void
-resp_unwatch(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	resp_add_ok(rc);
-}
-
 /*
  * INFO [section ...]: the sections a Redis client looks at, with
  * redis_version first; an unknown section is empty, as in Redis.
@@ -1498,9 +1200,9 @@ resp_free(struct conn *c)
 	if (rc == NULL)
 		return;
 	resp_block_free(rc);
-	rc_rtxn_end(rc);
+	resp_rtxn_end(rc);
 	rc_args_reset(rc);
-	rc_discard_queue(rc);
+	resp_multi_clear(rc);
 	free(rc->qb);
 	free(rc->name);
 	evbuffer_free(rc->ok);

@@ -624,6 +624,7 @@ void	resp_args_free(struct rarg *, int);
 void	resp_call(struct rclient *, const struct rcmd *, int, struct rarg *);
 void	resp_flush(struct rclient *);
 void	resp_process(struct rclient *);
+void	resp_rtxn_end(struct rclient *);
 
 /* resp-block.c */
 void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
@@ -671,10 +672,27 @@ struct evbuffer *resp_nest(struct rclient *);
 void	resp_nest_end(struct rclient *, struct evbuffer *, char, long long);
 void	resp_nest_abort(struct rclient *, struct evbuffer *);
 
+/* resp-conn.c */
+void	resp_conn_auth(struct rclient *, int, struct rarg *);
+void	resp_conn_hello(struct rclient *, int, struct rarg *);
+void	resp_conn_quit(struct rclient *, int, struct rarg *);
+void	resp_conn_ping(struct rclient *, int, struct rarg *);
+void	resp_conn_echo(struct rclient *, int, struct rarg *);
+void	resp_conn_select(struct rclient *, int, struct rarg *);
+void	resp_conn_client_setname(struct rclient *, int, struct rarg *);
+void	resp_conn_client_getname(struct rclient *, int, struct rarg *);
+void	resp_conn_client_id(struct rclient *, int, struct rarg *);
+void	resp_conn_client_help(struct rclient *, int, struct rarg *);
+
+/* resp-multi.c */
+void	resp_multi(struct rclient *, int, struct rarg *);
+void	resp_multi_exec(struct rclient *, int, struct rarg *);
+void	resp_multi_discard(struct rclient *, int, struct rarg *);
+void	resp_multi_watch(struct rclient *, int, struct rarg *);
+void	resp_multi_unwatch(struct rclient *, int, struct rarg *);
+void	resp_multi_clear(struct rclient *);
+
 /* resp-cmd.c */
-void	resp_cmd_ping(struct rclient *, int, struct rarg *);
-void	resp_cmd_echo(struct rclient *, int, struct rarg *);
-void	resp_cmd_select(struct rclient *, int, struct rarg *);
 void	resp_cmd_del(struct rclient *, int, struct rarg *);
 void	resp_cmd_exists(struct rclient *, int, struct rarg *);
 void	resp_cmd_type(struct rclient *, int, struct rarg *);
