@@ -40,9 +40,6 @@ static const char	err_dollar[] = "The $ ID is meaningless in the context "
 static const char	err_gt[] = "The > ID can be specified only when "
     "calling XREADGROUP using the GROUP <group> <consumer> option.";
 
-static const struct mid	mid_zero = { 0, 0 };
-static const struct mid	mid_max = { UINT64_MAX, UINT64_MAX };
-
 /* XADD's and XTRIM's options (Redis's streamAddTrimArgs). */
 struct addtrim {
 	struct mid	id;
@@ -101,45 +98,6 @@ static int	delconsumer(struct rclient *, struct txn *, struct stream *,
 		    const struct rarg *);
 
 /* ---------------------------------------------------------- ids */
-
-/* Whether an id is 0-0. */
-static int
-mid_iszero(const struct mid *id)
-{
-	return (id->ms == 0 && id->seq == 0);
-}
-
-/* The next id; -1 (and 0-0) past the last possible one. */
-static int
-mid_incr(struct mid *id)
-{
-	if (id->seq == UINT64_MAX) {
-		if (id->ms == UINT64_MAX) {
-			id->ms = id->seq = 0;
-			return (-1);
-		}
-		id->ms++;
-		id->seq = 0;
-	} else
-		id->seq++;
-	return (0);
-}
-
-/* The previous id; -1 (and the last possible) before 0-0. */
-static int
-mid_decr(struct mid *id)
-{
-	if (id->seq == 0) {
-		if (id->ms == 0) {
-			id->ms = id->seq = UINT64_MAX;
-			return (-1);
-		}
-		id->ms--;
-		id->seq = UINT64_MAX;
-	} else
-		id->seq--;
-	return (0);
-}
 
 /* Redis's string2ull(): strict decimal, else whatever strtoull() takes. */
 static int

@@ -188,11 +188,15 @@ struct midgen {
 	struct mid	last;	/* last mid handed out */
 	int		dirty;	/* last changed since it was saved */
 };
+extern const struct mid mid_zero, mid_max;
 void	midgen_init(struct midgen *, const struct mid *hw);
 void	midgen_next(struct midgen *, uint64_t now, struct mid *);
 int	mid_parse(const char *, size_t, struct mid *);	/* 0 ok, -1 bad */
 size_t	mid_format(const struct mid *, char [MID_STRLEN + 1]);
 int	mid_cmp(const struct mid *, const struct mid *);
+int	mid_iszero(const struct mid *);
+int	mid_incr(struct mid *);	/* 0 ok, -1 past the last */
+int	mid_decr(struct mid *);	/* 0 ok, -1 before 0-0 */
 void	mid_encode(const struct mid *, uint8_t [MID_BYTES]);
 void	mid_decode(const uint8_t *, struct mid *);
 
