@@ -26,6 +26,12 @@ static const char *const resp_errs[] = {
 	[RESP_ERR_KEYLEN] = "-ERR key longer than tickd's 510 bytes",
 	[RESP_ERR_NAMELEN] = "-ERR member or name longer than tickd's 503 "
 	    "bytes",
+	[RESP_ERR_DOLLAR] = "-ERR The $ ID is meaningless in the context of "
+	    "XREADGROUP: you want to read the history of this consumer by "
+	    "specifying a proper ID, or use the > ID to get new messages. The "
+	    "$ ID would just return an empty result set.",
+	[RESP_ERR_GT] = "-ERR The > ID can be specified only when calling "
+	    "XREADGROUP using the GROUP <group> <consumer> option.",
 };
 
 /* Appends a line "<type><n>\r\n". */

@@ -32,16 +32,8 @@
 #define TRIM_MAXLEN		1
 #define TRIM_MINID		2
 
-/* Errors said in more than one place. */
-static const char	err_dollar[] = "The $ ID is meaningless in the context "
-    "of XREADGROUP: you want to read the history of this consumer by "
-    "specifying a proper ID, or use the > ID to get new messages. The $ ID "
-    "would just return an empty result set.";
-static const char	err_gt[] = "The > ID can be specified only when "
-    "calling XREADGROUP using the GROUP <group> <consumer> option.";
-
 /* XADD's and XTRIM's options (Redis's streamAddTrimArgs). */
-struct addtrim {
+struct rstream_addtrim {
 	struct mid	id;
 	int		id_given;
 	int		seq_given;
@@ -54,7 +46,7 @@ struct addtrim {
 };
 
 /* A stream as a command sees it: its key, record and whether it exists. */
-struct stream {
+struct rstream {
 	const struct rarg	*key;
 	struct rkey_rec		 r;
 	int			 found;
@@ -62,7 +54,7 @@ struct stream {
 };
 
 /* A walk over a stream's entries that replies with them. */
-struct emit {
+struct rstream_emit {
 	struct rclient	*rc;
 	struct mid	 end;
 	int		 rev;
@@ -93,7 +85,7 @@ static TAILQ_HEAD(view_cursors, view_cursor) view_cursors =
     TAILQ_HEAD_INITIALIZER(view_cursors);
 static size_t			 view_ncursors;
 
-static int	delconsumer(struct rclient *, struct txn *, struct stream *,
+static int	delconsumer(struct rclient *, struct txn *, struct rstream *,
 		    struct rgroup_rec *, const struct rarg *,
 		    const struct rarg *);
 
@@ -125,7 +117,7 @@ str2ull(const char *s, unsigned long long *out)
  * "<ms>-*".  The text is read as a C string, as Redis reads it.
  */
 static int
-id_parse(const struct rarg *a, struct mid *id, uint64_t missing_seq,
+resp_stream_id_parse(const struct rarg *a, struct mid *id, uint64_t missing_seq,
     int strict, int *seq_given)
 {
 	char			 buf[128], *dash;
@@ -162,12 +154,12 @@ id_parse(const struct rarg *a, struct mid *id, uint64_t missing_seq,
 	return (0);
 }
 
-/* id_parse() that replies Redis's error on failure. */
+/* resp_stream_id_parse() that replies Redis's error on failure. */
 static int
-id_parse_reply(struct rclient *rc, const struct rarg *a, struct mid *id,
+resp_stream_id_reply(struct rclient *rc, const struct rarg *a, struct mid *id,
     uint64_t missing_seq, int strict)
 {
-	if (id_parse(a, id, missing_seq, strict, NULL) == 0)
+	if (resp_stream_id_parse(a, id, missing_seq, strict, NULL) == 0)
 		return (0);
 	resp_add_err(rc, RESP_ERR_BADID);
 	return (-1);
@@ -178,7 +170,7 @@ id_parse_reply(struct rclient *rc, const struct rarg *a, struct mid *id,
  * (and strict); it is made inclusive here with next (1) or previous (-1).
  */
 static int
-id_bound(struct rclient *rc, const struct rarg *a, struct mid *id,
+resp_stream_id_bound(struct rclient *rc, const struct rarg *a, struct mid *id,
     uint64_t missing_seq, int dir)
 {
 	struct rarg	t;
@@ -186,7 +178,7 @@ id_bound(struct rclient *rc, const struct rarg *a, struct mid *id,
 	if (a->len > 1 && a->p[0] == '(') {
 		t.p = a->p + 1;
 		t.len = a->len - 1;
-		if (id_parse_reply(rc, &t, id, missing_seq, 1) != 0)
+		if (resp_stream_id_reply(rc, &t, id, missing_seq, 1) != 0)
 			return (-1);
 		if (dir > 0 && mid_incr(id) != 0) {
 			resp_add_errorf(rc, "invalid start ID for the "
@@ -199,7 +191,7 @@ id_bound(struct rclient *rc, const struct rarg *a, struct mid *id,
 		}
 		return (0);
 	}
-	return (id_parse_reply(rc, a, id, missing_seq, 0));
+	return (resp_stream_id_reply(rc, a, id, missing_seq, 0));
 }
 
 /*
@@ -207,14 +199,14 @@ id_bound(struct rclient *rc, const struct rarg *a, struct mid *id,
  * NULL after replying an error.
  */
 static struct mid *
-parse_ids(struct rclient *rc, int argc, struct rarg *argv, int first)
+resp_stream_ids(struct rclient *rc, int argc, struct rarg *argv, int first)
 {
 	struct mid	*ids;
 	int		 j;
 
 	ids = xcalloc((size_t)argc, sizeof *ids);
 	for (j = first; j < argc; j++) {
-		if (id_parse_reply(rc, &argv[j], &ids[j], 0, 1) != 0) {
+		if (resp_stream_id_reply(rc, &argv[j], &ids[j], 0, 1) != 0) {
 			free(ids);
 			return (NULL);
 		}
@@ -224,7 +216,8 @@ parse_ids(struct rclient *rc, int argc, struct rarg *argv, int first)
 
 /* Appends id to a walk's array of ids, growing it as needed. */
 static void
-ids_add(struct mid **ids, size_t *n, size_t *cap, const struct mid *id)
+resp_stream_ids_add(struct mid **ids, size_t *n, size_t *cap,
+    const struct mid *id)
 {
 	if (*n == *cap)
 		*ids = xgrow(*ids, cap, sizeof **ids, 64);
@@ -238,8 +231,8 @@ ids_add(struct mid **ids, size_t *n, size_t *cap, const struct mid *id)
  * replying an error (wrong type or store).
  */
 static int
-stream_get(struct rclient *rc, struct txn *txn, const struct rarg *key,
-    struct stream *s)
+resp_stream_get(struct rclient *rc, struct txn *txn, const struct rarg *key,
+    struct rstream *s)
 {
 	int	ret;
 
@@ -258,24 +251,24 @@ stream_get(struct rclient *rc, struct txn *txn, const struct rarg *key,
 }
 
 /*
- * Refuses a view, then finds the stream at key as stream_get(): the
+ * Refuses a view, then finds the stream at key as resp_stream_get(): the
  * transaction, or NULL after replying an error.
  */
 static struct txn *
-stream_open(struct rclient *rc, const struct rarg *key, int write,
-    struct stream *s)
+resp_stream_open(struct rclient *rc, const struct rarg *key, int write,
+    struct rstream *s)
 {
 	struct txn	*txn;
 
 	if (resp_view_refuse(rc, key) || (txn = resp_txn(rc, write)) == NULL ||
-	    stream_get(rc, txn, key, s) != 0)
+	    resp_stream_get(rc, txn, key, s) != 0)
 		return (NULL);
 	return (txn);
 }
 
-/* Makes a new, empty stream record for s (written by stream_put). */
+/* Makes a new, empty stream record for s (written by resp_stream_put). */
 static int
-stream_create(struct txn *txn, struct stream *s)
+resp_stream_create(struct txn *txn, struct rstream *s)
 {
 	memset(&s->r, 0, sizeof s->r);
 	s->r.type = RTYPE_STREAM;
@@ -286,7 +279,7 @@ stream_create(struct txn *txn, struct stream *s)
 
 /* Writes s's record if it changed; a new stream enters the SCAN index. */
 static int
-stream_put(struct txn *txn, struct stream *s)
+resp_stream_put(struct txn *txn, struct rstream *s)
 {
 	int	ret;
 
@@ -311,7 +304,8 @@ first_fn(void *arg, const struct mid *id, const struct rentry *e)
 
 /* The first (or with rev the last) live entry's id, 0-0 if none. */
 static int
-stream_edge(struct txn *txn, const struct stream *s, int rev, struct mid *id)
+resp_stream_edge(struct txn *txn, const struct rstream *s, int rev,
+    struct mid *id)
 {
 	*id = mid_zero;
 	return (store_rentry_walk(txn, s->r.rid, rev ? &mid_max : &mid_zero,
@@ -320,7 +314,8 @@ stream_edge(struct txn *txn, const struct stream *s, int rev, struct mid *id)
 
 /* An entry as Redis replies it: [id, [field, value, ...]]. */
 static void
-add_entry(struct rclient *rc, const struct mid *id, const struct rentry *e)
+resp_stream_add_entry(struct rclient *rc, const struct mid *id,
+    const struct rentry *e)
 {
 	const uint8_t	*p;
 	size_t		 off = 0, len;
@@ -337,13 +332,13 @@ add_entry(struct rclient *rc, const struct mid *id, const struct rentry *e)
 
 /* Entry walk callback: replies entries up to end and count. */
 static int
-emit_fn(void *arg, const struct mid *id, const struct rentry *e)
+resp_stream_emit_fn(void *arg, const struct mid *id, const struct rentry *e)
 {
-	struct emit	*em = arg;
+	struct rstream_emit	*em = arg;
 
 	if (em->rev ? mid_cmp(id, &em->end) < 0 : mid_cmp(id, &em->end) > 0)
 		return (STORE_WALK_STOP);
-	add_entry(em->rc, id, e);
+	resp_stream_add_entry(em->rc, id, e);
 	em->last = *id;
 	if (++em->n == em->count)
 		return (STORE_WALK_STOP);
@@ -356,11 +351,11 @@ emit_fn(void *arg, const struct mid *id, const struct rentry *e)
  * number in *n.
  */
 static int
-emit_range(struct rclient *rc, struct txn *txn, const struct stream *s,
-    const struct mid *start, const struct mid *end, int rev, long long count,
-    long long *n)
+resp_stream_emit_range(struct rclient *rc, struct txn *txn,
+    const struct rstream *s, const struct mid *start, const struct mid *end,
+    int rev, long long count, long long *n)
 {
-	struct emit	em;
+	struct rstream_emit	em;
 	int		ret;
 
 	memset(&em, 0, sizeof em);
@@ -368,7 +363,8 @@ emit_range(struct rclient *rc, struct txn *txn, const struct stream *s,
 	em.end = *end;
 	em.rev = rev;
 	em.count = count;
-	ret = store_rentry_walk(txn, s->r.rid, start, rev, 0, emit_fn, &em);
+	ret = store_rentry_walk(txn, s->r.rid, start, rev, 0,
+	    resp_stream_emit_fn, &em);
 	*n = em.n;
 	return (ret);
 }
@@ -500,7 +496,7 @@ node_fn(void *arg, const struct mid *id, const struct rentry *e)
  * new node if it was the tail (the one before is full, or there is none).
  */
 static int
-node_purge(struct txn *txn, struct stream *s, const struct node_walk *nw)
+node_purge(struct txn *txn, struct rstream *s, const struct node_walk *nw)
 {
 	int	i, ret;
 
@@ -534,7 +530,7 @@ node_start_fn(void *arg, const struct mid *id, const struct rentry *e)
  * live entry goes, removes its node if nothing lives in it.
  */
 static int
-node_purge_if_empty(struct txn *txn, struct stream *s, const struct mid *id)
+node_purge_if_empty(struct txn *txn, struct rstream *s, const struct mid *id)
 {
 	struct node_walk	nw;
 	int			ret;
@@ -553,14 +549,14 @@ node_purge_if_empty(struct txn *txn, struct stream *s, const struct mid *id)
 
 /* After entries were removed: the first id again (0-0 when empty). */
 static int
-stream_fix_edges(struct txn *txn, struct stream *s)
+stream_fix_edges(struct txn *txn, struct rstream *s)
 {
 	s->dirty = 1;
 	if (s->r.length == 0) {
 		s->r.first_id = mid_zero;
 		return (STORE_OK);
 	}
-	return (stream_edge(txn, s, 0, &s->r.first_id));
+	return (resp_stream_edge(txn, s, 0, &s->r.first_id));
 }
 
 /*
@@ -569,7 +565,7 @@ stream_fix_edges(struct txn *txn, struct stream *s)
  * become tombstones.  An approximate trim stops at limit entries.
  */
 static int
-stream_trim(struct txn *txn, struct stream *s, const struct addtrim *a,
+stream_trim(struct txn *txn, struct rstream *s, const struct rstream_addtrim *a,
     long long *deleted)
 {
 	struct node_walk	 nw;
@@ -632,7 +628,7 @@ stream_trim(struct txn *txn, struct stream *s, const struct addtrim *a,
  */
 static int
 parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
-    struct addtrim *a)
+    struct rstream_addtrim *a)
 {
 	int	i, more, minid, limit_given = 0;
 
@@ -657,8 +653,8 @@ parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
 				i++;
 			}
 			if (minid) {
-				if (id_parse_reply(rc, &argv[i + 1], &a->minid,
-				    0, 1) != 0)
+				if (resp_stream_id_reply(rc, &argv[i + 1],
+				    &a->minid, 0, 1) != 0)
 					return (-1);
 			} else {
 				if (resp_arg_ll(rc, &argv[i + 1], &a->maxlen,
@@ -685,8 +681,8 @@ parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
 		} else if (xadd && resp_arg_is(&argv[i], "nomkstream"))
 			a->no_mkstream = 1;
 		else if (xadd) {
-			if (id_parse(&argv[i], &a->id, 0, 1, &a->seq_given) !=
-			    0) {
+			if (resp_stream_id_parse(&argv[i], &a->id, 0, 1,
+			    &a->seq_given) != 0) {
 				resp_add_err(rc, RESP_ERR_BADID);
 				return (-1);
 			}
@@ -724,7 +720,7 @@ parse_add_trim(struct rclient *rc, int argc, struct rarg *argv, int xadd,
 
 /* The device behind a queue: view; *found is 0 if it has none. */
 static int
-view_device(struct txn *txn, const char *user, const char *device,
+resp_chat_device(struct txn *txn, const char *user, const char *device,
     struct dev_rec *d, int *found)
 {
 	int	ret;
@@ -806,7 +802,7 @@ item_id_fn(void *arg, const struct mid *id, const struct item *it)
 	(void)it;
 	if (mid_cmp(id, &iw->end) > 0)
 		return (STORE_WALK_STOP);
-	ids_add(&iw->ids, &iw->nids, &iw->cap, id);
+	resp_stream_ids_add(&iw->ids, &iw->nids, &iw->cap, id);
 	return (STORE_WALK_NEXT);
 }
 
@@ -815,7 +811,7 @@ item_id_fn(void *arg, const struct mid *id, const struct item *it)
  * most count (0: all), without the array header; *n gets the number.
  */
 static int
-view_range(struct rclient *rc, struct txn *txn, uint64_t qid,
+resp_chat_range(struct rclient *rc, struct txn *txn, uint64_t qid,
     const struct mid *start, const struct mid *end, int rev, long long count,
     long long *n, struct mid *last)
 {
@@ -899,7 +895,7 @@ last_item_fn(void *arg, const struct mid *id, const struct item *it)
 
 /* A read of a view that is not a stream, or does not read that way. */
 static void
-view_wrong(struct rclient *rc, const struct rarg *key, enum resp_view v)
+resp_chat_wrong(struct rclient *rc, const struct rarg *key, enum resp_view v)
 {
 	if (v == RV_BLOCKED || v == RV_LASTSEEN)
 		resp_add_err(rc, RESP_ERR_WRONGTYPE);
@@ -926,8 +922,8 @@ utf8_text(const char *p, size_t len)
  * the copy.  Replies the new mid, or the first one on a repeated id.
  */
 static void
-inbox_send(struct rclient *rc, const char *to, int argc, struct rarg *argv,
-    int idpos, const struct addtrim *a)
+resp_chat_send(struct rclient *rc, const char *to, int argc, struct rarg *argv,
+    int idpos, const struct rstream_addtrim *a)
 {
 	struct send_req	 req;
 	struct send_res	 res;
@@ -1043,8 +1039,8 @@ void
 resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 {
 	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
-	struct addtrim	 a;
-	struct stream	 s;
+	struct rstream_addtrim	 a;
+	struct rstream	 s;
 	struct txn	*txn;
 	struct rbuf	*fv;
 	struct mid	 id;
@@ -1066,20 +1062,20 @@ resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 		return;
 	}
 	if (resp_view(&argv[1], user, device) == RV_INBOX) {
-		inbox_send(rc, user, argc, argv, idpos, &a);
+		resp_chat_send(rc, user, argc, argv, idpos, &a);
 		return;
 	}
 	if (resp_view_refuse(rc, &argv[1]) || resp_key_check(rc, &argv[1]))
 		return;
 	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    stream_get(rc, txn, &argv[1], &s) != 0)
+	    resp_stream_get(rc, txn, &argv[1], &s) != 0)
 		return;
 	if (!s.found) {
 		if (a.no_mkstream) {
 			resp_add_null(rc);
 			return;
 		}
-		if ((ret = stream_create(txn, &s)) != STORE_OK) {
+		if ((ret = resp_stream_create(txn, &s)) != STORE_OK) {
 			resp_add_store_error(rc, ret);
 			return;
 		}
@@ -1131,7 +1127,7 @@ resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 		ret = stream_trim(txn, &s, &a, &deleted);
 	}
 	if (ret == STORE_OK)
-		ret = stream_put(txn, &s);
+		ret = resp_stream_put(txn, &s);
 	if (ret != STORE_OK) {
 		resp_add_store_error(rc, ret);
 		return;
@@ -1148,7 +1144,7 @@ resp_stream_xlen(struct rclient *rc, int argc, struct rarg *argv)
 {
 	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
 	struct dev_rec	 d;
-	struct stream	 s;
+	struct rstream	 s;
 	struct txn	*txn;
 	enum resp_view	 v;
 	int		 found, ret;
@@ -1158,7 +1154,7 @@ resp_stream_xlen(struct rclient *rc, int argc, struct rarg *argv)
 		return;
 	v = resp_view(&argv[1], user, device);
 	if (v == RV_QUEUE) {
-		if ((ret = view_device(txn, user, device, &d, &found)) !=
+		if ((ret = resp_chat_device(txn, user, device, &d, &found)) !=
 		    STORE_OK)
 			resp_add_store_error(rc, ret);
 		else
@@ -1166,10 +1162,10 @@ resp_stream_xlen(struct rclient *rc, int argc, struct rarg *argv)
 		return;
 	}
 	if (v != RV_NONE) {
-		view_wrong(rc, &argv[1], v);
+		resp_chat_wrong(rc, &argv[1], v);
 		return;
 	}
-	if (stream_get(rc, txn, &argv[1], &s) == 0)
+	if (resp_stream_get(rc, txn, &argv[1], &s) == 0)
 		resp_add_int(rc, s.found ? (long long)s.r.length : 0);
 }
 
@@ -1178,7 +1174,7 @@ static void
 xrange(struct rclient *rc, int argc, struct rarg *argv, int rev)
 {
 	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
-	struct stream	 s;
+	struct rstream	 s;
 	struct dev_rec	 d;
 	struct txn	*txn;
 	struct evbuffer	*saved;
@@ -1187,8 +1183,9 @@ xrange(struct rclient *rc, int argc, struct rarg *argv, int rev)
 	long long	 count = -1, n;
 	int		 j, ret, found;
 
-	if (id_bound(rc, &argv[rev ? 3 : 2], &start, 0, 1) != 0 ||
-	    id_bound(rc, &argv[rev ? 2 : 3], &end, UINT64_MAX, -1) != 0)
+	if (resp_stream_id_bound(rc, &argv[rev ? 3 : 2], &start, 0, 1) != 0 ||
+	    resp_stream_id_bound(rc, &argv[rev ? 2 : 3], &end, UINT64_MAX,
+	    -1) != 0)
 		return;
 	for (j = 4; j < argc; j++) {
 		if (resp_arg_is(&argv[j], "count") && argc - j - 1 >= 1) {
@@ -1206,17 +1203,17 @@ xrange(struct rclient *rc, int argc, struct rarg *argv, int rev)
 		return;
 	v = resp_view(&argv[1], user, device);
 	if (v != RV_NONE && v != RV_QUEUE) {
-		view_wrong(rc, &argv[1], v);
+		resp_chat_wrong(rc, &argv[1], v);
 		return;
 	}
 	if (v == RV_QUEUE) {
-		if ((ret = view_device(txn, user, device, &d, &found)) !=
+		if ((ret = resp_chat_device(txn, user, device, &d, &found)) !=
 		    STORE_OK) {
 			resp_add_store_error(rc, ret);
 			return;
 		}
 		s.found = found;
-	} else if (stream_get(rc, txn, &argv[1], &s) != 0)
+	} else if (resp_stream_get(rc, txn, &argv[1], &s) != 0)
 		return;
 	if (!s.found) {
 		resp_add_array(rc, 0);
@@ -1230,10 +1227,10 @@ xrange(struct rclient *rc, int argc, struct rarg *argv, int rev)
 		count = 0;
 	saved = resp_nest(rc);
 	if (v == RV_QUEUE)
-		ret = view_range(rc, txn, d.qid, &start, &end, rev, count, &n,
-		    NULL);
+		ret = resp_chat_range(rc, txn, d.qid, &start, &end, rev, count,
+		    &n, NULL);
 	else
-		ret = emit_range(rc, txn, &s, rev ? &end : &start,
+		ret = resp_stream_emit_range(rc, txn, &s, rev ? &end : &start,
 		    rev ? &start : &end, rev, count, &n);
 	if (ret != STORE_OK) {
 		resp_nest_abort(rc, saved);
@@ -1263,19 +1260,19 @@ resp_stream_xrevrange(struct rclient *rc, int argc, struct rarg *argv)
 void
 resp_stream_xdel(struct rclient *rc, int argc, struct rarg *argv)
 {
-	struct stream	 s;
+	struct rstream	 s;
 	struct txn	*txn;
 	struct mid	*ids;
 	long long	 deleted = 0;
 	int		 j, ret = STORE_OK;
 
-	if ((txn = stream_open(rc, &argv[1], 1, &s)) == NULL)
+	if ((txn = resp_stream_open(rc, &argv[1], 1, &s)) == NULL)
 		return;
 	if (!s.found) {
 		resp_add_int(rc, 0);
 		return;
 	}
-	if ((ids = parse_ids(rc, argc, argv, 2)) == NULL)
+	if ((ids = resp_stream_ids(rc, argc, argv, 2)) == NULL)
 		return;
 	for (j = 2; j < argc && ret == STORE_OK; j++) {
 		ret = store_rentry_del(txn, s.r.rid, &ids[j]);
@@ -1294,7 +1291,7 @@ resp_stream_xdel(struct rclient *rc, int argc, struct rarg *argv)
 	free(ids);
 	if (ret == STORE_OK && deleted != 0) {
 		if ((ret = stream_fix_edges(txn, &s)) == STORE_OK)
-			ret = stream_put(txn, &s);
+			ret = resp_stream_put(txn, &s);
 	}
 	if (ret != STORE_OK) {
 		resp_add_store_error(rc, ret);
@@ -1307,13 +1304,13 @@ resp_stream_xdel(struct rclient *rc, int argc, struct rarg *argv)
 void
 resp_stream_xtrim(struct rclient *rc, int argc, struct rarg *argv)
 {
-	struct addtrim	 a;
-	struct stream	 s;
+	struct rstream_addtrim	 a;
+	struct rstream	 s;
 	struct txn	*txn;
 	long long	 deleted;
 	int		 ret;
 
-	if ((txn = stream_open(rc, &argv[1], 1, &s)) == NULL)
+	if ((txn = resp_stream_open(rc, &argv[1], 1, &s)) == NULL)
 		return;
 	if (!s.found) {
 		resp_add_int(rc, 0);
@@ -1322,7 +1319,7 @@ resp_stream_xtrim(struct rclient *rc, int argc, struct rarg *argv)
 	if (parse_add_trim(rc, argc, argv, 0, &a) < 0)
 		return;
 	if ((ret = stream_trim(txn, &s, &a, &deleted)) == STORE_OK)
-		ret = stream_put(txn, &s);
+		ret = resp_stream_put(txn, &s);
 	if (ret != STORE_OK) {
 		resp_add_store_error(rc, ret);
 		return;
@@ -1334,13 +1331,13 @@ resp_stream_xtrim(struct rclient *rc, int argc, struct rarg *argv)
 void
 resp_stream_xsetid(struct rclient *rc, int argc, struct rarg *argv)
 {
-	struct stream	 s;
+	struct rstream	 s;
 	struct txn	*txn;
 	struct mid	 id, maxdel = { 0, 0 }, top;
 	long long	 added = -1;
 	int		 i, ret;
 
-	if (id_parse_reply(rc, &argv[2], &id, 0, 1) != 0)
+	if (resp_stream_id_reply(rc, &argv[2], &id, 0, 1) != 0)
 		return;
 	for (i = 3; i < argc; i += 2) {
 		if (resp_arg_is(&argv[i], "entriesadded") && argc - 1 - i) {
@@ -1353,7 +1350,7 @@ resp_stream_xsetid(struct rclient *rc, int argc, struct rarg *argv)
 			}
 		} else if (resp_arg_is(&argv[i], "maxdeletedid") &&
 		    argc - 1 - i) {
-			if (id_parse_reply(rc, &argv[i + 1], &maxdel, 0,
+			if (resp_stream_id_reply(rc, &argv[i + 1], &maxdel, 0,
 			    1) != 0)
 				return;
 			if (mid_cmp(&id, &maxdel) < 0) {
@@ -1367,14 +1364,14 @@ resp_stream_xsetid(struct rclient *rc, int argc, struct rarg *argv)
 			return;
 		}
 	}
-	if ((txn = stream_open(rc, &argv[1], 1, &s)) == NULL)
+	if ((txn = resp_stream_open(rc, &argv[1], 1, &s)) == NULL)
 		return;
 	if (!s.found) {
 		resp_add_err(rc, RESP_ERR_NOKEY);
 		return;
 	}
 	if (s.r.length > 0) {
-		if ((ret = stream_edge(txn, &s, 1, &top)) != STORE_OK) {
+		if ((ret = resp_stream_edge(txn, &s, 1, &top)) != STORE_OK) {
 			resp_add_store_error(rc, ret);
 			return;
 		}
@@ -1395,7 +1392,7 @@ resp_stream_xsetid(struct rclient *rc, int argc, struct rarg *argv)
 	if (!mid_iszero(&maxdel))
 		s.r.max_deleted = maxdel;
 	s.dirty = 1;
-	if ((ret = stream_put(txn, &s)) != STORE_OK) {
+	if ((ret = resp_stream_put(txn, &s)) != STORE_OK) {
 		resp_add_store_error(rc, ret);
 		return;
 	}
@@ -1446,8 +1443,8 @@ estimate_read(const struct rkey_rec *r, const struct mid *id)
 
 /* A group of s by name: 0 found, 1 not, or a store error. */
 static int
-group_get(struct txn *txn, const struct stream *s, const struct rarg *name,
-    struct rgroup_rec *g)
+resp_cgroup_get(struct txn *txn, const struct rstream *s,
+    const struct rarg *name, struct rgroup_rec *g)
 {
 	int	ret;
 
@@ -1466,14 +1463,14 @@ group_get(struct txn *txn, const struct stream *s, const struct rarg *name,
  */
 static struct txn *
 stream_group_open(struct rclient *rc, struct rarg *argv, int write,
-    struct stream *s, struct rgroup_rec *g)
+    struct rstream *s, struct rgroup_rec *g)
 {
 	struct txn	*txn;
 	int		 ret;
 
-	if ((txn = stream_open(rc, &argv[1], write, s)) == NULL)
+	if ((txn = resp_stream_open(rc, &argv[1], write, s)) == NULL)
 		return (NULL);
-	if ((ret = group_get(txn, s, &argv[2], g)) != 0) {
+	if ((ret = resp_cgroup_get(txn, s, &argv[2], g)) != 0) {
 		if (ret < 0)
 			resp_add_store_error(rc, ret);
 		else
@@ -1489,8 +1486,8 @@ stream_group_open(struct rclient *rc, struct rarg *argv, int write,
  * group); seen time is now either way unless norefresh.
  */
 static int
-consumer_get(struct txn *txn, struct rgroup_rec *g, const struct rarg *name,
-    struct rcons_rec *c, int norefresh, int *created)
+resp_cgroup_consumer(struct txn *txn, struct rgroup_rec *g,
+    const struct rarg *name, struct rcons_rec *c, int norefresh, int *created)
 {
 	int	ret;
 
@@ -1601,7 +1598,7 @@ parse_entries_read(struct rclient *rc, const struct rarg *a,
 void
 resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 {
-	struct stream		 s;
+	struct rstream		 s;
 	struct rgroup_rec	 g;
 	struct rcons_rec	 c;
 	struct txn		*txn;
@@ -1624,7 +1621,7 @@ resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 				goto syntax;
 		}
 	}
-	if ((txn = stream_open(rc, &argv[2], 1, &s)) == NULL)
+	if ((txn = resp_stream_open(rc, &argv[2], 1, &s)) == NULL)
 		return;
 	if (!s.found && !mkstream) {
 		resp_add_errorf(rc, "The XGROUP subcommand requires the key to "
@@ -1632,7 +1629,7 @@ resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 		    "MKSTREAM option to create an empty stream automatically.");
 		return;
 	}
-	if ((gret = group_get(txn, &s, &argv[3], &g)) < 0) {
+	if ((gret = resp_cgroup_get(txn, &s, &argv[3], &g)) < 0) {
 		resp_add_store_error(rc, gret);
 		return;
 	}
@@ -1646,14 +1643,14 @@ resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 	if (strcasecmp(op, "create") == 0 && argc <= 8) {
 		if (strcmp(argv[4].p, "$") == 0)
 			id = s.found ? s.r.last_id : mid_zero;
-		else if (id_parse_reply(rc, &argv[4], &id, 0, 1) != 0)
+		else if (resp_stream_id_reply(rc, &argv[4], &id, 0, 1) != 0)
 			return;
 		if (argv[3].len > RNAME_MAX) {
 			resp_add_err(rc, RESP_ERR_NAMELEN);
 			return;
 		}
-		if (!s.found && (ret = stream_create(txn, &s)) == STORE_OK)
-			ret = stream_put(txn, &s);
+		if (!s.found && (ret = resp_stream_create(txn, &s)) == STORE_OK)
+			ret = resp_stream_put(txn, &s);
 		if (ret == STORE_OK && gret == 0) {
 			resp_add_errorf(rc, "-BUSYGROUP Consumer Group name "
 			    "already exists");
@@ -1670,14 +1667,14 @@ resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 		if (ret == STORE_OK) {
 			s.r.ngroups++;
 			s.dirty = 1;
-			ret = stream_put(txn, &s);
+			ret = resp_stream_put(txn, &s);
 		}
 		if (ret == STORE_OK)
 			resp_add_ok(rc);
 	} else if (strcasecmp(op, "setid") == 0 && (argc == 5 || argc == 7)) {
 		if (strcmp(argv[4].p, "$") == 0)
 			id = s.r.last_id;
-		else if (id_parse_reply(rc, &argv[4], &id, 0, 0) != 0)
+		else if (resp_stream_id_reply(rc, &argv[4], &id, 0, 0) != 0)
 			return;
 		if (argc == 7) {
 			if (!resp_arg_is(&argv[5], "entriesread"))
@@ -1702,7 +1699,7 @@ resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 		    argv[3].len)) == STORE_OK) {
 			s.r.ngroups--;
 			s.dirty = 1;
-			ret = stream_put(txn, &s);
+			ret = resp_stream_put(txn, &s);
 		}
 		if (ret == STORE_OK) {
 			resp_add_int(rc, 1);
@@ -1720,9 +1717,9 @@ resp_stream_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 			return;
 		}
 		if (ret == STORE_NOTFOUND &&
-		    (ret = consumer_get(txn, &g, &argv[4], &c, 0, &created)) ==
-		    STORE_OK && (ret = store_rgroup_put(txn, s.r.rid, argv[3].p,
-		    argv[3].len, &g)) == STORE_OK)
+		    (ret = resp_cgroup_consumer(txn, &g, &argv[4], &c, 0,
+		    &created)) == STORE_OK && (ret = store_rgroup_put(txn,
+		    s.r.rid, argv[3].p, argv[3].len, &g)) == STORE_OK)
 			resp_add_int(rc, 1);
 	} else if (strcasecmp(op, "delconsumer") == 0 && argc == 5) {
 		ret = delconsumer(rc, txn, &s, &g, &argv[3], &argv[4]);
@@ -1782,13 +1779,13 @@ pel_collect_fn(void *arg, const struct mid *id, const struct rpel_rec *p)
 		pw->more = 1;
 		return (STORE_WALK_STOP);
 	}
-	ids_add(&pw->ids, &pw->n, &pw->cap, id);
+	resp_stream_ids_add(&pw->ids, &pw->n, &pw->cap, id);
 	return (STORE_WALK_NEXT);
 }
 
 /* XGROUP DELCONSUMER: the consumer and its pending entries go. */
 static int
-delconsumer(struct rclient *rc, struct txn *txn, struct stream *s,
+delconsumer(struct rclient *rc, struct txn *txn, struct rstream *s,
     struct rgroup_rec *g, const struct rarg *gname, const struct rarg *cname)
 {
 	struct rcons_rec	c;
@@ -1826,7 +1823,7 @@ delconsumer(struct rclient *rc, struct txn *txn, struct stream *s,
 /* ---------------------------------------------------------- XREAD */
 
 /* What XREAD and XREADGROUP parsed. */
-struct xread {
+struct rstream_read {
 	int			 group;		/* XREADGROUP */
 	long long		 timeout;	/* ms, -1: no BLOCK */
 	long long		 count;
@@ -1838,7 +1835,7 @@ struct xread {
 
 /* Entry walk callback: collects ids after emitting (for group reads). */
 struct served {
-	struct emit	 em;
+	struct rstream_emit	 em;
 	struct mid	*ids;
 	size_t		 n, cap;
 };
@@ -1849,8 +1846,8 @@ served_fn(void *arg, const struct mid *id, const struct rentry *e)
 {
 	struct served	*sv = arg;
 
-	ids_add(&sv->ids, &sv->n, &sv->cap, id);
-	return (emit_fn(&sv->em, id, e));
+	resp_stream_ids_add(&sv->ids, &sv->n, &sv->cap, id);
+	return (resp_stream_emit_fn(&sv->em, id, e));
 }
 
 /*
@@ -1859,8 +1856,8 @@ served_fn(void *arg, const struct mid *id, const struct rentry *e)
  * and unless noack puts them in the PEL.
  */
 static int
-serve_group_new(struct rclient *rc, struct txn *txn, struct stream *s,
-    struct rgroup_rec *g, const struct xread *x)
+resp_cgroup_serve_new(struct rclient *rc, struct txn *txn, struct rstream *s,
+    struct rgroup_rec *g, const struct rstream_read *x)
 {
 	struct served	 sv;
 	struct rpel_rec	 p;
@@ -1908,8 +1905,9 @@ serve_group_new(struct rclient *rc, struct txn *txn, struct stream *s,
  * comes as [id, nil].
  */
 static int
-serve_group_history(struct rclient *rc, struct txn *txn, struct stream *s,
-    struct rgroup_rec *g, const struct xread *x, const struct mid *start)
+resp_cgroup_serve_history(struct rclient *rc, struct txn *txn,
+    struct rstream *s, struct rgroup_rec *g, const struct rstream_read *x,
+    const struct mid *start)
 {
 	struct pel_walk	 pw;
 	struct rpel_rec	 p;
@@ -1940,7 +1938,7 @@ serve_group_history(struct rclient *rc, struct txn *txn, struct stream *s,
 		}
 		if (ret != STORE_OK)
 			break;
-		add_entry(rc, &pw.ids[i], &e);
+		resp_stream_add_entry(rc, &pw.ids[i], &e);
 		if ((ret = store_rpel_get(txn, g->gid, &pw.ids[i], &p)) !=
 		    STORE_OK)
 			break;
@@ -1956,7 +1954,7 @@ serve_group_history(struct rclient *rc, struct txn *txn, struct stream *s,
 /* Parses XREAD's and XREADGROUP's options; -1 after an error reply. */
 static int
 xread_parse(struct rclient *rc, int argc, struct rarg *argv,
-    struct xread *x)
+    struct rstream_read *x)
 {
 	int	i, more;
 
@@ -2025,7 +2023,7 @@ xread_parse(struct rclient *rc, int argc, struct rarg *argv,
 
 /* The header of one stream's part of an XREAD reply. */
 static void
-add_read_key(struct rclient *rc, const struct rarg *key)
+resp_stream_read_key(struct rclient *rc, const struct rarg *key)
 {
 	if (!resp_is3(rc))
 		resp_add_array(rc, 2);
@@ -2034,7 +2032,7 @@ add_read_key(struct rclient *rc, const struct rarg *key)
 
 /* XREADGROUP's NOGROUP: key is missing or has no group gname. */
 static void
-add_read_nogroup(struct rclient *rc, const struct rarg *key,
+resp_stream_read_nogroup(struct rclient *rc, const struct rarg *key,
     const struct rarg *gname)
 {
 	resp_add_errorf(rc, "-NOGROUP No such key '%s' or consumer group '%s' "
@@ -2043,7 +2041,7 @@ add_read_nogroup(struct rclient *rc, const struct rarg *key,
 
 /* Puts the id "$" stands for into its argument: a parked read keeps it. */
 static void
-read_resolve(struct rarg *ida, const struct mid *id)
+resp_stream_read_resolve(struct rarg *ida, const struct mid *id)
 {
 	char	buf[MID_STRLEN + 1];
 
@@ -2056,8 +2054,8 @@ read_resolve(struct rarg *ida, const struct mid *id)
  * read, or if none the client parks (BLOCK) or gets nil.
  */
 static void
-read_end(struct rclient *rc, struct evbuffer *saved, const struct rarg *argv,
-    const struct xread *x, long long served)
+resp_stream_read_end(struct rclient *rc, struct evbuffer *saved,
+    const struct rarg *argv, const struct rstream_read *x, long long served)
 {
 	if (served > 0) {
 		resp_nest_end(rc, saved, resp_is3(rc) ? '%' : '*', served);
@@ -2077,7 +2075,8 @@ read_end(struct rclient *rc, struct evbuffer *saved, const struct rarg *argv,
  * cursor.
  */
 static void
-xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
+resp_chat_xread(struct rclient *rc, struct rarg *argv,
+    const struct rstream_read *x)
 {
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
@@ -2091,7 +2090,7 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 	int			 i, found, ret, history;
 
 	if (x->group && strcmp(x->gname->p, VIEW_GROUP) != 0) {
-		add_read_nogroup(rc, &argv[x->first], x->gname);
+		resp_stream_read_nogroup(rc, &argv[x->first], x->gname);
 		return;
 	}
 	if ((txn = resp_txn(rc, 0)) == NULL)
@@ -2101,12 +2100,12 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 		key = &argv[x->first + i];
 		ida = &argv[x->first + x->nkeys + i];
 		resp_view(key, user, device);
-		if ((ret = view_device(txn, user, device, &d, &found)) !=
+		if ((ret = resp_chat_device(txn, user, device, &d, &found)) !=
 		    STORE_OK)
 			goto store_error;
 		if (x->group && !found) {
 			resp_nest_abort(rc, saved);
-			add_read_nogroup(rc, key, x->gname);
+			resp_stream_read_nogroup(rc, key, x->gname);
 			return;
 		}
 		vc = NULL;
@@ -2116,7 +2115,7 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 			if (found && (ret = store_queue_walk(txn, d.qid, NULL,
 			    last_item_fn, &id)) != STORE_OK)
 				goto store_error;
-			read_resolve(ida, &id);
+			resp_stream_read_resolve(ida, &id);
 		} else if (strcmp(ida->p, ">") == 0 && x->group) {
 			vc = view_cursor(key, x->cname);
 			id = vc->last;
@@ -2124,11 +2123,11 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 		    strcmp(ida->p, ">") == 0) {
 			resp_nest_abort(rc, saved);
 			if (strcmp(ida->p, "$") == 0)
-				resp_add_errorf(rc, "%s", err_dollar);
+				resp_add_err(rc, RESP_ERR_DOLLAR);
 			else
-				resp_add_errorf(rc, "%s", err_gt);
+				resp_add_err(rc, RESP_ERR_GT);
 			return;
-		} else if (id_parse(ida, &id, 0, 1, NULL) != 0) {
+		} else if (resp_stream_id_parse(ida, &id, 0, 1, NULL) != 0) {
 			resp_nest_abort(rc, saved);
 			resp_add_err(rc, RESP_ERR_BADID);
 			return;
@@ -2137,10 +2136,10 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 		if (!found)
 			continue;
 		ksaved = resp_nest(rc);
-		add_read_key(rc, key);
+		resp_stream_read_key(rc, key);
 		esaved = resp_nest(rc);
 		n = 0;
-		if (mid_incr(&id) == 0 && (ret = view_range(rc, txn, d.qid,
+		if (mid_incr(&id) == 0 && (ret = resp_chat_range(rc, txn, d.qid,
 		    &id, &mid_max, 0, x->count, &n, &last)) != STORE_OK) {
 			resp_nest_abort(rc, esaved);
 			resp_nest_abort(rc, ksaved);
@@ -2157,7 +2156,7 @@ xread_views(struct rclient *rc, struct rarg *argv, const struct xread *x)
 		resp_nest_end(rc, ksaved, 0, 0);
 		served++;
 	}
-	read_end(rc, saved, argv, x, served);
+	resp_stream_read_end(rc, saved, argv, x, served);
 	return;
 store_error:
 	resp_nest_abort(rc, saved);
@@ -2175,8 +2174,8 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 {
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
-	struct xread		 x;
-	struct stream		*ss;
+	struct rstream_read		 x;
+	struct rstream		*ss;
 	struct rgroup_rec	*gs;
 	struct mid		*ids, top, start;
 	struct rcons_rec	 c;
@@ -2197,7 +2196,7 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 		if (v == RV_QUEUE)
 			views++;
 		else if (v != RV_NONE) {
-			view_wrong(rc, &argv[x.first + i], v);
+			resp_chat_wrong(rc, &argv[x.first + i], v);
 			return;
 		}
 	}
@@ -2207,7 +2206,7 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 		return;
 	}
 	if (views != 0) {
-		xread_views(rc, argv, &x);
+		resp_chat_xread(rc, argv, &x);
 		return;
 	}
 	if ((txn = resp_txn(rc, group)) == NULL)
@@ -2218,10 +2217,10 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 	for (i = 0; i < x.nkeys; i++) {
 		key = &argv[x.first + i];
 		ida = &argv[x.first + x.nkeys + i];
-		if (stream_get(rc, txn, key, &ss[i]) != 0)
+		if (resp_stream_get(rc, txn, key, &ss[i]) != 0)
 			goto out;
 		if (group) {
-			gret = group_get(txn, &ss[i], x.gname, &gs[i]);
+			gret = resp_cgroup_get(txn, &ss[i], x.gname, &gs[i]);
 			if (gret < 0) {
 				ret = gret;
 				goto out;
@@ -2237,24 +2236,24 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 				goto out;
 			}
 			if (gret == 1) {
-				add_read_nogroup(rc, key, x.gname);
+				resp_stream_read_nogroup(rc, key, x.gname);
 				goto out;
 			}
 		}
 		if (strcmp(ida->p, "$") == 0) {
 			if (group) {
-				resp_add_errorf(rc, "%s", err_dollar);
+				resp_add_err(rc, RESP_ERR_DOLLAR);
 				goto out;
 			}
 			ids[i] = ss[i].found ? ss[i].r.last_id : mid_zero;
-			read_resolve(ida, &ids[i]);
+			resp_stream_read_resolve(ida, &ids[i]);
 		} else if (strcmp(ida->p, ">") == 0) {
 			if (!group) {
-				resp_add_errorf(rc, "%s", err_gt);
+				resp_add_err(rc, RESP_ERR_GT);
 				goto out;
 			}
 			ids[i] = mid_max;
-		} else if (id_parse_reply(rc, ida, &ids[i], 0, 1) != 0)
+		} else if (resp_stream_id_reply(rc, ida, &ids[i], 0, 1) != 0)
 			goto out;
 	}
 	saved = resp_nest(rc);
@@ -2264,22 +2263,22 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 		if (!group || mid_cmp(&ids[i], &mid_max) == 0) {
 			if (ss[i].r.length == 0)
 				continue;
-			if ((ret = stream_edge(txn, &ss[i], 1, &top)) !=
+			if ((ret = resp_stream_edge(txn, &ss[i], 1, &top)) !=
 			    STORE_OK)
 				break;
 			if (mid_cmp(&top, group ? &gs[i].last_id : &ids[i]) <=
 			    0)
 				continue;
 		}
-		add_read_key(rc, &argv[x.first + i]);
+		resp_stream_read_key(rc, &argv[x.first + i]);
 		if (group) {
-			ret = consumer_get(txn, &gs[i], x.cname, &c, 0,
+			ret = resp_cgroup_consumer(txn, &gs[i], x.cname, &c, 0,
 			    &created);
 			if (ret == STORE_OK && mid_cmp(&ids[i], &mid_max) == 0)
-				ret = serve_group_new(rc, txn, &ss[i], &gs[i],
-				    &x);
+				ret = resp_cgroup_serve_new(rc, txn, &ss[i],
+				    &gs[i], &x);
 			else if (ret == STORE_OK)
-				ret = serve_group_history(rc, txn, &ss[i],
+				ret = resp_cgroup_serve_history(rc, txn, &ss[i],
 				    &gs[i], &x, &ids[i]);
 			if (ret == STORE_OK)
 				ret = store_rgroup_put(txn, ss[i].r.rid,
@@ -2288,8 +2287,8 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 			start = ids[i];
 			mid_incr(&start);
 			esaved = resp_nest(rc);
-			ret = emit_range(rc, txn, &ss[i], &start, &mid_max, 0,
-			    x.count, &n);
+			ret = resp_stream_emit_range(rc, txn, &ss[i], &start,
+			    &mid_max, 0, x.count, &n);
 			resp_nest_end(rc, esaved, '*', n);
 		}
 		served++;
@@ -2297,7 +2296,7 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 	if (ret != STORE_OK)
 		resp_nest_abort(rc, saved);
 	else
-		read_end(rc, saved, argv, &x, served);
+		resp_stream_read_end(rc, saved, argv, &x, served);
 out:
 	if (ret != STORE_OK)
 		resp_add_store_error(rc, ret);
@@ -2327,8 +2326,8 @@ resp_stream_xreadgroup(struct rclient *rc, int argc, struct rarg *argv)
  * item is deleted and the sender gets the delivered receipt).
  */
 static void
-xack_view(struct rclient *rc, int argc, struct rarg *argv, const char *user,
-    const char *device)
+resp_chat_xack(struct rclient *rc, int argc, struct rarg *argv,
+    const char *user, const char *device)
 {
 	struct ack_res	 res;
 	struct conn	*c;
@@ -2337,7 +2336,7 @@ xack_view(struct rclient *rc, int argc, struct rarg *argv, const char *user,
 	long long	 acked = 0;
 	int		 j, ret = STORE_OK;
 
-	if ((ids = parse_ids(rc, argc, argv, 3)) == NULL)
+	if ((ids = resp_stream_ids(rc, argc, argv, 3)) == NULL)
 		return;
 	if (strcmp(argv[2].p, VIEW_GROUP) != 0) {
 		free(ids);
@@ -2380,7 +2379,7 @@ resp_stream_xack(struct rclient *rc, int argc, struct rarg *argv)
 {
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
-	struct stream		 s;
+	struct rstream		 s;
 	struct rgroup_rec	 g;
 	struct rpel_rec		 p;
 	struct txn		*txn;
@@ -2391,17 +2390,17 @@ resp_stream_xack(struct rclient *rc, int argc, struct rarg *argv)
 
 	v = resp_view(&argv[1], user, device);
 	if (v == RV_QUEUE) {
-		xack_view(rc, argc, argv, user, device);
+		resp_chat_xack(rc, argc, argv, user, device);
 		return;
 	}
 	if (v != RV_NONE) {
-		view_wrong(rc, &argv[1], v);
+		resp_chat_wrong(rc, &argv[1], v);
 		return;
 	}
 	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    stream_get(rc, txn, &argv[1], &s) != 0)
+	    resp_stream_get(rc, txn, &argv[1], &s) != 0)
 		return;
-	if (s.found && (gret = group_get(txn, &s, &argv[2], &g)) < 0) {
+	if (s.found && (gret = resp_cgroup_get(txn, &s, &argv[2], &g)) < 0) {
 		resp_add_store_error(rc, gret);
 		return;
 	}
@@ -2409,7 +2408,7 @@ resp_stream_xack(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_int(rc, 0);
 		return;
 	}
-	if ((ids = parse_ids(rc, argc, argv, 3)) == NULL)
+	if ((ids = resp_stream_ids(rc, argc, argv, 3)) == NULL)
 		return;
 	for (j = 3; gret == 0 && j < argc && ret == STORE_OK; j++) {
 		if ((ret = store_rpel_get(txn, g.gid, &ids[j], &p)) ==
@@ -2437,7 +2436,7 @@ static int
 pending_cons_fn(void *arg, const void *name, size_t len,
     const struct rcons_rec *c)
 {
-	struct emit	*em = arg;
+	struct rstream_emit	*em = arg;
 
 	if (c->pending == 0)
 		return (STORE_WALK_NEXT);
@@ -2468,12 +2467,12 @@ pel_edges_fn(void *arg, const struct mid *id, const struct rpel_rec *p)
 void
 resp_stream_xpending(struct rclient *rc, int argc, struct rarg *argv)
 {
-	struct stream		 s;
+	struct rstream		 s;
 	struct rgroup_rec	 g;
 	struct rcons_rec	 c;
 	struct rpel_rec		 p;
 	struct pel_walk		 pw;
-	struct emit		 em;
+	struct rstream_emit		 em;
 	struct evbuffer		*saved;
 	struct txn		*txn;
 	struct mid		 start, end, edges[2];
@@ -2501,9 +2500,9 @@ resp_stream_xpending(struct rclient *rc, int argc, struct rarg *argv)
 			return;
 		if (count < 0)
 			count = 0;
-		if (id_bound(rc, &argv[startidx], &start, 0, 1) != 0 ||
-		    id_bound(rc, &argv[startidx + 1], &end, UINT64_MAX, -1) !=
-		    0)
+		if (resp_stream_id_bound(rc, &argv[startidx], &start, 0,
+		    1) != 0 || resp_stream_id_bound(rc, &argv[startidx + 1],
+		    &end, UINT64_MAX, -1) != 0)
 			return;
 		if (startidx + 3 < argc)
 			cname = &argv[startidx + 3];
@@ -2587,8 +2586,8 @@ claim_one(struct txn *txn, struct rgroup_rec *g, const struct mid *id,
 	int			ret, created;
 
 	if (!*cons) {
-		if ((ret = consumer_get(txn, g, cname, &c, 0, &created)) !=
-		    STORE_OK)
+		if ((ret = resp_cgroup_consumer(txn, g, cname, &c, 0,
+		    &created)) != STORE_OK)
 			return (ret);
 		*cons = 1;
 	}
@@ -2602,7 +2601,7 @@ claim_one(struct txn *txn, struct rgroup_rec *g, const struct mid *id,
 
 /* A claimed entry as the XCLAIMs reply it: the id with JUSTID, else all. */
 static int
-add_claimed(struct rclient *rc, struct txn *txn, const struct stream *s,
+add_claimed(struct rclient *rc, struct txn *txn, const struct rstream *s,
     const struct mid *id, int justid)
 {
 	struct rentry	e;
@@ -2613,7 +2612,7 @@ add_claimed(struct rclient *rc, struct txn *txn, const struct stream *s,
 		return (STORE_OK);
 	}
 	if ((ret = store_rentry_get(txn, s->r.rid, id, &e)) == STORE_OK)
-		add_entry(rc, id, &e);
+		resp_stream_add_entry(rc, id, &e);
 	return (ret);
 }
 
@@ -2624,7 +2623,7 @@ add_claimed(struct rclient *rc, struct txn *txn, const struct stream *s,
 void
 resp_stream_xclaim(struct rclient *rc, int argc, struct rarg *argv)
 {
-	struct stream		 s;
+	struct rstream		 s;
 	struct rgroup_rec	 g;
 	struct rpel_rec		 p, *pp;
 	struct rentry		 e;
@@ -2644,7 +2643,7 @@ resp_stream_xclaim(struct rclient *rc, int argc, struct rarg *argv)
 	if (minidle < 0)
 		minidle = 0;
 	for (j = 5; j < argc; j++) {
-		if (id_parse(&argv[j], &id, 0, 1, NULL) != 0)
+		if (resp_stream_id_parse(&argv[j], &id, 0, 1, NULL) != 0)
 			break;
 	}
 	last = j - 1;
@@ -2668,7 +2667,8 @@ resp_stream_xclaim(struct rclient *rc, int argc, struct rarg *argv)
 			    "RETRYCOUNT option argument for XCLAIM") != 0)
 				return;
 		} else if (resp_arg_is(&argv[j], "lastid") && argc - 1 - j) {
-			if (id_parse_reply(rc, &argv[++j], &lastid, 0, 1) != 0)
+			if (resp_stream_id_reply(rc, &argv[++j], &lastid, 0,
+			    1) != 0)
 				return;
 		} else {
 			resp_add_errorf(rc, "Unrecognized XCLAIM option '%s'",
@@ -2687,7 +2687,7 @@ resp_stream_xclaim(struct rclient *rc, int argc, struct rarg *argv)
 		time = (long long)now;
 	saved = resp_nest(rc);
 	for (j = 5, ret = STORE_OK; j <= last && ret == STORE_OK; j++) {
-		id_parse(&argv[j], &id, 0, 1, NULL);
+		resp_stream_id_parse(&argv[j], &id, 0, 1, NULL);
 		ret = store_rpel_get(txn, g.gid, &id, &p);
 		if (ret != STORE_OK && ret != STORE_NOTFOUND)
 			break;
@@ -2733,7 +2733,7 @@ resp_stream_xclaim(struct rclient *rc, int argc, struct rarg *argv)
 void
 resp_stream_xautoclaim(struct rclient *rc, int argc, struct rarg *argv)
 {
-	struct stream		 s;
+	struct rstream		 s;
 	struct rgroup_rec	 g;
 	struct rpel_rec		 p;
 	struct rentry		 e;
@@ -2751,7 +2751,7 @@ resp_stream_xautoclaim(struct rclient *rc, int argc, struct rarg *argv)
 		return;
 	if (minidle < 0)
 		minidle = 0;
-	if (id_bound(rc, &argv[5], &start, 0, 1) != 0)
+	if (resp_stream_id_bound(rc, &argv[5], &start, 0, 1) != 0)
 		return;
 	for (j = 6; j < argc; j++) {
 		if (resp_arg_is(&argv[j], "count") && argc - 1 - j) {
@@ -2924,7 +2924,7 @@ first_node_fn(void *arg, const struct mid *id, const struct rentry *e)
  * radix-tree-nodes an estimate: tickd has no radix tree.
  */
 static void
-xinfo_stream(struct rclient *rc, struct txn *txn, struct stream *s)
+xinfo_stream(struct rclient *rc, struct txn *txn, struct rstream *s)
 {
 	struct evbuffer	*saved;
 	struct mid	 first, last;
@@ -2932,8 +2932,8 @@ xinfo_stream(struct rclient *rc, struct txn *txn, struct stream *s)
 	long long	 n;
 	int		 ret;
 
-	if ((ret = stream_edge(txn, s, 0, &first)) != STORE_OK ||
-	    (ret = stream_edge(txn, s, 1, &last)) != STORE_OK ||
+	if ((ret = resp_stream_edge(txn, s, 0, &first)) != STORE_OK ||
+	    (ret = resp_stream_edge(txn, s, 1, &last)) != STORE_OK ||
 	    (ret = store_rentry_walk(txn, s->r.rid, &mid_zero, 0, 1,
 	    first_node_fn, &node)) != STORE_OK) {
 		resp_add_store_error(rc, ret);
@@ -2960,14 +2960,15 @@ xinfo_stream(struct rclient *rc, struct txn *txn, struct stream *s)
 	resp_add_int(rc, (long long)s->r.ngroups);
 	resp_add_str(rc, "first-entry");
 	saved = resp_nest(rc);
-	ret = emit_range(rc, txn, s, &first, &first, 0, 1, &n);
+	ret = resp_stream_emit_range(rc, txn, s, &first, &first, 0, 1, &n);
 	if (ret == STORE_OK && n == 0)
 		resp_add_null(rc);
 	resp_nest_end(rc, saved, 0, 0);
 	resp_add_str(rc, "last-entry");
 	saved = resp_nest(rc);
 	if (ret == STORE_OK)
-		ret = emit_range(rc, txn, s, &last, &last, 0, 1, &n);
+		ret = resp_stream_emit_range(rc, txn, s, &last, &last, 0, 1,
+		    &n);
 	if (ret == STORE_OK && n == 0)
 		resp_add_null(rc);
 	resp_nest_end(rc, saved, 0, 0);
@@ -2977,14 +2978,14 @@ xinfo_stream(struct rclient *rc, struct txn *txn, struct stream *s)
 void
 resp_stream_xinfo(struct rclient *rc, int argc, struct rarg *argv)
 {
-	struct stream		 s;
+	struct rstream		 s;
 	struct rgroup_rec	 g;
 	struct info		 in;
 	struct evbuffer		*saved;
 	struct txn		*txn;
 	int			 ret;
 
-	if ((txn = stream_open(rc, &argv[2], 0, &s)) == NULL)
+	if ((txn = resp_stream_open(rc, &argv[2], 0, &s)) == NULL)
 		return;
 	if (!s.found) {
 		resp_add_err(rc, RESP_ERR_NOKEY);
@@ -2994,7 +2995,7 @@ resp_stream_xinfo(struct rclient *rc, int argc, struct rarg *argv)
 	in.rc = rc;
 	in.r = &s.r;
 	if (resp_arg_is(&argv[1], "consumers") && argc == 4) {
-		if ((ret = group_get(txn, &s, &argv[3], &g)) != 0) {
+		if ((ret = resp_cgroup_get(txn, &s, &argv[3], &g)) != 0) {
 			if (ret < 0)
 				resp_add_store_error(rc, ret);
 			else

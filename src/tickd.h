@@ -651,6 +651,8 @@ enum resp_err {			/* the shared error replies */
 	RESP_ERR_FULL,
 	RESP_ERR_KEYLEN,
 	RESP_ERR_NAMELEN,
+	RESP_ERR_DOLLAR,	/* XREAD's "$" in XREADGROUP */
+	RESP_ERR_GT,		/* XREADGROUP's ">" in XREAD */
 };
 int	resp_is3(struct rclient *);
 void	resp_add_raw(struct rclient *, const char *, size_t);
