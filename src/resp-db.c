@@ -1,7 +1,7 @@
 /*
  * resp-db.c: the RESP shim's keyspace, as Redis keeps db.c apart from its
- * t_*.c: which keys are views of the chat state (tickd-resp(7) VIEWS),
- * and the helpers every command uses to find, check and drop keys.
+ * t_*.c: which keys are views of the chat state (tickd-resp(7), THE CHAT
+ * VIEWS), and the helpers every command uses to find, check and drop keys.
  */
 #include <string.h>
 

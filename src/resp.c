@@ -86,18 +86,18 @@ static const struct rcmd command_cmds[] = {
 	{ "list", resp_command_list, -2, 0, NULL, 0 },
 };
 static const struct rcmd xgroup_cmds[] = {
-	{ "create", resp_stream_xgroup, -5, RC_WRITE, NULL, 0 },
-	{ "createconsumer", resp_stream_xgroup, 5, RC_WRITE, NULL, 0 },
-	{ "delconsumer", resp_stream_xgroup, 5, RC_WRITE, NULL, 0 },
-	{ "destroy", resp_stream_xgroup, 4, RC_WRITE, NULL, 0 },
-	{ "help", resp_stream_xgroup_help, 2, 0, NULL, 0 },
-	{ "setid", resp_stream_xgroup, -5, RC_WRITE, NULL, 0 },
+	{ "create", resp_cgroup_xgroup, -5, RC_WRITE, NULL, 0 },
+	{ "createconsumer", resp_cgroup_xgroup, 5, RC_WRITE, NULL, 0 },
+	{ "delconsumer", resp_cgroup_xgroup, 5, RC_WRITE, NULL, 0 },
+	{ "destroy", resp_cgroup_xgroup, 4, RC_WRITE, NULL, 0 },
+	{ "help", resp_cgroup_xgroup_help, 2, 0, NULL, 0 },
+	{ "setid", resp_cgroup_xgroup, -5, RC_WRITE, NULL, 0 },
 };
 static const struct rcmd xinfo_cmds[] = {
-	{ "consumers", resp_stream_xinfo, 4, 0, NULL, 0 },
-	{ "groups", resp_stream_xinfo, 3, 0, NULL, 0 },
-	{ "help", resp_stream_xinfo_help, 2, 0, NULL, 0 },
-	{ "stream", resp_stream_xinfo, -3, 0, NULL, 0 },
+	{ "consumers", resp_cgroup_xinfo, 4, 0, NULL, 0 },
+	{ "groups", resp_cgroup_xinfo, 3, 0, NULL, 0 },
+	{ "help", resp_cgroup_xinfo_help, 2, 0, NULL, 0 },
+	{ "stream", resp_cgroup_xinfo, -3, 0, NULL, 0 },
 };
 
 #define SUB(t)	t, sizeof t / sizeof t[0]
@@ -130,15 +130,15 @@ static const struct rcmd resp_cmds[] = {
 	{ "type", resp_cmd_type, 2, 0, NULL, 0 },
 	{ "unwatch", resp_multi_unwatch, 1, 0, NULL, 0 },
 	{ "watch", resp_multi_watch, -2, RC_TXN, NULL, 0 },
-	{ "xack", resp_stream_xack, -4, RC_WRITE, NULL, 0 },
+	{ "xack", resp_cgroup_xack, -4, RC_WRITE, NULL, 0 },
 	{ "xadd", resp_stream_xadd, -5, RC_WRITE, NULL, 0 },
-	{ "xautoclaim", resp_stream_xautoclaim, -6, RC_WRITE, NULL, 0 },
-	{ "xclaim", resp_stream_xclaim, -6, RC_WRITE, NULL, 0 },
+	{ "xautoclaim", resp_cgroup_xautoclaim, -6, RC_WRITE, NULL, 0 },
+	{ "xclaim", resp_cgroup_xclaim, -6, RC_WRITE, NULL, 0 },
 	{ "xdel", resp_stream_xdel, -3, RC_WRITE, NULL, 0 },
 	{ "xgroup", NULL, -2, 0, SUB(xgroup_cmds) },
 	{ "xinfo", NULL, -2, 0, SUB(xinfo_cmds) },
 	{ "xlen", resp_stream_xlen, 2, 0, NULL, 0 },
-	{ "xpending", resp_stream_xpending, -3, 0, NULL, 0 },
+	{ "xpending", resp_cgroup_xpending, -3, 0, NULL, 0 },
 	{ "xrange", resp_stream_xrange, -4, 0, NULL, 0 },
 	{ "xread", resp_stream_xread, -4, RC_BLOCKING, NULL, 0 },
 	{ "xreadgroup", resp_stream_xreadgroup, -7, RC_WRITE | RC_BLOCKING,

@@ -731,6 +731,52 @@ int	resp_key_drop(struct txn *, const void *, size_t,
 int	resp_key_check(struct rclient *, const struct rarg *);
 
 /* resp-stream.c */
+#define TRIM_NONE		0
+#define TRIM_MAXLEN		1
+#define TRIM_MINID		2
+
+/* XADD's and XTRIM's options (Redis's streamAddTrimArgs). */
+struct rstream_addtrim {
+	struct mid	id;
+	int		id_given;
+	int		seq_given;
+	int		no_mkstream;
+	int		strategy;	/* TRIM_* */
+	int		approx;
+	long long	maxlen;
+	struct mid	minid;
+	long long	limit;
+};
+
+/* A stream as a command sees it: its key, record and whether it exists. */
+struct rstream {
+	const struct rarg	*key;
+	struct rkey_rec		 r;
+	int			 found;
+	int			 dirty;		/* r changed, to be written */
+};
+
+/* A walk over a stream's entries that replies with them. */
+struct rstream_emit {
+	struct rclient	*rc;
+	struct mid	 end;
+	int		 rev;
+	long long	 count;		/* 0: no limit */
+	long long	 n;
+	struct mid	 last;
+};
+
+/* What XREAD and XREADGROUP parsed. */
+struct rstream_read {
+	int			 group;		/* XREADGROUP */
+	long long		 timeout;	/* ms, -1: no BLOCK */
+	long long		 count;
+	int			 noack;
+	const struct rarg	*gname, *cname;
+	int			 first;		/* argv index of the keys */
+	int			 nkeys;
+};
+
 void	resp_stream_xadd(struct rclient *, int, struct rarg *);
 void	resp_stream_xlen(struct rclient *, int, struct rarg *);
 void	resp_stream_xrange(struct rclient *, int, struct rarg *);
@@ -739,14 +785,70 @@ void	resp_stream_xdel(struct rclient *, int, struct rarg *);
 void	resp_stream_xtrim(struct rclient *, int, struct rarg *);
 void	resp_stream_xread(struct rclient *, int, struct rarg *);
 void	resp_stream_xreadgroup(struct rclient *, int, struct rarg *);
-void	resp_stream_xack(struct rclient *, int, struct rarg *);
-void	resp_stream_xpending(struct rclient *, int, struct rarg *);
-void	resp_stream_xclaim(struct rclient *, int, struct rarg *);
-void	resp_stream_xautoclaim(struct rclient *, int, struct rarg *);
 void	resp_stream_xsetid(struct rclient *, int, struct rarg *);
-void	resp_stream_xgroup(struct rclient *, int, struct rarg *);
-void	resp_stream_xgroup_help(struct rclient *, int, struct rarg *);
-void	resp_stream_xinfo(struct rclient *, int, struct rarg *);
-void	resp_stream_xinfo_help(struct rclient *, int, struct rarg *);
+
+int	resp_stream_id_parse(const struct rarg *, struct mid *, uint64_t, int,
+	    int *);
+int	resp_stream_id_reply(struct rclient *, const struct rarg *,
+	    struct mid *, uint64_t, int);
+int	resp_stream_id_bound(struct rclient *, const struct rarg *,
+	    struct mid *, uint64_t, int);
+struct mid *resp_stream_ids(struct rclient *, int, struct rarg *, int);
+void	resp_stream_ids_add(struct mid **, size_t *, size_t *,
+	    const struct mid *);
+int	resp_stream_get(struct rclient *, struct txn *, const struct rarg *,
+	    struct rstream *);
+struct txn *resp_stream_open(struct rclient *, const struct rarg *, int,
+	    struct rstream *);
+int	resp_stream_create(struct txn *, struct rstream *);
+int	resp_stream_put(struct txn *, struct rstream *);
+int	resp_stream_edge(struct txn *, const struct rstream *, int,
+	    struct mid *);
+void	resp_stream_add_entry(struct rclient *, const struct mid *,
+	    const struct rentry *);
+int	resp_stream_emit_fn(void *, const struct mid *, const struct rentry *);
+int	resp_stream_emit_range(struct rclient *, struct txn *,
+	    const struct rstream *, const struct mid *, const struct mid *, int,
+	    long long, long long *);
+void	resp_stream_read_key(struct rclient *, const struct rarg *);
+void	resp_stream_read_nogroup(struct rclient *, const struct rarg *,
+	    const struct rarg *);
+void	resp_stream_read_resolve(struct rarg *, const struct mid *);
+void	resp_stream_read_end(struct rclient *, struct evbuffer *,
+	    const struct rarg *, const struct rstream_read *, long long);
+
+/* resp-cgroup.c */
+void	resp_cgroup_xack(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xpending(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xclaim(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xautoclaim(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xgroup(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xgroup_help(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xinfo(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xinfo_help(struct rclient *, int, struct rarg *);
+
+int	resp_cgroup_get(struct txn *, const struct rstream *,
+	    const struct rarg *, struct rgroup_rec *);
+int	resp_cgroup_consumer(struct txn *, struct rgroup_rec *,
+	    const struct rarg *, struct rcons_rec *, int, int *);
+int	resp_cgroup_serve_new(struct rclient *, struct txn *, struct rstream *,
+	    struct rgroup_rec *, const struct rstream_read *);
+int	resp_cgroup_serve_history(struct rclient *, struct txn *,
+	    struct rstream *, struct rgroup_rec *, const struct rstream_read *,
+	    const struct mid *);
+
+/* resp-chat.c */
+int	resp_chat_device(struct txn *, const char *, const char *,
+	    struct dev_rec *, int *);
+int	resp_chat_range(struct rclient *, struct txn *, uint64_t,
+	    const struct mid *, const struct mid *, int, long long, long long *,
+	    struct mid *);
+void	resp_chat_wrong(struct rclient *, const struct rarg *, enum resp_view);
+void	resp_chat_send(struct rclient *, const char *, int, struct rarg *, int,
+	    const struct rstream_addtrim *);
+void	resp_chat_xread(struct rclient *, struct rarg *,
+	    const struct rstream_read *);
+void	resp_chat_xack(struct rclient *, int, struct rarg *, const char *,
+	    const char *);
 
 #endif /* TICKD_H */
