@@ -265,6 +265,23 @@ int	account_token_issue(struct txn *, const char *user,
 int	account_token_check(struct txn *, const char *token, uint64_t now,
 	    struct token_rec *);
 int	account_token_revoke(struct txn *, const char *token);
+struct block_res {
+	enum tick_err	 err;		/* TE_OK, or why nothing changed */
+	int		 changed;	/* the block was made or lifted */
+};
+int	account_block_valid(const char *user, const char *other);
+int	account_block_check(struct txn *, const char *user, const char *other,
+	    struct block_res *);
+int	account_block(struct txn *, const char *user, const char *other,
+	    struct block_res *);
+int	account_unblock(struct txn *, const char *user, const char *other,
+	    struct block_res *);
+struct settings {		/* what a settings request changes */
+	int		 read_receipts;	/* 0, 1, or -1: as it is */
+	int		 last_seen;	/* LASTSEEN_*, or -1: as it is */
+};
+int	account_settings(struct txn *, const char *user,
+	    const struct settings *, enum tick_err *);
 
 /* kdf.c */
 #define KDF_SALT_BYTES	16
