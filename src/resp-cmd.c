@@ -613,58 +613,62 @@ resp_cmd_set(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_ok(rc);
 }
 
+/* A member as account.c takes a name: one with a NUL byte names nobody. */
+static const char *
+member_name(const struct rarg *a)
+{
+	return (strlen(a->p) == a->len ? a->p : "");
+}
+
 /*
  * blocked:USER as a set: the users USER has blocked.  SADD and SREM block
- * and unblock, as the WebSocket's block and unblock ops do.
+ * and unblock through account_block() and account_unblock(), as the
+ * WebSocket's block and unblock ops do.  SADD changes nothing unless every
+ * member may be blocked; SREM counts a name it cannot unblock as no
+ * member.
  */
 static void
 blocked_sadd(struct rclient *rc, const char *user, int argc,
     struct rarg *argv, int add)
 {
-	struct user_rec	 u;
+	struct block_res res;
 	struct txn	*txn;
 	long long	 n = 0;
 	int		 j, ret;
 
 	if ((txn = resp_txn(rc, 1)) == NULL)
 		return;
-	if ((ret = store_user_get(txn, user, &u)) != STORE_OK) {
+	for (j = 2; add && j < argc; j++) {
+		ret = account_block_check(txn, user, member_name(&argv[j]),
+		    &res);
 		if (ret == STORE_NOTFOUND)
 			resp_add_errorf(rc, "no such user '%s'", user);
-		else
+		else if (ret != STORE_OK)
 			resp_add_store_error(rc, ret);
-		return;
-	}
-	for (j = 2; add && j < argc; j++) {
-		if (!valid_user(argv[j].p, argv[j].len) ||
-		    strcmp(argv[j].p, user) == 0) {
+		else if (res.err == TE_BAD_REQUEST)
 			resp_add_errorf(rc, "'%.*s' is not another user's "
 			    "name", (int)(argv[j].len > 64 ? 64 : argv[j].len),
 			    argv[j].p);
+		else if (res.err != TE_OK)
+			resp_add_errorf(rc, "no such user '%s'", argv[j].p);
+		if (ret != STORE_OK || res.err != TE_OK)
 			return;
-		}
-		if ((ret = store_user_get(txn, argv[j].p, &u)) != STORE_OK) {
-			if (ret == STORE_NOTFOUND)
-				resp_add_errorf(rc, "no such user '%s'",
-				    argv[j].p);
-			else
-				resp_add_store_error(rc, ret);
-			return;
-		}
 	}
 	for (j = 2; j < argc; j++) {
-		if (!valid_user(argv[j].p, argv[j].len))
-			continue;
-		ret = store_block_get(txn, user, argv[j].p);
-		if (ret == (add ? STORE_NOTFOUND : STORE_OK))
-			ret = add ? store_block_put(txn, user, argv[j].p) :
-			    store_block_del(txn, user, argv[j].p);
-		else if (ret == STORE_OK || ret == STORE_NOTFOUND)
-			continue;
-		if (ret != STORE_OK) {
+		if (add)
+			ret = account_block(txn, user, member_name(&argv[j]),
+			    &res);
+		else
+			ret = account_unblock(txn, user, member_name(&argv[j]),
+			    &res);
+		if (ret == STORE_NOTFOUND)
+			resp_add_errorf(rc, "no such user '%s'", user);
+		else if (ret != STORE_OK)
 			resp_add_store_error(rc, ret);
+		if (ret != STORE_OK)
 			return;
-		}
+		if (!res.changed)
+			continue;
 		n++;
 		/* What that user sees of us just changed. */
 		presence_refresh_for(user, argv[j].p);
