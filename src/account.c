@@ -3,6 +3,11 @@
  * section 3, "Devices", rules 1 to 4).  A token is 32 random bytes sent
  * as hex; the store keeps only its SHA-256, so a copy of the data_dir
  * does not hand out working tokens.
+ *
+ * And what an account decides for itself: whom it blocks and its settings
+ * (tickd-protocol(7), BLOCKING, PRESENCE AND TYPING, and SETTINGS).  The
+ * WebSocket ops and the RESP view blocked:USER both come here; what a
+ * block then hides is applied where it is read (queue.c, presence.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -267,4 +272,107 @@ account_token_revoke(struct txn *txn, const char *token)
 	if ((rc = token_parse(token, hash)) != STORE_OK)
 		return (rc);
 	return (store_token_del(txn, hash));
+}
+
+/*
+ * Whether other is a name user may block or unblock: a valid user name,
+ * and not user's own (blocking oneself is a bad_request).
+ */
+int
+account_block_valid(const char *user, const char *other)
+{
+	return (valid_user(other, strlen(other)) && strcmp(other, user) != 0);
+}
+
+/*
+ * Whether user may block or unblock other, changing nothing: res->err is
+ * TE_BAD_REQUEST for a name account_block_valid() refuses, TE_NO_SUCH_USER
+ * if other has no account.  STORE_NOTFOUND if user has none.
+ */
+int
+account_block_check(struct txn *txn, const char *user, const char *other,
+    struct block_res *res)
+{
+	struct user_rec	u;
+	int		rc;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = store_user_get(txn, user, &u)) != STORE_OK)
+		return (rc);
+	if (!account_block_valid(user, other)) {
+		res->err = TE_BAD_REQUEST;
+		return (STORE_OK);
+	}
+	if ((rc = store_user_get(txn, other, &u)) == STORE_NOTFOUND) {
+		res->err = TE_NO_SUCH_USER;
+		return (STORE_OK);
+	}
+	return (rc);
+}
+
+/*
+ * user blocks other, if account_block_check() allows it; res->changed if
+ * the block is new.  From now on other's messages to user are queued for
+ * other's own devices only, and other sees user offline.
+ */
+int
+account_block(struct txn *txn, const char *user, const char *other,
+    struct block_res *res)
+{
+	int	rc;
+
+	if ((rc = account_block_check(txn, user, other, res)) != STORE_OK ||
+	    res->err != TE_OK)
+		return (rc);
+	if ((rc = store_block_get(txn, user, other)) != STORE_NOTFOUND)
+		return (rc);
+	res->changed = 1;
+	return (store_block_put(txn, user, other));
+}
+
+/*
+ * user lifts its block of other, if account_block_check() allows it;
+ * res->changed if there was one.
+ */
+int
+account_unblock(struct txn *txn, const char *user, const char *other,
+    struct block_res *res)
+{
+	int	rc;
+
+	if ((rc = account_block_check(txn, user, other, res)) != STORE_OK ||
+	    res->err != TE_OK)
+		return (rc);
+	if ((rc = store_block_get(txn, user, other)) != STORE_OK)
+		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+	res->changed = 1;
+	return (store_block_del(txn, user, other));
+}
+
+/*
+ * Changes user's settings (tickd-protocol(7), SETTINGS): those of s that
+ * are not -1.  *err is TE_BAD_REQUEST, and nothing changes, for a value
+ * out of range.  STORE_NOTFOUND if user has no account.
+ */
+int
+account_settings(struct txn *txn, const char *user,
+    const struct settings *s, enum tick_err *err)
+{
+	struct user_rec	u;
+	int		rc;
+
+	*err = TE_OK;
+	if (s->read_receipts < -1 || s->read_receipts > 1 ||
+	    (s->last_seen != -1 && s->last_seen != LASTSEEN_EVERYONE &&
+	    s->last_seen != LASTSEEN_NOBODY)) {
+		*err = TE_BAD_REQUEST;
+		return (STORE_OK);
+	}
+	if ((rc = store_user_get(txn, user, &u)) != STORE_OK)
+		return (rc);
+	if (s->read_receipts != -1)
+		u.read_receipts = (uint8_t)s->read_receipts;
+	if (s->last_seen != -1)
+		u.last_seen_vis = (uint8_t)s->last_seen;
+	return (store_user_put(txn, user, &u));
 }

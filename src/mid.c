@@ -8,6 +8,10 @@
 
 #include "tickd.h"
 
+/* The first and the last mid there can be. */
+const struct mid	mid_zero = { 0, 0 };
+const struct mid	mid_max = { UINT64_MAX, UINT64_MAX };
+
 /* Starts the generator after hw, the high-water mark loaded from the store. */
 void
 midgen_init(struct midgen *gen, const struct mid *hw)
@@ -99,6 +103,45 @@ mid_cmp(const struct mid *a, const struct mid *b)
 		return (a->ms < b->ms ? -1 : 1);
 	if (a->seq != b->seq)
 		return (a->seq < b->seq ? -1 : 1);
+	return (0);
+}
+
+/* Whether an id is 0-0. */
+int
+mid_iszero(const struct mid *id)
+{
+	return (id->ms == 0 && id->seq == 0);
+}
+
+/* The next id; -1 (and 0-0) past the last possible one. */
+int
+mid_incr(struct mid *id)
+{
+	if (id->seq == UINT64_MAX) {
+		if (id->ms == UINT64_MAX) {
+			id->ms = id->seq = 0;
+			return (-1);
+		}
+		id->ms++;
+		id->seq = 0;
+	} else
+		id->seq++;
+	return (0);
+}
+
+/* The previous id; -1 (and the last possible) before 0-0. */
+int
+mid_decr(struct mid *id)
+{
+	if (id->seq == 0) {
+		if (id->ms == 0) {
+			id->ms = id->seq = UINT64_MAX;
+			return (-1);
+		}
+		id->ms--;
+		id->seq = UINT64_MAX;
+	} else
+		id->seq--;
 	return (0);
 }
 

@@ -358,45 +358,40 @@ op_read(struct conn *c, json_t *req, json_t *ref)
 	    "max_ack_mids)", read_one);
 }
 
-/* A "user" member naming a valid user other than c's own; or NULL. */
-static const char *
-member_user(struct conn *c, json_t *req)
-{
-	const char	*user = member_string(req, "user", NAME_USER_MAX);
-
-	if (user == NULL || !valid_user(user, strlen(user)) ||
-	    strcmp(user, c->user) == 0)
-		return (NULL);
-	return (user);
-}
-
+/* block and unblock: account_block() and account_unblock() decide. */
 static void
 op_block(struct conn *c, json_t *req, json_t *ref)
 {
-	struct user_rec	 rec;
+	static const char need_user[] = "need \"user\", another user's name";
+	struct block_res res;
 	struct txn	*txn;
 	const char	*user, *op = json_string_value(json_object_get(req,
 			    "op"));
-	int		 block = strcmp(op, "block") == 0, ret;
+	int		 ret;
 
-	if ((user = member_user(c, req)) == NULL) {
-		proto_error(c, TE_BAD_REQUEST, "need \"user\", another user's "
-		    "name", ref, NULL);
+	user = member_string(req, "user", NAME_USER_MAX);
+	if (user == NULL || !account_block_valid(c->user, user)) {
+		proto_error(c, TE_BAD_REQUEST, need_user, ref, NULL);
 		return;
 	}
 	if ((txn = batch_txn()) == NULL) {
 		store_error(c, STORE_ERR, ref, NULL);
 		return;
 	}
-	if ((ret = store_user_get(txn, user, &rec)) == STORE_NOTFOUND) {
-		ws_send_error(c, TE_NO_SUCH_USER, "no such user", ref, NULL);
+	if (strcmp(op, "block") == 0)
+		ret = account_block(txn, c->user, user, &res);
+	else
+		ret = account_unblock(txn, c->user, user, &res);
+	if (ret != STORE_OK) {
+		store_error(c, ret, ref, NULL);
 		return;
 	}
-	if (ret == STORE_OK)
-		ret = block ? store_block_put(txn, c->user, user) :
-		    store_block_del(txn, c->user, user);
-	if (ret != STORE_OK && ret != STORE_NOTFOUND) {
-		store_error(c, ret, ref, NULL);
+	if (res.err == TE_NO_SUCH_USER) {
+		ws_send_error(c, res.err, "no such user", ref, NULL);
+		return;
+	}
+	if (res.err != TE_OK) {
+		proto_error(c, res.err, need_user, ref, NULL);
 		return;
 	}
 	/* What user sees of us just changed; tell its watching devices. */
@@ -540,46 +535,47 @@ op_typing(struct conn *c, json_t *req, json_t *ref)
 	reply_ok(c, ref);
 }
 
+/* settings: parsed here, changed by account_settings(). */
 static void
 op_settings(struct conn *c, json_t *req, json_t *ref)
 {
-	struct user_rec	 rec;
+	static const char usage[] = "settings takes \"read_receipts\" "
+	    "(true/false) and \"last_seen\" (everyone/nobody)";
+	struct settings	 set;
 	struct txn	*txn;
+	enum tick_err	 err;
 	json_t		*rr = json_object_get(req, "read_receipts");
 	json_t		*ls = json_object_get(req, "last_seen");
-	int		 ret, vis = -1;
+	int		 ret;
 
+	set.read_receipts = rr != NULL ? json_is_true(rr) : -1;
+	set.last_seen = -1;
 	if (ls != NULL) {
 		if (json_is_string(ls) && strcmp(json_string_value(ls),
 		    "everyone") == 0)
-			vis = LASTSEEN_EVERYONE;
+			set.last_seen = LASTSEEN_EVERYONE;
 		else if (json_is_string(ls) && strcmp(json_string_value(ls),
 		    "nobody") == 0)
-			vis = LASTSEEN_NOBODY;
+			set.last_seen = LASTSEEN_NOBODY;
 	}
-	if ((rr != NULL && !json_is_boolean(rr)) || (ls != NULL && vis == -1)) {
-		proto_error(c, TE_BAD_REQUEST, "settings takes \"read_receipts\" "
-		    "(true/false) and \"last_seen\" (everyone/nobody)", ref,
-		    NULL);
+	if ((rr != NULL && !json_is_boolean(rr)) ||
+	    (ls != NULL && set.last_seen == -1)) {
+		proto_error(c, TE_BAD_REQUEST, usage, ref, NULL);
 		return;
 	}
 	if ((txn = batch_txn()) == NULL) {
 		store_error(c, STORE_ERR, ref, NULL);
 		return;
 	}
-	ret = store_user_get(txn, c->user, &rec);
-	if (ret == STORE_OK) {
-		if (rr != NULL)
-			rec.read_receipts = json_is_true(rr);
-		if (vis != -1)
-			rec.last_seen_vis = (uint8_t)vis;
-		ret = store_user_put(txn, c->user, &rec);
-	}
-	if (ret != STORE_OK) {
+	if ((ret = account_settings(txn, c->user, &set, &err)) != STORE_OK) {
 		store_error(c, ret, ref, NULL);
 		return;
 	}
-	if (vis != -1)
+	if (err != TE_OK) {
+		proto_error(c, err, usage, ref, NULL);
+		return;
+	}
+	if (set.last_seen != -1)
 		presence_refresh(c->user);
 	reply_stored(c, ref);
 }

@@ -1,8 +1,7 @@
 /*
- * resp-cmd.c: the RESP shim's connection, key, string and set commands
- * (resp.md), the parts of the chat views that are not streams (blocked:
- * and lastseen:), and the helpers every command uses to find, check and
- * drop keys.  Replies follow redis-server 7.0 word for word.
+ * resp-cmd.c: the RESP shim's key, string and set commands (resp.md), and
+ * the parts of the chat views that are not streams (blocked: and
+ * lastseen:).  Replies follow redis-server 7.0 word for word.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,17 +15,6 @@
 #include "tickd.h"
 
 #define SCAN_COUNT	10		/* SCAN's default COUNT */
-
-/* A prefix of resp.md's view keys and the view it names. */
-static const struct {
-	const char	*prefix;
-	enum resp_view	 view;
-} views[] = {
-	{ "inbox:", RV_INBOX },
-	{ "queue:", RV_QUEUE },
-	{ "blocked:", RV_BLOCKED },
-	{ "lastseen:", RV_LASTSEEN },
-};
 
 /* What a scan collects: up to count keys, then where to go on. */
 struct scan {
@@ -47,199 +35,6 @@ struct members {
 	struct rclient	*rc;
 	long long	 n;
 };
-
-/*
- * Which view a key names.  user and device are filled for a valid view;
- * a key with a view's prefix but no valid names is RV_BAD.
- */
-enum resp_view
-resp_view(const struct rarg *key, char user[NAME_USER_MAX + 1],
-    char device[NAME_DEVICE_MAX + 1])
-{
-	const char	*p, *colon;
-	size_t		 i, plen, ulen, rest;
-
-	for (i = 0; i < sizeof views / sizeof views[0]; i++) {
-		plen = strlen(views[i].prefix);
-		if (key->len >= plen && memcmp(key->p, views[i].prefix,
-		    plen) == 0)
-			break;
-	}
-	if (i == sizeof views / sizeof views[0])
-		return (RV_NONE);
-	p = key->p + plen;
-	rest = key->len - plen;
-	if (views[i].view != RV_QUEUE) {
-		if (!valid_user(p, rest))
-			return (RV_BAD);
-		memcpy(user, p, rest);
-		user[rest] = '\0';
-		return (views[i].view);
-	}
-	if ((colon = memchr(p, ':', rest)) == NULL)
-		return (RV_BAD);
-	ulen = (size_t)(colon - p);
-	if (!valid_user(p, ulen) || !valid_device(colon + 1, rest - ulen - 1))
-		return (RV_BAD);
-	memcpy(user, p, ulen);
-	user[ulen] = '\0';
-	memcpy(device, colon + 1, rest - ulen - 1);
-	device[rest - ulen - 1] = '\0';
-	return (RV_QUEUE);
-}
-
-/*
- * Refuses a command that would break a view's rules: replies why and
- * returns 1 if key is a view, else 0.
- */
-int
-resp_view_refuse(struct rclient *rc, const struct rarg *key)
-{
-	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
-	const char	*why;
-
-	switch (resp_view(key, user, device)) {
-	case RV_NONE:
-		return (0);
-	case RV_INBOX:
-		why = "only XADD inbox:USER * from SENDER body TEXT [id ID] "
-		    "writes to it";
-		break;
-	case RV_QUEUE:
-		why = "it is read-only; read it with XREADGROUP GROUP tickd "
-		    "and delete items with XACK";
-		break;
-	case RV_BLOCKED:
-		why = "only SADD and SREM change it";
-		break;
-	case RV_LASTSEEN:
-		why = "it is read-only";
-		break;
-	default:
-		why = "inbox:, queue:, blocked: and lastseen: keys are views "
-		    "and this one names no valid user or device";
-		break;
-	}
-	resp_add_errorf(rc, "'%.*s' is a view of tickd's chat state: %s",
-	    (int)(key->len > 128 ? 128 : key->len), key->p, why);
-	return (1);
-}
-
-/* Refuses a key too long for the store; 0 if it fits. */
-int
-resp_key_check(struct rclient *rc, const struct rarg *key)
-{
-	if (key->len <= RKEY_MAX)
-		return (0);
-	resp_add_err(rc, RESP_ERR_KEYLEN);
-	return (-1);
-}
-
-/* Collects a stream's group ids, to drop them after the walk. */
-static int
-collect_gid(void *arg, const void *name, size_t len,
-    const struct rgroup_rec *g)
-{
-	struct targets	*t = arg;
-
-	(void)name; (void)len;
-	targets_add(t, "", "", g->gid);
-	return (STORE_WALK_NEXT);
-}
-
-/* Deletes a key and everything it holds: members, entries, groups. */
-int
-resp_key_drop(struct txn *txn, const void *key, size_t len,
-    const struct rkey_rec *r)
-{
-	struct targets	gids;
-	size_t		i;
-	int		ret = STORE_OK;
-
-	if (r->type == RTYPE_SET)
-		ret = store_rset_drop(txn, r->rid);
-	else if (r->type == RTYPE_STREAM) {
-		memset(&gids, 0, sizeof gids);
-		ret = store_rgroup_walk(txn, r->rid, collect_gid, &gids);
-		for (i = 0; ret == STORE_OK && i < gids.n; i++) {
-			if ((ret = store_rpel_drop(txn, gids.v[i].qid)) ==
-			    STORE_OK)
-				ret = store_rcons_drop(txn, gids.v[i].qid);
-		}
-		targets_free(&gids);
-		if (ret == STORE_OK)
-			ret = store_rgroup_drop(txn, r->rid);
-		if (ret == STORE_OK)
-			ret = store_rentry_drop(txn, r->rid);
-	}
-	if (ret != STORE_OK)
-		return (ret);
-	return (store_rkey_del(txn, key, len, r->rid));
-}
-
-/*
- * Looks a key up: STORE_OK with its record, or STORE_NOTFOUND (an expired
- * string counts as gone, and is deleted if txn writes).  On a store error
- * replies it and returns the error.
- */
-int
-resp_lookup(struct rclient *rc, struct txn *txn, const struct rarg *key,
-    struct rkey_rec *r)
-{
-	int	ret;
-
-	ret = store_rkey_get(txn, key->p, key->len, r);
-	if (ret == STORE_OK && r->expires != 0 && r->expires <= now_ms()) {
-		if (txn->write && (ret = resp_key_drop(txn, key->p, key->len,
-		    r)) != STORE_OK) {
-			resp_add_store_error(rc, ret);
-			return (ret);
-		}
-		return (STORE_NOTFOUND);
-	}
-	if (ret != STORE_OK && ret != STORE_NOTFOUND)
-		resp_add_store_error(rc, ret);
-	return (ret);
-}
-
-/* PING [message] */
-void
-resp_cmd_ping(struct rclient *rc, int argc, struct rarg *argv)
-{
-	if (argc > 2) {
-		resp_add_errorf(rc, "wrong number of arguments for 'ping' "
-		    "command");
-		return;
-	}
-	if (argc == 2)
-		resp_add_bulk(rc, argv[1].p, argv[1].len);
-	else
-		resp_add_status(rc, "PONG");
-}
-
-/* ECHO message */
-void
-resp_cmd_echo(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc;
-	resp_add_bulk(rc, argv[1].p, argv[1].len);
-}
-
-/* SELECT: tickd has database 0 only, as a Redis with "databases 1". */
-void
-resp_cmd_select(struct rclient *rc, int argc, struct rarg *argv)
-{
-	long long	db;
-
-	(void)argc;
-	if (resp_arg_ll(rc, &argv[1], &db, NULL) != 0)
-		return;
-	if (db != 0) {
-		resp_add_errorf(rc, "DB index is out of range");
-		return;
-	}
-	resp_add_ok(rc);
-}
 
 /* Block walk callback: stops at the first. */
 static int
@@ -818,58 +613,62 @@ resp_cmd_set(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_ok(rc);
 }
 
+/* A member as account.c takes a name: one with a NUL byte names nobody. */
+static const char *
+member_name(const struct rarg *a)
+{
+	return (strlen(a->p) == a->len ? a->p : "");
+}
+
 /*
  * blocked:USER as a set: the users USER has blocked.  SADD and SREM block
- * and unblock, as the WebSocket's block and unblock ops do.
+ * and unblock through account_block() and account_unblock(), as the
+ * WebSocket's block and unblock ops do.  SADD changes nothing unless every
+ * member may be blocked; SREM counts a name it cannot unblock as no
+ * member.
  */
 static void
 blocked_sadd(struct rclient *rc, const char *user, int argc,
     struct rarg *argv, int add)
 {
-	struct user_rec	 u;
+	struct block_res res;
 	struct txn	*txn;
 	long long	 n = 0;
 	int		 j, ret;
 
 	if ((txn = resp_txn(rc, 1)) == NULL)
 		return;
-	if ((ret = store_user_get(txn, user, &u)) != STORE_OK) {
+	for (j = 2; add && j < argc; j++) {
+		ret = account_block_check(txn, user, member_name(&argv[j]),
+		    &res);
 		if (ret == STORE_NOTFOUND)
 			resp_add_errorf(rc, "no such user '%s'", user);
-		else
+		else if (ret != STORE_OK)
 			resp_add_store_error(rc, ret);
-		return;
-	}
-	for (j = 2; add && j < argc; j++) {
-		if (!valid_user(argv[j].p, argv[j].len) ||
-		    strcmp(argv[j].p, user) == 0) {
+		else if (res.err == TE_BAD_REQUEST)
 			resp_add_errorf(rc, "'%.*s' is not another user's "
 			    "name", (int)(argv[j].len > 64 ? 64 : argv[j].len),
 			    argv[j].p);
+		else if (res.err != TE_OK)
+			resp_add_errorf(rc, "no such user '%s'", argv[j].p);
+		if (ret != STORE_OK || res.err != TE_OK)
 			return;
-		}
-		if ((ret = store_user_get(txn, argv[j].p, &u)) != STORE_OK) {
-			if (ret == STORE_NOTFOUND)
-				resp_add_errorf(rc, "no such user '%s'",
-				    argv[j].p);
-			else
-				resp_add_store_error(rc, ret);
-			return;
-		}
 	}
 	for (j = 2; j < argc; j++) {
-		if (!valid_user(argv[j].p, argv[j].len))
-			continue;
-		ret = store_block_get(txn, user, argv[j].p);
-		if (ret == (add ? STORE_NOTFOUND : STORE_OK))
-			ret = add ? store_block_put(txn, user, argv[j].p) :
-			    store_block_del(txn, user, argv[j].p);
-		else if (ret == STORE_OK || ret == STORE_NOTFOUND)
-			continue;
-		if (ret != STORE_OK) {
+		if (add)
+			ret = account_block(txn, user, member_name(&argv[j]),
+			    &res);
+		else
+			ret = account_unblock(txn, user, member_name(&argv[j]),
+			    &res);
+		if (ret == STORE_NOTFOUND)
+			resp_add_errorf(rc, "no such user '%s'", user);
+		else if (ret != STORE_OK)
 			resp_add_store_error(rc, ret);
+		if (ret != STORE_OK)
 			return;
-		}
+		if (!res.changed)
+			continue;
 		n++;
 		/* What that user sees of us just changed. */
 		presence_refresh_for(user, argv[j].p);

@@ -1,8 +1,9 @@
 /*
  * resp.c: the Redis-protocol shim (resp.md): its listener and connections,
- * the RESP2 parser, the reply writer for RESP2 and RESP3, the one command
- * table, AUTH, HELLO, CLIENT, COMMAND, MULTI/EXEC, and the parking of
- * clients whose XREAD or XREADGROUP blocks.
+ * the RESP2 parser, and the one command table with the commands that show
+ * it and the server (COMMAND, INFO).  The replies are written by
+ * resp-reply.c; clients whose XREAD or XREADGROUP blocks are parked by
+ * resp-block.c; MULTI's queue is run by resp-multi.c.
  *
  * A RESP client is a struct conn with is_ws = 0 and its state in c->resp.
  * Its input is parsed as redis-server's networking.c does it: the parser
@@ -16,14 +17,6 @@
  * are kept twice once a command has written: as they are, and with each
  * written command's reply replaced by an error, which is what the client
  * gets if the commit fails.
- *
- * Blocking.  After the API comment of Redis's blocked.c: a read that
- * finds nothing parks the client on its keys (its command is kept, "$"
- * already resolved); a committed write to a key marks it ready
- * (resp_key_touched); after the commit, resp_serve_ready() runs each
- * parked command again, oldest first, and a client that gets an answer
- * goes on with its pipelined input.  A parked client is still read, so
- * that its disconnection is seen, but its input waits.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -46,7 +39,6 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "tickd.h"
@@ -56,7 +48,6 @@
 #define RESP_NOAUTH_MBULK	10	/* arguments before AUTH */
 #define RESP_NOAUTH_BULK	16384	/* bytes of one argument before AUTH */
 #define RESP_ARGV_FIRST		1024	/* argv slots allocated up front */
-#define RESP_WAIT_BUCKETS	256
 
 #define REQ_NONE		0
 #define REQ_INLINE		1
@@ -72,144 +63,6 @@
 /* What the client is told about a write whose commit failed. */
 #define RESP_FAIL_REPLY	"-ERR write not committed: store full or I/O error\r\n"
 
-/* Command flags, after Redis's CMD_* flags. */
-#define RC_WRITE	0x01	/* may change data */
-#define RC_NOAUTH	0x02	/* allowed before AUTH */
-#define RC_BLOCKING	0x04	/* may park the client */
-#define RC_TXN		0x08	/* runs at once inside MULTI */
-
-struct rcmd {
-	const char		*name;		/* lower case */
-	void			(*fn)(struct rclient *, int, struct rarg *);
-	int			 arity;		/* < 0: at least -arity */
-	int			 flags;
-	const struct rcmd	*sub;		/* a container's subcommands */
-	size_t			 nsub;
-};
-
-/* A command kept by MULTI. */
-struct rqueued {
-	const struct rcmd	*cmd;
-	int			 argc;
-	struct rarg		*argv;
-};
-
-/* A key some clients are parked on, in the wait table. */
-struct rwkey {
-	char			*key;
-	size_t			 len;
-	TAILQ_HEAD(, rwaiter)	 waiters;	/* oldest first */
-	int			 ready;
-	TAILQ_ENTRY(rwkey)	 ready_entry;
-	struct rwkey		*next;		/* bucket chain */
-};
-
-/* One parked client on one key. */
-struct rwaiter {
-	struct rclient		*rc;
-	struct rwkey		*k;
-	TAILQ_ENTRY(rwaiter)	 entry;
-};
-
-struct rclient {
-	struct conn		*c;
-
-	/* The query buffer and the parser's place in it. */
-	char			*qb;
-	size_t			 qlen, qpos, qcap;
-	int			 reqtype;
-	long long		 mbulk;		/* bulks still to read */
-	long long		 bulklen;	/* -1: its length line next */
-	struct rarg		*argv;
-	int			 argc, argvcap;
-	size_t			 argbytes;
-
-	/* The session. */
-	int			 resp3;
-	int			 authed;
-	char			*name;
-	int			 quit;		/* close once replies are out */
-	char			 errbuf[64];	/* a protocol error */
-	int			 paused;	/* not read: output backlog */
-
-	/* MULTI. */
-	int			 multi;
-	int			 multi_dirty;	/* a command was refused */
-	int			 in_exec;
-	struct rqueued		*queued;
-	int			 nqueued, queuedcap;
-	size_t			 queuedbytes;
-
-	/* Replies: of the running command, and of this round. */
-	struct evbuffer		*out;		/* where replies go now */
-	struct evbuffer		*cmdout;
-	struct evbuffer		*ok;
-	struct evbuffer		*fail;		/* once a write was answered */
-	int			 wrote;
-	struct txn		 rtxn;		/* a read outside any batch */
-	int			 rtxn_open;
-
-	/* Parked by a blocking read. */
-	int			 blocked;
-	int			 waking;	/* running again on a write */
-	int			 still_blocked;
-	const struct rcmd	*cmd;		/* the running command */
-	const struct rcmd	*bcmd;
-	struct rarg		*bargv;
-	int			 bargc;
-	struct event		*btimer;
-	struct rwaiter		*waiters;
-	int			 nwaiters;
-	TAILQ_ENTRY(rclient)	 resume_entry;
-	int			 resume_queued;
-};
-
-/* Handlers in resp-cmd.c and resp-stream.c, as tmux's cmd.c lists them. */
-void	resp_cmd_ping(struct rclient *, int, struct rarg *);
-void	resp_cmd_echo(struct rclient *, int, struct rarg *);
-void	resp_cmd_select(struct rclient *, int, struct rarg *);
-void	resp_cmd_del(struct rclient *, int, struct rarg *);
-void	resp_cmd_exists(struct rclient *, int, struct rarg *);
-void	resp_cmd_type(struct rclient *, int, struct rarg *);
-void	resp_cmd_scan(struct rclient *, int, struct rarg *);
-void	resp_cmd_get(struct rclient *, int, struct rarg *);
-void	resp_cmd_set(struct rclient *, int, struct rarg *);
-void	resp_cmd_sadd(struct rclient *, int, struct rarg *);
-void	resp_cmd_srem(struct rclient *, int, struct rarg *);
-void	resp_cmd_sismember(struct rclient *, int, struct rarg *);
-void	resp_cmd_smismember(struct rclient *, int, struct rarg *);
-void	resp_cmd_smembers(struct rclient *, int, struct rarg *);
-void	resp_cmd_scard(struct rclient *, int, struct rarg *);
-void	resp_stream_xadd(struct rclient *, int, struct rarg *);
-void	resp_stream_xlen(struct rclient *, int, struct rarg *);
-void	resp_stream_xrange(struct rclient *, int, struct rarg *);
-void	resp_stream_xrevrange(struct rclient *, int, struct rarg *);
-void	resp_stream_xdel(struct rclient *, int, struct rarg *);
-void	resp_stream_xtrim(struct rclient *, int, struct rarg *);
-void	resp_stream_xread(struct rclient *, int, struct rarg *);
-void	resp_stream_xreadgroup(struct rclient *, int, struct rarg *);
-void	resp_stream_xack(struct rclient *, int, struct rarg *);
-void	resp_stream_xpending(struct rclient *, int, struct rarg *);
-void	resp_stream_xclaim(struct rclient *, int, struct rarg *);
-void	resp_stream_xautoclaim(struct rclient *, int, struct rarg *);
-void	resp_stream_xsetid(struct rclient *, int, struct rarg *);
-void	resp_stream_xgroup(struct rclient *, int, struct rarg *);
-void	resp_stream_xgroup_help(struct rclient *, int, struct rarg *);
-void	resp_stream_xinfo(struct rclient *, int, struct rarg *);
-void	resp_stream_xinfo_help(struct rclient *, int, struct rarg *);
-
-static void	resp_auth(struct rclient *, int, struct rarg *);
-static void	resp_hello(struct rclient *, int, struct rarg *);
-static void	resp_quit(struct rclient *, int, struct rarg *);
-static void	resp_multi(struct rclient *, int, struct rarg *);
-static void	resp_exec(struct rclient *, int, struct rarg *);
-static void	resp_discard(struct rclient *, int, struct rarg *);
-static void	resp_watch(struct rclient *, int, struct rarg *);
-static void	resp_unwatch(struct rclient *, int, struct rarg *);
-static void	resp_client_setname(struct rclient *, int, struct rarg *);
-static void	resp_client_getname(struct rclient *, int, struct rarg *);
-static void	resp_client_id(struct rclient *, int, struct rarg *);
-static void	resp_client_help(struct rclient *, int, struct rarg *);
 static void	resp_command(struct rclient *, int, struct rarg *);
 static void	resp_command_count(struct rclient *, int, struct rarg *);
 static void	resp_command_info(struct rclient *, int, struct rarg *);
@@ -218,15 +71,12 @@ static void	resp_command_docs(struct rclient *, int, struct rarg *);
 static void	resp_command_help(struct rclient *, int, struct rarg *);
 static void	resp_info(struct rclient *, int, struct rarg *);
 
-static void	rc_process(struct rclient *);
-static void	rc_unblock(struct rclient *);
-
 /* Subcommand tables, each sorted by name. */
 static const struct rcmd client_cmds[] = {
-	{ "getname", resp_client_getname, 2, 0, NULL, 0 },
-	{ "help", resp_client_help, 2, 0, NULL, 0 },
-	{ "id", resp_client_id, 2, 0, NULL, 0 },
-	{ "setname", resp_client_setname, 3, 0, NULL, 0 },
+	{ "getname", resp_conn_client_getname, 2, 0, NULL, 0 },
+	{ "help", resp_conn_client_help, 2, 0, NULL, 0 },
+	{ "id", resp_conn_client_id, 2, 0, NULL, 0 },
+	{ "setname", resp_conn_client_setname, 3, 0, NULL, 0 },
 };
 static const struct rcmd command_cmds[] = {
 	{ "count", resp_command_count, 2, 0, NULL, 0 },
@@ -236,59 +86,59 @@ static const struct rcmd command_cmds[] = {
 	{ "list", resp_command_list, -2, 0, NULL, 0 },
 };
 static const struct rcmd xgroup_cmds[] = {
-	{ "create", resp_stream_xgroup, -5, RC_WRITE, NULL, 0 },
-	{ "createconsumer", resp_stream_xgroup, 5, RC_WRITE, NULL, 0 },
-	{ "delconsumer", resp_stream_xgroup, 5, RC_WRITE, NULL, 0 },
-	{ "destroy", resp_stream_xgroup, 4, RC_WRITE, NULL, 0 },
-	{ "help", resp_stream_xgroup_help, 2, 0, NULL, 0 },
-	{ "setid", resp_stream_xgroup, -5, RC_WRITE, NULL, 0 },
+	{ "create", resp_cgroup_xgroup, -5, RC_WRITE, NULL, 0 },
+	{ "createconsumer", resp_cgroup_xgroup, 5, RC_WRITE, NULL, 0 },
+	{ "delconsumer", resp_cgroup_xgroup, 5, RC_WRITE, NULL, 0 },
+	{ "destroy", resp_cgroup_xgroup, 4, RC_WRITE, NULL, 0 },
+	{ "help", resp_cgroup_xgroup_help, 2, 0, NULL, 0 },
+	{ "setid", resp_cgroup_xgroup, -5, RC_WRITE, NULL, 0 },
 };
 static const struct rcmd xinfo_cmds[] = {
-	{ "consumers", resp_stream_xinfo, 4, 0, NULL, 0 },
-	{ "groups", resp_stream_xinfo, 3, 0, NULL, 0 },
-	{ "help", resp_stream_xinfo_help, 2, 0, NULL, 0 },
-	{ "stream", resp_stream_xinfo, -3, 0, NULL, 0 },
+	{ "consumers", resp_cgroup_xinfo, 4, 0, NULL, 0 },
+	{ "groups", resp_cgroup_xinfo, 3, 0, NULL, 0 },
+	{ "help", resp_cgroup_xinfo_help, 2, 0, NULL, 0 },
+	{ "stream", resp_cgroup_xinfo, -3, 0, NULL, 0 },
 };
 
 #define SUB(t)	t, sizeof t / sizeof t[0]
 
 /* The command table (resp.md), sorted by name for bsearch(). */
 static const struct rcmd resp_cmds[] = {
-	{ "auth", resp_auth, -2, RC_NOAUTH, NULL, 0 },
+	{ "auth", resp_conn_auth, -2, RC_NOAUTH, NULL, 0 },
 	{ "client", NULL, -2, 0, SUB(client_cmds) },
 	{ "command", resp_command, -1, 0, SUB(command_cmds) },
 	{ "del", resp_cmd_del, -2, RC_WRITE, NULL, 0 },
-	{ "discard", resp_discard, 1, RC_TXN, NULL, 0 },
-	{ "echo", resp_cmd_echo, 2, 0, NULL, 0 },
-	{ "exec", resp_exec, 1, RC_TXN, NULL, 0 },
+	{ "discard", resp_multi_discard, 1, RC_TXN, NULL, 0 },
+	{ "echo", resp_conn_echo, 2, 0, NULL, 0 },
+	{ "exec", resp_multi_exec, 1, RC_TXN, NULL, 0 },
 	{ "exists", resp_cmd_exists, -2, 0, NULL, 0 },
 	{ "get", resp_cmd_get, 2, 0, NULL, 0 },
-	{ "hello", resp_hello, -1, RC_NOAUTH, NULL, 0 },
+	{ "hello", resp_conn_hello, -1, RC_NOAUTH, NULL, 0 },
 	{ "info", resp_info, -1, 0, NULL, 0 },
 	{ "multi", resp_multi, 1, RC_TXN, NULL, 0 },
-	{ "ping", resp_cmd_ping, -1, 0, NULL, 0 },
-	{ "quit", resp_quit, -1, RC_NOAUTH | RC_TXN, NULL, 0 },
+	{ "ping", resp_conn_ping, -1, 0, NULL, 0 },
+	{ "quit", resp_conn_quit, -1, RC_NOAUTH | RC_TXN, NULL, 0 },
 	{ "sadd", resp_cmd_sadd, -3, RC_WRITE, NULL, 0 },
 	{ "scan", resp_cmd_scan, -2, 0, NULL, 0 },
 	{ "scard", resp_cmd_scard, 2, 0, NULL, 0 },
-	{ "select", resp_cmd_select, 2, 0, NULL, 0 },
+	{ "select", resp_conn_select, 2, 0, NULL, 0 },
 	{ "set", resp_cmd_set, -3, RC_WRITE, NULL, 0 },
 	{ "sismember", resp_cmd_sismember, 3, 0, NULL, 0 },
 	{ "smembers", resp_cmd_smembers, 2, 0, NULL, 0 },
 	{ "smismember", resp_cmd_smismember, -3, 0, NULL, 0 },
 	{ "srem", resp_cmd_srem, -3, RC_WRITE, NULL, 0 },
 	{ "type", resp_cmd_type, 2, 0, NULL, 0 },
-	{ "unwatch", resp_unwatch, 1, 0, NULL, 0 },
-	{ "watch", resp_watch, -2, RC_TXN, NULL, 0 },
-	{ "xack", resp_stream_xack, -4, RC_WRITE, NULL, 0 },
+	{ "unwatch", resp_multi_unwatch, 1, 0, NULL, 0 },
+	{ "watch", resp_multi_watch, -2, RC_TXN, NULL, 0 },
+	{ "xack", resp_cgroup_xack, -4, RC_WRITE, NULL, 0 },
 	{ "xadd", resp_stream_xadd, -5, RC_WRITE, NULL, 0 },
-	{ "xautoclaim", resp_stream_xautoclaim, -6, RC_WRITE, NULL, 0 },
-	{ "xclaim", resp_stream_xclaim, -6, RC_WRITE, NULL, 0 },
+	{ "xautoclaim", resp_cgroup_xautoclaim, -6, RC_WRITE, NULL, 0 },
+	{ "xclaim", resp_cgroup_xclaim, -6, RC_WRITE, NULL, 0 },
 	{ "xdel", resp_stream_xdel, -3, RC_WRITE, NULL, 0 },
 	{ "xgroup", NULL, -2, 0, SUB(xgroup_cmds) },
 	{ "xinfo", NULL, -2, 0, SUB(xinfo_cmds) },
 	{ "xlen", resp_stream_xlen, 2, 0, NULL, 0 },
-	{ "xpending", resp_stream_xpending, -3, 0, NULL, 0 },
+	{ "xpending", resp_cgroup_xpending, -3, 0, NULL, 0 },
 	{ "xrange", resp_stream_xrange, -4, 0, NULL, 0 },
 	{ "xread", resp_stream_xread, -4, RC_BLOCKING, NULL, 0 },
 	{ "xreadgroup", resp_stream_xreadgroup, -7, RC_WRITE | RC_BLOCKING,
@@ -299,261 +149,9 @@ static const struct rcmd resp_cmds[] = {
 };
 #define NCMDS	(sizeof resp_cmds / sizeof resp_cmds[0])
 
-/* Error replies shared by the handlers, as Redis's shared objects. */
-static const char *const resp_errs[] = {
-	[RESP_ERR_SYNTAX] = "-ERR syntax error",
-	[RESP_ERR_NOTINT] = "-ERR value is not an integer or out of range",
-	[RESP_ERR_WRONGTYPE] = "-WRONGTYPE Operation against a key holding "
-	    "the wrong kind of value",
-	[RESP_ERR_BADID] = "-ERR Invalid stream ID specified as stream "
-	    "command argument",
-	[RESP_ERR_NOKEY] = "-ERR no such key",
-	[RESP_ERR_STORE] = "-ERR store error",
-	[RESP_ERR_FULL] = "-ERR store full: raise map_size",
-	[RESP_ERR_KEYLEN] = "-ERR key longer than tickd's 510 bytes",
-	[RESP_ERR_NAMELEN] = "-ERR member or name longer than tickd's 503 "
-	    "bytes",
-};
-
 static struct evconnlistener	*resp_listener;
 static uint64_t			 resp_nclients;
-static uint64_t			 resp_nblocked;
 static uint64_t			 resp_started;	/* Unix ms */
-
-/* The wait table: key -> parked clients, and the keys written to. */
-static struct rwkey		*wait_table[RESP_WAIT_BUCKETS];
-static size_t			 wait_count;
-static TAILQ_HEAD(, rwkey)	 ready_keys =
-    TAILQ_HEAD_INITIALIZER(ready_keys);
-static TAILQ_HEAD(, rclient)	 resume = TAILQ_HEAD_INITIALIZER(resume);
-
-/* ---------------------------------------------------------- replies */
-
-/* Appends a line "<type><n>\r\n". */
-static void
-add_len(struct rclient *rc, char type, long long n)
-{
-	char	buf[32];
-	int	len;
-
-	len = snprintf(buf, sizeof buf, "%c%lld\r\n", type, n);
-	evbuffer_add(rc->out, buf, (size_t)len);
-}
-
-/* Whether the client asked for RESP3 with HELLO 3. */
-int
-resp_is3(struct rclient *rc)
-{
-	return (rc->resp3);
-}
-
-/* Appends bytes that are already a RESP reply. */
-void
-resp_add_raw(struct rclient *rc, const char *p, size_t len)
-{
-	evbuffer_add(rc->out, p, len);
-}
-
-/* A status reply such as +OK. */
-void
-resp_add_status(struct rclient *rc, const char *s)
-{
-	evbuffer_add_printf(rc->out, "+%s\r\n", s);
-}
-
-/* The +OK status. */
-void
-resp_add_ok(struct rclient *rc)
-{
-	evbuffer_add(rc->out, "+OK\r\n", 5);
-}
-
-/*
- * An error reply.  As Redis's addReplyError: text starting with '-' keeps
- * its own first word, other text gets "ERR"; CR and LF become spaces.
- */
-void
-resp_add_errorf(struct rclient *rc, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s, *p;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n == -1)
-		fatal("vasprintf");
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '\r' || *p == '\n')
-			*p = ' ';
-	}
-	if (s[0] == '-')
-		evbuffer_add_printf(rc->out, "%s\r\n", s);
-	else
-		evbuffer_add_printf(rc->out, "-ERR %s\r\n", s);
-	free(s);
-}
-
-/* One of the shared errors. */
-void
-resp_add_err(struct rclient *rc, enum resp_err e)
-{
-	evbuffer_add_printf(rc->out, "%s\r\n", resp_errs[e]);
-}
-
-/* The error for a store failure (STORE_FULL or STORE_ERR). */
-void
-resp_add_store_error(struct rclient *rc, int ret)
-{
-	resp_add_err(rc, ret == STORE_FULL ? RESP_ERR_FULL : RESP_ERR_STORE);
-}
-
-/* An integer reply. */
-void
-resp_add_int(struct rclient *rc, long long n)
-{
-	add_len(rc, ':', n);
-}
-
-/* A bulk string of any bytes. */
-void
-resp_add_bulk(struct rclient *rc, const void *p, size_t len)
-{
-	add_len(rc, '$', (long long)len);
-	evbuffer_add(rc->out, p, len);
-	evbuffer_add(rc->out, "\r\n", 2);
-}
-
-/* A C string as a bulk string. */
-void
-resp_add_str(struct rclient *rc, const char *s)
-{
-	resp_add_bulk(rc, s, strlen(s));
-}
-
-/* A number as a bulk string, as Redis's addReplyBulkLongLong. */
-void
-resp_add_bulk_int(struct rclient *rc, long long n)
-{
-	char	buf[32];
-	int	len;
-
-	len = snprintf(buf, sizeof buf, "%lld", n);
-	resp_add_bulk(rc, buf, (size_t)len);
-}
-
-/* A stream id as a bulk string. */
-void
-resp_add_mid(struct rclient *rc, const struct mid *id)
-{
-	char	buf[MID_STRLEN + 1];
-
-	resp_add_bulk(rc, buf, mid_format(id, buf));
-}
-
-/* The nil bulk string ($-1), or RESP3's null. */
-void
-resp_add_null(struct rclient *rc)
-{
-	if (rc->resp3)
-		evbuffer_add(rc->out, "_\r\n", 3);
-	else
-		evbuffer_add(rc->out, "$-1\r\n", 5);
-}
-
-/* The nil array (*-1), or RESP3's null. */
-void
-resp_add_null_array(struct rclient *rc)
-{
-	if (rc->resp3)
-		evbuffer_add(rc->out, "_\r\n", 3);
-	else
-		evbuffer_add(rc->out, "*-1\r\n", 5);
-}
-
-/* The header of an array of n replies. */
-void
-resp_add_array(struct rclient *rc, long long n)
-{
-	add_len(rc, '*', n);
-}
-
-/* A map of n pairs: RESP3's %, a flat array of 2n in RESP2. */
-void
-resp_add_map(struct rclient *rc, long long n)
-{
-	if (rc->resp3)
-		add_len(rc, '%', n);
-	else
-		add_len(rc, '*', n * 2);
-}
-
-/* A set: RESP3's ~, an array in RESP2. */
-void
-resp_add_set(struct rclient *rc, long long n)
-{
-	add_len(rc, rc->resp3 ? '~' : '*', n);
-}
-
-/* Text for humans: RESP3's verbatim string, a bulk string in RESP2. */
-void
-resp_add_verbatim(struct rclient *rc, const char *s, size_t len)
-{
-	if (!rc->resp3) {
-		resp_add_bulk(rc, s, len);
-		return;
-	}
-	add_len(rc, '=', (long long)len + 4);
-	evbuffer_add(rc->out, "txt:", 4);
-	evbuffer_add(rc->out, s, len);
-	evbuffer_add(rc->out, "\r\n", 2);
-}
-
-/*
- * Collects the replies that follow, for an aggregate whose length is known
- * only at its end (Redis's addReplyDeferredLen).  Returns what
- * resp_nest_end() needs.
- */
-struct evbuffer *
-resp_nest(struct rclient *rc)
-{
-	struct evbuffer	*saved = rc->out;
-
-	if ((rc->out = evbuffer_new()) == NULL)
-		fatalx("resp: out of memory");
-	return (saved);
-}
-
-/*
- * Ends resp_nest(): the aggregate's header (none for type 0), then what
- * was collected.
- */
-void
-resp_nest_end(struct rclient *rc, struct evbuffer *saved, char type,
-    long long n)
-{
-	struct evbuffer	*inner = rc->out;
-
-	rc->out = saved;
-	if (type == '%' && !rc->resp3) {
-		type = '*';
-		n *= 2;
-	} else if (type == '~' && !rc->resp3)
-		type = '*';
-	if (type != 0)
-		add_len(rc, type, n);
-	evbuffer_add_buffer(rc->out, inner);
-	evbuffer_free(inner);
-}
-
-/* Ends resp_nest() dropping what was collected, to reply an error. */
-void
-resp_nest_abort(struct rclient *rc, struct evbuffer *saved)
-{
-	evbuffer_free(rc->out);
-	rc->out = saved;
-}
 
 /* ---------------------------------------------------------- arguments */
 
@@ -627,8 +225,8 @@ resp_arg_ll(struct rclient *rc, const struct rarg *a, long long *out,
 }
 
 /* Frees an argument vector of argc strings. */
-static void
-args_free(struct rarg *argv, int argc)
+void
+resp_args_free(struct rarg *argv, int argc)
 {
 	int	i;
 
@@ -667,7 +265,7 @@ static void
 rc_args_reset(struct rclient *rc)
 {
 	if (rc->argv != NULL)
-		args_free(rc->argv, rc->argc);
+		resp_args_free(rc->argv, rc->argc);
 	rc->argv = NULL;
 	rc->argc = rc->argvcap = 0;
 	rc->argbytes = 0;
@@ -1030,8 +628,8 @@ rc_lookup(struct rclient *rc, int argc, struct rarg *argv)
 }
 
 /* Ends the read transaction a command used, if any. */
-static void
-rc_rtxn_end(struct rclient *rc)
+void
+resp_rtxn_end(struct rclient *rc)
 {
 	if (rc->rtxn_open) {
 		store_txn_abort(&rc->rtxn);
@@ -1052,7 +650,7 @@ resp_txn(struct rclient *rc, int write)
 	int		 ret;
 
 	if (write || conn_must_defer()) {
-		rc_rtxn_end(rc);
+		resp_rtxn_end(rc);
 		if ((txn = batch_txn()) == NULL) {
 			resp_add_err(rc, RESP_ERR_STORE);
 			return (NULL);
@@ -1076,8 +674,8 @@ resp_txn(struct rclient *rc, int write)
  * Runs one command and adds its reply to the round's replies: to ok as it
  * is, and to fail as it is or, if it wrote, as RESP_FAIL_REPLY.
  */
-static void
-rc_call(struct rclient *rc, const struct rcmd *cmd, int argc,
+void
+resp_call(struct rclient *rc, const struct rcmd *cmd, int argc,
     struct rarg *argv)
 {
 	struct evbuffer	*out = rc->cmdout;
@@ -1087,7 +685,7 @@ rc_call(struct rclient *rc, const struct rcmd *cmd, int argc,
 	rc->wrote = 0;
 	rc->cmd = cmd;
 	cmd->fn(rc, argc, argv);
-	rc_rtxn_end(rc);
+	resp_rtxn_end(rc);
 	rc->out = rc->ok;
 	if ((len = evbuffer_get_length(out)) == 0)
 		return;
@@ -1159,7 +757,7 @@ rc_dispatch(struct rclient *rc)
 		resp_add_status(rc, "QUEUED");
 		return;
 	}
-	rc_call(rc, cmd, argc, rc->argv);
+	resp_call(rc, cmd, argc, rc->argv);
 	if (rc->blocked && rc->bargv == NULL) {
 		/* Parked: keep the command to run it again. */
 		rc->bcmd = cmd;
@@ -1177,8 +775,8 @@ rc_dispatch(struct rclient *rc)
  * with the fail form for a failed commit.  A client that has not read
  * what it was sent before, up to max_output_bytes, is closed.
  */
-static void
-rc_flush(struct rclient *rc)
+void
+resp_flush(struct rclient *rc)
 {
 	struct conn	*c = rc->c;
 	struct evbuffer	*output;
@@ -1235,8 +833,8 @@ rc_backlogged(struct rclient *rc)
 /* ---------------------------------------------------------- input */
 
 /* Parses and runs what the query buffer holds, then sends the replies. */
-static void
-rc_process(struct rclient *rc)
+void
+resp_process(struct rclient *rc)
 {
 	struct conn	*c = rc->c;
 	const char	*err = NULL;
@@ -1266,7 +864,7 @@ rc_process(struct rclient *rc)
 	}
 	if (rc->qpos == rc->qlen)
 		rc->qpos = rc->qlen = 0;
-	rc_flush(rc);
+	resp_flush(rc);
 	if (rc->quit && !c->dead)
 		conn_close_after_output(c);
 }
@@ -1311,7 +909,7 @@ rc_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, rc->qb + rc->qlen, n);
 		rc->qlen += n;
 		if (!rc->blocked && !rc->paused)
-			rc_process(rc);
+			resp_process(rc);
 	}
 }
 
@@ -1327,7 +925,7 @@ rc_write_cb(struct bufferevent *bev, void *arg)
 		rc->paused = 0;
 		bufferevent_enable(c->bev, EV_READ);
 		if (!rc->blocked)
-			rc_process(rc);
+			resp_process(rc);
 	}
 	conn_check_closing(c);
 }
@@ -1343,463 +941,7 @@ rc_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free_later(arg);
 }
 
-/* ---------------------------------------------------------- blocking */
-
-/* The wait table's bucket of a key. */
-static struct rwkey **
-wait_bucket(const char *key, size_t len)
-{
-	return (&wait_table[hash_bytes(HASH_INIT, key, len) %
-	    RESP_WAIT_BUCKETS]);
-}
-
-/* The wait table's entry of a key, created if create is set. */
-static struct rwkey *
-wait_key(const char *key, size_t len, int create)
-{
-	struct rwkey	**b = wait_bucket(key, len), *k;
-
-	for (k = *b; k != NULL; k = k->next) {
-		if (k->len == len && memcmp(k->key, key, len) == 0)
-			return (k);
-	}
-	if (!create)
-		return (NULL);
-	k = xcalloc(1, sizeof *k);
-	k->key = xmalloc(len + 1);
-	memcpy(k->key, key, len);
-	k->key[len] = '\0';
-	k->len = len;
-	TAILQ_INIT(&k->waiters);
-	k->next = *b;
-	*b = k;
-	wait_count++;
-	return (k);
-}
-
-/* Removes a key nobody waits on from the table. */
-static void
-wait_key_drop(struct rwkey *k)
-{
-	struct rwkey	**pp;
-
-	if (!TAILQ_EMPTY(&k->waiters))
-		return;
-	if (k->ready)
-		TAILQ_REMOVE(&ready_keys, k, ready_entry);
-	for (pp = wait_bucket(k->key, k->len); *pp != k; pp = &(*pp)->next)
-		;
-	*pp = k->next;
-	wait_count--;
-	free(k->key);
-	free(k);
-}
-
-/* A parked client's BLOCK ran out: nil, then its pipeline. */
-static void
-rc_timeout_cb(evutil_socket_t fd, short events, void *arg)
-{
-	struct rclient	*rc = arg;
-
-	(void)fd; (void)events;
-	if (!rc->blocked)
-		return;
-	rc_unblock(rc);
-	rc->out = rc->ok;
-	resp_add_null_array(rc);
-	rc_process(rc);
-}
-
-/*
- * Parks the client of the running command on keys until one of them is
- * written or timeout ms pass (0: no limit).  Inside MULTI a read cannot
- * wait and answers as if it timed out.  When the command runs again after
- * a write and still finds nothing, the client stays parked as it was.
- */
-void
-resp_block(struct rclient *rc, const struct rarg *keys, int nkeys,
-    uint64_t timeout)
-{
-	struct rwaiter	*w;
-	struct rwkey	*k;
-	struct timeval	 tv;
-	int		 i, j, dup;
-
-	if (rc->in_exec) {
-		resp_add_null_array(rc);
-		return;
-	}
-	if (rc->waking) {
-		rc->still_blocked = 1;
-		return;
-	}
-	rc->blocked = 1;
-	resp_nblocked++;
-	rc->waiters = xcalloc((size_t)nkeys, sizeof *rc->waiters);
-	rc->nwaiters = 0;
-	for (i = 0; i < nkeys; i++) {
-		for (j = 0, dup = 0; j < i; j++) {
-			if (keys[j].len == keys[i].len &&
-			    memcmp(keys[j].p, keys[i].p, keys[i].len) == 0)
-				dup = 1;
-		}
-		if (dup)
-			continue;
-		k = wait_key(keys[i].p, keys[i].len, 1);
-		w = &rc->waiters[rc->nwaiters++];
-		w->rc = rc;
-		w->k = k;
-		TAILQ_INSERT_TAIL(&k->waiters, w, entry);
-	}
-	if (timeout == 0)
-		return;
-	if ((rc->btimer = evtimer_new(srv.base, rc_timeout_cb, rc)) == NULL)
-		fatalx("resp: cannot create a timer");
-	tv.tv_sec = (time_t)(timeout / 1000);
-	tv.tv_usec = (suseconds_t)(timeout % 1000) * 1000;
-	evtimer_add(rc->btimer, &tv);
-}
-
-/* Whether the running command runs again because a key was written. */
-int
-resp_waking(struct rclient *rc)
-{
-	return (rc->waking);
-}
-
-/* Unparks a client: off every key, timer stopped, its command freed. */
-static void
-rc_unblock(struct rclient *rc)
-{
-	struct rwaiter	*w;
-	int		 i;
-
-	if (!rc->blocked)
-		return;
-	for (i = 0; i < rc->nwaiters; i++) {
-		w = &rc->waiters[i];
-		TAILQ_REMOVE(&w->k->waiters, w, entry);
-		wait_key_drop(w->k);
-	}
-	free(rc->waiters);
-	rc->waiters = NULL;
-	rc->nwaiters = 0;
-	if (rc->btimer != NULL)
-		event_free(rc->btimer);
-	rc->btimer = NULL;
-	if (rc->bargv != NULL)
-		args_free(rc->bargv, rc->bargc);
-	rc->bargv = NULL;
-	rc->bargc = 0;
-	rc->bcmd = NULL;
-	rc->blocked = 0;
-	resp_nblocked--;
-}
-
-/* A committed write to key: clients parked on it may now be served. */
-void
-resp_key_touched(const char *key, size_t len)
-{
-	struct rwkey	*k;
-
-	if (wait_count == 0 || (k = wait_key(key, len, 0)) == NULL ||
-	    k->ready)
-		return;
-	k->ready = 1;
-	TAILQ_INSERT_TAIL(&ready_keys, k, ready_entry);
-}
-
-/* An item landed in a device's queue: wakes readers of its view. */
-void
-resp_queue_touched(const char *user, const char *device)
-{
-	char	key[6 + NAME_USER_MAX + 1 + NAME_DEVICE_MAX + 1];
-	int	n;
-
-	if (wait_count == 0)
-		return;
-	n = snprintf(key, sizeof key, "queue:%s:%s", user, device);
-	if (n > 0 && (size_t)n < sizeof key)
-		resp_key_touched(key, (size_t)n);
-}
-
-/* Runs a parked client's command again; 1 if it was answered. */
-static int
-rc_wake(struct rclient *rc)
-{
-	rc->waking = 1;
-	rc->still_blocked = 0;
-	rc_call(rc, rc->bcmd, rc->bargc, rc->bargv);
-	rc->waking = 0;
-	if (rc->still_blocked)
-		return (0);
-	rc_unblock(rc);
-	rc_flush(rc);
-	return (1);
-}
-
-/*
- * After a turn's commit: serves the clients parked on the keys that were
- * written, oldest first, then lets those answered go on with their input.
- * Keys written while serving wait for the next commit.  If the commit
- * failed nothing was written, and nobody is woken.
- */
-void
-resp_serve_ready(int ok)
-{
-	TAILQ_HEAD(, rwkey)	 now = TAILQ_HEAD_INITIALIZER(now);
-	struct rwkey		*k;
-	struct rwaiter		*w;
-	struct rclient		**v, *rc;
-	size_t			 n, i;
-
-	TAILQ_CONCAT(&now, &ready_keys, ready_entry);
-	while ((k = TAILQ_FIRST(&now)) != NULL) {
-		TAILQ_REMOVE(&now, k, ready_entry);
-		k->ready = 0;
-		if (!ok) {
-			wait_key_drop(k);
-			continue;
-		}
-		/* Waking unparks clients, which may free k: copy first. */
-		n = 0;
-		TAILQ_FOREACH(w, &k->waiters, entry)
-			n++;
-		v = xcalloc(n, sizeof *v);
-		n = 0;
-		TAILQ_FOREACH(w, &k->waiters, entry) {
-			v[n++] = w->rc;
-			conn_ref(w->rc->c);
-		}
-		for (i = 0; i < n; i++) {
-			rc = v[i];
-			if (!rc->c->dead && rc->blocked && rc_wake(rc) &&
-			    !rc->resume_queued) {
-				rc->resume_queued = 1;
-				conn_ref(rc->c);
-				TAILQ_INSERT_TAIL(&resume, rc, resume_entry);
-			}
-		}
-		for (i = 0; i < n; i++)
-			conn_unref(v[i]->c);
-		free(v);
-	}
-	while ((rc = TAILQ_FIRST(&resume)) != NULL) {
-		TAILQ_REMOVE(&resume, rc, resume_entry);
-		rc->resume_queued = 0;
-		if (!rc->c->dead && !rc->blocked && !rc->paused)
-			rc_process(rc);
-		conn_unref(rc->c);
-	}
-}
-
 /* ---------------------------------------------------------- commands */
-
-/* Whether user and password are those of resp.md's one user. */
-static int
-rc_password_ok(const struct rarg *user, const struct rarg *pass)
-{
-	const char	*want = srv.conf.resp_password;
-
-	if (user != NULL && !resp_arg_is(user, "default"))
-		return (0);
-	if (want == NULL)
-		return (1);
-	return (pass->len == strlen(want) &&
-	    CRYPTO_memcmp(pass->p, want, pass->len) == 0);
-}
-
-/* AUTH [user] password, with Redis's replies for its default user. */
-static void
-resp_auth(struct rclient *rc, int argc, struct rarg *argv)
-{
-	if (argc > 3) {
-		resp_add_err(rc, RESP_ERR_SYNTAX);
-		return;
-	}
-	if (argc == 2 && srv.conf.resp_password == NULL) {
-		resp_add_errorf(rc, "AUTH <password> called without any "
-		    "password configured for the default user. Are you sure "
-		    "your configuration is correct?");
-		return;
-	}
-	if (!rc_password_ok(argc == 3 ? &argv[1] : NULL, &argv[argc - 1])) {
-		resp_add_errorf(rc, "-WRONGPASS invalid username-password pair "
-		    "or user is disabled.");
-		return;
-	}
-	rc->authed = 1;
-	resp_add_ok(rc);
-}
-
-/* Whether a client name is printable ASCII without blanks. */
-static int
-valid_client_name(const struct rarg *a)
-{
-	size_t	i;
-
-	for (i = 0; i < a->len; i++) {
-		if (a->p[i] < '!' || a->p[i] > '~')
-			return (0);
-	}
-	return (1);
-}
-
-/* Sets the client's name; the empty name removes it. */
-static int
-rc_setname(struct rclient *rc, const struct rarg *a)
-{
-	if (!valid_client_name(a)) {
-		resp_add_errorf(rc, "Client names cannot contain spaces, "
-		    "newlines or special characters.");
-		return (-1);
-	}
-	free(rc->name);
-	rc->name = a->len == 0 ? NULL : xstrdup(a->p);
-	return (0);
-}
-
-/* HELLO [protover [AUTH user pass] [SETNAME name]] */
-static void
-resp_hello(struct rclient *rc, int argc, struct rarg *argv)
-{
-	const struct rarg	*user = NULL, *pass = NULL, *name = NULL;
-	long long		 ver = 0;
-	int			 j = 1;
-
-	if (argc >= 2) {
-		if (resp_arg_ll(rc, &argv[j++], &ver, "Protocol version is "
-		    "not an integer or out of range") != 0)
-			return;
-		if (ver < 2 || ver > 3) {
-			resp_add_errorf(rc, "-NOPROTO unsupported protocol "
-			    "version");
-			return;
-		}
-	}
-	for (; j < argc; j++) {
-		if (resp_arg_is(&argv[j], "AUTH") && argc - 1 - j >= 2) {
-			user = &argv[j + 1];
-			pass = &argv[j + 2];
-			j += 2;
-		} else if (resp_arg_is(&argv[j], "SETNAME") &&
-		    argc - 1 - j >= 1)
-			name = &argv[++j];
-		else {
-			resp_add_errorf(rc, "Syntax error in HELLO option '%s'",
-			    argv[j].p);
-			return;
-		}
-	}
-	if (user != NULL) {
-		if (!rc_password_ok(user, pass)) {
-			resp_add_errorf(rc, "-WRONGPASS invalid "
-			    "username-password pair or user is disabled.");
-			return;
-		}
-		rc->authed = 1;
-	}
-	if (!rc->authed) {
-		resp_add_errorf(rc, "-NOAUTH HELLO must be called with the "
-		    "client already authenticated, otherwise the HELLO AUTH "
-		    "<user> <pass> option can be used to authenticate the "
-		    "client and select the RESP protocol version at the same "
-		    "time");
-		return;
-	}
-	if (name != NULL && rc_setname(rc, name) != 0)
-		return;
-	if (ver != 0)
-		rc->resp3 = ver == 3;
-	resp_add_map(rc, 7);
-	resp_add_str(rc, "server");
-	resp_add_str(rc, "redis");
-	resp_add_str(rc, "version");
-	resp_add_str(rc, RESP_REDIS_VERSION);
-	resp_add_str(rc, "proto");
-	resp_add_int(rc, rc->resp3 ? 3 : 2);
-	resp_add_str(rc, "id");
-	resp_add_int(rc, (long long)rc->c->id);
-	resp_add_str(rc, "mode");
-	resp_add_str(rc, "standalone");
-	resp_add_str(rc, "role");
-	resp_add_str(rc, "master");
-	resp_add_str(rc, "modules");
-	resp_add_array(rc, 0);
-}
-
-/* QUIT: +OK, then the connection is closed. */
-static void
-resp_quit(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	resp_add_ok(rc);
-	rc->quit = 1;
-}
-
-/* CLIENT SETNAME name */
-static void
-resp_client_setname(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc;
-	if (rc_setname(rc, &argv[2]) == 0)
-		resp_add_ok(rc);
-}
-
-/* CLIENT GETNAME: the name, or nil. */
-static void
-resp_client_getname(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	if (rc->name == NULL)
-		resp_add_null(rc);
-	else
-		resp_add_str(rc, rc->name);
-}
-
-/* CLIENT ID: the connection's number, as HELLO shows it. */
-static void
-resp_client_id(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	resp_add_int(rc, (long long)rc->c->id);
-}
-
-/* Lines of help as status replies, as Redis's addReplyHelp(). */
-void
-resp_add_help(struct rclient *rc, const char *cmd, const char *const *lines)
-{
-	struct evbuffer	*saved;
-	long long	 n = 0;
-
-	saved = resp_nest(rc);
-	evbuffer_add_printf(rc->out, "+%s <subcommand> [<arg> [value] [opt] "
-	    "...]. Subcommands are:\r\n", cmd);
-	n++;
-	for (; *lines != NULL; lines++, n++)
-		resp_add_status(rc, *lines);
-	resp_add_status(rc, "HELP");
-	resp_add_status(rc, "    Prints this help.");
-	resp_nest_end(rc, saved, '*', n + 2);
-}
-
-/* CLIENT HELP, for the subcommands tickd has. */
-static void
-resp_client_help(struct rclient *rc, int argc, struct rarg *argv)
-{
-	static const char *const help[] = {
-		"GETNAME",
-		"    Return the name of the current connection.",
-		"ID",
-		"    Return the ID of the current connection.",
-		"SETNAME <name>",
-		"    Assign the name <name> to the current connection.",
-		NULL
-	};
-
-	(void)argc; (void)argv;
-	resp_add_help(rc, "CLIENT", help);
-}
 
 /* The flags Redis's COMMAND INFO shows, from ours. */
 static void
@@ -1932,104 +1074,6 @@ resp_command_help(struct rclient *rc, int argc, struct rarg *argv)
 	resp_add_help(rc, "COMMAND", help);
 }
 
-/* Forgets MULTI's queued commands. */
-static void
-rc_discard_queue(struct rclient *rc)
-{
-	int	i;
-
-	for (i = 0; i < rc->nqueued; i++)
-		args_free(rc->queued[i].argv, rc->queued[i].argc);
-	free(rc->queued);
-	rc->queued = NULL;
-	rc->nqueued = rc->queuedcap = 0;
-	rc->queuedbytes = 0;
-	rc->multi = rc->multi_dirty = 0;
-}
-
-/* MULTI: commands are queued until EXEC or DISCARD. */
-static void
-resp_multi(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	if (rc->multi) {
-		resp_add_errorf(rc, "MULTI calls can not be nested");
-		return;
-	}
-	rc->multi = 1;
-	resp_add_ok(rc);
-}
-
-/*
- * EXEC: the queued commands run one after the other in the turn's batch,
- * so that they commit together; the whole array of replies waits for the
- * commit, and fails as one if it fails.
- */
-static void
-resp_exec(struct rclient *rc, int argc, struct rarg *argv)
-{
-	struct rqueued	*q;
-	int		 i, wrote = 0;
-
-	(void)argc; (void)argv;
-	if (!rc->multi) {
-		resp_add_errorf(rc, "EXEC without MULTI");
-		return;
-	}
-	if (rc->multi_dirty) {
-		resp_add_errorf(rc, "-EXECABORT Transaction discarded because "
-		    "of previous errors.");
-		rc_discard_queue(rc);
-		return;
-	}
-	rc->in_exec = 1;
-	resp_add_array(rc, rc->nqueued);
-	for (i = 0; i < rc->nqueued; i++) {
-		q = &rc->queued[i];
-		rc->wrote = 0;
-		rc->cmd = q->cmd;
-		q->cmd->fn(rc, q->argc, q->argv);
-		rc_rtxn_end(rc);
-		wrote |= rc->wrote;
-	}
-	rc->wrote = wrote;
-	rc->in_exec = 0;
-	rc_discard_queue(rc);
-}
-
-/* DISCARD: the queued commands are forgotten. */
-static void
-resp_discard(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	if (!rc->multi) {
-		resp_add_errorf(rc, "DISCARD without MULTI");
-		return;
-	}
-	rc_discard_queue(rc);
-	resp_add_ok(rc);
-}
-
-/* WATCH is not offered (resp.md allows an error). */
-static void
-resp_watch(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	if (rc->multi) {
-		resp_add_errorf(rc, "WATCH inside MULTI is not allowed");
-		return;
-	}
-	resp_add_errorf(rc, "WATCH is not supported by tickd");
-}
-
-/* UNWATCH: nothing is watched, so nothing to forget. */
-static void
-resp_unwatch(struct rclient *rc, int argc, struct rarg *argv)
-{
-	(void)argc; (void)argv;
-	resp_add_ok(rc);
-}
-
 /*
  * INFO [section ...]: the sections a Redis client looks at, with
  * redis_version first; an unknown section is empty, as in Redis.
@@ -2065,7 +1109,7 @@ resp_info(struct rclient *rc, int argc, struct rarg *argv)
 		    "\r\nblocked_clients:%llu\r\n",
 		    evbuffer_get_length(b) != 0 ? "\r\n" : "",
 		    (unsigned long long)resp_nclients,
-		    (unsigned long long)resp_nblocked);
+		    (unsigned long long)resp_block_count());
 	resp_add_verbatim(rc, (const char *)evbuffer_pullup(b, -1),
 	    evbuffer_get_length(b));
 	evbuffer_free(b);
@@ -2155,14 +1199,10 @@ resp_free(struct conn *c)
 
 	if (rc == NULL)
 		return;
-	rc_unblock(rc);
-	if (rc->resume_queued) {
-		TAILQ_REMOVE(&resume, rc, resume_entry);
-		conn_unref(c);
-	}
-	rc_rtxn_end(rc);
+	resp_block_free(rc);
+	resp_rtxn_end(rc);
 	rc_args_reset(rc);
-	rc_discard_queue(rc);
+	resp_multi_clear(rc);
 	free(rc->qb);
 	free(rc->name);
 	evbuffer_free(rc->ok);
@@ -2224,13 +1264,7 @@ resp_drain(void)
 void
 resp_shutdown(void)
 {
-	struct rwkey	*k;
-
-	while ((k = TAILQ_FIRST(&ready_keys)) != NULL) {
-		TAILQ_REMOVE(&ready_keys, k, ready_entry);
-		k->ready = 0;
-		wait_key_drop(k);
-	}
+	resp_block_shutdown();
 	if (resp_listener != NULL)
 		evconnlistener_free(resp_listener);
 	resp_listener = NULL;

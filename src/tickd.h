@@ -188,11 +188,15 @@ struct midgen {
 	struct mid	last;	/* last mid handed out */
 	int		dirty;	/* last changed since it was saved */
 };
+extern const struct mid mid_zero, mid_max;
 void	midgen_init(struct midgen *, const struct mid *hw);
 void	midgen_next(struct midgen *, uint64_t now, struct mid *);
 int	mid_parse(const char *, size_t, struct mid *);	/* 0 ok, -1 bad */
 size_t	mid_format(const struct mid *, char [MID_STRLEN + 1]);
 int	mid_cmp(const struct mid *, const struct mid *);
+int	mid_iszero(const struct mid *);
+int	mid_incr(struct mid *);	/* 0 ok, -1 past the last */
+int	mid_decr(struct mid *);	/* 0 ok, -1 before 0-0 */
 void	mid_encode(const struct mid *, uint8_t [MID_BYTES]);
 void	mid_decode(const uint8_t *, struct mid *);
 
@@ -264,6 +268,23 @@ int	account_token_issue(struct txn *, const char *user,
 int	account_token_check(struct txn *, const char *token, uint64_t now,
 	    struct token_rec *);
 int	account_token_revoke(struct txn *, const char *token);
+struct block_res {
+	enum tick_err	 err;		/* TE_OK, or why nothing changed */
+	int		 changed;	/* the block was made or lifted */
+};
+int	account_block_valid(const char *user, const char *other);
+int	account_block_check(struct txn *, const char *user, const char *other,
+	    struct block_res *);
+int	account_block(struct txn *, const char *user, const char *other,
+	    struct block_res *);
+int	account_unblock(struct txn *, const char *user, const char *other,
+	    struct block_res *);
+struct settings {		/* what a settings request changes */
+	int		 read_receipts;	/* 0, 1, or -1: as it is */
+	int		 last_seen;	/* LASTSEEN_*, or -1: as it is */
+};
+int	account_settings(struct txn *, const char *user,
+	    const struct settings *, enum tick_err *);
 
 /* kdf.c */
 #define KDF_SALT_BYTES	16
@@ -556,6 +577,113 @@ struct rarg {			/* one argument of a RESP command */
 	char		*p;		/* a NUL-terminated copy */
 	size_t		 len;
 };
+
+/* Command flags, after Redis's CMD_* flags. */
+#define RC_WRITE	0x01	/* may change data */
+#define RC_NOAUTH	0x02	/* allowed before AUTH */
+#define RC_BLOCKING	0x04	/* may park the client */
+#define RC_TXN		0x08	/* runs at once inside MULTI */
+
+struct rcmd {
+	const char		*name;		/* lower case */
+	void			(*fn)(struct rclient *, int, struct rarg *);
+	int			 arity;		/* < 0: at least -arity */
+	int			 flags;
+	const struct rcmd	*sub;		/* a container's subcommands */
+	size_t			 nsub;
+};
+
+/* A command kept by MULTI. */
+struct rqueued {
+	const struct rcmd	*cmd;
+	int			 argc;
+	struct rarg		*argv;
+};
+
+/*
+ * A RESP client: the state of a struct conn with is_ws = 0, in c->resp.
+ */
+struct rwaiter;
+struct rclient {
+	struct conn		*c;
+
+	/* The query buffer and the parser's place in it. */
+	char			*qb;
+	size_t			 qlen, qpos, qcap;
+	int			 reqtype;
+	long long		 mbulk;		/* bulks still to read */
+	long long		 bulklen;	/* -1: its length line next */
+	struct rarg		*argv;
+	int			 argc, argvcap;
+	size_t			 argbytes;
+
+	/* The session. */
+	int			 resp3;
+	int			 authed;
+	char			*name;
+	int			 quit;		/* close once replies are out */
+	char			 errbuf[64];	/* a protocol error */
+	int			 paused;	/* not read: output backlog */
+
+	/* MULTI. */
+	int			 multi;
+	int			 multi_dirty;	/* a command was refused */
+	int			 in_exec;
+	struct rqueued		*queued;
+	int			 nqueued, queuedcap;
+	size_t			 queuedbytes;
+
+	/* Replies: of the running command, and of this round. */
+	struct evbuffer		*out;		/* where replies go now */
+	struct evbuffer		*cmdout;
+	struct evbuffer		*ok;
+	struct evbuffer		*fail;		/* once a write was answered */
+	int			 wrote;
+	struct txn		 rtxn;		/* a read outside any batch */
+	int			 rtxn_open;
+
+	/* Parked by a blocking read. */
+	int			 blocked;
+	int			 waking;	/* running again on a write */
+	int			 still_blocked;
+	const struct rcmd	*cmd;		/* the running command */
+	const struct rcmd	*bcmd;
+	struct rarg		*bargv;
+	int			 bargc;
+	struct event		*btimer;
+	struct rwaiter		*waiters;
+	int			 nwaiters;
+	TAILQ_ENTRY(rclient)	 resume_entry;
+	int			 resume_queued;
+};
+
+int	resp_init(char **);
+void	resp_drain(void);
+void	resp_shutdown(void);
+void	resp_free(struct conn *);
+struct txn *resp_txn(struct rclient *, int);
+int	resp_arg_is(const struct rarg *, const char *);
+int	resp_str2ll(const char *, size_t, long long *);
+int	resp_arg_ll(struct rclient *, const struct rarg *, long long *,
+	    const char *);
+void	resp_arg_set(struct rarg *, const char *);
+void	resp_args_free(struct rarg *, int);
+void	resp_call(struct rclient *, const struct rcmd *, int, struct rarg *);
+void	resp_flush(struct rclient *);
+void	resp_process(struct rclient *);
+void	resp_rtxn_end(struct rclient *);
+
+/* resp-block.c */
+void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
+int	resp_waking(struct rclient *);
+void	resp_key_touched(const char *, size_t);
+void	resp_queue_touched(const char *, const char *);
+void	resp_serve_ready(int);
+void	resp_block_free(struct rclient *);
+uint64_t resp_block_count(void);
+void	resp_block_shutdown(void);
+
+/* resp-reply.c */
 enum resp_err {			/* the shared error replies */
 	RESP_ERR_SYNTAX,
 	RESP_ERR_NOTINT,
@@ -566,23 +694,10 @@ enum resp_err {			/* the shared error replies */
 	RESP_ERR_FULL,
 	RESP_ERR_KEYLEN,
 	RESP_ERR_NAMELEN,
+	RESP_ERR_DOLLAR,	/* XREAD's "$" in XREADGROUP */
+	RESP_ERR_GT,		/* XREADGROUP's ">" in XREAD */
 };
-int	resp_init(char **);
-void	resp_drain(void);
-void	resp_shutdown(void);
-void	resp_free(struct conn *);
-void	resp_key_touched(const char *, size_t);
-void	resp_queue_touched(const char *, const char *);
-void	resp_serve_ready(int);
-struct txn *resp_txn(struct rclient *, int);
-void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
-int	resp_waking(struct rclient *);
 int	resp_is3(struct rclient *);
-int	resp_arg_is(const struct rarg *, const char *);
-int	resp_str2ll(const char *, size_t, long long *);
-int	resp_arg_ll(struct rclient *, const struct rarg *, long long *,
-	    const char *);
-void	resp_arg_set(struct rarg *, const char *);
 void	resp_add_raw(struct rclient *, const char *, size_t);
 void	resp_add_status(struct rclient *, const char *);
 void	resp_add_ok(struct rclient *);
@@ -606,7 +721,41 @@ struct evbuffer *resp_nest(struct rclient *);
 void	resp_nest_end(struct rclient *, struct evbuffer *, char, long long);
 void	resp_nest_abort(struct rclient *, struct evbuffer *);
 
+/* resp-conn.c */
+void	resp_conn_auth(struct rclient *, int, struct rarg *);
+void	resp_conn_hello(struct rclient *, int, struct rarg *);
+void	resp_conn_quit(struct rclient *, int, struct rarg *);
+void	resp_conn_ping(struct rclient *, int, struct rarg *);
+void	resp_conn_echo(struct rclient *, int, struct rarg *);
+void	resp_conn_select(struct rclient *, int, struct rarg *);
+void	resp_conn_client_setname(struct rclient *, int, struct rarg *);
+void	resp_conn_client_getname(struct rclient *, int, struct rarg *);
+void	resp_conn_client_id(struct rclient *, int, struct rarg *);
+void	resp_conn_client_help(struct rclient *, int, struct rarg *);
+
+/* resp-multi.c */
+void	resp_multi(struct rclient *, int, struct rarg *);
+void	resp_multi_exec(struct rclient *, int, struct rarg *);
+void	resp_multi_discard(struct rclient *, int, struct rarg *);
+void	resp_multi_watch(struct rclient *, int, struct rarg *);
+void	resp_multi_unwatch(struct rclient *, int, struct rarg *);
+void	resp_multi_clear(struct rclient *);
+
 /* resp-cmd.c */
+void	resp_cmd_del(struct rclient *, int, struct rarg *);
+void	resp_cmd_exists(struct rclient *, int, struct rarg *);
+void	resp_cmd_type(struct rclient *, int, struct rarg *);
+void	resp_cmd_scan(struct rclient *, int, struct rarg *);
+void	resp_cmd_get(struct rclient *, int, struct rarg *);
+void	resp_cmd_set(struct rclient *, int, struct rarg *);
+void	resp_cmd_sadd(struct rclient *, int, struct rarg *);
+void	resp_cmd_srem(struct rclient *, int, struct rarg *);
+void	resp_cmd_sismember(struct rclient *, int, struct rarg *);
+void	resp_cmd_smismember(struct rclient *, int, struct rarg *);
+void	resp_cmd_smembers(struct rclient *, int, struct rarg *);
+void	resp_cmd_scard(struct rclient *, int, struct rarg *);
+
+/* resp-db.c */
 enum resp_view {		/* the chat views of resp.md */
 	RV_NONE,		/* a plain key */
 	RV_BAD,			/* a view's prefix, but not a valid view */
@@ -623,5 +772,126 @@ int	resp_lookup(struct rclient *, struct txn *, const struct rarg *,
 int	resp_key_drop(struct txn *, const void *, size_t,
 	    const struct rkey_rec *);
 int	resp_key_check(struct rclient *, const struct rarg *);
+
+/* resp-stream.c */
+#define TRIM_NONE		0
+#define TRIM_MAXLEN		1
+#define TRIM_MINID		2
+
+/* XADD's and XTRIM's options (Redis's streamAddTrimArgs). */
+struct rstream_addtrim {
+	struct mid	id;
+	int		id_given;
+	int		seq_given;
+	int		no_mkstream;
+	int		strategy;	/* TRIM_* */
+	int		approx;
+	long long	maxlen;
+	struct mid	minid;
+	long long	limit;
+};
+
+/* A stream as a command sees it: its key, record and whether it exists. */
+struct rstream {
+	const struct rarg	*key;
+	struct rkey_rec		 r;
+	int			 found;
+	int			 dirty;		/* r changed, to be written */
+};
+
+/* A walk over a stream's entries that replies with them. */
+struct rstream_emit {
+	struct rclient	*rc;
+	struct mid	 end;
+	int		 rev;
+	long long	 count;		/* 0: no limit */
+	long long	 n;
+	struct mid	 last;
+};
+
+/* What XREAD and XREADGROUP parsed. */
+struct rstream_read {
+	int			 group;		/* XREADGROUP */
+	long long		 timeout;	/* ms, -1: no BLOCK */
+	long long		 count;
+	int			 noack;
+	const struct rarg	*gname, *cname;
+	int			 first;		/* argv index of the keys */
+	int			 nkeys;
+};
+
+void	resp_stream_xadd(struct rclient *, int, struct rarg *);
+void	resp_stream_xlen(struct rclient *, int, struct rarg *);
+void	resp_stream_xrange(struct rclient *, int, struct rarg *);
+void	resp_stream_xrevrange(struct rclient *, int, struct rarg *);
+void	resp_stream_xdel(struct rclient *, int, struct rarg *);
+void	resp_stream_xtrim(struct rclient *, int, struct rarg *);
+void	resp_stream_xread(struct rclient *, int, struct rarg *);
+void	resp_stream_xreadgroup(struct rclient *, int, struct rarg *);
+void	resp_stream_xsetid(struct rclient *, int, struct rarg *);
+
+int	resp_stream_id_parse(const struct rarg *, struct mid *, uint64_t, int,
+	    int *);
+int	resp_stream_id_reply(struct rclient *, const struct rarg *,
+	    struct mid *, uint64_t, int);
+int	resp_stream_id_bound(struct rclient *, const struct rarg *,
+	    struct mid *, uint64_t, int);
+struct mid *resp_stream_ids(struct rclient *, int, struct rarg *, int);
+void	resp_stream_ids_add(struct mid **, size_t *, size_t *,
+	    const struct mid *);
+int	resp_stream_get(struct rclient *, struct txn *, const struct rarg *,
+	    struct rstream *);
+struct txn *resp_stream_open(struct rclient *, const struct rarg *, int,
+	    struct rstream *);
+int	resp_stream_create(struct txn *, struct rstream *);
+int	resp_stream_put(struct txn *, struct rstream *);
+int	resp_stream_edge(struct txn *, const struct rstream *, int,
+	    struct mid *);
+void	resp_stream_add_entry(struct rclient *, const struct mid *,
+	    const struct rentry *);
+int	resp_stream_emit_fn(void *, const struct mid *, const struct rentry *);
+int	resp_stream_emit_range(struct rclient *, struct txn *,
+	    const struct rstream *, const struct mid *, const struct mid *, int,
+	    long long, long long *);
+void	resp_stream_read_key(struct rclient *, const struct rarg *);
+void	resp_stream_read_nogroup(struct rclient *, const struct rarg *,
+	    const struct rarg *);
+void	resp_stream_read_resolve(struct rarg *, const struct mid *);
+void	resp_stream_read_end(struct rclient *, struct evbuffer *,
+	    const struct rarg *, const struct rstream_read *, long long);
+
+/* resp-cgroup.c */
+void	resp_cgroup_xack(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xpending(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xclaim(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xautoclaim(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xgroup(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xgroup_help(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xinfo(struct rclient *, int, struct rarg *);
+void	resp_cgroup_xinfo_help(struct rclient *, int, struct rarg *);
+
+int	resp_cgroup_get(struct txn *, const struct rstream *,
+	    const struct rarg *, struct rgroup_rec *);
+int	resp_cgroup_consumer(struct txn *, struct rgroup_rec *,
+	    const struct rarg *, struct rcons_rec *, int, int *);
+int	resp_cgroup_serve_new(struct rclient *, struct txn *, struct rstream *,
+	    struct rgroup_rec *, const struct rstream_read *);
+int	resp_cgroup_serve_history(struct rclient *, struct txn *,
+	    struct rstream *, struct rgroup_rec *, const struct rstream_read *,
+	    const struct mid *);
+
+/* resp-chat.c */
+int	resp_chat_device(struct txn *, const char *, const char *,
+	    struct dev_rec *, int *);
+int	resp_chat_range(struct rclient *, struct txn *, uint64_t,
+	    const struct mid *, const struct mid *, int, long long, long long *,
+	    struct mid *);
+void	resp_chat_wrong(struct rclient *, const struct rarg *, enum resp_view);
+void	resp_chat_send(struct rclient *, const char *, int, struct rarg *, int,
+	    const struct rstream_addtrim *);
+void	resp_chat_xread(struct rclient *, struct rarg *,
+	    const struct rstream_read *);
+void	resp_chat_xack(struct rclient *, int, struct rarg *, const char *,
+	    const char *);
 
 #endif /* TICKD_H */

@@ -6,7 +6,8 @@
 # stored (it survives a restart) and unblock restores everything.
 #
 # Where the contract is silent this script assumes:
-# - blocking an already blocked user is `ok` and lists it once;
+# - blocking an already blocked user is `ok` and lists it once, and
+#   unblocking a user who is not blocked is `ok`;
 # - bob's own other devices still get their copy of what he sent to alice
 #   (section 5 rule 1), since he must not be able to tell he is blocked;
 # - a presence subscription taken while blocked stays in force, so after
@@ -161,6 +162,19 @@ async def main(t):
             "unblock answers ok and empties the list",
             f"unblock {r1!r}\nblocks {r2!r}")
 
+        got = [await ap.request({"op": op, "user": user, "ref": i}) or {}
+            for i, (op, user) in enumerate((("block", "alice"),
+            ("unblock", "alice"), ("block", "nobody"),
+            ("unblock", "nobody"), ("unblock", "carol")))]
+        r3 = await ap.request({"op": "blocks"})
+        t.ok([(f.get("op"), f.get("code"), f.get("ref")) for f in got] ==
+            [("error", "bad_request", 0), ("error", "bad_request", 1),
+            ("error", "no_such_user", 2), ("error", "no_such_user", 3),
+            ("ok", None, 4)] and r3 == {"op": "blocks", "users": []},
+            "blocking or unblocking oneself is bad_request, a user who does "
+            "not exist no_such_user; unblocking one not blocked is ok",
+            f"answers {got!r}\nblocks {r3!r}")
+
         s3 = await bp.request({"op": "send", "to": "alice", "id": "b-3",
             "body": "hello again"}) or {}
         m = await ap.recv_op("msg", 3) or {}
@@ -212,4 +226,4 @@ async def main(t):
 
 
 # Under valgrind every login and restart takes seconds.
-run(main, 16, timeout=120 if VALGRIND else 55)
+run(main, 17, timeout=120 if VALGRIND else 55)

@@ -190,6 +190,28 @@ async def main(t):
             "SREM, TYPE and EXISTS on blocked:bob")
         r.cmd("SREM", "blocked:bob", "alice")
 
+        # SADD blocks every member or, if one may not be blocked, none;
+        # SREM counts the blocks it lifted, a name it cannot as no member.
+        got = [r.cmd("SADD", "blocked:nobody", "alice"),
+            r.cmd("SADD", "blocked:bob", "alice", "x!"),
+            r.cmd("SADD", "blocked:bob", "alice", "nobody"),
+            r.cmd("SADD", "blocked:bob", "alice", b"al\x00ice"),
+            r.cmd("SCARD", "blocked:bob"),
+            r.cmd("SADD", "blocked:bob", "alice", "alice"),
+            r.cmd("SADD", "blocked:bob", "alice"),
+            r.cmd("SREM", "blocked:nobody", "alice"),
+            r.cmd("SREM", "blocked:bob", "x!", "bob", "nobody", "alice",
+                "alice"),
+            r.cmd("SCARD", "blocked:bob")]
+        got = [str(g) if isinstance(g, Error) else g for g in got]
+        t.eq(got, ["ERR no such user 'nobody'",
+            "ERR 'x!' is not another user's name",
+            "ERR no such user 'nobody'",
+            "ERR 'al' is not another user's name", 0, 1, 0,
+            "ERR no such user 'nobody'", 1, 0],
+            "SADD on blocked:USER is all or nothing, SREM counts what it "
+            "lifted, and both need USER to exist")
+
         # lastseen:bob: nil while online, then the time he left.
         online = r.cmd("GET", "lastseen:bob")
         await b.close()
@@ -219,4 +241,4 @@ async def main(t):
         t.eq(d.stop(), 0, "tickd stops cleanly on SIGTERM")
 
 
-run(main, 22)
+run(main, 23)
