@@ -61,7 +61,7 @@ log_level warn
 send_rate 0
 login_rate 0
 EOF
-	"$1/tickd-bench" seed -D "$2/data" -M 1g -u t -n 8 -T "$2/t.tok" \
+	"$1/bench/tickd-bench" seed -D "$2/data" -M 1g -u t -n 8 -T "$2/t.tok" \
 	    >/dev/null || { echo "cpu-cost: seed failed" >&2; exit 1; }
 	valgrind --tool=callgrind --callgrind-out-file="$2/cg.out" \
 	    "$1/tickd" -f -c "$2/tickd.conf" >"$2/log" 2>&1 &
@@ -86,7 +86,7 @@ stop_tickd() {
 
 for build; do
 	build=$(cd "$build" && pwd) || exit 1
-	for p in tickd tickd-bench; do
+	for p in tickd bench/tickd-bench; do
 		[ -x "$build/$p" ] || { echo "cpu-cost: no $build/$p" >&2;
 		    exit 1; }
 	done
@@ -96,7 +96,7 @@ for build; do
 	base=$ir
 	run=$tmp/run
 	start_tickd "$build" "$run"
-	"$build/tickd-bench" -q -a "127.0.0.1:$port" -T "$run/t.tok" \
+	"$build/bench/tickd-bench" -q -a "127.0.0.1:$port" -T "$run/t.tok" \
 	    throughput -p 4 -w 32 -d "$dur" -W 1 >"$run/bench.txt" 2>&1 ||
 	    { echo "cpu-cost: tickd-bench failed" >&2; cat "$run/bench.txt" >&2;
 	    exit 1; }
