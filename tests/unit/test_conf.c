@@ -2,7 +2,7 @@
  * test_conf.c: TAP unit tests of conf.c: defaults, every value type,
  * quoting and comments, every error with its FILE:LINE text, bounds,
  * addresses, SIGHUP reload, and that conf_table, conf/tickd.conf and
- * man/tickd.conf.5 name the same keys.
+ * man/tickd.conf.5 name the same keys, in the same groups and order.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -817,6 +817,11 @@ test_sample_conf(void)
 			    keys[i]);
 			return (1);
 		}
+		if (e != &conf_table[i]) {
+			printf("# tickd.conf: %s is not in conf_table's "
+			    "order\n", keys[i]);
+			return (1);
+		}
 	}
 	free(keys);
 	free(text);
@@ -856,6 +861,11 @@ test_man_keys(void)
 		if (e->name == NULL) {
 			printf("# tickd.conf.5: %.*s not in conf_table\n",
 			    (int)len, p);
+			return (1);
+		}
+		if (e != &conf_table[n]) {
+			printf("# tickd.conf.5: %s is not in conf_table's "
+			    "order\n", e->name);
 			return (1);
 		}
 		n++;
@@ -899,6 +909,80 @@ test_man_keys(void)
 	}
 	CHECK(n == conf_entries());
 	free(text);
+	return (0);
+}
+
+/*
+ * Returns "group key" lines, one for each key of the page (sample == 0),
+ * whose groups are its .Ss subsections, or of conf/tickd.conf (sample !=
+ * 0), whose groups are its "## " lines.
+ */
+static char *
+grouped_keys(const char *text, int sample)
+{
+	const char	*line, *next, *group = "", *key;
+	const char	*mark = sample ? "## " : ".Ss ";
+	size_t		 mlen = strlen(mark), glen = 0, llen, len = 0;
+	char		*out = NULL;
+	FILE		*f;
+
+	if ((f = open_memstream(&out, &len)) == NULL) {
+		printf("Bail out! open_memstream: %s\n", strerror(errno));
+		exit(1);
+	}
+	for (line = text; *line != '\0'; line = next) {
+		llen = strcspn(line, "\n");
+		next = line + llen;
+		if (*next == '\n')
+			next++;
+		key = NULL;
+		if (strncmp(line, mark, mlen) == 0) {
+			group = line + mlen;
+			glen = llen - mlen;
+		} else if (!sample && strncmp(line, ".It Ic ", 7) == 0)
+			key = line + 7;
+		else if (sample && line[0] >= 'a' && line[0] <= 'z')
+			key = line;
+		else if (sample && line[0] == '#' && line[1] >= 'a' &&
+		    line[1] <= 'z')
+			key = line + 1;
+		if (key != NULL)
+			fprintf(f, "%.*s %.*s\n", (int)glen, group,
+			    (int)strcspn(key, " \t\n"), key);
+	}
+	fclose(f);
+	return (out);
+}
+
+/* conf/tickd.conf puts each key in the group tickd.conf.5 puts it in. */
+static int
+test_groups(void)
+{
+	char	*page, *sample, *a, *b;
+	size_t	 i, n;
+
+	CHECK((page = read_top("TOP_SRCDIR", "man/tickd.conf.5")) != NULL);
+	CHECK((sample = read_top("TOP_SRCDIR", "conf/tickd.conf")) != NULL);
+	a = grouped_keys(page, 0);
+	b = grouped_keys(sample, 1);
+	if (strcmp(a, b) != 0) {
+		for (i = 0; a[i] == b[i]; i++)
+			;
+		while (i > 0 && a[i - 1] != '\n')
+			i--;
+		printf("# tickd.conf.5:   %.*s\n", (int)strcspn(a + i, "\n"),
+		    a + i);
+		printf("# conf/tickd.conf: %.*s\n", (int)strcspn(b + i, "\n"),
+		    b + i);
+		return (1);
+	}
+	for (n = 0, i = 0; a[i] != '\0'; i++)
+		n += a[i] == '\n';
+	CHECK(n == conf_entries());
+	free(a);
+	free(b);
+	free(page);
+	free(sample);
 	return (0);
 }
 
@@ -949,6 +1033,7 @@ static const struct test tests[] = {
 	{ "reload copies reloadable keys only", test_reload },
 	{ "conf/tickd.conf matches conf_table", test_sample_conf },
 	{ "man/tickd.conf.5 matches conf_table", test_man_keys },
+	{ "tickd.conf.5 and tickd.conf group the keys alike", test_groups },
 	{ "quickstart.conf loads", test_quickstart_conf },
 };
 

@@ -12,7 +12,7 @@
 #   XACK        XACK bench:g g 1-<random>, acking those entries
 #
 # Prints one line per workload: mode, figure, tickd, redis, tickd/redis,
-# tab-separated (contrib/bench/run-all.sh reads them), then the machine.
+# tab-separated (bench/run-all.sh reads them), then the machine.
 #
 # usage: resp-vs-redis.sh [-q] [-n requests] [-d dir]
 #   -q  quick: 2000 requests a run, to try the script itself

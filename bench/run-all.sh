@@ -4,7 +4,7 @@
 # Starts tickd on a temporary data_dir and wslay-echo beside it, measures
 # the data disk (fsync-rate), runs every tickd-bench mode against tickd and
 # the same load against wslay-echo, runs the RESP comparison when
-# contrib/bench/resp-vs-redis.sh exists, and prints one table: mode,
+# bench/resp-vs-redis.sh exists, and prints one table: mode,
 # figure, tickd, reference, ratio.  For the WebSocket rows the reference is
 # the ceiling of this machine measured in this run: durable commits per
 # second of the data disk, and wslay-echo pushing the same frames over the
@@ -14,9 +14,10 @@
 # bytes, so 1.00 is the ceiling either way.  The last line is the machine
 # the figures come from.
 #
-# usage: contrib/bench/run-all.sh [-q] [-b builddir] [-o outdir]
+# usage: bench/run-all.sh [-q] [-b builddir] [-o outdir]
 #   -q  quick: short runs and small counts, to try the script itself
-#   -b  build tree holding tickd, tickd-bench and wslay-echo (default: .)
+#   -b  build tree holding tickd, bench/tickd-bench and bench/wslay-echo
+#       (default: .)
 #   -o  keep each run's JSON and text there, and the table in table.txt
 #       (default: a temporary directory, removed at the end)
 #
@@ -52,16 +53,16 @@ done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
 
-src=$(cd "$(dirname "$0")/../.." && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd) || exit 1
-for p in tickd tickd-bench wslay-echo; do
+for p in tickd bench/tickd-bench bench/wslay-echo; do
 	if [ ! -x "$build/$p" ]; then
 		echo "run-all: $build/$p not found: build with make first," \
 		    "or name the build tree with -b" >&2
 		exit 1
 	fi
 done
-bench=$build/tickd-bench
+bench=$build/bench/tickd-bench
 
 if [ "$quick" -eq 1 ]; then
 	conns=500 pairs=8 window=128 dur=2 warm=0.5 latdur=2
@@ -171,7 +172,7 @@ start_tickd() {
 	done
 }
 start_tickd
-"$build/wslay-echo" -a "127.0.0.1:$eport" >>"$tmp/echo.log" 2>&1 &
+"$build/bench/wslay-echo" -a "127.0.0.1:$eport" >>"$tmp/echo.log" 2>&1 &
 echo $! >"$tmp/echo.run"
 sleep 0.2
 
@@ -224,14 +225,14 @@ run drain tickd -T "$tmp/d.tok" -m "$queued" -w 1024 \
     -x "$tmp/restart.sh" drain
 
 resp=
-if [ -x "$src/contrib/bench/resp-vs-redis.sh" ]; then
+if [ -x "$src/bench/resp-vs-redis.sh" ]; then
 	say "resp-vs-redis.sh"
 	rq=
 	[ "$quick" -eq 0 ] || rq=-q
 	# shellcheck disable=SC2086
 	TICKD=$build/tickd TICKD_BUILD=$build \
 	    REDIS_SERVER=$(command -v redis-server) \
-	    "$src/contrib/bench/resp-vs-redis.sh" $rq -d "$tmp" \
+	    "$src/bench/resp-vs-redis.sh" $rq -d "$tmp" \
 	    >"$out/resp.txt" 2>"$out/resp.err" ||
 	    say "resp-vs-redis.sh failed: $(tail -n 3 "$out/resp.err")"
 	resp=$out/resp.txt

@@ -44,7 +44,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # start_tickd BUILD DIR: tickd of BUILD under callgrind on a fresh store in
-# DIR, with 8 seeded accounts; returns once it answers.
+# DIR, with 8 accounts seeded by $bench; returns once it answers.
 start_tickd() {
 	rm -rf "$2"
 	mkdir -p "$2" || exit 1
@@ -61,7 +61,7 @@ log_level warn
 send_rate 0
 login_rate 0
 EOF
-	"$1/tickd-bench" seed -D "$2/data" -M 1g -u t -n 8 -T "$2/t.tok" \
+	"$bench" seed -D "$2/data" -M 1g -u t -n 8 -T "$2/t.tok" \
 	    >/dev/null || { echo "cpu-cost: seed failed" >&2; exit 1; }
 	valgrind --tool=callgrind --callgrind-out-file="$2/cg.out" \
 	    "$1/tickd" -f -c "$2/tickd.conf" >"$2/log" 2>&1 &
@@ -86,9 +86,12 @@ stop_tickd() {
 
 for build; do
 	build=$(cd "$build" && pwd) || exit 1
-	for p in tickd tickd-bench; do
-		[ -x "$build/$p" ] || { echo "cpu-cost: no $build/$p" >&2;
-		    exit 1; }
+	# A build tree from before bench/ has tickd-bench at its top: builds
+	# of older commits are compared too.
+	bench=$build/bench/tickd-bench
+	[ -x "$bench" ] || bench=$build/tickd-bench
+	for p in "$build/tickd" "$bench"; do
+		[ -x "$p" ] || { echo "cpu-cost: no $p" >&2; exit 1; }
 	done
 	# Starting and stopping without load, taken off the count.
 	start_tickd "$build" "$tmp/idle"
@@ -96,7 +99,7 @@ for build; do
 	base=$ir
 	run=$tmp/run
 	start_tickd "$build" "$run"
-	"$build/tickd-bench" -q -a "127.0.0.1:$port" -T "$run/t.tok" \
+	"$bench" -q -a "127.0.0.1:$port" -T "$run/t.tok" \
 	    throughput -p 4 -w 32 -d "$dur" -W 1 >"$run/bench.txt" 2>&1 ||
 	    { echo "cpu-cost: tickd-bench failed" >&2; cat "$run/bench.txt" >&2;
 	    exit 1; }
