@@ -21,7 +21,7 @@ struct op {
 };
 
 /* Counts a protocol error; past the limit the connection is closed. */
-static void
+void
 proto_error(struct conn *c, enum tick_err code, const char *message,
     json_t *ref, json_t *id)
 {
@@ -164,7 +164,8 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	if (to == NULL || id == NULL || body == NULL ||
 	    json_object_get(req, "from") != NULL ||
 	    json_object_get(req, "from_device") != NULL ||
-	    (to[0] != '#' && !valid_user(to, strlen(to)))) {
+	    (to[0] != '#' && !valid_user(to, strlen(to))) ||
+	    (to[0] == '#' && !valid_group(to, strlen(to)))) {
 		proto_error(c, TE_BAD_REQUEST, "send needs \"to\" (a user), "
 		    "\"id\" (1-64 bytes) and \"body\"", ref, idv);
 		return;
@@ -206,6 +207,13 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		ws_send_error(c, res.err, "the recipient's queue is full",
 		    ref, idv);
 		goto out;
+	case TE_NO_SUCH_GROUP:
+		ws_send_error(c, res.err, "no such group", ref, idv);
+		goto out;
+	case TE_FORBIDDEN:
+		ws_send_error(c, res.err, "only admins may send to this group",
+		    ref, idv);
+		goto out;
 	default:
 		ws_send_error(c, res.err, NULL, ref, idv);
 		goto out;
@@ -216,6 +224,14 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	jbuf_str(&j, "mid", mid);
 	jbuf_str(&j, "to", res.to);
 	jbuf_uint(&j, "ts", res.ts);
+	if (res.group) {
+		jbuf_uint(&j, "expect", res.expect);
+		jbuf_uint(&j, "skipped", res.skipped);
+		if (!res.dup) {
+			srv.stats.group_items += res.items;
+			srv.stats.group_skipped += res.skipped;
+		}
+	}
 	if (ref != NULL)
 		jbuf_json(&j, "ref", ref);
 	if (res.dup)
@@ -514,12 +530,17 @@ op_typing(struct conn *c, json_t *req, json_t *ref)
 	json_t		*obj;
 	int		 blocked;
 
-	to = member_string(req, "to", NAME_USER_MAX);
+	to = member_string(req, "to", NAME_CHAT_MAX);
 	state = member_string(req, "state", 16);
-	if (to == NULL || !valid_user(to, strlen(to)) || state == NULL ||
+	if (to == NULL || !(valid_user(to, strlen(to)) ||
+	    valid_group(to, strlen(to))) || state == NULL ||
 	    (strcmp(state, "composing") != 0 && strcmp(state, "paused") != 0)) {
 		proto_error(c, TE_BAD_REQUEST, "typing needs \"to\" and "
 		    "\"state\" (composing or paused)", ref, NULL);
+		return;
+	}
+	if (to[0] == '#') {
+		proto_group_typing(c, to, state, ref);
 		return;
 	}
 	/* Typing is never stored: only online devices see it. */
@@ -547,7 +568,8 @@ op_settings(struct conn *c, json_t *req, json_t *ref)
 	struct txn	*txn;
 	json_t		*rr = json_object_get(req, "read_receipts");
 	json_t		*ls = json_object_get(req, "last_seen");
-	int		 ret, vis = -1;
+	json_t		*ga = json_object_get(req, "group_add");
+	int		 ret, vis = -1, nobody = -1;
 
 	if (ls != NULL) {
 		if (json_is_string(ls) && strcmp(json_string_value(ls),
@@ -557,10 +579,14 @@ op_settings(struct conn *c, json_t *req, json_t *ref)
 		    "nobody") == 0)
 			vis = LASTSEEN_NOBODY;
 	}
-	if ((rr != NULL && !json_is_boolean(rr)) || (ls != NULL && vis == -1)) {
+	if (ga != NULL && json_is_string(ga))
+		nobody = strcmp(json_string_value(ga), "nobody") == 0 ? 1 :
+		    strcmp(json_string_value(ga), "everyone") == 0 ? 0 : -1;
+	if ((rr != NULL && !json_is_boolean(rr)) || (ls != NULL && vis == -1) ||
+	    (ga != NULL && nobody == -1)) {
 		proto_error(c, TE_BAD_REQUEST, "settings takes \"read_receipts\" "
-		    "(true/false) and \"last_seen\" (everyone/nobody)", ref,
-		    NULL);
+		    "(true/false), \"last_seen\" and \"group_add\" "
+		    "(everyone/nobody)", ref, NULL);
 		return;
 	}
 	if ((txn = batch_txn()) == NULL) {
@@ -575,6 +601,8 @@ op_settings(struct conn *c, json_t *req, json_t *ref)
 			rec.last_seen_vis = (uint8_t)vis;
 		ret = store_user_put(txn, c->user, &rec);
 	}
+	if (ret == STORE_OK && nobody != -1)
+		ret = store_gpref_put(txn, c->user, nobody);
 	if (ret != STORE_OK) {
 		store_error(c, ret, ref, NULL);
 		return;
@@ -597,6 +625,15 @@ static const struct op ops[] = {
 	{ "unsubscribe", op_unsubscribe, 0 },
 	{ "typing",	op_typing,	0 },
 	{ "settings",	op_settings,	0 },
+	/* Groups, proto-group.c. */
+	{ "group_create", op_group_create, 0 },
+	{ "group_info",	op_group_info,	0 },
+	{ "groups",	op_groups,	0 },
+	{ "group_add",	op_group_add,	0 },
+	{ "group_remove", op_group_remove, 0 },
+	{ "group_leave", op_group_leave, 0 },
+	{ "group_role",	op_group_role,	0 },
+	{ "group_set",	op_group_set,	0 },
 };
 
 /* One text frame from c: decode, check, and run its op. */
