@@ -1365,3 +1365,121 @@ group_typing(struct txn *txn, const char *actor, const char *group,
 	rc = store_gmember_walk(txn, group, typing_fn, &t);
 	return (rc != STORE_OK ? rc : t.rc);
 }
+
+/* Reverse-index walk callback: collects a user's group names. */
+static int
+gname_fn(void *arg, const char *user, const char *group)
+{
+	struct gmems	*m = arg;
+
+	(void)user;
+	if (m->n == m->cap)
+		m->v = xgrow(m->v, &m->cap, sizeof *m->v, 8);
+	memset(&m->v[m->n], 0, sizeof m->v[m->n]);
+	/* A group name is one byte longer than a user name: see gmem. */
+	strlcpy(m->v[m->n].user, group + 1, sizeof m->v[m->n].user);
+	m->n++;
+	return (STORE_WALK_NEXT);
+}
+
+/* Makes user leave group as group_leave does; events listed in out. */
+static int
+leave_one(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    const char *group, const char *user, uint64_t now, struct targets *out)
+{
+	struct grp_req		req;
+	struct grp_res		res;
+	struct gctx		x;
+	struct gmember_rec	me;
+	int			rc;
+
+	memset(&req, 0, sizeof req);
+	memset(&res, 0, sizeof res);
+	req.actor = user;
+	req.group = group;
+	req.now = now;
+	rc = gctx_open(&x, txn, gen, conf, &req, &me, &res);
+	if (rc == STORE_OK && res.err == TE_OK) {
+		x.out = out;
+		rc = leave(&x, user, me.role);
+	}
+	gctx_close(&x);
+	return (rc);
+}
+
+/*
+ * A user deleted with tickctl(8) leaves every group as by group_leave
+ * (rule 12), and its group_add setting goes.  *n is the groups left.
+ */
+int
+group_user_gone(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    const char *user, uint64_t now, struct targets *out, uint64_t *n)
+{
+	struct gmems	 m;
+	char		 group[NAME_GROUP_MAX + 1];
+	size_t		 i;
+	int		 rc;
+
+	*n = 0;
+	memset(&m, 0, sizeof m);
+	if ((rc = store_guser_walk(txn, user, gname_fn, &m)) != STORE_OK)
+		goto out;
+	for (i = 0; i < m.n; i++) {
+		group[0] = '#';
+		strlcpy(group + 1, m.v[i].user, sizeof group - 1);
+		if ((rc = leave_one(txn, gen, conf, group, user, now, out)) !=
+		    STORE_OK)
+			goto out;
+		(*n)++;
+	}
+	rc = store_gpref_put(txn, user, 0);
+out:
+	free(m.v);
+	return (rc);
+}
+
+/*
+ * tickctl group del: every member leaves as by group_leave, the owner
+ * last, so that every member device gets the events; the group is then
+ * gone and its name stays taken.  STORE_NOTFOUND for no such group.
+ */
+int
+group_delete(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    const char *group, uint64_t now, struct targets *out, uint64_t *n)
+{
+	struct group_rec	 g;
+	struct gmems		 m;
+	struct gctx		 x;
+	size_t			 i;
+	int			 rc;
+
+	*n = 0;
+	if ((rc = store_group_get(txn, group, &g)) != STORE_OK)
+		return (rc);
+	memset(&x, 0, sizeof x);
+	x.txn = txn;
+	x.group = group;
+	if ((rc = gmems_load(&x, &m)) != STORE_OK)
+		goto out;
+	for (i = 0; i < m.n; i++) {
+		if (strcmp(m.v[i].user, g.owner) == 0)
+			continue;
+		if ((rc = leave_one(txn, gen, conf, group, m.v[i].user, now,
+		    out)) != STORE_OK)
+			goto out;
+		(*n)++;
+	}
+	/* The owner last; a group without one still goes with its last. */
+	m.n = 0;
+	if ((rc = store_gmember_walk(txn, group, gmem_fn, &m)) != STORE_OK)
+		goto out;
+	for (i = 0; i < m.n; i++) {
+		rc = leave_one(txn, gen, conf, group, m.v[i].user, now, out);
+		if (rc != STORE_OK)
+			goto out;
+		(*n)++;
+	}
+out:
+	free(m.v);
+	return (rc);
+}

@@ -397,6 +397,20 @@ store_guser_put(struct txn *txn, const char *user, const char *group)
 	return (db_put(txn, DB_GUSERS, k.b, k.len, &v, 1, 0));
 }
 
+/* STORE_OK if the reverse index lists group for user. */
+int
+store_guser_has(struct txn *txn, const char *user, const char *group)
+{
+	struct nkey	k;
+	MDB_val		v;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (nkey_make(&k, user, NAME_USER_MAX, group, NAME_GROUP_MAX) != 0)
+		return (STORE_NOTFOUND);
+	return (db_get(txn, DB_GUSERS, k.b, k.len, &v));
+}
+
 /* Removes an entry of the reverse index. */
 int
 store_guser_del(struct txn *txn, const char *user, const char *group)

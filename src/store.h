@@ -525,6 +525,7 @@ int	store_gmember_walk(struct txn *, const char *, int (*)(void *,
 int	store_guser_walk(struct txn *, const char *, int (*)(void *,
 	    const char *, const char *), void *);
 int	store_guser_put(struct txn *, const char *, const char *);
+int	store_guser_has(struct txn *, const char *, const char *);
 int	store_guser_del(struct txn *, const char *, const char *);
 int	store_gmsg_get(struct txn *, const struct mid *, struct gmsg_rec *);
 int	store_gmsg_put(struct txn *, const struct mid *,

@@ -307,6 +307,10 @@ int	group_read(struct txn *, struct midgen *, const char *,
 	    struct targets *);
 int	group_typing(struct txn *, const char *, const char *,
 	    void (*)(void *, const char *), void *, int *);
+int	group_user_gone(struct txn *, struct midgen *, const struct conf *,
+	    const char *, uint64_t, struct targets *, uint64_t *);
+int	group_delete(struct txn *, struct midgen *, const struct conf *,
+	    const char *, uint64_t, struct targets *, uint64_t *);
 
 /* account.c */
 int	account_register(struct txn *, const char *user,
@@ -601,6 +605,18 @@ int	admin_block_list(struct txn *, const char *, json_t **);
 int	admin_dump(struct txn *, const char *, uint64_t, json_t **);
 int	admin_verify(struct txn *, int, void (*)(void *, const char *),
 	    void *, json_t **);
+
+/* admin-group.c */
+struct gverify {		/* what admin_group_verify found */
+	uint64_t	groups;
+	uint64_t	members;
+	uint64_t	problems;
+	uint64_t	fixed;
+};
+int	admin_group_list(struct txn *, json_t **);
+int	admin_group_show(struct txn *, const char *, json_t **);
+int	admin_group_verify(struct txn *, int, void (*)(void *, const char *),
+	    void *, struct gverify *);
 
 /* resp.c */
 #define RESP_REDIS_VERSION	"7.0.15"	/* the Redis HELLO and INFO claim */

@@ -553,6 +553,59 @@ t_remove(void)
 	return (0);
 }
 
+/* verify report callback: counts lines. */
+static void
+vline(void *arg, const char *line)
+{
+	(void)line;
+	(*(int *)arg)++;
+}
+
+/* admin_group_verify: finds each inconsistency; repair fixes it. */
+static int
+t_verify(void)
+{
+	struct env		 e;
+	struct grp_res		 res;
+	struct gverify		 gv;
+	struct group_rec	 g;
+	struct gmember_rec	 m;
+	const char		*users[] = { "bob", "carol" };
+	int			 lines = 0;
+
+	CHECK(env_open(&e, "verify") == 0);
+	CHECK(four(&e) == 0);
+	CHECK(create(&e, "#g", users, 2, &res) == STORE_OK && res.err == 0);
+	grp_res_free(&res);
+	CHECK(admin_group_verify(&e.txn, 0, vline, &lines, &gv) == STORE_OK);
+	CHECK(gv.problems == 0 && gv.groups == 1 && gv.members == 3 &&
+	    lines == 0);
+	/* An index entry lost, a stale one, a wrong count, no owner role. */
+	CHECK(store_guser_del(&e.txn, "bob", "#g") == STORE_OK);
+	CHECK(store_guser_put(&e.txn, "dave", "#g") == STORE_OK);
+	CHECK(store_group_get(&e.txn, "#g", &g) == STORE_OK);
+	g.members = 7;
+	CHECK(store_group_put(&e.txn, "#g", &g) == STORE_OK);
+	CHECK(store_gmember_get(&e.txn, "#g", "alice", &m) == STORE_OK);
+	m.role = GROLE_ADMIN;
+	CHECK(store_gmember_put(&e.txn, "#g", "alice", &m) == STORE_OK);
+	/* A membership of a group that is gone. */
+	m.role = GROLE_MEMBER;
+	CHECK(store_gmember_put(&e.txn, "#gone", "dave", &m) == STORE_OK);
+	CHECK(admin_group_verify(&e.txn, 0, vline, &lines, &gv) == STORE_OK);
+	CHECK(gv.problems == 5 && gv.fixed == 0 && lines == 5);
+	CHECK(admin_group_verify(&e.txn, 1, vline, &lines, &gv) == STORE_OK);
+	CHECK(gv.problems == 5 && gv.fixed == 5);
+	CHECK(admin_group_verify(&e.txn, 0, vline, &lines, &gv) == STORE_OK);
+	CHECK(gv.problems == 0 && gv.members == 3);
+	CHECK(store_group_get(&e.txn, "#g", &g) == STORE_OK &&
+	    g.members == 3);
+	CHECK(store_gmember_get(&e.txn, "#g", "alice", &m) == STORE_OK &&
+	    m.role == GROLE_OWNER);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "store-groups: records, members and the reverse index",
 	    t_store_records },
@@ -564,6 +617,7 @@ static const struct test tests[] = {
 	    t_send },
 	{ "group_remove: order of the removed event, unknown users",
 	    t_remove },
+	{ "verify and repair of the group records", t_verify },
 };
 
 int
