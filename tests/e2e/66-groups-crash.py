@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-# Group traffic under SIGKILL, three cycles of tests/e2e/crashgroups.py
-# : group sends, adds and
+# Group traffic under SIGKILL, three cycles of tests/e2e/crashgroups.py:
+# group sends, adds and
 # removes while tickd is killed at a random moment; after the restart
 # every device that was a member when a message was committed has it, no
 # other device does, events come in version order with no gap, nothing
