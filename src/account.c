@@ -364,7 +364,8 @@ account_settings(struct txn *txn, const char *user,
 	*err = TE_OK;
 	if (s->read_receipts < -1 || s->read_receipts > 1 ||
 	    (s->last_seen != -1 && s->last_seen != LASTSEEN_EVERYONE &&
-	    s->last_seen != LASTSEEN_NOBODY)) {
+	    s->last_seen != LASTSEEN_NOBODY) ||
+	    s->group_add_nobody < -1 || s->group_add_nobody > 1) {
 		*err = TE_BAD_REQUEST;
 		return (STORE_OK);
 	}
@@ -374,5 +375,8 @@ account_settings(struct txn *txn, const char *user,
 		u.read_receipts = (uint8_t)s->read_receipts;
 	if (s->last_seen != -1)
 		u.last_seen_vis = (uint8_t)s->last_seen;
-	return (store_user_put(txn, user, &u));
+	if ((rc = store_user_put(txn, user, &u)) != STORE_OK ||
+	    s->group_add_nobody == -1)
+		return (rc);
+	return (store_gpref_put(txn, user, s->group_add_nobody));
 }

@@ -510,7 +510,8 @@ dump_item_fn(void *arg, const struct mid *mid, const struct item *it)
 		frame = json_stringn(it->data, it->len);
 	json_array_append_new(d->items, json_pack("{s:s,s:s,s:I,s:o}",
 	    "mid", ms, "kind", it->kind == ITEM_MSG ? "msg" :
-	    it->kind == ITEM_RECEIPT ? "receipt" : "unknown",
+	    it->kind == ITEM_RECEIPT ? "receipt" :
+	    it->kind == ITEM_GROUP_EVENT ? "group_event" : "unknown",
 	    "ts", (json_int_t)it->ts, "frame", frame != NULL ? frame :
 	    json_null()));
 	return (STORE_WALK_NEXT);

@@ -225,6 +225,23 @@ const struct conf_entry conf_table[] = {
 	  .offset = O(resp_max_clients), .min = 1, .max = 1000000,
 	  .dflt = "10000", .reload = 1,
 	  .help = "RESP clients connected at once; more are refused" },
+	/* Groups (tickd-protocol(7) GROUPS). */
+	{ .name = "max_group_members", .type = CONF_COUNT,
+	  .offset = O(max_group_members), .min = 2, .max = 100000,
+	  .dflt = "1024", .reload = 0,
+	  .help = "most members of one group" },
+	{ .name = "max_groups_per_user", .type = CONF_COUNT,
+	  .offset = O(max_groups_per_user), .min = 1, .max = 1000000,
+	  .dflt = "1000", .reload = 0,
+	  .help = "most groups one user is in" },
+	{ .name = "max_group_description", .type = CONF_SIZE,
+	  .offset = O(max_group_description), .min = 0, .max = 64 * KB,
+	  .dflt = "2k", .reload = 0,
+	  .help = "largest group description" },
+	{ .name = "group_receipts_max", .type = CONF_COUNT,
+	  .offset = O(group_receipts_max), .min = 0, .max = 100000,
+	  .dflt = "256", .reload = 0,
+	  .help = "groups with more members than this yield no receipts" },
 	{ .name = NULL }
 };
 

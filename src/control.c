@@ -429,13 +429,25 @@ static void
 cmd_user_del(struct ctl *ctl, json_t *args)
 {
 	struct admin_del	 del;
+	struct targets		 left;
 	struct txn		*txn;
 	const char		*user = ctl_arg(args, 0);
+	uint64_t		 groups;
 	unsigned		 closed;
 	int			 ret;
 
 	if (ctl_check_user(ctl, user) != 0 || (txn = ctl_batch(ctl)) == NULL)
 		return;
+	/* It leaves its groups first, as by group_leave (GROUPS rule 12). */
+	memset(&left, 0, sizeof left);
+	if ((ret = group_user_gone(txn, &srv.midgen, &srv.conf, user,
+	    now_ms(), &left, &groups)) != STORE_OK) {
+		targets_free(&left);
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	pump_targets(&left);
+	targets_free(&left);
 	if ((ret = admin_user_delete(txn, user, &del)) == STORE_NOTFOUND) {
 		ctl_error(ctl, "no such user: %s", user);
 		return;
@@ -452,11 +464,12 @@ cmd_user_del(struct ctl *ctl, json_t *args)
 	log_info("control: uid %u: deleted user %s (%llu devices, %llu "
 	    "items)", (unsigned)ctl->uid, user,
 	    (unsigned long long)del.devices, (unsigned long long)del.items);
-	ctl_ok_durable(ctl, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:i}",
+	ctl_ok_durable(ctl, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:I}",
 	    "user", user, "devices", (json_int_t)del.devices,
 	    "items", (json_int_t)del.items, "tokens", (json_int_t)del.tokens,
 	    "blocks", (json_int_t)del.blocks,
-	    "client_ids", (json_int_t)del.dedup, "closed", (int)closed));
+	    "client_ids", (json_int_t)del.dedup, "closed", (int)closed,
+	    "groups_left", (json_int_t)groups));
 }
 
 /*
@@ -880,6 +893,81 @@ cmd_audit(struct ctl *ctl, json_t *args)
 }
 
 /* The commands, by their words (tickctl(8) documents each). */
+/* group list: every group with its owner, size and version. */
+static void
+cmd_group_list(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	json_t		*res = NULL;
+	int		 ret;
+
+	(void)args;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_group_list(&txn, &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "group", "");
+}
+
+/* group show: one group, its members, roles and version. */
+static void
+cmd_group_show(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	const char	*group = ctl_arg(args, 0);
+	json_t		*res = NULL;
+	int		 ret;
+
+	if (!valid_group(group, strlen(group))) {
+		ctl_error(ctl, "bad group name: %s", group);
+		return;
+	}
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_group_show(&txn, group, &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "group", group);
+}
+
+/*
+ * group del: as if every member left, the owner last, so that every
+ * member device gets the events (tickctl(8)).
+ */
+static void
+cmd_group_del(struct ctl *ctl, json_t *args)
+{
+	struct targets	 t;
+	struct txn	*txn;
+	const char	*group = ctl_arg(args, 0);
+	uint64_t	 n;
+	int		 ret;
+
+	if (!valid_group(group, strlen(group))) {
+		ctl_error(ctl, "bad group name: %s", group);
+		return;
+	}
+	if ((txn = ctl_batch(ctl)) == NULL)
+		return;
+	memset(&t, 0, sizeof t);
+	ret = group_delete(txn, &srv.midgen, &srv.conf, group, now_ms(), &t,
+	    &n);
+	if (ret == STORE_OK)
+		pump_targets(&t);
+	targets_free(&t);
+	if (ret == STORE_NOTFOUND) {
+		ctl_error(ctl, "no such group: %s", group);
+		return;
+	}
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	log_info("control: uid %u: deleted group %s (%llu members)",
+	    (unsigned)ctl->uid, group, (unsigned long long)n);
+	ctl_ok_durable(ctl, json_pack("{s:s,s:I}", "group", group, "members",
+	    (json_int_t)n));
+}
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "user add",		2,	cmd_user_add },
 	{ "user del",		1,	cmd_user_del },
@@ -897,6 +985,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "reload",		0,	cmd_reload },
 	{ "repair",		0,	cmd_repair },
 	{ "audit",		0,	cmd_audit },
+	{ "group list",		0,	cmd_group_list },
+	{ "group show",		1,	cmd_group_show },
+	{ "group del",		1,	cmd_group_del },
 };
 
 /*

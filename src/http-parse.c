@@ -101,6 +101,8 @@ http_parse_head(struct http_req *req)
 		else if (strcasecmp(name, "Sec-WebSocket-Protocol") == 0) {
 			if (header_lists(value, "tick.v1"))
 				req->ws_tick_v1 = 1;
+			if (header_lists(value, "tick.v2"))
+				req->ws_tick_v2 = 1;
 		} else if (strcasecmp(name, "Authorization") == 0) {
 			if (strncasecmp(value, "Bearer ", 7) != 0 ||
 			    strlen(value + 7) > TOKEN_MAX)

@@ -34,6 +34,7 @@
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define PASSWORD_MAX	1024
+#define INFO_MEDIA_BYTES (64ULL * 1024 * 1024)	/* max_media_bytes default */
 
 
 /* A request waiting for the kdf thread. */
@@ -568,6 +569,26 @@ route_metrics(struct conn *c, struct http_req *req)
 	free(text);
 }
 
+/*
+ * GET /v1/info (tickd-protocol(7) VERSION 2): what a client may rely on,
+ * without authentication.  Media and push are not built in this tickd:
+ * max_media_bytes is the protocol's default and push is false.
+ */
+static void
+route_info(struct conn *c, struct http_req *req)
+{
+	json_t	*obj;
+
+	(void)req;
+	obj = json_pack("{s:i,s:I,s:I,s:I,s:b}", "protocol", 2,
+	    "max_message_bytes", (json_int_t)srv.conf.max_message_bytes,
+	    "max_media_bytes", (json_int_t)INFO_MEDIA_BYTES,
+	    "max_group_members", (json_int_t)srv.conf.max_group_members,
+	    "push", 0);
+	http_send_json(c, 200, obj);
+	json_decref(obj);
+}
+
 /* The query parameter "token", if any, copied into buf. */
 static int
 query_token(const char *query, char *buf, size_t size)
@@ -618,6 +639,7 @@ route_ws(struct conn *c, struct http_req *req)
 	xasprintf(&resp, "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n%s\r\n", accept,
+	    req->ws_tick_v2 ? "Sec-WebSocket-Protocol: tick.v2\r\n" :
 	    req->ws_tick_v1 ? "Sec-WebSocket-Protocol: tick.v1\r\n" : "");
 	conn_write_raw(c, resp, strlen(resp));
 	free(resp);
@@ -639,6 +661,7 @@ static const struct route {
 	{ "GET",	"/v1/users/*/last-seen", route_last_seen },
 	{ "GET",	"/healthz",	route_healthz },
 	{ "GET",	"/metrics",	route_metrics },
+	{ "GET",	"/v1/info",	route_info },
 };
 
 /* Whether path matches pattern, where "*" stands for one path segment. */

@@ -64,7 +64,7 @@ metrics_render(size_t *len)
 	struct txn		 txn;
 	struct stats		*s = &srv.stats;
 	struct audit_stats	 as;
-	uint64_t		 used = 0, map = 0, cum = 0;
+	uint64_t		 used = 0, map = 0, cum = 0, groups = 0;
 	char			*buf = NULL;
 	FILE			*f;
 	size_t			 i;
@@ -72,6 +72,7 @@ metrics_render(size_t *len)
 	memset(&qt, 0, sizeof qt);
 	if (store_txn_begin(srv.store, &txn, 0) == STORE_OK) {
 		store_device_walk(&txn, NULL, sum_device, &qt);
+		store_group_count(&txn, &groups);
 		store_txn_abort(&txn);
 	}
 	store_usage(srv.store, &used, &map);
@@ -99,6 +100,12 @@ metrics_render(size_t *len)
 	metric(f, "tickd_rate_limited_total", "counter",
 	    "Sends and logins refused by send_rate or login_rate.",
 	    s->rate_limited);
+	metric(f, "tickd_groups", "gauge", "Groups in the store.", groups);
+	metric(f, "tickd_group_fanout_items_total", "counter",
+	    "Items queued by sends to groups.", s->group_items);
+	metric(f, "tickd_group_skipped_total", "counter",
+	    "Member devices a group send skipped, their queue full.",
+	    s->group_skipped);
 	metric(f, "tickd_devices", "gauge", "Devices in the store.",
 	    qt.devices);
 	metric(f, "tickd_queue_items", "gauge", "Items in all queues.",

@@ -21,7 +21,7 @@ struct op {
 };
 
 /* Counts a protocol error; past the limit the connection is closed. */
-static void
+void
 proto_error(struct conn *c, enum tick_err code, const char *message,
     json_t *ref, json_t *id)
 {
@@ -164,7 +164,8 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	if (to == NULL || id == NULL || body == NULL ||
 	    json_object_get(req, "from") != NULL ||
 	    json_object_get(req, "from_device") != NULL ||
-	    (to[0] != '#' && !valid_user(to, strlen(to)))) {
+	    (to[0] != '#' && !valid_user(to, strlen(to))) ||
+	    (to[0] == '#' && !valid_group(to, strlen(to)))) {
 		proto_error(c, TE_BAD_REQUEST, "send needs \"to\" (a user), "
 		    "\"id\" (1-64 bytes) and \"body\"", ref, idv);
 		return;
@@ -206,6 +207,13 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		ws_send_error(c, res.err, "the recipient's queue is full",
 		    ref, idv);
 		goto out;
+	case TE_NO_SUCH_GROUP:
+		ws_send_error(c, res.err, "no such group", ref, idv);
+		goto out;
+	case TE_FORBIDDEN:
+		ws_send_error(c, res.err, "only admins may send to this group",
+		    ref, idv);
+		goto out;
 	default:
 		ws_send_error(c, res.err, NULL, ref, idv);
 		goto out;
@@ -216,6 +224,14 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	jbuf_str(&j, "mid", mid);
 	jbuf_str(&j, "to", res.to);
 	jbuf_uint(&j, "ts", res.ts);
+	if (res.group) {
+		jbuf_uint(&j, "expect", res.expect);
+		jbuf_uint(&j, "skipped", res.skipped);
+		if (!res.dup) {
+			srv.stats.group_items += res.items;
+			srv.stats.group_skipped += res.skipped;
+		}
+	}
 	if (ref != NULL)
 		jbuf_json(&j, "ref", ref);
 	if (res.dup)
@@ -509,12 +525,17 @@ op_typing(struct conn *c, json_t *req, json_t *ref)
 	json_t		*obj;
 	int		 blocked;
 
-	to = member_string(req, "to", NAME_USER_MAX);
+	to = member_string(req, "to", NAME_CHAT_MAX);
 	state = member_string(req, "state", 16);
-	if (to == NULL || !valid_user(to, strlen(to)) || state == NULL ||
+	if (to == NULL || !(valid_user(to, strlen(to)) ||
+	    valid_group(to, strlen(to))) || state == NULL ||
 	    (strcmp(state, "composing") != 0 && strcmp(state, "paused") != 0)) {
 		proto_error(c, TE_BAD_REQUEST, "typing needs \"to\" and "
 		    "\"state\" (composing or paused)", ref, NULL);
+		return;
+	}
+	if (to[0] == '#') {
+		proto_group_typing(c, to, state, ref);
 		return;
 	}
 	/* Typing is never stored: only online devices see it. */
@@ -540,12 +561,14 @@ static void
 op_settings(struct conn *c, json_t *req, json_t *ref)
 {
 	static const char usage[] = "settings takes \"read_receipts\" "
-	    "(true/false) and \"last_seen\" (everyone/nobody)";
+	    "(true/false), \"last_seen\" and \"group_add\" "
+	    "(everyone/nobody)";
 	struct settings	 set;
 	struct txn	*txn;
 	enum tick_err	 err;
 	json_t		*rr = json_object_get(req, "read_receipts");
 	json_t		*ls = json_object_get(req, "last_seen");
+	json_t		*ga = json_object_get(req, "group_add");
 	int		 ret;
 
 	set.read_receipts = rr != NULL ? json_is_true(rr) : -1;
@@ -558,8 +581,14 @@ op_settings(struct conn *c, json_t *req, json_t *ref)
 		    "nobody") == 0)
 			set.last_seen = LASTSEEN_NOBODY;
 	}
+	set.group_add_nobody = -1;
+	if (ga != NULL && json_is_string(ga))
+		set.group_add_nobody = strcmp(json_string_value(ga),
+		    "nobody") == 0 ? 1 : strcmp(json_string_value(ga),
+		    "everyone") == 0 ? 0 : -1;
 	if ((rr != NULL && !json_is_boolean(rr)) ||
-	    (ls != NULL && set.last_seen == -1)) {
+	    (ls != NULL && set.last_seen == -1) ||
+	    (ga != NULL && set.group_add_nobody == -1)) {
 		proto_error(c, TE_BAD_REQUEST, usage, ref, NULL);
 		return;
 	}
@@ -593,6 +622,15 @@ static const struct op ops[] = {
 	{ "unsubscribe", op_unsubscribe, 0 },
 	{ "typing",	op_typing,	0 },
 	{ "settings",	op_settings,	0 },
+	/* Groups, proto-group.c. */
+	{ "group_create", op_group_create, 0 },
+	{ "group_info",	op_group_info,	0 },
+	{ "groups",	op_groups,	0 },
+	{ "group_add",	op_group_add,	0 },
+	{ "group_remove", op_group_remove, 0 },
+	{ "group_leave", op_group_leave, 0 },
+	{ "group_role",	op_group_role,	0 },
+	{ "group_set",	op_group_set,	0 },
 };
 
 /* One text frame from c: decode, check, and run its op. */

@@ -290,10 +290,8 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	int			 rc, blocked, full = 0;
 
 	memset(res, 0, sizeof *res);
-	if (req->to[0] == '#') {
-		res->err = TE_NO_SUCH_USER;
-		return (STORE_OK);
-	}
+	if (req->to[0] == '#')
+		return (group_send(txn, gen, conf, req, res));
 	if ((rc = store_user_get(txn, req->to, &u)) == STORE_NOTFOUND) {
 		res->err = TE_NO_SUCH_USER;
 		return (STORE_OK);
@@ -401,6 +399,8 @@ ack_receipt(struct txn *txn, struct midgen *gen, const char *user,
 		return (STORE_OK);
 	if (rc != STORE_OK)
 		return (rc);
+	if (m.to[0] == '#')
+		return (group_ack(txn, gen, user, mid, &m, now, out));
 	if (strcmp(m.to, user) != 0 ||
 	    (m.flags & (MSG_DELIVERED | MSG_BLOCKED)) != 0)
 		return (STORE_OK);
@@ -469,6 +469,8 @@ queue_read(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (STORE_OK);
 	if (rc != STORE_OK)
 		return (rc);
+	if (m.to[0] == '#')
+		return (group_read(txn, gen, user, mid, &m, now, out));
 	if (strcmp(m.to, user) != 0 || (m.flags & MSG_READ) != 0)
 		return (STORE_OK);
 	if ((rc = store_user_get(txn, user, &u)) != STORE_OK)
@@ -598,6 +600,8 @@ sweep_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
 	if (store_dedup_get(sw->txn, m->from, m->id, &dd) == STORE_OK &&
 	    mid_cmp(&dd.mid, mid) == 0 &&
 	    store_dedup_del(sw->txn, m->from, m->id) != STORE_OK)
+		return (STORE_WALK_STOP);
+	if (m->to[0] == '#' && store_gmsg_drop(sw->txn, mid) != STORE_OK)
 		return (STORE_WALK_STOP);
 	sw->n++;
 	return (STORE_WALK_DELETE);

@@ -224,7 +224,8 @@ utf8_text(const char *p, size_t len)
 
 /*
  * XADD inbox:USER * from SENDER body TEXT [id ID]: a chat send from
- * SENDER, through queue_send() as the WebSocket's send op.  The RESP
+ * SENDER, through queue_send() as the WebSocket's send op; to is a user
+ * or, for inbox:#g, a group, with the group rules and transaction.  The RESP
  * client is no device of SENDER ("resp"), so every device of SENDER gets
  * the copy.  Replies the new mid, or the first one on a repeated id.
  */
@@ -329,12 +330,22 @@ resp_chat_send(struct rclient *rc, const char *to, int argc, struct rarg *argv,
 		resp_add_errorf(rc, "queue full: the recipient's queue is "
 		    "full");
 		goto out;
+	case TE_NO_SUCH_GROUP:
+		resp_add_errorf(rc, "no such group");
+		goto out;
+	case TE_FORBIDDEN:
+		resp_add_errorf(rc, "forbidden: only admins may send to this "
+		    "group");
+		goto out;
 	default:
 		resp_add_errorf(rc, "%s", err_code(res.err));
 		goto out;
 	}
-	if (!res.dup)
+	if (!res.dup) {
 		srv.stats.accepted++;
+		srv.stats.group_items += res.items;
+		srv.stats.group_skipped += res.skipped;
+	}
 	resp_add_mid(rc, &res.mid);
 	pump_targets(&res.targets);
 out:

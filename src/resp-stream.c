@@ -693,6 +693,12 @@ resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 		resp_chat_send(rc, user, argc, argv, idpos, &a);
 		return;
 	}
+	/* inbox:#g sends to a group (tickd-resp(7)). */
+	if (argv[1].len > 6 && memcmp(argv[1].p, "inbox:#", 7) == 0 &&
+	    valid_group(argv[1].p + 6, argv[1].len - 6)) {
+		resp_chat_send(rc, argv[1].p + 6, argc, argv, idpos, &a);
+		return;
+	}
 	if (resp_view_refuse(rc, &argv[1]) || resp_key_check(rc, &argv[1]))
 		return;
 	if ((txn = resp_txn(rc, 1)) == NULL ||

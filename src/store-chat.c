@@ -493,7 +493,7 @@ msg_enc(struct enc *e, const struct msg_rec *r)
 	enc_u8(e, r->flags);
 	enc_str(e, r->from, NAME_USER_MAX);
 	enc_str(e, r->from_device, NAME_DEVICE_MAX);
-	enc_str(e, r->to, NAME_USER_MAX);
+	enc_str(e, r->to, NAME_CHAT_MAX);
 	enc_str(e, r->id, CLIENT_ID_MAX);
 }
 
@@ -508,7 +508,7 @@ msg_dec(const MDB_val *v, struct msg_rec *r)
 	r->flags = dec_u8(&d);
 	dec_str(&d, r->from, NAME_USER_MAX);
 	dec_str(&d, r->from_device, NAME_DEVICE_MAX);
-	dec_str(&d, r->to, NAME_USER_MAX);
+	dec_str(&d, r->to, NAME_CHAT_MAX);
 	dec_str(&d, r->id, CLIENT_ID_MAX);
 	return (dec_end(&d));
 }
@@ -582,7 +582,7 @@ dedup_enc(struct enc *e, const struct dedup_rec *r)
 	enc_u64(e, r->mid.ms);
 	enc_u64(e, r->mid.seq);
 	enc_u64(e, r->ts);
-	enc_str(e, r->to, NAME_USER_MAX);
+	enc_str(e, r->to, NAME_CHAT_MAX);
 }
 
 /* Decodes a dedup record; -1 if it is malformed. */
@@ -595,7 +595,7 @@ dedup_dec(const MDB_val *v, struct dedup_rec *r)
 	r->mid.ms = dec_u64(&d);
 	r->mid.seq = dec_u64(&d);
 	r->ts = dec_u64(&d);
-	dec_str(&d, r->to, NAME_USER_MAX);
+	dec_str(&d, r->to, NAME_CHAT_MAX);
 	return (dec_end(&d));
 }
 

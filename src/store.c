@@ -35,6 +35,14 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_RGROUPS] = "rgroups",
 	[DB_RPEL] = "rpel",
 	[DB_RCONS] = "rcons",
+	[DB_GROUPS] = "groups",
+	[DB_GDESC] = "gdesc",
+	[DB_GMEMBERS] = "gmembers",
+	[DB_GUSERS] = "gusers",
+	[DB_GNAMES] = "gnames",
+	[DB_GMSGS] = "gmsgs",
+	[DB_GRCPT] = "grcpt",
+	[DB_GPREFS] = "gprefs",
 };
 
 static int	open_fail(struct store *, char **, const char *, ...)

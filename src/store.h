@@ -51,6 +51,8 @@
 #define NAME_USER_MAX		64
 #define NAME_DEVICE_MAX		32
 #define CLIENT_ID_MAX		64
+#define NAME_GROUP_MAX		(1 + NAME_USER_MAX)	/* '#' and a name */
+#define NAME_CHAT_MAX		NAME_GROUP_MAX	/* a user or a group */
 
 /* A message id: "<ms>-<seq>", the syntax of a Redis stream id. */
 struct mid {
@@ -134,8 +136,9 @@ struct token_rec {
 /* A queue item: the frame text a device will be sent. */
 #define ITEM_MSG	1
 #define ITEM_RECEIPT	2
+#define ITEM_GROUP_EVENT 3
 struct item {
-	uint8_t		 kind;		/* ITEM_MSG or ITEM_RECEIPT */
+	uint8_t		 kind;		/* ITEM_* */
 	uint64_t	 ts;		/* Unix ms it was accepted */
 	const char	*data;		/* JSON frame, not NUL-terminated */
 	size_t		 len;
@@ -154,7 +157,7 @@ struct msg_rec {
 	uint8_t		flags;
 	char		from[NAME_USER_MAX + 1];
 	char		from_device[NAME_DEVICE_MAX + 1];
-	char		to[NAME_USER_MAX + 1];
+	char		to[NAME_CHAT_MAX + 1];	/* a user or "#group" */
 	char		id[CLIENT_ID_MAX + 1];
 };
 
@@ -162,7 +165,7 @@ struct msg_rec {
 struct dedup_rec {
 	struct mid	mid;
 	uint64_t	ts;
-	char		to[NAME_USER_MAX + 1];
+	char		to[NAME_CHAT_MAX + 1];
 };
 
 /* Users. store_user_add returns STORE_EXISTS for a taken name. */
@@ -469,6 +472,83 @@ int	store_audit_shipped_put(struct txn *, uint64_t id, uint64_t at);
 int	store_audit_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct audit_rec *), void *);
 
+/*
+ * Groups (tickd-protocol(7) GROUPS), in their own databases:
+ *
+ * - groups: "#g" -> the group record; gdesc: "#g" -> its description.
+ * - gmembers: "#g\0user" -> role and order numbers; gusers: "user\0#g",
+ *   the reverse index.  store_gmember_put and _del keep both.
+ * - gnames: "#g" -> creation time, every name ever used, never deleted.
+ * - gmsgs: mid -> what a group send promised (expect, skipped).
+ * - grcpt: mid + user -> the receipts queued for that member.
+ * - gprefs: user -> the group_add setting.
+ */
+#define GROUP_TITLE_MAX		128
+#define GROUP_DESC_MAX		(64 * 1024)	/* most max_group_description */
+#define GROLE_MEMBER		0
+#define GROLE_ADMIN		1
+#define GROLE_OWNER		2
+#define GROUP_ADMIN_SEND	0x01
+#define GROUP_ADMIN_INFO	0x02
+struct group_rec {
+	uint64_t	created;	/* Unix ms */
+	uint64_t	version;
+	uint64_t	seq;		/* last order number handed out */
+	uint64_t	members;
+	uint8_t		flags;		/* GROUP_ADMIN_* */
+	char		owner[NAME_USER_MAX + 1];
+	char		title[GROUP_TITLE_MAX + 1];
+};
+struct gmember_rec {
+	uint8_t		role;		/* GROLE_* */
+	uint64_t	joined;		/* order number of the join */
+	uint64_t	since;		/* order number of the last role change */
+};
+struct gmsg_rec {
+	uint64_t	expect;
+	uint64_t	skipped;
+	uint8_t		receipts;	/* 0: the group was too large */
+};
+#define GRCPT_DELIVERED		0x01
+#define GRCPT_READ		0x02
+int	store_group_get(struct txn *, const char *, struct group_rec *);
+int	store_group_put(struct txn *, const char *, const struct group_rec *);
+int	store_group_del(struct txn *, const char *);
+int	store_group_walk(struct txn *, int (*)(void *, const char *,
+	    const struct group_rec *), void *);
+int	store_group_count(struct txn *, uint64_t *);
+/* The description as a malloc'd NUL-terminated string ("" if none). */
+int	store_gdesc_get(struct txn *, const char *, char **);
+int	store_gdesc_put(struct txn *, const char *, const char *);
+int	store_gname_get(struct txn *, const char *);
+int	store_gname_put(struct txn *, const char *, uint64_t);
+int	store_gmember_get(struct txn *, const char *, const char *,
+	    struct gmember_rec *);
+int	store_gmember_put(struct txn *, const char *, const char *,
+	    const struct gmember_rec *);
+int	store_gmember_del(struct txn *, const char *, const char *);
+/* One group's members (group != NULL) by name, or every group's. */
+int	store_gmember_walk(struct txn *, const char *, int (*)(void *,
+	    const char *, const char *, const struct gmember_rec *), void *);
+/* One user's groups (user != NULL) by name, or the whole index. */
+int	store_guser_walk(struct txn *, const char *, int (*)(void *,
+	    const char *, const char *), void *);
+int	store_guser_put(struct txn *, const char *, const char *);
+int	store_guser_has(struct txn *, const char *, const char *);
+int	store_guser_del(struct txn *, const char *, const char *);
+int	store_gmsg_get(struct txn *, const struct mid *, struct gmsg_rec *);
+int	store_gmsg_put(struct txn *, const struct mid *,
+	    const struct gmsg_rec *);
+/* Deletes the gmsgs record and every grcpt record of mid. */
+int	store_gmsg_drop(struct txn *, const struct mid *);
+int	store_grcpt_get(struct txn *, const struct mid *, const char *,
+	    uint8_t *);
+int	store_grcpt_put(struct txn *, const struct mid *, const char *,
+	    uint8_t);
+/* 1 if user's group_add is "nobody"; 0 if "everyone" (the default). */
+int	store_gpref_get(struct txn *, const char *, int *);
+int	store_gpref_put(struct txn *, const char *, int);
+
 #endif /* TICKD_STORE_H */
 
 /*
@@ -502,6 +582,14 @@ enum {
 	DB_RGROUPS,
 	DB_RPEL,
 	DB_RCONS,
+	DB_GROUPS,
+	DB_GDESC,
+	DB_GMEMBERS,
+	DB_GUSERS,
+	DB_GNAMES,
+	DB_GMSGS,
+	DB_GRCPT,
+	DB_GPREFS,
 	DB_COUNT
 };
 
@@ -516,7 +604,7 @@ struct store {
 #define DBI_NONE	((MDB_dbi)~0U)
 
 #define QKEY_BYTES	(8 + MID_BYTES)
-#define NKEY_MAX	(NAME_USER_MAX + 1 + CLIENT_ID_MAX)
+#define NKEY_MAX	(NAME_USER_MAX + 1 + NAME_GROUP_MAX)	/* >= user\0id */
 #define ITEM_HDR	(1 + 1 + 8)	/* version, kind, ts */
 #define REC_MAX		512
 
@@ -553,6 +641,10 @@ struct walk {
 			    const struct msg_rec *);
 		int	(*block)(void *, const char *);
 		int	(*audit)(void *, uint64_t, const struct audit_rec *);
+		int	(*group)(void *, const char *, const struct group_rec *);
+		int	(*gmember)(void *, const char *, const char *,
+			    const struct gmember_rec *);
+		int	(*guser)(void *, const char *, const char *);
 	} fn;
 	void	*arg;
 	int	 corrupt;	/* an entry did not decode */

@@ -75,6 +75,9 @@ static void	show_stats(json_t *);
 static void	show_log_level(json_t *);
 static void	show_reload(json_t *);
 static void	show_verify(json_t *);
+static void	show_group_list(json_t *);
+static void	show_group_show(json_t *);
+static void	show_group_del(json_t *);
 static void	show_backup(json_t *);
 static void	show_dump(json_t *);
 static void	show_audit(json_t *);
@@ -107,6 +110,9 @@ static const struct cmd cmds[] = {
 	{ "verify",		F_STORE,	show_verify, run_verify },
 	{ "dump <user>",	F_STORE,	show_dump, run_dump },
 	{ "audit",		F_DAEMON,	show_audit, NULL },
+	{ "group list",		F_DAEMON,	show_group_list, NULL },
+	{ "group show <group>",	F_DAEMON,	show_group_show, NULL },
+	{ "group del <group>",	F_DAEMON,	show_group_del, NULL },
 };
 
 static struct termios	 tty_saved;
@@ -602,6 +608,48 @@ print_names(const char *label, json_t *a)
 	printf("\n");
 }
 
+/* Prints the groups as a table. */
+static void
+show_group_list(json_t *r)
+{
+	json_t	*g;
+	size_t	 i;
+
+	printf("%-22s %-16s %8s %8s  %s\n", "GROUP", "OWNER", "MEMBERS",
+	    "VERSION", "TITLE");
+	json_array_foreach(json_object_get(r, "groups"), i, g)
+		printf("%-22s %-16s %8llu %8llu  %s\n", str(g, "group"),
+		    str(g, "owner"), (unsigned long long)num(g, "members"),
+		    (unsigned long long)num(g, "version"), str(g, "title"));
+}
+
+/* Prints one group with its members and roles. */
+static void
+show_group_show(json_t *r)
+{
+	json_t	*m;
+	size_t	 i;
+
+	printf("group %s \"%s\", owner %s, version %llu, %llu members%s%s\n",
+	    str(r, "group"), str(r, "title"), str(r, "owner"),
+	    (unsigned long long)num(r, "version"),
+	    (unsigned long long)num(r, "member_count"),
+	    json_is_true(json_object_get(r, "admin_only_send")) ?
+	    ", admin_only_send" : "",
+	    json_is_true(json_object_get(r, "admin_only_info")) ?
+	    ", admin_only_info" : "");
+	json_array_foreach(json_object_get(r, "members"), i, m)
+		printf("  %-16s %s\n", str(m, "user"), str(m, "role"));
+}
+
+/* Prints what group del did. */
+static void
+show_group_del(json_t *r)
+{
+	printf("group %s deleted: %llu members left it\n", str(r, "group"),
+	    (unsigned long long)num(r, "members"));
+}
+
 /* Prints the result of user add. */
 static void
 show_user_add(json_t *r)
@@ -844,6 +892,9 @@ show_verify(json_t *r)
 	    (unsigned long long)num(r, "consumers"),
 	    (unsigned long long)num(r, "pending_entries"),
 	    (unsigned long long)num(r, "audit_events"));
+	printf("chat groups: %llu groups, %llu memberships\n",
+	    (unsigned long long)num(r, "chat_groups"),
+	    (unsigned long long)num(r, "group_members"));
 	if (num(r, "problems") != 0)
 		printf("%llu problems, %llu repaired\n",
 		    (unsigned long long)num(r, "problems"),

@@ -45,6 +45,10 @@ enum tick_err {
 	TE_REGISTRATION_CLOSED,
 	TE_NAME_TAKEN,
 	TE_UNAVAILABLE,
+	TE_NO_SUCH_GROUP,	/* version 2, groups */
+	TE_FORBIDDEN,
+	TE_GROUP_FULL,
+	TE_TOO_MANY_GROUPS,
 };
 
 /* compat/ */
@@ -124,6 +128,10 @@ struct conf {
 	uint64_t	 resp_max_bulk;	/* largest RESP bulk string */
 	uint64_t	 resp_max_query; /* a RESP client's unparsed input */
 	uint64_t	 resp_max_clients;
+	uint64_t	 max_group_members;	/* groups */
+	uint64_t	 max_groups_per_user;
+	uint64_t	 max_group_description;
+	uint64_t	 group_receipts_max;
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -223,10 +231,14 @@ struct send_req {
 struct send_res {
 	enum tick_err	 err;		/* TE_OK or why nothing was stored */
 	int		 dup;		/* an earlier send's answer */
-	char		 to[NAME_USER_MAX + 1];	/* as first sent */
+	char		 to[NAME_CHAT_MAX + 1];	/* as first sent */
 	struct mid	 mid;
 	uint64_t	 ts;
 	struct targets	 targets;	/* devices whose queue got the item */
+	int		 group;		/* a send to a group: the members below */
+	uint64_t	 expect;	/* members that will send receipts */
+	uint64_t	 skipped;	/* member devices left out, full */
+	uint64_t	 items;		/* items queued */
 };
 int	queue_send(struct txn *, struct midgen *, const struct conf *,
 	    const struct send_req *, struct send_res *);
@@ -252,6 +264,60 @@ int	queue_pending(struct txn *, const struct conf *, uint64_t qid,
 int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 	    int (*online)(void *, const char *, const char *), void *,
 	    struct sweep_res *);
+
+/* group.c */
+struct grp_req {
+	const char	 *actor;
+	const char	 *group;	/* NULL: group_create picks a name */
+	uint64_t	  now;
+	const char	 *title;	/* NULL: not given */
+	const char	 *description;	/* NULL: not given */
+	int		  admin_only_send; /* -1: not given, else 0 or 1 */
+	int		  admin_only_info;
+	const char *const *users;	/* group_add/_remove, create's members */
+	size_t		  nusers;
+	const char	 *user;		/* group_role */
+	int		  role;		/* GROLE_* */
+};
+struct grp_res {
+	enum tick_err	 err;		/* TE_OK or why nothing changed */
+	char		 user[NAME_USER_MAX + 1];	/* no_such_user: who */
+	char		 group[NAME_GROUP_MAX + 1];	/* the created one */
+	json_t		*refused;	/* create and add: names refused */
+	json_t		*info;		/* create and info: the reply */
+	struct targets	 targets;	/* devices that got events */
+};
+int	valid_group(const char *, size_t);
+int	group_role_parse(const char *);
+void	grp_res_free(struct grp_res *);
+int	group_create(struct txn *, struct midgen *, const struct conf *,
+	    const struct grp_req *, struct grp_res *);
+int	group_info(struct txn *, const struct grp_req *, struct grp_res *);
+int	group_list(struct txn *, const char *, json_t **);
+int	group_add(struct txn *, struct midgen *, const struct conf *,
+	    const struct grp_req *, struct grp_res *);
+int	group_remove(struct txn *, struct midgen *, const struct conf *,
+	    const struct grp_req *, struct grp_res *);
+int	group_leave(struct txn *, struct midgen *, const struct conf *,
+	    const struct grp_req *, struct grp_res *);
+int	group_role(struct txn *, struct midgen *, const struct conf *,
+	    const struct grp_req *, struct grp_res *);
+int	group_set(struct txn *, struct midgen *, const struct conf *,
+	    const struct grp_req *, struct grp_res *);
+int	group_send(struct txn *, struct midgen *, const struct conf *,
+	    const struct send_req *, struct send_res *);
+int	group_ack(struct txn *, struct midgen *, const char *,
+	    const struct mid *, const struct msg_rec *, uint64_t,
+	    struct targets *);
+int	group_read(struct txn *, struct midgen *, const char *,
+	    const struct mid *, const struct msg_rec *, uint64_t,
+	    struct targets *);
+int	group_typing(struct txn *, const char *, const char *,
+	    void (*)(void *, const char *), void *, int *);
+int	group_user_gone(struct txn *, struct midgen *, const struct conf *,
+	    const char *, uint64_t, struct targets *, uint64_t *);
+int	group_delete(struct txn *, struct midgen *, const struct conf *,
+	    const char *, uint64_t, struct targets *, uint64_t *);
 
 /* account.c */
 int	account_register(struct txn *, const char *user,
@@ -282,6 +348,7 @@ int	account_unblock(struct txn *, const char *user, const char *other,
 struct settings {		/* what a settings request changes */
 	int		 read_receipts;	/* 0, 1, or -1: as it is */
 	int		 last_seen;	/* LASTSEEN_*, or -1: as it is */
+	int		 group_add_nobody; /* 0, 1, or -1: as it is */
 };
 int	account_settings(struct txn *, const char *user,
 	    const struct settings *, enum tick_err *);
@@ -310,6 +377,8 @@ struct stats {
 	uint64_t	commit_failures;
 	uint64_t	commit_lat[LAT_BUCKETS];	/* per bucket, not cumulative */
 	double		commit_lat_sum;		/* seconds */
+	uint64_t	group_items;	/* items queued by group sends */
+	uint64_t	group_skipped;	/* member devices skipped, full */
 };
 void	metrics_commit(double seconds, int ok);
 char   *metrics_render(size_t *);
@@ -445,6 +514,7 @@ struct http_req {
 	const char	*ws_key;
 	const char	*ws_version;
 	int		 ws_tick_v1;	/* tick.v1 offered */
+	int		 ws_tick_v2;	/* tick.v2 offered */
 	char		 bearer[TOKEN_MAX + 1];
 	char		*body;
 	size_t		 body_len;
@@ -484,6 +554,20 @@ void	presence_free(void);
 /* proto.c */
 void	proto_dispatch(struct conn *, const uint8_t *, size_t);
 int	proto_auth(struct conn *, const char *);
+void	proto_error(struct conn *, enum tick_err, const char *, json_t *,
+	    json_t *);
+
+/* proto-group.c */
+void	op_group_create(struct conn *, json_t *, json_t *);
+void	op_group_info(struct conn *, json_t *, json_t *);
+void	op_groups(struct conn *, json_t *, json_t *);
+void	op_group_add(struct conn *, json_t *, json_t *);
+void	op_group_remove(struct conn *, json_t *, json_t *);
+void	op_group_leave(struct conn *, json_t *, json_t *);
+void	op_group_role(struct conn *, json_t *, json_t *);
+void	op_group_set(struct conn *, json_t *, json_t *);
+void	proto_group_typing(struct conn *, const char *, const char *,
+	    json_t *);
 
 /* audit.c */
 enum audit_kind {		/* the kind column of tickd_events */
@@ -569,6 +653,18 @@ int	adevs_fn(void *, const char *, const char *, const struct dev_rec *);
 /* verify.c */
 int	admin_verify(struct txn *, int, void (*)(void *, const char *),
 	    void *, json_t **);
+
+/* admin-group.c */
+struct gverify {		/* what admin_group_verify found */
+	uint64_t	groups;
+	uint64_t	members;
+	uint64_t	problems;
+	uint64_t	fixed;
+};
+int	admin_group_list(struct txn *, json_t **);
+int	admin_group_show(struct txn *, const char *, json_t **);
+int	admin_group_verify(struct txn *, int, void (*)(void *, const char *),
+	    void *, struct gverify *);
 
 /* resp.c */
 #define RESP_REDIS_VERSION	"7.0.15"	/* the Redis HELLO and INFO claim */

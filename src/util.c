@@ -254,6 +254,10 @@ static const char *const err_codes[] = {
 	[TE_REGISTRATION_CLOSED] = "registration_closed",
 	[TE_NAME_TAKEN] = "name_taken",
 	[TE_UNAVAILABLE] = "unavailable",
+	[TE_NO_SUCH_GROUP] = "no_such_group",
+	[TE_FORBIDDEN] = "forbidden",
+	[TE_GROUP_FULL] = "group_full",
+	[TE_TOO_MANY_GROUPS] = "too_many_groups",
 };
 
 /* The wire name of an error code (protocol.md section 8). */

@@ -205,7 +205,8 @@ verify_frame(const struct mid *mid, const struct item *it)
 	op = json_string_value(json_object_get(f, "op"));
 	fmid = json_string_value(json_object_get(f, "mid"));
 	ok = op != NULL && fmid != NULL && strcmp(fmid, ms) == 0 &&
-	    strcmp(op, it->kind == ITEM_MSG ? "msg" : "receipt") == 0;
+	    strcmp(op, it->kind == ITEM_MSG ? "msg" :
+	    it->kind == ITEM_GROUP_EVENT ? "group_event" : "receipt") == 0;
 	json_decref(f);
 	return (ok);
 }
@@ -226,7 +227,8 @@ verify_item_fn(void *arg, uint64_t qid, const struct mid *mid,
 	if (mid_cmp(mid, &v->hw) > 0)
 		verify_problem(v, 0, "item %s of %s:%s is above the mid "
 		    "high-water mark", ms, a->user, a->device);
-	if ((it->kind != ITEM_MSG && it->kind != ITEM_RECEIPT) ||
+	if ((it->kind != ITEM_MSG && it->kind != ITEM_RECEIPT &&
+	    it->kind != ITEM_GROUP_EVENT) ||
 	    !verify_frame(mid, it)) {
 		verify_problem(v, v->fix, "item %s of %s:%s is damaged", ms,
 		    a->user, a->device);
@@ -897,6 +899,7 @@ admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
     void *arg, json_t **summary)
 {
 	struct verify	 v;
+	struct gverify	 gv;
 	struct adev	*a;
 	uint64_t	 count, bytes;
 	size_t		 i;
@@ -941,10 +944,13 @@ admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
 	    (rc = store_block_walk_all(txn, verify_block_fn, &v)) !=
 	    STORE_OK ||
 	    (rc = store_token_walk(txn, verify_token_fn, &v)) != STORE_OK ||
-	    (rc = verify_resp(&v)) != STORE_OK)
+	    (rc = verify_resp(&v)) != STORE_OK ||
+	    (rc = admin_group_verify(txn, fix, report, arg, &gv)) != STORE_OK)
 		goto out;
+	v.problems += gv.problems;
+	v.fixed += gv.fixed;
 	*summary = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "consistent", v.problems == v.fixed,
 	    "problems", (json_int_t)v.problems,
 	    "repaired", (json_int_t)v.fixed,
@@ -962,7 +968,9 @@ admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
 	    "groups", (json_int_t)v.rgroups,
 	    "consumers", (json_int_t)v.consumers,
 	    "pending_entries", (json_int_t)v.pending,
-	    "audit_events", (json_int_t)v.audit);
+	    "audit_events", (json_int_t)v.audit,
+	    "chat_groups", (json_int_t)gv.groups,
+	    "group_members", (json_int_t)gv.members);
 out:
 	free(v.devs.v);
 	free(v.keys);

@@ -113,16 +113,19 @@ async def main(t):
             f"sent {mids!r}\ngot  {got!r}")
         await ap.collect("msg", quiet=0.3)
 
+        # Since version 2 (section 10.4 rule 2) an unknown group is
+        # no_such_group; it was no_such_user only until groups existed.
         probs = []
-        for to in ["nobody", "#group"]:
+        for to, code in [("nobody", "no_such_user"),
+                ("#group", "no_such_group")]:
             r = await a.request({"op": "send", "to": to, "id": f"u-{to}",
                 "body": 1, "ref": f"ref-{to}"})
             r = r or {}
-            if r.get("op") != "error" or r.get("code") != "no_such_user" \
+            if r.get("op") != "error" or r.get("code") != code \
                     or r.get("ref") != f"ref-{to}" or r.get("id") != f"u-{to}":
                 probs.append(f"{to}: {r!r}")
-        t.ok(not probs, "an unknown user or a group: no_such_user with "
-            "ref and id", probs)
+        t.ok(not probs, "an unknown user: no_such_user, an unknown group: "
+            "no_such_group, with ref and id", probs)
 
         big = await a.request({"op": "send", "to": "bob", "id": "big",
             "body": "x" * 2000, "ref": 77})

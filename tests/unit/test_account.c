@@ -309,9 +309,10 @@ static int
 test_settings(void)
 {
 	struct env	e;
-	struct settings	s;
+	struct settings	s = { .group_add_nobody = -1 };
 	struct user_rec	u;
 	enum tick_err	err;
+	int		nobody;
 
 	CHECK(env_open(&e, "settings") == 0);
 	CHECK(reg(&e, "alice") == 0);
@@ -360,6 +361,16 @@ test_settings(void)
 
 	s.read_receipts = 0;
 	s.last_seen = -1;
+	s.group_add_nobody = 1;
+	CHECK(account_settings(&e.txn, "alice", &s, &err) == STORE_OK &&
+	    err == TE_OK);
+	CHECK(store_gpref_get(&e.txn, "alice", &nobody) == STORE_OK &&
+	    nobody == 1);
+	s.group_add_nobody = 2;
+	CHECK(account_settings(&e.txn, "alice", &s, &err) == STORE_OK &&
+	    err == TE_BAD_REQUEST);
+	s.group_add_nobody = -1;
+	s.last_seen = -1;
 	CHECK(account_settings(&e.txn, "nobody", &s, &err) == STORE_NOTFOUND);
 	CHECK(env_close(&e) == 0);
 	return (0);
@@ -370,7 +381,7 @@ static int
 test_settings_receipts(void)
 {
 	struct env	e;
-	struct settings	s;
+	struct settings	s = { .group_add_nobody = -1 };
 	struct send_res	sres;
 	struct ack_res	ack;
 	struct targets	rt;

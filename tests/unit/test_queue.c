@@ -681,7 +681,10 @@ test_queue_full(void)
 	return (0);
 }
 
-/* queue_send: no_such_user, also for #group. */
+/*
+ * queue_send: no_such_user; an unknown group is no_such_group since
+ * groups exist (tickd-protocol(7) GROUPS, rule 2).
+ */
 static int
 test_no_such_user(void)
 {
@@ -693,9 +696,9 @@ test_no_such_user(void)
 	CHECK(qsend(&e, "alice", "phone", "nobody", "c-1", "1", 1000, &res) ==
 	    STORE_OK && res.err == TE_NO_SUCH_USER);
 	CHECK(qsend(&e, "alice", "phone", "#group", "c-2", "1", 1000, &res) ==
-	    STORE_OK && res.err == TE_NO_SUCH_USER);
+	    STORE_OK && res.err == TE_NO_SUCH_GROUP);
 	CHECK(qsend(&e, "alice", "phone", "#bob", "c-3", "1", 1000, &res) ==
-	    STORE_OK && res.err == TE_NO_SUCH_USER);
+	    STORE_OK && res.err == TE_NO_SUCH_GROUP);
 	CHECK(res.targets.n == 0 && msg_count(&e) == 0);
 	CHECK(qlen(&e, "alice", "laptop") == 0);
 	CHECK(env_close(&e) == 0);
@@ -1251,7 +1254,8 @@ static const struct test tests[] = {
 	{ "queue_send: too_large stores nothing", test_too_large },
 	{ "queue_send: queue_full stores nothing; own full device skipped",
 	    test_queue_full },
-	{ "queue_send: no_such_user, also for #group", test_no_such_user },
+	{ "queue_send: no_such_user; no_such_group for #group",
+	    test_no_such_user },
 	{ "queue_send: blocked sender, no receipts ever", test_blocked },
 	{ "queue_ack: bookkeeping and exactly one delivered receipt",
 	    test_ack },

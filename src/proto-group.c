@@ -1,0 +1,436 @@
+/*
+ * proto-group.c: the group ops of the client protocol (tickd-protocol(7)
+ * GROUPS).  Each handler checks its frame's form here, in the order of
+ * the bad-input table (bad_request, then too_large, then list lengths),
+ * then hands it to group.c inside the turn's batch and replies once the
+ * batch has committed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+/* An error with the user it is about, as no_such_user names one. */
+static void
+error_user(struct conn *c, enum tick_err code, const char *user,
+    json_t *ref)
+{
+	json_t	*obj;
+
+	obj = json_pack("{s:s,s:s,s:s}", "op", "error", "code",
+	    err_code(code), "user", user);
+	if (ref != NULL)
+		json_object_set(obj, "ref", ref);
+	ws_send_json(c, obj);
+	json_decref(obj);
+}
+
+/* The message of each refusal group.c can give. */
+static const char *const grp_messages[] = {
+	[TE_NAME_TAKEN] = "that group name is or was in use",
+	[TE_NO_SUCH_GROUP] = "no such group",
+	[TE_FORBIDDEN] = "your role does not allow this",
+	[TE_GROUP_FULL] = "the group would exceed max_group_members",
+	[TE_TOO_MANY_GROUPS] = "you are in max_groups_per_user groups",
+	[TE_TOO_LARGE] = "body exceeds max_message_bytes",
+};
+
+/* Answers a refusal of group.c. */
+static void
+grp_refuse(struct conn *c, const struct grp_res *res, json_t *ref)
+{
+	if (res->err == TE_NO_SUCH_USER)
+		error_user(c, res->err, res->user, ref);
+	else
+		ws_send_error(c, res->err, (size_t)res->err < sizeof
+		    grp_messages / sizeof grp_messages[0] ?
+		    grp_messages[res->err] : NULL, ref, NULL);
+}
+
+/* A store failure: internal, and the request may be repeated. */
+static void
+grp_store_error(struct conn *c, int ret, json_t *ref)
+{
+	ws_send_error(c, TE_INTERNAL, ret == STORE_FULL ? "store full" :
+	    "store error", ref, NULL);
+}
+
+/* Sends obj (with ref) once the batch has committed. */
+static void
+reply_after_commit(struct conn *c, json_t *obj, json_t *ref)
+{
+	char	*text;
+
+	if (ref != NULL)
+		json_object_set(obj, "ref", ref);
+	if ((text = json_dumps(obj, JSON_COMPACT)) == NULL) {
+		log_warnx("proto: cannot encode a reply for %s", c->addr);
+		return;
+	}
+	batch_defer_reply(c, text, strlen(text), ref, NULL);
+}
+
+/* A "group" member naming a group, or NULL. */
+static const char *
+member_group(json_t *req)
+{
+	json_t	*v = json_object_get(req, "group");
+
+	if (!json_is_string(v) || !valid_group(json_string_value(v),
+	    json_string_length(v)))
+		return (NULL);
+	return (json_string_value(v));
+}
+
+/* A string member without NUL of at most max bytes; *bad if malformed. */
+static const char *
+member_text(json_t *req, const char *name, size_t min, size_t max, int *bad)
+{
+	json_t	*v = json_object_get(req, name);
+
+	if (v == NULL)
+		return (NULL);
+	if (!json_is_string(v) || json_string_length(v) < min ||
+	    json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		*bad = 1;
+		return (NULL);
+	}
+	return (json_string_value(v));
+}
+
+/* A boolean member: -1 if absent, 0 or 1; *bad if not a boolean. */
+static int
+member_switch(json_t *req, const char *name, int *bad)
+{
+	json_t	*v = json_object_get(req, name);
+
+	if (v == NULL)
+		return (-1);
+	if (!json_is_boolean(v)) {
+		*bad = 1;
+		return (-1);
+	}
+	return (json_is_true(v));
+}
+
+/*
+ * A list of user names, none the actor's: "users" (must be non-empty) or
+ * "members" (may be empty).  The names point into req; the caller frees
+ * the array.  -1 if malformed.
+ */
+static int
+member_names(struct conn *c, json_t *req, const char *name, int nonempty,
+    const char ***out, size_t *n)
+{
+	json_t	*a = json_object_get(req, name), *v;
+	size_t	 i;
+
+	*out = NULL;
+	*n = 0;
+	if (a == NULL && !nonempty)
+		return (0);
+	if (!json_is_array(a) || (nonempty && json_array_size(a) == 0))
+		return (-1);
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || !valid_user(json_string_value(v),
+		    json_string_length(v)) ||
+		    strcmp(json_string_value(v), c->user) == 0)
+			return (-1);
+	}
+	*n = json_array_size(a);
+	*out = xcalloc(*n + 1, sizeof **out);
+	json_array_foreach(a, i, v)
+		(*out)[i] = json_string_value(v);
+	return (0);
+}
+
+/* Runs a group.c change in the batch and answers it. */
+static void
+grp_run(struct conn *c, json_t *ref, struct grp_req *req,
+    int (*fn)(struct txn *, struct midgen *, const struct conf *,
+    const struct grp_req *, struct grp_res *), int with_refused)
+{
+	struct grp_res	 res;
+	struct txn	*txn;
+	json_t		*obj;
+	int		 ret;
+
+	memset(&res, 0, sizeof res);
+	if ((txn = batch_txn()) == NULL) {
+		grp_store_error(c, STORE_ERR, ref);
+		return;
+	}
+	req->actor = c->user;
+	req->now = now_ms();
+	if ((ret = fn(txn, &srv.midgen, &srv.conf, req, &res)) != STORE_OK)
+		grp_store_error(c, ret, ref);
+	else if (res.err != TE_OK)
+		grp_refuse(c, &res, ref);
+	else if (res.info != NULL)
+		reply_after_commit(c, res.info, ref);
+	else if (ref != NULL || with_refused) {
+		obj = json_pack("{s:s}", "op", "ok");
+		if (with_refused)
+			json_object_set(obj, "refused", res.refused);
+		reply_after_commit(c, obj, ref);
+		json_decref(obj);
+	}
+	if (ret == STORE_OK && res.err == TE_OK)
+		pump_targets(&res.targets);
+	grp_res_free(&res);
+}
+
+/* Says why a group frame is malformed. */
+static void
+grp_bad(struct conn *c, const char *why, json_t *ref)
+{
+	proto_error(c, TE_BAD_REQUEST, why, ref, NULL);
+}
+
+void
+op_group_create(struct conn *c, json_t *req, json_t *ref)
+{
+	struct grp_req	 g;
+	const char	**members;
+	size_t		 n;
+	int		 bad = 0;
+
+	memset(&g, 0, sizeof g);
+	g.group = member_group(req);
+	g.title = member_text(req, "title", 1, GROUP_TITLE_MAX, &bad);
+	g.description = member_text(req, "description", 0, SIZE_MAX, &bad);
+	g.admin_only_send = member_switch(req, "admin_only_send", &bad);
+	g.admin_only_info = member_switch(req, "admin_only_info", &bad);
+	if (bad || g.title == NULL || (json_object_get(req, "group") != NULL &&
+	    g.group == NULL) ||
+	    member_names(c, req, "members", 0, &members, &n) != 0) {
+		grp_bad(c, "group_create needs \"title\" (1-128 bytes) and takes "
+		    "\"group\", \"description\", \"members\" (user names, not "
+		    "yours) and the two switches", ref);
+		return;
+	}
+	if (g.description != NULL &&
+	    strlen(g.description) > srv.conf.max_group_description) {
+		free(members);
+		ws_send_error(c, TE_TOO_LARGE, "description exceeds "
+		    "max_group_description", ref, NULL);
+		return;
+	}
+	if (n > srv.conf.max_group_members) {
+		free(members);
+		grp_bad(c, "\"members\" is longer than max_group_members",
+		    ref);
+		return;
+	}
+	g.users = members;
+	g.nusers = n;
+	grp_run(c, ref, &g, group_create, 1);
+	free(members);
+}
+
+void
+op_group_info(struct conn *c, json_t *req, json_t *ref)
+{
+	struct grp_req	 g;
+	struct grp_res	 res;
+	struct txn	*txn;
+	int		 ret;
+
+	memset(&g, 0, sizeof g);
+	if ((g.group = member_group(req)) == NULL) {
+		grp_bad(c, "group_info needs \"group\", a group name", ref);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		grp_store_error(c, STORE_ERR, ref);
+		return;
+	}
+	g.actor = c->user;
+	memset(&res, 0, sizeof res);
+	if ((ret = group_info(txn, &g, &res)) != STORE_OK)
+		grp_store_error(c, ret, ref);
+	else if (res.err != TE_OK)
+		grp_refuse(c, &res, ref);
+	else
+		reply_after_commit(c, res.info, ref);
+	grp_res_free(&res);
+}
+
+void
+op_groups(struct conn *c, json_t *req, json_t *ref)
+{
+	struct txn	*txn;
+	json_t		*groups, *obj;
+	int		 ret;
+
+	(void)req;
+	if ((txn = batch_txn()) == NULL) {
+		grp_store_error(c, STORE_ERR, ref);
+		return;
+	}
+	if ((ret = group_list(txn, c->user, &groups)) != STORE_OK) {
+		grp_store_error(c, ret, ref);
+		return;
+	}
+	obj = json_pack("{s:s,s:o}", "op", "groups", "groups", groups);
+	reply_after_commit(c, obj, ref);
+	json_decref(obj);
+}
+
+/* group_add and group_remove: "group" and "users". */
+static void
+op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
+{
+	struct grp_req	 g;
+	const char	**users;
+	size_t		 n;
+
+	memset(&g, 0, sizeof g);
+	if ((g.group = member_group(req)) == NULL ||
+	    member_names(c, req, "users", 1, &users, &n) != 0) {
+		grp_bad(c, add ? "group_add needs \"group\" and \"users\", "
+		    "other users' names" : "group_remove needs \"group\" and "
+		    "\"users\", other users' names", ref);
+		return;
+	}
+	if (n > srv.conf.max_group_members) {
+		free(users);
+		grp_bad(c, "\"users\" is longer than max_group_members", ref);
+		return;
+	}
+	g.users = users;
+	g.nusers = n;
+	grp_run(c, ref, &g, add ? group_add : group_remove, add);
+	free(users);
+}
+
+void
+op_group_add(struct conn *c, json_t *req, json_t *ref)
+{
+	op_group_users(c, req, ref, 1);
+}
+
+void
+op_group_remove(struct conn *c, json_t *req, json_t *ref)
+{
+	op_group_users(c, req, ref, 0);
+}
+
+void
+op_group_leave(struct conn *c, json_t *req, json_t *ref)
+{
+	struct grp_req	g;
+
+	memset(&g, 0, sizeof g);
+	if ((g.group = member_group(req)) == NULL) {
+		grp_bad(c, "group_leave needs \"group\", a group name", ref);
+		return;
+	}
+	grp_run(c, ref, &g, group_leave, 0);
+}
+
+void
+op_group_role(struct conn *c, json_t *req, json_t *ref)
+{
+	struct grp_req	 g;
+	json_t		*user = json_object_get(req, "user");
+	json_t		*role = json_object_get(req, "role");
+
+	memset(&g, 0, sizeof g);
+	g.group = member_group(req);
+	g.role = json_is_string(role) ?
+	    group_role_parse(json_string_value(role)) : -1;
+	if (g.group == NULL || g.role == -1 || !json_is_string(user) ||
+	    !valid_user(json_string_value(user), json_string_length(user)) ||
+	    strcmp(json_string_value(user), c->user) == 0) {
+		grp_bad(c, "group_role needs \"group\", \"user\" (another "
+		    "member) and \"role\" (owner, admin or member)", ref);
+		return;
+	}
+	g.user = json_string_value(user);
+	grp_run(c, ref, &g, group_role, 0);
+}
+
+void
+op_group_set(struct conn *c, json_t *req, json_t *ref)
+{
+	struct grp_req	g;
+	int		bad = 0;
+
+	memset(&g, 0, sizeof g);
+	g.group = member_group(req);
+	g.title = member_text(req, "title", 1, GROUP_TITLE_MAX, &bad);
+	g.description = member_text(req, "description", 0, SIZE_MAX, &bad);
+	g.admin_only_send = member_switch(req, "admin_only_send", &bad);
+	g.admin_only_info = member_switch(req, "admin_only_info", &bad);
+	if (bad || g.group == NULL || (g.title == NULL &&
+	    g.description == NULL && g.admin_only_send == -1 &&
+	    g.admin_only_info == -1)) {
+		grp_bad(c, "group_set needs \"group\" and at least one of "
+		    "\"title\" (1-128 bytes), \"description\", "
+		    "\"admin_only_send\", \"admin_only_info\"", ref);
+		return;
+	}
+	if (g.description != NULL &&
+	    strlen(g.description) > srv.conf.max_group_description) {
+		ws_send_error(c, TE_TOO_LARGE, "description exceeds "
+		    "max_group_description", ref, NULL);
+		return;
+	}
+	grp_run(c, ref, &g, group_set, 0);
+}
+
+/* What typing to a group pushes, and to whom. */
+struct gtype {
+	json_t	*frame;
+};
+
+/* Pushes a frame to one connection. */
+static void
+push_json(struct conn *to, void *arg)
+{
+	ws_send_json(to, arg);
+}
+
+/* One member that a group's typing reaches: its online devices. */
+static void
+typing_member(void *arg, const char *user)
+{
+	struct gtype	*t = arg;
+
+	if (presence_online(user))
+		presence_each(user, push_json, t->frame);
+}
+
+/*
+ * typing to "#g" (rule 11): the other members' online devices, never
+ * stored; dropped for a non-member, which still gets its ok.
+ */
+void
+proto_group_typing(struct conn *c, const char *group, const char *state,
+    json_t *ref)
+{
+	struct txn	txn;
+	struct gtype	t;
+	int		member, ret;
+
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
+		grp_store_error(c, ret, ref);
+		return;
+	}
+	t.frame = json_pack("{s:s,s:s,s:s,s:s}", "op", "typing", "from",
+	    c->user, "to", group, "state", state);
+	ret = group_typing(&txn, c->user, group, typing_member, &t, &member);
+	store_txn_abort(&txn);
+	json_decref(t.frame);
+	if (ret != STORE_OK) {
+		grp_store_error(c, ret, ref);
+		return;
+	}
+	if (ref != NULL) {
+		t.frame = json_pack("{s:s,s:O}", "op", "ok", "ref", ref);
+		ws_send_json(c, t.frame);
+		json_decref(t.frame);
+	}
+}
