@@ -225,7 +225,7 @@ const struct conf_entry conf_table[] = {
 	  .offset = O(resp_max_clients), .min = 1, .max = 1000000,
 	  .dflt = "10000", .reload = 1,
 	  .help = "RESP clients connected at once; more are refused" },
-	/* Groups (tickd-protocol(7) GROUPS). */
+	/* tickd.conf(5): Groups. */
 	{ .name = "max_group_members", .type = CONF_COUNT,
 	  .offset = O(max_group_members), .min = 2, .max = 100000,
 	  .dflt = "1024", .reload = 0,
