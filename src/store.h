@@ -102,8 +102,9 @@ struct token_rec {
 /* A queue item: the frame text a device will be sent. */
 #define ITEM_MSG	1
 #define ITEM_RECEIPT	2
+#define ITEM_KEYS_LOW	3	/* tickd-protocol(7) KEY DIRECTORY */
 struct item {
-	uint8_t		 kind;		/* ITEM_MSG or ITEM_RECEIPT */
+	uint8_t		 kind;		/* ITEM_MSG, ITEM_RECEIPT, ITEM_KEYS_LOW */
 	uint64_t	 ts;		/* Unix ms it was accepted */
 	const char	*data;		/* JSON frame, not NUL-terminated */
 	size_t		 len;
@@ -459,5 +460,189 @@ int	store_audit_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct audit_rec *), void *);
 /* Deletes an account record only: see admin_user_delete() for the rest. */
 int	store_user_del(struct txn *, const char *);
+
+/*
+ * The end-to-end key directory (tickd-protocol(7) KEY DIRECTORY).  Keys
+ * are opaque bytes.  keydev: "user\0device" -> the device's identity,
+ * signed prekey, optional KEM last-resort key, the sizes of its two
+ * one-time pools and whether a keys_low was queued since its last upload.
+ * prekeys: "user\0device\0", the pool, then the id big-endian -> the key
+ * and its signature, so that a pool walks in id order, lowest first.
+ */
+#define KEY_POOL_PRE	1		/* one-time prekeys */
+#define KEY_POOL_KEM	2		/* one-time KEM prekeys */
+#define KEY_ID_MAX	2147483647u
+#define KEY_BYTES_MAX	65536		/* largest max_key_bytes */
+
+/* One key; sig is NULL (siglen 0) for a key without signature. */
+struct key_rec {
+	uint32_t	 id;
+	const uint8_t	*key;
+	size_t		 keylen;
+	const uint8_t	*sig;
+	size_t		 siglen;
+};
+
+/* A device's keys; every pointer points into buf, which it owns. */
+struct keydev_rec {
+	const uint8_t	*identity;
+	size_t		 idlen;
+	struct key_rec	 spk;		/* the signed prekey */
+	int		 has_lr;
+	struct key_rec	 lr;		/* the KEM last-resort key */
+	uint64_t	 npre;		/* keys in the prekey pool */
+	uint64_t	 nkem;		/* keys in the KEM prekey pool */
+	uint8_t		 low_sent;	/* keys_low queued since the upload */
+	uint8_t		*buf;
+};
+void	store_keydev_free(struct keydev_rec *);
+int	store_keydev_get(struct txn *, const char *, const char *,
+	    struct keydev_rec *);
+int	store_keydev_put(struct txn *, const char *, const char *,
+	    const struct keydev_rec *);
+int	store_keydev_del(struct txn *, const char *, const char *);
+/* One user's devices with keys (user != NULL), or all, in key order. */
+int	store_keydev_walk(struct txn *, const char *user, int (*)(void *,
+	    const char *, const char *, const struct keydev_rec *), void *);
+/* A one-time key: its pointers point into the map (store.h contract). */
+int	store_prekey_get(struct txn *, const char *, const char *, int pool,
+	    uint32_t, struct key_rec *);
+int	store_prekey_put(struct txn *, const char *, const char *, int pool,
+	    const struct key_rec *);
+int	store_prekey_del(struct txn *, const char *, const char *, int pool,
+	    uint32_t);
+/* The key of the pool with the lowest id; STORE_NOTFOUND if it is empty. */
+int	store_prekey_first(struct txn *, const char *, const char *, int pool,
+	    struct key_rec *);
+/* Empties one pool, or both if pool is 0; n (if not NULL) counts them. */
+int	store_prekey_drop(struct txn *, const char *, const char *, int pool,
+	    uint64_t *n);
+/* A device's keys and both its pools, as the device is removed. */
+int	store_keys_drop(struct txn *, const char *, const char *);
+/* Every one-time key as (user, device, pool, key), in key order. */
+int	store_prekey_walk_all(struct txn *, int (*)(void *, const char *,
+	    const char *, int, const struct key_rec *), void *);
+
+#ifdef STORE_INTERNAL
+/*
+ * For the store*.c files only: the databases, the environment, and the
+ * codec and cursor helpers of store.c that the domain files share.
+ */
+#include <lmdb.h>
+
+enum {
+	DB_META,
+	DB_USERS,
+	DB_DEVICES,
+	DB_TOKENS,
+	DB_QUEUES,
+	DB_MSGS,
+	DB_DEDUP,
+	DB_BLOCKS,
+	DB_AUDIT,
+	DB_RKEYS,
+	DB_RIDX,
+	DB_RSETS,
+	DB_RENTRIES,
+	DB_RGROUPS,
+	DB_RPEL,
+	DB_RCONS,
+	DB_KEYDEV,
+	DB_PREKEYS,
+	DB_COUNT
+};
+extern const char *const db_names[DB_COUNT];
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 dbi[DB_COUNT];
+	char		*path;		/* the data file */
+};
+
+/* The handle of a database a read-only store does not have yet. */
+#define DBI_NONE	((MDB_dbi)~0U)
+
+#define QKEY_BYTES	(8 + MID_BYTES)
+#define NKEY_MAX	(NAME_USER_MAX + 1 + CLIENT_ID_MAX)
+#define ITEM_HDR	(1 + 1 + 8)	/* version, kind, ts */
+#define REC_MAX		512
+
+/* A key of two names joined by a NUL, as store.h describes. */
+struct nkey {
+	char	b[NKEY_MAX];
+	size_t	len;
+};
+
+/* A record being encoded. */
+struct enc {
+	uint8_t	b[REC_MAX];
+	size_t	len;
+};
+
+/* A record being decoded; any short read or bad length sets bad. */
+struct dec {
+	const uint8_t	*p;
+	size_t		 len, off;
+	int		 bad;
+};
+
+/* The user's callback of a walk and its argument. */
+struct walk {
+	union {
+		int	(*user)(void *, const char *, const struct user_rec *);
+		int	(*dev)(void *, const char *, const char *,
+			    const struct dev_rec *);
+		int	(*token)(void *, const uint8_t *,
+			    const struct token_rec *);
+		int	(*item)(void *, const struct mid *,
+			    const struct item *);
+		int	(*msg)(void *, const struct mid *,
+			    const struct msg_rec *);
+		int	(*block)(void *, const char *);
+		int	(*audit)(void *, uint64_t, const struct audit_rec *);
+		int	(*keydev)(void *, const char *, const char *,
+			    const struct keydev_rec *);
+		int	(*prekey)(void *, const char *, const char *, int,
+			    const struct key_rec *);
+	} fn;
+	void	*arg;
+	int	 corrupt;	/* an entry did not decode */
+	int	 rev;		/* walk backwards */
+};
+
+/*
+ * Walk adapters decode one entry and return the callback's STORE_WALK_*
+ * code, or set corrupt and stop.
+ */
+typedef int (*walk_fn)(struct walk *, const MDB_val *, const MDB_val *);
+
+void	be64enc(uint8_t *, uint64_t);
+int	nkey_make(struct nkey *, const char *, size_t, const char *, size_t);
+int	name_copy(char *, size_t, const void *, size_t);
+void	qkey_make(uint8_t *, uint64_t, const struct mid *);
+void	enc_init(struct enc *);
+void	enc_bytes(struct enc *, const void *, size_t);
+void	enc_u8(struct enc *, uint8_t);
+void	enc_u64(struct enc *, uint64_t);
+void	enc_str(struct enc *, const char *, size_t);
+void	dec_init(struct dec *, const MDB_val *);
+void	dec_bytes(struct dec *, void *, size_t);
+uint8_t	dec_u8(struct dec *);
+uint64_t dec_u64(struct dec *);
+void	dec_str(struct dec *, char *, size_t);
+int	dec_end(struct dec *);
+int	txn_result(struct txn *, int, int, const char *);
+int	txn_fail(struct txn *, int, const char *);
+int	db_get(struct txn *, int, const void *, size_t, MDB_val *);
+int	db_put(struct txn *, int, const void *, size_t, const void *, size_t,
+	    unsigned int);
+int	db_del(struct txn *, int, const void *, size_t);
+int	db_walk(struct txn *, int, const void *, size_t, const void *, size_t,
+	    int, walk_fn, struct walk *);
+int	walk_corrupt(struct walk *);
+int	db_walk_num(struct txn *, int, uint64_t, const struct mid *, walk_fn,
+	    void *);
+int	meta_next(struct txn *, const char *, uint64_t, uint64_t *);
+#endif /* STORE_INTERNAL */
 
 #endif /* TICKD_STORE_H */
