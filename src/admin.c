@@ -200,7 +200,7 @@ dedup_del_fn(void *arg, const char *user, const char *id,
 }
 
 /*
- * Deletes an account: its devices with their queues, its tokens, the
+ * Deletes an account: its devices with their queues and keys, its tokens, the
  * blocks it made and those made against it, and its dedup records.  The
  * records of messages it sent stay until they expire, so that receipts and
  * acks of copies already queued for others still find them.
@@ -222,6 +222,8 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 		goto out;
 	for (i = 0; i < d.n; i++) {
 		if ((rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
+		    (rc = store_keys_drop(txn, user, d.v[i].device)) !=
+		    STORE_OK ||
 		    (rc = store_device_del(txn, user, d.v[i].device)) !=
 		    STORE_OK)
 			goto out;
@@ -587,8 +589,8 @@ dump_item_fn(void *arg, const struct mid *mid, const struct item *it)
 	if ((frame = json_loadb(it->data, it->len, 0, NULL)) == NULL)
 		frame = json_stringn(it->data, it->len);
 	json_array_append_new(d->items, json_pack("{s:s,s:s,s:I,s:o}",
-	    "mid", ms, "kind", it->kind == ITEM_MSG ? "msg" :
-	    it->kind == ITEM_RECEIPT ? "receipt" : "unknown",
+	    "mid", ms, "kind", item_op(it->kind) != NULL ? item_op(it->kind) :
+	    "unknown",
 	    "ts", (json_int_t)it->ts, "frame", frame != NULL ? frame :
 	    json_null()));
 	return (STORE_WALK_NEXT);
@@ -845,7 +847,7 @@ verify_frame(const struct mid *mid, const struct item *it)
 	op = json_string_value(json_object_get(f, "op"));
 	fmid = json_string_value(json_object_get(f, "mid"));
 	ok = op != NULL && fmid != NULL && strcmp(fmid, ms) == 0 &&
-	    strcmp(op, it->kind == ITEM_MSG ? "msg" : "receipt") == 0;
+	    item_op(it->kind) != NULL && strcmp(op, item_op(it->kind)) == 0;
 	json_decref(f);
 	return (ok);
 }
@@ -866,8 +868,7 @@ verify_item_fn(void *arg, uint64_t qid, const struct mid *mid,
 	if (mid_cmp(mid, &v->hw) > 0)
 		verify_problem(v, 0, "item %s of %s:%s is above the mid "
 		    "high-water mark", ms, a->user, a->device);
-	if ((it->kind != ITEM_MSG && it->kind != ITEM_RECEIPT) ||
-	    !verify_frame(mid, it)) {
+	if (item_op(it->kind) == NULL || !verify_frame(mid, it)) {
 		verify_problem(v, v->fix, "item %s of %s:%s is damaged", ms,
 		    a->user, a->device);
 		return (v->fix ? STORE_WALK_DELETE : STORE_WALK_NEXT);
@@ -978,6 +979,8 @@ verify_devices(struct verify *v)
 		 */
 		if (store_user_get(v->txn, a->user, &u) == STORE_NOTFOUND) {
 			verify_problem(v, v->fix &&
+			    store_keys_drop(v->txn, a->user, a->device) ==
+			    STORE_OK &&
 			    store_device_del(v->txn, a->user, a->device) ==
 			    STORE_OK, "device %s:%s belongs to no user",
 			    a->user, a->device);
