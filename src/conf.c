@@ -211,6 +211,23 @@ const struct conf_entry conf_table[] = {
 	  .offset = O(resp_max_clients), .min = 1, .max = 1000000,
 	  .dflt = "10000", .reload = 1,
 	  .help = "RESP clients connected at once; more are refused" },
+	/* The key directory (tickd-protocol(7) KEY DIRECTORY). */
+	{ .name = "max_key_bytes", .type = CONF_SIZE,
+	  .offset = O(max_key_bytes), .min = 1, .max = KEY_BYTES_MAX,
+	  .dflt = "2k", .reload = 0,
+	  .help = "largest key, signature or identity, decoded" },
+	{ .name = "max_prekeys", .type = CONF_COUNT,
+	  .offset = O(max_prekeys), .min = 1, .max = 100000,
+	  .dflt = "100", .reload = 0,
+	  .help = "keys in one one-time pool of a device" },
+	{ .name = "prekeys_low", .type = CONF_COUNT,
+	  .offset = O(prekeys_low), .min = 0, .max = 100000,
+	  .dflt = "10", .reload = 0,
+	  .help = "a pool below this after a fetch queues keys_low (0: never)" },
+	{ .name = "keys_fetch_rate", .type = CONF_COUNT,
+	  .offset = O(keys_fetch_rate), .min = 0, .max = 1000000,
+	  .dflt = "60", .reload = 1,
+	  .help = "key bundles a user may fetch a minute (0: no limit)" },
 	{ .name = NULL }
 };
 
