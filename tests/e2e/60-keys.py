@@ -7,6 +7,7 @@
 import asyncio
 import base64
 import os
+import signal
 import sys
 import time
 
@@ -480,15 +481,23 @@ async def main(t):
         await j.close()
         await k.close()
 
-    # Rule 8 for device_ttl: an idle device goes with its keys.
-    with Daemon(device_ttl="1s") as d:
+    # Rule 8 for device_ttl: an idle device goes with its keys.  The
+    # short device_ttl comes by SIGHUP once the keys are uploaded, so that
+    # a slow start cannot remove the device before it connects.
+    with Daemon(device_ttl="1h") as d:
         tm = token_for(d, "max", "old", new=True)
         tn = token_for(d, "ned", new=True)
         c = await Client.connect(d, tm)
-        await req(c, {"op": "keys_upload", "ref": 1, "identity": IDENT,
+        r = await req(c, {"op": "keys_upload", "ref": 1, "identity": IDENT,
             "signed_prekey": skey(1, "S"), "prekeys": [key(1)]})
         await c.close()
         n = await Client.connect(d, tn)
+        f = await fetch(n, "max")
+        if r.get("op") != "ok" or len(f.get("devices") or []) != 1:
+            raise Failure(f"upload {r!r}, fetch {f!r}")
+        d.conf["device_ttl"] = "1s"
+        d.write_conf()
+        d.signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             f = await fetch(n, "max")
