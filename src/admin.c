@@ -85,6 +85,7 @@ struct verify {
 	uint64_t	 tokens, stale_tokens;
 	uint64_t	 rkeys, members, entries, rgroups, consumers, pending;
 	uint64_t	 audit;
+	uint64_t	 key_devices, one_time_keys;	/* key directory */
 	uint64_t	 bad_keys;	/* key records that did not decode */
 	uint64_t	 bad_groups;	/* group records that did not decode */
 };
@@ -733,6 +734,13 @@ verify_problem(struct verify *v, int fixed, const char *fmt, ...)
 	v->report(v->arg, line);
 	free(line);
 	free(msg);
+}
+
+/* store_keys_verify's report of one problem. */
+static void
+verify_keys_problem(void *arg, int fixed, const char *msg)
+{
+	verify_problem(arg, fixed, "%s", msg);
 }
 
 /* Orders devices by qid. */
@@ -1584,10 +1592,12 @@ admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
 	    (rc = store_block_walk_all(txn, verify_block_fn, &v)) !=
 	    STORE_OK ||
 	    (rc = store_token_walk(txn, verify_token_fn, &v)) != STORE_OK ||
-	    (rc = verify_resp(&v)) != STORE_OK)
+	    (rc = verify_resp(&v)) != STORE_OK ||
+	    (rc = store_keys_verify(txn, fix, verify_keys_problem, &v,
+	    &v.key_devices, &v.one_time_keys)) != STORE_OK)
 		goto out;
 	*summary = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "consistent", v.problems == v.fixed,
 	    "problems", (json_int_t)v.problems,
 	    "repaired", (json_int_t)v.fixed,
@@ -1605,7 +1615,9 @@ admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
 	    "groups", (json_int_t)v.rgroups,
 	    "consumers", (json_int_t)v.consumers,
 	    "pending_entries", (json_int_t)v.pending,
-	    "audit_events", (json_int_t)v.audit);
+	    "audit_events", (json_int_t)v.audit,
+	    "key_devices", (json_int_t)v.key_devices,
+	    "one_time_keys", (json_int_t)v.one_time_keys);
 out:
 	free(v.devs.v);
 	free(v.keys);

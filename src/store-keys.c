@@ -481,3 +481,164 @@ store_keys_drop(struct txn *txn, const char *user, const char *device)
 		return (STORE_OK);
 	return (store_prekey_drop(txn, user, device, 0, NULL));
 }
+
+/* What store_keys_verify found; the callbacks' argument. */
+struct kverify {
+	struct txn	*txn;
+	int		 fix;
+	void		(*problem)(void *, int, const char *);
+	void		*arg;
+	struct kdev {
+		char		 user[NAME_USER_MAX + 1];
+		char		 device[NAME_DEVICE_MAX + 1];
+		uint64_t	 npre, nkem;	/* as recorded */
+		uint64_t	 pre, kem;	/* as counted */
+	}		*v;
+	size_t		 n, cap;
+	uint64_t	 keys;		/* one-time keys seen */
+};
+
+/* Reports one problem; a problem is repaired only with fix. */
+static void
+kverify_problem(struct kverify *kv, const char *fmt, const char *user,
+    const char *device)
+{
+	char	*msg;
+
+	xasprintf(&msg, fmt, user, device);
+	kv->problem(kv->arg, kv->fix, msg);
+	free(msg);
+}
+
+/* Keydev walk callback: collects every device with keys, in key order. */
+static int
+kverify_dev_fn(void *arg, const char *user, const char *device,
+    const struct keydev_rec *r)
+{
+	struct kverify	*kv = arg;
+	struct kdev	*d;
+
+	if (kv->n == kv->cap)
+		kv->v = xgrow(kv->v, &kv->cap, sizeof *kv->v, 16);
+	d = &kv->v[kv->n++];
+	memset(d, 0, sizeof *d);
+	strlcpy(d->user, user, sizeof d->user);
+	strlcpy(d->device, device, sizeof d->device);
+	d->npre = r->npre;
+	d->nkem = r->nkem;
+	return (STORE_WALK_NEXT);
+}
+
+/* Orders collected devices as their keys sort: user, NUL, device. */
+static int
+kdev_cmp(const char *user, const char *device, const struct kdev *d)
+{
+	int	c;
+
+	if ((c = strcmp(user, d->user)) != 0)
+		return (c);
+	return (strcmp(device, d->device));
+}
+
+/*
+ * Prekeys walk callback: counts each key against its device's record; a
+ * key of a device without keys (or without a device) is an orphan.
+ */
+static int
+kverify_key_fn(void *arg, const char *user, const char *device, int pool,
+    const struct key_rec *k)
+{
+	struct kverify	*kv = arg;
+	struct dev_rec	 r;
+	size_t		 lo = 0, hi = kv->n, mid;
+	int		 c;
+
+	(void)k;
+	kv->keys++;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = kdev_cmp(user, device, &kv->v[mid])) == 0) {
+			if (store_device_get(kv->txn, user, device, &r) !=
+			    STORE_OK)
+				break;
+			if (pool == KEY_POOL_PRE)
+				kv->v[mid].pre++;
+			else
+				kv->v[mid].kem++;
+			return (STORE_WALK_NEXT);
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	kverify_problem(kv, "a one-time key of %s:%s, which has no keys or "
+	    "no device", user, device);
+	return (kv->fix ? STORE_WALK_DELETE : STORE_WALK_NEXT);
+}
+
+/*
+ * For tickctl verify and repair: every device with keys exists, every
+ * one-time key belongs to such a device, and the pool sizes recorded are
+ * the keys there.  With fix, orphans are deleted and sizes rewritten.
+ * problem(arg, fixed, message) is called for each; *devices and *keys
+ * count what was checked.
+ */
+int
+store_keys_verify(struct txn *txn, int fix, void (*problem)(void *, int,
+    const char *), void *arg, uint64_t *devices, uint64_t *keys)
+{
+	struct kverify		 kv;
+	struct keydev_rec	 rec;
+	struct dev_rec		 r;
+	struct kdev		*d;
+	size_t			 i;
+	int			 rc;
+
+	memset(&kv, 0, sizeof kv);
+	kv.txn = txn;
+	kv.fix = fix;
+	kv.problem = problem;
+	kv.arg = arg;
+	*devices = *keys = 0;
+	if ((rc = store_keydev_walk(txn, NULL, kverify_dev_fn, &kv)) !=
+	    STORE_OK ||
+	    (rc = store_prekey_walk_all(txn, kverify_key_fn, &kv)) !=
+	    STORE_OK)
+		goto out;
+	for (i = 0; i < kv.n; i++) {
+		d = &kv.v[i];
+		if ((rc = store_device_get(txn, d->user, d->device, &r)) ==
+		    STORE_NOTFOUND) {
+			kverify_problem(&kv, "keys of device %s:%s, which does "
+			    "not exist", d->user, d->device);
+			if (fix && (rc = store_keys_drop(txn, d->user,
+			    d->device)) != STORE_OK)
+				goto out;
+			rc = STORE_OK;
+			continue;
+		}
+		if (rc != STORE_OK)
+			goto out;
+		if (d->pre == d->npre && d->kem == d->nkem)
+			continue;
+		kverify_problem(&kv, "device %s:%s counts other pool sizes "
+		    "than its one-time keys", d->user, d->device);
+		if (!fix)
+			continue;
+		if ((rc = store_keydev_get(txn, d->user, d->device, &rec)) !=
+		    STORE_OK)
+			goto out;
+		rec.npre = d->pre;
+		rec.nkem = d->kem;
+		rc = store_keydev_put(txn, d->user, d->device, &rec);
+		store_keydev_free(&rec);
+		if (rc != STORE_OK)
+			goto out;
+	}
+	*devices = kv.n;
+	*keys = kv.keys;
+out:
+	free(kv.v);
+	return (rc);
+}

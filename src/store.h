@@ -519,6 +519,12 @@ int	store_prekey_drop(struct txn *, const char *, const char *, int pool,
 	    uint64_t *n);
 /* A device's keys and both its pools, as the device is removed. */
 int	store_keys_drop(struct txn *, const char *, const char *);
+/*
+ * For verify: devices with keys exist, one-time keys have such a device,
+ * recorded pool sizes are right; problem(arg, fixed, message) for each.
+ */
+int	store_keys_verify(struct txn *, int fix, void (*)(void *, int,
+	    const char *), void *, uint64_t *devices, uint64_t *keys);
 /* Every one-time key as (user, device, pool, key), in key order. */
 int	store_prekey_walk_all(struct txn *, int (*)(void *, const char *,
 	    const char *, int, const struct key_rec *), void *);

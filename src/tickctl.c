@@ -827,7 +827,8 @@ show_verify(json_t *r)
 	printf("%s: %llu users, %llu devices, %llu items, %llu messages, "
 	    "%llu client ids, %llu blocks, %llu tokens (%llu stale), "
 	    "%llu keys, %llu set members, %llu stream entries, %llu groups, "
-	    "%llu consumers, %llu pending entries, %llu audit events\n",
+	    "%llu consumers, %llu pending entries, %llu audit events, "
+	    "%llu devices with keys, %llu one-time keys\n",
 	    json_is_true(json_object_get(r, "consistent")) ? "consistent" :
 	    "INCONSISTENT", (unsigned long long)num(r, "users"),
 	    (unsigned long long)num(r, "devices"),
@@ -843,7 +844,9 @@ show_verify(json_t *r)
 	    (unsigned long long)num(r, "groups"),
 	    (unsigned long long)num(r, "consumers"),
 	    (unsigned long long)num(r, "pending_entries"),
-	    (unsigned long long)num(r, "audit_events"));
+	    (unsigned long long)num(r, "audit_events"),
+	    (unsigned long long)num(r, "key_devices"),
+	    (unsigned long long)num(r, "one_time_keys"));
 	if (num(r, "problems") != 0)
 		printf("%llu problems, %llu repaired\n",
 		    (unsigned long long)num(r, "problems"),

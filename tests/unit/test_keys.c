@@ -555,6 +555,67 @@ test_durable(void)
 	return (0);
 }
 
+/* verify's report callback: counts the lines and prints them. */
+static void
+count_line(void *arg, const char *line)
+{
+	(*(int *)arg)++;
+	printf("# verify: %s\n", line);
+}
+
+static int
+test_verify(void)
+{
+	struct keydev_rec	 r;
+	struct key_rec		 k;
+	struct env		 e;
+	enum tick_err		 err;
+	json_t			*sum;
+	int			 lines;
+
+	CHECK(env_open(&e, "verify") == 0);
+	CHECK(upload(&e, "alice", "phone", first, &err) == STORE_OK &&
+	    err == TE_OK);
+	CHECK(upload(&e, "alice", "laptop", first, &err) == STORE_OK &&
+	    err == TE_OK);
+	lines = 0;
+	CHECK(admin_verify(&e.txn, 0, count_line, &lines, &sum) == STORE_OK);
+	CHECK(lines == 0 && json_is_true(json_object_get(sum, "consistent")) &&
+	    json_integer_value(json_object_get(sum, "key_devices")) == 2 &&
+	    json_integer_value(json_object_get(sum, "one_time_keys")) == 6);
+	json_decref(sum);
+	/* Plant: a wrong pool size, an orphan key, keys of a gone device. */
+	CHECK(store_keydev_get(&e.txn, "alice", "phone", &r) == STORE_OK);
+	r.npre = 9;
+	CHECK(store_keydev_put(&e.txn, "alice", "phone", &r) == STORE_OK);
+	memset(&k, 0, sizeof k);
+	k.id = 5;
+	k.key = r.spk.key;
+	k.keylen = r.spk.keylen;
+	CHECK(store_prekey_put(&e.txn, "bob", "ghost", KEY_POOL_PRE, &k) ==
+	    STORE_OK);
+	store_keydev_free(&r);
+	CHECK(store_device_del(&e.txn, "alice", "laptop") == STORE_OK);
+	lines = 0;
+	CHECK(admin_verify(&e.txn, 0, count_line, &lines, &sum) == STORE_OK);
+	CHECK(lines >= 3 && !json_is_true(json_object_get(sum, "consistent")));
+	json_decref(sum);
+	lines = 0;
+	CHECK(admin_verify(&e.txn, 1, count_line, &lines, &sum) == STORE_OK);
+	json_decref(sum);
+	lines = 0;
+	CHECK(admin_verify(&e.txn, 0, count_line, &lines, &sum) == STORE_OK);
+	CHECK(lines == 0 && json_is_true(json_object_get(sum, "consistent")) &&
+	    json_integer_value(json_object_get(sum, "key_devices")) == 1 &&
+	    json_integer_value(json_object_get(sum, "one_time_keys")) == 3);
+	json_decref(sum);
+	CHECK(store_keydev_get(&e.txn, "alice", "phone", &r) == STORE_OK &&
+	    r.npre == 3);
+	store_keydev_free(&r);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "keys_b64: padded base64, one spelling, max decoded", test_b64 },
 	{ "keys_upload_parse: every bad member is bad_request", test_parse },
@@ -569,6 +630,8 @@ static const struct test tests[] = {
 	{ "keys_fetch: one keys_low until the next upload", test_keys_low },
 	{ "keys: deleted with the device and the user", test_removed },
 	{ "keys_fetch: a committed take survives a reopen", test_durable },
+	{ "verify: finds and repairs orphan keys and wrong pool sizes",
+	    test_verify },
 };
 
 /* Runs every test, prints TAP, and removes the temporary tree. */
