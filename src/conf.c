@@ -223,7 +223,7 @@ const struct conf_entry conf_table[] = {
 	{ .name = "prekeys_low", .type = CONF_COUNT,
 	  .offset = O(prekeys_low), .min = 0, .max = 100000,
 	  .dflt = "10", .reload = 0,
-	  .help = "a pool below this after a fetch queues keys_low (0: never)" },
+	  .help = "a fetch leaving a pool below this queues keys_low" },
 	{ .name = "keys_fetch_rate", .type = CONF_COUNT,
 	  .offset = O(keys_fetch_rate), .min = 0, .max = 1000000,
 	  .dflt = "60", .reload = 1,

@@ -59,7 +59,8 @@ keys_b64_decode(const char *s, size_t len, size_t max, size_t *outlen)
 		}
 		out[i * 3] = (uint8_t)(d[0] << 2 | d[1] >> 4);
 		if (i * 3 + 1 < n)
-			out[i * 3 + 1] = (uint8_t)((d[1] & 0xf) << 4 | d[2] >> 2);
+			out[i * 3 + 1] = (uint8_t)((d[1] & 0xf) << 4 |
+			    d[2] >> 2);
 		if (i * 3 + 2 < n)
 			out[i * 3 + 2] = (uint8_t)((d[2] & 0x3) << 6 | d[3]);
 	}
@@ -303,10 +304,11 @@ pool_put(struct txn *txn, const char *user, const char *device, int pool,
 	size_t	i;
 	int	rc;
 
-	for (i = 0; i < n; i++)
-		if ((rc = store_prekey_put(txn, user, device, pool, &keys[i])) !=
-		    STORE_OK)
+	for (i = 0; i < n; i++) {
+		rc = store_prekey_put(txn, user, device, pool, &keys[i]);
+		if (rc != STORE_OK)
 			return (rc);
+	}
 	return (STORE_OK);
 }
 

@@ -104,7 +104,7 @@ struct token_rec {
 #define ITEM_RECEIPT	2
 #define ITEM_KEYS_LOW	3	/* tickd-protocol(7) KEY DIRECTORY */
 struct item {
-	uint8_t		 kind;		/* ITEM_MSG, ITEM_RECEIPT, ITEM_KEYS_LOW */
+	uint8_t		 kind;		/* ITEM_MSG, _RECEIPT, _KEYS_LOW */
 	uint64_t	 ts;		/* Unix ms it was accepted */
 	const char	*data;		/* JSON frame, not NUL-terminated */
 	size_t		 len;

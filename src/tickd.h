@@ -127,7 +127,7 @@ struct conf {
 	uint64_t	 max_key_bytes;	/* key directory */
 	uint64_t	 max_prekeys;
 	uint64_t	 prekeys_low;
-	uint64_t	 keys_fetch_rate; /* bundles a minute per user, 0: any */
+	uint64_t	 keys_fetch_rate; /* bundles a minute a user, 0: any */
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */

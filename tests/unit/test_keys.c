@@ -213,8 +213,8 @@ test_parse(void)
 		"{\"kem_last_resort\":{\"id\":1,\"key\":\"QQ==\"}}",
 		"{\"replace\":1}",
 		/* 65 bytes decoded, max_key_bytes is 64. */
-		"{\"identity\":\"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUF"
-		    "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=\"}",
+		"{\"identity\":\"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+		    "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=\"}",
 	};
 	struct keys_upload	up;
 	size_t			i;
