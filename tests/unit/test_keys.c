@@ -440,6 +440,7 @@ static int
 test_keys_low(void)
 {
 	struct keys_fetch_res	res;
+	struct sweep_res	sw;
 	struct env		e;
 	enum tick_err		err;
 	json_t			*last;
@@ -482,6 +483,16 @@ test_keys_low(void)
 	CHECK(lows(&e, &last, &count) == STORE_OK && count == 2 &&
 	    json_integer_value(json_object_get(last, "prekeys")) == 0);
 	json_decref(last);
+	/* Like any item, a keys_low is dropped after message_ttl. */
+	conf.message_ttl = 500;
+	conf.dedup_window = 500;
+	conf.device_ttl = 100000;
+	conf.token_ttl = 100000;
+	CHECK(queue_sweep(&e.txn, &conf, 1000, NULL, NULL, &sw) == STORE_OK &&
+	    sw.items == 2);
+	targets_free(&sw.removed);
+	CHECK(lows(&e, &last, &count) == STORE_OK && last == NULL &&
+	    count == 0);
 	CHECK(env_close(&e) == 0);
 	return (0);
 }
@@ -627,7 +638,8 @@ static const struct test tests[] = {
 	    test_identity },
 	{ "keys_fetch: devices by name, lowest id taken once, last resort",
 	    test_fetch },
-	{ "keys_fetch: one keys_low until the next upload", test_keys_low },
+	{ "keys_fetch: one keys_low until the next upload; message_ttl",
+	    test_keys_low },
 	{ "keys: deleted with the device and the user", test_removed },
 	{ "keys_fetch: a committed take survives a reopen", test_durable },
 	{ "verify: finds and repairs orphan keys and wrong pool sizes",
