@@ -147,7 +147,8 @@ account_claim_device(struct txn *txn, const char *user, const char *device,
 }
 
 /*
- * Removes a device with its queue (rules 3 and 4).  A user left without
+ * Removes a device with its queue (rules 3 and 4) and its keys
+ * (tickd-protocol(7) KEY DIRECTORY, rule 8).  A user left without
  * a device gets a fresh unclaimed "default" so messages wait for the next
  * login.  The device's tokens stop working because the device is gone;
  * queue_sweep deletes them.
@@ -162,6 +163,7 @@ account_remove_device(struct txn *txn, const char *user, const char *device,
 	if ((rc = store_device_get(txn, user, device, &r)) != STORE_OK)
 		return (rc);
 	if ((rc = store_queue_drop(txn, r.qid)) != STORE_OK ||
+	    (rc = store_keys_drop(txn, user, device)) != STORE_OK ||
 	    (rc = store_device_del(txn, user, device)) != STORE_OK ||
 	    (rc = device_count(txn, user, &n)) != STORE_OK)
 		return (rc);

@@ -122,7 +122,7 @@ dedup_del_fn(void *arg, const char *user, const char *id,
 }
 
 /*
- * Deletes an account: its devices with their queues, its tokens, the
+ * Deletes an account: its devices with their queues and keys, its tokens, the
  * blocks it made and those made against it, and its dedup records.  The
  * records of messages it sent stay until they expire, so that receipts and
  * acks of copies already queued for others still find them.
@@ -144,6 +144,8 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 		goto out;
 	for (i = 0; i < d.n; i++) {
 		if ((rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
+		    (rc = store_keys_drop(txn, user, d.v[i].device)) !=
+		    STORE_OK ||
 		    (rc = store_device_del(txn, user, d.v[i].device)) !=
 		    STORE_OK)
 			goto out;
@@ -509,9 +511,8 @@ dump_item_fn(void *arg, const struct mid *mid, const struct item *it)
 	if ((frame = json_loadb(it->data, it->len, 0, NULL)) == NULL)
 		frame = json_stringn(it->data, it->len);
 	json_array_append_new(d->items, json_pack("{s:s,s:s,s:I,s:o}",
-	    "mid", ms, "kind", it->kind == ITEM_MSG ? "msg" :
-	    it->kind == ITEM_RECEIPT ? "receipt" :
-	    it->kind == ITEM_GROUP_EVENT ? "group_event" : "unknown",
+	    "mid", ms, "kind", item_op(it->kind) != NULL ? item_op(it->kind) :
+	    "unknown",
 	    "ts", (json_int_t)it->ts, "frame", frame != NULL ? frame :
 	    json_null()));
 	return (STORE_WALK_NEXT);

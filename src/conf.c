@@ -242,6 +242,23 @@ const struct conf_entry conf_table[] = {
 	  .offset = O(group_receipts_max), .min = 0, .max = 100000,
 	  .dflt = "256", .reload = 0,
 	  .help = "groups with more members than this yield no receipts" },
+	/* tickd.conf(5): Key directory. */
+	{ .name = "max_key_bytes", .type = CONF_SIZE,
+	  .offset = O(max_key_bytes), .min = 1, .max = KEY_BYTES_MAX,
+	  .dflt = "2k", .reload = 0,
+	  .help = "largest key, signature or identity, decoded" },
+	{ .name = "max_prekeys", .type = CONF_COUNT,
+	  .offset = O(max_prekeys), .min = 1, .max = 100000,
+	  .dflt = "100", .reload = 0,
+	  .help = "keys in one one-time pool of a device" },
+	{ .name = "prekeys_low", .type = CONF_COUNT,
+	  .offset = O(prekeys_low), .min = 0, .max = 100000,
+	  .dflt = "10", .reload = 0,
+	  .help = "a fetch leaving a pool below this queues keys_low" },
+	{ .name = "keys_fetch_rate", .type = CONF_COUNT,
+	  .offset = O(keys_fetch_rate), .min = 0, .max = 1000000,
+	  .dflt = "60", .reload = 1,
+	  .help = "key bundles a user may fetch a minute (0: no limit)" },
 	{ .name = NULL }
 };
 

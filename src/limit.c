@@ -1,6 +1,6 @@
 /*
- * limit.c: abuse limits kept in memory: token buckets for sends and login
- * attempts, and open connections per source address.
+ * limit.c: abuse limits kept in memory: token buckets for sends, login
+ * attempts and key fetches, and open connections per source address.
  *
  * A bucket holds up to `burst` tokens and gains `rate` per second; an
  * action takes one.  A full bucket is the same as no bucket, so buckets
@@ -26,7 +26,7 @@ struct table {
 	size_t		  size, n;
 };
 
-static struct table	sends, logins, addrs;
+static struct table	sends, logins, addrs, fetches;
 
 static void
 table_grow(struct table *t)
@@ -162,6 +162,39 @@ limit_login(const char *user, const char *address)
 }
 
 /*
+ * Whether user may fetch n more key bundles now (keys_fetch_rate a
+ * minute, tickd-protocol(7) KEY DIRECTORY).  A fetch is charged whole or
+ * not at all, and at least one bundle, so that fetches of nothing are
+ * limited too.
+ */
+int
+limit_keys_fetch(const char *user, size_t n)
+{
+	struct entry	*e;
+	uint64_t	 now = now_ms();
+	double		 rate = (double)srv.conf.keys_fetch_rate;
+	double		 need = n == 0 ? 1.0 : (double)n;
+
+	if (rate <= 0)
+		return (1);
+	if ((e = table_get(&fetches, user, 0)) == NULL) {
+		e = table_get(&fetches, user, 1);
+		e->tokens = rate;
+		e->last = now;
+	}
+	if (now > e->last) {
+		e->tokens += (double)(now - e->last) * rate / 60000.0;
+		if (e->tokens > rate)
+			e->tokens = rate;
+		e->last = now;
+	}
+	if (e->tokens < need)
+		return (0);
+	e->tokens -= need;
+	return (1);
+}
+
+/*
  * Counts a new connection from address; 0 when max_connections or
  * max_connections_per_ip refuses it (then nothing was counted).
  */
@@ -214,6 +247,8 @@ limit_prune(void)
 	    now);
 	prune(&logins, (double)srv.conf.login_rate / 60.0,
 	    (double)srv.conf.login_rate, now);
+	prune(&fetches, (double)srv.conf.keys_fetch_rate / 60.0,
+	    (double)srv.conf.keys_fetch_rate, now);
 }
 
 void
@@ -222,4 +257,5 @@ limit_free(void)
 	table_free(&sends);
 	table_free(&logins);
 	table_free(&addrs);
+	table_free(&fetches);
 }

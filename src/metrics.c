@@ -138,6 +138,12 @@ metrics_render(size_t *len)
 	metric(f, "tickd_store_full", "gauge",
 	    "1 while the store refuses writes because the map is full.",
 	    (unsigned long long)srv.store_full);
+	metric(f, "tickd_prekeys_taken_total", "counter",
+	    "One-time prekeys and KEM prekeys handed out by keys_fetch.",
+	    s->prekeys_taken);
+	metric(f, "tickd_prekeys_empty_total", "counter",
+	    "Key bundles handed out without a one-time prekey.",
+	    s->prekeys_empty);
 	audit_stats(&as);
 	metric(f, "tickd_audit_spool_events", "gauge",
 	    "Audit events waiting for PostgreSQL.", as.spool);

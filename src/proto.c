@@ -609,6 +609,148 @@ op_settings(struct conn *c, json_t *req, json_t *ref)
 	reply_stored(c, ref);
 }
 
+/*
+ * keys_upload: the keys of this connection's device (tickd-protocol(7)
+ * KEY DIRECTORY, rules 1 to 4).  ok after the commit.
+ */
+static void
+op_keys_upload(struct conn *c, json_t *req, json_t *ref)
+{
+	struct keys_upload	 up;
+	struct txn		*txn;
+	enum tick_err		 err;
+	const char		*why;
+	int			 ret;
+
+	if (keys_upload_parse(req, &srv.conf, &up, &why) != 0) {
+		keys_upload_free(&up);
+		proto_error(c, TE_BAD_REQUEST, why, ref, NULL);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		keys_upload_free(&up);
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	ret = keys_upload(txn, &srv.conf, c->user, c->device, &up, &err, &why);
+	keys_upload_free(&up);
+	if (ret != STORE_OK)
+		store_error(c, ret, ref, NULL);
+	else if (err == TE_BAD_REQUEST)
+		proto_error(c, err, why, ref, NULL);
+	else if (err != TE_OK)
+		ws_send_error(c, err, why, ref, NULL);
+	else
+		reply_stored(c, ref);
+}
+
+/*
+ * keys_fetch: one bundle per device of a user, or of one device (rules 5
+ * to 7).  The one-time keys it takes are deleted in this turn's write
+ * transaction, and the reply waits for its commit: a key is handed out
+ * once, even if tickd dies right after.
+ */
+static void
+op_keys_fetch(struct conn *c, json_t *req, json_t *ref)
+{
+	struct keys_fetch_res	 res;
+	struct txn		*txn;
+	const char		*user, *device = NULL;
+	enum tick_err		 err;
+	struct jbuf		 j;
+	json_t			*dv = json_object_get(req, "device");
+	char			*text;
+	size_t			 n, len;
+	int			 ret;
+
+	user = member_string(req, "user", NAME_USER_MAX);
+	if (dv != NULL)
+		device = member_string(req, "device", NAME_DEVICE_MAX);
+	if (user == NULL || !valid_user(user, strlen(user)) ||
+	    (dv != NULL && (device == NULL ||
+	    !valid_device(device, strlen(device))))) {
+		proto_error(c, TE_BAD_REQUEST, "keys_fetch needs \"user\" (a "
+		    "user's name) and may name a \"device\"", ref, NULL);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	if ((ret = keys_fetch_size(txn, user, device, &n, &err)) != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	if (err != TE_OK) {
+		ws_send_error(c, err, "no such user", ref, NULL);
+		return;
+	}
+	if (!limit_keys_fetch(c->user, n)) {
+		srv.stats.rate_limited++;
+		ws_send_error(c, TE_RATE_LIMITED, "keys_fetch_rate exceeded; "
+		    "no key was taken", ref, NULL);
+		return;
+	}
+	ret = keys_fetch(txn, &srv.midgen, &srv.conf, user, device, now_ms(),
+	    &res);
+	if (ret != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		goto out;
+	}
+	srv.stats.prekeys_taken += res.taken;
+	srv.stats.prekeys_empty += res.empty;
+	jbuf_open(&j, "keys");
+	jbuf_str(&j, "user", user);
+	jbuf_json(&j, "devices", res.devices);
+	if (ref != NULL)
+		jbuf_json(&j, "ref", ref);
+	if ((text = jbuf_close(&j, &len)) == NULL) {
+		log_warnx("proto: cannot encode a reply for %s", c->addr);
+		goto out;
+	}
+	batch_defer_reply(c, text, len, ref, NULL);
+	pump_targets(&res.low);
+out:
+	keys_fetch_free(&res);
+}
+
+/*
+ * keys_count: the sizes of this device's pools.  Read in this turn's
+ * transaction and answered after its commit, so that it counts and
+ * follows an upload sent before it.
+ */
+static void
+op_keys_count(struct conn *c, json_t *req, json_t *ref)
+{
+	struct txn	*txn;
+	struct jbuf	 j;
+	uint64_t	 npre, nkem;
+	char		*text;
+	size_t		 len;
+	int		 ret;
+
+	(void)req;
+	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	if ((ret = keys_count(txn, c->user, c->device, &npre, &nkem)) !=
+	    STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	jbuf_open(&j, "keys_count");
+	jbuf_uint(&j, "prekeys", npre);
+	jbuf_uint(&j, "kem_prekeys", nkem);
+	if (ref != NULL)
+		jbuf_json(&j, "ref", ref);
+	if ((text = jbuf_close(&j, &len)) == NULL) {
+		log_warnx("proto: cannot encode a reply for %s", c->addr);
+		return;
+	}
+	batch_defer_reply(c, text, len, ref, NULL);
+}
+
 static const struct op ops[] = {
 	{ "auth",	op_auth,	OP_NOAUTH },
 	{ "send",	op_send,	0 },
@@ -631,6 +773,9 @@ static const struct op ops[] = {
 	{ "group_leave", op_group_leave, 0 },
 	{ "group_role",	op_group_role,	0 },
 	{ "group_set",	op_group_set,	0 },
+	{ "keys_upload", op_keys_upload, 0 },
+	{ "keys_fetch",	op_keys_fetch,	0 },
+	{ "keys_count",	op_keys_count,	0 },
 };
 
 /* One text frame from c: decode, check, and run its op. */

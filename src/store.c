@@ -43,6 +43,8 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_GMSGS] = "gmsgs",
 	[DB_GRCPT] = "grcpt",
 	[DB_GPREFS] = "gprefs",
+	[DB_KEYDEV] = "keydev",
+	[DB_PREKEYS] = "prekeys",
 };
 
 static int	open_fail(struct store *, char **, const char *, ...)

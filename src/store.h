@@ -137,6 +137,7 @@ struct token_rec {
 #define ITEM_MSG	1
 #define ITEM_RECEIPT	2
 #define ITEM_GROUP_EVENT 3
+#define ITEM_KEYS_LOW	4	/* tickd-protocol(7) KEY DIRECTORY */
 struct item {
 	uint8_t		 kind;		/* ITEM_* */
 	uint64_t	 ts;		/* Unix ms it was accepted */
@@ -549,6 +550,74 @@ int	store_grcpt_put(struct txn *, const struct mid *, const char *,
 int	store_gpref_get(struct txn *, const char *, int *);
 int	store_gpref_put(struct txn *, const char *, int);
 
+/*
+ * The end-to-end key directory (tickd-protocol(7) KEY DIRECTORY).  Keys
+ * are opaque bytes.  keydev: "user\0device" -> the device's identity,
+ * signed prekey, optional KEM last-resort key, the sizes of its two
+ * one-time pools and whether a keys_low was queued since its last upload.
+ * prekeys: "user\0device\0", the pool, then the id big-endian -> the key
+ * and its signature, so that a pool walks in id order, lowest first.
+ */
+#define KEY_POOL_PRE	1		/* one-time prekeys */
+#define KEY_POOL_KEM	2		/* one-time KEM prekeys */
+#define KEY_ID_MAX	2147483647u
+#define KEY_BYTES_MAX	65536		/* largest max_key_bytes */
+
+/* One key; sig is NULL (siglen 0) for a key without signature. */
+struct key_rec {
+	uint32_t	 id;
+	const uint8_t	*key;
+	size_t		 keylen;
+	const uint8_t	*sig;
+	size_t		 siglen;
+};
+
+/* A device's keys; every pointer points into buf, which it owns. */
+struct keydev_rec {
+	const uint8_t	*identity;
+	size_t		 idlen;
+	struct key_rec	 spk;		/* the signed prekey */
+	int		 has_lr;
+	struct key_rec	 lr;		/* the KEM last-resort key */
+	uint64_t	 npre;		/* keys in the prekey pool */
+	uint64_t	 nkem;		/* keys in the KEM prekey pool */
+	uint8_t		 low_sent;	/* keys_low queued since the upload */
+	uint8_t		*buf;
+};
+void	store_keydev_free(struct keydev_rec *);
+int	store_keydev_get(struct txn *, const char *, const char *,
+	    struct keydev_rec *);
+int	store_keydev_put(struct txn *, const char *, const char *,
+	    const struct keydev_rec *);
+int	store_keydev_del(struct txn *, const char *, const char *);
+/* One user's devices with keys (user != NULL), or all, in key order. */
+int	store_keydev_walk(struct txn *, const char *user, int (*)(void *,
+	    const char *, const char *, const struct keydev_rec *), void *);
+/* A one-time key: its pointers point into the map (store.h contract). */
+int	store_prekey_get(struct txn *, const char *, const char *, int pool,
+	    uint32_t, struct key_rec *);
+int	store_prekey_put(struct txn *, const char *, const char *, int pool,
+	    const struct key_rec *);
+int	store_prekey_del(struct txn *, const char *, const char *, int pool,
+	    uint32_t);
+/* The key of the pool with the lowest id; STORE_NOTFOUND if it is empty. */
+int	store_prekey_first(struct txn *, const char *, const char *, int pool,
+	    struct key_rec *);
+/* Empties one pool, or both if pool is 0; n (if not NULL) counts them. */
+int	store_prekey_drop(struct txn *, const char *, const char *, int pool,
+	    uint64_t *n);
+/* A device's keys and both its pools, as the device is removed. */
+int	store_keys_drop(struct txn *, const char *, const char *);
+/*
+ * For verify: devices with keys exist, one-time keys have such a device,
+ * recorded pool sizes are right; problem(arg, fixed, message) for each.
+ */
+int	store_keys_verify(struct txn *, int fix, void (*)(void *, int,
+	    const char *), void *, uint64_t *devices, uint64_t *keys);
+/* Every one-time key as (user, device, pool, key), in key order. */
+int	store_prekey_walk_all(struct txn *, int (*)(void *, const char *,
+	    const char *, int, const struct key_rec *), void *);
+
 #endif /* TICKD_STORE_H */
 
 /*
@@ -590,6 +659,8 @@ enum {
 	DB_GMSGS,
 	DB_GRCPT,
 	DB_GPREFS,
+	DB_KEYDEV,
+	DB_PREKEYS,
 	DB_COUNT
 };
 
@@ -645,6 +716,10 @@ struct walk {
 		int	(*gmember)(void *, const char *, const char *,
 			    const struct gmember_rec *);
 		int	(*guser)(void *, const char *, const char *);
+		int	(*keydev)(void *, const char *, const char *,
+			    const struct keydev_rec *);
+		int	(*prekey)(void *, const char *, const char *, int,
+			    const struct key_rec *);
 	} fn;
 	void	*arg;
 	int	 corrupt;	/* an entry did not decode */

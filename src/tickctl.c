@@ -895,6 +895,9 @@ show_verify(json_t *r)
 	printf("chat groups: %llu groups, %llu memberships\n",
 	    (unsigned long long)num(r, "chat_groups"),
 	    (unsigned long long)num(r, "group_members"));
+	printf("key directory: %llu devices with keys, %llu one-time keys\n",
+	    (unsigned long long)num(r, "key_devices"),
+	    (unsigned long long)num(r, "one_time_keys"));
 	if (num(r, "problems") != 0)
 		printf("%llu problems, %llu repaired\n",
 		    (unsigned long long)num(r, "problems"),

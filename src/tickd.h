@@ -132,6 +132,10 @@ struct conf {
 	uint64_t	 max_groups_per_user;
 	uint64_t	 max_group_description;
 	uint64_t	 group_receipts_max;
+	uint64_t	 max_key_bytes;	/* key directory */
+	uint64_t	 max_prekeys;
+	uint64_t	 prekeys_low;
+	uint64_t	 keys_fetch_rate; /* bundles a minute a user, 0: any */
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -177,6 +181,7 @@ void   *xgrow(void *, size_t *, size_t, size_t);
 char   *xstrdup(const char *);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
 const char *err_code(enum tick_err);
+const char *item_op(uint8_t);
 
 /* jbuf.c */
 struct jbuf {
@@ -353,6 +358,43 @@ struct settings {		/* what a settings request changes */
 int	account_settings(struct txn *, const char *user,
 	    const struct settings *, enum tick_err *);
 
+/* keys.c */
+struct keys_upload {		/* a parsed keys_upload frame */
+	uint8_t		*identity;	/* NULL: not given */
+	size_t		 idlen;
+	int		 has_spk, has_lr, has_pre, has_kem;
+	struct key_rec	 spk;
+	struct key_rec	 lr;
+	struct key_rec	*pre;		/* sorted by id */
+	size_t		 npre;
+	struct key_rec	*kem;
+	size_t		 nkem;
+	int		 replace;
+};
+struct keys_fetch_res {
+	enum tick_err	 err;		/* TE_OK or TE_NO_SUCH_USER */
+	json_t		*devices;	/* the reply's "devices" */
+	uint64_t	 taken;		/* one-time keys handed out */
+	uint64_t	 empty;		/* bundles without a prekey */
+	struct targets	 low;		/* devices that got a keys_low */
+};
+uint8_t *keys_b64_decode(const char *, size_t, size_t, size_t *);
+char   *keys_b64_encode(const uint8_t *, size_t);
+int	keys_upload_parse(json_t *, const struct conf *, struct keys_upload *,
+	    const char **);
+void	keys_upload_free(struct keys_upload *);
+int	keys_upload(struct txn *, const struct conf *, const char *user,
+	    const char *device, const struct keys_upload *, enum tick_err *,
+	    const char **);
+int	keys_count(struct txn *, const char *, const char *, uint64_t *,
+	    uint64_t *);
+int	keys_fetch_size(struct txn *, const char *, const char *, size_t *,
+	    enum tick_err *);
+int	keys_fetch(struct txn *, struct midgen *, const struct conf *,
+	    const char *user, const char *device, uint64_t now,
+	    struct keys_fetch_res *);
+void	keys_fetch_free(struct keys_fetch_res *);
+
 /* kdf.c */
 #define KDF_SALT_BYTES	16
 #define KDF_HASH_BYTES	32
@@ -375,6 +417,8 @@ struct stats {
 	uint64_t	rate_limited;	/* sends and logins refused by rate */
 	uint64_t	commits;
 	uint64_t	commit_failures;
+	uint64_t	prekeys_taken;	/* one-time keys handed out */
+	uint64_t	prekeys_empty;	/* bundles without a prekey */
 	uint64_t	commit_lat[LAT_BUCKETS];	/* per bucket, not cumulative */
 	double		commit_lat_sum;		/* seconds */
 	uint64_t	group_items;	/* items queued by group sends */
@@ -482,6 +526,7 @@ void	server_reload(void);
 /* limit.c */
 int	limit_send(const char *);
 int	limit_login(const char *, const char *);
+int	limit_keys_fetch(const char *, size_t);
 int	limit_conn_open(const char *);
 void	limit_conn_close(const char *);
 void	limit_prune(void);

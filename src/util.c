@@ -268,3 +268,19 @@ err_code(enum tick_err e)
 		return ("internal");
 	return (err_codes[e]);
 }
+
+static const char *const item_ops[] = {
+	[ITEM_MSG] = "msg",
+	[ITEM_RECEIPT] = "receipt",
+	[ITEM_GROUP_EVENT] = "group_event",
+	[ITEM_KEYS_LOW] = "keys_low",
+};
+
+/* The op of the frame a queue item of this kind holds; NULL if unknown. */
+const char *
+item_op(uint8_t kind)
+{
+	if (kind >= sizeof item_ops / sizeof item_ops[0])
+		return (NULL);
+	return (item_ops[kind]);
+}

@@ -67,6 +67,7 @@ struct verify {
 	uint64_t	 tokens, stale_tokens;
 	uint64_t	 rkeys, members, entries, rgroups, consumers, pending;
 	uint64_t	 audit;
+	uint64_t	 key_devices, one_time_keys;	/* key directory */
 	uint64_t	 bad_keys;	/* key records that did not decode */
 	uint64_t	 bad_groups;	/* group records that did not decode */
 };
@@ -190,6 +191,13 @@ verify_orphan(struct verify *v, uint64_t n)
 	return (o->fix ? STORE_WALK_DELETE : STORE_WALK_NEXT);
 }
 
+/* store_keys_verify's report of one problem. */
+static void
+verify_keys_problem(void *arg, int fixed, const char *msg)
+{
+	verify_problem(arg, fixed, "%s", msg);
+}
+
 /* Checks that an item's frame is the JSON object its key says. */
 static int
 verify_frame(const struct mid *mid, const struct item *it)
@@ -205,8 +213,7 @@ verify_frame(const struct mid *mid, const struct item *it)
 	op = json_string_value(json_object_get(f, "op"));
 	fmid = json_string_value(json_object_get(f, "mid"));
 	ok = op != NULL && fmid != NULL && strcmp(fmid, ms) == 0 &&
-	    strcmp(op, it->kind == ITEM_MSG ? "msg" :
-	    it->kind == ITEM_GROUP_EVENT ? "group_event" : "receipt") == 0;
+	    item_op(it->kind) != NULL && strcmp(op, item_op(it->kind)) == 0;
 	json_decref(f);
 	return (ok);
 }
@@ -227,9 +234,7 @@ verify_item_fn(void *arg, uint64_t qid, const struct mid *mid,
 	if (mid_cmp(mid, &v->hw) > 0)
 		verify_problem(v, 0, "item %s of %s:%s is above the mid "
 		    "high-water mark", ms, a->user, a->device);
-	if ((it->kind != ITEM_MSG && it->kind != ITEM_RECEIPT &&
-	    it->kind != ITEM_GROUP_EVENT) ||
-	    !verify_frame(mid, it)) {
+	if (item_op(it->kind) == NULL || !verify_frame(mid, it)) {
 		verify_problem(v, v->fix, "item %s of %s:%s is damaged", ms,
 		    a->user, a->device);
 		return (v->fix ? STORE_WALK_DELETE : STORE_WALK_NEXT);
@@ -340,6 +345,8 @@ verify_devices(struct verify *v)
 		 */
 		if (store_user_get(v->txn, a->user, &u) == STORE_NOTFOUND) {
 			verify_problem(v, v->fix &&
+			    store_keys_drop(v->txn, a->user, a->device) ==
+			    STORE_OK &&
 			    store_device_del(v->txn, a->user, a->device) ==
 			    STORE_OK, "device %s:%s belongs to no user",
 			    a->user, a->device);
@@ -945,12 +952,14 @@ admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
 	    STORE_OK ||
 	    (rc = store_token_walk(txn, verify_token_fn, &v)) != STORE_OK ||
 	    (rc = verify_resp(&v)) != STORE_OK ||
-	    (rc = admin_group_verify(txn, fix, report, arg, &gv)) != STORE_OK)
+	    (rc = admin_group_verify(txn, fix, report, arg, &gv)) != STORE_OK ||
+	    (rc = store_keys_verify(txn, fix, verify_keys_problem, &v,
+	    &v.key_devices, &v.one_time_keys)) != STORE_OK)
 		goto out;
 	v.problems += gv.problems;
 	v.fixed += gv.fixed;
 	*summary = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "consistent", v.problems == v.fixed,
 	    "problems", (json_int_t)v.problems,
 	    "repaired", (json_int_t)v.fixed,
@@ -970,7 +979,9 @@ admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
 	    "pending_entries", (json_int_t)v.pending,
 	    "audit_events", (json_int_t)v.audit,
 	    "chat_groups", (json_int_t)gv.groups,
-	    "group_members", (json_int_t)gv.members);
+	    "group_members", (json_int_t)gv.members,
+	    "key_devices", (json_int_t)v.key_devices,
+	    "one_time_keys", (json_int_t)v.one_time_keys);
 out:
 	free(v.devs.v);
 	free(v.keys);

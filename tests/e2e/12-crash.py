@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # The crash test: five cycles of the crash-consistency harness
 # (crashlib.py says what a cycle does and checks; tests/crash-loop -n N runs
-# as many as asked).  Each cycle is one TAP line: sends, acks and reads from
-# several clients, SIGKILL at a random moment, tickctl verify when it is
-# built, restart, and every promise checked.  TICKD_SEED=N replays a run.
+# as many as asked).  Each cycle is one TAP line: sends, acks, reads and
+# fetches of one-time keys from several clients, SIGKILL at a random
+# moment, tickctl verify when it is built, restart, and every promise
+# checked.  TICKD_SEED=N replays a run.
 
 import os
 import random

@@ -24,17 +24,25 @@ against the protocol's promises (protocol.md section 5):
 - a resend of an id answered `sent` gets `dup:true` with the same mid and
   ts, also after restarts;
 - mids increase across restarts; bodies arrive intact;
-- `tickctl verify` finds the store consistent.
+- `tickctl verify` finds the store consistent;
+- the key directory (tickd-protocol(7) KEY DIRECTORY): an owner uploads
+  one-time prekeys and KEM prekeys each cycle while fetchers take them
+  from several connections, pipelining fetches, across the kill and until
+  the pools are empty after the restart: no one-time key that a `keys`
+  reply handed out is ever handed out again, and each is a key that was
+  uploaded, intact.
 
 What the kill may decide either way is never held against tickd: a send
 not yet answered `sent` may or may not be stored, and an ack or read not
 yet answered `ok` may or may not have been applied (so the item may or may
-not come back, and the receipt may or may not be owed).
+not come back, and the receipt may or may not be owed); a key that a fetch
+not yet answered took may be lost.
 
 TICKD_SEED, or the seed argument, replays a run's kill times and bodies.
 """
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
@@ -53,6 +61,9 @@ logging.getLogger("asyncio").setLevel(logging.ERROR)
 
 SENDERS = ["s0", "s1", "s2", "s3"]
 RECIPIENTS = ["r0", "r1"]          # r0 online before the kill, r1 never
+KEY_OWNER = "k0"                   # uploads one-time keys every cycle
+FETCHERS = ["f0", "f1", "f2"]      # take them, each on its own connection
+KEYS_PER_CYCLE = 90                # per pool; below max_prekeys (100)
 PAD = "abcdefghij0123456789\u00e9\u2713\U0001f600 \"\\/"
 GONE = (Closed, websockets.ConnectionClosed, OSError, asyncio.TimeoutError)
 QUIET = 0.6                        # seconds without a frame: drained
@@ -113,6 +124,8 @@ class Model:
         self.top = None         # highest mid key of earlier cycles
         self.cycle_keys = []    # mid keys first seen this cycle
         self.probs = []
+        self.key_sent = {}      # (pool, id) -> the key uploaded
+        self.key_handed = {}    # (pool, id) -> cycle a keys reply had it
 
     def problem(self, text):
         if len(self.probs) < 200:
@@ -303,6 +316,118 @@ class Session:
             return None
 
 
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+class Keys:
+    """The key directory's part of a cycle: uploads by KEY_OWNER, fetches
+    of its bundle by FETCHERS, and the one promise checked: no one-time
+    key is handed out twice, also across the kill."""
+
+    POOLS = (("prekey", "prekeys", "pre"), ("kem_prekey", "kem_prekeys",
+        "kem"))
+
+    def __init__(self, h):
+        self.h = h
+        self.m = h.model
+        self.next_id = 0
+        self.first = True
+
+    def key(self, pool, i):
+        k = {"id": i, "key": b64(f"{pool}-{i}-{self.h.seed}".encode())}
+        if pool == "kem":
+            k["sig"] = b64(f"sig-{i}".encode())
+        return k
+
+    async def upload(self):
+        """KEYS_PER_CYCLE new keys in each pool, ids never used before."""
+        ids = range(self.next_id, self.next_id + KEYS_PER_CYCLE)
+        self.next_id += KEYS_PER_CYCLE
+        obj = {"op": "keys_upload", "ref": "up"}
+        for _, member, pool in self.POOLS:
+            obj[member] = [self.key(pool, i) for i in ids]
+        if self.first:
+            obj["identity"] = b64(b"crash-identity")
+            obj["signed_prekey"] = {"id": 1, "key": b64(b"spk"),
+                "sig": b64(b"spk-sig")}
+        c = await Client.connect(self.h.d, self.h.toks[KEY_OWNER],
+            name=KEY_OWNER)
+        try:
+            await c.send(obj)
+            r = await c.recv_op(("ok", "error"), REPLY_TIMEOUT) or {}
+        finally:
+            await c.close()
+        if r.get("op") != "ok":
+            self.m.problem(f"{KEY_OWNER}: keys_upload answered {r!r}")
+            return
+        self.first = False
+        for _, member, pool in self.POOLS:
+            for k in obj[member]:
+                self.m.key_sent[(pool, k["id"])] = k
+
+    def record(self, user, f):
+        """The one-time keys of a keys reply; returns how many."""
+        n = 0
+        for b in f.get("devices") or []:
+            for member, _, pool in self.POOLS:
+                k = b.get(member)
+                if k is None:
+                    continue
+                n += 1
+                kid = (pool, k.get("id") if isinstance(k, dict) else None)
+                if self.m.key_sent.get(kid) != k:
+                    self.m.problem(f"{user}: {member} {k!r} was never "
+                        "uploaded")
+                elif kid in self.m.key_handed:
+                    self.m.problem(f"{user}: {member} {kid[1]} handed out "
+                        f"again (first in cycle "
+                        f"{self.m.key_handed[kid] + 1})")
+                else:
+                    self.m.key_handed[kid] = self.h.n
+        return n
+
+    async def fetcher(self, user, stop=None):
+        """Bursts of 1 to 3 pipelined fetches until stop is set or, with
+        no stop, until a reply has no one-time key left.  Before the kill
+        the bursts are spaced so that the pools last about as long as the
+        longest wait for the kill."""
+        rng = random.Random(self.h.rng.random())
+        c = None
+        try:
+            c = await Client.connect(self.h.d, self.h.toks[user], name=user)
+            n = 0
+            while stop is None or not stop.is_set():
+                burst = rng.randint(1, 3)
+                for _ in range(burst):
+                    n += 1
+                    await c.send({"op": "keys_fetch", "user": KEY_OWNER,
+                        "ref": n})
+                empty = False
+                for _ in range(burst):
+                    f = await c.recv_op(("keys", "error"), REPLY_TIMEOUT)
+                    if f is None:
+                        if stop is None:
+                            self.m.problem(f"{user}: no answer to a "
+                                "keys_fetch")
+                        return
+                    if f.get("op") == "error":
+                        self.m.problem(f"{user}: keys_fetch answered "
+                            f"{f!r}")
+                        return
+                    if self.record(user, f) == 0:
+                        empty = True
+                if stop is None and empty:
+                    return
+                if stop is not None:
+                    await asyncio.sleep(rng.uniform(0.02, 0.08))
+        except GONE:
+            pass
+        finally:
+            if c is not None:
+                await c.close()
+
+
 class Harness:
     """One tickd and its clients over the cycles of one run."""
 
@@ -315,7 +440,8 @@ class Harness:
         self.last_frame = 0
         conf = {"log_level": "warn"}
         # Abuse limits would refuse the load this harness makes.
-        for k, v in (("send_rate", 0), ("login_rate", 0)):
+        for k, v in (("send_rate", 0), ("login_rate", 0),
+                ("keys_fetch_rate", 0)):
             if conf_has(k):
                 conf[k] = v
         # A tickd older than its control socket, when bisecting.
@@ -324,11 +450,15 @@ class Harness:
         self.d = Daemon(name="crash", **conf)
         self.toks = {}
         self.tickctl = tickctl_path()
+        # A tickd older than the key directory, when bisecting.
+        self.keys = Keys(self) if conf_has("keys_fetch_rate") else None
 
     def start(self):
         self.d.start()
-        self.toks = {u: token_for(self.d, u, new=True)
-            for u in SENDERS + RECIPIENTS}
+        users = SENDERS + RECIPIENTS
+        if self.keys is not None:
+            users = users + [KEY_OWNER] + FETCHERS
+        self.toks = {u: token_for(self.d, u, new=True) for u in users}
 
     def stop(self):
         """SIGTERM; tickd's exit status."""
@@ -507,8 +637,14 @@ class Harness:
         live = Session(self, "r0", "live")
         for s in senders + [live]:
             await s.open()
+        handed = len(m.key_handed)
+        if self.keys is not None:
+            await self.keys.upload()
         work = [asyncio.ensure_future(self.sender(s, stop))
             for s in senders]
+        if self.keys is not None:
+            work += [asyncio.ensure_future(self.keys.fetcher(u, stop))
+                for u in FETCHERS]
         await asyncio.sleep(kill_at)
         self.d.kill()
         stop.set()
@@ -516,6 +652,7 @@ class Harness:
         for s in senders + [live]:
             await s.close()
         sent_live = len(m.confirmed) - before
+        handed_live = len(m.key_handed) - handed
 
         self.verify()
         self.d.start()
@@ -530,10 +667,15 @@ class Harness:
         await self.wait_quiet(senders + drains)
         for s in senders + drains:
             await s.close()
+        if self.keys is not None:
+            await asyncio.gather(*(self.keys.fetcher(u) for u in FETCHERS))
         self.check()
+        keys = (f", {handed_live} one-time keys handed out before the "
+            f"kill, {len(m.key_handed) - handed} in all"
+            if self.keys is not None else "")
         summary = (f"killed after {kill_at:.2f} s, {sent_live} answered "
             f"sent before the kill, {len(m.delivered)} delivered so far"
-            f"{', store verified' if self.tickctl else ''}")
+            f"{keys}{', store verified' if self.tickctl else ''}")
         return list(m.probs), summary
 
 
