@@ -226,6 +226,37 @@ resp_queue_touched(const char *user, const char *device)
 		resp_key_touched(key, (size_t)n);
 }
 
+/*
+ * A user's devices (device NULL) or one device went with their queues:
+ * readers parked on those queue: views are woken, and a parked
+ * XREADGROUP gets UNBLOCKED as for a deleted stream.
+ */
+void
+resp_view_gone(const char *user, const char *device)
+{
+	char		 pfx[6 + NAME_USER_MAX + 2];
+	struct rwkey	*k;
+	size_t		 i, plen;
+	int		 n;
+
+	if (wait_count == 0)
+		return;
+	if (device != NULL) {
+		resp_queue_touched(user, device);
+		return;
+	}
+	n = snprintf(pfx, sizeof pfx, "queue:%s:", user);
+	if (n <= 0 || (size_t)n >= sizeof pfx)
+		return;
+	plen = (size_t)n;
+	for (i = 0; i < RESP_WAIT_BUCKETS; i++) {
+		for (k = wait_table[i]; k != NULL; k = k->next) {
+			if (k->len > plen && memcmp(k->key, pfx, plen) == 0)
+				resp_key_touched(k->key, k->len);
+		}
+	}
+}
+
 /* Runs a parked client's command again; 1 if it was answered. */
 static int
 rc_wake(struct rclient *rc)

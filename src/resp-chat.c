@@ -377,7 +377,11 @@ resp_chat_xread(struct rclient *rc, struct rarg *argv,
 			goto store_error;
 		if (x->group && !found) {
 			resp_nest_abort(rc, saved);
-			resp_stream_read_nogroup(rc, key, x->gname);
+			if (resp_waking(rc))
+				resp_add_errorf(rc, "-UNBLOCKED the stream key "
+				    "no longer exists");
+			else
+				resp_stream_read_nogroup(rc, key, x->gname);
 			return;
 		}
 		vc = NULL;

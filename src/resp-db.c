@@ -144,6 +144,8 @@ resp_key_drop(struct txn *txn, const void *key, size_t len,
 	}
 	if (ret != STORE_OK)
 		return (ret);
+	/* A parked XREADGROUP learns that its stream went (blocked.c). */
+	resp_key_touched(key, len);
 	return (store_rkey_del(txn, key, len, r->rid));
 }
 

@@ -1148,6 +1148,25 @@ resp_stream_read_end(struct rclient *rc, struct evbuffer *saved,
 }
 
 /*
+ * On a wake, whether key no longer holds a stream (deleted, or replaced
+ * by another type): 1 if so, 0 if it does, -1 after replying a store
+ * error.  Redis 7.0 then answers a parked XREADGROUP with UNBLOCKED and
+ * leaves a parked XREAD parked (tickd-resp(7) BLOCKING).
+ */
+static int
+xread_gone(struct rclient *rc, struct txn *txn, const struct rarg *key)
+{
+	struct rkey_rec	r;
+	int		ret;
+
+	if ((ret = resp_lookup(rc, txn, key, &r)) == STORE_NOTFOUND)
+		return (1);
+	if (ret != STORE_OK)
+		return (-1);
+	return (r.type != RTYPE_STREAM);
+}
+
+/*
  * XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ..., and XREADGROUP GROUP
  * g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ..., as Redis 7.0's
  * xreadCommand(): what can be served now is; otherwise the client parks
@@ -1168,6 +1187,7 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 	enum resp_view		 v;
 	long long		 n, served = 0;
 	int			 i, ret = STORE_OK, views = 0, created, gret;
+	int			 gone;
 	struct rarg		*key, *ida;
 
 	memset(&x, 0, sizeof x);
@@ -1201,7 +1221,17 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 	for (i = 0; i < x.nkeys; i++) {
 		key = &argv[x.first + i];
 		ida = &argv[x.first + x.nkeys + i];
-		if (resp_stream_get(rc, txn, key, &ss[i]) != 0)
+		if (resp_waking(rc) && (gone = xread_gone(rc, txn, key)) != 0) {
+			if (gone < 0)
+				goto out;
+			if (group) {
+				resp_add_errorf(rc, "-UNBLOCKED the stream key "
+				    "no longer exists");
+				goto out;
+			}
+			memset(&ss[i], 0, sizeof ss[i]);
+			ss[i].key = key;
+		} else if (resp_stream_get(rc, txn, key, &ss[i]) != 0)
 			goto out;
 		if (group) {
 			gret = resp_cgroup_get(txn, &ss[i], x.gname, &gs[i]);
@@ -1209,14 +1239,10 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 				ret = gret;
 				goto out;
 			}
-			if (gret == 1 && resp_waking(rc) && ss[i].found) {
+			if (gret == 1 && resp_waking(rc)) {
 				resp_add_errorf(rc, "-NOGROUP the consumer "
 				    "group this client was blocked on no "
 				    "longer exists");
-				goto out;
-			}
-			if (gret == 1 && resp_waking(rc)) {
-				resp_block(rc, NULL, 0, 0);
 				goto out;
 			}
 			if (gret == 1) {

@@ -678,6 +678,7 @@ void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
 int	resp_waking(struct rclient *);
 void	resp_key_touched(const char *, size_t);
 void	resp_queue_touched(const char *, const char *);
+void	resp_view_gone(const char *, const char *);
 void	resp_serve_ready(int);
 void	resp_block_free(struct rclient *);
 uint64_t resp_block_count(void);
