@@ -95,16 +95,6 @@ resp_view_refuse(struct rclient *rc, const struct rarg *key)
 	return (1);
 }
 
-/* Refuses a key too long for the store; 0 if it fits. */
-int
-resp_key_check(struct rclient *rc, const struct rarg *key)
-{
-	if (key->len <= RKEY_MAX)
-		return (0);
-	resp_add_err(rc, RESP_ERR_KEYLEN);
-	return (-1);
-}
-
 /* Collects a stream's group ids, to drop them after the walk. */
 static int
 collect_gid(void *arg, const void *name, size_t len,

@@ -693,7 +693,7 @@ resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 		resp_chat_send(rc, user, argc, argv, idpos, &a);
 		return;
 	}
-	if (resp_view_refuse(rc, &argv[1]) || resp_key_check(rc, &argv[1]))
+	if (resp_view_refuse(rc, &argv[1]))
 		return;
 	if ((txn = resp_txn(rc, 1)) == NULL ||
 	    resp_stream_get(rc, txn, &argv[1], &s) != 0)

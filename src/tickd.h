@@ -693,8 +693,6 @@ enum resp_err {			/* the shared error replies */
 	RESP_ERR_NOKEY,
 	RESP_ERR_STORE,
 	RESP_ERR_FULL,
-	RESP_ERR_KEYLEN,
-	RESP_ERR_NAMELEN,
 	RESP_ERR_DOLLAR,	/* XREAD's "$" in XREADGROUP */
 	RESP_ERR_GT,		/* XREADGROUP's ">" in XREAD */
 };
@@ -772,7 +770,6 @@ int	resp_lookup(struct rclient *, struct txn *, const struct rarg *,
 	    struct rkey_rec *);
 int	resp_key_drop(struct txn *, const void *, size_t,
 	    const struct rkey_rec *);
-int	resp_key_check(struct rclient *, const struct rarg *);
 
 /* resp-stream.c */
 #define TRIM_NONE		0
