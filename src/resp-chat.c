@@ -369,6 +369,8 @@ resp_chat_xread(struct rclient *rc, struct rarg *argv,
 		return;
 	saved = resp_nest(rc);
 	for (i = 0; i < x->nkeys; i++) {
+		if (resp_waking(rc) && !resp_wake_key(rc, argv, x->first, i))
+			continue;
 		key = &argv[x->first + i];
 		ida = &argv[x->first + x->nkeys + i];
 		resp_view(key, user, device);

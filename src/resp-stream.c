@@ -722,9 +722,10 @@ resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 			mid_incr(&id);
 		}
 	} else if (!a.seq_given && a.id.ms == s.r.last_id.ms) {
+		/* Redis 7.0 words this overflow as an entry too large. */
 		if (s.r.last_id.seq == UINT64_MAX) {
-			resp_add_errorf(rc, "The ID specified in XADD is equal "
-			    "or smaller than the target stream top item");
+			resp_add_errorf(rc, "Elements are too large to be "
+			    "stored");
 			return;
 		}
 		id = s.r.last_id;
@@ -1221,6 +1222,8 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 	for (i = 0; i < x.nkeys; i++) {
 		key = &argv[x.first + i];
 		ida = &argv[x.first + x.nkeys + i];
+		if (resp_waking(rc) && !resp_wake_key(rc, argv, x.first, i))
+			continue;
 		if (resp_waking(rc) && (gone = xread_gone(rc, txn, key)) != 0) {
 			if (gone < 0)
 				goto out;

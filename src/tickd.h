@@ -676,6 +676,7 @@ void	resp_rtxn_end(struct rclient *);
 /* resp-block.c */
 void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
 int	resp_waking(struct rclient *);
+int	resp_wake_key(struct rclient *, const struct rarg *, int, int);
 void	resp_key_touched(const char *, size_t);
 void	resp_queue_touched(const char *, const char *);
 void	resp_view_gone(const char *, const char *);
