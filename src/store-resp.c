@@ -243,8 +243,8 @@ rn_evict(struct txn *txn, int db, const struct rnkey *k)
 		return (STORE_OK);
 	if ((rc = db_get(txn, db, k->b, k->len, &v)) == STORE_NOTFOUND)
 		return (STORE_OK);
-	if (rc != STORE_OK || ((const uint8_t *)v.mv_data)[0] !=
-	    STORE_RECORD_LONG)
+	if (rc != STORE_OK || v.mv_size == 0 ||
+	    ((const uint8_t *)v.mv_data)[0] != STORE_RECORD_LONG)
 		return (rc);
 	copy = xmalloc(v.mv_size);
 	memcpy(copy, v.mv_data, v.mv_size);
