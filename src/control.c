@@ -456,6 +456,7 @@ cmd_user_del(struct ctl *ctl, json_t *args)
 		ctl_store_error(ctl, ret);
 		return;
 	}
+	resp_view_gone(user, NULL);
 	closed = ctl_close_user(user, NULL, "account deleted");
 	audit_event(AUDIT_DEVICE_REMOVED, user, NULL, NULL,
 	    json_pack("{s:s,s:i,s:b,s:I}", "by", "tickctl", "uid",
@@ -576,6 +577,7 @@ cmd_device_del(struct ctl *ctl, json_t *args)
 		ctl_store_error(ctl, ret);
 		return;
 	}
+	resp_view_gone(user, device);
 	closed = ctl_close_user(user, device, "device removed");
 	audit_event(AUDIT_DEVICE_REMOVED, user, device, NULL,
 	    json_pack("{s:s,s:i}", "by", "tickctl", "uid", (int)ctl->uid));

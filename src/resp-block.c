@@ -20,13 +20,15 @@
 #include "tickd.h"
 
 #define RESP_WAIT_BUCKETS	256
+#define KEY_READY		1	/* in ready_keys */
+#define KEY_SERVING		2	/* in serving_keys */
 
 /* A key some clients are parked on, in the wait table. */
 struct rwkey {
 	char			*key;
 	size_t			 len;
 	TAILQ_HEAD(, rwaiter)	 waiters;	/* oldest first */
-	int			 ready;
+	int			 ready;		/* KEY_READY or KEY_SERVING */
 	TAILQ_ENTRY(rwkey)	 ready_entry;
 	struct rwkey		*next;		/* bucket chain */
 };
@@ -43,8 +45,13 @@ static struct rwkey		*wait_table[RESP_WAIT_BUCKETS];
 static size_t			 wait_count;
 static TAILQ_HEAD(, rwkey)	 ready_keys =
     TAILQ_HEAD_INITIALIZER(ready_keys);
+/* The keys of the commit being served, which a wake may drop. */
+static TAILQ_HEAD(, rwkey)	 serving_keys =
+    TAILQ_HEAD_INITIALIZER(serving_keys);
 static TAILQ_HEAD(, rclient)	 resume = TAILQ_HEAD_INITIALIZER(resume);
 static uint64_t			 resp_nblocked;
+static char			*serving;	/* whose clients run again */
+static size_t			 serving_len;
 
 static void	rc_unblock(struct rclient *);
 
@@ -88,8 +95,10 @@ wait_key_drop(struct rwkey *k)
 
 	if (!TAILQ_EMPTY(&k->waiters))
 		return;
-	if (k->ready)
+	if (k->ready == KEY_READY)
 		TAILQ_REMOVE(&ready_keys, k, ready_entry);
+	else if (k->ready == KEY_SERVING)
+		TAILQ_REMOVE(&serving_keys, k, ready_entry);
 	for (pp = wait_bucket(k->key, k->len); *pp != k; pp = &(*pp)->next)
 		;
 	*pp = k->next;
@@ -208,7 +217,7 @@ resp_key_touched(const char *key, size_t len)
 	if (wait_count == 0 || (k = wait_key(key, len, 0)) == NULL ||
 	    k->ready)
 		return;
-	k->ready = 1;
+	k->ready = KEY_READY;
 	TAILQ_INSERT_TAIL(&ready_keys, k, ready_entry);
 }
 
@@ -224,6 +233,61 @@ resp_queue_touched(const char *user, const char *device)
 	n = snprintf(key, sizeof key, "queue:%s:%s", user, device);
 	if (n > 0 && (size_t)n < sizeof key)
 		resp_key_touched(key, (size_t)n);
+}
+
+/*
+ * A user's devices (device NULL) or one device went with their queues:
+ * readers parked on those queue: views are woken, and a parked
+ * XREADGROUP gets UNBLOCKED as for a deleted stream.
+ */
+void
+resp_view_gone(const char *user, const char *device)
+{
+	char		 pfx[6 + NAME_USER_MAX + 2];
+	struct rwkey	*k;
+	size_t		 i, plen;
+	int		 n;
+
+	if (wait_count == 0)
+		return;
+	if (device != NULL) {
+		resp_queue_touched(user, device);
+		return;
+	}
+	n = snprintf(pfx, sizeof pfx, "queue:%s:", user);
+	if (n <= 0 || (size_t)n >= sizeof pfx)
+		return;
+	plen = (size_t)n;
+	for (i = 0; i < RESP_WAIT_BUCKETS; i++) {
+		for (k = wait_table[i]; k != NULL; k = k->next) {
+			if (k->len > plen && memcmp(k->key, pfx, plen) == 0)
+				resp_key_touched(k->key, k->len);
+		}
+	}
+}
+
+/*
+ * Whether the i-th of the keys from first on of a command that runs again
+ * is the key written, and its first occurrence: as in Redis 7.0's
+ * blocked.c, a woken read is served from that key alone.
+ */
+int
+resp_wake_key(struct rclient *rc, const struct rarg *argv, int first, int i)
+{
+	const struct rarg	*key = &argv[first + i];
+	int			 j;
+
+	if (!rc->waking || serving == NULL)
+		return (1);
+	if (key->len != serving_len || memcmp(key->p, serving,
+	    key->len) != 0)
+		return (0);
+	for (j = 0; j < i; j++) {
+		if (argv[first + j].len == key->len &&
+		    memcmp(argv[first + j].p, key->p, key->len) == 0)
+			return (0);
+	}
+	return (1);
 }
 
 /* Runs a parked client's command again; 1 if it was answered. */
@@ -250,15 +314,20 @@ rc_wake(struct rclient *rc)
 void
 resp_serve_ready(int ok)
 {
-	TAILQ_HEAD(, rwkey)	 now = TAILQ_HEAD_INITIALIZER(now);
 	struct rwkey		*k;
 	struct rwaiter		*w;
 	struct rclient		**v, *rc;
 	size_t			 n, i;
 
-	TAILQ_CONCAT(&now, &ready_keys, ready_entry);
-	while ((k = TAILQ_FIRST(&now)) != NULL) {
-		TAILQ_REMOVE(&now, k, ready_entry);
+	/*
+	 * A client answered for one key leaves the others, and may drop
+	 * them: they wait in serving_keys, where wait_key_drop finds them.
+	 */
+	TAILQ_FOREACH(k, &ready_keys, ready_entry)
+		k->ready = KEY_SERVING;
+	TAILQ_CONCAT(&serving_keys, &ready_keys, ready_entry);
+	while ((k = TAILQ_FIRST(&serving_keys)) != NULL) {
+		TAILQ_REMOVE(&serving_keys, k, ready_entry);
 		k->ready = 0;
 		if (!ok) {
 			wait_key_drop(k);
@@ -274,6 +343,10 @@ resp_serve_ready(int ok)
 			v[n++] = w->rc;
 			conn_ref(w->rc->c);
 		}
+		/* A copy: k goes with its last client. */
+		serving_len = k->len;
+		serving = xmalloc(k->len + 1);
+		memcpy(serving, k->key, k->len + 1);
 		for (i = 0; i < n; i++) {
 			rc = v[i];
 			if (!rc->c->dead && rc->blocked && rc_wake(rc) &&
@@ -286,6 +359,8 @@ resp_serve_ready(int ok)
 		for (i = 0; i < n; i++)
 			conn_unref(v[i]->c);
 		free(v);
+		free(serving);
+		serving = NULL;
 	}
 	while ((rc = TAILQ_FIRST(&resume)) != NULL) {
 		TAILQ_REMOVE(&resume, rc, resume_entry);

@@ -177,16 +177,19 @@ static int
 pel_remove(struct txn *txn, struct rgroup_rec *g, const struct mid *id,
     const struct rpel_rec *p)
 {
-	char	name[RNAME_MAX];
-	size_t	len = p->clen;
-	int	ret;
+	char	*name;
+	size_t	 len = p->clen;
+	int	 ret;
 
+	name = xmalloc(len + 1);
 	memcpy(name, p->consumer, len);	/* p points into the map */
-	if ((ret = store_rpel_del(txn, g->gid, id)) != STORE_OK)
-		return (ret);
-	if (g->pending > 0)
-		g->pending--;
-	return (consumer_pending(txn, g->gid, name, len, -1));
+	if ((ret = store_rpel_del(txn, g->gid, id)) == STORE_OK) {
+		if (g->pending > 0)
+			g->pending--;
+		ret = consumer_pending(txn, g->gid, name, len, -1);
+	}
+	free(name);
+	return (ret);
 }
 
 /* How long ago a pending entry was delivered; 0 if the clock went back. */
@@ -262,10 +265,6 @@ resp_cgroup_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 			id = s.found ? s.r.last_id : mid_zero;
 		else if (resp_stream_id_reply(rc, &argv[4], &id, 0, 1) != 0)
 			return;
-		if (argv[3].len > RNAME_MAX) {
-			resp_add_err(rc, RESP_ERR_NAMELEN);
-			return;
-		}
 		if (!s.found && (ret = resp_stream_create(txn, &s)) == STORE_OK)
 			ret = resp_stream_put(txn, &s);
 		if (ret == STORE_OK && gret == 0) {
@@ -324,10 +323,6 @@ resp_cgroup_xgroup(struct rclient *rc, int argc, struct rarg *argv)
 			resp_key_touched(argv[2].p, argv[2].len);
 		}
 	} else if (strcasecmp(op, "createconsumer") == 0 && argc == 5) {
-		if (argv[4].len > RNAME_MAX) {
-			resp_add_err(rc, RESP_ERR_NAMELEN);
-			return;
-		}
 		ret = store_rcons_get(txn, g.gid, argv[4].p, argv[4].len, &c);
 		if (ret == STORE_OK) {
 			resp_add_int(rc, 0);

@@ -380,6 +380,8 @@ resp_chat_xread(struct rclient *rc, struct rarg *argv,
 		return;
 	saved = resp_nest(rc);
 	for (i = 0; i < x->nkeys; i++) {
+		if (resp_waking(rc) && !resp_wake_key(rc, argv, x->first, i))
+			continue;
 		key = &argv[x->first + i];
 		ida = &argv[x->first + x->nkeys + i];
 		resp_view(key, user, device);
@@ -388,7 +390,11 @@ resp_chat_xread(struct rclient *rc, struct rarg *argv,
 			goto store_error;
 		if (x->group && !found) {
 			resp_nest_abort(rc, saved);
-			resp_stream_read_nogroup(rc, key, x->gname);
+			if (resp_waking(rc))
+				resp_add_errorf(rc, "-UNBLOCKED the stream key "
+				    "no longer exists");
+			else
+				resp_stream_read_nogroup(rc, key, x->gname);
 			return;
 		}
 		vc = NULL;

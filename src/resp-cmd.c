@@ -564,7 +564,7 @@ resp_cmd_set(struct rclient *rc, int argc, struct rarg *argv)
 			when += (long long)now_ms();
 		}
 	}
-	if (resp_view_refuse(rc, &argv[1]) || resp_key_check(rc, &argv[1]))
+	if (resp_view_refuse(rc, &argv[1]))
 		return;
 	if ((txn = resp_txn(rc, 1)) == NULL)
 		return;
@@ -771,8 +771,6 @@ set_begin(struct rclient *rc, struct txn **txnp, int write,
 		resp_add_err(rc, RESP_ERR_WRONGTYPE);
 		return (-1);
 	}
-	if (write && resp_key_check(rc, key))
-		return (-1);
 	if ((*txnp = resp_txn(rc, write)) == NULL)
 		return (-1);
 	if ((ret = resp_lookup(rc, *txnp, key, r)) != STORE_OK &&
@@ -796,12 +794,6 @@ resp_cmd_sadd(struct rclient *rc, int argc, struct rarg *argv)
 	long long	 n = 0;
 	int		 j, ret, found, v;
 
-	for (j = 2; j < argc; j++) {
-		if (argv[j].len > RNAME_MAX) {
-			resp_add_err(rc, RESP_ERR_NAMELEN);
-			return;
-		}
-	}
 	if ((v = set_begin(rc, &txn, 1, &argv[1], user, &r, &found)) ==
 	    RV_BLOCKED) {
 		blocked_sadd(rc, user, argc, argv, 1);

@@ -95,16 +95,6 @@ resp_view_refuse(struct rclient *rc, const struct rarg *key)
 	return (1);
 }
 
-/* Refuses a key too long for the store; 0 if it fits. */
-int
-resp_key_check(struct rclient *rc, const struct rarg *key)
-{
-	if (key->len <= RKEY_MAX)
-		return (0);
-	resp_add_err(rc, RESP_ERR_KEYLEN);
-	return (-1);
-}
-
 /* Collects a stream's group ids, to drop them after the walk. */
 static int
 collect_gid(void *arg, const void *name, size_t len,
@@ -144,6 +134,8 @@ resp_key_drop(struct txn *txn, const void *key, size_t len,
 	}
 	if (ret != STORE_OK)
 		return (ret);
+	/* A parked XREADGROUP learns that its stream went (blocked.c). */
+	resp_key_touched(key, len);
 	return (store_rkey_del(txn, key, len, r->rid));
 }
 

@@ -23,9 +23,6 @@ static const char *const resp_errs[] = {
 	[RESP_ERR_NOKEY] = "-ERR no such key",
 	[RESP_ERR_STORE] = "-ERR store error",
 	[RESP_ERR_FULL] = "-ERR store full: raise map_size",
-	[RESP_ERR_KEYLEN] = "-ERR key longer than tickd's 510 bytes",
-	[RESP_ERR_NAMELEN] = "-ERR member or name longer than tickd's 503 "
-	    "bytes",
 	[RESP_ERR_DOLLAR] = "-ERR The $ ID is meaningless in the context of "
 	    "XREADGROUP: you want to read the history of this consumer by "
 	    "specifying a proper ID, or use the > ID to get new messages. The "

@@ -699,7 +699,7 @@ resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 		resp_chat_send(rc, argv[1].p + 6, argc, argv, idpos, &a);
 		return;
 	}
-	if (resp_view_refuse(rc, &argv[1]) || resp_key_check(rc, &argv[1]))
+	if (resp_view_refuse(rc, &argv[1]))
 		return;
 	if ((txn = resp_txn(rc, 1)) == NULL ||
 	    resp_stream_get(rc, txn, &argv[1], &s) != 0)
@@ -728,9 +728,10 @@ resp_stream_xadd(struct rclient *rc, int argc, struct rarg *argv)
 			mid_incr(&id);
 		}
 	} else if (!a.seq_given && a.id.ms == s.r.last_id.ms) {
+		/* Redis 7.0 words this overflow as an entry too large. */
 		if (s.r.last_id.seq == UINT64_MAX) {
-			resp_add_errorf(rc, "The ID specified in XADD is equal "
-			    "or smaller than the target stream top item");
+			resp_add_errorf(rc, "Elements are too large to be "
+			    "stored");
 			return;
 		}
 		id = s.r.last_id;
@@ -1154,6 +1155,25 @@ resp_stream_read_end(struct rclient *rc, struct evbuffer *saved,
 }
 
 /*
+ * On a wake, whether key no longer holds a stream (deleted, or replaced
+ * by another type): 1 if so, 0 if it does, -1 after replying a store
+ * error.  Redis 7.0 then answers a parked XREADGROUP with UNBLOCKED and
+ * leaves a parked XREAD parked (tickd-resp(7) BLOCKING).
+ */
+static int
+xread_gone(struct rclient *rc, struct txn *txn, const struct rarg *key)
+{
+	struct rkey_rec	r;
+	int		ret;
+
+	if ((ret = resp_lookup(rc, txn, key, &r)) == STORE_NOTFOUND)
+		return (1);
+	if (ret != STORE_OK)
+		return (-1);
+	return (r.type != RTYPE_STREAM);
+}
+
+/*
  * XREAD [COUNT n] [BLOCK ms] STREAMS key ... id ..., and XREADGROUP GROUP
  * g c [COUNT n] [BLOCK ms] [NOACK] STREAMS key ... id ..., as Redis 7.0's
  * xreadCommand(): what can be served now is; otherwise the client parks
@@ -1174,6 +1194,7 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 	enum resp_view		 v;
 	long long		 n, served = 0;
 	int			 i, ret = STORE_OK, views = 0, created, gret;
+	int			 gone;
 	struct rarg		*key, *ida;
 
 	memset(&x, 0, sizeof x);
@@ -1207,7 +1228,19 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 	for (i = 0; i < x.nkeys; i++) {
 		key = &argv[x.first + i];
 		ida = &argv[x.first + x.nkeys + i];
-		if (resp_stream_get(rc, txn, key, &ss[i]) != 0)
+		if (resp_waking(rc) && !resp_wake_key(rc, argv, x.first, i))
+			continue;
+		if (resp_waking(rc) && (gone = xread_gone(rc, txn, key)) != 0) {
+			if (gone < 0)
+				goto out;
+			if (group) {
+				resp_add_errorf(rc, "-UNBLOCKED the stream key "
+				    "no longer exists");
+				goto out;
+			}
+			memset(&ss[i], 0, sizeof ss[i]);
+			ss[i].key = key;
+		} else if (resp_stream_get(rc, txn, key, &ss[i]) != 0)
 			goto out;
 		if (group) {
 			gret = resp_cgroup_get(txn, &ss[i], x.gname, &gs[i]);
@@ -1215,14 +1248,10 @@ xread(struct rclient *rc, int argc, struct rarg *argv, int group)
 				ret = gret;
 				goto out;
 			}
-			if (gret == 1 && resp_waking(rc) && ss[i].found) {
+			if (gret == 1 && resp_waking(rc)) {
 				resp_add_errorf(rc, "-NOGROUP the consumer "
 				    "group this client was blocked on no "
 				    "longer exists");
-				goto out;
-			}
-			if (gret == 1 && resp_waking(rc)) {
-				resp_block(rc, NULL, 0, 0);
 				goto out;
 			}
 			if (gret == 1) {

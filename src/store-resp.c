@@ -3,6 +3,7 @@
  * index, set members, stream entries, consumer groups, their pending
  * entries and their consumers.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <lmdb.h>
@@ -38,23 +39,302 @@ struct rwalk {
 	int	 tombstones;	/* entry walks: show them too */
 };
 
-/* A key of a number and up to RNAME_MAX bytes or a 16-byte id. */
+/*
+ * Names too long for an LMDB key (store.h): the key is the prefix, the
+ * name's first bytes, a 64-bit hash of the whole name and a 16-bit
+ * number that tells apart names whose prefix and hash collide; the value
+ * is STORE_RECORD_LONG, the name's length (32 bits) and the name, then the
+ * record as a short name has it.  Such a key is always LMDB_KEY_MAX bytes
+ * long, so that a short name of that length may sit in its slot: a short
+ * name's record then moves the long one to another number.
+ */
+#define LMDB_KEY_MAX	511
+#define RLONG_HASH	8
+#define RLONG_SEQ	2
+#define RLONG_HDR	(1 + 4)
+#define RLONG_SEQS	65536
+
+/* A key of a prefix (a 'k', or a number) and a name, short or long. */
+struct rnkey {
+	uint8_t	b[LMDB_KEY_MAX];
+	size_t	len;
+	int	islong;
+};
+
+/* A key of a number and a 16-byte id. */
 struct ridkey {
-	uint8_t	b[8 + RNAME_MAX + 1];
+	uint8_t	b[8 + MID_BYTES];
 	size_t	len;
 };
 
-/* Builds rid + bytes; -1 if the bytes are too long for a key. */
-static int
-rkey_make(struct ridkey *k, uint64_t n, const void *p, size_t len)
+/* What a walk over one long name's slots found. */
+struct rnfind {
+	const void	*name;
+	size_t		 nlen;
+	int		 found;
+	uint8_t		 seq[RLONG_SEQ];	/* the name's slot, if found */
+	MDB_val		 rec;			/* its record, if found */
+	uint32_t	 free;			/* the first free slot */
+};
+
+/* The 64-bit hash of a long name; it is on disk, so it never changes. */
+static uint64_t
+rname_hash(struct txn *txn, const void *p, size_t len)
 {
-	if (len > RNAME_MAX)
+	if (txn->store->name_hash != NULL)
+		return (txn->store->name_hash(p, len));
+	return (hash_bytes(HASH_INIT, p, len));
+}
+
+/*
+ * Builds the key of a prefix and a name.  A long name's key is left
+ * without its slot number (len is LMDB_KEY_MAX - RLONG_SEQ).
+ */
+static void
+rnkey_make(struct txn *txn, struct rnkey *k, const void *pfx, size_t plen,
+    const void *name, size_t nlen)
+{
+	size_t	keep;
+
+	memcpy(k->b, pfx, plen);
+	if (plen + nlen <= LMDB_KEY_MAX) {
+		if (nlen != 0)
+			memcpy(k->b + plen, name, nlen);
+		k->len = plen + nlen;
+		k->islong = 0;
+		return;
+	}
+	keep = LMDB_KEY_MAX - plen - RLONG_HASH - RLONG_SEQ;
+	memcpy(k->b + plen, name, keep);
+	be64enc(k->b + plen + keep, rname_hash(txn, name, nlen));
+	k->len = LMDB_KEY_MAX - RLONG_SEQ;
+	k->islong = 1;
+}
+
+/* Sets a long key's slot number. */
+static void
+rnkey_slot(struct rnkey *k, uint32_t seq)
+{
+	k->b[LMDB_KEY_MAX - 2] = (uint8_t)(seq >> 8);
+	k->b[LMDB_KEY_MAX - 1] = (uint8_t)seq;
+	k->len = LMDB_KEY_MAX;
+}
+
+/*
+ * Splits a record of a long name into the name and the record proper;
+ * -1 if it is not one, or does not decode.
+ */
+static int
+rlong_split(const MDB_val *v, const uint8_t **name, size_t *nlen,
+    MDB_val *rec)
+{
+	const uint8_t	*p = v->mv_data;
+	uint32_t	 n;
+
+	if (v->mv_size < RLONG_HDR || p[0] != STORE_RECORD_LONG)
 		return (-1);
-	be64enc(k->b, n);
-	if (len != 0)
-		memcpy(k->b + 8, p, len);
-	k->len = 8 + len;
+	memcpy(&n, p + 1, 4);
+	if (v->mv_size - RLONG_HDR < n)
+		return (-1);
+	*name = p + RLONG_HDR;
+	*nlen = n;
+	rec->mv_data = (void *)(p + RLONG_HDR + n);
+	rec->mv_size = v->mv_size - RLONG_HDR - n;
 	return (0);
+}
+
+/*
+ * The name and record of an entry whose key holds plen bytes before the
+ * name: the rest of the key, or a long record's own copy of its name.
+ * -1 if a long record does not decode.
+ */
+static int
+rn_split(const MDB_val *k, const MDB_val *v, size_t plen,
+    const uint8_t **name, size_t *nlen, MDB_val *rec)
+{
+	const uint8_t	*p = v->mv_data;
+
+	if (v->mv_size > 0 && p[0] == STORE_RECORD_LONG)
+		return (rlong_split(v, name, nlen, rec));
+	*name = (const uint8_t *)k->mv_data + plen;
+	*nlen = k->mv_size - plen;
+	*rec = *v;
+	return (0);
+}
+
+/* Walk adapter over the slots of one long name's prefix and hash. */
+static int
+rnfind_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct rnfind	*f = w->arg;
+	const uint8_t	*kp = k->mv_data, *name;
+	size_t		 nlen;
+	MDB_val		 rec;
+	uint32_t	 seq;
+
+	if (k->mv_size != LMDB_KEY_MAX)
+		return (STORE_WALK_NEXT);
+	seq = (uint32_t)kp[LMDB_KEY_MAX - 2] << 8 | kp[LMDB_KEY_MAX - 1];
+	if (seq == f->free)
+		f->free++;
+	if (!f->found && rlong_split(v, &name, &nlen, &rec) == 0 &&
+	    nlen == f->nlen && memcmp(name, f->name, nlen) == 0) {
+		f->found = 1;
+		memcpy(f->seq, kp + LMDB_KEY_MAX - 2, RLONG_SEQ);
+		f->rec = rec;
+	}
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Finds the record of a name under key k (from rnkey_make): STORE_OK with
+ * the record proper in *rec and k completed, or STORE_NOTFOUND with a
+ * long k set to a free slot (or the store fails if there is none).
+ */
+static int
+rn_find(struct txn *txn, int db, struct rnkey *k, const void *name,
+    size_t nlen, MDB_val *rec)
+{
+	struct rnfind	f = { .name = name, .nlen = nlen };
+	struct walk	w = { .arg = &f };
+	int		rc;
+
+	if (!k->islong) {
+		if ((rc = db_get(txn, db, k->b, k->len, rec)) != STORE_OK)
+			return (rc);
+		/* A long name's record in this slot is not this name's. */
+		if (rec->mv_size > 0 &&
+		    ((const uint8_t *)rec->mv_data)[0] == STORE_RECORD_LONG)
+			return (STORE_NOTFOUND);
+		return (STORE_OK);
+	}
+	if ((rc = db_walk(txn, db, k->b, k->len, NULL, 0, 0, rnfind_fn,
+	    &w)) != STORE_OK)
+		return (rc);
+	if (f.found) {
+		memcpy(k->b + LMDB_KEY_MAX - 2, f.seq, RLONG_SEQ);
+		k->len = LMDB_KEY_MAX;
+		*rec = f.rec;
+		return (STORE_OK);
+	}
+	if (f.free >= RLONG_SEQS)
+		return (txn_fail(txn, db, "too many names collide"));
+	rnkey_slot(k, f.free);
+	return (STORE_NOTFOUND);
+}
+
+/*
+ * Before a short name's record is written to slot k: a long name's
+ * record there moves to a free slot of its own.
+ */
+static int
+rn_evict(struct txn *txn, int db, const struct rnkey *k)
+{
+	struct rnfind	 f = { .nlen = SIZE_MAX };
+	struct walk	 w = { .arg = &f };
+	struct rnkey	 lk;
+	const uint8_t	*name;
+	uint8_t		*copy;
+	size_t		 nlen;
+	MDB_val		 v, rec;
+	int		 rc;
+
+	if (k->len != LMDB_KEY_MAX)
+		return (STORE_OK);
+	if ((rc = db_get(txn, db, k->b, k->len, &v)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK || v.mv_size == 0 ||
+	    ((const uint8_t *)v.mv_data)[0] != STORE_RECORD_LONG)
+		return (rc);
+	copy = xmalloc(v.mv_size);
+	memcpy(copy, v.mv_data, v.mv_size);
+	v.mv_data = copy;
+	if (rlong_split(&v, &name, &nlen, &rec) != 0) {
+		free(copy);
+		return (txn_fail(txn, db, "corrupt record"));
+	}
+	/* Its slots, k among them, share k's bytes up to the number. */
+	memcpy(lk.b, k->b, LMDB_KEY_MAX);
+	lk.islong = 1;
+	rc = db_walk(txn, db, lk.b, LMDB_KEY_MAX - RLONG_SEQ, NULL, 0, 0,
+	    rnfind_fn, &w);
+	if (rc == STORE_OK && f.free >= RLONG_SEQS)
+		rc = txn_fail(txn, db, "too many names collide");
+	if (rc == STORE_OK) {
+		rnkey_slot(&lk, f.free);
+		rc = db_put(txn, db, lk.b, lk.len, copy, v.mv_size, 0);
+	}
+	if (rc == STORE_OK)
+		rc = db_del(txn, db, k->b, k->len);
+	free(copy);
+	return (rc);
+}
+
+/*
+ * Makes room for the record of a name in slot k (completed by rn_find):
+ * reserves len bytes of record proper, behind the name for a long one,
+ * and points *out at them.
+ */
+static int
+rn_reserve(struct txn *txn, int db, const struct rnkey *k, const void *name,
+    size_t nlen, size_t len, uint8_t **out)
+{
+	MDB_val		 kv, val;
+	uint8_t		*p;
+	uint32_t	 n;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (k->islong && nlen > UINT32_MAX)
+		return (txn_fail(txn, db, "name too long"));
+	kv.mv_data = (void *)k->b;
+	kv.mv_size = k->len;
+	val.mv_data = NULL;
+	val.mv_size = len + (k->islong ? RLONG_HDR + nlen : 0);
+	rc = mdb_put(txn->txn, txn->store->dbi[db], &kv, &val, MDB_RESERVE);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, db, "put"));
+	p = val.mv_data;
+	if (k->islong) {
+		n = (uint32_t)nlen;
+		p[0] = STORE_RECORD_LONG;
+		memcpy(p + 1, &n, 4);
+		memcpy(p + RLONG_HDR, name, nlen);
+		p += RLONG_HDR + nlen;
+	}
+	*out = p;
+	return (STORE_OK);
+}
+
+/*
+ * Looks a name up for a write: STORE_OK (it exists) or STORE_NOTFOUND
+ * with k completed to the slot to write, a short one cleared of any long
+ * name's record.
+ */
+static int
+rn_slot(struct txn *txn, int db, struct rnkey *k, const void *name,
+    size_t nlen)
+{
+	MDB_val	rec;
+	int	rc;
+
+	rc = rn_find(txn, db, k, name, nlen, &rec);
+	if (rc == STORE_NOTFOUND && !k->islong)
+		rc = rn_evict(txn, db, k) == STORE_OK ? STORE_NOTFOUND :
+		    txn->ret;
+	return (rc);
+}
+
+/* Builds the key of number n and a name. */
+static void
+rkey_make(struct txn *txn, struct rnkey *k, uint64_t n, const void *p,
+    size_t len)
+{
+	uint8_t	pfx[8];
+
+	be64enc(pfx, n);
+	rnkey_make(txn, k, pfx, sizeof pfx, p, len);
 }
 
 /* Builds rid + a 16-byte id. */
@@ -66,60 +346,66 @@ rkey_id(struct ridkey *k, uint64_t n, const struct mid *id)
 	k->len = 8 + MID_BYTES;
 }
 
-/* Builds the rkeys key of a Redis key; -1 if it is too long. */
-static int
-kkey_make(uint8_t *k, const void *key, size_t klen)
-{
-	if (klen > RKEY_MAX)
-		return (-1);
-	k[0] = 'k';
-	if (klen != 0)
-		memcpy(k + 1, key, klen);
-	return (0);
-}
-
-/*
- * Reads the record of n and a name (a member, group or consumer); a name
- * too long for a key has none.
- */
+/* Reads the record of n and a name (a member, group or consumer). */
 static int
 rrec_get(struct txn *txn, int db, uint64_t n, const void *p, size_t len,
     MDB_val *v)
 {
-	struct ridkey	k;
+	struct rnkey	k;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (rkey_make(&k, n, p, len) != 0)
-		return (STORE_NOTFOUND);
-	return (db_get(txn, db, k.b, k.len, v));
+	rkey_make(txn, &k, n, p, len);
+	return (rn_find(txn, db, &k, p, len, v));
 }
 
-/* Writes the record of n and a name; fails with what if it is too long. */
+/*
+ * Writes the record of n and a name; with MDB_NOOVERWRITE, STORE_EXISTS
+ * if there is one.
+ */
 static int
 rrec_put(struct txn *txn, int db, uint64_t n, const void *p, size_t len,
-    const struct enc *e, unsigned int flags, const char *what)
+    const struct enc *e, unsigned int flags)
 {
-	struct ridkey	k;
+	struct rnkey	 k;
+	uint8_t		*out;
+	int		 rc;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (rkey_make(&k, n, p, len) != 0)
-		return (txn_fail(txn, db, what));
-	return (db_put(txn, db, k.b, k.len, e->b, e->len, flags));
+	rkey_make(txn, &k, n, p, len);
+	rc = rn_slot(txn, db, &k, p, len);
+	if (rc == STORE_OK && (flags & MDB_NOOVERWRITE))
+		return (STORE_EXISTS);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return (rc);
+	if ((rc = rn_reserve(txn, db, &k, p, len, e->len, &out)) != STORE_OK)
+		return (rc);
+	memcpy(out, e->b, e->len);
+	return (STORE_OK);
 }
 
 /* Deletes the record of n and a name; STORE_NOTFOUND if there is none. */
 static int
 rrec_del(struct txn *txn, int db, uint64_t n, const void *p, size_t len)
 {
-	struct ridkey	k;
+	struct rnkey	k;
+	MDB_val		v;
+	int		rc;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (rkey_make(&k, n, p, len) != 0)
-		return (STORE_NOTFOUND);
+	rkey_make(txn, &k, n, p, len);
+	if ((rc = rn_find(txn, db, &k, p, len, &v)) != STORE_OK)
+		return (rc);
 	return (db_del(txn, db, k.b, k.len));
+}
+
+/* Tests make names collide with their own hash. */
+void
+store_set_name_hash(struct store *s, uint64_t (*fn)(const void *, size_t))
+{
+	s->name_hash = fn;
 }
 
 /* Hands out the next rid or gid; the first is 1 and none is reused. */
@@ -182,15 +468,14 @@ int
 store_rkey_get(struct txn *txn, const void *key, size_t klen,
     struct rkey_rec *r)
 {
-	uint8_t	k[1 + RKEY_MAX];
-	MDB_val	v;
-	int	rc;
+	struct rnkey	k;
+	MDB_val		v;
+	int		rc;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (kkey_make(k, key, klen) != 0)
-		return (STORE_NOTFOUND);
-	if ((rc = db_get(txn, DB_RKEYS, k, klen + 1, &v)) != STORE_OK)
+	rnkey_make(txn, &k, "k", 1, key, klen);
+	if ((rc = rn_find(txn, DB_RKEYS, &k, key, klen, &v)) != STORE_OK)
 		return (rc);
 	if (rkey_dec(&v, r) != 0)
 		return (txn_fail(txn, DB_RKEYS, "corrupt record"));
@@ -206,16 +491,18 @@ int
 store_rkey_put(struct txn *txn, const void *key, size_t klen,
     const struct rkey_rec *r, int isnew)
 {
-	uint8_t		 k[1 + RKEY_MAX], ik[8], *p;
+	struct rnkey	 k;
+	uint8_t		 ik[8], *p;
 	uint64_t	 u[RK_STREAM_U64S];
-	MDB_val		 kv, val;
 	size_t		 len;
 	int		 rc;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (kkey_make(k, key, klen) != 0)
-		return (txn_fail(txn, DB_RKEYS, "key too long"));
+	rnkey_make(txn, &k, "k", 1, key, klen);
+	rc = rn_slot(txn, DB_RKEYS, &k, key, klen);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return (rc);
 	len = RK_HDR;
 	if (r->type == RTYPE_STRING)
 		len += r->vlen;
@@ -223,15 +510,9 @@ store_rkey_put(struct txn *txn, const void *key, size_t klen,
 		len += 8;
 	else
 		len += sizeof u;
-	kv.mv_data = k;
-	kv.mv_size = klen + 1;
-	val.mv_data = NULL;
-	val.mv_size = len;
-	rc = mdb_put(txn->txn, txn->store->dbi[DB_RKEYS], &kv, &val,
-	    MDB_RESERVE);
-	if (rc != MDB_SUCCESS)
-		return (txn_result(txn, rc, DB_RKEYS, "put"));
-	p = val.mv_data;
+	if ((rc = rn_reserve(txn, DB_RKEYS, &k, key, klen, len, &p)) !=
+	    STORE_OK)
+		return (rc);
 	p[0] = STORE_RECORD_V1;
 	p[1] = r->type;
 	memcpy(p + 2, &r->rid, 8);
@@ -263,21 +544,23 @@ store_rkey_put(struct txn *txn, const void *key, size_t klen,
 	if (!isnew)
 		return (STORE_OK);
 	be64enc(ik, r->rid);
-	return (db_put(txn, DB_RIDX, ik, sizeof ik, k + 1, klen, 0));
+	return (db_put(txn, DB_RIDX, ik, sizeof ik, key, klen, 0));
 }
 
 /* Deletes a key's record and its SCAN index entry, not its members. */
 int
 store_rkey_del(struct txn *txn, const void *key, size_t klen, uint64_t rid)
 {
-	uint8_t	k[1 + RKEY_MAX], ik[8];
-	int	rc;
+	struct rnkey	k;
+	uint8_t		ik[8];
+	MDB_val		v;
+	int		rc;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (kkey_make(k, key, klen) != 0)
-		return (STORE_NOTFOUND);
-	if ((rc = db_del(txn, DB_RKEYS, k, klen + 1)) != STORE_OK)
+	rnkey_make(txn, &k, "k", 1, key, klen);
+	if ((rc = rn_find(txn, DB_RKEYS, &k, key, klen, &v)) != STORE_OK ||
+	    (rc = db_del(txn, DB_RKEYS, k.b, k.len)) != STORE_OK)
 		return (rc);
 	be64enc(ik, rid);
 	rc = db_del(txn, DB_RIDX, ik, sizeof ik);
@@ -290,7 +573,7 @@ ridx_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct rwalk	*rw = w->arg;
 
-	if (k->mv_size != 8 || v->mv_size > RKEY_MAX)
+	if (k->mv_size != 8)
 		return (walk_corrupt(w));
 	return (rw->fn.key(rw->arg, rid_dec(k->mv_data), v->mv_data,
 	    v->mv_size));
@@ -339,8 +622,6 @@ store_ridx_put(struct txn *txn, uint64_t rid, const void *key, size_t klen)
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (klen > RKEY_MAX)
-		return (txn_fail(txn, DB_RIDX, "key too long"));
 	be64enc(ik, rid);
 	return (db_put(txn, DB_RIDX, ik, sizeof ik, key, klen, 0));
 }
@@ -364,8 +645,7 @@ store_rset_put(struct txn *txn, uint64_t rid, const void *m, size_t len)
 	struct enc	e;
 
 	enc_init(&e);
-	return (rrec_put(txn, DB_RSETS, rid, m, len, &e, MDB_NOOVERWRITE,
-	    "member too long"));
+	return (rrec_put(txn, DB_RSETS, rid, m, len, &e, MDB_NOOVERWRITE));
 }
 
 /* Removes a member; STORE_NOTFOUND if it was not there. */
@@ -375,16 +655,19 @@ store_rset_del(struct txn *txn, uint64_t rid, const void *m, size_t len)
 	return (rrec_del(txn, DB_RSETS, rid, m, len));
 }
 
-/* Walk adapter for set members: the key after the rid. */
+/* Walk adapter for set members: the key after the rid, or a long one. */
 static int
 rset_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct rwalk	*rw = w->arg;
+	const uint8_t	*m;
+	size_t		 len;
+	MDB_val		 rec;
 
-	if (k->mv_size < 8 || v->mv_size != 1)
+	if (k->mv_size < 8 || rn_split(k, v, 8, &m, &len, &rec) != 0 ||
+	    rec.mv_size != 1)
 		return (walk_corrupt(w));
-	return (rw->fn.member(rw->arg, (const uint8_t *)k->mv_data + 8,
-	    k->mv_size - 8));
+	return (rw->fn.member(rw->arg, m, len));
 }
 
 /* Walks a set's members in byte order. */
@@ -647,8 +930,7 @@ store_rgroup_put(struct txn *txn, uint64_t rid, const void *name,
 	struct enc	e;
 
 	rgroup_enc(&e, r);
-	return (rrec_put(txn, DB_RGROUPS, rid, name, len, &e, 0,
-	    "name too long"));
+	return (rrec_put(txn, DB_RGROUPS, rid, name, len, &e, 0));
 }
 
 /* Deletes a consumer group record, not its PEL or consumers. */
@@ -659,17 +941,20 @@ store_rgroup_del(struct txn *txn, uint64_t rid, const void *name,
 	return (rrec_del(txn, DB_RGROUPS, rid, name, len));
 }
 
-/* Walk adapter for groups: the name after the rid. */
+/* Walk adapter for groups: the name after the rid, or a long one. */
 static int
 rgroup_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct rwalk		*rw = w->arg;
 	struct rgroup_rec	 r;
+	const uint8_t		*name;
+	size_t			 len;
+	MDB_val			 rec;
 
-	if (k->mv_size < 8 || rgroup_dec(v, &r) != 0)
+	if (k->mv_size < 8 || rn_split(k, v, 8, &name, &len, &rec) != 0 ||
+	    rgroup_dec(&rec, &r) != 0)
 		return (walk_corrupt(w));
-	return (rw->fn.group(rw->arg, (const uint8_t *)k->mv_data + 8,
-	    k->mv_size - 8, &r));
+	return (rw->fn.group(rw->arg, name, len, &r));
 }
 
 /* Walks a stream's consumer groups in name order. */
@@ -695,8 +980,7 @@ rpel_dec(const MDB_val *v, struct rpel_rec *r)
 {
 	const uint8_t	*p = v->mv_data;
 
-	if (v->mv_size < 1 + 16 || p[0] != STORE_RECORD_V1 ||
-	    v->mv_size - 17 > RNAME_MAX)
+	if (v->mv_size < 1 + 16 || p[0] != STORE_RECORD_V1)
 		return (-1);
 	memcpy(&r->delivery_time, p + 1, 8);
 	memcpy(&r->delivery_count, p + 9, 8);
@@ -727,20 +1011,23 @@ int
 store_rpel_put(struct txn *txn, uint64_t gid, const struct mid *id,
     const struct rpel_rec *r)
 {
-	struct ridkey	k;
-	uint8_t		b[17 + RNAME_MAX];
+	struct ridkey	 k;
+	uint8_t		*b;
+	int		 rc;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
-	if (r->clen > RNAME_MAX)
-		return (txn_fail(txn, DB_RPEL, "name too long"));
 	rkey_id(&k, gid, id);
+	/* The consumer may point into the map, where the put writes. */
+	b = xmalloc(17 + r->clen);
 	b[0] = STORE_RECORD_V1;
 	memcpy(b + 1, &r->delivery_time, 8);
 	memcpy(b + 9, &r->delivery_count, 8);
 	if (r->clen != 0)
 		memcpy(b + 17, r->consumer, r->clen);
-	return (db_put(txn, DB_RPEL, k.b, k.len, b, 17 + r->clen, 0));
+	rc = db_put(txn, DB_RPEL, k.b, k.len, b, 17 + r->clen, 0);
+	free(b);
+	return (rc);
 }
 
 /* Deletes a group's pending entry; STORE_NOTFOUND if there is none. */
@@ -840,8 +1127,7 @@ store_rcons_put(struct txn *txn, uint64_t gid, const void *name, size_t len,
 	struct enc	e;
 
 	rcons_enc(&e, r);
-	return (rrec_put(txn, DB_RCONS, gid, name, len, &e, 0,
-	    "name too long"));
+	return (rrec_put(txn, DB_RCONS, gid, name, len, &e, 0));
 }
 
 /* Deletes a group's consumer; STORE_NOTFOUND if there is none. */
@@ -851,17 +1137,20 @@ store_rcons_del(struct txn *txn, uint64_t gid, const void *name, size_t len)
 	return (rrec_del(txn, DB_RCONS, gid, name, len));
 }
 
-/* Walk adapter for consumers: the name after the gid. */
+/* Walk adapter for consumers: the name after the gid, or a long one. */
 static int
 rcons_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct rwalk		*rw = w->arg;
 	struct rcons_rec	 r;
+	const uint8_t		*name;
+	size_t			 len;
+	MDB_val			 rec;
 
-	if (k->mv_size < 8 || rcons_dec(v, &r) != 0)
+	if (k->mv_size < 8 || rn_split(k, v, 8, &name, &len, &rec) != 0 ||
+	    rcons_dec(&rec, &r) != 0)
 		return (walk_corrupt(w));
-	return (rw->fn.cons(rw->arg, (const uint8_t *)k->mv_data + 8,
-	    k->mv_size - 8, &r));
+	return (rw->fn.cons(rw->arg, name, len, &r));
 }
 
 /* Walks a group's consumers in name order. */
@@ -892,12 +1181,15 @@ static int
 rkey_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct walk_any	*wa = w->arg;
-	const uint8_t	*p = k->mv_data;
+	const uint8_t	*p = k->mv_data, *key;
 	struct rkey_rec	 r;
+	size_t		 klen;
+	MDB_val		 rec;
 
-	if (p[0] != 'k' || k->mv_size - 1 > RKEY_MAX || rkey_dec(v, &r) != 0)
+	if (p[0] != 'k' || rn_split(k, v, 1, &key, &klen, &rec) != 0 ||
+	    rkey_dec(&rec, &r) != 0)
 		return (wa->fn.rkey(wa->arg, p + 1, k->mv_size - 1, NULL));
-	return (wa->fn.rkey(wa->arg, p + 1, k->mv_size - 1, &r));
+	return (wa->fn.rkey(wa->arg, key, klen, &r));
 }
 
 /* Walks every key record in key order. */
@@ -916,7 +1208,7 @@ ridx_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct walk_any	*wa = w->arg;
 
-	if (k->mv_size != 8 || v->mv_size > RKEY_MAX)
+	if (k->mv_size != 8)
 		return (wa->fn.ridx(wa->arg, rnum_dec(k), NULL, 0));
 	return (wa->fn.ridx(wa->arg, rid_dec(k->mv_data), v->mv_data,
 	    v->mv_size));
@@ -937,13 +1229,15 @@ static int
 rset_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct walk_any	*wa = w->arg;
-	const uint8_t	*p = v->mv_data;
+	const uint8_t	*m;
+	size_t		 len;
+	MDB_val		 rec;
 
-	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX || v->mv_size != 1 ||
-	    p[0] != STORE_RECORD_V1)
+	if (k->mv_size < 8 || rn_split(k, v, 8, &m, &len, &rec) != 0 ||
+	    rec.mv_size != 1 || *(const uint8_t *)rec.mv_data !=
+	    STORE_RECORD_V1)
 		return (wa->fn.rset(wa->arg, rnum_dec(k), NULL, 0));
-	return (wa->fn.rset(wa->arg, rid_dec(k->mv_data),
-	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8));
+	return (wa->fn.rset(wa->arg, rid_dec(k->mv_data), m, len));
 }
 
 /* Walks every member of every set, in rid then member order. */
@@ -986,12 +1280,14 @@ rgroup_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct walk_any		*wa = w->arg;
 	struct rgroup_rec	 r;
+	const uint8_t		*name;
+	size_t			 len;
+	MDB_val			 rec;
 
-	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX ||
-	    rgroup_dec(v, &r) != 0)
+	if (k->mv_size < 8 || rn_split(k, v, 8, &name, &len, &rec) != 0 ||
+	    rgroup_dec(&rec, &r) != 0)
 		return (wa->fn.rgroup(wa->arg, rnum_dec(k), NULL, 0, NULL));
-	return (wa->fn.rgroup(wa->arg, rid_dec(k->mv_data),
-	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8, &r));
+	return (wa->fn.rgroup(wa->arg, rid_dec(k->mv_data), name, len, &r));
 }
 
 /* Walks every consumer group of every stream, in rid then name order. */
@@ -1034,12 +1330,14 @@ rcons_all_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 {
 	struct walk_any		*wa = w->arg;
 	struct rcons_rec	 r;
+	const uint8_t		*name;
+	size_t			 len;
+	MDB_val			 rec;
 
-	if (k->mv_size < 8 || k->mv_size - 8 > RNAME_MAX ||
-	    rcons_dec(v, &r) != 0)
+	if (k->mv_size < 8 || rn_split(k, v, 8, &name, &len, &rec) != 0 ||
+	    rcons_dec(&rec, &r) != 0)
 		return (wa->fn.rcons(wa->arg, rnum_dec(k), NULL, 0, NULL));
-	return (wa->fn.rcons(wa->arg, rid_dec(k->mv_data),
-	    (const uint8_t *)k->mv_data + 8, k->mv_size - 8, &r));
+	return (wa->fn.rcons(wa->arg, rid_dec(k->mv_data), name, len, &r));
 }
 
 /* Walks every consumer of every group, in gid then name order. */

@@ -22,7 +22,8 @@
  *   Keys holding names are the name bytes, a NUL, then the next part: names
  *   never contain NUL and NUL sorts first, so a "user\0" prefix walks exactly
  *   that user's entries.
- * - Every value starts with a one-byte record version (STORE_RECORD_V1).
+ * - Every value starts with a one-byte record version (STORE_RECORD_V1,
+ *   or STORE_RECORD_LONG for a RESP name too long for its key, below).
  *   Values are this machine's layout: a data_dir is not portable between
  *   architectures (use a dump for that).
  * - The environment's schema version lives in the meta database under
@@ -36,6 +37,7 @@
 
 #define STORE_SCHEMA		1
 #define STORE_RECORD_V1		1
+#define STORE_RECORD_LONG	2	/* a long name, then a V1 record */
 
 #define STORE_OK		0
 #define STORE_NOTFOUND		1
@@ -256,12 +258,13 @@ int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
  * - rgroups: rid + group name -> the group (its own gid, last id...).
  * - rpel: gid + 16-byte id -> a pending entry (time, count, consumer).
  * - rcons: gid + consumer name -> the consumer.
- * Keys are at most RKEY_MAX bytes; members and names RNAME_MAX bytes, so
- * that every LMDB key stays within its 511-byte limit.  Names may hold any
- * byte, NUL included.
+ * Keys, members and names may be of any length and hold any byte, NUL
+ * included.  One that fits an LMDB key (511 bytes) with what goes before
+ * it is the key's tail, as in schema 1; a longer one is keyed by its
+ * first bytes, a 64-bit hash and a number that tells apart those that
+ * collide, and its record, of version STORE_RECORD_LONG, keeps it whole.
+ * Walks in name order list long ones by their first bytes and hash.
  */
-#define RKEY_MAX	510
-#define RNAME_MAX	503
 
 #define RTYPE_STRING	1
 #define RTYPE_SET	2
@@ -336,6 +339,9 @@ struct rcons_rec {
 };
 
 int	store_rid_next(struct txn *, uint64_t *);
+/* For tests: long names hashed with fn, NULL for the store's own hash. */
+void	store_set_name_hash(struct store *, uint64_t (*)(const void *,
+	    size_t));
 int	store_rkey_get(struct txn *, const void *, size_t, struct rkey_rec *);
 /* isnew: the key is being created, enter its rid in the SCAN index. */
 int	store_rkey_put(struct txn *, const void *, size_t,
@@ -669,6 +675,8 @@ struct store {
 	MDB_env		*env;
 	MDB_dbi		 dbi[DB_COUNT];
 	char		*path;		/* the data file */
+	/* store_set_name_hash()'s hash of long names, for tests. */
+	uint64_t	(*name_hash)(const void *, size_t);
 };
 
 /* The handle of a database a read-only store does not have yet. */

@@ -817,8 +817,10 @@ void	resp_rtxn_end(struct rclient *);
 /* resp-block.c */
 void	resp_block(struct rclient *, const struct rarg *, int, uint64_t);
 int	resp_waking(struct rclient *);
+int	resp_wake_key(struct rclient *, const struct rarg *, int, int);
 void	resp_key_touched(const char *, size_t);
 void	resp_queue_touched(const char *, const char *);
+void	resp_view_gone(const char *, const char *);
 void	resp_serve_ready(int);
 void	resp_block_free(struct rclient *);
 uint64_t resp_block_count(void);
@@ -833,8 +835,6 @@ enum resp_err {			/* the shared error replies */
 	RESP_ERR_NOKEY,
 	RESP_ERR_STORE,
 	RESP_ERR_FULL,
-	RESP_ERR_KEYLEN,
-	RESP_ERR_NAMELEN,
 	RESP_ERR_DOLLAR,	/* XREAD's "$" in XREADGROUP */
 	RESP_ERR_GT,		/* XREADGROUP's ">" in XREAD */
 };
@@ -912,7 +912,6 @@ int	resp_lookup(struct rclient *, struct txn *, const struct rarg *,
 	    struct rkey_rec *);
 int	resp_key_drop(struct txn *, const void *, size_t,
 	    const struct rkey_rec *);
-int	resp_key_check(struct rclient *, const struct rarg *);
 
 /* resp-stream.c */
 #define TRIM_NONE		0

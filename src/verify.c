@@ -26,7 +26,7 @@ struct vkey {
 /* A consumer group as verify found it, for what hangs on its gid. */
 struct vgroup {
 	uint64_t		rid;
-	uint8_t			name[RNAME_MAX];
+	uint8_t			*name;
 	size_t			len;
 	struct rgroup_rec	r;
 	int			unsure;		/* another group has its gid */
@@ -510,7 +510,7 @@ verify_rkey_fn(void *arg, const void *key, size_t len,
 	struct verify	*v = arg;
 	struct vkey	*k;
 	char		 name[VNAME_BUF], other[VNAME_BUF];
-	uint8_t		 copy[RKEY_MAX];
+	uint8_t		*copy;
 	const void	*p;
 	size_t		 plen;
 	int		 rc;
@@ -539,9 +539,11 @@ verify_rkey_fn(void *arg, const void *key, size_t len,
 		    verify_name(other, p, plen));
 	else if (rc == STORE_NOTFOUND) {
 		/* The key points into the map, where the put may write. */
+		copy = xmalloc(len + 1);
 		memcpy(copy, key, len);
 		k->indexed = v->fix &&
 		    store_ridx_put(v->txn, r->rid, copy, len) == STORE_OK;
+		free(copy);
 		verify_problem(v, k->indexed, "key %s has rid %llu but is "
 		    "missing from the SCAN index", name,
 		    (unsigned long long)r->rid);
@@ -649,6 +651,7 @@ verify_rgroup_fn(void *arg, uint64_t rid, const void *name, size_t len,
 	g = &v->groups[v->ngroups++];
 	memset(g, 0, sizeof *g);
 	g->rid = rid;
+	g->name = xmalloc(len + 1);
 	memcpy(g->name, name, len);
 	g->len = len;
 	g->r = *r;
@@ -729,7 +732,7 @@ static int
 verify_key_fix(struct verify *v, const struct vkey *k)
 {
 	struct rkey_rec	 r;
-	uint8_t		 key[RKEY_MAX];
+	uint8_t		*key;
 	const void	*p;
 	size_t		 len;
 	int		 rc;
@@ -737,16 +740,19 @@ verify_key_fix(struct verify *v, const struct vkey *k)
 	if ((rc = store_ridx_get(v->txn, k->rid, &p, &len)) != STORE_OK)
 		return (rc);
 	/* The name points into the map, where the put may write. */
+	key = xmalloc(len + 1);
 	memcpy(key, p, len);
-	if ((rc = store_rkey_get(v->txn, key, len, &r)) != STORE_OK)
-		return (rc);
-	if (k->type == RTYPE_SET)
-		r.card = k->found;
-	else {
-		r.length = k->found;
-		r.ngroups = k->groups;
+	if ((rc = store_rkey_get(v->txn, key, len, &r)) == STORE_OK) {
+		if (k->type == RTYPE_SET)
+			r.card = k->found;
+		else {
+			r.length = k->found;
+			r.ngroups = k->groups;
+		}
+		rc = store_rkey_put(v->txn, key, len, &r, 0);
 	}
-	return (store_rkey_put(v->txn, key, len, &r, 0));
+	free(key);
+	return (rc);
 }
 
 /*
@@ -985,6 +991,8 @@ admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
 out:
 	free(v.devs.v);
 	free(v.keys);
+	for (i = 0; i < v.ngroups; i++)
+		free(v.groups[i].name);
 	free(v.groups);
 	return (rc);
 }
