@@ -682,6 +682,26 @@ http_route(struct conn *c, struct http_req *req)
 		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint");
 }
 
+/*
+ * Answers are not being read: stop reading requests until the output has
+ * left, so that unsent answers stay within max_output_bytes, and close the
+ * connection if none of it leaves for handshake_timeout (tickd.conf(5)).
+ */
+static void
+http_stall(struct conn *c)
+{
+	struct timeval	tv;
+
+	if (c->out_stalled)
+		return;
+	c->out_stalled = 1;
+	c->stall_len = evbuffer_get_length(bufferevent_get_output(c->bev));
+	bufferevent_disable(c->bev, EV_READ);
+	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
 static void
 http_too_large(struct conn *c)
 {
@@ -701,6 +721,11 @@ http_process(struct conn *c)
 
 	in = bufferevent_get_input(c->bev);
 	while (!c->busy && !c->dead && !c->closing && !c->is_ws) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
+		    srv.conf.max_output_bytes) {
+			http_stall(c);
+			return;
+		}
 		pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 		if (pos.pos == -1) {
 			if (evbuffer_get_length(in) > srv.conf.max_request_bytes)
@@ -759,11 +784,23 @@ http_read_cb(struct bufferevent *bev, void *arg)
 	http_process(arg);
 }
 
+/* The output drained: a stalled connection is read from again. */
 static void
 http_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct conn	*c = arg;
+	struct timeval	 tv;
+
 	(void)bev;
-	conn_check_closing(arg);
+	conn_check_closing(c);
+	if (!c->out_stalled || c->dead || c->closing || c->is_ws)
+		return;
+	c->out_stalled = 0;
+	bufferevent_enable(c->bev, EV_READ);
+	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+	http_process(c);
 }
 
 static void
@@ -776,11 +813,32 @@ http_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free_later(arg);
 }
 
+/*
+ * The idle timer: no whole request within handshake_timeout, or a stalled
+ * connection none of whose output left in that time.
+ */
 static void
 http_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
+	struct conn	*c = arg;
+	struct timeval	 tv;
+	size_t		 len;
+
 	(void)fd; (void)events;
-	conn_free_later(arg);
+	if (c->out_stalled && !c->dead) {
+		len = evbuffer_get_length(bufferevent_get_output(c->bev));
+		if (len < c->stall_len) {
+			c->stall_len = len;
+			tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+			tv.tv_usec = (suseconds_t)
+			    (srv.conf.handshake_timeout % 1000) * 1000;
+			evtimer_add(c->timer, &tv);
+			return;
+		}
+		log_info("http: %s is not reading its answers; closed",
+		    c->addr);
+	}
+	conn_free_later(c);
 }
 
 /* A new TCP connection, TLS or not: it speaks HTTP until it upgrades. */

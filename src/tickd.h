@@ -342,6 +342,8 @@ struct conn {
 	/* HTTP: a request is being answered (kdf job out). */
 	int			 busy;
 	int			 keepalive;
+	int			 out_stalled;	/* reading paused for the output */
+	size_t			 stall_len;	/* output left at the last check */
 
 	/* WebSocket. */
 	void			*ws;		/* wslay_event_context_ptr */
