@@ -741,6 +741,7 @@ http_process(struct conn *c)
 		req.head = xmalloc(headlen + 1);
 		evbuffer_copyout(in, req.head, headlen);
 		req.head[headlen] = '\0';
+		req.head_len = headlen;
 		if (http_parse_head(&req) != 0 || req.chunked) {
 			free(req.head);
 			c->keepalive = 0;

@@ -610,7 +610,9 @@ proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		    "max_json_depth", NULL, NULL);
 		return;
 	}
-	req = json_loadb((const char *)data, len, 0, &jerr);
+	/* As in HTTP bodies: which of two values counts is ambiguous. */
+	req = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
+	    &jerr);
 	opv = json_object_get(req, "op");
 	ref = json_object_get(req, "ref");
 	if (ref != NULL && !(json_is_integer(ref) || (json_is_string(ref) &&

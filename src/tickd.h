@@ -434,6 +434,7 @@ void	tls_free(void);
 #define TOKEN_MAX	128	/* longest bearer token accepted */
 struct http_req {
 	char		*head;		/* NUL-terminated copy, parsed in place */
+	size_t		 head_len;	/* its bytes, before the NUL */
 	const char	*method;
 	char		*path;
 	char		*query;		/* NULL if none */
