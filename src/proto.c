@@ -451,6 +451,32 @@ member_users(json_t *req)
 	return (users);
 }
 
+/*
+ * How many users of the array c does not watch yet, each counted once:
+ * subscribing again to a watched user adds nothing (tickd.conf(5)
+ * max_subscriptions).
+ */
+static size_t
+new_subscriptions(struct conn *c, json_t *users)
+{
+	json_t	*v, *w;
+	size_t	 i, j, n = 0;
+
+	json_array_foreach(users, i, v) {
+		if (presence_watching(c, json_string_value(v)))
+			continue;
+		for (j = 0; j < i; j++) {
+			w = json_array_get(users, j);
+			if (strcmp(json_string_value(v),
+			    json_string_value(w)) == 0)
+				break;
+		}
+		if (j == i)
+			n++;
+	}
+	return (n);
+}
+
 static void
 op_subscribe(struct conn *c, json_t *req, json_t *ref)
 {
@@ -464,7 +490,8 @@ op_subscribe(struct conn *c, json_t *req, json_t *ref)
 		    "(at most max_subscriptions)", ref, NULL);
 		return;
 	}
-	if (c->nsubs + json_array_size(users) > srv.conf.max_subscriptions) {
+	if (c->nsubs + new_subscriptions(c, users) >
+	    srv.conf.max_subscriptions) {
 		proto_error(c, TE_BAD_REQUEST, "a connection watches at most "
 		    "max_subscriptions users", ref, NULL);
 		return;

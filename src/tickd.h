@@ -480,6 +480,7 @@ void	presence_attach(struct conn *);
 void	presence_detach(struct conn *);
 void	presence_each(const char *, void (*)(struct conn *, void *), void *);
 void	presence_subscribe(struct conn *, const char *, struct txn *);
+int	presence_watching(struct conn *, const char *);
 void	presence_unsubscribe(struct conn *, const char *);
 void	presence_unsubscribe_all(struct conn *);
 void	presence_free(void);
