@@ -324,6 +324,10 @@ struct conn {
 	char			 ip[48];	/* the address alone */
 	int			 counted;	/* in limit_conn_open's count */
 	uint64_t		 frame_start;	/* Unix ms a frame began, or 0 */
+	uint8_t			 fhead[14];	/* a frame header read so far */
+	size_t			 fhead_len;
+	uint64_t		 fpayload_left;	/* of the frame being read */
+	int			 frame_too_big;	/* announced over the limit */
 	uint64_t		 next_ping;	/* Unix ms */
 	uint64_t		 accepted;	/* Unix ms of the upgrade */
 	uint64_t		 timer_at;	/* Unix ms the timer fires */
@@ -349,7 +353,10 @@ struct conn {
 	void			*ws;		/* wslay_event_context_ptr */
 	int			 authed;
 	unsigned		 errors;	/* protocol errors so far */
-	uint64_t		 last_pong;	/* Unix ms */
+	uint64_t		 ping_out;	/* Unix ms of the oldest ping
+						   unanswered, or 0 */
+	int			 ping_recheck;	/* verdict after one more read */
+	int			 read_paused;	/* until the output drains */
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
 	uint64_t		 qid;
