@@ -260,6 +260,12 @@ batch_commit(void)
 		return (1);
 	}
 	if (ret == STORE_FULL) {
+		/*
+		 * A dead reader may hold pages that would be free: clear it,
+		 * and the next batch has them (tickd.conf(5) map_size).
+		 */
+		if (store_reader_check(srv.store) > 0)
+			return (0);
 		if (!srv.store_full)
 			log_warnx("server: store full (map_size %llu bytes); "
 			    "writes are refused until map_size is raised",
@@ -331,6 +337,7 @@ sweep_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	targets_free(&res.removed);
 	limit_prune();
+	store_reader_check(srv.store);
 	sweep_schedule();
 }
 

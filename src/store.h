@@ -77,6 +77,8 @@ void	store_close(struct store *);
 int	store_set_map_size(struct store *, uint64_t);
 /* Bytes in use (last page * page size) and the map size. */
 int	store_usage(struct store *, uint64_t *used, uint64_t *map_size);
+/* Clears the slots of dead readers; how many, or -1. */
+int	store_reader_check(struct store *);
 /* Path of the environment's data file, for backups and messages. */
 const char *store_path(struct store *);
 
