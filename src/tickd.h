@@ -417,6 +417,8 @@ void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
 void	server_reload(void);
+struct evconnlistener;
+void	server_accept_failed(struct evconnlistener *, const char *);
 
 
 /* limit.c */
