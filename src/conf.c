@@ -84,6 +84,10 @@ const struct conf_entry conf_table[] = {
 	{ .name = "map_size", .type = CONF_SIZE, .offset = O(map_size),
 	  .min = MB, .max = 16384 * GB, .dflt = "1g", .reload = 0,
 	  .help = "largest size the store may grow to" },
+	{ .name = "min_free_space", .type = CONF_SIZE,
+	  .offset = O(min_free_space), .min = 0, .max = 16384 * GB,
+	  .dflt = "64m", .reload = 1,
+	  .help = "free space under which /healthz reports failure; 0: none" },
 	/* tickd.conf(5): Delivery. */
 	{ .name = "window", .type = CONF_COUNT, .offset = O(window),
 	  .min = 1, .max = 65536, .dflt = "256", .reload = 1,

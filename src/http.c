@@ -9,6 +9,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -546,12 +547,26 @@ route_last_seen(struct conn *c, struct http_req *req)
 	}
 }
 
+/*
+ * GET /healthz: 503 while writes fail, the store being full or its last
+ * commit having failed (a full disk, say), or while the data file system
+ * has less than min_free_space left (tickd.conf(5)).
+ */
 static void
 route_healthz(struct conn *c, struct http_req *req)
 {
+	struct statvfs	sv;
+
 	(void)req;
 	if (srv.store_full)
 		http_error(c, 503, TE_UNAVAILABLE, "store full");
+	else if (srv.commit_failed)
+		http_error(c, 503, TE_UNAVAILABLE, "store write failed");
+	else if (srv.conf.min_free_space != 0 &&
+	    statvfs(srv.conf.data_dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < srv.conf.min_free_space)
+		http_error(c, 503, TE_UNAVAILABLE, "data file system nearly "
+		    "full");
 	else
 		http_send(c, 200, "text/plain", "ok\n", 3);
 }

@@ -264,9 +264,10 @@ batch_commit(void)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, ret == STORE_OK);
 	if (ret == STORE_OK) {
 		srv.midgen.dirty = 0;
-		if (srv.store_full)
+		if (srv.store_full || srv.commit_failed)
 			log_info("server: store writable again");
 		srv.store_full = 0;
+		srv.commit_failed = 0;
 		return (1);
 	}
 	if (ret == STORE_FULL) {
@@ -281,8 +282,10 @@ batch_commit(void)
 			    "writes are refused until map_size is raised",
 			    (unsigned long long)srv.conf.map_size);
 		srv.store_full = 1;
-	} else
+	} else {
 		log_warnx("server: commit failed (%d)", ret);
+		srv.commit_failed = 1;
+	}
 	return (0);
 }
 

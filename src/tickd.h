@@ -80,6 +80,7 @@ struct conf {
 	socklen_t	 listen_len;
 	char		*data_dir;
 	uint64_t	 map_size;	/* bytes */
+	uint64_t	 min_free_space; /* on data_dir's file system */
 	int		 registration;	/* REG_OPEN or REG_CLOSED */
 	uint64_t	 token_ttl;	/* every duration is in ms */
 	uint64_t	 auth_timeout;
@@ -398,6 +399,7 @@ struct server {
 	struct midgen		 midgen;
 	struct stats		 stats;
 	int			 store_full;	/* last commit hit map full */
+	int			 commit_failed;	/* last commit failed otherwise */
 	int			 lock_fd;	/* data_dir/tickd.lock, held */
 	int			 verbose;	/* -v: debug logging always */
 	int			 quit;
