@@ -347,7 +347,7 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	char		 token[TOKEN_HEXLEN + 1];
 	uint64_t	 now = now_ms(), expires;
 	json_t		*obj;
-	int		 ret;
+	int		 ret, over;
 
 	if (c->dead)
 		goto out;
@@ -368,8 +368,16 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 		goto done;
 	}
 	expires = now + srv.conf.token_ttl;
-	ret = account_claim_device(txn, job->user,
-	    job->has_device ? job->device : NULL, now, device, &dev);
+	ret = account_device_limited(txn, job->user, job->has_device ?
+	    job->device : NULL, srv.conf.max_devices_per_user, &over);
+	if (ret == STORE_OK && over) {
+		http_error(c, 403, TE_TOO_MANY_DEVICES, "the account has "
+		    "max_devices_per_user devices already");
+		goto done;
+	}
+	if (ret == STORE_OK)
+		ret = account_claim_device(txn, job->user,
+		    job->has_device ? job->device : NULL, now, device, &dev);
 	if (ret == STORE_OK)
 		ret = account_token_issue(txn, job->user, device, dev.qid,
 		    expires, token);

@@ -203,8 +203,9 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		    ref, idv);
 		goto out;
 	case TE_QUEUE_FULL:
-		ws_send_error(c, res.err, "the recipient's queue is full",
-		    ref, idv);
+		ws_send_error(c, res.err, res.over_quota ? "your messages "
+		    "waiting in queues reached max_user_bytes" :
+		    "the recipient's queue is full", ref, idv);
 		goto out;
 	default:
 		ws_send_error(c, res.err, NULL, ref, idv);

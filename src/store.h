@@ -212,6 +212,20 @@ int	store_queue_drop(struct txn *, uint64_t);
 int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct mid *, const struct item *), void *);
 
+/*
+ * The bytes a user's messages occupy in every queue, theirs and their
+ * recipients' (tickd.conf(5) max_user_bytes): store_queue_del,
+ * store_queue_drop and store_item_forget take deleted messages off.
+ */
+int	store_user_bytes_get(struct txn *, const char *, uint64_t *);
+int	store_user_bytes_add(struct txn *, const char *, uint64_t add,
+	    uint64_t sub);
+/* A message item deleted by a walk: takes it off its sender's bytes. */
+int	store_item_forget(struct txn *, const struct mid *, const struct item *);
+/* Every user holding bytes, in name order. */
+int	store_user_bytes_walk(struct txn *, int (*)(void *, const char *,
+	    uint64_t), void *);
+
 /* Messages, keyed by mid; walked oldest first. */
 int	store_msg_get(struct txn *, const struct mid *, struct msg_rec *);
 int	store_msg_put(struct txn *, const struct mid *, const struct msg_rec *);
@@ -555,6 +569,7 @@ struct walk {
 			    const struct msg_rec *);
 		int	(*block)(void *, const char *);
 		int	(*audit)(void *, uint64_t, const struct audit_rec *);
+		int	(*ubytes)(void *, const char *, uint64_t);
 	} fn;
 	void	*arg;
 	int	 corrupt;	/* an entry did not decode */

@@ -45,6 +45,7 @@ enum tick_err {
 	TE_REGISTRATION_CLOSED,
 	TE_NAME_TAKEN,
 	TE_UNAVAILABLE,
+	TE_TOO_MANY_DEVICES,
 };
 
 /* compat/ */
@@ -90,6 +91,8 @@ struct conf {
 	uint64_t	 max_frame_bytes;
 	uint64_t	 max_output_bytes; /* per connection, then closed */
 	uint64_t	 max_request_bytes; /* HTTP head + body */
+	uint64_t	 max_devices_per_user;
+	uint64_t	 max_user_bytes; /* a user's messages in all queues */
 	uint64_t	 message_ttl;
 	uint64_t	 dedup_window;
 	uint64_t	 device_ttl;
@@ -224,6 +227,7 @@ struct send_req {
 struct send_res {
 	enum tick_err	 err;		/* TE_OK or why nothing was stored */
 	int		 dup;		/* an earlier send's answer */
+	int		 over_quota;	/* queue_full for max_user_bytes */
 	char		 to[NAME_USER_MAX + 1];	/* as first sent */
 	struct mid	 mid;
 	uint64_t	 ts;
@@ -258,6 +262,8 @@ int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 int	account_register(struct txn *, const char *user,
 	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
 	    enum tick_err *);
+int	account_device_limited(struct txn *, const char *user,
+	    const char *device, uint64_t max, int *over);
 int	account_claim_device(struct txn *, const char *user,
 	    const char *device, uint64_t now, char [NAME_DEVICE_MAX + 1],
 	    struct dev_rec *);

@@ -254,6 +254,7 @@ static const char *const err_codes[] = {
 	[TE_REGISTRATION_CLOSED] = "registration_closed",
 	[TE_NAME_TAKEN] = "name_taken",
 	[TE_UNAVAILABLE] = "unavailable",
+	[TE_TOO_MANY_DEVICES] = "too_many_devices",
 };
 
 /* The wire name of an error code (protocol.md section 8). */
