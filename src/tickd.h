@@ -363,7 +363,6 @@ struct conn {
 	uint64_t		 ping_out;	/* Unix ms of the oldest ping
 						   unanswered, or 0 */
 	int			 ping_recheck;	/* verdict after one more read */
-	int			 read_paused;	/* until the output drains */
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
 	uint64_t		 qid;

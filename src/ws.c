@@ -280,7 +280,7 @@ ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 			 * After a stall of tickd's own, the pong may wait
 			 * unread: the turn that follows reads it first.
 			 */
-			if (!c->ping_recheck && !c->read_paused) {
+			if (!c->ping_recheck) {
 				c->ping_recheck = 1;
 				evtimer_del(c->timer);
 				ws_timer_arm(c, 0);
@@ -323,16 +323,13 @@ ws_timer_reset(struct conn *c)
 
 /*
  * Reads every complete frame, then flushes what wslay queued.  Replies to
- * control frames count against max_output_bytes like any other: past half
- * of it, reading stops until the output has drained; past all of it, the
- * connection is closed.
+ * control frames count against max_output_bytes like any other: a
+ * connection past it is closed, as ws_send does for text frames.
  */
 static void
 ws_io(struct conn *c)
 {
-	size_t	len;
-
-	if (c->dead || c->closing || c->read_paused)
+	if (c->dead || c->closing)
 		return;
 	if (wslay_event_recv(c->ws) != 0 || wslay_event_send(c->ws) != 0) {
 		conn_free_later(c);
@@ -340,20 +337,16 @@ ws_io(struct conn *c)
 	}
 	if (c->dead || c->closing)
 		return;
-	if (c->frame_too_big) {
+	/* wslay closes with 1009 itself once the payload is in. */
+	if (c->frame_too_big && !wslay_event_get_close_sent(c->ws)) {
 		ws_close(c, 1009, "frame exceeds max_frame_bytes");
 		return;
 	}
-	len = evbuffer_get_length(bufferevent_get_output(c->bev));
-	if (len > srv.conf.max_output_bytes) {
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    srv.conf.max_output_bytes) {
 		log_info("ws: %s (%s:%s) is not reading; closed at "
 		    "max_output_bytes", c->addr, c->user, c->device);
 		conn_free_later(c);
-		return;
-	}
-	if (len >= srv.conf.max_output_bytes / 2) {
-		c->read_paused = 1;
-		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
 	if (!c->closing && !c->dead && !wslay_event_want_read(c->ws) &&
@@ -382,11 +375,6 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 		pump_later(c);
 	}
 	conn_check_closing(c);
-	if (c->read_paused && !c->dead && !c->closing) {
-		c->read_paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
-		ws_io(c);
-	}
 }
 
 static void

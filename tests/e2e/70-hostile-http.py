@@ -45,6 +45,8 @@ def flood(d, request, total, budget):
             n = s.send(chunk)
         except BlockingIOError:
             continue
+        except (BrokenPipeError, ConnectionResetError):
+            break
         sent += n
         idle_since = time.monotonic()
     return s, sent
@@ -61,7 +63,7 @@ def closed_within(s, timeout):
                 return True
         except socket.timeout:
             continue
-        except ConnectionResetError:
+        except (ConnectionResetError, BrokenPipeError):
             return True
     return False
 
