@@ -17,6 +17,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
 
 
+# AddressSanitizer's quarantine keeps freed memory: growth means nothing.
+with open(TICKD or "/dev/null", "rb") as _f:
+    ASAN = b"__asan_init" in _f.read()
+
+
 def vm_rss(d):
     """tickd's VmRSS in bytes."""
     with open(f"/proc/{d.proc.pid}/status") as f:
@@ -132,9 +137,13 @@ async def main(t):
     during = vm_rss(d)
     t.diag(f"pipelined {sent} bytes unread; VmRSS {before >> 20} MB "
         f"before, {during >> 20} MB after")
-    t.ok(during - before < 64 * 1024 * 1024, "unread HTTP answers stay "
-        "bounded in memory (VmRSS grew less than 64 MB)",
-        f"{before} -> {during} after {sent} bytes")
+    if ASAN or VALGRIND:
+        t.skip("memory bound", "AddressSanitizer or valgrind keeps "
+            "freed memory")
+    else:
+        t.ok(during - before < 64 * 1024 * 1024, "unread HTTP answers stay "
+            "bounded in memory (VmRSS grew less than 64 MB)",
+            f"{before} -> {during} after {sent} bytes")
     t.ok(closed_within(s, 10), "the connection that reads nothing is "
         "closed after handshake_timeout without progress")
     s.close()
