@@ -72,6 +72,8 @@ async def main(t):
     d = RespDaemon("hostile-count", max_connections="6",
         max_connections_per_ip="4")
     d.start()
+    # The readiness probe's connection must be gone before counting.
+    await asyncio.sleep(1)
     rs = [d.conn() for _ in range(4)]
     pongs = [c.cmd("PING") for c in rs]
     refused = None
