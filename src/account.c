@@ -82,6 +82,44 @@ lone_default(struct txn *txn, const char *user, struct dev_rec *r)
 	return (n == 1 ? STORE_OK : STORE_NOTFOUND);
 }
 
+/* Device walk callback: counts every device. */
+static int
+count_all_fn(void *arg, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	(void)user;
+	(void)device;
+	(void)r;
+	(*(uint64_t *)arg)++;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Whether a login of user as device would add a device beyond max
+ * (tickd.conf(5) max_devices_per_user): not for an existing device, nor
+ * for the lone unclaimed "default" that the login renames.
+ */
+int
+account_device_limited(struct txn *txn, const char *user, const char *device,
+    uint64_t max, int *over)
+{
+	struct dev_rec	 r;
+	uint64_t	 n = 0;
+	int		 rc;
+
+	*over = 0;
+	rc = store_device_get(txn, user, device != NULL ? device :
+	    DEVICE_DEFAULT, &r);
+	if (rc == STORE_NOTFOUND)
+		rc = lone_default(txn, user, &r);
+	if (rc != STORE_NOTFOUND)
+		return (rc);
+	if ((rc = store_device_walk(txn, user, count_all_fn, &n)) != STORE_OK)
+		return (rc);
+	*over = n >= max;
+	return (STORE_OK);
+}
+
 /*
  * Creates an account with one unclaimed device "default" (rule 1).  A
  * taken name is *err = TE_NAME_TAKEN, not a store error.

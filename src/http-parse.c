@@ -42,7 +42,43 @@ header_lists(const char *value, const char *token)
 	return (found);
 }
 
-/* Parses the head in req->head; -1 on malformed input. */
+/*
+ * Cuts the CR ending line; -1 if a CR stands anywhere else, which a proxy
+ * might read as a line end where tickd does not (RFC 9112 section 2.2).
+ */
+static int
+cut_cr(char *line)
+{
+	size_t	len = strlen(line);
+
+	if (len != 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	return (strchr(line, '\r') != NULL ? -1 : 0);
+}
+
+/* Whether name is a non-empty token, the only field name RFC 9110 allows. */
+static int
+valid_field_name(const char *name)
+{
+	static const char	 tchar[] = "!#$%&'*+-.^_`|~";
+
+	if (*name == '\0')
+		return (0);
+	for (; *name != '\0'; name++) {
+		if (!isalnum((unsigned char)*name) &&
+		    strchr(tchar, *name) == NULL)
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Parses the head in req->head; -1 on malformed input.  What a proxy in
+ * front could read differently is malformed too, so that no request can be
+ * smuggled past it: a NUL, a CR that ends no line, a blank or anything
+ * else but a token before a colon, and obsolete line folding
+ * (tickd(8) STANDARDS).
+ */
 int
 http_parse_head(struct http_req *req)
 {
@@ -50,10 +86,11 @@ http_parse_head(struct http_req *req)
 	const char	*version;
 	unsigned long long n;
 
-	line = strsep(&p, "\n");
-	if (p == NULL)
+	if (memchr(req->head, '\0', req->head_len) != NULL)
 		return (-1);
-	line[strcspn(line, "\r")] = '\0';
+	line = strsep(&p, "\n");
+	if (p == NULL || cut_cr(line) != 0)
+		return (-1);
 	req->method = strsep(&line, " ");
 	req->path = strsep(&line, " ");
 	version = line;
@@ -69,13 +106,16 @@ http_parse_head(struct http_req *req)
 		*req->query++ = '\0';
 
 	while ((line = strsep(&p, "\n")) != NULL) {
-		line[strcspn(line, "\r")] = '\0';
+		if (cut_cr(line) != 0)
+			return (-1);
 		if (*line == '\0')
 			break;
 		if ((value = strchr(line, ':')) == NULL)
 			return (-1);
 		*value++ = '\0';
 		name = line;
+		if (!valid_field_name(name))
+			return (-1);
 		value = trim(value);
 		if (strcasecmp(name, "Content-Length") == 0) {
 			if (req->has_length || !isdigit((unsigned char)*value))

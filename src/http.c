@@ -9,6 +9,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -347,7 +348,7 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	char		 token[TOKEN_HEXLEN + 1];
 	uint64_t	 now = now_ms(), expires;
 	json_t		*obj;
-	int		 ret;
+	int		 ret, over;
 
 	if (c->dead)
 		goto out;
@@ -368,8 +369,16 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 		goto done;
 	}
 	expires = now + srv.conf.token_ttl;
-	ret = account_claim_device(txn, job->user,
-	    job->has_device ? job->device : NULL, now, device, &dev);
+	ret = account_device_limited(txn, job->user, job->has_device ?
+	    job->device : NULL, srv.conf.max_devices_per_user, &over);
+	if (ret == STORE_OK && over) {
+		http_error(c, 403, TE_TOO_MANY_DEVICES, "the account has "
+		    "max_devices_per_user devices already");
+		goto done;
+	}
+	if (ret == STORE_OK)
+		ret = account_claim_device(txn, job->user,
+		    job->has_device ? job->device : NULL, now, device, &dev);
 	if (ret == STORE_OK)
 		ret = account_token_issue(txn, job->user, device, dev.qid,
 		    expires, token);
@@ -547,12 +556,26 @@ route_last_seen(struct conn *c, struct http_req *req)
 	}
 }
 
+/*
+ * GET /healthz: 503 while writes fail, the store being full or its last
+ * commit having failed (a full disk, say), or while the data file system
+ * has less than min_free_space left (tickd.conf(5)).
+ */
 static void
 route_healthz(struct conn *c, struct http_req *req)
 {
+	struct statvfs	sv;
+
 	(void)req;
 	if (srv.store_full)
 		http_error(c, 503, TE_UNAVAILABLE, "store full");
+	else if (srv.commit_failed)
+		http_error(c, 503, TE_UNAVAILABLE, "store write failed");
+	else if (srv.conf.min_free_space != 0 &&
+	    statvfs(srv.conf.data_dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < srv.conf.min_free_space)
+		http_error(c, 503, TE_UNAVAILABLE, "data file system nearly "
+		    "full");
 	else
 		http_send(c, 200, "text/plain", "ok\n", 3);
 }
@@ -705,6 +728,26 @@ http_route(struct conn *c, struct http_req *req)
 		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint");
 }
 
+/*
+ * Answers are not being read: stop reading requests until the output has
+ * left, so that unsent answers stay within max_output_bytes, and close the
+ * connection if none of it leaves for handshake_timeout (tickd.conf(5)).
+ */
+static void
+http_stall(struct conn *c)
+{
+	struct timeval	tv;
+
+	if (c->out_stalled)
+		return;
+	c->out_stalled = 1;
+	c->stall_len = evbuffer_get_length(bufferevent_get_output(c->bev));
+	bufferevent_disable(c->bev, EV_READ);
+	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
 static void
 http_too_large(struct conn *c)
 {
@@ -724,6 +767,11 @@ http_process(struct conn *c)
 
 	in = bufferevent_get_input(c->bev);
 	while (!c->busy && !c->dead && !c->closing && !c->is_ws) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
+		    srv.conf.max_output_bytes) {
+			http_stall(c);
+			return;
+		}
 		pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 		if (pos.pos == -1) {
 			if (evbuffer_get_length(in) > srv.conf.max_request_bytes)
@@ -739,6 +787,7 @@ http_process(struct conn *c)
 		req.head = xmalloc(headlen + 1);
 		evbuffer_copyout(in, req.head, headlen);
 		req.head[headlen] = '\0';
+		req.head_len = headlen;
 		if (http_parse_head(&req) != 0 || req.chunked) {
 			free(req.head);
 			c->keepalive = 0;
@@ -782,11 +831,23 @@ http_read_cb(struct bufferevent *bev, void *arg)
 	http_process(arg);
 }
 
+/* The output drained: a stalled connection is read from again. */
 static void
 http_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct conn	*c = arg;
+	struct timeval	 tv;
+
 	(void)bev;
-	conn_check_closing(arg);
+	conn_check_closing(c);
+	if (!c->out_stalled || c->dead || c->closing || c->is_ws)
+		return;
+	c->out_stalled = 0;
+	bufferevent_enable(c->bev, EV_READ);
+	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+	http_process(c);
 }
 
 static void
@@ -799,11 +860,32 @@ http_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free_later(arg);
 }
 
+/*
+ * The idle timer: no whole request within handshake_timeout, or a stalled
+ * connection none of whose output left in that time.
+ */
 static void
 http_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
+	struct conn	*c = arg;
+	struct timeval	 tv;
+	size_t		 len;
+
 	(void)fd; (void)events;
-	conn_free_later(arg);
+	if (c->out_stalled && !c->dead) {
+		len = evbuffer_get_length(bufferevent_get_output(c->bev));
+		if (len < c->stall_len) {
+			c->stall_len = len;
+			tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+			tv.tv_usec = (suseconds_t)
+			    (srv.conf.handshake_timeout % 1000) * 1000;
+			evtimer_add(c->timer, &tv);
+			return;
+		}
+		log_info("http: %s is not reading its answers; closed",
+		    c->addr);
+	}
+	conn_free_later(c);
 }
 
 /* A new TCP connection, TLS or not: it speaks HTTP until it upgrades. */

@@ -48,6 +48,35 @@ sum_device(void *arg, const char *user, const char *device,
 	return (STORE_WALK_NEXT);
 }
 
+#define TOP_USERS	10	/* users shown by tickd_user_stored_bytes */
+
+/* The users whose messages occupy the most bytes, largest first. */
+struct top_users {
+	size_t		n;
+	char		user[TOP_USERS][NAME_USER_MAX + 1];
+	uint64_t	bytes[TOP_USERS];
+};
+
+/* Stored bytes walk callback: keeps the TOP_USERS largest, in order. */
+static int
+top_user(void *arg, const char *user, uint64_t bytes)
+{
+	struct top_users	*t = arg;
+	size_t			 i;
+
+	if (t->n == TOP_USERS && bytes <= t->bytes[TOP_USERS - 1])
+		return (STORE_WALK_NEXT);
+	if (t->n < TOP_USERS)
+		t->n++;
+	for (i = t->n - 1; i > 0 && t->bytes[i - 1] < bytes; i--) {
+		t->bytes[i] = t->bytes[i - 1];
+		memcpy(t->user[i], t->user[i - 1], sizeof t->user[i]);
+	}
+	t->bytes[i] = bytes;
+	strlcpy(t->user[i], user, sizeof t->user[i]);
+	return (STORE_WALK_NEXT);
+}
+
 static void
 metric(FILE *f, const char *name, const char *type, const char *help,
     unsigned long long value)
@@ -61,6 +90,7 @@ char *
 metrics_render(size_t *len)
 {
 	struct queue_totals	 qt;
+	struct top_users	 top;
 	struct txn		 txn;
 	struct stats		*s = &srv.stats;
 	struct audit_stats	 as;
@@ -70,9 +100,11 @@ metrics_render(size_t *len)
 	size_t			 i;
 
 	memset(&qt, 0, sizeof qt);
+	memset(&top, 0, sizeof top);
 	if (store_txn_begin(srv.store, &txn, 0) == STORE_OK) {
 		store_device_walk(&txn, NULL, sum_device, &qt);
 		store_group_count(&txn, &groups);
+		store_user_bytes_walk(&txn, top_user, &top);
 		store_txn_abort(&txn);
 	}
 	store_usage(srv.store, &used, &map);
@@ -112,6 +144,12 @@ metrics_render(size_t *len)
 	    qt.items);
 	metric(f, "tickd_queue_bytes", "gauge", "Bytes of items in all "
 	    "queues.", qt.bytes);
+	fprintf(f, "# HELP tickd_user_stored_bytes Bytes a user's messages "
+	    "occupy in all queues, for the %d users holding the most.\n"
+	    "# TYPE tickd_user_stored_bytes gauge\n", TOP_USERS);
+	for (i = 0; i < top.n; i++)
+		fprintf(f, "tickd_user_stored_bytes{user=\"%s\"} %llu\n",
+		    top.user[i], (unsigned long long)top.bytes[i]);
 	metric(f, "tickd_commits_total", "counter", "Group commits.",
 	    s->commits);
 	metric(f, "tickd_commit_failures_total", "counter",

@@ -312,6 +312,19 @@ presence_subscribe(struct conn *c, const char *target, struct txn *txn)
 	push(txn, c, target);
 }
 
+/* Whether c watches target already. */
+int
+presence_watching(struct conn *c, const char *target)
+{
+	struct sub	*s;
+
+	LIST_FOREACH(s, &c->subs, conn_entry) {
+		if (strcmp(s->w->name, target) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 static void
 sub_free(struct sub *s)
 {

@@ -204,8 +204,9 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		    ref, idv);
 		goto out;
 	case TE_QUEUE_FULL:
-		ws_send_error(c, res.err, "the recipient's queue is full",
-		    ref, idv);
+		ws_send_error(c, res.err, res.over_quota ? "your messages "
+		    "waiting in queues reached max_user_bytes" :
+		    "the recipient's queue is full", ref, idv);
 		goto out;
 	case TE_NO_SUCH_GROUP:
 		ws_send_error(c, res.err, "no such group", ref, idv);
@@ -467,6 +468,32 @@ member_users(json_t *req)
 	return (users);
 }
 
+/*
+ * How many users of the array c does not watch yet, each counted once:
+ * subscribing again to a watched user adds nothing (tickd.conf(5)
+ * max_subscriptions).
+ */
+static size_t
+new_subscriptions(struct conn *c, json_t *users)
+{
+	json_t	*v, *w;
+	size_t	 i, j, n = 0;
+
+	json_array_foreach(users, i, v) {
+		if (presence_watching(c, json_string_value(v)))
+			continue;
+		for (j = 0; j < i; j++) {
+			w = json_array_get(users, j);
+			if (strcmp(json_string_value(v),
+			    json_string_value(w)) == 0)
+				break;
+		}
+		if (j == i)
+			n++;
+	}
+	return (n);
+}
+
 static void
 op_subscribe(struct conn *c, json_t *req, json_t *ref)
 {
@@ -480,7 +507,8 @@ op_subscribe(struct conn *c, json_t *req, json_t *ref)
 		    "(at most max_subscriptions)", ref, NULL);
 		return;
 	}
-	if (c->nsubs + json_array_size(users) > srv.conf.max_subscriptions) {
+	if (c->nsubs + new_subscriptions(c, users) >
+	    srv.conf.max_subscriptions) {
 		proto_error(c, TE_BAD_REQUEST, "a connection watches at most "
 		    "max_subscriptions users", ref, NULL);
 		return;
@@ -793,7 +821,9 @@ proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		    "max_json_depth", NULL, NULL);
 		return;
 	}
-	req = json_loadb((const char *)data, len, 0, &jerr);
+	/* As in HTTP bodies: which of two values counts is ambiguous. */
+	req = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
+	    &jerr);
 	opv = json_object_get(req, "op");
 	ref = json_object_get(req, "ref");
 	if (ref != NULL && !(json_is_integer(ref) || (json_is_string(ref) &&

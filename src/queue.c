@@ -287,6 +287,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct jbuf		 j;
 	char			 ms[MID_STRLEN + 1], *s, *body;
 	size_t			 len, blen;
+	uint64_t		 used;
 	int			 rc, blocked, full = 0;
 
 	memset(res, 0, sizeof *res);
@@ -357,12 +358,27 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		devs_free(&devs);
 		return (STORE_OK);
 	}
+	/* max_user_bytes: over every queue the message would occupy. */
+	if (conf->max_user_bytes != 0) {
+		if ((rc = store_user_bytes_get(txn, req->from, &used)) !=
+		    STORE_OK || used + len * devs.n > conf->max_user_bytes) {
+			if (rc == STORE_OK) {
+				res->err = TE_QUEUE_FULL;
+				res->over_quota = 1;
+			}
+			free(s);
+			devs_free(&devs);
+			return (rc);
+		}
+	}
 	it.kind = ITEM_MSG;
 	it.ts = res->ts;
 	it.data = s;
 	it.len = len;
 	rc = queue_items(txn, &devs, &res->mid, &it, &res->targets);
 	free(s);
+	if (rc == STORE_OK)
+		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
 	devs_free(&devs);
 	if (rc != STORE_OK)
 		return (rc);
@@ -556,8 +572,9 @@ sweep_item_fn(void *arg, const struct mid *mid, const struct item *it)
 {
 	struct sweep	*sw = arg;
 
-	(void)mid;
 	if (!expired(it->ts, sw->ttl, sw->now))
+		return (STORE_WALK_STOP);
+	if (store_item_forget(sw->txn, mid, it) != STORE_OK)
 		return (STORE_WALK_STOP);
 	sw->n++;
 	sw->bytes += it->len;
@@ -573,6 +590,7 @@ sweep_queue(struct txn *txn, const struct conf *conf, uint64_t now,
 	int		rc;
 
 	memset(&sw, 0, sizeof sw);
+	sw.txn = txn;
 	sw.now = now;
 	sw.ttl = conf->message_ttl;
 	rc = store_queue_walk(txn, d->r.qid, NULL, sweep_item_fn, &sw);

@@ -1150,6 +1150,18 @@ resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host,
 		    ntohs(((struct sockaddr_in6 *)sa)->sin6_port));
 	}
+	/* Counted in max_connections like every kind (tickd.conf(5)). */
+	strlcpy(c->ip, host, sizeof c->ip);
+	if (!limit_conn_open(c->ip)) {
+		srv.stats.conns_refused++;
+		if (write(fd, RESP_MAXCLIENTS, strlen(RESP_MAXCLIENTS)) == -1)
+			log_debug("resp: write to a refused client: %s",
+			    strerror(errno));
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->counted = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (tls_resp_enabled()) {
 		c->tls = 1;
@@ -1183,12 +1195,12 @@ resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ);
 }
 
-/* accept(2) failed (EMFILE...): the listener retries. */
+/* accept(2) failed (EMFILE...): every listener backs off. */
 static void
 resp_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	(void)l; (void)arg;
-	log_warn("resp: accept");
+	(void)arg;
+	server_accept_failed(l, "resp");
 }
 
 /* Releases a RESP client's state; server.c's conn_reap() calls it. */

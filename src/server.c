@@ -13,6 +13,7 @@
  */
 #include <sys/types.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -60,6 +61,15 @@ static int			 batch_open;
 
 static struct evconnlistener	*listener;	/* listen: TLS if configured */
 static struct evconnlistener	*listener_plain; /* listen_plain, loopback */
+
+#define ACCEPT_BACKOFF	250	/* ms without accepting after EMFILE */
+#define ACCEPT_LOG_GAP	10000	/* ms between two such log lines */
+#define FD_RESERVE	32	/* descriptors tickd needs besides clients */
+
+/* Listeners paused for want of descriptors, until accept_timer fires. */
+static struct evconnlistener	*paused[3];
+static size_t			 npaused;
+static struct event		*accept_timer;
 static struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
 static struct event		*ev_sweep;
 
@@ -254,19 +264,28 @@ batch_commit(void)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, ret == STORE_OK);
 	if (ret == STORE_OK) {
 		srv.midgen.dirty = 0;
-		if (srv.store_full)
+		if (srv.store_full || srv.commit_failed)
 			log_info("server: store writable again");
 		srv.store_full = 0;
+		srv.commit_failed = 0;
 		return (1);
 	}
 	if (ret == STORE_FULL) {
+		/*
+		 * A dead reader may hold pages that would be free: clear it,
+		 * and the next batch has them (tickd.conf(5) map_size).
+		 */
+		if (store_reader_check(srv.store) > 0)
+			return (0);
 		if (!srv.store_full)
 			log_warnx("server: store full (map_size %llu bytes); "
 			    "writes are refused until map_size is raised",
 			    (unsigned long long)srv.conf.map_size);
 		srv.store_full = 1;
-	} else
+	} else {
 		log_warnx("server: commit failed (%d)", ret);
+		srv.commit_failed = 1;
+	}
 	return (0);
 }
 
@@ -331,6 +350,7 @@ sweep_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	targets_free(&res.removed);
 	limit_prune();
+	store_reader_check(srv.store);
 	sweep_schedule();
 }
 
@@ -410,12 +430,107 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	http_accept(fd, sa, salen, l == listener && tls_enabled());
 }
 
+/* The accept back-off is over: listen again. */
+static void
+accept_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	size_t	i;
+
+	(void)fd; (void)events; (void)arg;
+	for (i = 0; i < npaused; i++)
+		evconnlistener_enable(paused[i]);
+	npaused = 0;
+}
+
+/* Pauses l, once, until accept_timer fires. */
+static void
+accept_pause(struct evconnlistener *l)
+{
+	size_t	i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < npaused; i++) {
+		if (paused[i] == l)
+			return;
+	}
+	if (npaused == sizeof paused / sizeof paused[0])
+		return;
+	evconnlistener_disable(l);
+	paused[npaused++] = l;
+}
+
+/*
+ * accept(2) failed on l.  Out of descriptors, the pending connection stays
+ * in the backlog and the listener would fire again at once, so every
+ * listener pauses for ACCEPT_BACKOFF while existing clients are served,
+ * and this is logged once per ACCEPT_LOG_GAP (tickd.conf(5)
+ * max_connections).
+ */
+void
+server_accept_failed(struct evconnlistener *l, const char *who)
+{
+	static uint64_t	 logged;
+	static uint64_t	 missed;
+	struct timeval	 tv = { 0, ACCEPT_BACKOFF * 1000 };
+	uint64_t	 now = now_ms();
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
+	    err != ENOMEM) {
+		log_warnx("%s: accept: %s", who, strerror(err));
+		return;
+	}
+	missed++;
+	if (now - logged >= ACCEPT_LOG_GAP) {
+		log_warnx("%s: accept: %s; not accepting for %d ms "
+		    "(%llu times since the last report)", who, strerror(err),
+		    ACCEPT_BACKOFF, (unsigned long long)missed);
+		logged = now;
+		missed = 0;
+	}
+	accept_pause(l);
+	accept_pause(listener);
+	accept_pause(listener_plain);
+	if (accept_timer != NULL && !evtimer_pending(accept_timer, NULL))
+		evtimer_add(accept_timer, &tv);
+}
+
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	(void)l; (void)arg;
-	/* EMFILE and friends: the listener retries on the next turn. */
-	log_warn("server: accept");
+	(void)arg;
+	server_accept_failed(l, "server");
+}
+
+/*
+ * Raises the soft limit on descriptors to the hard one, and warns when
+ * max_connections cannot all be open within it (tickd.conf(5)).
+ */
+static void
+nofile_check(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("server: getrlimit");
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("server: cannot raise RLIMIT_NOFILE");
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    srv.conf.max_connections + FD_RESERVE > rl.rlim_cur)
+		log_warnx("server: max_connections %llu exceeds the %llu "
+		    "descriptors RLIMIT_NOFILE leaves for clients; "
+		    "connections past that wait in the backlog",
+		    (unsigned long long)srv.conf.max_connections,
+		    rl.rlim_cur > FD_RESERVE ?
+		    (unsigned long long)(rl.rlim_cur - FD_RESERVE) : 0ULL);
 }
 
 /*
@@ -501,6 +616,12 @@ server_init(char **cause)
 		*cause = xstrdup("cannot create the event loop");
 		return (-1);
 	}
+	nofile_check();
+	if ((accept_timer = evtimer_new(srv.base, accept_resume_cb,
+	    NULL)) == NULL) {
+		*cause = xstrdup("cannot create the accept timer");
+		return (-1);
+	}
 	listener = evconnlistener_new_bind(srv.base, accept_cb, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    1024, (struct sockaddr *)&srv.conf.listen_ss,
@@ -573,6 +694,9 @@ server_drain(void)
 	struct event	*deadline;
 	int		 expired = 0;
 
+	if (accept_timer != NULL)
+		evtimer_del(accept_timer);
+	npaused = 0;
 	evconnlistener_disable(listener);
 	resp_drain();
 	if (listener_plain != NULL)
@@ -643,6 +767,8 @@ server_free(void)
 		event_free(ev_sighup);
 	if (ev_sweep != NULL)
 		event_free(ev_sweep);
+	if (accept_timer != NULL)
+		event_free(accept_timer);
 	devtab_free();
 	presence_free();
 	limit_free();

@@ -412,6 +412,8 @@ store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
 	mdb_cursor_close(c);
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, DB_QUEUES, "del"));
+	if ((rc = store_item_forget(txn, mid, &it)) != STORE_OK)
+		return (rc);
 	if (old != NULL) {
 		old->kind = it.kind;
 		old->ts = it.ts;
@@ -435,6 +437,119 @@ item_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 	return (w->fn.item(w->arg, &mid, &it));
 }
 
+#define UBYTES_PREFIX	"ub:"	/* meta key of a user's stored bytes */
+
+/* The meta key of user's stored bytes. */
+static void
+ubytes_key(char *key, size_t size, const char *user)
+{
+	snprintf(key, size, UBYTES_PREFIX "%s", user);
+}
+
+/* The bytes user's messages occupy in every queue; 0 if none. */
+int
+store_user_bytes_get(struct txn *txn, const char *user, uint64_t *bytes)
+{
+	char	key[sizeof UBYTES_PREFIX + NAME_USER_MAX];
+	int	rc;
+
+	ubytes_key(key, sizeof key, user);
+	rc = meta_get_u64s(txn, key, bytes, 1);
+	if (rc == STORE_NOTFOUND) {
+		*bytes = 0;
+		return (STORE_OK);
+	}
+	return (rc);
+}
+
+/* Adds and takes off bytes of user's messages; none left, no record. */
+int
+store_user_bytes_add(struct txn *txn, const char *user, uint64_t add,
+    uint64_t sub)
+{
+	char		key[sizeof UBYTES_PREFIX + NAME_USER_MAX];
+	uint64_t	v;
+	int		rc;
+
+	if ((rc = store_user_bytes_get(txn, user, &v)) != STORE_OK)
+		return (rc);
+	v += add;
+	v = v > sub ? v - sub : 0;
+	ubytes_key(key, sizeof key, user);
+	if (v != 0)
+		return (meta_put_u64s(txn, key, &v, 1));
+	rc = db_del(txn, DB_META, key, strlen(key));
+	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+}
+
+/*
+ * A deleted item, if it is a message whose record is still there, is
+ * taken off its sender's bytes.
+ */
+int
+store_item_forget(struct txn *txn, const struct mid *mid,
+    const struct item *it)
+{
+	struct msg_rec	m;
+	int		rc;
+
+	if (it->kind != ITEM_MSG)
+		return (STORE_OK);
+	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	return (store_user_bytes_add(txn, m.from, 0, it->len));
+}
+
+/* Walk adapter for the stored bytes of users. */
+static int
+ubytes_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	char		 user[NAME_USER_MAX + 1];
+	size_t		 plen = strlen(UBYTES_PREFIX), n = k->mv_size - plen;
+	struct dec	 d;
+	MDB_val		 val = *v;
+	uint64_t	 bytes;
+
+	if (k->mv_size <= plen || n > NAME_USER_MAX)
+		return (walk_corrupt(w));
+	memcpy(user, (const char *)k->mv_data + plen, n);
+	user[n] = '\0';
+	dec_init(&d, &val);
+	bytes = dec_u64(&d);
+	if (dec_end(&d) != 0)
+		return (walk_corrupt(w));
+	return (w->fn.ubytes(w->arg, user, bytes));
+}
+
+/* Walks every user holding bytes in the queues. */
+int
+store_user_bytes_walk(struct txn *txn, int (*fn)(void *, const char *,
+    uint64_t), void *arg)
+{
+	struct walk	w = { .fn.ubytes = fn, .arg = arg };
+
+	return (db_walk(txn, DB_META, UBYTES_PREFIX, strlen(UBYTES_PREFIX),
+	    NULL, 0, 0, ubytes_walk_fn, &w));
+}
+
+/* Walk adapter of store_queue_drop: deletes each item, forgetting it. */
+static int
+queue_drop_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct txn	*txn = w->arg;
+	struct mid	 mid;
+	struct item	 it;
+
+	if (k->mv_size != QKEY_BYTES || item_dec(v, &it) != 0)
+		return (walk_corrupt(w));
+	mid_decode((const uint8_t *)k->mv_data + 8, &mid);
+	if (store_item_forget(txn, &mid, &it) != STORE_OK)
+		return (STORE_WALK_STOP);
+	return (STORE_WALK_DELETE);
+}
+
 /* Walks queue qid after a mid (or from its head), in mid order. */
 int
 store_queue_walk(struct txn *txn, uint64_t qid, const struct mid *after,
@@ -456,7 +571,7 @@ store_queue_walk(struct txn *txn, uint64_t qid, const struct mid *after,
 int
 store_queue_drop(struct txn *txn, uint64_t qid)
 {
-	return (db_walk_num(txn, DB_QUEUES, qid, NULL, drop_fn, NULL));
+	return (db_walk_num(txn, DB_QUEUES, qid, NULL, queue_drop_fn, txn));
 }
 
 /* Walk adapter for every queue: the qid, the mid and the item. */

@@ -611,6 +611,27 @@ store_usage(struct store *s, uint64_t *used, uint64_t *map_size)
 	return (STORE_OK);
 }
 
+/*
+ * Clears the reader slots of processes that died inside a read
+ * transaction, such as a killed tickctl backup: while one is held, the
+ * pages freed since its snapshot are never reused and the store fills
+ * (tickd.conf(5) map_size).  The number cleared, or -1.
+ */
+int
+store_reader_check(struct store *s)
+{
+	int	rc, dead = 0;
+
+	if ((rc = mdb_reader_check(s->env, &dead)) != MDB_SUCCESS) {
+		log_warnx("store: reader check: %s", mdb_strerror(rc));
+		return (-1);
+	}
+	if (dead > 0)
+		log_info("store: cleared %d stale reader slot%s", dead,
+		    dead == 1 ? "" : "s");
+	return (dead);
+}
+
 /* The data file, for backups and messages. */
 const char *
 store_path(struct store *s)

@@ -81,6 +81,8 @@ void	store_close(struct store *);
 int	store_set_map_size(struct store *, uint64_t);
 /* Bytes in use (last page * page size) and the map size. */
 int	store_usage(struct store *, uint64_t *used, uint64_t *map_size);
+/* Clears the slots of dead readers; how many, or -1. */
+int	store_reader_check(struct store *);
 /* Path of the environment's data file, for backups and messages. */
 const char *store_path(struct store *);
 
@@ -215,6 +217,20 @@ int	store_queue_drop(struct txn *, uint64_t);
 /* Every item of every queue, in qid then mid order. */
 int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct mid *, const struct item *), void *);
+
+/*
+ * The bytes a user's messages occupy in every queue, theirs and their
+ * recipients' (tickd.conf(5) max_user_bytes): store_queue_del,
+ * store_queue_drop and store_item_forget take deleted messages off.
+ */
+int	store_user_bytes_get(struct txn *, const char *, uint64_t *);
+int	store_user_bytes_add(struct txn *, const char *, uint64_t add,
+	    uint64_t sub);
+/* A message item deleted by a walk: takes it off its sender's bytes. */
+int	store_item_forget(struct txn *, const struct mid *, const struct item *);
+/* Every user holding bytes, in name order. */
+int	store_user_bytes_walk(struct txn *, int (*)(void *, const char *,
+	    uint64_t), void *);
 
 /* Messages, keyed by mid; walked oldest first. */
 int	store_msg_get(struct txn *, const struct mid *, struct msg_rec *);
@@ -728,6 +744,7 @@ struct walk {
 			    const struct keydev_rec *);
 		int	(*prekey)(void *, const char *, const char *, int,
 			    const struct key_rec *);
+		int	(*ubytes)(void *, const char *, uint64_t);
 	} fn;
 	void	*arg;
 	int	 corrupt;	/* an entry did not decode */

@@ -956,6 +956,30 @@ progress(uint64_t done, uint64_t total, int last)
 	    sizeof b1), fmt_bytes(total, b2, sizeof b2), last ? "\n" : "");
 }
 
+/* The temporary file of a backup under way, removed if a signal kills it. */
+static char	*backup_tmp;
+
+/* A signal during a backup: remove its temporary file, then die of it. */
+static void
+backup_signal(int sig)
+{
+	if (backup_tmp != NULL)
+		unlink(backup_tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Catches (on) or releases (off) the signals that would kill a backup. */
+static void
+backup_catch(int on)
+{
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGXFSZ };
+	size_t			 i;
+
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		signal(sigs[i], on ? backup_signal : SIG_DFL);
+}
+
 /* Counts the accounts of a store: it opens and can be read. */
 static int
 count_user_fn(void *arg, const char *user, const struct user_rec *u)
@@ -990,6 +1014,8 @@ run_backup(const struct opts *o, struct store *s, char **args,
 		die("%s exists; a backup never replaces a file", file);
 	store_usage(s, &used, &map);
 	xasprintf(&tmp, "%s.XXXXXX", file);
+	backup_tmp = tmp;
+	backup_catch(1);
 	if ((out = mkstemp(tmp)) == -1)
 		die("%s: %s", tmp, strerror(errno));
 	if (pipe(fds) == -1)
@@ -1038,6 +1064,8 @@ run_backup(const struct opts *o, struct store *s, char **args,
 		unlink(tmp);
 		die("rename %s: %s", file, strerror(errno));
 	}
+	backup_catch(0);
+	backup_tmp = NULL;
 	dcopy = xstrdup(file);
 	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) != -1) {

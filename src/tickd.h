@@ -49,6 +49,7 @@ enum tick_err {
 	TE_FORBIDDEN,
 	TE_GROUP_FULL,
 	TE_TOO_MANY_GROUPS,
+	TE_TOO_MANY_DEVICES,
 };
 
 /* compat/ */
@@ -84,6 +85,7 @@ struct conf {
 	socklen_t	 listen_len;
 	char		*data_dir;
 	uint64_t	 map_size;	/* bytes */
+	uint64_t	 min_free_space; /* on data_dir's file system */
 	int		 registration;	/* REG_OPEN or REG_CLOSED */
 	uint64_t	 token_ttl;	/* every duration is in ms */
 	uint64_t	 auth_timeout;
@@ -93,6 +95,8 @@ struct conf {
 	uint64_t	 max_frame_bytes;
 	uint64_t	 max_output_bytes; /* per connection, then closed */
 	uint64_t	 max_request_bytes; /* HTTP head + body */
+	uint64_t	 max_devices_per_user;
+	uint64_t	 max_user_bytes; /* a user's messages in all queues */
 	uint64_t	 message_ttl;
 	uint64_t	 dedup_window;
 	uint64_t	 device_ttl;
@@ -236,6 +240,7 @@ struct send_req {
 struct send_res {
 	enum tick_err	 err;		/* TE_OK or why nothing was stored */
 	int		 dup;		/* an earlier send's answer */
+	int		 over_quota;	/* queue_full for max_user_bytes */
 	char		 to[NAME_CHAT_MAX + 1];	/* as first sent */
 	struct mid	 mid;
 	uint64_t	 ts;
@@ -328,6 +333,8 @@ int	group_delete(struct txn *, struct midgen *, const struct conf *,
 int	account_register(struct txn *, const char *user,
 	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
 	    enum tick_err *);
+int	account_device_limited(struct txn *, const char *user,
+	    const char *device, uint64_t max, int *over);
 int	account_claim_device(struct txn *, const char *user,
 	    const char *device, uint64_t now, char [NAME_DEVICE_MAX + 1],
 	    struct dev_rec *);
@@ -437,6 +444,10 @@ struct conn {
 	char			 ip[48];	/* the address alone */
 	int			 counted;	/* in limit_conn_open's count */
 	uint64_t		 frame_start;	/* Unix ms a frame began, or 0 */
+	uint8_t			 fhead[14];	/* a frame header read so far */
+	size_t			 fhead_len;
+	uint64_t		 fpayload_left;	/* of the frame being read */
+	int			 frame_too_big;	/* announced over the limit */
 	uint64_t		 next_ping;	/* Unix ms */
 	uint64_t		 accepted;	/* Unix ms of the upgrade */
 	uint64_t		 timer_at;	/* Unix ms the timer fires */
@@ -455,12 +466,16 @@ struct conn {
 	/* HTTP: a request is being answered (kdf job out). */
 	int			 busy;
 	int			 keepalive;
+	int			 out_stalled;	/* reading paused for the output */
+	size_t			 stall_len;	/* output left at the last check */
 
 	/* WebSocket. */
 	void			*ws;		/* wslay_event_context_ptr */
 	int			 authed;
 	unsigned		 errors;	/* protocol errors so far */
-	uint64_t		 last_pong;	/* Unix ms */
+	uint64_t		 ping_out;	/* Unix ms of the oldest ping
+						   unanswered, or 0 */
+	int			 ping_recheck;	/* verdict after one more read */
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
 	uint64_t		 qid;
@@ -502,6 +517,7 @@ struct server {
 	struct midgen		 midgen;
 	struct stats		 stats;
 	int			 store_full;	/* last commit hit map full */
+	int			 commit_failed;	/* last commit failed otherwise */
 	int			 lock_fd;	/* data_dir/tickd.lock, held */
 	int			 verbose;	/* -v: debug logging always */
 	int			 quit;
@@ -521,6 +537,8 @@ void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
 void	server_reload(void);
+struct evconnlistener;
+void	server_accept_failed(struct evconnlistener *, const char *);
 
 
 /* limit.c */
@@ -546,6 +564,7 @@ void	tls_free(void);
 #define TOKEN_MAX	128	/* longest bearer token accepted */
 struct http_req {
 	char		*head;		/* NUL-terminated copy, parsed in place */
+	size_t		 head_len;	/* its bytes, before the NUL */
 	const char	*method;
 	char		*path;
 	char		*query;		/* NULL if none */
@@ -592,6 +611,7 @@ void	presence_attach(struct conn *);
 void	presence_detach(struct conn *);
 void	presence_each(const char *, void (*)(struct conn *, void *), void *);
 void	presence_subscribe(struct conn *, const char *, struct txn *);
+int	presence_watching(struct conn *, const char *);
 void	presence_unsubscribe(struct conn *, const char *);
 void	presence_unsubscribe_all(struct conn *);
 void	presence_free(void);

@@ -258,6 +258,7 @@ static const char *const err_codes[] = {
 	[TE_FORBIDDEN] = "forbidden",
 	[TE_GROUP_FULL] = "group_full",
 	[TE_TOO_MANY_GROUPS] = "too_many_groups",
+	[TE_TOO_MANY_DEVICES] = "too_many_devices",
 };
 
 /* The wire name of an error code (protocol.md section 8). */

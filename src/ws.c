@@ -18,6 +18,49 @@
 
 static void	ws_io(struct conn *);
 
+/*
+ * Follows the frame headers in the bytes handed to wslay, which tells of
+ * a frame only once its payload begins: a data frame announcing more than
+ * max_frame_bytes is refused with 1009 as soon as its header is in, not
+ * when a payload arrives, which may be never (tickd-protocol(7) ERRORS).
+ */
+static void
+ws_track(struct conn *c, const uint8_t *p, size_t n)
+{
+	size_t		need, k;
+	uint64_t	len;
+	uint8_t		l7;
+
+	while (n > 0) {
+		if (c->fpayload_left > 0) {
+			k = n < c->fpayload_left ? n : (size_t)c->fpayload_left;
+			c->fpayload_left -= k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		c->fhead[c->fhead_len++] = *p++;
+		n--;
+		if (c->fhead_len < 2)
+			continue;
+		l7 = c->fhead[1] & 0x7f;
+		need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) +
+		    ((c->fhead[1] & 0x80) ? 4 : 0);
+		if (c->fhead_len < need)
+			continue;
+		len = l7;
+		if (l7 >= 126) {
+			len = 0;
+			for (k = 2; k < (l7 == 126 ? 4u : 10u); k++)
+				len = len << 8 | c->fhead[k];
+		}
+		if (!(c->fhead[0] & 0x08) && len > srv.conf.max_frame_bytes)
+			c->frame_too_big = 1;
+		c->fpayload_left = len;
+		c->fhead_len = 0;
+	}
+}
+
 static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
     void *arg)
@@ -31,6 +74,7 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return (-1);
 	}
+	ws_track(c, buf, (size_t)n);
 	return (n);
 }
 
@@ -66,7 +110,8 @@ ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
 		ws_close(c, 1003, "binary frames are not accepted");
 		break;
 	case WSLAY_PONG:
-		c->last_pong = now_ms();
+		c->ping_out = 0;
+		c->ping_recheck = 0;
 		break;
 	default:
 		/* Pings are answered and closes echoed by wslay itself. */
@@ -229,7 +274,18 @@ ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 			return;
 		}
 	} else if (now >= c->next_ping) {
-		if (now - c->last_pong >= 2 * srv.conf.ping_interval) {
+		if (c->ping_out != 0 &&
+		    now - c->ping_out >= 2 * srv.conf.ping_interval) {
+			/*
+			 * After a stall of tickd's own, the pong may wait
+			 * unread: the turn that follows reads it first.
+			 */
+			if (!c->ping_recheck) {
+				c->ping_recheck = 1;
+				evtimer_del(c->timer);
+				ws_timer_arm(c, 0);
+				return;
+			}
 			log_info("ws: %s (%s:%s) answered no ping; closed",
 			    c->addr, c->user, c->device);
 			ws_close(c, 1008, "ping timeout");
@@ -243,6 +299,8 @@ ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 			conn_free_later(c);
 			return;
 		}
+		if (c->ping_out == 0)
+			c->ping_out = now;
 		c->next_ping = now + srv.conf.ping_interval;
 	}
 	ws_timer_reset(c);
@@ -263,13 +321,31 @@ ws_timer_reset(struct conn *c)
 	ws_timer_arm(c, when > now ? when - now : 0);
 }
 
-/* Reads every complete frame, then flushes what wslay queued. */
+/*
+ * Reads every complete frame, then flushes what wslay queued.  Replies to
+ * control frames count against max_output_bytes like any other: a
+ * connection past it is closed, as ws_send does for text frames.
+ */
 static void
 ws_io(struct conn *c)
 {
 	if (c->dead || c->closing)
 		return;
 	if (wslay_event_recv(c->ws) != 0 || wslay_event_send(c->ws) != 0) {
+		conn_free_later(c);
+		return;
+	}
+	if (c->dead || c->closing)
+		return;
+	/* wslay closes with 1009 itself once the payload is in. */
+	if (c->frame_too_big && !wslay_event_get_close_sent(c->ws)) {
+		ws_close(c, 1009, "frame exceeds max_frame_bytes");
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    srv.conf.max_output_bytes) {
+		log_info("ws: %s (%s:%s) is not reading; closed at "
+		    "max_output_bytes", c->addr, c->user, c->device);
 		conn_free_later(c);
 		return;
 	}
@@ -356,7 +432,7 @@ ws_authenticated(struct conn *c, const struct token_rec *tok)
 	json_t		*obj;
 	uint64_t	 now = now_ms();
 
-	c->last_pong = now;
+	c->ping_out = 0;
 	c->next_ping = now + srv.conf.ping_interval;
 	memset(&c->cursor, 0, sizeof c->cursor);
 	c->inflight = 0;

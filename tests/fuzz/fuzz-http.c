@@ -30,7 +30,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	req.head = xmalloc(len + 1);
 	memcpy(req.head, data, len);
 	req.head[len] = '\0';
+	req.head_len = len;
 	if (http_parse_head(&req) == 0) {
+		/* A NUL anywhere is refused, never cut at (RFC 9112). */
+		if (memchr(data, '\0', len) != NULL)
+			abort();
 		if (req.method == NULL || !inside(req.method, req.head, len) ||
 		    req.path == NULL || !inside(req.path, req.head, len) ||
 		    req.path[0] != '/' ||
