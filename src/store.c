@@ -11,29 +11,10 @@
 
 #include <lmdb.h>
 
+#define STORE_INTERNAL
 #include "tickd.h"
 
-enum {
-	DB_META,
-	DB_USERS,
-	DB_DEVICES,
-	DB_TOKENS,
-	DB_QUEUES,
-	DB_MSGS,
-	DB_DEDUP,
-	DB_BLOCKS,
-	DB_AUDIT,
-	DB_RKEYS,
-	DB_RIDX,
-	DB_RSETS,
-	DB_RENTRIES,
-	DB_RGROUPS,
-	DB_RPEL,
-	DB_RCONS,
-	DB_COUNT
-};
-
-static const char *const db_names[DB_COUNT] = {
+const char *const db_names[DB_COUNT] = {
 	[DB_META] = "meta",
 	[DB_USERS] = "users",
 	[DB_DEVICES] = "devices",
@@ -50,72 +31,19 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_RGROUPS] = "rgroups",
 	[DB_RPEL] = "rpel",
 	[DB_RCONS] = "rcons",
+	[DB_MEDIA] = "media",
+	[DB_MEDIA_USER] = "media_user",
+	[DB_MEDIA_FILE] = "media_file",
+	[DB_MEDIA_IDLE] = "media_idle",
+	[DB_MEDIA_GONE] = "media_gone",
+	[DB_MEDIA_REFS] = "media_refs",
 };
-
-struct store {
-	MDB_env		*env;
-	MDB_dbi		 dbi[DB_COUNT];
-	char		*path;		/* the data file */
-};
-
-/* The handle of a database a read-only store does not have yet. */
-#define DBI_NONE	((MDB_dbi)~0U)
-
-#define QKEY_BYTES	(8 + MID_BYTES)
-#define NKEY_MAX	(NAME_USER_MAX + 1 + CLIENT_ID_MAX)
-#define ITEM_HDR	(1 + 1 + 8)	/* version, kind, ts */
-#define REC_MAX		512
-
-/* A key of two names joined by a NUL, as store.h describes. */
-struct nkey {
-	char	b[NKEY_MAX];
-	size_t	len;
-};
-
-/* A record being encoded. */
-struct enc {
-	uint8_t	b[REC_MAX];
-	size_t	len;
-};
-
-/* A record being decoded; any short read or bad length sets bad. */
-struct dec {
-	const uint8_t	*p;
-	size_t		 len, off;
-	int		 bad;
-};
-
-/* The user's callback of a walk and its argument. */
-struct walk {
-	union {
-		int	(*user)(void *, const char *, const struct user_rec *);
-		int	(*dev)(void *, const char *, const char *,
-			    const struct dev_rec *);
-		int	(*token)(void *, const uint8_t *,
-			    const struct token_rec *);
-		int	(*item)(void *, const struct mid *,
-			    const struct item *);
-		int	(*msg)(void *, const struct mid *,
-			    const struct msg_rec *);
-		int	(*block)(void *, const char *);
-		int	(*audit)(void *, uint64_t, const struct audit_rec *);
-	} fn;
-	void	*arg;
-	int	 corrupt;	/* an entry did not decode */
-	int	 rev;		/* walk backwards */
-};
-
-/*
- * Walk adapters decode one entry and return the callback's STORE_WALK_*
- * code, or set corrupt and stop.
- */
-typedef int (*walk_fn)(struct walk *, const MDB_val *, const MDB_val *);
 
 static int	open_fail(struct store *, char **, const char *, ...)
 		    printflike(3, 4);
 
 /* Writes v big-endian, so that byte order is numeric order. */
-static void
+void
 be64enc(uint8_t *p, uint64_t v)
 {
 	int	i;
@@ -127,7 +55,7 @@ be64enc(uint8_t *p, uint64_t v)
 }
 
 /* Builds a "a\0b" key (just "a" if b is NULL); -1 if a part is too long. */
-static int
+int
 nkey_make(struct nkey *k, const char *a, size_t amax, const char *b,
     size_t bmax)
 {
@@ -150,7 +78,7 @@ nkey_make(struct nkey *k, const char *a, size_t amax, const char *b,
 }
 
 /* Copies a name out of a key into a NUL-terminated buffer. */
-static int
+int
 name_copy(char *dst, size_t max, const void *src, size_t len)
 {
 	if (len > max || memchr(src, '\0', len) != NULL)
@@ -161,7 +89,7 @@ name_copy(char *dst, size_t max, const void *src, size_t len)
 }
 
 /* A queue key: the qid, then the mid, all big-endian. */
-static void
+void
 qkey_make(uint8_t *k, uint64_t qid, const struct mid *mid)
 {
 	be64enc(k, qid);
@@ -169,7 +97,7 @@ qkey_make(uint8_t *k, uint64_t qid, const struct mid *mid)
 }
 
 /* Starts a record with its version byte. */
-static void
+void
 enc_init(struct enc *e)
 {
 	e->b[0] = STORE_RECORD_V1;
@@ -177,7 +105,7 @@ enc_init(struct enc *e)
 }
 
 /* Appends raw bytes; every record fits REC_MAX by construction. */
-static void
+void
 enc_bytes(struct enc *e, const void *p, size_t n)
 {
 	memcpy(e->b + e->len, p, n);
@@ -185,21 +113,21 @@ enc_bytes(struct enc *e, const void *p, size_t n)
 }
 
 /* Appends one byte. */
-static void
+void
 enc_u8(struct enc *e, uint8_t v)
 {
 	enc_bytes(e, &v, 1);
 }
 
 /* Appends a number in this machine's layout. */
-static void
+void
 enc_u64(struct enc *e, uint64_t v)
 {
 	enc_bytes(e, &v, sizeof v);
 }
 
 /* A string field of at most max bytes: its length, then its bytes. */
-static void
+void
 enc_str(struct enc *e, const char *s, size_t max)
 {
 	size_t	n;
@@ -210,7 +138,7 @@ enc_str(struct enc *e, const char *s, size_t max)
 }
 
 /* Starts reading a record; another version is refused as bad. */
-static void
+void
 dec_init(struct dec *d, const MDB_val *v)
 {
 	d->p = v->mv_data;
@@ -220,7 +148,7 @@ dec_init(struct dec *d, const MDB_val *v)
 }
 
 /* Reads n bytes, or zeroes out and marks the record bad. */
-static void
+void
 dec_bytes(struct dec *d, void *out, size_t n)
 {
 	if (d->bad || d->len - d->off < n) {
@@ -233,7 +161,7 @@ dec_bytes(struct dec *d, void *out, size_t n)
 }
 
 /* Reads one byte. */
-static uint8_t
+uint8_t
 dec_u8(struct dec *d)
 {
 	uint8_t	v;
@@ -243,7 +171,7 @@ dec_u8(struct dec *d)
 }
 
 /* Reads a number in this machine's layout. */
-static uint64_t
+uint64_t
 dec_u64(struct dec *d)
 {
 	uint64_t	v;
@@ -253,7 +181,7 @@ dec_u64(struct dec *d)
 }
 
 /* Reads a string of at most max bytes and NUL-terminates it. */
-static void
+void
 dec_str(struct dec *d, char *out, size_t max)
 {
 	size_t	n;
@@ -268,7 +196,7 @@ dec_str(struct dec *d, char *out, size_t max)
 }
 
 /* 0 if the whole record was read and nothing was wrong. */
-static int
+int
 dec_end(struct dec *d)
 {
 	return (d->bad || d->off != d->len ? -1 : 0);
@@ -278,7 +206,7 @@ dec_end(struct dec *d)
  * Maps an LMDB result to a STORE_* code, setting the sticky error; db is
  * the database for the log, or -1 for the environment.
  */
-static int
+int
 txn_result(struct txn *txn, int rc, int db, const char *what)
 {
 	switch (rc) {
@@ -303,7 +231,7 @@ txn_result(struct txn *txn, int rc, int db, const char *what)
 }
 
 /* Fails the transaction for a reason of our own, such as a bad record. */
-static int
+int
 txn_fail(struct txn *txn, int db, const char *what)
 {
 	log_warnx("store: %s: %s", db_names[db], what);
@@ -312,7 +240,7 @@ txn_fail(struct txn *txn, int db, const char *what)
 }
 
 /* Looks a key up, honouring the sticky error. */
-static int
+int
 db_get(struct txn *txn, int db, const void *k, size_t klen, MDB_val *v)
 {
 	MDB_val	key;
@@ -326,7 +254,7 @@ db_get(struct txn *txn, int db, const void *k, size_t klen, MDB_val *v)
 }
 
 /* Writes a key, honouring the sticky error. */
-static int
+int
 db_put(struct txn *txn, int db, const void *k, size_t klen, const void *v,
     size_t vlen, unsigned int flags)
 {
@@ -343,7 +271,7 @@ db_put(struct txn *txn, int db, const void *k, size_t klen, const void *v,
 }
 
 /* Deletes a key, honouring the sticky error. */
-static int
+int
 db_del(struct txn *txn, int db, const void *k, size_t klen)
 {
 	MDB_val	key;
@@ -364,7 +292,7 @@ db_del(struct txn *txn, int db, const void *k, size_t klen)
  * MDB_NEXT lands on the entry that followed.  The walk also stops once
  * anything the callback did in this transaction set the sticky error.
  */
-static int
+int
 db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
     const void *seek, size_t slen, int skip, walk_fn fn, struct walk *w)
 {
@@ -423,7 +351,7 @@ db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
 }
 
 /* Marks a walk as having met an entry that does not decode. */
-static int
+int
 walk_corrupt(struct walk *w)
 {
 	w->corrupt = 1;
@@ -435,7 +363,7 @@ walk_corrupt(struct walk *w)
  * the RESP shim's databases are keyed, from n and id start (inclusive) on
  * if start is not NULL; arg is the adapter's w->arg.
  */
-static int
+int
 db_walk_num(struct txn *txn, int db, uint64_t n, const struct mid *start,
     walk_fn fn, void *arg)
 {
@@ -700,7 +628,7 @@ store_txn_abort(struct txn *txn)
 }
 
 /* Reads a meta record of n numbers. */
-static int
+int
 meta_get_u64s(struct txn *txn, const char *key, uint64_t *v, int n)
 {
 	MDB_val		val;
@@ -719,7 +647,7 @@ meta_get_u64s(struct txn *txn, const char *key, uint64_t *v, int n)
 }
 
 /* Writes a meta record of n numbers. */
-static int
+int
 meta_put_u64s(struct txn *txn, const char *key, const uint64_t *v, int n)
 {
 	struct enc	e;
@@ -765,7 +693,7 @@ store_mid_save(struct txn *txn, const struct mid *mid)
  * Hands out the next value of the counter key: one above the last (0 if
  * none), or min if that is higher.  No value is handed out twice.
  */
-static int
+int
 meta_next(struct txn *txn, const char *key, uint64_t min, uint64_t *next)
 {
 	uint64_t	v;

@@ -460,4 +460,196 @@ int	store_audit_walk_all(struct txn *, int (*)(void *, uint64_t,
 /* Deletes an account record only: see admin_user_delete() for the rest. */
 int	store_user_del(struct txn *, const char *);
 
+/* store-media.c: media of tickd-protocol(7) MEDIA, keyed by ID. */
+#define MEDIA_ID_BYTES		16	/* 128 random bits */
+#define MEDIA_TYPE_MAX		255
+#define MEDIA_REFS_MAX		24	/* IDs in one message, at most */
+struct media_rec {
+	char		uploader[NAME_USER_MAX + 1];
+	uint8_t		sha256[32];
+	uint64_t	size;
+	uint64_t	created;	/* Unix ms */
+	uint64_t	last_ref;	/* Unix ms its last reference left, 0 */
+	uint64_t	refs;		/* messages with items naming it */
+	char		type[MEDIA_TYPE_MAX + 1];
+};
+/* A file under media_dir, named by its SHA-256. */
+struct media_file {
+	uint64_t	ids;		/* IDs naming it */
+	uint64_t	size;
+};
+/* The media IDs of one message and how many of its items are queued. */
+struct media_refs {
+	uint64_t	items;
+	uint8_t		n;
+	uint8_t		ids[MEDIA_REFS_MAX][MEDIA_ID_BYTES];
+};
+int	store_media_get(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    struct media_rec *);
+int	store_media_add(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    const struct media_rec *);
+int	store_media_put(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    const struct media_rec *old, const struct media_rec *);
+int	store_media_del(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    const struct media_rec *);
+int	store_media_walk(struct txn *, int (*)(void *, const uint8_t *,
+	    const struct media_rec *), void *);
+int	store_media_user_walk(struct txn *, const char *, int (*)(void *,
+	    uint64_t, const uint8_t *), void *);
+int	store_media_idle_walk(struct txn *, int (*)(void *, uint64_t,
+	    const uint8_t *), void *);
+int	store_media_totals(struct txn *, uint64_t *files, uint64_t *bytes);
+int	store_media_file_get(struct txn *, const uint8_t [32],
+	    struct media_file *);
+int	store_media_file_set(struct txn *, const uint8_t [32], uint64_t ids,
+	    uint64_t size);
+int	store_media_file_walk(struct txn *, int (*)(void *, const uint8_t *,
+	    const struct media_file *), void *);
+int	store_media_gone_walk(struct txn *, int (*)(void *, const uint8_t *,
+	    const struct media_file *), void *);
+int	store_media_gone_get(struct txn *, const uint8_t [32]);
+int	store_media_gone_del(struct txn *, const uint8_t [32]);
+int	store_media_refs_get(struct txn *, const struct mid *,
+	    struct media_refs *);
+int	store_media_refs_put(struct txn *, const struct mid *,
+	    const struct media_refs *);
+int	store_media_refs_del(struct txn *, const struct mid *);
+int	store_media_refs_walk(struct txn *, int (*)(void *, const struct mid *,
+	    const struct media_refs *), void *);
+
+#ifdef STORE_INTERNAL
+/*
+ * For the store*.c files only: the environment, the codec and the walks
+ * that store.c keeps and every store-X.c builds its records with.
+ */
+#include <lmdb.h>
+
+enum {
+	DB_META,
+	DB_USERS,
+	DB_DEVICES,
+	DB_TOKENS,
+	DB_QUEUES,
+	DB_MSGS,
+	DB_DEDUP,
+	DB_BLOCKS,
+	DB_AUDIT,
+	DB_RKEYS,
+	DB_RIDX,
+	DB_RSETS,
+	DB_RENTRIES,
+	DB_RGROUPS,
+	DB_RPEL,
+	DB_RCONS,
+	DB_MEDIA,
+	DB_MEDIA_USER,
+	DB_MEDIA_FILE,
+	DB_MEDIA_IDLE,
+	DB_MEDIA_GONE,
+	DB_MEDIA_REFS,
+	DB_COUNT
+};
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 dbi[DB_COUNT];
+	char		*path;		/* the data file */
+};
+
+/* The handle of a database a read-only store does not have yet. */
+#define DBI_NONE	((MDB_dbi)~0U)
+
+#define QKEY_BYTES	(8 + MID_BYTES)
+#define NKEY_MAX	(NAME_USER_MAX + 1 + CLIENT_ID_MAX)
+#define ITEM_HDR	(1 + 1 + 8)	/* version, kind, ts */
+#define REC_MAX		512
+
+/* A key of two names joined by a NUL, as store.h describes. */
+struct nkey {
+	char	b[NKEY_MAX];
+	size_t	len;
+};
+
+/* A record being encoded. */
+struct enc {
+	uint8_t	b[REC_MAX];
+	size_t	len;
+};
+
+/* A record being decoded; any short read or bad length sets bad. */
+struct dec {
+	const uint8_t	*p;
+	size_t		 len, off;
+	int		 bad;
+};
+
+/* The user's callback of a walk and its argument. */
+struct walk {
+	union {
+		int	(*user)(void *, const char *, const struct user_rec *);
+		int	(*dev)(void *, const char *, const char *,
+			    const struct dev_rec *);
+		int	(*token)(void *, const uint8_t *,
+			    const struct token_rec *);
+		int	(*item)(void *, const struct mid *,
+			    const struct item *);
+		int	(*msg)(void *, const struct mid *,
+			    const struct msg_rec *);
+		int	(*block)(void *, const char *);
+		int	(*audit)(void *, uint64_t, const struct audit_rec *);
+		int	(*media)(void *, const uint8_t *,
+			    const struct media_rec *);
+		int	(*media_id)(void *, uint64_t, const uint8_t *);
+		int	(*media_sha)(void *, const uint8_t *,
+			    const struct media_file *);
+		int	(*media_refs)(void *, const struct mid *,
+			    const struct media_refs *);
+	} fn;
+	void	*arg;
+	int	 corrupt;	/* an entry did not decode */
+	int	 rev;		/* walk backwards */
+};
+
+/*
+ * Walk adapters decode one entry and return the callback's STORE_WALK_*
+ * code, or set corrupt and stop.
+ */
+typedef int (*walk_fn)(struct walk *, const MDB_val *, const MDB_val *);
+
+extern const char *const db_names[DB_COUNT];
+void	be64enc(uint8_t *p, uint64_t v);
+int	nkey_make(struct nkey *k, const char *a, size_t amax, const char *b,
+	    size_t bmax);
+int	name_copy(char *dst, size_t max, const void *src, size_t len);
+void	qkey_make(uint8_t *k, uint64_t qid, const struct mid *mid);
+void	enc_init(struct enc *e);
+void	enc_bytes(struct enc *e, const void *p, size_t n);
+void	enc_u8(struct enc *e, uint8_t v);
+void	enc_u64(struct enc *e, uint64_t v);
+void	enc_str(struct enc *e, const char *s, size_t max);
+void	dec_init(struct dec *d, const MDB_val *v);
+void	dec_bytes(struct dec *d, void *out, size_t n);
+uint8_t	dec_u8(struct dec *d);
+uint64_t	dec_u64(struct dec *d);
+void	dec_str(struct dec *d, char *out, size_t max);
+int	dec_end(struct dec *d);
+int	txn_result(struct txn *txn, int rc, int db, const char *what);
+int	txn_fail(struct txn *txn, int db, const char *what);
+int	db_get(struct txn *txn, int db, const void *k, size_t klen, MDB_val *v);
+int	db_put(struct txn *txn, int db, const void *k, size_t klen,
+	    const void *v, size_t vlen, unsigned int flags);
+int	db_del(struct txn *txn, int db, const void *k, size_t klen);
+int	db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
+	    const void *seek, size_t slen, int skip, walk_fn fn,
+	    struct walk *w);
+int	walk_corrupt(struct walk *w);
+int	db_walk_num(struct txn *txn, int db, uint64_t n, const struct mid *start,
+	    walk_fn fn, void *arg);
+int	meta_next(struct txn *txn, const char *key, uint64_t min,
+	    uint64_t *next);
+int	meta_get_u64s(struct txn *txn, const char *key, uint64_t *v, int n);
+int	meta_put_u64s(struct txn *txn, const char *key, const uint64_t *v,
+	    int n);
+#endif /* STORE_INTERNAL */
+
 #endif /* TICKD_STORE_H */
