@@ -1041,6 +1041,7 @@ inbox_send(struct rclient *rc, const char *to, int argc, struct rarg *argv,
 	memset(&req, 0, sizeof req);
 	req.from = from;
 	req.from_device = "resp";
+	req.media = NULL;
 	req.to = to;
 	req.id = id;
 	req.now = now_ms();

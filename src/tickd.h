@@ -45,6 +45,9 @@ enum tick_err {
 	TE_REGISTRATION_CLOSED,
 	TE_NAME_TAKEN,
 	TE_UNAVAILABLE,
+	TE_NO_SUCH_MEDIA,		/* tickd-protocol(7) MEDIA */
+	TE_QUOTA_EXCEEDED,
+	TE_BAD_RANGE,
 };
 
 /* compat/ */
@@ -124,6 +127,15 @@ struct conf {
 	uint64_t	 resp_max_bulk;	/* largest RESP bulk string */
 	uint64_t	 resp_max_query; /* a RESP client's unparsed input */
 	uint64_t	 resp_max_clients;
+	/* Media, tickd-protocol(7) MEDIA. */
+	char		*media_dir;	/* NULL: data_dir/media */
+	uint64_t	 max_media_bytes;
+	uint64_t	 media_quota;	/* bytes of live media per user */
+	uint64_t	 media_ttl;
+	uint64_t	 media_timeout;	/* a whole upload */
+	uint64_t	 media_rate;	/* uploads a minute per user, 0: any */
+	uint64_t	 media_min_free; /* bytes free for uploads to go on */
+	uint64_t	 max_media_refs;
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -214,6 +226,7 @@ struct send_req {
 	const char	*to;
 	const char	*id;
 	json_t		*body;
+	json_t		*media;		/* IDs it references, or NULL */
 	uint64_t	 now;
 };
 struct send_res {
@@ -245,6 +258,38 @@ struct sweep_res {
 int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 	    int (*online)(void *, const char *, const char *), void *,
 	    struct sweep_res *);
+
+/* media.c */
+#define MEDIA_ID_LEN	22	/* base64url characters of an ID */
+int	media_id_new(uint8_t [MEDIA_ID_BYTES]);
+void	media_id_format(const uint8_t [MEDIA_ID_BYTES],
+	    char [MEDIA_ID_LEN + 1]);
+int	media_id_parse(const char *, size_t, uint8_t [MEDIA_ID_BYTES]);
+int	media_type_ok(const char *);
+int	media_live(const struct media_rec *, uint64_t now, uint64_t ttl);
+int	media_usage(struct txn *, const char *, uint64_t now, uint64_t ttl,
+	    uint64_t *bytes, uint64_t *count);
+int	media_quota_check(struct txn *, const struct conf *, const char *,
+	    uint64_t, uint64_t, enum tick_err *);
+int	media_commit(struct txn *, const struct conf *, const char *user,
+	    const uint8_t [32], uint64_t size, const char *type, uint64_t now,
+	    uint8_t [MEDIA_ID_BYTES], enum tick_err *);
+int	media_lookup(struct txn *, const struct conf *, const char *, size_t,
+	    uint64_t, uint8_t [MEDIA_ID_BYTES], struct media_rec *);
+int	media_delete(struct txn *, const struct conf *, const char *user,
+	    const char *, size_t, uint64_t);
+int	media_member_ok(const json_t *, uint64_t);
+int	media_refs_check(struct txn *, const struct conf *, const json_t *,
+	    uint64_t, struct media_refs *, enum tick_err *);
+int	media_refs_take(struct txn *, const struct mid *, struct media_refs *,
+	    uint64_t items);
+int	media_release(struct txn *, const struct mid *, uint64_t);
+int	media_queue_release(struct txn *, uint64_t qid, uint64_t);
+int	media_user_delete(struct txn *, const char *, uint64_t *);
+int	media_sweep(struct txn *, const struct conf *, uint64_t, uint64_t *);
+void	media_path(const char *, const uint8_t [32], char *, size_t);
+int	media_unlink(struct txn *done, struct txn *, const char *dir,
+	    uint64_t *);
 
 /* account.c */
 int	account_register(struct txn *, const char *user,
@@ -505,6 +550,7 @@ struct admin_del {		/* what admin_user_delete removed */
 	uint64_t	tokens;
 	uint64_t	blocks;
 	uint64_t	dedup;
+	uint64_t	media;		/* IDs it uploaded */
 };
 /* Whether user (device NULL) or its device is online. */
 typedef int (*admin_online_fn)(void *, const char *, const char *);

@@ -254,6 +254,9 @@ static const char *const err_codes[] = {
 	[TE_REGISTRATION_CLOSED] = "registration_closed",
 	[TE_NAME_TAKEN] = "name_taken",
 	[TE_UNAVAILABLE] = "unavailable",
+	[TE_NO_SUCH_MEDIA] = "no_such_media",
+	[TE_QUOTA_EXCEEDED] = "quota_exceeded",
+	[TE_BAD_RANGE] = "bad_range",
 };
 
 /* The wire name of an error code (protocol.md section 8). */
