@@ -99,7 +99,7 @@ http_build(struct conn *c, int status, const char *ctype, const char *body,
 }
 
 /* Ends a request: re-arms the idle timer or closes the connection. */
-static void
+void
 http_done(struct conn *c)
 {
 	struct timeval	tv;
@@ -569,8 +569,8 @@ route_metrics(struct conn *c, struct http_req *req)
 }
 
 /* The query parameter "token", if any, copied into buf. */
-static int
-query_token(const char *query, char *buf, size_t size)
+int
+http_query_token(const char *query, char *buf, size_t size)
 {
 	const char	*p = query;
 	size_t		 n;
@@ -605,7 +605,7 @@ route_ws(struct conn *c, struct http_req *req)
 		    "upgrade (RFC 6455, version 13)");
 		return;
 	}
-	if (query_token(req->query, token, sizeof token) != 0) {
+	if (http_query_token(req->query, token, sizeof token) != 0) {
 		http_error(c, 400, TE_BAD_REQUEST, "token too long");
 		return;
 	}
@@ -700,6 +700,8 @@ http_process(struct conn *c)
 	size_t			 headlen, total;
 
 	in = bufferevent_get_input(c->bev);
+	if (c->upload != NULL && !c->dead)
+		media_http_feed(c);
 	while (!c->busy && !c->dead && !c->closing && !c->is_ws) {
 		pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 		if (pos.pos == -1) {
@@ -724,6 +726,18 @@ http_process(struct conn *c)
 			    "malformed HTTP request");
 			http_done(c);
 			return;
+		}
+		/* Media routes answer from the head (tickd-protocol(7)). */
+		switch (media_http_route(c, &req)) {
+		case MEDIA_LATER:
+			free(req.head);
+			return;
+		case MEDIA_TAKEN:
+			evbuffer_drain(in, headlen);
+			free(req.head);
+			if (c->upload != NULL && !c->dead)
+				media_http_feed(c);
+			continue;
 		}
 		total = headlen + req.content_length;
 		if (total > srv.conf.max_request_bytes) {
@@ -762,8 +776,13 @@ http_read_cb(struct bufferevent *bev, void *arg)
 static void
 http_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct conn	*c = arg;
+
 	(void)bev;
-	conn_check_closing(arg);
+	conn_check_closing(c);
+	/* A media GET that waited for earlier answers to go out. */
+	if (!c->dead && !c->closing && !c->is_ws && !c->busy)
+		http_process(c);
 }
 
 static void

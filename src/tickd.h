@@ -331,6 +331,8 @@ struct stats {
 	uint64_t	commit_failures;
 	uint64_t	commit_lat[LAT_BUCKETS];	/* per bucket, not cumulative */
 	double		commit_lat_sum;		/* seconds */
+	uint64_t	media_uploads;	/* 201 answered */
+	uint64_t	media_expired;	/* IDs expired by the sweep */
 };
 void	metrics_commit(double seconds, int ok);
 char   *metrics_render(size_t *);
@@ -338,6 +340,7 @@ char   *metrics_render(size_t *);
 /* server.c */
 struct sub;
 struct rclient;
+struct media_upload;
 struct conn {
 	uint64_t		 id;
 	struct bufferevent	*bev;
@@ -385,6 +388,7 @@ struct conn {
 	uint16_t		 close_code;	/* why tickd closed it, or 0 */
 	char			 close_reason[64];
 	struct rclient		*resp;		/* a RESP client's state */
+	struct media_upload	*upload;	/* POST /v1/media under way */
 };
 struct server {
 	struct event_base	*base;
@@ -460,6 +464,11 @@ struct http_req {
 	const char	*ws_version;
 	int		 ws_tick_v1;	/* tick.v1 offered */
 	char		 bearer[TOKEN_MAX + 1];
+	const char	*content_type;	/* NULL if none */
+	int		 expect_continue;
+	const char	*range;		/* NULL if none */
+	const char	*if_range;
+	const char	*if_none_match;
 	char		*body;
 	size_t		 body_len;
 };
@@ -468,6 +477,22 @@ int	http_parse_head(struct http_req *);
 /* http.c */
 void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
+void	http_done(struct conn *);
+int	http_query_token(const char *, char *, size_t);
+
+/* http-media.c */
+#define MEDIA_NOT	0	/* not a media route */
+#define MEDIA_TAKEN	1	/* answered, or an upload under way */
+#define MEDIA_LATER	2	/* wait for earlier answers to go */
+int	media_http_init(char **);
+void	media_http_free_all(void);
+const char *media_http_dir(void);
+void	media_http_free(struct conn *);
+int	media_http_route(struct conn *, struct http_req *);
+void	media_http_feed(struct conn *);
+int	media_range_parse(const char *, uint64_t, uint64_t *, uint64_t *);
+void	media_http_totals(uint64_t *, uint64_t *);
+void	media_http_sweep(struct txn *);
 
 /* ws.c */
 void	ws_upgraded(struct conn *, const char *token);
