@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -572,5 +574,89 @@ media_unlink(struct txn *done, struct txn *txn, const char *dir,
 		rc = store_media_gone_del(txn, l->v[i]);
 	}
 	free(l);
+	return (rc);
+}
+
+/* Whether a directory with st lets uid (in group gid) create files. */
+static int
+dir_writable(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (uid == 0)
+		return (1);
+	if (st->st_uid == uid)
+		return ((st->st_mode & 0300) == 0300);
+	if (st->st_gid == gid)
+		return ((st->st_mode & 0030) == 0030);
+	return ((st->st_mode & 0003) == 0003);
+}
+
+/*
+ * For tickd -t: refuses a media_dir in which the daemon's user (user, or
+ * whoever runs tickd) cannot create files, or the directory it would be
+ * created in when it does not exist yet.  A default media_dir inside a
+ * data_dir not made yet is fine: tickd makes both for its user.
+ */
+int
+media_dir_check(const struct conf *conf, char **cause)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	struct stat	 st;
+	uid_t		 uid = geteuid();
+	gid_t		 gid = getegid();
+	char		*dir, *slash;
+	int		 ok, rc = -1;
+
+	if (conf->media_dir == NULL && stat(conf->data_dir, &st) == -1 &&
+	    errno == ENOENT)
+		return (0);
+	if (conf->user != NULL && uid == 0) {
+		if ((pw = getpwnam(conf->user)) == NULL) {
+			xasprintf(cause, "no such user %s", conf->user);
+			return (-1);
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+		if (conf->group != NULL) {
+			if ((gr = getgrnam(conf->group)) == NULL) {
+				xasprintf(cause, "no such group %s",
+				    conf->group);
+				return (-1);
+			}
+			gid = gr->gr_gid;
+		}
+	}
+	if (conf->media_dir != NULL)
+		dir = xstrdup(conf->media_dir);
+	else
+		xasprintf(&dir, "%s/media", conf->data_dir);
+	/* The directory, or the nearest one above it that exists. */
+	while (stat(dir, &st) == -1) {
+		if (errno != ENOENT || (slash = strrchr(dir, '/')) == NULL) {
+			xasprintf(cause, "media_dir %s: %s", dir,
+			    strerror(errno));
+			goto out;
+		}
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		xasprintf(cause, "media_dir %s is not a directory", dir);
+		goto out;
+	}
+	if (uid == geteuid())
+		ok = access(dir, W_OK | X_OK) == 0;
+	else
+		ok = dir_writable(&st, uid, gid);
+	if (!ok) {
+		xasprintf(cause, "media_dir: user %s cannot create files in %s",
+		    conf->user != NULL ? conf->user : "running tickd", dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
 	return (rc);
 }

@@ -290,6 +290,7 @@ int	media_sweep(struct txn *, const struct conf *, uint64_t, uint64_t *);
 void	media_path(const char *, const uint8_t [32], char *, size_t);
 int	media_unlink(struct txn *done, struct txn *, const char *dir,
 	    uint64_t *);
+int	media_dir_check(const struct conf *, char **);
 
 /* account.c */
 int	account_register(struct txn *, const char *user,
