@@ -292,6 +292,15 @@ int	media_unlink(struct txn *done, struct txn *, const char *dir,
 	    uint64_t *);
 int	media_dir_check(const struct conf *, char **);
 
+/* media-admin.c */
+int	media_admin_list(struct txn *, const char *, uint64_t, uint64_t,
+	    json_t **);
+int	media_admin_show(struct txn *, const char *, uint64_t, uint64_t,
+	    json_t **);
+int	media_admin_del(struct txn *, const char *, json_t **);
+int	media_verify(struct txn *, const char *dir, int fix,
+	    void (*)(void *, const char *), void *, json_t *);
+
 /* account.c */
 int	account_register(struct txn *, const char *user,
 	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
