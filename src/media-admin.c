@@ -125,7 +125,7 @@ struct mverify {
 	int		 fix;
 	void		(*report)(void *, const char *);
 	void		*arg;
-	uint64_t	 ids, files, problems, fixed;
+	uint64_t	 ids, files, orphans, problems, fixed;
 	uint8_t		(*del)[MEDIA_ID_BYTES];	/* records to delete */
 	size_t		 ndel, del_cap;
 };
@@ -149,6 +149,26 @@ mv_problem(struct mverify *v, const char *fmt, ...)
 	v->report(v->arg, full);
 	free(full);
 	free(line);
+}
+
+/*
+ * Reports a file no record names.  An upload cut short between the rename
+ * of its file and the commit of its record leaves one, so it is counted
+ * apart, like a stale token: wasted space, not an inconsistency.  Repair
+ * removes it.
+ */
+static void
+mv_orphan(struct mverify *v, const char *path)
+{
+	char	*line;
+
+	v->orphans++;
+	xasprintf(&line, "file %s: no media record names it%s", path,
+	    v->fix ? " (removed)" : "");
+	v->report(v->arg, line);
+	free(line);
+	if (v->fix && unlink(path) == -1)
+		log_warn("media: unlink %s", path);
 }
 
 /* Media walk callback: each record must have its file of its size. */
@@ -181,8 +201,8 @@ mv_media_fn(void *arg, const uint8_t *id, const struct media_rec *r)
 /*
  * Checks media records against the files under dir: a record whose file
  * is missing or of another size, and a file (not one on the unlink list)
- * that no record names.  With fix, the record is deleted (its media is
- * lost either way) and the file unlinked.  Temporary files of uploads
+ * that no record names (an orphan, see mv_orphan).  With fix, the record
+ * is deleted (its media is lost either way) and the file unlinked.  Temporary files of uploads
  * under way are left alone.  The counts go into summary.
  */
 int
@@ -234,9 +254,7 @@ media_verify(struct txn *txn, const char *dir, int fix,
 		if (store_media_gone_get(txn, sha) == STORE_OK)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		mv_problem(&v, "file %s: no media record names it", path);
-		if (fix && unlink(path) == -1)
-			log_warn("media: unlink %s", path);
+		mv_orphan(&v, path);
 	}
 	closedir(d);
 out:
@@ -246,6 +264,8 @@ out:
 		    (json_int_t)v.ids));
 		json_object_set_new(summary, "media_files", json_integer(
 		    (json_int_t)v.files));
+		json_object_set_new(summary, "orphan_files", json_integer(
+		    (json_int_t)v.orphans));
 		json_object_set_new(summary, "problems", json_integer(
 		    (json_int_t)(json_integer_value(json_object_get(summary,
 		    "problems")) + (json_int_t)v.problems)));

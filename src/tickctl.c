@@ -860,9 +860,10 @@ show_verify(json_t *r)
 	    (unsigned long long)num(r, "pending_entries"),
 	    (unsigned long long)num(r, "audit_events"));
 	if (json_object_get(r, "media") != NULL)
-		printf("media: %llu IDs, %llu files\n",
+		printf("media: %llu IDs, %llu files (%llu named by no ID)\n",
 		    (unsigned long long)num(r, "media"),
-		    (unsigned long long)num(r, "media_files"));
+		    (unsigned long long)num(r, "media_files"),
+		    (unsigned long long)num(r, "orphan_files"));
 	if (num(r, "problems") != 0)
 		printf("%llu problems, %llu repaired\n",
 		    (unsigned long long)num(r, "problems"),
