@@ -50,13 +50,6 @@ static char			*media_dir;
 static struct media_rate	*rates;
 static size_t			 nrates, rates_cap;
 
-/* What a Range header asks. */
-enum range {
-	RANGE_NONE,		/* the whole file, with 200 */
-	RANGE_ONE,		/* one satisfiable range, with 206 */
-	RANGE_BAD,		/* none satisfiable, 416 */
-};
-
 /* The directory media lives in: media_dir, or data_dir/media. */
 const char *
 media_http_dir(void)
@@ -482,79 +475,6 @@ media_http_feed(struct conn *c)
 	}
 	if (u->got == u->size)
 		upload_finish(c);
-}
-
-/* Reads the digits at *p into *v; -1 if there are none or too many. */
-static int
-range_num(const char **p, uint64_t *v)
-{
-	const char	*s = *p;
-
-	*v = 0;
-	if (*s < '0' || *s > '9')
-		return (-1);
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (*v > (UINT64_MAX - 9) / 10)
-			return (-1);
-		*v = *v * 10 + (uint64_t)(*s - '0');
-	}
-	*p = s;
-	return (0);
-}
-
-/*
- * Parses a Range header against a file of size bytes (tickd-protocol(7)
- * MEDIA rule 7): one range "a-b", "a-" or "-n" gives RANGE_ONE and the
- * bytes to send; several ranges, or a header that is not a byte range
- * at all, RANGE_NONE (the whole file); a range beyond the end RANGE_BAD.
- */
-int
-media_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
-{
-	const char	*p;
-	uint64_t	 a, b;
-
-	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0)
-		return (RANGE_NONE);
-	p = h + 6;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (strchr(p, ',') != NULL)
-		return (RANGE_NONE);
-	if (*p == '-') {
-		p++;
-		if (range_num(&p, &b) != 0)
-			return (RANGE_NONE);
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != '\0')
-			return (RANGE_NONE);
-		if (b == 0 || size == 0)
-			return (RANGE_BAD);
-		if (b > size)
-			b = size;
-		*off = size - b;
-		*len = b;
-		return (RANGE_ONE);
-	}
-	if (range_num(&p, &a) != 0 || *p++ != '-')
-		return (RANGE_NONE);
-	if (*p >= '0' && *p <= '9') {
-		if (range_num(&p, &b) != 0 || b < a)
-			return (RANGE_NONE);
-	} else
-		b = UINT64_MAX;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p != '\0')
-		return (RANGE_NONE);
-	if (a >= size)
-		return (RANGE_BAD);
-	if (b >= size)
-		b = size - 1;
-	*off = a;
-	*len = b - a + 1;
-	return (RANGE_ONE);
 }
 
 /* Whether an If-None-Match list names etag (quoted) or is "*". */

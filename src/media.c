@@ -82,43 +82,6 @@ media_id_parse(const char *s, size_t len, uint8_t id[MEDIA_ID_BYTES])
 	return (memcmp(check, s, MEDIA_ID_LEN) == 0 ? 0 : -1);
 }
 
-/* Whether c may appear in a token of RFC 9110 (a type or subtype). */
-static int
-tchar(int c)
-{
-	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/*
- * Whether a Content-Type is "type/subtype" with optional parameters after
- * a ";", at most MEDIA_TYPE_MAX bytes of printable ASCII.
- */
-int
-media_type_ok(const char *s)
-{
-	size_t	i = 0, n;
-
-	if (s == NULL || (n = strlen(s)) == 0 || n > MEDIA_TYPE_MAX)
-		return (0);
-	for (i = 0; i < n; i++) {
-		if ((s[i] < 0x20 || s[i] > 0x7e) && s[i] != '\t')
-			return (0);
-	}
-	for (i = 0; s[i] != '\0' && tchar((unsigned char)s[i]); i++)
-		;
-	if (i == 0 || s[i] != '/')
-		return (0);
-	n = ++i;
-	for (; s[i] != '\0' && tchar((unsigned char)s[i]); i++)
-		;
-	if (i == n)
-		return (0);
-	while (s[i] == ' ' || s[i] == '\t')
-		i++;
-	return (s[i] == '\0' || s[i] == ';');
-}
-
 /* Whether t is more than ttl before now. */
 static int
 older(uint64_t t, uint64_t ttl, uint64_t now)

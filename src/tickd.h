@@ -265,7 +265,6 @@ int	media_id_new(uint8_t [MEDIA_ID_BYTES]);
 void	media_id_format(const uint8_t [MEDIA_ID_BYTES],
 	    char [MEDIA_ID_LEN + 1]);
 int	media_id_parse(const char *, size_t, uint8_t [MEDIA_ID_BYTES]);
-int	media_type_ok(const char *);
 int	media_live(const struct media_rec *, uint64_t now, uint64_t ttl);
 int	media_usage(struct txn *, const char *, uint64_t now, uint64_t ttl,
 	    uint64_t *bytes, uint64_t *count);
@@ -490,6 +489,13 @@ void	http_error(struct conn *, int, enum tick_err, const char *);
 void	http_done(struct conn *);
 int	http_query_token(const char *, char *, size_t);
 
+/* http-media-parse.c */
+#define RANGE_NONE	0	/* the whole file, with 200 */
+#define RANGE_ONE	1	/* one satisfiable range, with 206 */
+#define RANGE_BAD	2	/* none satisfiable, 416 */
+int	media_type_ok(const char *);
+int	media_range_parse(const char *, uint64_t, uint64_t *, uint64_t *);
+
 /* http-media.c */
 #define MEDIA_NOT	0	/* not a media route */
 #define MEDIA_TAKEN	1	/* answered, or an upload under way */
@@ -500,7 +506,6 @@ const char *media_http_dir(void);
 void	media_http_free(struct conn *);
 int	media_http_route(struct conn *, struct http_req *);
 void	media_http_feed(struct conn *);
-int	media_range_parse(const char *, uint64_t, uint64_t *, uint64_t *);
 void	media_http_totals(uint64_t *, uint64_t *);
 void	media_http_sweep(struct txn *);
 
