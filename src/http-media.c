@@ -229,10 +229,12 @@ upload_begin(struct conn *c, struct http_req *req)
 	struct timeval		 tv;
 	enum tick_err		 err;
 	const char		*type;
-	int			 ret;
+	int			 ret, keepalive;
 
+	/* A refused upload's body is never read: its connection closes. */
+	keepalive = c->keepalive;
+	c->keepalive = 0;
 	if (bearer_user(c, req->bearer, &tok) != 0) {
-		c->keepalive = 0;
 		http_done(c);
 		return;
 	}
@@ -280,6 +282,7 @@ upload_begin(struct conn *c, struct http_req *req)
 		return;
 	}
 
+	c->keepalive = keepalive;
 	u = xcalloc(1, sizeof *u);
 	c->upload = u;
 	u->size = req->content_length;

@@ -128,7 +128,54 @@ struct mverify {
 	uint64_t	 ids, files, orphans, problems, fixed;
 	uint8_t		(*del)[MEDIA_ID_BYTES];	/* records to delete */
 	size_t		 ndel, del_cap;
+	uint8_t		(*refs)[MEDIA_ID_BYTES];	/* each message's IDs */
+	size_t		 nrefs, refs_cap;
+	struct {
+		uint8_t		id[MEDIA_ID_BYTES];
+		uint64_t	refs;
+	}		*fixrefs;	/* records whose count to correct */
+	size_t		 nfixrefs, fixrefs_cap;
 };
+
+/* Media references walk callback: gathers the IDs each message names. */
+static int
+mv_refs_fn(void *arg, const struct mid *mid, const struct media_refs *m)
+{
+	struct mverify	*v = arg;
+	size_t		 i;
+
+	(void)mid;
+	for (i = 0; i < m->n; i++) {
+		v->refs = xgrow(v->refs, &v->refs_cap, v->nrefs + 1,
+		    sizeof *v->refs);
+		memcpy(v->refs[v->nrefs++], m->ids[i], MEDIA_ID_BYTES);
+	}
+	return (STORE_WALK_NEXT);
+}
+
+/* Orders IDs, for counting a message's references by bsearch. */
+static int
+id_cmp(const void *a, const void *b)
+{
+	return (memcmp(a, b, MEDIA_ID_BYTES));
+}
+
+/* How many messages name id. */
+static uint64_t
+mv_count(const struct mverify *v, const uint8_t *id)
+{
+	const uint8_t	(*p)[MEDIA_ID_BYTES];
+	uint64_t	 n = 0;
+
+	if (v->nrefs == 0 || (p = bsearch(id, v->refs, v->nrefs,
+	    sizeof *v->refs, id_cmp)) == NULL)
+		return (0);
+	while (p > v->refs && id_cmp(p - 1, id) == 0)
+		p--;
+	for (; p < v->refs + v->nrefs && id_cmp(p, id) == 0; p++)
+		n++;
+	return (n);
+}
 
 /* Reports one problem (fixed if v->fix), as admin_verify() does. */
 static void
@@ -183,11 +230,22 @@ mv_media_fn(void *arg, const uint8_t *id, const struct media_rec *r)
 	if (id == NULL || r == NULL)
 		return (STORE_WALK_NEXT);
 	v->ids++;
+	media_id_format(id, ids);
+	if (mv_count(v, id) != r->refs) {
+		mv_problem(v, "media %s counts %llu references; %llu messages "
+		    "name it", ids, (unsigned long long)r->refs,
+		    (unsigned long long)mv_count(v, id));
+		v->fixrefs = xgrow(v->fixrefs, &v->fixrefs_cap, v->nfixrefs +
+		    1, sizeof *v->fixrefs);
+		memcpy(v->fixrefs[v->nfixrefs].id, id, MEDIA_ID_BYTES);
+		v->fixrefs[v->nfixrefs++].refs = mv_count(v, id);
+	}
+	if (v->dir == NULL)
+		return (STORE_WALK_NEXT);
 	media_path(v->dir, r->sha256, path, sizeof path);
 	missing = stat(path, &st) == -1;
 	if (!missing && (uint64_t)st.st_size == r->size)
 		return (STORE_WALK_NEXT);
-	media_id_format(id, ids);
 	mv_problem(v, "media %s of %s: its file %s is %s", ids, r->uploader,
 	    path, missing ? "missing" : "of another size");
 	if (v->fix) {
@@ -201,8 +259,11 @@ mv_media_fn(void *arg, const uint8_t *id, const struct media_rec *r)
 /*
  * Checks media records against the files under dir: a record whose file
  * is missing or of another size, and a file (not one on the unlink list)
- * that no record names (an orphan, see mv_orphan).  With fix, the record
- * is deleted (its media is lost either way) and the file unlinked.  Temporary files of uploads
+ * that no record names (an orphan, see mv_orphan), and a count of
+ * references other than the messages naming the ID.  With fix, such a
+ * record is deleted (its media is lost either way), the file unlinked
+ * and the count set.  A dir of NULL (a backup file alone) checks the
+ * records only.  Temporary files of uploads
  * under way are left alone.  The counts go into summary.
  */
 int
@@ -210,7 +271,7 @@ media_verify(struct txn *txn, const char *dir, int fix,
     void (*report)(void *, const char *), void *arg, json_t *summary)
 {
 	struct mverify		 v;
-	struct media_rec	 r;
+	struct media_rec	 r, old;
 	struct media_file	 f;
 	struct dirent		*de;
 	DIR			*d;
@@ -225,15 +286,33 @@ media_verify(struct txn *txn, const char *dir, int fix,
 	v.fix = fix;
 	v.report = report;
 	v.arg = arg;
+	if ((rc = store_media_refs_walk(txn, mv_refs_fn, &v)) != STORE_OK)
+		goto out;
+	if (v.nrefs > 0)
+		qsort(v.refs, v.nrefs, sizeof *v.refs, id_cmp);
 	if ((rc = store_media_walk(txn, mv_media_fn, &v)) != STORE_OK)
 		goto out;
-	for (i = 0; i < v.ndel; i++) {
+	for (i = 0; fix && i < v.nfixrefs; i++) {
+		if ((rc = store_media_get(txn, v.fixrefs[i].id, &old)) !=
+		    STORE_OK)
+			goto out;
+		r = old;
+		r.refs = v.fixrefs[i].refs;
+		if (r.refs == 0 && old.refs != 0)
+			r.last_ref = now_ms();
+		if ((rc = store_media_put(txn, v.fixrefs[i].id, &old, &r)) !=
+		    STORE_OK)
+			goto out;
+	}
+	for (i = 0; fix && i < v.ndel; i++) {
 		if ((rc = store_media_get(txn, v.del[i], &r)) == STORE_OK)
 			rc = store_media_del(txn, v.del[i], &r);
 		if (rc != STORE_OK && rc != STORE_NOTFOUND)
 			goto out;
 	}
 	rc = STORE_OK;
+	if (dir == NULL)
+		goto out;
 	if ((d = opendir(dir)) == NULL) {
 		if (errno != ENOENT)
 			mv_problem(&v, "media_dir %s: %s", dir,
@@ -259,6 +338,8 @@ media_verify(struct txn *txn, const char *dir, int fix,
 	closedir(d);
 out:
 	free(v.del);
+	free(v.refs);
+	free(v.fixrefs);
 	if (rc == STORE_OK && summary != NULL) {
 		json_object_set_new(summary, "media", json_integer(
 		    (json_int_t)v.ids));

@@ -1175,6 +1175,8 @@ run_backup_media(const struct opts *o, struct store *s, char **args,
 	char			*cause;
 	int			 dfd, ret;
 
+	if (o->media_dir == NULL)
+		die("-d names a data file: it has no media_dir to copy");
 	if (mkdir(args[1], 0700) == -1 && errno != EEXIST)
 		die("%s: %s", args[1], strerror(errno));
 	if ((ret = run_backup(o, s, args, res)) != 0)
@@ -1256,6 +1258,7 @@ main(int argc, char **argv)
 	struct opts		 o;
 	struct conf		 conf;
 	struct store		*store;
+	struct stat		 st;
 	char			 name[64], *cause, *pw = NULL, *owned = NULL;
 	char			*words[WORDS_MAX + 1], *argsv[WORDS_MAX];
 	char			 pbuf[128], *pw_words[WORDS_MAX];
@@ -1312,7 +1315,9 @@ main(int argc, char **argv)
 				o.media_dir = xstrdup(conf.media_dir);
 			conf_clear(&conf);
 		}
-		if (o.media_dir == NULL)
+		/* A single data file, such as a backup, has no media. */
+		if (o.media_dir == NULL && stat(o.dir, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
 			xasprintf(&o.media_dir, "%s/media", o.dir);
 		lock_file_prepare(o.dir);
 		if (store_open_readonly(&store, o.dir, &cause) != STORE_OK)

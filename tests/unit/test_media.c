@@ -419,6 +419,60 @@ test_user_delete(void)
 	return (0);
 }
 
+/* Collects verify's report lines. */
+static void
+line_fn(void *arg, const char *line)
+{
+	(*(int *)arg)++;
+	printf("# %s\n", line);
+}
+
+/* verify: a wrong count of references is found, and repair sets it. */
+static int
+test_verify_refs(void)
+{
+	struct env		 e;
+	struct send_res		 res;
+	struct media_rec	 r, old;
+	uint8_t			 id[MEDIA_ID_BYTES];
+	char			 a[MEDIA_ID_LEN + 1];
+	enum tick_err		 err;
+	json_t			*sum;
+	int			 lines = 0;
+
+	CHECK(env_open(&e, "verify") == 0);
+	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0);
+	CHECK(upload(&e, "alice", 1, 10, 1000, a, &err) == STORE_OK &&
+	    err == TE_OK);
+	CHECK(send_media(&e, "bob", "c-1", a, 1000, &res) == STORE_OK &&
+	    res.err == TE_OK);
+	sum = json_pack("{s:b,s:i,s:i}", "consistent", 1, "problems", 0,
+	    "repaired", 0);
+	CHECK(media_verify(&e.txn, NULL, 0, line_fn, &lines, sum) ==
+	    STORE_OK && lines == 0);
+	CHECK(json_is_true(json_object_get(sum, "consistent")));
+	CHECK(media_id_parse(a, strlen(a), id) == 0);
+	CHECK(store_media_get(&e.txn, id, &old) == STORE_OK);
+	r = old;
+	r.refs = 0;
+	CHECK(store_media_put(&e.txn, id, &old, &r) == STORE_OK);
+	CHECK(media_verify(&e.txn, NULL, 0, line_fn, &lines, sum) ==
+	    STORE_OK && lines == 1);
+	CHECK(json_is_false(json_object_get(sum, "consistent")));
+	CHECK(media_verify(&e.txn, NULL, 1, line_fn, &lines, sum) ==
+	    STORE_OK && lines == 2);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 1);
+	lines = 0;
+	json_decref(sum);
+	sum = json_pack("{s:b,s:i,s:i}", "consistent", 1, "problems", 0,
+	    "repaired", 0);
+	CHECK(media_verify(&e.txn, NULL, 0, line_fn, &lines, sum) ==
+	    STORE_OK && lines == 0);
+	json_decref(sum);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "media IDs: format, parse, one spelling", test_ids },
 	{ "media_type_ok: type/subtype[;params], 255 bytes", test_types },
@@ -428,6 +482,8 @@ static const struct test tests[] = {
 	    test_release },
 	{ "the unlink list follows what is committed", test_unlink },
 	{ "deleting an account deletes its media", test_user_delete },
+	{ "verify finds and repair fixes a wrong reference count",
+	    test_verify_refs },
 };
 
 /* Runs every test, prints TAP, and removes the temporary tree. */
