@@ -292,6 +292,24 @@ async def main(t):
         msg = await wb.recv_op("msg")
         t.ok(msg and msg.get("media") == [mid], "msg carries media", msg)
 
+        # Rule 5: deleted media is 404 even where still referenced, and
+        # no longer referable.
+        r = upload(d, ta, b"to be deleted")
+        gone = (r.json or {}).get("media")
+        rep = await wa.request({"op": "send", "to": "bob", "id": "d-1",
+            "body": "x", "media": [gone]})
+        t.eq((rep or {}).get("op"), "sent", "send referencing media")
+        dm = await wb.recv_op("msg")
+        t.eq(http_request(d, "DELETE", f"/v1/media/{gone}",
+            token=ta).status, 204, "DELETE of referenced media: 204")
+        t.eq(get(d, tb, gone).status, 404, "deleted media is 404 even "
+            "where still referenced")
+        rep = await wa.request({"op": "send", "to": "bob", "id": "d-2",
+            "body": "x", "media": [gone]})
+        t.eq((rep or {}).get("code"), "no_such_media", "deleted media is "
+            "not referable")
+        await wb.send({"op": "ack", "mid": (dm or {}).get("mid", "0-0")})
+
         # Rule 4: referenced media outlives media_ttl (1s, by SIGHUP);
         # after the last ack it expires one media_ttl later, file and all.
         d.conf["media_ttl"] = "1s"
@@ -454,4 +472,4 @@ async def main(t):
     shutil.rmtree(tdir, ignore_errors=True)
 
 
-run(main, 79, timeout=120)
+run(main, 83, timeout=120)
