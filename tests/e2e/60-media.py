@@ -370,6 +370,8 @@ async def main(t):
             "temporary file", tmp_files(d))
         t.eq(media_files(d), [], "and no file")
 
+    with Daemon(media_min_free="0", max_media_bytes="128m") as d:
+        ta = token_for(d, "alice", new=True)
         # 64 MiB streamed: tickd's heap grows by far less than that.
         before = d.rss_anon()
         size = 64 << 20
