@@ -323,7 +323,7 @@ store_media_walk(struct txn *txn, int (*fn)(void *, const uint8_t *,
 {
 	struct walk	w = { .fn.media = fn, .arg = arg };
 
-	return (db_walk(txn, DB_MEDIA, NULL, 0, NULL, 0, 0, media_walk_fn,
+	return (db_walk(txn, DB_MEDIA, "", 0, NULL, 0, 0, media_walk_fn,
 	    &w));
 }
 
@@ -382,7 +382,7 @@ store_media_idle_walk(struct txn *txn, int (*fn)(void *, uint64_t,
 {
 	struct walk	w = { .fn.media_id = fn, .arg = arg };
 
-	return (db_walk(txn, DB_MEDIA_IDLE, NULL, 0, NULL, 0, 0,
+	return (db_walk(txn, DB_MEDIA_IDLE, "", 0, NULL, 0, 0,
 	    media_idle_fn, &w));
 }
 
@@ -412,7 +412,7 @@ store_media_file_walk(struct txn *txn, int (*fn)(void *, const uint8_t *,
 {
 	struct walk	w = { .fn.media_sha = fn, .arg = arg };
 
-	return (db_walk(txn, DB_MEDIA_FILE, NULL, 0, NULL, 0, 0, media_sha_fn,
+	return (db_walk(txn, DB_MEDIA_FILE, "", 0, NULL, 0, 0, media_sha_fn,
 	    &w));
 }
 
@@ -423,7 +423,7 @@ store_media_gone_walk(struct txn *txn, int (*fn)(void *, const uint8_t *,
 {
 	struct walk	w = { .fn.media_sha = fn, .arg = arg };
 
-	return (db_walk(txn, DB_MEDIA_GONE, NULL, 0, NULL, 0, 0, media_sha_fn,
+	return (db_walk(txn, DB_MEDIA_GONE, "", 0, NULL, 0, 0, media_sha_fn,
 	    &w));
 }
 
@@ -556,6 +556,6 @@ store_media_refs_walk(struct txn *txn, int (*fn)(void *, const struct mid *,
 {
 	struct walk	w = { .fn.media_refs = fn, .arg = arg };
 
-	return (db_walk(txn, DB_MEDIA_REFS, NULL, 0, NULL, 0, 0,
+	return (db_walk(txn, DB_MEDIA_REFS, "", 0, NULL, 0, 0,
 	    media_refs_fn, &w));
 }
