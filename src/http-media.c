@@ -398,8 +398,8 @@ upload_finish(struct conn *c)
 		    STORE_NOTFOUND && unlink(path) == -1)
 			log_warn("media: unlink %s", path);
 		if (ret != STORE_OK)
-			upload_refuse(c, 503, TE_UNAVAILABLE, ret == STORE_FULL ?
-			    "store full" : "store error");
+			upload_refuse(c, 503, TE_UNAVAILABLE,
+			    ret == STORE_FULL ? "store full" : "store error");
 		else if (err == TE_QUOTA_EXCEEDED)
 			upload_refuse(c, 403, err, "media_quota exceeded");
 		else

@@ -40,7 +40,8 @@ media_id_format(const uint8_t id[MEDIA_ID_BYTES], char out[MEDIA_ID_LEN + 1])
 	size_t		i, o = 0;
 
 	for (i = 0; i + 3 <= MEDIA_ID_BYTES; i += 3) {
-		v = (uint32_t)id[i] << 16 | (uint32_t)id[i + 1] << 8 | id[i + 2];
+		v = (uint32_t)id[i] << 16 | (uint32_t)id[i + 1] << 8 |
+		    id[i + 2];
 		out[o++] = b64url[v >> 18 & 63];
 		out[o++] = b64url[v >> 12 & 63];
 		out[o++] = b64url[v >> 6 & 63];

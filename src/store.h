@@ -630,7 +630,7 @@ void	enc_str(struct enc *e, const char *s, size_t max);
 void	dec_init(struct dec *d, const MDB_val *v);
 void	dec_bytes(struct dec *d, void *out, size_t n);
 uint8_t	dec_u8(struct dec *d);
-uint64_t	dec_u64(struct dec *d);
+uint64_t dec_u64(struct dec *d);
 void	dec_str(struct dec *d, char *out, size_t max);
 int	dec_end(struct dec *d);
 int	txn_result(struct txn *txn, int rc, int db, const char *what);
@@ -643,8 +643,8 @@ int	db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
 	    const void *seek, size_t slen, int skip, walk_fn fn,
 	    struct walk *w);
 int	walk_corrupt(struct walk *w);
-int	db_walk_num(struct txn *txn, int db, uint64_t n, const struct mid *start,
-	    walk_fn fn, void *arg);
+int	db_walk_num(struct txn *txn, int db, uint64_t n,
+	    const struct mid *start, walk_fn fn, void *arg);
 int	meta_next(struct txn *txn, const char *key, uint64_t min,
 	    uint64_t *next);
 int	meta_get_u64s(struct txn *txn, const char *key, uint64_t *v, int n);
