@@ -341,6 +341,28 @@ reply_durable(struct conn *c, int status, const char *text, const char *body)
 }
 
 /*
+ * Whether a record names the file sha: in txn, or, when txn is NULL (the
+ * batch failed and will be rolled back), in what is committed.  When
+ * that cannot be read, say yes: a file kept is an orphan for repair, a
+ * file lost is media lost.
+ */
+static int
+file_named(struct txn *txn, const uint8_t sha[32])
+{
+	struct media_file	f;
+	struct txn		done;
+	int			rc;
+
+	if (txn != NULL)
+		return (store_media_file_get(txn, sha, &f) != STORE_NOTFOUND);
+	if (store_txn_begin(srv.store, &done, 0) != STORE_OK)
+		return (1);
+	rc = store_media_file_get(&done, sha, &f);
+	store_txn_abort(&done);
+	return (rc != STORE_NOTFOUND);
+}
+
+/*
  * The whole body is in the temporary file: fsync it, rename it to its
  * hash, then record the ID in this turn's commit; 201 follows that.
  */
@@ -348,7 +370,6 @@ static void
 upload_finish(struct conn *c)
 {
 	struct media_upload	*u = c->upload;
-	struct media_file	 f;
 	struct txn		*txn;
 	enum tick_err		 err;
 	json_t			*obj;
@@ -394,8 +415,8 @@ upload_finish(struct conn *c)
 	    now, id, &err);
 	if (ret != STORE_OK || err != TE_OK) {
 		/* A file no ID names goes again; one others name stays. */
-		if (ret == STORE_OK && store_media_file_get(txn, sha, &f) ==
-		    STORE_NOTFOUND && unlink(path) == -1)
+		if (!file_named(ret == STORE_OK ? txn : NULL, sha) &&
+		    unlink(path) == -1)
 			log_warn("media: unlink %s", path);
 		if (ret != STORE_OK)
 			upload_refuse(c, 503, TE_UNAVAILABLE,
