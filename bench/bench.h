@@ -108,6 +108,15 @@ int	seed_accounts(const char *dir, uint64_t map_size, const char *prefix,
 	    unsigned n, const char *out, char **cause);
 
 /* bench-fsync.c: the data disk's durable write rate. */
+/* bench-media.c */
+struct media_res {
+	unsigned	uploaded, downloaded;	/* transfers that succeeded */
+	double		up_mb_s, down_mb_s;	/* all of them together */
+	uint64_t	rss_before, rss_peak;	/* the server's VmRSS */
+};
+int	bench_media(const struct peer *, const char *token, unsigned,
+	    uint64_t size, pid_t, struct media_res *, char **cause);
+
 struct fsync_res {
 	double		 per_s;
 	struct hist	 lat;		/* ns */

@@ -61,6 +61,8 @@ struct opts {
 	int		 read;		/* -R: read them too */
 	int		 quiet;		/* -q: no progress line */
 	int		 dir_set;	/* -D was given */
+	int		 conns_set;	/* -c was given */
+	uint64_t	 media_size;	/* -S: media */
 };
 
 /* A list of mids owed an ack, kept as the inside of a JSON array. */
@@ -137,7 +139,8 @@ usage(void)
 "  connections [-c count] [-d secs]\n"
 "  drain       [-m messages] [-w window] [-b bytes] [-x command]\n"
 "  fsync       [-D dir] [-d secs] [-n pages]\n"
-"  seed        -D data_dir -n count -T tokens [-u prefix] [-M map_size]\n");
+"  seed        -D data_dir -n count -T tokens [-u prefix] [-M map_size]\n"
+"  media       [-c uploads] [-S bytes]\n");
 	exit(2);
 }
 
@@ -1390,6 +1393,39 @@ run_fsync(void)
 	return (0);
 }
 
+/*
+ * Media: -c uploads of -S bytes at once, then their downloads, with the
+ * server's RSS while the uploads run (tickd-protocol(7) MEDIA).
+ */
+static int
+run_media(void)
+{
+	struct media_res	 res;
+	struct account		 a;
+	char			 user[64], *cause = NULL;
+
+	if (!o.conns_set)
+		o.conns = 100;
+	snprintf(user, sizeof user, "%smedia", o.prefix);
+	if (http_account(&peer, user, PASSWORD, "bench", &a, &cause) != 0)
+		die("%s", cause != NULL ? cause : "out of memory");
+	param("uploads", "%u", o.conns);
+	param("size", "%llu", (unsigned long long)o.media_size);
+	if (bench_media(&peer, a.token, o.conns, o.media_size, o.pid, &res,
+	    &cause) != 0)
+		die("%s", cause != NULL ? cause : "media failed");
+	fig("uploads_ok", res.uploaded);
+	fig("downloads_ok", res.downloaded);
+	fig("upload_mb_per_s", res.up_mb_s);
+	fig("download_mb_per_s", res.down_mb_s);
+	if (o.pid > 0) {
+		fig("server_rss_before_mib", (double)res.rss_before / 1048576);
+		fig("server_rss_peak_mib", (double)res.rss_peak / 1048576);
+	}
+	report();
+	return (res.uploaded == o.conns && res.downloaded == o.conns ? 0 : 1);
+}
+
 /* Seed: accounts written into a stopped tickd's store. */
 static int
 run_seed(void)
@@ -1417,6 +1453,7 @@ static const struct mode {
 	{ "drain",		run_drain,		1 },
 	{ "fsync",		run_fsync,		0 },
 	{ "seed",		run_seed,		0 },
+	{ "media",		run_media,		1 },
 };
 
 /*
@@ -1463,7 +1500,8 @@ main(int argc, char **argv)
 	o.warmup = 2;
 	o.dir = ".";
 	parse_peer("127.0.0.1:8080");
-	while ((ch = getopt(argc, argv, "a:b:c:D:d:eF:M:m:n:o:P:p:qRr:T:u:"
+	o.media_size = 16 << 20;
+	while ((ch = getopt(argc, argv, "a:b:c:D:d:eF:M:m:n:o:P:p:qRr:S:T:u:"
 	    "W:w:x:")) != -1) {
 		switch (ch) {
 		case 'a':
@@ -1475,6 +1513,7 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			o.conns = (unsigned)num(optarg, 1, 1e7, "count", 0);
+			o.conns_set = 1;
 			break;
 		case 'D':
 			o.dir = optarg;
@@ -1516,6 +1555,10 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			o.rate = num(optarg, 1, 1e8, "rate", 0);
+			break;
+		case 'S':
+			o.media_size = (uint64_t)num(optarg, 1, 1e12,
+			    "media size", 1);
 			break;
 		case 'T':
 			o.tokens = optarg;

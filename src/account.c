@@ -200,7 +200,8 @@ account_remove_device(struct txn *txn, const char *user, const char *device,
 
 	if ((rc = store_device_get(txn, user, device, &r)) != STORE_OK)
 		return (rc);
-	if ((rc = store_queue_drop(txn, r.qid)) != STORE_OK ||
+	if ((rc = media_queue_release(txn, r.qid, now)) != STORE_OK ||
+	    (rc = store_queue_drop(txn, r.qid)) != STORE_OK ||
 	    (rc = store_keys_drop(txn, user, device)) != STORE_OK ||
 	    (rc = store_device_del(txn, user, device)) != STORE_OK ||
 	    (rc = device_count(txn, user, &n)) != STORE_OK)

@@ -143,7 +143,9 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 	if ((rc = adevs_collect(txn, user, NULL, &d)) != STORE_OK)
 		goto out;
 	for (i = 0; i < d.n; i++) {
-		if ((rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
+		if ((rc = media_queue_release(txn, d.v[i].r.qid, now_ms())) !=
+		    STORE_OK ||
+		    (rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
 		    (rc = store_keys_drop(txn, user, d.v[i].device)) !=
 		    STORE_OK ||
 		    (rc = store_device_del(txn, user, d.v[i].device)) !=
@@ -167,6 +169,8 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 	res->blocks = bm.n;
 	if ((rc = store_dedup_walk(txn, user, dedup_del_fn, &res->dedup)) !=
 	    STORE_OK)
+		goto out;
+	if ((rc = media_user_delete(txn, user, &res->media)) != STORE_OK)
 		goto out;
 	rc = store_user_del(txn, user);
 out:
@@ -201,7 +205,9 @@ admin_queue_purge(struct txn *txn, const char *user, const char *device,
 		*items += d.v[i].r.count;
 		*bytes += d.v[i].r.bytes;
 		d.v[i].r.count = d.v[i].r.bytes = 0;
-		if ((rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
+		if ((rc = media_queue_release(txn, d.v[i].r.qid, now_ms())) !=
+		    STORE_OK ||
+		    (rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
 		    (rc = store_device_put(txn, user, d.v[i].device,
 		    &d.v[i].r)) != STORE_OK)
 			goto out;

@@ -326,6 +326,7 @@ conn_reap(struct conn *c)
 	presence_unsubscribe_all(c);
 	ws_free(c);
 	resp_free(c);
+	media_http_free(c);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	if (c->bev != NULL)

@@ -465,12 +465,13 @@ cmd_user_del(struct ctl *ctl, json_t *args)
 	log_info("control: uid %u: deleted user %s (%llu devices, %llu "
 	    "items)", (unsigned)ctl->uid, user,
 	    (unsigned long long)del.devices, (unsigned long long)del.items);
-	ctl_ok_durable(ctl, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:I}",
+	ctl_ok_durable(ctl, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I}",
 	    "user", user, "devices", (json_int_t)del.devices,
 	    "items", (json_int_t)del.items, "tokens", (json_int_t)del.tokens,
 	    "blocks", (json_int_t)del.blocks,
 	    "client_ids", (json_int_t)del.dedup, "closed", (int)closed,
-	    "groups_left", (json_int_t)groups));
+	    "groups_left", (json_int_t)groups,
+	    "media", (json_int_t)del.media));
 }
 
 /*
@@ -752,6 +753,7 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	struct txn		 txn;
 	uint64_t		 now = now_ms(), used = 0, map = 0;
 	uint64_t		 q[3] = { 0, 0, 0 };
+	uint64_t		 mfiles, mbytes;
 	unsigned		 same;
 	double			 secs = 0, avg, recent = 0;
 	json_t			*res;
@@ -803,6 +805,10 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	    "commit_ms", recent,
 	    "commit_ms_avg", avg,
 	    "rate_seconds", secs));
+	media_http_totals(&mfiles, &mbytes);
+	json_object_update_new(res, json_pack("{s:I,s:I,s:I}", "media_files",
+	    (json_int_t)mfiles, "media_bytes", (json_int_t)mbytes,
+	    "media_uploads", (json_int_t)s->media_uploads));
 	ctl_ok(ctl, res);
 }
 
@@ -875,7 +881,8 @@ cmd_repair(struct ctl *ctl, json_t *args)
 		return;
 	problems = json_array();
 	if ((ret = admin_verify(txn, 1, ctl_problem, problems, &res)) !=
-	    STORE_OK) {
+	    STORE_OK || (ret = media_verify(txn, media_http_dir(), 1,
+	    ctl_problem, problems, res)) != STORE_OK) {
 		json_decref(problems);
 		ctl_store_error(ctl, ret);
 		return;
@@ -892,6 +899,65 @@ cmd_audit(struct ctl *ctl, json_t *args)
 {
 	(void)args;
 	ctl_ok(ctl, audit_status());
+}
+
+/* media list: a user's media IDs. */
+static void
+cmd_media_list(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	const char	*user = ctl_arg(args, 0);
+	json_t		*res = NULL;
+	int		 ret;
+
+	if (ctl_check_user(ctl, user) != 0)
+		return;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = media_admin_list(&txn, user, now_ms(),
+		    srv.conf.media_ttl, &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "user", user);
+}
+
+/* media show: one media ID's record. */
+static void
+cmd_media_show(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	const char	*id = ctl_arg(args, 0);
+	json_t		*res = NULL;
+	int		 ret;
+
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = media_admin_show(&txn, id, now_ms(), srv.conf.media_ttl,
+		    &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "media", id);
+}
+
+/* media del: deletes a media ID whoever uploaded it. */
+static void
+cmd_media_del(struct ctl *ctl, json_t *args)
+{
+	struct txn	*txn;
+	const char	*id = ctl_arg(args, 0);
+	json_t		*res;
+	int		 ret;
+
+	if ((txn = ctl_batch(ctl)) == NULL)
+		return;
+	if ((ret = media_admin_del(txn, id, &res)) == STORE_NOTFOUND) {
+		ctl_error(ctl, "no such media: %s", id);
+		return;
+	}
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	log_info("control: uid %u: deleted media %s", (unsigned)ctl->uid, id);
+	ctl_ok_durable(ctl, res);
 }
 
 /* The commands, by their words (tickctl(8) documents each). */
@@ -990,6 +1056,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "group list",		0,	cmd_group_list },
 	{ "group show",		1,	cmd_group_show },
 	{ "group del",		1,	cmd_group_del },
+	{ "media list",		1,	cmd_media_list },
+	{ "media show",		1,	cmd_media_show },
+	{ "media del",		1,	cmd_media_del },
 };
 
 /*

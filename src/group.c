@@ -1070,6 +1070,7 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct gmsg_rec		 gm;
 	struct msg_rec		 m;
 	struct fanout		 f;
+	struct media_refs	 refs;
 	struct jbuf		 j;
 	char			 ms[MID_STRLEN + 1], *s = NULL, *body = NULL;
 	size_t			 blen;
@@ -1123,6 +1124,17 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		res->err = TE_TOO_LARGE;
 		return (STORE_OK);
 	}
+	/* Media rule 3 of tickd-protocol(7) MEDIA, as for a 1:1 send. */
+	refs.n = 0;
+	if (req->media != NULL) {
+		rc = media_refs_check(txn, conf, req->media, req->now, &refs,
+		    &res->err);
+		if (rc != STORE_OK || res->err != TE_OK) {
+			free(body);
+			gctx_close(&x);
+			return (rc);
+		}
+	}
 
 	midgen_next(gen, req->now, &res->mid);
 	res->ts = req->now;
@@ -1136,6 +1148,8 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	jbuf_str(&j, "id", req->id);
 	jbuf_uint(&j, "ts", res->ts);
 	jbuf_raw(&j, "body", body, blen);
+	if (req->media != NULL)
+		jbuf_json(&j, "media", req->media);
 	free(body);
 	memset(&f, 0, sizeof f);
 	if ((s = jbuf_close(&j, &f.it.len)) == NULL) {
@@ -1159,6 +1173,9 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (txn->ret);
 	res->skipped = f.skipped;
 	res->items = f.items;
+	if (refs.n != 0 &&
+	    (rc = media_refs_take(txn, &res->mid, &refs, f.items)) != STORE_OK)
+		return (rc);
 	memset(&gm, 0, sizeof gm);
 	gm.receipts = x.g.members <= conf->group_receipts_max;
 	gm.expect = gm.receipts ? x.g.members - 1 : 0;

@@ -143,7 +143,18 @@ http_parse_head(struct http_req *req)
 				req->ws_tick_v1 = 1;
 			if (header_lists(value, "tick.v2"))
 				req->ws_tick_v2 = 1;
-		} else if (strcasecmp(name, "Authorization") == 0) {
+		} else if (strcasecmp(name, "Content-Type") == 0)
+			req->content_type = value;
+		else if (strcasecmp(name, "Expect") == 0)
+			req->expect_continue = strcasecmp(value,
+			    "100-continue") == 0;
+		else if (strcasecmp(name, "Range") == 0)
+			req->range = value;
+		else if (strcasecmp(name, "If-Range") == 0)
+			req->if_range = value;
+		else if (strcasecmp(name, "If-None-Match") == 0)
+			req->if_none_match = value;
+		else if (strcasecmp(name, "Authorization") == 0) {
 			if (strncasecmp(value, "Bearer ", 7) != 0 ||
 			    strlen(value + 7) > TOKEN_MAX)
 				return (-1);

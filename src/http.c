@@ -35,7 +35,6 @@
 
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define PASSWORD_MAX	1024
-#define INFO_MEDIA_BYTES (64ULL * 1024 * 1024)	/* max_media_bytes default */
 
 
 /* A request waiting for the kdf thread. */
@@ -101,7 +100,7 @@ http_build(struct conn *c, int status, const char *ctype, const char *body,
 }
 
 /* Ends a request: re-arms the idle timer or closes the connection. */
-static void
+void
 http_done(struct conn *c)
 {
 	struct timeval	tv;
@@ -594,8 +593,8 @@ route_metrics(struct conn *c, struct http_req *req)
 
 /*
  * GET /v1/info (tickd-protocol(7) VERSION 2): what a client may rely on,
- * without authentication.  Media and push are not built in this tickd:
- * max_media_bytes is the protocol's default and push is false.
+ * without authentication.  Push is not built in this tickd: push is
+ * false.
  */
 static void
 route_info(struct conn *c, struct http_req *req)
@@ -605,7 +604,7 @@ route_info(struct conn *c, struct http_req *req)
 	(void)req;
 	obj = json_pack("{s:i,s:I,s:I,s:I,s:b}", "protocol", 2,
 	    "max_message_bytes", (json_int_t)srv.conf.max_message_bytes,
-	    "max_media_bytes", (json_int_t)INFO_MEDIA_BYTES,
+	    "max_media_bytes", (json_int_t)srv.conf.max_media_bytes,
 	    "max_group_members", (json_int_t)srv.conf.max_group_members,
 	    "push", 0);
 	http_send_json(c, 200, obj);
@@ -613,8 +612,8 @@ route_info(struct conn *c, struct http_req *req)
 }
 
 /* The query parameter "token", if any, copied into buf. */
-static int
-query_token(const char *query, char *buf, size_t size)
+int
+http_query_token(const char *query, char *buf, size_t size)
 {
 	const char	*p = query;
 	size_t		 n;
@@ -649,7 +648,7 @@ route_ws(struct conn *c, struct http_req *req)
 		    "upgrade (RFC 6455, version 13)");
 		return;
 	}
-	if (query_token(req->query, token, sizeof token) != 0) {
+	if (http_query_token(req->query, token, sizeof token) != 0) {
 		http_error(c, 400, TE_BAD_REQUEST, "token too long");
 		return;
 	}
@@ -766,6 +765,8 @@ http_process(struct conn *c)
 	size_t			 headlen, total;
 
 	in = bufferevent_get_input(c->bev);
+	if (c->upload != NULL && !c->dead)
+		media_http_feed(c);
 	while (!c->busy && !c->dead && !c->closing && !c->is_ws) {
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
 		    srv.conf.max_output_bytes) {
@@ -796,6 +797,18 @@ http_process(struct conn *c)
 			    "malformed HTTP request");
 			http_done(c);
 			return;
+		}
+		/* Media routes answer from the head (tickd-protocol(7)). */
+		switch (media_http_route(c, &req)) {
+		case MEDIA_LATER:
+			free(req.head);
+			return;
+		case MEDIA_TAKEN:
+			evbuffer_drain(in, headlen);
+			free(req.head);
+			if (c->upload != NULL && !c->dead)
+				media_http_feed(c);
+			continue;
 		}
 		total = headlen + req.content_length;
 		if (total > srv.conf.max_request_bytes) {
@@ -840,13 +853,19 @@ http_write_cb(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	conn_check_closing(c);
-	if (!c->out_stalled || c->dead || c->closing || c->is_ws)
+	if (c->dead || c->closing || c->is_ws)
 		return;
-	c->out_stalled = 0;
-	bufferevent_enable(c->bev, EV_READ);
-	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
-	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
-	evtimer_add(c->timer, &tv);
+	if (c->out_stalled) {
+		c->out_stalled = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
+		tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) *
+		    1000;
+		evtimer_add(c->timer, &tv);
+	} else if (c->busy)
+		return;
+	/* A stalled connection, or a media GET that waited for earlier
+	 * answers to go out. */
 	http_process(c);
 }
 

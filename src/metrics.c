@@ -95,6 +95,7 @@ metrics_render(size_t *len)
 	struct stats		*s = &srv.stats;
 	struct audit_stats	 as;
 	uint64_t		 used = 0, map = 0, cum = 0, groups = 0;
+	uint64_t		 mfiles, mbytes;
 	char			*buf = NULL;
 	FILE			*f;
 	size_t			 i;
@@ -182,6 +183,15 @@ metrics_render(size_t *len)
 	metric(f, "tickd_prekeys_empty_total", "counter",
 	    "Key bundles handed out without a one-time prekey.",
 	    s->prekeys_empty);
+	media_http_totals(&mfiles, &mbytes);
+	metric(f, "tickd_media_files", "gauge", "Files under media_dir.",
+	    mfiles);
+	metric(f, "tickd_media_bytes", "gauge", "Bytes of the files under "
+	    "media_dir.", mbytes);
+	metric(f, "tickd_media_uploads_total", "counter",
+	    "Uploads answered 201.", s->media_uploads);
+	metric(f, "tickd_media_expired_total", "counter",
+	    "Media IDs expired after media_ttl.", s->media_expired);
 	audit_stats(&as);
 	metric(f, "tickd_audit_spool_events", "gauge",
 	    "Audit events waiting for PostgreSQL.", as.spool);

@@ -148,7 +148,7 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	struct txn	*txn;
 	const char	*to, *id;
 	struct jbuf	 j;
-	json_t		*idv, *body;
+	json_t		*idv, *body, *media;
 	char		 mid[MID_STRLEN + 1];
 	char		*ok;
 	size_t		 oklen;
@@ -170,6 +170,12 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		    "\"id\" (1-64 bytes) and \"body\"", ref, idv);
 		return;
 	}
+	media = json_object_get(req, "media");
+	if (media != NULL && !media_member_ok(media, srv.conf.max_media_refs)) {
+		proto_error(c, TE_BAD_REQUEST, "\"media\" must be an array of "
+		    "1 to max_media_refs IDs", ref, idv);
+		return;
+	}
 	if (!limit_send(c->user)) {
 		srv.stats.rate_limited++;
 		ws_send_error(c, TE_RATE_LIMITED, "send_rate exceeded; nothing "
@@ -187,6 +193,7 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	sreq.to = to;
 	sreq.id = id;
 	sreq.body = body;
+	sreq.media = media;
 	sreq.now = now_ms();
 	if ((ret = queue_send(txn, &srv.midgen, &srv.conf, &sreq, &res)) !=
 	    STORE_OK) {
@@ -214,6 +221,10 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	case TE_FORBIDDEN:
 		ws_send_error(c, res.err, "only admins may send to this group",
 		    ref, idv);
+		goto out;
+	case TE_NO_SUCH_MEDIA:
+		ws_send_error(c, res.err, "a media ID is not live; nothing "
+		    "was stored", ref, idv);
 		goto out;
 	default:
 		ws_send_error(c, res.err, NULL, ref, idv);

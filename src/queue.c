@@ -269,7 +269,8 @@ send_devices(struct txn *txn, const struct conf *conf,
 
 /*
  * Accepts a message (protocol.md section 5, rules 1 and 7 to 9, and the
- * blocking of section 6).  res is cleared first; res->err says why nothing
+ * blocking of section 6), with the media references of tickd-protocol(7)
+ * MEDIA rule 3.  res is cleared first; res->err says why nothing
  * was stored, res->dup marks a repeated send.  A message from a sender the
  * recipient blocked is stored for the sender's other devices only and
  * marked MSG_BLOCKED, so that no receipt ever follows.  The caller frees
@@ -282,6 +283,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct user_rec		 u;
 	struct dedup_rec	 dd;
 	struct msg_rec		 m;
+	struct media_refs	 refs;
 	struct devs		 devs;
 	struct item		 it;
 	struct jbuf		 j;
@@ -324,6 +326,16 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (STORE_OK);
 	}
 
+	if (req->media != NULL) {
+		rc = media_refs_check(txn, conf, req->media, req->now, &refs,
+		    &res->err);
+		if (rc != STORE_OK || res->err != TE_OK) {
+			free(body);
+			return (rc);
+		}
+	} else
+		refs.n = 0;
+
 	if ((blocked = is_blocked(txn, req->to, req->from)) < 0) {
 		free(body);
 		return (blocked);
@@ -352,6 +364,8 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	/* The body, encoded once already for its size check. */
 	jbuf_raw(&j, "body", body, blen);
 	free(body);
+	if (req->media != NULL)
+		jbuf_json(&j, "media", req->media);
 	if ((s = jbuf_close(&j, &len)) == NULL) {
 		log_warnx("queue: cannot build message %s", ms);
 		res->err = TE_INTERNAL;
@@ -379,6 +393,8 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	free(s);
 	if (rc == STORE_OK)
 		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
+	if (rc == STORE_OK)
+		rc = media_refs_take(txn, &res->mid, &refs, devs.n);
 	devs_free(&devs);
 	if (rc != STORE_OK)
 		return (rc);
@@ -454,6 +470,8 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (rc != STORE_OK)
 		return (rc);
 	res->deleted = 1;
+	if ((rc = media_release(txn, mid, now)) != STORE_OK)
+		return (rc);
 	r.count = r.count > 0 ? r.count - 1 : 0;
 	r.bytes = r.bytes > old.len ? r.bytes - old.len : 0;
 	if ((rc = store_device_put(txn, user, device, &r)) != STORE_OK)
@@ -574,7 +592,8 @@ sweep_item_fn(void *arg, const struct mid *mid, const struct item *it)
 
 	if (!expired(it->ts, sw->ttl, sw->now))
 		return (STORE_WALK_STOP);
-	if (store_item_forget(sw->txn, mid, it) != STORE_OK)
+	if (store_item_forget(sw->txn, mid, it) != STORE_OK ||
+	    media_release(sw->txn, mid, sw->now) != STORE_OK)
 		return (STORE_WALK_STOP);
 	sw->n++;
 	sw->bytes += it->len;

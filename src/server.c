@@ -348,6 +348,8 @@ sweep_cb(evutil_socket_t fd, short events, void *arg)
 			    (unsigned long long)res.msgs,
 			    (unsigned long long)res.tokens);
 	}
+	if (txn != NULL)
+		media_http_sweep(txn);
 	targets_free(&res.removed);
 	limit_prune();
 	store_reader_check(srv.store);
@@ -372,6 +374,8 @@ sweep_schedule(void)
 		ms = srv.conf.dedup_window;
 	if (srv.conf.token_ttl < ms)
 		ms = srv.conf.token_ttl;
+	if (srv.conf.media_ttl < ms)
+		ms = srv.conf.media_ttl;
 	ms /= 4;
 	if (ms < 100)
 		ms = 100;
@@ -655,6 +659,8 @@ server_init(char **cause)
 	}
 	store_txn_abort(&txn);
 	midgen_init(&srv.midgen, &hw);
+	if (media_http_init(cause) != 0)
+		return (-1);
 	if (kdf_init(srv.base, cause) != 0)
 		return (-1);
 	if (audit_init(cause) != 0)
@@ -772,6 +778,7 @@ server_free(void)
 	devtab_free();
 	presence_free();
 	limit_free();
+	media_http_free_all();
 	audit_shutdown();
 	resp_shutdown();
 	if (srv.store != NULL)

@@ -45,6 +45,12 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_GPREFS] = "gprefs",
 	[DB_KEYDEV] = "keydev",
 	[DB_PREKEYS] = "prekeys",
+	[DB_MEDIA] = "media",
+	[DB_MEDIA_USER] = "media_user",
+	[DB_MEDIA_FILE] = "media_file",
+	[DB_MEDIA_IDLE] = "media_idle",
+	[DB_MEDIA_GONE] = "media_gone",
+	[DB_MEDIA_REFS] = "media_refs",
 };
 
 static int	open_fail(struct store *, char **, const char *, ...)

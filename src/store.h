@@ -640,6 +640,63 @@ int	store_keys_verify(struct txn *, int fix, void (*)(void *, int,
 int	store_prekey_walk_all(struct txn *, int (*)(void *, const char *,
 	    const char *, int, const struct key_rec *), void *);
 
+/* store-media.c: media of tickd-protocol(7) MEDIA, keyed by ID. */
+#define MEDIA_ID_BYTES		16	/* 128 random bits */
+#define MEDIA_TYPE_MAX		255
+#define MEDIA_REFS_MAX		24	/* IDs in one message, at most */
+struct media_rec {
+	char		uploader[NAME_USER_MAX + 1];
+	uint8_t		sha256[32];
+	uint64_t	size;
+	uint64_t	created;	/* Unix ms */
+	uint64_t	last_ref;	/* Unix ms its last reference left, 0 */
+	uint64_t	refs;		/* messages with items naming it */
+	char		type[MEDIA_TYPE_MAX + 1];
+};
+/* A file under media_dir, named by its SHA-256. */
+struct media_file {
+	uint64_t	ids;		/* IDs naming it */
+	uint64_t	size;
+};
+/* The media IDs of one message and how many of its items are queued. */
+struct media_refs {
+	uint64_t	items;
+	uint8_t		n;
+	uint8_t		ids[MEDIA_REFS_MAX][MEDIA_ID_BYTES];
+};
+int	store_media_get(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    struct media_rec *);
+int	store_media_add(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    const struct media_rec *);
+int	store_media_put(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    const struct media_rec *old, const struct media_rec *);
+int	store_media_del(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    const struct media_rec *);
+int	store_media_walk(struct txn *, int (*)(void *, const uint8_t *,
+	    const struct media_rec *), void *);
+int	store_media_user_walk(struct txn *, const char *, int (*)(void *,
+	    uint64_t, const uint8_t *), void *);
+int	store_media_idle_walk(struct txn *, int (*)(void *, uint64_t,
+	    const uint8_t *), void *);
+int	store_media_totals(struct txn *, uint64_t *files, uint64_t *bytes);
+int	store_media_file_get(struct txn *, const uint8_t [32],
+	    struct media_file *);
+int	store_media_file_set(struct txn *, const uint8_t [32], uint64_t ids,
+	    uint64_t size);
+int	store_media_file_walk(struct txn *, int (*)(void *, const uint8_t *,
+	    const struct media_file *), void *);
+int	store_media_gone_walk(struct txn *, int (*)(void *, const uint8_t *,
+	    const struct media_file *), void *);
+int	store_media_gone_get(struct txn *, const uint8_t [32]);
+int	store_media_gone_del(struct txn *, const uint8_t [32]);
+int	store_media_refs_get(struct txn *, const struct mid *,
+	    struct media_refs *);
+int	store_media_refs_put(struct txn *, const struct mid *,
+	    const struct media_refs *);
+int	store_media_refs_del(struct txn *, const struct mid *);
+int	store_media_refs_walk(struct txn *, int (*)(void *, const struct mid *,
+	    const struct media_refs *), void *);
+
 #endif /* TICKD_STORE_H */
 
 /*
@@ -683,6 +740,12 @@ enum {
 	DB_GPREFS,
 	DB_KEYDEV,
 	DB_PREKEYS,
+	DB_MEDIA,
+	DB_MEDIA_USER,
+	DB_MEDIA_FILE,
+	DB_MEDIA_IDLE,
+	DB_MEDIA_GONE,
+	DB_MEDIA_REFS,
 	DB_COUNT
 };
 
@@ -744,6 +807,13 @@ struct walk {
 			    const struct keydev_rec *);
 		int	(*prekey)(void *, const char *, const char *, int,
 			    const struct key_rec *);
+		int	(*media)(void *, const uint8_t *,
+			    const struct media_rec *);
+		int	(*media_id)(void *, uint64_t, const uint8_t *);
+		int	(*media_sha)(void *, const uint8_t *,
+			    const struct media_file *);
+		int	(*media_refs)(void *, const struct mid *,
+			    const struct media_refs *);
 		int	(*ubytes)(void *, const char *, uint64_t);
 	} fn;
 	void	*arg;

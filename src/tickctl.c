@@ -39,6 +39,7 @@ struct opts {
 	const char	*conf;
 	const char	*socket;
 	const char	*dir;
+	char		*media_dir;	/* for verify and backup --media */
 	int		 json;
 	int		 stdin_pw;
 };
@@ -81,6 +82,11 @@ static void	show_group_del(json_t *);
 static void	show_backup(json_t *);
 static void	show_dump(json_t *);
 static void	show_audit(json_t *);
+static void	show_media_list(json_t *);
+static void	show_media_show(json_t *);
+static void	show_media_del(json_t *);
+static int	run_backup_media(const struct opts *, struct store *,
+		    char **, json_t **);
 static int	run_backup(const struct opts *, struct store *, char **,
 		    json_t **);
 static int	run_verify(const struct opts *, struct store *, char **,
@@ -113,6 +119,11 @@ static const struct cmd cmds[] = {
 	{ "group list",		F_DAEMON,	show_group_list, NULL },
 	{ "group show <group>",	F_DAEMON,	show_group_show, NULL },
 	{ "group del <group>",	F_DAEMON,	show_group_del, NULL },
+	{ "media list <user>",	F_DAEMON,	show_media_list, NULL },
+	{ "media show <id>",	F_DAEMON,	show_media_show, NULL },
+	{ "media del <id>",	F_DAEMON,	show_media_del, NULL },
+	{ "backup <file> --media <dir>", F_STORE, show_backup,
+	    run_backup_media },
 };
 
 static struct termios	 tty_saved;
@@ -842,6 +853,10 @@ show_stats(json_t *r)
 	    map > 0 ? 100.0 * (double)num(r, "store_used") / map : 0.0,
 	    json_is_true(json_object_get(r, "store_full")) ?
 	    ", FULL: writes refused" : "");
+	printf("media:           %llu files, %s; %llu uploads\n",
+	    (unsigned long long)num(r, "media_files"),
+	    fmt_bytes(num(r, "media_bytes"), b1, sizeof b1),
+	    (unsigned long long)num(r, "media_uploads"));
 	printf("commits:         %llu (%llu failed); %.2f ms each, %.2f ms "
 	    "over the last %.0f s\n", (unsigned long long)num(r, "commits"),
 	    (unsigned long long)num(r, "commit_failures"),
@@ -898,6 +913,11 @@ show_verify(json_t *r)
 	printf("key directory: %llu devices with keys, %llu one-time keys\n",
 	    (unsigned long long)num(r, "key_devices"),
 	    (unsigned long long)num(r, "one_time_keys"));
+	if (json_object_get(r, "media") != NULL)
+		printf("media: %llu IDs, %llu files (%llu named by no ID)\n",
+		    (unsigned long long)num(r, "media"),
+		    (unsigned long long)num(r, "media_files"),
+		    (unsigned long long)num(r, "orphan_files"));
 	if (num(r, "problems") != 0)
 		printf("%llu problems, %llu repaired\n",
 		    (unsigned long long)num(r, "problems"),
@@ -915,6 +935,11 @@ show_backup(json_t *r)
 	    fmt_bytes(num(r, "bytes"), b1, sizeof b1),
 	    fmt_bytes(num(r, "store_used"), b2, sizeof b2),
 	    (unsigned long long)num(r, "users"));
+	if (json_object_get(r, "media_dir") != NULL)
+		printf("media copied to %s: %llu files, %s; %llu missing\n",
+		    str(r, "media_dir"), (unsigned long long)num(r,
+		    "media_files"), fmt_bytes(num(r, "media_bytes"), b1,
+		    sizeof b1), (unsigned long long)num(r, "media_missing"));
 }
 
 /* Prints a dump as indented JSON. */
@@ -1096,16 +1121,167 @@ run_verify(const struct opts *o, struct store *s, char **args,
 	json_t		*report;
 	int		 ret;
 
-	(void)o; (void)args;
+	(void)args;
 	if (store_txn_begin(s, &txn, 0) != STORE_OK)
 		die("cannot read the store");
 	report = json_array();
 	ret = admin_verify(&txn, 0, verify_line, report, res);
+	if (ret == STORE_OK)
+		ret = media_verify(&txn, o->media_dir, 0, verify_line, report,
+		    *res);
 	store_txn_abort(&txn);
 	if (ret != STORE_OK)
 		die("the store could not be read to the end: it is damaged");
 	json_object_set_new(*res, "report", report);
 	return (json_is_true(json_object_get(*res, "consistent")) ? 0 : 1);
+}
+
+/* Prints a user's media as a table and the bytes its quota counts. */
+static void
+show_media_list(json_t *r)
+{
+	json_t	*m;
+	size_t	 i;
+	char	 b1[32], b2[32];
+
+	printf("%-22s %10s %-4s %-5s %-24s %s\n", "MEDIA", "SIZE", "REFS",
+	    "LIVE", "TYPE", "CREATED");
+	json_array_foreach(json_object_get(r, "media"), i, m)
+		printf("%-22s %10s %4llu %-5s %-24s %s\n", str(m, "media"),
+		    fmt_bytes(num(m, "size"), b1, sizeof b1),
+		    (unsigned long long)num(m, "refs"), yesno(m, "live"),
+		    str(m, "type"), fmt_time(json_object_get(m, "created"), b2,
+		    sizeof b2));
+	printf("%s: %s of live media\n", str(r, "user"),
+	    fmt_bytes(num(r, "quota_bytes"), b1, sizeof b1));
+}
+
+/* Prints one media record. */
+static void
+show_media_show(json_t *r)
+{
+	char	b[32];
+
+	printf("media:           %s\n", str(r, "media"));
+	printf("uploader:        %s\n", str(r, "uploader"));
+	printf("size:            %llu bytes\n", (unsigned long long)num(r,
+	    "size"));
+	printf("type:            %s\n", str(r, "type"));
+	printf("sha256:          %s\n", str(r, "sha256"));
+	printf("created:         %s\n", fmt_time(json_object_get(r,
+	    "created"), b, sizeof b));
+	printf("last reference:  %s\n", fmt_time(json_object_get(r,
+	    "last_ref"), b, sizeof b));
+	printf("references:      %llu\n", (unsigned long long)num(r,
+	    "refs"));
+	printf("live:            %s\n", yesno(r, "live"));
+}
+
+/* Prints what media del deleted. */
+static void
+show_media_del(json_t *r)
+{
+	printf("media %s of %s deleted (%llu bytes)\n", str(r, "media"),
+	    str(r, "uploader"), (unsigned long long)num(r, "size"));
+}
+
+/* What the media part of a backup copies, from the copy's records. */
+struct media_copy {
+	const char	*from, *to;
+	uint64_t	 files, bytes, missing;
+};
+
+/* Copies one file into the backup's media directory, synced. */
+static int
+media_copy_fn(void *arg, const uint8_t *sha, const struct media_file *f)
+{
+	struct media_copy	*mc = arg;
+	struct stat		 st;
+	char			 src[PATH_MAX], dst[PATH_MAX], *tmp, buf[65536];
+	ssize_t			 n;
+	int			 in, out;
+
+	(void)f;
+	media_path(mc->from, sha, src, sizeof src);
+	media_path(mc->to, sha, dst, sizeof dst);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			die("%s: %s", src, strerror(errno));
+		fprintf(stderr, "tickctl: %s is gone (deleted since the "
+		    "copy?)\n", src);
+		mc->missing++;
+		return (STORE_WALK_NEXT);
+	}
+	if (fstat(in, &st) == -1)
+		die("%s: %s", src, strerror(errno));
+	mc->files++;
+	mc->bytes += (uint64_t)st.st_size;
+	/* Files are named by their content: one already there is this one. */
+	if (stat(dst, &st) == 0) {
+		close(in);
+		return (STORE_WALK_NEXT);
+	}
+	xasprintf(&tmp, "%s.XXXXXX", dst);
+	if ((out = mkstemp(tmp)) == -1)
+		die("%s: %s", tmp, strerror(errno));
+	while ((n = read(in, buf, sizeof buf)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || write_all(out, buf, (size_t)n) == -1) {
+			unlink(tmp);
+			die("copying %s: %s", src, strerror(errno));
+		}
+	}
+	if (fsync(out) == -1 || close(out) == -1 || rename(tmp, dst) == -1) {
+		unlink(tmp);
+		die("%s: %s", dst, strerror(errno));
+	}
+	close(in);
+	free(tmp);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * backup FILE --media DIR: the store's backup, then every media file its
+ * copy names, copied into DIR (files already there are kept: a file's
+ * name is its content's hash, so DIR may be the last backup's).  A file
+ * deleted between the two is reported and left out.
+ */
+static int
+run_backup_media(const struct opts *o, struct store *s, char **args,
+    json_t **res)
+{
+	struct media_copy	 mc;
+	struct store		*copy;
+	struct txn		 txn;
+	char			*cause;
+	int			 dfd, ret;
+
+	if (o->media_dir == NULL)
+		die("-d names a data file: it has no media_dir to copy");
+	if (mkdir(args[1], 0700) == -1 && errno != EEXIST)
+		die("%s: %s", args[1], strerror(errno));
+	if ((ret = run_backup(o, s, args, res)) != 0)
+		return (ret);
+	if (store_open_readonly(&copy, args[0], &cause) != STORE_OK)
+		die("the copy does not open: %s", cause);
+	memset(&mc, 0, sizeof mc);
+	mc.from = o->media_dir;
+	mc.to = args[1];
+	if (store_txn_begin(copy, &txn, 0) != STORE_OK ||
+	    store_media_file_walk(&txn, media_copy_fn, &mc) != STORE_OK)
+		die("the copy cannot be read");
+	store_txn_abort(&txn);
+	store_close(copy);
+	if ((dfd = open(args[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	json_object_update_new(*res, json_pack("{s:s,s:I,s:I,s:I}",
+	    "media_dir", args[1], "media_files", (json_int_t)mc.files,
+	    "media_bytes", (json_int_t)mc.bytes, "media_missing",
+	    (json_int_t)mc.missing));
+	return (0);
 }
 
 /* dump USER: what the store holds about one user. */
@@ -1164,6 +1340,7 @@ main(int argc, char **argv)
 	struct opts		 o;
 	struct conf		 conf;
 	struct store		*store;
+	struct stat		 st;
 	char			 name[64], *cause, *pw = NULL, *owned = NULL;
 	char			*words[WORDS_MAX + 1], *argsv[WORDS_MAX];
 	char			 pbuf[128], *pw_words[WORDS_MAX];
@@ -1216,14 +1393,21 @@ main(int argc, char **argv)
 		if (o.dir == NULL) {
 			load_conf(&o, &conf, "-d");
 			o.dir = owned = xstrdup(conf.data_dir);
+			if (conf.media_dir != NULL)
+				o.media_dir = xstrdup(conf.media_dir);
 			conf_clear(&conf);
 		}
+		/* A single data file, such as a backup, has no media. */
+		if (o.media_dir == NULL && stat(o.dir, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			xasprintf(&o.media_dir, "%s/media", o.dir);
 		lock_file_prepare(o.dir);
 		if (store_open_readonly(&store, o.dir, &cause) != STORE_OK)
 			die("%s", cause);
 		status = cmd->local(&o, store, argsv, &res);
 		store_close(store);
 		free(owned);
+		free(o.media_dir);
 		print_result(cmd, res);
 		json_decref(res);
 		if (status != 0)

@@ -156,6 +156,12 @@ main(int argc, char **argv)
 		conf_clear(&srv.conf);
 		return (1);
 	}
+	if (check && media_dir_check(&srv.conf, &cause) != 0) {
+		fprintf(stderr, "tickd: %s: %s\n", path, cause);
+		free(cause);
+		conf_clear(&srv.conf);
+		return (1);
+	}
 	if (check) {
 		fprintf(stderr, "tickd: %s: configuration OK\n", path);
 		conf_clear(&srv.conf);

@@ -50,6 +50,9 @@ enum tick_err {
 	TE_GROUP_FULL,
 	TE_TOO_MANY_GROUPS,
 	TE_TOO_MANY_DEVICES,
+	TE_NO_SUCH_MEDIA,		/* tickd-protocol(7) MEDIA */
+	TE_QUOTA_EXCEEDED,
+	TE_BAD_RANGE,
 };
 
 /* compat/ */
@@ -140,6 +143,15 @@ struct conf {
 	uint64_t	 max_prekeys;
 	uint64_t	 prekeys_low;
 	uint64_t	 keys_fetch_rate; /* bundles a minute a user, 0: any */
+	/* Media, tickd-protocol(7) MEDIA. */
+	char		*media_dir;	/* NULL: data_dir/media */
+	uint64_t	 max_media_bytes;
+	uint64_t	 media_quota;	/* bytes of live media per user */
+	uint64_t	 media_ttl;
+	uint64_t	 media_timeout;	/* a whole upload */
+	uint64_t	 media_rate;	/* uploads a minute per user, 0: any */
+	uint64_t	 media_min_free; /* bytes free for uploads to go on */
+	uint64_t	 max_media_refs;
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -235,6 +247,7 @@ struct send_req {
 	const char	*to;
 	const char	*id;
 	json_t		*body;
+	json_t		*media;		/* IDs it references, or NULL */
 	uint64_t	 now;
 };
 struct send_res {
@@ -328,6 +341,46 @@ int	group_user_gone(struct txn *, struct midgen *, const struct conf *,
 	    const char *, uint64_t, struct targets *, uint64_t *);
 int	group_delete(struct txn *, struct midgen *, const struct conf *,
 	    const char *, uint64_t, struct targets *, uint64_t *);
+/* media.c */
+#define MEDIA_ID_LEN	22	/* base64url characters of an ID */
+int	media_id_new(uint8_t [MEDIA_ID_BYTES]);
+void	media_id_format(const uint8_t [MEDIA_ID_BYTES],
+	    char [MEDIA_ID_LEN + 1]);
+int	media_id_parse(const char *, size_t, uint8_t [MEDIA_ID_BYTES]);
+int	media_live(const struct media_rec *, uint64_t now, uint64_t ttl);
+int	media_usage(struct txn *, const char *, uint64_t now, uint64_t ttl,
+	    uint64_t *bytes, uint64_t *count);
+int	media_quota_check(struct txn *, const struct conf *, const char *,
+	    uint64_t, uint64_t, enum tick_err *);
+int	media_commit(struct txn *, const struct conf *, const char *user,
+	    const uint8_t [32], uint64_t size, const char *type, uint64_t now,
+	    uint8_t [MEDIA_ID_BYTES], enum tick_err *);
+int	media_lookup(struct txn *, const struct conf *, const char *, size_t,
+	    uint64_t, uint8_t [MEDIA_ID_BYTES], struct media_rec *);
+int	media_delete(struct txn *, const struct conf *, const char *user,
+	    const char *, size_t, uint64_t);
+int	media_member_ok(const json_t *, uint64_t);
+int	media_refs_check(struct txn *, const struct conf *, const json_t *,
+	    uint64_t, struct media_refs *, enum tick_err *);
+int	media_refs_take(struct txn *, const struct mid *, struct media_refs *,
+	    uint64_t items);
+int	media_release(struct txn *, const struct mid *, uint64_t);
+int	media_queue_release(struct txn *, uint64_t qid, uint64_t);
+int	media_user_delete(struct txn *, const char *, uint64_t *);
+int	media_sweep(struct txn *, const struct conf *, uint64_t, uint64_t *);
+void	media_path(const char *, const uint8_t [32], char *, size_t);
+int	media_unlink(struct txn *done, struct txn *, const char *dir,
+	    uint64_t *);
+int	media_dir_check(const struct conf *, char **);
+
+/* media-admin.c */
+int	media_admin_list(struct txn *, const char *, uint64_t, uint64_t,
+	    json_t **);
+int	media_admin_show(struct txn *, const char *, uint64_t, uint64_t,
+	    json_t **);
+int	media_admin_del(struct txn *, const char *, json_t **);
+int	media_verify(struct txn *, const char *dir, int fix,
+	    void (*)(void *, const char *), void *, json_t *);
 
 /* account.c */
 int	account_register(struct txn *, const char *user,
@@ -430,6 +483,8 @@ struct stats {
 	double		commit_lat_sum;		/* seconds */
 	uint64_t	group_items;	/* items queued by group sends */
 	uint64_t	group_skipped;	/* member devices skipped, full */
+	uint64_t	media_uploads;	/* 201 answered */
+	uint64_t	media_expired;	/* IDs expired by the sweep */
 };
 void	metrics_commit(double seconds, int ok);
 char   *metrics_render(size_t *);
@@ -437,6 +492,7 @@ char   *metrics_render(size_t *);
 /* conn.c */
 struct sub;
 struct rclient;
+struct media_upload;
 struct conn {
 	uint64_t		 id;
 	struct bufferevent	*bev;
@@ -492,6 +548,7 @@ struct conn {
 	uint16_t		 close_code;	/* why tickd closed it, or 0 */
 	char			 close_reason[64];
 	struct rclient		*resp;		/* a RESP client's state */
+	struct media_upload	*upload;	/* POST /v1/media under way */
 };
 struct conn *device_conn(const char *, const char *);
 int	device_online(void *, const char *, const char *);
@@ -580,6 +637,11 @@ struct http_req {
 	int		 ws_tick_v1;	/* tick.v1 offered */
 	int		 ws_tick_v2;	/* tick.v2 offered */
 	char		 bearer[TOKEN_MAX + 1];
+	const char	*content_type;	/* NULL if none */
+	int		 expect_continue;
+	const char	*range;		/* NULL if none */
+	const char	*if_range;
+	const char	*if_none_match;
 	char		*body;
 	size_t		 body_len;
 };
@@ -588,6 +650,28 @@ int	http_parse_head(struct http_req *);
 /* http.c */
 void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
+void	http_done(struct conn *);
+int	http_query_token(const char *, char *, size_t);
+
+/* http-media-parse.c */
+#define RANGE_NONE	0	/* the whole file, with 200 */
+#define RANGE_ONE	1	/* one satisfiable range, with 206 */
+#define RANGE_BAD	2	/* none satisfiable, 416 */
+int	media_type_ok(const char *);
+int	media_range_parse(const char *, uint64_t, uint64_t *, uint64_t *);
+
+/* http-media.c */
+#define MEDIA_NOT	0	/* not a media route */
+#define MEDIA_TAKEN	1	/* answered, or an upload under way */
+#define MEDIA_LATER	2	/* wait for earlier answers to go */
+int	media_http_init(char **);
+void	media_http_free_all(void);
+const char *media_http_dir(void);
+void	media_http_free(struct conn *);
+int	media_http_route(struct conn *, struct http_req *);
+void	media_http_feed(struct conn *);
+void	media_http_totals(uint64_t *, uint64_t *);
+void	media_http_sweep(struct txn *);
 
 /* ws.c */
 void	ws_upgraded(struct conn *, const char *token);
@@ -697,6 +781,7 @@ struct admin_del {		/* what admin_user_delete removed */
 	uint64_t	tokens;
 	uint64_t	blocks;
 	uint64_t	dedup;
+	uint64_t	media;		/* IDs it uploaded */
 };
 /* Whether user (device NULL) or its device is online. */
 typedef int (*admin_online_fn)(void *, const char *, const char *);

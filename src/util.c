@@ -259,6 +259,9 @@ static const char *const err_codes[] = {
 	[TE_GROUP_FULL] = "group_full",
 	[TE_TOO_MANY_GROUPS] = "too_many_groups",
 	[TE_TOO_MANY_DEVICES] = "too_many_devices",
+	[TE_NO_SUCH_MEDIA] = "no_such_media",
+	[TE_QUOTA_EXCEEDED] = "quota_exceeded",
+	[TE_BAD_RANGE] = "bad_range",
 };
 
 /* The wire name of an error code (protocol.md section 8). */

@@ -31,6 +31,9 @@ against the protocol's promises (protocol.md section 5):
   the pools are empty after the restart: no one-time key that a `keys`
   reply handed out is ever handed out again, and each is a key that was
   uploaded, intact.
+- every upload answered `201` (tickd-protocol(7) MEDIA) is served after
+  the restart with the same bytes, and no temporary upload file is left
+  under media_dir/tmp once tickd is up again.
 
 What the kill may decide either way is never held against tickd: a send
 not yet answered `sent` may or may not be stored, and an ack or read not
@@ -44,6 +47,7 @@ TICKD_SEED, or the seed argument, replays a run's kill times and bodies.
 import asyncio
 import base64
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -121,6 +125,7 @@ class Model:
         self.read_ok = set()    # mids whose read was answered ok
         self.read_checked = set()
         self.receipts = {}      # (for mid, status) -> {receipt mid}
+        self.media = {}         # media ID -> sha256 of its bytes, 201
         self.top = None         # highest mid key of earlier cycles
         self.cycle_keys = []    # mid keys first seen this cycle
         self.probs = []
@@ -439,6 +444,9 @@ class Harness:
         self.n = 0
         self.last_frame = 0
         conf = {"log_level": "warn"}
+        self.media = conf_has("media_dir")
+        if self.media:
+            conf.update(media_min_free="0", media_rate="0")
         # Abuse limits would refuse the load this harness makes.
         for k, v in (("send_rate", 0), ("login_rate", 0),
                 ("keys_fetch_rate", 0)):
@@ -531,6 +539,64 @@ class Harness:
                     await asyncio.sleep(0.05)
         except GONE:
             pass
+
+    def upload_one(self, size, token):
+        """One upload on its own connection: (ID, sha256) if answered 201,
+        None if the kill came first."""
+        data = os.urandom(size)
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.port,
+            timeout=REPLY_TIMEOUT)
+        try:
+            conn.request("POST", "/v1/media", body=data, headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/octet-stream"})
+            r = conn.getresponse()
+            body = r.read()
+            if r.status != 201:
+                return None
+            return json.loads(body)["media"], hashlib.sha256(
+                data).hexdigest()
+        except (OSError, http.client.HTTPException, ValueError, KeyError):
+            return None
+        finally:
+            conn.close()
+
+    async def uploader(self, stop):
+        """Uploads until the kill, recording every 201."""
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            size = self.rng.choice((1, 1000, 100000, 1 << 20))
+            got = await loop.run_in_executor(None, self.upload_one, size,
+                self.toks[SENDERS[0]])
+            if got is not None:
+                self.model.media[got[0]] = got[1]
+            else:
+                await asyncio.sleep(0.02)
+
+    def check_media(self):
+        """Every 201 upload is served, whole; no temporary file is left."""
+        m = self.model
+        tmp = os.path.join(self.d.data_dir, "media", "tmp")
+        left = os.listdir(tmp) if os.path.isdir(tmp) else []
+        if left:
+            m.problem(f"temporary upload files left after the restart: "
+                f"{left[:4]}")
+        for mid, sha in m.media.items():
+            conn = http.client.HTTPConnection("127.0.0.1", self.d.port,
+                timeout=REPLY_TIMEOUT)
+            try:
+                conn.request("GET", f"/v1/media/{mid}", headers={
+                    "Authorization": f"Bearer {self.toks[SENDERS[1]]}"})
+                r = conn.getresponse()
+                body = r.read()
+            except (OSError, http.client.HTTPException) as e:
+                m.problem(f"media {mid}: {e}")
+                continue
+            finally:
+                conn.close()
+            if r.status != 200 or hashlib.sha256(body).hexdigest() != sha:
+                m.problem(f"media {mid} answered 201 is now {r.status} "
+                    f"with {len(body)} bytes")
 
     def verify(self):
         """tickctl verify on the dead store, when tickctl is built."""
@@ -645,6 +711,8 @@ class Harness:
         if self.keys is not None:
             work += [asyncio.ensure_future(self.keys.fetcher(u, stop))
                 for u in FETCHERS]
+        if self.media:
+            work.append(asyncio.ensure_future(self.uploader(stop)))
         await asyncio.sleep(kill_at)
         self.d.kill()
         stop.set()
@@ -656,6 +724,8 @@ class Harness:
 
         self.verify()
         self.d.start()
+        if self.media:
+            self.check_media()
         senders = [Session(self, u, "sender") for u in SENDERS]
         drains = [Session(self, u, "drain") for u in RECIPIENTS]
         for s in senders:
@@ -675,7 +745,8 @@ class Harness:
             if self.keys is not None else "")
         summary = (f"killed after {kill_at:.2f} s, {sent_live} answered "
             f"sent before the kill, {len(m.delivered)} delivered so far"
-            f"{keys}{', store verified' if self.tickctl else ''}")
+            f"{keys}{', store verified' if self.tickctl else ''}"
+            f"{f', {len(m.media)} uploads served' if self.media else ''}")
         return list(m.probs), summary
 
 

@@ -130,6 +130,7 @@ qsend(struct env *e, const char *from, const char *from_device,
 	int		rc;
 
 	req.from = from;
+	req.media = NULL;
 	req.from_device = from_device;
 	req.to = to;
 	req.id = id;

@@ -1,0 +1,626 @@
+/*
+ * media.c: the rules of tickd-protocol(7) MEDIA: IDs, liveness and
+ * expiry after media_ttl, quotas, the references queue items hold, and
+ * which files under media_dir may go.  No globals and no event loop: the
+ * daemon's front end (http-media.c), the queue rules and tickctl all call
+ * it inside their own transactions.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "tickd.h"
+
+/* Records the sweep expires or unlinks at most in one turn. */
+#define MEDIA_SWEEP_MAX	1024
+
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* A new random ID; -1 if the random generator failed. */
+int
+media_id_new(uint8_t id[MEDIA_ID_BYTES])
+{
+	return (RAND_bytes(id, MEDIA_ID_BYTES) == 1 ? 0 : -1);
+}
+
+/* The 22 base64url characters of an ID, NUL-terminated. */
+void
+media_id_format(const uint8_t id[MEDIA_ID_BYTES], char out[MEDIA_ID_LEN + 1])
+{
+	uint32_t	v;
+	size_t		i, o = 0;
+
+	for (i = 0; i + 3 <= MEDIA_ID_BYTES; i += 3) {
+		v = (uint32_t)id[i] << 16 | (uint32_t)id[i + 1] << 8 |
+		    id[i + 2];
+		out[o++] = b64url[v >> 18 & 63];
+		out[o++] = b64url[v >> 12 & 63];
+		out[o++] = b64url[v >> 6 & 63];
+		out[o++] = b64url[v & 63];
+	}
+	v = (uint32_t)id[i] << 16;
+	out[o++] = b64url[v >> 18 & 63];
+	out[o++] = b64url[v >> 12 & 63];
+	out[o] = '\0';
+}
+
+/*
+ * Reads an ID; -1 unless s is exactly the 22 characters media_id_format
+ * writes for some ID, so that every ID has one spelling.
+ */
+int
+media_id_parse(const char *s, size_t len, uint8_t id[MEDIA_ID_BYTES])
+{
+	char		 check[MEDIA_ID_LEN + 1];
+	const char	*p;
+	uint8_t		 six[MEDIA_ID_LEN];
+	size_t		 i;
+
+	if (len != MEDIA_ID_LEN)
+		return (-1);
+	for (i = 0; i < MEDIA_ID_LEN; i++) {
+		if (s[i] == '\0' || (p = strchr(b64url, s[i])) == NULL)
+			return (-1);
+		six[i] = (uint8_t)(p - b64url);
+	}
+	for (i = 0; i < MEDIA_ID_BYTES / 3; i++) {
+		id[i * 3] = (uint8_t)(six[i * 4] << 2 | six[i * 4 + 1] >> 4);
+		id[i * 3 + 1] = (uint8_t)(six[i * 4 + 1] << 4 |
+		    six[i * 4 + 2] >> 2);
+		id[i * 3 + 2] = (uint8_t)(six[i * 4 + 2] << 6 | six[i * 4 + 3]);
+	}
+	id[MEDIA_ID_BYTES - 1] = (uint8_t)(six[20] << 2 | six[21] >> 4);
+	media_id_format(id, check);
+	return (memcmp(check, s, MEDIA_ID_LEN) == 0 ? 0 : -1);
+}
+
+/* Whether t is more than ttl before now. */
+static int
+older(uint64_t t, uint64_t ttl, uint64_t now)
+{
+	return (t < now && now - t > ttl);
+}
+
+/*
+ * Whether an ID is live (tickd-protocol(7) MEDIA, rule 4): referenced, or
+ * uploaded or last referenced at most media_ttl ago.  An expired ID is
+ * gone from that moment, whenever the sweep removes its record.
+ */
+int
+media_live(const struct media_rec *r, uint64_t now, uint64_t ttl)
+{
+	return (r->refs > 0 || !older(r->created, ttl, now) ||
+	    !older(r->last_ref, ttl, now));
+}
+
+/* What media_usage adds up. */
+struct usage {
+	struct txn	*txn;
+	uint64_t	 now, ttl, bytes, count;
+};
+
+/* User index walk callback: adds the size of each live ID. */
+static int
+usage_fn(void *arg, uint64_t unused, const uint8_t *id)
+{
+	struct usage		*u = arg;
+	struct media_rec	 r;
+
+	(void)unused;
+	if (store_media_get(u->txn, id, &r) != STORE_OK)
+		return (STORE_WALK_NEXT);
+	if (media_live(&r, u->now, u->ttl)) {
+		u->bytes += r.size;
+		u->count++;
+	}
+	return (STORE_WALK_NEXT);
+}
+
+/* The bytes and number of user's live IDs, as the quota counts them. */
+int
+media_usage(struct txn *txn, const char *user, uint64_t now, uint64_t ttl,
+    uint64_t *bytes, uint64_t *count)
+{
+	struct usage	u = { .txn = txn, .now = now, .ttl = ttl };
+	int		rc;
+
+	rc = store_media_user_walk(txn, user, usage_fn, &u);
+	if (rc != STORE_OK)
+		return (rc);
+	*bytes = u.bytes;
+	if (count != NULL)
+		*count = u.count;
+	return (STORE_OK);
+}
+
+/* Whether size more bytes fit user's media_quota: TE_OK or why not. */
+int
+media_quota_check(struct txn *txn, const struct conf *conf, const char *user,
+    uint64_t size, uint64_t now, enum tick_err *err)
+{
+	uint64_t	used;
+	int		rc;
+
+	*err = TE_OK;
+	if ((rc = media_usage(txn, user, now, conf->media_ttl, &used, NULL)) !=
+	    STORE_OK)
+		return (rc);
+	if (size > conf->media_quota || used > conf->media_quota - size)
+		*err = TE_QUOTA_EXCEEDED;
+	return (STORE_OK);
+}
+
+/*
+ * Records an upload whose file (named by sha) is in place: a new ID for
+ * user, counted in full against the quota, checked again here as other
+ * uploads may have ended meanwhile.  *err is TE_QUOTA_EXCEEDED, or
+ * TE_INTERNAL if no random ID could be drawn.
+ */
+int
+media_commit(struct txn *txn, const struct conf *conf, const char *user,
+    const uint8_t sha[32], uint64_t size, const char *type, uint64_t now,
+    uint8_t id[MEDIA_ID_BYTES], enum tick_err *err)
+{
+	struct media_rec	r;
+	int			rc, tries;
+
+	if ((rc = media_quota_check(txn, conf, user, size, now, err)) !=
+	    STORE_OK || *err != TE_OK)
+		return (rc);
+	memset(&r, 0, sizeof r);
+	strlcpy(r.uploader, user, sizeof r.uploader);
+	memcpy(r.sha256, sha, sizeof r.sha256);
+	r.size = size;
+	r.created = now;
+	strlcpy(r.type, type, sizeof r.type);
+	for (tries = 0; tries < 4; tries++) {
+		if (media_id_new(id) != 0)
+			break;
+		if ((rc = store_media_add(txn, id, &r)) != STORE_EXISTS)
+			return (rc);
+	}
+	*err = TE_INTERNAL;
+	return (STORE_OK);
+}
+
+/*
+ * Finds the live ID spelled s: STORE_NOTFOUND if it is malformed,
+ * unknown, expired or deleted.
+ */
+int
+media_lookup(struct txn *txn, const struct conf *conf, const char *s,
+    size_t len, uint64_t now, uint8_t id[MEDIA_ID_BYTES], struct media_rec *r)
+{
+	int	rc;
+
+	if (media_id_parse(s, len, id) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = store_media_get(txn, id, r)) != STORE_OK)
+		return (rc);
+	return (media_live(r, now, conf->media_ttl) ? STORE_OK :
+	    STORE_NOTFOUND);
+}
+
+/*
+ * Deletes the ID spelled s for its uploader user; anyone else, like an
+ * ID that is not live, gets STORE_NOTFOUND.  Queue items that still name
+ * it keep their reference records, which find it gone when they leave.
+ */
+int
+media_delete(struct txn *txn, const struct conf *conf, const char *user,
+    const char *s, size_t len, uint64_t now)
+{
+	struct media_rec	r;
+	uint8_t			id[MEDIA_ID_BYTES];
+	int			rc;
+
+	if ((rc = media_lookup(txn, conf, s, len, now, id, &r)) != STORE_OK)
+		return (rc);
+	if (strcmp(r.uploader, user) != 0)
+		return (STORE_NOTFOUND);
+	return (store_media_del(txn, id, &r));
+}
+
+/* Whether a send's media member is an array of 1 to max strings. */
+int
+media_member_ok(const json_t *a, uint64_t max)
+{
+	size_t	i;
+
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > max || json_array_size(a) > MEDIA_REFS_MAX)
+		return (0);
+	for (i = 0; i < json_array_size(a); i++) {
+		if (!json_is_string(json_array_get(a, i)))
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Checks the media member of a send (an array of 1 to max_media_refs
+ * strings, checked by the caller) and fills refs: *err is
+ * TE_NO_SUCH_MEDIA if one of them is not live.
+ */
+int
+media_refs_check(struct txn *txn, const struct conf *conf, const json_t *a,
+    uint64_t now, struct media_refs *refs, enum tick_err *err)
+{
+	struct media_rec	 r;
+	const char		*s;
+	size_t			 i;
+	int			 rc;
+
+	*err = TE_OK;
+	memset(refs, 0, sizeof *refs);
+	if (!media_member_ok(a, conf->max_media_refs)) {
+		*err = TE_BAD_REQUEST;
+		return (STORE_OK);
+	}
+	for (i = 0; i < json_array_size(a); i++) {
+		s = json_string_value(json_array_get(a, i));
+		rc = media_lookup(txn, conf, s, json_string_length(
+		    json_array_get(a, i)), now, refs->ids[i], &r);
+		if (rc == STORE_NOTFOUND) {
+			*err = TE_NO_SUCH_MEDIA;
+			return (STORE_OK);
+		}
+		if (rc != STORE_OK)
+			return (rc);
+	}
+	refs->n = (uint8_t)i;
+	return (STORE_OK);
+}
+
+/*
+ * Makes the message mid, queued as items items, reference each ID of
+ * refs: an ID goes out of the idle index while any such item is queued.
+ */
+int
+media_refs_take(struct txn *txn, const struct mid *mid,
+    struct media_refs *refs, uint64_t items)
+{
+	struct media_rec	r, old;
+	size_t			i;
+	int			rc;
+
+	if (items == 0 || refs->n == 0)
+		return (STORE_OK);
+	for (i = 0; i < refs->n; i++) {
+		if ((rc = store_media_get(txn, refs->ids[i], &old)) ==
+		    STORE_NOTFOUND)
+			continue;
+		if (rc != STORE_OK)
+			return (rc);
+		r = old;
+		r.refs++;
+		if ((rc = store_media_put(txn, refs->ids[i], &old, &r)) !=
+		    STORE_OK)
+			return (rc);
+	}
+	refs->items = items;
+	return (store_media_refs_put(txn, mid, refs));
+}
+
+/*
+ * One queue item of message mid left its queue (ack, message_ttl, device
+ * or account removal).  When the last one goes, each ID it named loses a
+ * reference, and one left without any starts its media_ttl from now.
+ */
+int
+media_release(struct txn *txn, const struct mid *mid, uint64_t now)
+{
+	struct media_refs	m;
+	struct media_rec	r, old;
+	size_t			i;
+	int			rc;
+
+	if ((rc = store_media_refs_get(txn, mid, &m)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	if (m.items > 1) {
+		m.items--;
+		return (store_media_refs_put(txn, mid, &m));
+	}
+	for (i = 0; i < m.n; i++) {
+		if ((rc = store_media_get(txn, m.ids[i], &old)) ==
+		    STORE_NOTFOUND)
+			continue;
+		if (rc != STORE_OK)
+			return (rc);
+		r = old;
+		if (r.refs > 0)
+			r.refs--;
+		if (r.refs == 0)
+			r.last_ref = now;
+		if ((rc = store_media_put(txn, m.ids[i], &old, &r)) !=
+		    STORE_OK)
+			return (rc);
+	}
+	return (store_media_refs_del(txn, mid));
+}
+
+/* What media_queue_release walks with. */
+struct qrel {
+	struct txn	*txn;
+	uint64_t	 now;
+	int		 rc;
+};
+
+/* Queue walk callback: releases each item's references. */
+static int
+qrel_fn(void *arg, const struct mid *mid, const struct item *it)
+{
+	struct qrel	*q = arg;
+
+	(void)it;
+	if ((q->rc = media_release(q->txn, mid, q->now)) != STORE_OK)
+		return (STORE_WALK_STOP);
+	return (STORE_WALK_NEXT);
+}
+
+/* Releases the references of every item of queue qid, before it is dropped. */
+int
+media_queue_release(struct txn *txn, uint64_t qid, uint64_t now)
+{
+	struct qrel	q = { .txn = txn, .now = now, .rc = STORE_OK };
+	int		rc;
+
+	if ((rc = store_queue_walk(txn, qid, NULL, qrel_fn, &q)) != STORE_OK)
+		return (rc);
+	return (q.rc);
+}
+
+/* A list of IDs or hashes gathered by a walk, then acted on. */
+struct idlist {
+	struct txn	*txn;
+	uint64_t	 now, ttl;
+	size_t		 n;
+	uint8_t		 v[MEDIA_SWEEP_MAX][32];
+};
+
+/* User index walk callback: gathers the IDs. */
+static int
+user_ids_fn(void *arg, uint64_t unused, const uint8_t *id)
+{
+	struct idlist	*l = arg;
+
+	(void)unused;
+	memcpy(l->v[l->n++], id, MEDIA_ID_BYTES);
+	return (l->n == MEDIA_SWEEP_MAX ? STORE_WALK_STOP : STORE_WALK_NEXT);
+}
+
+/* Deletes every ID user uploaded, as deleting the account does. */
+int
+media_user_delete(struct txn *txn, const char *user, uint64_t *count)
+{
+	struct idlist		*l;
+	struct media_rec	 r;
+	size_t			 i;
+	int			 rc;
+
+	l = xcalloc(1, sizeof *l);
+	do {
+		l->n = 0;
+		if ((rc = store_media_user_walk(txn, user, user_ids_fn, l)) !=
+		    STORE_OK)
+			break;
+		for (i = 0; i < l->n && rc == STORE_OK; i++) {
+			rc = store_media_get(txn, l->v[i], &r);
+			if (rc == STORE_OK) {
+				rc = store_media_del(txn, l->v[i], &r);
+				if (count != NULL)
+					(*count)++;
+			}
+			if (rc == STORE_NOTFOUND)
+				rc = STORE_OK;
+		}
+	} while (rc == STORE_OK && l->n == MEDIA_SWEEP_MAX);
+	free(l);
+	return (rc);
+}
+
+/* Idle index walk callback: gathers the IDs idle past media_ttl. */
+static int
+idle_fn(void *arg, uint64_t since, const uint8_t *id)
+{
+	struct idlist	*l = arg;
+
+	if (!older(since, l->ttl, l->now))
+		return (STORE_WALK_STOP);
+	memcpy(l->v[l->n++], id, MEDIA_ID_BYTES);
+	return (l->n == MEDIA_SWEEP_MAX ? STORE_WALK_STOP : STORE_WALK_NEXT);
+}
+
+/*
+ * Deletes the records of expired IDs, oldest first, from the idle index
+ * only (no pass over every record); a file no ID names any more goes on
+ * the unlink list for media_unlink().
+ */
+int
+media_sweep(struct txn *txn, const struct conf *conf, uint64_t now,
+    uint64_t *expired)
+{
+	struct idlist		*l;
+	struct media_rec	 r;
+	size_t			 i;
+	int			 rc;
+
+	l = xcalloc(1, sizeof *l);
+	l->now = now;
+	l->ttl = conf->media_ttl;
+	rc = store_media_idle_walk(txn, idle_fn, l);
+	for (i = 0; i < l->n && rc == STORE_OK; i++) {
+		rc = store_media_get(txn, l->v[i], &r);
+		if (rc == STORE_NOTFOUND) {
+			rc = STORE_OK;
+			continue;
+		}
+		if (rc != STORE_OK || media_live(&r, now, conf->media_ttl))
+			continue;
+		if ((rc = store_media_del(txn, l->v[i], &r)) == STORE_OK)
+			(*expired)++;
+	}
+	free(l);
+	return (rc);
+}
+
+/* The path of the file holding the bytes whose SHA-256 is sha. */
+void
+media_path(const char *dir, const uint8_t sha[32], char *buf, size_t size)
+{
+	char	hex[65];
+
+	hex_encode(sha, 32, hex);
+	snprintf(buf, size, "%s/%s", dir, hex);
+}
+
+/* Unlink list walk callback: gathers the hashes. */
+static int
+gone_fn(void *arg, const uint8_t *sha, const struct media_file *f)
+{
+	struct idlist	*l = arg;
+
+	(void)f;
+	memcpy(l->v[l->n++], sha, 32);
+	return (l->n == MEDIA_SWEEP_MAX ? STORE_WALK_STOP : STORE_WALK_NEXT);
+}
+
+/*
+ * Unlinks the files that no ID names.  The list is read in done, a read
+ * transaction of what is committed, so that no file goes whose last ID
+ * was deleted by a write not yet durable; a file that an upload in txn
+ * named again meanwhile stays.  Entries unlinked leave the list in txn.
+ */
+int
+media_unlink(struct txn *done, struct txn *txn, const char *dir,
+    uint64_t *count)
+{
+	struct idlist		*l;
+	struct media_file	 f;
+	char			 path[4096];
+	size_t			 i;
+	int			 rc;
+
+	l = xcalloc(1, sizeof *l);
+	rc = store_media_gone_walk(done, gone_fn, l);
+	for (i = 0; i < l->n && rc == STORE_OK; i++) {
+		if ((rc = store_media_gone_get(txn, l->v[i])) ==
+		    STORE_NOTFOUND) {
+			rc = STORE_OK;
+			continue;
+		}
+		if (rc != STORE_OK)
+			break;
+		rc = store_media_file_get(txn, l->v[i], &f);
+		if (rc == STORE_OK)
+			continue;
+		if (rc != STORE_NOTFOUND)
+			break;
+		media_path(dir, l->v[i], path, sizeof path);
+		if (unlink(path) == -1 && errno != ENOENT) {
+			log_warn("media: unlink %s", path);
+			rc = STORE_OK;
+			continue;
+		}
+		if (count != NULL)
+			(*count)++;
+		rc = store_media_gone_del(txn, l->v[i]);
+	}
+	free(l);
+	return (rc);
+}
+
+/* Whether a directory with st lets uid (in group gid) create files. */
+static int
+dir_writable(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (uid == 0)
+		return (1);
+	if (st->st_uid == uid)
+		return ((st->st_mode & 0300) == 0300);
+	if (st->st_gid == gid)
+		return ((st->st_mode & 0030) == 0030);
+	return ((st->st_mode & 0003) == 0003);
+}
+
+/*
+ * For tickd -t: refuses a media_dir in which the daemon's user (user, or
+ * whoever runs tickd) cannot create files, or the directory it would be
+ * created in when it does not exist yet.  A default media_dir inside a
+ * data_dir not made yet is fine: tickd makes both for its user.
+ */
+int
+media_dir_check(const struct conf *conf, char **cause)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	struct stat	 st;
+	uid_t		 uid = geteuid();
+	gid_t		 gid = getegid();
+	char		*dir, *slash;
+	int		 ok, rc = -1;
+
+	if (conf->media_dir == NULL && stat(conf->data_dir, &st) == -1 &&
+	    errno == ENOENT)
+		return (0);
+	if (conf->user != NULL && uid == 0) {
+		if ((pw = getpwnam(conf->user)) == NULL) {
+			xasprintf(cause, "no such user %s", conf->user);
+			return (-1);
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+		if (conf->group != NULL) {
+			if ((gr = getgrnam(conf->group)) == NULL) {
+				xasprintf(cause, "no such group %s",
+				    conf->group);
+				return (-1);
+			}
+			gid = gr->gr_gid;
+		}
+	}
+	if (conf->media_dir != NULL)
+		dir = xstrdup(conf->media_dir);
+	else
+		xasprintf(&dir, "%s/media", conf->data_dir);
+	/* The directory, or the nearest one above it that exists. */
+	while (stat(dir, &st) == -1) {
+		if (errno != ENOENT || (slash = strrchr(dir, '/')) == NULL) {
+			xasprintf(cause, "media_dir %s: %s", dir,
+			    strerror(errno));
+			goto out;
+		}
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		xasprintf(cause, "media_dir %s is not a directory", dir);
+		goto out;
+	}
+	if (uid == geteuid())
+		ok = access(dir, W_OK | X_OK) == 0;
+	else
+		ok = dir_writable(&st, uid, gid);
+	if (!ok) {
+		xasprintf(cause, "media_dir: user %s cannot create files in %s",
+		    conf->user != NULL ? conf->user : "running tickd", dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
+	return (rc);
+}
