@@ -428,6 +428,11 @@ class Keys:
                     await asyncio.sleep(rng.uniform(0.02, 0.08))
         except GONE:
             pass
+        except websockets.InvalidHandshake as e:
+            # The kill can land in the middle of the opening handshake;
+            # after the restart a failed handshake is tickd's fault.
+            if stop is None:
+                self.m.problem(f"{user}: handshake failed: {e!r}")
         finally:
             if c is not None:
                 await c.close()
