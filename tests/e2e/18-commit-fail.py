@@ -12,30 +12,10 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
 
-SHIM = os.path.join(os.environ.get("TOP_BUILDDIR", "."), "tests", "e2e",
-    "failsync.so")
-
-
-def start_failing(d, trigger):
-    """Start d with failsync.so preloaded, syncs failing while trigger is
-    there."""
-    saved = dict(os.environ)
-    os.environ["LD_PRELOAD"] = SHIM
-    os.environ["TICKD_FAILSYNC"] = trigger
-    # A sanitizer runtime wants to come first; here it need not.
-    asan = os.environ.get("ASAN_OPTIONS")
-    os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
-        "verify_asan_link_order=0"
-    try:
-        d.start()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
 
 async def main(t):
-    if not os.path.exists(SHIM):
-        raise Failure(f"{SHIM} is missing: make check builds it")
+    if not os.path.exists(FAILSYNC):
+        raise Failure(f"{FAILSYNC} is missing: make check builds it")
     d = Daemon("commitfail")
     trigger = os.path.join(d.dir, "fail-syncs")
     start_failing(d, trigger)

@@ -392,6 +392,28 @@ def logout(d, token):
     return http_request(d, "POST", "/v1/logout", token=token)
 
 
+
+FAILSYNC = os.path.join(os.environ.get("TOP_BUILDDIR", "."), "tests", "e2e",
+    "failsync.so")
+
+
+def start_failing(d, trigger):
+    """Start d with failsync.so preloaded, syncs failing while trigger is
+    there (18-commit-fail.py, 74-hostile-health.py)."""
+    saved = dict(os.environ)
+    os.environ["LD_PRELOAD"] = FAILSYNC
+    os.environ["TICKD_FAILSYNC"] = trigger
+    # A sanitizer runtime wants to come first; here it need not.
+    asan = os.environ.get("ASAN_OPTIONS")
+    os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
+        "verify_asan_link_order=0"
+    try:
+        d.start()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def token_for(d, user, device=None, new=False):
     """Register user when new=True, log in; return the token."""
     if new:
