@@ -211,6 +211,10 @@ const struct conf_entry conf_table[] = {
 	  .offset = O(resp_max_clients), .min = 1, .max = 1000000,
 	  .dflt = "10000", .reload = 1,
 	  .help = "RESP clients connected at once; more are refused" },
+	/* The web client (tickd-protocol(7) WEB CLIENT). */
+	{ .name = "web_root", .type = CONF_STRING, .offset = O(web_root),
+	  .reload = 0,
+	  .help = "directory of static files served to browsers (unset: none)" },
 	{ .name = NULL }
 };
 

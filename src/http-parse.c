@@ -101,7 +101,9 @@ http_parse_head(struct http_req *req)
 		else if (strcasecmp(name, "Sec-WebSocket-Protocol") == 0) {
 			if (header_lists(value, "tick.v1"))
 				req->ws_tick_v1 = 1;
-		} else if (strcasecmp(name, "Authorization") == 0) {
+		} else if (strcasecmp(name, "If-None-Match") == 0)
+			req->if_none_match = value;
+		else if (strcasecmp(name, "Authorization") == 0) {
 			if (strncasecmp(value, "Bearer ", 7) != 0 ||
 			    strlen(value + 7) > TOKEN_MAX)
 				return (-1);

@@ -676,10 +676,20 @@ http_route(struct conn *c, struct http_req *req)
 			return;
 		}
 	}
-	if (path_found)
+	if (!path_found && web_handles(req->path))
+		web_serve(c, req);
+	else if (path_found)
 		http_error(c, 405, TE_BAD_REQUEST, "method not allowed");
 	else
 		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint");
+}
+
+/* Ends a request answered outside http.c and reads the next one. */
+void
+http_resume(struct conn *c)
+{
+	http_done(c);
+	http_process(c);
 }
 
 static void

@@ -124,6 +124,7 @@ struct conf {
 	uint64_t	 resp_max_bulk;	/* largest RESP bulk string */
 	uint64_t	 resp_max_query; /* a RESP client's unparsed input */
 	uint64_t	 resp_max_clients;
+	char		*web_root;	/* web client, NULL: none */
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -415,6 +416,7 @@ struct http_req {
 	const char	*ws_version;
 	int		 ws_tick_v1;	/* tick.v1 offered */
 	char		 bearer[TOKEN_MAX + 1];
+	const char	*if_none_match;	/* NULL if none */
 	char		*body;
 	size_t		 body_len;
 };
@@ -423,6 +425,12 @@ int	http_parse_head(struct http_req *);
 /* http.c */
 void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
+void	http_resume(struct conn *);
+
+/* web.c */
+int	web_init(char **);
+int	web_handles(const char *);
+void	web_serve(struct conn *, struct http_req *);
 
 /* ws.c */
 void	ws_upgraded(struct conn *, const char *token);
