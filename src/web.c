@@ -260,15 +260,16 @@ web_later_cb(evutil_socket_t unused, short events, void *arg)
 }
 
 /*
- * Sends the answer for an open file: 200 (body unless HEAD) or 304.  While
- * this turn's batch is open, an earlier answer on the same connection may
- * still be waiting for the commit, so the answer waits for the next turn.
+ * Sends the answer for an open file: 200 (body unless HEAD) or 304.  When
+ * an earlier answer on the same connection still waits for this turn's
+ * commit, the file waits for the next turn: a timer, since libevent would
+ * run a zero timeout within this turn, before the commit.
  */
 static void
 web_reply(struct conn *c, struct http_req *req, int fd, struct stat *st)
 {
 	struct web_later	*w;
-	struct timeval		 now = { 0, 0 };
+	struct timeval		 next_turn = { 0, 1 };
 	char			 etag[WEB_ETAG_MAX], length[64];
 	char			*head;
 	int			 len, notmod;
@@ -298,7 +299,7 @@ web_reply(struct conn *c, struct http_req *req, int fd, struct stat *st)
 		close(fd);
 		fd = -1;
 	}
-	if (!conn_must_defer()) {
+	if (c->ndeferred == 0) {
 		web_write(c, head, (size_t)len, fd, st->st_size);
 		free(head);
 		return;
@@ -310,7 +311,7 @@ web_reply(struct conn *c, struct http_req *req, int fd, struct stat *st)
 	w->fd = fd;
 	w->size = st->st_size;
 	if (event_base_once(srv.base, -1, EV_TIMEOUT, web_later_cb, w,
-	    &now) != 0) {
+	    &next_turn) != 0) {
 		if (fd != -1)
 			close(fd);
 		free(head);

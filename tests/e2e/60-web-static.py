@@ -266,6 +266,23 @@ async def checks(t, base, root):
             "five requests on one kept-alive connection are answered in "
             "order", got)
 
+        # A logout's answer waits for its commit; a file asked for behind
+        # it on the same connection must not overtake it.
+        tok = token_for(d, "alice", new=True)
+        with socket.create_connection(("127.0.0.1", d.port), timeout=10) \
+                as sk:
+            sk.sendall(f"POST /v1/logout HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: Bearer {tok}\r\nContent-Length: 0\r\n"
+                f"\r\nGET /style.css HTTP/1.1\r\nHost: x\r\n"
+                f"Connection: close\r\n\r\n".encode())
+            data = b""
+            while (chunk := sk.recv(65536)):
+                data += chunk
+        first, second = data.find(b"HTTP/1.1 204"), data.find(b"HTTP/1.1 200")
+        t.ok(0 == first < second and data.endswith(b"file style.css\n"),
+            "a file asked for behind a logout on one connection comes after "
+            "the logout's 204", data[:400])
+
         rp = get(d, "/index.html", method="POST")
         t.ok(rp.status == 405 and rp.error == "bad_request",
             "POST to a web path is 405 bad_request", rp)
@@ -292,4 +309,4 @@ async def checks(t, base, root):
     d.cleanup()
 
 
-run(main, 24)
+run(main, 25)
