@@ -99,8 +99,20 @@ async def scenario(s, url, d):
         return True
     s.step("once bob stops typing the indicator goes", typing_gone)
 
+    def presence_online():
+        return alice.wait(lambda dr: dr.find_element(By.ID,
+            "presence").text == "online", 10, "bob shown online")
+    s.step("alice's conversation header shows bob online", presence_online)
+
     profile = bob.profile
     s.drop(bob)
+
+    def presence_gone():
+        return alice.wait(lambda dr: dr.find_element(By.ID,
+            "presence").text.startswith("last seen "), 15,
+            "bob shown last seen")
+    s.step("once bob closed his page alice sees \"last seen\"",
+        presence_gone)
 
     def offline_three():
         for text in THREE:
@@ -155,6 +167,25 @@ async def scenario(s, url, d):
     s.step("alice's history and read ticks survive her reload too",
         alice_reloaded)
 
+    def block_unblock():
+        alice.press("Block")
+        alice.named("button", "Unblock")
+        alice.press("Unblock")
+        alice.named("button", "Block")
+        return alice.driver.find_element(By.CSS_SELECTOR,
+            "[role=alert]").text == ""
+    s.step("Block turns into Unblock and back, without an error",
+        block_unblock)
+
+    def settings():
+        alice.press("Settings")
+        alice.named("checkbox", "Send read receipts").click()
+        alice.press("Save")
+        time.sleep(1)
+        return alice.driver.find_element(By.CSS_SELECTOR,
+            "[role=alert]").text == ""
+    s.step("Settings saves read receipts off without an error", settings)
+
     shot = os.environ.get("TICKD_SCREENSHOT")
     if shot:
         alice.shot(shot)
@@ -199,4 +230,4 @@ async def scenario(s, url, d):
 
 
 
-run(main, 17, timeout=240 if VALGRIND else 150)
+run(main, 21, timeout=240 if VALGRIND else 150)
