@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import os
 import socket
+import ssl
 import sys
 
 sys.dont_write_bytecode = True
@@ -294,6 +295,37 @@ async def checks(t, base, root):
             rv.headers.get("Content-Security-Policy") is None,
             "/v1/, /healthz and /metrics stay the API", f"{rv!r} {rz!r}")
 
+    # Over TLS the file segments go through OpenSSL, not sendfile.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+        "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", "tls.key",
+        "-out", "tls.pem"], cwd=base, check=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    ctx = ssl.create_default_context(cafile=os.path.join(base, "tls.pem"))
+    d = Daemon("tls", web_root=f'"{root}"',
+        tls_cert=os.path.join(base, "tls.pem"),
+        tls_key=os.path.join(base, "tls.key"))
+    d.start(ready=False)
+    try:
+        got = None
+        for _ in range(200):
+            try:
+                c = http.client.HTTPSConnection("127.0.0.1", d.port,
+                    context=ctx, timeout=10)
+                c.request("GET", "/big.bin")
+                r = c.getresponse()
+                got = (r.status, r.read())
+                c.close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        t.ok(got is not None and got[0] == 200 and
+            hashlib.sha256(got[1]).digest() == hashlib.sha256(big).digest(),
+            "over TLS the 3 MB file arrives whole",
+            f"{got[0] if got else None} {len(got[1]) if got else 0}")
+    finally:
+        d.cleanup()
+
     with Daemon() as d:
         ri, rf = get(d, "/"), get(d, "/index.html")
         t.ok(is_refusal(ri) and is_refusal(rf),
@@ -309,4 +341,4 @@ async def checks(t, base, root):
     d.cleanup()
 
 
-run(main, 25)
+run(main, 26)
