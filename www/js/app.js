@@ -91,6 +91,7 @@ function endSession(message) {
 	Object.assign(S, { session: null, db: null, conn: null, current: null });
 	S.chats.clear();
 	S.groups.clear();
+	S.presence.clear();
 	localStorage.removeItem("tickd.session");
 	view.loggedOut();
 	if (message)

@@ -14,6 +14,7 @@ export class Conn extends EventTarget {
 		this.attempt = 0;
 		this.v1only = false;	// the server refused tick.v2
 		this.stopped = false;
+		this.badToken = false;	// the server refused the token
 		this.ready = false;
 		this.refs = new Map();	// ref -> {resolve, timer}
 		this.nextRef = 1;
