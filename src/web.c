@@ -260,13 +260,15 @@ web_later_cb(evutil_socket_t unused, short events, void *arg)
 }
 
 /*
- * Sends the answer for an open file: 200 (body unless HEAD) or 304.  When
- * an earlier answer on the same connection still waits for this turn's
- * commit, the file waits for the next turn: a timer, since libevent would
- * run a zero timeout within this turn, before the commit.
+ * Sends the answer for an open file, typed by name, the decoded request
+ * path: 200 (body unless HEAD) or 304.  When an earlier answer on the same
+ * connection still waits for this turn's commit, the file waits for the
+ * next turn: a timer, since libevent would run a zero timeout within this
+ * turn, before the commit.
  */
 static void
-web_reply(struct conn *c, struct http_req *req, int fd, struct stat *st)
+web_reply(struct conn *c, struct http_req *req, const char *name, int fd,
+    struct stat *st)
 {
 	struct web_later	*w;
 	struct timeval		 next_turn = { 0, 1 };
@@ -292,8 +294,8 @@ web_reply(struct conn *c, struct http_req *req, int fd, struct stat *st)
 	    "Referrer-Policy: no-referrer\r\n"
 	    "Connection: %s\r\n\r\n",
 	    notmod ? "304 Not Modified" : "200 OK",
-	    web_type(req->path[strlen(req->path) - 1] == '/' ? "index.html" :
-	    req->path), notmod ? "" : length, etag,
+	    web_type(name[strlen(name) - 1] == '/' ? "index.html" : name),
+	    notmod ? "" : length, etag,
 	    c->keepalive ? "keep-alive" : "close");
 	if (notmod || strcmp(req->method, "HEAD") == 0 || st->st_size == 0) {
 		close(fd);
@@ -352,5 +354,5 @@ web_serve(struct conn *c, struct http_req *req)
 	    (fd = web_open(decoded, &st)) == -1)
 		web_refuse(c, req, 404, "no such file");
 	else
-		web_reply(c, req, fd, &st);
+		web_reply(c, req, decoded, fd, &st);
 }

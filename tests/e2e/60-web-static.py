@@ -234,9 +234,10 @@ async def checks(t, base, root):
         t.ok(r.status == 200 and r.raw == index,
             "a symbolic link that stays inside web_root is served", r)
 
-        r = get(d, "/%69ndex.html")
-        t.ok(r.status == 200 and r.raw == index,
-            "a percent-encoded ordinary path is decoded", r)
+        r = get(d, "/%69ndex.%68tml")
+        t.ok(r.status == 200 and r.raw == index and
+            r.headers.get("Content-Type", "").startswith("text/html"),
+            "a percent-encoded ordinary path is decoded, its type too", r)
 
         with open(os.path.join(root, "big.bin"), "rb") as f:
             big = f.read()
