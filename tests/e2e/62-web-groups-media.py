@@ -127,7 +127,9 @@ async def scenario(s, url, d):
             "input[type=file]")
         alice.driver.execute_script("arguments[0].hidden = false;", field)
         field.send_keys(path)
-        bob.chat_item("alice").find_element(By.TAG_NAME, "button").click()
+        bob.wait(lambda dr: bob.chat_item("alice"), 15,
+            "a chat named alice in bob's list").find_element(
+            By.TAG_NAME, "button").click()
         return bob.wait(lambda dr: dr.execute_script("""
             const i = document.querySelector('[role=log] img');
             return i && i.complete && i.naturalWidth === 24 &&
