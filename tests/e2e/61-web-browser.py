@@ -64,7 +64,7 @@ async def scenario(s, url, d):
         live)
 
     def bob_reads():
-        bob.chat_item("alice").find_element("tag name", "button").click()
+        bob.click_chat("alice")
         bob.wait(lambda d: "hello bob" in bob.bodies(), 10,
             "hello bob in bob's log")
         alice.wait_status("hello bob", "read")

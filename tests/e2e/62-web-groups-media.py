@@ -83,7 +83,7 @@ async def scenario(s, url, d):
         alice.record_statuses()
         alice.send("hello trio")
         for b in (bob, carol):
-            b.chat_item("Trio").find_element(By.TAG_NAME, "button").click()
+            b.click_chat("Trio")
             b.wait(lambda dr, b=b: "hello trio" in b.bodies(), 15,
                 "hello trio")
         alice.wait_status("hello trio", "read", 20)
@@ -127,9 +127,7 @@ async def scenario(s, url, d):
             "input[type=file]")
         alice.driver.execute_script("arguments[0].hidden = false;", field)
         field.send_keys(path)
-        bob.wait(lambda dr: bob.chat_item("alice"), 15,
-            "a chat named alice in bob's list").find_element(
-            By.TAG_NAME, "button").click()
+        bob.click_chat("alice")
         return bob.wait(lambda dr: dr.execute_script("""
             const i = document.querySelector('[role=log] img');
             return i && i.complete && i.naturalWidth === 24 &&

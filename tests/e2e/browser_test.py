@@ -202,6 +202,17 @@ class Browser:
     def typing_text(self):
         return self.driver.find_element(By.ID, "typing").text
 
+    def click_chat(self, name, timeout=15):
+        """Opens the chat named name from the chat list, once it is there
+        (the list is redrawn as items arrive: a stale item is retried)."""
+        def click(d):
+            li = self.chat_item(name)
+            if li is None:
+                return None
+            li.find_element(By.TAG_NAME, "button").click()
+            return d.find_element(By.ID, "conv-title").text == name
+        self.wait(click, timeout, f"to open the chat {name}")
+
     def chat_item(self, name):
         """The listitem of the chat list named name, or None."""
         for li in self.driver.find_elements(By.CSS_SELECTOR,
