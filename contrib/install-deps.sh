@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh: installs, as root on Debian 12, the packages tickd needs
-# to build, to run its tests, to lint its man pages and to build its Debian
-# package (contrib/debian/build-deb.sh).  Packages already
+# to build, to run its tests (the web client's in headless chromium through
+# selenium, its JavaScript lint with node), to lint its man pages and to
+# build its Debian package (contrib/debian/build-deb.sh).  Packages already
 # installed are left alone; nothing is fetched when none is missing.
 
 PACKAGES="build-essential autoconf automake pkg-config
@@ -10,7 +11,8 @@ PACKAGES="build-essential autoconf automake pkg-config
 	redis-server redis-tools mandoc lmdb-utils procps ca-certificates curl
 	debhelper dpkg-dev fakeroot adduser bsdutils
 	postgresql
-	clang libclang-rt-14-dev valgrind"
+	clang libclang-rt-14-dev valgrind
+	chromium chromium-driver python3-selenium nodejs"
 
 missing=
 for p in $PACKAGES; do

@@ -1,7 +1,8 @@
 #!/bin/sh
 # quickstart.sh: installs what is missing (as root, on Debian 12), builds
 # tickd in _build/quickstart and runs it in the foreground on a loopback
-# configuration with registration open and its store in the build tree.
+# configuration with registration open, its store in the build tree and the
+# web client of www/ at http://127.0.0.1:8080/, the URL it prints.
 
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,20 +27,24 @@ url=127.0.0.1:8080
 json='Content-Type: application/json'
 cat <<MSG
 
-tickd listening on ws://$url/v1/ws (in the foreground; Ctrl-C stops it)
+tickd starts now, in the foreground; Ctrl-C stops it.
+
+    Open http://$url/ in a browser
+
+and register two users, the second in a private window or another
+browser, to chat.
+
 configuration: $build/contrib/quickstart.conf
 store:         $build/quickstart-data
+web client:    $top/www
 
-From another terminal, register and log in:
+Other clients speak the protocol (man $top/man/tickd-protocol.7) directly:
   curl -H '$json' -d '{"user":"alice","password":"correct horse"}' http://$url/v1/register
   curl -H '$json' -d '{"user":"alice","password":"correct horse"}' http://$url/v1/login
-then connect with the token from the login reply and send a frame:
   python3 -m websockets 'ws://$url/v1/ws?token=TOKEN'
   > {"op":"send","to":"alice","id":"1","body":"hello"}
-The protocol: man $top/man/tickd-protocol.7
 Administer it with tickctl, for example:
   $build/tickctl -c $build/contrib/quickstart.conf user list
-  $build/tickctl -c $build/contrib/quickstart.conf stats
 See man $top/man/tickctl.8
 
 MSG

@@ -297,6 +297,10 @@ const struct conf_entry conf_table[] = {
 	{ .name = "max_media_refs", .type = CONF_COUNT,
 	  .offset = O(max_media_refs), .min = 1, .max = MEDIA_REFS_MAX,
 	  .dflt = "16", .reload = 0, .help = "media IDs in one message" },
+	/* The web client (tickd-protocol(7) WEB CLIENT). */
+	{ .name = "web_root", .type = CONF_STRING, .offset = O(web_root),
+	  .reload = 0,
+	  .help = "directory of static files served to browsers (unset: none)" },
 	{ .name = NULL }
 };
 

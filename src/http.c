@@ -721,7 +721,9 @@ http_route(struct conn *c, struct http_req *req)
 			return;
 		}
 	}
-	if (path_found)
+	if (!path_found && web_handles(req->path))
+		web_serve(c, req);
+	else if (path_found)
 		http_error(c, 405, TE_BAD_REQUEST, "method not allowed");
 	else
 		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint");
@@ -745,6 +747,14 @@ http_stall(struct conn *c)
 	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
 	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
+}
+
+/* Ends a request answered outside http.c and reads the next one. */
+void
+http_resume(struct conn *c)
+{
+	http_done(c);
+	http_process(c);
 }
 
 static void

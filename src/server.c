@@ -644,7 +644,7 @@ server_init(char **cause)
 	if (priv_init(cause) != 0 || control_init(cause) != 0 ||
 	    priv_drop(cause) != 0)
 		return (-1);
-	if (lock_data_dir(cause) != 0)
+	if (lock_data_dir(cause) != 0 || web_init(cause) != 0)
 		return (-1);
 	if (store_open(&srv.store, srv.conf.data_dir, srv.conf.map_size,
 	    cause) != STORE_OK)

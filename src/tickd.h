@@ -152,6 +152,7 @@ struct conf {
 	uint64_t	 media_rate;	/* uploads a minute per user, 0: any */
 	uint64_t	 media_min_free; /* bytes free for uploads to go on */
 	uint64_t	 max_media_refs;
+	char		*web_root;	/* web client, NULL: none */
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -672,6 +673,12 @@ int	media_http_route(struct conn *, struct http_req *);
 void	media_http_feed(struct conn *);
 void	media_http_totals(uint64_t *, uint64_t *);
 void	media_http_sweep(struct txn *);
+void	http_resume(struct conn *);
+
+/* web.c */
+int	web_init(char **);
+int	web_handles(const char *);
+void	web_serve(struct conn *, struct http_req *);
 
 /* ws.c */
 void	ws_upgraded(struct conn *, const char *token);
