@@ -191,43 +191,5 @@ async def scenario(s, url, d):
         alice.shot(shot)
         s.t.diag(f"screenshot of the chat: {shot}")
 
-    # A server without groups and media (no /v1/info): the client says so.
-    v2 = http_request(d, "GET", "/v1/info").status == 200
 
-    def no_groups():
-        alice.press("New group")
-        alice.fill("Group title", "Trio")
-        alice.fill("Members", "bob")
-        alice.press("Create group")
-        return alice.wait(lambda dr: "unknown_op" in dr.find_element(
-            By.CSS_SELECTOR, "[role=alert]").text, 10, "an unknown_op alert")
-    if v2:
-        s.t.skip("New group on a server without groups shows unknown_op",
-            "this server has /v1/info (62-web-groups-media.py covers it)")
-    else:
-        s.step("New group on a server without groups shows the unknown_op "
-            "error in an alert", no_groups)
-
-    def no_media():
-        path = os.path.join(SHOTS, "note.txt")
-        with open(path, "w") as f:
-            f.write("a note\n")
-        field = alice.driver.find_element(By.CSS_SELECTOR,
-            "input[type=file]")
-        alice.driver.execute_script("arguments[0].hidden = false;", field)
-        field.send_keys(path)
-        alice.driver.execute_script("arguments[0].hidden = true;", field)
-        alice.wait(lambda dr: "attachments" in dr.find_element(
-            By.CSS_SELECTOR, "[role=alert]").text, 10, "a media alert")
-        return alice.bodies()[-1] == "three" and \
-            alice.named("button", "Attach") is not None
-    if v2:
-        s.t.skip("Attach on a server without /v1/media shows an alert",
-            "this server has /v1/info (62-web-groups-media.py covers it)")
-    else:
-        s.step("Attach on a server without /v1/media shows an alert and "
-            "sends nothing", no_media)
-
-
-
-run(main, 21, timeout=240 if VALGRIND else 150)
+run(main, 19, timeout=240 if VALGRIND else 150)
