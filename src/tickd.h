@@ -55,7 +55,7 @@ enum tick_err {
 	TE_BAD_RANGE,
 };
 
-/* compat/ */
+/* compat/strlcpy.c */
 #ifndef HAVE_STRLCPY
 size_t	strlcpy(char *, const char *, size_t);
 #endif
@@ -653,6 +653,7 @@ void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
 void	http_done(struct conn *);
 int	http_query_token(const char *, char *, size_t);
+void	http_resume(struct conn *);
 
 /* http-media-parse.c */
 #define RANGE_NONE	0	/* the whole file, with 200 */
@@ -673,7 +674,6 @@ int	media_http_route(struct conn *, struct http_req *);
 void	media_http_feed(struct conn *);
 void	media_http_totals(uint64_t *, uint64_t *);
 void	media_http_sweep(struct txn *);
-void	http_resume(struct conn *);
 
 /* web.c */
 int	web_init(char **);
