@@ -197,6 +197,7 @@ void   *xrealloc(void *, size_t);
 void   *xgrow(void *, size_t *, size_t, size_t);
 char   *xstrdup(const char *);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
+int	xvasprintf(char **, const char *, va_list) printflike(2, 0);
 const char *err_code(enum tick_err);
 const char *item_op(uint8_t);
 
