@@ -6,9 +6,9 @@
  * memory only.  The store is written once when a user's last device goes
  * offline (last_seen), never per subscriber and never per heartbeat.
  *
- * What a viewer sees of a target follows protocol.md section 6: a blocked
- * viewer sees offline and no last seen, and gets no pushes; last_seen
- * "nobody" hides the time but not the online state.
+ * What a viewer sees of a target follows tickd-protocol(7) BLOCKING, PRESENCE
+ * AND TYPING: a blocked viewer sees offline and no last seen, and gets no
+ * pushes; last_seen "nobody" hides the time but not the online state.
  */
 #include <stdlib.h>
 #include <string.h>

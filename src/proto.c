@@ -850,7 +850,7 @@ proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		json_decref(req);
 		return;
 	}
-	/* An error caused by a send carries its id (section 8). */
+	/* A send's error carries its id (tickd-protocol(7) ERROR CODES). */
 	idv = json_object_get(req, "id");
 	if (strcmp(json_string_value(opv), "send") != 0 || !json_is_string(idv))
 		idv = NULL;

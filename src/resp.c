@@ -1,7 +1,7 @@
 /*
- * resp.c: the Redis-protocol shim (resp.md): its listener and connections,
- * the RESP2 parser, and the one command table with the commands that show
- * it and the server (COMMAND, INFO).  The replies are written by
+ * resp.c: the Redis-protocol shim (tickd-resp(7)): its listener and
+ * connections, the RESP2 parser, and the one command table with the commands
+ * that show it and the server (COMMAND, INFO).  The replies are written by
  * resp-reply.c; clients whose XREAD or XREADGROUP blocks are parked by
  * resp-block.c; MULTI's queue is run by resp-multi.c.
  *
@@ -102,7 +102,7 @@ static const struct rcmd xinfo_cmds[] = {
 
 #define SUB(t)	t, sizeof t / sizeof t[0]
 
-/* The command table (resp.md), sorted by name for bsearch(). */
+/* The command table (tickd-resp(7) COMMANDS), sorted by name for bsearch(). */
 static const struct rcmd resp_cmds[] = {
 	{ "auth", resp_conn_auth, -2, RC_NOAUTH, NULL, 0 },
 	{ "client", NULL, -2, 0, SUB(client_cmds) },
@@ -1044,7 +1044,7 @@ resp_command_list(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_str(rc, resp_cmds[i].name);
 }
 
-/* COMMAND DOCS: minimal, as resp.md allows; an empty map. */
+/* COMMAND DOCS: minimal, as tickd-resp(7) COMMANDS allows; an empty map. */
 static void
 resp_command_docs(struct rclient *rc, int argc, struct rarg *argv)
 {

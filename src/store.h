@@ -261,7 +261,7 @@ int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
 
 /* store-resp.c */
 /*
- * The RESP shim's own data (resp.md): plain Redis keys kept in LMDB.
+ * The RESP shim's own data (tickd-resp(7)): plain Redis keys kept in LMDB.
  *
  * - rkeys: key -> its record (type, rid, expiry, and a string's value, a
  *   set's size or a stream's metadata).  The rid is a number handed out by

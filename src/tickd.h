@@ -28,7 +28,7 @@
 #endif
 #define printflike(a, b) __attribute__((__format__(__printf__, a, b)))
 
-/* Protocol error codes of protocol.md section 8. */
+/* Protocol error codes of tickd-protocol(7) ERROR CODES. */
 enum tick_err {
 	TE_OK = 0,
 	TE_BAD_JSON,
@@ -1010,7 +1010,7 @@ void	resp_cmd_smembers(struct rclient *, int, struct rarg *);
 void	resp_cmd_scard(struct rclient *, int, struct rarg *);
 
 /* resp-db.c */
-enum resp_view {		/* the chat views of resp.md */
+enum resp_view {		/* tickd-resp(7) THE CHAT VIEWS */
 	RV_NONE,		/* a plain key */
 	RV_BAD,			/* a view's prefix, but not a valid view */
 	RV_INBOX,		/* inbox:USER */

@@ -273,7 +273,7 @@ static const char *const err_codes[] = {
 	[TE_BAD_RANGE] = "bad_range",
 };
 
-/* The wire name of an error code (protocol.md section 8). */
+/* The wire name of an error code (tickd-protocol(7) ERROR CODES). */
 const char *
 err_code(enum tick_err e)
 {
