@@ -14,10 +14,16 @@
 #define REF_MAX		64
 #define PROTO_ERRORS_MAX 10	/* then the connection is closed, 1008 */
 
+/*
+ * An op of tickd-protocol(7) MESSAGES and after.  Its fields come in the
+ * order of every command table (ops here, resp_cmds, ctl_cmds, conf_table):
+ * the name, the handler, then flags and limits; rows use designated
+ * initializers in that order.
+ */
 struct op {
 	const char	*name;
 	void		(*fn)(struct conn *, json_t *, json_t *);
-	int		 flags;
+	int		 flags;		/* OP_* */
 };
 
 /* Counts a protocol error; past the limit the connection is closed. */
@@ -790,31 +796,32 @@ op_keys_count(struct conn *c, json_t *req, json_t *ref)
 	batch_defer_reply(c, text, len, ref, NULL);
 }
 
+/* Every op, looked up by name by proto_dispatch(). */
 static const struct op ops[] = {
-	{ "auth",	op_auth,	OP_NOAUTH },
-	{ "send",	op_send,	0 },
-	{ "ack",	op_ack,		0 },
-	{ "read",	op_read,	0 },
-	{ "ping",	op_ping,	0 },
-	{ "block",	op_block,	0 },
-	{ "unblock",	op_block,	0 },
-	{ "blocks",	op_blocks,	0 },
-	{ "subscribe",	op_subscribe,	0 },
-	{ "unsubscribe", op_unsubscribe, 0 },
-	{ "typing",	op_typing,	0 },
-	{ "settings",	op_settings,	0 },
+	{ .name = "auth", .fn = op_auth, .flags = OP_NOAUTH },
+	{ .name = "send", .fn = op_send },
+	{ .name = "ack", .fn = op_ack },
+	{ .name = "read", .fn = op_read },
+	{ .name = "ping", .fn = op_ping },
+	{ .name = "block", .fn = op_block },
+	{ .name = "unblock", .fn = op_block },
+	{ .name = "blocks", .fn = op_blocks },
+	{ .name = "subscribe", .fn = op_subscribe },
+	{ .name = "unsubscribe", .fn = op_unsubscribe },
+	{ .name = "typing", .fn = op_typing },
+	{ .name = "settings", .fn = op_settings },
 	/* Groups, proto-group.c. */
-	{ "group_create", op_group_create, 0 },
-	{ "group_info",	op_group_info,	0 },
-	{ "groups",	op_groups,	0 },
-	{ "group_add",	op_group_add,	0 },
-	{ "group_remove", op_group_remove, 0 },
-	{ "group_leave", op_group_leave, 0 },
-	{ "group_role",	op_group_role,	0 },
-	{ "group_set",	op_group_set,	0 },
-	{ "keys_upload", op_keys_upload, 0 },
-	{ "keys_fetch",	op_keys_fetch,	0 },
-	{ "keys_count",	op_keys_count,	0 },
+	{ .name = "group_create", .fn = op_group_create },
+	{ .name = "group_info", .fn = op_group_info },
+	{ .name = "groups", .fn = op_groups },
+	{ .name = "group_add", .fn = op_group_add },
+	{ .name = "group_remove", .fn = op_group_remove },
+	{ .name = "group_leave", .fn = op_group_leave },
+	{ .name = "group_role", .fn = op_group_role },
+	{ .name = "group_set", .fn = op_group_set },
+	{ .name = "keys_upload", .fn = op_keys_upload },
+	{ .name = "keys_fetch", .fn = op_keys_fetch },
+	{ .name = "keys_count", .fn = op_keys_count },
 };
 
 /* One text frame from c: decode, check, and run its op. */
