@@ -162,6 +162,12 @@ enum conf_type {
 	CONF_ENUM,		/* int, index into choices */
 	CONF_ADDRESS,		/* char * + sockaddr: 127.0.0.1:8080, [::1]:80 */
 };
+/*
+ * A key of tickd.conf(5).  The fields come in the order of every command
+ * table (ops, resp_cmds, ctl_cmds, conf_table): the name, the type, then
+ * limits and flags, then the help; rows use designated initializers in
+ * that order.
+ */
 struct conf_entry {
 	const char	*name;
 	enum conf_type	 type;
@@ -838,6 +844,11 @@ struct rarg {			/* one argument of a RESP command */
 #define RC_BLOCKING	0x04	/* may park the client */
 #define RC_TXN		0x08	/* runs at once inside MULTI */
 
+/*
+ * A RESP command.  The fields come in the order of every command table
+ * (ops, resp_cmds, ctl_cmds, conf_table): the name, the handler, then
+ * limits and flags; rows use designated initializers in that order.
+ */
 struct rcmd {
 	const char		*name;		/* lower case */
 	void			(*fn)(struct rclient *, int, struct rarg *);
