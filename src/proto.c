@@ -71,6 +71,7 @@ reply_stored(struct conn *c, json_t *ref)
 	batch_defer_reply(c, text, len, ref, NULL);
 }
 
+/* An error frame for a store failure: internal, saying whether it was full. */
 static void
 store_error(struct conn *c, int ret, json_t *ref, json_t *id)
 {
@@ -106,6 +107,7 @@ proto_auth(struct conn *c, const char *token)
 	return (0);
 }
 
+/* auth: a token given after the connection opened, before any other op. */
 static void
 op_auth(struct conn *c, json_t *req, json_t *ref)
 {
@@ -119,6 +121,7 @@ op_auth(struct conn *c, json_t *req, json_t *ref)
 	proto_auth(c, json_string_value(token));
 }
 
+/* ping: answered at once with pong and the server's time. */
 static void
 op_ping(struct conn *c, json_t *req, json_t *ref)
 {
@@ -146,6 +149,10 @@ member_string(json_t *req, const char *name, size_t max)
 	return (json_string_value(v));
 }
 
+/*
+ * send: queue_accept() decides; sent goes out after the group commit, then the
+ * targets are pumped.
+ */
 static void
 op_send(struct conn *c, json_t *req, json_t *ref)
 {
@@ -377,6 +384,7 @@ op_mids(struct conn *c, json_t *req, json_t *ref, const char *errmsg,
 	return (0);
 }
 
+/* ack: deletes the items acked, then sends what the window now allows. */
 static void
 op_ack(struct conn *c, json_t *req, json_t *ref)
 {
@@ -385,6 +393,7 @@ op_ack(struct conn *c, json_t *req, json_t *ref)
 		pump_later(c);
 }
 
+/* read: queues read receipts for the messages named. */
 static void
 op_read(struct conn *c, json_t *req, json_t *ref)
 {
@@ -433,6 +442,7 @@ op_block(struct conn *c, json_t *req, json_t *ref)
 	reply_stored(c, ref);
 }
 
+/* Block walk callback: appends one blocked user to the array in arg. */
 static int
 collect_block(void *arg, const char *user)
 {
@@ -440,6 +450,7 @@ collect_block(void *arg, const char *user)
 	return (STORE_WALK_NEXT);
 }
 
+/* blocks: the users c's user has blocked, from a short read transaction. */
 static void
 op_blocks(struct conn *c, json_t *req, json_t *ref)
 {
@@ -511,6 +522,9 @@ new_subscriptions(struct conn *c, json_t *users)
 	return (n);
 }
 
+/*
+ * subscribe: presence pushes about each user named, at most max_subscriptions.
+ */
 static void
 op_subscribe(struct conn *c, json_t *req, json_t *ref)
 {
@@ -540,6 +554,7 @@ op_subscribe(struct conn *c, json_t *req, json_t *ref)
 	reply_ok(c, ref);
 }
 
+/* unsubscribe: stops the presence pushes about each user named. */
 static void
 op_unsubscribe(struct conn *c, json_t *req, json_t *ref)
 {
@@ -556,12 +571,17 @@ op_unsubscribe(struct conn *c, json_t *req, json_t *ref)
 	reply_ok(c, ref);
 }
 
+/* presence_each() callback: hands one typing frame to a connection. */
 static void
 typing_push(struct conn *to, void *arg)
 {
 	ws_send_json(to, arg);
 }
 
+/*
+ * typing: pushed to the recipient's online devices unless it blocked the
+ * sender; never stored.
+ */
 static void
 op_typing(struct conn *c, json_t *req, json_t *ref)
 {
