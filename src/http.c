@@ -954,12 +954,14 @@ http_timeout_cb(evutil_socket_t fd, short events, void *arg)
 void
 http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 {
-	struct conn	*c;
-	struct timeval	 tv;
-	SSL		*ssl = NULL;
-	char		 host[INET6_ADDRSTRLEN];
-	uint16_t	 port = 0;
-	int		 one = 1;
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	struct conn			*c;
+	struct timeval			 tv;
+	SSL				*ssl = NULL;
+	char				 host[INET6_ADDRSTRLEN];
+	uint16_t			 port = 0;
+	int				 one = 1;
 
 	(void)salen;
 	/* Frames are small and latency matters more than packet count. */
@@ -972,14 +974,14 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 	c->tls = tls;
 	host[0] = '\0';
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    host, sizeof host);
-		port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+		sin = (const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		port = ntohs(sin->sin_port);
 		snprintf(c->addr, sizeof c->addr, "%s:%u", host, port);
 	} else if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    host, sizeof host);
-		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+		sin6 = (const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		port = ntohs(sin6->sin6_port);
 		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host, port);
 	}
 	strlcpy(c->ip, host, sizeof c->ip);

@@ -1143,11 +1143,13 @@ static void
 resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct conn	*c;
-	struct rclient	*rc;
-	SSL		*ssl = NULL;
-	char		 host[INET6_ADDRSTRLEN];
-	int		 one = 1;
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	struct conn			*c;
+	struct rclient			*rc;
+	SSL				*ssl = NULL;
+	char				 host[INET6_ADDRSTRLEN];
+	int				 one = 1;
 
 	(void)l; (void)salen; (void)arg;
 	if (resp_nclients >= srv.conf.resp_max_clients) {
@@ -1161,15 +1163,15 @@ resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	c = xcalloc(1, sizeof *c);
 	host[0] = '\0';
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    host, sizeof host);
+		sin = (const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
 		snprintf(c->addr, sizeof c->addr, "%s:%u", host,
-		    ntohs(((struct sockaddr_in *)sa)->sin_port));
+		    ntohs(sin->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    host, sizeof host);
+		sin6 = (const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
 		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host,
-		    ntohs(((struct sockaddr_in6 *)sa)->sin6_port));
+		    ntohs(sin6->sin6_port));
 	}
 	/* Counted in max_connections like every kind (tickd.conf(5)). */
 	strlcpy(c->ip, host, sizeof c->ip);
