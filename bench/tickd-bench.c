@@ -144,6 +144,8 @@ usage(void)
 	exit(2);
 }
 
+static __dead void die(const char *, ...) bench_printflike(1, 2);
+
 /* Reports a fatal error and exits 1. */
 static __dead void
 die(const char *fmt, ...)
