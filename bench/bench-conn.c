@@ -150,7 +150,7 @@ int
 frame_fields(const char *s, size_t len, struct fields *f)
 {
 	const char	*p = s, *end = s + len, *k, *v, *ve;
-	size_t		 kl, i;
+	size_t		 kl, i, n;
 
 	memset(f, 0, sizeof *f);
 	p = skip_space(p, end);
@@ -180,10 +180,11 @@ frame_fields(const char *s, size_t len, struct fields *f)
 		for (i = 0; i < sizeof field_table / sizeof field_table[0];
 		    i++) {
 			if (field_is(k, kl, field_table[i].name)) {
-				*(const char **)((char *)f +
-				    field_table[i].val) = v;
-				*(size_t *)((char *)f + field_table[i].len) =
-				    (size_t)(ve - v);
+				n = (size_t)(ve - v);
+				memcpy((char *)f + field_table[i].val, &v,
+				    sizeof v);
+				memcpy((char *)f + field_table[i].len, &n,
+				    sizeof n);
 				break;
 			}
 		}

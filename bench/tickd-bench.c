@@ -144,6 +144,8 @@ usage(void)
 	exit(2);
 }
 
+static __dead void die(const char *, ...) bench_printflike(1, 2);
+
 /* Reports a fatal error and exits 1. */
 static __dead void
 die(const char *fmt, ...)
@@ -372,6 +374,7 @@ cpu_secs(pid_t pid)
 {
 	char		 path[64], buf[1024], *p;
 	unsigned long	 ut, st;
+	long		 tck;
 	FILE		*f;
 	size_t		 n;
 
@@ -386,7 +389,9 @@ cpu_secs(pid_t pid)
 	    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
 	    &st) != 2)
 		return (-1);
-	return ((double)(ut + st) / (double)sysconf(_SC_CLK_TCK));
+	if ((tck = sysconf(_SC_CLK_TCK)) <= 0)
+		return (-1);
+	return ((double)(ut + st) / (double)tck);
 }
 
 /* This process's CPU seconds. */
@@ -1482,6 +1487,15 @@ num(const char *s, double min, double max, const char *what, int size)
 	return (v);
 }
 
+/* A whole number argument: num() without the fraction. */
+static uint64_t
+unum(const char *s, double min, double max, const char *what, int size)
+{
+	double	v = num(s, min, max, what, size);
+
+	return ((uint64_t)v);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1508,11 +1522,11 @@ main(int argc, char **argv)
 			parse_peer(optarg);
 			break;
 		case 'b':
-			o.body = (size_t)num(optarg, 0, 1 << 20, "body size",
+			o.body = (size_t)unum(optarg, 0, 1 << 20, "body size",
 			    1);
 			break;
 		case 'c':
-			o.conns = (unsigned)num(optarg, 1, 1e7, "count", 0);
+			o.conns = (unsigned)unum(optarg, 1, 1e7, "count", 0);
 			o.conns_set = 1;
 			break;
 		case 'D':
@@ -1529,23 +1543,23 @@ main(int argc, char **argv)
 			o.pidfile = optarg;
 			break;
 		case 'M':
-			o.map_size = (uint64_t)num(optarg, 1 << 20, 1e13,
+			o.map_size = (uint64_t)unum(optarg, 1 << 20, 1e13,
 			    "map size", 1);
 			break;
 		case 'm':
-			o.messages = (uint64_t)num(optarg, 1, 1e9, "count", 0);
+			o.messages = (uint64_t)unum(optarg, 1, 1e9, "count", 0);
 			break;
 		case 'n':
-			o.count = (unsigned)num(optarg, 1, 1e7, "count", 0);
+			o.count = (unsigned)unum(optarg, 1, 1e7, "count", 0);
 			break;
 		case 'o':
 			o.out = optarg;
 			break;
 		case 'P':
-			o.pid = (pid_t)num(optarg, 1, INT_MAX, "pid", 0);
+			o.pid = (pid_t)unum(optarg, 1, INT_MAX, "pid", 0);
 			break;
 		case 'p':
-			o.pairs = (unsigned)num(optarg, 1, 100000, "pairs", 0);
+			o.pairs = (unsigned)unum(optarg, 1, 100000, "pairs", 0);
 			break;
 		case 'q':
 			o.quiet = 1;
@@ -1557,7 +1571,7 @@ main(int argc, char **argv)
 			o.rate = num(optarg, 1, 1e8, "rate", 0);
 			break;
 		case 'S':
-			o.media_size = (uint64_t)num(optarg, 1, 1e12,
+			o.media_size = (uint64_t)unum(optarg, 1, 1e12,
 			    "media size", 1);
 			break;
 		case 'T':
@@ -1570,7 +1584,7 @@ main(int argc, char **argv)
 			o.warmup = num(optarg, 0, 3600, "warm-up", 0);
 			break;
 		case 'w':
-			o.window = (unsigned)num(optarg, 1, 1e6, "window", 0);
+			o.window = (unsigned)unum(optarg, 1, 1e6, "window", 0);
 			break;
 		case 'x':
 			o.exec = optarg;

@@ -1,6 +1,6 @@
 /*
- * account.c: accounts, their devices and login tokens (protocol.md
- * section 3, "Devices", rules 1 to 4).  A token is 32 random bytes sent
+ * account.c: accounts, their devices and login tokens (tickd-protocol(7)
+ * DEVICES, rules 1 to 4).  A token is 32 random bytes sent
  * as hex; the store keeps only its SHA-256, so a copy of the data_dir
  * does not hand out working tokens.
  *

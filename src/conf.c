@@ -67,15 +67,17 @@ const struct conf_entry conf_table[] = {
 	  .dflt = "TLSv1.2", .reload = 1,
 	  .help = "oldest TLS version accepted: TLSv1.2 or TLSv1.3" },
 	{ .name = "tls_ciphers", .type = CONF_STRING,
-	  .offset = O(tls_ciphers), .reload = 1,
+	  .offset = O(tls_ciphers),
 	  .dflt = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
 	  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
 	  "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+	  .reload = 1,
 	  .help = "OpenSSL cipher list for TLS 1.2" },
 	{ .name = "tls_ciphersuites", .type = CONF_STRING,
-	  .offset = O(tls_ciphersuites), .reload = 1,
+	  .offset = O(tls_ciphersuites),
 	  .dflt = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
 	  "TLS_CHACHA20_POLY1305_SHA256",
+	  .reload = 1,
 	  .help = "OpenSSL ciphersuites for TLS 1.3" },
 	/* tickd.conf(5): Store. */
 	{ .name = "data_dir", .type = CONF_STRING, .offset = O(data_dir),

@@ -48,11 +48,16 @@ struct ctl {
 	TAILQ_ENTRY(ctl)	 entry;
 };
 
-/* A command: its words, how many arguments, and its handler. */
+/*
+ * A command: its words, its handler, and how many arguments it takes.  The
+ * fields come in the order of every command table (ops, resp_cmds,
+ * ctl_cmds, conf_table): the name, the handler, then flags and limits; rows
+ * use designated initializers in that order.
+ */
 struct ctl_cmd {
 	const char	*name;
-	int		 nargs;
 	void		(*fn)(struct ctl *, json_t *);
+	int		 nargs;
 };
 
 /* A password being hashed for user add or user passwd. */
@@ -1036,29 +1041,30 @@ cmd_group_del(struct ctl *ctl, json_t *args)
 	    (json_int_t)n));
 }
 
+/* The commands of tickctl(8), looked up by ctl_request(). */
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "user add",		2,	cmd_user_add },
-	{ "user del",		1,	cmd_user_del },
-	{ "user passwd",	2,	cmd_user_passwd },
-	{ "user list",		0,	cmd_user_list },
-	{ "user show",		1,	cmd_user_show },
-	{ "device list",	1,	cmd_device_list },
-	{ "device del",		2,	cmd_device_del },
-	{ "queue show",		1,	cmd_queue_show },
-	{ "queue purge",	1,	cmd_queue_purge },
-	{ "block list",		1,	cmd_block_list },
-	{ "token revoke",	1,	cmd_token_revoke },
-	{ "stats",		0,	cmd_stats },
-	{ "log level",		1,	cmd_log_level },
-	{ "reload",		0,	cmd_reload },
-	{ "repair",		0,	cmd_repair },
-	{ "audit",		0,	cmd_audit },
-	{ "group list",		0,	cmd_group_list },
-	{ "group show",		1,	cmd_group_show },
-	{ "group del",		1,	cmd_group_del },
-	{ "media list",		1,	cmd_media_list },
-	{ "media show",		1,	cmd_media_show },
-	{ "media del",		1,	cmd_media_del },
+	{ .name = "user add", .fn = cmd_user_add, .nargs = 2 },
+	{ .name = "user del", .fn = cmd_user_del, .nargs = 1 },
+	{ .name = "user passwd", .fn = cmd_user_passwd, .nargs = 2 },
+	{ .name = "user list", .fn = cmd_user_list, .nargs = 0 },
+	{ .name = "user show", .fn = cmd_user_show, .nargs = 1 },
+	{ .name = "device list", .fn = cmd_device_list, .nargs = 1 },
+	{ .name = "device del", .fn = cmd_device_del, .nargs = 2 },
+	{ .name = "queue show", .fn = cmd_queue_show, .nargs = 1 },
+	{ .name = "queue purge", .fn = cmd_queue_purge, .nargs = 1 },
+	{ .name = "block list", .fn = cmd_block_list, .nargs = 1 },
+	{ .name = "token revoke", .fn = cmd_token_revoke, .nargs = 1 },
+	{ .name = "stats", .fn = cmd_stats, .nargs = 0 },
+	{ .name = "log level", .fn = cmd_log_level, .nargs = 1 },
+	{ .name = "reload", .fn = cmd_reload, .nargs = 0 },
+	{ .name = "repair", .fn = cmd_repair, .nargs = 0 },
+	{ .name = "audit", .fn = cmd_audit, .nargs = 0 },
+	{ .name = "group list", .fn = cmd_group_list, .nargs = 0 },
+	{ .name = "group show", .fn = cmd_group_show, .nargs = 1 },
+	{ .name = "group del", .fn = cmd_group_del, .nargs = 1 },
+	{ .name = "media list", .fn = cmd_media_list, .nargs = 1 },
+	{ .name = "media show", .fn = cmd_media_show, .nargs = 1 },
+	{ .name = "media del", .fn = cmd_media_del, .nargs = 1 },
 };
 
 /*

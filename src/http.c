@@ -51,6 +51,7 @@ struct kdf_job {
 static void	http_process(struct conn *);
 static void	http_read_cb(struct bufferevent *, void *);
 
+/* The reason phrase of an HTTP status code tickd answers with. */
 static const char *
 status_text(int status)
 {
@@ -115,6 +116,7 @@ http_done(struct conn *c)
 	evtimer_add(c->timer, &tv);
 }
 
+/* Sends one whole response with the given status, type and body. */
 static void
 http_send(struct conn *c, int status, const char *ctype, const char *body,
     size_t len)
@@ -127,6 +129,7 @@ http_send(struct conn *c, int status, const char *ctype, const char *body,
 	free(out);
 }
 
+/* Sends obj as a JSON response, or a 500 if it cannot be encoded. */
 static void
 http_send_json(struct conn *c, int status, json_t *obj)
 {
@@ -191,6 +194,7 @@ http_send_durable(struct conn *c, int status, json_t *obj)
 	}
 }
 
+/* A 503 for a store failure, saying whether the store is full. */
 static void
 http_store_error(struct conn *c, int ret)
 {
@@ -240,6 +244,10 @@ login_limited(struct conn *c, const char *user)
 	return (1);
 }
 
+/*
+ * The password hash of a registration is ready: creates the account and
+ * answers 201 after the commit.
+ */
 static void
 register_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 {
@@ -283,6 +291,10 @@ out:
 	free(job);
 }
 
+/*
+ * POST /v1/register: checks the name and password, then hashes the password
+ * off the loop.
+ */
 static void
 route_register(struct conn *c, struct http_req *req)
 {
@@ -336,6 +348,10 @@ out:
 	json_decref(obj);
 }
 
+/*
+ * The password of a login is checked: claims the device, issues a token and
+ * answers it after the commit.
+ */
 static void
 login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 {
@@ -410,6 +426,10 @@ out:
 	free(job);
 }
 
+/*
+ * POST /v1/login: hashes the password given off the loop, against a dummy salt
+ * for an unknown user.
+ */
 static void
 route_login(struct conn *c, struct http_req *req)
 {
@@ -471,6 +491,10 @@ out:
 	json_decref(obj);
 }
 
+/*
+ * POST /v1/logout: removes the bearer's device and token, closes its
+ * connection and answers 204 after the commit.
+ */
 static void
 route_logout(struct conn *c, struct http_req *req)
 {
@@ -579,6 +603,7 @@ route_healthz(struct conn *c, struct http_req *req)
 		http_send(c, 200, "text/plain", "ok\n", 3);
 }
 
+/* GET /metrics: the Prometheus text of metrics.c. */
 static void
 route_metrics(struct conn *c, struct http_req *req)
 {
@@ -635,6 +660,10 @@ http_query_token(const char *query, char *buf, size_t size)
 	return (0);
 }
 
+/*
+ * GET /v1/ws: the WebSocket handshake of RFC 6455, then the connection speaks
+ * tickd-protocol(7).
+ */
 static void
 route_ws(struct conn *c, struct http_req *req)
 {
@@ -704,6 +733,7 @@ path_match(const char *pattern, const char *path)
 	return (*path == '\0');
 }
 
+/* Runs the route of a request's path and method; 404 or 405 otherwise. */
 static void
 http_route(struct conn *c, struct http_req *req)
 {
@@ -757,6 +787,7 @@ http_resume(struct conn *c)
 	http_process(c);
 }
 
+/* Answers 413 to a request over max_request_bytes and closes after it. */
 static void
 http_too_large(struct conn *c)
 {
@@ -847,6 +878,7 @@ http_process(struct conn *c)
 	}
 }
 
+/* Input arrived: answer what requests it completes. */
 static void
 http_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -879,6 +911,7 @@ http_write_cb(struct bufferevent *bev, void *arg)
 	http_process(c);
 }
 
+/* End of file or an error on the connection: it is freed once unused. */
 static void
 http_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -921,12 +954,14 @@ http_timeout_cb(evutil_socket_t fd, short events, void *arg)
 void
 http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 {
-	struct conn	*c;
-	struct timeval	 tv;
-	SSL		*ssl = NULL;
-	char		 host[INET6_ADDRSTRLEN];
-	uint16_t	 port = 0;
-	int		 one = 1;
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	struct conn			*c;
+	struct timeval			 tv;
+	SSL				*ssl = NULL;
+	char				 host[INET6_ADDRSTRLEN];
+	uint16_t			 port = 0;
+	int				 one = 1;
 
 	(void)salen;
 	/* Frames are small and latency matters more than packet count. */
@@ -939,14 +974,14 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 	c->tls = tls;
 	host[0] = '\0';
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    host, sizeof host);
-		port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+		sin = (const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		port = ntohs(sin->sin_port);
 		snprintf(c->addr, sizeof c->addr, "%s:%u", host, port);
 	} else if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    host, sizeof host);
-		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+		sin6 = (const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		port = ntohs(sin6->sin6_port);
 		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host, port);
 	}
 	strlcpy(c->ip, host, sizeof c->ip);

@@ -15,6 +15,7 @@
 
 #include "tickd.h"
 
+/* Makes room for n more bytes, doubling the buffer. */
 static void
 jbuf_grow(struct jbuf *j, size_t n)
 {
@@ -25,6 +26,7 @@ jbuf_grow(struct jbuf *j, size_t n)
 	j->p = xrealloc(j->p, j->cap);
 }
 
+/* Appends n bytes as they are. */
 static void
 jbuf_add(struct jbuf *j, const void *p, size_t n)
 {
@@ -86,6 +88,7 @@ utf8_len(const unsigned char *s, size_t n)
 	return (len);
 }
 
+/* Starts an object whose first member is "op". */
 void
 jbuf_open(struct jbuf *j, const char *op)
 {

@@ -50,6 +50,10 @@ static int		 stopping, started;
 static int		 pipefd[2] = { -1, -1 };
 static struct event	*ev_done;
 
+/*
+ * A worker thread: runs scrypt for each job queued and wakes the loop through
+ * the pipe.
+ */
 static void *
 kdf_worker(void *arg)
 {
@@ -82,6 +86,7 @@ kdf_worker(void *arg)
 	return (NULL);
 }
 
+/* Frees a job, clearing its hash first. */
 static void
 job_free(struct job *j)
 {
@@ -90,6 +95,7 @@ job_free(struct job *j)
 	free(j);
 }
 
+/* The loop's side of the pipe: runs the callback of every finished job. */
 static void
 kdf_done_cb(evutil_socket_t fd, short events, void *arg)
 {

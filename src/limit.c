@@ -28,6 +28,7 @@ struct table {
 
 static struct table	sends, logins, addrs, fetches;
 
+/* Doubles a table's buckets, rehashing every entry. */
 static void
 table_grow(struct table *t)
 {
@@ -74,6 +75,7 @@ table_get(struct table *t, const char *key, int create)
 	return (e);
 }
 
+/* Unlinks and frees one entry of a table. */
 static void
 table_del(struct table *t, struct entry *gone)
 {
@@ -90,6 +92,7 @@ table_del(struct table *t, struct entry *gone)
 	}
 }
 
+/* Frees every entry of a table and its buckets. */
 static void
 table_free(struct table *t)
 {
@@ -212,6 +215,10 @@ limit_conn_open(const char *address)
 	return (1);
 }
 
+/*
+ * A connection from address closed: one fewer counted against
+ * max_connections_per_ip.
+ */
 void
 limit_conn_close(const char *address)
 {
@@ -221,6 +228,10 @@ limit_conn_close(const char *address)
 		table_del(&addrs, e);
 }
 
+/*
+ * Drops the entries of a table whose bucket has refilled, so idle keys cost no
+ * memory.
+ */
 static void
 prune(struct table *t, double rate, double burst, uint64_t now)
 {
@@ -251,6 +262,7 @@ limit_prune(void)
 	    (double)srv.conf.keys_fetch_rate, now);
 }
 
+/* Frees every limit table at exit. */
 void
 limit_free(void)
 {

@@ -15,10 +15,11 @@
 static int	log_foreground = 1;	/* stderr until log_init says not */
 static int	log_level = L_INFO;
 
-static void	log_vlog(int, int, const char *, va_list);
+static void	log_vlog(int, int, const char *, va_list) printflike(3, 0);
 static void	log_msg(int, int, const char *, ...) printflike(3, 4);
-static void	log_errno(int, int, int, const char *, va_list);
-static __dead void log_fatal(int, const char *, va_list);
+static void	log_errno(int, int, int, const char *, va_list)
+		    printflike(4, 0);
+static __dead void log_fatal(int, const char *, va_list) printflike(2, 0);
 
 /* Chooses stderr or syslog and the most verbose level to log. */
 void

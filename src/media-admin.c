@@ -177,6 +177,8 @@ mv_count(const struct mverify *v, const uint8_t *id)
 	return (n);
 }
 
+static void	mv_problem(struct mverify *, const char *, ...) printflike(2, 3);
+
 /* Reports one problem (fixed if v->fix), as admin_verify() does. */
 static void
 mv_problem(struct mverify *v, const char *fmt, ...)

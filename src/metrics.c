@@ -35,6 +35,7 @@ struct queue_totals {
 	uint64_t	devices;
 };
 
+/* Device walk callback: adds one device's queue to the totals. */
 static int
 sum_device(void *arg, const char *user, const char *device,
     const struct dev_rec *rec)
@@ -77,6 +78,7 @@ top_user(void *arg, const char *user, uint64_t bytes)
 	return (STORE_WALK_NEXT);
 }
 
+/* Writes one metric with its HELP and TYPE lines. */
 static void
 metric(FILE *f, const char *name, const char *type, const char *help,
     unsigned long long value)

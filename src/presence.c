@@ -6,9 +6,9 @@
  * memory only.  The store is written once when a user's last device goes
  * offline (last_seen), never per subscriber and never per heartbeat.
  *
- * What a viewer sees of a target follows protocol.md section 6: a blocked
- * viewer sees offline and no last seen, and gets no pushes; last_seen
- * "nobody" hides the time but not the online state.
+ * What a viewer sees of a target follows tickd-protocol(7) BLOCKING, PRESENCE
+ * AND TYPING: a blocked viewer sees offline and no last seen, and gets no
+ * pushes; last_seen "nobody" hides the time but not the online state.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +35,7 @@ static struct watched	**tab;
 static size_t		  tab_size, tab_count;
 static uint64_t		  users_online;
 
+/* The entry of a user being watched or online, or NULL. */
 static struct watched *
 lookup(const char *user)
 {
@@ -48,6 +49,7 @@ lookup(const char *user)
 	return (NULL);
 }
 
+/* Doubles the hash table, rehashing every entry. */
 static void
 grow(void)
 {
@@ -67,6 +69,7 @@ grow(void)
 	free(old);
 }
 
+/* The entry of user, created (and the table grown) if there is none. */
 static struct watched *
 get(const char *user)
 {
@@ -107,6 +110,7 @@ put(struct watched *w)
 	}
 }
 
+/* Whether any device of user is online. */
 int
 presence_online(const char *user)
 {
@@ -115,6 +119,7 @@ presence_online(const char *user)
 	return (w != NULL && w->nconns != 0);
 }
 
+/* How many users have a device online, for stats and metrics. */
 uint64_t
 presence_users_online(void)
 {
@@ -325,6 +330,7 @@ presence_watching(struct conn *c, const char *target)
 	return (0);
 }
 
+/* Ends one subscription, dropping its entry if nothing else holds it. */
 static void
 sub_free(struct sub *s)
 {
@@ -337,6 +343,7 @@ sub_free(struct sub *s)
 	put(w);
 }
 
+/* Ends c's subscription to target, if it has one. */
 void
 presence_unsubscribe(struct conn *c, const char *target)
 {
@@ -360,6 +367,7 @@ presence_unsubscribe_all(struct conn *c)
 		sub_free(s);
 }
 
+/* Frees the table at exit, once every entry has gone. */
 void
 presence_free(void)
 {

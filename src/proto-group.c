@@ -188,6 +188,10 @@ grp_bad(struct conn *c, const char *why, json_t *ref)
 	proto_error(c, TE_BAD_REQUEST, why, ref, NULL);
 }
 
+/*
+ * group_create (tickd-protocol(7) GROUPS): group_create() decides; group_info
+ * goes out after the commit.
+ */
 void
 op_group_create(struct conn *c, json_t *req, json_t *ref)
 {
@@ -229,6 +233,7 @@ op_group_create(struct conn *c, json_t *req, json_t *ref)
 	free(members);
 }
 
+/* group_info: the group as the actor may see it, or no_such_group. */
 void
 op_group_info(struct conn *c, json_t *req, json_t *ref)
 {
@@ -257,6 +262,7 @@ op_group_info(struct conn *c, json_t *req, json_t *ref)
 	grp_res_free(&res);
 }
 
+/* groups: the actor's groups, sorted by name. */
 void
 op_groups(struct conn *c, json_t *req, json_t *ref)
 {
@@ -305,18 +311,21 @@ op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
 	free(users);
 }
 
+/* group_add: adds users, listing in refused those who may not be added. */
 void
 op_group_add(struct conn *c, json_t *req, json_t *ref)
 {
 	op_group_users(c, req, ref, 1);
 }
 
+/* group_remove: removes members; non-members are ignored. */
 void
 op_group_remove(struct conn *c, json_t *req, json_t *ref)
 {
 	op_group_users(c, req, ref, 0);
 }
 
+/* group_leave: the actor leaves; the owner's successor takes over. */
 void
 op_group_leave(struct conn *c, json_t *req, json_t *ref)
 {
@@ -330,6 +339,7 @@ op_group_leave(struct conn *c, json_t *req, json_t *ref)
 	grp_run(c, ref, &g, group_leave, 0);
 }
 
+/* group_role: sets another member's role, as the permission table allows. */
 void
 op_group_role(struct conn *c, json_t *req, json_t *ref)
 {
@@ -352,6 +362,7 @@ op_group_role(struct conn *c, json_t *req, json_t *ref)
 	grp_run(c, ref, &g, group_role, 0);
 }
 
+/* group_set: changes the title, description or admin-only switches. */
 void
 op_group_set(struct conn *c, json_t *req, json_t *ref)
 {

@@ -14,10 +14,16 @@
 #define REF_MAX		64
 #define PROTO_ERRORS_MAX 10	/* then the connection is closed, 1008 */
 
+/*
+ * An op of tickd-protocol(7) MESSAGES and after.  Its fields come in the
+ * order of every command table (ops here, resp_cmds, ctl_cmds, conf_table):
+ * the name, the handler, then flags and limits; rows use designated
+ * initializers in that order.
+ */
 struct op {
 	const char	*name;
 	void		(*fn)(struct conn *, json_t *, json_t *);
-	int		 flags;
+	int		 flags;		/* OP_* */
 };
 
 /* Counts a protocol error; past the limit the connection is closed. */
@@ -65,6 +71,7 @@ reply_stored(struct conn *c, json_t *ref)
 	batch_defer_reply(c, text, len, ref, NULL);
 }
 
+/* An error frame for a store failure: internal, saying whether it was full. */
 static void
 store_error(struct conn *c, int ret, json_t *ref, json_t *id)
 {
@@ -100,6 +107,7 @@ proto_auth(struct conn *c, const char *token)
 	return (0);
 }
 
+/* auth: a token given after the connection opened, before any other op. */
 static void
 op_auth(struct conn *c, json_t *req, json_t *ref)
 {
@@ -113,6 +121,7 @@ op_auth(struct conn *c, json_t *req, json_t *ref)
 	proto_auth(c, json_string_value(token));
 }
 
+/* ping: answered at once with pong and the server's time. */
 static void
 op_ping(struct conn *c, json_t *req, json_t *ref)
 {
@@ -140,6 +149,10 @@ member_string(json_t *req, const char *name, size_t max)
 	return (json_string_value(v));
 }
 
+/*
+ * send: queue_accept() decides; sent goes out after the group commit, then the
+ * targets are pumped.
+ */
 static void
 op_send(struct conn *c, json_t *req, json_t *ref)
 {
@@ -371,6 +384,7 @@ op_mids(struct conn *c, json_t *req, json_t *ref, const char *errmsg,
 	return (0);
 }
 
+/* ack: deletes the items acked, then sends what the window now allows. */
 static void
 op_ack(struct conn *c, json_t *req, json_t *ref)
 {
@@ -379,6 +393,7 @@ op_ack(struct conn *c, json_t *req, json_t *ref)
 		pump_later(c);
 }
 
+/* read: queues read receipts for the messages named. */
 static void
 op_read(struct conn *c, json_t *req, json_t *ref)
 {
@@ -427,6 +442,7 @@ op_block(struct conn *c, json_t *req, json_t *ref)
 	reply_stored(c, ref);
 }
 
+/* Block walk callback: appends one blocked user to the array in arg. */
 static int
 collect_block(void *arg, const char *user)
 {
@@ -434,6 +450,7 @@ collect_block(void *arg, const char *user)
 	return (STORE_WALK_NEXT);
 }
 
+/* blocks: the users c's user has blocked, from a short read transaction. */
 static void
 op_blocks(struct conn *c, json_t *req, json_t *ref)
 {
@@ -505,6 +522,9 @@ new_subscriptions(struct conn *c, json_t *users)
 	return (n);
 }
 
+/*
+ * subscribe: presence pushes about each user named, at most max_subscriptions.
+ */
 static void
 op_subscribe(struct conn *c, json_t *req, json_t *ref)
 {
@@ -534,6 +554,7 @@ op_subscribe(struct conn *c, json_t *req, json_t *ref)
 	reply_ok(c, ref);
 }
 
+/* unsubscribe: stops the presence pushes about each user named. */
 static void
 op_unsubscribe(struct conn *c, json_t *req, json_t *ref)
 {
@@ -550,12 +571,17 @@ op_unsubscribe(struct conn *c, json_t *req, json_t *ref)
 	reply_ok(c, ref);
 }
 
+/* presence_each() callback: hands one typing frame to a connection. */
 static void
 typing_push(struct conn *to, void *arg)
 {
 	ws_send_json(to, arg);
 }
 
+/*
+ * typing: pushed to the recipient's online devices unless it blocked the
+ * sender; never stored.
+ */
 static void
 op_typing(struct conn *c, json_t *req, json_t *ref)
 {
@@ -790,31 +816,32 @@ op_keys_count(struct conn *c, json_t *req, json_t *ref)
 	batch_defer_reply(c, text, len, ref, NULL);
 }
 
+/* Every op, looked up by name by proto_dispatch(). */
 static const struct op ops[] = {
-	{ "auth",	op_auth,	OP_NOAUTH },
-	{ "send",	op_send,	0 },
-	{ "ack",	op_ack,		0 },
-	{ "read",	op_read,	0 },
-	{ "ping",	op_ping,	0 },
-	{ "block",	op_block,	0 },
-	{ "unblock",	op_block,	0 },
-	{ "blocks",	op_blocks,	0 },
-	{ "subscribe",	op_subscribe,	0 },
-	{ "unsubscribe", op_unsubscribe, 0 },
-	{ "typing",	op_typing,	0 },
-	{ "settings",	op_settings,	0 },
+	{ .name = "auth", .fn = op_auth, .flags = OP_NOAUTH },
+	{ .name = "send", .fn = op_send },
+	{ .name = "ack", .fn = op_ack },
+	{ .name = "read", .fn = op_read },
+	{ .name = "ping", .fn = op_ping },
+	{ .name = "block", .fn = op_block },
+	{ .name = "unblock", .fn = op_block },
+	{ .name = "blocks", .fn = op_blocks },
+	{ .name = "subscribe", .fn = op_subscribe },
+	{ .name = "unsubscribe", .fn = op_unsubscribe },
+	{ .name = "typing", .fn = op_typing },
+	{ .name = "settings", .fn = op_settings },
 	/* Groups, proto-group.c. */
-	{ "group_create", op_group_create, 0 },
-	{ "group_info",	op_group_info,	0 },
-	{ "groups",	op_groups,	0 },
-	{ "group_add",	op_group_add,	0 },
-	{ "group_remove", op_group_remove, 0 },
-	{ "group_leave", op_group_leave, 0 },
-	{ "group_role",	op_group_role,	0 },
-	{ "group_set",	op_group_set,	0 },
-	{ "keys_upload", op_keys_upload, 0 },
-	{ "keys_fetch",	op_keys_fetch,	0 },
-	{ "keys_count",	op_keys_count,	0 },
+	{ .name = "group_create", .fn = op_group_create },
+	{ .name = "group_info", .fn = op_group_info },
+	{ .name = "groups", .fn = op_groups },
+	{ .name = "group_add", .fn = op_group_add },
+	{ .name = "group_remove", .fn = op_group_remove },
+	{ .name = "group_leave", .fn = op_group_leave },
+	{ .name = "group_role", .fn = op_group_role },
+	{ .name = "group_set", .fn = op_group_set },
+	{ .name = "keys_upload", .fn = op_keys_upload },
+	{ .name = "keys_fetch", .fn = op_keys_fetch },
+	{ .name = "keys_count", .fn = op_keys_count },
 };
 
 /* One text frame from c: decode, check, and run its op. */
@@ -850,7 +877,7 @@ proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		json_decref(req);
 		return;
 	}
-	/* An error caused by a send carries its id (section 8). */
+	/* A send's error carries its id (tickd-protocol(7) ERROR CODES). */
 	idv = json_object_get(req, "id");
 	if (strcmp(json_string_value(opv), "send") != 0 || !json_is_string(idv))
 		idv = NULL;

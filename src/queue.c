@@ -1,5 +1,5 @@
 /*
- * queue.c: the store-and-forward rules of protocol.md section 5 over the
+ * queue.c: the store-and-forward rules of tickd-protocol(7) MESSAGES over the
  * store: who gets a message, dedup and limits, acks and receipts, and the
  * sweep of old items, idle devices, forgotten messages and dead tokens.
  *
@@ -268,11 +268,11 @@ send_devices(struct txn *txn, const struct conf *conf,
 }
 
 /*
- * Accepts a message (protocol.md section 5, rules 1 and 7 to 9, and the
- * blocking of section 6), with the media references of tickd-protocol(7)
- * MEDIA rule 3.  res is cleared first; res->err says why nothing
- * was stored, res->dup marks a repeated send.  A message from a sender the
- * recipient blocked is stored for the sender's other devices only and
+ * Accepts a message (tickd-protocol(7) MESSAGES, rules 1 and 7 to 9, and
+ * BLOCKING, PRESENCE AND TYPING), with the media references of
+ * tickd-protocol(7) MEDIA rule 3.  res is cleared first; res->err says why
+ * nothing was stored, res->dup marks a repeated send.  A message from a sender
+ * the recipient blocked is stored for the sender's other devices only and
  * marked MSG_BLOCKED, so that no receipt ever follows.  The caller frees
  * res->targets.
  */

@@ -1,7 +1,8 @@
 /*
- * resp-cmd.c: the RESP shim's key, string and set commands (resp.md), and
- * the parts of the chat views that are not streams (blocked: and
- * lastseen:).  Replies follow redis-server 7.0 word for word.
+ * resp-cmd.c: the RESP shim's key, string and set commands (tickd-resp(7)
+ * COMMANDS), and the parts of the chat views that are not streams (blocked:
+ * and lastseen:, tickd-resp(7) THE CHAT VIEWS).  Replies follow redis-server
+ * 7.0 word for word.
  */
 #include <errno.h>
 #include <limits.h>

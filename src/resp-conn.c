@@ -10,7 +10,10 @@
 
 #include "tickd.h"
 
-/* Whether user and password are those of resp.md's one user. */
+/*
+ * Whether user and password are those of the one user of tickd-resp(7)
+ * LISTENING AND ACCESS.
+ */
 static int
 rc_password_ok(const struct rarg *user, const struct rarg *pass)
 {

@@ -7,7 +7,7 @@
 
 #include "tickd.h"
 
-/* A prefix of resp.md's view keys and the view it names. */
+/* A prefix of the view keys (tickd-resp(7) THE CHAT VIEWS) and its view. */
 static const struct {
 	const char	*prefix;
 	enum resp_view	 view;

@@ -86,7 +86,7 @@ resp_multi_discard(struct rclient *rc, int argc, struct rarg *argv)
 	resp_add_ok(rc);
 }
 
-/* WATCH is not offered (resp.md allows an error). */
+/* WATCH is not offered (tickd-resp(7) COMMANDS allows an error). */
 void
 resp_multi_watch(struct rclient *rc, int argc, struct rarg *argv)
 {

@@ -1,8 +1,8 @@
 /*
  * resp-stream.c: the RESP shim's stream commands, after redis-server 7.0's
- * t_stream.c (resp.md): ids, entries and their nodes, XADD, XLEN, XRANGE,
- * XREVRANGE, XDEL, XTRIM, XSETID, and XREAD with XREADGROUP.  Consumer
- * groups are in resp-cgroup.c, the stream views of the chat state
+ * t_stream.c (tickd-resp(7) COMMANDS): ids, entries and their nodes, XADD,
+ * XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID, and XREAD with XREADGROUP.
+ * Consumer groups are in resp-cgroup.c, the stream views of the chat state
  * (inbox:, queue:) in resp-chat.c.
  *
  * Entries are records of the store (store.h); a stream's metadata is its

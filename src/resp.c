@@ -1,7 +1,7 @@
 /*
- * resp.c: the Redis-protocol shim (resp.md): its listener and connections,
- * the RESP2 parser, and the one command table with the commands that show
- * it and the server (COMMAND, INFO).  The replies are written by
+ * resp.c: the Redis-protocol shim (tickd-resp(7)): its listener and
+ * connections, the RESP2 parser, and the one command table with the commands
+ * that show it and the server (COMMAND, INFO).  The replies are written by
  * resp-reply.c; clients whose XREAD or XREADGROUP blocks are parked by
  * resp-block.c; MULTI's queue is run by resp-multi.c.
  *
@@ -73,79 +73,100 @@ static void	resp_info(struct rclient *, int, struct rarg *);
 
 /* Subcommand tables, each sorted by name. */
 static const struct rcmd client_cmds[] = {
-	{ "getname", resp_conn_client_getname, 2, 0, NULL, 0 },
-	{ "help", resp_conn_client_help, 2, 0, NULL, 0 },
-	{ "id", resp_conn_client_id, 2, 0, NULL, 0 },
-	{ "setname", resp_conn_client_setname, 3, 0, NULL, 0 },
+	{ .name = "getname", .fn = resp_conn_client_getname, .arity = 2 },
+	{ .name = "help", .fn = resp_conn_client_help, .arity = 2 },
+	{ .name = "id", .fn = resp_conn_client_id, .arity = 2 },
+	{ .name = "setname", .fn = resp_conn_client_setname, .arity = 3 },
 };
 static const struct rcmd command_cmds[] = {
-	{ "count", resp_command_count, 2, 0, NULL, 0 },
-	{ "docs", resp_command_docs, -2, 0, NULL, 0 },
-	{ "help", resp_command_help, 2, 0, NULL, 0 },
-	{ "info", resp_command_info, -2, 0, NULL, 0 },
-	{ "list", resp_command_list, -2, 0, NULL, 0 },
+	{ .name = "count", .fn = resp_command_count, .arity = 2 },
+	{ .name = "docs", .fn = resp_command_docs, .arity = -2 },
+	{ .name = "help", .fn = resp_command_help, .arity = 2 },
+	{ .name = "info", .fn = resp_command_info, .arity = -2 },
+	{ .name = "list", .fn = resp_command_list, .arity = -2 },
 };
 static const struct rcmd xgroup_cmds[] = {
-	{ "create", resp_cgroup_xgroup, -5, RC_WRITE, NULL, 0 },
-	{ "createconsumer", resp_cgroup_xgroup, 5, RC_WRITE, NULL, 0 },
-	{ "delconsumer", resp_cgroup_xgroup, 5, RC_WRITE, NULL, 0 },
-	{ "destroy", resp_cgroup_xgroup, 4, RC_WRITE, NULL, 0 },
-	{ "help", resp_cgroup_xgroup_help, 2, 0, NULL, 0 },
-	{ "setid", resp_cgroup_xgroup, -5, RC_WRITE, NULL, 0 },
+	{ .name = "create", .fn = resp_cgroup_xgroup, .arity = -5,
+	  .flags = RC_WRITE },
+	{ .name = "createconsumer", .fn = resp_cgroup_xgroup, .arity = 5,
+	  .flags = RC_WRITE },
+	{ .name = "delconsumer", .fn = resp_cgroup_xgroup, .arity = 5,
+	  .flags = RC_WRITE },
+	{ .name = "destroy", .fn = resp_cgroup_xgroup, .arity = 4,
+	  .flags = RC_WRITE },
+	{ .name = "help", .fn = resp_cgroup_xgroup_help, .arity = 2 },
+	{ .name = "setid", .fn = resp_cgroup_xgroup, .arity = -5,
+	  .flags = RC_WRITE },
 };
 static const struct rcmd xinfo_cmds[] = {
-	{ "consumers", resp_cgroup_xinfo, 4, 0, NULL, 0 },
-	{ "groups", resp_cgroup_xinfo, 3, 0, NULL, 0 },
-	{ "help", resp_cgroup_xinfo_help, 2, 0, NULL, 0 },
-	{ "stream", resp_cgroup_xinfo, -3, 0, NULL, 0 },
+	{ .name = "consumers", .fn = resp_cgroup_xinfo, .arity = 4 },
+	{ .name = "groups", .fn = resp_cgroup_xinfo, .arity = 3 },
+	{ .name = "help", .fn = resp_cgroup_xinfo_help, .arity = 2 },
+	{ .name = "stream", .fn = resp_cgroup_xinfo, .arity = -3 },
 };
 
-#define SUB(t)	t, sizeof t / sizeof t[0]
+#define SUB(t)	.sub = t, .nsub = sizeof t / sizeof t[0]
 
-/* The command table (resp.md), sorted by name for bsearch(). */
+/* The command table (tickd-resp(7) COMMANDS), sorted by name for bsearch(). */
 static const struct rcmd resp_cmds[] = {
-	{ "auth", resp_conn_auth, -2, RC_NOAUTH, NULL, 0 },
-	{ "client", NULL, -2, 0, SUB(client_cmds) },
-	{ "command", resp_command, -1, 0, SUB(command_cmds) },
-	{ "del", resp_cmd_del, -2, RC_WRITE, NULL, 0 },
-	{ "discard", resp_multi_discard, 1, RC_TXN, NULL, 0 },
-	{ "echo", resp_conn_echo, 2, 0, NULL, 0 },
-	{ "exec", resp_multi_exec, 1, RC_TXN, NULL, 0 },
-	{ "exists", resp_cmd_exists, -2, 0, NULL, 0 },
-	{ "get", resp_cmd_get, 2, 0, NULL, 0 },
-	{ "hello", resp_conn_hello, -1, RC_NOAUTH, NULL, 0 },
-	{ "info", resp_info, -1, 0, NULL, 0 },
-	{ "multi", resp_multi, 1, RC_TXN, NULL, 0 },
-	{ "ping", resp_conn_ping, -1, 0, NULL, 0 },
-	{ "quit", resp_conn_quit, -1, RC_NOAUTH | RC_TXN, NULL, 0 },
-	{ "sadd", resp_cmd_sadd, -3, RC_WRITE, NULL, 0 },
-	{ "scan", resp_cmd_scan, -2, 0, NULL, 0 },
-	{ "scard", resp_cmd_scard, 2, 0, NULL, 0 },
-	{ "select", resp_conn_select, 2, 0, NULL, 0 },
-	{ "set", resp_cmd_set, -3, RC_WRITE, NULL, 0 },
-	{ "sismember", resp_cmd_sismember, 3, 0, NULL, 0 },
-	{ "smembers", resp_cmd_smembers, 2, 0, NULL, 0 },
-	{ "smismember", resp_cmd_smismember, -3, 0, NULL, 0 },
-	{ "srem", resp_cmd_srem, -3, RC_WRITE, NULL, 0 },
-	{ "type", resp_cmd_type, 2, 0, NULL, 0 },
-	{ "unwatch", resp_multi_unwatch, 1, 0, NULL, 0 },
-	{ "watch", resp_multi_watch, -2, RC_TXN, NULL, 0 },
-	{ "xack", resp_cgroup_xack, -4, RC_WRITE, NULL, 0 },
-	{ "xadd", resp_stream_xadd, -5, RC_WRITE, NULL, 0 },
-	{ "xautoclaim", resp_cgroup_xautoclaim, -6, RC_WRITE, NULL, 0 },
-	{ "xclaim", resp_cgroup_xclaim, -6, RC_WRITE, NULL, 0 },
-	{ "xdel", resp_stream_xdel, -3, RC_WRITE, NULL, 0 },
-	{ "xgroup", NULL, -2, 0, SUB(xgroup_cmds) },
-	{ "xinfo", NULL, -2, 0, SUB(xinfo_cmds) },
-	{ "xlen", resp_stream_xlen, 2, 0, NULL, 0 },
-	{ "xpending", resp_cgroup_xpending, -3, 0, NULL, 0 },
-	{ "xrange", resp_stream_xrange, -4, 0, NULL, 0 },
-	{ "xread", resp_stream_xread, -4, RC_BLOCKING, NULL, 0 },
-	{ "xreadgroup", resp_stream_xreadgroup, -7, RC_WRITE | RC_BLOCKING,
-	  NULL, 0 },
-	{ "xrevrange", resp_stream_xrevrange, -4, 0, NULL, 0 },
-	{ "xsetid", resp_stream_xsetid, -3, RC_WRITE, NULL, 0 },
-	{ "xtrim", resp_stream_xtrim, -4, RC_WRITE, NULL, 0 },
+	{ .name = "auth", .fn = resp_conn_auth, .arity = -2,
+	  .flags = RC_NOAUTH },
+	{ .name = "client", .arity = -2, SUB(client_cmds) },
+	{ .name = "command", .fn = resp_command,
+	  .arity = -1, SUB(command_cmds) },
+	{ .name = "del", .fn = resp_cmd_del, .arity = -2, .flags = RC_WRITE },
+	{ .name = "discard", .fn = resp_multi_discard, .arity = 1,
+	  .flags = RC_TXN },
+	{ .name = "echo", .fn = resp_conn_echo, .arity = 2 },
+	{ .name = "exec", .fn = resp_multi_exec, .arity = 1, .flags = RC_TXN },
+	{ .name = "exists", .fn = resp_cmd_exists, .arity = -2 },
+	{ .name = "get", .fn = resp_cmd_get, .arity = 2 },
+	{ .name = "hello", .fn = resp_conn_hello, .arity = -1,
+	  .flags = RC_NOAUTH },
+	{ .name = "info", .fn = resp_info, .arity = -1 },
+	{ .name = "multi", .fn = resp_multi, .arity = 1, .flags = RC_TXN },
+	{ .name = "ping", .fn = resp_conn_ping, .arity = -1 },
+	{ .name = "quit", .fn = resp_conn_quit, .arity = -1,
+	  .flags = RC_NOAUTH | RC_TXN },
+	{ .name = "sadd", .fn = resp_cmd_sadd, .arity = -3,
+	  .flags = RC_WRITE },
+	{ .name = "scan", .fn = resp_cmd_scan, .arity = -2 },
+	{ .name = "scard", .fn = resp_cmd_scard, .arity = 2 },
+	{ .name = "select", .fn = resp_conn_select, .arity = 2 },
+	{ .name = "set", .fn = resp_cmd_set, .arity = -3, .flags = RC_WRITE },
+	{ .name = "sismember", .fn = resp_cmd_sismember, .arity = 3 },
+	{ .name = "smembers", .fn = resp_cmd_smembers, .arity = 2 },
+	{ .name = "smismember", .fn = resp_cmd_smismember, .arity = -3 },
+	{ .name = "srem", .fn = resp_cmd_srem, .arity = -3,
+	  .flags = RC_WRITE },
+	{ .name = "type", .fn = resp_cmd_type, .arity = 2 },
+	{ .name = "unwatch", .fn = resp_multi_unwatch, .arity = 1 },
+	{ .name = "watch", .fn = resp_multi_watch, .arity = -2,
+	  .flags = RC_TXN },
+	{ .name = "xack", .fn = resp_cgroup_xack, .arity = -4,
+	  .flags = RC_WRITE },
+	{ .name = "xadd", .fn = resp_stream_xadd, .arity = -5,
+	  .flags = RC_WRITE },
+	{ .name = "xautoclaim", .fn = resp_cgroup_xautoclaim, .arity = -6,
+	  .flags = RC_WRITE },
+	{ .name = "xclaim", .fn = resp_cgroup_xclaim, .arity = -6,
+	  .flags = RC_WRITE },
+	{ .name = "xdel", .fn = resp_stream_xdel, .arity = -3,
+	  .flags = RC_WRITE },
+	{ .name = "xgroup", .arity = -2, SUB(xgroup_cmds) },
+	{ .name = "xinfo", .arity = -2, SUB(xinfo_cmds) },
+	{ .name = "xlen", .fn = resp_stream_xlen, .arity = 2 },
+	{ .name = "xpending", .fn = resp_cgroup_xpending, .arity = -3 },
+	{ .name = "xrange", .fn = resp_stream_xrange, .arity = -4 },
+	{ .name = "xread", .fn = resp_stream_xread, .arity = -4,
+	  .flags = RC_BLOCKING },
+	{ .name = "xreadgroup", .fn = resp_stream_xreadgroup, .arity = -7,
+	  .flags = RC_WRITE | RC_BLOCKING },
+	{ .name = "xrevrange", .fn = resp_stream_xrevrange, .arity = -4 },
+	{ .name = "xsetid", .fn = resp_stream_xsetid, .arity = -3,
+	  .flags = RC_WRITE },
+	{ .name = "xtrim", .fn = resp_stream_xtrim, .arity = -4,
+	  .flags = RC_WRITE },
 };
 #define NCMDS	(sizeof resp_cmds / sizeof resp_cmds[0])
 
@@ -1044,7 +1065,7 @@ resp_command_list(struct rclient *rc, int argc, struct rarg *argv)
 		resp_add_str(rc, resp_cmds[i].name);
 }
 
-/* COMMAND DOCS: minimal, as resp.md allows; an empty map. */
+/* COMMAND DOCS: minimal, as tickd-resp(7) COMMANDS allows; an empty map. */
 static void
 resp_command_docs(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -1122,11 +1143,13 @@ static void
 resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	struct conn	*c;
-	struct rclient	*rc;
-	SSL		*ssl = NULL;
-	char		 host[INET6_ADDRSTRLEN];
-	int		 one = 1;
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	struct conn			*c;
+	struct rclient			*rc;
+	SSL				*ssl = NULL;
+	char				 host[INET6_ADDRSTRLEN];
+	int				 one = 1;
 
 	(void)l; (void)salen; (void)arg;
 	if (resp_nclients >= srv.conf.resp_max_clients) {
@@ -1140,15 +1163,15 @@ resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	c = xcalloc(1, sizeof *c);
 	host[0] = '\0';
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    host, sizeof host);
+		sin = (const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
 		snprintf(c->addr, sizeof c->addr, "%s:%u", host,
-		    ntohs(((struct sockaddr_in *)sa)->sin_port));
+		    ntohs(sin->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    host, sizeof host);
+		sin6 = (const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
 		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host,
-		    ntohs(((struct sockaddr_in6 *)sa)->sin6_port));
+		    ntohs(sin6->sin6_port));
 	}
 	/* Counted in max_connections like every kind (tickd.conf(5)). */
 	strlcpy(c->ip, host, sizeof c->ip);

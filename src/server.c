@@ -118,6 +118,10 @@ defer(struct conn *c, int kind, char *ok, size_t oklen, char *fail,
 	return (d);
 }
 
+/*
+ * A reply to send once the batch commits: ok if it did, fail (if not NULL) if
+ * it did not.
+ */
 void
 batch_defer(struct conn *c, char *ok, size_t oklen, char *fail,
     size_t faillen)
@@ -167,6 +171,10 @@ conn_must_defer(void)
 	return (batch_open);
 }
 
+/*
+ * A WebSocket close with code, sent after this batch's commit like the replies
+ * before it.
+ */
 void
 conn_defer_close(struct conn *c, uint16_t code)
 {
@@ -198,6 +206,10 @@ pump_targets(const struct targets *t)
 	}
 }
 
+/*
+ * Sends what waited for the commit, ok or failed, in the order it was
+ * deferred.
+ */
 static void
 deferred_run(int ok)
 {
@@ -248,6 +260,10 @@ deferred_run(int ok)
 	}
 }
 
+/*
+ * Commits the batch with one fsync; 1 if it was committed, 0 if not (store
+ * full or I/O error).
+ */
 static int
 batch_commit(void)
 {
@@ -323,6 +339,10 @@ turn_end(void)
 	} while (batch_open || !TAILQ_EMPTY(&deferred));
 }
 
+/*
+ * The sweep timer: drops expired items, messages, tokens and idle devices in
+ * the batch.
+ */
 static void
 sweep_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -414,6 +434,7 @@ server_reload(void)
 	log_info("reload: configuration re-read from %s", srv.conf.path);
 }
 
+/* SIGHUP reloads the configuration; SIGTERM and SIGINT stop the loop. */
 static void
 signal_cb(evutil_socket_t sig, short events, void *arg)
 {
@@ -426,6 +447,7 @@ signal_cb(evutil_socket_t sig, short events, void *arg)
 	srv.quit = 1;
 }
 
+/* A new connection on the HTTP listener (TLS if it is on) or the plain one. */
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -500,6 +522,10 @@ server_accept_failed(struct evconnlistener *l, const char *who)
 		evtimer_add(accept_timer, &tv);
 }
 
+/*
+ * accept() failed on the listener: server_accept_failed() pauses the listeners
+ * a while.
+ */
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
@@ -682,6 +708,7 @@ server_init(char **cause)
 	return (0);
 }
 
+/* The drain deadline: its firing only ends event_base_loop's wait. */
 static void
 deadline_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -736,6 +763,10 @@ server_turn(int flags)
 	return (ret);
 }
 
+/*
+ * Runs the loop one turn at a time, each ended by turn_end(), until a signal
+ * stops it.
+ */
 void
 server_loop(void)
 {
@@ -749,6 +780,7 @@ server_loop(void)
 	server_drain();
 }
 
+/* Frees every connection, listener, event and the store, at exit. */
 void
 server_free(void)
 {

@@ -6,6 +6,7 @@
  * Keys are bounded by max_key_bytes, not by REC_MAX, so these records are
  * encoded into buffers of their own size instead of struct enc.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -498,14 +499,19 @@ struct kverify {
 	uint64_t	 keys;		/* one-time keys seen */
 };
 
+static void	kverify_problem(struct kverify *, const char *, ...)
+		    printflike(2, 3);
+
 /* Reports one problem; a problem is repaired only with fix. */
 static void
-kverify_problem(struct kverify *kv, const char *fmt, const char *user,
-    const char *device)
+kverify_problem(struct kverify *kv, const char *fmt, ...)
 {
+	va_list	 ap;
 	char	*msg;
 
-	xasprintf(&msg, fmt, user, device);
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
 	kv->problem(kv->arg, kv->fix, msg);
 	free(msg);
 }

@@ -687,12 +687,13 @@ store_rset_drop(struct txn *txn, uint64_t rid)
 	return (db_walk_num(txn, DB_RSETS, rid, NULL, drop_fn, NULL));
 }
 
+#define RENTRY_HDR	(1 + 1 + 8 + 4)
+
 /*
  * A stream entry's value: version, flags (1: tombstone), node, count, then
  * count times a 32-bit length and that many bytes.  Checks that it all
  * fits.
  */
-#define RENTRY_HDR	(1 + 1 + 8 + 4)
 static int
 rentry_dec(const MDB_val *v, struct rentry *e)
 {

@@ -261,7 +261,7 @@ int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
 
 /* store-resp.c */
 /*
- * The RESP shim's own data (resp.md): plain Redis keys kept in LMDB.
+ * The RESP shim's own data (tickd-resp(7)): plain Redis keys kept in LMDB.
  *
  * - rkeys: key -> its record (type, rid, expiry, and a string's value, a
  *   set's size or a stream's metadata).  The rid is a number handed out by
@@ -495,6 +495,7 @@ int	store_audit_shipped_put(struct txn *, uint64_t id, uint64_t at);
 int	store_audit_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct audit_rec *), void *);
 
+/* store-groups.c */
 /*
  * Groups (tickd-protocol(7) GROUPS), in their own databases:
  *
@@ -572,6 +573,7 @@ int	store_grcpt_put(struct txn *, const struct mid *, const char *,
 int	store_gpref_get(struct txn *, const char *, int *);
 int	store_gpref_put(struct txn *, const char *, int);
 
+/* store-keys.c */
 /*
  * The end-to-end key directory (tickd-protocol(7) KEY DIRECTORY).  Keys
  * are opaque bytes.  keydev: "user\0device" -> the device's identity,
@@ -640,7 +642,8 @@ int	store_keys_verify(struct txn *, int fix, void (*)(void *, int,
 int	store_prekey_walk_all(struct txn *, int (*)(void *, const char *,
 	    const char *, int, const struct key_rec *), void *);
 
-/* store-media.c: media of tickd-protocol(7) MEDIA, keyed by ID. */
+/* store-media.c */
+/* Media of tickd-protocol(7) MEDIA, keyed by ID. */
 #define MEDIA_ID_BYTES		16	/* 128 random bits */
 #define MEDIA_TYPE_MAX		255
 #define MEDIA_REFS_MAX		24	/* IDs in one message, at most */

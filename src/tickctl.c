@@ -823,8 +823,10 @@ real(json_t *o, const char *key)
 static void
 show_stats(json_t *r)
 {
-	char	b1[32], b2[32], b3[32];
-	double	map = (double)num(r, "store_map_size");
+	char		b1[32], b2[32], b3[32];
+	uint64_t	used = num(r, "store_used");
+	uint64_t	mapsz = num(r, "store_map_size");
+	double		map = (double)mapsz;
 
 	printf("uptime:          %s\n", fmt_age(num(r, "uptime"), b1,
 	    sizeof b1));
@@ -848,9 +850,9 @@ show_stats(json_t *r)
 	    fmt_bytes(num(r, "queue_bytes"), b1, sizeof b1),
 	    (unsigned long long)num(r, "devices"));
 	printf("store:           %s used of %s (%.1f%%)%s\n",
-	    fmt_bytes(num(r, "store_used"), b2, sizeof b2),
-	    fmt_bytes(num(r, "store_map_size"), b3, sizeof b3),
-	    map > 0 ? 100.0 * (double)num(r, "store_used") / map : 0.0,
+	    fmt_bytes(used, b2, sizeof b2),
+	    fmt_bytes(mapsz, b3, sizeof b3),
+	    map > 0 ? 100.0 * (double)used / map : 0.0,
 	    json_is_true(json_object_get(r, "store_full")) ?
 	    ", FULL: writes refused" : "");
 	printf("media:           %llu files, %s; %llu uploads\n",

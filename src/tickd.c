@@ -15,6 +15,7 @@
 
 #include "tickd.h"
 
+/* Prints the usage line and exits 1. */
 static __dead void
 usage(void)
 {
@@ -113,6 +114,10 @@ pidfile_remove(int fd, const char *path)
 	close(fd);
 }
 
+/*
+ * Parses the options and the configuration, starts the server (in the
+ * background unless -f) and runs its loop.
+ */
 int
 main(int argc, char **argv)
 {

@@ -28,7 +28,7 @@
 #endif
 #define printflike(a, b) __attribute__((__format__(__printf__, a, b)))
 
-/* Protocol error codes of protocol.md section 8. */
+/* Protocol error codes of tickd-protocol(7) ERROR CODES. */
 enum tick_err {
 	TE_OK = 0,
 	TE_BAD_JSON,
@@ -55,7 +55,7 @@ enum tick_err {
 	TE_BAD_RANGE,
 };
 
-/* compat/ */
+/* compat/strlcpy.c */
 #ifndef HAVE_STRLCPY
 size_t	strlcpy(char *, const char *, size_t);
 #endif
@@ -162,6 +162,12 @@ enum conf_type {
 	CONF_ENUM,		/* int, index into choices */
 	CONF_ADDRESS,		/* char * + sockaddr: 127.0.0.1:8080, [::1]:80 */
 };
+/*
+ * A key of tickd.conf(5).  The fields come in the order of every command
+ * table (ops, resp_cmds, ctl_cmds, conf_table): the name, the type, then
+ * limits and flags, then the help; rows use designated initializers in
+ * that order.
+ */
 struct conf_entry {
 	const char	*name;
 	enum conf_type	 type;
@@ -197,6 +203,7 @@ void   *xrealloc(void *, size_t);
 void   *xgrow(void *, size_t *, size_t, size_t);
 char   *xstrdup(const char *);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
+int	xvasprintf(char **, const char *, va_list) printflike(2, 0);
 const char *err_code(enum tick_err);
 const char *item_op(uint8_t);
 
@@ -653,6 +660,7 @@ void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
 void	http_done(struct conn *);
 int	http_query_token(const char *, char *, size_t);
+void	http_resume(struct conn *);
 
 /* http-media-parse.c */
 #define RANGE_NONE	0	/* the whole file, with 200 */
@@ -673,7 +681,6 @@ int	media_http_route(struct conn *, struct http_req *);
 void	media_http_feed(struct conn *);
 void	media_http_totals(uint64_t *, uint64_t *);
 void	media_http_sweep(struct txn *);
-void	http_resume(struct conn *);
 
 /* web.c */
 int	web_init(char **);
@@ -837,6 +844,11 @@ struct rarg {			/* one argument of a RESP command */
 #define RC_BLOCKING	0x04	/* may park the client */
 #define RC_TXN		0x08	/* runs at once inside MULTI */
 
+/*
+ * A RESP command.  The fields come in the order of every command table
+ * (ops, resp_cmds, ctl_cmds, conf_table): the name, the handler, then
+ * limits and flags; rows use designated initializers in that order.
+ */
 struct rcmd {
 	const char		*name;		/* lower case */
 	void			(*fn)(struct rclient *, int, struct rarg *);
@@ -1009,7 +1021,7 @@ void	resp_cmd_smembers(struct rclient *, int, struct rarg *);
 void	resp_cmd_scard(struct rclient *, int, struct rarg *);
 
 /* resp-db.c */
-enum resp_view {		/* the chat views of resp.md */
+enum resp_view {		/* tickd-resp(7) THE CHAT VIEWS */
 	RV_NONE,		/* a plain key */
 	RV_BAD,			/* a view's prefix, but not a valid view */
 	RV_INBOX,		/* inbox:USER */

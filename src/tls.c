@@ -149,6 +149,7 @@ tls_reload(void)
 	    srv.conf.resp_tls_key);
 }
 
+/* A new SSL of context c, logging why if there is none. */
 static SSL *
 ssl_new(SSL_CTX *c)
 {
@@ -173,18 +174,21 @@ tls_resp_new(void)
 	return (resp_ctx == NULL ? NULL : ssl_new(resp_ctx));
 }
 
+/* Whether listen speaks TLS (tls_cert and tls_key are set). */
 int
 tls_enabled(void)
 {
 	return (ctx != NULL);
 }
 
+/* Whether the RESP listener speaks TLS. */
 int
 tls_resp_enabled(void)
 {
 	return (resp_ctx != NULL);
 }
 
+/* Frees both TLS contexts at exit. */
 void
 tls_free(void)
 {

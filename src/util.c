@@ -20,6 +20,7 @@ now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
+/* Whether s is 1 to max bytes of [a-z0-9] and the characters of extra. */
 static int
 valid_name(const char *s, size_t len, size_t max, const char *extra)
 {
@@ -116,12 +117,14 @@ hash_bytes(uint64_t h, const void *p, size_t len)
 	return (h);
 }
 
+/* hash_bytes() of a NUL-terminated string, for the in-memory tables. */
 uint64_t
 hash_str(const char *s)
 {
 	return (hash_bytes(HASH_INIT, s, strlen(s)));
 }
 
+/* Writes len bytes as 2 * len lower-case hex digits and a NUL to out. */
 void
 hex_encode(const uint8_t *in, size_t len, char *out)
 {
@@ -135,6 +138,7 @@ hex_encode(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+/* The value of one hex digit of either case, or -1. */
 static int
 hex_digit(char c)
 {
@@ -165,6 +169,7 @@ hex_decode(const char *in, size_t len, uint8_t *out)
 	return (0);
 }
 
+/* malloc that cannot fail (it is fatal) and never returns NULL for 0 bytes. */
 void *
 xmalloc(size_t size)
 {
@@ -177,6 +182,9 @@ xmalloc(size_t size)
 	return (p);
 }
 
+/*
+ * calloc that cannot fail (it is fatal) and never returns NULL for 0 elements.
+ */
 void *
 xcalloc(size_t n, size_t size)
 {
@@ -189,6 +197,7 @@ xcalloc(size_t n, size_t size)
 	return (p);
 }
 
+/* realloc that cannot fail (it is fatal) and never frees for 0 bytes. */
 void *
 xrealloc(void *p, size_t size)
 {
@@ -214,6 +223,7 @@ xgrow(void *p, size_t *cap, size_t size, size_t first)
 	return (xrealloc(p, n * size));
 }
 
+/* strdup that cannot fail (it is fatal). */
 char *
 xstrdup(const char *s)
 {
@@ -224,6 +234,7 @@ xstrdup(const char *s)
 	return (p);
 }
 
+/* asprintf that cannot fail, through xvasprintf(). */
 int
 xasprintf(char **ret, const char *fmt, ...)
 {
@@ -231,10 +242,19 @@ xasprintf(char **ret, const char *fmt, ...)
 	int	n;
 
 	va_start(ap, fmt);
-	n = vasprintf(ret, fmt, ap);
+	n = xvasprintf(ret, fmt, ap);
 	va_end(ap);
-	if (n == -1)
-		fatal("xasprintf");
+	return (n);
+}
+
+/* vasprintf that cannot fail, for xasprintf and printf-like helpers. */
+int
+xvasprintf(char **ret, const char *fmt, va_list ap)
+{
+	int	n;
+
+	if ((n = vasprintf(ret, fmt, ap)) == -1)
+		fatal("xvasprintf");
 	return (n);
 }
 
@@ -264,7 +284,7 @@ static const char *const err_codes[] = {
 	[TE_BAD_RANGE] = "bad_range",
 };
 
-/* The wire name of an error code (protocol.md section 8). */
+/* The wire name of an error code (tickd-protocol(7) ERROR CODES). */
 const char *
 err_code(enum tick_err e)
 {

@@ -61,6 +61,10 @@ ws_track(struct conn *c, const uint8_t *p, size_t n)
 	}
 }
 
+/*
+ * wslay's read: bytes from the connection's input, each one seen by ws_track()
+ * first.
+ */
 static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
     void *arg)
@@ -78,6 +82,7 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	return (n);
 }
 
+/* wslay's write: frames go to the connection's output buffer. */
 static ssize_t
 ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
     int flags, void *arg)
@@ -92,6 +97,10 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	return ((ssize_t)len);
 }
 
+/*
+ * A whole message: text goes to proto_dispatch(), binary is refused with 1003,
+ * a pong resets the ping clock.
+ */
 static void
 ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg
     *arg, void *user)
@@ -133,6 +142,7 @@ ws_frame_start_cb(wslay_event_context_ptr ctx,
 		ws_timer_reset(c);
 }
 
+/* A frame is complete: its handshake_timeout deadline no longer applies. */
 static void
 ws_frame_end_cb(wslay_event_context_ptr ctx, void *user)
 {
@@ -236,6 +246,7 @@ ws_close(struct conn *c, uint16_t code, const char *reason)
 	conn_close_after_output(c);
 }
 
+/* Arms c's one timer to fire in ms milliseconds. */
 static void
 ws_timer_arm(struct conn *c, uint64_t ms)
 {
@@ -357,6 +368,7 @@ ws_io(struct conn *c)
 	}
 }
 
+/* Input arrived: wslay reads and writes what it can. */
 static void
 ws_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -364,6 +376,10 @@ ws_read_cb(struct bufferevent *bev, void *arg)
 	ws_io(arg);
 }
 
+/*
+ * The output drained: a stalled pump resumes, and a closing connection may
+ * finish.
+ */
 static void
 ws_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -377,6 +393,10 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 	conn_check_closing(c);
 }
 
+/*
+ * End of file or an error: audited as a close, and the connection freed once
+ * unused.
+ */
 static void
 ws_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -412,6 +432,7 @@ ws_upgraded(struct conn *c, const char *token)
 	ws_io(c);
 }
 
+/* Frees c's wslay context, as the connection goes. */
 void
 ws_free(struct conn *c)
 {

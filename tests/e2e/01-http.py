@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-# The HTTP side of protocol.md section 1: register, login, logout, last-seen,
-# healthz, metrics, and the error bodies of each.
+# The HTTP side of tickd-protocol(7) TRANSPORT: register, login, logout,
+# last-seen, healthz, metrics, and the error bodies of each.
 
 import os
 import re
@@ -223,7 +223,8 @@ async def main(t):
             "logout with a dead, missing or bad token: 401 not_authenticated",
             f"dead {r1!r}\nmissing {r2!r}\nbad {r3!r}")
 
-        # last-seen, section 1 and 6
+        # last-seen, tickd-protocol(7) TRANSPORT and BLOCKING, PRESENCE AND
+        # TYPING
         ta = token_for(d, "alice")
         token_for(d, "bob", new=True)
         r1 = http_request(d, "GET", "/v1/users/bob/last-seen")

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# Session start, protocol.md section 3: the three ways to authenticate, the
+# Session start, tickd-protocol(7) SESSION: the three ways to authenticate, the
 # ready frame, bad tokens, auth_timeout, replaced connections, subprotocol.
 
 import asyncio

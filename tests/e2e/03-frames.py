@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# Bad input on the WebSocket, protocol.md section 2, every row of its table;
+# Bad input on the WebSocket, tickd-protocol(7) FRAMES, every row of its table;
 # ref echo; ping; and abuse that must not crash the server.
 
 import os

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-# send, sent and msg between online clients, protocol.md sections 4 and 5:
-# the members of each, bodies of every JSON type, mid order, the send errors,
-# and copies to the sender's other devices (section 5 rule 1).
+# send, sent and msg between online clients, tickd-protocol(7) MESSAGE IDS and
+# MESSAGES: the members of each, bodies of every JSON type, mid order, the send
+# errors, and copies to the sender's other devices (MESSAGES rule 1).
 
 import os
 import sys

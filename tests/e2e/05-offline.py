@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-# The offline queue, protocol.md sections 3 and 5: replay after ready in mid
-# order, ack by mid and by mids, unacked items coming back, harmless acks.
+# The offline queue, tickd-protocol(7) SESSION and MESSAGES: replay after ready
+# in mid order, ack by mid and by mids, unacked items coming back, harmless
+# acks.
 
 import os
 import sys

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-# The delivery window, protocol.md section 5 rule 2: at most `window` unacked
-# items at a time, more as acks arrive, always in mid order.
+# The delivery window, tickd-protocol(7) MESSAGES rule 2: at most `window`
+# unacked items at a time, more as acks arrive, always in mid order.
 
 import os
 import sys

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# Idempotent sends, protocol.md section 5: the same sender and id within
+# Idempotent sends, tickd-protocol(7) MESSAGES: the same sender and id within
 # dedup_window get the first reply again with dup:true and nothing is queued
 # twice.
 

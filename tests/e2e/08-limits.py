@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-# Queue limits, protocol.md section 5 rule 7: a full recipient queue refuses
-# the send with queue_full and stores nothing; a full queue of the sender's
-# own other device is skipped.
+# Queue limits, tickd-protocol(7) MESSAGES rule 7: a full recipient queue
+# refuses the send with queue_full and stores nothing; a full queue of the
+# sender's own other device is skipped.
 
 import os
 import sys

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# Devices, protocol.md section 3 rules 1-4 and section 5 rule 1: the
+# Devices, tickd-protocol(7) DEVICES rules 1-4 and MESSAGES rule 1: the
 # unclaimed default, renaming on first login, one queue per device, fan-out
 # to every device of both users, logout and device_ttl.
 

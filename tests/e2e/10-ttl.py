@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-# message_ttl, protocol.md section 5 rule 6: an item older than message_ttl
-# is dropped from its queue, delivered before or not.
+# message_ttl, tickd-protocol(7) MESSAGES rule 6: an item older than
+# message_ttl is dropped from its queue, delivered before or not.
 
 import asyncio
 import os

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-# Receipts, protocol.md section 5 rules 3-4: the first ack of a message by any
-# device of the recipient queues exactly one `delivered` receipt to every
+# Receipts, tickd-protocol(7) MESSAGES rules 3-4: the first ack of a message by
+# any device of the recipient queues exactly one `delivered` receipt to every
 # device of the sender, the first `read` one `read` receipt unless the reader
-# turned read receipts off (section 7); receipts are queue items that survive
+# turned read receipts off (SETTINGS); receipts are queue items that survive
 # an offline sender and a restart, come back in mid order and are acked like
 # messages.
 #

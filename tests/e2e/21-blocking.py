@@ -1,15 +1,16 @@
 #!/usr/bin/python3
-# Blocking, protocol.md section 6 and the last-seen route of section 1: alice
-# blocks bob; bob's sends are answered `sent` as usual but never reach alice,
-# no receipt ever follows them, bob sees alice offline with no last seen and
-# gets no presence pushes about her, his typing is dropped.  The block is
-# stored (it survives a restart) and unblock restores everything.
+# Blocking, tickd-protocol(7) BLOCKING, PRESENCE AND TYPING and the last-seen
+# route of TRANSPORT: alice blocks bob; bob's sends are answered `sent` as
+# usual but never reach alice, no receipt ever follows them, bob sees alice
+# offline with no last seen and gets no presence pushes about her, his typing
+# is dropped.  The block is stored (it survives a restart) and unblock restores
+# everything.
 #
 # Where the contract is silent this script assumes:
 # - blocking an already blocked user is `ok` and lists it once, and
 #   unblocking a user who is not blocked is `ok`;
 # - bob's own other devices still get their copy of what he sent to alice
-#   (section 5 rule 1), since he must not be able to tell he is blocked;
+#   (MESSAGES rule 1), since he must not be able to tell he is blocked;
 # - a presence subscription taken while blocked stays in force, so after
 #   the unblock bob gets pushes about alice again.
 

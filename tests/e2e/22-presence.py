@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-# Presence and last seen, protocol.md section 6 and GET
-# /v1/users/NAME/last-seen of section 1: subscribe, one push per change of
+# Presence and last seen, tickd-protocol(7) BLOCKING, PRESENCE AND TYPING and
+# GET /v1/users/NAME/last-seen of TRANSPORT: subscribe, one push per change of
 # online state, several devices, unsubscribe; pings every ping_interval and a
-# connection that stops answering them shown offline within 3 x
-# ping_interval; last_seen null while online or never seen, the time the
-# last device went offline, kept across a restart.
+# connection that stops answering them shown offline within 3 x ping_interval;
+# last_seen null while online or never seen, the time the last device went
+# offline, kept across a restart.
 #
 # Where the contract is silent this script assumes:
 # - a connection replaced by a new one of the same device (closed 4000)

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-# Typing and settings, protocol.md sections 6 and 7: typing reaches only the
-# recipient's online devices and is never stored; settings (read_receipts,
-# last_seen) answer ok, may leave a member out, hide last seen but not
-# online, and persist across a restart; ping answers pong.
+# Typing and settings, tickd-protocol(7) BLOCKING, PRESENCE AND TYPING and
+# SETTINGS: typing reaches only the recipient's online devices and is never
+# stored; settings (read_receipts, last_seen) answer ok, may leave a member
+# out, hide last seen but not online, and persist across a restart; ping
+# answers pong.
 #
 # Where the contract is silent this script assumes:
 # - a typing `state` other than composing or paused, and a settings value

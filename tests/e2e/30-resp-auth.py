@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Access to the RESP shim (resp.md, "Listening and access"): tickd refuses
+# Access to the RESP shim (tickd-resp(7) LISTENING AND ACCESS): tickd refuses
 # to start with resp_listen off loopback and no resp_password, naming both;
 # with a password every command but AUTH, HELLO ... AUTH and QUIT is
 # NOAUTH until authenticated, through raw RESP, redis-cli and redis-py;

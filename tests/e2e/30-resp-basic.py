@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# The RESP shim against redis-server 7.0, command by command (resp.md):
+# The RESP shim against redis-server 7.0, command by command (tickd-resp(7)):
 # connection commands, HELLO and RESP3, keys, strings, sets, MULTI/EXEC,
 # unknown commands and arity errors.  Every reply must match, type and
 # text, but for what must differ (client ids).

@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
-# BLOCKing XREAD and XREADGROUP on the RESP shim (resp.md): a parked client
-# does not stop the server, is woken by a write to its stream with what
+# BLOCKing XREAD and XREADGROUP on the RESP shim (tickd-resp(7)): a parked
+# client does not stop the server, is woken by a write to its stream with what
 # redis-server 7.0 would answer, times out with nil, keeps its pipelined
-# commands for after, goes first-come first-served, gets NOGROUP when its
-# group goes, answers at once inside MULTI, and is forgotten when it
-# disconnects.
+# commands for after, goes first-come first-served, gets NOGROUP when its group
+# goes, answers at once inside MULTI, and is forgotten when it disconnects.
 
 import os
 import sys

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-# The chat state seen through the RESP shim (resp.md, "The chat data seen
-# through RESP"), checked against WebSocket clients (python3-websockets):
-# XADD inbox:USER is a send, queue:USER:DEVICE reads and acks like the
-# device, a WebSocket send wakes a BLOCKed XREADGROUP on it, blocked:USER
-# is the block list, lastseen:USER the last-seen time, and writes that
-# would break a view are refused.
+# The chat state seen through the RESP shim (tickd-resp(7) THE CHAT VIEWS),
+# checked against WebSocket clients (python3-websockets): XADD inbox:USER is a
+# send, queue:USER:DEVICE reads and acks like the device, a WebSocket send
+# wakes a BLOCKed XREADGROUP on it, blocked:USER is the block list,
+# lastseen:USER the last-seen time, and writes that would break a view are
+# refused.
 
 import asyncio
 import json

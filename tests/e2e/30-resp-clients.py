@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-# Real Redis clients against the RESP shim (resp.md): a small Redis Streams
-# work-queue app written with redis-py (Debian's python3-redis) runs
+# Real Redis clients against the RESP shim (tickd-resp(7)): a small Redis
+# Streams work-queue app written with redis-py (Debian's python3-redis) runs
 # unchanged against tickd and redis-server 7.0 with the same outcome; a
 # pipeline of 10,000 XADDs, in a MULTI/EXEC transaction and without; and
-# redis-cli, whose output for a script of commands must be the same as
-# against redis-server, and whose --pipe mass insertion works.
+# redis-cli, whose output for a script of commands must be the same as against
+# redis-server, and whose --pipe mass insertion works.
 
 import os
 import subprocess

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Writes through the RESP shim are durable before their reply (resp.md):
+# Writes through the RESP shim are durable before their reply (tickd-resp(7)):
 # clients pipeline XADDs, consumer-group reads and acks, set and string
 # writes and chat sends while tickd is killed with SIGKILL; after a restart
 # on the same data_dir every write that was answered is there, and what

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-# Bad RESP input, byte for byte against redis-server 7.0 (resp.md): malformed
-# multibulks, huge and negative lengths, unterminated lines, inline commands
-# and their quoting, binary data, pipelines cut anywhere, the limits before
-# AUTH; then what only tickd bounds (resp_max_query), and seeded random
-# mutations of valid input.  tickd must answer what Redis answers, close
-# when Redis closes, and never crash.
+# Bad RESP input, byte for byte against redis-server 7.0 (tickd-resp(7)):
+# malformed multibulks, huge and negative lengths, unterminated lines, inline
+# commands and their quoting, binary data, pipelines cut anywhere, the limits
+# before AUTH; then what only tickd bounds (resp_max_query), and seeded random
+# mutations of valid input.  tickd must answer what Redis answers, close when
+# Redis closes, and never crash.
 
 import concurrent.futures
 import os

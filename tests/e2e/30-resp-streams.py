@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# The RESP shim's streams against redis-server 7.0 (resp.md): XADD with
+# The RESP shim's streams against redis-server 7.0 (tickd-resp(7)): XADD with
 # every id form and trimming option, XLEN, XRANGE and XREVRANGE, XDEL,
 # XTRIM, XSETID, XREAD, consumer groups (XGROUP, XREADGROUP, XACK,
 # XPENDING, XCLAIM, XAUTOCLAIM) and XINFO.  Replies must match but for

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-# Groups, protocol.md sections 9 and 10: tick.v2 and GET /v1/info; a group
-# created with members, its created event on every device, group_info and
-# groups; a send to #g reaching every other member's devices and the
-# sender's other devices with the sent mid, sent carrying expect and
-# skipped; receipts per member with "group"; typing to the group; the
-# group_add setting; the metrics.
+# Groups, tickd-protocol(7) VERSION 2 and GROUPS: tick.v2 and GET /v1/info; a
+# group created with members, its created event on every device, group_info and
+# groups; a send to #g reaching every other member's devices and the sender's
+# other devices with the sent mid, sent carrying expect and skipped; receipts
+# per member with "group"; typing to the group; the group_add setting; the
+# metrics.
 #
 # Where the contract is silent this script assumes (tickd-protocol(7)):
 # - the created event has version 1, the group's version at creation;

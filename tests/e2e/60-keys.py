@@ -308,7 +308,7 @@ async def rules(t, d):
 
 
 async def keys_low(t, d):
-    """Rule 6 and section 9 rule 4: keys_low is a queue item."""
+    """Rule 6; keys_low is a queue item (tickd-protocol(7) VERSION 2)."""
     tp = token_for(d, "dave", "phone", new=True)
     te = token_for(d, "erin", new=True)
     dp = await Client.connect(d, tp, name="dave/phone")

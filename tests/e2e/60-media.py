@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# Media by HTTP upload, tickd-protocol(7) MEDIA (protocol.md section 11):
+# Media by HTTP upload, tickd-protocol(7) MEDIA:
 # upload, download with every header of rule 6 and the ranges of rule 7
 # (http.client and curl), DELETE, quota, references by send and msg with
 # expiry after media_ttl, every bad-input row, the head checks of rule 8
@@ -98,7 +98,7 @@ async def main(t):
         data = os.urandom(100000)
         sha = hashlib.sha256(data).hexdigest()
 
-        # Upload and its 201 (the table of section 11).
+        # Upload and its 201 (the table of tickd-protocol(7) MEDIA).
         r = upload(d, ta, data)
         t.eq(r.status, 201, "upload: 201")
         j = r.json or {}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-# Static files of web_root, protocol.md section 14: content types, ETag and
-# 304, the security headers, HEAD, index.html, no listing, and every way
+# Static files of web_root, tickd-protocol(7) WEB CLIENT: content types, ETag
+# and 304, the security headers, HEAD, index.html, no listing, and every way
 # out of web_root refused: ".." raw and percent-encoded, NUL, symbolic links.
 
 import hashlib

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-# Groups, protocol.md section 10.4: every row of the bad-input table with
-# its error code and ref, then the order of the checks when a request has
-# several faults (the first row that fails answers, and nothing changes).
+# Groups, tickd-protocol(7) GROUPS, Bad input and the order of checks: every
+# row of the bad-input table with its error code and ref, then the order of the
+# checks when a request has several faults (the first row that fails answers,
+# and nothing changes).
 # Limits: max_group_members 3, max_groups_per_user 2,
 # max_group_description 10.
 #

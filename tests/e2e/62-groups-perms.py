@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-# Groups, protocol.md section 10.1: the permission table row by row, for
-# the owner (alice), an admin (bob) and a member (carol), with dave as the
-# user acted on.  Anything the table does not allow is error forbidden and
-# changes nothing; allowed changes answer ok.
+# Groups, tickd-protocol(7) GROUPS, Permissions: the table row by row, for the
+# owner (alice), an admin (bob) and a member (carol), with dave as the user
+# acted on.  Anything the table does not allow is error forbidden and changes
+# nothing; allowed changes answer ok.
 
 import os
 import sys

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-# The web client's groups (protocol.md section 10) and attachments (section
-# 11) in three headless Chromium profiles (issue 18): alice makes a group of
-# three, her message is seen by bob and carol and her tick turns read; the
-# members dialog removes and re-adds a member; carol leaves; an image sent
-# by alice shows inline in bob's window.  It needs a server with groups and
-# media, so it is not in TESTS until those land (see Makefile.am).
+# The web client's groups (tickd-protocol(7) GROUPS) and attachments (MEDIA) in
+# three headless Chromium profiles (issue 18): alice makes a group of three,
+# her message is seen by bob and carol and her tick turns read; the members
+# dialog removes and re-adds a member; carol leaves; an image sent by alice
+# shows inline in bob's window.  It needs a server with groups and media, so it
+# is not in TESTS until those land (see Makefile.am).
 
 import os
 import struct

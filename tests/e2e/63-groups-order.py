@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# Groups, protocol.md sections 10.3 and 10.4: one order of messages and
+# Groups, tickd-protocol(7) GROUPS, Events and Rules: one order of messages and
 # events on every device, offline devices replaying it on reconnect with
 # consecutive versions, also after SIGKILL; the removal ordering of rule 4
 # and rule 5; skipped with a member device at max_queue (never

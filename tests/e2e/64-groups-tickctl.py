@@ -2,7 +2,7 @@
 # Groups and tickctl(8): group list, group show (members, roles, version),
 # group del (as if every member left, the owner last, every member device
 # getting the events), user del leaving all groups as by group_leave
-# (protocol.md section 10.4 rule 12, the successor taking over), and
+# (tickd-protocol(7) GROUPS, rule 12, the successor taking over), and
 # verify clean next to the running daemon after all of it.
 
 import os

@@ -10,7 +10,7 @@ SIGKILL at a random moment; `tickctl verify` on the dead store when tickctl
 is built; restart on the same data_dir; resends of ids from this and
 earlier cycles; then every device drains its queue and acks it all.  What
 the clients were told is kept in a model for the whole run, and checked
-against the protocol's promises (protocol.md section 5):
+against the protocol's promises (tickd-protocol(7) MESSAGES):
 
 - every mid answered `sent` is delivered to its recipient;
 - an item whose ack was answered `ok` never comes back, before or after a
@@ -20,7 +20,7 @@ against the protocol's promises (protocol.md section 5):
   receipt, and every message whose read was answered `ok` exactly one
   `read` receipt, with the sender's id; no other receipt ever comes
   ("one" is one receipt mid: the same receipt again after a restart is
-  the at-least-once delivery of section 5, rule 5);
+  the at-least-once delivery of tickd-protocol(7) MESSAGES, rule 5);
 - a resend of an id answered `sent` gets `dup:true` with the same mid and
   ts, also after restarts;
 - mids increase across restarts; bodies arrive intact;

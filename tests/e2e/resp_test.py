@@ -1,6 +1,6 @@
 """
 resp_test.py: helpers for the tests of tickd's Redis-protocol shim
-(tests/e2e/30-resp-*.py, resp.md), on top of tickd_test.py.
+(tests/e2e/30-resp-*.py, tickd-resp(7)), on top of tickd_test.py.
 
 A RespDaemon is a tickd with resp_listen on a free loopback port; a Redis
 is a real redis-server 7.0 started from a temporary directory, the

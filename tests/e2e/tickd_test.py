@@ -4,7 +4,7 @@ Mosquitto's test/mosq_test.py.
 
 Each NN-name.py script starts its own tickd on a free port with a generated
 config, talks to it over HTTP and WebSocket as a client would, and prints TAP.
-Everything here follows the protocol contract (protocol.md), never the
+Everything here follows the protocol contract (tickd-protocol(7)), never the
 daemon's code.
 
 Environment: TICKD (the binary; unset or not executable: skip with 77),

@@ -264,7 +264,7 @@ msg_count(struct env *e)
 	return (n);
 }
 
-/* A receipt frame as protocol.md section 5 has it. */
+/* A receipt frame as tickd-protocol(7) MESSAGES has it. */
 static int
 is_receipt(json_t *j, const struct mid *rmid, const struct mid *for_mid,
     const char *id, const char *by, const char *status, uint64_t ts)
