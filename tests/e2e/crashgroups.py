@@ -75,13 +75,15 @@ class Dev:
     async def close(self):
         for t in self.tasks:
             t.cancel()
+        # Python 3.11's wait_for can swallow a cancel that races a frame:
+        # the closed connection ends such a reader too.
+        if self.c is not None:
+            await self.c.close()
         for t in self.tasks:
             try:
                 await t
             except (asyncio.CancelledError, *GONE):
                 pass
-        if self.c is not None:
-            await self.c.close()
         # Acks not answered may or may not have been applied.
         self.pending.clear()
         self.to_ack.clear()
