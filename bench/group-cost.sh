@@ -61,6 +61,8 @@ mkdir -p "$tmp/seed" || exit 1
     exit 1; }
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
+counters="messages_accepted|group_fanout_items|items_acked|commits"
+
 # run NAME SECONDS: one tickd under callgrind, one tickd-bench group run;
 # sets ir (instructions) and sends (group sends accepted).
 run() {
@@ -96,9 +98,8 @@ EOF
 	    -k "$members" -s 1 -w 1 -d "$2" -W 1 >"$dir/bench.txt" 2>&1 ||
 	    { echo "group-cost: tickd-bench failed" >&2;
 	    cat "$dir/bench.txt" >&2; exit 1; }
-	curl -s "http://127.0.0.1:$port/metrics" | grep -E \
-	    '^tickd_(messages_accepted|group_fanout_items|items_acked|commits)_total' \
-	    >"$dir/metrics.txt"
+	curl -s "http://127.0.0.1:$port/metrics" |
+	    grep -E "^tickd_($counters)_total" >"$dir/metrics.txt"
 	kill -TERM "$vpid"
 	wait "$vpid"
 	vpid=

@@ -1010,7 +1010,7 @@ struct grp;
 struct gmember {
 	struct bconn	 c;
 	struct grp	*g;
-	unsigned	 sender;	/* index into the senders + 1; 0: none */
+	unsigned	 sender;	/* 1 + index among senders; 0: none */
 	uint64_t	 seq;
 	uint64_t	 inflight;
 	int		 created;	/* got the created event */
@@ -1140,9 +1140,10 @@ group_batch(struct bconn *c)
 static void
 group_create(struct grp *g)
 {
-	size_t	 cap = 256 + (size_t)o.members * (BENCH_NAME_MAX + 4), n;
-	char	*p = xalloc(cap);
-	unsigned i;
+	size_t		 cap = 256 + (size_t)o.members * (BENCH_NAME_MAX + 4);
+	size_t		 n;
+	char		*p = xalloc(cap);
+	unsigned	 i;
 
 	n = (size_t)snprintf(p, cap, "{\"op\":\"group_create\",\"group\":"
 	    "\"%s\",\"title\":\"bench\",\"members\":[", g->name);
@@ -1212,6 +1213,7 @@ static int
 run_group(void)
 {
 	struct event	*ev_setup;
+	struct gmember	*gm;
 	unsigned	 i, j, k = 0;
 	uint64_t	 t0 = now_ns();
 
@@ -1240,8 +1242,7 @@ run_group(void)
 		grps[i].slots = xalloc((size_t)o.senders * GSLOTS *
 		    sizeof *grps[i].slots);
 		for (j = 0; j < o.members; j++) {
-			struct gmember	*gm = &grps[i].m[j];
-
+			gm = &grps[i].m[j];
 			gm->g = &grps[i];
 			gm->sender = j < o.senders ? j + 1 : 0;
 			gm->c.arg = gm;
