@@ -1833,15 +1833,15 @@ main(int argc, char **argv)
 			o.pidfile = optarg;
 			break;
 		case 'g':
-			o.groups = (unsigned)num(optarg, 1, 100000, "groups",
+			o.groups = (unsigned)unum(optarg, 1, 100000, "groups",
 			    0);
 			break;
 		case 'k':
-			o.members = (unsigned)num(optarg, 2, 100000,
+			o.members = (unsigned)unum(optarg, 2, 100000,
 			    "members", 0);
 			break;
 		case 's':
-			o.senders = (unsigned)num(optarg, 1, 100000,
+			o.senders = (unsigned)unum(optarg, 1, 100000,
 			    "senders", 0);
 			break;
 		case 'M':
