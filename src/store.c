@@ -43,6 +43,9 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_GMSGS] = "gmsgs",
 	[DB_GRCPT] = "grcpt",
 	[DB_GPREFS] = "gprefs",
+	[DB_PUSH_EPS] = "push_endpoints",
+	[DB_PUSH_NOTES] = "push_notes",
+	[DB_MUTES] = "mutes",
 };
 
 static int	open_fail(struct store *, char **, const char *, ...)
