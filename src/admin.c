@@ -145,7 +145,8 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 	for (i = 0; i < d.n; i++) {
 		if ((rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
 		    (rc = store_device_del(txn, user, d.v[i].device)) !=
-		    STORE_OK)
+		    STORE_OK ||
+		    (rc = push_forget(txn, user, d.v[i].device)) != STORE_OK)
 			goto out;
 		res->devices++;
 		res->items += d.v[i].r.count;

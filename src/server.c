@@ -538,6 +538,8 @@ server_init(char **cause)
 		return (-1);
 	if (audit_init(cause) != 0)
 		return (-1);
+	if (push_http_init(cause) != 0)
+		return (-1);
 
 	ev_sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, NULL);
 	ev_sigint = evsignal_new(srv.base, SIGINT, signal_cb, NULL);
@@ -647,6 +649,7 @@ server_free(void)
 	presence_free();
 	limit_free();
 	audit_shutdown();
+	push_http_shutdown();
 	resp_shutdown();
 	if (srv.store != NULL)
 		store_close(srv.store);

@@ -258,6 +258,7 @@ static const char *const err_codes[] = {
 	[TE_FORBIDDEN] = "forbidden",
 	[TE_GROUP_FULL] = "group_full",
 	[TE_TOO_MANY_GROUPS] = "too_many_groups",
+	[TE_PUSH_REJECTED] = "push_rejected",
 };
 
 /* The wire name of an error code (protocol.md section 8). */
