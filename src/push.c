@@ -177,38 +177,38 @@ push_url_check(const struct conf *conf, const char *url, char *host,
  * Whether an address is public: not loopback, private, link-local,
  * unique-local, unspecified or multicast (rule 2).
  */
+/* Whether an IPv4 address, in host order, is public. */
+static int
+v4_public(uint32_t a)
+{
+	return (!((a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
+	    (a >> 16) == 0xa9fe || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
+	    (a >> 22) == (100 << 2 | 1) || (a >> 28) >= 0xe));
+}
+
 int
 push_addr_public(const struct sockaddr *sa)
 {
-	const struct sockaddr_in6	*s6;
-	const uint8_t			*b;
-	uint32_t			 a;
+	struct sockaddr_in	s4;
+	struct sockaddr_in6	s6;
+	const uint8_t		*b;
 
 	if (sa->sa_family == AF_INET) {
-		a = ntohl(((const struct sockaddr_in *)(const void *)sa)->
-		    sin_addr.s_addr);
-		return (!((a >> 24) == 0 || (a >> 24) == 10 ||
-		    (a >> 24) == 127 || (a >> 16) == 0xa9fe ||
-		    (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
-		    (a >> 22) == (100 << 2 | 1) || (a >> 28) >= 0xe));
+		memcpy(&s4, sa, sizeof s4);
+		return (v4_public(ntohl(s4.sin_addr.s_addr)));
 	}
 	if (sa->sa_family != AF_INET6)
 		return (0);
-	s6 = (const struct sockaddr_in6 *)(const void *)sa;
-	b = s6->sin6_addr.s6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		struct sockaddr_in	s4;
-
-		memset(&s4, 0, sizeof s4);
-		s4.sin_family = AF_INET;
-		memcpy(&s4.sin_addr, b + 12, 4);
-		return (push_addr_public((struct sockaddr *)&s4));
-	}
-	return (!(IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr) ||
-	    IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr) ||
-	    IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) ||
-	    IN6_IS_ADDR_SITELOCAL(&s6->sin6_addr) ||
-	    IN6_IS_ADDR_MULTICAST(&s6->sin6_addr) || (b[0] & 0xfe) == 0xfc));
+	memcpy(&s6, sa, sizeof s6);
+	b = s6.sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr))
+		return (v4_public((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+		    (uint32_t)b[14] << 8 | b[15]));
+	return (!(IN6_IS_ADDR_UNSPECIFIED(&s6.sin6_addr) ||
+	    IN6_IS_ADDR_LOOPBACK(&s6.sin6_addr) ||
+	    IN6_IS_ADDR_LINKLOCAL(&s6.sin6_addr) ||
+	    IN6_IS_ADDR_SITELOCAL(&s6.sin6_addr) ||
+	    IN6_IS_ADDR_MULTICAST(&s6.sin6_addr) || (b[0] & 0xfe) == 0xfc));
 }
 
 /*
