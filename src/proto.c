@@ -244,7 +244,7 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	}
 	batch_defer_reply(c, ok, oklen, ref, idv);
 	pump_targets(&res.targets);
-	push_sent(txn, c->user, c->user, &res);
+	push_sent(txn, c->user, &res);
 out:
 	targets_free(&res.targets);
 }
@@ -715,17 +715,29 @@ op_push_status(struct conn *c, json_t *req, json_t *ref)
 }
 
 /*
- * The chat of a mute or unmute: a user that exists (tickd-protocol(7)
- * PUSH); TE_OK, or the error to answer.
+ * The chat of a mute or unmute: a user that exists or a group of the
+ * caller (tickd-protocol(7) PUSH); TE_OK, or the error to answer.
  */
 static enum tick_err
-mute_chat(struct txn *txn, json_t *req, const char **chat, int *ret)
+mute_chat(struct txn *txn, const char *user, json_t *req, const char **chat,
+    int *ret)
 {
 	struct user_rec	u;
 
 	*ret = STORE_OK;
-	if ((*chat = member_string(req, "chat", NAME_USER_MAX + 1)) == NULL ||
-	    !valid_user(*chat, strlen(*chat)))
+	if ((*chat = member_string(req, "chat", NAME_CHAT_MAX)) == NULL)
+		return (TE_BAD_REQUEST);
+	if ((*chat)[0] == '#') {
+		if (!valid_group(*chat, strlen(*chat)))
+			return (TE_BAD_REQUEST);
+		*ret = store_guser_has(txn, user, *chat);
+		if (*ret == STORE_NOTFOUND) {
+			*ret = STORE_OK;
+			return (TE_NO_SUCH_GROUP);
+		}
+		return (TE_OK);
+	}
+	if (!valid_user(*chat, strlen(*chat)))
 		return (TE_BAD_REQUEST);
 	*ret = store_user_get(txn, *chat, &u);
 	if (*ret == STORE_NOTFOUND) {
@@ -739,8 +751,8 @@ mute_chat(struct txn *txn, json_t *req, const char **chat, int *ret)
 static void
 op_mute(struct conn *c, json_t *req, json_t *ref)
 {
-	static const char usage[] = "mute needs \"chat\" (a user name) and "
-	    "may have \"until\" (Unix ms)";
+	static const char usage[] = "mute needs \"chat\" (a user or a group) "
+	    "and may have \"until\" (Unix ms)";
 	struct txn	*txn;
 	const char	*chat;
 	enum tick_err	 err;
@@ -752,7 +764,7 @@ op_mute(struct conn *c, json_t *req, json_t *ref)
 	until = json_object_get(req, "until");
 	if ((until != NULL && (unmute || !json_is_integer(until) ||
 	    json_integer_value(until) < 0)) ||
-	    member_string(req, "chat", NAME_USER_MAX + 1) == NULL) {
+	    member_string(req, "chat", NAME_CHAT_MAX) == NULL) {
 		proto_error(c, TE_BAD_REQUEST, usage, ref, NULL);
 		return;
 	}
@@ -760,7 +772,7 @@ op_mute(struct conn *c, json_t *req, json_t *ref)
 		store_error(c, STORE_ERR, ref, NULL);
 		return;
 	}
-	err = mute_chat(txn, req, &chat, &ret);
+	err = mute_chat(txn, c->user, req, &chat, &ret);
 	if (ret != STORE_OK) {
 		store_error(c, ret, ref, NULL);
 		return;
@@ -770,7 +782,8 @@ op_mute(struct conn *c, json_t *req, json_t *ref)
 		return;
 	}
 	if (err != TE_OK) {
-		ws_send_error(c, err, "no such user", ref, NULL);
+		ws_send_error(c, err, err == TE_NO_SUCH_GROUP ? "no such group "
+		    "of yours" : "no such user", ref, NULL);
 		return;
 	}
 	if (unmute) {

@@ -575,17 +575,18 @@ push_kick(uint64_t when)
 
 /*
  * A send committed in this batch put a msg item for the devices of res:
- * the offline ones get or update a notification (rule 3).  chat is the
- * sender, or the group for a group message.
+ * the offline ones get or update a notification (rule 3).  Its chat is
+ * the sender, or the group for a group message.
  */
 void
-push_sent(struct txn *txn, const char *from, const char *chat,
-    const struct send_res *res)
+push_sent(struct txn *txn, const char *from, const struct send_res *res)
 {
-	uint64_t	next = UINT64_MAX;
+	const char	*chat;
+	uint64_t	 next = UINT64_MAX;
 
 	if (res->dup || res->err != TE_OK)
 		return;
+	chat = res->to[0] == '#' ? res->to : from;
 	if (push_queued(txn, &srv.conf, now_ms(), device_online, NULL, from,
 	    chat, &res->targets, &res->mid, res->ts, &next) != STORE_OK)
 		log_warnx("push: cannot record notifications for %s",

@@ -15,8 +15,7 @@
 #define EP_REC_MAX	(1 + 1 + 1 + PUSH_P256DH_BYTES + PUSH_AUTH_BYTES + 8 + \
 			    2 + PUSH_URL_MAX + 2 + PUSH_TOKEN_MAX)
 
-/* A group is '#' and up to 64 bytes: one more than a user name. */
-#define CHAT_MAX	(NAME_USER_MAX + 1)
+#define CHAT_MAX	NAME_CHAT_MAX
 
 /* A mute's key, "user\0chat"; its length, or 0 if a name is too long. */
 static size_t

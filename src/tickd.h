@@ -669,8 +669,7 @@ int	push_http_init(char **);
 void	push_http_shutdown(void);
 int	push_http_check(struct conn *, json_t *, const struct push_ep *);
 void	push_kick(uint64_t);
-void	push_sent(struct txn *, const char *, const char *,
-	    const struct send_res *);
+void	push_sent(struct txn *, const char *, const struct send_res *);
 void	push_http_stats(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
 
 /* control.c */
