@@ -106,14 +106,14 @@ class Receiver:
                     time.sleep(step[1])
                     self.close_connection = True
                 elif step[0] == "trickle":
-                    self.send_response(step[1])
-                    self.send_header("Content-Length", "100000")
-                    self.end_headers()
+                    # The answer itself, a byte at a time.
+                    head = (f"HTTP/1.1 {step[1]} OK\r\nContent-Length: "
+                        f"0\r\n\r\n").encode()
                     try:
-                        for _ in range(100000):
-                            self.wfile.write(b"x")
+                        for i in range(len(head)):
+                            self.wfile.write(head[i:i + 1])
                             self.wfile.flush()
-                            time.sleep(0.05)
+                            time.sleep(0.5)
                     except OSError:
                         pass
                     self.close_connection = True
