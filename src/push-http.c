@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "tickd.h"
 
@@ -57,6 +58,7 @@ static uint64_t			 sched_at;	/* when ev_sched fires, 0: not */
 static TAILQ_HEAD(, preq)	 reqs = TAILQ_HEAD_INITIALIZER(reqs);
 static size_t			 nposts, nchecks;
 static uint64_t			 posts[PUSH_R_DROP + 1];
+static EVP_PKEY			*vapid;		/* push_vapid_key, or NULL */
 
 static void	multi_done(void);
 
@@ -430,7 +432,7 @@ post_start(struct txn *txn, const char *user, const char *device,
 {
 	struct push_ep	*ep;
 	struct preq	*r;
-	char		*body, hdr[128], hex[65];
+	char		*body, *auth, hdr[128], hex[65];
 	uint8_t		*enc;
 	size_t		 len, elen;
 	int		 rc;
@@ -478,6 +480,12 @@ post_start(struct txn *txn, const char *user, const char *device,
 		    hex);
 		snprintf(hdr, sizeof hdr, "X-Tick-Signature: sha256=%s", hex);
 		r->hdrs = curl_slist_append(r->hdrs, hdr);
+	}
+	if (vapid != NULL && srv.conf.push_vapid_subject != NULL &&
+	    (auth = push_vapid_header(vapid, srv.conf.push_vapid_subject,
+	    ep->endpoint, now_ms())) != NULL) {
+		r->hdrs = curl_slist_append(r->hdrs, auth);
+		free(auth);
 	}
 	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
 	curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
@@ -606,6 +614,27 @@ push_http_stats(uint64_t *ok, uint64_t *retry, uint64_t *gone,
 	*dropped = posts[PUSH_R_DROP];
 }
 
+/*
+ * (Re)reads push_vapid_key; a key that cannot be read leaves POSTs
+ * without VAPID, and says so.
+ */
+void
+push_http_reload(void)
+{
+	char	*cause = NULL;
+
+	EVP_PKEY_free(vapid);
+	vapid = NULL;
+	if (srv.conf.push_vapid_key == NULL)
+		return;
+	if (push_check(&srv.conf, &cause) != 0 ||
+	    (vapid = push_vapid_load(srv.conf.push_vapid_key, &cause)) ==
+	    NULL) {
+		log_warnx("push: %s; POSTs go without VAPID", cause);
+		free(cause);
+	}
+}
+
 /* Sets up curl on the loop and looks at what is pending. */
 int
 push_http_init(char **cause)
@@ -624,6 +653,9 @@ push_http_init(char **cause)
 		*cause = xstrdup("cannot create push timers");
 		return (-1);
 	}
+	if (srv.conf.push_vapid_key != NULL &&
+	    (vapid = push_vapid_load(srv.conf.push_vapid_key, cause)) == NULL)
+		return (-1);
 	push_kick(now_ms());
 	return (0);
 }
@@ -648,5 +680,7 @@ push_http_shutdown(void)
 	if (multi != NULL)
 		curl_multi_cleanup(multi);
 	multi = NULL;
+	EVP_PKEY_free(vapid);
+	vapid = NULL;
 	curl_global_cleanup();
 }

@@ -9,15 +9,17 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/pem.h>
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -765,4 +767,125 @@ push_mutes(struct txn *txn, const char *user, uint64_t now, json_t **out)
 	}
 	*out = json_pack("{s:s,s:o}", "op", "mutes", "chats", m.chats);
 	return (STORE_OK);
+}
+
+/*
+ * Reads push_vapid_key: a PEM P-256 private key.  NULL with *cause set if
+ * it cannot be read or is another kind of key.
+ */
+EVP_PKEY *
+push_vapid_load(const char *path, char **cause)
+{
+	EVP_PKEY	*k;
+	FILE		*f;
+	char		 group[32];
+	size_t		 n;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		xasprintf(cause, "push_vapid_key %s: %s", path,
+		    strerror(errno));
+		return (NULL);
+	}
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (k == NULL || !EVP_PKEY_is_a(k, "EC") ||
+	    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, sizeof group, &n) != 1 || strcmp(group, "prime256v1") != 0) {
+		xasprintf(cause, "push_vapid_key %s: not a PEM P-256 private "
+		    "key", path);
+		EVP_PKEY_free(k);
+		return (NULL);
+	}
+	return (k);
+}
+
+/*
+ * The push keys that must agree (tickd.conf(5) Push), for tickd -t and
+ * start-up: push_vapid_key needs push_vapid_subject and a P-256 key.
+ */
+int
+push_check(const struct conf *conf, char **cause)
+{
+	EVP_PKEY	*k;
+	const char	*sub = conf->push_vapid_subject;
+
+	if (conf->push_vapid_key == NULL)
+		return (0);
+	if (sub == NULL) {
+		*cause = xstrdup("push_vapid_key needs push_vapid_subject");
+		return (-1);
+	}
+	if (strncmp(sub, "mailto:", 7) != 0 && strncmp(sub, "https:", 6) != 0) {
+		*cause = xstrdup("push_vapid_subject must be a mailto: or an "
+		    "https: URL");
+		return (-1);
+	}
+	if ((k = push_vapid_load(conf->push_vapid_key, cause)) == NULL)
+		return (-1);
+	EVP_PKEY_free(k);
+	return (0);
+}
+
+/*
+ * The RFC 8292 Authorization header for a POST to endpoint: "vapid
+ * t=JWT, k=KEY", an ES256 JWT whose aud is the endpoint's origin, valid
+ * 12 hours.  Caller frees; NULL on failure.
+ */
+char *
+push_vapid_header(EVP_PKEY *key, const char *subject, const char *endpoint,
+    uint64_t now)
+{
+	static const char	 head[] = "{\"typ\":\"JWT\",\"alg\":\"ES256\"}";
+	EVP_MD_CTX		*md = NULL;
+	ECDSA_SIG		*es = NULL;
+	const BIGNUM		*r, *s;
+	const unsigned char	*dp;
+	json_t			*claims;
+	uint8_t			 der[80], raw[64], pub[PUSH_P256DH_BYTES];
+	char			*c = NULL, *input = NULL, *out = NULL;
+	char			 aud[PUSH_URL_MAX + 1], *p;
+	char			 h64[64], *c64 = NULL, s64[96], k64[96];
+	size_t			 n, dlen = sizeof der;
+
+	strlcpy(aud, endpoint, sizeof aud);
+	if ((p = strstr(aud, "://")) != NULL &&
+	    (p = strchr(p + 3, '/')) != NULL)
+		*p = '\0';
+	if ((p = strchr(aud, '?')) != NULL)
+		*p = '\0';
+	claims = json_pack("{s:s,s:I,s:s}", "aud", aud, "exp",
+	    (json_int_t)(now / 1000 + 12 * 3600), "sub", subject);
+	if (claims == NULL || (c = json_dumps(claims, JSON_COMPACT)) == NULL)
+		goto out;
+	push_b64url_encode((const uint8_t *)head, strlen(head), h64);
+	c64 = xmalloc(strlen(c) * 4 / 3 + 4);
+	push_b64url_encode((const uint8_t *)c, strlen(c), c64);
+	xasprintf(&input, "%s.%s", h64, c64);
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, der, &dlen, (const uint8_t *)input,
+	    strlen(input)) != 1)
+		goto out;
+	dp = der;
+	if ((es = d2i_ECDSA_SIG(NULL, &dp, (long)dlen)) == NULL)
+		goto out;
+	ECDSA_SIG_get0(es, &r, &s);
+	if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32,
+	    32) != 32)
+		goto out;
+	if (EVP_PKEY_get_octet_string_param(key,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, sizeof pub, &n) != 1 ||
+	    n != sizeof pub)
+		goto out;
+	push_b64url_encode(raw, sizeof raw, s64);
+	push_b64url_encode(pub, sizeof pub, k64);
+	xasprintf(&out, "Authorization: vapid t=%s.%s, k=%s", input, s64, k64);
+out:
+	ECDSA_SIG_free(es);
+	EVP_MD_CTX_free(md);
+	json_decref(claims);
+	free(c);
+	free(c64);
+	free(input);
+	return (out);
 }

@@ -385,6 +385,7 @@ server_reload(void)
 	log_reopen();
 	tls_reload();
 	audit_reload();
+	push_http_reload();
 	evtimer_del(ev_sweep);
 	sweep_schedule();
 	log_info("reload: configuration re-read from %s", srv.conf.path);

@@ -663,10 +663,16 @@ int	push_mute(struct txn *, const struct conf *, const char *,
 	    const char *, uint64_t, uint64_t, enum tick_err *);
 int	push_mute_count(struct txn *, const char *, uint64_t *);
 int	push_mutes(struct txn *, const char *, uint64_t, json_t **);
+struct evp_pkey_st;
+struct evp_pkey_st *push_vapid_load(const char *, char **);
+int	push_check(const struct conf *, char **);
+char   *push_vapid_header(struct evp_pkey_st *, const char *, const char *,
+	    uint64_t);
 
 /* push-http.c */
 int	push_http_init(char **);
 void	push_http_shutdown(void);
+void	push_http_reload(void);
 int	push_http_check(struct conn *, json_t *, const struct push_ep *);
 void	push_kick(uint64_t);
 void	push_sent(struct txn *, const char *, const struct send_res *);
