@@ -165,7 +165,7 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 		goto out;
 	res->blocks = bm.n;
 	if ((rc = store_dedup_walk(txn, user, dedup_del_fn, &res->dedup)) !=
-	    STORE_OK)
+	    STORE_OK || (rc = push_mutes_drop(txn, user)) != STORE_OK)
 		goto out;
 	rc = store_user_del(txn, user);
 out:

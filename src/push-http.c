@@ -54,7 +54,7 @@ struct psock {
 static CURLM			*multi;
 static struct event		*ev_curl;	/* curl's timeout */
 static struct event		*ev_sched;	/* the next due notification */
-static uint64_t			 sched_at;	/* when ev_sched fires, 0: not */
+static uint64_t			 sched_at;	/* ev_sched's time, 0: none */
 static TAILQ_HEAD(, preq)	 reqs = TAILQ_HEAD_INITIALIZER(reqs);
 static size_t			 nposts, nchecks;
 static uint64_t			 posts[PUSH_R_DROP + 1];
@@ -215,6 +215,20 @@ preq_free(struct preq *r)
 	curl_slist_free_all(r->hdrs);
 	curl_easy_cleanup(r->easy);
 	free(r);
+}
+
+/* Adds a header; one curl cannot add is left out and logged. */
+static void
+hdr_add(struct preq *r, const char *h)
+{
+	struct curl_slist	*l;
+
+	if ((l = curl_slist_append(r->hdrs, h)) == NULL) {
+		log_warnx("push: cannot add a header for %s:%s", r->user,
+		    r->device);
+		return;
+	}
+	r->hdrs = l;
 }
 
 /* Hands a request to curl; 0 if it is under way. */
@@ -458,36 +472,33 @@ post_start(struct txn *txn, const char *user, const char *device,
 	r->plain = note->plain;
 	snprintf(hdr, sizeof hdr, "TTL: %llu",
 	    (unsigned long long)(srv.conf.push_ttl / 1000));
-	r->hdrs = curl_slist_append(r->hdrs, hdr);
-	r->hdrs = curl_slist_append(r->hdrs, "Urgency: high");
+	hdr_add(r, hdr);
+	hdr_add(r, "Urgency: high");
 	if (ep->has_keys && push_encrypt(ep->p256dh, ep->auth, NULL, NULL,
 	    NULL, (const uint8_t *)body, len, &enc, &elen) == 0) {
 		free(body);
 		r->body = (char *)enc;
 		r->blen = elen;
-		r->hdrs = curl_slist_append(r->hdrs,
-		    "Content-Type: application/octet-stream");
-		r->hdrs = curl_slist_append(r->hdrs,
-		    "Content-Encoding: aes128gcm");
+		hdr_add(r, "Content-Type: application/octet-stream");
+		hdr_add(r, "Content-Encoding: aes128gcm");
 	} else {
 		r->body = body;
 		r->blen = len;
-		r->hdrs = curl_slist_append(r->hdrs,
-		    "Content-Type: application/json");
+		hdr_add(r, "Content-Type: application/json");
 	}
 	if (ep->kind == PUSH_WEBHOOK && srv.conf.push_webhook_secret != NULL) {
 		push_hmac_hex(srv.conf.push_webhook_secret, r->body, r->blen,
 		    hex);
 		snprintf(hdr, sizeof hdr, "X-Tick-Signature: sha256=%s", hex);
-		r->hdrs = curl_slist_append(r->hdrs, hdr);
+		hdr_add(r, hdr);
 	}
 	if (vapid != NULL && srv.conf.push_vapid_subject != NULL &&
 	    (auth = push_vapid_header(vapid, srv.conf.push_vapid_subject,
 	    ep->endpoint, now_ms())) != NULL) {
-		r->hdrs = curl_slist_append(r->hdrs, auth);
+		hdr_add(r, auth);
 		free(auth);
 	}
-	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	hdr_add(r, "Expect:");
 	curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)r->blen);

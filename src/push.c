@@ -204,8 +204,8 @@ push_addr_public(const struct sockaddr *sa)
 	memcpy(&s6, sa, sizeof s6);
 	b = s6.sin6_addr.s6_addr;
 	if (IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr))
-		return (v4_public((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
-		    (uint32_t)b[14] << 8 | b[15]));
+		return (v4_public((uint32_t)b[12] << 24 |
+		    (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15]));
 	return (!(IN6_IS_ADDR_UNSPECIFIED(&s6.sin6_addr) ||
 	    IN6_IS_ADDR_LOOPBACK(&s6.sin6_addr) ||
 	    IN6_IS_ADDR_LINKLOCAL(&s6.sin6_addr) ||
@@ -659,7 +659,8 @@ push_encrypt(const uint8_t ua_pub[PUSH_P256DH_BYTES],
 	memcpy(b + 21, as_pub, PUSH_P256DH_BYTES);
 	rec = b + 21 + PUSH_P256DH_BYTES;
 	if ((cctx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(cctx, EVP_aes_128_gcm(), NULL, cek, nonce) != 1 ||
+	    EVP_EncryptInit_ex(cctx, EVP_aes_128_gcm(), NULL, cek,
+	    nonce) != 1 ||
 	    EVP_EncryptUpdate(cctx, rec, &clen, plain, (int)plen) != 1)
 		goto out;
 	n = (size_t)clen;
@@ -730,6 +731,21 @@ push_mute_count(struct txn *txn, const char *user, uint64_t *n)
 {
 	*n = 0;
 	return (store_mute_walk(txn, user, count_fn, n));
+}
+
+/* Walk callback: deletes every mute it is shown. */
+static int
+drop_fn(void *arg, const char *chat, uint64_t until)
+{
+	(void)arg; (void)chat; (void)until;
+	return (STORE_WALK_DELETE);
+}
+
+/* Deletes every mute of user, whose account is going. */
+int
+push_mutes_drop(struct txn *txn, const char *user)
+{
+	return (store_mute_walk(txn, user, drop_fn, NULL));
 }
 
 /* What mutes_fn collects: the live mutes, and the time. */

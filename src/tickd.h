@@ -663,6 +663,7 @@ int	push_mute(struct txn *, const struct conf *, const char *,
 	    const char *, uint64_t, uint64_t, enum tick_err *);
 int	push_mute_count(struct txn *, const char *, uint64_t *);
 int	push_mutes(struct txn *, const char *, uint64_t, json_t **);
+int	push_mutes_drop(struct txn *, const char *);
 struct evp_pkey_st;
 struct evp_pkey_st *push_vapid_load(const char *, char **);
 int	push_check(const struct conf *, char **);

@@ -161,16 +161,19 @@ async def main(t):
             "not public" in (rep2 or {}).get("message", ""),
             "a loopback address, named or resolved, is refused without "
             "push_allow_private", f"{rep!r}\n{rep2!r}")
+        info1 = json.loads(http_request(d2, "GET", "/v1/info").raw)
         d2.conf["push_allow_hosts"] = None
         d2.write_conf()
         d2.signal(signal.SIGHUP)
         time.sleep(0.5)
+        info2 = json.loads(http_request(d2, "GET", "/v1/info").raw)
         rep = await b2.request({"op": "push_register",
             "endpoint": f"https://127.0.0.1:{r.port}/bob"})
         t.ok((rep or {}).get("code") == "push_rejected" and
-            "not enabled" in (rep or {}).get("message", ""),
-            "without push_allow_hosts every push_register is refused",
-            repr(rep))
+            "not enabled" in (rep or {}).get("message", "") and
+            info1.get("push") is True and info2.get("push") is False,
+            "without push_allow_hosts every push_register is refused, and "
+            "/v1/info says push false", f"{rep!r}\n{info1!r}\n{info2!r}")
         await b2.close()
 
         # Mutes.

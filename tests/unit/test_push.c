@@ -215,7 +215,8 @@ test_parse(void)
 		"{}",
 		"{\"endpoint\":\"not a url\"}",
 		"{\"endpoint\":\"https://h/x\",\"p256dh\":\"BCVx\"}",
-		"{\"endpoint\":\"https://h/x\",\"auth\":\"BTBZMqHH6r4Tts7J_aSIgg\"}",
+		"{\"endpoint\":\"https://h/x\","
+		    "\"auth\":\"BTBZMqHH6r4Tts7J_aSIgg\"}",
 		"{\"endpoint\":\"https://h/x\",\"p256dh\":\"AAAA\","
 		    "\"auth\":\"BTBZMqHH6r4Tts7J_aSIgg\"}",
 		"{\"kind\":\"webhook\",\"endpoint\":\"https://h/x\","
@@ -223,8 +224,10 @@ test_parse(void)
 		    "aOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4\","
 		    "\"auth\":\"BTBZMqHH6r4Tts7J_aSIgg\"}",
 		"{\"endpoint\":\"https://h/x\",\"token\":\"t\"}",
-		"{\"kind\":\"webhook\",\"endpoint\":\"https://h/x\",\"token\":\"\"}",
-		"{\"kind\":\"webhook\",\"endpoint\":\"https://h/x\",\"token\":7}",
+		"{\"kind\":\"webhook\",\"endpoint\":\"https://h/x\","
+		    "\"token\":\"\"}",
+		"{\"kind\":\"webhook\",\"endpoint\":\"https://h/x\","
+		    "\"token\":7}",
 	};
 	struct conf	 c;
 	struct push_ep	 ep;
@@ -335,6 +338,8 @@ test_store(void)
 	CHECK(store_push_ep_get(&t, "alice", "phone", &got) ==
 	    STORE_NOTFOUND);
 	CHECK(push_forget(&t, "alice", "phone") == STORE_OK);
+	CHECK(push_mutes_drop(&t, "alice") == STORE_OK);
+	CHECK(push_mute_count(&t, "alice", &count) == STORE_OK && count == 0);
 	CHECK(store_txn_commit(&t) == STORE_OK);
 	store_close(s);
 	conf_clear(&c);
