@@ -134,6 +134,7 @@ async def main(t):
         d.write_conf()
         d.signal(signal.SIGHUP)
         time.sleep(0.5)
+        wait_idle(d)
         await a.request({"op": "send", "to": "bob", "id": "e2",
             "body": "x"})
         enc = r.wait("/enc", 2, 5)

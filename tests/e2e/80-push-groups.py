@@ -67,6 +67,7 @@ async def main(t):
             "of a bad name bad_request", repr(got))
         await b.close()
 
+        wait_idle(d)
         await a.request({"op": "send", "to": "#g", "id": "g2",
             "body": "x"})
         time.sleep(DELAY * 4)

@@ -79,6 +79,7 @@ async def main(t):
             repr(posts[0].body if posts else None))
 
         # After the POST, the next message makes a new notification.
+        wait_idle(d)
         s4 = await a.request({"op": "send", "to": "bob", "id": "w3",
             "body": "x"})
         posts = r.wait("/bob", 2, 5)
@@ -203,6 +204,7 @@ async def main(t):
             "kept", f"{len(r.to('/bad'))} POSTs, {st!r}")
         # A 2xx resets failures.
         r.set("/bad", 204)
+        wait_idle(d)
         await a.request({"op": "send", "to": "bad", "id": "b2",
             "body": "x"})
         r.wait("/bad", 2, 5)
@@ -232,6 +234,7 @@ async def main(t):
             "it is sent once more without content",
             [p.body for p in posts])
         r.set("/big", 413)
+        wait_idle(d)
         await a.request({"op": "send", "to": "big", "id": "big2",
             "body": "y" * 5000})
         posts = r.wait("/big", 4, 5)

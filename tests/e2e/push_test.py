@@ -168,6 +168,19 @@ class Receiver:
         return self.to(path)
 
 
+def wait_idle(d, timeout=10):
+    """Waits until tickd has no notification pending: a message that
+    arrives while a POST is under way joins that POST (tickd-protocol(7)
+    PUSH), so a test wanting a POST of its own waits for this first."""
+    from tickd_test import metrics
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if metrics(d).get("tickd_push_pending") == 0:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def closed_port():
     """A loopback port nothing listens on."""
     with socket.socket() as s:
