@@ -56,6 +56,8 @@ static struct event		*ev_curl;	/* curl's timeout */
 static struct event		*ev_sched;	/* the next due notification */
 static uint64_t			 sched_at;	/* ev_sched's time, 0: none */
 static TAILQ_HEAD(, preq)	 reqs = TAILQ_HEAD_INITIALIZER(reqs);
+/* POSTs whose outcome waits for this turn's commit. */
+static TAILQ_HEAD(, preq)	 settling = TAILQ_HEAD_INITIALIZER(settling);
 static size_t			 nposts, nchecks;
 static uint64_t			 posts[PUSH_R_DROP + 1];
 static EVP_PKEY			*vapid;		/* push_vapid_key, or NULL */
@@ -257,6 +259,10 @@ posting(const char *user, const char *device)
 		if (!r->check && strcmp(r->user, user) == 0 &&
 		    strcmp(r->device, device) == 0)
 			return (1);
+	TAILQ_FOREACH(r, &settling, entry)
+		if (strcmp(r->user, user) == 0 &&
+		    strcmp(r->device, device) == 0)
+			return (1);
 	return (0);
 }
 
@@ -383,14 +389,18 @@ post_done(struct preq *r, CURLcode cc, long status)
 	free(ep);
 }
 
-/* Collects what curl finished. */
+/*
+ * Collects what curl finished.  A finished POST stays in settling until
+ * its outcome is committed, so that the scheduler, which reads committed
+ * data, does not post it again meanwhile.
+ */
 static void
 multi_done(void)
 {
 	struct preq	*r;
 	CURLMsg		*m;
 	long		 status;
-	int		 left, was_post;
+	int		 left;
 
 	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
@@ -402,18 +412,34 @@ multi_done(void)
 		    &status);
 		curl_multi_remove_handle(multi, m->easy_handle);
 		TAILQ_REMOVE(&reqs, r, entry);
-		was_post = !r->check;
 		if (r->check) {
 			nchecks--;
 			check_done(r, m->data.result, status);
+			preq_free(r);
 		} else {
 			nposts--;
 			post_done(r, m->data.result, status);
+			TAILQ_INSERT_TAIL(&settling, r, entry);
 		}
-		preq_free(r);
-		if (was_post)
-			push_kick(now_ms());
 	}
+}
+
+/*
+ * The end of a turn, after its commit (server.c): the outcomes written
+ * are settled, and the scheduler may look again.
+ */
+void
+push_http_commit(void)
+{
+	struct preq	*r;
+
+	if (TAILQ_EMPTY(&settling))
+		return;
+	while ((r = TAILQ_FIRST(&settling)) != NULL) {
+		TAILQ_REMOVE(&settling, r, entry);
+		preq_free(r);
+	}
+	push_kick(now_ms());
 }
 
 /*
@@ -680,6 +706,10 @@ push_http_shutdown(void)
 	while ((r = TAILQ_FIRST(&reqs)) != NULL) {
 		TAILQ_REMOVE(&reqs, r, entry);
 		curl_multi_remove_handle(multi, r->easy);
+		preq_free(r);
+	}
+	while ((r = TAILQ_FIRST(&settling)) != NULL) {
+		TAILQ_REMOVE(&settling, r, entry);
 		preq_free(r);
 	}
 	nposts = nchecks = 0;

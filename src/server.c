@@ -288,6 +288,7 @@ turn_end(void)
 			audit_commit(ok);
 		}
 		deferred_run(ok);
+		push_http_commit();
 		resp_serve_ready(ok);
 		while ((c = TAILQ_FIRST(&pumps)) != NULL) {
 			TAILQ_REMOVE(&pumps, c, pump_entry);

@@ -674,6 +674,7 @@ char   *push_vapid_header(struct evp_pkey_st *, const char *, const char *,
 int	push_http_init(char **);
 void	push_http_shutdown(void);
 void	push_http_reload(void);
+void	push_http_commit(void);
 int	push_http_check(struct conn *, json_t *, const struct push_ep *);
 void	push_kick(uint64_t);
 void	push_sent(struct txn *, const char *, const struct send_res *);
