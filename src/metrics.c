@@ -77,6 +77,16 @@ top_user(void *arg, const char *user, uint64_t bytes)
 	return (STORE_WALK_NEXT);
 }
 
+/* Note walk callback: counts pending push notifications. */
+static int
+count_note(void *arg, const char *user, const char *device,
+    const struct push_note *n)
+{
+	(void)user; (void)device; (void)n;
+	(*(uint64_t *)arg)++;
+	return (STORE_WALK_NEXT);
+}
+
 static void
 metric(FILE *f, const char *name, const char *type, const char *help,
     unsigned long long value)
@@ -96,6 +106,8 @@ metrics_render(size_t *len)
 	struct audit_stats	 as;
 	uint64_t		 used = 0, map = 0, cum = 0, groups = 0;
 	uint64_t		 mfiles, mbytes;
+	uint64_t		 pending = 0;
+	uint64_t		 pok, pretry, pgone, pdropped;
 	char			*buf = NULL;
 	FILE			*f;
 	size_t			 i;
@@ -106,6 +118,7 @@ metrics_render(size_t *len)
 		store_device_walk(&txn, NULL, sum_device, &qt);
 		store_group_count(&txn, &groups);
 		store_user_bytes_walk(&txn, top_user, &top);
+		store_push_note_walk(&txn, NULL, count_note, &pending);
 		store_txn_abort(&txn);
 	}
 	store_usage(srv.store, &used, &map);
@@ -208,6 +221,17 @@ metrics_render(size_t *len)
 	    as.dropped);
 	metric(f, "tickd_audit_failures_total", "counter",
 	    "Failed PostgreSQL connections and batches.", as.failures);
+	metric(f, "tickd_push_pending", "gauge",
+	    "Push notifications pending, tickd-protocol(7) PUSH.", pending);
+	push_http_stats(&pok, &pretry, &pgone, &pdropped);
+	fprintf(f, "# HELP tickd_push_posts_total Push POSTs by outcome.\n"
+	    "# TYPE tickd_push_posts_total counter\n"
+	    "tickd_push_posts_total{result=\"ok\"} %llu\n"
+	    "tickd_push_posts_total{result=\"retry\"} %llu\n"
+	    "tickd_push_posts_total{result=\"gone\"} %llu\n"
+	    "tickd_push_posts_total{result=\"dropped\"} %llu\n",
+	    (unsigned long long)pok, (unsigned long long)pretry,
+	    (unsigned long long)pgone, (unsigned long long)pdropped);
 	if (fclose(f) != 0)
 		fatal("metrics");
 	return (buf);
