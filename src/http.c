@@ -606,7 +606,7 @@ route_info(struct conn *c, struct http_req *req)
 	    "max_message_bytes", (json_int_t)srv.conf.max_message_bytes,
 	    "max_media_bytes", (json_int_t)srv.conf.max_media_bytes,
 	    "max_group_members", (json_int_t)srv.conf.max_group_members,
-	    "push", srv.conf.push_allow_hosts != NULL);
+	    "push", push_enabled(&srv.conf));
 	http_send_json(c, 200, obj);
 	json_decref(obj);
 }

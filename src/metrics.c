@@ -77,16 +77,6 @@ top_user(void *arg, const char *user, uint64_t bytes)
 	return (STORE_WALK_NEXT);
 }
 
-/* Note walk callback: counts pending push notifications. */
-static int
-count_note(void *arg, const char *user, const char *device,
-    const struct push_note *n)
-{
-	(void)user; (void)device; (void)n;
-	(*(uint64_t *)arg)++;
-	return (STORE_WALK_NEXT);
-}
-
 static void
 metric(FILE *f, const char *name, const char *type, const char *help,
     unsigned long long value)
@@ -118,7 +108,7 @@ metrics_render(size_t *len)
 		store_device_walk(&txn, NULL, sum_device, &qt);
 		store_group_count(&txn, &groups);
 		store_user_bytes_walk(&txn, top_user, &top);
-		store_push_note_walk(&txn, NULL, count_note, &pending);
+		push_admin_pending(&txn, &pending);
 		store_txn_abort(&txn);
 	}
 	store_usage(srv.store, &used, &map);

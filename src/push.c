@@ -126,6 +126,13 @@ host_allowed(const char *allow, const char *host)
 	return (0);
 }
 
+/* Whether push is on (tickd.conf(5) push_allow_hosts). */
+int
+push_enabled(const struct conf *conf)
+{
+	return (conf->push_allow_hosts != NULL);
+}
+
 /*
  * Checks an endpoint URL against rule 2 of tickd-protocol(7) PUSH, all but
  * its addresses; the host goes to host.  NULL if it passes, else why not.
@@ -137,7 +144,7 @@ push_url_check(const struct conf *conf, const char *url, char *host,
 	const char	*p, *auth, *end;
 	size_t		 n;
 
-	if (conf->push_allow_hosts == NULL)
+	if (!push_enabled(conf))
 		return ("push is not enabled on this server");
 	if (strlen(url) > PUSH_URL_MAX)
 		return ("endpoint longer than 1000 bytes");
@@ -354,7 +361,7 @@ push_queued(struct txn *txn, const struct conf *conf, uint64_t now,
 	size_t		 i;
 	int		 rc = STORE_OK, yes;
 
-	if (conf->push_allow_hosts == NULL)
+	if (!push_enabled(conf))
 		return (STORE_OK);
 	ep = xmalloc(sizeof *ep);
 	for (i = 0; i < t->n && rc == STORE_OK; i++) {

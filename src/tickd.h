@@ -792,6 +792,7 @@ enum push_result {		/* rule 6 of tickd-protocol(7) PUSH */
 	PUSH_R_DROP,
 };
 const char *push_kind_name(int);
+int	push_enabled(const struct conf *);
 ssize_t	push_b64url_decode(const char *, size_t, uint8_t *, size_t);
 void	push_b64url_encode(const uint8_t *, size_t, char *);
 const char *push_url_check(const struct conf *, const char *, char *,
@@ -825,6 +826,13 @@ struct evp_pkey_st *push_vapid_load(const char *, char **);
 int	push_check(const struct conf *, char **);
 char   *push_vapid_header(struct evp_pkey_st *, const char *, const char *,
 	    uint64_t);
+
+/* push-admin.c */
+int	push_admin_show(struct txn *, const char *, const char *, json_t **);
+int	push_admin_del(struct txn *, const char *, const char *, json_t **);
+int	push_admin_pending(struct txn *, uint64_t *);
+int	push_verify(struct txn *, int, void (*)(void *, const char *), void *,
+	    json_t *);
 
 /* push-http.c */
 int	push_http_init(char **);
