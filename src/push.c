@@ -126,11 +126,19 @@ host_allowed(const char *allow, const char *host)
 	return (0);
 }
 
-/* Whether push is on (tickd.conf(5) push_allow_hosts). */
+/*
+ * Whether push is on: built in (configure --without-push leaves it out)
+ * and push_allow_hosts set (tickd.conf(5) Push).
+ */
 int
 push_enabled(const struct conf *conf)
 {
+#ifdef HAVE_PUSH
 	return (conf->push_allow_hosts != NULL);
+#else
+	(void)conf;
+	return (0);
+#endif
 }
 
 /*
@@ -145,7 +153,8 @@ push_url_check(const struct conf *conf, const char *url, char *host,
 	size_t		 n;
 
 	if (!push_enabled(conf))
-		return ("push is not enabled on this server");
+		return (conf->push_allow_hosts != NULL ? "push is not built "
+		    "into this server" : "push is not enabled on this server");
 	if (strlen(url) > PUSH_URL_MAX)
 		return ("endpoint longer than 1000 bytes");
 	if (strncasecmp(url, "https://", 8) == 0)

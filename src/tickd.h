@@ -834,7 +834,7 @@ int	push_admin_pending(struct txn *, uint64_t *);
 int	push_verify(struct txn *, int, void (*)(void *, const char *), void *,
 	    json_t *);
 
-/* push-http.c */
+/* push-http.c (push-none.c in a tickd configured --without-push) */
 int	push_http_init(char **);
 void	push_http_shutdown(void);
 void	push_http_reload(void);

@@ -99,4 +99,5 @@ async def main(t):
         await a.close()
 
 
+need_push()
 run(main, 6, timeout=90)

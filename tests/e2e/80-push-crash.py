@@ -91,4 +91,5 @@ async def main(t):
             f"{m.get('tickd_push_pending')}")
 
 
+need_push()
 run(main, 4, timeout=90)

@@ -149,4 +149,5 @@ async def main(t):
         await a.close()
 
 
+need_push()
 run(main, 6)

@@ -81,4 +81,5 @@ async def main(t):
             f"{len(posts)}")
 
 
+need_push()
 run(main, 3)

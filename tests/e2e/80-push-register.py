@@ -233,4 +233,5 @@ async def main(t):
         await b.close()
 
 
+need_push()
 run(main, 17)

@@ -158,5 +158,6 @@ async def main(t):
         t.eq(r.to("/bob"), [], "no POST was made")
 
 
+need_push()
 need_tickctl()
 run(main, 15, timeout=150)

@@ -259,4 +259,5 @@ async def main(t):
             "result", repr(got))
 
 
+need_push()
 run(main, 16, timeout=90)

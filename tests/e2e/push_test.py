@@ -181,6 +181,14 @@ def wait_idle(d, timeout=10):
     return False
 
 
+def need_push():
+    """Exit 77 (skip) in a tickd configured --without-push (TICKD_PUSH
+    "no", set by make check)."""
+    if os.environ.get("TICKD_PUSH") == "no":
+        print("1..0 # SKIP tickd was built without push")
+        raise SystemExit(77)
+
+
 def closed_port():
     """A loopback port nothing listens on."""
     with socket.socket() as s:
