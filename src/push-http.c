@@ -2,7 +2,8 @@
  * push-http.c: the outgoing HTTP of push (tickd-protocol(7) PUSH), libcurl's
  * multi_socket API driven by the event loop: no thread per request and no
  * blocking call.  Every request has push_timeout, a bounded answer, no
- * redirects, and connects only to an address that passed rule 2.
+ * redirects, and connects only to an address that passed rule 2, checked
+ * when its socket is opened and again before each request on it.
  *
  * Pending notifications live in the store (store-push.c); a timer walks
  * them and POSTs those that are due.  An outcome is written in the batch
@@ -12,6 +13,8 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +159,35 @@ open_sock(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 	return (s == -1 ? CURL_SOCKET_BAD : s);
 }
 
+/*
+ * CURLOPT_PREREQFUNCTION: rule 2 again on the address the request goes
+ * to, once connected, so that a connection kept from an earlier request
+ * (made when push_allow_private still allowed it) carries nothing once
+ * the address is refused.
+ */
+static int
+prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+    int local_port)
+{
+	struct preq		*r = clientp;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&ss;
+
+	(void)local_ip; (void)primary_port; (void)local_port;
+	if (srv.conf.push_allow_private)
+		return (CURL_PREREQFUNC_OK);
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, primary_ip, &s4->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, primary_ip, &s6->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	if (push_addr_public((struct sockaddr *)&ss))
+		return (CURL_PREREQFUNC_OK);
+	r->refused = 1;
+	return (CURL_PREREQFUNC_ABORT);
+}
+
 /* CURLOPT_WRITEFUNCTION: keeps the start of an answer, then stops it. */
 static size_t
 write_cb(char *p, size_t size, size_t n, void *arg)
@@ -194,6 +226,8 @@ preq_new(const char *url)
 	    (long)srv.conf.push_timeout);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_sock);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE, (long)ANSWER_MAX);

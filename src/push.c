@@ -191,10 +191,6 @@ push_url_check(const struct conf *conf, const char *url, char *host,
 	return (NULL);
 }
 
-/*
- * Whether an address is public: not loopback, private, link-local,
- * unique-local, unspecified or multicast (rule 2).
- */
 /* Whether an IPv4 address, in host order, is public. */
 static int
 v4_public(uint32_t a)
@@ -204,6 +200,10 @@ v4_public(uint32_t a)
 	    (a >> 22) == (100 << 2 | 1) || (a >> 28) >= 0xe));
 }
 
+/*
+ * Whether an address is public: not loopback, private, link-local,
+ * unique-local, unspecified or multicast (rule 2).
+ */
 int
 push_addr_public(const struct sockaddr *sa)
 {
