@@ -1217,10 +1217,10 @@ show_push_show(json_t *r)
 		printf("device:          %s:%s%s\n", str(r, "user"),
 		    str(d, "device"), json_is_true(json_object_get(d,
 		    "device_exists")) ? "" : " (no such device)");
-		printf("endpoint:        %s\n", json_is_string(json_object_get(d,
-		    "endpoint")) ? str(d, "endpoint") : "-");
-		printf("kind:            %s\n", json_is_string(json_object_get(d,
-		    "kind")) ? str(d, "kind") : "-");
+		printf("endpoint:        %s\n", json_is_string(
+		    json_object_get(d, "endpoint")) ? str(d, "endpoint") : "-");
+		printf("kind:            %s\n", json_is_string(
+		    json_object_get(d, "kind")) ? str(d, "kind") : "-");
 		printf("encrypted:       %s\n", yesno(d, "encrypted"));
 		printf("failures:        %llu\n", (unsigned long long)num(d,
 		    "failures"));
@@ -1228,8 +1228,8 @@ show_push_show(json_t *r)
 			printf("pending:         -\n");
 		else
 			printf("pending:         %s, due %s, %llu tries%s\n",
-			    str(p, "mid"), fmt_time(json_object_get(p, "due"), b,
-			    sizeof b), (unsigned long long)num(p, "tries"),
+			    str(p, "mid"), fmt_time(json_object_get(p, "due"),
+			    b, sizeof b), (unsigned long long)num(p, "tries"),
 			    json_is_true(json_object_get(p, "plain")) ?
 			    ", without content" : "");
 	}

@@ -831,8 +831,8 @@ char   *push_vapid_header(struct evp_pkey_st *, const char *, const char *,
 int	push_admin_show(struct txn *, const char *, const char *, json_t **);
 int	push_admin_del(struct txn *, const char *, const char *, json_t **);
 int	push_admin_pending(struct txn *, uint64_t *);
-int	push_verify(struct txn *, int, void (*)(void *, const char *), void *,
-	    json_t *);
+int	push_verify(struct txn *, int, void (*)(void *, const char *),
+	    void *, json_t *);
 
 /* push-http.c (push-none.c in a tickd configured --without-push) */
 int	push_http_init(char **);
