@@ -36,6 +36,12 @@ static const char *const conf_registration_choices[] = {
 static const char *const conf_tls_version_choices[] = {
 	"TLSv1.2", "TLSv1.3", NULL
 };
+static const char *const conf_yesno_choices[] = {
+	"no", "yes", NULL
+};
+static const char *const conf_push_content_choices[] = {
+	"none", "sender", "body", NULL	/* PUSH_CONTENT_* */
+};
 static const char *const conf_log_level_choices[] = {
 	"error", "warn", "info", "debug", NULL	/* L_ERROR .. L_DEBUG */
 };
@@ -299,6 +305,65 @@ const struct conf_entry conf_table[] = {
 	{ .name = "max_media_refs", .type = CONF_COUNT,
 	  .offset = O(max_media_refs), .min = 1, .max = MEDIA_REFS_MAX,
 	  .dflt = "16", .reload = 0, .help = "media IDs in one message" },
+	/* tickd.conf(5): Push. */
+	{ .name = "push_allow_hosts", .type = CONF_STRING,
+	  .offset = O(push_allow_hosts), .reload = 1,
+	  .help = "endpoint hosts allowed, blank-separated (unset: push off)" },
+	{ .name = "push_allow_http", .type = CONF_ENUM,
+	  .offset = O(push_allow_http), .choices = conf_yesno_choices,
+	  .dflt = "no", .reload = 1,
+	  .help = "yes: allow http endpoints too" },
+	{ .name = "push_allow_private", .type = CONF_ENUM,
+	  .offset = O(push_allow_private), .choices = conf_yesno_choices,
+	  .dflt = "no", .reload = 1,
+	  .help = "yes: allow endpoints on non-public addresses" },
+	{ .name = "push_ca_file", .type = CONF_STRING,
+	  .offset = O(push_ca_file), .reload = 1,
+	  .help = "CA certificates for HTTPS endpoints (unset: the system's)" },
+	{ .name = "push_delay", .type = CONF_DURATION,
+	  .offset = O(push_delay), .min = 0, .max = HOUR,
+	  .dflt = "2s", .reload = 1,
+	  .help = "coalescing window: a device gets at most one POST in it" },
+	{ .name = "push_timeout", .type = CONF_DURATION,
+	  .offset = O(push_timeout), .min = 100 * MSEC, .max = 10 * MIN,
+	  .dflt = "10s", .reload = 1,
+	  .help = "time for one POST or endpoint check" },
+	{ .name = "push_retries", .type = CONF_COUNT,
+	  .offset = O(push_retries), .min = 0, .max = 100,
+	  .dflt = "8", .reload = 1,
+	  .help = "retries of one notification, then it is dropped" },
+	{ .name = "push_backoff", .type = CONF_DURATION,
+	  .offset = O(push_backoff), .min = 10 * MSEC, .max = DAY,
+	  .dflt = "1s", .reload = 1,
+	  .help = "delay before the first retry, doubled each time" },
+	{ .name = "push_backoff_max", .type = CONF_DURATION,
+	  .offset = O(push_backoff_max), .min = 10 * MSEC, .max = DAY,
+	  .dflt = "10m", .reload = 1,
+	  .help = "longest delay between retries" },
+	{ .name = "push_ttl", .type = CONF_DURATION,
+	  .offset = O(push_ttl), .min = 0, .max = 28 * DAY,
+	  .dflt = "1d", .reload = 1,
+	  .help = "the TTL header of a POST" },
+	{ .name = "push_content", .type = CONF_ENUM,
+	  .offset = O(push_content), .choices = conf_push_content_choices,
+	  .dflt = "none", .reload = 1,
+	  .help = "what a POST tells of the message: none, sender or body" },
+	{ .name = "push_max_inflight", .type = CONF_COUNT,
+	  .offset = O(push_max_inflight), .min = 1, .max = 10000,
+	  .dflt = "64", .reload = 1,
+	  .help = "POSTs under way at once" },
+	{ .name = "push_vapid_key", .type = CONF_STRING,
+	  .offset = O(push_vapid_key), .reload = 1,
+	  .help = "PEM P-256 private key for VAPID (unset: no VAPID)" },
+	{ .name = "push_vapid_subject", .type = CONF_STRING,
+	  .offset = O(push_vapid_subject), .reload = 1,
+	  .help = "VAPID sub, mailto: or https:; needed with push_vapid_key" },
+	{ .name = "push_webhook_secret", .type = CONF_STRING,
+	  .offset = O(push_webhook_secret), .reload = 1,
+	  .help = "HMAC key of a webhook POST's X-Tick-Signature" },
+	{ .name = "max_mutes", .type = CONF_COUNT, .offset = O(max_mutes),
+	  .min = 0, .max = 1000000, .dflt = "4096", .reload = 0,
+	  .help = "most chats one user may mute" },
 	/* The web client (tickd-protocol(7) WEB CLIENT). */
 	{ .name = "web_root", .type = CONF_STRING, .offset = O(web_root),
 	  .reload = 0,
