@@ -619,7 +619,7 @@ route_metrics(struct conn *c, struct http_req *req)
 /*
  * GET /v1/info (tickd-protocol(7) VERSION 2): what a client may rely on,
  * without authentication.  push is true when push_allow_hosts is set
- * (tickd-protocol(7) PUSH).
+ * (tickd-protocol(7) PUSH NOTIFICATIONS).
  */
 static void
 route_info(struct conn *c, struct http_req *req)

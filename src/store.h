@@ -574,10 +574,10 @@ int	store_gpref_get(struct txn *, const char *, int *);
 int	store_gpref_put(struct txn *, const char *, int);
 /* store-push.c */
 /*
- * Push for offline devices (tickd-protocol(7) PUSH): a device's endpoint,
- * keyed "user\0device"; its pending notification, keyed the same, written
- * in the batch of the message that makes it due and deleted once its POST
- * has an outcome; and a user's mutes, keyed "user\0chat".
+ * Push for offline devices (tickd-protocol(7) PUSH NOTIFICATIONS): a device's
+ * endpoint, keyed "user\0device"; its pending notification, keyed the same,
+ * written in the batch of the message that makes it due and deleted once its
+ * POST has an outcome; and a user's mutes, keyed "user\0chat".
  */
 #define PUSH_URL_MAX		1000
 #define PUSH_TOKEN_MAX		1024

@@ -53,7 +53,7 @@ enum tick_err {
 	TE_NO_SUCH_MEDIA,		/* tickd-protocol(7) MEDIA */
 	TE_QUOTA_EXCEEDED,
 	TE_BAD_RANGE,
-	TE_PUSH_REJECTED,	/* tickd-protocol(7) PUSH */
+	TE_PUSH_REJECTED,	/* tickd-protocol(7) PUSH NOTIFICATIONS */
 };
 
 /* compat/strlcpy.c */
@@ -154,7 +154,7 @@ struct conf {
 	uint64_t	 media_min_free; /* bytes free for uploads to go on */
 	uint64_t	 max_media_refs;
 	char		*web_root;	/* web client, NULL: none */
-	/* Push for offline devices, tickd-protocol(7) PUSH. */
+	/* Push for offline devices, tickd-protocol(7) PUSH NOTIFICATIONS. */
 	char		*push_allow_hosts; /* NULL: push off */
 	int		 push_allow_http; /* 0 no, 1 yes */
 	int		 push_allow_private;
@@ -791,7 +791,8 @@ json_t *audit_status(void);
 #define PUSH_CONTENT_NONE	0
 #define PUSH_CONTENT_SENDER	1
 #define PUSH_CONTENT_BODY	2
-enum push_result {		/* rule 6 of tickd-protocol(7) PUSH */
+/* The answers of rule 6 of tickd-protocol(7) PUSH NOTIFICATIONS. */
+enum push_result {
 	PUSH_R_OK,
 	PUSH_R_GONE,
 	PUSH_R_TOO_LARGE,
