@@ -722,7 +722,8 @@ resp_call(struct rclient *rc, const struct rcmd *cmd, int argc,
 		else
 			evbuffer_add(rc->fail, evbuffer_pullup(out, -1), len);
 	}
-	evbuffer_add_buffer(rc->ok, out);
+	if (resp_buf_move(rc->ok, out) != 0)
+		fatalx("resp: out of memory");
 }
 
 /* A refused command makes EXEC fail, as Redis's flagTransaction(). */
@@ -791,9 +792,25 @@ rc_dispatch(struct rclient *rc)
 /* ---------------------------------------------------------- output */
 
 /*
+ * The memory a client's replies hold, sent or not: its socket's output
+ * buffer and the round's replies, counted as buf_mem() does
+ * (tickd.conf(5) max_output_bytes).
+ */
+static size_t
+rc_output_held(struct rclient *rc)
+{
+	size_t	n;
+
+	n = buf_mem(bufferevent_get_output(rc->c->bev)) + buf_mem(rc->ok);
+	if (rc->fail != NULL)
+		n += buf_mem(rc->fail);
+	return (n);
+}
+
+/*
  * Sends the round's replies: now, or after the commit if a batch is open,
  * with the fail form for a failed commit.  A client that has not read
- * what it was sent before, up to max_output_bytes, is closed.
+ * what it was sent before, up to max_output_bytes of memory, is closed.
  */
 void
 resp_flush(struct rclient *rc)
@@ -809,7 +826,7 @@ resp_flush(struct rclient *rc)
 		goto out;
 	}
 	output = bufferevent_get_output(c->bev);
-	if (evbuffer_get_length(output) > srv.conf.max_output_bytes) {
+	if (rc_output_held(rc) > srv.conf.max_output_bytes) {
 		log_info("resp: %s is not reading; closed at max_output_bytes",
 		    c->addr);
 		evbuffer_drain(rc->ok, len);
@@ -825,7 +842,7 @@ resp_flush(struct rclient *rc)
 			evbuffer_remove(rc->fail, fail, flen);
 		}
 		batch_defer(c, ok, len, fail, flen);
-	} else if (evbuffer_add_buffer(output, rc->ok) != 0)
+	} else if (resp_buf_move(output, rc->ok) != 0)
 		conn_free_later(c);
 out:
 	if (rc->fail != NULL)
@@ -835,15 +852,15 @@ out:
 
 /*
  * Stops reading a client whose replies pile up (above half of
- * max_output_bytes); its write callback resumes it once they left.
+ * max_output_bytes of memory); its write callback resumes it once they
+ * left.
  */
 static int
 rc_backlogged(struct rclient *rc)
 {
 	struct conn	*c = rc->c;
 
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <=
-	    srv.conf.max_output_bytes / 2)
+	if (rc_output_held(rc) <= srv.conf.max_output_bytes / 2)
 		return (0);
 	rc->paused = 1;
 	bufferevent_disable(c->bev, EV_READ);

@@ -143,6 +143,44 @@ batch_defer_reply(struct conn *c, char *ok, size_t oklen, json_t *ref,
 		d->id = json_incref(id);
 }
 
+/*
+ * Appends bytes to an output buffer BUF_PIECE at a time.  libevent sizes a
+ * new chain to a power of two over what one call adds, so a large call
+ * can leave half a chain unused; in pieces every chain but the last is
+ * full and has 8 KB, which buf_mem() counts (tickd.conf(5)
+ * max_output_bytes).  -1 when out of memory.
+ */
+int
+buf_add(struct evbuffer *b, const void *data, size_t len)
+{
+	const char	*p = data;
+	size_t		 n;
+
+	while (len > 0) {
+		n = len < BUF_PIECE ? len : BUF_PIECE;
+		if (evbuffer_add(b, p, n) != 0)
+			return (-1);
+		p += n;
+		len -= n;
+	}
+	return (0);
+}
+
+/*
+ * The memory a buffer filled by buf_add() holds: its bytes, a header of
+ * under 1/64 of each chain, the sent part of its first chain and the
+ * unused room of its last.
+ */
+size_t
+buf_mem(struct evbuffer *b)
+{
+	size_t	len = evbuffer_get_length(b);
+
+	if (len == 0)
+		return (0);
+	return (len + len / 64 + 2 * BUF_CHAIN);
+}
+
 /* Sends HTTP bytes now, or after the commit if a batch is open. */
 void
 conn_write_raw(struct conn *c, const char *data, size_t len)
@@ -155,7 +193,7 @@ conn_write_raw(struct conn *c, const char *data, size_t len)
 		defer(c, OUT_RAW, copy, len, NULL, 0);
 		return;
 	}
-	if (!c->dead && evbuffer_add(bufferevent_get_output(c->bev), data,
+	if (!c->dead && buf_add(bufferevent_get_output(c->bev), data,
 	    len) != 0)
 		conn_free_later(c);
 }

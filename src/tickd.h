@@ -590,6 +590,11 @@ void	batch_defer_reply(struct conn *, char *ok, size_t, json_t *ref,
 	    json_t *id);
 void	pump_later(struct conn *);
 void	pump_targets(const struct targets *);
+#define BUF_PIECE	4096	/* what buf_add() adds at a time */
+#define BUF_CHAIN	8192	/* the chains it fills, header included */
+struct evbuffer;
+int	buf_add(struct evbuffer *, const void *, size_t);
+size_t	buf_mem(struct evbuffer *);
 void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
@@ -966,6 +971,7 @@ void	resp_add_help(struct rclient *, const char *, const char *const *);
 struct evbuffer *resp_nest(struct rclient *);
 void	resp_nest_end(struct rclient *, struct evbuffer *, char, long long);
 void	resp_nest_abort(struct rclient *, struct evbuffer *);
+int	resp_buf_move(struct evbuffer *, struct evbuffer *);
 
 /* resp-conn.c */
 void	resp_conn_auth(struct rclient *, int, struct rarg *);
