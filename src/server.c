@@ -376,6 +376,8 @@ sweep_cb(evutil_socket_t fd, short events, void *arg)
 		for (i = 0; i < res.removed.n; i++) {
 			log_info("sweep: device %s:%s removed after device_ttl",
 			    res.removed.v[i].user, res.removed.v[i].device);
+			resp_view_gone(res.removed.v[i].user,
+			    res.removed.v[i].device);
 			audit_event(AUDIT_DEVICE_REMOVED, res.removed.v[i].user,
 			    res.removed.v[i].device, NULL,
 			    json_pack("{s:s}", "by", "expiry"));

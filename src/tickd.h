@@ -383,6 +383,7 @@ int	media_verify(struct txn *, const char *dir, int fix,
 	    void (*)(void *, const char *), void *, json_t *);
 
 /* account.c */
+#define DEVICE_DEFAULT	"default"	/* the device a login names by default */
 int	account_register(struct txn *, const char *user,
 	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
 	    enum tick_err *);
