@@ -929,6 +929,28 @@ rc_query_held(struct rclient *rc, size_t n)
 }
 
 /*
+ * Gives back the part of the query buffer already parsed (its arguments
+ * hold a copy) before the client is judged against resp_max_query, so
+ * that an argument of resp_max_bulk is not counted twice.
+ */
+static void
+rc_query_compact(struct rclient *rc, size_t n)
+{
+	size_t	need;
+
+	if (rc->qpos == 0)
+		return;
+	memmove(rc->qb, rc->qb + rc->qpos, rc->qlen - rc->qpos);
+	rc->qlen -= rc->qpos;
+	rc->qpos = 0;
+	need = rc->qlen + n < RESP_READ_MAX ? RESP_READ_MAX : rc->qlen + n;
+	if (rc->qcap > need) {
+		rc->qb = xrealloc(rc->qb, need);
+		rc->qcap = need;
+	}
+}
+
+/*
  * Moves input into the query buffer and runs it, RESP_READ_MAX bytes at a
  * time as Redis reads it, so that its limits on lines without an end are
  * met at the same points.  A client holding more than resp_max_query is
@@ -945,6 +967,8 @@ rc_read_cb(struct bufferevent *bev, void *arg)
 	while ((n = evbuffer_get_length(in)) > 0 && !c->dead && !c->closing) {
 		if (!rc->blocked && !rc->paused && n > RESP_READ_MAX)
 			n = RESP_READ_MAX;
+		if (rc_query_held(rc, n) > srv.conf.resp_max_query)
+			rc_query_compact(rc, n);
 		if (rc_query_held(rc, n) > srv.conf.resp_max_query) {
 			log_info("resp: %s: query buffer over resp_max_query; "
 			    "closed", c->addr);

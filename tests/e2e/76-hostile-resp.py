@@ -182,5 +182,24 @@ async def main(t):
     t.ok(d.running(), "tickd survived")
     d.stop()
 
+    # The smallest resp_max_query still takes an argument of resp_max_bulk
+    # with more of the command behind it in the same read.
+    d = RespDaemon("hostile-resp-min", resp_max_bulk="512k",
+        resp_max_query="576k")
+    d.start()
+    c = d.conn(timeout=30)
+    big = b"z" * (512 * 1024)
+    whole = b"*3\r\n$4\r\nECHO\r\n$%d\r\n%s\r\n$1\r\nx\r\n" % (
+        len(big), big)
+    c.send_raw(whole[:-1])
+    time.sleep(0.3)
+    c.send_raw(whole[-1:])
+    r = c.reply()
+    c.close()
+    t.ok(isinstance(r, Error) and "wrong number of arguments" in r,
+        "an argument of resp_max_bulk fits the smallest resp_max_query",
+        f"{r!r}")
+    d.stop()
 
-run(main, 9, timeout=120)
+
+run(main, 10, timeout=120)
