@@ -147,8 +147,8 @@ batch_defer_reply(struct conn *c, char *ok, size_t oklen, json_t *ref,
  * Appends bytes to an output buffer BUF_PIECE at a time.  libevent sizes a
  * new chain to a power of two over what one call adds, so a large call
  * can leave half a chain unused; in pieces every chain but the last is
- * full and has 8 KB, which buf_mem() counts (tickd.conf(5)
- * max_output_bytes).  -1 when out of memory.
+ * full, and all but the first few have 4 or 8 KB, which buf_mem() counts
+ * (tickd.conf(5) max_output_bytes).  -1 when out of memory.
  */
 int
 buf_add(struct evbuffer *b, const void *data, size_t len)

@@ -592,7 +592,7 @@ void	batch_defer_reply(struct conn *, char *ok, size_t, json_t *ref,
 void	pump_later(struct conn *);
 void	pump_targets(const struct targets *);
 #define BUF_PIECE	4096	/* what buf_add() adds at a time */
-#define BUF_CHAIN	8192	/* the chains it fills, header included */
+#define BUF_CHAIN	8192	/* its largest chain, header included */
 struct evbuffer;
 int	buf_add(struct evbuffer *, const void *, size_t);
 size_t	buf_mem(struct evbuffer *);
