@@ -409,6 +409,7 @@ int	media_verify(struct txn *, const char *dir, int fix,
 	    void (*)(void *, const char *), void *, json_t *);
 
 /* account.c */
+#define DEVICE_DEFAULT	"default"	/* the device a login names by default */
 int	account_register(struct txn *, const char *user,
 	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
 	    enum tick_err *);
@@ -616,6 +617,11 @@ void	batch_defer_reply(struct conn *, char *ok, size_t, json_t *ref,
 	    json_t *id);
 void	pump_later(struct conn *);
 void	pump_targets(const struct targets *);
+#define BUF_PIECE	4096	/* what buf_add() adds at a time */
+#define BUF_CHAIN	8192	/* its largest chain, header included */
+struct evbuffer;
+int	buf_add(struct evbuffer *, const void *, size_t);
+size_t	buf_mem(struct evbuffer *);
 void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
@@ -1070,6 +1076,7 @@ void	resp_add_help(struct rclient *, const char *, const char *const *);
 struct evbuffer *resp_nest(struct rclient *);
 void	resp_nest_end(struct rclient *, struct evbuffer *, char, long long);
 void	resp_nest_abort(struct rclient *, struct evbuffer *);
+int	resp_buf_move(struct evbuffer *, struct evbuffer *);
 
 /* resp-conn.c */
 void	resp_conn_auth(struct rclient *, int, struct rarg *);
