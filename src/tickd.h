@@ -315,6 +315,29 @@ int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 	    struct sweep_res *);
 
 /* group.c */
+/* A device collected for a fan-out; the array is reused per member. */
+struct gdev {
+	char		device[NAME_DEVICE_MAX + 1];
+	struct dev_rec	r;
+};
+struct gdevs {
+	struct gdev	*v;
+	size_t		 n, cap;
+};
+
+/* One change being made: the group, its record, and where events go. */
+struct gctx {
+	struct txn		*txn;
+	struct midgen		*gen;
+	const struct conf	*conf;
+	const char		*group;
+	struct group_rec	 g;
+	const char		*by;
+	uint64_t		 now;
+	struct targets		*out;
+	struct gdevs		 devs;
+};
+
 struct grp_req {
 	const char	 *actor;
 	const char	 *group;	/* NULL: group_create picks a name */
@@ -353,6 +376,21 @@ int	group_role(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
 int	group_set(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
+int	group_user_gone(struct txn *, struct midgen *, const struct conf *,
+	    const char *, uint64_t, struct targets *, uint64_t *);
+int	group_delete(struct txn *, struct midgen *, const struct conf *,
+	    const char *, uint64_t, struct targets *, uint64_t *);
+/* What group-send.c runs a send, a receipt or typing with. */
+int	group_abandon(struct txn *);
+int	group_user_items(struct gctx *, const char *, const char *, uint64_t,
+	    const struct mid *, const struct item *, uint64_t *, uint64_t *);
+int	group_blocked(struct txn *, const char *, const char *);
+int	gctx_open(struct gctx *, struct txn *, struct midgen *,
+	    const struct conf *, const struct grp_req *, struct gmember_rec *,
+	    struct grp_res *);
+void	gctx_close(struct gctx *);
+
+/* group-send.c */
 int	group_send(struct txn *, struct midgen *, const struct conf *,
 	    const struct send_req *, struct send_res *);
 int	group_ack(struct txn *, struct midgen *, const char *,
@@ -363,10 +401,6 @@ int	group_read(struct txn *, struct midgen *, const char *,
 	    struct targets *);
 int	group_typing(struct txn *, const char *, const char *,
 	    void (*)(void *, const char *), void *, int *);
-int	group_user_gone(struct txn *, struct midgen *, const struct conf *,
-	    const char *, uint64_t, struct targets *, uint64_t *);
-int	group_delete(struct txn *, struct midgen *, const struct conf *,
-	    const char *, uint64_t, struct targets *, uint64_t *);
 /* media.c */
 #define MEDIA_ID_LEN	22	/* base64url characters of an ID */
 int	media_id_new(uint8_t [MEDIA_ID_BYTES]);
