@@ -11,73 +11,29 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
 
 static char		base[256];
 static struct conf	conf;
 
-/* A store with a write transaction open, as in one event-loop turn. */
-struct env {
-	struct store	*s;
-	struct txn	 txn;
-	struct midgen	 gen;
-};
-
-/* Opens the test's store, begins a write transaction, sets the limits. */
+/* Sets these tests' limits and opens the test's store. */
 static int
-env_open(struct env *e, const char *name)
+env_begin(struct env *e, const char *name)
 {
-	struct mid	 hw = { 0, 0 };
-	char		 dir[512], *cause;
-
 	memset(&conf, 0, sizeof conf);
 	conf.max_queue = 16;
 	conf.max_message_bytes = 256;
 	conf.dedup_window = 1000;
-	snprintf(dir, sizeof dir, "%s/%s", base, name);
-	if (store_open(&e->s, dir, MAP_SIZE, &cause) != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
-		return (-1);
-	}
-	if (store_txn_begin(e->s, &e->txn, 1) != STORE_OK) {
-		store_close(e->s);
-		return (-1);
-	}
-	midgen_init(&e->gen, &hw);
-	return (0);
+	return (env_open(e, base, name, MAP_SIZE));
 }
 
-/* Commits and closes; 0 if the commit worked. */
-static int
-env_close(struct env *e)
-{
-	int	rc;
-
-	rc = store_txn_commit(&e->txn);
-	store_close(e->s);
-	return (rc == STORE_OK ? 0 : -1);
-}
-
-/* Registers user with a dummy password hash and claims its phone. */
+/* Registers user at 1000 and claims its phone. */
 static int
 reg(struct env *e, const char *user)
 {
-	uint8_t		salt[16], hash[32];
-	char		name[NAME_DEVICE_MAX + 1];
-	struct dev_rec	r;
-	enum tick_err	err;
-
-	memset(salt, 1, sizeof salt);
-	memset(hash, 2, sizeof hash);
-	if (account_register(&e->txn, user, salt, hash, 1000, &err) !=
-	    STORE_OK || err != TE_OK)
-		return (-1);
-	if (account_claim_device(&e->txn, user, "phone", 1000, name, &r) !=
-	    STORE_OK)
-		return (-1);
-	return (0);
+	return (env_user(e, user, "phone", 1000));
 }
 
 /* Whether user has blocked other: 1, 0, or -1 on a store error. */
@@ -132,20 +88,6 @@ send_text(struct env *e, const char *from, const char *to, const char *id,
 	return (rc);
 }
 
-/* Whether t names user's device. */
-static int
-has_target(const struct targets *t, const char *user, const char *device)
-{
-	size_t	i;
-
-	for (i = 0; i < t->n; i++) {
-		if (strcmp(t->v[i].user, user) == 0 &&
-		    strcmp(t->v[i].device, device) == 0)
-			return (1);
-	}
-	return (0);
-}
-
 /* account_block_valid: a valid name, never one's own. */
 static int
 test_block_valid(void)
@@ -173,7 +115,7 @@ test_block_check(void)
 	struct env		e;
 	struct block_res	res;
 
-	CHECK(env_open(&e, "check") == 0);
+	CHECK(env_begin(&e, "check") == 0);
 	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0);
 	CHECK(account_block_check(&e.txn, "alice", "bob", &res) == STORE_OK);
 	CHECK(res.err == TE_OK && res.changed == 0);
@@ -201,7 +143,7 @@ test_block(void)
 	struct env		e;
 	struct block_res	res;
 
-	CHECK(env_open(&e, "block") == 0);
+	CHECK(env_begin(&e, "block") == 0);
 	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0 &&
 	    reg(&e, "carol") == 0);
 	CHECK(account_block(&e.txn, "alice", "bob", &res) == STORE_OK);
@@ -233,7 +175,7 @@ test_unblock(void)
 	struct env		e;
 	struct block_res	res;
 
-	CHECK(env_open(&e, "unblock") == 0);
+	CHECK(env_begin(&e, "unblock") == 0);
 	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0 &&
 	    reg(&e, "carol") == 0);
 	CHECK(account_block(&e.txn, "alice", "bob", &res) == STORE_OK &&
@@ -274,7 +216,7 @@ test_block_drops(void)
 	char			name[NAME_DEVICE_MAX + 1];
 	struct dev_rec		r;
 
-	CHECK(env_open(&e, "drops") == 0);
+	CHECK(env_begin(&e, "drops") == 0);
 	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0);
 	CHECK(account_claim_device(&e.txn, "bob", "laptop", 1000, name, &r) ==
 	    STORE_OK);
@@ -314,7 +256,7 @@ test_settings(void)
 	enum tick_err	err;
 	int		nobody;
 
-	CHECK(env_open(&e, "settings") == 0);
+	CHECK(env_begin(&e, "settings") == 0);
 	CHECK(reg(&e, "alice") == 0);
 	CHECK(store_user_get(&e.txn, "alice", &u) == STORE_OK);
 	CHECK(u.read_receipts == 1 && u.last_seen_vis == LASTSEEN_EVERYONE);
@@ -387,7 +329,7 @@ test_settings_receipts(void)
 	struct targets	rt;
 	enum tick_err	err;
 
-	CHECK(env_open(&e, "receipts") == 0);
+	CHECK(env_begin(&e, "receipts") == 0);
 	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0);
 	s.read_receipts = 0;
 	s.last_seen = -1;

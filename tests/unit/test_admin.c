@@ -20,20 +20,13 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
 #define NOW		1700000000000ULL
 
 static char		base[256];
 static struct conf	conf;
-
-/* A store with a write transaction open. */
-struct env {
-	struct store	*s;
-	struct txn	 txn;
-	struct midgen	 gen;
-	char		 dir[512];
-};
 
 /* The lines a verify reported. */
 struct lines {
@@ -47,27 +40,17 @@ struct lines {
 #define GID		3
 #define RID_STRING	4
 
-/* Opens a store of its own for a test and begins a write transaction. */
+/* Sets these tests' limits and opens the test's store. */
 static int
-env_open(struct env *e, const char *name)
+env_begin(struct env *e, const char *name)
 {
-	struct mid	 hw = { 0, 0 };
-	char		*cause;
-
 	memset(&conf, 0, sizeof conf);
 	conf.max_queue = 100;
 	conf.max_message_bytes = 1024;
 	conf.dedup_window = 100000;
 	conf.message_ttl = 100000;
 	conf.device_ttl = 100000;
-	snprintf(e->dir, sizeof e->dir, "%s/%s", base, name);
-	if (store_open(&e->s, e->dir, MAP_SIZE, &cause) != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
-		return (-1);
-	}
-	midgen_init(&e->gen, &hw);
-	return (store_txn_begin(e->s, &e->txn, 1) == STORE_OK ? 0 : -1);
+	return (env_open(e, base, name, MAP_SIZE));
 }
 
 /* Commits the open transaction (saving the mids) and begins another. */
@@ -78,34 +61,6 @@ env_commit(struct env *e)
 	    store_txn_commit(&e->txn) != STORE_OK)
 		return (-1);
 	return (store_txn_begin(e->s, &e->txn, 1) == STORE_OK ? 0 : -1);
-}
-
-/* Commits and closes. */
-static int
-env_close(struct env *e)
-{
-	int	rc;
-
-	rc = store_txn_commit(&e->txn);
-	store_close(e->s);
-	return (rc == STORE_OK ? 0 : -1);
-}
-
-/* Registers user and claims device for it. */
-static int
-user(struct env *e, const char *name, const char *device)
-{
-	uint8_t		salt[16], hash[32];
-	char		out[NAME_DEVICE_MAX + 1];
-	struct dev_rec	r;
-	enum tick_err	err;
-
-	memset(salt, 1, sizeof salt);
-	memset(hash, 2, sizeof hash);
-	if (account_register(&e->txn, name, salt, hash, NOW, &err) !=
-	    STORE_OK || err != TE_OK)
-		return (-1);
-	return (account_claim_device(&e->txn, name, device, NOW, out, &r));
 }
 
 /* One message from one user to another, with client id id. */
@@ -177,7 +132,8 @@ populate(struct env *e)
 {
 	char	tok[TOKEN_HEXLEN + 1];
 
-	if (user(e, "alice", "phone") != 0 || user(e, "bob", "laptop") != 0 ||
+	if (env_user(e, "alice", "phone", NOW) != 0 ||
+	    env_user(e, "bob", "laptop", NOW) != 0 ||
 	    send_msg(e, "alice", "phone", "bob", "a1") != 0 ||
 	    send_msg(e, "alice", "phone", "bob", "a2") != 0 ||
 	    send_msg(e, "bob", "laptop", "alice", "b1") != 0 ||
@@ -328,7 +284,7 @@ test_consistent(void)
 	struct lines	 l = { .n = 0 };
 	json_t		*sum;
 
-	CHECK(env_open(&e, "consistent") == 0);
+	CHECK(env_begin(&e, "consistent") == 0);
 	CHECK(populate(&e) == 0);
 	CHECK(resp_populate(&e) == 0);
 	CHECK(admin_verify(&e.txn, 0, keep, &l, &sum) == STORE_OK);
@@ -370,7 +326,7 @@ test_inconsistent(void)
 	json_t		*sum;
 	const char	*junk = "not json";
 
-	CHECK(env_open(&e, "inconsistent") == 0);
+	CHECK(env_begin(&e, "inconsistent") == 0);
 	CHECK(populate(&e) == 0);
 	/* A wrong count. */
 	CHECK(store_device_get(&e.txn, "alice", "phone", &r) == STORE_OK);
@@ -459,7 +415,7 @@ test_resp_inconsistent(void)
 	size_t			 len;
 	json_t			*sum;
 
-	CHECK(env_open(&e, "resp-inconsistent") == 0);
+	CHECK(env_begin(&e, "resp-inconsistent") == 0);
 	CHECK(populate(&e) == 0);
 	CHECK(resp_populate(&e) == 0);
 	/* Members of no key, entries of a key that is not a stream. */
@@ -570,7 +526,7 @@ test_resp_damaged(void)
 	struct mid	 mid = { 9, 0 };
 	json_t		*sum;
 
-	CHECK(env_open(&e, "resp-damaged") == 0);
+	CHECK(env_begin(&e, "resp-damaged") == 0);
 	CHECK(populate(&e) == 0);
 	CHECK(resp_populate(&e) == 0);
 	/* A key of no known type, entered in the index. */
@@ -639,7 +595,7 @@ test_user_delete(void)
 	struct dedup_rec	 dd;
 	json_t			*sum, *blocks;
 
-	CHECK(env_open(&e, "delete") == 0);
+	CHECK(env_begin(&e, "delete") == 0);
 	CHECK(populate(&e) == 0);
 	CHECK(admin_user_delete(&e.txn, "bob", &del) == STORE_OK);
 	CHECK(del.devices == 1 && del.items == 2 && del.tokens == 1);
@@ -670,7 +626,7 @@ test_purge_revoke(void)
 	char		 tok[TOKEN_HEXLEN + 1];
 	json_t		*q;
 
-	CHECK(env_open(&e, "purge") == 0);
+	CHECK(env_begin(&e, "purge") == 0);
 	CHECK(populate(&e) == 0);
 	CHECK(admin_queue_show(&e.txn, "bob", NULL, NULL, NULL, &q) ==
 	    STORE_OK);
@@ -715,7 +671,7 @@ test_copy(void)
 	json_t		*sum, *dump;
 	int		 fd;
 
-	CHECK(env_open(&e, "copy") == 0);
+	CHECK(env_begin(&e, "copy") == 0);
 	CHECK(populate(&e) == 0);
 	CHECK(env_close(&e) == 0);
 	CHECK(store_open_readonly(&ro, e.dir, &cause) == STORE_OK);

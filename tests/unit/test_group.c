@@ -9,18 +9,12 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
 
 static char		base[256];
 static struct conf	conf;
-
-/* A store with a write transaction open, as in one event-loop turn. */
-struct env {
-	struct store	*s;
-	struct txn	 txn;
-	struct midgen	 gen;
-};
 
 /* The limits the tests assume unless they change them. */
 static void
@@ -38,54 +32,19 @@ conf_reset(void)
 	conf.group_receipts_max = 4;
 }
 
-/* Opens the test's store and begins a write transaction. */
+/* Sets these tests' limits and opens the test's store. */
 static int
-env_open(struct env *e, const char *name)
+env_begin(struct env *e, const char *name)
 {
-	struct mid	 hw = { 0, 0 };
-	char		 dir[512], *cause;
-
 	conf_reset();
-	snprintf(dir, sizeof dir, "%s/%s", base, name);
-	if (store_open(&e->s, dir, MAP_SIZE, &cause) != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
-		return (-1);
-	}
-	if (store_txn_begin(e->s, &e->txn, 1) != STORE_OK) {
-		store_close(e->s);
-		return (-1);
-	}
-	midgen_init(&e->gen, &hw);
-	return (0);
+	return (env_open(e, base, name, MAP_SIZE));
 }
 
-/* Commits and closes; 0 if the commit worked. */
-static int
-env_close(struct env *e)
-{
-	int	rc;
-
-	rc = store_txn_commit(&e->txn);
-	store_close(e->s);
-	return (rc == STORE_OK ? 0 : -1);
-}
-
-/* Registers user with one claimed device, "phone". */
+/* Registers user at 1000 with one claimed device, "phone". */
 static int
 reg(struct env *e, const char *user)
 {
-	uint8_t		salt[16], hash[32];
-	enum tick_err	err;
-	struct dev_rec	r;
-	char		name[NAME_DEVICE_MAX + 1];
-
-	memset(salt, 1, sizeof salt);
-	memset(hash, 2, sizeof hash);
-	if (account_register(&e->txn, user, salt, hash, 1000, &err) !=
-	    STORE_OK || err != TE_OK)
-		return (-1);
-	return (account_claim_device(&e->txn, user, "phone", 1000, name, &r));
+	return (env_user(e, user, "phone", 1000));
 }
 
 /* Registers alice, bob, carol and dave. */
@@ -236,7 +195,7 @@ t_store_records(void)
 	uint8_t			 f;
 	struct mid		 mid = { 5, 1 };
 
-	CHECK(env_open(&e, "records") == 0);
+	CHECK(env_begin(&e, "records") == 0);
 	memset(&g, 0, sizeof g);
 	g.created = 7;
 	g.version = 3;
@@ -310,7 +269,7 @@ t_create(void)
 	json_t		*j;
 	int		 nobody;
 
-	CHECK(env_open(&e, "create") == 0);
+	CHECK(env_begin(&e, "create") == 0);
 	CHECK(four(&e) == 0);
 	CHECK(store_block_put(&e.txn, "carol", "alice") == STORE_OK);
 	CHECK(create(&e, "#g", users, 2, &res) == STORE_OK);
@@ -369,7 +328,7 @@ t_roles(void)
 	const char		*carol[] = { "carol" };
 	const char		*bob[] = { "bob" };
 
-	CHECK(env_open(&e, "roles") == 0);
+	CHECK(env_begin(&e, "roles") == 0);
 	CHECK(four(&e) == 0);
 	CHECK(create(&e, "#g", users, 3, &res) == STORE_OK && res.err == 0);
 	grp_res_free(&res);
@@ -453,7 +412,7 @@ t_send(void)
 	uint64_t	 before;
 	int		 i;
 
-	CHECK(env_open(&e, "send") == 0);
+	CHECK(env_begin(&e, "send") == 0);
 	CHECK(four(&e) == 0);
 	CHECK(create(&e, "#g", users, 3, &res) == STORE_OK && res.err == 0);
 	grp_res_free(&res);
@@ -525,7 +484,7 @@ t_remove(void)
 	const char	*bob[] = { "bob", "ghost" };
 	json_t		*j;
 
-	CHECK(env_open(&e, "remove") == 0);
+	CHECK(env_begin(&e, "remove") == 0);
 	CHECK(four(&e) == 0);
 	CHECK(create(&e, "#g", users, 2, &res) == STORE_OK && res.err == 0);
 	grp_res_free(&res);
@@ -573,7 +532,7 @@ t_verify(void)
 	const char		*users[] = { "bob", "carol" };
 	int			 lines = 0;
 
-	CHECK(env_open(&e, "verify") == 0);
+	CHECK(env_begin(&e, "verify") == 0);
 	CHECK(four(&e) == 0);
 	CHECK(create(&e, "#g", users, 2, &res) == STORE_OK && res.err == 0);
 	grp_res_free(&res);

@@ -9,64 +9,35 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
 
 static char		base[256];
 static struct conf	conf;
 
-/* A store with a write transaction open, as in one event-loop turn. */
-struct env {
-	struct store	*s;
-	struct txn	 txn;
-	struct midgen	 gen;
-};
-
-/* Opens the test's store with users alice (phone, laptop) and bob. */
+/*
+ * Sets these tests' limits and opens the test's store with users alice
+ * (phone, laptop) and bob (the default device).
+ */
 static int
-env_open(struct env *e, const char *name)
+env_begin(struct env *e, const char *name)
 {
-	struct mid	 hw = { 0, 0 };
-	struct dev_rec	 r;
-	uint8_t		 salt[16] = { 0 }, hash[32] = { 0 };
-	enum tick_err	 err;
-	char		 dir[512], out[NAME_DEVICE_MAX + 1], *cause;
+	struct dev_rec	r;
+	char		out[NAME_DEVICE_MAX + 1];
 
 	memset(&conf, 0, sizeof conf);
 	conf.max_key_bytes = 64;
 	conf.max_prekeys = 4;
 	conf.prekeys_low = 2;
-	snprintf(dir, sizeof dir, "%s/%s", base, name);
-	if (store_open(&e->s, dir, MAP_SIZE, &cause) != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
+	if (env_open(e, base, name, MAP_SIZE) != 0)
 		return (-1);
-	}
-	midgen_init(&e->gen, &hw);
-	if (store_txn_begin(e->s, &e->txn, 1) != STORE_OK ||
-	    account_register(&e->txn, "alice", salt, hash, 1, &err) !=
-	    STORE_OK ||
-	    account_claim_device(&e->txn, "alice", "phone", 1, out, &r) !=
-	    STORE_OK ||
+	if (env_user(e, "alice", "phone", 1) != 0 ||
 	    account_claim_device(&e->txn, "alice", "laptop", 1, out, &r) !=
 	    STORE_OK ||
-	    account_register(&e->txn, "bob", salt, hash, 1, &err) !=
-	    STORE_OK ||
-	    account_claim_device(&e->txn, "bob", NULL, 1, out, &r) !=
-	    STORE_OK)
+	    env_user(e, "bob", NULL, 1) != 0)
 		return (-1);
 	return (0);
-}
-
-/* Commits and closes; 0 if the commit worked. */
-static int
-env_close(struct env *e)
-{
-	int	rc;
-
-	rc = store_txn_commit(&e->txn);
-	store_close(e->s);
-	return (rc == STORE_OK ? 0 : -1);
 }
 
 /* Parses frame text as a keys_upload; 0 if it parsed. */
@@ -248,7 +219,7 @@ test_first_upload(void)
 	enum tick_err	err;
 	uint64_t	np, nk;
 
-	CHECK(env_open(&e, "first") == 0);
+	CHECK(env_begin(&e, "first") == 0);
 	CHECK(upload(&e, "alice", "phone", "{\"identity\":\"SUQx\"}", &err) ==
 	    STORE_OK && err == TE_BAD_REQUEST);
 	CHECK(upload(&e, "alice", "phone", "{\"signed_prekey\":{\"id\":1,"
@@ -277,7 +248,7 @@ test_pools(void)
 	enum tick_err		err;
 	uint64_t		np, nk;
 
-	CHECK(env_open(&e, "pools") == 0);
+	CHECK(env_begin(&e, "pools") == 0);
 	CHECK(upload(&e, "alice", "phone", first, &err) == STORE_OK &&
 	    err == TE_OK);
 	/* An id already in the pool replaces its key; the size stays. */
@@ -322,7 +293,7 @@ test_identity(void)
 	enum tick_err		err;
 	uint64_t		np, nk;
 
-	CHECK(env_open(&e, "identity") == 0);
+	CHECK(env_begin(&e, "identity") == 0);
 	CHECK(upload(&e, "alice", "phone", first, &err) == STORE_OK &&
 	    err == TE_OK);
 	CHECK(upload(&e, "alice", "phone", "{\"kem_prekeys\":[{\"id\":1,"
@@ -366,7 +337,7 @@ test_fetch(void)
 	long long		got[4];
 	int			i;
 
-	CHECK(env_open(&e, "fetch") == 0);
+	CHECK(env_begin(&e, "fetch") == 0);
 	CHECK(upload(&e, "alice", "phone", first, &err) == STORE_OK &&
 	    err == TE_OK);
 	CHECK(upload(&e, "alice", "laptop", first, &err) == STORE_OK &&
@@ -446,7 +417,7 @@ test_keys_low(void)
 	json_t			*last;
 	uint64_t		count;
 
-	CHECK(env_open(&e, "low") == 0);
+	CHECK(env_begin(&e, "low") == 0);
 	CHECK(upload(&e, "alice", "phone", first, &err) == STORE_OK &&
 	    err == TE_OK);
 	CHECK(upload(&e, "alice", "phone", "{\"kem_prekeys\":[{\"id\":1,"
@@ -506,7 +477,7 @@ test_removed(void)
 	enum tick_err		err;
 	uint64_t		np, nk;
 
-	CHECK(env_open(&e, "removed") == 0);
+	CHECK(env_begin(&e, "removed") == 0);
 	CHECK(upload(&e, "alice", "phone", first, &err) == STORE_OK &&
 	    err == TE_OK);
 	CHECK(upload(&e, "alice", "laptop", first, &err) == STORE_OK &&
@@ -543,18 +514,17 @@ test_durable(void)
 	struct env		 e;
 	struct txn		 txn;
 	enum tick_err		 err;
-	char			 dir[512], *cause;
+	char			*cause;
 	uint64_t		 np, nk;
 
-	CHECK(env_open(&e, "durable") == 0);
+	CHECK(env_begin(&e, "durable") == 0);
 	CHECK(upload(&e, "alice", "phone", first, &err) == STORE_OK &&
 	    err == TE_OK);
 	CHECK(fetch(&e, "alice", "phone", &res) == STORE_OK);
 	keys_fetch_free(&res);
 	CHECK(env_close(&e) == 0);
 	/* What a committed fetch took stays taken. */
-	snprintf(dir, sizeof dir, "%s/durable", base);
-	CHECK(store_open(&e.s, dir, MAP_SIZE, &cause) == STORE_OK);
+	CHECK(store_open(&e.s, e.dir, MAP_SIZE, &cause) == STORE_OK);
 	CHECK(store_txn_begin(e.s, &txn, 1) == STORE_OK);
 	e.txn = txn;
 	CHECK(keys_count(&e.txn, "alice", "phone", &np, &nk) == STORE_OK &&
@@ -584,7 +554,7 @@ test_verify(void)
 	json_t			*sum;
 	int			 lines;
 
-	CHECK(env_open(&e, "verify") == 0);
+	CHECK(env_begin(&e, "verify") == 0);
 	CHECK(upload(&e, "alice", "phone", first, &err) == STORE_OK &&
 	    err == TE_OK);
 	CHECK(upload(&e, "alice", "laptop", first, &err) == STORE_OK &&

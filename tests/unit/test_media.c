@@ -13,27 +13,17 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
 
 static char		base[256];
 static struct conf	conf;
 
-/* A store with a write transaction open, as in one event-loop turn. */
-struct env {
-	struct store	*s;
-	struct txn	 txn;
-	struct midgen	 gen;
-	char		 dir[512];
-};
-
-/* Opens the test's store, begins a write transaction, sets the limits. */
+/* Sets these tests' limits and opens the test's store. */
 static int
-env_open(struct env *e, const char *name)
+env_begin(struct env *e, const char *name)
 {
-	struct mid	 hw = { 0, 0 };
-	char		*cause;
-
 	memset(&conf, 0, sizeof conf);
 	conf.max_queue = 100;
 	conf.max_message_bytes = 1024;
@@ -43,44 +33,14 @@ env_open(struct env *e, const char *name)
 	conf.media_quota = 1000;
 	conf.media_ttl = 3000;
 	conf.max_media_refs = 4;
-	snprintf(e->dir, sizeof e->dir, "%s/%s", base, name);
-	if (store_open(&e->s, e->dir, MAP_SIZE, &cause) != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
-		return (-1);
-	}
-	if (store_txn_begin(e->s, &e->txn, 1) != STORE_OK) {
-		store_close(e->s);
-		return (-1);
-	}
-	midgen_init(&e->gen, &hw);
-	return (0);
+	return (env_open(e, base, name, MAP_SIZE));
 }
 
-/* Commits and closes. */
-static int
-env_close(struct env *e)
-{
-	int	rc;
-
-	rc = store_txn_commit(&e->txn);
-	store_close(e->s);
-	return (rc == STORE_OK ? 0 : -1);
-}
-
-/* Registers user with a dummy password hash. */
+/* Registers user at 0, without a device. */
 static int
 reg(struct env *e, const char *user)
 {
-	uint8_t		salt[16], hash[32];
-	enum tick_err	err;
-
-	memset(salt, 1, sizeof salt);
-	memset(hash, 2, sizeof hash);
-	if (account_register(&e->txn, user, salt, hash, 0, &err) != STORE_OK ||
-	    err != TE_OK)
-		return (-1);
-	return (0);
+	return (env_register(e, user, 0));
 }
 
 /* Uploads size bytes whose hash is all fill; the ID spelled into s. */
@@ -203,7 +163,7 @@ test_quota(void)
 	uint64_t		bytes, n, files, fbytes;
 	enum tick_err		err;
 
-	CHECK(env_open(&e, "quota") == 0);
+	CHECK(env_begin(&e, "quota") == 0);
 	CHECK(upload(&e, "alice", 1, 600, 1000, a, &err) == STORE_OK &&
 	    err == TE_OK);
 	/* Same bytes again: its own ID, counted in full, one file. */
@@ -260,7 +220,7 @@ test_refs(void)
 	uint64_t		 expired = 0, files, bytes;
 	enum tick_err		 err;
 
-	CHECK(env_open(&e, "refs") == 0);
+	CHECK(env_begin(&e, "refs") == 0);
 	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0);
 	CHECK(upload(&e, "alice", 1, 10, 1000, a, &err) == STORE_OK &&
 	    err == TE_OK);
@@ -317,7 +277,7 @@ test_release(void)
 	char			 a[MEDIA_ID_LEN + 1];
 	enum tick_err		 err;
 
-	CHECK(env_open(&e, "release") == 0);
+	CHECK(env_begin(&e, "release") == 0);
 	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0);
 	CHECK(upload(&e, "alice", 1, 10, 1000, a, &err) == STORE_OK &&
 	    err == TE_OK);
@@ -356,7 +316,7 @@ test_unlink(void)
 	enum tick_err	 err;
 	int		 fd;
 
-	CHECK(env_open(&e, "unlink") == 0);
+	CHECK(env_begin(&e, "unlink") == 0);
 	CHECK(upload(&e, "alice", 7, 10, 1000, a, &err) == STORE_OK &&
 	    err == TE_OK);
 	memset(sha, 7, sizeof sha);
@@ -403,7 +363,7 @@ test_user_delete(void)
 	enum tick_err		err;
 	int			i;
 
-	CHECK(env_open(&e, "userdel") == 0);
+	CHECK(env_begin(&e, "userdel") == 0);
 	CHECK(reg(&e, "alice") == 0);
 	conf.media_quota = 1 << 20;
 	for (i = 0; i < 5; i++)
@@ -440,7 +400,7 @@ test_verify_refs(void)
 	json_t			*sum;
 	int			 lines = 0;
 
-	CHECK(env_open(&e, "verify") == 0);
+	CHECK(env_begin(&e, "verify") == 0);
 	CHECK(reg(&e, "alice") == 0 && reg(&e, "bob") == 0);
 	CHECK(upload(&e, "alice", 1, 10, 1000, a, &err) == STORE_OK &&
 	    err == TE_OK);

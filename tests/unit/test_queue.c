@@ -11,19 +11,13 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
 #define QMAX		16
 
 static char		base[256];
 static struct conf	conf;
-
-/* A store with a write transaction open, as in one event-loop turn. */
-struct env {
-	struct store	*s;
-	struct txn	 txn;
-	struct midgen	 gen;
-};
 
 /* A device's queue, read back and checked against its count and bytes. */
 struct qdump {
@@ -47,52 +41,12 @@ conf_reset(void)
 	conf.device_ttl = 10000;
 }
 
-/* Opens the test's store and begins a write transaction. */
+/* Sets these tests' limits and opens the test's store. */
 static int
-env_open(struct env *e, const char *name, uint64_t map_size)
+env_begin(struct env *e, const char *name, uint64_t map_size)
 {
-	struct mid	 hw = { 0, 0 };
-	char		 dir[512], *cause;
-
 	conf_reset();
-	snprintf(dir, sizeof dir, "%s/%s", base, name);
-	if (store_open(&e->s, dir, map_size, &cause) != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
-		return (-1);
-	}
-	if (store_txn_begin(e->s, &e->txn, 1) != STORE_OK) {
-		store_close(e->s);
-		return (-1);
-	}
-	midgen_init(&e->gen, &hw);
-	return (0);
-}
-
-/* Commits and closes; 0 if the commit worked. */
-static int
-env_close(struct env *e)
-{
-	int	rc;
-
-	rc = store_txn_commit(&e->txn);
-	store_close(e->s);
-	return (rc == STORE_OK ? 0 : -1);
-}
-
-/* Registers user with a dummy password hash. */
-static int
-reg(struct env *e, const char *user, uint64_t now)
-{
-	uint8_t		salt[16], hash[32];
-	enum tick_err	err;
-
-	memset(salt, 1, sizeof salt);
-	memset(hash, 2, sizeof hash);
-	if (account_register(&e->txn, user, salt, hash, now, &err) !=
-	    STORE_OK || err != TE_OK)
-		return (-1);
-	return (0);
+	return (env_open(e, base, name, map_size));
 }
 
 /* Claims one of user's devices as a login would. */
@@ -111,7 +65,8 @@ two_by_two(struct env *e, uint64_t now)
 {
 	struct dev_rec	r;
 
-	if (reg(e, "alice", now) != 0 || reg(e, "bob", now) != 0 ||
+	if (env_register(e, "alice", now) != 0 ||
+	    env_register(e, "bob", now) != 0 ||
 	    claim(e, "alice", "phone", now, &r) != STORE_OK ||
 	    claim(e, "alice", "laptop", now, &r) != STORE_OK ||
 	    claim(e, "bob", "phone", now, &r) != STORE_OK ||
@@ -229,20 +184,6 @@ jstr(json_t *o, const char *key)
 	return (s != NULL ? s : "");
 }
 
-/* Whether a device is in a target list. */
-static int
-has_target(const struct targets *t, const char *user, const char *device)
-{
-	size_t	i;
-
-	for (i = 0; i < t->n; i++) {
-		if (strcmp(t->v[i].user, user) == 0 &&
-		    strcmp(t->v[i].device, device) == 0)
-			return (1);
-	}
-	return (0);
-}
-
 /* Msgs walk callback: counts. */
 static int
 count_msg_fn(void *arg, const struct mid *m, const struct msg_rec *r)
@@ -291,8 +232,8 @@ test_register(void)
 	enum tick_err	err;
 	uint8_t		salt[16] = { 0 }, hash[32] = { 0 };
 
-	CHECK(env_open(&e, "register", MAP_SIZE) == 0);
-	CHECK(reg(&e, "alice", 1000) == 0);
+	CHECK(env_begin(&e, "register", MAP_SIZE) == 0);
+	CHECK(env_register(&e, "alice", 1000) == 0);
 	CHECK(store_user_get(&e.txn, "alice", &u) == STORE_OK);
 	CHECK(u.created == 1000 && u.last_seen == 0 && u.read_receipts == 1);
 	CHECK(u.salt[0] == 1 && u.hash[31] == 2);
@@ -315,8 +256,9 @@ test_claim(void)
 	struct dev_rec	r, d0, laptop, t;
 	char		name[NAME_DEVICE_MAX + 1];
 
-	CHECK(env_open(&e, "claim", MAP_SIZE) == 0);
-	CHECK(reg(&e, "alice", 1000) == 0 && reg(&e, "bob", 1000) == 0);
+	CHECK(env_begin(&e, "claim", MAP_SIZE) == 0);
+	CHECK(env_register(&e, "alice", 1000) == 0 &&
+	    env_register(&e, "bob", 1000) == 0);
 	CHECK(claim(&e, "alice", "phone", 1000, &r) == STORE_OK);
 	CHECK(store_device_get(&e.txn, "bob", "default", &d0) == STORE_OK);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1100, &res) ==
@@ -351,7 +293,7 @@ test_claim(void)
 	CHECK(r.qid != laptop.qid && r.qid != t.qid);
 
 	/* A claimed default is not renamed. */
-	CHECK(reg(&e, "carol", 1000) == 0);
+	CHECK(env_register(&e, "carol", 1000) == 0);
 	CHECK(store_device_get(&e.txn, "carol", "default", &d0) == STORE_OK);
 	CHECK(claim(&e, "carol", NULL, 1200, &r) == STORE_OK);
 	CHECK(r.qid == d0.qid && r.claimed == 1);
@@ -360,7 +302,7 @@ test_claim(void)
 	CHECK(store_device_get(&e.txn, "carol", "default", &r) == STORE_OK);
 
 	/* "default" named explicitly claims it. */
-	CHECK(reg(&e, "dave", 1000) == 0);
+	CHECK(env_register(&e, "dave", 1000) == 0);
 	CHECK(store_device_get(&e.txn, "dave", "default", &d0) == STORE_OK);
 	CHECK(claim(&e, "dave", "default", 1200, &r) == STORE_OK);
 	CHECK(r.qid == d0.qid && r.claimed == 1);
@@ -379,7 +321,7 @@ test_remove_device(void)
 	struct send_res	res;
 	struct dev_rec	phone, laptop, r;
 
-	CHECK(env_open(&e, "remove", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "remove", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(store_device_get(&e.txn, "alice", "phone", &phone) == STORE_OK);
 	CHECK(store_device_get(&e.txn, "alice", "laptop", &laptop) ==
@@ -426,8 +368,8 @@ test_tokens(void)
 	char			bad[TOKEN_HEXLEN + 2];
 	int			i;
 
-	CHECK(env_open(&e, "tokens", MAP_SIZE) == 0);
-	CHECK(reg(&e, "alice", 1000) == 0);
+	CHECK(env_begin(&e, "tokens", MAP_SIZE) == 0);
+	CHECK(env_register(&e, "alice", 1000) == 0);
 	CHECK(claim(&e, "alice", "phone", 1000, &r) == STORE_OK);
 	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid, 5000,
 	    tok) == STORE_OK);
@@ -494,7 +436,7 @@ test_send(void)
 	char		 ms[MID_STRLEN + 1];
 	size_t		 i;
 
-	CHECK(env_open(&e, "send", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "send", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1",
 	    "{\"text\":\"hi\",\"n\":[1,2]}", 1500, &res) == STORE_OK);
@@ -552,7 +494,7 @@ test_send_self(void)
 	struct env	e;
 	struct send_res	res;
 
-	CHECK(env_open(&e, "self", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "self", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(qsend(&e, "alice", "phone", "alice", "note", "\"x\"", 1500,
 	    &res) == STORE_OK && res.err == TE_OK);
@@ -574,7 +516,7 @@ test_dedup(void)
 	struct send_res		res, dup;
 	struct dedup_rec	d;
 
-	CHECK(env_open(&e, "dedup", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "dedup", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
 	    STORE_OK && res.err == TE_OK && res.dup == 0);
@@ -617,7 +559,7 @@ test_too_large(void)
 	struct dedup_rec	d;
 	char			body[128];
 
-	CHECK(env_open(&e, "large", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "large", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	/* A 64-byte encoding is allowed, 65 is not. */
 	memset(body, 'x', sizeof body);
@@ -649,7 +591,7 @@ test_queue_full(void)
 	struct dedup_rec	d;
 	struct mid		last;
 
-	CHECK(env_open(&e, "full", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "full", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	conf.max_queue = 3;
 	CHECK(store_device_get(&e.txn, "bob", "tablet", &r) == STORE_OK);
@@ -692,7 +634,7 @@ test_no_such_user(void)
 	struct env	e;
 	struct send_res	res;
 
-	CHECK(env_open(&e, "nouser", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "nouser", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(qsend(&e, "alice", "phone", "nobody", "c-1", "1", 1000, &res) ==
 	    STORE_OK && res.err == TE_NO_SUCH_USER);
@@ -716,7 +658,7 @@ test_blocked(void)
 	struct targets	rt;
 	struct msg_rec	m;
 
-	CHECK(env_open(&e, "blocked", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "blocked", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(store_block_put(&e.txn, "bob", "alice") == STORE_OK);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
@@ -760,7 +702,7 @@ test_ack(void)
 	struct msg_rec	m;
 	struct mid	unknown = { 1, 1 };
 
-	CHECK(env_open(&e, "ack", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "ack", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
 	    STORE_OK && res.err == TE_OK);
@@ -826,7 +768,7 @@ test_read(void)
 	struct user_rec	u;
 	struct mid	unknown = { 9, 9 };
 
-	CHECK(env_open(&e, "read", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "read", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 
 	/* Read before any ack: delivered goes first, then read. */
@@ -955,7 +897,7 @@ test_pending(void)
 	char		 id[8];
 	int		 i;
 
-	CHECK(env_open(&e, "pending", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "pending", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	conf.max_queue = QMAX;
 	conf.window = 3;
@@ -1037,7 +979,7 @@ test_sweep_items(void)
 	struct send_res		res;
 	struct sweep_res	sw;
 
-	CHECK(env_open(&e, "sweep-items", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "sweep-items", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
 	    STORE_OK && res.err == TE_OK);
@@ -1073,7 +1015,7 @@ test_sweep_msgs(void)
 	struct dedup_rec	d;
 	struct msg_rec		m;
 
-	CHECK(env_open(&e, "sweep-msgs", MAP_SIZE) == 0);
+	CHECK(env_begin(&e, "sweep-msgs", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	conf.dedup_window = 1000;
 	conf.message_ttl = 2000;
@@ -1121,9 +1063,10 @@ test_sweep_devices(void)
 	struct token_rec	t;
 	char			tok[TOKEN_HEXLEN + 1];
 
-	CHECK(env_open(&e, "sweep-devices", MAP_SIZE) == 0);
-	CHECK(reg(&e, "alice", 1000) == 0 && reg(&e, "bob", 1000) == 0 &&
-	    reg(&e, "carol", 1000) == 0);
+	CHECK(env_begin(&e, "sweep-devices", MAP_SIZE) == 0);
+	CHECK(env_register(&e, "alice", 1000) == 0 &&
+	    env_register(&e, "bob", 1000) == 0 &&
+	    env_register(&e, "carol", 1000) == 0);
 	CHECK(claim(&e, "alice", "phone", 1000, &r) == STORE_OK);
 	CHECK(claim(&e, "alice", "laptop", 9000, &r) == STORE_OK);
 	CHECK(claim(&e, "carol", "phone", 1000, &carol) == STORE_OK);
@@ -1176,8 +1119,8 @@ test_sweep_tokens(void)
 	char			ok[TOKEN_HEXLEN + 1], old[TOKEN_HEXLEN + 1];
 	char			gone[TOKEN_HEXLEN + 1];
 
-	CHECK(env_open(&e, "sweep-tokens", MAP_SIZE) == 0);
-	CHECK(reg(&e, "alice", 1000) == 0);
+	CHECK(env_begin(&e, "sweep-tokens", MAP_SIZE) == 0);
+	CHECK(env_register(&e, "alice", 1000) == 0);
 	CHECK(claim(&e, "alice", "phone", 1000, &r) == STORE_OK);
 	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid, 9000, ok) ==
 	    STORE_OK);
@@ -1208,7 +1151,7 @@ test_store_full(void)
 	char		*body;
 	int		 i, rc = STORE_OK;
 
-	CHECK(env_open(&e, "store-full", 256 << 10) == 0);
+	CHECK(env_begin(&e, "store-full", 256 << 10) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(store_txn_commit(&e.txn) == STORE_OK);
 	CHECK(store_txn_begin(e.s, &e.txn, 1) == STORE_OK);
