@@ -12,6 +12,7 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
 
@@ -22,13 +23,9 @@ static struct store *
 open_store(void)
 {
 	struct store	*s;
-	char		*cause = NULL;
 
-	if (store_open(&s, dir, MAP_SIZE, &cause) != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
+	if (open_store_at(&s, dir, MAP_SIZE) != STORE_OK)
 		return (NULL);
-	}
 	return (s);
 }
 

@@ -14,6 +14,7 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
 
@@ -33,15 +34,7 @@ dir_of(const char *name)
 static int
 open_at(const char *name, uint64_t map_size, struct store **s)
 {
-	char	*cause;
-	int	 rc;
-
-	rc = store_open(s, dir_of(name), map_size, &cause);
-	if (rc != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
-	}
-	return (rc);
+	return (open_store_at(s, dir_of(name), map_size));
 }
 
 /* A queue item holding a string. */

@@ -12,6 +12,7 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 #define MAP_SIZE	(64ULL << 20)
 #define BIG		200000
@@ -32,15 +33,7 @@ dir_of(const char *name)
 static int
 open_at(const char *name, struct store **s)
 {
-	char	*cause;
-	int	 rc;
-
-	rc = store_open(s, dir_of(name), MAP_SIZE, &cause);
-	if (rc != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
-	}
-	return (rc);
+	return (open_store_at(s, dir_of(name), MAP_SIZE));
 }
 
 /* Every name hashes alike: each long name shares its slots' range. */

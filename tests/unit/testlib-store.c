@@ -1,8 +1,9 @@
 /*
  * testlib-store.c: a store of its own for each unit test of the store
- * layer, opened under the test's temporary directory with a write
- * transaction begun, and the users the tests send between.  The limits
- * (struct conf) are the caller's: each test sets its own.
+ * layer, opened under the test's temporary directory (telling why if it
+ * cannot be) with a write transaction begun, and the users the tests send
+ * between.  The limits (struct conf) are the caller's: each test sets its
+ * own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,20 @@
 
 #include "tickd.h"
 #include "testlib-store.h"
+
+/* store_open of dir that prints the cause if it fails; its result. */
+int
+open_store_at(struct store **s, const char *dir, uint64_t map_size)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	if ((rc = store_open(s, dir, map_size, &cause)) != STORE_OK) {
+		printf("# store_open: %s\n", cause != NULL ? cause : "?");
+		free(cause);
+	}
+	return (rc);
+}
 
 /*
  * Opens the store base/name with map_size, begins a write transaction
@@ -20,14 +35,10 @@ env_open(struct env *e, const char *base, const char *name,
     uint64_t map_size)
 {
 	struct mid	 hw = { 0, 0 };
-	char		*cause;
 
 	snprintf(e->dir, sizeof e->dir, "%s/%s", base, name);
-	if (store_open(&e->s, e->dir, map_size, &cause) != STORE_OK) {
-		printf("# store_open: %s\n", cause != NULL ? cause : "?");
-		free(cause);
+	if (open_store_at(&e->s, e->dir, map_size) != STORE_OK)
 		return (-1);
-	}
 	if (store_txn_begin(e->s, &e->txn, 1) != STORE_OK) {
 		store_close(e->s);
 		return (-1);

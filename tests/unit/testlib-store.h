@@ -1,8 +1,9 @@
 /*
  * testlib-store.h: what the unit tests of the store layer share: a store
- * with a write transaction open in the test's temporary directory, users
- * registered with a dummy password, and a look into a target list; see
- * testlib-store.c.  Only the tests that link the store include it.
+ * opened with its failure told, one with a write transaction open in the
+ * test's temporary directory, users registered with a dummy password, and
+ * a look into a target list; see testlib-store.c.  Only the tests that
+ * link the store include it.
  */
 #ifndef TICKD_TESTLIB_STORE_H
 #define TICKD_TESTLIB_STORE_H
@@ -19,6 +20,7 @@ struct env {
 	char		 dir[512];
 };
 
+int	open_store_at(struct store **, const char *, uint64_t);
 int	env_open(struct env *, const char *, const char *, uint64_t);
 int	env_close(struct env *);
 int	env_register(struct env *, const char *, uint64_t);
