@@ -13,7 +13,7 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
-from browser_test import WWW, Browser, Steps, shots_dir  # noqa: E402
+from browser_test import Browser, run_in_browsers, shots_dir  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 SHOTS = shots_dir(__file__)
@@ -21,15 +21,7 @@ THREE = ["one", "two", "three"]
 
 
 async def main(t):
-    s = Steps(t, SHOTS)
-    with Daemon(web_root=f'"{os.path.abspath(WWW)}"') as d:
-        url = f"http://127.0.0.1:{d.port}/"
-        try:
-            await scenario(s, url, d)
-        finally:
-            for b in list(s.browsers):
-                s.drop(b)
-                b.remove_profile()
+    await run_in_browsers(t, SHOTS, scenario)
 
 
 def in_order_once(bodies, want):

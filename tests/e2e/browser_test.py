@@ -262,3 +262,19 @@ class Steps:
         if b in self.browsers:
             self.browsers.remove(b)
         b.quit()
+
+
+async def run_in_browsers(t, shots, scenario):
+    """Runs scenario(steps, url, daemon) against a tickd serving www/, then
+    closes every browser it opened and removes its profile, whatever
+    happened."""
+    from tickd_test import Daemon
+    s = Steps(t, shots)
+    with Daemon(web_root=f'"{os.path.abspath(WWW)}"') as d:
+        url = f"http://127.0.0.1:{d.port}/"
+        try:
+            await scenario(s, url, d)
+        finally:
+            for b in list(s.browsers):
+                s.drop(b)
+                b.remove_profile()
