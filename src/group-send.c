@@ -70,7 +70,6 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct msg_rec		 m;
 	struct fanout		 f;
 	struct media_refs	 refs;
-	struct jbuf		 j;
 	char			 ms[MID_STRLEN + 1], *s = NULL, *body = NULL;
 	size_t			 blen;
 	int			 rc;
@@ -135,23 +134,10 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		}
 	}
 
-	midgen_next(gen, req->now, &res->mid);
-	res->ts = req->now;
-	strlcpy(res->to, req->to, sizeof res->to);
-	mid_format(&res->mid, ms);
-	jbuf_open(&j, "msg");
-	jbuf_str(&j, "mid", ms);
-	jbuf_str(&j, "from", req->from);
-	jbuf_str(&j, "from_device", req->from_device);
-	jbuf_str(&j, "to", req->to);
-	jbuf_str(&j, "id", req->id);
-	jbuf_uint(&j, "ts", res->ts);
-	jbuf_raw(&j, "body", body, blen);
-	if (req->media != NULL)
-		jbuf_json(&j, "media", req->media);
-	free(body);
 	memset(&f, 0, sizeof f);
-	if ((s = jbuf_close(&j, &f.it.len)) == NULL) {
+	s = queue_msg_frame(gen, req, res, body, blen, ms, &f.it.len);
+	free(body);
+	if (s == NULL) {
 		log_warnx("group: cannot build message %s", ms);
 		res->err = TE_INTERNAL;
 		gctx_close(&x);

@@ -267,6 +267,36 @@ send_devices(struct txn *txn, const struct conf *conf,
 	return (store_device_walk(txn, req->from, collect_fn, &c));
 }
 
+
+/*
+ * The msg frame of a send (tickd-protocol(7) MESSAGES) under a new mid,
+ * which goes to res with the time, and as text to ms; body is the body
+ * encoded once already for its size check.  NULL if it cannot be built.
+ */
+char *
+queue_msg_frame(struct midgen *gen, const struct send_req *req,
+    struct send_res *res, const char *body, size_t blen, char *ms,
+    size_t *len)
+{
+	struct jbuf	j;
+
+	midgen_next(gen, req->now, &res->mid);
+	res->ts = req->now;
+	strlcpy(res->to, req->to, sizeof res->to);
+	mid_format(&res->mid, ms);
+	jbuf_open(&j, "msg");
+	jbuf_str(&j, "mid", ms);
+	jbuf_str(&j, "from", req->from);
+	jbuf_str(&j, "from_device", req->from_device);
+	jbuf_str(&j, "to", req->to);
+	jbuf_str(&j, "id", req->id);
+	jbuf_uint(&j, "ts", res->ts);
+	jbuf_raw(&j, "body", body, blen);
+	if (req->media != NULL)
+		jbuf_json(&j, "media", req->media);
+	return (jbuf_close(&j, len));
+}
+
 /*
  * Accepts a message (tickd-protocol(7) MESSAGES, rules 1 and 7 to 9, and
  * BLOCKING, PRESENCE AND TYPING), with the media references of
@@ -286,7 +316,6 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct media_refs	 refs;
 	struct devs		 devs;
 	struct item		 it;
-	struct jbuf		 j;
 	char			 ms[MID_STRLEN + 1], *s, *body;
 	size_t			 len, blen;
 	uint64_t		 used;
@@ -350,23 +379,9 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (rc);
 	}
 
-	midgen_next(gen, req->now, &res->mid);
-	res->ts = req->now;
-	strlcpy(res->to, req->to, sizeof res->to);
-	mid_format(&res->mid, ms);
-	jbuf_open(&j, "msg");
-	jbuf_str(&j, "mid", ms);
-	jbuf_str(&j, "from", req->from);
-	jbuf_str(&j, "from_device", req->from_device);
-	jbuf_str(&j, "to", req->to);
-	jbuf_str(&j, "id", req->id);
-	jbuf_uint(&j, "ts", res->ts);
-	/* The body, encoded once already for its size check. */
-	jbuf_raw(&j, "body", body, blen);
+	s = queue_msg_frame(gen, req, res, body, blen, ms, &len);
 	free(body);
-	if (req->media != NULL)
-		jbuf_json(&j, "media", req->media);
-	if ((s = jbuf_close(&j, &len)) == NULL) {
+	if (s == NULL) {
 		log_warnx("queue: cannot build message %s", ms);
 		res->err = TE_INTERNAL;
 		devs_free(&devs);
