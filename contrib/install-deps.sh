@@ -10,7 +10,7 @@ PACKAGES="build-essential autoconf automake pkg-config
 	libpq-dev python3 python3-websockets python3-redis
 	redis-server redis-tools mandoc lmdb-utils procps ca-certificates curl
 	debhelper dpkg-dev fakeroot adduser bsdutils
-	postgresql
+	postgresql nginx-light
 	clang libclang-rt-14-dev valgrind
 	chromium chromium-driver python3-selenium nodejs"
 
