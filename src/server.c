@@ -742,6 +742,7 @@ server_drain(void)
 	resp_drain();
 	if (listener_plain != NULL)
 		evconnlistener_disable(listener_plain);
+	proxy_conn_free_all();
 	conn_close_all();
 	turn_end();
 	deadline = evtimer_new(srv.base, deadline_cb, NULL);
