@@ -14,7 +14,13 @@
 # bytes, so 1.00 is the ceiling either way.  The last line is the machine
 # the figures come from.
 #
-# usage: bench/run-all.sh [-q] [-b builddir] [-o outdir]
+# The group rows (tickd-bench group: G groups of M members, M = 8, 256
+# and 1024) have tickd's own 1:1 throughput of the same run as reference:
+# fan-out items delivered/s over 1:1 messages delivered/s.
+#
+# usage: bench/run-all.sh [-gq] [-b builddir] [-o outdir]
+#   -g  groups: only the disk, the 1:1 throughput and the group runs, each
+#       7 s (2 s warm-up), for the group rows beside the 1:1 figure
 #   -q  quick: short runs and small counts, to try the script itself
 #   -b  build tree holding tickd, bench/tickd-bench and bench/wslay-echo
 #       (default: .)
@@ -35,15 +41,17 @@
 set -u
 
 usage() {
-	echo "usage: run-all.sh [-q] [-b builddir] [-o outdir]" >&2
+	echo "usage: run-all.sh [-gq] [-b builddir] [-o outdir]" >&2
 	exit 2
 }
 
 quick=0
+groups=0
 build=.
 keep=
-while getopts qb:o: opt; do
+while getopts gqb:o: opt; do
 	case $opt in
+	g)	groups=1 ;;
 	q)	quick=1 ;;
 	b)	build=$OPTARG ;;
 	o)	keep=$OPTARG ;;
@@ -70,6 +78,14 @@ if [ "$quick" -eq 1 ]; then
 else
 	conns=15000 pairs=16 window=128 dur=10 warm=2 latdur=5
 	rates="1000 10000 50000" queued=1000000
+fi
+# Group runs: "members groups senders window" each; one connected device
+# per member, so 1,024 connections for the largest.
+gruns="8 16 2 16
+256 2 2 8
+1024 1 2 4"
+if [ "$groups" -eq 1 ]; then
+	dur=5 warm=2
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tickd-bench.XXXXXX") || exit 1
@@ -147,12 +163,19 @@ seed() {
 	"$bench" seed -D "$data" -M 16g -u "$1" -n "$2" -T "$tmp/$1.tok" \
 	    >/dev/null || die "seeding $2 accounts failed"
 }
-seed c "$conns"
 seed t $((2 * pairs))
-for r in $rates; do
-	seed "l$r-" $((2 * pairs))
-done
-seed d 2
+while read -r m g ns w; do
+	seed "g$m-" $((m * g))
+done <<EOF
+$gruns
+EOF
+if [ "$groups" -eq 0 ]; then
+	seed c "$conns"
+	for r in $rates; do
+		seed "l$r-" $((2 * pairs))
+	done
+	seed d 2
+fi
 
 # Commits of one page, and of 16 scattered pages as a B-tree commit writes.
 say "measuring the data disk"
@@ -209,6 +232,14 @@ run() {
 
 run throughput tickd -T "$tmp/t.tok" -p "$pairs" -w "$window" \
     -d "$dur" -W "$warm" throughput
+# A here-document, not a pipe: run must be able to stop this shell.
+while read -r m g ns w; do
+	run "group-$m" tickd -T "$tmp/g$m-.tok" -g "$g" -k "$m" -s "$ns" \
+	    -w "$w" -d "$dur" -W "$warm" group
+done <<EOF
+$gruns
+EOF
+[ "$groups" -eq 1 ] || {
 run throughput-echo echo -p "$pairs" -w "$window" -d "$dur" -W "$warm" \
     throughput
 for r in $rates; do
@@ -223,9 +254,10 @@ run connections-echo echo -c "$conns" -d 2 connections
 run drain-echo echo -p 1 -w 256 -d "$dur" -W "$warm" throughput
 run drain tickd -T "$tmp/d.tok" -m "$queued" -w 1024 \
     -x "$tmp/restart.sh" drain
+}
 
 resp=
-if [ -x "$src/bench/resp-vs-redis.sh" ]; then
+if [ "$groups" -eq 0 ] && [ -x "$src/bench/resp-vs-redis.sh" ]; then
 	say "resp-vs-redis.sh"
 	rq=
 	[ "$quick" -eq 0 ] || rq=-q
@@ -238,11 +270,11 @@ if [ -x "$src/bench/resp-vs-redis.sh" ]; then
 	resp=$out/resp.txt
 fi
 
-python3 - "$out" "$queued" "$conns" "$rates" "$resp" "$load" \
-    <<'EOF' | tee "$out/table.txt"
+python3 - "$out" "$queued" "$conns" "$rates" "$resp" "$load" "$groups" \
+    "$gruns" <<'EOF' | tee "$out/table.txt"
 import json, os, platform, re, sys
 
-out, queued, conns, rates, resp, loadavg = sys.argv[1:7]
+out, queued, conns, rates, resp, loadavg, groups, gruns = sys.argv[1:9]
 rows = []
 
 
@@ -287,7 +319,23 @@ row("throughput", "% of time committing",
     get(tp, "commit_wall_pct"), None)
 row("throughput", "server CPU %", get(tp, "server_cpu_pct"),
     get(te, "server_cpu_pct"), True)
-for r in rates.split():
+one = get(tp, "delivered_per_s")
+for line in gruns.splitlines():
+    m, g, ns, w = (int(x) for x in line.split())
+    gr = load(f"group-{m}")
+    mode = f"group {g}x{m}"
+    row(mode, "group sends/s (durable)", get(gr, "sent_per_s"), None)
+    row(mode, "fan-out items/s vs 1:1", get(gr, "delivered_per_s"), one)
+    row(mode, "send->sent p50 ms", get(gr, "send_to_sent_p50_us", 1e-3),
+        None, True, ms)
+    row(mode, "send->sent p99 ms", get(gr, "send_to_sent_p99_us", 1e-3),
+        None, True, ms)
+    row(mode, "send->last msg p50 ms",
+        get(gr, "send_to_last_msg_p50_us", 1e-3), None, True, ms)
+    row(mode, "send->last msg p99 ms",
+        get(gr, "send_to_last_msg_p99_us", 1e-3), None, True, ms)
+    row(mode, "server CPU %", get(gr, "server_cpu_pct"), None, True)
+for r in ("" if groups == "1" else rates).split():
     lt, le = load(f"latency-{r}"), load(f"latency-{r}-echo")
     mode = f"latency {int(r) // 1000}k/s"
     row(mode, "send->sent p50 ms",
@@ -300,21 +348,22 @@ for r in rates.split():
         row(mode, f"send->msg {q.replace('p999', 'p99.9')} ms",
             get(lt, f"send_to_msg_{q}_us", 1e-3),
             get(le, f"send_to_msg_{q}_us", 1e-3), True, ms)
-ct, ce = load("connections"), load("connections-echo")
-row(f"connections {int(conns):,}", "RSS bytes/idle conn",
-    get(ct, "server_rss_per_conn_bytes"),
-    get(ce, "server_rss_per_conn_bytes"), True)
-row(f"connections {int(conns):,}", "of which heap",
-    get(ct, "server_anon_per_conn_bytes"),
-    get(ce, "server_anon_per_conn_bytes"), True)
-dr, de = load("drain"), load("drain-echo")
-mode = f"drain {int(queued):,}"
-row(mode, "queued/s, offline", get(dr, "queued_per_s"),
-    get(te, "delivered_per_s"))
-row(mode, "restart to serving ms", get(dr, "command_to_ready_ms"), None,
-    True, ms)
-row(mode, "replayed/s to last ack", get(dr, "drained_per_s"),
-    get(de, "delivered_per_s"))
+if groups != "1":
+    ct, ce = load("connections"), load("connections-echo")
+    row(f"connections {int(conns):,}", "RSS bytes/idle conn",
+        get(ct, "server_rss_per_conn_bytes"),
+        get(ce, "server_rss_per_conn_bytes"), True)
+    row(f"connections {int(conns):,}", "of which heap",
+        get(ct, "server_anon_per_conn_bytes"),
+        get(ce, "server_anon_per_conn_bytes"), True)
+    dr, de = load("drain"), load("drain-echo")
+    mode = f"drain {int(queued):,}"
+    row(mode, "queued/s, offline", get(dr, "queued_per_s"),
+        get(te, "delivered_per_s"))
+    row(mode, "restart to serving ms", get(dr, "command_to_ready_ms"), None,
+        True, ms)
+    row(mode, "replayed/s to last ack", get(dr, "drained_per_s"),
+        get(de, "delivered_per_s"))
 
 notes = []
 if resp:

@@ -3,7 +3,8 @@
  * protocol v1 clients: pairs of users exchanging messages as fast as the
  * server allows (throughput) or at a fixed rate (latency), thousands of
  * idle authenticated connections (connections), and a device coming back
- * to a full queue (drain).  Against wslay-echo (-e) the same clients push
+ * to a full queue (drain), and groups of members fanning messages out to
+ * each other (group).  Against wslay-echo (-e) the same clients push
  * the same frames through a server that stores nothing, which is the
  * ceiling tickd is compared with.  Figures go to standard output and, with
  * -o, to a JSON file.
@@ -51,6 +52,9 @@ struct opts {
 	unsigned	 pairs;		/* -p */
 	unsigned	 window;	/* -w: sends in flight per sender */
 	unsigned	 conns;		/* -c */
+	unsigned	 groups;	/* -g: group */
+	unsigned	 members;	/* -k: group */
+	unsigned	 senders;	/* -s: group, per group */
 	unsigned	 count;		/* -n: seed */
 	uint64_t	 messages;	/* -m: drain */
 	uint64_t	 map_size;	/* -M: seed */
@@ -140,7 +144,9 @@ usage(void)
 "  drain       [-m messages] [-w window] [-b bytes] [-x command]\n"
 "  fsync       [-D dir] [-d secs] [-n pages]\n"
 "  seed        -D data_dir -n count -T tokens [-u prefix] [-M map_size]\n"
-"  media       [-c uploads] [-S bytes]\n");
+"  media       [-c uploads] [-S bytes]\n"
+"  group       [-g groups] [-k members] [-s senders] [-w window] [-b bytes]\n"
+"              [-d secs] [-W secs]\n");
 	exit(2);
 }
 
@@ -993,6 +999,286 @@ run_latency(void)
 	return (run_pairs());
 }
 
+/* --------------------------------------------------------------- group */
+
+#define GSLOTS		4096		/* sends tracked per sender */
+
+/* A send of one group sender: how many members it has reached. */
+struct gslot {
+	uint64_t	seq;
+	unsigned	got;
+};
+
+struct grp;
+
+/* A member of a group with its one device; the first few send. */
+struct gmember {
+	struct bconn	 c;
+	struct grp	*g;
+	unsigned	 sender;	/* 1 + index among senders; 0: none */
+	uint64_t	 seq;
+	uint64_t	 inflight;
+	int		 created;	/* got the created event */
+	struct midlist	 acks;		/* items to ack */
+};
+
+/* One group: its name, its members, and its senders' sends in flight. */
+struct grp {
+	char		 name[48];
+	struct gmember	*m;
+	struct gslot	*slots;		/* GSLOTS per sender */
+};
+
+static struct grp	*grps;
+static unsigned		 ngrps, ncreated, gsenders;
+static struct hist	 h_last;
+
+/* One group message from member gm; its id holds sender, seq and time. */
+static void
+group_send(struct gmember *gm)
+{
+	uint64_t	t = now_ns();
+	int		n;
+
+	n = snprintf(scratch, scratchlen, "{\"op\":\"send\",\"to\":\"%s\","
+	    "\"id\":\"%u-%llu.%llu\",\"body\":%s}", gm->g->name,
+	    gm->sender - 1, (unsigned long long)gm->seq,
+	    (unsigned long long)t, body);
+	if (n <= 0 || (size_t)n >= scratchlen)
+		die("frame too large");
+	bconn_send(&gm->c, scratch, (size_t)n);
+	gm->seq++;
+	gm->inflight++;
+	cnt.sends++;
+}
+
+/*
+ * Counts one member reached by the send that id "<sender>-<seq>.<ns>"
+ * names; the last member reached gives a send->msg sample of h_last.
+ */
+static void
+group_reached(struct grp *g, const char *id, size_t len)
+{
+	const char	*dash, *dot;
+	struct gslot	*sl;
+	uint64_t	 s, seq;
+
+	if (id == NULL || (dash = memchr(id, '-', len)) == NULL ||
+	    (dot = memchr(dash, '.', len - (size_t)(dash - id))) == NULL)
+		return;
+	s = field_u64(id, (size_t)(dash - id));
+	seq = field_u64(dash + 1, (size_t)(dot - dash - 1));
+	if (s >= gsenders)
+		return;
+	sl = &g->slots[s * GSLOTS + seq % GSLOTS];
+	if (sl->seq != seq) {
+		/* A newer send took the slot of one long gone. */
+		if (sl->seq > seq)
+			return;
+		sl->seq = seq;
+		sl->got = 0;
+	}
+	if (++sl->got == o.members - 1)
+		record(&h_last, id, len);
+}
+
+static void	group_start(void);
+
+/* Every frame a member gets: sent, msg, group_event, receipt, ok. */
+static void
+group_frame(struct bconn *c, const char *s, size_t len,
+    const struct fields *f)
+{
+	struct gmember	*gm = c->arg;
+
+	(void)s; (void)len;
+	if (field_is(f->op, f->oplen, "msg")) {
+		midlist_add(&gm->acks, f->mid, f->midlen);
+		if (gm->acks.n == MIDS_MAX)
+			midlist_flush(c, &gm->acks, 1, 0);
+		/* Left over from an earlier run with the same accounts. */
+		if (id_time(f->id, f->idlen) < t_start)
+			return;
+		cnt.delivered++;
+		record(&h_msg, f->id, f->idlen);
+		group_reached(gm->g, f->id, f->idlen);
+	} else if (field_is(f->op, f->oplen, "sent")) {
+		cnt.sent++;
+		if (gm->inflight > 0)
+			gm->inflight--;
+		record(&h_sent, f->id, f->idlen);
+	} else if (field_is(f->op, f->oplen, "receipt")) {
+		cnt.receipts++;
+		midlist_add(&gm->acks, f->mid, f->midlen);
+	} else if (field_is(f->op, f->oplen, "group_event")) {
+		midlist_add(&gm->acks, f->mid, f->midlen);
+		if (!gm->created) {
+			gm->created = 1;
+			if (++ncreated == ngrps * o.members)
+				group_start();
+		}
+	} else if (field_is(f->op, f->oplen, "ok")) {
+		cnt.acked += field_u64(f->ref, f->reflen);
+	} else if (field_is(f->op, f->oplen, "error")) {
+		count_error(f);
+		if (!sending)
+			run_stop("%s: %.*s", c->acct->user, (int)len, s);
+		else if (f->id != NULL && gm->inflight > 0)
+			gm->inflight--;
+	}
+}
+
+/* After a read: ack what came, then refill a sender's window. */
+static void
+group_batch(struct bconn *c)
+{
+	struct gmember	*gm = c->arg;
+
+	midlist_flush(c, &gm->acks, 1, 0);
+	if (!sending || gm->sender == 0)
+		return;
+	while (gm->inflight < o.window)
+		group_send(gm);
+}
+
+/* Owner of g: create it with every other member in one request. */
+static void
+group_create(struct grp *g)
+{
+	size_t		 cap = 256 + (size_t)o.members * (BENCH_NAME_MAX + 4);
+	size_t		 n;
+	char		*p = xalloc(cap);
+	unsigned	 i;
+
+	n = (size_t)snprintf(p, cap, "{\"op\":\"group_create\",\"group\":"
+	    "\"%s\",\"title\":\"bench\",\"members\":[", g->name);
+	for (i = 1; i < o.members; i++)
+		n += (size_t)snprintf(p + n, cap - n, "%s\"%s\"", i > 1 ? "," :
+		    "", g->m[i].c.acct->user);
+	n += (size_t)snprintf(p + n, cap - n, "]}");
+	if (n >= cap)
+		die("group_create too large");
+	bconn_send(&g->m[0].c, p, n);
+	bconn_flush(&g->m[0].c);
+	free(p);
+}
+
+/* Gives up if the groups are not all set up in time. */
+static void
+group_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	if (t_start == 0)
+		run_stop("after %d s %u of %u connections ready, %u of them "
+		    "in their group", SETUP_TIMEOUT, nready,
+		    ngrps * o.members, ncreated);
+}
+
+/* Once all are connected, the owners create their groups. */
+static void
+group_state(struct bconn *c, int state)
+{
+	unsigned	i;
+
+	if (state == BC_READY) {
+		if (++nready < ngrps * o.members)
+			return;
+		progress_line("creating %u groups of %u", ngrps, o.members);
+		for (i = 0; i < ngrps; i++)
+			group_create(&grps[i]);
+	} else if (state == BC_CLOSED) {
+		run_stop("%s lost its connection (%s, close code %d)",
+		    c->acct->user, strerror(c->err), c->close_code);
+	}
+}
+
+/* Every member has its created event: warm up, then measure. */
+static void
+group_start(void)
+{
+	unsigned	i, j;
+
+	t_start = now_ns();
+	sending = 1;
+	ev_phase = timer(phase_cb, o.warmup > 0 ? o.warmup : 0.001, 0);
+	ev_progress = timer(progress_cb, 1, 1);
+	for (i = 0; i < ngrps; i++) {
+		for (j = 0; j < o.senders; j++)
+			group_batch(&grps[i].m[j].c);
+	}
+}
+
+/*
+ * Group: G groups of M members, each member one connected device, the
+ * first S members of every group sending with a window each; every
+ * member acks what it gets.  tickd's fan-out measured as group sends/s,
+ * items delivered/s and send->msg of the last member a send reached.
+ */
+static int
+run_group(void)
+{
+	struct event	*ev_setup;
+	struct gmember	*gm;
+	unsigned	 i, j, k = 0;
+	uint64_t	 t0 = now_ns();
+
+	if (peer.echo)
+		die("group has no wslay-echo reference");
+	if (o.members < 2 || o.senders < 1 || o.senders > o.members)
+		die("group needs 2 or more members (-k) and 1 to -k senders "
+		    "(-s)");
+	ngrps = o.groups;
+	gsenders = o.senders;
+	param("groups", "%u", o.groups);
+	param("members", "%u", o.members);
+	param("senders_per_group", "%u", o.senders);
+	param("window", "%u", o.window);
+	param("body_bytes", "%zu", o.body);
+	param("duration_s", "%g", o.duration);
+	param("warmup_s", "%g", o.warmup);
+	get_accounts((size_t)ngrps * o.members, 0);
+	make_body();
+	grps = xalloc(ngrps * sizeof *grps);
+	for (i = 0; i < ngrps; i++) {
+		/* Names are never given twice: one of its own each run. */
+		snprintf(grps[i].name, sizeof grps[i].name, "#%sg%u-%llx",
+		    o.prefix, i, (unsigned long long)t0);
+		grps[i].m = xalloc(o.members * sizeof *grps[i].m);
+		grps[i].slots = xalloc((size_t)o.senders * GSLOTS *
+		    sizeof *grps[i].slots);
+		for (j = 0; j < o.members; j++) {
+			gm = &grps[i].m[j];
+			gm->g = &grps[i];
+			gm->sender = j < o.senders ? j + 1 : 0;
+			gm->c.arg = gm;
+			gm->c.on_frame = group_frame;
+			gm->c.on_batch = group_batch;
+			gm->c.on_state = group_state;
+			if (bconn_open(&gm->c, &accts[k++], NULL) != 0)
+				die("connect to %s:%s: %s", peer.host,
+				    peer.port, strerror(gm->c.err));
+		}
+	}
+	ev_setup = timer(group_timeout_cb, SETUP_TIMEOUT, 0);
+	event_base_dispatch(base);
+	event_free(ev_setup);
+	free_timers();
+	for (i = 0; i < ngrps; i++) {
+		for (j = 0; j < o.members; j++) {
+			bconn_close(&grps[i].m[j].c);
+			free(grps[i].m[j].acks.p);
+		}
+		free(grps[i].m);
+		free(grps[i].slots);
+	}
+	free(grps);
+	if (failed)
+		return (1);
+	fig_hist("send_to_last_msg", &h_last);
+	report();
+	return (0);
+}
+
 /* ---------------------------------------------------------------- idle */
 
 static struct bconn	*idle;
@@ -1459,6 +1745,7 @@ static const struct mode {
 	{ "fsync",		run_fsync,		0 },
 	{ "seed",		run_seed,		0 },
 	{ "media",		run_media,		1 },
+	{ "group",		run_group,		1 },
 };
 
 /*
@@ -1507,6 +1794,9 @@ main(int argc, char **argv)
 	o.pairs = 16;
 	o.window = 64;
 	o.conns = 1000;
+	o.groups = 1;
+	o.members = 8;
+	o.senders = 2;
 	o.messages = 10000;
 	o.map_size = 1ULL << 30;
 	o.body = 64;
@@ -1515,8 +1805,8 @@ main(int argc, char **argv)
 	o.dir = ".";
 	parse_peer("127.0.0.1:8080");
 	o.media_size = 16 << 20;
-	while ((ch = getopt(argc, argv, "a:b:c:D:d:eF:M:m:n:o:P:p:qRr:S:T:u:"
-	    "W:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:c:D:d:eF:g:k:M:m:n:o:P:p:qRr:S:s:"
+	    "T:u:W:w:x:")) != -1) {
 		switch (ch) {
 		case 'a':
 			parse_peer(optarg);
@@ -1541,6 +1831,18 @@ main(int argc, char **argv)
 			break;
 		case 'F':
 			o.pidfile = optarg;
+			break;
+		case 'g':
+			o.groups = (unsigned)unum(optarg, 1, 100000, "groups",
+			    0);
+			break;
+		case 'k':
+			o.members = (unsigned)unum(optarg, 2, 100000,
+			    "members", 0);
+			break;
+		case 's':
+			o.senders = (unsigned)unum(optarg, 1, 100000,
+			    "senders", 0);
 			break;
 		case 'M':
 			o.map_size = (uint64_t)unum(optarg, 1 << 20, 1e13,

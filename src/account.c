@@ -204,6 +204,7 @@ account_remove_device(struct txn *txn, const char *user, const char *device,
 	    (rc = store_queue_drop(txn, r.qid)) != STORE_OK ||
 	    (rc = store_keys_drop(txn, user, device)) != STORE_OK ||
 	    (rc = store_device_del(txn, user, device)) != STORE_OK ||
+	    (rc = push_forget(txn, user, device)) != STORE_OK ||
 	    (rc = device_count(txn, user, &n)) != STORE_OK)
 		return (rc);
 	if (n > 0)

@@ -149,7 +149,8 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 		    (rc = store_keys_drop(txn, user, d.v[i].device)) !=
 		    STORE_OK ||
 		    (rc = store_device_del(txn, user, d.v[i].device)) !=
-		    STORE_OK)
+		    STORE_OK ||
+		    (rc = push_forget(txn, user, d.v[i].device)) != STORE_OK)
 			goto out;
 		res->devices++;
 		res->items += d.v[i].r.count;
@@ -168,7 +169,7 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 		goto out;
 	res->blocks = bm.n;
 	if ((rc = store_dedup_walk(txn, user, dedup_del_fn, &res->dedup)) !=
-	    STORE_OK)
+	    STORE_OK || (rc = push_mutes_drop(txn, user)) != STORE_OK)
 		goto out;
 	if ((rc = media_user_delete(txn, user, &res->media)) != STORE_OK)
 		goto out;

@@ -284,6 +284,9 @@ conn_online(struct conn *c, const struct token_rec *tok, uint64_t now)
 	    store_device_get(txn, c->user, c->device, &rec) == STORE_OK) {
 		rec.last_active = now;
 		store_device_put(txn, c->user, c->device, &rec);
+		if (push_online(txn, c->user, c->device) != STORE_OK)
+			log_warnx("conn: cannot drop the notification of "
+			    "%s:%s", c->user, c->device);
 	}
 	audit_connected(c);
 }

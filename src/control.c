@@ -758,7 +758,8 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	struct txn		 txn;
 	uint64_t		 now = now_ms(), used = 0, map = 0;
 	uint64_t		 q[3] = { 0, 0, 0 };
-	uint64_t		 mfiles, mbytes;
+	uint64_t		 mfiles, mbytes, pending = 0;
+	uint64_t		 pok, pretry, pgone, pdropped;
 	unsigned		 same;
 	double			 secs = 0, avg, recent = 0;
 	json_t			*res;
@@ -767,6 +768,8 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	(void)args;
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
 		ret = store_device_walk(&txn, NULL, ctl_sum_fn, q);
+		if (ret == STORE_OK)
+			ret = push_admin_pending(&txn, &pending);
 		store_txn_abort(&txn);
 	}
 	if (ret != STORE_OK || store_usage(srv.store, &used, &map) !=
@@ -814,6 +817,12 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	json_object_update_new(res, json_pack("{s:I,s:I,s:I}", "media_files",
 	    (json_int_t)mfiles, "media_bytes", (json_int_t)mbytes,
 	    "media_uploads", (json_int_t)s->media_uploads));
+	push_http_stats(&pok, &pretry, &pgone, &pdropped);
+	json_object_update_new(res, json_pack("{s:b,s:I,s:{s:I,s:I,s:I,s:I}}",
+	    "push", push_enabled(&srv.conf), "push_pending",
+	    (json_int_t)pending, "push_posts", "ok", (json_int_t)pok, "retry",
+	    (json_int_t)pretry, "gone", (json_int_t)pgone, "dropped",
+	    (json_int_t)pdropped));
 	ctl_ok(ctl, res);
 }
 
@@ -887,7 +896,9 @@ cmd_repair(struct ctl *ctl, json_t *args)
 	problems = json_array();
 	if ((ret = admin_verify(txn, 1, ctl_problem, problems, &res)) !=
 	    STORE_OK || (ret = media_verify(txn, media_http_dir(), 1,
-	    ctl_problem, problems, res)) != STORE_OK) {
+	    ctl_problem, problems, res)) != STORE_OK ||
+	    (ret = push_verify(txn, 1, ctl_problem, problems, res)) !=
+	    STORE_OK) {
 		json_decref(problems);
 		ctl_store_error(ctl, ret);
 		return;
@@ -965,7 +976,6 @@ cmd_media_del(struct ctl *ctl, json_t *args)
 	ctl_ok_durable(ctl, res);
 }
 
-/* The commands, by their words (tickctl(8) documents each). */
 /* group list: every group with its owner, size and version. */
 static void
 cmd_group_list(struct ctl *ctl, json_t *args)
@@ -1041,6 +1051,56 @@ cmd_group_del(struct ctl *ctl, json_t *args)
 	    (json_int_t)n));
 }
 
+/* push show: the endpoints and pending notifications of a user or device. */
+static void
+cmd_push_show(struct ctl *ctl, json_t *args)
+{
+	struct txn	 txn;
+	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
+	json_t		*res = NULL;
+	int		 ret;
+
+	if (ctl_target(ctl, ctl_arg(args, 0), user, device) != 0)
+		return;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = push_admin_show(&txn, user, device[0] != '\0' ? device :
+		    NULL, &res);
+		store_txn_abort(&txn);
+	}
+	ctl_query(ctl, ret, res, "user or device", ctl_arg(args, 0));
+}
+
+/* push del: a device's endpoint and pending notification. */
+static void
+cmd_push_del(struct ctl *ctl, json_t *args)
+{
+	struct txn	*txn;
+	char		 user[NAME_USER_MAX + 1], device[NAME_DEVICE_MAX + 1];
+	json_t		*res;
+	int		 ret;
+
+	if (ctl_target(ctl, ctl_arg(args, 0), user, device) != 0)
+		return;
+	if (device[0] == '\0') {
+		ctl_error(ctl, "push del needs user:device");
+		return;
+	}
+	if ((txn = ctl_batch(ctl)) == NULL)
+		return;
+	if ((ret = push_admin_del(txn, user, device, &res)) ==
+	    STORE_NOTFOUND) {
+		ctl_error(ctl, "no push endpoint: %s:%s", user, device);
+		return;
+	}
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	log_info("control: uid %u: deleted the push endpoint of %s:%s",
+	    (unsigned)ctl->uid, user, device);
+	ctl_ok_durable(ctl, res);
+}
+
 /* The commands of tickctl(8), looked up by ctl_request(). */
 static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "user add", .fn = cmd_user_add, .nargs = 2 },
@@ -1065,6 +1125,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "media list", .fn = cmd_media_list, .nargs = 1 },
 	{ .name = "media show", .fn = cmd_media_show, .nargs = 1 },
 	{ .name = "media del", .fn = cmd_media_del, .nargs = 1 },
+	{ .name = "push show", .fn = cmd_push_show, .nargs = 1 },
+	{ .name = "push del", .fn = cmd_push_del, .nargs = 1 },
 };
 
 /*

@@ -618,8 +618,8 @@ route_metrics(struct conn *c, struct http_req *req)
 
 /*
  * GET /v1/info (tickd-protocol(7) VERSION 2): what a client may rely on,
- * without authentication.  Push is not built in this tickd: push is
- * false.
+ * without authentication.  push is true when push_allow_hosts is set
+ * (tickd-protocol(7) PUSH).
  */
 static void
 route_info(struct conn *c, struct http_req *req)
@@ -631,7 +631,7 @@ route_info(struct conn *c, struct http_req *req)
 	    "max_message_bytes", (json_int_t)srv.conf.max_message_bytes,
 	    "max_media_bytes", (json_int_t)srv.conf.max_media_bytes,
 	    "max_group_members", (json_int_t)srv.conf.max_group_members,
-	    "push", 0);
+	    "push", push_enabled(&srv.conf));
 	http_send_json(c, 200, obj);
 	json_decref(obj);
 }

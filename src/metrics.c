@@ -98,6 +98,8 @@ metrics_render(size_t *len)
 	struct audit_stats	 as;
 	uint64_t		 used = 0, map = 0, cum = 0, groups = 0;
 	uint64_t		 mfiles, mbytes;
+	uint64_t		 pending = 0;
+	uint64_t		 pok, pretry, pgone, pdropped;
 	char			*buf = NULL;
 	FILE			*f;
 	size_t			 i;
@@ -108,6 +110,7 @@ metrics_render(size_t *len)
 		store_device_walk(&txn, NULL, sum_device, &qt);
 		store_group_count(&txn, &groups);
 		store_user_bytes_walk(&txn, top_user, &top);
+		push_admin_pending(&txn, &pending);
 		store_txn_abort(&txn);
 	}
 	store_usage(srv.store, &used, &map);
@@ -210,6 +213,17 @@ metrics_render(size_t *len)
 	    as.dropped);
 	metric(f, "tickd_audit_failures_total", "counter",
 	    "Failed PostgreSQL connections and batches.", as.failures);
+	metric(f, "tickd_push_pending", "gauge",
+	    "Push notifications pending, tickd-protocol(7) PUSH.", pending);
+	push_http_stats(&pok, &pretry, &pgone, &pdropped);
+	fprintf(f, "# HELP tickd_push_posts_total Push POSTs by outcome.\n"
+	    "# TYPE tickd_push_posts_total counter\n"
+	    "tickd_push_posts_total{result=\"ok\"} %llu\n"
+	    "tickd_push_posts_total{result=\"retry\"} %llu\n"
+	    "tickd_push_posts_total{result=\"gone\"} %llu\n"
+	    "tickd_push_posts_total{result=\"dropped\"} %llu\n",
+	    (unsigned long long)pok, (unsigned long long)pretry,
+	    (unsigned long long)pgone, (unsigned long long)pdropped);
 	if (fclose(f) != 0)
 		fatal("metrics");
 	return (buf);

@@ -269,6 +269,7 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	}
 	batch_defer_reply(c, ok, oklen, ref, idv);
 	pump_targets(&res.targets);
+	push_sent(txn, c->user, &res);
 out:
 	targets_free(&res.targets);
 }
@@ -816,6 +817,219 @@ op_keys_count(struct conn *c, json_t *req, json_t *ref)
 	batch_defer_reply(c, text, len, ref, NULL);
 }
 
+/*
+ * push_register (tickd-protocol(7) PUSH): the frame is checked here, the
+ * endpoint by push-http.c, and proto_push_checked answers.
+ */
+static void
+op_push_register(struct conn *c, json_t *req, json_t *ref)
+{
+	struct push_ep	*ep;
+	enum tick_err	 err;
+	const char	*why;
+	char		 host[256];
+
+	ep = xmalloc(sizeof *ep);
+	err = push_register_parse(&srv.conf, req, ep, host, sizeof host, &why);
+	if (err == TE_BAD_REQUEST)
+		proto_error(c, err, why, ref, NULL);
+	else if (err != TE_OK)
+		ws_send_error(c, err, why, ref, NULL);
+	else if (push_http_check(c, ref, ep) != 0)
+		ws_send_error(c, TE_PUSH_REJECTED, "too many endpoint checks "
+		    "under way; try again", ref, NULL);
+	free(ep);
+}
+
+/* The end of a push_register: stores the endpoint, or tells why not. */
+void
+proto_push_checked(struct conn *c, json_t *ref, const struct push_ep *ep,
+    const char *why)
+{
+	struct txn	*txn;
+	int		 ret;
+
+	if (!c->authed)
+		return;
+	if (why != NULL) {
+		ws_send_error(c, TE_PUSH_REJECTED, why, ref, NULL);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	if ((ret = push_register(txn, c->user, c->device, ep)) != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	log_info("push: %s:%s registered a %s endpoint", c->user, c->device,
+	    push_kind_name(ep->kind));
+	reply_stored(c, ref);
+}
+
+/* push_unregister: the device's endpoint and notification go. */
+static void
+op_push_unregister(struct conn *c, json_t *req, json_t *ref)
+{
+	struct txn	*txn;
+	int		 ret;
+
+	(void)req;
+	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	if ((ret = push_forget(txn, c->user, c->device)) != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	reply_stored(c, ref);
+}
+
+/* push_status: the device's endpoint, kind and failures. */
+static void
+op_push_status(struct conn *c, json_t *req, json_t *ref)
+{
+	struct push_ep	*ep;
+	struct txn	 txn;
+	json_t		*obj;
+	int		 ret;
+
+	(void)req;
+	ep = xmalloc(sizeof *ep);
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = store_push_ep_get(&txn, c->user, c->device, ep);
+		store_txn_abort(&txn);
+	}
+	if (ret == STORE_OK)
+		obj = json_pack("{s:s,s:s,s:s,s:I}", "op", "push_status",
+		    "kind", push_kind_name(ep->kind), "endpoint", ep->endpoint,
+		    "failures", (json_int_t)ep->failures);
+	else if (ret == STORE_NOTFOUND)
+		obj = json_pack("{s:s,s:n,s:n,s:i}", "op", "push_status",
+		    "kind", "endpoint", "failures", 0);
+	else {
+		free(ep);
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	free(ep);
+	if (ref != NULL)
+		json_object_set(obj, "ref", ref);
+	ws_send_json(c, obj);
+	json_decref(obj);
+}
+
+/*
+ * The chat of a mute or unmute: a user that exists or a group of the
+ * caller (tickd-protocol(7) PUSH); TE_OK, or the error to answer.
+ */
+static enum tick_err
+mute_chat(struct txn *txn, const char *user, json_t *req, const char **chat,
+    int *ret)
+{
+	struct user_rec	u;
+
+	*ret = STORE_OK;
+	if ((*chat = member_string(req, "chat", NAME_CHAT_MAX)) == NULL)
+		return (TE_BAD_REQUEST);
+	if ((*chat)[0] == '#') {
+		if (!valid_group(*chat, strlen(*chat)))
+			return (TE_BAD_REQUEST);
+		*ret = store_guser_has(txn, user, *chat);
+		if (*ret == STORE_NOTFOUND) {
+			*ret = STORE_OK;
+			return (TE_NO_SUCH_GROUP);
+		}
+		return (TE_OK);
+	}
+	if (!valid_user(*chat, strlen(*chat)))
+		return (TE_BAD_REQUEST);
+	*ret = store_user_get(txn, *chat, &u);
+	if (*ret == STORE_NOTFOUND) {
+		*ret = STORE_OK;
+		return (TE_NO_SUCH_USER);
+	}
+	return (TE_OK);
+}
+
+/* mute and unmute: a chat's notifications, for all the user's devices. */
+static void
+op_mute(struct conn *c, json_t *req, json_t *ref)
+{
+	static const char usage[] = "mute needs \"chat\" (a user or a group) "
+	    "and may have \"until\" (Unix ms)";
+	struct txn	*txn;
+	const char	*chat;
+	enum tick_err	 err;
+	json_t		*until;
+	int		 unmute, ret;
+
+	unmute = strcmp(json_string_value(json_object_get(req, "op")),
+	    "unmute") == 0;
+	until = json_object_get(req, "until");
+	if ((until != NULL && (unmute || !json_is_integer(until) ||
+	    json_integer_value(until) < 0)) ||
+	    member_string(req, "chat", NAME_CHAT_MAX) == NULL) {
+		proto_error(c, TE_BAD_REQUEST, usage, ref, NULL);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	err = mute_chat(txn, c->user, req, &chat, &ret);
+	if (ret != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	if (err == TE_BAD_REQUEST) {
+		proto_error(c, err, usage, ref, NULL);
+		return;
+	}
+	if (err != TE_OK) {
+		ws_send_error(c, err, err == TE_NO_SUCH_GROUP ? "no such group "
+		    "of yours" : "no such user", ref, NULL);
+		return;
+	}
+	if (unmute) {
+		ret = store_mute_del(txn, c->user, chat);
+		ret = ret == STORE_NOTFOUND ? STORE_OK : ret;
+	} else
+		ret = push_mute(txn, &srv.conf, c->user, chat, until == NULL ?
+		    0 : (uint64_t)json_integer_value(until), now_ms(), &err);
+	if (ret != STORE_OK)
+		store_error(c, ret, ref, NULL);
+	else if (err != TE_OK)
+		proto_error(c, err, "more than max_mutes mutes", ref, NULL);
+	else
+		reply_stored(c, ref);
+}
+
+/* mutes: the user's live mutes. */
+static void
+op_mutes(struct conn *c, json_t *req, json_t *ref)
+{
+	struct txn	 txn;
+	json_t		*obj = NULL;
+	int		 ret;
+
+	(void)req;
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = push_mutes(&txn, c->user, now_ms(), &obj);
+		store_txn_abort(&txn);
+	}
+	if (ret != STORE_OK) {
+		store_error(c, ret, ref, NULL);
+		return;
+	}
+	if (ref != NULL)
+		json_object_set(obj, "ref", ref);
+	ws_send_json(c, obj);
+	json_decref(obj);
+}
+
 /* Every op, looked up by name by proto_dispatch(). */
 static const struct op ops[] = {
 	{ .name = "auth", .fn = op_auth, .flags = OP_NOAUTH },
@@ -842,6 +1056,13 @@ static const struct op ops[] = {
 	{ .name = "keys_upload", .fn = op_keys_upload },
 	{ .name = "keys_fetch", .fn = op_keys_fetch },
 	{ .name = "keys_count", .fn = op_keys_count },
+	/* Push, tickd-protocol(7) PUSH. */
+	{ .name = "push_register", .fn = op_push_register },
+	{ .name = "push_unregister", .fn = op_push_unregister },
+	{ .name = "push_status", .fn = op_push_status },
+	{ .name = "mute", .fn = op_mute },
+	{ .name = "unmute", .fn = op_mute },
+	{ .name = "mutes", .fn = op_mutes },
 };
 
 /* One text frame from c: decode, check, and run its op. */

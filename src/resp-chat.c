@@ -348,6 +348,7 @@ resp_chat_send(struct rclient *rc, const char *to, int argc, struct rarg *argv,
 	}
 	resp_add_mid(rc, &res.mid);
 	pump_targets(&res.targets);
+	push_sent(txn, from, &res);
 out:
 	targets_free(&res.targets);
 }

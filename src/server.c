@@ -323,6 +323,7 @@ turn_end(void)
 			audit_commit(ok);
 		}
 		deferred_run(ok);
+		push_http_commit();
 		resp_serve_ready(ok);
 		while ((c = TAILQ_FIRST(&pumps)) != NULL) {
 			TAILQ_REMOVE(&pumps, c, pump_entry);
@@ -429,6 +430,7 @@ server_reload(void)
 	log_reopen();
 	tls_reload();
 	audit_reload();
+	push_http_reload();
 	evtimer_del(ev_sweep);
 	sweep_schedule();
 	log_info("reload: configuration re-read from %s", srv.conf.path);
@@ -699,6 +701,8 @@ server_init(char **cause)
 		return (-1);
 	if (audit_init(cause) != 0)
 		return (-1);
+	if (push_http_init(cause) != 0)
+		return (-1);
 
 	ev_sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, NULL);
 	ev_sigint = evsignal_new(srv.base, SIGINT, signal_cb, NULL);
@@ -822,6 +826,7 @@ server_free(void)
 	limit_free();
 	media_http_free_all();
 	audit_shutdown();
+	push_http_shutdown();
 	resp_shutdown();
 	if (srv.store != NULL)
 		store_close(srv.store);

@@ -572,6 +572,59 @@ int	store_grcpt_put(struct txn *, const struct mid *, const char *,
 /* 1 if user's group_add is "nobody"; 0 if "everyone" (the default). */
 int	store_gpref_get(struct txn *, const char *, int *);
 int	store_gpref_put(struct txn *, const char *, int);
+/* store-push.c */
+/*
+ * Push for offline devices (tickd-protocol(7) PUSH): a device's endpoint,
+ * keyed "user\0device"; its pending notification, keyed the same, written
+ * in the batch of the message that makes it due and deleted once its POST
+ * has an outcome; and a user's mutes, keyed "user\0chat".
+ */
+#define PUSH_URL_MAX		1000
+#define PUSH_TOKEN_MAX		1024
+#define PUSH_P256DH_BYTES	65
+#define PUSH_AUTH_BYTES		16
+#define PUSH_UNIFIED		0
+#define PUSH_WEBHOOK		1
+struct push_ep {
+	uint8_t		kind;		/* PUSH_UNIFIED or PUSH_WEBHOOK */
+	uint8_t		has_keys;	/* p256dh and auth given */
+	uint8_t		p256dh[PUSH_P256DH_BYTES];
+	uint8_t		auth[PUSH_AUTH_BYTES];
+	uint64_t	failures;	/* notifications dropped in a row */
+	char		endpoint[PUSH_URL_MAX + 1];
+	char		token[PUSH_TOKEN_MAX + 1];	/* "" if none */
+};
+/* A pending notification: due is when its next POST may start. */
+struct push_note {
+	uint64_t	created;	/* Unix ms it became pending */
+	uint64_t	due;		/* Unix ms */
+	uint64_t	tries;		/* POSTs that asked for a retry */
+	uint8_t		plain;		/* a 413 was answered: no content */
+	struct mid	mid;		/* the newest msg item */
+	uint64_t	ts;
+};
+int	store_push_ep_get(struct txn *, const char *, const char *,
+	    struct push_ep *);
+int	store_push_ep_put(struct txn *, const char *, const char *,
+	    const struct push_ep *);
+int	store_push_ep_del(struct txn *, const char *, const char *);
+/* One user's endpoints (user != NULL), or every one. */
+int	store_push_ep_walk(struct txn *, const char *, int (*)(void *,
+	    const char *, const char *, const struct push_ep *), void *);
+int	store_push_note_get(struct txn *, const char *, const char *,
+	    struct push_note *);
+int	store_push_note_put(struct txn *, const char *, const char *,
+	    const struct push_note *);
+int	store_push_note_del(struct txn *, const char *, const char *);
+/* One user's notifications (user != NULL), or every one. */
+int	store_push_note_walk(struct txn *, const char *, int (*)(void *,
+	    const char *, const char *, const struct push_note *), void *);
+/* Mutes: until is Unix ms, 0 for no end. */
+int	store_mute_get(struct txn *, const char *, const char *, uint64_t *);
+int	store_mute_put(struct txn *, const char *, const char *, uint64_t);
+int	store_mute_del(struct txn *, const char *, const char *);
+int	store_mute_walk(struct txn *, const char *, int (*)(void *,
+	    const char *, uint64_t), void *);
 
 /* store-keys.c */
 /*
@@ -749,6 +802,9 @@ enum {
 	DB_MEDIA_IDLE,
 	DB_MEDIA_GONE,
 	DB_MEDIA_REFS,
+	DB_PUSH_EPS,
+	DB_PUSH_NOTES,
+	DB_MUTES,
 	DB_COUNT
 };
 
@@ -818,6 +874,11 @@ struct walk {
 		int	(*media_refs)(void *, const struct mid *,
 			    const struct media_refs *);
 		int	(*ubytes)(void *, const char *, uint64_t);
+		int	(*pushep)(void *, const char *, const char *,
+			    const struct push_ep *);
+		int	(*pushnote)(void *, const char *, const char *,
+			    const struct push_note *);
+		int	(*mute)(void *, const char *, uint64_t);
 	} fn;
 	void	*arg;
 	int	 corrupt;	/* an entry did not decode */

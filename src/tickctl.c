@@ -85,6 +85,8 @@ static void	show_audit(json_t *);
 static void	show_media_list(json_t *);
 static void	show_media_show(json_t *);
 static void	show_media_del(json_t *);
+static void	show_push_show(json_t *);
+static void	show_push_del(json_t *);
 static int	run_backup_media(const struct opts *, struct store *,
 		    char **, json_t **);
 static int	run_backup(const struct opts *, struct store *, char **,
@@ -122,6 +124,8 @@ static const struct cmd cmds[] = {
 	{ "media list <user>",	F_DAEMON,	show_media_list, NULL },
 	{ "media show <id>",	F_DAEMON,	show_media_show, NULL },
 	{ "media del <id>",	F_DAEMON,	show_media_del, NULL },
+	{ "push show <user[:device]>", F_DAEMON, show_push_show, NULL },
+	{ "push del <user:device>", F_DAEMON, show_push_del, NULL },
 	{ "backup <file> --media <dir>", F_STORE, show_backup,
 	    run_backup_media },
 };
@@ -827,6 +831,7 @@ show_stats(json_t *r)
 	uint64_t	used = num(r, "store_used");
 	uint64_t	mapsz = num(r, "store_map_size");
 	double		map = (double)mapsz;
+	json_t		*pp;
 
 	printf("uptime:          %s\n", fmt_age(num(r, "uptime"), b1,
 	    sizeof b1));
@@ -859,6 +864,15 @@ show_stats(json_t *r)
 	    (unsigned long long)num(r, "media_files"),
 	    fmt_bytes(num(r, "media_bytes"), b1, sizeof b1),
 	    (unsigned long long)num(r, "media_uploads"));
+	pp = json_object_get(r, "push_posts");
+	printf("push:            %s; %llu pending; posts %llu ok, %llu to "
+	    "retry, %llu gone, %llu dropped\n", json_is_true(
+	    json_object_get(r, "push")) ? "on" : "off",
+	    (unsigned long long)num(r, "push_pending"),
+	    (unsigned long long)num(pp, "ok"),
+	    (unsigned long long)num(pp, "retry"),
+	    (unsigned long long)num(pp, "gone"),
+	    (unsigned long long)num(pp, "dropped"));
 	printf("commits:         %llu (%llu failed); %.2f ms each, %.2f ms "
 	    "over the last %.0f s\n", (unsigned long long)num(r, "commits"),
 	    (unsigned long long)num(r, "commit_failures"),
@@ -915,6 +929,9 @@ show_verify(json_t *r)
 	printf("key directory: %llu devices with keys, %llu one-time keys\n",
 	    (unsigned long long)num(r, "key_devices"),
 	    (unsigned long long)num(r, "one_time_keys"));
+	printf("push: %llu endpoints, %llu pending notifications\n",
+	    (unsigned long long)num(r, "push_endpoints"),
+	    (unsigned long long)num(r, "push_pending"));
 	if (json_object_get(r, "media") != NULL)
 		printf("media: %llu IDs, %llu files (%llu named by no ID)\n",
 		    (unsigned long long)num(r, "media"),
@@ -1131,6 +1148,8 @@ run_verify(const struct opts *o, struct store *s, char **args,
 	if (ret == STORE_OK)
 		ret = media_verify(&txn, o->media_dir, 0, verify_line, report,
 		    *res);
+	if (ret == STORE_OK)
+		ret = push_verify(&txn, 0, verify_line, report, *res);
 	store_txn_abort(&txn);
 	if (ret != STORE_OK)
 		die("the store could not be read to the end: it is damaged");
@@ -1185,6 +1204,48 @@ show_media_del(json_t *r)
 {
 	printf("media %s of %s deleted (%llu bytes)\n", str(r, "media"),
 	    str(r, "uploader"), (unsigned long long)num(r, "size"));
+}
+
+/* Prints the push endpoints and pending notifications of a user. */
+static void
+show_push_show(json_t *r)
+{
+	json_t	*d, *p;
+	size_t	 i;
+	char	 b[32];
+
+	json_array_foreach(json_object_get(r, "devices"), i, d) {
+		p = json_object_get(d, "pending");
+		printf("device:          %s:%s%s\n", str(r, "user"),
+		    str(d, "device"), json_is_true(json_object_get(d,
+		    "device_exists")) ? "" : " (no such device)");
+		printf("endpoint:        %s\n", json_is_string(
+		    json_object_get(d, "endpoint")) ? str(d, "endpoint") : "-");
+		printf("kind:            %s\n", json_is_string(
+		    json_object_get(d, "kind")) ? str(d, "kind") : "-");
+		printf("encrypted:       %s\n", yesno(d, "encrypted"));
+		printf("failures:        %llu\n", (unsigned long long)num(d,
+		    "failures"));
+		if (p == NULL || json_is_null(p))
+			printf("pending:         -\n");
+		else
+			printf("pending:         %s, due %s, %llu tries%s\n",
+			    str(p, "mid"), fmt_time(json_object_get(p, "due"),
+			    b, sizeof b), (unsigned long long)num(p, "tries"),
+			    json_is_true(json_object_get(p, "plain")) ?
+			    ", without content" : "");
+	}
+	if (json_array_size(json_object_get(r, "devices")) == 0)
+		printf("%s: no push endpoint\n", str(r, "user"));
+}
+
+/* Prints what push del deleted. */
+static void
+show_push_del(json_t *r)
+{
+	printf("push endpoint of %s:%s deleted%s\n", str(r, "user"),
+	    str(r, "device"), json_is_true(json_object_get(r, "pending")) ?
+	    ", with its pending notification" : "");
 }
 
 /* What the media part of a backup copies, from the copy's records. */

@@ -155,7 +155,8 @@ main(int argc, char **argv)
 		conf_clear(&srv.conf);
 		return (1);
 	}
-	if (audit_check(&srv.conf, &cause) != 0) {
+	if (audit_check(&srv.conf, &cause) != 0 ||
+	    push_check(&srv.conf, &cause) != 0) {
 		fprintf(stderr, "tickd: %s: %s\n", path, cause);
 		free(cause);
 		conf_clear(&srv.conf);

@@ -53,6 +53,7 @@ enum tick_err {
 	TE_NO_SUCH_MEDIA,		/* tickd-protocol(7) MEDIA */
 	TE_QUOTA_EXCEEDED,
 	TE_BAD_RANGE,
+	TE_PUSH_REJECTED,	/* tickd-protocol(7) PUSH */
 };
 
 /* compat/strlcpy.c */
@@ -173,6 +174,23 @@ struct conf {
 	uint64_t	 media_min_free; /* bytes free for uploads to go on */
 	uint64_t	 max_media_refs;
 	char		*web_root;	/* web client, NULL: none */
+	/* Push for offline devices, tickd-protocol(7) PUSH. */
+	char		*push_allow_hosts; /* NULL: push off */
+	int		 push_allow_http; /* 0 no, 1 yes */
+	int		 push_allow_private;
+	char		*push_ca_file;
+	uint64_t	 push_delay;
+	uint64_t	 push_timeout;
+	uint64_t	 push_retries;
+	uint64_t	 push_backoff;
+	uint64_t	 push_backoff_max;
+	uint64_t	 push_ttl;
+	int		 push_content;	/* PUSH_CONTENT_* */
+	uint64_t	 push_max_inflight;
+	char		*push_vapid_key;
+	char		*push_vapid_subject;
+	char		*push_webhook_secret;
+	uint64_t	 max_mutes;
 	/* Reverse proxy, tickd.conf(5). */
 	char		*trusted_proxies; /* as written, NULL: none */
 	struct proxy_nets trusted;	/* parsed from it */
@@ -759,6 +777,8 @@ void	proto_dispatch(struct conn *, const uint8_t *, size_t);
 int	proto_auth(struct conn *, const char *);
 void	proto_error(struct conn *, enum tick_err, const char *, json_t *,
 	    json_t *);
+void	proto_push_checked(struct conn *, json_t *, const struct push_ep *,
+	    const char *);
 
 /* proto-group.c */
 void	op_group_create(struct conn *, json_t *, json_t *);
@@ -806,6 +826,70 @@ void	audit_disconnected(struct conn *);
 void	audit_commit(int ok);
 void	audit_stats(struct audit_stats *);
 json_t *audit_status(void);
+
+/* push.c */
+#define PUSH_CONTENT_NONE	0
+#define PUSH_CONTENT_SENDER	1
+#define PUSH_CONTENT_BODY	2
+enum push_result {		/* rule 6 of tickd-protocol(7) PUSH */
+	PUSH_R_OK,
+	PUSH_R_GONE,
+	PUSH_R_TOO_LARGE,
+	PUSH_R_RETRY,
+	PUSH_R_DROP,
+};
+const char *push_kind_name(int);
+int	push_enabled(const struct conf *);
+ssize_t	push_b64url_decode(const char *, size_t, uint8_t *, size_t);
+void	push_b64url_encode(const uint8_t *, size_t, char *);
+const char *push_url_check(const struct conf *, const char *, char *,
+	    size_t);
+int	push_addr_public(const struct sockaddr *);
+enum tick_err push_register_parse(const struct conf *, json_t *,
+	    struct push_ep *, char *, size_t, const char **);
+int	push_register(struct txn *, const char *, const char *,
+	    const struct push_ep *);
+int	push_forget(struct txn *, const char *, const char *);
+int	push_online(struct txn *, const char *, const char *);
+int	push_queued(struct txn *, const struct conf *, uint64_t,
+	    int (*)(void *, const char *, const char *), void *,
+	    const char *from, const char *chat, const struct targets *,
+	    const struct mid *, uint64_t ts, uint64_t *next);
+int	push_wake_body(struct txn *, const char *, const char *,
+	    const struct push_ep *, int, char **, size_t *);
+enum push_result push_outcome(long);
+uint64_t push_backoff(const struct conf *, uint64_t, uint64_t);
+void	push_hmac_hex(const char *, const char *, size_t, char [65]);
+int	push_encrypt(const uint8_t [PUSH_P256DH_BYTES],
+	    const uint8_t [PUSH_AUTH_BYTES], const uint8_t *, const uint8_t *,
+	    const uint8_t *, const uint8_t *, size_t, uint8_t **, size_t *);
+int	push_mute(struct txn *, const struct conf *, const char *,
+	    const char *, uint64_t, uint64_t, enum tick_err *);
+int	push_mute_count(struct txn *, const char *, uint64_t *);
+int	push_mutes(struct txn *, const char *, uint64_t, json_t **);
+int	push_mutes_drop(struct txn *, const char *);
+struct evp_pkey_st;
+struct evp_pkey_st *push_vapid_load(const char *, char **);
+int	push_check(const struct conf *, char **);
+char   *push_vapid_header(struct evp_pkey_st *, const char *, const char *,
+	    uint64_t);
+
+/* push-admin.c */
+int	push_admin_show(struct txn *, const char *, const char *, json_t **);
+int	push_admin_del(struct txn *, const char *, const char *, json_t **);
+int	push_admin_pending(struct txn *, uint64_t *);
+int	push_verify(struct txn *, int, void (*)(void *, const char *),
+	    void *, json_t *);
+
+/* push-http.c (push-none.c in a tickd configured --without-push) */
+int	push_http_init(char **);
+void	push_http_shutdown(void);
+void	push_http_reload(void);
+void	push_http_commit(void);
+int	push_http_check(struct conn *, json_t *, const struct push_ep *);
+void	push_kick(uint64_t);
+void	push_sent(struct txn *, const char *, const struct send_res *);
+void	push_http_stats(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
 
 /* control.c */
 int	control_init(char **);

@@ -282,6 +282,7 @@ static const char *const err_codes[] = {
 	[TE_NO_SUCH_MEDIA] = "no_such_media",
 	[TE_QUOTA_EXCEEDED] = "quota_exceeded",
 	[TE_BAD_RANGE] = "bad_range",
+	[TE_PUSH_REJECTED] = "push_rejected",
 };
 
 /* The wire name of an error code (tickd-protocol(7) ERROR CODES). */

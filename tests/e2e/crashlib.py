@@ -167,13 +167,15 @@ class Session:
     async def close(self):
         for t in self.tasks:
             t.cancel()
+        # Python 3.11's wait_for can swallow a cancel that races a frame:
+        # the closed connection ends such a reader too.
+        if self.c is not None:
+            await self.c.close()
         for t in self.tasks:
             try:
                 await t
             except (asyncio.CancelledError, *GONE):
                 pass
-        if self.c is not None:
-            await self.c.close()
 
     def busy(self):
         return bool(self.refs or self.to_ack or self.to_read)
