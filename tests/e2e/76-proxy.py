@@ -24,6 +24,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
+import audit_pg  # noqa: E402
+import websockets  # noqa: E402
 
 PROXY = "127.0.0.2"     # the trusted proxy, by its loopback source address
 STRANGER = "127.0.0.3"  # a peer not in trusted_proxies
@@ -50,12 +52,14 @@ def req(d, method, path, body=None, headers=None, source="127.0.0.1",
 
 
 def v1(src, sport=40000, dst=None, dport=8080):
+    """A PROXY protocol v1 header from src."""
     fam = "TCP6" if ":" in src else "TCP4"
     dst = dst or ("::1" if ":" in src else "127.0.0.1")
     return f"PROXY {fam} {src} {dst} {sport} {dport}\r\n".encode()
 
 
 def v2(src, sport=40000, dst=None, dport=8080, cmd=0x21, tlv=b""):
+    """A PROXY protocol v2 header from src, TLVs tlv after the addresses."""
     a = ipaddress.ip_address(src)
     b = ipaddress.ip_address(dst or ("127.0.0.1" if a.version == 4 else
         "::1"))
@@ -73,6 +77,7 @@ class Proxied(http.client.HTTPConnection):
         self.header = header
 
     def connect(self):
+        """Connect, then send the PROXY header."""
         super().connect()
         self.sock.sendall(self.header)
 
@@ -134,11 +139,13 @@ def resp_ping(port, header, source=PROXY):
 
 
 def log_has(d, text):
+    """Whether d's log holds text."""
     with open(d.log_path, errors="replace") as f:
         return text in f.read()
 
 
 def wait_log(d, text, timeout=5):
+    """Whether d's log holds text within timeout seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if log_has(d, text):
@@ -160,6 +167,7 @@ def registrations(d, prefix, n, headers_for=None, source="127.0.0.1",
     sees them together however slow the password hashing; their
     statuses, in order."""
     def one(i):
+        """Registration i."""
         h = headers_for(i) if headers_for else None
         return req(d, "POST", "/v1/register", {"user": f"{prefix}{i}",
             "password": "pw-long-enough"}, h, source, port)[0]
@@ -168,6 +176,7 @@ def registrations(d, prefix, n, headers_for=None, source="127.0.0.1",
 
 
 def part_headers(t):
+    """X-Forwarded-For and Forwarded, from trusted and untrusted peers."""
     d = Daemon("xff", trusted_proxies=f"{PROXY},10.0.0.0/8", login_rate="20")
     d.start()
     sts = registrations(d, "fw", 25, lambda i: {"X-Forwarded-For":
@@ -234,6 +243,7 @@ def part_headers(t):
 
 
 def part_proxy_protocol(t):
+    """PROXY v1 and v2 on the HTTP and RESP listeners, good and bad."""
     d = Daemon("pp", trusted_proxies=PROXY, listen_proxy_protocol="yes",
         resp_listen=f"127.0.0.1:{free_port()}", resp_proxy_protocol="yes",
         login_rate="3", max_connections_per_ip="1",
@@ -387,6 +397,7 @@ def tls_get(port, header, body):
 
 
 def part_tls(t):
+    """A TLS listener with the PROXY protocol."""
     d = Daemon("pptls", trusted_proxies=PROXY, listen_proxy_protocol="yes")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
         "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout",
@@ -412,6 +423,65 @@ def part_tls(t):
     t.ok(wait_log(d, "failed login for tlsuser from 192.0.2.60:6060"),
         "... and the log names the PROXY source")
     d.stop()
+
+
+def audit_skip_reason():
+    """Why the audit rows cannot be checked here, or None."""
+    if audit_pg.built_without_postgresql(os.environ["TICKD"]):
+        return "tickd was built without PostgreSQL support"
+    if audit_pg.pg_bindir() is None:
+        return "no PostgreSQL server binaries (Debian package postgresql)"
+    if os.geteuid() == 0:
+        try:
+            audit_pg.pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no user postgres"
+    return None
+
+
+async def part_audit(t):
+    """Audit rows (tickd-audit(7)) hold the client behind the proxy."""
+    with audit_pg.pg_cluster(t) as pg:
+        plain = free_port()
+        d = Daemon("ppaudit", audit_pg=f'"{pg.conninfo()}"',
+            audit_backoff_max="1s", audit_timeout="5s",
+            trusted_proxies=PROXY, listen_plain=f"127.0.0.1:{plain}",
+            listen_plain_proxy_protocol="yes")
+        d.start()
+        st, _ = req(d, "POST", "/v1/register", {"user": "au", "password":
+            "pw-long-enough"}, {"X-Forwarded-For": "192.0.2.90"}, PROXY)
+        st2, body = req(d, "POST", "/v1/login", {"user": "au", "password":
+            "pw-long-enough"}, {"X-Forwarded-For": "192.0.2.91"}, PROXY)
+        tok = json.loads(body)["token"] if st2 == 200 else ""
+        ws = await websockets.connect(f"ws://127.0.0.1:{d.port}/v1/ws",
+            extra_headers={"Authorization": f"Bearer {tok}",
+            "X-Forwarded-For": "2001:db8::92"}, local_addr=(PROXY, 0),
+            compression=None, ping_interval=None, close_timeout=2)
+        await asyncio.wait_for(ws.recv(), 5)
+        await ws.close()
+        st3, _ = proxied(plain, v1("192.0.2.93", 9393), "POST",
+            "/v1/login", {"user": "au", "password": "wrong"})
+        n = 0
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and n < 5:
+            n = int(pg.query("SELECT count(*) FROM tickd_events")[0][0])
+            time.sleep(0.1)
+        rows = pg.query("SELECT kind, host(address), "
+            "coalesce(detail->>'port', '') FROM tickd_events "
+            "ORDER BY event_id")
+        kinds = {(r[0], r[1]) for r in rows}
+        t.ok(st == 201 and st2 == 200 and ("register", "192.0.2.90") in
+            kinds and ["login", "192.0.2.91", ""] in [list(r) for r in rows],
+            "audit rows of a registration and a login behind a trusted "
+            "proxy hold the X-Forwarded-For client, and no port",
+            f"{st} {st2} {rows}")
+        t.ok(("connect", "2001:db8::92") in kinds, "... and the WebSocket "
+            "connect row", f"{rows}")
+        t.ok(st3 == 401 and ["login_failed", "192.0.2.93", "9393"] in
+            [list(r) for r in rows], "the login_failed row of a PROXY "
+            "protocol connection holds its source address and port",
+            f"{st3} {rows}")
+        d.stop()
 
 
 NGINX_CONF = """
@@ -450,6 +520,7 @@ http {{
 
 
 async def part_nginx(t):
+    """A real nginx in front, HTTP and WebSocket, X-Forwarded-For."""
     d = Daemon("behind-nginx", trusted_proxies="127.0.0.1", login_rate="20")
     d.start()
     ndir = tempfile.mkdtemp(prefix="tickd-nginx-")
@@ -475,6 +546,7 @@ async def part_nginx(t):
                  if ng.poll() is not None else "running"))
         t.ok(True, "nginx proxies GET /healthz to tickd")
         def one(i):
+            """Registration i, from its own client address."""
             return req(d, "POST", "/v1/register", {"user": f"ng{i}",
                 "password": "pw-long-enough"}, None, f"127.0.1.{i + 1}",
                 port)[0]
@@ -531,9 +603,16 @@ NGINX_TESTS = 7
 
 
 async def main(t):
+    """Every part, nginx's only where nginx is installed."""
     part_headers(t)
     part_proxy_protocol(t)
     part_tls(t)
+    why = audit_skip_reason()
+    if why is not None:
+        for _ in range(3):
+            t.skip("audit rows behind a proxy", why)
+    else:
+        await part_audit(t)
     if NGINX is None:
         for _ in range(NGINX_TESTS):
             t.skip("nginx in front", "nginx is not installed (Debian: "
@@ -542,4 +621,4 @@ async def main(t):
         await part_nginx(t)
 
 
-run(main, 55, timeout=150)
+run(main, 58, timeout=170)
