@@ -90,8 +90,9 @@ proxy_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct proxy_pending	*p = arg;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	proxy_accept_fn		 done;
 	ssize_t			 n;
-	int			 hlen;
+	int			 hlen, done_arg;
 	char			 peer[INET6_ADDRSTRLEN];
 
 	proxy_sa_text((struct sockaddr *)&p->peer, peer, sizeof peer);
@@ -137,8 +138,11 @@ proxy_read_cb(evutil_socket_t fd, short what, void *arg)
 		ss = p->peer;
 		sslen = (socklen_t)p->peerlen;
 	}
-	p->done(fd, (struct sockaddr *)&ss, (int)sslen, p->arg);
+	/* Our event is gone before the front end sets up its own on fd. */
+	done = p->done;
+	done_arg = p->arg;
 	proxy_pending_free(p, 0);
+	done(fd, (struct sockaddr *)&ss, (int)sslen, done_arg);
 }
 
 /*
