@@ -18,8 +18,6 @@
 
 #include "tickd.h"
 
-#define DEVICE_DEFAULT	"default"
-
 /* Device walk callback: counts devices, stopping at the second. */
 static int
 count_fn(void *arg, const char *user, const char *device,

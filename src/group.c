@@ -1,7 +1,7 @@
 /*
  * group.c: the rules of groups (tickd-protocol(7) GROUPS) over the store:
- * who may do what, the events every change queues, the fan-out of a group
- * send, per-member receipts and owner succession.
+ * who may do what, the events every change queues and owner succession.
+ * The fan-out of a group send, its receipts and typing are group-send.c's.
  *
  * As in queue.c nothing here does I/O.  The caller runs these functions
  * inside the one write transaction of an event-loop turn, commits, and
@@ -24,39 +24,6 @@ static const char *const role_names[] = {
 	[GROLE_OWNER] = "owner",
 };
 
-/* A device collected for a fan-out; the array is reused per member. */
-struct gdev {
-	char		device[NAME_DEVICE_MAX + 1];
-	struct dev_rec	r;
-};
-struct gdevs {
-	struct gdev	*v;
-	size_t		 n, cap;
-};
-
-/* One change being made: the group, its record, and where events go. */
-struct gctx {
-	struct txn		*txn;
-	struct midgen		*gen;
-	const struct conf	*conf;
-	const char		*group;
-	struct group_rec	 g;
-	const char		*by;
-	uint64_t		 now;
-	struct targets		*out;
-	struct gdevs		 devs;
-};
-
-/* What a send's walk over the members carries. */
-struct fanout {
-	struct gctx		*x;
-	const struct send_req	*req;
-	const struct mid	*mid;
-	struct item		 it;
-	uint64_t		 skipped;
-	uint64_t		 items;
-};
-
 /* Collects a member list: names in order, with their records. */
 struct gmem {
 	char			user[NAME_USER_MAX + 1];
@@ -68,8 +35,8 @@ struct gmems {
 };
 
 /* Fails the transaction for a reason of ours, as store.h describes. */
-static int
-txn_abandon(struct txn *txn)
+int
+group_abandon(struct txn *txn)
 {
 	txn->ret = STORE_ERR;
 	return (STORE_ERR);
@@ -126,8 +93,8 @@ gdev_fn(void *arg, const char *user, const char *device,
  * name, or NULL); a device holding limit items is not given it and counted
  * in *skipped.  Each device that got it is listed in out.
  */
-static int
-user_items(struct gctx *x, const char *user, const char *skip,
+int
+group_user_items(struct gctx *x, const char *user, const char *skip,
     uint64_t limit, const struct mid *mid, const struct item *it,
     uint64_t *skipped, uint64_t *items)
 {
@@ -164,8 +131,8 @@ user_items(struct gctx *x, const char *user, const char *skip,
 }
 
 /* Whether user has blocked from: 1, 0, or a store error. */
-static int
-blocked(struct txn *txn, const char *user, const char *from)
+int
+group_blocked(struct txn *txn, const char *user, const char *from)
 {
 	int	rc;
 
@@ -254,7 +221,7 @@ event_queue(struct gctx *x, struct jbuf *j, const struct mid *mid,
 
 	if ((s = jbuf_close(j, &it.len)) == NULL) {
 		log_warnx("group: cannot build an event of %s", x->group);
-		return (txn_abandon(x->txn));
+		return (group_abandon(x->txn));
 	}
 	it.kind = ITEM_GROUP_EVENT;
 	it.ts = x->now;
@@ -262,11 +229,11 @@ event_queue(struct gctx *x, struct jbuf *j, const struct mid *mid,
 	if ((rc = gmems_load(x, &m)) != STORE_OK)
 		goto out;
 	for (i = 0; i < m.n && rc == STORE_OK; i++)
-		rc = user_items(x, m.v[i].user, NULL, UINT64_MAX, mid, &it,
-		    NULL, NULL);
+		rc = group_user_items(x, m.v[i].user, NULL, UINT64_MAX, mid,
+		    &it, NULL, NULL);
 	for (i = 0; i < n && rc == STORE_OK; i++)
-		rc = user_items(x, extra[i], NULL, UINT64_MAX, mid, &it, NULL,
-		    NULL);
+		rc = group_user_items(x, extra[i], NULL, UINT64_MAX, mid, &it,
+		    NULL, NULL);
 out:
 	free(m.v);
 	free(s);
@@ -351,7 +318,7 @@ refuses(struct txn *txn, const struct conf *conf, const char *user,
 {
 	int	rc, nobody;
 
-	if ((rc = blocked(txn, user, actor)) != 0)
+	if ((rc = group_blocked(txn, user, actor)) != 0)
 		return (rc);
 	if ((rc = store_gpref_get(txn, user, &nobody)) != STORE_OK)
 		return (rc);
@@ -430,7 +397,7 @@ add_members(struct gctx *x, const char *const *users, size_t n)
  * Loads the group and the actor's membership: no_such_group for a group
  * that does not exist and for a non-member alike (rule 2).
  */
-static int
+int
 gctx_open(struct gctx *x, struct txn *txn, struct midgen *gen,
     const struct conf *conf, const struct grp_req *req,
     struct gmember_rec *actor, struct grp_res *res)
@@ -455,7 +422,7 @@ gctx_open(struct gctx *x, struct txn *txn, struct midgen *gen,
 }
 
 /* Frees a gctx's scratch. */
-static void
+void
 gctx_close(struct gctx *x)
 {
 	free(x->devs.v);
@@ -508,7 +475,7 @@ info_json(struct gctx *x, json_t **out)
 	free(desc);
 	free(m.v);
 	if (*out == NULL)
-		return (txn_abandon(x->txn));
+		return (group_abandon(x->txn));
 	return (STORE_OK);
 }
 
@@ -539,7 +506,7 @@ group_create(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		strlcpy(name, req->group, sizeof name);
 	for (tries = 0; ; tries++) {
 		if (req->group == NULL && random_name(name) != 0)
-			return (txn_abandon(txn));
+			return (group_abandon(txn));
 		rc = store_gname_get(txn, name);
 		if (rc == STORE_NOTFOUND)
 			rc = store_group_get(txn, name, &x.g);
@@ -1022,365 +989,6 @@ out:
 	free(desc);
 	gctx_close(&x);
 	return (rc);
-}
-
-/* Member walk callback of a send: the message for one member's devices. */
-static int
-fanout_fn(void *arg, const char *group, const char *user,
-    const struct gmember_rec *r)
-{
-	struct fanout	*f = arg;
-	struct gctx	*x = f->x;
-	int		 rc;
-
-	(void)group;
-	(void)r;
-	if (strcmp(user, f->req->from) == 0) {
-		rc = user_items(x, user, f->req->from_device,
-		    x->conf->max_queue, f->mid, &f->it, &f->skipped,
-		    &f->items);
-		return (rc == STORE_OK ? STORE_WALK_NEXT : STORE_WALK_STOP);
-	}
-	/* A member who blocked the sender gets nothing (rule 10). */
-	if ((rc = blocked(x->txn, user, f->req->from)) < 0)
-		return (STORE_WALK_STOP);
-	if (rc > 0)
-		return (STORE_WALK_NEXT);
-	rc = user_items(x, user, NULL, x->conf->max_queue, f->mid, &f->it,
-	    &f->skipped, &f->items);
-	return (rc == STORE_OK ? STORE_WALK_NEXT : STORE_WALK_STOP);
-}
-
-/*
- * A send to a group (rules 1, 3, 9 and 10): the message in the queue of
- * every device of every other member and every other device of the
- * sender, all in this transaction; full devices skipped and counted,
- * never refused.  The body is encoded once for all of them.  Called by
- * queue_send for a "to" starting with '#'; res as there.
- */
-int
-group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
-    const struct send_req *req, struct send_res *res)
-{
-	struct grp_req	 greq;
-	struct grp_res	 gres;
-	struct gctx		 x;
-	struct gmember_rec	 me;
-	struct dedup_rec	 dd;
-	struct gmsg_rec		 gm;
-	struct msg_rec		 m;
-	struct fanout		 f;
-	struct media_refs	 refs;
-	struct jbuf		 j;
-	char			 ms[MID_STRLEN + 1], *s = NULL, *body = NULL;
-	size_t			 blen;
-	int			 rc;
-
-	memset(&greq, 0, sizeof greq);
-	memset(&gres, 0, sizeof gres);
-	greq.actor = req->from;
-	greq.group = req->to;
-	greq.now = req->now;
-	res->group = 1;
-	if (!valid_group(req->to, strlen(req->to))) {
-		res->err = TE_NO_SUCH_GROUP;
-		return (STORE_OK);
-	}
-	rc = gctx_open(&x, txn, gen, conf, &greq, &me, &gres);
-	if (rc != STORE_OK || gres.err != TE_OK) {
-		res->err = gres.err;
-		return (rc);
-	}
-	x.out = &res->targets;
-
-	rc = store_dedup_get(txn, req->from, req->id, &dd);
-	if (rc == STORE_OK && (req->now < dd.ts ||
-	    req->now - dd.ts <= conf->dedup_window)) {
-		res->dup = 1;
-		res->mid = dd.mid;
-		res->ts = dd.ts;
-		strlcpy(res->to, dd.to, sizeof res->to);
-		if (dd.to[0] == '#' && (rc = store_gmsg_get(txn, &dd.mid,
-		    &gm)) == STORE_OK) {
-			res->expect = gm.expect;
-			res->skipped = gm.skipped;
-		}
-		res->group = dd.to[0] == '#';
-		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
-	}
-	if (rc != STORE_OK && rc != STORE_NOTFOUND)
-		return (rc);
-	if ((x.g.flags & GROUP_ADMIN_SEND) && me.role == GROLE_MEMBER) {
-		res->err = TE_FORBIDDEN;
-		return (STORE_OK);
-	}
-	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
-	    NULL) {
-		res->err = TE_INTERNAL;
-		return (STORE_OK);
-	}
-	if ((blen = strlen(body)) > conf->max_message_bytes) {
-		free(body);
-		res->err = TE_TOO_LARGE;
-		return (STORE_OK);
-	}
-	/* Media rule 3 of tickd-protocol(7) MEDIA, as for a 1:1 send. */
-	refs.n = 0;
-	if (req->media != NULL) {
-		rc = media_refs_check(txn, conf, req->media, req->now, &refs,
-		    &res->err);
-		if (rc != STORE_OK || res->err != TE_OK) {
-			free(body);
-			gctx_close(&x);
-			return (rc);
-		}
-	}
-
-	midgen_next(gen, req->now, &res->mid);
-	res->ts = req->now;
-	strlcpy(res->to, req->to, sizeof res->to);
-	mid_format(&res->mid, ms);
-	jbuf_open(&j, "msg");
-	jbuf_str(&j, "mid", ms);
-	jbuf_str(&j, "from", req->from);
-	jbuf_str(&j, "from_device", req->from_device);
-	jbuf_str(&j, "to", req->to);
-	jbuf_str(&j, "id", req->id);
-	jbuf_uint(&j, "ts", res->ts);
-	jbuf_raw(&j, "body", body, blen);
-	if (req->media != NULL)
-		jbuf_json(&j, "media", req->media);
-	free(body);
-	memset(&f, 0, sizeof f);
-	if ((s = jbuf_close(&j, &f.it.len)) == NULL) {
-		log_warnx("group: cannot build message %s", ms);
-		res->err = TE_INTERNAL;
-		gctx_close(&x);
-		return (STORE_OK);
-	}
-	f.x = &x;
-	f.req = req;
-	f.mid = &res->mid;
-	f.it.kind = ITEM_MSG;
-	f.it.ts = res->ts;
-	f.it.data = s;
-	rc = store_gmember_walk(txn, x.group, fanout_fn, &f);
-	free(s);
-	gctx_close(&x);
-	if (rc != STORE_OK)
-		return (rc);
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
-	res->skipped = f.skipped;
-	res->items = f.items;
-	if (refs.n != 0 &&
-	    (rc = media_refs_take(txn, &res->mid, &refs, f.items)) != STORE_OK)
-		return (rc);
-	memset(&gm, 0, sizeof gm);
-	gm.receipts = x.g.members <= conf->group_receipts_max;
-	gm.expect = gm.receipts ? x.g.members - 1 : 0;
-	gm.skipped = f.skipped;
-	res->expect = gm.expect;
-	if ((rc = store_gmsg_put(txn, &res->mid, &gm)) != STORE_OK)
-		return (rc);
-
-	memset(&m, 0, sizeof m);
-	m.ts = res->ts;
-	strlcpy(m.from, req->from, sizeof m.from);
-	strlcpy(m.from_device, req->from_device, sizeof m.from_device);
-	strlcpy(m.to, req->to, sizeof m.to);
-	strlcpy(m.id, req->id, sizeof m.id);
-	if ((rc = store_msg_put(txn, &res->mid, &m)) != STORE_OK)
-		return (rc);
-	memset(&dd, 0, sizeof dd);
-	dd.mid = res->mid;
-	dd.ts = res->ts;
-	strlcpy(dd.to, req->to, sizeof dd.to);
-	return (store_dedup_put(txn, req->from, req->id, &dd));
-}
-
-/* Queues one receipt of group message mid, by member by, to its sender. */
-static int
-group_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
-    const struct msg_rec *m, const char *by, const char *status,
-    uint64_t now, struct targets *out)
-{
-	struct gctx	 x;
-	struct mid	 rmid;
-	struct item	 it;
-	struct jbuf	 j;
-	char		 rs[MID_STRLEN + 1], fs[MID_STRLEN + 1], *frame;
-	int		 rc;
-
-	memset(&x, 0, sizeof x);
-	x.txn = txn;
-	x.out = out;
-	midgen_next(gen, now, &rmid);
-	mid_format(&rmid, rs);
-	mid_format(mid, fs);
-	jbuf_open(&j, "receipt");
-	jbuf_str(&j, "mid", rs);
-	jbuf_str(&j, "for", fs);
-	jbuf_str(&j, "id", m->id);
-	jbuf_str(&j, "by", by);
-	jbuf_str(&j, "status", status);
-	jbuf_uint(&j, "ts", now);
-	jbuf_str(&j, "group", m->to);
-	if ((frame = jbuf_close(&j, &it.len)) == NULL) {
-		log_warnx("group: cannot build receipt for %s", fs);
-		return (txn_abandon(txn));
-	}
-	it.kind = ITEM_RECEIPT;
-	it.ts = now;
-	it.data = frame;
-	rc = user_items(&x, m->from, NULL, UINT64_MAX, &rmid, &it, NULL,
-	    NULL);
-	free(frame);
-	gctx_close(&x);
-	return (rc);
-}
-
-/*
- * Whether member user's receipts for group message mid may be queued:
- * receipts on for it, and no block between user and its sender.  Sets
- * *flags to the receipts already queued.
- */
-static int
-receipt_due(struct txn *txn, const struct mid *mid, const struct msg_rec *m,
-    const char *user, uint8_t *flags, int *quiet)
-{
-	struct gmsg_rec	gm;
-	int		rc;
-
-	*quiet = 1;
-	if (strcmp(user, m->from) == 0)
-		return (STORE_NOTFOUND);
-	if ((rc = store_gmsg_get(txn, mid, &gm)) != STORE_OK)
-		return (rc);
-	if (!gm.receipts)
-		return (STORE_NOTFOUND);
-	rc = store_grcpt_get(txn, mid, user, flags);
-	if (rc != STORE_OK && rc != STORE_NOTFOUND)
-		return (rc);
-	if ((rc = blocked(txn, m->from, user)) == 0)
-		rc = blocked(txn, user, m->from);
-	if (rc < 0)
-		return (rc);
-	*quiet = rc;
-	return (STORE_OK);
-}
-
-/*
- * The first ack of group message mid by a device of member user queues
- * one delivered receipt with "group" to the sender (rule 9).
- */
-int
-group_ack(struct txn *txn, struct midgen *gen, const char *user,
-    const struct mid *mid, const struct msg_rec *m, uint64_t now,
-    struct targets *out)
-{
-	uint8_t	flags;
-	int	rc, quiet;
-
-	rc = receipt_due(txn, mid, m, user, &flags, &quiet);
-	if (rc != STORE_OK)
-		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
-	if (quiet || (flags & GRCPT_DELIVERED))
-		return (STORE_OK);
-	if ((rc = store_grcpt_put(txn, mid, user, flags | GRCPT_DELIVERED)) !=
-	    STORE_OK)
-		return (rc);
-	return (group_receipt(txn, gen, mid, m, user, "delivered", now, out));
-}
-
-/*
- * The first read of group message mid by member user queues its read
- * receipt, after a delivered one if none went yet, unless user turned
- * read receipts off.  Only a member of the group reads: a user who left
- * or was removed no longer tells the group anything.
- */
-int
-group_read(struct txn *txn, struct midgen *gen, const char *user,
-    const struct mid *mid, const struct msg_rec *m, uint64_t now,
-    struct targets *out)
-{
-	struct gmember_rec	gm;
-	struct user_rec		u;
-	uint8_t			flags;
-	int			rc, quiet, delivered;
-
-	if ((rc = store_gmember_get(txn, m->to, user, &gm)) != STORE_OK)
-		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
-	rc = receipt_due(txn, mid, m, user, &flags, &quiet);
-	if (rc != STORE_OK)
-		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
-	if (flags & GRCPT_READ)
-		return (STORE_OK);
-	if ((rc = store_user_get(txn, user, &u)) != STORE_OK)
-		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
-	delivered = !quiet && (flags & GRCPT_DELIVERED) == 0;
-	if ((rc = store_grcpt_put(txn, mid, user, flags | GRCPT_DELIVERED |
-	    GRCPT_READ)) != STORE_OK)
-		return (rc);
-	if (delivered && (rc = group_receipt(txn, gen, mid, m, user,
-	    "delivered", now, out)) != STORE_OK)
-		return (rc);
-	if (quiet || !u.read_receipts)
-		return (STORE_OK);
-	return (group_receipt(txn, gen, mid, m, user, "read", now, out));
-}
-
-/* What group_typing's walk carries. */
-struct gtyping {
-	struct txn	*txn;
-	const char	*actor;
-	void		(*fn)(void *, const char *);
-	void		*arg;
-	int		 rc;
-};
-
-/* Member walk callback: one member that typing reaches. */
-static int
-typing_fn(void *arg, const char *group, const char *user,
-    const struct gmember_rec *r)
-{
-	struct gtyping	*t = arg;
-
-	(void)group;
-	(void)r;
-	if (strcmp(user, t->actor) == 0)
-		return (STORE_WALK_NEXT);
-	if ((t->rc = blocked(t->txn, user, t->actor)) < 0)
-		return (STORE_WALK_STOP);
-	if (t->rc == 0)
-		t->fn(t->arg, user);
-	t->rc = STORE_OK;
-	return (STORE_WALK_NEXT);
-}
-
-/*
- * Calls fn for every other member of group that did not block actor
- * (rules 10 and 11); *member is 0 if actor is not a member.
- */
-int
-group_typing(struct txn *txn, const char *actor, const char *group,
-    void (*fn)(void *, const char *), void *arg, int *member)
-{
-	struct gmember_rec	me;
-	struct gtyping		t;
-	int			rc;
-
-	*member = 0;
-	if ((rc = store_gmember_get(txn, group, actor, &me)) != STORE_OK)
-		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
-	*member = 1;
-	t.txn = txn;
-	t.actor = actor;
-	t.fn = fn;
-	t.arg = arg;
-	t.rc = STORE_OK;
-	rc = store_gmember_walk(txn, group, typing_fn, &t);
-	return (rc != STORE_OK ? rc : t.rc);
 }
 
 /* Reverse-index walk callback: collects a user's group names. */

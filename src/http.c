@@ -409,6 +409,12 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 		http_store_error(c, ret);
 		goto done;
 	}
+	/*
+	 * Claiming a new name may have renamed the lone "default": readers
+	 * of its queue: view look again (tickd-resp(7) BLOCKING).
+	 */
+	if (strcmp(device, DEVICE_DEFAULT) != 0)
+		resp_view_gone(job->user, DEVICE_DEFAULT);
 	obj = json_pack("{s:s,s:s,s:s,s:I}", "token", token, "user",
 	    job->user, "device", device, "expires", (json_int_t)expires);
 	http_send_durable(c, 200, obj);
@@ -528,6 +534,8 @@ route_logout(struct conn *c, struct http_req *req)
 		http_store_error(c, ret);
 		return;
 	}
+	/* Its queue: view went with it (tickd-resp(7) BLOCKING). */
+	resp_view_gone(tok.user, tok.device);
 	if ((dc = device_conn(tok.user, tok.device)) != NULL)
 		ws_close(dc, 1008, "logged out");
 	obj = json_object();
@@ -619,7 +627,7 @@ route_metrics(struct conn *c, struct http_req *req)
 /*
  * GET /v1/info (tickd-protocol(7) VERSION 2): what a client may rely on,
  * without authentication.  push is true when push_allow_hosts is set
- * (tickd-protocol(7) PUSH).
+ * (tickd-protocol(7) PUSH NOTIFICATIONS).
  */
 static void
 route_info(struct conn *c, struct http_req *req)

@@ -214,7 +214,8 @@ metrics_render(size_t *len)
 	metric(f, "tickd_audit_failures_total", "counter",
 	    "Failed PostgreSQL connections and batches.", as.failures);
 	metric(f, "tickd_push_pending", "gauge",
-	    "Push notifications pending, tickd-protocol(7) PUSH.", pending);
+	    "Push notifications pending, tickd-protocol(7) PUSH NOTIFICATIONS.",
+	    pending);
 	push_http_stats(&pok, &pretry, &pgone, &pdropped);
 	fprintf(f, "# HELP tickd_push_posts_total Push POSTs by outcome.\n"
 	    "# TYPE tickd_push_posts_total counter\n"

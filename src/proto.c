@@ -818,8 +818,8 @@ op_keys_count(struct conn *c, json_t *req, json_t *ref)
 }
 
 /*
- * push_register (tickd-protocol(7) PUSH): the frame is checked here, the
- * endpoint by push-http.c, and proto_push_checked answers.
+ * push_register (tickd-protocol(7) PUSH NOTIFICATIONS): the frame is checked
+ * here, the endpoint by push-http.c, and proto_push_checked answers.
  */
 static void
 op_push_register(struct conn *c, json_t *req, json_t *ref)
@@ -923,7 +923,7 @@ op_push_status(struct conn *c, json_t *req, json_t *ref)
 
 /*
  * The chat of a mute or unmute: a user that exists or a group of the
- * caller (tickd-protocol(7) PUSH); TE_OK, or the error to answer.
+ * caller (tickd-protocol(7) PUSH NOTIFICATIONS); TE_OK, or the error to answer.
  */
 static enum tick_err
 mute_chat(struct txn *txn, const char *user, json_t *req, const char **chat,
@@ -1056,7 +1056,7 @@ static const struct op ops[] = {
 	{ .name = "keys_upload", .fn = op_keys_upload },
 	{ .name = "keys_fetch", .fn = op_keys_fetch },
 	{ .name = "keys_count", .fn = op_keys_count },
-	/* Push, tickd-protocol(7) PUSH. */
+	/* Push, tickd-protocol(7) PUSH NOTIFICATIONS. */
 	{ .name = "push_register", .fn = op_push_register },
 	{ .name = "push_unregister", .fn = op_push_unregister },
 	{ .name = "push_status", .fn = op_push_status },

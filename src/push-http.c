@@ -1,9 +1,10 @@
 /*
- * push-http.c: the outgoing HTTP of push (tickd-protocol(7) PUSH), libcurl's
- * multi_socket API driven by the event loop: no thread per request and no
- * blocking call.  Every request has push_timeout, a bounded answer, no
- * redirects, and connects only to an address that passed rule 2, checked
- * when its socket is opened and again before each request on it.
+ * push-http.c: the outgoing HTTP of push (tickd-protocol(7) PUSH
+ * NOTIFICATIONS), libcurl's multi_socket API driven by the event loop: no
+ * thread per request and no blocking call.  Every request has push_timeout, a
+ * bounded answer, no redirects, and connects only to an address that passed
+ * rule 2, checked when its socket is opened and again before each request on
+ * it.
  *
  * Pending notifications live in the store (store-push.c); a timer walks
  * them and POSTs those that are due.  An outcome is written in the batch

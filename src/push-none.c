@@ -1,9 +1,9 @@
 /*
- * push-none.c: push-http.c's place in a tickd configured --without-push
- * (no libcurl).  Push is never on (push_enabled), so every push_register
- * is answered push_rejected, nothing is ever posted, and /v1/info says
- * push false (tickd-protocol(7) PUSH).  Endpoints and notifications a
- * build with push left in the store stay there, untouched.
+ * push-none.c: push-http.c's place in a tickd configured --without-push (no
+ * libcurl).  Push is never on (push_enabled), so every push_register is
+ * answered push_rejected, nothing is ever posted, and /v1/info says push false
+ * (tickd-protocol(7) PUSH NOTIFICATIONS).  Endpoints and notifications a build
+ * with push left in the store stay there, untouched.
  */
 #include <sys/types.h>
 

@@ -1,7 +1,7 @@
 /*
- * push.c: the rules of push for offline devices (tickd-protocol(7) PUSH):
- * which endpoints a device may register, when a notification becomes
- * pending and what its POST carries, what an answer means, mutes, and
+ * push.c: the rules of push for offline devices (tickd-protocol(7) PUSH
+ * NOTIFICATIONS): which endpoints a device may register, when a notification
+ * becomes pending and what its POST carries, what an answer means, mutes, and
  * RFC 8291 message encryption.  The HTTP side is push-http.c.
  */
 #include <sys/types.h>
@@ -142,8 +142,9 @@ push_enabled(const struct conf *conf)
 }
 
 /*
- * Checks an endpoint URL against rule 2 of tickd-protocol(7) PUSH, all but
- * its addresses; the host goes to host.  NULL if it passes, else why not.
+ * Checks an endpoint URL against rule 2 of tickd-protocol(7) PUSH
+ * NOTIFICATIONS, all but its addresses; the host goes to host.  NULL if it
+ * passes, else why not.
  */
 const char *
 push_url_check(const struct conf *conf, const char *url, char *host,
@@ -704,8 +705,8 @@ out:
 }
 
 /*
- * Mutes chat for user (tickd-protocol(7) PUSH); until 0 for no end, a
- * past until unmutes.  *err is TE_BAD_REQUEST past max_mutes.
+ * Mutes chat for user (tickd-protocol(7) PUSH NOTIFICATIONS); until 0 for no
+ * end, a past until unmutes.  *err is TE_BAD_REQUEST past max_mutes.
  */
 int
 push_mute(struct txn *txn, const struct conf *conf, const char *user,

@@ -31,6 +31,25 @@ static const char *const resp_errs[] = {
 	    "XREADGROUP using the GROUP <group> <consumer> option.",
 };
 
+/*
+ * Moves what src holds to the end of dst, copied with buf_add() so that
+ * replies share full chains: moved as they are, each reply would keep a
+ * chain of a kilobyte or more, 150 times a 7-byte +PONG (tickd.conf(5)
+ * max_output_bytes).  -1 when out of memory.
+ */
+int
+resp_buf_move(struct evbuffer *dst, struct evbuffer *src)
+{
+	char	buf[BUF_PIECE];
+	int	n;
+
+	while ((n = evbuffer_remove(src, buf, sizeof buf)) > 0) {
+		if (buf_add(dst, buf, (size_t)n) != 0)
+			return (-1);
+	}
+	return (n < 0 ? -1 : 0);
+}
+
 /* Appends a line "<type><n>\r\n". */
 static void
 add_len(struct rclient *rc, char type, long long n)
@@ -245,7 +264,8 @@ resp_nest_end(struct rclient *rc, struct evbuffer *saved, char type,
 		type = '*';
 	if (type != 0)
 		add_len(rc, type, n);
-	evbuffer_add_buffer(rc->out, inner);
+	if (resp_buf_move(rc->out, inner) != 0)
+		fatalx("resp: out of memory");
 	evbuffer_free(inner);
 }
 

@@ -265,20 +265,40 @@ resp_arg_set(struct rarg *a, const char *s)
 	a->len = strlen(s);
 }
 
+/*
+ * The heap memory malloc(n) takes: n and malloc's size word, rounded up
+ * to 16 bytes, at least 32, as glibc's allocator does.  resp_max_query
+ * counts arguments so (tickd.conf(5)), not by their length: an empty
+ * argument is 6 bytes of input but 48 bytes of tickd's memory.
+ */
+static size_t
+rc_alloc_cost(size_t n)
+{
+	n = (n + sizeof(size_t) + 15) & ~(size_t)15;
+	return (n < 32 ? 32 : n);
+}
+
+/* Sizes the parser's argument vector to cap slots, counting its memory. */
+static void
+rc_argv_grow(struct rclient *rc, int cap)
+{
+	rc->argv = xrealloc(rc->argv, (size_t)cap * sizeof *rc->argv);
+	rc->argbytes += (size_t)(cap - rc->argvcap) * sizeof *rc->argv;
+	rc->argvcap = cap;
+}
+
 /* Appends an argument (copied and NUL-terminated) to the parser's argv. */
 static void
 rc_arg_push(struct rclient *rc, const char *p, size_t len)
 {
-	if (rc->argc == rc->argvcap) {
-		rc->argvcap = rc->argvcap == 0 ? 8 : rc->argvcap * 2;
-		rc->argv = xrealloc(rc->argv, rc->argvcap * sizeof *rc->argv);
-	}
+	if (rc->argc == rc->argvcap)
+		rc_argv_grow(rc, rc->argvcap == 0 ? 8 : rc->argvcap * 2);
 	rc->argv[rc->argc].p = xmalloc(len + 1);
 	memcpy(rc->argv[rc->argc].p, p, len);
 	rc->argv[rc->argc].p[len] = '\0';
 	rc->argv[rc->argc].len = len;
 	rc->argc++;
-	rc->argbytes += len + sizeof *rc->argv;
+	rc->argbytes += rc_alloc_cost(len + 1);
 }
 
 /* Forgets the parsed command and the parser's state. */
@@ -513,8 +533,8 @@ rc_parse_multibulk(struct rclient *rc, const char **err)
 		if (n <= 0)
 			return (PARSE_DONE);
 		rc->mbulk = n;
-		rc->argvcap = n < RESP_ARGV_FIRST ? (int)n : RESP_ARGV_FIRST;
-		rc->argv = xcalloc((size_t)rc->argvcap, sizeof *rc->argv);
+		rc_argv_grow(rc, n < RESP_ARGV_FIRST ? (int)n :
+		    RESP_ARGV_FIRST);
 	}
 	while (rc->mbulk > 0) {
 		if (rc->bulklen == -1) {
@@ -723,7 +743,8 @@ resp_call(struct rclient *rc, const struct rcmd *cmd, int argc,
 		else
 			evbuffer_add(rc->fail, evbuffer_pullup(out, -1), len);
 	}
-	evbuffer_add_buffer(rc->ok, out);
+	if (resp_buf_move(rc->ok, out) != 0)
+		fatalx("resp: out of memory");
 }
 
 /* A refused command makes EXEC fail, as Redis's flagTransaction(). */
@@ -792,9 +813,25 @@ rc_dispatch(struct rclient *rc)
 /* ---------------------------------------------------------- output */
 
 /*
+ * The memory a client's replies hold, sent or not: its socket's output
+ * buffer and the round's replies, counted as buf_mem() does
+ * (tickd.conf(5) max_output_bytes).
+ */
+static size_t
+rc_output_held(struct rclient *rc)
+{
+	size_t	n;
+
+	n = buf_mem(bufferevent_get_output(rc->c->bev)) + buf_mem(rc->ok);
+	if (rc->fail != NULL)
+		n += buf_mem(rc->fail);
+	return (n);
+}
+
+/*
  * Sends the round's replies: now, or after the commit if a batch is open,
  * with the fail form for a failed commit.  A client that has not read
- * what it was sent before, up to max_output_bytes, is closed.
+ * what it was sent before, up to max_output_bytes of memory, is closed.
  */
 void
 resp_flush(struct rclient *rc)
@@ -810,7 +847,7 @@ resp_flush(struct rclient *rc)
 		goto out;
 	}
 	output = bufferevent_get_output(c->bev);
-	if (evbuffer_get_length(output) > srv.conf.max_output_bytes) {
+	if (rc_output_held(rc) > srv.conf.max_output_bytes) {
 		log_info("resp: %s is not reading; closed at max_output_bytes",
 		    c->addr);
 		evbuffer_drain(rc->ok, len);
@@ -826,7 +863,7 @@ resp_flush(struct rclient *rc)
 			evbuffer_remove(rc->fail, fail, flen);
 		}
 		batch_defer(c, ok, len, fail, flen);
-	} else if (evbuffer_add_buffer(output, rc->ok) != 0)
+	} else if (resp_buf_move(output, rc->ok) != 0)
 		conn_free_later(c);
 out:
 	if (rc->fail != NULL)
@@ -836,15 +873,15 @@ out:
 
 /*
  * Stops reading a client whose replies pile up (above half of
- * max_output_bytes); its write callback resumes it once they left.
+ * max_output_bytes of memory); its write callback resumes it once they
+ * left.
  */
 static int
 rc_backlogged(struct rclient *rc)
 {
 	struct conn	*c = rc->c;
 
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <=
-	    srv.conf.max_output_bytes / 2)
+	if (rc_output_held(rc) <= srv.conf.max_output_bytes / 2)
 		return (0);
 	rc->paused = 1;
 	bufferevent_disable(c->bev, EV_READ);
@@ -883,11 +920,55 @@ resp_process(struct rclient *rc)
 			rc_dispatch(rc);
 		rc_args_reset(rc);
 	}
-	if (rc->qpos == rc->qlen)
+	if (rc->qpos == rc->qlen) {
 		rc->qpos = rc->qlen = 0;
+		/* A big command's buffer is not kept once it ran. */
+		if (rc->qcap > RESP_READ_MAX) {
+			free(rc->qb);
+			rc->qb = NULL;
+			rc->qcap = 0;
+		}
+	}
 	resp_flush(rc);
 	if (rc->quit && !c->dead)
 		conn_close_after_output(c);
+}
+
+/*
+ * The memory a client's input holds once n more bytes are in: the query
+ * buffer as allocated, the arguments parsed and the commands queued by
+ * MULTI, each with its allocation (tickd.conf(5) resp_max_query).
+ */
+static size_t
+rc_query_held(struct rclient *rc, size_t n)
+{
+	size_t	buf = rc->qlen - rc->qpos + n;
+
+	if (buf < rc->qcap)
+		buf = rc->qcap;
+	return (buf + rc->argbytes + rc->queuedbytes);
+}
+
+/*
+ * Gives back the part of the query buffer already parsed (its arguments
+ * hold a copy) before the client is judged against resp_max_query, so
+ * that an argument of resp_max_bulk is not counted twice.
+ */
+static void
+rc_query_compact(struct rclient *rc, size_t n)
+{
+	size_t	need;
+
+	if (rc->qpos == 0)
+		return;
+	memmove(rc->qb, rc->qb + rc->qpos, rc->qlen - rc->qpos);
+	rc->qlen -= rc->qpos;
+	rc->qpos = 0;
+	need = rc->qlen + n < RESP_READ_MAX ? RESP_READ_MAX : rc->qlen + n;
+	if (rc->qcap > need) {
+		rc->qb = xrealloc(rc->qb, need);
+		rc->qcap = need;
+	}
 }
 
 /*
@@ -902,13 +983,14 @@ rc_read_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 	struct rclient	*rc = c->resp;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	size_t		 n, held;
+	size_t		 n;
 
 	while ((n = evbuffer_get_length(in)) > 0 && !c->dead && !c->closing) {
 		if (!rc->blocked && !rc->paused && n > RESP_READ_MAX)
 			n = RESP_READ_MAX;
-		held = rc->qlen - rc->qpos + rc->argbytes + rc->queuedbytes;
-		if (held + n > srv.conf.resp_max_query) {
+		if (rc_query_held(rc, n) > srv.conf.resp_max_query)
+			rc_query_compact(rc, n);
+		if (rc_query_held(rc, n) > srv.conf.resp_max_query) {
 			log_info("resp: %s: query buffer over resp_max_query; "
 			    "closed", c->addr);
 			evbuffer_drain(in, evbuffer_get_length(in));

@@ -147,6 +147,44 @@ batch_defer_reply(struct conn *c, char *ok, size_t oklen, json_t *ref,
 		d->id = json_incref(id);
 }
 
+/*
+ * Appends bytes to an output buffer BUF_PIECE at a time.  libevent sizes a
+ * new chain to a power of two over what one call adds, so a large call
+ * can leave half a chain unused; in pieces every chain but the last is
+ * full, and all but the first few have 4 or 8 KB, which buf_mem() counts
+ * (tickd.conf(5) max_output_bytes).  -1 when out of memory.
+ */
+int
+buf_add(struct evbuffer *b, const void *data, size_t len)
+{
+	const char	*p = data;
+	size_t		 n;
+
+	while (len > 0) {
+		n = len < BUF_PIECE ? len : BUF_PIECE;
+		if (evbuffer_add(b, p, n) != 0)
+			return (-1);
+		p += n;
+		len -= n;
+	}
+	return (0);
+}
+
+/*
+ * The memory a buffer filled by buf_add() holds: its bytes, a header of
+ * under 1/64 of each chain, the sent part of its first chain and the
+ * unused room of its last.
+ */
+size_t
+buf_mem(struct evbuffer *b)
+{
+	size_t	len = evbuffer_get_length(b);
+
+	if (len == 0)
+		return (0);
+	return (len + len / 64 + 2 * BUF_CHAIN);
+}
+
 /* Sends HTTP bytes now, or after the commit if a batch is open. */
 void
 conn_write_raw(struct conn *c, const char *data, size_t len)
@@ -159,7 +197,7 @@ conn_write_raw(struct conn *c, const char *data, size_t len)
 		defer(c, OUT_RAW, copy, len, NULL, 0);
 		return;
 	}
-	if (!c->dead && evbuffer_add(bufferevent_get_output(c->bev), data,
+	if (!c->dead && buf_add(bufferevent_get_output(c->bev), data,
 	    len) != 0)
 		conn_free_later(c);
 }
@@ -359,6 +397,8 @@ sweep_cb(evutil_socket_t fd, short events, void *arg)
 		for (i = 0; i < res.removed.n; i++) {
 			log_info("sweep: device %s:%s removed after device_ttl",
 			    res.removed.v[i].user, res.removed.v[i].device);
+			resp_view_gone(res.removed.v[i].user,
+			    res.removed.v[i].device);
 			audit_event(AUDIT_DEVICE_REMOVED, res.removed.v[i].user,
 			    res.removed.v[i].device, NULL,
 			    json_pack("{s:s}", "by", "expiry"));

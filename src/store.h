@@ -379,7 +379,21 @@ int	store_rset_del(struct txn *, uint64_t, const void *, size_t);
 int	store_rset_walk(struct txn *, uint64_t, int (*)(void *, const void *,
 	    size_t), void *);
 int	store_rset_drop(struct txn *, uint64_t);
+/*
+ * For verify: every record of the RESP shim's databases, in key order.
+ * One that does not decode is passed too, with NULL for its record,
+ * member, name or id (a key record's key is given all the same), and with
+ * a rid or gid of 0 if its key is too short to hold one (none is 0).  Any
+ * may be deleted.
+ */
+int	store_rkey_walk_all(struct txn *, int (*)(void *, const void *,
+	    size_t, const struct rkey_rec *), void *);
+int	store_ridx_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t), void *);
+int	store_rset_walk_all(struct txn *, int (*)(void *, uint64_t,
+	    const void *, size_t), void *);
 
+/* store-resp-stream.c */
 /* Stream entries. */
 int	store_rentry_put(struct txn *, uint64_t, const struct mid *,
 	    uint64_t node, const struct rbuf *, uint32_t);
@@ -430,20 +444,7 @@ int	store_rcons_del(struct txn *, uint64_t, const void *, size_t);
 int	store_rcons_walk(struct txn *, uint64_t, int (*)(void *, const void *,
 	    size_t, const struct rcons_rec *), void *);
 int	store_rcons_drop(struct txn *, uint64_t);
-/*
- * For verify: every record of the RESP shim's databases, in key order.
- * One that does not decode is passed too, with NULL for its record,
- * member, name or id (a key record's key is given all the same), and with
- * a rid or gid of 0 if its key is too short to hold one (none is 0).  Any
- * may be deleted.
- */
-int	store_rkey_walk_all(struct txn *, int (*)(void *, const void *,
-	    size_t, const struct rkey_rec *), void *);
-int	store_ridx_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const void *, size_t), void *);
-int	store_rset_walk_all(struct txn *, int (*)(void *, uint64_t,
-	    const void *, size_t), void *);
-/* Tombstones included. */
+/* For verify, as store_rkey_walk_all above; tombstones included. */
 int	store_rentry_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct mid *, const struct rentry *), void *);
 int	store_rgroup_walk_all(struct txn *, int (*)(void *, uint64_t,
@@ -574,10 +575,10 @@ int	store_gpref_get(struct txn *, const char *, int *);
 int	store_gpref_put(struct txn *, const char *, int);
 /* store-push.c */
 /*
- * Push for offline devices (tickd-protocol(7) PUSH): a device's endpoint,
- * keyed "user\0device"; its pending notification, keyed the same, written
- * in the batch of the message that makes it due and deleted once its POST
- * has an outcome; and a user's mutes, keyed "user\0chat".
+ * Push for offline devices (tickd-protocol(7) PUSH NOTIFICATIONS): a device's
+ * endpoint, keyed "user\0device"; its pending notification, keyed the same,
+ * written in the batch of the message that makes it due and deleted once its
+ * POST has an outcome; and a user's mutes, keyed "user\0chat".
  */
 #define PUSH_URL_MAX		1000
 #define PUSH_TOKEN_MAX		1024
@@ -960,5 +961,37 @@ int	walk_all(struct txn *, int, walk_fn, struct walk_any *);
 int	meta_get_u64s(struct txn *, const char *, uint64_t *, int);
 int	meta_put_u64s(struct txn *, const char *, const uint64_t *, int);
 int	meta_next(struct txn *, const char *, uint64_t min, uint64_t *);
+
+/* store-resp.c */
+/* What an rid-keyed walk calls, and with what. */
+struct rwalk {
+	union {
+		int	(*key)(void *, uint64_t, const void *, size_t);
+		int	(*member)(void *, const void *, size_t);
+		int	(*entry)(void *, const struct mid *,
+			    const struct rentry *);
+		int	(*group)(void *, const void *, size_t,
+			    const struct rgroup_rec *);
+		int	(*pel)(void *, const struct mid *,
+			    const struct rpel_rec *);
+		int	(*cons)(void *, const void *, size_t,
+			    const struct rcons_rec *);
+	} fn;
+	void	*arg;
+	int	 tombstones;	/* entry walks: show them too */
+};
+
+/*
+ * Records keyed by a number and a name, short or long (a set's members,
+ * a stream's consumer groups, a group's consumers), and the name and
+ * record that a walk's entry of them holds.
+ */
+int	rn_split(const MDB_val *, const MDB_val *, size_t, const uint8_t **,
+	    size_t *, MDB_val *);
+int	rrec_get(struct txn *, int, uint64_t, const void *, size_t,
+	    MDB_val *);
+int	rrec_put(struct txn *, int, uint64_t, const void *, size_t,
+	    const struct enc *, unsigned int);
+int	rrec_del(struct txn *, int, uint64_t, const void *, size_t);
 
 #endif /* STORE_INTERNAL */

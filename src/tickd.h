@@ -53,7 +53,7 @@ enum tick_err {
 	TE_NO_SUCH_MEDIA,		/* tickd-protocol(7) MEDIA */
 	TE_QUOTA_EXCEEDED,
 	TE_BAD_RANGE,
-	TE_PUSH_REJECTED,	/* tickd-protocol(7) PUSH */
+	TE_PUSH_REJECTED,	/* tickd-protocol(7) PUSH NOTIFICATIONS */
 };
 
 /* compat/strlcpy.c */
@@ -174,7 +174,7 @@ struct conf {
 	uint64_t	 media_min_free; /* bytes free for uploads to go on */
 	uint64_t	 max_media_refs;
 	char		*web_root;	/* web client, NULL: none */
-	/* Push for offline devices, tickd-protocol(7) PUSH. */
+	/* Push for offline devices, tickd-protocol(7) PUSH NOTIFICATIONS. */
 	char		*push_allow_hosts; /* NULL: push off */
 	int		 push_allow_http; /* 0 no, 1 yes */
 	int		 push_allow_private;
@@ -341,6 +341,29 @@ int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 	    struct sweep_res *);
 
 /* group.c */
+/* A device collected for a fan-out; the array is reused per member. */
+struct gdev {
+	char		device[NAME_DEVICE_MAX + 1];
+	struct dev_rec	r;
+};
+struct gdevs {
+	struct gdev	*v;
+	size_t		 n, cap;
+};
+
+/* One change being made: the group, its record, and where events go. */
+struct gctx {
+	struct txn		*txn;
+	struct midgen		*gen;
+	const struct conf	*conf;
+	const char		*group;
+	struct group_rec	 g;
+	const char		*by;
+	uint64_t		 now;
+	struct targets		*out;
+	struct gdevs		 devs;
+};
+
 struct grp_req {
 	const char	 *actor;
 	const char	 *group;	/* NULL: group_create picks a name */
@@ -379,6 +402,21 @@ int	group_role(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
 int	group_set(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
+int	group_user_gone(struct txn *, struct midgen *, const struct conf *,
+	    const char *, uint64_t, struct targets *, uint64_t *);
+int	group_delete(struct txn *, struct midgen *, const struct conf *,
+	    const char *, uint64_t, struct targets *, uint64_t *);
+/* What group-send.c runs a send, a receipt or typing with. */
+int	group_abandon(struct txn *);
+int	group_user_items(struct gctx *, const char *, const char *, uint64_t,
+	    const struct mid *, const struct item *, uint64_t *, uint64_t *);
+int	group_blocked(struct txn *, const char *, const char *);
+int	gctx_open(struct gctx *, struct txn *, struct midgen *,
+	    const struct conf *, const struct grp_req *, struct gmember_rec *,
+	    struct grp_res *);
+void	gctx_close(struct gctx *);
+
+/* group-send.c */
 int	group_send(struct txn *, struct midgen *, const struct conf *,
 	    const struct send_req *, struct send_res *);
 int	group_ack(struct txn *, struct midgen *, const char *,
@@ -389,10 +427,6 @@ int	group_read(struct txn *, struct midgen *, const char *,
 	    struct targets *);
 int	group_typing(struct txn *, const char *, const char *,
 	    void (*)(void *, const char *), void *, int *);
-int	group_user_gone(struct txn *, struct midgen *, const struct conf *,
-	    const char *, uint64_t, struct targets *, uint64_t *);
-int	group_delete(struct txn *, struct midgen *, const struct conf *,
-	    const char *, uint64_t, struct targets *, uint64_t *);
 /* media.c */
 #define MEDIA_ID_LEN	22	/* base64url characters of an ID */
 int	media_id_new(uint8_t [MEDIA_ID_BYTES]);
@@ -435,6 +469,7 @@ int	media_verify(struct txn *, const char *dir, int fix,
 	    void (*)(void *, const char *), void *, json_t *);
 
 /* account.c */
+#define DEVICE_DEFAULT	"default"	/* the device a login names by default */
 int	account_register(struct txn *, const char *user,
 	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
 	    enum tick_err *);
@@ -645,6 +680,11 @@ void	batch_defer_reply(struct conn *, char *ok, size_t, json_t *ref,
 	    json_t *id);
 void	pump_later(struct conn *);
 void	pump_targets(const struct targets *);
+#define BUF_PIECE	4096	/* what buf_add() adds at a time */
+#define BUF_CHAIN	8192	/* its largest chain, header included */
+struct evbuffer;
+int	buf_add(struct evbuffer *, const void *, size_t);
+size_t	buf_mem(struct evbuffer *);
 void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
@@ -831,7 +871,8 @@ json_t *audit_status(void);
 #define PUSH_CONTENT_NONE	0
 #define PUSH_CONTENT_SENDER	1
 #define PUSH_CONTENT_BODY	2
-enum push_result {		/* rule 6 of tickd-protocol(7) PUSH */
+/* The answers of rule 6 of tickd-protocol(7) PUSH NOTIFICATIONS. */
+enum push_result {
 	PUSH_R_OK,
 	PUSH_R_GONE,
 	PUSH_R_TOO_LARGE,
@@ -1109,6 +1150,7 @@ void	resp_add_help(struct rclient *, const char *, const char *const *);
 struct evbuffer *resp_nest(struct rclient *);
 void	resp_nest_end(struct rclient *, struct evbuffer *, char, long long);
 void	resp_nest_abort(struct rclient *, struct evbuffer *);
+int	resp_buf_move(struct evbuffer *, struct evbuffer *);
 
 /* resp-conn.c */
 void	resp_conn_auth(struct rclient *, int, struct rarg *);

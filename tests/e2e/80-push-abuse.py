@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-# Hostile push endpoints, tickd-protocol(7) PUSH: one that never answers,
-# one that trickles its answer a byte at a time, one that sends a
-# gigabyte.  tickd ends each within push_timeout or after a few kilobytes,
-# its memory and its connections stay bounded, the event loop keeps
-# serving, and a good endpoint is still woken.
+# Hostile push endpoints, tickd-protocol(7) PUSH NOTIFICATIONS: one that never
+# answers, one that trickles its answer a byte at a time, one that sends a
+# gigabyte.  tickd ends each within push_timeout or after a few kilobytes, its
+# memory and its connections stay bounded, the event loop keeps serving, and a
+# good endpoint is still woken.
 
 import os
 import sys

@@ -1,11 +1,10 @@
 #!/usr/bin/python3
-# Rule 2 of tickd-protocol(7) PUSH on the address actually connected: an
-# endpoint named "localhost" (a host name resolving to loopback) is
-# refused at registration without push_allow_private; one registered
-# while private addresses were allowed is not posted to once they are not
-# (each POST's connection is checked, not only the registration), the
-# notification is kept for a retry, and posted when they are allowed
-# again.
+# Rule 2 of tickd-protocol(7) PUSH NOTIFICATIONS on the address actually
+# connected: an endpoint named "localhost" (a host name resolving to loopback)
+# is refused at registration without push_allow_private; one registered while
+# private addresses were allowed is not posted to once they are not (each
+# POST's connection is checked, not only the registration), the notification is
+# kept for a retry, and posted when they are allowed again.
 
 import os
 import signal

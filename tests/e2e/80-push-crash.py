@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-# Push under SIGKILL, tickd-protocol(7) PUSH rule 4: a notification that is
-# pending (before push_delay), retrying (the endpoint answers 503) or
-# under way (the endpoint has not answered) when tickd is killed is posted
-# once after the restart, and never again once a 2xx came back.
+# Push under SIGKILL, tickd-protocol(7) PUSH NOTIFICATIONS rule 4: a
+# notification that is pending (before push_delay), retrying (the endpoint
+# answers 503) or under way (the endpoint has not answered) when tickd is
+# killed is posted once after the restart, and never again once a 2xx came
+# back.
 
 import os
 import sys

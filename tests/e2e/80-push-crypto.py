@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-# What a POST carries, tickd-protocol(7) PUSH rule 5: with p256dh and auth
-# the body is RFC 8291 aes128gcm, decrypted here with python3-cryptography;
-# a webhook carries its token and, with push_webhook_secret, an
-# X-Tick-Signature HMAC checked here; with push_vapid_key, an RFC 8292
-# Authorization whose ES256 JWT is verified here.
+# What a POST carries, tickd-protocol(7) PUSH NOTIFICATIONS rule 5: with p256dh
+# and auth the body is RFC 8291 aes128gcm, decrypted here with
+# python3-cryptography; a webhook carries its token and, with
+# push_webhook_secret, an X-Tick-Signature HMAC checked here; with
+# push_vapid_key, an RFC 8292 Authorization whose ES256 JWT is verified here.
 
 import base64
 import hashlib

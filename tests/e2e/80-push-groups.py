@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-# Push and groups, tickd-protocol(7) PUSH rule 3: a group message wakes an
-# offline member once, not the sender's own devices; muting the group
-# (chat "#g") silences it, muting its sender does not; a group the caller
-# is not in is no_such_group.
+# Push and groups, tickd-protocol(7) PUSH NOTIFICATIONS rule 3: a group message
+# wakes an offline member once, not the sender's own devices; muting the group
+# (chat "#g") silences it, muting its sender does not; a group the caller is
+# not in is no_such_group.
 
 import os
 import sys

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-# Push registration and mutes, tickd-protocol(7) PUSH: push_register and
-# its refusals (push off, host not allowed, http while https-only, private
-# address, failing discovery), every bad input of the contract,
-# push_status, push_unregister, mute, unmute, mutes and max_mutes.
+# Push registration and mutes, tickd-protocol(7) PUSH NOTIFICATIONS:
+# push_register and its refusals (push off, host not allowed, http while
+# https-only, private address, failing discovery), every bad input of the
+# contract, push_status, push_unregister, mute, unmute, mutes and max_mutes.
 
 import os
 import signal

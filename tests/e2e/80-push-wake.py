@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-# The wake POST, tickd-protocol(7) PUSH rules 3 to 6: one POST after
-# push_delay for an offline device, coalescing, none while connected, none
-# for the user's own messages or a muted chat, its body and headers, no
-# message content by default, and what each answer does: 2xx, 404/410,
-# 413, 429 with Retry-After, 5xx, a timeout, another 4xx.
+# The wake POST, tickd-protocol(7) PUSH NOTIFICATIONS rules 3 to 6: one POST
+# after push_delay for an offline device, coalescing, none while connected,
+# none for the user's own messages or a muted chat, its body and headers, no
+# message content by default, and what each answer does: 2xx, 404/410, 413, 429
+# with Retry-After, 5xx, a timeout, another 4xx.
 
 import os
 import signal

@@ -1,7 +1,7 @@
 /*
- * test_group.c: unit tests of store-groups.c and group.c, the records and
- * rules of groups, against a store in a temporary directory.  Prints
- * TAP; exits 0 only if every test passed.
+ * test_group.c: unit tests of store-groups.c, group.c and group-send.c,
+ * the records and rules of groups, against a store in a temporary
+ * directory.  Prints TAP; exits 0 only if every test passed.
  */
 #include <stdio.h>
 #include <stdlib.h>
