@@ -95,7 +95,8 @@ proxy_net_parse(const char *s, size_t len, struct proxy_net *n, char **why)
 		if (i * 8 >= n->bits)
 			n->addr[i] = 0;
 		else if (i * 8 + 8 > n->bits)
-			n->addr[i] &= (uint8_t)(0xff << (8 - (n->bits - i * 8)));
+			n->addr[i] &= (uint8_t)(0xff <<
+			    (8 - (n->bits - i * 8)));
 	}
 	return (0);
 bad:
@@ -123,7 +124,8 @@ proxy_nets_parse(const char *v, struct proxy_nets *nets, char **why)
 		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != ',')
 			p++;
 		if (nets->n == PROXY_NETS_MAX) {
-			xasprintf(why, "more than %d addresses", PROXY_NETS_MAX);
+			xasprintf(why, "more than %d addresses",
+			    PROXY_NETS_MAX);
 			return (-1);
 		}
 		if (proxy_net_parse(start, (size_t)(p - start),
@@ -279,7 +281,8 @@ proxy_for(const char *s, size_t len, const char **node, size_t *nlen)
 			continue;
 		if ((val = memchr(pair, '=', plen)) == NULL)
 			return (-1);
-		if ((size_t)(val - pair) != 3 || strncasecmp(pair, "for", 3) != 0)
+		if ((size_t)(val - pair) != 3 ||
+		    strncasecmp(pair, "for", 3) != 0)
 			continue;
 		if (found)
 			return (-1);
@@ -287,8 +290,9 @@ proxy_for(const char *s, size_t len, const char **node, size_t *nlen)
 		vlen = plen - 4;
 		/* A quoted-string; quoted-pairs have no place in a node. */
 		if (vlen >= 2 && val[0] == '"') {
-			if (val[vlen - 1] != '"' || memchr(val + 1, '"',
-			    vlen - 2) != NULL || memchr(val, '\\', vlen) != NULL)
+			if (val[vlen - 1] != '"' ||
+			    memchr(val + 1, '"', vlen - 2) != NULL ||
+			    memchr(val, '\\', vlen) != NULL)
 				return (-1);
 			val++;
 			vlen -= 2;

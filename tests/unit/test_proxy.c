@@ -280,7 +280,8 @@ static int
 test_v1(void)
 {
 	const char	*h4 = "PROXY TCP4 203.0.113.7 10.0.0.1 51234 8080\r\n";
-	const char	*h6 = "PROXY TCP6 2001:db8::7 2001:db8::1 65535 6380\r\n";
+	const char	*h6 =
+	    "PROXY TCP6 2001:db8::7 2001:db8::1 65535 6380\r\n";
 	const char	*hu = "PROXY UNKNOWN\r\n";
 	char		 buf[256], ip[INET6_ADDRSTRLEN];
 	unsigned	 port;
