@@ -523,10 +523,12 @@ proxy_header(const uint8_t *b, size_t len, struct sockaddr_storage *ss,
 			return (-1);
 		return (0);
 	}
+	if (memchr(b, '\n', (size_t)(cr - b)) != NULL ||
+	    memchr(b, '\0', (size_t)(cr - b)) != NULL)
+		return (-1);
 	if ((size_t)(cr - b) + 1 == len)
 		return (0);
-	if (cr[1] != '\n' || memchr(b, '\n', (size_t)(cr - b)) != NULL ||
-	    memchr(b, '\0', (size_t)(cr - b)) != NULL)
+	if (cr[1] != '\n')
 		return (-1);
 	if (proxy_v1((const char *)b, (size_t)(cr - b), ss, sslen) != 0)
 		return (-1);

@@ -318,6 +318,8 @@ test_v1(void)
 	V1_BAD("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n");
 	V1_BAD("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\rX");
 	V1_BAD("PROXY TCP4 1.2.3.4\n5.6.7.8 1 2\r\n");
+	/* A LF before the CR is bad as soon as the CR is read. */
+	V1_BAD("PROXY TCP4 1.2.3.4\n\r");
 	CHECK(hdr("PROXY TCP4 1.2.3.4\0 5.6.7.8 1 2\r\n", 33, ip, sizeof ip,
 	    &port) == -1);
 	/* No CRLF within 107 bytes. */
