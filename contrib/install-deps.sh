@@ -11,7 +11,7 @@ PACKAGES="build-essential autoconf automake pkg-config
 	python3-cryptography
 	redis-server redis-tools mandoc lmdb-utils procps ca-certificates curl
 	debhelper dpkg-dev fakeroot adduser bsdutils
-	postgresql
+	postgresql nginx-light
 	clang libclang-rt-14-dev valgrind
 	chromium chromium-driver python3-selenium nodejs"
 

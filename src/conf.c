@@ -368,6 +368,22 @@ const struct conf_entry conf_table[] = {
 	{ .name = "web_root", .type = CONF_STRING, .offset = O(web_root),
 	  .reload = 0,
 	  .help = "directory of static files served to browsers (unset: none)" },
+	/* tickd.conf(5): Reverse proxy. */
+	{ .name = "trusted_proxies", .type = CONF_STRING,
+	  .offset = O(trusted_proxies), .reload = 1,
+	  .help = "proxies whose client address headers are believed" },
+	{ .name = "listen_proxy_protocol", .type = CONF_ENUM,
+	  .offset = O(listen_proxy_protocol), .choices = conf_yesno_choices,
+	  .dflt = "no", .reload = 0,
+	  .help = "yes: connections to listen start with a PROXY header" },
+	{ .name = "listen_plain_proxy_protocol", .type = CONF_ENUM,
+	  .offset = O(listen_plain_proxy_protocol),
+	  .choices = conf_yesno_choices, .dflt = "no", .reload = 0,
+	  .help = "yes: connections to listen_plain start with one" },
+	{ .name = "resp_proxy_protocol", .type = CONF_ENUM,
+	  .offset = O(resp_proxy_protocol), .choices = conf_yesno_choices,
+	  .dflt = "no", .reload = 0,
+	  .help = "yes: connections to resp_listen start with one" },
 	{ .name = NULL }
 };
 
@@ -602,6 +618,9 @@ conf_set(struct conf *c, const struct conf_entry *e, const char *v,
 			*why = xstrdup("the value is empty");
 			return (-1);
 		}
+		if (e->offset == offsetof(struct conf, trusted_proxies) &&
+		    proxy_nets_parse(v, &c->trusted, why) != 0)
+			return (-1);
 		sp = CONF_FIELD(c, e, char *);
 		free(*sp);
 		*sp = xstrdup(v);
@@ -841,6 +860,12 @@ conf_load(struct conf *c, const char *path, char **cause)
 		    nc.resp_listen);
 		goto fail;
 	}
+	if ((nc.listen_proxy_protocol || nc.listen_plain_proxy_protocol ||
+	    nc.resp_proxy_protocol) && nc.trusted_proxies == NULL) {
+		xasprintf(cause, "%s: a PROXY protocol listener needs "
+		    "trusted_proxies", path);
+		goto fail;
+	}
 	if (nc.resp_max_query < nc.resp_max_bulk + CONF_RESP_ROOM) {
 		xasprintf(cause, "%s: resp_max_query must be at least "
 		    "resp_max_bulk + 64k", path);
@@ -924,6 +949,8 @@ conf_copy(const struct conf_entry *e, struct conf *to,
 			to->listen_ss = from->listen_ss;
 			to->listen_len = from->listen_len;
 		}
+		if (e->offset == offsetof(struct conf, trusted_proxies))
+			to->trusted = from->trusted;
 		break;
 	case CONF_ENUM:
 		*CONF_FIELD(to, e, int) = *CONF_CFIELD(from, e, int);

@@ -154,6 +154,13 @@ http_parse_head(struct http_req *req)
 			req->if_range = value;
 		else if (strcasecmp(name, "If-None-Match") == 0)
 			req->if_none_match = value;
+		else if (strcasecmp(name, "X-Forwarded-For") == 0) {
+			req->fwd_twice |= req->xff != NULL;
+			req->xff = value;
+		} else if (strcasecmp(name, "Forwarded") == 0) {
+			req->fwd_twice |= req->forwarded != NULL;
+			req->forwarded = value;
+		}
 		else if (strcasecmp(name, "Authorization") == 0) {
 			if (strncasecmp(value, "Bearer ", 7) != 0 ||
 			    strlen(value + 7) > TOKEN_MAX)

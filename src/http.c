@@ -804,6 +804,54 @@ http_too_large(struct conn *c)
 	http_done(c);
 }
 
+/*
+ * Sets c's address to the client a trusted proxy names in req's
+ * X-Forwarded-For or Forwarded, or back to the peer's (tickd.conf(5)
+ * Reverse proxy); -1 if that address is at max_connections_per_ip.
+ */
+static int
+http_client(struct conn *c, const struct http_req *req)
+{
+	char	ip[INET6_ADDRSTRLEN];
+	int	ret = 0;
+
+	if (!proxy_trusted(&srv.conf.trusted, c->peer_ip))
+		return (0);
+	if (req->fwd_twice)
+		ret = -1;
+	else if (req->xff != NULL)
+		ret = proxy_xff(&srv.conf.trusted, req->xff, ip, sizeof ip);
+	else if (req->forwarded != NULL)
+		ret = proxy_forwarded(&srv.conf.trusted, req->forwarded, ip,
+		    sizeof ip);
+	else
+		strlcpy(ip, c->peer_ip, sizeof ip);
+	if (ret != 0) {
+		if (!c->fwd_logged)
+			log_info("http: malformed X-Forwarded-For or Forwarded "
+			    "from trusted proxy %s; using its address",
+			    c->peer_addr);
+		c->fwd_logged = 1;
+		strlcpy(ip, c->peer_ip, sizeof ip);
+	}
+	if (strcmp(ip, c->ip) == 0)
+		return (0);
+	if (c->counted && !limit_conn_move(c->ip, ip)) {
+		srv.stats.conns_refused++;
+		log_debug("http: %s behind %s refused: max_connections_per_ip "
+		    "reached", ip, c->peer_addr);
+		return (-1);
+	}
+	strlcpy(c->ip, ip, sizeof c->ip);
+	if (strcmp(ip, c->peer_ip) == 0)
+		strlcpy(c->addr, c->peer_addr, sizeof c->addr);
+	else if (strchr(ip, ':') != NULL)
+		snprintf(c->addr, sizeof c->addr, "[%s]", ip);
+	else
+		strlcpy(c->addr, ip, sizeof c->addr);
+	return (0);
+}
+
 /* Answers every complete request in the input, one at a time. */
 static void
 http_process(struct conn *c)
@@ -844,6 +892,14 @@ http_process(struct conn *c)
 			http_error(c, 400, TE_BAD_REQUEST, req.chunked ?
 			    "chunked bodies are not accepted" :
 			    "malformed HTTP request");
+			http_done(c);
+			return;
+		}
+		if (http_client(c, &req) != 0) {
+			free(req.head);
+			c->keepalive = 0;
+			http_error(c, 503, TE_UNAVAILABLE,
+			    "max_connections_per_ip reached");
 			http_done(c);
 			return;
 		}
@@ -993,6 +1049,8 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host, port);
 	}
 	strlcpy(c->ip, host, sizeof c->ip);
+	strlcpy(c->peer_ip, c->ip, sizeof c->peer_ip);
+	strlcpy(c->peer_addr, c->addr, sizeof c->peer_addr);
 	if (!limit_conn_open(c->ip)) {
 		/* Counted, not logged: a flood must not flood the log too. */
 		srv.stats.conns_refused++;

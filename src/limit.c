@@ -216,6 +216,24 @@ limit_conn_open(const char *address)
 }
 
 /*
+ * A connection from address from turns out to be one of address to (the
+ * client behind a trusted proxy, tickd.conf(5) Reverse proxy): its count
+ * moves, unless to is at max_connections_per_ip (then 0, nothing moved).
+ */
+int
+limit_conn_move(const char *from, const char *to)
+{
+	struct entry	*e;
+
+	e = table_get(&addrs, to, 1);
+	if (e->count >= srv.conf.max_connections_per_ip)
+		return (0);
+	e->count++;
+	limit_conn_close(from);
+	return (1);
+}
+
+/*
  * A connection from address closed: one fewer counted against
  * max_connections_per_ip.
  */

@@ -1222,8 +1222,7 @@ resp_info(struct rclient *rc, int argc, struct rarg *argv)
 
 /* A new RESP client, unless resp_max_clients are connected. */
 static void
-resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+resp_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int arg)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
@@ -1233,7 +1232,7 @@ resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	char				 host[INET6_ADDRSTRLEN];
 	int				 one = 1;
 
-	(void)l; (void)salen; (void)arg;
+	(void)salen; (void)arg;
 	if (resp_nclients >= srv.conf.resp_max_clients) {
 		/* As Redis does: say why (if the socket takes it), close. */
 		if (write(fd, RESP_MAXCLIENTS, strlen(RESP_MAXCLIENTS)) == -1)
@@ -1298,6 +1297,18 @@ resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	resp_nclients++;
 	bufferevent_setcb(c->bev, rc_read_cb, rc_write_cb, rc_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* A connection to resp_listen: its PROXY header first, if configured. */
+static void
+resp_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l; (void)arg;
+	if (srv.conf.resp_proxy_protocol)
+		proxy_conn_accept(fd, sa, salen, "resp", resp_accept, 0);
+	else
+		resp_accept(fd, sa, salen, 0);
 }
 
 /* accept(2) failed (EMFILE...): every listener backs off. */

@@ -494,8 +494,16 @@ static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
+	int	 proxied;
+
 	(void)arg;
-	http_accept(fd, sa, salen, l == listener && tls_enabled());
+	proxied = l == listener ? srv.conf.listen_proxy_protocol :
+	    srv.conf.listen_plain_proxy_protocol;
+	if (proxied)
+		proxy_conn_accept(fd, sa, salen, "http", http_accept,
+		    l == listener && tls_enabled());
+	else
+		http_accept(fd, sa, salen, l == listener && tls_enabled());
 }
 
 /* The accept back-off is over: listen again. */
@@ -778,6 +786,7 @@ server_drain(void)
 	resp_drain();
 	if (listener_plain != NULL)
 		evconnlistener_disable(listener_plain);
+	proxy_conn_free_all();
 	conn_close_all();
 	turn_end();
 	deadline = evtimer_new(srv.base, deadline_cb, NULL);
@@ -840,6 +849,7 @@ server_free(void)
 		evconnlistener_free(listener);
 	if (listener_plain != NULL)
 		evconnlistener_free(listener_plain);
+	proxy_conn_free_all();
 	tls_free();
 	if (ev_sigterm != NULL)
 		event_free(ev_sigterm);

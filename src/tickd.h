@@ -77,6 +77,26 @@ void	log_debug(const char *, ...) printflike(1, 2);
 __dead void fatal(const char *, ...) printflike(1, 2);	/* + strerror */
 __dead void fatalx(const char *, ...) printflike(1, 2);
 
+/* proxy.c */
+#define PROXY_NETS_MAX		64	/* entries of trusted_proxies */
+#define PROXY_HEADER_MAX	536	/* longest PROXY header read */
+struct proxy_net {
+	int		 family;	/* AF_INET or AF_INET6 */
+	uint8_t		 addr[16];	/* network order, host bits zero */
+	unsigned	 bits;		/* prefix length */
+};
+struct proxy_nets {
+	size_t		 n;
+	struct proxy_net v[PROXY_NETS_MAX];
+};
+int	proxy_nets_parse(const char *, struct proxy_nets *, char **);
+int	proxy_trusted(const struct proxy_nets *, const char *);
+int	proxy_xff(const struct proxy_nets *, const char *, char *, size_t);
+int	proxy_forwarded(const struct proxy_nets *, const char *, char *,
+	    size_t);
+int	proxy_header(const uint8_t *, size_t, struct sockaddr_storage *,
+	    socklen_t *);
+
 /* conf.c */
 #define REG_OPEN	0
 #define REG_CLOSED	1
@@ -171,6 +191,12 @@ struct conf {
 	char		*push_vapid_subject;
 	char		*push_webhook_secret;
 	uint64_t	 max_mutes;
+	/* Reverse proxy, tickd.conf(5). */
+	char		*trusted_proxies; /* as written, NULL: none */
+	struct proxy_nets trusted;	/* parsed from it */
+	int		 listen_proxy_protocol;	/* 1: PROXY header first */
+	int		 listen_plain_proxy_protocol;
+	int		 resp_proxy_protocol;
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -561,6 +587,9 @@ struct conn {
 	struct bufferevent	*bev;
 	char			 addr[64];	/* "address:port" of the peer */
 	char			 ip[48];	/* the address alone */
+	char			 peer_addr[64];	/* addr as accepted */
+	char			 peer_ip[48];	/* ip as accepted */
+	int			 fwd_logged;	/* a bad header was logged */
 	int			 counted;	/* in limit_conn_open's count */
 	uint64_t		 frame_start;	/* Unix ms a frame began, or 0 */
 	uint8_t			 fhead[14];	/* a frame header read so far */
@@ -672,6 +701,7 @@ int	limit_login(const char *, const char *);
 int	limit_keys_fetch(const char *, size_t);
 int	limit_conn_open(const char *);
 void	limit_conn_close(const char *);
+int	limit_conn_move(const char *, const char *);
 void	limit_prune(void);
 void	limit_free(void);
 
@@ -710,10 +740,20 @@ struct http_req {
 	const char	*range;		/* NULL if none */
 	const char	*if_range;
 	const char	*if_none_match;
+	const char	*xff;		/* X-Forwarded-For, NULL if none */
+	const char	*forwarded;	/* Forwarded (RFC 7239), or NULL */
+	int		 fwd_twice;	/* either header given twice */
 	char		*body;
 	size_t		 body_len;
 };
 int	http_parse_head(struct http_req *);
+
+/* proxy-conn.c */
+typedef void (*proxy_accept_fn)(evutil_socket_t, struct sockaddr *, int,
+	    int);
+void	proxy_conn_accept(evutil_socket_t, struct sockaddr *, int,
+	    const char *, proxy_accept_fn, int);
+void	proxy_conn_free_all(void);
 
 /* http.c */
 void	http_accept(evutil_socket_t, struct sockaddr *, int, int);

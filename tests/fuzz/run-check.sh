@@ -6,7 +6,7 @@
 # and the input that caused it is kept as
 # $TOP_BUILDDIR/tests/fuzz/findings/TARGET/crash-*.
 
-TARGETS="fuzz-http fuzz-conf fuzz-ws fuzz-json fuzz-resp"
+TARGETS="fuzz-http fuzz-conf fuzz-ws fuzz-json fuzz-resp fuzz-proxy"
 seconds=${FUZZ_CHECK_SECONDS:-20}
 ubsan=halt_on_error=1:print_stacktrace=1
 src=${TOP_SRCDIR:?}/tests/fuzz

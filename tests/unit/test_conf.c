@@ -638,6 +638,49 @@ test_cross_keys(void)
 	return (0);
 }
 
+/*
+ * The reverse proxy keys (tickd.conf(5) Reverse proxy): trusted_proxies is
+ * parsed, a bad one names the entry, a PROXY listener needs it, and a
+ * reload carries the parsed list along.
+ */
+static int
+test_proxy_keys(void)
+{
+	struct conf	c, d;
+
+	CHECK(load_ok(&c, ""));
+	CHECK(c.trusted_proxies == NULL && c.trusted.n == 0);
+	CHECK(c.listen_proxy_protocol == 0 && c.resp_proxy_protocol == 0);
+	conf_clear(&c);
+	CHECK(load_ok(&c, "trusted_proxies \"127.0.0.1 ::1, 10.0.0.0/8\"\n"
+	    "listen_proxy_protocol yes\nresp_proxy_protocol yes\n"
+	    "listen_plain_proxy_protocol no\n"));
+	CHECK(c.trusted.n == 3);
+	CHECK(proxy_trusted(&c.trusted, "10.9.8.7"));
+	CHECK(!proxy_trusted(&c.trusted, "11.9.8.7"));
+	CHECK(c.listen_proxy_protocol == 1 && c.resp_proxy_protocol == 1 &&
+	    c.listen_plain_proxy_protocol == 0);
+	conf_clear(&c);
+	CHECK(load_fails("trusted_proxies 10.0.0.0/33\n", ":1: bad value for "
+	    "\"trusted_proxies\": \"10.0.0.0/33\" has a bad prefix length"));
+	CHECK(load_fails("trusted_proxies 127.0.0.1,proxy.example\n", ":1: bad "
+	    "value for \"trusted_proxies\": \"proxy.example\" is not an IPv4 "
+	    "or IPv6 address"));
+	CHECK(load_fails("listen_proxy_protocol maybe\n", ":1: bad value for "
+	    "\"listen_proxy_protocol\": \"maybe\" is not no or yes"));
+	CHECK(load_fails("resp_proxy_protocol yes\n", ": a PROXY protocol "
+	    "listener needs trusted_proxies"));
+	CHECK(load_fails("listen_plain_proxy_protocol yes\n", ": a PROXY "
+	    "protocol listener needs trusted_proxies"));
+	CHECK(load_ok(&c, ""));
+	CHECK(load_ok(&d, "trusted_proxies 192.0.2.0/24\n"));
+	conf_apply_reload(&c, &d);
+	CHECK(c.trusted.n == 1 && proxy_trusted(&c.trusted, "192.0.2.9"));
+	conf_clear(&c);
+	conf_clear(&d);
+	return (0);
+}
+
 /* Other errors: a missing file, a NUL byte. */
 static int
 test_other_errors(void)
@@ -1028,6 +1071,7 @@ static const struct test tests[] = {
 	{ "bounds", test_bounds },
 	{ "addresses", test_addresses },
 	{ "cross-key check", test_cross_keys },
+	{ "reverse proxy keys", test_proxy_keys },
 	{ "missing file, NUL byte", test_other_errors },
 	{ "failed load keeps the conf", test_failed_load_keeps },
 	{ "reload copies reloadable keys only", test_reload },
