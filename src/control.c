@@ -823,6 +823,7 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	    (json_int_t)pending, "push_posts", "ok", (json_int_t)pok, "retry",
 	    (json_int_t)pretry, "gone", (json_int_t)pgone, "dropped",
 	    (json_int_t)pdropped));
+	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
 	ctl_ok(ctl, res);
 }
 

@@ -590,25 +590,89 @@ route_last_seen(struct conn *c, struct http_req *req)
 /*
  * GET /healthz: 503 while writes fail, the store being full or its last
  * commit having failed (a full disk, say), or while the data file system
- * has less than min_free_space left (tickd.conf(5)).
+ * has less than min_free_space left (tickd.conf(5)); NULL when healthy.
+ */
+static const char *
+healthz_problem(void)
+{
+	struct statvfs	sv;
+
+	if (srv.store_full)
+		return ("store full");
+	if (srv.commit_failed)
+		return ("store write failed");
+	if (srv.conf.min_free_space != 0 &&
+	    statvfs(srv.conf.data_dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < srv.conf.min_free_space)
+		return ("data file system nearly full");
+	return (NULL);
+}
+
+/*
+ * The JSON of GET /healthz?verbose (tickd(8) HEALTH AND METRICS): the
+ * answer, store fill, audit log state and the last commit's latency.
+ */
+static json_t *
+healthz_verbose(const char *problem)
+{
+	struct audit_stats	as;
+	uint64_t		used = 0, map = 0;
+
+	store_usage(srv.store, &used, &map);
+	audit_stats(&as);
+	return (json_pack("{s:s,s:s?,s:s,s:I,s:I,s:f,s:b,s:s,s:I,s:b,s:f}",
+	    "status", problem == NULL ? "ok" : "unavailable",
+	    "message", problem,
+	    "version", PACKAGE_VERSION,
+	    "store_used_bytes", (json_int_t)used,
+	    "store_map_bytes", (json_int_t)map,
+	    "store_fill", map != 0 ? (double)used / (double)map : 0.0,
+	    "store_full", srv.store_full,
+	    "audit", !as.enabled ? "off" : as.connected ?
+	    "connected" : "disconnected",
+	    "audit_spool_events", (json_int_t)as.spool,
+	    "audit_spool_full", as.full,
+	    "last_commit_seconds", srv.stats.commit_last));
+}
+
+/*
+ * GET and HEAD /healthz: 200 "ok" or 503 with the reason; ?verbose
+ * answers JSON.  HEAD sends the head GET would, without its body.
  */
 static void
 route_healthz(struct conn *c, struct http_req *req)
 {
-	struct statvfs	sv;
+	const char	*problem = healthz_problem();
+	const char	*ctype = "application/json";
+	char		*body, *out;
+	size_t		 len, outlen;
+	json_t		*obj;
 
-	(void)req;
-	if (srv.store_full)
-		http_error(c, 503, TE_UNAVAILABLE, "store full");
-	else if (srv.commit_failed)
-		http_error(c, 503, TE_UNAVAILABLE, "store write failed");
-	else if (srv.conf.min_free_space != 0 &&
-	    statvfs(srv.conf.data_dir, &sv) == 0 &&
-	    (uint64_t)sv.f_bavail * sv.f_frsize < srv.conf.min_free_space)
-		http_error(c, 503, TE_UNAVAILABLE, "data file system nearly "
-		    "full");
+	if (req->query != NULL && (strcmp(req->query, "verbose") == 0 ||
+	    strncmp(req->query, "verbose=", 8) == 0))
+		obj = healthz_verbose(problem);
+	else if (problem != NULL)
+		obj = json_pack("{s:s,s:s}", "error", err_code(TE_UNAVAILABLE),
+		    "message", problem);
 	else
-		http_send(c, 200, "text/plain", "ok\n", 3);
+		obj = NULL;
+	if (obj == NULL) {
+		body = xstrdup("ok\n");
+		ctype = "text/plain";
+	} else if ((body = json_dumps(obj, JSON_COMPACT)) == NULL) {
+		json_decref(obj);
+		http_error(c, 500, TE_INTERNAL, "out of memory");
+		return;
+	}
+	json_decref(obj);
+	len = strlen(body);
+	out = http_build(c, problem == NULL ? 200 : 503, ctype, body, len,
+	    &outlen);
+	if (strcmp(req->method, "HEAD") == 0)
+		outlen -= len;
+	conn_write_raw(c, out, outlen);
+	free(out);
+	free(body);
 }
 
 /* GET /metrics: the Prometheus text of metrics.c. */
@@ -719,6 +783,7 @@ static const struct route {
 	{ "POST",	"/v1/logout",	route_logout },
 	{ "GET",	"/v1/users/*/last-seen", route_last_seen },
 	{ "GET",	"/healthz",	route_healthz },
+	{ "HEAD",	"/healthz",	route_healthz },
 	{ "GET",	"/metrics",	route_metrics },
 	{ "GET",	"/v1/info",	route_info },
 };

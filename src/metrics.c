@@ -1,9 +1,11 @@
 /*
  * metrics.c: counters and the Prometheus text exposition of /metrics.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tickd.h"
 
@@ -27,6 +29,43 @@ metrics_commit(double seconds, int ok)
 	}
 	srv.stats.commit_lat[i]++;
 	srv.stats.commit_lat_sum += seconds;
+	srv.stats.commit_last = seconds;
+}
+
+/* Resident memory from /proc/self/statm, read at each scrape; 0 if unknown. */
+uint64_t
+metrics_rss_bytes(void)
+{
+	unsigned long long	 size, rss;
+	long			 page = sysconf(_SC_PAGESIZE);
+	FILE			*f;
+	int			 n;
+
+	if ((f = fopen("/proc/self/statm", "re")) == NULL)
+		return (0);
+	n = fscanf(f, "%llu %llu", &size, &rss);
+	fclose(f);
+	if (n != 2 || page <= 0)
+		return (0);
+	return ((uint64_t)rss * (uint64_t)page);
+}
+
+/* Descriptors open, counted in /proc/self/fd at each scrape; 0 if unknown. */
+uint64_t
+metrics_open_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	uint64_t	 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return (n > 0 ? n - 1 : 0);	/* not the one opendir holds */
 }
 
 struct queue_totals {
@@ -117,6 +156,18 @@ metrics_render(size_t *len)
 
 	if ((f = open_memstream(&buf, len)) == NULL)
 		fatal("open_memstream");
+	fprintf(f, "# HELP tickd_build_info The version of tickd, as a label; "
+	    "always 1.\n# TYPE tickd_build_info gauge\n"
+	    "tickd_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+	fprintf(f, "# HELP process_start_time_seconds Start time of the "
+	    "process since the Unix epoch.\n"
+	    "# TYPE process_start_time_seconds gauge\n"
+	    "process_start_time_seconds %.3f\n",
+	    (double)s->started_ms / 1000.0);
+	metric(f, "process_resident_memory_bytes", "gauge",
+	    "Resident memory size.", metrics_rss_bytes());
+	metric(f, "process_open_fds", "gauge", "Open file descriptors.",
+	    metrics_open_fds());
 	metric(f, "tickd_connections", "gauge", "Open TCP connections.",
 	    s->conns);
 	metric(f, "tickd_authenticated_connections", "gauge",

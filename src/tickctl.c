@@ -160,6 +160,7 @@ usage(void)
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		fprintf(stderr, "\t%s%s\n", cmds[i].pattern,
 		    cmds[i].flags & F_PASSWORD ? " [--stdin]" : "");
+	fprintf(stderr, "\tversion\n");
 	exit(1);
 }
 
@@ -833,6 +834,7 @@ show_stats(json_t *r)
 	double		map = (double)mapsz;
 	json_t		*pp;
 
+	printf("version:         tickd %s\n", str(r, "version"));
 	printf("uptime:          %s\n", fmt_age(num(r, "uptime"), b1,
 	    sizeof b1));
 	printf("connections:     %llu (%llu authenticated, %llu control)\n",
@@ -1442,6 +1444,14 @@ main(int argc, char **argv)
 	}
 	if (n == 0)
 		usage();
+	if (n == 1 && strcmp(words[0], "version") == 0) {
+		/* tickctl's own; the daemon's is in stats. */
+		if (json_out)
+			printf("{\"version\":\"%s\"}\n", PACKAGE_VERSION);
+		else
+			printf("tickctl %s\n", PACKAGE_VERSION);
+		return (0);
+	}
 	cmd = cmd_find(n, words);
 	if (o.stdin_pw && !(cmd->flags & F_PASSWORD))
 		die("--stdin goes with user add and user passwd only");

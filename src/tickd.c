@@ -19,7 +19,7 @@
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: tickd [-ftv] [-c file]\n");
+	fprintf(stderr, "usage: tickd [-ftVv] [-c file]\n");
 	exit(1);
 }
 
@@ -127,7 +127,7 @@ main(int argc, char **argv)
 	int		 status_fd = -1;
 	int		 pidfd = -1, created = 0;
 
-	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:ftVv")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -138,6 +138,9 @@ main(int argc, char **argv)
 		case 't':
 			check = 1;
 			break;
+		case 'V':
+			printf("tickd %s\n", PACKAGE_VERSION);
+			return (0);
 		case 'v':
 			verbose = 1;
 			break;
@@ -147,6 +150,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	srv.stats.started_ms = now_ms();
 
 	conf_init(&srv.conf);
 	if (conf_load(&srv.conf, path, &cause) != 0) {

@@ -574,9 +574,13 @@ struct stats {
 	uint64_t	group_skipped;	/* member devices skipped, full */
 	uint64_t	media_uploads;	/* 201 answered */
 	uint64_t	media_expired;	/* IDs expired by the sweep */
+	double		commit_last;	/* seconds the last commit took */
+	uint64_t	started_ms;	/* Unix ms the server started */
 };
 void	metrics_commit(double seconds, int ok);
 char   *metrics_render(size_t *);
+uint64_t metrics_rss_bytes(void);
+uint64_t metrics_open_fds(void);
 
 /* conn.c */
 struct sub;
