@@ -992,7 +992,7 @@ audit_commit(int ok)
  * by the checks leaves the running one in use.
  */
 void
-audit_reload(void)
+audit_reload(json_t *report)
 {
 	const char	*want = srv.conf.audit_pg;
 	char		*cause = NULL;
@@ -1008,7 +1008,8 @@ audit_reload(void)
 		return;
 	}
 	if (audit_check_conninfo(want, &cause) != 0) {
-		log_warnx("reload: %s; keeping the audit_pg in use", cause);
+		reload_note(report, "failed", "audit: %s; keeping the audit_pg "
+		    "in use", cause);
 		free(cause);
 		return;
 	}
@@ -1058,11 +1059,11 @@ audit_commit(int ok)
 
 /* A reload cannot start what was not built. */
 void
-audit_reload(void)
+audit_reload(json_t *report)
 {
 	if (srv.conf.audit_pg != NULL)
-		log_warnx("audit: audit_pg is set, but tickd was built "
-		    "without PostgreSQL support");
+		reload_note(report, "failed", "audit: audit_pg is set, but "
+		    "tickd was built without PostgreSQL support");
 }
 
 /* There is no connection to close. */

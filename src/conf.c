@@ -962,11 +962,12 @@ conf_copy(const struct conf_entry *e, struct conf *to,
 }
 
 /*
- * Copies into the running conf what SIGHUP may change; a changed key that
- * only a restart applies is logged and left alone.
+ * Copies into the running conf what SIGHUP may change; the names of the
+ * changed keys go into report's "changed", those only a restart applies
+ * into its "restart" (tickd(8) SIGNALS), left alone.  report may be NULL.
  */
 void
-conf_apply_reload(struct conf *to, const struct conf *from)
+conf_apply_reload(struct conf *to, const struct conf *from, json_t *report)
 {
 	const struct conf_entry	*e;
 
@@ -975,8 +976,7 @@ conf_apply_reload(struct conf *to, const struct conf *from)
 			continue;
 		if (e->reload)
 			conf_copy(e, to, from);
-		else
-			log_warnx("conf: %s changed; it takes effect only "
-			    "after a restart", e->name);
+		json_array_append_new(json_object_get(report, e->reload ?
+		    "changed" : "restart"), json_string(e->name));
 	}
 }

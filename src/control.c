@@ -852,25 +852,36 @@ cmd_log_level(struct ctl *ctl, json_t *args)
 	ctl_ok(ctl, json_pack("{s:s}", "log_level", names[i]));
 }
 
-/* reload: as SIGHUP, but an error in the file is the answer. */
+/*
+ * reload: as SIGHUP, answering its report (tickctl(8) reload); any failed
+ * part makes the answer an error, with the report alongside.
+ */
 static void
 cmd_reload(struct ctl *ctl, json_t *args)
 {
-	struct conf	 fresh;
-	char		*cause = NULL;
+	json_t	*report, *failed, *v;
+	char	*msg = NULL, *next;
+	size_t	 i;
 
 	(void)args;
-	conf_init(&fresh);
-	if (conf_load(&fresh, srv.conf.path, &cause) != 0) {
-		ctl_error(ctl, "%s; the running configuration is kept", cause);
-		free(cause);
-		conf_clear(&fresh);
+	log_info("control: uid %u: reload", (unsigned)ctl->uid);
+	report = server_reload();
+	failed = json_object_get(report, "failed");
+	if (json_array_size(failed) == 0) {
+		ctl_ok(ctl, report);
 		return;
 	}
-	conf_clear(&fresh);
-	log_info("control: uid %u: reload", (unsigned)ctl->uid);
-	server_reload();
-	ctl_ok(ctl, json_pack("{s:s}", "config", srv.conf.path));
+	json_array_foreach(failed, i, v) {
+		xasprintf(&next, "%s%s%s", msg == NULL ? "" : msg,
+		    msg == NULL ? "" : "; ", json_string_value(v));
+		free(msg);
+		msg = next;
+	}
+	json_object_set_new(report, "ok", json_false());
+	json_object_set_new(report, "error", json_string(msg));
+	free(msg);
+	ctl_send(ctl, report);
+	json_decref(report);
 }
 
 /* report callback of admin_verify: one line into an array. */

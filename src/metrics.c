@@ -168,6 +168,17 @@ metrics_render(size_t *len)
 	    "Resident memory size.", metrics_rss_bytes());
 	metric(f, "process_open_fds", "gauge", "Open file descriptors.",
 	    metrics_open_fds());
+	fprintf(f, "# HELP tickd_tls_cert_expiry_timestamp_seconds When the "
+	    "certificate in use expires, by listener.\n"
+	    "# TYPE tickd_tls_cert_expiry_timestamp_seconds gauge\n");
+	if (tls_cert_expiry(0) != 0)
+		fprintf(f, "tickd_tls_cert_expiry_timestamp_seconds"
+		    "{listener=\"listen\"} %lld\n",
+		    (long long)tls_cert_expiry(0));
+	if (tls_cert_expiry(1) != 0)
+		fprintf(f, "tickd_tls_cert_expiry_timestamp_seconds"
+		    "{listener=\"resp_listen\"} %lld\n",
+		    (long long)tls_cert_expiry(1));
 	metric(f, "tickd_connections", "gauge", "Open TCP connections.",
 	    s->conns);
 	metric(f, "tickd_authenticated_connections", "gauge",

@@ -691,7 +691,7 @@ push_http_stats(uint64_t *ok, uint64_t *retry, uint64_t *gone,
  * without VAPID, and says so.
  */
 void
-push_http_reload(void)
+push_http_reload(json_t *report)
 {
 	char	*cause = NULL;
 
@@ -702,7 +702,8 @@ push_http_reload(void)
 	if (push_check(&srv.conf, &cause) != 0 ||
 	    (vapid = push_vapid_load(srv.conf.push_vapid_key, &cause)) ==
 	    NULL) {
-		log_warnx("push: %s; POSTs go without VAPID", cause);
+		reload_note(report, "failed", "push: %s; POSTs go without "
+		    "VAPID", cause);
 		free(cause);
 	}
 }

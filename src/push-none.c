@@ -31,8 +31,9 @@ push_http_shutdown(void)
 
 /* No VAPID key to read. */
 void
-push_http_reload(void)
+push_http_reload(json_t *report)
 {
+	(void)report;
 }
 
 /* No outcome to settle. */

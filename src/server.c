@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,33 +449,109 @@ sweep_schedule(void)
 	evtimer_add(ev_sweep, &tv);
 }
 
-/* Re-reads the configuration file; only reloadable settings change. */
+/*
+ * Adds one line to the reload report's array kind: "changed", "restart",
+ * "reloaded" or "failed" (tickd(8) SIGNALS).
+ */
 void
+reload_note(json_t *report, const char *kind, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	json_array_append_new(json_object_get(report, kind),
+	    json_string(msg));
+	free(msg);
+}
+
+/* Moves key from the report's "changed" to its "restart". */
+void
+reload_restart(json_t *report, const char *key)
+{
+	json_t	*changed = json_object_get(report, "changed");
+	json_t	*restart = json_object_get(report, "restart");
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(changed, i, v) {
+		if (strcmp(json_string_value(v), key) == 0) {
+			json_array_remove(changed, i);
+			break;
+		}
+	}
+	json_array_foreach(restart, i, v) {
+		if (strcmp(json_string_value(v), key) == 0)
+			return;
+	}
+	json_array_append_new(restart, json_string(key));
+}
+
+/* Logs a reload report, a line for each part, as tickctl reload shows it. */
+static void
+reload_log(json_t *report)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(report, "changed"), i, v)
+		log_info("reload: %s changed", json_string_value(v));
+	json_array_foreach(json_object_get(report, "restart"), i, v)
+		log_warnx("reload: %s changed; it takes effect only after a "
+		    "restart", json_string_value(v));
+	json_array_foreach(json_object_get(report, "reloaded"), i, v)
+		log_info("reload: %s", json_string_value(v));
+	json_array_foreach(json_object_get(report, "failed"), i, v)
+		log_warnx("reload: failed: %s", json_string_value(v));
+	if (json_array_size(json_object_get(report, "failed")) != 0)
+		log_warnx("reload: %zu part(s) failed; see above",
+		    json_array_size(json_object_get(report, "failed")));
+	else
+		log_info("reload: configuration re-read from %s",
+		    srv.conf.path);
+}
+
+/*
+ * Re-reads the configuration file; only reloadable settings change.  The
+ * report says what changed, what needs a restart, what was read again and
+ * what failed and why; it is logged, and the caller owns it.
+ */
+json_t *
 server_reload(void)
 {
 	struct conf	 fresh;
 	char		*cause = NULL;
+	json_t		*report;
 
+	report = json_pack("{s:s,s:[],s:[],s:[],s:[]}", "config",
+	    srv.conf.path, "changed", "restart", "reloaded", "failed");
+	if (report == NULL)
+		fatalx("reload: out of memory");
 	conf_init(&fresh);
 	if (conf_load(&fresh, srv.conf.path, &cause) != 0) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    cause);
+		reload_note(report, "failed", "%s; the running configuration "
+		    "is kept", cause);
 		free(cause);
 		conf_clear(&fresh);
-		return;
+		reload_log(report);
+		return (report);
 	}
-	conf_apply_reload(&srv.conf, &fresh);
+	conf_apply_reload(&srv.conf, &fresh, report);
 	conf_clear(&fresh);
 	if (srv.verbose)
 		srv.conf.log_level = L_DEBUG;
 	log_setlevel(srv.conf.log_level);
 	log_reopen();
-	tls_reload();
-	audit_reload();
-	push_http_reload();
+	tls_reload(report);
+	audit_reload(report);
+	push_http_reload(report);
 	evtimer_del(ev_sweep);
 	sweep_schedule();
-	log_info("reload: configuration re-read from %s", srv.conf.path);
+	reload_log(report);
+	return (report);
 }
 
 /* SIGHUP reloads the configuration; SIGTERM and SIGINT stop the loop. */
@@ -482,7 +560,7 @@ signal_cb(evutil_socket_t sig, short events, void *arg)
 {
 	(void)events; (void)arg;
 	if (sig == SIGHUP) {
-		server_reload();
+		json_decref(server_reload());
 		return;
 	}
 	log_info("server: signal %d, shutting down", (int)sig);

@@ -889,11 +889,30 @@ show_log_level(json_t *r)
 	printf("log level: %s\n", str(r, "log_level"));
 }
 
-/* Prints which file the daemon re-read. */
+/* Prints one array of the reload report, a line for each entry. */
+static void
+show_reload_part(json_t *r, const char *key, const char *label)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(r, key), i, v)
+		printf("%s%s\n", label, json_string_value(v));
+}
+
+/*
+ * Prints the reload report: the keys changed, those that need a restart,
+ * the files read again and the parts that failed, with why.
+ */
 static void
 show_reload(json_t *r)
 {
-	printf("configuration re-read from %s\n", str(r, "config"));
+	show_reload_part(r, "changed", "changed: ");
+	show_reload_part(r, "restart", "needs a restart: ");
+	show_reload_part(r, "reloaded", "");
+	show_reload_part(r, "failed", "FAILED: ");
+	if (json_array_size(json_object_get(r, "failed")) == 0)
+		printf("configuration re-read from %s\n", str(r, "config"));
 }
 
 /* Prints the report of verify or repair and its summary. */
@@ -1511,6 +1530,11 @@ main(int argc, char **argv)
 		die("tickd speaks control protocol version %lld, this tickctl "
 		    "version %d", (long long)json_integer_value(
 		    json_object_get(res, "v")), CONTROL_VERSION);
+	/* A reload that failed in part still says what it did. */
+	if (!json_is_true(json_object_get(res, "ok")) &&
+	    cmd->show == show_reload && json_is_array(json_object_get(res,
+	    "failed")))
+		print_result(cmd, res);
 	if (!json_is_true(json_object_get(res, "ok")))
 		die("%s", json_is_string(json_object_get(res, "error")) ?
 		    json_string_value(json_object_get(res, "error")) :

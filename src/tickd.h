@@ -226,7 +226,8 @@ extern const struct conf_entry conf_table[];
 void	conf_init(struct conf *);	/* every default */
 int	conf_load(struct conf *, const char *path, char **cause);
 void	conf_clear(struct conf *);
-void	conf_apply_reload(struct conf *to, const struct conf *from);
+void	conf_apply_reload(struct conf *to, const struct conf *from,
+	    json_t *report);
 int	conf_address(const char *, struct sockaddr_storage *, socklen_t *,
 	    char **);
 
@@ -694,7 +695,10 @@ size_t	buf_mem(struct evbuffer *);
 void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
-void	server_reload(void);
+json_t *server_reload(void);
+void	reload_note(json_t *, const char *, const char *, ...)
+	    printflike(3, 4);
+void	reload_restart(json_t *, const char *);
 struct evconnlistener;
 void	server_accept_failed(struct evconnlistener *, const char *);
 
@@ -712,7 +716,8 @@ void	limit_free(void);
 /* tls.c */
 struct ssl_st;
 int	tls_init(char **);
-void	tls_reload(void);
+void	tls_reload(json_t *);
+time_t	tls_cert_expiry(int);
 struct ssl_st *tls_new(void);
 struct ssl_st *tls_resp_new(void);
 int	tls_enabled(void);
@@ -862,7 +867,7 @@ struct audit_stats {
 };
 int	audit_check(const struct conf *, char **);
 int	audit_init(char **);
-void	audit_reload(void);
+void	audit_reload(json_t *);
 void	audit_shutdown(void);
 void	audit_event(enum audit_kind, const char *user, const char *device,
 	    const char *addr, json_t *detail);
@@ -931,7 +936,7 @@ int	push_verify(struct txn *, int, void (*)(void *, const char *),
 /* push-http.c (push-none.c in a tickd configured --without-push) */
 int	push_http_init(char **);
 void	push_http_shutdown(void);
-void	push_http_reload(void);
+void	push_http_reload(json_t *);
 void	push_http_commit(void);
 int	push_http_check(struct conn *, json_t *, const struct push_ep *);
 void	push_kick(uint64_t);

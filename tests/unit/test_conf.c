@@ -674,7 +674,7 @@ test_proxy_keys(void)
 	    "protocol listener needs trusted_proxies"));
 	CHECK(load_ok(&c, ""));
 	CHECK(load_ok(&d, "trusted_proxies 192.0.2.0/24\n"));
-	conf_apply_reload(&c, &d);
+	conf_apply_reload(&c, &d, NULL);
 	CHECK(c.trusted.n == 1 && proxy_trusted(&c.trusted, "192.0.2.9"));
 	conf_clear(&c);
 	conf_clear(&d);
@@ -738,12 +738,30 @@ test_failed_load_keeps(void)
 	return (0);
 }
 
-/* conf_apply_reload copies the reloadable keys and only those. */
+/* Whether the array key of report holds the string name. */
+static int
+in_array(json_t *report, const char *key, const char *name)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(report, key), i, v) {
+		if (strcmp(json_string_value(v), name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * conf_apply_reload copies the reloadable keys and only those, and its
+ * report names every changed key as changed or as needing a restart.
+ */
 static int
 test_reload(void)
 {
 	const struct conf_entry	*e;
 	struct conf		 run, orig, next;
+	json_t			*report;
 	int			 nreload = 0;
 
 	static const char	*text =
@@ -768,7 +786,8 @@ test_reload(void)
 		free(line);
 	}
 
-	conf_apply_reload(&run, &next);
+	report = json_pack("{s:[],s:[]}", "changed", "restart");
+	conf_apply_reload(&run, &next, report);
 	for (e = conf_table; e->name != NULL; e++) {
 		if (e->reload) {
 			nreload++;
@@ -780,7 +799,13 @@ test_reload(void)
 			printf("# %s reloaded\n", e->name);
 			return (1);
 		}
+		/* The report names each changed key, where it belongs. */
+		CHECK(in_array(report, e->reload ? "changed" : "restart",
+		    e->name) == !same(e, &orig, &next));
+		CHECK(!in_array(report, e->reload ? "restart" : "changed",
+		    e->name));
 	}
+	json_decref(report);
 	CHECK(nreload >= 14);
 	CHECK(run.listen_ss.ss_family == AF_INET);
 	CHECK(entry("listen")->reload == 0);
