@@ -384,6 +384,10 @@ const struct conf_entry conf_table[] = {
 	  .offset = O(resp_proxy_protocol), .choices = conf_yesno_choices,
 	  .dflt = "no", .reload = 0,
 	  .help = "yes: connections to resp_listen start with one" },
+	/* tickd.conf(5): Metrics. */
+	{ .name = "metrics_listen", .type = CONF_ADDRESS,
+	  .offset = O(metrics_listen), .reload = 0,
+	  .help = "a port of its own for /metrics (unset: loopback clients)" },
 	{ .name = NULL }
 };
 

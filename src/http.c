@@ -675,7 +675,26 @@ route_healthz(struct conn *c, struct http_req *req)
 	free(body);
 }
 
-/* GET /metrics: the Prometheus text of metrics.c. */
+/* Whether an address (as in conn's ip) is on loopback: 127/8 or ::1. */
+static int
+ip_loopback(const char *ip)
+{
+	struct in_addr	a4;
+	struct in6_addr	a6;
+
+	if (inet_pton(AF_INET, ip, &a4) == 1)
+		return ((ntohl(a4.s_addr) >> 24) == 127);
+	if (inet_pton(AF_INET6, ip, &a6) == 1)
+		return (IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127));
+	return (0);
+}
+
+/*
+ * GET /metrics: the Prometheus text of metrics.c.  With metrics_listen
+ * set it is served there only; otherwise only to clients on loopback,
+ * their address taken after trusted_proxies (tickd.conf(5) Metrics).
+ */
 static void
 route_metrics(struct conn *c, struct http_req *req)
 {
@@ -683,6 +702,15 @@ route_metrics(struct conn *c, struct http_req *req)
 	size_t	 len;
 
 	(void)req;
+	if (srv.conf.metrics_listen != NULL && !c->metrics_only) {
+		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint");
+		return;
+	}
+	if (srv.conf.metrics_listen == NULL && !ip_loopback(c->ip)) {
+		http_error(c, 403, TE_FORBIDDEN, "metrics are served to "
+		    "loopback only; see metrics_listen in tickd.conf(5)");
+		return;
+	}
 	text = metrics_render(&len);
 	http_send(c, 200, "text/plain; version=0.0.4", text, len);
 	free(text);
@@ -814,6 +842,12 @@ http_route(struct conn *c, struct http_req *req)
 	int			 path_found = 0;
 	size_t			 i;
 
+	if (c->metrics_only && strcmp(req->path, "/metrics") != 0 &&
+	    strcmp(req->path, "/healthz") != 0) {
+		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint: this is "
+		    "metrics_listen");
+		return;
+	}
 	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		r = &routes[i];
 		if (!path_match(r->path, req->path))
@@ -1079,9 +1113,13 @@ http_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	conn_free_later(c);
 }
 
-/* A new TCP connection, TLS or not: it speaks HTTP until it upgrades. */
-void
-http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
+/*
+ * A new TCP connection, TLS or not: it speaks HTTP until it upgrades; one
+ * on metrics_listen is answered only /metrics and /healthz.
+ */
+static void
+http_accept_as(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls,
+    int metrics_only)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
@@ -1101,6 +1139,7 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->tls = tls;
+	c->metrics_only = metrics_only;
 	host[0] = '\0';
 	if (sa->sa_family == AF_INET) {
 		sin = (const void *)sa;
@@ -1155,4 +1194,19 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
 	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
+}
+
+/* A new connection on listen or listen_plain. */
+void
+http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
+{
+	http_accept_as(fd, sa, salen, tls, 0);
+}
+
+/* A new connection on metrics_listen (tickd.conf(5) Metrics). */
+void
+http_accept_metrics(evutil_socket_t fd, struct sockaddr *sa, int salen,
+    int tls)
+{
+	http_accept_as(fd, sa, salen, tls, 1);
 }

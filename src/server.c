@@ -63,13 +63,14 @@ static int			 batch_open;
 
 static struct evconnlistener	*listener;	/* listen: TLS if configured */
 static struct evconnlistener	*listener_plain; /* listen_plain, loopback */
+static struct evconnlistener	*listener_metrics; /* metrics_listen */
 
 #define ACCEPT_BACKOFF	250	/* ms without accepting after EMFILE */
 #define ACCEPT_LOG_GAP	10000	/* ms between two such log lines */
 #define FD_RESERVE	32	/* descriptors tickd needs besides clients */
 
 /* Listeners paused for want of descriptors, until accept_timer fires. */
-static struct evconnlistener	*paused[3];
+static struct evconnlistener	*paused[4];
 static size_t			 npaused;
 static struct event		*accept_timer;
 static struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
@@ -646,6 +647,7 @@ server_accept_failed(struct evconnlistener *l, const char *who)
 	accept_pause(l);
 	accept_pause(listener);
 	accept_pause(listener_plain);
+	accept_pause(listener_metrics);
 	if (accept_timer != NULL && !evtimer_pending(accept_timer, NULL))
 		evtimer_add(accept_timer, &tv);
 }
@@ -762,6 +764,46 @@ listen_plain_init(char **cause)
 	return (0);
 }
 
+/* A new connection on metrics_listen: /metrics and /healthz only. */
+static void
+accept_metrics_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l; (void)arg;
+	http_accept_metrics(fd, sa, salen, 0);
+}
+
+/*
+ * metrics_listen: a plain port of its own for /metrics, which the public
+ * listeners then do not serve (tickd.conf(5) Metrics).
+ */
+static int
+listen_metrics_init(char **cause)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			*why;
+
+	if (srv.conf.metrics_listen == NULL)
+		return (0);
+	if (conf_address(srv.conf.metrics_listen, &ss, &len, &why) != 0) {
+		xasprintf(cause, "metrics_listen: %s", why);
+		free(why);
+		return (-1);
+	}
+	listener_metrics = evconnlistener_new_bind(srv.base,
+	    accept_metrics_cb, NULL, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 64,
+	    (struct sockaddr *)&ss, (int)len);
+	if (listener_metrics == NULL) {
+		xasprintf(cause, "cannot listen on %s: %s",
+		    srv.conf.metrics_listen, strerror(errno));
+		return (-1);
+	}
+	evconnlistener_set_error_cb(listener_metrics, accept_error_cb);
+	return (0);
+}
+
 /* Opens the store and binds the listener; errors are for the operator. */
 int
 server_init(char **cause)
@@ -792,7 +834,7 @@ server_init(char **cause)
 	evconnlistener_set_error_cb(listener, accept_error_cb);
 	/* Every port is bound before privileges are dropped. */
 	if (tls_init(cause) != 0 || listen_plain_init(cause) != 0 ||
-	    resp_init(cause) != 0)
+	    listen_metrics_init(cause) != 0 || resp_init(cause) != 0)
 		return (-1);
 	/* Still root, if started so: last chance to create files as such. */
 	if (priv_init(cause) != 0 || control_init(cause) != 0 ||
@@ -864,6 +906,8 @@ server_drain(void)
 	resp_drain();
 	if (listener_plain != NULL)
 		evconnlistener_disable(listener_plain);
+	if (listener_metrics != NULL)
+		evconnlistener_disable(listener_metrics);
 	proxy_conn_free_all();
 	conn_close_all();
 	turn_end();
@@ -927,6 +971,8 @@ server_free(void)
 		evconnlistener_free(listener);
 	if (listener_plain != NULL)
 		evconnlistener_free(listener_plain);
+	if (listener_metrics != NULL)
+		evconnlistener_free(listener_metrics);
 	proxy_conn_free_all();
 	tls_free();
 	if (ev_sigterm != NULL)

@@ -197,6 +197,8 @@ struct conf {
 	int		 listen_proxy_protocol;	/* 1: PROXY header first */
 	int		 listen_plain_proxy_protocol;
 	int		 resp_proxy_protocol;
+	/* Metrics, tickd.conf(5). */
+	char		*metrics_listen;	/* NULL: loopback on listen */
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -646,6 +648,7 @@ struct conn {
 	char			 close_reason[64];
 	struct rclient		*resp;		/* a RESP client's state */
 	struct media_upload	*upload;	/* POST /v1/media under way */
+	int			 metrics_only;	/* accepted on metrics_listen */
 };
 struct conn *device_conn(const char *, const char *);
 int	device_online(void *, const char *, const char *);
@@ -766,6 +769,7 @@ void	proxy_conn_free_all(void);
 
 /* http.c */
 void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
+void	http_accept_metrics(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
 void	http_done(struct conn *);
 int	http_query_token(const char *, char *, size_t);
