@@ -531,6 +531,7 @@ server_reload(void)
 	    srv.conf.path, "changed", "restart", "reloaded", "failed");
 	if (report == NULL)
 		fatalx("reload: out of memory");
+	notify_reloading();
 	conf_init(&fresh);
 	if (conf_load(&fresh, srv.conf.path, &cause) != 0) {
 		reload_note(report, "failed", "%s; the running configuration "
@@ -538,6 +539,7 @@ server_reload(void)
 		free(cause);
 		conf_clear(&fresh);
 		reload_log(report);
+		notify_ready(srv.base);
 		return (report);
 	}
 	conf_apply_reload(&srv.conf, &fresh, report);
@@ -552,6 +554,7 @@ server_reload(void)
 	evtimer_del(ev_sweep);
 	sweep_schedule();
 	reload_log(report);
+	notify_ready(srv.base);
 	return (report);
 }
 
@@ -565,6 +568,7 @@ signal_cb(evutil_socket_t sig, short events, void *arg)
 		return;
 	}
 	log_info("server: signal %d, shutting down", (int)sig);
+	notify_stopping();
 	srv.quit = 1;
 }
 

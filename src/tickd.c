@@ -183,6 +183,7 @@ main(int argc, char **argv)
 
 	/* Start-up errors go to the terminal, even when daemonizing. */
 	log_init(1, srv.conf.log_level);
+	notify_init();
 	if (!foreground) {
 		status_fd = daemonize();
 		pidfd = pidfile_open(srv.conf.pidfile, &created);
@@ -199,8 +200,10 @@ main(int argc, char **argv)
 	}
 	log_info("tickd: serving on %s, data in %s", srv.conf.listen,
 	    srv.conf.data_dir);
+	notify_ready(srv.base);
 
 	server_loop();
+	notify_free();
 
 	if (!foreground)
 		pidfile_remove(pidfd, srv.conf.pidfile);

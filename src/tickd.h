@@ -716,6 +716,15 @@ int	limit_conn_move(const char *, const char *);
 void	limit_prune(void);
 void	limit_free(void);
 
+/* notify.c */
+struct event_base;
+void	notify_init(void);
+void	notify_send(const char *);
+void	notify_reloading(void);
+void	notify_ready(struct event_base *);
+void	notify_stopping(void);
+void	notify_free(void);
+
 /* tls.c */
 struct ssl_st;
 int	tls_init(char **);
