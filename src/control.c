@@ -1415,12 +1415,18 @@ ctl_stale(const char *path, char **cause)
 	return (0);
 }
 
-/* Creates the socket's directory if it is missing, owned by the daemon. */
+/*
+ * Creates the socket's directory if it is missing, owned by the daemon.
+ * One that exists is left as it is, but if the user tickd will run as
+ * does not own it, the socket cannot be removed at exit: that is said,
+ * with the fix (tickd(8) FILES).
+ */
 static int
 ctl_mkdir(const char *path, uid_t uid, gid_t gid, char **cause)
 {
-	char	*copy, *dir;
-	int	 ret = 0;
+	struct stat	 st;
+	char		*copy, *dir;
+	int		 ret = 0;
 
 	copy = xstrdup(path);
 	dir = dirname(copy);
@@ -1433,7 +1439,12 @@ ctl_mkdir(const char *path, uid_t uid, gid_t gid, char **cause)
 		xasprintf(cause, "cannot create %s for control_socket: %s",
 		    dir, strerror(errno));
 		ret = -1;
-	}
+	} else if (uid != geteuid() && stat(dir, &st) == 0 &&
+	    st.st_uid != uid)
+		log_warnx("control: %s belongs to uid %u, not to uid %u that "
+		    "tickd runs as, which cannot remove its socket there at "
+		    "exit; chown %u:%u %s", dir, (unsigned)st.st_uid,
+		    (unsigned)uid, (unsigned)uid, (unsigned)gid, dir);
 	free(copy);
 	return (ret);
 }
@@ -1529,7 +1540,7 @@ control_free(void)
 	ctl_rate_ev = NULL;
 	if (ctl_path != NULL && stat(ctl_path, &st) == 0 &&
 	    st.st_ino == ctl_ino && unlink(ctl_path) == -1)
-		log_debug("control: cannot remove %s: %s", ctl_path,
+		log_warnx("control: cannot remove %s: %s", ctl_path,
 		    strerror(errno));
 	free(ctl_path);
 	ctl_path = NULL;

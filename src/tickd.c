@@ -79,10 +79,12 @@ detach(int fd)
  * Opens the pidfile while tickd may still be root: with conf user set it
  * serves as that user, who may not write where pidfiles go.  Nothing is
  * written yet, so a second tickd that fails to start leaves the first
- * one's pidfile alone; *created says whether to remove it then.
+ * one's pidfile alone; *created says whether to remove it then.  In the
+ * foreground a pidfile that cannot be opened is only a warning (a
+ * supervisor knows the process id): -1.
  */
 static int
-pidfile_open(const char *path, int *created)
+pidfile_open(const char *path, int *created, int foreground)
 {
 	int	fd;
 
@@ -92,7 +94,9 @@ pidfile_open(const char *path, int *created)
 		*created = 0;
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 	}
-	if (fd == -1)
+	if (fd == -1 && foreground)
+		log_warn("pidfile %s, not written", path);
+	else if (fd == -1)
 		fatal("pidfile %s", path);
 	return (fd);
 }
@@ -184,17 +188,17 @@ main(int argc, char **argv)
 	/* Start-up errors go to the terminal, even when daemonizing. */
 	log_init(1, srv.conf.log_level);
 	notify_init();
-	if (!foreground) {
+	if (!foreground)
 		status_fd = daemonize();
-		pidfd = pidfile_open(srv.conf.pidfile, &created);
-	}
+	pidfd = pidfile_open(srv.conf.pidfile, &created, foreground);
 	if (server_init(&cause) != 0) {
 		if (pidfd != -1 && created)
 			unlink(srv.conf.pidfile);
 		fatalx("%s", cause);
 	}
-	if (!foreground) {
+	if (pidfd != -1)
 		pidfile_write(pidfd, srv.conf.pidfile);
+	if (!foreground) {
 		log_init(0, srv.conf.log_level);
 		detach(status_fd);
 	}
@@ -205,7 +209,7 @@ main(int argc, char **argv)
 	server_loop();
 	notify_free();
 
-	if (!foreground)
+	if (pidfd != -1)
 		pidfile_remove(pidfd, srv.conf.pidfile);
 	log_info("tickd: stopped");
 	server_free();
