@@ -31,7 +31,7 @@
 #define CONF_RESP_ROOM	(64 * KB) /* resp_max_query - resp_max_bulk */
 
 static const char *const conf_registration_choices[] = {
-	"open", "closed", NULL		/* REG_OPEN, REG_CLOSED */
+	"open", "closed", "open_public", NULL	/* REG_OPEN .. REG_OPEN_PUBLIC */
 };
 static const char *const conf_tls_version_choices[] = {
 	"TLSv1.2", "TLSv1.3", NULL
@@ -862,6 +862,13 @@ conf_load(struct conf *c, const char *path, char **cause)
 		xasprintf(cause, "%s: resp_listen %s is not a loopback "
 		    "address, so resp_password must be set", path,
 		    nc.resp_listen);
+		goto fail;
+	}
+	if (nc.registration == REG_OPEN && !conf_loopback(nc.listen)) {
+		xasprintf(cause, "%s: registration is open on listen %s, which "
+		    "is not a loopback address, so anyone who reaches it may "
+		    "make accounts: write registration open_public to mean it, "
+		    "or registration closed", path, nc.listen);
 		goto fail;
 	}
 	if ((nc.listen_proxy_protocol || nc.listen_plain_proxy_protocol ||

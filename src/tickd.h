@@ -100,6 +100,7 @@ int	proxy_header(const uint8_t *, size_t, struct sockaddr_storage *,
 /* conf.c */
 #define REG_OPEN	0
 #define REG_CLOSED	1
+#define REG_OPEN_PUBLIC	2	/* open, on a public listen too */
 #define TLS_V12		0
 #define TLS_V13		1
 struct conf {
@@ -110,7 +111,7 @@ struct conf {
 	char		*data_dir;
 	uint64_t	 map_size;	/* bytes */
 	uint64_t	 min_free_space; /* on data_dir's file system */
-	int		 registration;	/* REG_OPEN or REG_CLOSED */
+	int		 registration;	/* REG_OPEN, REG_CLOSED, ... */
 	uint64_t	 token_ttl;	/* every duration is in ms */
 	uint64_t	 auth_timeout;
 	uint64_t	 window;	/* unacked items in flight per device */

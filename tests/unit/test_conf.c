@@ -430,9 +430,30 @@ test_enums(void)
 	CHECK(c.registration == REG_CLOSED);
 	conf_clear(&c);
 	CHECK(load_fails("registration maybe\n", ":1: bad value for "
-	    "\"registration\": \"maybe\" is not open or closed"));
+	    "\"registration\": \"maybe\" is not open, closed or "
+	    "open_public"));
 	CHECK(load_fails("registration Open\n", ":1: bad value for "
-	    "\"registration\": \"Open\" is not open or closed"));
+	    "\"registration\": \"Open\" is not open, closed or "
+	    "open_public"));
+	/* Open on a public listen only when said so (tickd.conf(5)). */
+	CHECK(load_fails("listen 0.0.0.0:8080\n", ": registration is open "
+	    "on listen 0.0.0.0:8080, which is not a loopback address, so "
+	    "anyone who reaches it may make accounts: write registration "
+	    "open_public to mean it, or registration closed"));
+	CHECK(load_fails("listen [::]:8080\nregistration open\n",
+	    ": registration is open on listen [::]:8080, which is not a "
+	    "loopback address, so anyone who reaches it may make accounts: "
+	    "write registration open_public to mean it, or registration "
+	    "closed"));
+	CHECK(load_ok(&c, "listen 0.0.0.0:8080\nregistration open_public\n"));
+	CHECK(c.registration == REG_OPEN_PUBLIC);
+	conf_clear(&c);
+	CHECK(load_ok(&c, "listen 192.0.2.1:8080\nregistration closed\n"));
+	conf_clear(&c);
+	CHECK(load_ok(&c, "listen 127.0.0.2:8080\nregistration open\n"));
+	conf_clear(&c);
+	CHECK(load_ok(&c, "listen [::1]:8080\nregistration open_public\n"));
+	conf_clear(&c);
 	CHECK(load_fails("log_level notice\n", ":1: bad value for "
 	    "\"log_level\": \"notice\" is not error, warn, info or debug"));
 	return (0);
@@ -582,11 +603,11 @@ test_addresses(void)
 	CHECK(c.listen_len == sizeof(struct sockaddr_in6));
 	CHECK_STR(c.listen, "[::1]:8080");
 	conf_clear(&c);
-	CHECK(load_ok(&c, "listen [::]:65535\n"));
+	CHECK(load_ok(&c, "listen [::]:65535\nregistration closed\n"));
 	CHECK(ntohs(((struct sockaddr_in6 *)&c.listen_ss)->sin6_port) ==
 	    65535);
 	conf_clear(&c);
-	CHECK(load_ok(&c, "listen 0.0.0.0:1\n"));
+	CHECK(load_ok(&c, "listen 0.0.0.0:1\nregistration closed\n"));
 	CHECK(c.listen_ss.ss_family == AF_INET);
 	conf_clear(&c);
 
