@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * account.c: accounts, their devices and login tokens (tickd-protocol(7)
  * DEVICES, rules 1 to 4).  A token is 32 random bytes sent

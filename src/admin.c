@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * admin.c: the store-level operations of tickctl(8), shared by the daemon
  * (which runs them on the control socket, inside its write transaction) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * audit.c: the audit log of registrations, logins, logouts, device
  * removals and connections, shipped to PostgreSQL (never message contents).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conf.c: tickd.conf, driven by one table after tmux's options-table.c and
  * Redis's config.c.  Each line is "name value"; every default is parsed from

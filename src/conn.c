@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conn.c: the life of a connection, from conn_link() to its release: the
  * references that keep it, the close that lets its last output leave and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * control.c: the daemon's side of tickctl(8), after OpenSMTPD's control.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http.c: the HTTP/1.1 side of the listening port: register, login,
  * logout, health and metrics, and the WebSocket upgrade.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * kdf.c: password hashing off the event loop.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log.c: logging, after OpenSMTPD's log.c.  In the foreground messages go
  * to stderr, each line with its severity: after a UTC timestamp, or as a

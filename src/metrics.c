@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * metrics.c: counters and the Prometheus text exposition of /metrics.
  */

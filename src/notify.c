@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * notify.c: the systemd service notification protocol without libsystemd
  * (sd_notify(3)): each state is a datagram of "KEY=VALUE" lines to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * push-http.c: the outgoing HTTP of push (tickd-protocol(7) PUSH
  * NOTIFICATIONS), libcurl's multi_socket API driven by the event loop: no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * push-none.c: push-http.c's place in a tickd configured --without-push (no
  * libcurl).  Push is never on (push_enabled), so every push_register is

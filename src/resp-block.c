@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-block.c: the parking of RESP clients whose XREAD or XREADGROUP
  * BLOCKs (tickd-resp(7)), after the API comment of Redis's blocked.c: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-multi.c: the RESP shim's transactions, MULTI, EXEC and DISCARD
  * (tickd-resp(7)), as Redis's multi.c.  The commands MULTI queues run one

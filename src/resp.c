@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp.c: the Redis-protocol shim (tickd-resp(7)): its listener and
  * connections, the RESP2 parser, and the one command table with the commands

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-chat.c: the chat's records (store.h): users and their settings,
  * devices, tokens, queues, messages, dedup records and blocks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store.c: the LMDB layer's core: the environment, transactions, the key
  * and record codec, meta records, the walks and copies.  Maps LMDB's errors

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tickctl.c: tickd's control program, after OpenSMTPD's smtpctl.  Most
  * commands are sent to the running daemon over its control socket

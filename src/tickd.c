@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tickd.c: the daemon's entry point: options, configuration, daemonizing
  * and the pidfile.

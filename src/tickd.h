@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tickd.h: the daemon's types and prototypes, grouped by the file that
  * defines them.  The LMDB layer has its own contract in store.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls.c: the OpenSSL server context behind the listen port.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.c: small helpers shared by every module: time, name checks,
  * hex, allocation that cannot return NULL, and the error-code table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ws.c: WebSocket connections, framed by wslay: authentication, the
  * auth and ping timers, output bounds, and the pump that frames what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_admin.c: unit tests of admin.c and verify.c, the store-level
  * operations behind tickctl(8): verify finds each kind of inconsistency

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_conf.c: TAP unit tests of conf.c: defaults, every value type,
  * quoting and comments, every error with its FILE:LINE text, bounds,
