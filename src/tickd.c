@@ -156,6 +156,8 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	srv.stats.started_ms = now_ms();
+	if (hash_key_init() != 0)
+		fatal("getrandom");
 
 	conf_init(&srv.conf);
 	if (conf_load(&srv.conf, path, &cause) != 0) {

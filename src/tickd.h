@@ -242,7 +242,11 @@ int	valid_device(const char *, size_t);
 int	json_depth_ok(const char *, size_t, unsigned);
 size_t	u64_format(uint64_t, char *);	/* at most 20 digits, no NUL */
 #define HASH_INIT	1469598103934665603ULL	/* FNV-1a offset basis */
-uint64_t hash_bytes(uint64_t, const void *, size_t);
+uint64_t hash_bytes(uint64_t, const void *, size_t);	/* on disk too */
+#define HASH_KEY_BYTES	16
+uint64_t siphash(const uint8_t [HASH_KEY_BYTES], const void *, size_t);
+int	hash_key_init(void);
+uint64_t hash_keyed(const void *, size_t);	/* in memory only */
 uint64_t hash_str(const char *);
 void	hex_encode(const uint8_t *, size_t, char *);	/* NUL-terminates */
 int	hex_decode(const char *, size_t, uint8_t *);	/* len/2 bytes */
