@@ -349,6 +349,7 @@ ctl_kdf_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	} else if (ret == STORE_OK) {
 		memcpy(u.salt, job->salt, sizeof u.salt);
 		memcpy(u.hash, hash, sizeof u.hash);
+		account_kdf_default(&u);
 		ret = store_user_put(txn, job->user, &u);
 		OPENSSL_cleanse(&u, sizeof u);
 	}
@@ -421,6 +422,44 @@ static void
 cmd_user_add(struct ctl *ctl, json_t *args)
 {
 	ctl_password(ctl, args, 1);
+}
+
+/*
+ * user import: an account with a password hash made elsewhere, in the PHC
+ * string format with its KDF and cost (tickctl(8) user import).
+ */
+static void
+cmd_user_import(struct ctl *ctl, json_t *args)
+{
+	struct user_rec	 auth;
+	struct txn	*txn;
+	enum tick_err	 err;
+	const char	*user = ctl_arg(args, 0), *why;
+	int		 ret;
+
+	if (ctl_check_user(ctl, user) != 0)
+		return;
+	if (account_hash_parse(ctl_arg(args, 1), &auth, &why) != 0) {
+		ctl_error(ctl, "user %s: bad password hash: %s", user, why);
+		return;
+	}
+	if ((txn = ctl_batch(ctl)) == NULL) {
+		OPENSSL_cleanse(&auth, sizeof auth);
+		return;
+	}
+	ret = account_import(txn, user, &auth, now_ms(), &err);
+	OPENSSL_cleanse(&auth, sizeof auth);
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	if (err == TE_NAME_TAKEN) {
+		ctl_error(ctl, "user %s exists", user);
+		return;
+	}
+	log_info("control: uid %u: imported user %s", (unsigned)ctl->uid,
+	    user);
+	ctl_ok_durable(ctl, json_pack("{s:s}", "user", user));
 }
 
 /* user passwd: a new password for an account. */
@@ -1119,6 +1158,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "user add", .fn = cmd_user_add, .nargs = 2 },
 	{ .name = "user del", .fn = cmd_user_del, .nargs = 1 },
 	{ .name = "user passwd", .fn = cmd_user_passwd, .nargs = 2 },
+	{ .name = "user import", .fn = cmd_user_import, .nargs = 2 },
 	{ .name = "user list", .fn = cmd_user_list, .nargs = 0 },
 	{ .name = "user show", .fn = cmd_user_show, .nargs = 1 },
 	{ .name = "device list", .fn = cmd_device_list, .nargs = 1 },

@@ -488,12 +488,16 @@ route_login(struct conn *c, struct http_req *req)
 		job->known = 1;
 		memcpy(job->salt, rec.salt, sizeof job->salt);
 		memcpy(job->hash, rec.hash, sizeof job->hash);
-	} else
+	} else {
 		memcpy(job->salt, dummy_salt, sizeof job->salt);
-	OPENSSL_cleanse(&rec, sizeof rec);
+		account_kdf_default(&rec);
+	}
 	c->busy = 1;
 	conn_ref(c);
-	kdf_hash(password, strlen(password), job->salt, login_done, job);
+	/* With the KDF and cost the hash was made with. */
+	kdf_hash_as(password, strlen(password), job->salt, &rec, login_done,
+	    job);
+	OPENSSL_cleanse(&rec, sizeof rec);
 out:
 	json_decref(obj);
 }

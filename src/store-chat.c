@@ -22,9 +22,16 @@ user_enc(struct enc *e, const struct user_rec *u)
 	enc_bytes(e, u->hash, sizeof u->hash);
 	enc_u8(e, u->read_receipts);
 	enc_u8(e, u->last_seen_vis);
+	enc_u8(e, u->kdf);
+	enc_u8(e, u->kdf_ln);
+	enc_u8(e, u->kdf_r);
+	enc_u8(e, u->kdf_p);
 }
 
-/* Decodes an account record; -1 if it is malformed. */
+/*
+ * Decodes an account record; -1 if it is malformed.  One written before
+ * the KDF was stored ends after last_seen_vis: scrypt at the old cost.
+ */
 static int
 user_dec(const MDB_val *v, struct user_rec *u)
 {
@@ -37,6 +44,17 @@ user_dec(const MDB_val *v, struct user_rec *u)
 	dec_bytes(&d, u->hash, sizeof u->hash);
 	u->read_receipts = dec_u8(&d);
 	u->last_seen_vis = dec_u8(&d);
+	if (!d.bad && d.off == d.len) {
+		u->kdf = KDF_SCRYPT;
+		u->kdf_ln = KDF_SCRYPT_LN;
+		u->kdf_r = KDF_SCRYPT_R;
+		u->kdf_p = KDF_SCRYPT_P;
+		return (0);
+	}
+	u->kdf = dec_u8(&d);
+	u->kdf_ln = dec_u8(&d);
+	u->kdf_r = dec_u8(&d);
+	u->kdf_p = dec_u8(&d);
 	return (dec_end(&d));
 }
 

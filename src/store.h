@@ -113,10 +113,24 @@ struct user_rec {
 	uint64_t	created;	/* Unix ms */
 	uint64_t	last_seen;	/* Unix ms; 0 while online or never */
 	uint8_t		salt[16];
-	uint8_t		hash[32];	/* scrypt(password, salt) */
+	uint8_t		hash[32];	/* kdf(password, salt) */
 	uint8_t		read_receipts;	/* 1: send read receipts */
 	uint8_t		last_seen_vis;	/* LASTSEEN_EVERYONE or _NOBODY */
+	uint8_t		kdf;		/* KDF_SCRYPT */
+	uint8_t		kdf_ln;		/* scrypt N = 2^kdf_ln */
+	uint8_t		kdf_r;
+	uint8_t		kdf_p;
 };
+/*
+ * The KDF of a password hash and its parameters.  A record written before
+ * they were stored holds scrypt with KDF_SCRYPT_LN, _R and _P, the cost of
+ * new hashes until it is raised.
+ */
+#define KDF_SCRYPT	1
+#define KDF_SCRYPT_LN	14	/* N 16384: 16 MiB, some 50 ms */
+#define KDF_SCRYPT_R	8
+#define KDF_SCRYPT_P	1
+#define KDF_MAXMEM	(64 * 1024 * 1024)	/* scrypt's memory bound */
 #define LASTSEEN_EVERYONE	0
 #define LASTSEEN_NOBODY		1
 

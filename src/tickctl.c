@@ -35,6 +35,7 @@
 #define F_DAEMON	0x01	/* sent to the daemon */
 #define F_STORE		0x02	/* run here on the store */
 #define F_PASSWORD	0x04	/* asks for a password */
+#define F_IMPORT	0x08	/* a request for each line of a file */
 
 struct opts {
 	const char	*conf;
@@ -66,6 +67,7 @@ static void	show_user_add(json_t *);
 static void	show_user_del(json_t *);
 static void	show_user_passwd(json_t *);
 static void	show_user_list(json_t *);
+static void	show_user_import(json_t *);
 static void	show_user_show(json_t *);
 static void	show_device_list(json_t *);
 static void	show_device_del(json_t *);
@@ -96,6 +98,7 @@ static int	run_verify(const struct opts *, struct store *, char **,
 		    json_t **);
 static int	run_dump(const struct opts *, struct store *, char **,
 		    json_t **);
+static int	run_import(const struct cmd *, const char *, const char *);
 static __dead void die(const char *, ...) printflike(1, 2);
 
 static const struct cmd cmds[] = {
@@ -104,6 +107,7 @@ static const struct cmd cmds[] = {
 	{ "user passwd <user>",	F_DAEMON | F_PASSWORD,	show_user_passwd,
 	  NULL },
 	{ "user list",		F_DAEMON,	show_user_list, NULL },
+	{ "user import <file>",	F_DAEMON | F_IMPORT, show_user_import, NULL },
 	{ "user show <user>",	F_DAEMON,	show_user_show, NULL },
 	{ "device list <user>",	F_DAEMON,	show_device_list, NULL },
 	{ "device del <user> <device>", F_DAEMON, show_device_del, NULL },
@@ -1523,6 +1527,12 @@ main(int argc, char **argv)
 		explicit_bzero(pw, strlen(pw));
 		free(pw);
 	}
+	if (cmd->flags & F_IMPORT) {
+		status = run_import(cmd, o.socket, argsv[0]);
+		json_decref(args);
+		free(owned);
+		return (status);
+	}
 	res = daemon_request(o.socket, name, args);
 	json_decref(args);
 	free(owned);
@@ -1543,6 +1553,71 @@ main(int argc, char **argv)
 	print_result(cmd, res);
 	json_decref(res);
 	return (0);
+}
+
+/* Prints an imported user. */
+static void
+show_user_import(json_t *r)
+{
+	printf("imported %s\n", str(r, "user"));
+}
+
+/*
+ * user import: each line of path ("-": standard input) is a JSON object
+ * with "user" and "password_hash", sent to the daemon as a request of its
+ * own.  A bad line is reported with its number and the others still go;
+ * 1 if any failed.
+ */
+static int
+run_import(const struct cmd *cmd, const char *sock, const char *path)
+{
+	FILE			*f;
+	json_t			*line, *args, *res;
+	json_error_t		 jerr;
+	char			*buf = NULL;
+	const char		*user, *hash;
+	size_t			 cap = 0;
+	unsigned long		 lineno = 0, failed = 0;
+
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "r")) == NULL)
+		die("%s: %s", path, strerror(errno));
+	while (getline(&buf, &cap, f) != -1) {
+		lineno++;
+		if (buf[strspn(buf, " \t\r\n")] == '\0')
+			continue;
+		line = json_loads(buf, JSON_REJECT_DUPLICATES, &jerr);
+		user = json_string_value(json_object_get(line, "user"));
+		hash = json_string_value(json_object_get(line,
+		    "password_hash"));
+		if (user == NULL || hash == NULL) {
+			fprintf(stderr, "tickctl: %s:%lu: %s\n", path, lineno,
+			    line == NULL ? jerr.text : "need \"user\" and "
+			    "\"password_hash\" strings");
+			failed++;
+			json_decref(line);
+			continue;
+		}
+		args = json_pack("[s,s]", user, hash);
+		res = daemon_request(sock, "user import", args);
+		json_decref(args);
+		if (json_is_true(json_object_get(res, "ok")))
+			print_result(cmd, res);
+		else {
+			fprintf(stderr, "tickctl: %s:%lu: %s\n", path, lineno,
+			    json_string_value(json_object_get(res, "error")));
+			failed++;
+		}
+		json_decref(res);
+		json_decref(line);
+	}
+	if (ferror(f))
+		die("%s: %s", path, strerror(errno));
+	free(buf);
+	if (f != stdin)
+		fclose(f);
+	return (failed != 0);
 }
 
 /* audit: the state of the audit log in PostgreSQL (tickd-audit(7)). */

@@ -484,6 +484,10 @@ int	media_verify(struct txn *, const char *dir, int fix,
 int	account_register(struct txn *, const char *user,
 	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
 	    enum tick_err *);
+int	account_import(struct txn *, const char *user, const struct user_rec *,
+	    uint64_t now, enum tick_err *);
+void	account_kdf_default(struct user_rec *);
+int	account_hash_parse(const char *, struct user_rec *, const char **);
 int	account_device_limited(struct txn *, const char *user,
 	    const char *device, uint64_t max, int *over);
 int	account_claim_device(struct txn *, const char *user,
@@ -561,6 +565,8 @@ int	kdf_init(struct event_base *, char **cause);
 void	kdf_shutdown(void);
 void	kdf_hash(const char *, size_t, const uint8_t [KDF_SALT_BYTES], kdf_cb,
 	    void *);
+void	kdf_hash_as(const char *, size_t, const uint8_t [KDF_SALT_BYTES],
+	    const struct user_rec *, kdf_cb, void *);
 
 /* metrics.c */
 #define LAT_BUCKETS	12
