@@ -372,6 +372,7 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	    CRYPTO_memcmp(hash, job->hash, KDF_HASH_BYTES) != 0) {
 		log_info("http: failed login for %s from %s", job->user,
 		    c->addr);
+		metrics_login_failed(ok ? "bad_credentials" : "internal");
 		audit_event(AUDIT_LOGIN_FAILED, job->user, job->has_device ?
 		    job->device : NULL, c->addr, json_pack("{s:s,s:b}",
 		    "reason", ok ? "bad_credentials" : "internal",
@@ -465,8 +466,10 @@ route_login(struct conn *c, struct http_req *req)
 		    "\"password\"");
 		goto out;
 	}
-	if (login_limited(c, user))
+	if (login_limited(c, user)) {
+		metrics_login_failed("rate_limited");
 		goto out;
+	}
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		http_store_error(c, ret);
 		goto out;

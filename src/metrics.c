@@ -6,9 +6,234 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "tickd.h"
+
+/* A histogram: cumulative buckets are summed when rendered. */
+struct hist {
+	const double	*bounds;	/* upper bounds; +Inf after them */
+	size_t		 n;		/* bounds */
+	uint64_t	 count[16];	/* per bucket, n + 1 of them */
+	double		 sum;
+};
+
+/* Queued to pushed, seconds: online within ms, offline for days. */
+static const double deliver_bounds[] = {
+	0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300, 3600, 86400
+};
+/* How late the loop runs a timer, seconds. */
+static const double lag_bounds[] = {
+	0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5
+};
+
+#define ERR_CODES_MAX	64	/* room for enum tick_err */
+/* The close codes tickd sends (tickd-protocol(7) CLOSE CODES). */
+static const uint16_t close_codes[] = {
+	1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011
+};
+#define LAG_TICK_MS	250	/* the loop lag probe's period */
+
+static struct {
+	uint64_t	 ws_errors[ERR_CODES_MAX];
+	uint64_t	 closes[sizeof close_codes / sizeof close_codes[0] + 1];
+	uint64_t	 login_bad;	/* bad credentials */
+	uint64_t	 login_internal; /* the hash could not be made */
+	uint64_t	 login_limited;	/* refused by login_rate */
+	uint64_t	 resp_commands;
+	struct hist	 deliver;
+	struct hist	 lag;
+	struct event	*ev_lag;
+	uint64_t	 lag_due_us;	/* when the probe should fire */
+} m = {
+	.deliver = { deliver_bounds, sizeof deliver_bounds /
+	    sizeof deliver_bounds[0], { 0 }, 0 },
+	.lag = { lag_bounds, sizeof lag_bounds / sizeof lag_bounds[0],
+	    { 0 }, 0 },
+};
+
+/* Adds one observation to a histogram. */
+static void
+hist_add(struct hist *h, double v)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n; i++) {
+		if (v <= h->bounds[i])
+			break;
+	}
+	h->count[i]++;
+	h->sum += v;
+}
+
+/* Writes a histogram with its HELP and TYPE lines. */
+static void
+hist_render(FILE *f, const char *name, const char *help,
+    const struct hist *h)
+{
+	uint64_t	cum = 0;
+	size_t		i;
+
+	fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (i = 0; i <= h->n; i++) {
+		cum += h->count[i];
+		if (i < h->n)
+			fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name,
+			    h->bounds[i], (unsigned long long)cum);
+		else
+			fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+			    (unsigned long long)cum);
+	}
+	fprintf(f, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name,
+	    (unsigned long long)cum);
+}
+
+/* The monotonic clock in microseconds. */
+static uint64_t
+mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
+/*
+ * The loop lag probe: a timer every LAG_TICK_MS; how late it fires is how
+ * long the loop was kept from its other events.
+ */
+static void
+lag_cb(evutil_socket_t fd, short events, void *arg)
+{
+	uint64_t	now = mono_us();
+
+	(void)fd; (void)events; (void)arg;
+	hist_add(&m.lag, now > m.lag_due_us ?
+	    (double)(now - m.lag_due_us) / 1e6 : 0.0);
+	m.lag_due_us = now + LAG_TICK_MS * 1000;
+}
+
+/* Starts the loop lag probe; -1 if it cannot. */
+int
+metrics_init(struct event_base *base)
+{
+	struct timeval	tv = { 0, LAG_TICK_MS * 1000 };
+
+	if ((m.ev_lag = event_new(base, -1, EV_PERSIST, lag_cb, NULL)) ==
+	    NULL || event_add(m.ev_lag, &tv) != 0)
+		return (-1);
+	m.lag_due_us = mono_us() + LAG_TICK_MS * 1000;
+	return (0);
+}
+
+/* Stops the probe at exit. */
+void
+metrics_free(void)
+{
+	if (m.ev_lag != NULL)
+		event_free(m.ev_lag);
+	m.ev_lag = NULL;
+}
+
+/* An error frame sent on a WebSocket, by its code. */
+void
+metrics_ws_error(enum tick_err code)
+{
+	if ((size_t)code < ERR_CODES_MAX)
+		m.ws_errors[code]++;
+}
+
+/* A close frame tickd sent, by its code; others count as "other". */
+void
+metrics_ws_close(uint16_t code)
+{
+	size_t	i, n = sizeof close_codes / sizeof close_codes[0];
+
+	for (i = 0; i < n; i++) {
+		if (close_codes[i] == code)
+			break;
+	}
+	m.closes[i]++;
+}
+
+/*
+ * A login refused: "bad_credentials", "internal" or "rate_limited"
+ * (login_rate), kept apart so that an alert on guessing ignores the
+ * refusals that already stop it.
+ */
+void
+metrics_login_failed(const char *reason)
+{
+	if (strcmp(reason, "rate_limited") == 0)
+		m.login_limited++;
+	else if (strcmp(reason, "internal") == 0)
+		m.login_internal++;
+	else
+		m.login_bad++;
+}
+
+/* A queue item pushed to a device, queued at queued_ms (its ID's time). */
+void
+metrics_delivered(uint64_t queued_ms)
+{
+	uint64_t	now = now_ms();
+
+	hist_add(&m.deliver, now > queued_ms ?
+	    (double)(now - queued_ms) / 1000.0 : 0.0);
+}
+
+/* A RESP command run. */
+void
+metrics_resp_command(void)
+{
+	m.resp_commands++;
+}
+
+/* The counters and histograms above, in the exposition. */
+static void
+metrics_render_ops(FILE *f)
+{
+	size_t	i, n = sizeof close_codes / sizeof close_codes[0];
+
+	fprintf(f, "# HELP tickd_ws_errors_total Error frames sent on "
+	    "WebSockets, by code (tickd-protocol(7) ERROR CODES).\n"
+	    "# TYPE tickd_ws_errors_total counter\n");
+	for (i = 1; i < ERR_CODES_MAX; i++) {
+		if (m.ws_errors[i] != 0)
+			fprintf(f, "tickd_ws_errors_total{code=\"%s\"} %llu\n",
+			    err_code((enum tick_err)i),
+			    (unsigned long long)m.ws_errors[i]);
+	}
+	fprintf(f, "# HELP tickd_ws_closes_total WebSocket close frames "
+	    "tickd sent, by code.\n# TYPE tickd_ws_closes_total counter\n");
+	for (i = 0; i < n; i++)
+		fprintf(f, "tickd_ws_closes_total{code=\"%u\"} %llu\n",
+		    (unsigned)close_codes[i], (unsigned long long)m.closes[i]);
+	fprintf(f, "tickd_ws_closes_total{code=\"other\"} %llu\n",
+	    (unsigned long long)m.closes[n]);
+	fprintf(f, "# HELP tickd_login_failures_total Logins refused, by "
+	    "reason.\n# TYPE tickd_login_failures_total counter\n"
+	    "tickd_login_failures_total{reason=\"bad_credentials\"} %llu\n"
+	    "tickd_login_failures_total{reason=\"internal\"} %llu\n"
+	    "tickd_login_failures_total{reason=\"rate_limited\"} %llu\n",
+	    (unsigned long long)m.login_bad,
+	    (unsigned long long)m.login_internal,
+	    (unsigned long long)m.login_limited);
+	hist_render(f, "tickd_delivery_seconds", "Time from a queue item's "
+	    "ID (when it was queued) to its push to a device.", &m.deliver);
+	hist_render(f, "tickd_event_loop_lag_seconds", "How late the event "
+	    "loop ran a timer due every 250 ms.", &m.lag);
+	fprintf(f, "# HELP tickd_resp_clients Connected RESP clients.\n"
+	    "# TYPE tickd_resp_clients gauge\ntickd_resp_clients %llu\n",
+	    (unsigned long long)resp_clients());
+	fprintf(f, "# HELP tickd_resp_commands_total RESP commands run.\n"
+	    "# TYPE tickd_resp_commands_total counter\n"
+	    "tickd_resp_commands_total %llu\n",
+	    (unsigned long long)m.resp_commands);
+}
 
 /* Upper bounds of the commit latency buckets, seconds; the last is +Inf. */
 static const double lat_bounds[LAT_BUCKETS - 1] = {
@@ -279,6 +504,7 @@ metrics_render(size_t *len)
 	metric(f, "tickd_push_pending", "gauge",
 	    "Push notifications pending, tickd-protocol(7) PUSH NOTIFICATIONS.",
 	    pending);
+	metrics_render_ops(f);
 	push_http_stats(&pok, &pretry, &pgone, &pdropped);
 	fprintf(f, "# HELP tickd_push_posts_total Push POSTs by outcome.\n"
 	    "# TYPE tickd_push_posts_total counter\n"

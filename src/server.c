@@ -841,6 +841,10 @@ server_init(char **cause)
 	if (tls_init(cause) != 0 || listen_plain_init(cause) != 0 ||
 	    listen_metrics_init(cause) != 0 || resp_init(cause) != 0)
 		return (-1);
+	if (metrics_init(srv.base) != 0) {
+		*cause = xstrdup("cannot start the event loop lag probe");
+		return (-1);
+	}
 	/* Still root, if started so: last chance to create files as such. */
 	if (priv_init(cause) != 0 || control_init(cause) != 0 ||
 	    priv_drop(cause) != 0)
@@ -978,6 +982,7 @@ server_free(void)
 		evconnlistener_free(listener_plain);
 	if (listener_metrics != NULL)
 		evconnlistener_free(listener_metrics);
+	metrics_free();
 	proxy_conn_free_all();
 	tls_free();
 	if (ev_sigterm != NULL)

@@ -596,6 +596,14 @@ void	metrics_commit(double seconds, int ok);
 char   *metrics_render(size_t *);
 uint64_t metrics_rss_bytes(void);
 uint64_t metrics_open_fds(void);
+struct event_base;
+int	metrics_init(struct event_base *);
+void	metrics_free(void);
+void	metrics_ws_error(enum tick_err);
+void	metrics_ws_close(uint16_t);
+void	metrics_login_failed(const char *);
+void	metrics_delivered(uint64_t queued_ms);
+void	metrics_resp_command(void);
 
 /* conn.c */
 struct sub;
@@ -729,7 +737,6 @@ void	limit_prune(void);
 void	limit_free(void);
 
 /* notify.c */
-struct event_base;
 void	notify_init(void);
 void	notify_send(const char *);
 void	notify_reloading(void);
@@ -1124,6 +1131,7 @@ struct rclient {
 };
 
 int	resp_init(char **);
+uint64_t resp_clients(void);
 void	resp_drain(void);
 void	resp_shutdown(void);
 void	resp_free(struct conn *);
