@@ -756,20 +756,6 @@ cmd_token_revoke(struct ctl *ctl, json_t *args)
 	ctl_ok_durable(ctl, res);
 }
 
-/* Device walk callback: queue totals. */
-static int
-ctl_sum_fn(void *arg, const char *user, const char *device,
-    const struct dev_rec *r)
-{
-	uint64_t	*t = arg;
-
-	(void)user; (void)device;
-	t[0]++;
-	t[1] += r->count;
-	t[2] += r->bytes;
-	return (STORE_WALK_NEXT);
-}
-
 /* The sample taken about RATE_WINDOW seconds ago, or the oldest one. */
 static const struct ctl_sample *
 ctl_sample_back(void)
@@ -797,7 +783,7 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	struct stats		*s = &srv.stats;
 	struct txn		 txn;
 	uint64_t		 now = now_ms(), used = 0, map = 0;
-	uint64_t		 q[3] = { 0, 0, 0 };
+	struct store_totals	 q;
 	uint64_t		 mfiles, mbytes, pending = 0;
 	uint64_t		 pok, pretry, pgone, pdropped;
 	unsigned		 same;
@@ -806,10 +792,10 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	int			 ret, nctl;
 
 	(void)args;
+	memset(&q, 0, sizeof q);
+	store_totals(srv.store, &q);
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
-		ret = store_device_walk(&txn, NULL, ctl_sum_fn, q);
-		if (ret == STORE_OK)
-			ret = push_admin_pending(&txn, &pending);
+		ret = push_admin_pending(&txn, &pending);
 		store_txn_abort(&txn);
 	}
 	if (ret != STORE_OK || store_usage(srv.store, &used, &map) !=
@@ -842,9 +828,9 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	    "receipts", (json_int_t)s->receipts);
 	json_object_update_new(res, json_pack(
 	    "{s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:f,s:f,s:f}",
-	    "devices", (json_int_t)q[0],
-	    "queue_items", (json_int_t)q[1],
-	    "queue_bytes", (json_int_t)q[2],
+	    "devices", (json_int_t)q.devices,
+	    "queue_items", (json_int_t)q.items,
+	    "queue_bytes", (json_int_t)q.bytes,
 	    "store_used", (json_int_t)used,
 	    "store_map_size", (json_int_t)map,
 	    "store_full", srv.store_full,

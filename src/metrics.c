@@ -294,26 +294,6 @@ metrics_open_fds(void)
 	return (n > 0 ? n - 1 : 0);	/* not the one opendir holds */
 }
 
-struct queue_totals {
-	uint64_t	items;
-	uint64_t	bytes;
-	uint64_t	devices;
-};
-
-/* Device walk callback: adds one device's queue to the totals. */
-static int
-sum_device(void *arg, const char *user, const char *device,
-    const struct dev_rec *rec)
-{
-	struct queue_totals	*t = arg;
-
-	(void)user; (void)device;
-	t->items += rec->count;
-	t->bytes += rec->bytes;
-	t->devices++;
-	return (STORE_WALK_NEXT);
-}
-
 #define TOP_USERS	10	/* users shown by tickd_user_stored_bytes */
 
 /* The users whose messages occupy the most bytes, largest first. */
@@ -356,7 +336,7 @@ metric(FILE *f, const char *name, const char *type, const char *help,
 char *
 metrics_render(size_t *len)
 {
-	struct queue_totals	 qt;
+	struct store_totals	 qt;
 	struct top_users	 top;
 	struct txn		 txn;
 	struct stats		*s = &srv.stats;
@@ -371,8 +351,8 @@ metrics_render(size_t *len)
 
 	memset(&qt, 0, sizeof qt);
 	memset(&top, 0, sizeof top);
+	store_totals(srv.store, &qt);
 	if (store_txn_begin(srv.store, &txn, 0) == STORE_OK) {
-		store_device_walk(&txn, NULL, sum_device, &qt);
 		store_group_count(&txn, &groups);
 		store_user_bytes_walk(&txn, top_user, &top);
 		push_admin_pending(&txn, &pending);
@@ -433,11 +413,11 @@ metrics_render(size_t *len)
 	    "Member devices a group send skipped, their queue full.",
 	    s->group_skipped);
 	metric(f, "tickd_devices", "gauge", "Devices in the store.",
-	    qt.devices);
+	    (unsigned long long)qt.devices);
 	metric(f, "tickd_queue_items", "gauge", "Items in all queues.",
-	    qt.items);
+	    (unsigned long long)qt.items);
 	metric(f, "tickd_queue_bytes", "gauge", "Bytes of items in all "
-	    "queues.", qt.bytes);
+	    "queues.", (unsigned long long)qt.bytes);
 	fprintf(f, "# HELP tickd_user_stored_bytes Bytes a user's messages "
 	    "occupy in all queues, for the %d users holding the most.\n"
 	    "# TYPE tickd_user_stored_bytes gauge\n", TOP_USERS);

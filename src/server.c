@@ -864,6 +864,12 @@ server_init(char **cause)
 	}
 	store_txn_abort(&txn);
 	midgen_init(&srv.midgen, &hw);
+	/* One walk now, so that no scrape or stats walks the devices. */
+	if (store_totals_start(srv.store) != 0) {
+		xasprintf(cause, "cannot count the queues in %s",
+		    srv.conf.data_dir);
+		return (-1);
+	}
 	if (media_http_init(cause) != 0)
 		return (-1);
 	if (kdf_init(srv.base, cause) != 0)

@@ -192,6 +192,24 @@ store_device_get(struct txn *txn, const char *user, const char *device,
 	return (STORE_OK);
 }
 
+/*
+ * Takes a device record out of the transaction's totals (sign -1) or puts
+ * it in (+1), if there is one at k.
+ */
+static void
+dev_delta(struct txn *txn, const struct nkey *k, int sign)
+{
+	struct dev_rec	old;
+	MDB_val		v;
+
+	if (db_get(txn, DB_DEVICES, k->b, k->len, &v) != STORE_OK ||
+	    dev_dec(&v, &old) != 0)
+		return;
+	txn->delta.devices += sign;
+	txn->delta.items += sign * (int64_t)old.count;
+	txn->delta.bytes += sign * (int64_t)old.bytes;
+}
+
 /* Creates or replaces one of user's devices. */
 int
 store_device_put(struct txn *txn, const char *user, const char *device,
@@ -199,13 +217,21 @@ store_device_put(struct txn *txn, const char *user, const char *device,
 {
 	struct nkey	k;
 	struct enc	e;
+	int		rc;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
 	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
 		return (txn_fail(txn, DB_DEVICES, "name too long"));
 	dev_enc(&e, r);
-	return (db_put(txn, DB_DEVICES, k.b, k.len, e.b, e.len, 0));
+	dev_delta(txn, &k, -1);
+	if ((rc = db_put(txn, DB_DEVICES, k.b, k.len, e.b, e.len, 0)) ==
+	    STORE_OK) {
+		txn->delta.devices++;
+		txn->delta.items += (int64_t)r->count;
+		txn->delta.bytes += (int64_t)r->bytes;
+	}
+	return (rc);
 }
 
 /* Deletes a device record; its queue stays. */
@@ -218,6 +244,7 @@ store_device_del(struct txn *txn, const char *user, const char *device)
 		return (txn->ret);
 	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
 		return (STORE_NOTFOUND);
+	dev_delta(txn, &k, -1);
 	return (db_del(txn, DB_DEVICES, k.b, k.len));
 }
 

@@ -67,11 +67,24 @@ struct mid {
 
 struct store;
 
+/*
+ * The devices and what their queues hold, the sums of their records: kept
+ * by the store as write transactions commit, once store_totals_start has
+ * counted them, so that reading them costs nothing (tickd(8) HEALTH AND
+ * METRICS).
+ */
+struct store_totals {
+	int64_t		devices;
+	int64_t		items;
+	int64_t		bytes;
+};
+
 struct txn {
 	struct store	*store;
 	void		*txn;		/* MDB_txn */
 	int		 write;
 	int		 ret;		/* sticky error, see above */
+	struct store_totals delta;	/* what this write txn changed */
 };
 
 /* store.c */
@@ -86,6 +99,11 @@ int	store_usage(struct store *, uint64_t *used, uint64_t *map_size);
 int	store_reader_check(struct store *);
 /* Path of the environment's data file, for backups and messages. */
 const char *store_path(struct store *);
+
+/* Counts the totals once, then keeps them; -1 on a store error. */
+int	store_totals_start(struct store *);
+/* The totals kept; -1 if store_totals_start was not run. */
+int	store_totals(struct store *, struct store_totals *);
 
 /* Transactions. */
 int	store_txn_begin(struct store *, struct txn *, int write);
@@ -831,6 +849,8 @@ struct store {
 	char		*path;		/* the data file */
 	/* store_set_name_hash()'s hash of long names, for tests. */
 	uint64_t	(*name_hash)(const void *, size_t);
+	struct store_totals totals;	/* committed, once counted */
+	int		 counted;	/* store_totals_start ran */
 };
 
 /* The handle of a database a read-only store does not have yet. */
