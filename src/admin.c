@@ -312,12 +312,15 @@ devices_json(struct txn *txn, const char *user, const char *device,
 	return (STORE_OK);
 }
 
-/* What user list collects. */
+/* What a slice of user list collects. */
 struct ulist {
 	struct txn	*txn;
 	admin_online_fn	 online;
 	void		*arg;
 	json_t		*users;
+	size_t		 n, max;	/* taken, at most */
+	char		*last;		/* the last name taken */
+	int		 more;		/* stopped at max */
 };
 
 /* Device walk callback: counts them. */
@@ -338,6 +341,12 @@ ulist_fn(void *arg, const char *user, const struct user_rec *u)
 	uint64_t	 ndev = 0;
 	json_t		*o;
 
+	if (l->n == l->max) {
+		l->more = 1;
+		return (STORE_WALK_STOP);
+	}
+	l->n++;
+	strlcpy(l->last, user, NAME_USER_MAX + 1);
 	store_device_walk(l->txn, user, count_dev_fn, &ndev);
 	o = json_pack("{s:s,s:I,s:o,s:I}", "user", user,
 	    "created", (json_int_t)u->created,
@@ -350,25 +359,29 @@ ulist_fn(void *arg, const char *user, const struct user_rec *u)
 	return (STORE_WALK_NEXT);
 }
 
-/* Every account, in name order: {"users":[...]}. */
+/*
+ * One slice of user list: at most max accounts after the name after (NULL:
+ * from the first), in name order, appended to users; last is the last name
+ * taken and *more says whether accounts are left (tickctl(8) user list).
+ */
 int
-admin_user_list(struct txn *txn, admin_online_fn online, void *arg,
-    json_t **out)
+admin_user_list_slice(struct txn *txn, const char *after, size_t max,
+    admin_online_fn online, void *arg, json_t *users,
+    char last[NAME_USER_MAX + 1], int *more)
 {
 	struct ulist	l;
 	int		rc;
 
+	memset(&l, 0, sizeof l);
 	l.txn = txn;
 	l.online = online;
 	l.arg = arg;
-	l.users = json_array();
-	if ((rc = store_user_walk(txn, ulist_fn, &l)) != STORE_OK) {
-		json_decref(l.users);
-		*out = NULL;
-		return (rc);
-	}
-	*out = json_pack("{s:o}", "users", l.users);
-	return (STORE_OK);
+	l.users = users;
+	l.max = max;
+	l.last = last;
+	rc = store_user_walk_after(txn, after, ulist_fn, &l);
+	*more = l.more;
+	return (rc);
 }
 
 /* Block walk callback: the users a user has blocked, into an array. */

@@ -39,6 +39,8 @@
 #include "tickd-control.h"
 
 #define RATE_SAMPLES	61	/* one a second: a minute of history */
+#define CTL_LIST_SLICE	500	/* accounts user list reads per turn */
+#define CTL_LIST_OUT_MAX (1024 * 1024)	/* its unread answer, at most */
 #define RATE_WINDOW	10	/* seconds the rates of stats cover */
 
 /* A control connection; the conn comes first, so freeing it frees this. */
@@ -535,20 +537,117 @@ ctl_query(struct ctl *ctl, int ret, json_t *res, const char *what,
 		ctl_store_error(ctl, ret);
 }
 
-/* user list: every account with its devices and online state. */
+/* A user list under way, a slice each turn of the loop. */
+struct ctl_ulist {
+	struct ctl	*ctl;
+	struct event	*ev;
+	char		 last[NAME_USER_MAX + 1];
+	size_t		 sent;		/* accounts written so far */
+};
+
+/*
+ * Writes a slice's accounts as the next elements of the answer's "users"
+ * array; -1 if one cannot be encoded.
+ */
+static int
+ctl_ulist_write(struct ctl_ulist *u, json_t *users)
+{
+	json_t	*v;
+	char	*text;
+	size_t	 i;
+
+	json_array_foreach(users, i, v) {
+		if ((text = json_dumps(v, JSON_COMPACT)) == NULL)
+			return (-1);
+		if (u->sent++ != 0)
+			conn_write_raw(&u->ctl->c, ",", 1);
+		conn_write_raw(&u->ctl->c, text, strlen(text));
+		free(text);
+	}
+	return (0);
+}
+
+/*
+ * One slice of CTL_LIST_SLICE accounts, in a read transaction of its own,
+ * written out at once: the answer line is streamed, so neither the walk
+ * nor its encoding holds the loop, and clients are served between slices
+ * (tickctl(8) user list).  While the reader lags by CTL_LIST_OUT_MAX the
+ * next slice waits.  A store error half-way closes the connection.
+ */
+static void
+ctl_ulist_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_ulist	*u = arg;
+	struct ctl		*ctl = u->ctl;
+	struct timeval		 now = { 0, 0 }, later = { 0, 10000 };
+	struct txn		 txn;
+	json_t			*users;
+	char			 head[64];
+	int			 ret, more = 0;
+
+	(void)fd; (void)events;
+	if (ctl->c.dead || ctl->c.bev == NULL)
+		goto out;
+	if (evbuffer_get_length(bufferevent_get_output(ctl->c.bev)) >
+	    CTL_LIST_OUT_MAX) {
+		evtimer_add(u->ev, &later);
+		return;
+	}
+	users = json_array();
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_user_list_slice(&txn, u->last[0] != '\0' ?
+		    u->last : NULL, CTL_LIST_SLICE, ctl_online, NULL, users,
+		    u->last, &more);
+		store_txn_abort(&txn);
+	}
+	if (ret == STORE_OK && u->sent == 0) {
+		snprintf(head, sizeof head, "{\"v\":%d,\"ok\":true,"
+		    "\"users\":[", CONTROL_VERSION);
+		conn_write_raw(&ctl->c, head, strlen(head));
+	}
+	if (ret == STORE_OK && ctl_ulist_write(u, users) != 0)
+		ret = STORE_ERR;
+	json_decref(users);
+	if (ret != STORE_OK) {
+		log_warnx("control: user list failed after %zu accounts",
+		    u->sent);
+		conn_close_after_output(&ctl->c);
+		goto out;
+	}
+	if (more) {
+		evtimer_add(u->ev, &now);
+		return;
+	}
+	conn_write_raw(&ctl->c, "]}\n", 3);
+	ctl->c.busy = 0;
+	ctl_process(ctl);
+out:
+	event_free(u->ev);
+	conn_unref(&ctl->c);
+	free(u);
+}
+
+/*
+ * user list: every account with its devices and online state, walked and
+ * answered in slices between turns of the loop.
+ */
 static void
 cmd_user_list(struct ctl *ctl, json_t *args)
 {
-	struct txn	 txn;
-	json_t		*res = NULL;
-	int		 ret;
+	struct ctl_ulist	*u;
+	struct timeval		 now = { 0, 0 };
 
 	(void)args;
-	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
-		ret = admin_user_list(&txn, ctl_online, NULL, &res);
-		store_txn_abort(&txn);
+	u = xcalloc(1, sizeof *u);
+	u->ctl = ctl;
+	if ((u->ev = evtimer_new(srv.base, ctl_ulist_cb, u)) == NULL) {
+		free(u);
+		ctl_error(ctl, "out of resources");
+		return;
 	}
-	ctl_query(ctl, ret, res, "user", "");
+	ctl->c.busy = 1;
+	conn_ref(&ctl->c);
+	evtimer_add(u->ev, &now);
 }
 
 /* user show: one account, its settings, blocks, tokens and devices. */

@@ -143,6 +143,25 @@ store_user_walk(struct txn *txn, int (*fn)(void *, const char *,
 	return (db_walk(txn, DB_USERS, "", 0, NULL, 0, 0, user_walk_fn, &w));
 }
 
+/*
+ * Walks the accounts in name order after the name after, or from the first
+ * with NULL, so that a long walk can go on in a later transaction.
+ */
+int
+store_user_walk_after(struct txn *txn, const char *after,
+    int (*fn)(void *, const char *, const struct user_rec *), void *arg)
+{
+	struct walk	w = { .fn.user = fn, .arg = arg };
+	struct nkey	k;
+
+	if (after == NULL)
+		return (store_user_walk(txn, fn, arg));
+	if (nkey_make(&k, after, NAME_USER_MAX, NULL, 0) != 0)
+		return (txn_fail(txn, DB_USERS, "name too long"));
+	return (db_walk(txn, DB_USERS, "", 0, k.b, k.len, 1, user_walk_fn,
+	    &w));
+}
+
 /* Encodes a device record. */
 static void
 dev_enc(struct enc *e, const struct dev_rec *r)

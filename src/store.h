@@ -210,6 +210,8 @@ struct dedup_rec {
 int	store_user_get(struct txn *, const char *, struct user_rec *);
 int	store_user_add(struct txn *, const char *, const struct user_rec *);
 int	store_user_put(struct txn *, const char *, const struct user_rec *);
+int	store_user_walk_after(struct txn *, const char *,
+	    int (*)(void *, const char *, const struct user_rec *), void *);
 int	store_user_walk(struct txn *, int (*)(void *, const char *,
 	    const struct user_rec *), void *);
 /* Deletes an account record only: see admin_user_delete() for the rest. */

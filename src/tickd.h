@@ -1012,7 +1012,9 @@ int	admin_queue_purge(struct txn *, const char *, const char *,
 	    uint64_t *, uint64_t *);
 int	admin_token_revoke(struct txn *, const char *, const char *,
 	    uint64_t *);
-int	admin_user_list(struct txn *, admin_online_fn, void *, json_t **);
+int	admin_user_list_slice(struct txn *, const char *, size_t,
+	    admin_online_fn, void *, json_t *, char [NAME_USER_MAX + 1],
+	    int *);
 int	admin_user_show(struct txn *, const char *, admin_online_fn, void *,
 	    uint64_t, json_t **);
 int	admin_queue_show(struct txn *, const char *, const char *,
