@@ -36,6 +36,7 @@
 #define F_STORE		0x02	/* run here on the store */
 #define F_PASSWORD	0x04	/* asks for a password */
 #define F_IMPORT	0x08	/* a request for each line of a file */
+#define F_PRECHECK	0x10	/* verify here first, the daemon if need be */
 
 struct opts {
 	const char	*conf;
@@ -99,6 +100,7 @@ static int	run_verify(const struct opts *, struct store *, char **,
 static int	run_dump(const struct opts *, struct store *, char **,
 		    json_t **);
 static int	run_import(const struct cmd *, const char *, const char *);
+static json_t	*precheck(const struct opts *);
 static __dead void die(const char *, ...) printflike(1, 2);
 
 static const struct cmd cmds[] = {
@@ -118,7 +120,7 @@ static const struct cmd cmds[] = {
 	{ "stats",		F_DAEMON,	show_stats, NULL },
 	{ "log level <level>",	F_DAEMON,	show_log_level, NULL },
 	{ "reload",		F_DAEMON,	show_reload, NULL },
-	{ "repair",		F_DAEMON,	show_verify, NULL },
+	{ "repair",		F_DAEMON | F_PRECHECK, show_verify, NULL },
 	{ "backup <file>",	F_STORE,	show_backup, run_backup },
 	{ "verify",		F_STORE,	show_verify, run_verify },
 	{ "dump <user>",	F_STORE,	show_dump, run_dump },
@@ -1183,6 +1185,68 @@ run_verify(const struct opts *o, struct store *s, char **args,
 	return (json_is_true(json_object_get(*res, "consistent")) ? 0 : 1);
 }
 
+/*
+ * repair, first: the checks of verify, here on the store read-only, as
+ * verify runs them.  A consistent store is the answer (the same as the
+ * daemon's repair would give); NULL sends repair to the daemon, which
+ * fixes in its write transaction: problems found, the store or its
+ * configuration not readable here, or -s naming a daemon whose store the
+ * configuration may not name.
+ */
+static json_t *
+precheck(const struct opts *o)
+{
+	struct conf	 conf;
+	struct store	*s;
+	struct txn	 txn;
+	char		*cause = NULL, *dir, *media;
+	json_t		*report, *res = NULL;
+	int		 ret;
+
+	if (o->socket != NULL)
+		return (NULL);
+	conf_init(&conf);
+	if (conf_load(&conf, o->conf, &cause) != 0) {
+		free(cause);
+		conf_clear(&conf);
+		return (NULL);
+	}
+	dir = xstrdup(conf.data_dir);
+	if (conf.media_dir != NULL)
+		media = xstrdup(conf.media_dir);
+	else
+		xasprintf(&media, "%s/media", dir);
+	conf_clear(&conf);
+	lock_file_prepare(dir);
+	if (store_open_readonly(&s, dir, &cause) != STORE_OK) {
+		free(cause);
+		free(dir);
+		free(media);
+		return (NULL);
+	}
+	report = json_array();
+	if ((ret = store_txn_begin(s, &txn, 0)) == STORE_OK) {
+		ret = admin_verify(&txn, 0, verify_line, report, &res);
+		if (ret == STORE_OK)
+			ret = media_verify(&txn, media, 0, verify_line, report,
+			    res);
+		if (ret == STORE_OK)
+			ret = push_verify(&txn, 0, verify_line, report, res);
+		store_txn_abort(&txn);
+	}
+	store_close(s);
+	free(dir);
+	free(media);
+	if (ret != STORE_OK || !json_is_true(json_object_get(res,
+	    "consistent")) || json_array_size(report) != 0) {
+		json_decref(report);
+		json_decref(res);
+		return (NULL);
+	}
+	json_object_set_new(res, "report", report);
+	return (res);
+}
+
 /* Prints a user's media as a table and the bytes its quota counts. */
 static void
 show_media_list(json_t *r)
@@ -1513,6 +1577,12 @@ main(int argc, char **argv)
 		return (status);
 	}
 
+	/* A consistent store needs no repair, nor the daemon's loop. */
+	if ((cmd->flags & F_PRECHECK) && (res = precheck(&o)) != NULL) {
+		print_result(cmd, res);
+		json_decref(res);
+		return (0);
+	}
 	if (o.socket == NULL) {
 		load_conf(&o, &conf, "-s");
 		o.socket = owned = xstrdup(conf.control_socket);
