@@ -84,7 +84,6 @@ static void	show_group_list(json_t *);
 static void	show_group_show(json_t *);
 static void	show_group_del(json_t *);
 static void	show_backup(json_t *);
-static void	show_dump(json_t *);
 static void	show_audit(json_t *);
 static void	show_media_list(json_t *);
 static void	show_media_show(json_t *);
@@ -123,7 +122,7 @@ static const struct cmd cmds[] = {
 	{ "repair",		F_DAEMON | F_PRECHECK, show_verify, NULL },
 	{ "backup <file>",	F_STORE,	show_backup, run_backup },
 	{ "verify",		F_STORE,	show_verify, run_verify },
-	{ "dump <user>",	F_STORE,	show_dump, run_dump },
+	{ "dump <user>",	F_STORE,	NULL, run_dump },
 	{ "audit",		F_DAEMON,	show_audit, NULL },
 	{ "group list",		F_DAEMON,	show_group_list, NULL },
 	{ "group show <group>",	F_DAEMON,	show_group_show, NULL },
@@ -989,15 +988,6 @@ show_backup(json_t *r)
 		    sizeof b1), (unsigned long long)num(r, "media_missing"));
 }
 
-/* Prints a dump as indented JSON. */
-static void
-show_dump(json_t *r)
-{
-	if (json_dumpf(r, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) == -1)
-		die("cannot write the dump");
-	printf("\n");
-}
-
 /* The copy thread of a backup: LMDB writes the compacted copy. */
 static void *
 copy_thread(void *arg)
@@ -1437,7 +1427,42 @@ run_backup_media(const struct opts *o, struct store *s, char **args,
 	return (0);
 }
 
-/* dump USER: what the store holds about one user. */
+/*
+ * dump's progress on a terminal: the records written so far, at most ten
+ * times a second; n 0 writes the last count and ends the line.
+ */
+static void
+dump_progress(void *arg, uint64_t n)
+{
+	static struct timespec	 prev;
+	static uint64_t		 last;
+	static int		 shown;
+	struct timespec		 now;
+
+	(void)arg;
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (n == 0) {
+		if (shown)
+			fprintf(stderr, "\rdump: %llu records\n",
+			    (unsigned long long)last);
+		shown = 0;
+		return;
+	}
+	last = n;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - prev.tv_sec) * 1000 +
+	    (now.tv_nsec - prev.tv_nsec) / 1000000 < 100)
+		return;
+	prev = now;
+	shown = 1;
+	fprintf(stderr, "\rdump: %llu records", (unsigned long long)n);
+}
+
+/*
+ * dump USER: what the store holds about one user, streamed to standard
+ * output as it is read, indented unless -j.
+ */
 static int
 run_dump(const struct opts *o, struct store *s, char **args, json_t **res)
 {
@@ -1449,12 +1474,17 @@ run_dump(const struct opts *o, struct store *s, char **args, json_t **res)
 		die("bad user name \"%s\"", args[0]);
 	if (store_txn_begin(s, &txn, 0) != STORE_OK)
 		die("cannot read the store");
-	ret = admin_dump(&txn, args[0], now_ms(), res);
+	*res = NULL;
+	ret = admin_dump_write(&txn, args[0], now_ms(), stdout, !json_out,
+	    dump_progress, NULL);
+	dump_progress(NULL, 0);
 	store_txn_abort(&txn);
 	if (ret == STORE_NOTFOUND)
 		die("no such user: %s", args[0]);
 	if (ret != STORE_OK)
 		die("the store could not be read: it is damaged");
+	if (fflush(stdout) == EOF || ferror(stdout))
+		die("standard output: %s", strerror(errno));
 	return (0);
 }
 
@@ -1569,7 +1599,8 @@ main(int argc, char **argv)
 		store_close(store);
 		free(owned);
 		free(o.media_dir);
-		print_result(cmd, res);
+		if (res != NULL)
+			print_result(cmd, res);
 		json_decref(res);
 		if (status != 0)
 			fprintf(stderr, "tickctl: the store is inconsistent; "

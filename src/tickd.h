@@ -1020,7 +1020,8 @@ int	admin_user_show(struct txn *, const char *, admin_online_fn, void *,
 int	admin_queue_show(struct txn *, const char *, const char *,
 	    admin_online_fn, void *, json_t **);
 int	admin_block_list(struct txn *, const char *, json_t **);
-int	admin_dump(struct txn *, const char *, uint64_t, json_t **);
+int	admin_dump_write(struct txn *, const char *, uint64_t, FILE *, int,
+	    void (*)(void *, uint64_t), void *);
 /* Device walk callback: collects devices into a struct adevs. */
 int	adevs_fn(void *, const char *, const char *, const struct dev_rec *);
 
