@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench-conn.c: tickd-bench's WebSocket client connections, on libevent
  * bufferevents framed by wslay, and the small JSON scanner that picks the

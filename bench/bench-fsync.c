@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench-fsync.c: how many durable commits per second the data disk can
  * take, the ceiling of any store that fsyncs before it answers.  Each

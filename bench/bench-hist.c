@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench-hist.c: latency histograms after HdrHistogram, in a fixed array.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench-http.c: the few HTTP requests tickd-bench makes outside the event
  * loop: registering and logging in its own accounts before a run, and

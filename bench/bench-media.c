@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench-media.c: tickd-bench's media mode (tickd-protocol(7) MEDIA):
  * uploads of one size at once from as many threads, each on its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench-seed.c: accounts for big runs, written straight into the store of
  * a stopped tickd through its own store and account layers.

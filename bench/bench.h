@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * bench.h: tickd-bench's types and prototypes, grouped by the file that
  * defines them.  tickd-bench is a separate program from the daemon; it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tickd-bench.c: tickd's benchmark.  One process, one libevent loop, many
  * protocol v1 clients: pairs of users exchanging messages as fast as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * wslay-echo.c: the ceiling tickd-bench measures tickd against.  A plain
  * WebSocket server on the same libevent and wslay as tickd, with no store,

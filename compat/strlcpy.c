@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * strlcpy for C libraries without it (glibc before 2.38).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * account.c: accounts, their devices and login tokens (tickd-protocol(7)
  * DEVICES, rules 1 to 4).  A token is 32 random bytes sent
@@ -119,12 +120,13 @@ account_device_limited(struct txn *txn, const char *user, const char *device,
 }
 
 /*
- * Creates an account with one unclaimed device "default" (rule 1).  A
- * taken name is *err = TE_NAME_TAKEN, not a store error.
+ * Creates an account with the password hash of auth (its salt, hash and
+ * KDF) and one unclaimed device "default" (rule 1).  A taken name is
+ * *err = TE_NAME_TAKEN, not a store error.
  */
 int
-account_register(struct txn *txn, const char *user, const uint8_t salt[16],
-    const uint8_t hash[32], uint64_t now, enum tick_err *err)
+account_import(struct txn *txn, const char *user,
+    const struct user_rec *auth, uint64_t now, enum tick_err *err)
 {
 	struct user_rec	u;
 	int		rc;
@@ -133,17 +135,136 @@ account_register(struct txn *txn, const char *user, const uint8_t salt[16],
 	memset(&u, 0, sizeof u);
 	u.created = now;
 	u.last_seen = 0;
-	memcpy(u.salt, salt, sizeof u.salt);
-	memcpy(u.hash, hash, sizeof u.hash);
+	memcpy(u.salt, auth->salt, sizeof u.salt);
+	memcpy(u.hash, auth->hash, sizeof u.hash);
+	u.kdf = auth->kdf;
+	u.kdf_ln = auth->kdf_ln;
+	u.kdf_r = auth->kdf_r;
+	u.kdf_p = auth->kdf_p;
 	u.read_receipts = 1;
 	u.last_seen_vis = LASTSEEN_EVERYONE;
-	if ((rc = store_user_add(txn, user, &u)) == STORE_EXISTS) {
+	rc = store_user_add(txn, user, &u);
+	OPENSSL_cleanse(&u, sizeof u);
+	if (rc == STORE_EXISTS) {
 		*err = TE_NAME_TAKEN;
 		return (STORE_OK);
 	}
 	if (rc != STORE_OK)
 		return (rc);
 	return (device_add_default(txn, user, now));
+}
+
+/* Sets u's KDF to the cost of new hashes, kdf_hash's. */
+void
+account_kdf_default(struct user_rec *u)
+{
+	u->kdf = KDF_SCRYPT;
+	u->kdf_ln = KDF_SCRYPT_LN;
+	u->kdf_r = KDF_SCRYPT_R;
+	u->kdf_p = KDF_SCRYPT_P;
+}
+
+/*
+ * Creates an account whose password hash kdf_hash made, at the cost of
+ * new hashes, as account_import does.
+ */
+int
+account_register(struct txn *txn, const char *user, const uint8_t salt[16],
+    const uint8_t hash[32], uint64_t now, enum tick_err *err)
+{
+	struct user_rec	auth;
+	int		rc;
+
+	memcpy(auth.salt, salt, sizeof auth.salt);
+	memcpy(auth.hash, hash, sizeof auth.hash);
+	account_kdf_default(&auth);
+	rc = account_import(txn, user, &auth, now, err);
+	OPENSSL_cleanse(&auth, sizeof auth);
+	return (rc);
+}
+
+/* The value of one base64 character (RFC 4648, "+/"), or -1. */
+static int
+b64_value(char ch)
+{
+	static const char	 abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char		*p;
+
+	if (ch == '\0' || (p = strchr(abc, ch)) == NULL)
+		return (-1);
+	return ((int)(p - abc));
+}
+
+/*
+ * Decodes exactly want bytes of base64 from s, up to end, padded with "="
+ * or not (as the PHC string format writes it); -1 otherwise.
+ */
+static int
+b64_exact(const char *s, const char *end, uint8_t *out, size_t want)
+{
+	uint32_t	acc = 0;
+	size_t		n = 0;
+	int		bits = 0, v;
+
+	while (end > s && end[-1] == '=')
+		end--;
+	for (; s < end; s++) {
+		if ((v = b64_value(*s)) == -1)
+			return (-1);
+		acc = (acc << 6) | (uint32_t)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (n == want)
+				return (-1);
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (n == want && (acc & ((1U << bits) - 1)) == 0 ? 0 : -1);
+}
+
+/*
+ * Parses a password hash in the PHC string format of scrypt,
+ *
+ *	$scrypt$ln=14,r=8,p=1$SALT$HASH
+ *
+ * SALT 16 and HASH 32 bytes in base64 (tickctl(8) user import), into u's
+ * salt, hash and KDF.  Parameters whose run would need more than
+ * KDF_MAXMEM of memory are refused; *why says what is wrong.
+ */
+int
+account_hash_parse(const char *s, struct user_rec *u, const char **why)
+{
+	unsigned int	 ln, r, p;
+	const char	*salt, *hash;
+	int		 used = 0;
+
+	*why = "not $scrypt$ln=N,r=N,p=N$SALT$HASH";
+	if (sscanf(s, "$scrypt$ln=%2u,r=%3u,p=%3u$%n", &ln, &r, &p, &used) !=
+	    3 || used == 0 || s[used - 1] != '$')
+		return (-1);
+	salt = s + used;
+	if ((hash = strchr(salt, '$')) == NULL)
+		return (-1);
+	hash++;
+	*why = "ln must be 1-24, r and p 1-255";
+	if (ln < 1 || ln > 24 || r < 1 || r > 255 || p < 1 || p > 255)
+		return (-1);
+	*why = "the parameters need more memory than scrypt may use here";
+	if (128ULL * r * ((1ULL << ln) + 2) + 128ULL * r * p > KDF_MAXMEM)
+		return (-1);
+	*why = "SALT must be 16 bytes in base64";
+	if (b64_exact(salt, hash - 1, u->salt, sizeof u->salt) != 0)
+		return (-1);
+	*why = "HASH must be 32 bytes in base64";
+	if (b64_exact(hash, hash + strlen(hash), u->hash, sizeof u->hash) != 0)
+		return (-1);
+	u->kdf = KDF_SCRYPT;
+	u->kdf_ln = (uint8_t)ln;
+	u->kdf_r = (uint8_t)r;
+	u->kdf_p = (uint8_t)p;
+	*why = NULL;
+	return (0);
 }
 
 /*

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * admin-group.c: what tickctl(8) shows of groups and how verify and
  * repair check their records: member lists against the group records,

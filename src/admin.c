@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * admin.c: the store-level operations of tickctl(8), shared by the daemon
  * (which runs them on the control socket, inside its write transaction) and
@@ -311,12 +312,15 @@ devices_json(struct txn *txn, const char *user, const char *device,
 	return (STORE_OK);
 }
 
-/* What user list collects. */
+/* What a slice of user list collects. */
 struct ulist {
 	struct txn	*txn;
 	admin_online_fn	 online;
 	void		*arg;
 	json_t		*users;
+	size_t		 n, max;	/* taken, at most */
+	char		*last;		/* the last name taken */
+	int		 more;		/* stopped at max */
 };
 
 /* Device walk callback: counts them. */
@@ -337,6 +341,12 @@ ulist_fn(void *arg, const char *user, const struct user_rec *u)
 	uint64_t	 ndev = 0;
 	json_t		*o;
 
+	if (l->n == l->max) {
+		l->more = 1;
+		return (STORE_WALK_STOP);
+	}
+	l->n++;
+	strlcpy(l->last, user, NAME_USER_MAX + 1);
 	store_device_walk(l->txn, user, count_dev_fn, &ndev);
 	o = json_pack("{s:s,s:I,s:o,s:I}", "user", user,
 	    "created", (json_int_t)u->created,
@@ -349,25 +359,29 @@ ulist_fn(void *arg, const char *user, const struct user_rec *u)
 	return (STORE_WALK_NEXT);
 }
 
-/* Every account, in name order: {"users":[...]}. */
+/*
+ * One slice of user list: at most max accounts after the name after (NULL:
+ * from the first), in name order, appended to users; last is the last name
+ * taken and *more says whether accounts are left (tickctl(8) user list).
+ */
 int
-admin_user_list(struct txn *txn, admin_online_fn online, void *arg,
-    json_t **out)
+admin_user_list_slice(struct txn *txn, const char *after, size_t max,
+    admin_online_fn online, void *arg, json_t *users,
+    char last[NAME_USER_MAX + 1], int *more)
 {
 	struct ulist	l;
 	int		rc;
 
+	memset(&l, 0, sizeof l);
 	l.txn = txn;
 	l.online = online;
 	l.arg = arg;
-	l.users = json_array();
-	if ((rc = store_user_walk(txn, ulist_fn, &l)) != STORE_OK) {
-		json_decref(l.users);
-		*out = NULL;
-		return (rc);
-	}
-	*out = json_pack("{s:o}", "users", l.users);
-	return (STORE_OK);
+	l.users = users;
+	l.max = max;
+	l.last = last;
+	rc = store_user_walk_after(txn, after, ulist_fn, &l);
+	*more = l.more;
+	return (rc);
 }
 
 /* Block walk callback: the users a user has blocked, into an array. */
@@ -496,15 +510,76 @@ admin_queue_show(struct txn *txn, const char *user, const char *device,
 	return (STORE_OK);
 }
 
-/* What a dump collects beyond the account itself. */
+/*
+ * A dump being written: its JSON goes out an element at a time, so that
+ * a user with a long queue costs no more memory than one item, and the
+ * caller hears of the progress (tickctl(8) dump).
+ */
 struct dump {
 	struct txn	*txn;
 	const char	*user;
-	json_t		*items;		/* one queue's items */
-	json_t		*sent;
-	json_t		*received;
-	json_t		*dedup;
+	FILE		*out;
+	int		 pretty;	/* an element per line */
+	size_t		 n;		/* elements of the array being written */
+	int		 which;		/* DUMP_SENT or DUMP_RECEIVED */
+	uint64_t	 done;		/* elements written */
+	void		(*progress)(void *, uint64_t);
+	void		*arg;
 };
+#define DUMP_SENT	0
+#define DUMP_RECEIVED	1
+
+/* Writes v (which it takes) as the next element of the open array. */
+static void
+dump_elem(struct dump *d, json_t *v)
+{
+	if (d->n++ != 0)
+		fputc(',', d->out);
+	if (d->pretty)
+		fputs("\n    ", d->out);
+	json_dumpf(v, d->out, JSON_COMPACT);
+	json_decref(v);
+	if (++d->done % 1000 == 0 && d->progress != NULL)
+		d->progress(d->arg, d->done);
+}
+
+/* Opens the array member name of the object being written. */
+static void
+dump_open(struct dump *d, const char *name)
+{
+	fprintf(d->out, ",%s\"%s\":[", d->pretty ? "\n  " : "", name);
+	d->n = 0;
+}
+
+/* Closes the array being written. */
+static void
+dump_close(struct dump *d)
+{
+	fputs(d->pretty && d->n != 0 ? "\n  ]" : "]", d->out);
+}
+
+/*
+ * Writes an object's members, without its braces, after what came
+ * before: the start of a dump or of one of its devices.
+ */
+static void
+dump_members(struct dump *d, json_t *o, const char *indent)
+{
+	const char	*k;
+	json_t		*v, *key;
+	int		 first = 1;
+
+	json_object_foreach(o, k, v) {
+		fprintf(d->out, "%s%s", first ? "" : ",",
+		    d->pretty ? indent : "");
+		first = 0;
+		key = json_string(k);
+		json_dumpf(key, d->out, JSON_ENCODE_ANY);
+		json_decref(key);
+		fputc(':', d->out);
+		json_dumpf(v, d->out, JSON_COMPACT | JSON_ENCODE_ANY);
+	}
+}
 
 /* Queue walk callback: an item with its frame parsed back. */
 static int
@@ -517,7 +592,7 @@ dump_item_fn(void *arg, const struct mid *mid, const struct item *it)
 	mid_format(mid, ms);
 	if ((frame = json_loadb(it->data, it->len, 0, NULL)) == NULL)
 		frame = json_stringn(it->data, it->len);
-	json_array_append_new(d->items, json_pack("{s:s,s:s,s:I,s:o}",
+	dump_elem(d, json_pack("{s:s,s:s,s:I,s:o}",
 	    "mid", ms, "kind", item_op(it->kind) != NULL ? item_op(it->kind) :
 	    "unknown",
 	    "ts", (json_int_t)it->ts, "frame", frame != NULL ? frame :
@@ -540,7 +615,10 @@ msg_flags(uint8_t flags)
 	return (a);
 }
 
-/* Msgs walk callback: messages from or to the user. */
+/*
+ * Message walk callback: the records of messages the user sent, or in a
+ * second walk those it received.
+ */
 static int
 dump_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
 {
@@ -548,15 +626,13 @@ dump_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
 	char		 ms[MID_STRLEN + 1];
 
 	mid_format(mid, ms);
-	if (strcmp(m->from, d->user) == 0)
-		json_array_append_new(d->sent, json_pack(
-		    "{s:s,s:I,s:s,s:s,s:s,s:o}", "mid", ms,
+	if (d->which == DUMP_SENT && strcmp(m->from, d->user) == 0)
+		dump_elem(d, json_pack("{s:s,s:I,s:s,s:s,s:s,s:o}", "mid", ms,
 		    "ts", (json_int_t)m->ts, "to", m->to, "id", m->id,
 		    "from_device", m->from_device, "flags",
 		    msg_flags(m->flags)));
-	if (strcmp(m->to, d->user) == 0)
-		json_array_append_new(d->received, json_pack(
-		    "{s:s,s:I,s:s,s:s,s:o}", "mid", ms,
+	if (d->which == DUMP_RECEIVED && strcmp(m->to, d->user) == 0)
+		dump_elem(d, json_pack("{s:s,s:I,s:s,s:s,s:o}", "mid", ms,
 		    "ts", (json_int_t)m->ts, "from", m->from, "id", m->id,
 		    "flags", msg_flags(m->flags)));
 	return (STORE_WALK_NEXT);
@@ -572,75 +648,101 @@ dump_dedup_fn(void *arg, const char *user, const char *id,
 
 	(void)user;
 	mid_format(&r->mid, ms);
-	json_array_append_new(d->dedup, json_pack("{s:s,s:s,s:I,s:s}",
+	dump_elem(d, json_pack("{s:s,s:s,s:I,s:s}",
 	    "id", id, "mid", ms, "ts", (json_int_t)r->ts, "to", r->to));
 	return (STORE_WALK_NEXT);
 }
 
 /*
- * Everything the store holds about one user, for support: the account
- * (without its password hash), each device with the items of its queue,
- * blocks, tokens (without their values), the records of messages it sent
- * and received, and its remembered client ids.
+ * Everything the store holds about one user, for support, written to out
+ * as one JSON object: the account (without its password hash), each
+ * device with the items of its queue, blocks, tokens (without their
+ * values), the records of messages it sent and received, and its
+ * remembered client ids.  pretty puts each element on a line of its own;
+ * progress, if set, hears every thousand elements written.  Nothing is
+ * written for an unknown user.
  */
 int
-admin_dump(struct txn *txn, const char *user, uint64_t now, json_t **out)
+admin_dump_write(struct txn *txn, const char *user, uint64_t now, FILE *out,
+    int pretty, void (*progress)(void *, uint64_t), void *arg)
 {
 	struct dump	 d;
 	struct adevs	 devs;
 	struct tokmatch	 tm;
-	json_t		*o = NULL, *dj, *dl;
+	json_t		*o = NULL, *dj, *v;
 	size_t		 i;
 	int		 rc;
 
-	*out = NULL;
 	memset(&d, 0, sizeof d);
 	d.txn = txn;
 	d.user = user;
+	d.out = out;
+	d.pretty = pretty;
+	d.progress = progress;
+	d.arg = arg;
 	memset(&tm, 0, sizeof tm);
 	tm.user = user;
 	tm.txn = txn;
 	tm.now = now;
 	tm.list = json_array();
-	d.sent = json_array();
-	d.received = json_array();
-	d.dedup = json_array();
-	dl = json_array();
 	memset(&devs, 0, sizeof devs);
 	if ((rc = admin_user_show(txn, user, NULL, NULL, now, &o)) !=
 	    STORE_OK ||
 	    (rc = adevs_collect(txn, user, NULL, &devs)) != STORE_OK)
 		goto out;
+	json_object_set_new(o, "dumped", json_integer((json_int_t)now));
+	/* The lists below replace the account's counts of the same names. */
+	json_object_del(o, "devices");
+	json_object_del(o, "tokens");
+	json_object_del(o, "sent");
+	json_object_del(o, "received");
+	json_object_del(o, "client_ids");
+	fputc('{', out);
+	dump_members(&d, o, "\n  ");
+	dump_open(&d, "devices");
 	for (i = 0; i < devs.n; i++) {
 		dj = device_json(txn, &devs.v[i], -1);
-		d.items = json_array();
 		json_object_set_new(dj, "queue", json_integer(
 		    (json_int_t)devs.v[i].r.qid));
-		json_object_set_new(dj, "queue_items", d.items);
-		json_array_append_new(dl, dj);
-		if ((rc = store_queue_walk(txn, devs.v[i].r.qid, NULL,
-		    dump_item_fn, &d)) != STORE_OK)
+		fprintf(out, "%s%s{", i != 0 ? "," : "", pretty ? "\n  " : "");
+		dump_members(&d, dj, "\n    ");
+		json_decref(dj);
+		dump_open(&d, "queue_items");
+		rc = store_queue_walk(txn, devs.v[i].r.qid, NULL, dump_item_fn,
+		    &d);
+		dump_close(&d);
+		fputc('}', out);
+		if (rc != STORE_OK)
 			goto out;
 	}
-	if ((rc = store_token_walk(txn, tokmatch_fn, &tm)) != STORE_OK ||
-	    (rc = store_msg_walk(txn, dump_msg_fn, &d)) != STORE_OK ||
-	    (rc = store_dedup_walk(txn, user, dump_dedup_fn, &d)) != STORE_OK)
+	fputs(pretty && devs.n != 0 ? "\n  ]" : "]", out);
+	if ((rc = store_token_walk(txn, tokmatch_fn, &tm)) != STORE_OK)
 		goto out;
-	json_object_set(o, "devices", dl);
-	json_object_set(o, "tokens", tm.list);
-	json_object_set(o, "sent", d.sent);
-	json_object_set(o, "received", d.received);
-	json_object_set(o, "client_ids", d.dedup);
-	json_object_set_new(o, "dumped", json_integer((json_int_t)now));
-	*out = o;
-	o = NULL;
+	dump_open(&d, "tokens");
+	json_array_foreach(tm.list, i, v)
+		dump_elem(&d, json_incref(v));
+	dump_close(&d);
+	dump_open(&d, "sent");
+	d.which = DUMP_SENT;
+	rc = store_msg_walk(txn, dump_msg_fn, &d);
+	dump_close(&d);
+	if (rc != STORE_OK)
+		goto out;
+	dump_open(&d, "received");
+	d.which = DUMP_RECEIVED;
+	rc = store_msg_walk(txn, dump_msg_fn, &d);
+	dump_close(&d);
+	if (rc != STORE_OK)
+		goto out;
+	dump_open(&d, "client_ids");
+	rc = store_dedup_walk(txn, user, dump_dedup_fn, &d);
+	dump_close(&d);
+	fputs(pretty ? "\n}\n" : "}\n", out);
+	if (progress != NULL)
+		progress(arg, d.done);
 out:
 	json_decref(o);
-	json_decref(dl);
 	json_decref(tm.list);
-	json_decref(d.sent);
-	json_decref(d.received);
-	json_decref(d.dedup);
 	free(devs.v);
 	return (rc);
 }

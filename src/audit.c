@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * audit.c: the audit log of registrations, logins, logouts, device
  * removals and connections, shipped to PostgreSQL (never message contents).
@@ -992,7 +993,7 @@ audit_commit(int ok)
  * by the checks leaves the running one in use.
  */
 void
-audit_reload(void)
+audit_reload(json_t *report)
 {
 	const char	*want = srv.conf.audit_pg;
 	char		*cause = NULL;
@@ -1008,7 +1009,8 @@ audit_reload(void)
 		return;
 	}
 	if (audit_check_conninfo(want, &cause) != 0) {
-		log_warnx("reload: %s; keeping the audit_pg in use", cause);
+		reload_note(report, "failed", "audit: %s; keeping the audit_pg "
+		    "in use", cause);
 		free(cause);
 		return;
 	}
@@ -1058,11 +1060,11 @@ audit_commit(int ok)
 
 /* A reload cannot start what was not built. */
 void
-audit_reload(void)
+audit_reload(json_t *report)
 {
 	if (srv.conf.audit_pg != NULL)
-		log_warnx("audit: audit_pg is set, but tickd was built "
-		    "without PostgreSQL support");
+		reload_note(report, "failed", "audit: audit_pg is set, but "
+		    "tickd was built without PostgreSQL support");
 }
 
 /* There is no connection to close. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conf.c: tickd.conf, driven by one table after tmux's options-table.c and
  * Redis's config.c.  Each line is "name value"; every default is parsed from
@@ -31,7 +32,7 @@
 #define CONF_RESP_ROOM	(64 * KB) /* resp_max_query - resp_max_bulk */
 
 static const char *const conf_registration_choices[] = {
-	"open", "closed", NULL		/* REG_OPEN, REG_CLOSED */
+	"open", "closed", "open_public", NULL	/* REG_OPEN .. REG_OPEN_PUBLIC */
 };
 static const char *const conf_tls_version_choices[] = {
 	"TLSv1.2", "TLSv1.3", NULL
@@ -384,6 +385,10 @@ const struct conf_entry conf_table[] = {
 	  .offset = O(resp_proxy_protocol), .choices = conf_yesno_choices,
 	  .dflt = "no", .reload = 0,
 	  .help = "yes: connections to resp_listen start with one" },
+	/* tickd.conf(5): Metrics. */
+	{ .name = "metrics_listen", .type = CONF_ADDRESS,
+	  .offset = O(metrics_listen), .reload = 0,
+	  .help = "a port of its own for /metrics (unset: loopback clients)" },
 	{ .name = NULL }
 };
 
@@ -860,6 +865,13 @@ conf_load(struct conf *c, const char *path, char **cause)
 		    nc.resp_listen);
 		goto fail;
 	}
+	if (nc.registration == REG_OPEN && !conf_loopback(nc.listen)) {
+		xasprintf(cause, "%s: registration is open on listen %s, which "
+		    "is not a loopback address, so anyone who reaches it may "
+		    "make accounts: write registration open_public to mean it, "
+		    "or registration closed", path, nc.listen);
+		goto fail;
+	}
 	if ((nc.listen_proxy_protocol || nc.listen_plain_proxy_protocol ||
 	    nc.resp_proxy_protocol) && nc.trusted_proxies == NULL) {
 		xasprintf(cause, "%s: a PROXY protocol listener needs "
@@ -962,11 +974,12 @@ conf_copy(const struct conf_entry *e, struct conf *to,
 }
 
 /*
- * Copies into the running conf what SIGHUP may change; a changed key that
- * only a restart applies is logged and left alone.
+ * Copies into the running conf what SIGHUP may change; the names of the
+ * changed keys go into report's "changed", those only a restart applies
+ * into its "restart" (tickd(8) SIGNALS), left alone.  report may be NULL.
  */
 void
-conf_apply_reload(struct conf *to, const struct conf *from)
+conf_apply_reload(struct conf *to, const struct conf *from, json_t *report)
 {
 	const struct conf_entry	*e;
 
@@ -975,8 +988,7 @@ conf_apply_reload(struct conf *to, const struct conf *from)
 			continue;
 		if (e->reload)
 			conf_copy(e, to, from);
-		else
-			log_warnx("conf: %s changed; it takes effect only "
-			    "after a restart", e->name);
+		json_array_append_new(json_object_get(report, e->reload ?
+		    "changed" : "restart"), json_string(e->name));
 	}
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conn.c: the life of a connection, from conn_link() to its release: the
  * references that keep it, the close that lets its last output leave and
@@ -26,12 +27,12 @@ static TAILQ_HEAD(, conn)	 reap = TAILQ_HEAD_INITIALIZER(reap);
 static struct conn		**devtab;
 static size_t			 devtab_size, devtab_count;
 
-/* The hash of "user\0device". */
+/* The keyed hash of a user and a device, mixed. */
 static uint64_t
 devtab_hash(const char *user, const char *device)
 {
-	return (hash_bytes(hash_bytes(HASH_INIT, user, strlen(user) + 1),
-	    device, strlen(device)));
+	return (hash_keyed(user, strlen(user)) * 0x9e3779b97f4a7c15ULL ^
+	    hash_keyed(device, strlen(device)));
 }
 
 /* Doubles the device table, 64 buckets at first, and rehashes it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * control.c: the daemon's side of tickctl(8), after OpenSMTPD's control.c.
  *
@@ -38,6 +39,8 @@
 #include "tickd-control.h"
 
 #define RATE_SAMPLES	61	/* one a second: a minute of history */
+#define CTL_LIST_SLICE	500	/* accounts user list reads per turn */
+#define CTL_LIST_OUT_MAX (1024 * 1024)	/* its unread answer, at most */
 #define RATE_WINDOW	10	/* seconds the rates of stats cover */
 
 /* A control connection; the conn comes first, so freeing it frees this. */
@@ -348,6 +351,7 @@ ctl_kdf_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	} else if (ret == STORE_OK) {
 		memcpy(u.salt, job->salt, sizeof u.salt);
 		memcpy(u.hash, hash, sizeof u.hash);
+		account_kdf_default(&u);
 		ret = store_user_put(txn, job->user, &u);
 		OPENSSL_cleanse(&u, sizeof u);
 	}
@@ -420,6 +424,44 @@ static void
 cmd_user_add(struct ctl *ctl, json_t *args)
 {
 	ctl_password(ctl, args, 1);
+}
+
+/*
+ * user import: an account with a password hash made elsewhere, in the PHC
+ * string format with its KDF and cost (tickctl(8) user import).
+ */
+static void
+cmd_user_import(struct ctl *ctl, json_t *args)
+{
+	struct user_rec	 auth;
+	struct txn	*txn;
+	enum tick_err	 err;
+	const char	*user = ctl_arg(args, 0), *why;
+	int		 ret;
+
+	if (ctl_check_user(ctl, user) != 0)
+		return;
+	if (account_hash_parse(ctl_arg(args, 1), &auth, &why) != 0) {
+		ctl_error(ctl, "user %s: bad password hash: %s", user, why);
+		return;
+	}
+	if ((txn = ctl_batch(ctl)) == NULL) {
+		OPENSSL_cleanse(&auth, sizeof auth);
+		return;
+	}
+	ret = account_import(txn, user, &auth, now_ms(), &err);
+	OPENSSL_cleanse(&auth, sizeof auth);
+	if (ret != STORE_OK) {
+		ctl_store_error(ctl, ret);
+		return;
+	}
+	if (err == TE_NAME_TAKEN) {
+		ctl_error(ctl, "user %s exists", user);
+		return;
+	}
+	log_info("control: uid %u: imported user %s", (unsigned)ctl->uid,
+	    user);
+	ctl_ok_durable(ctl, json_pack("{s:s}", "user", user));
 }
 
 /* user passwd: a new password for an account. */
@@ -495,20 +537,117 @@ ctl_query(struct ctl *ctl, int ret, json_t *res, const char *what,
 		ctl_store_error(ctl, ret);
 }
 
-/* user list: every account with its devices and online state. */
+/* A user list under way, a slice each turn of the loop. */
+struct ctl_ulist {
+	struct ctl	*ctl;
+	struct event	*ev;
+	char		 last[NAME_USER_MAX + 1];
+	size_t		 sent;		/* accounts written so far */
+};
+
+/*
+ * Writes a slice's accounts as the next elements of the answer's "users"
+ * array; -1 if one cannot be encoded.
+ */
+static int
+ctl_ulist_write(struct ctl_ulist *u, json_t *users)
+{
+	json_t	*v;
+	char	*text;
+	size_t	 i;
+
+	json_array_foreach(users, i, v) {
+		if ((text = json_dumps(v, JSON_COMPACT)) == NULL)
+			return (-1);
+		if (u->sent++ != 0)
+			conn_write_raw(&u->ctl->c, ",", 1);
+		conn_write_raw(&u->ctl->c, text, strlen(text));
+		free(text);
+	}
+	return (0);
+}
+
+/*
+ * One slice of CTL_LIST_SLICE accounts, in a read transaction of its own,
+ * written out at once: the answer line is streamed, so neither the walk
+ * nor its encoding holds the loop, and clients are served between slices
+ * (tickctl(8) user list).  While the reader lags by CTL_LIST_OUT_MAX the
+ * next slice waits.  A store error half-way closes the connection.
+ */
+static void
+ctl_ulist_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_ulist	*u = arg;
+	struct ctl		*ctl = u->ctl;
+	struct timeval		 now = { 0, 0 }, later = { 0, 10000 };
+	struct txn		 txn;
+	json_t			*users;
+	char			 head[64];
+	int			 ret, more = 0;
+
+	(void)fd; (void)events;
+	if (ctl->c.dead || ctl->c.bev == NULL)
+		goto out;
+	if (evbuffer_get_length(bufferevent_get_output(ctl->c.bev)) >
+	    CTL_LIST_OUT_MAX) {
+		evtimer_add(u->ev, &later);
+		return;
+	}
+	users = json_array();
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
+		ret = admin_user_list_slice(&txn, u->last[0] != '\0' ?
+		    u->last : NULL, CTL_LIST_SLICE, ctl_online, NULL, users,
+		    u->last, &more);
+		store_txn_abort(&txn);
+	}
+	if (ret == STORE_OK && u->sent == 0) {
+		snprintf(head, sizeof head, "{\"v\":%d,\"ok\":true,"
+		    "\"users\":[", CONTROL_VERSION);
+		conn_write_raw(&ctl->c, head, strlen(head));
+	}
+	if (ret == STORE_OK && ctl_ulist_write(u, users) != 0)
+		ret = STORE_ERR;
+	json_decref(users);
+	if (ret != STORE_OK) {
+		log_warnx("control: user list failed after %zu accounts",
+		    u->sent);
+		conn_close_after_output(&ctl->c);
+		goto out;
+	}
+	if (more) {
+		evtimer_add(u->ev, &now);
+		return;
+	}
+	conn_write_raw(&ctl->c, "]}\n", 3);
+	ctl->c.busy = 0;
+	ctl_process(ctl);
+out:
+	event_free(u->ev);
+	conn_unref(&ctl->c);
+	free(u);
+}
+
+/*
+ * user list: every account with its devices and online state, walked and
+ * answered in slices between turns of the loop.
+ */
 static void
 cmd_user_list(struct ctl *ctl, json_t *args)
 {
-	struct txn	 txn;
-	json_t		*res = NULL;
-	int		 ret;
+	struct ctl_ulist	*u;
+	struct timeval		 now = { 0, 0 };
 
 	(void)args;
-	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
-		ret = admin_user_list(&txn, ctl_online, NULL, &res);
-		store_txn_abort(&txn);
+	u = xcalloc(1, sizeof *u);
+	u->ctl = ctl;
+	if ((u->ev = evtimer_new(srv.base, ctl_ulist_cb, u)) == NULL) {
+		free(u);
+		ctl_error(ctl, "out of resources");
+		return;
 	}
-	ctl_query(ctl, ret, res, "user", "");
+	ctl->c.busy = 1;
+	conn_ref(&ctl->c);
+	evtimer_add(u->ev, &now);
 }
 
 /* user show: one account, its settings, blocks, tokens and devices. */
@@ -716,20 +855,6 @@ cmd_token_revoke(struct ctl *ctl, json_t *args)
 	ctl_ok_durable(ctl, res);
 }
 
-/* Device walk callback: queue totals. */
-static int
-ctl_sum_fn(void *arg, const char *user, const char *device,
-    const struct dev_rec *r)
-{
-	uint64_t	*t = arg;
-
-	(void)user; (void)device;
-	t[0]++;
-	t[1] += r->count;
-	t[2] += r->bytes;
-	return (STORE_WALK_NEXT);
-}
-
 /* The sample taken about RATE_WINDOW seconds ago, or the oldest one. */
 static const struct ctl_sample *
 ctl_sample_back(void)
@@ -757,7 +882,7 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	struct stats		*s = &srv.stats;
 	struct txn		 txn;
 	uint64_t		 now = now_ms(), used = 0, map = 0;
-	uint64_t		 q[3] = { 0, 0, 0 };
+	struct store_totals	 q;
 	uint64_t		 mfiles, mbytes, pending = 0;
 	uint64_t		 pok, pretry, pgone, pdropped;
 	unsigned		 same;
@@ -766,10 +891,10 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	int			 ret, nctl;
 
 	(void)args;
+	memset(&q, 0, sizeof q);
+	store_totals(srv.store, &q);
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
-		ret = store_device_walk(&txn, NULL, ctl_sum_fn, q);
-		if (ret == STORE_OK)
-			ret = push_admin_pending(&txn, &pending);
+		ret = push_admin_pending(&txn, &pending);
 		store_txn_abort(&txn);
 	}
 	if (ret != STORE_OK || store_usage(srv.store, &used, &map) !=
@@ -802,9 +927,9 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	    "receipts", (json_int_t)s->receipts);
 	json_object_update_new(res, json_pack(
 	    "{s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:f,s:f,s:f}",
-	    "devices", (json_int_t)q[0],
-	    "queue_items", (json_int_t)q[1],
-	    "queue_bytes", (json_int_t)q[2],
+	    "devices", (json_int_t)q.devices,
+	    "queue_items", (json_int_t)q.items,
+	    "queue_bytes", (json_int_t)q.bytes,
 	    "store_used", (json_int_t)used,
 	    "store_map_size", (json_int_t)map,
 	    "store_full", srv.store_full,
@@ -823,6 +948,7 @@ cmd_stats(struct ctl *ctl, json_t *args)
 	    (json_int_t)pending, "push_posts", "ok", (json_int_t)pok, "retry",
 	    (json_int_t)pretry, "gone", (json_int_t)pgone, "dropped",
 	    (json_int_t)pdropped));
+	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
 	ctl_ok(ctl, res);
 }
 
@@ -851,25 +977,36 @@ cmd_log_level(struct ctl *ctl, json_t *args)
 	ctl_ok(ctl, json_pack("{s:s}", "log_level", names[i]));
 }
 
-/* reload: as SIGHUP, but an error in the file is the answer. */
+/*
+ * reload: as SIGHUP, answering its report (tickctl(8) reload); any failed
+ * part makes the answer an error, with the report alongside.
+ */
 static void
 cmd_reload(struct ctl *ctl, json_t *args)
 {
-	struct conf	 fresh;
-	char		*cause = NULL;
+	json_t	*report, *failed, *v;
+	char	*msg = NULL, *next;
+	size_t	 i;
 
 	(void)args;
-	conf_init(&fresh);
-	if (conf_load(&fresh, srv.conf.path, &cause) != 0) {
-		ctl_error(ctl, "%s; the running configuration is kept", cause);
-		free(cause);
-		conf_clear(&fresh);
+	log_info("control: uid %u: reload", (unsigned)ctl->uid);
+	report = server_reload();
+	failed = json_object_get(report, "failed");
+	if (json_array_size(failed) == 0) {
+		ctl_ok(ctl, report);
 		return;
 	}
-	conf_clear(&fresh);
-	log_info("control: uid %u: reload", (unsigned)ctl->uid);
-	server_reload();
-	ctl_ok(ctl, json_pack("{s:s}", "config", srv.conf.path));
+	json_array_foreach(failed, i, v) {
+		xasprintf(&next, "%s%s%s", msg == NULL ? "" : msg,
+		    msg == NULL ? "" : "; ", json_string_value(v));
+		free(msg);
+		msg = next;
+	}
+	json_object_set_new(report, "ok", json_false());
+	json_object_set_new(report, "error", json_string(msg));
+	free(msg);
+	ctl_send(ctl, report);
+	json_decref(report);
 }
 
 /* report callback of admin_verify: one line into an array. */
@@ -1106,6 +1243,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "user add", .fn = cmd_user_add, .nargs = 2 },
 	{ .name = "user del", .fn = cmd_user_del, .nargs = 1 },
 	{ .name = "user passwd", .fn = cmd_user_passwd, .nargs = 2 },
+	{ .name = "user import", .fn = cmd_user_import, .nargs = 2 },
 	{ .name = "user list", .fn = cmd_user_list, .nargs = 0 },
 	{ .name = "user show", .fn = cmd_user_show, .nargs = 1 },
 	{ .name = "device list", .fn = cmd_device_list, .nargs = 1 },
@@ -1403,12 +1541,18 @@ ctl_stale(const char *path, char **cause)
 	return (0);
 }
 
-/* Creates the socket's directory if it is missing, owned by the daemon. */
+/*
+ * Creates the socket's directory if it is missing, owned by the daemon.
+ * One that exists is left as it is, but if the user tickd will run as
+ * does not own it, the socket cannot be removed at exit: that is said,
+ * with the fix (tickd(8) FILES).
+ */
 static int
 ctl_mkdir(const char *path, uid_t uid, gid_t gid, char **cause)
 {
-	char	*copy, *dir;
-	int	 ret = 0;
+	struct stat	 st;
+	char		*copy, *dir;
+	int		 ret = 0;
 
 	copy = xstrdup(path);
 	dir = dirname(copy);
@@ -1421,7 +1565,12 @@ ctl_mkdir(const char *path, uid_t uid, gid_t gid, char **cause)
 		xasprintf(cause, "cannot create %s for control_socket: %s",
 		    dir, strerror(errno));
 		ret = -1;
-	}
+	} else if (uid != geteuid() && stat(dir, &st) == 0 &&
+	    st.st_uid != uid)
+		log_warnx("control: %s belongs to uid %u, not to uid %u that "
+		    "tickd runs as, which cannot remove its socket there at "
+		    "exit; chown %u:%u %s", dir, (unsigned)st.st_uid,
+		    (unsigned)uid, (unsigned)uid, (unsigned)gid, dir);
 	free(copy);
 	return (ret);
 }
@@ -1517,7 +1666,7 @@ control_free(void)
 	ctl_rate_ev = NULL;
 	if (ctl_path != NULL && stat(ctl_path, &st) == 0 &&
 	    st.st_ino == ctl_ino && unlink(ctl_path) == -1)
-		log_debug("control: cannot remove %s: %s", ctl_path,
+		log_warnx("control: cannot remove %s: %s", ctl_path,
 		    strerror(errno));
 	free(ctl_path);
 	ctl_path = NULL;

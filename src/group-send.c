@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * group-send.c: messages in groups (tickd-protocol(7) GROUPS): the
  * fan-out of a group send, per-member receipts and typing.  The rules of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * group.c: the rules of groups (tickd-protocol(7) GROUPS) over the store:
  * who may do what, the events every change queues and owner succession.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http-media-parse.c: the two parsers of an upload's and a download's
  * head (tickd-protocol(7) MEDIA): the Content-Type of an upload and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http-media.c: the HTTP side of tickd-protocol(7) MEDIA.  POST /v1/media
  * checks the head, then streams the body to a temporary file under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http-parse.c: the HTTP/1.1 request head parser, kept apart from the
  * connection code so that it can be tested and fuzzed on its own.

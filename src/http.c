@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * http.c: the HTTP/1.1 side of the listening port: register, login,
  * logout, health and metrics, and the WebSocket upgrade.
@@ -371,6 +372,7 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	    CRYPTO_memcmp(hash, job->hash, KDF_HASH_BYTES) != 0) {
 		log_info("http: failed login for %s from %s", job->user,
 		    c->addr);
+		metrics_login_failed(ok ? "bad_credentials" : "internal");
 		audit_event(AUDIT_LOGIN_FAILED, job->user, job->has_device ?
 		    job->device : NULL, c->addr, json_pack("{s:s,s:b}",
 		    "reason", ok ? "bad_credentials" : "internal",
@@ -464,8 +466,10 @@ route_login(struct conn *c, struct http_req *req)
 		    "\"password\"");
 		goto out;
 	}
-	if (login_limited(c, user))
+	if (login_limited(c, user)) {
+		metrics_login_failed("rate_limited");
 		goto out;
+	}
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		http_store_error(c, ret);
 		goto out;
@@ -487,12 +491,16 @@ route_login(struct conn *c, struct http_req *req)
 		job->known = 1;
 		memcpy(job->salt, rec.salt, sizeof job->salt);
 		memcpy(job->hash, rec.hash, sizeof job->hash);
-	} else
+	} else {
 		memcpy(job->salt, dummy_salt, sizeof job->salt);
-	OPENSSL_cleanse(&rec, sizeof rec);
+		account_kdf_default(&rec);
+	}
 	c->busy = 1;
 	conn_ref(c);
-	kdf_hash(password, strlen(password), job->salt, login_done, job);
+	/* With the KDF and cost the hash was made with. */
+	kdf_hash_as(password, strlen(password), job->salt, &rec, login_done,
+	    job);
+	OPENSSL_cleanse(&rec, sizeof rec);
 out:
 	json_decref(obj);
 }
@@ -590,28 +598,111 @@ route_last_seen(struct conn *c, struct http_req *req)
 /*
  * GET /healthz: 503 while writes fail, the store being full or its last
  * commit having failed (a full disk, say), or while the data file system
- * has less than min_free_space left (tickd.conf(5)).
+ * has less than min_free_space left (tickd.conf(5)); NULL when healthy.
+ */
+static const char *
+healthz_problem(void)
+{
+	struct statvfs	sv;
+
+	if (srv.store_full)
+		return ("store full");
+	if (srv.commit_failed)
+		return ("store write failed");
+	if (srv.conf.min_free_space != 0 &&
+	    statvfs(srv.conf.data_dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < srv.conf.min_free_space)
+		return ("data file system nearly full");
+	return (NULL);
+}
+
+/*
+ * The JSON of GET /healthz?verbose (tickd(8) HEALTH AND METRICS): the
+ * answer, store fill, audit log state and the last commit's latency.
+ */
+static json_t *
+healthz_verbose(const char *problem)
+{
+	struct audit_stats	as;
+	uint64_t		used = 0, map = 0;
+
+	store_usage(srv.store, &used, &map);
+	audit_stats(&as);
+	return (json_pack("{s:s,s:s?,s:s,s:I,s:I,s:f,s:b,s:s,s:I,s:b,s:f}",
+	    "status", problem == NULL ? "ok" : "unavailable",
+	    "message", problem,
+	    "version", PACKAGE_VERSION,
+	    "store_used_bytes", (json_int_t)used,
+	    "store_map_bytes", (json_int_t)map,
+	    "store_fill", map != 0 ? (double)used / (double)map : 0.0,
+	    "store_full", srv.store_full,
+	    "audit", !as.enabled ? "off" : as.connected ?
+	    "connected" : "disconnected",
+	    "audit_spool_events", (json_int_t)as.spool,
+	    "audit_spool_full", as.full,
+	    "last_commit_seconds", srv.stats.commit_last));
+}
+
+/*
+ * GET and HEAD /healthz: 200 "ok" or 503 with the reason; ?verbose
+ * answers JSON.  HEAD sends the head GET would, without its body.
  */
 static void
 route_healthz(struct conn *c, struct http_req *req)
 {
-	struct statvfs	sv;
+	const char	*problem = healthz_problem();
+	const char	*ctype = "application/json";
+	char		*body, *out;
+	size_t		 len, outlen;
+	json_t		*obj;
 
-	(void)req;
-	if (srv.store_full)
-		http_error(c, 503, TE_UNAVAILABLE, "store full");
-	else if (srv.commit_failed)
-		http_error(c, 503, TE_UNAVAILABLE, "store write failed");
-	else if (srv.conf.min_free_space != 0 &&
-	    statvfs(srv.conf.data_dir, &sv) == 0 &&
-	    (uint64_t)sv.f_bavail * sv.f_frsize < srv.conf.min_free_space)
-		http_error(c, 503, TE_UNAVAILABLE, "data file system nearly "
-		    "full");
+	if (req->query != NULL && (strcmp(req->query, "verbose") == 0 ||
+	    strncmp(req->query, "verbose=", 8) == 0))
+		obj = healthz_verbose(problem);
+	else if (problem != NULL)
+		obj = json_pack("{s:s,s:s}", "error", err_code(TE_UNAVAILABLE),
+		    "message", problem);
 	else
-		http_send(c, 200, "text/plain", "ok\n", 3);
+		obj = NULL;
+	if (obj == NULL) {
+		body = xstrdup("ok\n");
+		ctype = "text/plain";
+	} else if ((body = json_dumps(obj, JSON_COMPACT)) == NULL) {
+		json_decref(obj);
+		http_error(c, 500, TE_INTERNAL, "out of memory");
+		return;
+	}
+	json_decref(obj);
+	len = strlen(body);
+	out = http_build(c, problem == NULL ? 200 : 503, ctype, body, len,
+	    &outlen);
+	if (strcmp(req->method, "HEAD") == 0)
+		outlen -= len;
+	conn_write_raw(c, out, outlen);
+	free(out);
+	free(body);
 }
 
-/* GET /metrics: the Prometheus text of metrics.c. */
+/* Whether an address (as in conn's ip) is on loopback: 127/8 or ::1. */
+static int
+ip_loopback(const char *ip)
+{
+	struct in_addr	a4;
+	struct in6_addr	a6;
+
+	if (inet_pton(AF_INET, ip, &a4) == 1)
+		return ((ntohl(a4.s_addr) >> 24) == 127);
+	if (inet_pton(AF_INET6, ip, &a6) == 1)
+		return (IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127));
+	return (0);
+}
+
+/*
+ * GET /metrics: the Prometheus text of metrics.c.  With metrics_listen
+ * set it is served there only; otherwise only to clients on loopback,
+ * their address taken after trusted_proxies (tickd.conf(5) Metrics).
+ */
 static void
 route_metrics(struct conn *c, struct http_req *req)
 {
@@ -619,6 +710,15 @@ route_metrics(struct conn *c, struct http_req *req)
 	size_t	 len;
 
 	(void)req;
+	if (srv.conf.metrics_listen != NULL && !c->metrics_only) {
+		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint");
+		return;
+	}
+	if (srv.conf.metrics_listen == NULL && !ip_loopback(c->ip)) {
+		http_error(c, 403, TE_FORBIDDEN, "metrics are served to "
+		    "loopback only; see metrics_listen in tickd.conf(5)");
+		return;
+	}
 	text = metrics_render(&len);
 	http_send(c, 200, "text/plain; version=0.0.4", text, len);
 	free(text);
@@ -719,6 +819,7 @@ static const struct route {
 	{ "POST",	"/v1/logout",	route_logout },
 	{ "GET",	"/v1/users/*/last-seen", route_last_seen },
 	{ "GET",	"/healthz",	route_healthz },
+	{ "HEAD",	"/healthz",	route_healthz },
 	{ "GET",	"/metrics",	route_metrics },
 	{ "GET",	"/v1/info",	route_info },
 };
@@ -749,6 +850,12 @@ http_route(struct conn *c, struct http_req *req)
 	int			 path_found = 0;
 	size_t			 i;
 
+	if (c->metrics_only && strcmp(req->path, "/metrics") != 0 &&
+	    strcmp(req->path, "/healthz") != 0) {
+		http_error(c, 404, TE_BAD_REQUEST, "no such endpoint: this is "
+		    "metrics_listen");
+		return;
+	}
 	for (i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		r = &routes[i];
 		if (!path_match(r->path, req->path))
@@ -1014,9 +1121,13 @@ http_timeout_cb(evutil_socket_t fd, short events, void *arg)
 	conn_free_later(c);
 }
 
-/* A new TCP connection, TLS or not: it speaks HTTP until it upgrades. */
-void
-http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
+/*
+ * A new TCP connection, TLS or not: it speaks HTTP until it upgrades; one
+ * on metrics_listen is answered only /metrics and /healthz.
+ */
+static void
+http_accept_as(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls,
+    int metrics_only)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
@@ -1036,6 +1147,7 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->tls = tls;
+	c->metrics_only = metrics_only;
 	host[0] = '\0';
 	if (sa->sa_family == AF_INET) {
 		sin = (const void *)sa;
@@ -1090,4 +1202,19 @@ http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
 	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
 	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
+}
+
+/* A new connection on listen or listen_plain. */
+void
+http_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls)
+{
+	http_accept_as(fd, sa, salen, tls, 0);
+}
+
+/* A new connection on metrics_listen (tickd.conf(5) Metrics). */
+void
+http_accept_metrics(evutil_socket_t fd, struct sockaddr *sa, int salen,
+    int tls)
+{
+	http_accept_as(fd, sa, salen, tls, 1);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * jbuf.c: JSON objects written straight into a buffer, for the frames made
  * once per message (msg, receipt, sent, and the ok of a write).  Building

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * kdf.c: password hashing off the event loop.
  *
@@ -23,11 +24,6 @@
 
 #include "tickd.h"
 
-/* About 16 MiB and 50 ms per hash on a 2020s core. */
-#define SCRYPT_N	16384
-#define SCRYPT_R	8
-#define SCRYPT_P	1
-#define SCRYPT_MAXMEM	(64 * 1024 * 1024)
 
 struct job {
 	TAILQ_ENTRY(job) entry;
@@ -35,6 +31,8 @@ struct job {
 	size_t		 len;
 	uint8_t		 salt[KDF_SALT_BYTES];
 	uint8_t		 hash[KDF_HASH_BYTES];
+	uint64_t	 n;		/* scrypt's N, r and p */
+	uint64_t	 r, p;
 	int		 ok;
 	kdf_cb		 cb;
 	void		*arg;
@@ -72,7 +70,7 @@ kdf_worker(void *arg)
 		pthread_mutex_unlock(&lock);
 
 		j->ok = EVP_PBE_scrypt(j->password, j->len, j->salt,
-		    sizeof j->salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM,
+		    sizeof j->salt, j->n, j->r, j->p, KDF_MAXMEM,
 		    j->hash, sizeof j->hash) == 1;
 		OPENSSL_cleanse(j->password, j->len);
 
@@ -171,10 +169,14 @@ kdf_shutdown(void)
 	}
 }
 
-/* Hashes password with salt on the worker; cb runs later on the loop. */
+/*
+ * Hashes password with salt and the KDF of u (a stored hash's) on the
+ * worker; cb runs later on the loop.  A KDF it does not know fails.
+ */
 void
-kdf_hash(const char *password, size_t len,
-    const uint8_t salt[KDF_SALT_BYTES], kdf_cb cb, void *arg)
+kdf_hash_as(const char *password, size_t len,
+    const uint8_t salt[KDF_SALT_BYTES], const struct user_rec *u, kdf_cb cb,
+    void *arg)
 {
 	struct job	*j;
 
@@ -183,10 +185,26 @@ kdf_hash(const char *password, size_t len,
 	memcpy(j->password, password, len);
 	j->len = len;
 	memcpy(j->salt, salt, sizeof j->salt);
+	if (u->kdf == KDF_SCRYPT && u->kdf_ln < 64) {
+		j->n = 1ULL << u->kdf_ln;
+		j->r = u->kdf_r;
+		j->p = u->kdf_p;
+	}	/* else N 0: EVP_PBE_scrypt refuses it */
 	j->cb = cb;
 	j->arg = arg;
 	pthread_mutex_lock(&lock);
 	TAILQ_INSERT_TAIL(&todo, j, entry);
 	pthread_cond_signal(&wake);
 	pthread_mutex_unlock(&lock);
+}
+
+/* Hashes password with salt at the cost of new hashes (store.h). */
+void
+kdf_hash(const char *password, size_t len,
+    const uint8_t salt[KDF_SALT_BYTES], kdf_cb cb, void *arg)
+{
+	struct user_rec	u;
+
+	account_kdf_default(&u);
+	kdf_hash_as(password, len, salt, &u, cb, arg);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * keys.c: the end-to-end key directory's rules (tickd-protocol(7) KEY
  * DIRECTORY) over store-keys.c: what a valid upload is, how pools fill

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * limit.c: abuse limits kept in memory: token buckets for sends, login
  * attempts and key fetches, and open connections per source address.

@@ -1,19 +1,38 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log.c: logging, after OpenSMTPD's log.c.  In the foreground messages go
- * to stderr with a timestamp; otherwise to syslog as "tickd", LOG_DAEMON.
- * log_warn and fatal append strerror(errno); fatal and fatalx exit 1.
+ * to stderr, each line with its severity: after a UTC timestamp, or as a
+ * "<N>" syslog priority prefix when stderr is the systemd journal, which
+ * keeps the time itself (tickd(8) LOGS).  Otherwise they go to syslog as
+ * "tickd", LOG_DAEMON.  log_warn and fatal append strerror(errno); fatal
+ * and fatalx exit 1.
  */
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tickd.h"
 
 static int	log_foreground = 1;	/* stderr until log_init says not */
+static int	log_journal;		/* stderr is the journal's stream */
 static int	log_level = L_INFO;
+
+/* The name of each syslog priority used, as written on stderr. */
+static const char *const log_pri_names[] = {
+	[LOG_CRIT] = "crit",
+	[LOG_ERR] = "error",
+	[LOG_WARNING] = "warning",
+	[LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
+};
 
 static void	log_vlog(int, int, const char *, va_list) printflike(3, 0);
 static void	log_msg(int, int, const char *, ...) printflike(3, 4);
@@ -21,11 +40,32 @@ static void	log_errno(int, int, int, const char *, va_list)
 		    printflike(4, 0);
 static __dead void log_fatal(int, const char *, va_list) printflike(2, 0);
 
+/*
+ * Whether stderr is the journal: systemd sets $JOURNAL_STREAM to the
+ * "device:inode" of the stream it connects to stderr, and a redirection
+ * since (tickd -f 2>file) no longer matches.
+ */
+static int
+log_stderr_is_journal(void)
+{
+	const char		*env = getenv("JOURNAL_STREAM");
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+	char			 end;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return (0);
+	return ((unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino);
+}
+
 /* Chooses stderr or syslog and the most verbose level to log. */
 void
 log_init(int foreground, int level)
 {
 	log_foreground = foreground;
+	log_journal = foreground && log_stderr_is_journal();
 	log_setlevel(level);
 	tzset();
 	if (!log_foreground)
@@ -72,12 +112,15 @@ log_vlog(int level, int pri, const char *fmt, va_list ap)
 	if (level > log_level)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (log_foreground) {
+	if (log_journal) {
+		fprintf(stderr, "<%d>%s\n", pri, msg);
+		fflush(stderr);
+	} else if (log_foreground) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		localtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld %s\n", stamp, ts.tv_nsec / 1000000,
-		    msg);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ %s %s\n", stamp,
+		    ts.tv_nsec / 1000000, log_pri_names[pri], msg);
 		fflush(stderr);
 	} else
 		syslog(pri, "%s", msg);
@@ -118,7 +161,7 @@ log_warn(const char *fmt, ...)
 	int	saved_errno = errno;
 
 	va_start(ap, fmt);
-	log_errno(L_WARN, LOG_ERR, saved_errno, fmt, ap);
+	log_errno(L_WARN, LOG_WARNING, saved_errno, fmt, ap);
 	va_end(ap);
 	errno = saved_errno;
 }
@@ -130,7 +173,7 @@ log_warnx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vlog(L_WARN, LOG_ERR, fmt, ap);
+	log_vlog(L_WARN, LOG_WARNING, fmt, ap);
 	va_end(ap);
 }
 

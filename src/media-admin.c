@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * media-admin.c: what tickctl(8) does with media: list a user's IDs, show
  * or delete one, and verify that records and the files under media_dir

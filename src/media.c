@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * media.c: the rules of tickd-protocol(7) MEDIA: IDs, liveness and
  * expiry after media_ttl, quotas, the references queue items hold, and

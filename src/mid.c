@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mid.c: message ids.  A mid is "<ms>-<seq>" as in a Redis stream id; the
  * generator keeps them strictly increasing server-wide, also when the wall

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * presence.c: who is online, who watches whom, and last seen.
  *

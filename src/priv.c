@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * priv.c: running as an unprivileged user.  Started as root, tickd binds
  * its ports and the control socket, then becomes conf user/group (as

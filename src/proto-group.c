@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proto-group.c: the group ops of the client protocol (tickd-protocol(7)
  * GROUPS).  Each handler checks its frame's form here, in the order of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proto.c: the client protocol's ops, one table of name -> handler.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxy-conn.c: a connection to a listener with the PROXY protocol
  * (tickd.conf(5) Reverse proxy) before it is a connection: the header is

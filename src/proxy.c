@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxy.c: what tickd believes of a reverse proxy in front of it
  * (tickd.conf(5) Reverse proxy): the trusted_proxies list and its CIDR

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * push-admin.c: what tickctl(8) does with push: show the endpoints and
  * pending notifications of a user or a device, delete a device's

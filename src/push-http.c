@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * push-http.c: the outgoing HTTP of push (tickd-protocol(7) PUSH
  * NOTIFICATIONS), libcurl's multi_socket API driven by the event loop: no
@@ -691,7 +692,7 @@ push_http_stats(uint64_t *ok, uint64_t *retry, uint64_t *gone,
  * without VAPID, and says so.
  */
 void
-push_http_reload(void)
+push_http_reload(json_t *report)
 {
 	char	*cause = NULL;
 
@@ -702,7 +703,8 @@ push_http_reload(void)
 	if (push_check(&srv.conf, &cause) != 0 ||
 	    (vapid = push_vapid_load(srv.conf.push_vapid_key, &cause)) ==
 	    NULL) {
-		log_warnx("push: %s; POSTs go without VAPID", cause);
+		reload_note(report, "failed", "push: %s; POSTs go without "
+		    "VAPID", cause);
 		free(cause);
 	}
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * push-none.c: push-http.c's place in a tickd configured --without-push (no
  * libcurl).  Push is never on (push_enabled), so every push_register is
@@ -31,8 +32,9 @@ push_http_shutdown(void)
 
 /* No VAPID key to read. */
 void
-push_http_reload(void)
+push_http_reload(json_t *report)
 {
+	(void)report;
 }
 
 /* No outcome to settle. */

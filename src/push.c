@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * push.c: the rules of push for offline devices (tickd-protocol(7) PUSH
  * NOTIFICATIONS): which endpoints a device may register, when a notification

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * queue.c: the store-and-forward rules of tickd-protocol(7) MESSAGES over the
  * store: who gets a message, dedup and limits, acks and receipts, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-block.c: the parking of RESP clients whose XREAD or XREADGROUP
  * BLOCKs (tickd-resp(7)), after the API comment of Redis's blocked.c: a
@@ -59,8 +60,7 @@ static void	rc_unblock(struct rclient *);
 static struct rwkey **
 wait_bucket(const char *key, size_t len)
 {
-	return (&wait_table[hash_bytes(HASH_INIT, key, len) %
-	    RESP_WAIT_BUCKETS]);
+	return (&wait_table[hash_keyed(key, len) % RESP_WAIT_BUCKETS]);
 }
 
 /* The wait table's entry of a key, created if create is set. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-cgroup.c: the RESP shim's consumer groups, after redis-server
  * 7.0's t_stream.c (tickd-resp(7)): XGROUP, the serving of XREADGROUP,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-chat.c: the stream views of the chat state (tickd-resp(7), THE
  * CHAT VIEWS): XADD to inbox:USER is a send, queue:USER:DEVICE reads like

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-cmd.c: the RESP shim's key, string and set commands (tickd-resp(7)
  * COMMANDS), and the parts of the chat views that are not streams (blocked:

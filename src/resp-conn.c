@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-conn.c: the RESP shim's commands of Redis's connection group
  * (tickd-resp(7)): AUTH and HELLO with its one user, QUIT, PING, ECHO,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-db.c: the RESP shim's keyspace, as Redis keeps db.c apart from its
  * t_*.c: which keys are views of the chat state (tickd-resp(7), THE CHAT

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-multi.c: the RESP shim's transactions, MULTI, EXEC and DISCARD
  * (tickd-resp(7)), as Redis's multi.c.  The commands MULTI queues run one
@@ -64,6 +65,7 @@ resp_multi_exec(struct rclient *rc, int argc, struct rarg *argv)
 		q = &rc->queued[i];
 		rc->wrote = 0;
 		rc->cmd = q->cmd;
+		metrics_resp_command();
 		q->cmd->fn(rc, q->argc, q->argv);
 		resp_rtxn_end(rc);
 		wrote |= rc->wrote;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-reply.c: the RESP shim's reply writer, RESP2 or RESP3 as the
  * client chose with HELLO (tickd-resp(7)): every reply a command gives

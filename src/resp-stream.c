@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp-stream.c: the RESP shim's stream commands, after redis-server 7.0's
  * t_stream.c (tickd-resp(7) COMMANDS): ids, entries and their nodes, XADD,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * resp.c: the Redis-protocol shim (tickd-resp(7)): its listener and
  * connections, the RESP2 parser, and the one command table with the commands
@@ -725,6 +726,7 @@ resp_call(struct rclient *rc, const struct rcmd *cmd, int argc,
 	rc->out = out;
 	rc->wrote = 0;
 	rc->cmd = cmd;
+	metrics_resp_command();
 	cmd->fn(rc, argc, argv);
 	resp_rtxn_end(rc);
 	rc->out = rc->ok;
@@ -1396,4 +1398,11 @@ resp_shutdown(void)
 	if (resp_listener != NULL)
 		evconnlistener_free(resp_listener);
 	resp_listener = NULL;
+}
+
+/* Connected RESP clients, for /metrics. */
+uint64_t
+resp_clients(void)
+{
+	return (resp_nclients);
 }

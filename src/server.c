@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * server.c: the event loop and its group commit.
  *
@@ -22,6 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,13 +64,14 @@ static int			 batch_open;
 
 static struct evconnlistener	*listener;	/* listen: TLS if configured */
 static struct evconnlistener	*listener_plain; /* listen_plain, loopback */
+static struct evconnlistener	*listener_metrics; /* metrics_listen */
 
 #define ACCEPT_BACKOFF	250	/* ms without accepting after EMFILE */
 #define ACCEPT_LOG_GAP	10000	/* ms between two such log lines */
 #define FD_RESERVE	32	/* descriptors tickd needs besides clients */
 
 /* Listeners paused for want of descriptors, until accept_timer fires. */
-static struct evconnlistener	*paused[3];
+static struct evconnlistener	*paused[4];
 static size_t			 npaused;
 static struct event		*accept_timer;
 static struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
@@ -447,33 +451,112 @@ sweep_schedule(void)
 	evtimer_add(ev_sweep, &tv);
 }
 
-/* Re-reads the configuration file; only reloadable settings change. */
+/*
+ * Adds one line to the reload report's array kind: "changed", "restart",
+ * "reloaded" or "failed" (tickd(8) SIGNALS).
+ */
 void
+reload_note(json_t *report, const char *kind, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	json_array_append_new(json_object_get(report, kind),
+	    json_string(msg));
+	free(msg);
+}
+
+/* Moves key from the report's "changed" to its "restart". */
+void
+reload_restart(json_t *report, const char *key)
+{
+	json_t	*changed = json_object_get(report, "changed");
+	json_t	*restart = json_object_get(report, "restart");
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(changed, i, v) {
+		if (strcmp(json_string_value(v), key) == 0) {
+			json_array_remove(changed, i);
+			break;
+		}
+	}
+	json_array_foreach(restart, i, v) {
+		if (strcmp(json_string_value(v), key) == 0)
+			return;
+	}
+	json_array_append_new(restart, json_string(key));
+}
+
+/* Logs a reload report, a line for each part, as tickctl reload shows it. */
+static void
+reload_log(json_t *report)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(report, "changed"), i, v)
+		log_info("reload: %s changed", json_string_value(v));
+	json_array_foreach(json_object_get(report, "restart"), i, v)
+		log_warnx("reload: %s changed; it takes effect only after a "
+		    "restart", json_string_value(v));
+	json_array_foreach(json_object_get(report, "reloaded"), i, v)
+		log_info("reload: %s", json_string_value(v));
+	json_array_foreach(json_object_get(report, "failed"), i, v)
+		log_warnx("reload: failed: %s", json_string_value(v));
+	if (json_array_size(json_object_get(report, "failed")) != 0)
+		log_warnx("reload: %zu part(s) failed; see above",
+		    json_array_size(json_object_get(report, "failed")));
+	else
+		log_info("reload: configuration re-read from %s",
+		    srv.conf.path);
+}
+
+/*
+ * Re-reads the configuration file; only reloadable settings change.  The
+ * report says what changed, what needs a restart, what was read again and
+ * what failed and why; it is logged, and the caller owns it.
+ */
+json_t *
 server_reload(void)
 {
 	struct conf	 fresh;
 	char		*cause = NULL;
+	json_t		*report;
 
+	report = json_pack("{s:s,s:[],s:[],s:[],s:[]}", "config",
+	    srv.conf.path, "changed", "restart", "reloaded", "failed");
+	if (report == NULL)
+		fatalx("reload: out of memory");
+	notify_reloading();
 	conf_init(&fresh);
 	if (conf_load(&fresh, srv.conf.path, &cause) != 0) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    cause);
+		reload_note(report, "failed", "%s; the running configuration "
+		    "is kept", cause);
 		free(cause);
 		conf_clear(&fresh);
-		return;
+		reload_log(report);
+		notify_ready(srv.base);
+		return (report);
 	}
-	conf_apply_reload(&srv.conf, &fresh);
+	conf_apply_reload(&srv.conf, &fresh, report);
 	conf_clear(&fresh);
 	if (srv.verbose)
 		srv.conf.log_level = L_DEBUG;
 	log_setlevel(srv.conf.log_level);
 	log_reopen();
-	tls_reload();
-	audit_reload();
-	push_http_reload();
+	tls_reload(report);
+	audit_reload(report);
+	push_http_reload(report);
 	evtimer_del(ev_sweep);
 	sweep_schedule();
-	log_info("reload: configuration re-read from %s", srv.conf.path);
+	reload_log(report);
+	notify_ready(srv.base);
+	return (report);
 }
 
 /* SIGHUP reloads the configuration; SIGTERM and SIGINT stop the loop. */
@@ -482,10 +565,11 @@ signal_cb(evutil_socket_t sig, short events, void *arg)
 {
 	(void)events; (void)arg;
 	if (sig == SIGHUP) {
-		server_reload();
+		json_decref(server_reload());
 		return;
 	}
 	log_info("server: signal %d, shutting down", (int)sig);
+	notify_stopping();
 	srv.quit = 1;
 }
 
@@ -568,6 +652,7 @@ server_accept_failed(struct evconnlistener *l, const char *who)
 	accept_pause(l);
 	accept_pause(listener);
 	accept_pause(listener_plain);
+	accept_pause(listener_metrics);
 	if (accept_timer != NULL && !evtimer_pending(accept_timer, NULL))
 		evtimer_add(accept_timer, &tv);
 }
@@ -684,6 +769,46 @@ listen_plain_init(char **cause)
 	return (0);
 }
 
+/* A new connection on metrics_listen: /metrics and /healthz only. */
+static void
+accept_metrics_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l; (void)arg;
+	http_accept_metrics(fd, sa, salen, 0);
+}
+
+/*
+ * metrics_listen: a plain port of its own for /metrics, which the public
+ * listeners then do not serve (tickd.conf(5) Metrics).
+ */
+static int
+listen_metrics_init(char **cause)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			*why;
+
+	if (srv.conf.metrics_listen == NULL)
+		return (0);
+	if (conf_address(srv.conf.metrics_listen, &ss, &len, &why) != 0) {
+		xasprintf(cause, "metrics_listen: %s", why);
+		free(why);
+		return (-1);
+	}
+	listener_metrics = evconnlistener_new_bind(srv.base,
+	    accept_metrics_cb, NULL, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 64,
+	    (struct sockaddr *)&ss, (int)len);
+	if (listener_metrics == NULL) {
+		xasprintf(cause, "cannot listen on %s: %s",
+		    srv.conf.metrics_listen, strerror(errno));
+		return (-1);
+	}
+	evconnlistener_set_error_cb(listener_metrics, accept_error_cb);
+	return (0);
+}
+
 /* Opens the store and binds the listener; errors are for the operator. */
 int
 server_init(char **cause)
@@ -714,8 +839,12 @@ server_init(char **cause)
 	evconnlistener_set_error_cb(listener, accept_error_cb);
 	/* Every port is bound before privileges are dropped. */
 	if (tls_init(cause) != 0 || listen_plain_init(cause) != 0 ||
-	    resp_init(cause) != 0)
+	    listen_metrics_init(cause) != 0 || resp_init(cause) != 0)
 		return (-1);
+	if (metrics_init(srv.base) != 0) {
+		*cause = xstrdup("cannot start the event loop lag probe");
+		return (-1);
+	}
 	/* Still root, if started so: last chance to create files as such. */
 	if (priv_init(cause) != 0 || control_init(cause) != 0 ||
 	    priv_drop(cause) != 0)
@@ -735,6 +864,12 @@ server_init(char **cause)
 	}
 	store_txn_abort(&txn);
 	midgen_init(&srv.midgen, &hw);
+	/* One walk now, so that no scrape or stats walks the devices. */
+	if (store_totals_start(srv.store) != 0) {
+		xasprintf(cause, "cannot count the queues in %s",
+		    srv.conf.data_dir);
+		return (-1);
+	}
 	if (media_http_init(cause) != 0)
 		return (-1);
 	if (kdf_init(srv.base, cause) != 0)
@@ -786,6 +921,8 @@ server_drain(void)
 	resp_drain();
 	if (listener_plain != NULL)
 		evconnlistener_disable(listener_plain);
+	if (listener_metrics != NULL)
+		evconnlistener_disable(listener_metrics);
 	proxy_conn_free_all();
 	conn_close_all();
 	turn_end();
@@ -849,6 +986,9 @@ server_free(void)
 		evconnlistener_free(listener);
 	if (listener_plain != NULL)
 		evconnlistener_free(listener_plain);
+	if (listener_metrics != NULL)
+		evconnlistener_free(listener_metrics);
+	metrics_free();
 	proxy_conn_free_all();
 	tls_free();
 	if (ev_sigterm != NULL)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-audit.c: the audit spool's records (store.h): the events waiting
  * for PostgreSQL, the gap of those not spooled, and the last one shipped.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-chat.c: the chat's records (store.h): users and their settings,
  * devices, tokens, queues, messages, dedup records and blocks.
@@ -21,9 +22,16 @@ user_enc(struct enc *e, const struct user_rec *u)
 	enc_bytes(e, u->hash, sizeof u->hash);
 	enc_u8(e, u->read_receipts);
 	enc_u8(e, u->last_seen_vis);
+	enc_u8(e, u->kdf);
+	enc_u8(e, u->kdf_ln);
+	enc_u8(e, u->kdf_r);
+	enc_u8(e, u->kdf_p);
 }
 
-/* Decodes an account record; -1 if it is malformed. */
+/*
+ * Decodes an account record; -1 if it is malformed.  One written before
+ * the KDF was stored ends after last_seen_vis: scrypt at the old cost.
+ */
 static int
 user_dec(const MDB_val *v, struct user_rec *u)
 {
@@ -36,6 +44,17 @@ user_dec(const MDB_val *v, struct user_rec *u)
 	dec_bytes(&d, u->hash, sizeof u->hash);
 	u->read_receipts = dec_u8(&d);
 	u->last_seen_vis = dec_u8(&d);
+	if (!d.bad && d.off == d.len) {
+		u->kdf = KDF_SCRYPT;
+		u->kdf_ln = KDF_SCRYPT_LN;
+		u->kdf_r = KDF_SCRYPT_R;
+		u->kdf_p = KDF_SCRYPT_P;
+		return (0);
+	}
+	u->kdf = dec_u8(&d);
+	u->kdf_ln = dec_u8(&d);
+	u->kdf_r = dec_u8(&d);
+	u->kdf_p = dec_u8(&d);
 	return (dec_end(&d));
 }
 
@@ -124,6 +143,25 @@ store_user_walk(struct txn *txn, int (*fn)(void *, const char *,
 	return (db_walk(txn, DB_USERS, "", 0, NULL, 0, 0, user_walk_fn, &w));
 }
 
+/*
+ * Walks the accounts in name order after the name after, or from the first
+ * with NULL, so that a long walk can go on in a later transaction.
+ */
+int
+store_user_walk_after(struct txn *txn, const char *after,
+    int (*fn)(void *, const char *, const struct user_rec *), void *arg)
+{
+	struct walk	w = { .fn.user = fn, .arg = arg };
+	struct nkey	k;
+
+	if (after == NULL)
+		return (store_user_walk(txn, fn, arg));
+	if (nkey_make(&k, after, NAME_USER_MAX, NULL, 0) != 0)
+		return (txn_fail(txn, DB_USERS, "name too long"));
+	return (db_walk(txn, DB_USERS, "", 0, k.b, k.len, 1, user_walk_fn,
+	    &w));
+}
+
 /* Encodes a device record. */
 static void
 dev_enc(struct enc *e, const struct dev_rec *r)
@@ -173,6 +211,24 @@ store_device_get(struct txn *txn, const char *user, const char *device,
 	return (STORE_OK);
 }
 
+/*
+ * Takes a device record out of the transaction's totals (sign -1) or puts
+ * it in (+1), if there is one at k.
+ */
+static void
+dev_delta(struct txn *txn, const struct nkey *k, int sign)
+{
+	struct dev_rec	old;
+	MDB_val		v;
+
+	if (db_get(txn, DB_DEVICES, k->b, k->len, &v) != STORE_OK ||
+	    dev_dec(&v, &old) != 0)
+		return;
+	txn->delta.devices += sign;
+	txn->delta.items += sign * (int64_t)old.count;
+	txn->delta.bytes += sign * (int64_t)old.bytes;
+}
+
 /* Creates or replaces one of user's devices. */
 int
 store_device_put(struct txn *txn, const char *user, const char *device,
@@ -180,13 +236,21 @@ store_device_put(struct txn *txn, const char *user, const char *device,
 {
 	struct nkey	k;
 	struct enc	e;
+	int		rc;
 
 	if (txn->ret != STORE_OK)
 		return (txn->ret);
 	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
 		return (txn_fail(txn, DB_DEVICES, "name too long"));
 	dev_enc(&e, r);
-	return (db_put(txn, DB_DEVICES, k.b, k.len, e.b, e.len, 0));
+	dev_delta(txn, &k, -1);
+	if ((rc = db_put(txn, DB_DEVICES, k.b, k.len, e.b, e.len, 0)) ==
+	    STORE_OK) {
+		txn->delta.devices++;
+		txn->delta.items += (int64_t)r->count;
+		txn->delta.bytes += (int64_t)r->bytes;
+	}
+	return (rc);
 }
 
 /* Deletes a device record; its queue stays. */
@@ -199,6 +263,7 @@ store_device_del(struct txn *txn, const char *user, const char *device)
 		return (txn->ret);
 	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
 		return (STORE_NOTFOUND);
+	dev_delta(txn, &k, -1);
 	return (db_del(txn, DB_DEVICES, k.b, k.len));
 }
 

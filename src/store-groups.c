@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-groups.c: the records of groups (tickd-protocol(7) GROUPS), in
  * the databases store.h lists under "Groups".  Keys are names joined by a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-keys.c: the key directory's records (store.h, "The end-to-end key
  * directory"): one keydev record per device with keys, and its one-time

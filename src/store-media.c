@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-media.c: the media records of tickd-protocol(7) MEDIA, keyed by
  * their 16-byte ID, and the indexes kept beside them in the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-push.c: push for offline devices (store.h): endpoints, pending
  * notifications and mutes, each keyed by two names.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-resp-stream.c: the records of the Redis shim's streams (store.h):
  * stream entries, consumer groups, their pending entries and their

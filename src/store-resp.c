@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store-resp.c: the records of the Redis shim (store.h): keys, the SCAN
  * index and set members, and the names too long for an LMDB key that

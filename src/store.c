@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store.c: the LMDB layer's core: the environment, transactions, the key
  * and record codec, meta records, the walks and copies.  Maps LMDB's errors
@@ -662,6 +663,7 @@ store_txn_begin(struct store *s, struct txn *txn, int write)
 	txn->txn = NULL;
 	txn->write = write;
 	txn->ret = STORE_OK;
+	memset(&txn->delta, 0, sizeof txn->delta);
 	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t);
 	if (rc == MDB_READERS_FULL &&
 	    mdb_reader_check(s->env, &dead) == MDB_SUCCESS && dead > 0)
@@ -693,7 +695,57 @@ store_txn_commit(struct txn *txn)
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, -1, "commit"));
 	txn->ret = STORE_ERR;
+	if (txn->store->counted) {
+		txn->store->totals.devices += txn->delta.devices;
+		txn->store->totals.items += txn->delta.items;
+		txn->store->totals.bytes += txn->delta.bytes;
+	}
 	return (STORE_OK);
+}
+
+/* Device walk callback: adds one device's queue to the totals. */
+static int
+totals_fn(void *arg, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	struct store_totals	*t = arg;
+
+	(void)user; (void)device;
+	t->devices++;
+	t->items += (int64_t)r->count;
+	t->bytes += (int64_t)r->bytes;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Counts the devices and their queues in one read transaction, once, at
+ * startup; from then on each commit adds what its transaction changed.
+ */
+int
+store_totals_start(struct store *s)
+{
+	struct txn	txn;
+	int		rc;
+
+	memset(&s->totals, 0, sizeof s->totals);
+	if ((rc = store_txn_begin(s, &txn, 0)) != STORE_OK)
+		return (-1);
+	rc = store_device_walk(&txn, NULL, totals_fn, &s->totals);
+	store_txn_abort(&txn);
+	if (rc != STORE_OK)
+		return (-1);
+	s->counted = 1;
+	return (0);
+}
+
+/* The totals kept since store_totals_start. */
+int
+store_totals(struct store *s, struct store_totals *t)
+{
+	if (!s->counted)
+		return (-1);
+	*t = s->totals;
+	return (0);
 }
 
 /* Aborts; harmless on a txn that has already ended. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * store.h: tickd's LMDB layer.
  *
@@ -66,11 +67,24 @@ struct mid {
 
 struct store;
 
+/*
+ * The devices and what their queues hold, the sums of their records: kept
+ * by the store as write transactions commit, once store_totals_start has
+ * counted them, so that reading them costs nothing (tickd(8) HEALTH AND
+ * METRICS).
+ */
+struct store_totals {
+	int64_t		devices;
+	int64_t		items;
+	int64_t		bytes;
+};
+
 struct txn {
 	struct store	*store;
 	void		*txn;		/* MDB_txn */
 	int		 write;
 	int		 ret;		/* sticky error, see above */
+	struct store_totals delta;	/* what this write txn changed */
 };
 
 /* store.c */
@@ -85,6 +99,11 @@ int	store_usage(struct store *, uint64_t *used, uint64_t *map_size);
 int	store_reader_check(struct store *);
 /* Path of the environment's data file, for backups and messages. */
 const char *store_path(struct store *);
+
+/* Counts the totals once, then keeps them; -1 on a store error. */
+int	store_totals_start(struct store *);
+/* The totals kept; -1 if store_totals_start was not run. */
+int	store_totals(struct store *, struct store_totals *);
 
 /* Transactions. */
 int	store_txn_begin(struct store *, struct txn *, int write);
@@ -112,10 +131,24 @@ struct user_rec {
 	uint64_t	created;	/* Unix ms */
 	uint64_t	last_seen;	/* Unix ms; 0 while online or never */
 	uint8_t		salt[16];
-	uint8_t		hash[32];	/* scrypt(password, salt) */
+	uint8_t		hash[32];	/* kdf(password, salt) */
 	uint8_t		read_receipts;	/* 1: send read receipts */
 	uint8_t		last_seen_vis;	/* LASTSEEN_EVERYONE or _NOBODY */
+	uint8_t		kdf;		/* KDF_SCRYPT */
+	uint8_t		kdf_ln;		/* scrypt N = 2^kdf_ln */
+	uint8_t		kdf_r;
+	uint8_t		kdf_p;
 };
+/*
+ * The KDF of a password hash and its parameters.  A record written before
+ * they were stored holds scrypt with KDF_SCRYPT_LN, _R and _P, the cost of
+ * new hashes until it is raised.
+ */
+#define KDF_SCRYPT	1
+#define KDF_SCRYPT_LN	14	/* N 16384: 16 MiB, some 50 ms */
+#define KDF_SCRYPT_R	8
+#define KDF_SCRYPT_P	1
+#define KDF_MAXMEM	(64 * 1024 * 1024)	/* scrypt's memory bound */
 #define LASTSEEN_EVERYONE	0
 #define LASTSEEN_NOBODY		1
 
@@ -177,6 +210,8 @@ struct dedup_rec {
 int	store_user_get(struct txn *, const char *, struct user_rec *);
 int	store_user_add(struct txn *, const char *, const struct user_rec *);
 int	store_user_put(struct txn *, const char *, const struct user_rec *);
+int	store_user_walk_after(struct txn *, const char *,
+	    int (*)(void *, const char *, const struct user_rec *), void *);
 int	store_user_walk(struct txn *, int (*)(void *, const char *,
 	    const struct user_rec *), void *);
 /* Deletes an account record only: see admin_user_delete() for the rest. */
@@ -816,6 +851,8 @@ struct store {
 	char		*path;		/* the data file */
 	/* store_set_name_hash()'s hash of long names, for tests. */
 	uint64_t	(*name_hash)(const void *, size_t);
+	struct store_totals totals;	/* committed, once counted */
+	int		 counted;	/* store_totals_start ran */
 };
 
 /* The handle of a database a read-only store does not have yet. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tickctl.c: tickd's control program, after OpenSMTPD's smtpctl.  Most
  * commands are sent to the running daemon over its control socket
@@ -34,6 +35,8 @@
 #define F_DAEMON	0x01	/* sent to the daemon */
 #define F_STORE		0x02	/* run here on the store */
 #define F_PASSWORD	0x04	/* asks for a password */
+#define F_IMPORT	0x08	/* a request for each line of a file */
+#define F_PRECHECK	0x10	/* verify here first, the daemon if need be */
 
 struct opts {
 	const char	*conf;
@@ -65,6 +68,7 @@ static void	show_user_add(json_t *);
 static void	show_user_del(json_t *);
 static void	show_user_passwd(json_t *);
 static void	show_user_list(json_t *);
+static void	show_user_import(json_t *);
 static void	show_user_show(json_t *);
 static void	show_device_list(json_t *);
 static void	show_device_del(json_t *);
@@ -80,7 +84,6 @@ static void	show_group_list(json_t *);
 static void	show_group_show(json_t *);
 static void	show_group_del(json_t *);
 static void	show_backup(json_t *);
-static void	show_dump(json_t *);
 static void	show_audit(json_t *);
 static void	show_media_list(json_t *);
 static void	show_media_show(json_t *);
@@ -95,6 +98,8 @@ static int	run_verify(const struct opts *, struct store *, char **,
 		    json_t **);
 static int	run_dump(const struct opts *, struct store *, char **,
 		    json_t **);
+static int	run_import(const struct cmd *, const char *, const char *);
+static json_t	*precheck(const struct opts *);
 static __dead void die(const char *, ...) printflike(1, 2);
 
 static const struct cmd cmds[] = {
@@ -103,6 +108,7 @@ static const struct cmd cmds[] = {
 	{ "user passwd <user>",	F_DAEMON | F_PASSWORD,	show_user_passwd,
 	  NULL },
 	{ "user list",		F_DAEMON,	show_user_list, NULL },
+	{ "user import <file>",	F_DAEMON | F_IMPORT, show_user_import, NULL },
 	{ "user show <user>",	F_DAEMON,	show_user_show, NULL },
 	{ "device list <user>",	F_DAEMON,	show_device_list, NULL },
 	{ "device del <user> <device>", F_DAEMON, show_device_del, NULL },
@@ -113,10 +119,10 @@ static const struct cmd cmds[] = {
 	{ "stats",		F_DAEMON,	show_stats, NULL },
 	{ "log level <level>",	F_DAEMON,	show_log_level, NULL },
 	{ "reload",		F_DAEMON,	show_reload, NULL },
-	{ "repair",		F_DAEMON,	show_verify, NULL },
+	{ "repair",		F_DAEMON | F_PRECHECK, show_verify, NULL },
 	{ "backup <file>",	F_STORE,	show_backup, run_backup },
 	{ "verify",		F_STORE,	show_verify, run_verify },
-	{ "dump <user>",	F_STORE,	show_dump, run_dump },
+	{ "dump <user>",	F_STORE,	NULL, run_dump },
 	{ "audit",		F_DAEMON,	show_audit, NULL },
 	{ "group list",		F_DAEMON,	show_group_list, NULL },
 	{ "group show <group>",	F_DAEMON,	show_group_show, NULL },
@@ -160,6 +166,7 @@ usage(void)
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		fprintf(stderr, "\t%s%s\n", cmds[i].pattern,
 		    cmds[i].flags & F_PASSWORD ? " [--stdin]" : "");
+	fprintf(stderr, "\tversion\n");
 	exit(1);
 }
 
@@ -833,6 +840,7 @@ show_stats(json_t *r)
 	double		map = (double)mapsz;
 	json_t		*pp;
 
+	printf("version:         tickd %s\n", str(r, "version"));
 	printf("uptime:          %s\n", fmt_age(num(r, "uptime"), b1,
 	    sizeof b1));
 	printf("connections:     %llu (%llu authenticated, %llu control)\n",
@@ -887,11 +895,30 @@ show_log_level(json_t *r)
 	printf("log level: %s\n", str(r, "log_level"));
 }
 
-/* Prints which file the daemon re-read. */
+/* Prints one array of the reload report, a line for each entry. */
+static void
+show_reload_part(json_t *r, const char *key, const char *label)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(r, key), i, v)
+		printf("%s%s\n", label, json_string_value(v));
+}
+
+/*
+ * Prints the reload report: the keys changed, those that need a restart,
+ * the files read again and the parts that failed, with why.
+ */
 static void
 show_reload(json_t *r)
 {
-	printf("configuration re-read from %s\n", str(r, "config"));
+	show_reload_part(r, "changed", "changed: ");
+	show_reload_part(r, "restart", "needs a restart: ");
+	show_reload_part(r, "reloaded", "");
+	show_reload_part(r, "failed", "FAILED: ");
+	if (json_array_size(json_object_get(r, "failed")) == 0)
+		printf("configuration re-read from %s\n", str(r, "config"));
 }
 
 /* Prints the report of verify or repair and its summary. */
@@ -959,15 +986,6 @@ show_backup(json_t *r)
 		    str(r, "media_dir"), (unsigned long long)num(r,
 		    "media_files"), fmt_bytes(num(r, "media_bytes"), b1,
 		    sizeof b1), (unsigned long long)num(r, "media_missing"));
-}
-
-/* Prints a dump as indented JSON. */
-static void
-show_dump(json_t *r)
-{
-	if (json_dumpf(r, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) == -1)
-		die("cannot write the dump");
-	printf("\n");
 }
 
 /* The copy thread of a backup: LMDB writes the compacted copy. */
@@ -1155,6 +1173,68 @@ run_verify(const struct opts *o, struct store *s, char **args,
 		die("the store could not be read to the end: it is damaged");
 	json_object_set_new(*res, "report", report);
 	return (json_is_true(json_object_get(*res, "consistent")) ? 0 : 1);
+}
+
+/*
+ * repair, first: the checks of verify, here on the store read-only, as
+ * verify runs them.  A consistent store is the answer (the same as the
+ * daemon's repair would give); NULL sends repair to the daemon, which
+ * fixes in its write transaction: problems found, the store or its
+ * configuration not readable here, or -s naming a daemon whose store the
+ * configuration may not name.
+ */
+static json_t *
+precheck(const struct opts *o)
+{
+	struct conf	 conf;
+	struct store	*s;
+	struct txn	 txn;
+	char		*cause = NULL, *dir, *media;
+	json_t		*report, *res = NULL;
+	int		 ret;
+
+	if (o->socket != NULL)
+		return (NULL);
+	conf_init(&conf);
+	if (conf_load(&conf, o->conf, &cause) != 0) {
+		free(cause);
+		conf_clear(&conf);
+		return (NULL);
+	}
+	dir = xstrdup(conf.data_dir);
+	if (conf.media_dir != NULL)
+		media = xstrdup(conf.media_dir);
+	else
+		xasprintf(&media, "%s/media", dir);
+	conf_clear(&conf);
+	lock_file_prepare(dir);
+	if (store_open_readonly(&s, dir, &cause) != STORE_OK) {
+		free(cause);
+		free(dir);
+		free(media);
+		return (NULL);
+	}
+	report = json_array();
+	if ((ret = store_txn_begin(s, &txn, 0)) == STORE_OK) {
+		ret = admin_verify(&txn, 0, verify_line, report, &res);
+		if (ret == STORE_OK)
+			ret = media_verify(&txn, media, 0, verify_line, report,
+			    res);
+		if (ret == STORE_OK)
+			ret = push_verify(&txn, 0, verify_line, report, res);
+		store_txn_abort(&txn);
+	}
+	store_close(s);
+	free(dir);
+	free(media);
+	if (ret != STORE_OK || !json_is_true(json_object_get(res,
+	    "consistent")) || json_array_size(report) != 0) {
+		json_decref(report);
+		json_decref(res);
+		return (NULL);
+	}
+	json_object_set_new(res, "report", report);
+	return (res);
 }
 
 /* Prints a user's media as a table and the bytes its quota counts. */
@@ -1347,7 +1427,42 @@ run_backup_media(const struct opts *o, struct store *s, char **args,
 	return (0);
 }
 
-/* dump USER: what the store holds about one user. */
+/*
+ * dump's progress on a terminal: the records written so far, at most ten
+ * times a second; n 0 writes the last count and ends the line.
+ */
+static void
+dump_progress(void *arg, uint64_t n)
+{
+	static struct timespec	 prev;
+	static uint64_t		 last;
+	static int		 shown;
+	struct timespec		 now;
+
+	(void)arg;
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (n == 0) {
+		if (shown)
+			fprintf(stderr, "\rdump: %llu records\n",
+			    (unsigned long long)last);
+		shown = 0;
+		return;
+	}
+	last = n;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - prev.tv_sec) * 1000 +
+	    (now.tv_nsec - prev.tv_nsec) / 1000000 < 100)
+		return;
+	prev = now;
+	shown = 1;
+	fprintf(stderr, "\rdump: %llu records", (unsigned long long)n);
+}
+
+/*
+ * dump USER: what the store holds about one user, streamed to standard
+ * output as it is read, indented unless -j.
+ */
 static int
 run_dump(const struct opts *o, struct store *s, char **args, json_t **res)
 {
@@ -1359,12 +1474,17 @@ run_dump(const struct opts *o, struct store *s, char **args, json_t **res)
 		die("bad user name \"%s\"", args[0]);
 	if (store_txn_begin(s, &txn, 0) != STORE_OK)
 		die("cannot read the store");
-	ret = admin_dump(&txn, args[0], now_ms(), res);
+	*res = NULL;
+	ret = admin_dump_write(&txn, args[0], now_ms(), stdout, !json_out,
+	    dump_progress, NULL);
+	dump_progress(NULL, 0);
 	store_txn_abort(&txn);
 	if (ret == STORE_NOTFOUND)
 		die("no such user: %s", args[0]);
 	if (ret != STORE_OK)
 		die("the store could not be read: it is damaged");
+	if (fflush(stdout) == EOF || ferror(stdout))
+		die("standard output: %s", strerror(errno));
 	return (0);
 }
 
@@ -1442,6 +1562,14 @@ main(int argc, char **argv)
 	}
 	if (n == 0)
 		usage();
+	if (n == 1 && strcmp(words[0], "version") == 0) {
+		/* tickctl's own; the daemon's is in stats. */
+		if (json_out)
+			printf("{\"version\":\"%s\"}\n", PACKAGE_VERSION);
+		else
+			printf("tickctl %s\n", PACKAGE_VERSION);
+		return (0);
+	}
 	cmd = cmd_find(n, words);
 	if (o.stdin_pw && !(cmd->flags & F_PASSWORD))
 		die("--stdin goes with user add and user passwd only");
@@ -1471,7 +1599,8 @@ main(int argc, char **argv)
 		store_close(store);
 		free(owned);
 		free(o.media_dir);
-		print_result(cmd, res);
+		if (res != NULL)
+			print_result(cmd, res);
 		json_decref(res);
 		if (status != 0)
 			fprintf(stderr, "tickctl: the store is inconsistent; "
@@ -1479,6 +1608,12 @@ main(int argc, char **argv)
 		return (status);
 	}
 
+	/* A consistent store needs no repair, nor the daemon's loop. */
+	if ((cmd->flags & F_PRECHECK) && (res = precheck(&o)) != NULL) {
+		print_result(cmd, res);
+		json_decref(res);
+		return (0);
+	}
 	if (o.socket == NULL) {
 		load_conf(&o, &conf, "-s");
 		o.socket = owned = xstrdup(conf.control_socket);
@@ -1493,6 +1628,12 @@ main(int argc, char **argv)
 		explicit_bzero(pw, strlen(pw));
 		free(pw);
 	}
+	if (cmd->flags & F_IMPORT) {
+		status = run_import(cmd, o.socket, argsv[0]);
+		json_decref(args);
+		free(owned);
+		return (status);
+	}
 	res = daemon_request(o.socket, name, args);
 	json_decref(args);
 	free(owned);
@@ -1501,6 +1642,11 @@ main(int argc, char **argv)
 		die("tickd speaks control protocol version %lld, this tickctl "
 		    "version %d", (long long)json_integer_value(
 		    json_object_get(res, "v")), CONTROL_VERSION);
+	/* A reload that failed in part still says what it did. */
+	if (!json_is_true(json_object_get(res, "ok")) &&
+	    cmd->show == show_reload && json_is_array(json_object_get(res,
+	    "failed")))
+		print_result(cmd, res);
 	if (!json_is_true(json_object_get(res, "ok")))
 		die("%s", json_is_string(json_object_get(res, "error")) ?
 		    json_string_value(json_object_get(res, "error")) :
@@ -1508,6 +1654,71 @@ main(int argc, char **argv)
 	print_result(cmd, res);
 	json_decref(res);
 	return (0);
+}
+
+/* Prints an imported user. */
+static void
+show_user_import(json_t *r)
+{
+	printf("imported %s\n", str(r, "user"));
+}
+
+/*
+ * user import: each line of path ("-": standard input) is a JSON object
+ * with "user" and "password_hash", sent to the daemon as a request of its
+ * own.  A bad line is reported with its number and the others still go;
+ * 1 if any failed.
+ */
+static int
+run_import(const struct cmd *cmd, const char *sock, const char *path)
+{
+	FILE			*f;
+	json_t			*line, *args, *res;
+	json_error_t		 jerr;
+	char			*buf = NULL;
+	const char		*user, *hash;
+	size_t			 cap = 0;
+	unsigned long		 lineno = 0, failed = 0;
+
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "r")) == NULL)
+		die("%s: %s", path, strerror(errno));
+	while (getline(&buf, &cap, f) != -1) {
+		lineno++;
+		if (buf[strspn(buf, " \t\r\n")] == '\0')
+			continue;
+		line = json_loads(buf, JSON_REJECT_DUPLICATES, &jerr);
+		user = json_string_value(json_object_get(line, "user"));
+		hash = json_string_value(json_object_get(line,
+		    "password_hash"));
+		if (user == NULL || hash == NULL) {
+			fprintf(stderr, "tickctl: %s:%lu: %s\n", path, lineno,
+			    line == NULL ? jerr.text : "need \"user\" and "
+			    "\"password_hash\" strings");
+			failed++;
+			json_decref(line);
+			continue;
+		}
+		args = json_pack("[s,s]", user, hash);
+		res = daemon_request(sock, "user import", args);
+		json_decref(args);
+		if (json_is_true(json_object_get(res, "ok")))
+			print_result(cmd, res);
+		else {
+			fprintf(stderr, "tickctl: %s:%lu: %s\n", path, lineno,
+			    json_string_value(json_object_get(res, "error")));
+			failed++;
+		}
+		json_decref(res);
+		json_decref(line);
+	}
+	if (ferror(f))
+		die("%s: %s", path, strerror(errno));
+	free(buf);
+	if (f != stdin)
+		fclose(f);
+	return (failed != 0);
 }
 
 /* audit: the state of the audit log in PostgreSQL (tickd-audit(7)). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tickd-control.h: the wire format between tickctl(8) and tickd on the
  * control socket, shared by both sides (after tmux's tmux-protocol.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tickd.c: the daemon's entry point: options, configuration, daemonizing
  * and the pidfile.
@@ -19,7 +20,7 @@
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: tickd [-ftv] [-c file]\n");
+	fprintf(stderr, "usage: tickd [-ftVv] [-c file]\n");
 	exit(1);
 }
 
@@ -79,10 +80,12 @@ detach(int fd)
  * Opens the pidfile while tickd may still be root: with conf user set it
  * serves as that user, who may not write where pidfiles go.  Nothing is
  * written yet, so a second tickd that fails to start leaves the first
- * one's pidfile alone; *created says whether to remove it then.
+ * one's pidfile alone; *created says whether to remove it then.  In the
+ * foreground a pidfile that cannot be opened is only a warning (a
+ * supervisor knows the process id): -1.
  */
 static int
-pidfile_open(const char *path, int *created)
+pidfile_open(const char *path, int *created, int foreground)
 {
 	int	fd;
 
@@ -92,7 +95,9 @@ pidfile_open(const char *path, int *created)
 		*created = 0;
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 	}
-	if (fd == -1)
+	if (fd == -1 && foreground)
+		log_warn("pidfile %s, not written", path);
+	else if (fd == -1)
 		fatal("pidfile %s", path);
 	return (fd);
 }
@@ -127,7 +132,7 @@ main(int argc, char **argv)
 	int		 status_fd = -1;
 	int		 pidfd = -1, created = 0;
 
-	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+	while ((ch = getopt(argc, argv, "c:ftVv")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -138,6 +143,9 @@ main(int argc, char **argv)
 		case 't':
 			check = 1;
 			break;
+		case 'V':
+			printf("tickd %s\n", PACKAGE_VERSION);
+			return (0);
 		case 'v':
 			verbose = 1;
 			break;
@@ -147,6 +155,9 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	srv.stats.started_ms = now_ms();
+	if (hash_key_init() != 0)
+		fatal("getrandom");
 
 	conf_init(&srv.conf);
 	if (conf_load(&srv.conf, path, &cause) != 0) {
@@ -179,26 +190,29 @@ main(int argc, char **argv)
 
 	/* Start-up errors go to the terminal, even when daemonizing. */
 	log_init(1, srv.conf.log_level);
-	if (!foreground) {
+	notify_init();
+	if (!foreground)
 		status_fd = daemonize();
-		pidfd = pidfile_open(srv.conf.pidfile, &created);
-	}
+	pidfd = pidfile_open(srv.conf.pidfile, &created, foreground);
 	if (server_init(&cause) != 0) {
 		if (pidfd != -1 && created)
 			unlink(srv.conf.pidfile);
 		fatalx("%s", cause);
 	}
-	if (!foreground) {
+	if (pidfd != -1)
 		pidfile_write(pidfd, srv.conf.pidfile);
+	if (!foreground) {
 		log_init(0, srv.conf.log_level);
 		detach(status_fd);
 	}
 	log_info("tickd: serving on %s, data in %s", srv.conf.listen,
 	    srv.conf.data_dir);
+	notify_ready(srv.base);
 
 	server_loop();
+	notify_free();
 
-	if (!foreground)
+	if (pidfd != -1)
 		pidfile_remove(pidfd, srv.conf.pidfile);
 	log_info("tickd: stopped");
 	server_free();

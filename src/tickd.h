@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tickd.h: the daemon's types and prototypes, grouped by the file that
  * defines them.  The LMDB layer has its own contract in store.h.
@@ -100,6 +101,7 @@ int	proxy_header(const uint8_t *, size_t, struct sockaddr_storage *,
 /* conf.c */
 #define REG_OPEN	0
 #define REG_CLOSED	1
+#define REG_OPEN_PUBLIC	2	/* open, on a public listen too */
 #define TLS_V12		0
 #define TLS_V13		1
 struct conf {
@@ -110,7 +112,7 @@ struct conf {
 	char		*data_dir;
 	uint64_t	 map_size;	/* bytes */
 	uint64_t	 min_free_space; /* on data_dir's file system */
-	int		 registration;	/* REG_OPEN or REG_CLOSED */
+	int		 registration;	/* REG_OPEN, REG_CLOSED, ... */
 	uint64_t	 token_ttl;	/* every duration is in ms */
 	uint64_t	 auth_timeout;
 	uint64_t	 window;	/* unacked items in flight per device */
@@ -197,6 +199,8 @@ struct conf {
 	int		 listen_proxy_protocol;	/* 1: PROXY header first */
 	int		 listen_plain_proxy_protocol;
 	int		 resp_proxy_protocol;
+	/* Metrics, tickd.conf(5). */
+	char		*metrics_listen;	/* NULL: loopback on listen */
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -226,7 +230,8 @@ extern const struct conf_entry conf_table[];
 void	conf_init(struct conf *);	/* every default */
 int	conf_load(struct conf *, const char *path, char **cause);
 void	conf_clear(struct conf *);
-void	conf_apply_reload(struct conf *to, const struct conf *from);
+void	conf_apply_reload(struct conf *to, const struct conf *from,
+	    json_t *report);
 int	conf_address(const char *, struct sockaddr_storage *, socklen_t *,
 	    char **);
 
@@ -237,7 +242,11 @@ int	valid_device(const char *, size_t);
 int	json_depth_ok(const char *, size_t, unsigned);
 size_t	u64_format(uint64_t, char *);	/* at most 20 digits, no NUL */
 #define HASH_INIT	1469598103934665603ULL	/* FNV-1a offset basis */
-uint64_t hash_bytes(uint64_t, const void *, size_t);
+uint64_t hash_bytes(uint64_t, const void *, size_t);	/* on disk too */
+#define HASH_KEY_BYTES	16
+uint64_t siphash(const uint8_t [HASH_KEY_BYTES], const void *, size_t);
+int	hash_key_init(void);
+uint64_t hash_keyed(const void *, size_t);	/* in memory only */
 uint64_t hash_str(const char *);
 void	hex_encode(const uint8_t *, size_t, char *);	/* NUL-terminates */
 int	hex_decode(const char *, size_t, uint8_t *);	/* len/2 bytes */
@@ -475,6 +484,10 @@ int	media_verify(struct txn *, const char *dir, int fix,
 int	account_register(struct txn *, const char *user,
 	    const uint8_t salt[16], const uint8_t hash[32], uint64_t now,
 	    enum tick_err *);
+int	account_import(struct txn *, const char *user, const struct user_rec *,
+	    uint64_t now, enum tick_err *);
+void	account_kdf_default(struct user_rec *);
+int	account_hash_parse(const char *, struct user_rec *, const char **);
 int	account_device_limited(struct txn *, const char *user,
 	    const char *device, uint64_t max, int *over);
 int	account_claim_device(struct txn *, const char *user,
@@ -552,6 +565,8 @@ int	kdf_init(struct event_base *, char **cause);
 void	kdf_shutdown(void);
 void	kdf_hash(const char *, size_t, const uint8_t [KDF_SALT_BYTES], kdf_cb,
 	    void *);
+void	kdf_hash_as(const char *, size_t, const uint8_t [KDF_SALT_BYTES],
+	    const struct user_rec *, kdf_cb, void *);
 
 /* metrics.c */
 #define LAT_BUCKETS	12
@@ -574,9 +589,21 @@ struct stats {
 	uint64_t	group_skipped;	/* member devices skipped, full */
 	uint64_t	media_uploads;	/* 201 answered */
 	uint64_t	media_expired;	/* IDs expired by the sweep */
+	double		commit_last;	/* seconds the last commit took */
+	uint64_t	started_ms;	/* Unix ms the server started */
 };
 void	metrics_commit(double seconds, int ok);
 char   *metrics_render(size_t *);
+uint64_t metrics_rss_bytes(void);
+uint64_t metrics_open_fds(void);
+struct event_base;
+int	metrics_init(struct event_base *);
+void	metrics_free(void);
+void	metrics_ws_error(enum tick_err);
+void	metrics_ws_close(uint16_t);
+void	metrics_login_failed(const char *);
+void	metrics_delivered(uint64_t queued_ms);
+void	metrics_resp_command(void);
 
 /* conn.c */
 struct sub;
@@ -641,6 +668,7 @@ struct conn {
 	char			 close_reason[64];
 	struct rclient		*resp;		/* a RESP client's state */
 	struct media_upload	*upload;	/* POST /v1/media under way */
+	int			 metrics_only;	/* accepted on metrics_listen */
 };
 struct conn *device_conn(const char *, const char *);
 int	device_online(void *, const char *, const char *);
@@ -690,7 +718,10 @@ size_t	buf_mem(struct evbuffer *);
 void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
 void	conn_defer_close(struct conn *, uint16_t);
-void	server_reload(void);
+json_t *server_reload(void);
+void	reload_note(json_t *, const char *, const char *, ...)
+	    printflike(3, 4);
+void	reload_restart(json_t *, const char *);
 struct evconnlistener;
 void	server_accept_failed(struct evconnlistener *, const char *);
 
@@ -705,10 +736,19 @@ int	limit_conn_move(const char *, const char *);
 void	limit_prune(void);
 void	limit_free(void);
 
+/* notify.c */
+void	notify_init(void);
+void	notify_send(const char *);
+void	notify_reloading(void);
+void	notify_ready(struct event_base *);
+void	notify_stopping(void);
+void	notify_free(void);
+
 /* tls.c */
 struct ssl_st;
 int	tls_init(char **);
-void	tls_reload(void);
+void	tls_reload(json_t *);
+time_t	tls_cert_expiry(int);
 struct ssl_st *tls_new(void);
 struct ssl_st *tls_resp_new(void);
 int	tls_enabled(void);
@@ -757,6 +797,7 @@ void	proxy_conn_free_all(void);
 
 /* http.c */
 void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
+void	http_accept_metrics(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
 void	http_done(struct conn *);
 int	http_query_token(const char *, char *, size_t);
@@ -858,7 +899,7 @@ struct audit_stats {
 };
 int	audit_check(const struct conf *, char **);
 int	audit_init(char **);
-void	audit_reload(void);
+void	audit_reload(json_t *);
 void	audit_shutdown(void);
 void	audit_event(enum audit_kind, const char *user, const char *device,
 	    const char *addr, json_t *detail);
@@ -927,7 +968,7 @@ int	push_verify(struct txn *, int, void (*)(void *, const char *),
 /* push-http.c (push-none.c in a tickd configured --without-push) */
 int	push_http_init(char **);
 void	push_http_shutdown(void);
-void	push_http_reload(void);
+void	push_http_reload(json_t *);
 void	push_http_commit(void);
 int	push_http_check(struct conn *, json_t *, const struct push_ep *);
 void	push_kick(uint64_t);
@@ -971,13 +1012,16 @@ int	admin_queue_purge(struct txn *, const char *, const char *,
 	    uint64_t *, uint64_t *);
 int	admin_token_revoke(struct txn *, const char *, const char *,
 	    uint64_t *);
-int	admin_user_list(struct txn *, admin_online_fn, void *, json_t **);
+int	admin_user_list_slice(struct txn *, const char *, size_t,
+	    admin_online_fn, void *, json_t *, char [NAME_USER_MAX + 1],
+	    int *);
 int	admin_user_show(struct txn *, const char *, admin_online_fn, void *,
 	    uint64_t, json_t **);
 int	admin_queue_show(struct txn *, const char *, const char *,
 	    admin_online_fn, void *, json_t **);
 int	admin_block_list(struct txn *, const char *, json_t **);
-int	admin_dump(struct txn *, const char *, uint64_t, json_t **);
+int	admin_dump_write(struct txn *, const char *, uint64_t, FILE *, int,
+	    void (*)(void *, uint64_t), void *);
 /* Device walk callback: collects devices into a struct adevs. */
 int	adevs_fn(void *, const char *, const char *, const struct dev_rec *);
 
@@ -1090,6 +1134,7 @@ struct rclient {
 };
 
 int	resp_init(char **);
+uint64_t resp_clients(void);
 void	resp_drain(void);
 void	resp_shutdown(void);
 void	resp_free(struct conn *);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls.c: the OpenSSL server context behind the listen port.
  *
@@ -9,16 +10,23 @@
  * established ones keep the context they started with (OpenSSL counts
  * its references), so nobody is dropped.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "tickd.h"
 
 static SSL_CTX	*ctx;		/* listen */
 static SSL_CTX	*resp_ctx;	/* resp_listen */
+static time_t	 ctx_expiry;	/* notAfter of ctx's certificate, or 0 */
+static time_t	 resp_expiry;	/* of resp_ctx's */
 
 /* The first error on OpenSSL's queue, as text. */
 static const char *
@@ -32,6 +40,36 @@ ssl_error(void)
 	ERR_error_string_n(e, buf, sizeof buf);
 	ERR_clear_error();
 	return (buf);
+}
+
+/*
+ * Whether the file can be opened for reading, so that an unreadable key
+ * is reported with the reason (EACCES) rather than OpenSSL's words.
+ */
+static int
+file_readable(const char *what, const char *path, char **cause)
+{
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s %s: %s", what, path, strerror(errno));
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
+/* When the certificate of c expires, Unix seconds; 0 if unknown. */
+static time_t
+cert_expiry(SSL_CTX *c)
+{
+	X509	*x;
+	struct tm tm;
+
+	if ((x = SSL_CTX_get0_certificate(c)) == NULL ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return (0);
+	return (timegm(&tm));
 }
 
 /*
@@ -67,6 +105,9 @@ tls_ctx_new(const struct conf *conf, const char *cert, const char *key,
 		    conf->tls_ciphersuites, ssl_error());
 		goto fail;
 	}
+	if (file_readable("certificate", cert, cause) != 0 ||
+	    file_readable("key", key, cause) != 0)
+		goto fail;
 	if (SSL_CTX_use_certificate_chain_file(c, cert) != 1) {
 		xasprintf(cause, "certificate %s: %s", cert, ssl_error());
 		goto fail;
@@ -111,42 +152,71 @@ tls_init(char **cause)
 	    cause) != 0 || tls_ctx_init(&resp_ctx, "resp_tls",
 	    srv.conf.resp_tls_cert, srv.conf.resp_tls_key, cause) != 0)
 		return (-1);
+	ctx_expiry = ctx == NULL ? 0 : cert_expiry(ctx);
+	resp_expiry = resp_ctx == NULL ? 0 : cert_expiry(resp_ctx);
 	return (0);
 }
 
-/* Re-reads one context's files; on error the old context stays. */
+/*
+ * Re-reads one context's files into the reload report; on error the old
+ * context stays.  A listener is made TLS or plain only at startup, so
+ * turning TLS on or off is reported as needing a restart.
+ */
 static void
-tls_ctx_reload(SSL_CTX **c, const char *what, const char *cert,
-    const char *key)
+tls_ctx_reload(SSL_CTX **c, time_t *expiry, const char *what,
+    const char *cert, const char *key, json_t *report)
 {
-	SSL_CTX	*fresh;
-	char	*cause = NULL;
+	SSL_CTX		*fresh;
+	struct tm	 tm;
+	char		*cause = NULL, name[32], when[32];
 
-	if (*c == NULL)
-		return;
-	if (cert == NULL || key == NULL) {
-		log_warnx("tls: %s_cert and %s_key cannot be removed by a "
-		    "reload; keeping the current ones", what, what);
+	if ((cert == NULL) != (key == NULL)) {
+		reload_note(report, "failed", "%s: %s_cert and %s_key go "
+		    "together: set both or neither", what, what, what);
 		return;
 	}
+	if ((*c == NULL) != (cert == NULL)) {
+		snprintf(name, sizeof name, "%s_cert", what);
+		reload_restart(report, name);
+		snprintf(name, sizeof name, "%s_key", what);
+		reload_restart(report, name);
+		return;
+	}
+	if (*c == NULL)
+		return;
 	if ((fresh = tls_ctx_new(&srv.conf, cert, key, &cause)) == NULL) {
-		log_warnx("tls: reload of %s_cert failed, keeping the current "
-		    "certificate: %s", what, cause);
+		reload_note(report, "failed", "%s: %s; keeping the current "
+		    "certificate", what, cause);
 		free(cause);
 		return;
 	}
 	SSL_CTX_free(*c);
 	*c = fresh;
-	log_info("tls: certificate reloaded from %s", cert);
+	*expiry = cert_expiry(fresh);
+	gmtime_r(expiry, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	reload_note(report, "reloaded", "%s: certificate read from %s, "
+	    "valid until %s", what, cert, when);
 }
 
 /* SIGHUP: certificates and keys are read again, nobody is dropped. */
 void
-tls_reload(void)
+tls_reload(json_t *report)
 {
-	tls_ctx_reload(&ctx, "tls", srv.conf.tls_cert, srv.conf.tls_key);
-	tls_ctx_reload(&resp_ctx, "resp_tls", srv.conf.resp_tls_cert,
-	    srv.conf.resp_tls_key);
+	tls_ctx_reload(&ctx, &ctx_expiry, "tls", srv.conf.tls_cert,
+	    srv.conf.tls_key, report);
+	tls_ctx_reload(&resp_ctx, &resp_expiry, "resp_tls",
+	    srv.conf.resp_tls_cert, srv.conf.resp_tls_key, report);
+}
+
+/*
+ * When the certificate in use on listen (resp 0) or resp_listen (resp 1)
+ * expires, Unix seconds; 0 without TLS there.
+ */
+time_t
+tls_cert_expiry(int resp)
+{
+	return (resp ? resp_expiry : ctx_expiry);
 }
 
 /* A new SSL of context c, logging why if there is none. */

@@ -1,7 +1,11 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.c: small helpers shared by every module: time, name checks,
  * hex, allocation that cannot return NULL, and the error-code table.
  */
+#include <sys/types.h>
+#include <sys/random.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +109,10 @@ u64_format(uint64_t v, char *p)
 	return (n);
 }
 
-/* FNV-1a over len bytes, going on from h (HASH_INIT to start). */
+/*
+ * FNV-1a over len bytes, going on from h (HASH_INIT to start): for what is
+ * stored, which must hash the same in every process.
+ */
 uint64_t
 hash_bytes(uint64_t h, const void *p, size_t len)
 {
@@ -117,11 +124,86 @@ hash_bytes(uint64_t h, const void *p, size_t len)
 	return (h);
 }
 
-/* hash_bytes() of a NUL-terminated string, for the in-memory tables. */
+#define ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND(v0, v1, v2, v3) do {					\
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+} while (0)
+
+/* Eight bytes as a little-endian number. */
+static uint64_t
+le64(const uint8_t *b)
+{
+	uint64_t	v = 0;
+	int		i;
+
+	for (i = 7; i >= 0; i--)
+		v = (v << 8) | b[i];
+	return (v);
+}
+
+/* SipHash-2-4 of len bytes under a 16-byte key, as Redis hashes its keys. */
+uint64_t
+siphash(const uint8_t key[HASH_KEY_BYTES], const void *p, size_t len)
+{
+	const uint8_t	*b = p;
+	uint64_t	 k0 = le64(key), k1 = le64(key + 8), m, last;
+	uint64_t	 v0 = k0 ^ 0x736f6d6570736575ULL;
+	uint64_t	 v1 = k1 ^ 0x646f72616e646f6dULL;
+	uint64_t	 v2 = k0 ^ 0x6c7967656e657261ULL;
+	uint64_t	 v3 = k1 ^ 0x7465646279746573ULL;
+	size_t		 i, left = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = le64(b + i);
+		v3 ^= m;
+		SIPROUND(v0, v1, v2, v3);
+		SIPROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	last = (uint64_t)(len & 0xff) << 56;
+	while (left-- > 0)
+		last |= (uint64_t)b[i + left] << (8 * left);
+	v3 ^= last;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= last;
+	v2 ^= 0xff;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	return (v0 ^ v1 ^ v2 ^ v3);
+}
+
+static uint8_t	hash_key[HASH_KEY_BYTES];	/* hash_key_init's */
+
+/*
+ * Draws this process's key of hash_keyed, at startup: names an attacker
+ * chooses (users, addresses, RESP keys) then cannot be picked to fall in
+ * one bucket of the in-memory tables.  -1 if no random bytes came.
+ */
+int
+hash_key_init(void)
+{
+	return (getrandom(hash_key, sizeof hash_key, 0) ==
+	    (ssize_t)sizeof hash_key ? 0 : -1);
+}
+
+/* SipHash under the process's key, for the in-memory tables only. */
+uint64_t
+hash_keyed(const void *p, size_t len)
+{
+	return (siphash(hash_key, p, len));
+}
+
+/* hash_keyed() of a NUL-terminated string, for the in-memory tables. */
 uint64_t
 hash_str(const char *s)
 {
-	return (hash_bytes(HASH_INIT, s, strlen(s)));
+	return (hash_keyed(s, strlen(s)));
 }
 
 /* Writes len bytes as 2 * len lower-case hex digits and a NUL to out. */

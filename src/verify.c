@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * verify.c: tickctl(8) verify and repair: every index of the store checked
  * against the data it summarises.  tickctl runs the check on a store it

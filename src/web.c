@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * web.c: the static files of web_root, for the web client
  * (tickd-protocol(7) WEB CLIENT, tickd.conf(5) web_root).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ws.c: WebSocket connections, framed by wslay: authentication, the
  * auth and ping timers, output bounds, and the pump that frames what
@@ -209,6 +210,7 @@ ws_send_error(struct conn *c, enum tick_err code, const char *message,
 {
 	json_t	*obj;
 
+	metrics_ws_error(code);
 	obj = json_pack("{s:s,s:s}", "op", "error", "code", err_code(code));
 	if (message != NULL)
 		json_object_set_new(obj, "message", json_string(message));
@@ -226,6 +228,8 @@ ws_close(struct conn *c, uint16_t code, const char *reason)
 {
 	if (c->dead || c->closing)
 		return;
+	if (!c->close_deferred)	/* counted when first asked for */
+		metrics_ws_close(code);
 	audit_closing(c, code, reason);
 	if (conn_must_defer()) {
 		if (c->close_deferred)
@@ -478,7 +482,6 @@ ws_pump_item(void *arg, const struct mid *mid, const struct item *item)
 {
 	struct conn	*c = arg;
 
-	(void)mid;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
 	    srv.conf.max_output_bytes / 2) {
 		c->pump_stalled = 1;
@@ -488,6 +491,7 @@ ws_pump_item(void *arg, const struct mid *mid, const struct item *item)
 	if (c->dead)
 		return (STORE_WALK_STOP);
 	srv.stats.delivered++;
+	metrics_delivered(mid->ms);
 	return (STORE_WALK_NEXT);
 }
 

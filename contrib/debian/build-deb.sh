@@ -3,7 +3,8 @@
 # "dpkg-buildpackage -us -uc -b", which wants debian/ at the top of the
 # source tree.  The tree is copied to a temporary directory (without _build
 # and .git), contrib/debian becomes its debian/, and the .deb files are
-# copied to the output directory, _build/deb unless one is given.  The test
+# copied to the output directory, _build/deb unless one is given, with the
+# .changes and .buildinfo files that lintian and dput read.  The test
 # suite is skipped (DEB_BUILD_OPTIONS=nocheck) unless DEB_BUILD_OPTIONS is
 # set; "make check" runs it.  Needs debhelper and the Build-Depends of
 # contrib/debian/control (contrib/install-deps.sh installs them).
@@ -39,5 +40,5 @@ rm -f "$src/debian/build-deb.sh"
 	    dpkg-buildpackage -us -uc -b
 )
 mkdir -p "$out"
-cp "$work"/*.deb "$out"/
-ls "$out"/*.deb
+cp "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out"/
+ls "$out"/*.deb "$out"/*.changes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * failsync.c: an LD_PRELOAD library for 18-commit-fail.py.  While the file
  * named by $TICKD_FAILSYNC exists, fdatasync() and fsync() fail with EIO,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz-conf.c: the configuration parser, conf_load(), on the input as a
  * file (a memfd, opened by its /proc/self/fd path as any file would be).  A

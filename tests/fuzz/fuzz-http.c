@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz-http.c: the HTTP request head parser, http_parse_head(), on a
  * NUL-terminated copy of the input as http_process() makes one.  What it

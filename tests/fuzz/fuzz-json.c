@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz-json.c: the op decoder.  The input is the payload of one text frame
  * that an authenticated connection sends; it goes through the same path as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz-proxy.c: proxy.c's parsers on hostile bytes (tickd.conf(5) Reverse
  * proxy).  proxy_header() must keep the promise the PROXY listener's reader

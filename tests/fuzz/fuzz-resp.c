@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz-resp.c: the RESP shim's parser and commands, as a client on
  * resp_listen reaches them (harness.c): the input is what it writes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz-ws.c: raw client bytes on an upgraded WebSocket connection, through
  * wslay, tickd's frame checks, proto_dispatch(), the op handlers and the

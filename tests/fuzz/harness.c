@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * harness.c: tickd's server without its sockets, for the fuzz targets that
  * speak WebSocket.  The daemon's own code runs on one end of a libevent

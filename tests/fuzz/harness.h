@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * harness.h: an in-process tickd for the fuzz targets fuzz-ws, fuzz-json
  * and fuzz-resp; see harness.c.

@@ -103,6 +103,14 @@ async def main(t, deb, inst):
     rc, out = sh("/usr/sbin/tickd", "-t", "-c", CONF)
     t.ok(rc == 0 and "configuration OK" in out, "the packaged "
         "configuration passes tickd -t", out)
+    st = os.stat(CONF)
+    t.ok(pw and st.st_uid == 0 and st.st_gid == pw.pw_gid and
+        (st.st_mode & 0o777) == 0o640, "/etc/tickd.conf is root:tickd, "
+        "mode 0640", f"uid {st.st_uid} gid {st.st_gid} {oct(st.st_mode)}")
+    t.ok(all(os.path.isfile(p) for p in ("/usr/lib/sysusers.d/tickd.conf",
+        "/usr/lib/tmpfiles.d/tickd.conf",
+        "/usr/share/doc/tickd/copyright")), "the sysusers.d and "
+        "tmpfiles.d snippets and the copyright are installed")
 
     inst.start()
     with open(f"/proc/{inst.proc.pid}/status") as f:
@@ -153,7 +161,7 @@ if __name__ == "__main__":
         print("1..0 # SKIP usage: deb-install.py DEB, as root")
         sys.exit(77)
     inst = Installed()
-    t = Tap(17)
+    t = Tap(19)
     err = None
     try:
         asyncio.run(asyncio.wait_for(main(t, sys.argv[1], inst), 120))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_account.c: unit tests of what account.c decides for an account
  * about others and itself: blocks (account_block, account_unblock and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_admin.c: unit tests of admin.c and verify.c, the store-level
  * operations behind tickctl(8): verify finds each kind of inconsistency
@@ -667,9 +668,11 @@ test_copy(void)
 	struct store	*ro, *copy;
 	struct txn	 txn;
 	struct lines	 l = { .n = 0 };
-	char		 path[600], *cause;
+	char		 path[600], *cause, *text;
 	json_t		*sum, *dump;
-	int		 fd;
+	FILE		*f;
+	size_t		 len;
+	int		 fd, pretty;
 
 	CHECK(env_begin(&e, "copy") == 0);
 	CHECK(populate(&e) == 0);
@@ -685,12 +688,31 @@ test_copy(void)
 	CHECK(store_txn_begin(copy, &txn, 0) == STORE_OK);
 	CHECK(admin_verify(&txn, 0, keep, &l, &sum) == STORE_OK);
 	CHECK(l.n == 0 && n(sum, "items") == 3 && n(sum, "users") == 2);
-	CHECK(admin_dump(&txn, "bob", NOW, &dump) == STORE_OK);
-	CHECK(json_array_size(json_object_get(dump, "received")) == 2);
-	CHECK(json_array_size(json_object_get(dump, "sent")) == 1);
-	CHECK(json_array_size(json_object_get(dump, "client_ids")) == 1);
-	json_decref(dump);
-	CHECK(admin_dump(&txn, "zed", NOW, &dump) == STORE_NOTFOUND);
+	for (pretty = 0; pretty < 2; pretty++) {
+		CHECK((f = open_memstream(&text, &len)) != NULL);
+		CHECK(admin_dump_write(&txn, "bob", NOW, f, pretty, NULL,
+		    NULL) == STORE_OK);
+		CHECK(fclose(f) == 0);
+		CHECK((dump = json_loadb(text, len, JSON_REJECT_DUPLICATES,
+		    NULL)) != NULL);
+		free(text);
+		CHECK(json_array_size(json_object_get(dump, "received")) ==
+		    2);
+		CHECK(json_array_size(json_object_get(dump, "sent")) == 1);
+		CHECK(json_array_size(json_object_get(dump, "client_ids")) ==
+		    1);
+		CHECK(json_array_size(json_object_get(dump, "devices")) >= 1);
+		CHECK(json_is_array(json_object_get(json_array_get(
+		    json_object_get(dump, "devices"), 0), "queue_items")));
+		CHECK(json_integer_value(json_object_get(dump, "dumped")) ==
+		    NOW);
+		json_decref(dump);
+	}
+	CHECK((f = open_memstream(&text, &len)) != NULL);
+	CHECK(admin_dump_write(&txn, "zed", NOW, f, 0, NULL, NULL) ==
+	    STORE_NOTFOUND);
+	CHECK(fclose(f) == 0 && len == 0);
+	free(text);
 	json_decref(sum);
 	store_txn_abort(&txn);
 	store_close(copy);

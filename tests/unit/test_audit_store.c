@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_audit_store.c: unit tests of the audit spool in store-audit.c:
  * event ids that never repeat or go backwards (also when the clock steps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_conf.c: TAP unit tests of conf.c: defaults, every value type,
  * quoting and comments, every error with its FILE:LINE text, bounds,
@@ -430,9 +431,30 @@ test_enums(void)
 	CHECK(c.registration == REG_CLOSED);
 	conf_clear(&c);
 	CHECK(load_fails("registration maybe\n", ":1: bad value for "
-	    "\"registration\": \"maybe\" is not open or closed"));
+	    "\"registration\": \"maybe\" is not open, closed or "
+	    "open_public"));
 	CHECK(load_fails("registration Open\n", ":1: bad value for "
-	    "\"registration\": \"Open\" is not open or closed"));
+	    "\"registration\": \"Open\" is not open, closed or "
+	    "open_public"));
+	/* Open on a public listen only when said so (tickd.conf(5)). */
+	CHECK(load_fails("listen 0.0.0.0:8080\n", ": registration is open "
+	    "on listen 0.0.0.0:8080, which is not a loopback address, so "
+	    "anyone who reaches it may make accounts: write registration "
+	    "open_public to mean it, or registration closed"));
+	CHECK(load_fails("listen [::]:8080\nregistration open\n",
+	    ": registration is open on listen [::]:8080, which is not a "
+	    "loopback address, so anyone who reaches it may make accounts: "
+	    "write registration open_public to mean it, or registration "
+	    "closed"));
+	CHECK(load_ok(&c, "listen 0.0.0.0:8080\nregistration open_public\n"));
+	CHECK(c.registration == REG_OPEN_PUBLIC);
+	conf_clear(&c);
+	CHECK(load_ok(&c, "listen 192.0.2.1:8080\nregistration closed\n"));
+	conf_clear(&c);
+	CHECK(load_ok(&c, "listen 127.0.0.2:8080\nregistration open\n"));
+	conf_clear(&c);
+	CHECK(load_ok(&c, "listen [::1]:8080\nregistration open_public\n"));
+	conf_clear(&c);
 	CHECK(load_fails("log_level notice\n", ":1: bad value for "
 	    "\"log_level\": \"notice\" is not error, warn, info or debug"));
 	return (0);
@@ -582,11 +604,11 @@ test_addresses(void)
 	CHECK(c.listen_len == sizeof(struct sockaddr_in6));
 	CHECK_STR(c.listen, "[::1]:8080");
 	conf_clear(&c);
-	CHECK(load_ok(&c, "listen [::]:65535\n"));
+	CHECK(load_ok(&c, "listen [::]:65535\nregistration closed\n"));
 	CHECK(ntohs(((struct sockaddr_in6 *)&c.listen_ss)->sin6_port) ==
 	    65535);
 	conf_clear(&c);
-	CHECK(load_ok(&c, "listen 0.0.0.0:1\n"));
+	CHECK(load_ok(&c, "listen 0.0.0.0:1\nregistration closed\n"));
 	CHECK(c.listen_ss.ss_family == AF_INET);
 	conf_clear(&c);
 
@@ -674,7 +696,7 @@ test_proxy_keys(void)
 	    "protocol listener needs trusted_proxies"));
 	CHECK(load_ok(&c, ""));
 	CHECK(load_ok(&d, "trusted_proxies 192.0.2.0/24\n"));
-	conf_apply_reload(&c, &d);
+	conf_apply_reload(&c, &d, NULL);
 	CHECK(c.trusted.n == 1 && proxy_trusted(&c.trusted, "192.0.2.9"));
 	conf_clear(&c);
 	conf_clear(&d);
@@ -738,12 +760,30 @@ test_failed_load_keeps(void)
 	return (0);
 }
 
-/* conf_apply_reload copies the reloadable keys and only those. */
+/* Whether the array key of report holds the string name. */
+static int
+in_array(json_t *report, const char *key, const char *name)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(report, key), i, v) {
+		if (strcmp(json_string_value(v), name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * conf_apply_reload copies the reloadable keys and only those, and its
+ * report names every changed key as changed or as needing a restart.
+ */
 static int
 test_reload(void)
 {
 	const struct conf_entry	*e;
 	struct conf		 run, orig, next;
+	json_t			*report;
 	int			 nreload = 0;
 
 	static const char	*text =
@@ -768,7 +808,8 @@ test_reload(void)
 		free(line);
 	}
 
-	conf_apply_reload(&run, &next);
+	report = json_pack("{s:[],s:[]}", "changed", "restart");
+	conf_apply_reload(&run, &next, report);
 	for (e = conf_table; e->name != NULL; e++) {
 		if (e->reload) {
 			nreload++;
@@ -780,7 +821,13 @@ test_reload(void)
 			printf("# %s reloaded\n", e->name);
 			return (1);
 		}
+		/* The report names each changed key, where it belongs. */
+		CHECK(in_array(report, e->reload ? "changed" : "restart",
+		    e->name) == !same(e, &orig, &next));
+		CHECK(!in_array(report, e->reload ? "restart" : "changed",
+		    e->name));
 	}
+	json_decref(report);
 	CHECK(nreload >= 14);
 	CHECK(run.listen_ss.ss_family == AF_INET);
 	CHECK(entry("listen")->reload == 0);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_group.c: unit tests of store-groups.c, group.c and group-send.c,
  * the records and rules of groups, against a store in a temporary

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_jbuf.c: unit tests of jbuf.c, held against jansson: for every
  * string, jbuf writes what json_dumps(JSON_COMPACT) writes of the same

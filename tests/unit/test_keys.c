@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_keys.c: unit tests of keys.c and store-keys.c, the key directory's
  * rules (tickd-protocol(7) KEY DIRECTORY) over a store in a temporary

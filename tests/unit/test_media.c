@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_media.c: unit tests of media.c and store-media.c, the rules of
  * tickd-protocol(7) MEDIA (IDs, quota, references, expiry, the unlink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_mid.c: unit tests of mid.c, the message-id generator, parser and
  * encoding.  Prints TAP; exits 0 only if every test passed.

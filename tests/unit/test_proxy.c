@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_proxy.c: TAP unit tests of proxy.c: trusted_proxies and its CIDR
  * matching, the client in X-Forwarded-For (rightmost untrusted hop) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_push.c: push.c's rules without a network: RFC 8291 against the
  * RFC's own example (its Appendix A), base64url, endpoint URLs and the

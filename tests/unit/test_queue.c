@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_queue.c: unit tests of queue.c and account.c, the store-and-forward
  * rules, delivery within the window, and the device and token rules,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_store.c: unit tests of store.c and store-chat.c, the LMDB layer
  * and the chat's records, against a store in a temporary directory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * test_store_resp.c: unit tests of store-resp.c's names too long for an
  * LMDB key (store.h): keys, set members, group and consumer names of any

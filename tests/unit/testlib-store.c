@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * testlib-store.c: a store of its own for each unit test of the store
  * layer, opened under the test's temporary directory (telling why if it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * testlib-store.h: what the unit tests of the store layer share: a store
  * opened with its failure told, one with a write transaction open in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * testlib.c: the TAP runner of the unit tests, the temporary directory
  * the tests of the store run in, and a raw LMDB write for forging what

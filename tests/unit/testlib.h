@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * testlib.h: what the unit tests share: CHECK, the table of tests, its
  * TAP runner, the temporary directory the tests of the store run in and
