@@ -197,6 +197,18 @@ struct conf {
 	int		 listen_proxy_protocol;	/* 1: PROXY header first */
 	int		 listen_plain_proxy_protocol;
 	int		 resp_proxy_protocol;
+	/* Several nodes on one Redis, tickd-cluster(7). */
+	char		*cluster_redis;	/* NULL: a single node */
+	char		*cluster_redis_ca_file;
+	char		*node_name;
+	char		*cluster_url;
+	char		*cluster_prefix;
+	uint64_t	 cluster_batch;
+	uint64_t	 cluster_retry;
+	uint64_t	 cluster_heartbeat;
+	uint64_t	 cluster_rpc_timeout;
+	uint64_t	 cluster_redis_timeout;
+	uint64_t	 cluster_outbox_max;
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -230,6 +242,41 @@ void	conf_apply_reload(struct conf *to, const struct conf *from);
 int	conf_address(const char *, struct sockaddr_storage *, socklen_t *,
 	    char **);
 
+/* cluster-rules.c */
+#define CLUSTER_NODE_MAX	32	/* bytes of a node_name */
+#define CLUSTER_URL_MAX		256	/* bytes of a cluster_url */
+struct cluster_redis_addr {
+	char		*user;		/* NULL: none */
+	char		*pass;		/* NULL: no AUTH */
+	char		*host;
+	int		 port;
+	int		 tls;		/* rediss:// */
+};
+struct cluster_sid {			/* a Redis stream entry id */
+	uint64_t	 ms;
+	uint64_t	 seq;
+};
+enum cluster_verdict {
+	CLUSTER_APPLY,			/* new: apply it */
+	CLUSTER_SKIP,			/* at or below the cursor: XACK only */
+	CLUSTER_DONE_AGAIN,		/* dedup hit: XACK and done again */
+};
+int	cluster_node_name_ok(const char *, size_t);
+int	cluster_url_ok(const char *, char **);
+int	cluster_redis_parse(const char *, size_t, struct cluster_redis_addr *,
+	    char **);
+void	cluster_redis_addr_clear(struct cluster_redis_addr *);
+int	cluster_redis_check(const char *, char **);
+int	cluster_home_of(const char *, size_t, size_t *);
+char	*cluster_key(const char *, const char *, const char *);
+int	cluster_sid_parse(const char *, size_t, struct cluster_sid *);
+int	cluster_sid_cmp(const struct cluster_sid *, const struct cluster_sid *);
+enum cluster_verdict cluster_verdict(const struct cluster_sid *,
+	    const struct cluster_sid *, int);
+
+/* cluster.c (cluster-none.c without hiredis) */
+int	cluster_check(const struct conf *, char **);
+
 /* util.c */
 uint64_t now_ms(void);
 int	valid_user(const char *, size_t);
@@ -246,6 +293,7 @@ void   *xcalloc(size_t, size_t);
 void   *xrealloc(void *, size_t);
 void   *xgrow(void *, size_t *, size_t, size_t);
 char   *xstrdup(const char *);
+char   *xstrndup(const char *, size_t);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
 int	xvasprintf(char **, const char *, va_list) printflike(2, 0);
 const char *err_code(enum tick_err);
