@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,44 +221,6 @@ cluster_key(const char *prefix, const char *kind, const char *tag)
 }
 
 /*
- * Parses a stream entry id "MS-SEQ" into *sid.  Returns -1 if it is not
- * one.
- */
-int
-cluster_sid_parse(const char *s, size_t len, struct cluster_sid *sid)
-{
-	char		 buf[48], *end;
-	const char	*dash;
-
-	if (len == 0 || len >= sizeof buf)
-		return (-1);
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if ((dash = strchr(buf, '-')) == NULL || buf[0] < '0' ||
-	    buf[0] > '9' || dash[1] < '0' || dash[1] > '9')
-		return (-1);
-	errno = 0;
-	sid->ms = strtoull(buf, &end, 10);
-	if (errno != 0 || end != dash)
-		return (-1);
-	sid->seq = strtoull(dash + 1, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return (-1);
-	return (0);
-}
-
-/* Compares two stream ids: <0, 0 or >0 like strcmp. */
-int
-cluster_sid_cmp(const struct cluster_sid *a, const struct cluster_sid *b)
-{
-	if (a->ms != b->ms)
-		return (a->ms < b->ms ? -1 : 1);
-	if (a->seq != b->seq)
-		return (a->seq < b->seq ? -1 : 1);
-	return (0);
-}
-
-/*
  * What a receiver does with an entry (tickd-cluster(7) EXACTLY ONCE): one
  * whose (origin, om) dedup record exists is skipped but confirmed with
  * done again, even at or below the cursor, so that a receiver killed
@@ -265,12 +228,12 @@ cluster_sid_cmp(const struct cluster_sid *a, const struct cluster_sid *b)
  * or below the cursor is acknowledged and skipped; the rest is applied.
  */
 enum cluster_verdict
-cluster_verdict(const struct cluster_sid *cursor, const struct cluster_sid *id,
+cluster_verdict(const struct mid *cursor, const struct mid *id,
     int dedup_exists)
 {
 	if (dedup_exists)
 		return (CLUSTER_DONE_AGAIN);
-	if (cluster_sid_cmp(id, cursor) <= 0)
+	if (mid_cmp(id, cursor) <= 0)
 		return (CLUSTER_SKIP);
 	return (CLUSTER_APPLY);
 }

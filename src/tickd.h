@@ -252,10 +252,6 @@ struct cluster_redis_addr {
 	int		 port;
 	int		 tls;		/* rediss:// */
 };
-struct cluster_sid {			/* a Redis stream entry id */
-	uint64_t	 ms;
-	uint64_t	 seq;
-};
 enum cluster_verdict {
 	CLUSTER_APPLY,			/* new: apply it */
 	CLUSTER_SKIP,			/* at or below the cursor: XACK only */
@@ -269,10 +265,9 @@ void	cluster_redis_addr_clear(struct cluster_redis_addr *);
 int	cluster_redis_check(const char *, char **);
 int	cluster_home_of(const char *, size_t, size_t *);
 char	*cluster_key(const char *, const char *, const char *);
-int	cluster_sid_parse(const char *, size_t, struct cluster_sid *);
-int	cluster_sid_cmp(const struct cluster_sid *, const struct cluster_sid *);
-enum cluster_verdict cluster_verdict(const struct cluster_sid *,
-	    const struct cluster_sid *, int);
+/* Stream entry ids have a mid's syntax: struct mid holds them. */
+enum cluster_verdict cluster_verdict(const struct mid *, const struct mid *,
+	    int);
 
 /* cluster.c (cluster-none.c without hiredis) */
 int	cluster_check(const struct conf *, char **);
