@@ -362,6 +362,13 @@ char	*queue_msg_frame(struct midgen *, const struct send_req *,
 	    struct send_res *, const char *, size_t, char *, size_t *);
 int	queue_send(struct txn *, struct midgen *, const struct conf *,
 	    const struct send_req *, struct send_res *);
+int	queue_send_remote(struct txn *, struct midgen *, const struct conf *,
+	    const struct send_req *, const char *, struct send_res *);
+int	queue_apply_remote(struct txn *, struct midgen *, const struct conf *,
+	    const char *, const struct mid *, json_t *, uint64_t,
+	    struct targets *);
+int	queue_remote_receipt(struct txn *, struct midgen *, const struct mid *,
+	    const char *, const char *, uint64_t, struct targets *);
 struct ack_res {
 	int		 deleted;	/* the item was there */
 	struct targets	 targets;	/* devices that got a receipt */
@@ -384,6 +391,39 @@ int	queue_pending(struct txn *, const struct conf *, uint64_t qid,
 int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 	    int (*online)(void *, const char *, const char *), void *,
 	    struct sweep_res *);
+
+/* cluster-apply.c */
+struct cluster_entry {			/* one entry of a node's stream */
+	struct mid	 id;		/* its stream id */
+	char		 o[CLUSTER_NODE_MAX + 1];	/* origin node */
+	char		 k[8];		/* kind: msg, rcpt, done, lw... */
+	struct mid	 om;		/* origin's outbox mid */
+	struct mid	 lw;		/* origin's low-water mark */
+	int		 has_lw;
+	const char	*p;		/* JSON payload, not NUL-terminated */
+	size_t		 plen;
+};
+struct cluster_done {			/* oms to confirm to one origin */
+	char		 node[CLUSTER_NODE_MAX + 1];
+	struct mid	*oms;
+	size_t		 n, cap;
+};
+struct cluster_applied {
+	struct targets		 targets;	/* devices to pump */
+	struct cluster_done	*done;
+	size_t			 ndone, capdone;
+	struct mid		 cursor;	/* after the batch */
+	uint64_t		 applied;	/* records applied */
+	uint64_t		 dedup_hits;
+	uint64_t		 confirmed;	/* own outbox records done */
+};
+int	cluster_apply(struct txn *, struct midgen *, const struct conf *,
+	    const struct cluster_entry *, size_t, uint64_t,
+	    struct cluster_applied *);
+void	cluster_applied_free(struct cluster_applied *);
+int	cluster_rcpt_put(struct txn *, struct midgen *, const char *,
+	    const struct mid *, const char *, const char *, const char *,
+	    uint64_t);
 
 /* group.c */
 /* A device collected for a fan-out; the array is reused per member. */

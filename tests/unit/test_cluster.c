@@ -13,6 +13,7 @@
 
 #include "tickd.h"
 #include "testlib.h"
+#include "testlib-store.h"
 
 static char	dir[256];
 
@@ -308,6 +309,237 @@ test_receiver(void)
 	return (0);
 }
 
+/* The qid of user's device. */
+static uint64_t
+qid_of(struct env *e, const char *user, const char *device)
+{
+	struct dev_rec	d;
+
+	if (store_device_get(&e->txn, user, device, &d) != STORE_OK)
+		return (0);
+	return (d.qid);
+}
+
+/* Queue walk callback keeping the first item's mid. */
+static int
+first_item(void *arg, const struct mid *mid, const struct item *it)
+{
+	(void)it;
+	*(struct mid *)arg = *mid;
+	return (STORE_WALK_STOP);
+}
+
+/* Walk callback keeping the first record's mid. */
+static int
+cout_first(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	(void)node;
+	(void)r;
+	*(struct mid *)arg = *mid;
+	return (STORE_WALK_STOP);
+}
+
+/* One entry of kind k from origin o, stream id ms-0, om, payload p. */
+static struct cluster_entry
+entry(const char *o, const char *k, uint64_t ms, uint64_t om, const char *p)
+{
+	struct cluster_entry	e;
+
+	memset(&e, 0, sizeof e);
+	strlcpy(e.o, o, sizeof e.o);
+	strlcpy(e.k, k, sizeof e.k);
+	e.id.ms = ms;
+	e.om.ms = om;
+	e.p = p;
+	e.plen = strlen(p);
+	return (e);
+}
+
+/* Walk callback counting outbox records and keeping the last payload. */
+static int
+last_rec(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	char	*buf = arg;
+
+	(void)node;
+	(void)mid;
+	snprintf(buf, 256, "%.*s", (int)r->len, r->payload);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * cluster_apply on a receiver: a msg is queued once whatever the copies, a
+ * done confirms outbox records, an ack sends the delivered receipt back,
+ * refusals become failed receipts, lw trims dedup records.
+ */
+static int
+test_apply(void)
+{
+	struct env		 e;
+	struct conf		 c;
+	struct cluster_entry	 v[4];
+	struct cluster_applied	 a;
+	struct ack_res		 ar;
+	struct cout_rec		 o;
+	struct mid		 m;
+	uint64_t		 n;
+	char			 buf[256];
+	static const char	 msg[] = "{\"from\":\"alice\",\"from_device\":"
+	    "\"phone\",\"to\":\"bob\",\"id\":\"x1\",\"ts\":5,\"body\":"
+	    "\"hi\"}";
+
+	conf_init(&c);
+	c.max_queue = 1;
+	CHECK(env_open(&e, dir, "apply", 64 << 20) == 0);
+	CHECK(env_user(&e, "bob", "laptop", 1000) == 0);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "msg", 2000, 7, msg);
+	v[1] = entry("n1", "msg", 2001, 7, msg);	/* a resend: dedup */
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.dedup_hits == 1 && a.targets.n == 1);
+	CHECK(has_target(&a.targets, "bob", "laptop"));
+	CHECK(a.ndone == 1 && strcmp(a.done[0].node, "n1") == 0 &&
+	    a.done[0].n == 2 && a.done[0].oms[0].ms == 7);
+	CHECK(a.cursor.ms == 2000);
+	cluster_applied_free(&a);
+	/* The same stream id again (a pending entry read after a crash). */
+	v[0] = entry("n1", "msg", 2000, 8, msg);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 0 && a.ndone == 0);
+	cluster_applied_free(&a);
+
+	/* bob's queue is full now: a failed receipt goes back to n1. */
+	v[0] = entry("n1", "msg", 2002, 9, msg);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 0);
+	cluster_applied_free(&a);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 1);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, buf) == STORE_OK);
+	CHECK(strstr(buf, "\"for\":\"9-0\"") != NULL &&
+	    strstr(buf, "\"status\":\"failed\"") != NULL &&
+	    strstr(buf, "\"reason\":\"queue_full\"") != NULL);
+
+	/* An unknown recipient: failed, no_such_user. */
+	v[0] = entry("n1", "msg", 2003, 10, "{\"from\":\"alice\","
+	    "\"from_device\":\"p\",\"to\":\"zed\",\"id\":\"x2\","
+	    "\"body\":1}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, buf) == STORE_OK);
+	CHECK(strstr(buf, "\"reason\":\"no_such_user\"") != NULL &&
+	    strstr(buf, "\"by\":\"zed\"") != NULL);
+
+	/* bob acks the message: the delivered receipt goes to n1's outbox. */
+	CHECK(store_queue_walk(&e.txn, qid_of(&e, "bob", "laptop"), NULL,
+	    first_item, &m) == STORE_OK);
+	CHECK(queue_ack(&e.txn, &e.gen, &c, "bob", "laptop", &m, 4000, &ar) ==
+	    STORE_OK && ar.deleted && ar.targets.n == 0);
+	targets_free(&ar.targets);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 3);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, buf) == STORE_OK);
+	CHECK(strstr(buf, "\"for\":\"7-0\"") != NULL &&
+	    strstr(buf, "\"status\":\"delivered\"") != NULL &&
+	    strstr(buf, "\"by\":\"bob\"") != NULL);
+
+	/* A done from n1 confirms this node's records for n1. */
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, cout_first, &m) ==
+	    STORE_OK);
+	{
+		char	p[128], ms[MID_STRLEN + 1];
+
+		mid_format(&m, ms);
+		snprintf(p, sizeof p, "{\"oms\":[\"%s\",\"1-1\"]}", ms);
+		v[0] = entry("n1", "done", 2004, 0, p);
+		CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) ==
+		    STORE_OK);
+	}
+	CHECK(a.confirmed == 1 && a.applied == 0);
+	cluster_applied_free(&a);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 2);
+	CHECK(store_cout_get(&e.txn, "n1", &m, &o) == STORE_NOTFOUND);
+
+	/* lw 9-0 from n1 drops the dedup records of oms 7 and 8. */
+	m.ms = 7;
+	m.seq = 0;
+	CHECK(store_cdedup_get(&e.txn, "n1", &m) == STORE_OK);
+	v[0] = entry("n1", "lw", 2005, 0, "{}");
+	v[0].has_lw = 1;
+	v[0].lw.ms = 9;
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	CHECK(store_cdedup_get(&e.txn, "n1", &m) == STORE_NOTFOUND);
+	m.ms = 9;
+	CHECK(store_cdedup_get(&e.txn, "n1", &m) == STORE_OK);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
+/*
+ * The sender's side: a send to a remote user keeps an outbox record and the
+ * dedup record, and a receipt from the remote node reaches the sender.
+ */
+static int
+test_send_remote(void)
+{
+	struct env		 e;
+	struct conf		 c;
+	struct send_req		 req;
+	struct send_res		 res, again;
+	struct cluster_entry	 v[1];
+	struct cluster_applied	 a;
+	struct cout_rec		 o;
+	json_t			*body;
+	uint64_t		 n;
+	char			 p[160], ms[MID_STRLEN + 1];
+
+	conf_init(&c);
+	CHECK(env_open(&e, dir, "send", 64 << 20) == 0);
+	CHECK(env_user(&e, "alice", "phone", 1000) == 0);
+	CHECK(account_claim_device(&e.txn, "alice", "tablet", 1000, p,
+	    &(struct dev_rec){ 0 }) == STORE_OK);
+	body = json_string("hello");
+	memset(&req, 0, sizeof req);
+	req.from = "alice";
+	req.from_device = "phone";
+	req.to = "bob";
+	req.id = "c1";
+	req.body = body;
+	req.now = 2000;
+	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &res) ==
+	    STORE_OK);
+	CHECK(res.err == TE_OK && !res.dup && res.targets.n == 1 &&
+	    has_target(&res.targets, "alice", "tablet"));
+	targets_free(&res.targets);
+	CHECK(store_cout_get(&e.txn, "n2", &res.mid, &o) == STORE_OK);
+	CHECK(o.kind == COUT_MSG && memmem(o.payload, o.len,
+	    "\"body\":\"hello\"", 14) != NULL);
+	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
+	    STORE_OK);
+	CHECK(again.dup && mid_cmp(&again.mid, &res.mid) == 0);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 1);
+	c.cluster_outbox_max = 1;
+	req.id = "c2";
+	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
+	    STORE_OK && again.err == TE_UNAVAILABLE);
+
+	mid_format(&res.mid, ms);
+	snprintf(p, sizeof p, "{\"for\":\"%s\",\"status\":\"delivered\","
+	    "\"by\":\"bob\",\"ts\":9}", ms);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n2", "rcpt", 5000, 3, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 2 &&
+	    has_target(&a.targets, "alice", "phone"));
+	cluster_applied_free(&a);
+	json_decref(body);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "node names", test_node_names },
 	{ "cluster_url and cluster_redis", test_urls },
@@ -315,6 +547,8 @@ static const struct test tests[] = {
 	{ "the receiver's verdict", test_verdict },
 	{ "the outbox in the store", test_outbox },
 	{ "dedup, cursor, epoch, directory, origins", test_receiver },
+	{ "cluster_apply: dedup, refusals, done, lw", test_apply },
+	{ "queue_send_remote and a receipt back", test_send_remote },
 };
 
 int
