@@ -269,8 +269,31 @@ char	*cluster_key(const char *, const char *, const char *);
 enum cluster_verdict cluster_verdict(const struct mid *, const struct mid *,
 	    int);
 
-/* cluster.c (cluster-none.c without hiredis) */
+/* cluster.c, cluster-stream.c (cluster-none.c without hiredis) */
+#define CLUSTER_DOWN	0	/* Redis unreachable */
+#define CLUSTER_NONE	1	/* no such name, or taken elsewhere */
+#define CLUSTER_FOUND	2	/* homed on another node (or claimed) */
+#define CLUSTER_LOCAL	3	/* homed here */
+struct cluster_stats {
+	uint64_t	forwarded;	/* entries sent to other nodes */
+	uint64_t	applied;	/* records applied from them */
+	uint64_t	dedup_hits;
+	uint64_t	rpc_timeouts;
+};
 int	cluster_check(const struct conf *, char **);
+int	cluster_init(char **);
+void	cluster_shutdown(void);
+int	cluster_on(void);
+int	cluster_redis_up(void);
+void	cluster_lookup(const char *, void (*)(void *, int, const char *),
+	    void *);
+void	cluster_claim(const char *, void (*)(void *, int, const char *),
+	    void *);
+int	cluster_where(struct txn *, const char *, char *);
+int	cluster_token_elsewhere(const char *, char *, size_t, const char **);
+const char *cluster_node_url(const char *);
+void	cluster_commit(int);
+void	cluster_get_stats(struct cluster_stats *);
 
 /* util.c */
 uint64_t now_ms(void);
@@ -844,6 +867,12 @@ void	http_error(struct conn *, int, enum tick_err, const char *);
 void	http_done(struct conn *);
 int	http_query_token(const char *, char *, size_t);
 void	http_resume(struct conn *);
+
+/* http-cluster.c */
+void	http_wrong_node(struct conn *, const char *, const char *,
+	    const char *);
+int	http_bearer_elsewhere(struct conn *, const char *, const char *);
+void	cluster_ws_wrong_node(struct conn *, const char *, const char *);
 
 /* http-media-parse.c */
 #define RANGE_NONE	0	/* the whole file, with 200 */
