@@ -110,3 +110,41 @@ cluster_get_stats(struct cluster_stats *st)
 {
 	memset(st, 0, sizeof *st);
 }
+
+/* tickctl cluster: the answer of a single node. */
+static json_t *
+single(char **err)
+{
+	*err = xstrdup("this tickd was built without cluster support "
+	    "(configure --without-hiredis)");
+	return (NULL);
+}
+
+/* See single. */
+json_t *
+cluster_ctl_status(char **err)
+{
+	return (single(err));
+}
+
+/* See single. */
+json_t *
+cluster_ctl_nodes(char **err)
+{
+	return (single(err));
+}
+
+/* See single. */
+json_t *
+cluster_ctl_outbox(char **err)
+{
+	return (single(err));
+}
+
+/* See single. */
+json_t *
+cluster_ctl_forget(const char *node, char **err)
+{
+	(void)node;
+	return (single(err));
+}

@@ -196,17 +196,100 @@ nodes_cb(redisAsyncContext *ac, void *r, void *arg)
 	}
 }
 
+/*
+ * The reply to SMEMBERS forgotten: this node forgets, in its own store,
+ * the nodes an operator forgot elsewhere (tickctl(8) cluster forget).
+ */
+static void
+forgotten_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	struct txn	 txn;
+	struct mid	 lw;
+	const char	*name;
+	size_t		 i;
+	int		 held;
+
+	(void)arg;
+	rconn_answered(ac->data);
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < reply->elements; i++) {
+		if (reply->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		name = reply->element[i]->str;
+		if (!cluster_node_name_ok(name, reply->element[i]->len) ||
+		    strcmp(name, srv.conf.node_name) == 0)
+			continue;
+		if (store_txn_begin(srv.store, &txn, 0) != STORE_OK)
+			return;
+		held = store_cout_lowest(&txn, name, &lw) == STORE_OK &&
+		    !mid_iszero(&lw);
+		store_txn_abort(&txn);
+		if (held) {
+			log_info("cluster: node %s was forgotten; its records "
+			    "here become failed receipts", name);
+			cluster_forget_local(name);
+		}
+	}
+}
+
 /* Asks Redis which nodes there are, which are alive, and their URLs. */
 void
 cluster_nodes_refresh(void)
 {
 	const char	*argv[2];
+	char		*key;
 
 	argv[0] = "HGETALL";
 	argv[1] = cl.k_nodes;
 	rconn_cmd(&cl.cmd, nodes_cb, NULL, 0, 2, argv, NULL);
 	argv[1] = cl.k_urls;
 	rconn_cmd(&cl.cmd, urls_cb, NULL, 0, 2, argv, NULL);
+	key = cluster_k("forgotten", NULL);
+	argv[0] = "SMEMBERS";
+	argv[1] = key;
+	rconn_cmd(&cl.cmd, forgotten_cb, NULL, 0, 2, argv, NULL);
+	free(key);
+}
+
+/* Whether node's heartbeat was alive at the last look. */
+int
+cluster_node_alive(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cs.n; i++) {
+		if (strcmp(cs.v[i].name, name) == 0)
+			return (cs.v[i].alive);
+	}
+	return (0);
+}
+
+/* The other nodes this node knows, for tickctl cluster nodes. */
+json_t *
+cluster_ctl_nodes(char **err)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if (!cl.on) {
+		*err = xstrdup("this tickd is a single node: cluster_redis "
+		    "is not set");
+		return (NULL);
+	}
+	a = json_array();
+	json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:b}", "node",
+	    srv.conf.node_name, "url", srv.conf.cluster_url, "alive",
+	    cl.ready, "self", 1));
+	for (i = 0; i < cs.n; i++) {
+		if (!cs.v[i].seen && !cs.v[i].alive)
+			continue;
+		json_array_append_new(a, json_pack("{s:s,s:s?,s:b,s:b}",
+		    "node", cs.v[i].name, "url", cs.v[i].url, "alive",
+		    cs.v[i].alive, "self", 0));
+	}
+	return (json_pack("{s:o}", "nodes", a));
 }
 
 /* Copies an entry's field value into e; 0, or -1 if it is bad. */

@@ -51,5 +51,9 @@ void	cluster_stream_up(void);
 void	cluster_stream_down(int);
 void	cluster_stream_resend_all(void);
 void	cluster_nodes_refresh(void);
+int	cluster_node_alive(const char *);
+
+/* cluster-admin.c */
+int	cluster_forget_local(const char *);
 
 #endif /* TICKD_CLUSTER_H */

@@ -294,6 +294,10 @@ int	cluster_token_elsewhere(const char *, char *, size_t, const char **);
 const char *cluster_node_url(const char *);
 void	cluster_commit(int);
 void	cluster_get_stats(struct cluster_stats *);
+json_t	*cluster_ctl_status(char **);
+json_t	*cluster_ctl_nodes(char **);
+json_t	*cluster_ctl_outbox(char **);
+json_t	*cluster_ctl_forget(const char *, char **);
 
 /* util.c */
 uint64_t now_ms(void);
@@ -1045,6 +1049,12 @@ int	push_http_check(struct conn *, json_t *, const struct push_ep *);
 void	push_kick(uint64_t);
 void	push_sent(struct txn *, const char *, const struct send_res *);
 void	push_http_stats(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
+
+/* tickctl-cluster.c */
+void	tickctl_show_cluster_status(json_t *);
+void	tickctl_show_cluster_nodes(json_t *);
+void	tickctl_show_cluster_outbox(json_t *);
+void	tickctl_show_cluster_forget(json_t *);
 
 /* control.c */
 int	control_init(char **);
