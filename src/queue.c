@@ -916,6 +916,7 @@ sweep_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
 {
 	struct sweep		*sw = arg;
 	struct dedup_rec	 dd;
+	int			 rc;
 
 	if (!expired(m->ts, sw->ttl, sw->now))
 		return (STORE_WALK_STOP);
@@ -924,6 +925,10 @@ sweep_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
 	    store_dedup_del(sw->txn, m->from, m->id) != STORE_OK)
 		return (STORE_WALK_STOP);
 	if (m->to[0] == '#' && store_gmsg_drop(sw->txn, mid) != STORE_OK)
+		return (STORE_WALK_STOP);
+	/* A message from another node: where it came from goes too. */
+	rc = store_crmsg_del(sw->txn, mid);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return (STORE_WALK_STOP);
 	sw->n++;
 	return (STORE_WALK_DELETE);

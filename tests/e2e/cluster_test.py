@@ -161,10 +161,14 @@ class Cluster:
         self.nodes = []
         for i in range(1, n + 1):
             p = Proxy(self.redis.port)
+            # Under valgrind the loop is many times slower: longer
+            # heartbeats and timeouts, so that no node looks dead.
             d = Daemon(name=f"n{i}", node_name=f"n{i}",
                 cluster_redis=f"redis://127.0.0.1:{p.port}",
-                cluster_retry="2s", cluster_heartbeat="500ms",
-                cluster_redis_timeout="2s", **conf)
+                cluster_retry="2s",
+                cluster_heartbeat="2s" if VALGRIND else "500ms",
+                cluster_redis_timeout="10s" if VALGRIND else "2s",
+                **conf)
             d.conf["cluster_url"] = f"http://127.0.0.1:{d.port}"
             self.proxies.append(p)
             self.nodes.append(d)
@@ -197,7 +201,7 @@ class Cluster:
                     ok = False
                     break
             if ok:
-                time.sleep(1.5)
+                time.sleep(6 if VALGRIND else 1.5)
                 return
             time.sleep(0.1)
         raise Failure("the cluster did not come up")
