@@ -470,9 +470,10 @@ send_done(const struct cluster_done *d)
 }
 
 /*
- * After the loop's commit: a batch applied in it is acknowledged and its
- * done entries sent; a failed commit leaves its entries pending, read
- * again from the first.  The forwarder looks at the outbox again.
+ * After a commit of the loop's batch: a batch of entries applied in it is
+ * acknowledged and its done entries sent; a failed commit leaves its
+ * entries pending, read again from the first.  The forwarder looks at the
+ * outbox again, which the commit may have added to.
  */
 void
 cluster_commit(int ok)

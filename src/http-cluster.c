@@ -66,13 +66,13 @@ http_bearer_elsewhere(struct conn *c, const char *token, const char *path)
 }
 
 /*
- * A WebSocket whose token belongs to node, whose base URL is base: the
+ * A WebSocket whose token belongs to the node whose base URL is base: the
  * wrong_node error naming base/v1/ws, then close 4001 (a browser cannot
  * follow a redirected upgrade).  With the URL unknown yet: unavailable,
  * close 1013.
  */
 void
-cluster_ws_wrong_node(struct conn *c, const char *node, const char *base)
+cluster_ws_wrong_node(struct conn *c, const char *base)
 {
 	json_t	*obj;
 	char	*url;
@@ -84,8 +84,8 @@ cluster_ws_wrong_node(struct conn *c, const char *node, const char *base)
 		return;
 	}
 	xasprintf(&url, "%s/v1/ws", base);
-	obj = json_pack("{s:s,s:s,s:s,s:s}", "op", "error", "code",
-	    "wrong_node", "node", node, "url", url);
+	obj = json_pack("{s:s,s:s,s:s}", "op", "error", "code", "wrong_node",
+	    "url", url);
 	if (obj != NULL)
 		ws_send_json(c, obj);
 	json_decref(obj);

@@ -93,7 +93,7 @@ proto_auth(struct conn *c, const char *token)
 	int		 ret;
 
 	if (cluster_token_elsewhere(token, node, sizeof node, &url)) {
-		cluster_ws_wrong_node(c, node, url);
+		cluster_ws_wrong_node(c, url);
 		return (-1);
 	}
 	if ((txn = batch_txn()) == NULL) {

@@ -352,17 +352,19 @@ static void
 turn_end(void)
 {
 	struct conn	*c;
-	int		 ok;
+	int		 ok, committed;
 
 	do {
 		ok = 1;
+		committed = batch_open;
 		if (batch_open) {
 			ok = batch_commit();
 			audit_commit(ok);
 		}
 		deferred_run(ok);
 		push_http_commit();
-		cluster_commit(ok);
+		if (committed)
+			cluster_commit(ok);
 		resp_serve_ready(ok);
 		while ((c = TAILQ_FIRST(&pumps)) != NULL) {
 			TAILQ_REMOVE(&pumps, c, pump_entry);

@@ -876,7 +876,7 @@ void	http_resume(struct conn *);
 void	http_wrong_node(struct conn *, const char *, const char *,
 	    const char *);
 int	http_bearer_elsewhere(struct conn *, const char *, const char *);
-void	cluster_ws_wrong_node(struct conn *, const char *, const char *);
+void	cluster_ws_wrong_node(struct conn *, const char *);
 
 /* http-media-parse.c */
 #define RANGE_NONE	0	/* the whole file, with 200 */

@@ -44,7 +44,7 @@ async def main(t):
         w = await Client.connect(n1, tb, name="bob-on-n1", ready=False)
         f = await w.recv()
         code = await w.wait_closed()
-        t.ok(f == {"op": "error", "code": "wrong_node", "node": "n2",
+        t.ok(f == {"op": "error", "code": "wrong_node",
             "url": f"http://127.0.0.1:{n2.port}/v1/ws"} and code == 4001,
             "bob's WebSocket on n1: wrong_node naming n2's /v1/ws, 4001",
             [f, code])
