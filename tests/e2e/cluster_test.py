@@ -166,8 +166,8 @@ class Cluster:
             d = Daemon(name=f"n{i}", node_name=f"n{i}",
                 cluster_redis=f"redis://127.0.0.1:{p.port}",
                 cluster_retry="2s",
-                cluster_heartbeat="2s" if VALGRIND else "500ms",
-                cluster_redis_timeout="10s" if VALGRIND else "2s",
+                cluster_heartbeat="2s" if VALGRIND else "1s",
+                cluster_redis_timeout="10s" if VALGRIND else "3s",
                 **conf)
             d.conf["cluster_url"] = f"http://127.0.0.1:{d.port}"
             self.proxies.append(p)
