@@ -692,6 +692,10 @@ route_last_seen(struct conn *c, struct http_req *req)
 	}
 	memcpy(user, name, len);
 	user[len] = '\0';
+	/* Answered by the bearer's home (tickd-cluster(7) HOME NODES). */
+	if (req->bearer[0] != '\0' &&
+	    http_bearer_elsewhere(c, req->bearer, req->path))
+		return;
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		http_store_error(c, ret);
 		return;

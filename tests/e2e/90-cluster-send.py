@@ -53,6 +53,16 @@ async def main(t):
             f"http://127.0.0.1:{n2.port}/v1/logout",
             "bob's logout on n3: 307 to n2", r)
 
+        r = http_request(n1, "POST", "/v1/media", b"x", token=tb,
+            headers={"Content-Type": "image/png"})
+        t.ok(r.status == 307 and r.headers.get("Location") ==
+            f"http://127.0.0.1:{n2.port}/v1/media" and
+            r.error == "wrong_node", "bob's upload on n1: 307 to n2", r)
+        r = http_request(n3, "GET", "/v1/users/alice/last-seen", token=tb)
+        t.ok(r.status == 307 and r.headers.get("Location") ==
+            f"http://127.0.0.1:{n2.port}/v1/users/alice/last-seen",
+            "bob's last-seen on n3: 307 to n2", r)
+
         a = await Client.connect(n1, ta, name="alice")
         b = await Client.connect(n2, tb, name="bob")
         s = await a.request({"op": "send", "to": "bob", "id": "m1",
@@ -111,4 +121,4 @@ async def main(t):
         await a.close()
 
 
-run(main, 20, timeout=120)
+run(main, 22, timeout=120)
