@@ -354,13 +354,22 @@ token_hash(const uint8_t raw[TOKEN_BYTES], uint8_t hash[32])
 	return (STORE_OK);
 }
 
-/* The hash of a token as sent: STORE_NOTFOUND unless it is 64 hex digits. */
+/*
+ * The hash of a token as sent: STORE_NOTFOUND unless it is 64 hex digits,
+ * after the node name and "." that a node of a cluster puts first
+ * (tickd-cluster(7) HOME NODES); the front ends send a token naming
+ * another node there before it gets here.
+ */
 static int
 token_parse(const char *token, uint8_t hash[32])
 {
-	uint8_t	raw[TOKEN_BYTES];
-	int	rc;
+	uint8_t	 raw[TOKEN_BYTES];
+	size_t	 nlen;
+	int	 rc;
 
+	if (cluster_home_of(token, strnlen(token, CLUSTER_NODE_MAX + 1),
+	    &nlen))
+		token += nlen + 1;
 	if (strnlen(token, TOKEN_HEXLEN + 1) != TOKEN_HEXLEN ||
 	    hex_decode(token, TOKEN_HEXLEN, raw) != 0)
 		return (STORE_NOTFOUND);

@@ -389,6 +389,47 @@ const struct conf_entry conf_table[] = {
 	{ .name = "metrics_listen", .type = CONF_ADDRESS,
 	  .offset = O(metrics_listen), .reload = 0,
 	  .help = "a port of its own for /metrics (unset: loopback clients)" },
+	/* tickd.conf(5): Cluster. */
+	{ .name = "cluster_redis", .type = CONF_STRING,
+	  .offset = O(cluster_redis), .reload = 0,
+	  .help = "redis://[user:pass@]host:port of the shared Redis (unset: "
+	  "one node)" },
+	{ .name = "cluster_redis_ca_file", .type = CONF_STRING,
+	  .offset = O(cluster_redis_ca_file), .reload = 0,
+	  .help = "CA certificates for rediss:// (unset: the system's)" },
+	{ .name = "node_name", .type = CONF_STRING, .offset = O(node_name),
+	  .reload = 0,
+	  .help = "this node's name, 1-32 bytes of [a-z0-9-], never reused" },
+	{ .name = "cluster_url", .type = CONF_STRING,
+	  .offset = O(cluster_url), .reload = 0,
+	  .help = "this node's public base URL, for redirects to it" },
+	{ .name = "cluster_prefix", .type = CONF_STRING,
+	  .offset = O(cluster_prefix), .dflt = "tickd:", .reload = 0,
+	  .help = "prefix of every Redis key" },
+	{ .name = "cluster_batch", .type = CONF_COUNT,
+	  .offset = O(cluster_batch), .min = 1, .max = 100000,
+	  .dflt = "256", .reload = 0,
+	  .help = "entries per XADD pipeline or XREADGROUP" },
+	{ .name = "cluster_retry", .type = CONF_DURATION,
+	  .offset = O(cluster_retry), .min = 100 * MSEC, .max = DAY,
+	  .dflt = "30s", .reload = 0,
+	  .help = "resend of records not confirmed; stream trim; bare lw" },
+	{ .name = "cluster_heartbeat", .type = CONF_DURATION,
+	  .offset = O(cluster_heartbeat), .min = 100 * MSEC, .max = HOUR,
+	  .dflt = "2s", .reload = 0,
+	  .help = "heartbeat period; a node is alive for 3 of them" },
+	{ .name = "cluster_rpc_timeout", .type = CONF_DURATION,
+	  .offset = O(cluster_rpc_timeout), .min = 100 * MSEC, .max = HOUR,
+	  .dflt = "5s", .reload = 0,
+	  .help = "wait for the reply of a remote call" },
+	{ .name = "cluster_redis_timeout", .type = CONF_DURATION,
+	  .offset = O(cluster_redis_timeout), .min = 100 * MSEC, .max = HOUR,
+	  .dflt = "5s", .reload = 0,
+	  .help = "an unanswered Redis command marks Redis unreachable" },
+	{ .name = "cluster_outbox_max", .type = CONF_COUNT,
+	  .offset = O(cluster_outbox_max), .min = 1, .max = 1000000000,
+	  .dflt = "1000000", .reload = 0,
+	  .help = "outbox records before remote sends get unavailable" },
 	{ .name = NULL }
 };
 
@@ -401,6 +442,8 @@ static void	conf_append(char *, size_t, const char *);
 static int	conf_number(const char *, const char **, uint64_t *);
 static int	conf_scaled(const char *, uint64_t *, char **, int);
 static void	conf_format(enum conf_type, uint64_t, char *, size_t);
+static int	conf_string_check(const struct conf_entry *, const char *,
+		    char **);
 static int	conf_set(struct conf *, const struct conf_entry *,
 		    const char *, char **);
 static int	conf_line(struct conf *, const char *, unsigned int, char *,
@@ -603,6 +646,31 @@ conf_address(const char *v, struct sockaddr_storage *ss, socklen_t *sslen,
 	return (0);
 }
 
+/*
+ * The syntax of the cluster's string keys (tickd.conf(5) Cluster); other
+ * strings are checked by their users.
+ */
+static int
+conf_string_check(const struct conf_entry *e, const char *v, char **why)
+{
+	if (e->offset == offsetof(struct conf, node_name) &&
+	    !cluster_node_name_ok(v, strlen(v))) {
+		xasprintf(why, "\"%s\" is not 1-32 bytes of [a-z0-9-]", v);
+		return (-1);
+	}
+	if (e->offset == offsetof(struct conf, cluster_url))
+		return (cluster_url_ok(v, why));
+	if (e->offset == offsetof(struct conf, cluster_redis) &&
+	    cluster_redis_check(v, why) < 0)
+		return (-1);
+	if (e->offset == offsetof(struct conf, cluster_prefix) &&
+	    strpbrk(v, " \t{}") != NULL) {
+		xasprintf(why, "\"%s\" holds a blank or a brace", v);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Sets one entry from its text; on error *why is a malloc'd reason. */
 static int
 conf_set(struct conf *c, const struct conf_entry *e, const char *v,
@@ -625,6 +693,8 @@ conf_set(struct conf *c, const struct conf_entry *e, const char *v,
 		}
 		if (e->offset == offsetof(struct conf, trusted_proxies) &&
 		    proxy_nets_parse(v, &c->trusted, why) != 0)
+			return (-1);
+		if (conf_string_check(e, v, why) != 0)
 			return (-1);
 		sp = CONF_FIELD(c, e, char *);
 		free(*sp);
@@ -876,6 +946,14 @@ conf_load(struct conf *c, const char *path, char **cause)
 	    nc.resp_proxy_protocol) && nc.trusted_proxies == NULL) {
 		xasprintf(cause, "%s: a PROXY protocol listener needs "
 		    "trusted_proxies", path);
+		goto fail;
+	}
+	if (nc.cluster_redis != NULL && nc.node_name == NULL) {
+		xasprintf(cause, "%s: cluster_redis needs node_name", path);
+		goto fail;
+	}
+	if (nc.cluster_redis != NULL && nc.cluster_url == NULL) {
+		xasprintf(cause, "%s: cluster_redis needs cluster_url", path);
 		goto fail;
 	}
 	if (nc.resp_max_query < nc.resp_max_bulk + CONF_RESP_ROOM) {

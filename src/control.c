@@ -1239,6 +1239,68 @@ cmd_push_del(struct ctl *ctl, json_t *args)
 }
 
 /* The commands of tickctl(8), looked up by ctl_request(). */
+/* cluster status, nodes, outbox and forget (tickctl(8) CLUSTER). */
+static void
+ctl_cluster(struct ctl *ctl, json_t *res, char *err, int durable)
+{
+	if (res == NULL) {
+		ctl_error(ctl, "%s", err != NULL ? err : "failed");
+		free(err);
+		return;
+	}
+	if (durable)
+		ctl_ok_durable(ctl, res);
+	else
+		ctl_ok(ctl, res);
+}
+
+/* cluster status: this node's link to the cluster. */
+static void
+cmd_cluster_status(struct ctl *ctl, json_t *args)
+{
+	json_t	*res;
+	char	*err = NULL;
+
+	(void)args;
+	res = cluster_ctl_status(&err);
+	ctl_cluster(ctl, res, err, 0);
+}
+
+/* cluster nodes: the nodes this one knows, alive or not. */
+static void
+cmd_cluster_nodes(struct ctl *ctl, json_t *args)
+{
+	json_t	*res;
+	char	*err = NULL;
+
+	(void)args;
+	res = cluster_ctl_nodes(&err);
+	ctl_cluster(ctl, res, err, 0);
+}
+
+/* cluster outbox: records waiting per destination. */
+static void
+cmd_cluster_outbox(struct ctl *ctl, json_t *args)
+{
+	json_t	*res;
+	char	*err = NULL;
+
+	(void)args;
+	res = cluster_ctl_outbox(&err);
+	ctl_cluster(ctl, res, err, 0);
+}
+
+/* cluster forget NODE: see tickd-cluster(7). */
+static void
+cmd_cluster_forget(struct ctl *ctl, json_t *args)
+{
+	json_t	*res;
+	char	*err = NULL;
+
+	res = cluster_ctl_forget(ctl_arg(args, 0), &err);
+	ctl_cluster(ctl, res, err, 1);
+}
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "user add", .fn = cmd_user_add, .nargs = 2 },
 	{ .name = "user del", .fn = cmd_user_del, .nargs = 1 },
@@ -1265,6 +1327,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "media del", .fn = cmd_media_del, .nargs = 1 },
 	{ .name = "push show", .fn = cmd_push_show, .nargs = 1 },
 	{ .name = "push del", .fn = cmd_push_del, .nargs = 1 },
+	{ .name = "cluster status", .fn = cmd_cluster_status, .nargs = 0 },
+	{ .name = "cluster nodes", .fn = cmd_cluster_nodes, .nargs = 0 },
+	{ .name = "cluster outbox", .fn = cmd_cluster_outbox, .nargs = 0 },
+	{ .name = "cluster forget", .fn = cmd_cluster_forget, .nargs = 1 },
 };
 
 /*

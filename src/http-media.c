@@ -235,7 +235,9 @@ upload_begin(struct conn *c, struct http_req *req)
 	/* A refused upload's body is never read: its connection closes. */
 	keepalive = c->keepalive;
 	c->keepalive = 0;
-	if (bearer_user(c, req->bearer, &tok) != 0) {
+	/* A token of another node: its home (tickd-cluster(7)). */
+	if (http_bearer_elsewhere(c, req->bearer, "/v1/media") ||
+	    bearer_user(c, req->bearer, &tok) != 0) {
 		http_done(c);
 		return;
 	}

@@ -41,6 +41,7 @@
 /* A request waiting for the kdf thread. */
 struct kdf_job {
 	struct conn	*c;
+	char		*password;	/* login waiting for a lookup */
 	char		 user[NAME_USER_MAX + 1];
 	char		 device[NAME_DEVICE_MAX + 1];
 	int		 has_device;
@@ -61,6 +62,7 @@ status_text(int status)
 	case 200: return ("OK");
 	case 201: return ("Created");
 	case 204: return ("No Content");
+	case 307: return ("Temporary Redirect");
 	case 400: return ("Bad Request");
 	case 401: return ("Unauthorized");
 	case 403: return ("Forbidden");
@@ -246,33 +248,24 @@ login_limited(struct conn *c, const char *user)
 }
 
 /*
- * The password hash of a registration is ready: creates the account and
+ * Creates the account of a registration whose password hash is ready and
  * answers 201 after the commit.
  */
 static void
-register_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
+register_commit(struct kdf_job *job)
 {
-	struct kdf_job	*job = arg;
 	struct conn	*c = job->c;
 	struct txn	*txn;
 	enum tick_err	 err = TE_OK;
 	json_t		*obj;
 	int		 ret;
 
-	if (c->dead)
-		goto out;
-	if (!ok) {
-		http_error(c, 500, TE_INTERNAL, "password hashing failed");
-		http_done(c);
-		goto out;
-	}
 	if ((txn = batch_txn()) == NULL) {
 		http_store_error(c, STORE_ERR);
-		http_done(c);
-		goto out;
+		return;
 	}
-	ret = account_register(txn, job->user, job->salt, hash, now_ms(),
-	    &err);
+	ret = account_register(txn, job->user, job->salt, job->hash,
+	    now_ms(), &err);
 	if (ret != STORE_OK)
 		http_store_error(c, ret);
 	else if (err == TE_NAME_TAKEN)
@@ -284,12 +277,70 @@ register_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 		log_info("http: registered %s from %s", job->user, c->addr);
 		audit_event(AUDIT_REGISTER, job->user, NULL, c->addr, NULL);
 	}
-	http_done(c);
-	http_process(c);
-out:
+}
+
+/* Ends a registration: the next request, and the job freed. */
+static void
+register_end(struct kdf_job *job)
+{
+	struct conn	*c = job->c;
+
+	if (!c->dead) {
+		http_done(c);
+		http_process(c);
+	}
 	conn_unref(c);
 	OPENSSL_cleanse(job, sizeof *job);
 	free(job);
+}
+
+/*
+ * The name's claim in the cluster came back (tickd-cluster(7) HOME NODES):
+ * this node's, taken by another, or Redis unreachable (503).
+ */
+static void
+register_claimed(void *arg, int status, const char *node)
+{
+	struct kdf_job	*job = arg;
+	struct conn	*c = job->c;
+
+	(void)node;
+	if (!c->dead && status == CLUSTER_FOUND)
+		register_commit(job);
+	else if (!c->dead && status == CLUSTER_NONE)
+		http_error(c, 409, TE_NAME_TAKEN, "user name is taken");
+	else if (!c->dead)
+		http_error(c, 503, TE_UNAVAILABLE, "the cluster's directory "
+		    "is unreachable; try again");
+	register_end(job);
+}
+
+/*
+ * The password hash of a registration is ready: in a cluster the name is
+ * claimed first; then the account is made.
+ */
+static void
+register_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
+{
+	struct kdf_job	*job = arg;
+	struct conn	*c = job->c;
+
+	if (c->dead) {
+		register_end(job);
+		return;
+	}
+	if (!ok) {
+		http_error(c, 500, TE_INTERNAL, "password hashing failed");
+		register_end(job);
+		return;
+	}
+	memcpy(job->hash, hash, sizeof job->hash);
+	if (cluster_on()) {
+		cluster_claim(job->user, register_claimed, job);
+		return;
+	}
+	register_commit(job);
+	register_end(job);
 }
 
 /*
@@ -361,7 +412,7 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	struct txn	*txn;
 	struct dev_rec	 dev;
 	char		 device[NAME_DEVICE_MAX + 1];
-	char		 token[TOKEN_HEXLEN + 1];
+	char		 token[TOKEN_HEXLEN + 1], *full;
 	uint64_t	 now = now_ms(), expires;
 	json_t		*obj;
 	int		 ret, over;
@@ -417,8 +468,15 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	 */
 	if (strcmp(device, DEVICE_DEFAULT) != 0)
 		resp_view_gone(job->user, DEVICE_DEFAULT);
-	obj = json_pack("{s:s,s:s,s:s,s:I}", "token", token, "user",
+	/* In a cluster, tokens name their home (tickd-cluster(7)). */
+	if (cluster_on())
+		xasprintf(&full, "%s.%s", srv.conf.node_name, token);
+	else
+		full = xstrdup(token);
+	obj = json_pack("{s:s,s:s,s:s,s:I}", "token", full, "user",
 	    job->user, "device", device, "expires", (json_int_t)expires);
+	OPENSSL_cleanse(full, strlen(full));
+	free(full);
 	http_send_durable(c, 200, obj);
 	json_decref(obj);
 	OPENSSL_cleanse(token, sizeof token);
@@ -434,9 +492,61 @@ out:
 	free(job);
 }
 
+/* Frees a login job that waited for a lookup. */
+static void
+login_job_free(struct kdf_job *job)
+{
+	if (job->password != NULL) {
+		OPENSSL_cleanse(job->password, strlen(job->password));
+		free(job->password);
+	}
+	OPENSSL_cleanse(job, sizeof *job);
+	free(job);
+}
+
+/*
+ * A login for a name not homed here was looked up in the cluster's
+ * directory (tickd-cluster(7) HOME NODES): 307 to its home, or, for a name
+ * nobody has, the same scrypt run and 401 as on a single node.
+ */
+static void
+login_looked_up(void *arg, int status, const char *node)
+{
+	static uint8_t	 dummy_salt[KDF_SALT_BYTES];
+	struct kdf_job	*job = arg;
+	struct conn	*c = job->c;
+	char		*password;
+
+	if (c->dead) {
+		conn_unref(c);
+		login_job_free(job);
+		return;
+	}
+	if (status == CLUSTER_NONE) {
+		memcpy(job->salt, dummy_salt, sizeof job->salt);
+		password = job->password;
+		job->password = NULL;
+		kdf_hash(password, strlen(password), job->salt, login_done,
+		    job);
+		OPENSSL_cleanse(password, strlen(password));
+		free(password);
+		return;
+	}
+	if (status == CLUSTER_FOUND && strcmp(node, srv.conf.node_name) != 0)
+		http_wrong_node(c, node, cluster_node_url(node), "/v1/login");
+	else
+		http_error(c, 503, TE_UNAVAILABLE, "the cluster's directory "
+		    "is unreachable; try again");
+	http_done(c);
+	http_process(c);
+	conn_unref(c);
+	login_job_free(job);
+}
+
 /*
  * POST /v1/login: hashes the password given off the loop, against a dummy salt
- * for an unknown user.
+ * for an unknown user.  In a cluster, a user homed elsewhere is redirected
+ * there.
  */
 static void
 route_login(struct conn *c, struct http_req *req)
@@ -446,8 +556,9 @@ route_login(struct conn *c, struct http_req *req)
 	struct txn	 txn;
 	struct user_rec	 rec;
 	const char	*user, *password, *device = NULL;
+	char		 node[CLUSTER_NODE_MAX + 1];
 	json_t		*obj;
-	int		 ret;
+	int		 ret, where = CLUSTER_LOCAL;
 
 	if ((obj = http_body_object(c, req)) == NULL)
 		return;
@@ -475,13 +586,26 @@ route_login(struct conn *c, struct http_req *req)
 		goto out;
 	}
 	ret = store_user_get(&txn, user, &rec);
+	if (ret == STORE_NOTFOUND && cluster_on())
+		where = cluster_where(&txn, user, node);
 	store_txn_abort(&txn);
+	if (where == CLUSTER_FOUND) {
+		http_wrong_node(c, node, cluster_node_url(node), "/v1/login");
+		goto out;
+	}
 	job = xcalloc(1, sizeof *job);
 	job->c = c;
 	strlcpy(job->user, user, sizeof job->user);
 	if (device != NULL) {
 		job->has_device = 1;
 		strlcpy(job->device, device, sizeof job->device);
+	}
+	c->busy = 1;
+	conn_ref(c);
+	if (where != CLUSTER_LOCAL) {
+		job->password = xstrdup(password);
+		cluster_lookup(user, login_looked_up, job);
+		goto out;
 	}
 	/*
 	 * An unknown user costs the same scrypt run as a known one, so the
@@ -495,8 +619,6 @@ route_login(struct conn *c, struct http_req *req)
 		memcpy(job->salt, dummy_salt, sizeof job->salt);
 		account_kdf_default(&rec);
 	}
-	c->busy = 1;
-	conn_ref(c);
 	/* With the KDF and cost the hash was made with. */
 	kdf_hash_as(password, strlen(password), job->salt, &rec, login_done,
 	    job);
@@ -523,6 +645,8 @@ route_logout(struct conn *c, struct http_req *req)
 		    "need Authorization: Bearer TOKEN");
 		return;
 	}
+	if (http_bearer_elsewhere(c, req->bearer, "/v1/logout"))
+		return;
 	if ((txn = batch_txn()) == NULL) {
 		http_store_error(c, STORE_ERR);
 		return;
@@ -576,6 +700,10 @@ route_last_seen(struct conn *c, struct http_req *req)
 	}
 	memcpy(user, name, len);
 	user[len] = '\0';
+	/* Answered by the bearer's home (tickd-cluster(7) HOME NODES). */
+	if (req->bearer[0] != '\0' &&
+	    http_bearer_elsewhere(c, req->bearer, req->path))
+		return;
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		http_store_error(c, ret);
 		return;

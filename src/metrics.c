@@ -332,6 +332,29 @@ metric(FILE *f, const char *name, const char *type, const char *help,
 	    type, name, value);
 }
 
+/* The metrics of a node of a cluster, tickd-cluster(7). */
+static void
+metrics_cluster(FILE *f, uint64_t outbox)
+{
+	struct cluster_stats	cs;
+
+	cluster_get_stats(&cs);
+	metric(f, "tickd_cluster_outbox", "gauge",
+	    "Records waiting for other nodes to confirm them.", outbox);
+	metric(f, "tickd_cluster_forwarded_total", "counter",
+	    "Stream entries sent to other nodes.", cs.forwarded);
+	metric(f, "tickd_cluster_applied_total", "counter",
+	    "Records from other nodes applied here.", cs.applied);
+	metric(f, "tickd_cluster_dedup_hits_total", "counter",
+	    "Records from other nodes found applied already.", cs.dedup_hits);
+	metric(f, "tickd_cluster_redis_up", "gauge",
+	    "1 while Redis answers and this node is set up in it.",
+	    (unsigned long long)cluster_redis_up());
+	metric(f, "tickd_cluster_rpc_timeouts_total", "counter",
+	    "Remote calls unanswered within cluster_rpc_timeout.",
+	    cs.rpc_timeouts);
+}
+
 /* The whole exposition; caller frees. */
 char *
 metrics_render(size_t *len)
@@ -343,7 +366,7 @@ metrics_render(size_t *len)
 	struct audit_stats	 as;
 	uint64_t		 used = 0, map = 0, cum = 0, groups = 0;
 	uint64_t		 mfiles, mbytes;
-	uint64_t		 pending = 0;
+	uint64_t		 pending = 0, outbox = 0;
 	uint64_t		 pok, pretry, pgone, pdropped;
 	char			*buf = NULL;
 	FILE			*f;
@@ -356,6 +379,7 @@ metrics_render(size_t *len)
 		store_group_count(&txn, &groups);
 		store_user_bytes_walk(&txn, top_user, &top);
 		push_admin_pending(&txn, &pending);
+		store_cout_count(&txn, &outbox);
 		store_txn_abort(&txn);
 	}
 	store_usage(srv.store, &used, &map);
@@ -494,6 +518,8 @@ metrics_render(size_t *len)
 	    "tickd_push_posts_total{result=\"dropped\"} %llu\n",
 	    (unsigned long long)pok, (unsigned long long)pretry,
 	    (unsigned long long)pgone, (unsigned long long)pdropped);
+	if (cluster_on())
+		metrics_cluster(f, outbox);
 	if (fclose(f) != 0)
 		fatal("metrics");
 	return (buf);

@@ -89,8 +89,14 @@ proto_auth(struct conn *c, const char *token)
 {
 	struct token_rec tok;
 	struct txn	*txn;
+	const char	*url;
+	char		 node[CLUSTER_NODE_MAX + 1];
 	int		 ret;
 
+	if (cluster_token_elsewhere(token, node, sizeof node, &url)) {
+		cluster_ws_wrong_node(c, url);
+		return (-1);
+	}
 	if ((txn = batch_txn()) == NULL) {
 		ws_send_error(c, TE_INTERNAL, "store error", NULL, NULL);
 		ws_close(c, 1011, "store error");
@@ -151,6 +157,63 @@ member_string(json_t *req, const char *name, size_t max)
 }
 
 /*
+ * The send of c to a user not known here waits for the cluster's directory
+ * (tickd-cluster(7) step 1): then it runs again, or is answered
+ * no_such_user, or unavailable with Redis unreachable.
+ */
+struct send_wait {
+	struct conn	*c;
+	json_t		*req;
+	json_t		*ref;
+};
+static int	send_rerun;	/* op_send runs after a lookup */
+
+static void	op_send(struct conn *, json_t *, json_t *);
+
+/* The directory answered the lookup of a send. */
+static void
+send_looked_up(void *arg, int status, const char *node)
+{
+	struct send_wait	*w = arg;
+	json_t			*idv;
+
+	(void)node;
+	idv = json_object_get(w->req, "id");
+	if (idv != NULL && !json_is_string(idv))
+		idv = NULL;
+	if (w->c->dead)
+		status = -1;
+	if (status == CLUSTER_FOUND && strcmp(node, srv.conf.node_name) != 0) {
+		send_rerun = 1;
+		op_send(w->c, w->req, w->ref);
+		send_rerun = 0;
+	} else if (status == CLUSTER_DOWN)
+		ws_send_error(w->c, TE_UNAVAILABLE, "the cluster's directory "
+		    "is unreachable; nothing was stored", w->ref, idv);
+	else if (status != -1)
+		ws_send_error(w->c, TE_NO_SUCH_USER, "no such user", w->ref,
+		    idv);
+	conn_unref(w->c);
+	json_decref(w->req);
+	json_decref(w->ref);
+	free(w);
+}
+
+/* Starts the lookup of a send's recipient; see send_looked_up. */
+static void
+cluster_send_lookup(struct conn *c, json_t *req, json_t *ref, const char *to)
+{
+	struct send_wait	*w;
+
+	w = xcalloc(1, sizeof *w);
+	w->c = c;
+	w->req = json_incref(req);
+	w->ref = ref == NULL ? NULL : json_incref(ref);
+	conn_ref(c);
+	cluster_lookup(to, send_looked_up, w);
+}
+
+/*
  * send: queue_accept() decides; sent goes out after the group commit, then the
  * targets are pumped.
  */
@@ -163,10 +226,10 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	const char	*to, *id;
 	struct jbuf	 j;
 	json_t		*idv, *body, *media;
-	char		 mid[MID_STRLEN + 1];
+	char		 mid[MID_STRLEN + 1], home[CLUSTER_NODE_MAX + 1];
 	char		*ok;
 	size_t		 oklen;
-	int		 ret;
+	int		 ret, where;
 
 	idv = json_object_get(req, "id");
 	if (idv != NULL && !json_is_string(idv))
@@ -209,8 +272,25 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	sreq.body = body;
 	sreq.media = media;
 	sreq.now = now_ms();
-	if ((ret = queue_send(txn, &srv.midgen, &srv.conf, &sreq, &res)) !=
-	    STORE_OK) {
+	where = cluster_on() && to[0] != '#' ?
+	    cluster_where(txn, to, home) : CLUSTER_LOCAL;
+	if (where == CLUSTER_NONE && !send_rerun) {
+		/* Not cached: ask the directory, then this send runs again. */
+		cluster_send_lookup(c, req, ref, to);
+		return;
+	}
+	if (where == CLUSTER_FOUND)
+		ret = queue_send_remote(txn, &srv.midgen, &srv.conf, &sreq,
+		    home, &res);
+	else if (where == CLUSTER_LOCAL)
+		ret = queue_send(txn, &srv.midgen, &srv.conf, &sreq, &res);
+	else {
+		/* The lookup's answer could not be cached. */
+		ws_send_error(c, TE_UNAVAILABLE, "the cluster's directory "
+		    "could not be cached; nothing was stored", ref, idv);
+		return;
+	}
+	if (ret != STORE_OK) {
 		store_error(c, ret, ref, idv);
 		goto out;
 	}
@@ -239,6 +319,11 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	case TE_NO_SUCH_MEDIA:
 		ws_send_error(c, res.err, "a media ID is not live; nothing "
 		    "was stored", ref, idv);
+		goto out;
+	case TE_UNAVAILABLE:
+		ws_send_error(c, res.err, media != NULL ? "media cannot be "
+		    "sent to a user on another node yet" : "too many messages "
+		    "wait for other nodes (cluster_outbox_max)", ref, idv);
 		goto out;
 	default:
 		ws_send_error(c, res.err, NULL, ref, idv);

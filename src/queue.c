@@ -182,21 +182,31 @@ queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
 
 /*
  * Queues one receipt with a new mid for message mid (record m) to every
- * device of its sender.  Receipts ignore max_queue: there is at most one
- * of each status per message, so the messages already bound them.
+ * device of its sender, with reason for a failed one (tickd-cluster(7)
+ * RECEIPTS).  A message that came from another node of a cluster has its
+ * receipt sent back to that node's outbox record instead.  Receipts ignore
+ * max_queue: there is at most one of each status per message, so the
+ * messages already bound them.
  */
 static int
-queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
-    const struct msg_rec *m, const char *status, uint64_t now,
-    struct targets *out)
+queue_receipt_why(struct txn *txn, struct midgen *gen, const struct mid *mid,
+    const struct msg_rec *m, const char *status, const char *reason,
+    uint64_t now, struct targets *out)
 {
 	struct devs	 devs;
-	struct mid	 rmid;
+	struct mid	 rmid, om;
 	struct item	 it;
 	struct jbuf	 j;
 	char		 rs[MID_STRLEN + 1], fs[MID_STRLEN + 1], *frame;
+	char		 origin[CLUSTER_NODE_MAX + 1];
 	int		 rc;
 
+	rc = store_crmsg_get(txn, mid, origin, &om);
+	if (rc == STORE_OK)
+		return (cluster_rcpt_put(txn, gen, origin, &om, status, NULL,
+		    m->to, now));
+	if (rc != STORE_NOTFOUND)
+		return (rc);
 	memset(&devs, 0, sizeof devs);
 	if ((rc = collect_all(txn, m->from, &devs)) != STORE_OK) {
 		devs_free(&devs);
@@ -211,6 +221,8 @@ queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
 	jbuf_str(&j, "id", m->id);
 	jbuf_str(&j, "by", m->to);
 	jbuf_str(&j, "status", status);
+	if (reason != NULL)
+		jbuf_str(&j, "reason", reason);
 	jbuf_uint(&j, "ts", now);
 	if ((frame = jbuf_close(&j, &it.len)) == NULL) {
 		log_warnx("queue: cannot build receipt for %s", fs);
@@ -224,6 +236,15 @@ queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
 	free(frame);
 	devs_free(&devs);
 	return (rc);
+}
+
+/* A receipt without a reason; see queue_receipt_why. */
+static int
+queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
+    const struct msg_rec *m, const char *status, uint64_t now,
+    struct targets *out)
+{
+	return (queue_receipt_why(txn, gen, mid, m, status, NULL, now, out));
 }
 
 /* Whether user has blocked from: 1, 0, or a store error. */
@@ -299,6 +320,281 @@ queue_msg_frame(struct midgen *gen, const struct send_req *req,
 }
 
 /*
+ * The dedup check of a send: 1 with res filled if (from, id) was sent
+ * within dedup_window, 0 if not, or a store error.
+ */
+static int
+send_dup(struct txn *txn, const struct conf *conf, const struct send_req *req,
+    struct send_res *res)
+{
+	struct dedup_rec	dd;
+	int			rc;
+
+	/* A clock that stepped back keeps a record in its window. */
+	rc = store_dedup_get(txn, req->from, req->id, &dd);
+	if (rc == STORE_OK && (req->now < dd.ts ||
+	    req->now - dd.ts <= conf->dedup_window)) {
+		res->dup = 1;
+		res->mid = dd.mid;
+		res->ts = dd.ts;
+		strlcpy(res->to, dd.to, sizeof res->to);
+		return (1);
+	}
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return (rc);
+	return (0);
+}
+
+/*
+ * Writes the message and dedup records of a send accepted under res->mid,
+ * flagged as flags.
+ */
+static int
+send_records(struct txn *txn, const struct send_req *req,
+    const struct send_res *res, uint8_t flags)
+{
+	struct msg_rec		m;
+	struct dedup_rec	dd;
+	int			rc;
+
+	memset(&m, 0, sizeof m);
+	m.ts = res->ts;
+	m.flags = flags;
+	strlcpy(m.from, req->from, sizeof m.from);
+	strlcpy(m.from_device, req->from_device, sizeof m.from_device);
+	strlcpy(m.to, req->to, sizeof m.to);
+	strlcpy(m.id, req->id, sizeof m.id);
+	if ((rc = store_msg_put(txn, &res->mid, &m)) != STORE_OK)
+		return (rc);
+	memset(&dd, 0, sizeof dd);
+	dd.mid = res->mid;
+	dd.ts = res->ts;
+	strlcpy(dd.to, req->to, sizeof dd.to);
+	return (store_dedup_put(txn, req->from, req->id, &dd));
+}
+
+/*
+ * A send to a user homed on node home (tickd-cluster(7) CROSS-NODE
+ * DELIVERY, steps 1 and 2): the items for the sender's other devices, the
+ * dedup record and an outbox record for that node, all in this
+ * transaction.  Media references do not cross nodes yet: such a send is
+ * refused as unavailable.
+ */
+int
+queue_send_remote(struct txn *txn, struct midgen *gen,
+    const struct conf *conf, const struct send_req *req, const char *home,
+    struct send_res *res)
+{
+	struct devs	 devs;
+	struct item	 it;
+	struct cout_rec	 o;
+	json_t		*p;
+	char		 ms[MID_STRLEN + 1], *s, *body, *text;
+	size_t		 len, blen;
+	uint64_t	 used, n;
+	int		 rc, full = 0;
+
+	memset(res, 0, sizeof *res);
+	if ((rc = send_dup(txn, conf, req, res)) != 0)
+		return (rc < 0 ? rc : STORE_OK);
+	if (req->media != NULL) {
+		res->err = TE_UNAVAILABLE;
+		return (STORE_OK);
+	}
+	if ((rc = store_cout_count(txn, &n)) != STORE_OK)
+		return (rc);
+	if (n >= conf->cluster_outbox_max) {
+		res->err = TE_UNAVAILABLE;
+		return (STORE_OK);
+	}
+	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL) {
+		res->err = TE_INTERNAL;
+		return (STORE_OK);
+	}
+	if ((blen = strlen(body)) > conf->max_message_bytes) {
+		free(body);
+		res->err = TE_TOO_LARGE;
+		return (STORE_OK);
+	}
+	memset(&devs, 0, sizeof devs);
+	if ((rc = send_devices(txn, conf, req, 1, &devs, &full)) !=
+	    STORE_OK) {
+		free(body);
+		devs_free(&devs);
+		return (rc);
+	}
+	s = queue_msg_frame(gen, req, res, body, blen, ms, &len);
+	if (s == NULL) {
+		free(body);
+		devs_free(&devs);
+		res->err = TE_INTERNAL;
+		return (STORE_OK);
+	}
+	if (conf->max_user_bytes != 0 && devs.n > 0) {
+		if ((rc = store_user_bytes_get(txn, req->from, &used)) !=
+		    STORE_OK || used + len * devs.n > conf->max_user_bytes) {
+			if (rc == STORE_OK) {
+				res->err = TE_QUEUE_FULL;
+				res->over_quota = 1;
+			}
+			free(s);
+			free(body);
+			devs_free(&devs);
+			return (rc);
+		}
+	}
+	it.kind = ITEM_MSG;
+	it.ts = res->ts;
+	it.data = s;
+	it.len = len;
+	rc = queue_items(txn, &devs, &res->mid, &it, &res->targets);
+	free(s);
+	if (rc == STORE_OK)
+		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
+	devs_free(&devs);
+	p = json_pack("{s:s,s:s,s:s,s:s,s:I}", "from", req->from,
+	    "from_device", req->from_device, "to", req->to, "id", req->id,
+	    "ts", (json_int_t)res->ts);
+	text = NULL;
+	if (p != NULL && json_object_set_new(p, "body",
+	    json_loads(body, JSON_DECODE_ANY, NULL)) == 0)
+		text = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	free(body);
+	if (text == NULL) {
+		log_warnx("queue: cannot build outbox record %s", ms);
+		return (rc == STORE_OK ? STORE_ERR : rc);
+	}
+	o.kind = COUT_MSG;
+	o.created = res->ts;
+	o.payload = text;
+	o.len = strlen(text);
+	if (rc == STORE_OK)
+		rc = store_cout_put(txn, home, &res->mid, &o);
+	free(text);
+	if (rc != STORE_OK)
+		return (rc);
+	return (send_records(txn, req, res, 0));
+}
+
+/*
+ * Applies a message from another node (tickd-cluster(7) step 4): stores it
+ * for every device of its recipient under a new mid, remembering its
+ * origin and om for the receipts.  An unknown recipient or a full queue
+ * sends a failed receipt back; a block drops it silently.  The caller
+ * writes the dedup record and frees out.
+ */
+int
+queue_apply_remote(struct txn *txn, struct midgen *gen,
+    const struct conf *conf, const char *origin, const struct mid *om,
+    json_t *p, uint64_t now, struct targets *out)
+{
+	struct send_req	 req;
+	struct send_res	 res;
+	struct user_rec	 u;
+	struct msg_rec	 m;
+	struct collect	 c;
+	struct devs	 devs;
+	struct item	 it;
+	char		 ms[MID_STRLEN + 1], *s, *body;
+	size_t		 len;
+	int		 rc, blocked;
+
+	memset(&req, 0, sizeof req);
+	req.from = json_string_value(json_object_get(p, "from"));
+	req.from_device = json_string_value(json_object_get(p,
+	    "from_device"));
+	req.to = json_string_value(json_object_get(p, "to"));
+	req.id = json_string_value(json_object_get(p, "id"));
+	req.body = json_object_get(p, "body");
+	req.now = now;
+	if (req.from == NULL || req.from_device == NULL || req.to == NULL ||
+	    req.id == NULL || req.body == NULL ||
+	    !valid_user(req.from, strlen(req.from)) ||
+	    !valid_user(req.to, strlen(req.to)) ||
+	    strlen(req.id) > CLIENT_ID_MAX ||
+	    strlen(req.from_device) > NAME_DEVICE_MAX) {
+		log_warnx("queue: a message from node %s is malformed; "
+		    "dropped", origin);
+		return (STORE_OK);
+	}
+	if ((rc = store_user_get(txn, req.to, &u)) == STORE_NOTFOUND)
+		return (cluster_rcpt_put(txn, gen, origin, om, "failed",
+		    "no_such_user", req.to, now));
+	if (rc != STORE_OK)
+		return (rc);
+	if ((blocked = is_blocked(txn, req.to, req.from)) != 0)
+		return (blocked < 0 ? blocked : STORE_OK);
+	memset(&devs, 0, sizeof devs);
+	memset(&c, 0, sizeof c);
+	c.devs = &devs;
+	c.limit = conf->max_queue;
+	c.refuse = 1;
+	if ((rc = store_device_walk(txn, req.to, collect_fn, &c)) !=
+	    STORE_OK || c.full) {
+		devs_free(&devs);
+		if (rc != STORE_OK)
+			return (rc);
+		return (cluster_rcpt_put(txn, gen, origin, om, "failed",
+		    "queue_full", req.to, now));
+	}
+	if ((body = json_dumps(req.body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL) {
+		devs_free(&devs);
+		return (STORE_ERR);
+	}
+	memset(&res, 0, sizeof res);
+	s = queue_msg_frame(gen, &req, &res, body, strlen(body), ms, &len);
+	free(body);
+	if (s == NULL) {
+		devs_free(&devs);
+		return (STORE_ERR);
+	}
+	it.kind = ITEM_MSG;
+	it.ts = res.ts;
+	it.data = s;
+	it.len = len;
+	rc = queue_items(txn, &devs, &res.mid, &it, out);
+	free(s);
+	if (rc == STORE_OK)
+		rc = store_user_bytes_add(txn, req.from, len * devs.n, 0);
+	devs_free(&devs);
+	if (rc != STORE_OK)
+		return (rc);
+	memset(&m, 0, sizeof m);
+	m.ts = res.ts;
+	strlcpy(m.from, req.from, sizeof m.from);
+	strlcpy(m.from_device, req.from_device, sizeof m.from_device);
+	strlcpy(m.to, req.to, sizeof m.to);
+	strlcpy(m.id, req.id, sizeof m.id);
+	if ((rc = store_msg_put(txn, &res.mid, &m)) != STORE_OK)
+		return (rc);
+	return (store_crmsg_put(txn, &res.mid, origin, om));
+}
+
+/*
+ * A receipt from another node for message mid, which this node accepted
+ * (tickd-cluster(7) RECEIPTS): queued to every device of its sender.  A
+ * message already forgotten gets none.
+ */
+int
+queue_remote_receipt(struct txn *txn, struct midgen *gen,
+    const struct mid *mid, const char *status, const char *reason,
+    uint64_t now, struct targets *out)
+{
+	struct msg_rec	m;
+	int		rc;
+
+	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	return (queue_receipt_why(txn, gen, mid, &m, status, reason, now,
+	    out));
+}
+
+/*
  * Accepts a message (tickd-protocol(7) MESSAGES, rules 1 and 7 to 9, and
  * BLOCKING, PRESENCE AND TYPING), with the media references of
  * tickd-protocol(7) MEDIA rule 3.  res is cleared first; res->err says why
@@ -312,8 +608,6 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
     const struct send_req *req, struct send_res *res)
 {
 	struct user_rec		 u;
-	struct dedup_rec	 dd;
-	struct msg_rec		 m;
 	struct media_refs	 refs;
 	struct devs		 devs;
 	struct item		 it;
@@ -332,18 +626,8 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (rc != STORE_OK)
 		return (rc);
 
-	/* A clock that stepped back keeps a record in its window. */
-	rc = store_dedup_get(txn, req->from, req->id, &dd);
-	if (rc == STORE_OK && (req->now < dd.ts ||
-	    req->now - dd.ts <= conf->dedup_window)) {
-		res->dup = 1;
-		res->mid = dd.mid;
-		res->ts = dd.ts;
-		strlcpy(res->to, dd.to, sizeof res->to);
-		return (STORE_OK);
-	}
-	if (rc != STORE_OK && rc != STORE_NOTFOUND)
-		return (rc);
+	if ((rc = send_dup(txn, conf, req, res)) != 0)
+		return (rc < 0 ? rc : STORE_OK);
 
 	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
 	    NULL) {
@@ -415,21 +699,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (rc != STORE_OK)
 		return (rc);
 
-	memset(&m, 0, sizeof m);
-	m.ts = res->ts;
-	m.flags = blocked ? MSG_BLOCKED : 0;
-	strlcpy(m.from, req->from, sizeof m.from);
-	strlcpy(m.from_device, req->from_device, sizeof m.from_device);
-	strlcpy(m.to, req->to, sizeof m.to);
-	strlcpy(m.id, req->id, sizeof m.id);
-	if ((rc = store_msg_put(txn, &res->mid, &m)) != STORE_OK)
-		return (rc);
-
-	memset(&dd, 0, sizeof dd);
-	dd.mid = res->mid;
-	dd.ts = res->ts;
-	strlcpy(dd.to, req->to, sizeof dd.to);
-	return (store_dedup_put(txn, req->from, req->id, &dd));
+	return (send_records(txn, req, res, blocked ? MSG_BLOCKED : 0));
 }
 
 /*
@@ -647,6 +917,7 @@ sweep_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
 {
 	struct sweep		*sw = arg;
 	struct dedup_rec	 dd;
+	int			 rc;
 
 	if (!expired(m->ts, sw->ttl, sw->now))
 		return (STORE_WALK_STOP);
@@ -655,6 +926,10 @@ sweep_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
 	    store_dedup_del(sw->txn, m->from, m->id) != STORE_OK)
 		return (STORE_WALK_STOP);
 	if (m->to[0] == '#' && store_gmsg_drop(sw->txn, mid) != STORE_OK)
+		return (STORE_WALK_STOP);
+	/* A message from another node: where it came from goes too. */
+	rc = store_crmsg_del(sw->txn, mid);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return (STORE_WALK_STOP);
 	sw->n++;
 	return (STORE_WALK_DELETE);

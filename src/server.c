@@ -356,16 +356,19 @@ static void
 turn_end(void)
 {
 	struct conn	*c;
-	int		 ok;
+	int		 ok, committed;
 
 	do {
 		ok = 1;
+		committed = batch_open;
 		if (batch_open) {
 			ok = batch_commit();
 			audit_commit(ok);
 		}
 		deferred_run(ok);
 		push_http_commit();
+		if (committed)
+			cluster_commit(ok);
 		resp_serve_ready(ok);
 		while ((c = TAILQ_FIRST(&pumps)) != NULL) {
 			TAILQ_REMOVE(&pumps, c, pump_entry);
@@ -878,6 +881,8 @@ server_init(char **cause)
 		return (-1);
 	if (push_http_init(cause) != 0)
 		return (-1);
+	if (cluster_init(cause) != 0)
+		return (-1);
 
 	ev_sigterm = evsignal_new(srv.base, SIGTERM, signal_cb, NULL);
 	ev_sigint = evsignal_new(srv.base, SIGINT, signal_cb, NULL);
@@ -1007,6 +1012,7 @@ server_free(void)
 	media_http_free_all();
 	audit_shutdown();
 	push_http_shutdown();
+	cluster_shutdown();
 	resp_shutdown();
 	if (srv.store != NULL)
 		store_close(srv.store);

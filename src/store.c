@@ -55,6 +55,10 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_PUSH_EPS] = "push_endpoints",
 	[DB_PUSH_NOTES] = "push_notes",
 	[DB_MUTES] = "mutes",
+	[DB_COUT] = "cluster_outbox",
+	[DB_CDEDUP] = "cluster_dedup",
+	[DB_CDIR] = "cluster_dir",
+	[DB_CRMSG] = "cluster_rmsg",
 };
 
 static int	open_fail(struct store *, char **, const char *, ...)

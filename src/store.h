@@ -789,6 +789,52 @@ int	store_media_refs_del(struct txn *, const struct mid *);
 int	store_media_refs_walk(struct txn *, int (*)(void *, const struct mid *,
 	    const struct media_refs *), void *);
 
+/* store-cluster.c */
+/*
+ * A node of a cluster (tickd-cluster(7)): its outbox, keyed "node\0" and
+ * mid, in mid order per destination; its dedup records, keyed "origin\0"
+ * and om; its directory cache, user -> node; the origin of each item
+ * stored for a remote sender, keyed by mid; the cursor and the epoch.
+ */
+#define COUT_MSG	1	/* a 1:1 message for a remote user */
+#define COUT_RCPT	2	/* a receipt for a remote sender */
+struct cout_rec {
+	uint8_t		 kind;		/* COUT_* */
+	uint64_t	 created;	/* Unix ms */
+	const char	*payload;	/* JSON text, not NUL-terminated */
+	size_t		 len;
+};
+int	store_cout_put(struct txn *, const char *, const struct mid *,
+	    const struct cout_rec *);
+int	store_cout_get(struct txn *, const char *, const struct mid *,
+	    struct cout_rec *);
+int	store_cout_del(struct txn *, const char *, const struct mid *);
+int	store_cout_walk(struct txn *, const char *, const struct mid *,
+	    int (*)(void *, const char *, const struct mid *,
+	    const struct cout_rec *), void *);
+int	store_cout_lowest(struct txn *, const char *, struct mid *);
+int	store_cout_count(struct txn *, uint64_t *);
+int	store_cdedup_get(struct txn *, const char *, const struct mid *);
+int	store_cdedup_put(struct txn *, const char *, const struct mid *,
+	    uint64_t);
+int	store_cdedup_trim(struct txn *, const char *, const struct mid *,
+	    uint64_t *);
+int	store_cdedup_drop(struct txn *, const char *);
+int	store_ccursor_get(struct txn *, struct mid *);
+int	store_ccursor_put(struct txn *, const struct mid *);
+int	store_cepoch_get(struct txn *, uint64_t *);
+int	store_cepoch_put(struct txn *, uint64_t);
+int	store_cdir_get(struct txn *, const char *, char *);
+int	store_cdir_put(struct txn *, const char *, const char *);
+int	store_cdir_del(struct txn *, const char *);
+int	store_cdir_walk(struct txn *, int (*)(void *, const char *,
+	    const char *), void *);
+int	store_crmsg_put(struct txn *, const struct mid *, const char *,
+	    const struct mid *);
+int	store_crmsg_get(struct txn *, const struct mid *, char *,
+	    struct mid *);
+int	store_crmsg_del(struct txn *, const struct mid *);
+
 #endif /* TICKD_STORE_H */
 
 /*
@@ -841,6 +887,10 @@ enum {
 	DB_PUSH_EPS,
 	DB_PUSH_NOTES,
 	DB_MUTES,
+	DB_COUT,
+	DB_CDEDUP,
+	DB_CDIR,
+	DB_CRMSG,
 	DB_COUNT
 };
 
@@ -917,8 +967,12 @@ struct walk {
 		int	(*pushnote)(void *, const char *, const char *,
 			    const struct push_note *);
 		int	(*mute)(void *, const char *, uint64_t);
+		int	(*cout)(void *, const char *, const struct mid *,
+			    const struct cout_rec *);
+		int	(*cdir)(void *, const char *, const char *);
 	} fn;
 	void	*arg;
+	uint64_t deleted;	/* entries a walk deleted, where counted */
 	int	 corrupt;	/* an entry did not decode */
 	int	 rev;		/* walk backwards */
 };

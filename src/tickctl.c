@@ -132,6 +132,11 @@ static const struct cmd cmds[] = {
 	{ "media del <id>",	F_DAEMON,	show_media_del, NULL },
 	{ "push show <user[:device]>", F_DAEMON, show_push_show, NULL },
 	{ "push del <user:device>", F_DAEMON, show_push_del, NULL },
+	{ "cluster status",	F_DAEMON,	tickctl_show_cluster_status, NULL },
+	{ "cluster nodes",	F_DAEMON,	tickctl_show_cluster_nodes, NULL },
+	{ "cluster outbox",	F_DAEMON,	tickctl_show_cluster_outbox, NULL },
+	{ "cluster forget <node>", F_DAEMON, tickctl_show_cluster_forget,
+	    NULL },
 	{ "backup <file> --media <dir>", F_STORE, show_backup,
 	    run_backup_media },
 };

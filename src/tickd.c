@@ -167,7 +167,8 @@ main(int argc, char **argv)
 		return (1);
 	}
 	if (audit_check(&srv.conf, &cause) != 0 ||
-	    push_check(&srv.conf, &cause) != 0) {
+	    push_check(&srv.conf, &cause) != 0 ||
+	    cluster_check(&srv.conf, &cause) != 0) {
 		fprintf(stderr, "tickd: %s: %s\n", path, cause);
 		free(cause);
 		conf_clear(&srv.conf);

@@ -201,6 +201,18 @@ struct conf {
 	int		 resp_proxy_protocol;
 	/* Metrics, tickd.conf(5). */
 	char		*metrics_listen;	/* NULL: loopback on listen */
+	/* Several nodes on one Redis, tickd-cluster(7). */
+	char		*cluster_redis;	/* NULL: a single node */
+	char		*cluster_redis_ca_file;
+	char		*node_name;
+	char		*cluster_url;
+	char		*cluster_prefix;
+	uint64_t	 cluster_batch;
+	uint64_t	 cluster_retry;
+	uint64_t	 cluster_heartbeat;
+	uint64_t	 cluster_rpc_timeout;
+	uint64_t	 cluster_redis_timeout;
+	uint64_t	 cluster_outbox_max;
 };
 enum conf_type {
 	CONF_STRING,		/* char *, may be double-quoted */
@@ -235,6 +247,63 @@ void	conf_apply_reload(struct conf *to, const struct conf *from,
 int	conf_address(const char *, struct sockaddr_storage *, socklen_t *,
 	    char **);
 
+/* cluster-rules.c */
+#define CLUSTER_NODE_MAX	32	/* bytes of a node_name */
+#define CLUSTER_URL_MAX		256	/* bytes of a cluster_url */
+struct cluster_redis_addr {
+	char		*user;		/* NULL: none */
+	char		*pass;		/* NULL: no AUTH */
+	char		*host;
+	int		 port;
+	int		 tls;		/* rediss:// */
+};
+enum cluster_verdict {
+	CLUSTER_APPLY,			/* new: apply it */
+	CLUSTER_SKIP,			/* at or below the cursor: XACK only */
+	CLUSTER_DONE_AGAIN,		/* dedup hit: XACK and done again */
+};
+int	cluster_node_name_ok(const char *, size_t);
+int	cluster_url_ok(const char *, char **);
+int	cluster_redis_parse(const char *, size_t, struct cluster_redis_addr *,
+	    char **);
+void	cluster_redis_addr_clear(struct cluster_redis_addr *);
+int	cluster_redis_check(const char *, char **);
+int	cluster_home_of(const char *, size_t, size_t *);
+char	*cluster_key(const char *, const char *, const char *);
+/* Stream entry ids have a mid's syntax: struct mid holds them. */
+enum cluster_verdict cluster_verdict(const struct mid *, const struct mid *,
+	    int);
+
+/* cluster.c, cluster-stream.c (cluster-none.c without hiredis) */
+#define CLUSTER_DOWN	0	/* Redis unreachable */
+#define CLUSTER_NONE	1	/* no such name, or taken elsewhere */
+#define CLUSTER_FOUND	2	/* homed on another node (or claimed) */
+#define CLUSTER_LOCAL	3	/* homed here */
+struct cluster_stats {
+	uint64_t	forwarded;	/* entries sent to other nodes */
+	uint64_t	applied;	/* records applied from them */
+	uint64_t	dedup_hits;
+	uint64_t	rpc_timeouts;
+};
+int	cluster_check(const struct conf *, char **);
+int	cluster_init(char **);
+void	cluster_shutdown(void);
+int	cluster_on(void);
+int	cluster_redis_up(void);
+void	cluster_lookup(const char *, void (*)(void *, int, const char *),
+	    void *);
+void	cluster_claim(const char *, void (*)(void *, int, const char *),
+	    void *);
+int	cluster_where(struct txn *, const char *, char *);
+int	cluster_token_elsewhere(const char *, char *, size_t, const char **);
+const char *cluster_node_url(const char *);
+void	cluster_commit(int);
+void	cluster_get_stats(struct cluster_stats *);
+json_t	*cluster_ctl_status(char **);
+json_t	*cluster_ctl_nodes(char **);
+json_t	*cluster_ctl_outbox(char **);
+json_t	*cluster_ctl_forget(const char *, char **);
+
 /* util.c */
 uint64_t now_ms(void);
 int	valid_user(const char *, size_t);
@@ -255,6 +324,7 @@ void   *xcalloc(size_t, size_t);
 void   *xrealloc(void *, size_t);
 void   *xgrow(void *, size_t *, size_t, size_t);
 char   *xstrdup(const char *);
+char   *xstrndup(const char *, size_t);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
 int	xvasprintf(char **, const char *, va_list) printflike(2, 0);
 const char *err_code(enum tick_err);
@@ -328,6 +398,13 @@ char	*queue_msg_frame(struct midgen *, const struct send_req *,
 	    struct send_res *, const char *, size_t, char *, size_t *);
 int	queue_send(struct txn *, struct midgen *, const struct conf *,
 	    const struct send_req *, struct send_res *);
+int	queue_send_remote(struct txn *, struct midgen *, const struct conf *,
+	    const struct send_req *, const char *, struct send_res *);
+int	queue_apply_remote(struct txn *, struct midgen *, const struct conf *,
+	    const char *, const struct mid *, json_t *, uint64_t,
+	    struct targets *);
+int	queue_remote_receipt(struct txn *, struct midgen *, const struct mid *,
+	    const char *, const char *, uint64_t, struct targets *);
 struct ack_res {
 	int		 deleted;	/* the item was there */
 	struct targets	 targets;	/* devices that got a receipt */
@@ -350,6 +427,39 @@ int	queue_pending(struct txn *, const struct conf *, uint64_t qid,
 int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
 	    int (*online)(void *, const char *, const char *), void *,
 	    struct sweep_res *);
+
+/* cluster-apply.c */
+struct cluster_entry {			/* one entry of a node's stream */
+	struct mid	 id;		/* its stream id */
+	char		 o[CLUSTER_NODE_MAX + 1];	/* origin node */
+	char		 k[8];		/* kind: msg, rcpt, done, lw... */
+	struct mid	 om;		/* origin's outbox mid */
+	struct mid	 lw;		/* origin's low-water mark */
+	int		 has_lw;
+	const char	*p;		/* JSON payload, not NUL-terminated */
+	size_t		 plen;
+};
+struct cluster_done {			/* oms to confirm to one origin */
+	char		 node[CLUSTER_NODE_MAX + 1];
+	struct mid	*oms;
+	size_t		 n, cap;
+};
+struct cluster_applied {
+	struct targets		 targets;	/* devices to pump */
+	struct cluster_done	*done;
+	size_t			 ndone, capdone;
+	struct mid		 cursor;	/* after the batch */
+	uint64_t		 applied;	/* records applied */
+	uint64_t		 dedup_hits;
+	uint64_t		 confirmed;	/* own outbox records done */
+};
+int	cluster_apply(struct txn *, struct midgen *, const struct conf *,
+	    const struct cluster_entry *, size_t, uint64_t,
+	    struct cluster_applied *);
+void	cluster_applied_free(struct cluster_applied *);
+int	cluster_rcpt_put(struct txn *, struct midgen *, const char *,
+	    const struct mid *, const char *, const char *, const char *,
+	    uint64_t);
 
 /* group.c */
 /* A device collected for a fan-out; the array is reused per member. */
@@ -803,6 +913,12 @@ void	http_done(struct conn *);
 int	http_query_token(const char *, char *, size_t);
 void	http_resume(struct conn *);
 
+/* http-cluster.c */
+void	http_wrong_node(struct conn *, const char *, const char *,
+	    const char *);
+int	http_bearer_elsewhere(struct conn *, const char *, const char *);
+void	cluster_ws_wrong_node(struct conn *, const char *);
+
 /* http-media-parse.c */
 #define RANGE_NONE	0	/* the whole file, with 200 */
 #define RANGE_ONE	1	/* one satisfiable range, with 206 */
@@ -974,6 +1090,12 @@ int	push_http_check(struct conn *, json_t *, const struct push_ep *);
 void	push_kick(uint64_t);
 void	push_sent(struct txn *, const char *, const struct send_res *);
 void	push_http_stats(uint64_t *, uint64_t *, uint64_t *, uint64_t *);
+
+/* tickctl-cluster.c */
+void	tickctl_show_cluster_status(json_t *);
+void	tickctl_show_cluster_nodes(json_t *);
+void	tickctl_show_cluster_outbox(json_t *);
+void	tickctl_show_cluster_forget(json_t *);
 
 /* control.c */
 int	control_init(char **);

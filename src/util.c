@@ -316,6 +316,17 @@ xstrdup(const char *s)
 	return (p);
 }
 
+/* strndup that cannot fail (it is fatal). */
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("xstrndup");
+	return (p);
+}
+
 /* asprintf that cannot fail, through xvasprintf(). */
 int
 xasprintf(char **ret, const char *fmt, ...)

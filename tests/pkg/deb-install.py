@@ -23,7 +23,7 @@ from tickd_test import *  # noqa: E402,F403
 
 CONF = "/etc/tickd.conf"
 MAN = ["man8/tickd.8.gz", "man8/tickctl.8.gz", "man5/tickd.conf.5.gz",
-    "man7/tickd-protocol.7.gz"]
+    "man7/tickd-protocol.7.gz", "man7/tickd-cluster.7.gz"]
 
 
 class Installed:

@@ -703,6 +703,68 @@ test_proxy_keys(void)
 	return (0);
 }
 
+/*
+ * The cluster keys (tickd.conf(5) Cluster): unset by default, node_name,
+ * cluster_url and cluster_redis checked, the last needing the other two.
+ */
+static int
+test_cluster_keys(void)
+{
+	struct conf	c;
+
+	CHECK(load_ok(&c, ""));
+	CHECK(c.cluster_redis == NULL && c.node_name == NULL &&
+	    c.cluster_url == NULL);
+	CHECK(strcmp(c.cluster_prefix, "tickd:") == 0);
+	CHECK(c.cluster_batch == 256 && c.cluster_retry == 30000 &&
+	    c.cluster_heartbeat == 2000 && c.cluster_rpc_timeout == 5000 &&
+	    c.cluster_redis_timeout == 5000 &&
+	    c.cluster_outbox_max == 1000000);
+	conf_clear(&c);
+	CHECK(load_ok(&c, "cluster_redis redis://u:p@127.0.0.1:6390\n"
+	    "node_name n-1\ncluster_url http://127.0.0.1:8091\n"
+	    "cluster_retry 2s\n"));
+	CHECK(strcmp(c.node_name, "n-1") == 0 && c.cluster_retry == 2000);
+	conf_clear(&c);
+	CHECK(load_fails("cluster_redis redis://127.0.0.1:6390\n"
+	    "cluster_url http://a\n", ": cluster_redis needs node_name"));
+	CHECK(load_fails("cluster_redis redis://127.0.0.1:6390\n"
+	    "node_name n1\n", ": cluster_redis needs cluster_url"));
+	CHECK(load_fails("node_name N1\n", ":1: bad value for \"node_name\": "
+	    "\"N1\" is not 1-32 bytes of [a-z0-9-]"));
+	CHECK(load_fails("node_name n.1\n", ":1: bad value for "
+	    "\"node_name\": \"n.1\" is not 1-32 bytes of [a-z0-9-]"));
+	CHECK(load_fails("node_name 123456789012345678901234567890123\n",
+	    ":1: bad value for \"node_name\": "
+	    "\"123456789012345678901234567890123\" is not 1-32 bytes of "
+	    "[a-z0-9-]"));
+	CHECK(load_fails("cluster_url ftp://a\n", ":1: bad value for "
+	    "\"cluster_url\": \"ftp://a\" does not begin with http:// or "
+	    "https://"));
+	CHECK(load_fails("cluster_url https://a/\n", ":1: bad value for "
+	    "\"cluster_url\": \"https://a/\" ends with a slash"));
+	CHECK(load_fails("cluster_url https://\n", ":1: bad value for "
+	    "\"cluster_url\": \"https://\" has no host"));
+	CHECK(load_fails("cluster_redis 127.0.0.1:6379\n", ":1: bad value "
+	    "for \"cluster_redis\": \"127.0.0.1:6379\" does not begin with "
+	    "redis:// or rediss://"));
+	CHECK(load_fails("cluster_redis redis://host\n", ":1: bad value for "
+	    "\"cluster_redis\": \"redis://host\" is not "
+	    "redis://[user:pass@]host:port"));
+	CHECK(load_fails("cluster_redis redis://host:99999\n", ":1: bad "
+	    "value for \"cluster_redis\": \"redis://host:99999\" is not "
+	    "redis://[user:pass@]host:port"));
+	CHECK(load_fails("cluster_retry 30\n", ":1: bad value for "
+	    "\"cluster_retry\": \"30\" needs a unit: ms, s, m, h or d"));
+	CHECK(load_fails("cluster_heartbeat 10ms\n", ":1: bad value for "
+	    "\"cluster_heartbeat\": 10ms is below the minimum 100ms"));
+	CHECK(load_fails("cluster_batch 0\n", ":1: bad value for "
+	    "\"cluster_batch\": 0 is below the minimum 1"));
+	CHECK(load_fails("cluster_prefix a{b\n", ":1: bad value for "
+	    "\"cluster_prefix\": \"a{b\" holds a blank or a brace"));
+	return (0);
+}
+
 /* Other errors: a missing file, a NUL byte. */
 static int
 test_other_errors(void)
@@ -1119,6 +1181,7 @@ static const struct test tests[] = {
 	{ "addresses", test_addresses },
 	{ "cross-key check", test_cross_keys },
 	{ "reverse proxy keys", test_proxy_keys },
+	{ "cluster keys", test_cluster_keys },
 	{ "missing file, NUL byte", test_other_errors },
 	{ "failed load keeps the conf", test_failed_load_keeps },
 	{ "reload copies reloadable keys only", test_reload },

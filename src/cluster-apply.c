@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cluster-apply.c: what a node of a cluster does with a batch of entries
+ * read from its stream (tickd-cluster(7) CROSS-NODE DELIVERY): in the one
+ * transaction of the batch, apply each new msg and rcpt record, skip what
+ * the cursor or a dedup record says was applied, delete the outbox
+ * records a done confirms, trim dedup records below each origin's
+ * low-water mark, and advance the cursor.  What to acknowledge and which
+ * done entries to send go back to the caller, who does so after the
+ * commit.  No I/O here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+/*
+ * Adds a receipt record for node origin to the outbox: status ("delivered",
+ * "read" or "failed" with reason) for origin's message om, made by user by.
+ */
+int
+cluster_rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
+    const struct mid *om, const char *status, const char *reason,
+    const char *by, uint64_t now)
+{
+	struct cout_rec	 o;
+	struct mid	 mid;
+	json_t		*p;
+	char		 fs[MID_STRLEN + 1], *text;
+	int		 rc;
+
+	mid_format(om, fs);
+	p = json_pack("{s:s,s:s,s:s,s:I}", "for", fs, "status", status, "by",
+	    by, "ts", (json_int_t)now);
+	if (p != NULL && reason != NULL)
+		json_object_set_new(p, "reason", json_string(reason));
+	text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	if (text == NULL)
+		return (STORE_ERR);
+	midgen_next(gen, now, &mid);
+	o.kind = COUT_RCPT;
+	o.created = now;
+	o.payload = text;
+	o.len = strlen(text);
+	rc = store_cout_put(txn, origin, &mid, &o);
+	free(text);
+	return (rc);
+}
+
+/* Adds om to the done list for origin. */
+static void
+done_add(struct cluster_applied *a, const char *origin, const struct mid *om)
+{
+	struct cluster_done	*d = NULL;
+	size_t			 i;
+
+	for (i = 0; i < a->ndone; i++) {
+		if (strcmp(a->done[i].node, origin) == 0) {
+			d = &a->done[i];
+			break;
+		}
+	}
+	if (d == NULL) {
+		if (a->ndone == a->capdone)
+			a->done = xgrow(a->done, &a->capdone,
+			    sizeof *a->done, 4);
+		d = &a->done[a->ndone++];
+		memset(d, 0, sizeof *d);
+		strlcpy(d->node, origin, sizeof d->node);
+	}
+	if (d->n == d->cap)
+		d->oms = xgrow(d->oms, &d->cap, sizeof *d->oms, 16);
+	d->oms[d->n++] = *om;
+}
+
+/* Frees what cluster_apply left in a. */
+void
+cluster_applied_free(struct cluster_applied *a)
+{
+	size_t	i;
+
+	for (i = 0; i < a->ndone; i++)
+		free(a->done[i].oms);
+	free(a->done);
+	targets_free(&a->targets);
+	memset(a, 0, sizeof *a);
+}
+
+/* Deletes the outbox records for node that a done entry lists. */
+static int
+apply_done(struct txn *txn, const char *node, json_t *p,
+    struct cluster_applied *a)
+{
+	json_t		*oms = json_object_get(p, "oms"), *v;
+	struct mid	 om;
+	size_t		 i;
+	int		 rc;
+
+	if (!json_is_array(oms))
+		return (STORE_OK);
+	json_array_foreach(oms, i, v) {
+		if (!json_is_string(v) || mid_parse(json_string_value(v),
+		    json_string_length(v), &om) != 0)
+			continue;
+		rc = store_cout_del(txn, node, &om);
+		if (rc == STORE_OK)
+			a->confirmed++;
+		else if (rc != STORE_NOTFOUND)
+			return (rc);
+	}
+	return (STORE_OK);
+}
+
+/* Applies a receipt for one of this node's messages. */
+static int
+apply_rcpt(struct txn *txn, struct midgen *gen, json_t *p, uint64_t now,
+    struct cluster_applied *a)
+{
+	const char	*f = json_string_value(json_object_get(p, "for"));
+	const char	*status = json_string_value(json_object_get(p,
+			    "status"));
+	const char	*reason = json_string_value(json_object_get(p,
+			    "reason"));
+	struct mid	 mid;
+
+	if (f == NULL || status == NULL || mid_parse(f, strlen(f), &mid) != 0)
+		return (STORE_OK);
+	if (strcmp(status, "delivered") != 0 && strcmp(status, "read") != 0 &&
+	    strcmp(status, "failed") != 0)
+		return (STORE_OK);
+	return (queue_remote_receipt(txn, gen, &mid, status, reason, now,
+	    &a->targets));
+}
+
+/*
+ * Applies a batch of entries read from this node's stream (see the top of
+ * the file).  a must be zeroed; the caller frees it with
+ * cluster_applied_free, commits, then acknowledges every entry, sends the
+ * done lists and pumps a->targets.
+ */
+int
+cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    const struct cluster_entry *v, size_t n, uint64_t now,
+    struct cluster_applied *a)
+{
+	const struct cluster_entry	*e;
+	struct mid			 cursor;
+	enum cluster_verdict		 verdict;
+	json_t				*p;
+	uint64_t			 trimmed;
+	size_t				 i;
+	int				 rc, dedup, durable;
+
+	if ((rc = store_ccursor_get(txn, &cursor)) != STORE_OK)
+		return (rc);
+	for (i = 0; i < n; i++) {
+		e = &v[i];
+		if (e->has_lw && !mid_iszero(&e->lw)) {
+			rc = store_cdedup_trim(txn, e->o, &e->lw, &trimmed);
+			if (rc != STORE_OK)
+				return (rc);
+		}
+		durable = strcmp(e->k, "msg") == 0 ||
+		    strcmp(e->k, "rcpt") == 0;
+		if (!durable) {
+			/* Mids are never reused: a done is always safe. */
+			if (strcmp(e->k, "done") == 0 &&
+			    (p = json_loadb(e->p, e->plen, 0, NULL)) != NULL) {
+				rc = apply_done(txn, e->o, p, a);
+				json_decref(p);
+				if (rc != STORE_OK)
+					return (rc);
+			}
+			if (mid_cmp(&e->id, &cursor) > 0)
+				cursor = e->id;
+			continue;
+		}
+		rc = store_cdedup_get(txn, e->o, &e->om);
+		if (rc != STORE_OK && rc != STORE_NOTFOUND)
+			return (rc);
+		dedup = rc == STORE_OK;
+		verdict = cluster_verdict(&cursor, &e->id, dedup);
+		if (verdict == CLUSTER_DONE_AGAIN) {
+			a->dedup_hits++;
+			done_add(a, e->o, &e->om);
+			continue;
+		}
+		if (verdict == CLUSTER_SKIP)
+			continue;
+		cursor = e->id;
+		if ((p = json_loadb(e->p, e->plen, 0, NULL)) == NULL) {
+			log_warnx("cluster: entry from %s with a bad payload; "
+			    "dropped", e->o);
+			continue;
+		}
+		if (strcmp(e->k, "msg") == 0)
+			rc = queue_apply_remote(txn, gen, conf, e->o, &e->om,
+			    p, now, &a->targets);
+		else
+			rc = apply_rcpt(txn, gen, p, now, a);
+		json_decref(p);
+		if (rc == STORE_OK)
+			rc = store_cdedup_put(txn, e->o, &e->om, now);
+		if (rc != STORE_OK)
+			return (rc);
+		a->applied++;
+		done_add(a, e->o, &e->om);
+	}
+	a->cursor = cursor;
+	return (store_ccursor_put(txn, &cursor));
+}

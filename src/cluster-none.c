@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cluster-none.c: cluster.c's place in a tickd configured --without-hiredis.
+ * Such a tickd is always a single node: cluster_redis in its configuration
+ * is a start-up error (tickd.conf(5) Cluster).
+ */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+
+/* Refuses cluster_redis, which this build cannot serve. */
+int
+cluster_check(const struct conf *conf, char **cause)
+{
+	if (conf->cluster_redis == NULL)
+		return (0);
+	*cause = xstrdup("cluster_redis is set, but this tickd was built "
+	    "without cluster support (configure --without-hiredis)");
+	return (-1);
+}
+
+/* Nothing to connect to. */
+int
+cluster_init(char **cause)
+{
+	(void)cause;
+	return (0);
+}
+
+/* Nothing to close. */
+void
+cluster_shutdown(void)
+{
+}
+
+/* Never a node of a cluster. */
+int
+cluster_on(void)
+{
+	return (0);
+}
+
+/* No Redis. */
+int
+cluster_redis_up(void)
+{
+	return (0);
+}
+
+/* Unreachable: cluster_on is 0, so no front end looks names up. */
+void
+cluster_lookup(const char *user, void (*fn)(void *, int, const char *),
+    void *arg)
+{
+	(void)user;
+	fn(arg, CLUSTER_DOWN, NULL);
+}
+
+/* Unreachable, like cluster_lookup. */
+void
+cluster_claim(const char *user, void (*fn)(void *, int, const char *),
+    void *arg)
+{
+	(void)user;
+	fn(arg, CLUSTER_DOWN, NULL);
+}
+
+/* Every user is local or unknown. */
+int
+cluster_where(struct txn *txn, const char *user, char *node)
+{
+	(void)txn;
+	(void)user;
+	(void)node;
+	return (CLUSTER_LOCAL);
+}
+
+/* Every token is this node's. */
+int
+cluster_token_elsewhere(const char *token, char *node, size_t size,
+    const char **url)
+{
+	(void)token;
+	(void)node;
+	(void)size;
+	*url = NULL;
+	return (0);
+}
+
+/* No other node. */
+const char *
+cluster_node_url(const char *name)
+{
+	(void)name;
+	return (NULL);
+}
+
+/* Nothing waits for a commit. */
+void
+cluster_commit(int ok)
+{
+	(void)ok;
+}
+
+/* All zero. */
+void
+cluster_get_stats(struct cluster_stats *st)
+{
+	memset(st, 0, sizeof *st);
+}
+
+/* tickctl cluster: the answer of a single node. */
+static json_t *
+single(char **err)
+{
+	*err = xstrdup("this tickd was built without cluster support "
+	    "(configure --without-hiredis)");
+	return (NULL);
+}
+
+/* See single. */
+json_t *
+cluster_ctl_status(char **err)
+{
+	return (single(err));
+}
+
+/* See single. */
+json_t *
+cluster_ctl_nodes(char **err)
+{
+	return (single(err));
+}
+
+/* See single. */
+json_t *
+cluster_ctl_outbox(char **err)
+{
+	return (single(err));
+}
+
+/* See single. */
+json_t *
+cluster_ctl_forget(const char *node, char **err)
+{
+	(void)node;
+	return (single(err));
+}

@@ -1,0 +1,876 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cluster-stream.c: the transport between nodes (tickd-cluster(7)
+ * CROSS-NODE DELIVERY).  The reader takes this node's stream through the
+ * consumer group, pending entries first, and applies each batch in the
+ * loop's write transaction (cluster-apply.c); after the commit it sends
+ * XACK and the done entries.  The forwarder sends the outbox in mid order,
+ * cluster_batch XADDs at a time, to nodes whose heartbeat is alive, and
+ * sends again what is not confirmed after cluster_retry.  The retry timer
+ * also sends bare lw entries and trims the stream.
+ */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "tickd.h"
+#include "cluster.h"
+
+#define READ_BLOCK_MAX	1000	/* ms an XREADGROUP may BLOCK */
+
+/* Another node, as the heartbeat sees it, and what was sent to it. */
+struct node {
+	char		 name[CLUSTER_NODE_MAX + 1];
+	char		*url;
+	int		 alive;
+	int		 seen;		/* in the last HGETALL */
+	struct mid	 sent;		/* highest mid sent this round */
+	uint64_t	 round;		/* ms the round began, 0: none */
+	size_t		 inflight;	/* XADDs unanswered */
+	int		 failed;	/* one of them failed */
+	struct mid	 last;		/* highest mid of those XADDs */
+	uint64_t	 count;
+};
+
+static struct {
+	struct node	*v;
+	size_t		 n, cap;
+
+	int		 reading;	/* an XREADGROUP is out */
+	int		 pending;	/* still reading pending entries */
+	struct mid	 pending_from;
+	int		 waiting;	/* applied, waiting for the commit */
+	struct mid	*ack;		/* entries to XACK after it */
+	size_t		 nack, capack;
+	struct cluster_applied applied;
+
+	struct event	*ev_read, *ev_fwd, *ev_retry;
+	struct cluster_stats stats;
+} cs;
+
+static void	read_next(void);
+
+/* The node called name, added if new. */
+static struct node *
+node_get(const char *name)
+{
+	struct node	*n;
+	size_t		 i;
+
+	for (i = 0; i < cs.n; i++) {
+		if (strcmp(cs.v[i].name, name) == 0)
+			return (&cs.v[i]);
+	}
+	if (cs.n == cs.cap)
+		cs.v = xgrow(cs.v, &cs.cap, sizeof *cs.v, 4);
+	n = &cs.v[cs.n++];
+	memset(n, 0, sizeof *n);
+	strlcpy(n->name, name, sizeof n->name);
+	return (n);
+}
+
+/* The URL node name published with its heartbeat, NULL while unknown. */
+const char *
+cluster_node_url(const char *name)
+{
+	size_t	i;
+
+	if (strcmp(name, srv.conf.node_name) == 0)
+		return (srv.conf.cluster_url);
+	for (i = 0; i < cs.n; i++) {
+		if (strcmp(cs.v[i].name, name) == 0)
+			return (cs.v[i].url);
+	}
+	return (NULL);
+}
+
+/* The counters of /metrics. */
+void
+cluster_get_stats(struct cluster_stats *st)
+{
+	*st = cs.stats;
+}
+
+/* Runs ev from the loop as soon as possible. */
+static void
+kick(struct event *ev)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (ev != NULL && !evtimer_pending(ev, NULL))
+		evtimer_add(ev, &tv);
+}
+
+/* The reply to EXISTS alive:{N}. */
+static void
+alive_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	char		*name = arg;
+	struct node	*n;
+	int		 was;
+
+	rconn_answered(ac->data);
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+		n = node_get(name);
+		was = n->alive;
+		n->alive = reply->integer == 1;
+		if (n->alive && !was) {
+			log_info("cluster: node %s is alive", name);
+			n->sent = mid_zero;
+			n->round = 0;
+			kick(cs.ev_fwd);
+		} else if (!n->alive && was)
+			log_warnx("cluster: node %s is down (no heartbeat)",
+			    name);
+	}
+	free(name);
+}
+
+/* The reply to HGETALL urls: each node's URL. */
+static void
+urls_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	struct node	*n;
+	size_t		 i;
+
+	(void)arg;
+	rconn_answered(ac->data);
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i + 1 < reply->elements; i += 2) {
+		if (reply->element[i]->type != REDIS_REPLY_STRING ||
+		    reply->element[i + 1]->type != REDIS_REPLY_STRING ||
+		    !cluster_node_name_ok(reply->element[i]->str,
+		    reply->element[i]->len) ||
+		    strcmp(reply->element[i]->str, srv.conf.node_name) == 0)
+			continue;
+		n = node_get(reply->element[i]->str);
+		if (n->url == NULL || strcmp(n->url,
+		    reply->element[i + 1]->str) != 0) {
+			free(n->url);
+			n->url = xstrdup(reply->element[i + 1]->str);
+		}
+	}
+}
+
+/* The reply to HGETALL nodes: asks whether each is alive. */
+static void
+nodes_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	const char	*argv[2];
+	const char	*name;
+	char		*key;
+	size_t		 i;
+
+	(void)arg;
+	rconn_answered(ac->data);
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < cs.n; i++)
+		cs.v[i].seen = 0;
+	for (i = 0; i + 1 < reply->elements; i += 2) {
+		if (reply->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		name = reply->element[i]->str;
+		if (!cluster_node_name_ok(name, reply->element[i]->len) ||
+		    strcmp(name, srv.conf.node_name) == 0)
+			continue;
+		node_get(name)->seen = 1;
+		key = cluster_k("alive", name);
+		argv[0] = "EXISTS";
+		argv[1] = key;
+		rconn_cmd(&cl.cmd, alive_cb, xstrdup(name), 0, 2, argv, NULL);
+		free(key);
+	}
+	/* A node gone from the hash (forgotten) is down. */
+	for (i = 0; i < cs.n; i++) {
+		if (!cs.v[i].seen)
+			cs.v[i].alive = 0;
+	}
+}
+
+/*
+ * The reply to SMEMBERS forgotten: this node forgets, in its own store,
+ * the nodes an operator forgot elsewhere (tickctl(8) cluster forget).
+ */
+static void
+forgotten_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	struct txn	 txn;
+	struct mid	 lw;
+	const char	*name;
+	size_t		 i;
+	int		 held;
+
+	(void)arg;
+	rconn_answered(ac->data);
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < reply->elements; i++) {
+		if (reply->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		name = reply->element[i]->str;
+		if (!cluster_node_name_ok(name, reply->element[i]->len) ||
+		    strcmp(name, srv.conf.node_name) == 0)
+			continue;
+		if (store_txn_begin(srv.store, &txn, 0) != STORE_OK)
+			return;
+		held = store_cout_lowest(&txn, name, &lw) == STORE_OK &&
+		    !mid_iszero(&lw);
+		store_txn_abort(&txn);
+		if (held) {
+			log_info("cluster: node %s was forgotten; its records "
+			    "here become failed receipts", name);
+			cluster_forget_local(name);
+		}
+	}
+}
+
+/* Asks Redis which nodes there are, which are alive, and their URLs. */
+void
+cluster_nodes_refresh(void)
+{
+	const char	*argv[2];
+	char		*key;
+
+	argv[0] = "HGETALL";
+	argv[1] = cl.k_nodes;
+	rconn_cmd(&cl.cmd, nodes_cb, NULL, 0, 2, argv, NULL);
+	argv[1] = cl.k_urls;
+	rconn_cmd(&cl.cmd, urls_cb, NULL, 0, 2, argv, NULL);
+	key = cluster_k("forgotten", NULL);
+	argv[0] = "SMEMBERS";
+	argv[1] = key;
+	rconn_cmd(&cl.cmd, forgotten_cb, NULL, 0, 2, argv, NULL);
+	free(key);
+}
+
+/* Whether node's heartbeat was alive at the last look. */
+int
+cluster_node_alive(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cs.n; i++) {
+		if (strcmp(cs.v[i].name, name) == 0)
+			return (cs.v[i].alive);
+	}
+	return (0);
+}
+
+/* The other nodes this node knows, for tickctl cluster nodes. */
+json_t *
+cluster_ctl_nodes(char **err)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if (!cl.on) {
+		*err = xstrdup("this tickd is a single node: cluster_redis "
+		    "is not set");
+		return (NULL);
+	}
+	a = json_array();
+	json_array_append_new(a, json_pack("{s:s,s:s,s:b,s:b}", "node",
+	    srv.conf.node_name, "url", srv.conf.cluster_url, "alive",
+	    cl.ready, "self", 1));
+	for (i = 0; i < cs.n; i++) {
+		if (!cs.v[i].seen && !cs.v[i].alive)
+			continue;
+		json_array_append_new(a, json_pack("{s:s,s:s?,s:b,s:b}",
+		    "node", cs.v[i].name, "url", cs.v[i].url, "alive",
+		    cs.v[i].alive, "self", 0));
+	}
+	return (json_pack("{s:o}", "nodes", a));
+}
+
+/* Copies an entry's field value into e; 0, or -1 if it is bad. */
+static int
+entry_field(struct cluster_entry *e, const redisReply *f, const redisReply *v)
+{
+	if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+		return (-1);
+	if (strcmp(f->str, "o") == 0) {
+		if (!cluster_node_name_ok(v->str, v->len))
+			return (-1);
+		strlcpy(e->o, v->str, sizeof e->o);
+	} else if (strcmp(f->str, "k") == 0) {
+		if (v->len >= sizeof e->k)
+			return (-1);
+		strlcpy(e->k, v->str, sizeof e->k);
+	} else if (strcmp(f->str, "om") == 0) {
+		if (mid_parse(v->str, v->len, &e->om) != 0)
+			return (-1);
+	} else if (strcmp(f->str, "lw") == 0) {
+		if (mid_parse(v->str, v->len, &e->lw) != 0)
+			return (-1);
+		e->has_lw = 1;
+	} else if (strcmp(f->str, "p") == 0) {
+		e->p = v->str;
+		e->plen = v->len;
+	}
+	return (0);
+}
+
+/*
+ * Parses the entries of an XREADGROUP reply into v (pointing into the
+ * reply) and every id into cs.ack; returns how many entries v holds.
+ */
+static size_t
+entries_parse(const redisReply *reply, struct cluster_entry **vp)
+{
+	const redisReply	*list, *ent, *fields;
+	struct cluster_entry	*v, *e;
+	struct mid		 id;
+	size_t			 i, j, n = 0;
+
+	*vp = NULL;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+	    reply->element[0]->type != REDIS_REPLY_ARRAY ||
+	    reply->element[0]->elements < 2)
+		return (0);
+	list = reply->element[0]->element[1];
+	if (list->type != REDIS_REPLY_ARRAY || list->elements == 0)
+		return (0);
+	v = xcalloc(list->elements, sizeof *v);
+	for (i = 0; i < list->elements; i++) {
+		ent = list->element[i];
+		if (ent->type != REDIS_REPLY_ARRAY || ent->elements < 2 ||
+		    ent->element[0]->type != REDIS_REPLY_STRING ||
+		    mid_parse(ent->element[0]->str, ent->element[0]->len,
+		    &id) != 0)
+			continue;
+		if (cs.nack == cs.capack)
+			cs.ack = xgrow(cs.ack, &cs.capack, sizeof *cs.ack, 64);
+		cs.ack[cs.nack++] = id;
+		if (cs.pending)
+			cs.pending_from = id;
+		fields = ent->element[1];
+		/* A pending entry trimmed away has no fields: ack only. */
+		if (fields->type != REDIS_REPLY_ARRAY)
+			continue;
+		e = &v[n];
+		memset(e, 0, sizeof *e);
+		e->id = id;
+		for (j = 0; j + 1 < fields->elements; j += 2) {
+			if (entry_field(e, fields->element[j],
+			    fields->element[j + 1]) != 0)
+				break;
+		}
+		if (j + 1 < fields->elements || e->o[0] == '\0' ||
+		    e->k[0] == '\0' || (e->p == NULL &&
+		    strcmp(e->k, "lw") != 0)) {
+			log_warnx("cluster: a malformed entry in %s; dropped",
+			    cl.k_stream);
+			continue;
+		}
+		if (e->p == NULL) {
+			e->p = "{}";
+			e->plen = 2;
+		}
+		n++;
+	}
+	*vp = v;
+	return (n);
+}
+
+/* The reply to XREADGROUP: the batch is applied in this turn's batch. */
+static void
+read_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply		*reply = r;
+	struct cluster_entry	*v;
+	struct txn		*txn;
+	size_t			 n;
+	int			 rc;
+
+	(void)arg;
+	rconn_answered(ac->data);
+	cs.reading = 0;
+	if (reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		/* NOGROUP: Redis lost the stream; the heartbeat sees it. */
+		log_warnx("cluster: XREADGROUP: %s", reply->str);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_NIL) {
+		kick(cs.ev_read);
+		return;
+	}
+	cs.nack = 0;
+	n = entries_parse(reply, &v);
+	if (cs.nack == 0) {
+		free(v);
+		if (cs.pending) {
+			cs.pending = 0;
+			log_debug("cluster: pending entries read");
+		}
+		kick(cs.ev_read);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		free(v);
+		cs.nack = 0;
+		return;
+	}
+	memset(&cs.applied, 0, sizeof cs.applied);
+	rc = cluster_apply(txn, &srv.midgen, &srv.conf, v, n, now_ms(),
+	    &cs.applied);
+	free(v);
+	if (rc != STORE_OK) {
+		log_warnx("cluster: cannot apply %zu entries (%d)", n, rc);
+		txn->ret = txn->ret == STORE_OK ? rc : txn->ret;
+	}
+	cs.waiting = 1;
+	pump_targets(&cs.applied.targets);
+}
+
+/* Sends the done entry of a committed batch to one origin. */
+static void
+send_done(const struct cluster_done *d)
+{
+	const char	*argv[9];
+	json_t		*oms, *p;
+	char		 ms[MID_STRLEN + 1], *key, *text;
+	size_t		 i;
+
+	if ((oms = json_array()) == NULL)
+		return;
+	for (i = 0; i < d->n; i++) {
+		mid_format(&d->oms[i], ms);
+		json_array_append_new(oms, json_string(ms));
+	}
+	p = json_pack("{s:o}", "oms", oms);
+	text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	if (text == NULL)
+		return;
+	key = cluster_k("in", d->node);
+	argv[0] = "XADD";
+	argv[1] = key;
+	argv[2] = "*";
+	argv[3] = "o";
+	argv[4] = srv.conf.node_name;
+	argv[5] = "k";
+	argv[6] = "done";
+	argv[7] = "p";
+	argv[8] = text;
+	rconn_cmd(&cl.cmd, cluster_logged_cb, "XADD done", 0, 9, argv, NULL);
+	free(key);
+	free(text);
+}
+
+/*
+ * After a commit of the loop's batch: a batch of entries applied in it is
+ * acknowledged and its done entries sent; a failed commit leaves its
+ * entries pending, read again from the first.  The forwarder looks at the
+ * outbox again, which the commit may have added to.
+ */
+void
+cluster_commit(int ok)
+{
+	const char	**argv;
+	char		(*ids)[MID_STRLEN + 1];
+	size_t		  i;
+
+	if (!cl.on)
+		return;
+	if (cs.waiting) {
+		cs.waiting = 0;
+		if (ok && cs.nack > 0) {
+			argv = xcalloc(cs.nack + 3, sizeof *argv);
+			ids = xcalloc(cs.nack, sizeof *ids);
+			argv[0] = "XACK";
+			argv[1] = cl.k_stream;
+			argv[2] = "tickd";
+			for (i = 0; i < cs.nack; i++) {
+				mid_format(&cs.ack[i], ids[i]);
+				argv[3 + i] = ids[i];
+			}
+			rconn_cmd(&cl.cmd, cluster_logged_cb, "XACK", 0,
+			    (int)cs.nack + 3, argv, NULL);
+			free(argv);
+			free(ids);
+			for (i = 0; i < cs.applied.ndone; i++)
+				send_done(&cs.applied.done[i]);
+			cs.stats.applied += cs.applied.applied;
+			cs.stats.dedup_hits += cs.applied.dedup_hits;
+		} else if (!ok) {
+			cs.pending = 1;
+			cs.pending_from = mid_zero;
+		}
+		cs.nack = 0;
+		cluster_applied_free(&cs.applied);
+		kick(cs.ev_read);
+	}
+	kick(cs.ev_fwd);
+}
+
+/* Asks for the next batch: pending entries first, then new ones. */
+static void
+read_next(void)
+{
+	const char	*argv[11];
+	char		 count[24], block[24], from[MID_STRLEN + 1];
+	uint64_t	 ms;
+	int		 argc = 0;
+
+	if (!cl.ready || cs.reading || cs.waiting)
+		return;
+	ms = srv.conf.cluster_heartbeat < READ_BLOCK_MAX ?
+	    srv.conf.cluster_heartbeat : READ_BLOCK_MAX;
+	snprintf(count, sizeof count, "%llu",
+	    (unsigned long long)srv.conf.cluster_batch);
+	snprintf(block, sizeof block, "%llu", (unsigned long long)ms);
+	argv[argc++] = "XREADGROUP";
+	argv[argc++] = "GROUP";
+	argv[argc++] = "tickd";
+	argv[argc++] = srv.conf.node_name;
+	argv[argc++] = "COUNT";
+	argv[argc++] = count;
+	if (!cs.pending) {
+		argv[argc++] = "BLOCK";
+		argv[argc++] = block;
+	}
+	argv[argc++] = "STREAMS";
+	argv[argc++] = cl.k_stream;
+	if (cs.pending) {
+		mid_format(&cs.pending_from, from);
+		argv[argc++] = from;
+	} else
+		argv[argc++] = ">";
+	if (rconn_cmd(&cl.rd, read_cb, NULL, cs.pending ? 0 : ms, argc, argv,
+	    NULL) == 0)
+		cs.reading = 1;
+}
+
+/* The read timer: see read_next. */
+static void
+read_cb_timer(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	read_next();
+}
+
+/* What the forwarder's walk collects for one node. */
+struct fwd {
+	struct node	*n;
+	struct mid	 lw;
+	size_t		 sent;
+	char		 lws[MID_STRLEN + 1];
+};
+
+/* The reply to one XADD of the forwarder. */
+static void
+fwd_reply_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	struct node	*n = NULL;
+	char		*name = arg;
+	size_t		 i;
+
+	rconn_answered(ac->data);
+	for (i = 0; i < cs.n; i++) {
+		if (strcmp(cs.v[i].name, name) == 0)
+			n = &cs.v[i];
+	}
+	free(name);
+	if (n == NULL)
+		return;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		if (reply != NULL && !n->failed)
+			log_warnx("cluster: XADD to %s: %s", n->name,
+			    reply->str);
+		n->failed = 1;
+	}
+	if (n->inflight > 0 && --n->inflight > 0)
+		return;
+	if (n->failed) {
+		/* Resume from the first record not confirmed. */
+		n->failed = 0;
+		n->sent = mid_zero;
+		n->round = 0;
+		return;
+	}
+	n->sent = n->last;
+	cs.stats.forwarded += n->count;
+	kick(cs.ev_fwd);
+}
+
+/* Outbox walk callback: one XADD per record, up to cluster_batch. */
+static int
+fwd_fn(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	struct fwd	*f = arg;
+	const char	*argv[13];
+	size_t		 lens[13];
+	char		 om[MID_STRLEN + 1], *key;
+	int		 i;
+
+	(void)node;
+	if (f->sent >= srv.conf.cluster_batch)
+		return (STORE_WALK_STOP);
+	mid_format(mid, om);
+	key = cluster_k("in", f->n->name);
+	argv[0] = "XADD";
+	argv[1] = key;
+	argv[2] = "*";
+	argv[3] = "o";
+	argv[4] = srv.conf.node_name;
+	argv[5] = "om";
+	argv[6] = om;
+	argv[7] = "lw";
+	argv[8] = f->lws;
+	argv[9] = "k";
+	argv[10] = r->kind == COUT_RCPT ? "rcpt" : "msg";
+	argv[11] = "p";
+	argv[12] = r->payload;
+	for (i = 0; i < 12; i++)
+		lens[i] = strlen(argv[i]);
+	lens[12] = r->len;
+	if (rconn_cmd(&cl.cmd, fwd_reply_cb, xstrdup(f->n->name), 0, 13, argv,
+	    lens) != 0) {
+		free(key);
+		return (STORE_WALK_STOP);
+	}
+	free(key);
+	f->n->inflight++;
+	f->n->last = *mid;
+	f->sent++;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * The forwarder: for each alive node with nothing in flight, the next
+ * cluster_batch records after what this round sent.
+ */
+static void
+fwd_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct txn	 txn;
+	struct fwd	 f;
+	struct node	*n;
+	size_t		 i;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (!cl.ready || store_txn_begin(srv.store, &txn, 0) != STORE_OK)
+		return;
+	for (i = 0; i < cs.n; i++) {
+		n = &cs.v[i];
+		if (!n->alive || n->inflight > 0)
+			continue;
+		memset(&f, 0, sizeof f);
+		f.n = n;
+		if (store_cout_lowest(&txn, n->name, &f.lw) != STORE_OK)
+			break;
+		if (mid_iszero(&f.lw))
+			continue;
+		mid_format(&f.lw, f.lws);
+		n->count = 0;
+		if (store_cout_walk(&txn, n->name, mid_iszero(&n->sent) ?
+		    NULL : &n->sent, fwd_fn, &f) != STORE_OK)
+			break;
+		n->count = f.sent;
+		if (f.sent > 0 && n->round == 0)
+			n->round = now_ms();
+	}
+	store_txn_abort(&txn);
+}
+
+/* The reply to XPENDING: trims the stream to the oldest pending entry. */
+static void
+trim_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	const char	*argv[4];
+	struct txn	 txn;
+	struct mid	 cur;
+	char		 id[MID_STRLEN + 1];
+
+	(void)arg;
+	rconn_answered(ac->data);
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 2)
+		return;
+	if (reply->element[0]->type == REDIS_REPLY_INTEGER &&
+	    reply->element[0]->integer > 0 &&
+	    reply->element[1]->type == REDIS_REPLY_STRING)
+		strlcpy(id, reply->element[1]->str, sizeof id);
+	else {
+		if (store_txn_begin(srv.store, &txn, 0) != STORE_OK)
+			return;
+		if (store_ccursor_get(&txn, &cur) != STORE_OK ||
+		    mid_iszero(&cur)) {
+			store_txn_abort(&txn);
+			return;
+		}
+		store_txn_abort(&txn);
+		mid_format(&cur, id);
+	}
+	argv[0] = "XTRIM";
+	argv[1] = cl.k_stream;
+	argv[2] = "MINID";
+	argv[3] = id;
+	rconn_cmd(&cl.cmd, cluster_logged_cb, "XTRIM", 0, 4, argv, NULL);
+}
+
+/*
+ * Every cluster_retry: a round not confirmed in time starts again from the
+ * first record held; nodes with nothing held get a bare lw; the stream is
+ * trimmed.
+ */
+static void
+retry_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	 tv;
+	struct txn	 txn;
+	struct node	*n;
+	struct mid	 lw;
+	const char	*argv[9];
+	char		 lws[MID_STRLEN + 1], *key;
+	uint64_t	 now = now_ms();
+	size_t		 i;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (cl.ready && store_txn_begin(srv.store, &txn, 0) == STORE_OK) {
+		for (i = 0; i < cs.n; i++) {
+			n = &cs.v[i];
+			if (!n->alive ||
+			    store_cout_lowest(&txn, n->name, &lw) != STORE_OK)
+				continue;
+			if (!mid_iszero(&lw)) {
+				if (n->round != 0 && n->inflight == 0 &&
+				    now - n->round >= srv.conf.cluster_retry) {
+					n->sent = mid_zero;
+					n->round = 0;
+				}
+				continue;
+			}
+			/* Nothing held: all below the next mid is gone. */
+			lw = srv.midgen.last;
+			mid_incr(&lw);
+			mid_format(&lw, lws);
+			key = cluster_k("in", n->name);
+			argv[0] = "XADD";
+			argv[1] = key;
+			argv[2] = "*";
+			argv[3] = "o";
+			argv[4] = srv.conf.node_name;
+			argv[5] = "k";
+			argv[6] = "lw";
+			argv[7] = "lw";
+			argv[8] = lws;
+			rconn_cmd(&cl.cmd, cluster_logged_cb, "XADD lw", 0, 9,
+			    argv, NULL);
+			free(key);
+		}
+		store_txn_abort(&txn);
+		argv[0] = "XPENDING";
+		argv[1] = cl.k_stream;
+		argv[2] = "tickd";
+		rconn_cmd(&cl.cmd, trim_cb, NULL, 0, 3, argv, NULL);
+		kick(cs.ev_fwd);
+	}
+	tv.tv_sec = (time_t)(srv.conf.cluster_retry / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.cluster_retry % 1000) * 1000;
+	evtimer_add(cs.ev_retry, &tv);
+}
+
+/* Redis is up and this node set up: read pending entries, forward. */
+void
+cluster_stream_up(void)
+{
+	cs.pending = 1;
+	cs.pending_from = mid_zero;
+	kick(cs.ev_read);
+	kick(cs.ev_fwd);
+}
+
+/*
+ * Redis went (or the reader's connection did): what was in flight counts
+ * as failed; rounds start again once it is back.
+ */
+void
+cluster_stream_down(int reader)
+{
+	size_t	i;
+
+	cs.reading = 0;
+	if (reader)
+		return;
+	for (i = 0; i < cs.n; i++) {
+		cs.v[i].inflight = 0;
+		cs.v[i].failed = 0;
+		cs.v[i].sent = mid_zero;
+		cs.v[i].round = 0;
+	}
+}
+
+/* After Redis restarted empty: the whole outbox goes again. */
+void
+cluster_stream_resend_all(void)
+{
+	size_t	i;
+
+	for (i = 0; i < cs.n; i++) {
+		cs.v[i].sent = mid_zero;
+		cs.v[i].round = 0;
+	}
+	cs.pending = 1;
+	cs.pending_from = mid_zero;
+}
+
+/* The timers of the reader, the forwarder and the retry. */
+int
+cluster_stream_init(void)
+{
+	struct timeval	tv;
+
+	memset(&cs, 0, sizeof cs);
+	cs.ev_read = evtimer_new(srv.base, read_cb_timer, NULL);
+	cs.ev_fwd = evtimer_new(srv.base, fwd_cb, NULL);
+	cs.ev_retry = evtimer_new(srv.base, retry_cb, NULL);
+	if (cs.ev_read == NULL || cs.ev_fwd == NULL || cs.ev_retry == NULL)
+		return (-1);
+	tv.tv_sec = (time_t)(srv.conf.cluster_retry / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.cluster_retry % 1000) * 1000;
+	evtimer_add(cs.ev_retry, &tv);
+	return (0);
+}
+
+/* Frees the stream's state at shutdown. */
+void
+cluster_stream_free(void)
+{
+	size_t	i;
+
+	if (cs.ev_read != NULL)
+		event_free(cs.ev_read);
+	if (cs.ev_fwd != NULL)
+		event_free(cs.ev_fwd);
+	if (cs.ev_retry != NULL)
+		event_free(cs.ev_retry);
+	for (i = 0; i < cs.n; i++)
+		free(cs.v[i].url);
+	free(cs.v);
+	free(cs.ack);
+	cluster_applied_free(&cs.applied);
+	memset(&cs, 0, sizeof cs);
+}

@@ -1,0 +1,757 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cluster.c: this node's link to the Redis shared by the nodes of a cluster
+ * (tickd-cluster(7)), through hiredis's asynchronous API on the event loop:
+ * two connections (commands, and the stream reader whose XREADGROUP
+ * BLOCKs), each with a watchdog that drops it when a command goes
+ * unanswered for cluster_redis_timeout, and reconnects with backoff; the
+ * heartbeat, the epoch and the directory.  cluster-stream.c reads and
+ * forwards the streams.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+#include <openssl/rand.h>
+
+#include "tickd.h"
+#include "cluster.h"
+
+struct cluster	cl;
+
+#define BACKOFF_MIN	100	/* ms before the first reconnect */
+#define BACKOFF_MAX	5000
+#define WATCHDOG_MS	100
+
+static void	rconn_connect(struct rconn *);
+static void	rconn_later(struct rconn *);
+static void	hb_send(void);
+static void	setup_start(void);
+
+/*
+ * What this build can serve (tickd.conf(5) Cluster): one standalone Redis
+ * over plain TCP.  Debian 12's hiredis 0.14 has no TLS, so rediss:// is
+ * refused; several URLs (a Redis Cluster) are refused too.
+ */
+int
+cluster_check(const struct conf *conf, char **cause)
+{
+	const char	*v = conf->cluster_redis;
+	size_t		 len;
+
+	if (v == NULL)
+		return (0);
+	v += strspn(v, " \t");
+	len = strcspn(v, " \t");
+	if (strncmp(v, "rediss://", 9) == 0) {
+		*cause = xstrdup("cluster_redis: rediss:// is not supported: "
+		    "this tickd's hiredis library has no TLS");
+		return (-1);
+	}
+	if (v[len + strspn(v + len, " \t")] != '\0') {
+		*cause = xstrdup("cluster_redis: several URLs (Redis Cluster "
+		    "seeds) are not supported yet: name one standalone Redis");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Whether this tickd is a node of a cluster. */
+int
+cluster_on(void)
+{
+	return (cl.on);
+}
+
+/* Whether Redis answers (tickd_cluster_redis_up). */
+int
+cluster_redis_up(void)
+{
+	return (cl.on && cl.ready);
+}
+
+/* A key of this cluster's (cluster_key with cluster_prefix); caller frees. */
+char *
+cluster_k(const char *kind, const char *tag)
+{
+	return (cluster_key(srv.conf.cluster_prefix, kind, tag));
+}
+
+/* Sends a command on rc; its reply goes to fn with arg.  -1 if down. */
+int
+rconn_cmd(struct rconn *rc, redisCallbackFn *fn, void *arg, uint64_t extra,
+    int argc, const char **argv, const size_t *argvlen)
+{
+	if (rc->ac == NULL || !rc->up)
+		return (-1);
+	if (redisAsyncCommandArgv(rc->ac, fn, arg, argc, argv, argvlen) !=
+	    REDIS_OK)
+		return (-1);
+	if (rc->nout == rc->capout)
+		rc->out = xgrow(rc->out, &rc->capout, sizeof *rc->out, 16);
+	rc->out[rc->nout++] = now_ms() + srv.conf.cluster_redis_timeout +
+	    extra;
+	return (0);
+}
+
+/* A reply arrived on rc: its command's deadline goes. */
+void
+rconn_answered(struct rconn *rc)
+{
+	if (rc->nout == 0)
+		return;
+	memmove(rc->out, rc->out + 1, (rc->nout - 1) * sizeof *rc->out);
+	rc->nout--;
+}
+
+/*
+ * Drops rc now: hiredis calls every pending callback with no reply, and
+ * the disconnect callback if the connection was made.
+ */
+static void
+rconn_drop(struct rconn *rc, const char *why)
+{
+	redisAsyncContext	*ac = rc->ac;
+
+	if (ac == NULL)
+		return;
+	if (rc->up && !cl.stopping)
+		log_warnx("cluster: Redis %s connection: %s; reconnecting",
+		    rc->name, why);
+	redisAsyncFree(ac);
+	if (rc->ac == ac) {
+		/* Not connected yet: no disconnect callback came. */
+		rc->ac = NULL;
+		rc->up = 0;
+		rc->nout = 0;
+		if (!cl.stopping)
+			rconn_later(rc);
+	}
+}
+
+/* The watchdog: a command unanswered past its deadline drops rc. */
+static void
+watchdog_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct rconn	*rc = arg;
+	struct timeval	 tv = { 0, WATCHDOG_MS * 1000 };
+
+	(void)fd;
+	(void)events;
+	if (rc->ac != NULL && rc->nout > 0 && rc->out[0] < now_ms())
+		rconn_drop(rc, "no answer within cluster_redis_timeout");
+	evtimer_add(rc->watchdog, &tv);
+}
+
+/* Reconnect timer. */
+static void
+reconnect_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	rconn_connect(arg);
+}
+
+/* Schedules a reconnect of rc after its backoff, which doubles. */
+static void
+rconn_later(struct rconn *rc)
+{
+	struct timeval	tv;
+
+	if (rc->backoff == 0)
+		rc->backoff = BACKOFF_MIN;
+	tv.tv_sec = (time_t)(rc->backoff / 1000);
+	tv.tv_usec = (suseconds_t)(rc->backoff % 1000) * 1000;
+	evtimer_add(rc->retry, &tv);
+	rc->backoff *= 2;
+	if (rc->backoff > BACKOFF_MAX)
+		rc->backoff = BACKOFF_MAX;
+}
+
+/* A connection went: Redis counts as unreachable until it is back. */
+static void
+disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct rconn	*rc = ac->data;
+
+	(void)status;
+	rc->ac = NULL;
+	rc->up = 0;
+	rc->nout = 0;
+	if (cl.ready)
+		log_warnx("cluster: Redis unreachable");
+	cl.ready = 0;
+	cl.setup_running = 0;
+	cluster_stream_down(rc == &cl.rd);
+	/* The other connection goes too, so that both start afresh. */
+	if (rc == &cl.cmd)
+		rconn_drop(&cl.rd, "the command connection went");
+	else
+		rconn_drop(&cl.cmd, "the reader connection went");
+	if (!cl.stopping)
+		rconn_later(rc);
+}
+
+/* The reply to AUTH: an error is logged; Redis will refuse what follows. */
+static void
+auth_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+
+	(void)arg;
+	rconn_answered(ac->data);
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: Redis AUTH: %s", reply->str);
+}
+
+/* The connection is up (or failed): AUTH, then set things up. */
+static void
+connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct rconn	*rc = ac->data;
+	const char	*argv[3];
+	int		 argc = 0;
+
+	if (status != REDIS_OK) {
+		log_warnx("cluster: cannot connect to Redis %s:%d: %s",
+		    cl.addr.host, cl.addr.port, ac->errstr);
+		rc->ac = NULL;
+		if (!cl.stopping)
+			rconn_later(rc);
+		return;
+	}
+	rc->up = 1;
+	rc->backoff = 0;
+	if (cl.addr.pass != NULL) {
+		argv[argc++] = "AUTH";
+		if (cl.addr.user != NULL)
+			argv[argc++] = cl.addr.user;
+		argv[argc++] = cl.addr.pass;
+		rconn_cmd(rc, auth_cb, NULL, 0, argc, argv, NULL);
+	}
+	if (cl.cmd.up && cl.rd.up)
+		setup_start();
+}
+
+/* Starts connecting rc. */
+static void
+rconn_connect(struct rconn *rc)
+{
+	redisAsyncContext	*ac;
+
+	if (rc->ac != NULL || cl.stopping)
+		return;
+	ac = redisAsyncConnect(cl.addr.host, cl.addr.port);
+	if (ac == NULL || ac->err) {
+		log_warnx("cluster: cannot connect to Redis %s:%d: %s",
+		    cl.addr.host, cl.addr.port, ac != NULL ? ac->errstr :
+		    "out of memory");
+		if (ac != NULL)
+			redisAsyncFree(ac);
+		rconn_later(rc);
+		return;
+	}
+	ac->data = rc;
+	rc->ac = ac;
+	rc->nout = 0;
+	redisLibeventAttach(ac, srv.base);
+	redisAsyncSetConnectCallback(ac, connect_cb);
+	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+}
+
+/* What a reply tells: 1 for an answer, 0 for none (the link went). */
+static int
+answered(redisAsyncContext *ac, redisReply *reply)
+{
+	rconn_answered(ac->data);
+	return (reply != NULL);
+}
+
+/* Reply of a command whose answer only an error matters for. */
+void
+cluster_logged_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+
+	if (answered(ac, reply) && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: Redis %s: %s", (const char *)arg,
+		    reply->str);
+}
+
+/* Reply to the SET NX of a name written back after an empty restart. */
+static void
+writeback_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	char		*user = arg;
+
+	if (answered(ac, reply) && reply->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->str, srv.conf.node_name) != 0)
+		log_warnx("cluster: the name %s, homed here, is registered "
+		    "to node %s in Redis: an operator must decide "
+		    "(tickd-cluster(7) FAILURES)", user, reply->str);
+	free(user);
+}
+
+/* User walk callback: writes a local user's directory entry back. */
+static int
+writeback_fn(void *arg, const char *user, const struct user_rec *u)
+{
+	const char	*argv[5];
+	char		*key;
+
+	(void)arg;
+	(void)u;
+	key = cluster_k("u", user);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = srv.conf.node_name;
+	argv[3] = "NX";
+	argv[4] = "GET";
+	if (rconn_cmd(&cl.cmd, writeback_cb, xstrdup(user), 0, 5, argv,
+	    NULL) != 0) {
+		free(key);
+		return (STORE_WALK_STOP);
+	}
+	free(key);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Redis lost its data, or this node never joined it (tickd-cluster(7)
+ * FAILURES): the cursor goes back to 0, the directory entries of local
+ * users are written back, and the whole outbox will be sent again.
+ */
+static void
+epoch_changed(uint64_t epoch)
+{
+	struct txn	*txn, rtxn;
+
+	log_info("cluster: Redis epoch %016llx (was %016llx): writing the "
+	    "directory back, resending the outbox",
+	    (unsigned long long)epoch, (unsigned long long)cl.epoch);
+	if ((txn = batch_txn()) == NULL ||
+	    store_cepoch_put(txn, epoch) != STORE_OK ||
+	    (cl.epoch != 0 && store_ccursor_put(txn, &mid_zero) !=
+	    STORE_OK)) {
+		log_warnx("cluster: cannot record the Redis epoch");
+		return;
+	}
+	cl.epoch = epoch;
+	if (store_txn_begin(srv.store, &rtxn, 0) == STORE_OK) {
+		store_user_walk(&rtxn, writeback_fn, NULL);
+		store_txn_abort(&rtxn);
+	}
+	cluster_stream_resend_all();
+}
+
+/* The reply to XGROUP CREATE: BUSYGROUP is fine; then this node is up. */
+static void
+group_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+
+	(void)arg;
+	if (!answered(ac, reply))
+		return;
+	if (reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "BUSYGROUP", 9) != 0) {
+		log_warnx("cluster: XGROUP CREATE: %s", reply->str);
+		cl.setup_running = 0;
+		return;
+	}
+	cl.setup_running = 0;
+	if (!cl.ready)
+		log_info("cluster: Redis %s:%d up; node %s", cl.addr.host,
+		    cl.addr.port, srv.conf.node_name);
+	cl.ready = 1;
+	hb_send();
+	cluster_stream_up();
+}
+
+/* The reply to GET epoch, after SET NX: compared with this node's. */
+static void
+epoch_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	const char	*argv[6];
+	uint64_t	 epoch;
+	char		*end;
+
+	(void)arg;
+	if (!answered(ac, reply))
+		return;
+	if (reply->type != REDIS_REPLY_STRING ||
+	    (epoch = strtoull(reply->str, &end, 16)) == 0 || *end != '\0') {
+		log_warnx("cluster: bad %s in Redis", cl.k_epoch);
+		cl.setup_running = 0;
+		return;
+	}
+	if (epoch != cl.epoch)
+		epoch_changed(epoch);
+	argv[0] = "XGROUP";
+	argv[1] = "CREATE";
+	argv[2] = cl.k_stream;
+	argv[3] = "tickd";
+	argv[4] = "0";
+	argv[5] = "MKSTREAM";
+	if (rconn_cmd(&cl.cmd, group_cb, NULL, 0, 6, argv, NULL) != 0)
+		cl.setup_running = 0;
+}
+
+/*
+ * Sets this node up in Redis: the epoch (a random value set with SET NX),
+ * then its stream and consumer group (tickd-cluster(7) FAILURES).
+ */
+static void
+setup_start(void)
+{
+	const char	*argv[4];
+	uint64_t	 rnd;
+	char		 val[17];
+
+	if (cl.setup_running)
+		return;
+	do {
+		if (RAND_bytes((unsigned char *)&rnd, sizeof rnd) != 1)
+			rnd = now_ms();
+	} while (rnd == 0);
+	snprintf(val, sizeof val, "%016llx", (unsigned long long)rnd);
+	argv[0] = "SET";
+	argv[1] = cl.k_epoch;
+	argv[2] = val;
+	argv[3] = "NX";
+	if (rconn_cmd(&cl.cmd, cluster_logged_cb, "SET epoch", 0, 4, argv,
+	    NULL) != 0)
+		return;
+	argv[0] = "GET";
+	if (rconn_cmd(&cl.cmd, epoch_cb, NULL, 0, 2, argv, NULL) != 0)
+		return;
+	cl.setup_running = 1;
+}
+
+/* The reply to the heartbeat's GET epoch: a change means a new setup. */
+static void
+hb_epoch_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	uint64_t	 epoch = 0;
+
+	(void)arg;
+	if (!answered(ac, reply))
+		return;
+	if (reply->type == REDIS_REPLY_STRING)
+		epoch = strtoull(reply->str, NULL, 16);
+	if (epoch != cl.epoch && cl.ready) {
+		log_warnx("cluster: the Redis epoch changed: Redis restarted "
+		    "empty or was flushed");
+		cl.ready = 0;
+		cluster_stream_down(1);
+		setup_start();
+	}
+}
+
+/*
+ * The heartbeat (tickd-cluster(7) PRESENCE): the alive key with a life of
+ * three periods, this node's time and URL in the nodes and urls hashes,
+ * and a look at the epoch and at the other nodes.
+ */
+static void
+hb_send(void)
+{
+	const char	*argv[5];
+	char		 ms[24], px[24];
+
+	if (cl.ready) {
+		snprintf(ms, sizeof ms, "%llu", (unsigned long long)now_ms());
+		snprintf(px, sizeof px, "%llu",
+		    (unsigned long long)(3 * srv.conf.cluster_heartbeat));
+		argv[0] = "SET";
+		argv[1] = cl.k_alive;
+		argv[2] = ms;
+		argv[3] = "PX";
+		argv[4] = px;
+		rconn_cmd(&cl.cmd, cluster_logged_cb, "SET alive", 0, 5, argv,
+		    NULL);
+		argv[0] = "HSET";
+		argv[1] = cl.k_nodes;
+		argv[2] = srv.conf.node_name;
+		argv[3] = ms;
+		rconn_cmd(&cl.cmd, cluster_logged_cb, "HSET nodes", 0, 4, argv,
+		    NULL);
+		argv[1] = cl.k_urls;
+		argv[3] = srv.conf.cluster_url;
+		rconn_cmd(&cl.cmd, cluster_logged_cb, "HSET urls", 0, 4, argv,
+		    NULL);
+		argv[0] = "GET";
+		argv[1] = cl.k_epoch;
+		rconn_cmd(&cl.cmd, hb_epoch_cb, NULL, 0, 2, argv, NULL);
+		cluster_nodes_refresh();
+	}
+}
+
+/* The heartbeat timer: see hb_send. */
+static void
+hb_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	tv;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	hb_send();
+	tv.tv_sec = (time_t)(srv.conf.cluster_heartbeat / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.cluster_heartbeat % 1000) * 1000;
+	evtimer_add(cl.ev_hb, &tv);
+}
+
+/* A lookup or claim under way, and whom to tell. */
+struct ask {
+	void	(*fn)(void *, int, const char *);
+	void	*arg;
+	char	 user[NAME_USER_MAX + 1];
+};
+
+/* The reply to GET u:{NAME}: cached, then told. */
+static void
+lookup_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	struct ask	*a = arg;
+	struct txn	*txn;
+	int		 st = CLUSTER_DOWN;
+	const char	*node = NULL;
+
+	if (answered(ac, reply)) {
+		if (reply->type == REDIS_REPLY_NIL)
+			st = CLUSTER_NONE;
+		else if (reply->type == REDIS_REPLY_STRING &&
+		    cluster_node_name_ok(reply->str, reply->len)) {
+			st = CLUSTER_FOUND;
+			node = reply->str;
+			if ((txn = batch_txn()) != NULL)
+				store_cdir_put(txn, a->user, node);
+		}
+	}
+	a->fn(a->arg, st, node);
+	free(a);
+}
+
+/*
+ * Looks up user's home in Redis (tickd-cluster(7) HOME NODES), caching it;
+ * fn is called with CLUSTER_FOUND and the node, CLUSTER_NONE, or
+ * CLUSTER_DOWN, at once if Redis is unreachable.
+ */
+void
+cluster_lookup(const char *user, void (*fn)(void *, int, const char *),
+    void *arg)
+{
+	struct ask	*a;
+	const char	*argv[2];
+	char		*key;
+
+	a = xcalloc(1, sizeof *a);
+	a->fn = fn;
+	a->arg = arg;
+	strlcpy(a->user, user, sizeof a->user);
+	key = cluster_k("u", user);
+	argv[0] = "GET";
+	argv[1] = key;
+	if (!cl.ready ||
+	    rconn_cmd(&cl.cmd, lookup_cb, a, 0, 2, argv, NULL) != 0) {
+		free(a);
+		fn(arg, CLUSTER_DOWN, NULL);
+	}
+	free(key);
+}
+
+/* The reply to SET u:{NAME} N NX GET: free, ours already, or taken. */
+static void
+claim_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	struct ask	*a = arg;
+	int		 st = CLUSTER_DOWN;
+
+	if (answered(ac, reply)) {
+		if (reply->type == REDIS_REPLY_NIL)
+			st = CLUSTER_FOUND;
+		else if (reply->type == REDIS_REPLY_STRING)
+			st = strcmp(reply->str, srv.conf.node_name) == 0 ?
+			    CLUSTER_FOUND : CLUSTER_NONE;
+		else if (reply->type == REDIS_REPLY_ERROR)
+			log_warnx("cluster: SET %s: %s", a->user, reply->str);
+	}
+	a->fn(a->arg, st, NULL);
+	free(a);
+}
+
+/*
+ * Claims user's name for this node with SET NX (tickd-cluster(7) HOME
+ * NODES): fn gets CLUSTER_FOUND when it is this node's, CLUSTER_NONE when
+ * another node has it, CLUSTER_DOWN when Redis does not answer.
+ */
+void
+cluster_claim(const char *user, void (*fn)(void *, int, const char *),
+    void *arg)
+{
+	struct ask	*a;
+	const char	*argv[5];
+	char		*key;
+
+	a = xcalloc(1, sizeof *a);
+	a->fn = fn;
+	a->arg = arg;
+	strlcpy(a->user, user, sizeof a->user);
+	key = cluster_k("u", user);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = srv.conf.node_name;
+	argv[3] = "NX";
+	argv[4] = "GET";
+	if (!cl.ready ||
+	    rconn_cmd(&cl.cmd, claim_cb, a, 0, 5, argv, NULL) != 0) {
+		free(a);
+		fn(arg, CLUSTER_DOWN, NULL);
+	}
+	free(key);
+}
+
+/*
+ * Where user lives, from the store alone: CLUSTER_LOCAL for an account of
+ * this node, CLUSTER_FOUND with the cached home in node, else CLUSTER_NONE.
+ */
+int
+cluster_where(struct txn *txn, const char *user, char *node)
+{
+	struct user_rec	u;
+	int		rc;
+
+	if ((rc = store_user_get(txn, user, &u)) == STORE_OK)
+		return (CLUSTER_LOCAL);
+	if (rc != STORE_NOTFOUND)
+		return (CLUSTER_DOWN);
+	rc = store_cdir_get(txn, user, node);
+	if (rc == STORE_OK && strcmp(node, srv.conf.node_name) != 0)
+		return (CLUSTER_FOUND);
+	return (rc == STORE_OK || rc == STORE_NOTFOUND ? CLUSTER_NONE :
+	    CLUSTER_DOWN);
+}
+
+/*
+ * The home node a token names, when it is another node's: 1 with its URL
+ * (or NULL while unknown) in *url, else 0 (tickd-cluster(7) HOME NODES).
+ */
+int
+cluster_token_elsewhere(const char *token, char *node, size_t size,
+    const char **url)
+{
+	size_t	len;
+
+	*url = NULL;
+	if (!cl.on || !cluster_home_of(token, strnlen(token,
+	    CLUSTER_NODE_MAX + 1), &len) || len >= size)
+		return (0);
+	memcpy(node, token, len);
+	node[len] = '\0';
+	if (strcmp(node, srv.conf.node_name) == 0)
+		return (0);
+	*url = cluster_node_url(node);
+	return (1);
+}
+
+/*
+ * Connects to Redis, if cluster_redis is set; the loop runs meanwhile,
+ * and local traffic never waits for Redis.
+ */
+int
+cluster_init(char **cause)
+{
+	struct txn	txn;
+	char		*why = NULL;
+	const char	*v;
+	struct timeval	 tv = { 0, WATCHDOG_MS * 1000 };
+
+	memset(&cl, 0, sizeof cl);
+	if ((v = srv.conf.cluster_redis) == NULL)
+		return (0);
+	v += strspn(v, " \t");
+	if (cluster_redis_parse(v, strcspn(v, " \t"), &cl.addr, &why) != 0) {
+		*cause = why;
+		return (-1);
+	}
+	if (store_txn_begin(srv.store, &txn, 0) != STORE_OK ||
+	    store_cepoch_get(&txn, &cl.epoch) != STORE_OK) {
+		*cause = xstrdup("cluster: cannot read the store");
+		return (-1);
+	}
+	store_txn_abort(&txn);
+	cl.on = 1;
+	cl.k_stream = cluster_k("in", srv.conf.node_name);
+	cl.k_alive = cluster_k("alive", srv.conf.node_name);
+	cl.k_nodes = cluster_k("nodes", NULL);
+	cl.k_urls = cluster_k("urls", NULL);
+	cl.k_epoch = cluster_k("epoch", NULL);
+	cl.cmd.name = "command";
+	cl.rd.name = "reader";
+	cl.cmd.retry = evtimer_new(srv.base, reconnect_cb, &cl.cmd);
+	cl.rd.retry = evtimer_new(srv.base, reconnect_cb, &cl.rd);
+	cl.cmd.watchdog = evtimer_new(srv.base, watchdog_cb, &cl.cmd);
+	cl.rd.watchdog = evtimer_new(srv.base, watchdog_cb, &cl.rd);
+	cl.ev_hb = evtimer_new(srv.base, hb_cb, NULL);
+	if (cl.cmd.retry == NULL || cl.rd.retry == NULL ||
+	    cl.cmd.watchdog == NULL || cl.rd.watchdog == NULL ||
+	    cl.ev_hb == NULL || cluster_stream_init() != 0) {
+		*cause = xstrdup("cluster: cannot create timers");
+		return (-1);
+	}
+	evtimer_add(cl.cmd.watchdog, &tv);
+	evtimer_add(cl.rd.watchdog, &tv);
+	hb_cb(0, 0, NULL);
+	rconn_connect(&cl.cmd);
+	rconn_connect(&cl.rd);
+	log_info("cluster: node %s, Redis %s:%d", srv.conf.node_name,
+	    cl.addr.host, cl.addr.port);
+	return (0);
+}
+
+/* Frees one connection's state. */
+static void
+rconn_free(struct rconn *rc)
+{
+	if (rc->ac != NULL)
+		redisAsyncFree(rc->ac);
+	rc->ac = NULL;
+	if (rc->retry != NULL)
+		event_free(rc->retry);
+	if (rc->watchdog != NULL)
+		event_free(rc->watchdog);
+	free(rc->out);
+}
+
+/* Closes the connections to Redis at shutdown. */
+void
+cluster_shutdown(void)
+{
+	if (!cl.on)
+		return;
+	cl.stopping = 1;
+	rconn_free(&cl.rd);
+	rconn_free(&cl.cmd);
+	if (cl.ev_hb != NULL)
+		event_free(cl.ev_hb);
+	cluster_stream_free();
+	free(cl.k_stream);
+	free(cl.k_alive);
+	free(cl.k_nodes);
+	free(cl.k_urls);
+	free(cl.k_epoch);
+	cluster_redis_addr_clear(&cl.addr);
+	cl.on = 0;
+}

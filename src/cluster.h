@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cluster.h: what cluster.c and cluster-stream.c, the daemon's side of a
+ * node of a cluster (tickd-cluster(7)), share; nothing else includes it.
+ */
+#ifndef TICKD_CLUSTER_H
+#define TICKD_CLUSTER_H
+
+#include <hiredis/async.h>
+
+struct event;
+
+/* One connection to Redis, and the deadlines of its commands, in order. */
+struct rconn {
+	const char			*name;
+	struct redisAsyncContext	*ac;	/* NULL: not connected */
+	int				 up;
+	uint64_t			*out;	/* ms deadlines, oldest first */
+	size_t				 nout, capout;
+	uint64_t			 backoff; /* ms before a reconnect */
+	struct event			*retry;
+	struct event			*watchdog;
+};
+
+/* The node's link to Redis. */
+struct cluster {
+	int			 on;		/* cluster_redis is set */
+	int			 ready;		/* epoch checked, group made */
+	int			 setup_running;
+	int			 stopping;
+	struct cluster_redis_addr addr;
+	struct rconn		 cmd;		/* commands */
+	struct rconn		 rd;		/* XREADGROUP ... BLOCK */
+	uint64_t		 epoch;		/* as this node knows it */
+	char			*k_stream, *k_alive, *k_nodes, *k_urls;
+	char			*k_epoch;
+	struct event		*ev_hb;
+};
+extern struct cluster	cl;
+
+/* cluster.c */
+int	rconn_cmd(struct rconn *, redisCallbackFn *, void *, uint64_t, int,
+	    const char **, const size_t *);
+void	rconn_answered(struct rconn *);
+void	cluster_logged_cb(struct redisAsyncContext *, void *, void *);
+char	*cluster_k(const char *, const char *);
+
+/* cluster-stream.c */
+int	cluster_stream_init(void);
+void	cluster_stream_free(void);
+void	cluster_stream_up(void);
+void	cluster_stream_down(int);
+void	cluster_stream_resend_all(void);
+void	cluster_nodes_refresh(void);
+int	cluster_node_alive(const char *);
+
+/* cluster-admin.c */
+int	cluster_forget_local(const char *);
+
+#endif /* TICKD_CLUSTER_H */

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+# The cluster keys at start-up (tickd.conf(5) Cluster, tickd-cluster(7)):
+# tickd -t and tickd itself refuse rediss:// (no TLS in this hiredis),
+# several Redis URLs, a cluster_redis without node_name or cluster_url, and
+# a bad node_name; a tickd built --without-hiredis refuses cluster_redis.
+# With cluster_redis unset the cluster keys change nothing.
+
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tickd_test import *  # noqa: E402,F403
+
+BUILT = os.environ.get("TICKD_CLUSTER", "yes") == "yes"
+
+
+def check(d):
+    """Write d's config and run tickd -t on it; (exit status, stderr)."""
+    d.write_conf()
+    return d.check_config()
+
+
+def start_fails(d):
+    """Start tickd in the foreground; (exit status, output)."""
+    d.write_conf()
+    p = subprocess.run([TICKD, "-f", "-c", d.conf_path],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+    return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+
+
+async def main(t):
+    base = {"node_name": "n1", "cluster_url": "http://127.0.0.1:1"}
+    d = Daemon(cluster_redis="rediss://127.0.0.1:6379", **base)
+    rc, err = check(d)
+    if BUILT:
+        t.ok(rc != 0 and "rediss:// is not supported" in err and
+            "no TLS" in err, "tickd -t: rediss:// refused, no TLS", err)
+        rc, err = start_fails(d)
+        t.ok(rc != 0 and "no TLS" in err,
+            "tickd: rediss:// refused at start", err)
+        d.conf["cluster_redis"] = \
+            '"redis://127.0.0.1:7001 redis://127.0.0.1:7002"'
+        rc, err = check(d)
+        t.ok(rc != 0 and "several URLs" in err,
+            "tickd -t: several Redis URLs refused", err)
+        d.conf["cluster_redis"] = "redis://127.0.0.1:6379"
+        rc, err = check(d)
+        t.ok(rc == 0, "tickd -t: one redis:// URL is accepted", err)
+    else:
+        t.ok(rc != 0 and "--without-hiredis" in err,
+            "tickd -t: cluster_redis refused without hiredis", err)
+        d.conf["cluster_redis"] = "redis://127.0.0.1:6379"
+        rc, err = start_fails(d)
+        t.ok(rc != 0 and "without cluster support" in err,
+            "tickd: cluster_redis refused at start without hiredis", err)
+        for n in (3, 4):
+            t.skip(f"case {n}", "tickd built --without-hiredis")
+
+    d.conf["node_name"] = None
+    rc, err = check(d)
+    t.ok(rc != 0 and "cluster_redis needs node_name" in err,
+        "cluster_redis without node_name refused", err)
+    d.conf["node_name"] = "n1"
+    d.conf["cluster_url"] = None
+    rc, err = check(d)
+    t.ok(rc != 0 and "cluster_redis needs cluster_url" in err,
+        "cluster_redis without cluster_url refused", err)
+    d.conf["cluster_url"] = "http://127.0.0.1:1"
+    d.conf["node_name"] = "Node_1"
+    rc, err = check(d)
+    t.ok(rc != 0 and "is not 1-32 bytes of [a-z0-9-]" in err,
+        "a bad node_name refused", err)
+
+    # Without cluster_redis, the other keys are inert: a single node.
+    s = Daemon(node_name="n1", cluster_url="http://127.0.0.1:1",
+        cluster_retry="2s")
+    s.start()
+    tok = token_for(s, "alice", new=True)
+    t.ok(tok is not None and not tok.startswith("n1."),
+        "cluster_redis unset: a single node, tokens unchanged", tok)
+    s.cleanup()
+    d.cleanup()
+
+
+run(main, 8)

@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+# A crash loop of three tickd nodes on one real redis-server
+# (tickd-cluster(7)): alice on n1, bob on n2 and carol on n3 send each other
+# messages with unique ids and ack what they get, while every cycle a random
+# node or Redis is SIGKILLed and started again (Redis always empty).  Sends
+# not answered sent are sent again with the same id.  After a quiet end:
+#
+# - every message answered sent reached its recipient, under one mid only
+#   (the same mid more than once is the at-least-once redelivery of an
+#   item whose ack was lost with a kill);
+# - nothing reached anyone that nobody sent;
+# - no item whose ack was answered ok came again;
+# - every message got exactly one delivered receipt (counted by receipt
+#   mid), with "for" the mid its sent had.
+#
+# TICKD_CLUSTER_CYCLES sets the number of cycles (20 by default);
+# TICKD_SEED replays a run.
+
+import asyncio
+import json
+import os
+import random
+import sys
+
+import websockets
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tickd_test import *  # noqa: E402,F403
+from cluster_test import *  # noqa: E402,F403
+
+skip_unless_cluster()
+
+CYCLES = int(os.environ.get("TICKD_CLUSTER_CYCLES", "20"))
+USERS = {"alice": 1, "bob": 2, "carol": 3}
+
+
+class Peer:
+    """One user's device: a connection that comes back after each kill,
+    acking every msg and receipt it gets."""
+
+    def __init__(self, model, user, node):
+        self.m = model
+        self.user = user
+        self.node = node
+        self.token = None
+        self.ws = None
+        self.refs = {}
+        self.nref = 0
+        self.task = None
+
+    async def run(self):
+        while not self.m.done:
+            try:
+                self.ws = await websockets.connect(
+                    f"ws://127.0.0.1:{self.node.port}/v1/ws",
+                    extra_headers={"Authorization": f"Bearer {self.token}"},
+                    ping_interval=None, close_timeout=1, open_timeout=3)
+                async for raw in self.ws:
+                    self.frame(json.loads(raw))
+            except (OSError, asyncio.TimeoutError,
+                    websockets.WebSocketException):
+                pass
+            self.ws = None
+            for fut in self.refs.values():
+                if not fut.done():
+                    fut.set_result(None)
+            self.refs = {}
+            await asyncio.sleep(0.2)
+
+    def frame(self, f):
+        op = f.get("op")
+        ref = f.get("ref")
+        if ref in self.refs and op in ("sent", "ok", "error"):
+            fut = self.refs.pop(ref)
+            if not fut.done():
+                fut.set_result(f)
+            return
+        # Acks wait for their ok, which this reader must go on to read.
+        if op == "msg":
+            self.m.on_msg(self.user, f)
+            asyncio.create_task(self.ack(f["mid"]))
+        elif op == "receipt":
+            self.m.on_receipt(self.user, f)
+            asyncio.create_task(self.ack(f["mid"]))
+
+    async def call(self, obj, timeout=5):
+        """Send obj with a ref; the reply, or None (link gone, timeout)."""
+        if self.ws is None:
+            return None
+        self.nref += 1
+        obj["ref"] = self.nref
+        fut = asyncio.get_running_loop().create_future()
+        self.refs[self.nref] = fut
+        try:
+            await self.ws.send(json.dumps(obj))
+            return await asyncio.wait_for(fut, timeout)
+        except (OSError, asyncio.TimeoutError,
+                websockets.WebSocketException):
+            return None
+
+    async def ack(self, mid):
+        r = await self.call({"op": "ack", "mid": mid})
+        if r is not None and r.get("op") == "ok":
+            self.m.acked.add((self.user, mid))
+
+
+class Model:
+    def __init__(self):
+        self.done = False
+        self.sent = {}          # (from, id) -> (to, mid)
+        self.want = []          # (from, id, to) not answered sent yet
+        self.got = {}           # (to, from, id) -> set of local mids
+        self.acked = set()      # (user, mid) whose ack was answered ok
+        self.seen = set()       # (user, mid) delivered at least once
+        self.receipts = {}      # (from, for) -> set of receipt mids
+        self.problems = []
+
+    def on_msg(self, user, f):
+        key = (user, f.get("from"), f.get("id"))
+        if (user, f["mid"]) in self.acked:
+            self.problems.append(f"{user} got {f['mid']} again after its "
+                "ack was answered ok")
+        self.got.setdefault(key, set()).add(f["mid"])
+
+    def on_receipt(self, user, f):
+        if (user, f["mid"]) in self.acked:
+            self.problems.append(f"{user} got receipt {f['mid']} again "
+                "after its ack was answered ok")
+        if f.get("status") == "delivered":
+            self.receipts.setdefault((user, f.get("for")), set()).add(
+                f["mid"])
+
+
+async def send_round(m, peers, rng, cycle):
+    """Each user sends two messages to each other user (none when cycle is
+    None), then resends what was never answered sent."""
+    jobs = []
+    for frm in USERS if cycle is not None else ():
+        for to in USERS:
+            if to != frm:
+                for k in range(2):
+                    m.want.append((frm, f"c{cycle}-{frm}-{to}-{k}", to))
+    left = []
+    for frm, mid_id, to in m.want:
+        jobs.append((frm, mid_id, to))
+    for frm, mid_id, to in jobs:
+        r = await peers[frm].call({"op": "send", "to": to, "id": mid_id,
+            "body": mid_id})
+        if r is not None and r.get("op") == "sent":
+            prev = m.sent.get((frm, mid_id))
+            if prev is not None and prev[1] != r["mid"]:
+                m.problems.append(f"{frm}/{mid_id}: sent {prev[1]}, then "
+                    f"{r['mid']}")
+            m.sent[(frm, mid_id)] = (to, r["mid"])
+        else:
+            left.append((frm, mid_id, to))
+        if rng.random() < 0.1:
+            await asyncio.sleep(rng.random() * 0.05)
+    m.want = left
+
+
+async def wait_async(pred, timeout):
+    """Like wait_for, letting the peers run meanwhile."""
+    if VALGRIND:
+        timeout *= 4
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        await asyncio.sleep(0.2)
+
+
+async def main(t):
+    seed = int(os.environ.get("TICKD_SEED", random.randrange(1 << 30)))
+    t.diag(f"TICKD_SEED={seed} TICKD_CLUSTER_CYCLES={CYCLES}")
+    rng = random.Random(seed)
+    m = Model()
+    with Cluster() as cl:
+        peers = {}
+        for user, i in USERS.items():
+            d = cl.node(i)
+            if register(d, user).status != 201:
+                raise Failure(f"register {user}")
+            p = Peer(m, user, d)
+            p.token = token_for(d, user)
+            peers[user] = p
+        for p in peers.values():
+            p.task = asyncio.create_task(p.run())
+        await asyncio.sleep(0.5)
+        for cycle in range(CYCLES):
+            sender = asyncio.create_task(send_round(m, peers, rng, cycle))
+            await asyncio.sleep(rng.uniform(0.05, 0.6))
+            victim = rng.choice(["n1", "n2", "n3", "redis"])
+            if victim == "redis":
+                cl.redis.stop()
+            else:
+                cl.node(int(victim[1])).kill()
+            await sender
+            await asyncio.sleep(rng.uniform(0, 0.3))
+            if victim == "redis":
+                cl.redis.start()
+            else:
+                cl.node(int(victim[1])).start()
+            cl.wait_up()
+            t.diag(f"cycle {cycle}: killed {victim}; {len(m.sent)} sent, "
+                f"{len(m.want)} to send again")
+        # Quiet end: resend what was never answered, then wait for it all.
+        for _ in range(10):
+            if not m.want:
+                break
+            await send_round(m, peers, rng, None)
+            t.diag(f"end: {len(m.want)} to send again; connected: "
+                f"{[u for u, p in peers.items() if p.ws is not None]}")
+            await asyncio.sleep(1)
+        t.eq(m.want, [], "every send was answered sent in the end")
+
+        def quiet():
+            if any((cluster_metric(d, "tickd_cluster_outbox") or 0) != 0
+                    for d in cl.nodes):
+                return False
+            return all((to, frm, i) in m.got and (frm, mid) in m.receipts
+                for (frm, i), (to, mid) in m.sent.items())
+        t.ok(await wait_async(quiet, 90), "the outboxes drain, every "
+            "message arrives and its receipt comes back")
+        await asyncio.sleep(2)
+        m.done = True
+        for p in peers.values():
+            if p.ws is not None:
+                await p.ws.close()
+            p.task.cancel()
+
+    lost = [(frm, i, to) for (frm, i), (to, _) in m.sent.items()
+        if (to, frm, i) not in m.got]
+    t.eq(lost, [], f"all {len(m.sent)} messages answered sent arrived")
+    multi = {k: v for k, v in m.got.items() if len(v) > 1}
+    t.eq(multi, {}, "each arrived under one mid only")
+    sent_keys = {(to, frm, i) for (frm, i), (to, _) in m.sent.items()}
+    unsent = [k for k in m.got if k not in sent_keys]
+    t.eq(unsent, [], "nothing arrived that was not sent")
+    bad = []
+    for (frm, i), (to, mid) in m.sent.items():
+        n = len(m.receipts.get((frm, mid), ()))
+        if n != 1:
+            bad.append((frm, i, mid, n))
+    t.eq(bad, [], "exactly one delivered receipt per message")
+    t.eq(m.problems, [], "no acked item came back, no id changed its mid")
+
+
+run(main, 7, timeout=600)

@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_cluster.c: TAP unit tests of cluster-rules.c and store-cluster.c:
+ * node names, cluster URLs and Redis URLs, the home a token or media ID
+ * names, Redis key names, the receiver's verdict on an entry, and the
+ * outbox, dedup records, cursor, epoch, directory cache and remote-item
+ * origins in a real store.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tickd.h"
+#include "testlib.h"
+#include "testlib-store.h"
+
+static char	dir[256];
+
+/* Node names: 1-32 bytes of [a-z0-9-]. */
+static int
+test_node_names(void)
+{
+	CHECK(cluster_node_name_ok("n1", 2));
+	CHECK(cluster_node_name_ok("a-b-0", 5));
+	CHECK(cluster_node_name_ok("12345678901234567890123456789012", 32));
+	CHECK(!cluster_node_name_ok("123456789012345678901234567890123", 33));
+	CHECK(!cluster_node_name_ok("", 0));
+	CHECK(!cluster_node_name_ok("N1", 2));
+	CHECK(!cluster_node_name_ok("n.1", 3));
+	CHECK(!cluster_node_name_ok("n_1", 3));
+	CHECK(!cluster_node_name_ok("n 1", 3));
+	return (0);
+}
+
+/* cluster_url and cluster_redis syntax. */
+static int
+test_urls(void)
+{
+	struct cluster_redis_addr	 a;
+	char				*why = NULL;
+
+	CHECK(cluster_url_ok("https://n1.chat.example", &why) == 0);
+	CHECK(cluster_url_ok("http://127.0.0.1:8091/chat", &why) == 0);
+	CHECK(cluster_url_ok("https://a b", &why) == -1);
+	free(why);
+	CHECK(cluster_url_ok("wss://a", &why) == -1);
+	free(why);
+
+	CHECK(cluster_redis_parse("redis://127.0.0.1:6390", 22, &a, &why) ==
+	    0);
+	CHECK(strcmp(a.host, "127.0.0.1") == 0 && a.port == 6390 &&
+	    a.user == NULL && a.pass == NULL && !a.tls);
+	cluster_redis_addr_clear(&a);
+	CHECK(cluster_redis_parse("rediss://u:p:q@[::1]:7000", 25, &a, &why) ==
+	    0);
+	CHECK(strcmp(a.host, "::1") == 0 && a.port == 7000 && a.tls &&
+	    strcmp(a.user, "u") == 0 && strcmp(a.pass, "p:q") == 0);
+	cluster_redis_addr_clear(&a);
+	CHECK(cluster_redis_parse("redis://secret@h:1", 18, &a, &why) == 0);
+	CHECK(a.user == NULL && strcmp(a.pass, "secret") == 0);
+	cluster_redis_addr_clear(&a);
+	CHECK(cluster_redis_parse("redis://h:0", 11, &a, &why) == -1);
+	free(why);
+	CHECK(cluster_redis_parse("redis://h:1x", 12, &a, &why) == -1);
+	free(why);
+	CHECK(cluster_redis_parse("redis://:1", 10, &a, &why) == -1);
+	free(why);
+	CHECK(cluster_redis_parse("redis://h/0:1", 13, &a, &why) == -1);
+	free(why);
+	CHECK(cluster_redis_check("redis://a:1  redis://b:2 ", &why) == 2);
+	CHECK(cluster_redis_check("  ", &why) == -1);
+	free(why);
+	return (0);
+}
+
+/* The home in a token or media ID, and Redis key names. */
+static int
+test_homes_and_keys(void)
+{
+	char	*k;
+	size_t	 len;
+
+	CHECK(cluster_home_of("n2.abcdef", 9, &len) && len == 2);
+	CHECK(!cluster_home_of("abcdef", 6, &len) && len == 0);
+	CHECK(!cluster_home_of("N2.abc", 6, &len));
+	CHECK(!cluster_home_of(".abc", 4, &len));
+	k = cluster_key("tickd:", "in", "n1");
+	CHECK(strcmp(k, "tickd:{n1}:in") == 0);
+	free(k);
+	k = cluster_key("tickd:", "u", "alice");
+	CHECK(strcmp(k, "tickd:u:{alice}") == 0);
+	free(k);
+	k = cluster_key("x:", "epoch", NULL);
+	CHECK(strcmp(k, "x:epoch") == 0);
+	free(k);
+	return (0);
+}
+
+/* Dedup first, then the cursor, then apply. */
+static int
+test_verdict(void)
+{
+	struct mid	cur = { 100, 5 }, lo = { 100, 5 }, hi = { 100, 6 };
+	struct mid	old = { 99, 9 };
+
+	CHECK(cluster_verdict(&cur, &hi, 0) == CLUSTER_APPLY);
+	CHECK(cluster_verdict(&cur, &lo, 0) == CLUSTER_SKIP);
+	CHECK(cluster_verdict(&cur, &old, 0) == CLUSTER_SKIP);
+	CHECK(cluster_verdict(&cur, &hi, 1) == CLUSTER_DONE_AGAIN);
+	CHECK(cluster_verdict(&cur, &old, 1) == CLUSTER_DONE_AGAIN);
+	CHECK(cluster_verdict(&mid_zero, &hi, 0) == CLUSTER_APPLY);
+	return (0);
+}
+
+/* Walk callback collecting (node, mid.ms) pairs into a string. */
+static int
+collect(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	char	*buf = arg;
+	size_t	 n = strlen(buf);
+
+	snprintf(buf + n, 256 - n, "%s:%llu:%.*s ", node,
+	    (unsigned long long)mid->ms, (int)r->len, r->payload);
+	return (STORE_WALK_NEXT);
+}
+
+/* Walk callback deleting records with an even ms. */
+static int
+del_even(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	(void)arg;
+	(void)node;
+	(void)r;
+	return (mid->ms % 2 == 0 ? STORE_WALK_DELETE : STORE_WALK_NEXT);
+}
+
+/* The outbox: per destination, in mid order, counted, deletable. */
+static int
+test_outbox(void)
+{
+	struct store	*s;
+	struct txn	 t;
+	struct cout_rec	 r, g;
+	struct mid	 m, lw;
+	uint64_t	 n;
+	char		*cause = NULL, buf[256];
+	static const char *const nodes[] = { "n2", "n10", "n2", "n3", "n2" };
+	int		 i;
+
+	CHECK(store_open(&s, dir, 64 << 20, &cause) == STORE_OK);
+	CHECK(store_txn_begin(s, &t, 1) == STORE_OK);
+	CHECK(store_cout_count(&t, &n) == STORE_OK && n == 0);
+	CHECK(store_cout_lowest(&t, "n2", &lw) == STORE_OK &&
+	    mid_iszero(&lw));
+	for (i = 4; i >= 0; i--) {
+		m.ms = 10 + (uint64_t)i;
+		m.seq = 0;
+		r.kind = COUT_MSG;
+		r.created = 1000 + (uint64_t)i;
+		r.payload = "{\"x\":1}";
+		r.len = 7;
+		CHECK(store_cout_put(&t, nodes[i], &m, &r) == STORE_OK);
+	}
+	CHECK(store_cout_put(&t, "n2", &m, &r) == STORE_EXISTS);
+	CHECK(store_cout_put(&t, "Bad.Node", &m, &r) == STORE_ERR);
+	store_txn_abort(&t);
+	CHECK(store_txn_begin(s, &t, 1) == STORE_OK);
+	for (i = 0; i < 5; i++) {
+		m.ms = 10 + (uint64_t)i;
+		m.seq = 0;
+		r.kind = i == 3 ? COUT_RCPT : COUT_MSG;
+		r.created = 1000 + (uint64_t)i;
+		r.payload = i == 3 ? "{}" : "{\"x\":1}";
+		r.len = strlen(r.payload);
+		CHECK(store_cout_put(&t, nodes[i], &m, &r) == STORE_OK);
+	}
+	CHECK(store_cout_count(&t, &n) == STORE_OK && n == 5);
+	buf[0] = '\0';
+	CHECK(store_cout_walk(&t, "n2", NULL, collect, buf) == STORE_OK);
+	CHECK(strcmp(buf, "n2:10:{\"x\":1} n2:12:{\"x\":1} n2:14:{\"x\":1} ") ==
+	    0);
+	buf[0] = '\0';
+	m.ms = 10;
+	CHECK(store_cout_walk(&t, "n2", &m, collect, buf) == STORE_OK);
+	CHECK(strcmp(buf, "n2:12:{\"x\":1} n2:14:{\"x\":1} ") == 0);
+	buf[0] = '\0';
+	CHECK(store_cout_walk(&t, NULL, NULL, collect, buf) == STORE_OK);
+	CHECK(strcmp(buf, "n10:11:{\"x\":1} n2:10:{\"x\":1} n2:12:{\"x\":1} "
+	    "n2:14:{\"x\":1} n3:13:{} ") == 0);
+	CHECK(store_cout_lowest(&t, "n2", &lw) == STORE_OK && lw.ms == 10);
+	m.ms = 13;
+	CHECK(store_cout_get(&t, "n3", &m, &g) == STORE_OK);
+	CHECK(g.kind == COUT_RCPT && g.created == 1003 && g.len == 2);
+	CHECK(store_cout_get(&t, "n2", &m, &g) == STORE_NOTFOUND);
+	m.ms = 10;
+	CHECK(store_cout_del(&t, "n2", &m) == STORE_OK);
+	CHECK(store_cout_del(&t, "n2", &m) == STORE_NOTFOUND);
+	CHECK(store_cout_lowest(&t, "n2", &lw) == STORE_OK && lw.ms == 12);
+	CHECK(store_cout_count(&t, &n) == STORE_OK && n == 4);
+	CHECK(store_cout_walk(&t, "n2", NULL, del_even, NULL) == STORE_OK);
+	CHECK(store_cout_count(&t, &n) == STORE_OK && n == 2);
+	CHECK(store_cout_lowest(&t, "n2", &lw) == STORE_OK &&
+	    mid_iszero(&lw));
+	CHECK(store_txn_commit(&t) == STORE_OK);
+	store_close(s);
+
+	/* What was committed is there after a reopen. */
+	CHECK(store_open(&s, dir, 64 << 20, &cause) == STORE_OK);
+	CHECK(store_txn_begin(s, &t, 0) == STORE_OK);
+	CHECK(store_cout_count(&t, &n) == STORE_OK && n == 2);
+	buf[0] = '\0';
+	CHECK(store_cout_walk(&t, NULL, NULL, collect, buf) == STORE_OK);
+	CHECK(strcmp(buf, "n10:11:{\"x\":1} n3:13:{} ") == 0);
+	store_txn_abort(&t);
+	store_close(s);
+	return (0);
+}
+
+/* Walk callback counting directory entries. */
+static int
+count_dir(void *arg, const char *user, const char *node)
+{
+	(void)user;
+	(void)node;
+	(*(int *)arg)++;
+	return (STORE_WALK_NEXT);
+}
+
+/* Dedup records trimmed below lw, cursor, epoch, directory, origins. */
+static int
+test_receiver(void)
+{
+	struct store	*s;
+	struct txn	 t;
+	struct mid	 m, om, cur;
+	uint64_t	 n, e;
+	char		*cause = NULL, node[CLUSTER_NODE_MAX + 1];
+	int		 i, count = 0;
+
+	CHECK(store_open(&s, dir, 64 << 20, &cause) == STORE_OK);
+	CHECK(store_txn_begin(s, &t, 1) == STORE_OK);
+	for (i = 1; i <= 5; i++) {
+		m.ms = (uint64_t)i;
+		m.seq = 0;
+		CHECK(store_cdedup_put(&t, "n1", &m, 77) == STORE_OK);
+		CHECK(store_cdedup_put(&t, "n1x", &m, 77) == STORE_OK);
+	}
+	m.ms = 3;
+	CHECK(store_cdedup_get(&t, "n1", &m) == STORE_OK);
+	CHECK(store_cdedup_get(&t, "n9", &m) == STORE_NOTFOUND);
+	CHECK(store_cdedup_trim(&t, "n1", &m, &n) == STORE_OK && n == 2);
+	m.ms = 2;
+	CHECK(store_cdedup_get(&t, "n1", &m) == STORE_NOTFOUND);
+	CHECK(store_cdedup_get(&t, "n1x", &m) == STORE_OK);
+	m.ms = 3;
+	CHECK(store_cdedup_get(&t, "n1", &m) == STORE_OK);
+	CHECK(store_cdedup_drop(&t, "n1x") == STORE_OK);
+	m.ms = 5;
+	CHECK(store_cdedup_get(&t, "n1x", &m) == STORE_NOTFOUND);
+	CHECK(store_cdedup_get(&t, "n1", &m) == STORE_OK);
+
+	CHECK(store_ccursor_get(&t, &cur) == STORE_OK && mid_iszero(&cur));
+	cur.ms = 1700000000000ULL;
+	cur.seq = 3;
+	CHECK(store_ccursor_put(&t, &cur) == STORE_OK);
+	CHECK(store_cepoch_get(&t, &e) == STORE_OK && e == 0);
+	CHECK(store_cepoch_put(&t, 0xdeadbeefULL) == STORE_OK);
+
+	CHECK(store_cdir_get(&t, "bob", node) == STORE_NOTFOUND);
+	CHECK(store_cdir_put(&t, "bob", "n2") == STORE_OK);
+	CHECK(store_cdir_put(&t, "carol", "n3") == STORE_OK);
+	CHECK(store_cdir_put(&t, "carol", "NOPE") == STORE_ERR);
+	store_txn_abort(&t);
+	CHECK(store_txn_begin(s, &t, 1) == STORE_OK);
+	CHECK(store_cdir_put(&t, "bob", "n2") == STORE_OK);
+	CHECK(store_cdir_put(&t, "carol", "n3") == STORE_OK);
+	CHECK(store_cdir_put(&t, "bob", "n4") == STORE_OK);
+	CHECK(store_cdir_get(&t, "bob", node) == STORE_OK &&
+	    strcmp(node, "n4") == 0);
+	CHECK(store_cdir_walk(&t, count_dir, &count) == STORE_OK &&
+	    count == 2);
+	CHECK(store_cdir_del(&t, "carol") == STORE_OK);
+	CHECK(store_cdir_get(&t, "carol", node) == STORE_NOTFOUND);
+
+	m.ms = 50;
+	m.seq = 1;
+	om.ms = 40;
+	om.seq = 2;
+	CHECK(store_crmsg_get(&t, &m, node, &om) == STORE_NOTFOUND);
+	CHECK(store_crmsg_put(&t, &m, "n1", &om) == STORE_OK);
+	memset(&om, 0, sizeof om);
+	CHECK(store_crmsg_get(&t, &m, node, &om) == STORE_OK);
+	CHECK(strcmp(node, "n1") == 0 && om.ms == 40 && om.seq == 2);
+	CHECK(store_ccursor_put(&t, &cur) == STORE_OK);
+	CHECK(store_cepoch_put(&t, 0xdeadbeefULL) == STORE_OK);
+	CHECK(store_txn_commit(&t) == STORE_OK);
+
+	CHECK(store_txn_begin(s, &t, 1) == STORE_OK);
+	CHECK(store_ccursor_get(&t, &cur) == STORE_OK &&
+	    cur.ms == 1700000000000ULL && cur.seq == 3);
+	CHECK(store_cepoch_get(&t, &e) == STORE_OK && e == 0xdeadbeefULL);
+	CHECK(store_crmsg_del(&t, &m) == STORE_OK);
+	CHECK(store_crmsg_get(&t, &m, node, &om) == STORE_NOTFOUND);
+	CHECK(store_txn_commit(&t) == STORE_OK);
+	store_close(s);
+	return (0);
+}
+
+/* The qid of user's device. */
+static uint64_t
+qid_of(struct env *e, const char *user, const char *device)
+{
+	struct dev_rec	d;
+
+	if (store_device_get(&e->txn, user, device, &d) != STORE_OK)
+		return (0);
+	return (d.qid);
+}
+
+/* Queue walk callback keeping the first item's mid. */
+static int
+first_item(void *arg, const struct mid *mid, const struct item *it)
+{
+	(void)it;
+	*(struct mid *)arg = *mid;
+	return (STORE_WALK_STOP);
+}
+
+/* Walk callback keeping the first record's mid. */
+static int
+cout_first(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	(void)node;
+	(void)r;
+	*(struct mid *)arg = *mid;
+	return (STORE_WALK_STOP);
+}
+
+/* One entry of kind k from origin o, stream id ms-0, om, payload p. */
+static struct cluster_entry
+entry(const char *o, const char *k, uint64_t ms, uint64_t om, const char *p)
+{
+	struct cluster_entry	e;
+
+	memset(&e, 0, sizeof e);
+	strlcpy(e.o, o, sizeof e.o);
+	strlcpy(e.k, k, sizeof e.k);
+	e.id.ms = ms;
+	e.om.ms = om;
+	e.p = p;
+	e.plen = strlen(p);
+	return (e);
+}
+
+/* Walk callback counting outbox records and keeping the last payload. */
+static int
+last_rec(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	char	*buf = arg;
+
+	(void)node;
+	(void)mid;
+	snprintf(buf, 256, "%.*s", (int)r->len, r->payload);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * cluster_apply on a receiver: a msg is queued once whatever the copies, a
+ * done confirms outbox records, an ack sends the delivered receipt back,
+ * refusals become failed receipts, lw trims dedup records.
+ */
+static int
+test_apply(void)
+{
+	struct env		 e;
+	struct conf		 c;
+	struct cluster_entry	 v[4];
+	struct cluster_applied	 a;
+	struct ack_res		 ar;
+	struct cout_rec		 o;
+	struct mid		 m;
+	uint64_t		 n;
+	char			 buf[256];
+	static const char	 msg[] = "{\"from\":\"alice\",\"from_device\":"
+	    "\"phone\",\"to\":\"bob\",\"id\":\"x1\",\"ts\":5,\"body\":"
+	    "\"hi\"}";
+
+	conf_init(&c);
+	c.max_queue = 1;
+	CHECK(env_open(&e, dir, "apply", 64 << 20) == 0);
+	CHECK(env_user(&e, "bob", "laptop", 1000) == 0);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "msg", 2000, 7, msg);
+	v[1] = entry("n1", "msg", 2001, 7, msg);	/* a resend: dedup */
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.dedup_hits == 1 && a.targets.n == 1);
+	CHECK(has_target(&a.targets, "bob", "laptop"));
+	CHECK(a.ndone == 1 && strcmp(a.done[0].node, "n1") == 0 &&
+	    a.done[0].n == 2 && a.done[0].oms[0].ms == 7);
+	CHECK(a.cursor.ms == 2000);
+	cluster_applied_free(&a);
+	/* The same stream id again (a pending entry read after a crash). */
+	v[0] = entry("n1", "msg", 2000, 8, msg);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 0 && a.ndone == 0);
+	cluster_applied_free(&a);
+
+	/* bob's queue is full now: a failed receipt goes back to n1. */
+	v[0] = entry("n1", "msg", 2002, 9, msg);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 0);
+	cluster_applied_free(&a);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 1);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, buf) == STORE_OK);
+	CHECK(strstr(buf, "\"for\":\"9-0\"") != NULL &&
+	    strstr(buf, "\"status\":\"failed\"") != NULL &&
+	    strstr(buf, "\"reason\":\"queue_full\"") != NULL);
+
+	/* An unknown recipient: failed, no_such_user. */
+	v[0] = entry("n1", "msg", 2003, 10, "{\"from\":\"alice\","
+	    "\"from_device\":\"p\",\"to\":\"zed\",\"id\":\"x2\","
+	    "\"body\":1}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, buf) == STORE_OK);
+	CHECK(strstr(buf, "\"reason\":\"no_such_user\"") != NULL &&
+	    strstr(buf, "\"by\":\"zed\"") != NULL);
+
+	/* bob acks the message: the delivered receipt goes to n1's outbox. */
+	CHECK(store_queue_walk(&e.txn, qid_of(&e, "bob", "laptop"), NULL,
+	    first_item, &m) == STORE_OK);
+	CHECK(queue_ack(&e.txn, &e.gen, &c, "bob", "laptop", &m, 4000, &ar) ==
+	    STORE_OK && ar.deleted && ar.targets.n == 0);
+	targets_free(&ar.targets);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 3);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, buf) == STORE_OK);
+	CHECK(strstr(buf, "\"for\":\"7-0\"") != NULL &&
+	    strstr(buf, "\"status\":\"delivered\"") != NULL &&
+	    strstr(buf, "\"by\":\"bob\"") != NULL);
+
+	/* A done from n1 confirms this node's records for n1. */
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, cout_first, &m) ==
+	    STORE_OK);
+	{
+		char	p[128], ms[MID_STRLEN + 1];
+
+		mid_format(&m, ms);
+		snprintf(p, sizeof p, "{\"oms\":[\"%s\",\"1-1\"]}", ms);
+		v[0] = entry("n1", "done", 2004, 0, p);
+		CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) ==
+		    STORE_OK);
+	}
+	CHECK(a.confirmed == 1 && a.applied == 0);
+	cluster_applied_free(&a);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 2);
+	CHECK(store_cout_get(&e.txn, "n1", &m, &o) == STORE_NOTFOUND);
+
+	/* lw 9-0 from n1 drops the dedup records of oms 7 and 8. */
+	m.ms = 7;
+	m.seq = 0;
+	CHECK(store_cdedup_get(&e.txn, "n1", &m) == STORE_OK);
+	v[0] = entry("n1", "lw", 2005, 0, "{}");
+	v[0].has_lw = 1;
+	v[0].lw.ms = 9;
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	CHECK(store_cdedup_get(&e.txn, "n1", &m) == STORE_NOTFOUND);
+	m.ms = 9;
+	CHECK(store_cdedup_get(&e.txn, "n1", &m) == STORE_OK);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
+/*
+ * The sender's side: a send to a remote user keeps an outbox record and the
+ * dedup record, and a receipt from the remote node reaches the sender.
+ */
+static int
+test_send_remote(void)
+{
+	struct env		 e;
+	struct conf		 c;
+	struct send_req		 req;
+	struct send_res		 res, again;
+	struct cluster_entry	 v[1];
+	struct cluster_applied	 a;
+	struct cout_rec		 o;
+	json_t			*body;
+	uint64_t		 n;
+	char			 p[160], ms[MID_STRLEN + 1];
+
+	conf_init(&c);
+	CHECK(env_open(&e, dir, "send", 64 << 20) == 0);
+	CHECK(env_user(&e, "alice", "phone", 1000) == 0);
+	CHECK(account_claim_device(&e.txn, "alice", "tablet", 1000, p,
+	    &(struct dev_rec){ 0 }) == STORE_OK);
+	body = json_string("hello");
+	memset(&req, 0, sizeof req);
+	req.from = "alice";
+	req.from_device = "phone";
+	req.to = "bob";
+	req.id = "c1";
+	req.body = body;
+	req.now = 2000;
+	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &res) ==
+	    STORE_OK);
+	CHECK(res.err == TE_OK && !res.dup && res.targets.n == 1 &&
+	    has_target(&res.targets, "alice", "tablet"));
+	targets_free(&res.targets);
+	CHECK(store_cout_get(&e.txn, "n2", &res.mid, &o) == STORE_OK);
+	CHECK(o.kind == COUT_MSG && memmem(o.payload, o.len,
+	    "\"body\":\"hello\"", 14) != NULL);
+	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
+	    STORE_OK);
+	CHECK(again.dup && mid_cmp(&again.mid, &res.mid) == 0);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 1);
+	c.cluster_outbox_max = 1;
+	req.id = "c2";
+	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
+	    STORE_OK && again.err == TE_UNAVAILABLE);
+
+	mid_format(&res.mid, ms);
+	snprintf(p, sizeof p, "{\"for\":\"%s\",\"status\":\"delivered\","
+	    "\"by\":\"bob\",\"ts\":9}", ms);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n2", "rcpt", 5000, 3, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 2 &&
+	    has_target(&a.targets, "alice", "phone"));
+	cluster_applied_free(&a);
+	json_decref(body);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
+static const struct test tests[] = {
+	{ "node names", test_node_names },
+	{ "cluster_url and cluster_redis", test_urls },
+	{ "homes in tokens and IDs, Redis keys", test_homes_and_keys },
+	{ "the receiver's verdict", test_verdict },
+	{ "the outbox in the store", test_outbox },
+	{ "dedup, cursor, epoch, directory, origins", test_receiver },
+	{ "cluster_apply: dedup, refusals, done, lw", test_apply },
+	{ "queue_send_remote and a receipt back", test_send_remote },
+};
+
+int
+main(void)
+{
+	return (tap_run_tmpdir(tests, nitems(tests), "test_cluster", dir,
+	    sizeof dir));
+}
