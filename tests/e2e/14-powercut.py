@@ -366,7 +366,7 @@ def quiet_env(workdir):
     self-test: sanitizer reports, if any, go under workdir, not where CI
     counts them."""
     env = dict(os.environ)
-    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"):
         opts = [o for o in env.get(k, "").split(":")
             if o and not o.startswith("log_path=")]
         opts.append("log_path=" + os.path.join(workdir, k.lower()))

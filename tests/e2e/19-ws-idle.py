@@ -19,9 +19,11 @@ from tickd_test import *  # noqa: E402,F403
 IDLE = 100              # connections held for the memory check
 PER_CONN = 5000         # bytes of heap each may add, at most
 
-# AddressSanitizer's redzones and quarantine make heap sizes meaningless.
+# AddressSanitizer's redzones and quarantine, and ThreadSanitizer's
+# shadow memory, make heap sizes meaningless.
 with open(TICKD or "/dev/null", "rb") as _f:
-    ASAN = b"__asan_init" in _f.read()
+    _bin = _f.read()
+    ASAN = b"__asan_init" in _bin or b"__tsan_init" in _bin
 
 
 def dribble(ws, data, pieces, pause=0.05):
@@ -117,7 +119,7 @@ async def main(t):
         toks = [token_for(d, "alice", device=f"idle{i}")
             for i in range(IDLE)]
         if ASAN or VALGRIND:
-            t.skip("idle connections' heap", "sanitizer or valgrind build")
+            t.skip("idle connections' heap", "a sanitizer or valgrind build")
         else:
             warm = [RawWS(d, tok) for _ in range(1)]
             warm[0].recv_json()

@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -68,6 +69,7 @@ static char		 files[MAXFILES][NAME_MAX + 1];
 static int		 fdfile[MAXFD];	/* file index + 1, 0 untracked */
 static int		 fddsync[MAXFD];
 static struct map	 maps[MAXMAPS];
+static int		 state;		/* of setup: 0, 1 under way, 2 done */
 
 static int	(*real_open)(const char *, int, ...);
 static int	(*real_openat)(int, const char *, int, ...);
@@ -93,12 +95,25 @@ next(const char *name)
 	return (p);
 }
 
-/* Finds the real functions and opens the log, before main. */
-__attribute__((constructor)) static void
+/*
+ * Finds the real functions and opens the log, on the first call of any
+ * function here: not in a constructor, which may run before a sanitizer's
+ * runtime is ready for the calls it makes.
+ */
+static void
 setup(void)
 {
 	const char	*path;
+	int		 expect = 0;
 
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 2)
+		return;
+	if (!__atomic_compare_exchange_n(&state, &expect, 1, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+			;
+		return;
+	}
 	real_open = next("open");
 	real_openat = next("openat");
 	real_close = next("close");
@@ -116,6 +131,7 @@ setup(void)
 	    (logfd = real_open(path, O_WRONLY | O_CREAT | O_APPEND |
 	    O_CLOEXEC, 0600)) == -1)
 		abort();
+	__atomic_store_n(&state, 2, __ATOMIC_RELEASE);
 }
 
 /* Appends one record with its payload, in one writev. */
@@ -238,6 +254,7 @@ open(const char *path, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
+	setup();
 	fd = real_open(path, flags, mode);
 	opened(fd, path, flags);
 	return (fd);
@@ -256,6 +273,7 @@ open64(const char *path, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
+	setup();
 	fd = real_open(path, flags, mode);
 	opened(fd, path, flags);
 	return (fd);
@@ -274,6 +292,7 @@ openat(int at, const char *path, int flags, ...)
 		mode = va_arg(ap, mode_t);
 		va_end(ap);
 	}
+	setup();
 	fd = real_openat(at, path, flags, mode);
 	opened(fd, path, flags);
 	return (fd);
@@ -283,6 +302,7 @@ openat(int at, const char *path, int flags, ...)
 int
 close(int fd)
 {
+	setup();
 	if (fd >= 0 && fd < MAXFD)
 		fdfile[fd] = 0;
 	return (real_close(fd));
@@ -296,6 +316,7 @@ write(int fd, const void *buf, size_t len)
 	off_t		 off = 0;
 	ssize_t		 n;
 
+	setup();
 	if (tracked(fd) != -1)
 		off = lseek(fd, 0, SEEK_CUR);
 	n = real_write(fd, buf, len);
@@ -312,6 +333,7 @@ pwrite(int fd, const void *buf, size_t len, off_t off)
 	struct iovec	 iov;
 	ssize_t		 n;
 
+	setup();
 	n = real_pwrite(fd, buf, len, off);
 	iov.iov_base = (void *)buf;
 	iov.iov_len = len;
@@ -333,6 +355,7 @@ writev(int fd, const struct iovec *iov, int cnt)
 	off_t	 off = 0;
 	ssize_t	 n;
 
+	setup();
 	if (tracked(fd) != -1)
 		off = lseek(fd, 0, SEEK_CUR);
 	n = real_writev(fd, iov, cnt);
@@ -346,6 +369,7 @@ pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
 	ssize_t	 n;
 
+	setup();
 	n = real_pwritev(fd, iov, cnt, off);
 	wrote(fd, iov, cnt, off, n);
 	return (n);
@@ -364,6 +388,7 @@ ftruncate(int fd, off_t len)
 {
 	int	 rc, file;
 
+	setup();
 	rc = real_ftruncate(fd, len);
 	if (rc == 0 && (file = tracked(fd)) != -1)
 		emit('T', file, 0, (uint64_t)len, NULL, 0);
@@ -389,6 +414,7 @@ synced(int fd, int (*real)(int))
 int
 fdatasync(int fd)
 {
+	setup();
 	return (synced(fd, real_fdatasync));
 }
 
@@ -396,16 +422,24 @@ fdatasync(int fd)
 int
 fsync(int fd)
 {
+	setup();
 	return (synced(fd, real_fsync));
 }
 
-/* mmap(2), noting shared mappings of store files. */
+/*
+ * mmap(2), noting shared mappings of store files.  Before setup, which no
+ * open has called yet, there is no store file: the system call itself,
+ * as setup's own allocations may come here.
+ */
 void *
 mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void	*p;
 	int	 i, file;
 
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+		return ((void *)syscall(SYS_mmap, addr, len, prot, flags, fd,
+		    off));
 	p = real_mmap(addr, len, prot, flags, fd, off);
 	if (p == MAP_FAILED || (file = tracked(fd)) == -1 ||
 	    !(flags & MAP_SHARED))
@@ -438,6 +472,8 @@ msync(void *addr, size_t len, int flags)
 	char	*a = addr;
 	int	 i, rc, file = -1;
 
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+		return ((int)syscall(SYS_msync, addr, len, flags));
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < MAXMAPS; i++)
 		if (maps[i].file != 0 && a >= maps[i].addr &&
