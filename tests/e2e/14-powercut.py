@@ -7,8 +7,9 @@
 # (data.mdb, lock.mdb) and every fdatasync, fsync and msync of them, each
 # with the time it completed.  Then, for CUTS points spread over that log,
 # the files are rebuilt as a power cut there could leave them: each 4 KiB
-# block as of the file's last completed sync (a write through an O_DSYNC
-# descriptor, LMDB's meta page, is on disk once it returns), or, for a
+# block as of the file's last completed sync (with the writes that had
+# completed when that sync began; a write through an O_DSYNC descriptor,
+# LMDB's meta page, is on disk once it returns), or, for a
 # block written since, any later version of it, chosen at random block by
 # block (the writes since the sync land in any subset and order, torn at
 # 4 KiB; a block never goes back to an older version once a newer one is
@@ -285,11 +286,13 @@ class File:
         self.name = name
         self.cur = {}           # block -> its bytes now
         self.size = 0
+        self.sizes = []         # (record, size after it) since the sync
         self.disk = {}          # block -> its bytes as of the last sync
         self.disk_size = 0
-        self.since = {}         # block -> its versions since then
+        self.since = {}         # block -> [(record, bytes)] since then
 
-    def write(self, off, data, dsync):
+    def write(self, i, off, data, dsync):
+        """Record i wrote data at off."""
         end = off + len(data)
         for b in range(off // BLOCK, (end + BLOCK - 1) // BLOCK):
             lo, hi = max(off, b * BLOCK), min(end, (b + 1) * BLOCK)
@@ -300,8 +303,9 @@ class File:
                 self.disk[b] = self.cur[b]
                 self.since.pop(b, None)
             else:
-                self.since.setdefault(b, []).append(self.cur[b])
+                self.since.setdefault(b, []).append((i, self.cur[b]))
         self.size = max(self.size, end)
+        self.sizes.append((i, self.size))
         if dsync:
             self.disk_size = max(self.disk_size, end)
 
@@ -310,12 +314,21 @@ class File:
         for b in [b for b in self.cur if b * BLOCK >= size]:
             del self.cur[b]
 
-    def sync(self):
-        for b in self.since:
-            if b in self.cur:
-                self.disk[b] = self.cur[b]
-        self.since = {}
-        self.disk_size = self.size
+    def sync(self, start):
+        """A sync that began when start records were in the log made the
+        writes among them durable, and no later one."""
+        for b in list(self.since):
+            vs = self.since[b]
+            done = [k for k, (i, _) in enumerate(vs) if i < start]
+            if done:
+                self.disk[b] = vs[done[-1]][1]
+                del vs[:done[-1] + 1]
+            if not vs:
+                del self.since[b]
+        for i, size in self.sizes:
+            if i < start:
+                self.disk_size = max(self.disk_size, size)
+        self.sizes = [(i, n) for i, n in self.sizes if i >= start]
 
     def crash_image(self, rng, keep):
         """The blocks and size a power cut now could leave: each block
@@ -324,7 +337,7 @@ class File:
         blocks, size = dict(self.disk), self.disk_size
         for b, versions in self.since.items():
             if rng.random() >= keep:
-                blocks[b] = rng.choice(versions)
+                blocks[b] = rng.choice(versions)[1]
                 size = max(size, min(self.size, (b + 1) * BLOCK))
         return blocks, size
 
@@ -448,11 +461,11 @@ def replay(recs, m, cuts, rng, workdir, env, first_only=False):
                 names[file] = data.decode()
                 files.setdefault(file, File(names[file]))
             elif typ == "W":
-                files[file].write(off, data, flags & 1)
+                files[file].write(i, off, data, flags & 1)
             elif typ == "T":
                 files[file].truncate(off)
             elif typ == "S":
-                files[file].sync()
+                files[file].sync(off)
             i += 1
         T = recs[k - 1][3]
         img = os.path.join(workdir, f"cut-{k}")

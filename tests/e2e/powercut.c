@@ -17,7 +17,10 @@
  * Each record is one writev(2) to the O_APPEND log, made under a lock
  * after the call it records has returned, with the CLOCK_MONOTONIC time
  * read under that lock: the log is in the order the calls completed, and
- * its times increase.  A record (native byte order) is type (1 byte: O, W,
+ * its times increase.  A sync's record has, as its offset, the number of
+ * records in the log when the sync began: only the writes among those
+ * are sure to be on disk when it returns, whatever other threads did
+ * meanwhile.  A record (native byte order) is type (1 byte: O, W,
  * T, S or M), file (1 byte: the index of the file in the order of first
  * opens), flags (2 bytes: 1 for a write through an O_DSYNC descriptor),
  * 4 bytes of padding, time in ns (8), offset (8) and length (8), then
@@ -70,6 +73,7 @@ static int		 fdfile[MAXFD];	/* file index + 1, 0 untracked */
 static int		 fddsync[MAXFD];
 static struct map	 maps[MAXMAPS];
 static int		 state;		/* of setup: 0, 1 under way, 2 done */
+static uint64_t		 nrec;		/* records in the log */
 
 static int	(*real_open)(const char *, int, ...);
 static int	(*real_openat)(int, const char *, int, ...);
@@ -162,6 +166,7 @@ emit(int type, int file, int flags, uint64_t off, const struct iovec *data,
 	r.ns = (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	if (real_writev(logfd, iov, 1 + ndata) == -1)
 		abort();
+	__atomic_store_n(&nrec, nrec + 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -399,14 +404,16 @@ ftruncate(int fd, off_t len)
 static int
 synced(int fd, int (*real)(int))
 {
-	int	 rc, file;
+	uint64_t	 start;
+	int		 rc, file;
 
 	if ((file = tracked(fd)) == -1)
 		return (real(fd));
 	if (getenv("TICKD_POWERCUT_NOSYNC") != NULL)
 		return (0);
+	start = __atomic_load_n(&nrec, __ATOMIC_ACQUIRE);
 	if ((rc = real(fd)) == 0)
-		emit('S', file, 0, 0, NULL, 0);
+		emit('S', file, 0, start, NULL, 0);
 	return (rc);
 }
 
@@ -469,8 +476,9 @@ mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 int
 msync(void *addr, size_t len, int flags)
 {
-	char	*a = addr;
-	int	 i, rc, file = -1;
+	char		*a = addr;
+	uint64_t	 start;
+	int		 i, rc, file = -1;
 
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
 		return ((int)syscall(SYS_msync, addr, len, flags));
@@ -480,8 +488,9 @@ msync(void *addr, size_t len, int flags)
 		    a < maps[i].addr + maps[i].len)
 			file = maps[i].file - 1;
 	pthread_mutex_unlock(&lock);
+	start = __atomic_load_n(&nrec, __ATOMIC_ACQUIRE);
 	rc = real_msync(addr, len, flags);
 	if (rc == 0 && file != -1 && (flags & MS_SYNC))
-		emit('S', file, 2, 0, NULL, 0);
+		emit('S', file, 2, start, NULL, 0);
 	return (rc);
 }
