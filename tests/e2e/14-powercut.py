@@ -3,7 +3,8 @@
 # leave of the store (tickd-protocol(7) MESSAGES: "sent" only after the
 # commit is on disk).  tickd runs a load of 1:1 and group sends, RESP
 # XADDs, acks with a ref, RESP XACKs and acks of the receipts they cause,
-# with powercut.so preloaded: it logs every write to the store's files
+# on a store it created and closed first (README, "Power cuts", says why
+# not from an empty data_dir), with powercut.so preloaded: it logs every write to the store's files
 # (data.mdb, lock.mdb) and every fdatasync, fsync and msync of them, each
 # with the time it completed.  Then, for CUTS points spread over that log,
 # the files are rebuilt as a power cut there could leave them: each 4 KiB
@@ -209,16 +210,40 @@ def start_recording(d, log, nosync):
         os.environ.update(saved)
 
 
+def created(d):
+    """Start and stop d, without the shim, so that it creates its store;
+    the bytes of each store file then, all on disk."""
+    d.start()
+    rc = d.stop()
+    if rc != 0:
+        raise Failure(f"tickd creating the store exited {rc}")
+    snap = {}
+    for name in os.listdir(d.data_dir):
+        if name.endswith(".mdb"):
+            path = os.path.join(d.data_dir, name)
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            with open(path, "rb") as f:
+                snap[name] = f.read()
+    return snap
+
+
 async def record(workdir, seed, sends, xadds, nosync=False):
-    """Run the load on a tickd under the shim from an empty data_dir;
-    returns the model, the log's path and the problems seen."""
+    """Run the load on a tickd under the shim, on the store it created
+    (the power cut while a new store is made is another matter: see
+    README, "Power cuts"); returns the store files when recording began,
+    the model, the log's path and the problems seen."""
     rng = random.Random(seed)
     d = RespDaemon(name="powercut", data_dir=os.path.join(workdir, "data"))
     log = os.path.join(workdir, "store.log")
-    start_recording(d, log, nosync)
     m = Model()
     probs = []
     try:
+        snap = created(d)
+        start_recording(d, log, nosync)
         toks = {u: token_for(d, u, new=True) for u in USERS}
         conns = {u: await Client.connect(d, toks[u], name=u)
             for u in ("s0", "s1", "r0")}
@@ -261,7 +286,7 @@ async def record(workdir, seed, sends, xadds, nosync=False):
             probs.append(f"tickd under the shim exited {rc}")
     finally:
         d.cleanup()
-    return m, log, probs
+    return snap, m, log, probs
 
 
 def parse(log):
@@ -308,6 +333,13 @@ class File:
         self.sizes.append((i, self.size))
         if dsync:
             self.disk_size = max(self.disk_size, end)
+
+    def load(self, data):
+        """The file as it was on disk when recording began."""
+        for b in range(0, (len(data) + BLOCK - 1) // BLOCK):
+            blk = data[b * BLOCK:(b + 1) * BLOCK]
+            self.cur[b] = self.disk[b] = blk + bytes(BLOCK - len(blk))
+        self.size = self.disk_size = len(data)
 
     def truncate(self, size):
         self.size = size
@@ -448,10 +480,13 @@ def check_cut(img, m, T, env, tally):
     return probs
 
 
-def replay(recs, m, cuts, rng, workdir, env, first_only=False):
-    """Walk the log once, checking each cut; returns (cuts checked,
-    {cut: problems})."""
+def replay(snap, recs, m, cuts, rng, workdir, env, first_only=False):
+    """Walk the log once, from the store files of snap, checking each
+    cut; returns (cuts checked, {cut: problems}, the promises checked)."""
     files, names = {}, {}
+    for name, data in snap.items():
+        files[name] = File(name)
+        files[name].load(data)
     bad, done, i = {}, 0, 0
     tally = {"present": 0, "gone": 0}
     for k in cuts:
@@ -459,13 +494,13 @@ def replay(recs, m, cuts, rng, workdir, env, first_only=False):
             typ, file, flags, ns, off, data = recs[i]
             if typ == "O":
                 names[file] = data.decode()
-                files.setdefault(file, File(names[file]))
+                files.setdefault(names[file], File(names[file]))
             elif typ == "W":
-                files[file].write(i, off, data, flags & 1)
+                files[names[file]].write(i, off, data, flags & 1)
             elif typ == "T":
-                files[file].truncate(off)
+                files[names[file]].truncate(off)
             elif typ == "S":
-                files[file].sync(off)
+                files[names[file]].sync(off)
             i += 1
         T = recs[k - 1][3]
         img = os.path.join(workdir, f"cut-{k}")
@@ -494,7 +529,8 @@ async def main(t):
     workdir = tempfile.mkdtemp(prefix="tickd-powercut-")
     try:
         start = time.monotonic()
-        m, log, probs = await record(workdir, rng.random(), SENDS, XADDS)
+        snap, m, log, probs = await record(workdir, rng.random(), SENDS,
+            XADDS)
         recs = parse(log)
         kinds = {}
         for r in recs:
@@ -513,7 +549,7 @@ async def main(t):
 
         cuts = cut_points(recs, CUTS, rng)
         env = dict(os.environ)
-        done, bad, tally = replay(recs, m, cuts, rng, workdir, env)
+        done, bad, tally = replay(snap, recs, m, cuts, rng, workdir, env)
         t.ok(done >= min(CUTS, len(recs)) and not bad and
             tally["present"] > 0 and tally["gone"] > 0,
             f"{done} power cuts: every store rebuilt passes tickctl verify "
@@ -526,7 +562,7 @@ async def main(t):
         # The self-test: fdatasync and fsync that do nothing.
         sdir = os.path.join(workdir, "nosync")
         os.makedirs(sdir)
-        m2, log2, probs2 = await record(sdir, rng.random(), SELF_SENDS,
+        snap2, m2, log2, probs2 = await record(sdir, rng.random(), SELF_SENDS,
             SELF_SENDS // 2, nosync=True)
         recs2 = parse(log2)
         t.ok(not probs2 and recs2 and not any(r[0] == "S" for r in recs2),
@@ -535,7 +571,7 @@ async def main(t):
         cuts2 = cut_points(recs2, SELF_CUTS, rng)
         # Late cuts, where much was answered sent.
         cuts2 = sorted(set(cuts2[len(cuts2) // 2:] + [len(recs2)]))
-        done2, bad2, _ = replay(recs2, m2, cuts2, rng, sdir,
+        done2, bad2, _ = replay(snap2, recs2, m2, cuts2, rng, sdir,
             quiet_env(sdir), first_only=True)
         t.ok(bad2, f"the checker finds the promises a tickd without "
             f"syncs breaks ({len(bad2)} of {done2} cuts)",
