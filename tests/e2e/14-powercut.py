@@ -1,25 +1,25 @@
 #!/usr/bin/python3
 # The power-cut test: what a machine crash, not only a killed process, may
 # leave of the store (tickd-protocol(7) MESSAGES: "sent" only after the
-# commit is on disk).  tickd runs a load of 1:1 and group sends, RESP
-# XADDs, acks with a ref, RESP XACKs and acks of the receipts they cause,
-# on a store it created and closed first (README, "Power cuts", says why
-# not from an empty data_dir), with powercut.so preloaded: it logs every write to the store's files
-# (data.mdb, lock.mdb) and every fdatasync, fsync and msync of them, each
-# with the time it completed.  Then, for CUTS points spread over that log,
-# the files are rebuilt as a power cut there could leave them: each 4 KiB
-# block as of the file's last completed sync (with the writes that had
-# completed when that sync began; a write through an O_DSYNC descriptor,
-# LMDB's meta page, is on disk once it returns), or, for a
-# block written since, any later version of it, chosen at random block by
-# block (the writes since the sync land in any subset and order, torn at
-# 4 KiB; a block never goes back to an older version once a newer one is
-# on disk, as the page cache writes what it holds).  The lock file gets
-# random bytes: LMDB rebuilds it.  Each rebuilt store must pass `tickctl
-# verify`, and a tickd started on it must hold, in each device's queue
-# (read with XRANGE), every message answered `sent` (or an XADD reply)
-# before the cut unless an ack of it had been sent, and nothing whose ack
-# was answered (`ok`, or XACK's reply) before the cut.
+# commit is on disk).  tickd runs a load of 1:1 and group sends, RESP XADDs,
+# acks with a ref, RESP XACKs and acks of the receipts they cause, on a
+# store it created and closed first (README, "Power cuts", says why not from
+# an empty data_dir), with powercut.so preloaded: it logs every write to the
+# store's files (data.mdb, lock.mdb) and every fdatasync, fsync and msync of
+# them, each with the time it completed.  Then, for CUTS points spread over
+# that log, the files are rebuilt as a power cut there could leave them:
+# each 4 KiB block as of the file's last completed sync (with the writes
+# that had completed when that sync began; a write through an O_DSYNC
+# descriptor, LMDB's meta page, is on disk once it returns), or, for a block
+# written since, any later version of it, chosen at random block by block
+# (the writes since the sync land in any subset and order, torn at 4 KiB; a
+# block never goes back to an older version once a newer one is on disk, as
+# the page cache writes what it holds).  The lock file gets random bytes:
+# LMDB rebuilds it.  Each rebuilt store must pass `tickctl verify`, and a
+# tickd started on it must hold, in each device's queue (read with XRANGE),
+# every message answered `sent` (or an XADD reply) before the cut unless an
+# ack of it had been sent, and nothing whose ack was answered (`ok`, or
+# XACK's reply) before the cut.
 #
 # The last test runs the same checker on a tickd whose fdatasync and fsync
 # do nothing (TICKD_POWERCUT_NOSYNC) and wants it to find a broken promise:
