@@ -18,7 +18,9 @@
 # and 1024) have tickd's own 1:1 throughput of the same run as reference:
 # fan-out items delivered/s over 1:1 messages delivered/s.
 #
-# usage: bench/run-all.sh [-gq] [-b builddir] [-o outdir]
+# usage: bench/run-all.sh [-cgq] [-b builddir] [-o outdir]
+#   -c  connections: only the two idle-connection runs (tickd and
+#       wslay-echo), for the memory rows
 #   -g  groups: only the disk, the 1:1 throughput and the group runs, each
 #       7 s (2 s warm-up), for the group rows beside the 1:1 figure
 #   -q  quick: short runs and small counts, to try the script itself
@@ -41,16 +43,18 @@
 set -u
 
 usage() {
-	echo "usage: run-all.sh [-gq] [-b builddir] [-o outdir]" >&2
+	echo "usage: run-all.sh [-cgq] [-b builddir] [-o outdir]" >&2
 	exit 2
 }
 
 quick=0
 groups=0
+conly=0
 build=.
 keep=
-while getopts gqb:o: opt; do
+while getopts cgqb:o: opt; do
 	case $opt in
+	c)	conly=1 ;;
 	g)	groups=1 ;;
 	q)	quick=1 ;;
 	b)	build=$OPTARG ;;
@@ -163,13 +167,17 @@ seed() {
 	"$bench" seed -D "$data" -M 16g -u "$1" -n "$2" -T "$tmp/$1.tok" \
 	    >/dev/null || die "seeding $2 accounts failed"
 }
+if [ "$conly" -eq 1 ]; then
+	seed c "$conns"
+else
 seed t $((2 * pairs))
 while read -r m g ns w; do
 	seed "g$m-" $((m * g))
 done <<EOF
 $gruns
 EOF
-if [ "$groups" -eq 0 ]; then
+fi
+if [ "$groups" -eq 0 ] && [ "$conly" -eq 0 ]; then
 	seed c "$conns"
 	for r in $rates; do
 		seed "l$r-" $((2 * pairs))
@@ -178,10 +186,12 @@ if [ "$groups" -eq 0 ]; then
 fi
 
 # Commits of one page, and of 16 scattered pages as a B-tree commit writes.
+if [ "$conly" -eq 0 ]; then
 say "measuring the data disk"
 "$bench" -q -o "$out/fsync.json" -D "$tmp" -d 3 fsync >"$out/fsync.txt" &&
     "$bench" -q -o "$out/fsync16.json" -D "$tmp" -d 3 -n 16 fsync \
     >"$out/fsync16.txt" || die "measuring the disk failed"
+fi
 
 start_tickd() {
 	"$build/tickd" -f -c "$tmp/tickd.conf" >>"$tmp/tickd.log" 2>&1 &
@@ -230,6 +240,11 @@ run() {
 	    die "$name failed: $(tail -n 5 "$out/$name.txt")"
 }
 
+if [ "$conly" -eq 1 ]; then
+	run connections tickd -T "$tmp/c.tok" -c "$conns" -d 2 connections
+	run connections-echo echo -c "$conns" -d 2 connections
+fi
+[ "$conly" -eq 1 ] || {
 run throughput tickd -T "$tmp/t.tok" -p "$pairs" -w "$window" \
     -d "$dur" -W "$warm" throughput
 # A here-document, not a pipe: run must be able to stop this shell.
@@ -239,7 +254,8 @@ while read -r m g ns w; do
 done <<EOF
 $gruns
 EOF
-[ "$groups" -eq 1 ] || {
+}
+[ "$groups" -eq 1 ] || [ "$conly" -eq 1 ] || {
 run throughput-echo echo -p "$pairs" -w "$window" -d "$dur" -W "$warm" \
     throughput
 for r in $rates; do
@@ -257,7 +273,8 @@ run drain tickd -T "$tmp/d.tok" -m "$queued" -w 1024 \
 }
 
 resp=
-if [ "$groups" -eq 0 ] && [ -x "$src/bench/resp-vs-redis.sh" ]; then
+if [ "$groups" -eq 0 ] && [ "$conly" -eq 0 ] &&
+    [ -x "$src/bench/resp-vs-redis.sh" ]; then
 	say "resp-vs-redis.sh"
 	rq=
 	[ "$quick" -eq 0 ] || rq=-q
@@ -271,10 +288,11 @@ if [ "$groups" -eq 0 ] && [ -x "$src/bench/resp-vs-redis.sh" ]; then
 fi
 
 python3 - "$out" "$queued" "$conns" "$rates" "$resp" "$load" "$groups" \
-    "$gruns" <<'EOF' | tee "$out/table.txt"
+    "$gruns" "$conly" <<'EOF' | tee "$out/table.txt"
 import json, os, platform, re, sys
 
-out, queued, conns, rates, resp, loadavg, groups, gruns = sys.argv[1:9]
+out, queued, conns, rates, resp, loadavg, groups, gruns, conly = \
+    sys.argv[1:10]
 rows = []
 
 
@@ -379,6 +397,8 @@ if resp:
                 pass
             notes.append(line.rstrip("\n"))
 
+if conly == "1":
+    rows = [r for r in rows if r[0].startswith("connections")]
 head = ("mode", "figure", "tickd", "reference", "ratio")
 w = [max(len(x[i]) for x in rows + [head]) for i in range(5)]
 fmt = "  ".join(f"{{:{'<' if i < 2 else '>'}{w[i]}}}" for i in range(5))
@@ -401,12 +421,14 @@ with open("/proc/cpuinfo") as f:
 with open("/proc/meminfo") as f:
     mem = int(f.readline().split()[1]) / 1024 / 1024
 print()
-print(f"machine: {os.cpu_count()} cores ({model}), {mem:.0f} GiB RAM, "
-    f"Linux {platform.release()}; data disk: 4 KiB write + fdatasync "
+disktext = "" if conly == "1" else (
+    f"data disk: 4 KiB write + fdatasync "
     f"{disk.get('fdatasync_per_s', 0):,.0f}/s, "
     f"p50 {disk.get('fdatasync_p50_us', 0):,.0f} us, "
     f"p99 {disk.get('fdatasync_p99_us', 0):,.0f} us; 16 scattered pages + "
     f"fdatasync {disk16.get('fdatasync_per_s', 0):,.0f}/s, "
-    f"p50 {disk16.get('fdatasync_p50_us', 0) / 1e3:,.2f} ms; "
+    f"p50 {disk16.get('fdatasync_p50_us', 0) / 1e3:,.2f} ms; ")
+print(f"machine: {os.cpu_count()} cores ({model}), {mem:.0f} GiB RAM, "
+    f"Linux {platform.release()}; {disktext}"
     f"load average before the run {loadavg}")
 EOF

@@ -733,6 +733,7 @@ struct conn {
 	size_t			 fhead_len;
 	uint64_t		 fpayload_left;	/* of the frame being read */
 	int			 frame_too_big;	/* announced over the limit */
+	int			 frag;		/* in a fragmented message */
 	uint64_t		 next_ping;	/* Unix ms */
 	uint64_t		 accepted;	/* Unix ms of the upgrade */
 	uint64_t		 timer_at;	/* Unix ms the timer fires */

@@ -24,6 +24,7 @@ static void	ws_io(struct conn *);
  * a frame only once its payload begins: a data frame announcing more than
  * max_frame_bytes is refused with 1009 as soon as its header is in, not
  * when a payload arrives, which may be never (tickd-protocol(7) ERRORS).
+ * It also tells ws_idle() whether wslay holds part of a frame or message.
  */
 static void
 ws_track(struct conn *c, const uint8_t *p, size_t n)
@@ -55,8 +56,12 @@ ws_track(struct conn *c, const uint8_t *p, size_t n)
 			for (k = 2; k < (l7 == 126 ? 4u : 10u); k++)
 				len = len << 8 | c->fhead[k];
 		}
-		if (!(c->fhead[0] & 0x08) && len > srv.conf.max_frame_bytes)
-			c->frame_too_big = 1;
+		/* A data frame without FIN leaves a message half read. */
+		if (!(c->fhead[0] & 0x08)) {
+			if (len > srv.conf.max_frame_bytes)
+				c->frame_too_big = 1;
+			c->frag = !(c->fhead[0] & 0x80);
+		}
 		c->fpayload_left = len;
 		c->fhead_len = 0;
 	}
@@ -161,19 +166,89 @@ static const struct wslay_event_callbacks ws_callbacks = {
 	.on_msg_recv_callback = ws_msg_cb,
 };
 
+/*
+ * The wslay context, made when input comes or a close goes out and freed
+ * by ws_idle() between frames: an idle connection holds none of its two
+ * 4 KiB frame buffers.
+ */
+static wslay_event_context_ptr
+ws_ctx(struct conn *c)
+{
+	wslay_event_context_ptr	ctx;
+
+	if (c->ws != NULL)
+		return (c->ws);
+	if (wslay_event_context_server_init(&ctx, &ws_callbacks, c) != 0)
+		return (NULL);
+	wslay_event_config_set_max_recv_msg_length(ctx,
+	    srv.conf.max_frame_bytes);
+	c->ws = ctx;
+	return (ctx);
+}
+
+/*
+ * Frees the wslay context once it holds nothing a new one would lack: no
+ * frame or fragmented message half read (ws_track), all input read,
+ * nothing queued to send, no close either way.  Between messages wslay
+ * keeps no other state.
+ */
+static void
+ws_idle(struct conn *c)
+{
+	if (c->ws == NULL || c->dead || c->closing || c->close_deferred ||
+	    c->fhead_len != 0 || c->fpayload_left != 0 || c->frag ||
+	    c->frame_too_big ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0 ||
+	    !wslay_event_get_read_enabled(c->ws) ||
+	    !wslay_event_get_write_enabled(c->ws) ||
+	    wslay_event_want_write(c->ws) ||
+	    wslay_event_get_close_received(c->ws) ||
+	    wslay_event_get_close_sent(c->ws))
+		return;
+	wslay_event_context_free(c->ws);
+	c->ws = NULL;
+}
+
+/*
+ * Appends one unmasked frame of a server: wslay need not be there, and
+ * sends only whole frames (ws_send_cb never blocks), so frames never mix.
+ */
+static int
+ws_frame(struct conn *c, uint8_t opcode, const void *data, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	uint8_t		 h[10];
+	size_t		 n, i;
+
+	h[0] = 0x80 | opcode;
+	if (len < 126) {
+		h[1] = (uint8_t)len;
+		n = 2;
+	} else if (len <= 0xffff) {
+		h[1] = 126;
+		h[2] = (uint8_t)(len >> 8);
+		h[3] = (uint8_t)len;
+		n = 4;
+	} else {
+		h[1] = 127;
+		for (i = 0; i < 8; i++)
+			h[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+		n = 10;
+	}
+	if (evbuffer_add(out, h, n) != 0 || buf_add(out, data, len) != 0)
+		return (-1);
+	return (0);
+}
+
 /* Sends a text frame now; a connection over max_output_bytes is dropped. */
 void
 ws_send(struct conn *c, const char *data, size_t len)
 {
-	struct wslay_event_msg	msg;
-
-	if (c->dead || c->closing || c->ws == NULL)
+	if (c->dead || c->closing || !c->is_ws)
 		return;
-	msg.opcode = WSLAY_TEXT_FRAME;
-	msg.msg = (const uint8_t *)data;
-	msg.msg_length = len;
-	if (wslay_event_queue_msg(c->ws, &msg) != 0 ||
-	    wslay_event_send(c->ws) != 0) {
+	/* As wslay refuses a message after its close. */
+	if ((c->ws != NULL && wslay_event_get_close_sent(c->ws)) ||
+	    ws_frame(c, WSLAY_TEXT_FRAME, data, len) != 0) {
 		conn_free_later(c);
 		return;
 	}
@@ -241,7 +316,7 @@ ws_close(struct conn *c, uint16_t code, const char *reason)
 	}
 	log_debug("ws: closing %s with %u%s%s", c->addr, code,
 	    reason != NULL ? ": " : "", reason != NULL ? reason : "");
-	if (c->ws == NULL || wslay_event_queue_close(c->ws, code,
+	if (ws_ctx(c) == NULL || wslay_event_queue_close(c->ws, code,
 	    (const uint8_t *)reason, reason != NULL ? strlen(reason) : 0) != 0 ||
 	    wslay_event_send(c->ws) != 0) {
 		conn_free_later(c);
@@ -272,7 +347,6 @@ static void
 ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct conn		*c = arg;
-	struct wslay_event_msg	 ping;
 	uint64_t		 now = now_ms();
 
 	(void)fd; (void)events;
@@ -306,11 +380,7 @@ ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 			ws_close(c, 1008, "ping timeout");
 			return;
 		}
-		ping.opcode = WSLAY_PING;
-		ping.msg = NULL;
-		ping.msg_length = 0;
-		if (wslay_event_queue_msg(c->ws, &ping) != 0 ||
-		    wslay_event_send(c->ws) != 0) {
+		if (ws_frame(c, WSLAY_PING, NULL, 0) != 0) {
 			conn_free_later(c);
 			return;
 		}
@@ -339,14 +409,19 @@ ws_timer_reset(struct conn *c)
 /*
  * Reads every complete frame, then flushes what wslay queued.  Replies to
  * control frames count against max_output_bytes like any other: a
- * connection past it is closed, as ws_send does for text frames.
+ * connection past it is closed, as ws_send does for text frames.  The
+ * wslay context is made for the input and freed after it when idle.
  */
 static void
 ws_io(struct conn *c)
 {
 	if (c->dead || c->closing)
 		return;
-	if (wslay_event_recv(c->ws) != 0 || wslay_event_send(c->ws) != 0) {
+	if (c->ws == NULL &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		return;
+	if (ws_ctx(c) == NULL || wslay_event_recv(c->ws) != 0 ||
+	    wslay_event_send(c->ws) != 0) {
 		conn_free_later(c);
 		return;
 	}
@@ -369,7 +444,9 @@ ws_io(struct conn *c)
 		audit_closing(c, wslay_event_get_status_code_received(c->ws),
 		    "peer closed");
 		conn_close_after_output(c);
+		return;
 	}
+	ws_idle(c);
 }
 
 /* Input arrived: wslay reads and writes what it can. */
@@ -413,19 +490,13 @@ ws_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free_later(arg);
 }
 
-/* The 101 has been queued: from here on c speaks WebSocket. */
+/*
+ * The 101 has been queued: from here on c speaks WebSocket, its wslay
+ * context made when frames come.
+ */
 void
 ws_upgraded(struct conn *c, const char *token)
 {
-	wslay_event_context_ptr	ctx;
-
-	if (wslay_event_context_server_init(&ctx, &ws_callbacks, c) != 0) {
-		conn_free_later(c);
-		return;
-	}
-	c->ws = ctx;
-	wslay_event_config_set_max_recv_msg_length(ctx,
-	    srv.conf.max_frame_bytes);
 	bufferevent_setcb(c->bev, ws_read_cb, ws_write_cb, ws_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	evtimer_assign(c->timer, srv.base, ws_timer_cb, c);

@@ -102,9 +102,11 @@ def flood(raw):
 
 def asan_build():
     """Whether tickd is built with AddressSanitizer, whose quarantine keeps
-    freed memory for a while and so makes heap growth meaningless."""
+    freed memory for a while and so makes heap growth meaningless, or with
+    ThreadSanitizer, whose shadow memory does."""
     with open(TICKD, "rb") as f:
-        return b"__asan_init" in f.read()
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
 
 
 def heap_check(t, desc, base, peak):
@@ -112,7 +114,7 @@ def heap_check(t, desc, base, peak):
         t.skip(desc, "no /proc RssAnon (valgrind?)")
         return
     if asan_build():
-        t.skip(desc, "AddressSanitizer's quarantine holds freed memory")
+        t.skip(desc, "a sanitizer's quarantine or shadow holds memory")
         return
     grew = peak[0] - base
     t.ok(grew < HEAP_LIMIT, desc,
