@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * powercut.c: an LD_PRELOAD library for 14-powercut.py.  It appends to the
  * file named by $TICKD_POWERCUT_LOG a record of everything that reaches
