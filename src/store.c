@@ -8,15 +8,20 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
 #define STORE_INTERNAL
 #include "store.h"
 #include "tickd.h"
+
+/* A new store while it is made, in data_dir (tickd(8) FILES). */
+#define STORE_NEW_NAME	"data-new.mdb"
 
 /* Each database's name in the environment, indexed by DB_*. */
 static const char *const db_names[DB_COUNT] = {
@@ -540,6 +545,89 @@ fail:
 	    mdb_strerror(rc)));
 }
 
+/* An fsync of the directory dir, making its entries durable. */
+static int
+sync_dir(const char *dir)
+{
+	int	fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	rc = fsync(fd);
+	close(fd);
+	return (rc);
+}
+
+/*
+ * Makes a new store in dir when it has no data.mdb (tickd(8) FILES).  LMDB
+ * writes the meta pages of a new file without a sync, so a power cut then
+ * could leave a data.mdb that it refuses: the store is made as
+ * STORE_NEW_NAME, with its first transaction, synced, then renamed into
+ * place and the directory synced.  A STORE_NEW_NAME left by a crash is
+ * removed, never used, and the store made again.
+ */
+static int
+store_create(const char *dir, const char *path, uint64_t map_size,
+    char **cause)
+{
+	struct store	*n;
+	struct stat	 st;
+	int		 rc, fd;
+
+	n = xcalloc(1, sizeof *n);
+	xasprintf(&n->path, "%s/%s", dir, STORE_NEW_NAME);
+	if (unlink(n->path) == -1 && errno != ENOENT)
+		return (open_fail(n, cause, "cannot remove %s: %s", n->path,
+		    strerror(errno)));
+	if (stat(path, &st) == 0) {
+		free(n->path);
+		free(n);
+		return (STORE_OK);
+	}
+	if (errno != ENOENT)
+		return (open_fail(n, cause, "%s: %s", path, strerror(errno)));
+	if ((rc = mdb_env_create(&n->env)) != MDB_SUCCESS) {
+		n->env = NULL;
+		return (open_fail(n, cause, "cannot create LMDB environment: "
+		    "%s", mdb_strerror(rc)));
+	}
+	/* tickd.lock keeps out any other tickd: no LMDB lock file. */
+	if ((rc = mdb_env_set_maxdbs(n->env, DB_COUNT)) != MDB_SUCCESS ||
+	    (rc = mdb_env_set_mapsize(n->env, map_size)) != MDB_SUCCESS ||
+	    (rc = mdb_env_open(n->env, n->path, MDB_NOSUBDIR | MDB_NOLOCK |
+	    MDB_NOTLS, 0600)) != MDB_SUCCESS)
+		goto fail;
+	if (open_dbs(n, dir, cause) != STORE_OK)
+		return (STORE_ERR);
+	if ((rc = mdb_env_sync(n->env, 1)) != MDB_SUCCESS ||
+	    (rc = mdb_env_get_fd(n->env, &fd)) != MDB_SUCCESS)
+		goto fail;
+	if (fsync(fd) == -1) {
+		rc = errno;
+		goto fail;
+	}
+	mdb_env_close(n->env);
+	n->env = NULL;
+	if (rename(n->path, path) == -1 || sync_dir(dir) == -1) {
+		rc = errno;
+		unlink(n->path);
+		return (open_fail(n, cause, "cannot put new store in place "
+		    "as %s: %s", path, strerror(rc)));
+	}
+	free(n->path);
+	free(n);
+	return (STORE_OK);
+
+fail:
+	if (n->env != NULL) {
+		mdb_env_close(n->env);
+		n->env = NULL;
+	}
+	unlink(n->path);
+	return (open_fail(n, cause, "cannot create store %s: %s", n->path,
+	    mdb_strerror(rc)));
+}
+
 /*
  * Opens (creating if need be) the store in dir.  The environment has no
  * thread-local reader slots (MDB_NOTLS) and LMDB's default durability: a
@@ -560,6 +648,11 @@ store_open(struct store **sp, const char *dir, uint64_t map_size,
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		return (open_fail(s, cause, "cannot create data directory "
 		    "%s: %s", dir, strerror(errno)));
+	if (store_create(dir, s->path, map_size, cause) != STORE_OK) {
+		free(s->path);
+		free(s);
+		return (STORE_ERR);
+	}
 	if ((rc = mdb_env_create(&s->env)) != MDB_SUCCESS) {
 		s->env = NULL;
 		return (open_fail(s, cause, "cannot create LMDB environment: "

@@ -2,12 +2,16 @@
 # The power-cut test: what a machine crash, not only a killed process, may
 # leave of the store (tickd-protocol(7) MESSAGES: "sent" only after the
 # commit is on disk).  tickd runs a load of 1:1 and group sends, RESP XADDs,
-# acks with a ref, RESP XACKs and acks of the receipts they cause, on a
-# store it created and closed first (README, "Power cuts", says why not from
-# an empty data_dir), with powercut.so preloaded: it logs every write to the
-# store's files (data.mdb, lock.mdb) and every fdatasync, fsync and msync of
-# them, each with the time it completed.  Then, for CUTS points spread over
-# that log, the files are rebuilt as a power cut there could leave them:
+# acks with a ref, RESP XACKs and acks of the receipts they cause, from an
+# empty data_dir, with powercut.so preloaded: it logs every write to the
+# store's files (data.mdb, lock.mdb, and the new store tickd makes before
+# renaming it data.mdb, tickd(8) FILES) and every fdatasync, fsync and msync
+# of them, each with the time it completed, and their creations, renames
+# and unlinks and each fsync of data_dir.  Then, at every record while the
+# store is made and at CUTS points spread over the rest of that log, the
+# files are rebuilt as a power cut there could leave them: the directory
+# entries as of its last fsync with a random number of the operations since
+# (a journal replays them in order: a new file or a rename may be lost);
 # each 4 KiB block as of the file's last completed sync (with the writes
 # that had completed when that sync began; a write through an O_DSYNC
 # descriptor, LMDB's meta page, is on disk once it returns), or, for a block
@@ -15,8 +19,11 @@
 # (the writes since the sync land in any subset and order, torn at 4 KiB; a
 # block never goes back to an older version once a newer one is on disk, as
 # the page cache writes what it holds).  The lock file gets random bytes:
-# LMDB rebuilds it.  Each rebuilt store must pass `tickctl verify`, and a
-# tickd started on it must hold, in each device's queue (read with XRANGE),
+# LMDB rebuilds it.  While the store is made, every such image is checked
+# when they are few, else some at random.  Each rebuilt store must pass
+# `tickctl verify`, or have no data.mdb yet (nothing was promised), and a
+# tickd started on it must leave no other *.mdb beside data.mdb and
+# lock.mdb, and must hold, in each device's queue (read with XRANGE),
 # every message answered `sent` (or an XADD reply) before the cut unless an
 # ack of it had been sent, and nothing whose ack was answered (`ok`, or
 # XACK's reply) before the cut.
@@ -210,31 +217,9 @@ def start_recording(d, log, nosync):
         os.environ.update(saved)
 
 
-def created(d):
-    """Start and stop d, without the shim, so that it creates its store;
-    the bytes of each store file then, all on disk."""
-    d.start()
-    rc = d.stop()
-    if rc != 0:
-        raise Failure(f"tickd creating the store exited {rc}")
-    snap = {}
-    for name in os.listdir(d.data_dir):
-        if name.endswith(".mdb"):
-            path = os.path.join(d.data_dir, name)
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            with open(path, "rb") as f:
-                snap[name] = f.read()
-    return snap
-
-
 async def record(workdir, seed, sends, xadds, nosync=False):
-    """Run the load on a tickd under the shim, on the store it created
-    (the power cut while a new store is made is another matter: see
-    README, "Power cuts"); returns the store files when recording began,
+    """Run the load on a tickd under the shim, started on an empty
+    data_dir, so that the log begins with the making of its store; returns
     the model, the log's path and the problems seen."""
     rng = random.Random(seed)
     d = RespDaemon(name="powercut", data_dir=os.path.join(workdir, "data"))
@@ -242,7 +227,6 @@ async def record(workdir, seed, sends, xadds, nosync=False):
     m = Model()
     probs = []
     try:
-        snap = created(d)
         start_recording(d, log, nosync)
         toks = {u: token_for(d, u, new=True) for u in USERS}
         conns = {u: await Client.connect(d, toks[u], name=u)
@@ -286,7 +270,7 @@ async def record(workdir, seed, sends, xadds, nosync=False):
             probs.append(f"tickd under the shim exited {rc}")
     finally:
         d.cleanup()
-    return snap, m, log, probs
+    return m, log, probs
 
 
 def parse(log):
@@ -334,13 +318,6 @@ class File:
         if dsync:
             self.disk_size = max(self.disk_size, end)
 
-    def load(self, data):
-        """The file as it was on disk when recording began."""
-        for b in range(0, (len(data) + BLOCK - 1) // BLOCK):
-            blk = data[b * BLOCK:(b + 1) * BLOCK]
-            self.cur[b] = self.disk[b] = blk + bytes(BLOCK - len(blk))
-        self.size = self.disk_size = len(data)
-
     def truncate(self, size):
         self.size = size
         for b in [b for b in self.cur if b * BLOCK >= size]:
@@ -362,27 +339,81 @@ class File:
                 self.disk_size = max(self.disk_size, size)
         self.sizes = [(i, n) for i, n in self.sizes if i >= start]
 
-    def crash_image(self, rng, keep):
+    def crash_image(self, rng, keep, pick=None):
         """The blocks and size a power cut now could leave: each block
         written since the sync keeps its synced bytes with chance keep,
-        else takes one of its later versions."""
+        else takes one of its later versions; or, with pick, the version
+        pick names for it (0 for the synced bytes, k for the k-th one
+        since)."""
         blocks, size = dict(self.disk), self.disk_size
         for b, versions in self.since.items():
-            if rng.random() >= keep:
-                blocks[b] = rng.choice(versions)[1]
+            if pick is not None:
+                k = pick.get((self, b), 0)
+            elif rng.random() >= keep:
+                k = rng.randrange(len(versions)) + 1
+            else:
+                k = 0
+            if k:
+                blocks[b] = versions[k - 1][1]
                 size = max(size, min(self.size, (b + 1) * BLOCK))
         return blocks, size
 
 
-def write_image(path, files, rng, keep):
-    """Rebuild the store files in the directory path."""
+class Dir:
+    """The data_dir's entries: those on disk as of its last fsync, and the
+    creations, renames and unlinks since, of which a power cut keeps the
+    first few (a journal replays them in order)."""
+
+    def __init__(self):
+        self.disk = {}          # name -> File
+        self.ops = []           # (record, op, name, File or new name)
+
+    def apply(self, names, op):
+        """names after the operation op."""
+        _, kind, name, arg = op
+        if kind == "create":
+            names[name] = arg
+        elif kind == "rename" and name in names:
+            names[arg] = names.pop(name)
+        elif kind == "unlink":
+            names.pop(name, None)
+
+    def now(self):
+        """The entries the running process sees."""
+        names = dict(self.disk)
+        for op in self.ops:
+            self.apply(names, op)
+        return names
+
+    def sync(self, start):
+        """An fsync of the directory that began when start records were
+        in the log."""
+        while self.ops and self.ops[0][0] < start:
+            self.apply(self.disk, self.ops.pop(0))
+
+    def crash_names(self, keep):
+        """The entries after a power cut that kept the first keep
+        operations since the sync."""
+        names = dict(self.disk)
+        for op in self.ops[:keep]:
+            self.apply(names, op)
+        return names
+
+
+def write_image(path, d, rng, keep, nops=None, pick=None):
+    """Rebuild the store files in the directory path: the entries left by
+    the first nops directory operations (at random if None), each file's
+    blocks at random with chance keep of its synced bytes, or as pick
+    says."""
     os.makedirs(path)
-    for f in files.values():
-        with open(os.path.join(path, f.name), "wb") as out:
-            if f.name == "lock.mdb":
+    if nops is None:
+        nops = rng.randrange(len(d.ops) + 1)
+    for name, f in d.crash_names(nops).items():
+        with open(os.path.join(path, name), "wb") as out:
+            if name == "lock.mdb":
                 out.write(rng.randbytes(max(f.size, 8192)))
                 continue
-            blocks, size = f.crash_image(rng, keep)
+            blocks, size = f.crash_image(rng, keep, pick)
             out.truncate(size)
             for b in sorted(blocks):
                 if b * BLOCK < size:
@@ -390,11 +421,47 @@ def write_image(path, files, rng, keep):
                     out.write(blocks[b][:size - b * BLOCK])
 
 
-def cut_points(recs, n, rng):
+def images(d, rng, most):
+    """The crash images of a cut: every one (directory operations kept,
+    and version of each block written since its sync) if they are at most
+    most, else most at random; each (keep, nops, pick)."""
+    pending = [(f, b, len(v)) for f in {id(f): f for f in
+        list(d.now().values()) + [op[3] for op in d.ops
+        if op[1] == "create"]}.values() if f.name != "lock.mdb"
+        for b, v in f.since.items()]
+    n = len(d.ops) + 1
+    for _, _, k in pending:
+        n *= k + 1
+        if n > most:
+            return [(rng.choice((0.0, 0.25, 0.5, 0.75, 1.0)), None, None)
+                for _ in range(most)]
+    out = [(0.0, k, {}) for k in range(len(d.ops) + 1)]
+    for f, b, k in pending:
+        out = [(0.0, nops, {**pick, (f, b): v}) for _, nops, pick in out
+            for v in range(k + 1)]
+    return out
+
+
+def creation(recs):
+    """The records of the making of the store: up to the first sync of
+    data.mdb after it is opened under that name, and one more."""
+    names = {}
+    for i, (typ, file, _, _, _, data) in enumerate(recs):
+        if typ == "O":
+            names[file] = data.decode()
+        elif typ == "S" and names.get(file) == "data.mdb":
+            return min(i + 2, len(recs) + 1)
+    return len(recs) + 1
+
+
+def cut_points(recs, n, rng, made=0):
     """n cut points (the number of records that completed): after and
-    just before syncs of data.mdb, and anywhere, and the very end."""
+    just before syncs, and anywhere, and the very end; and every one
+    before made, while the store is made."""
     syncs = [i for i, r in enumerate(recs) if r[0] == "S"]
     cuts = {len(recs)}
+    cuts.update(range(1, made))
+    n += len(cuts)
     while len(cuts) < min(n, len(recs)):
         how = rng.randrange(3)
         if how == 0 and syncs:
@@ -424,7 +491,12 @@ def check_cut(img, m, T, env, tally):
     counts the promises checked."""
     probs = []
     ctl = tickctl_path()
-    if ctl is not None:
+    # No data.mdb: the cut came before the store was made, and nothing
+    # was promised; tickd makes it anew.
+    if set(n for n in os.listdir(img) if n.endswith(".mdb")) - \
+            {"data.mdb", "lock.mdb"}:
+        tally["left"] += 1
+    if ctl is not None and os.path.exists(os.path.join(img, "data.mdb")):
         try:
             p = subprocess.run([ctl, "-j", "-d", img, "verify"],
                 capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
@@ -432,8 +504,9 @@ def check_cut(img, m, T, env, tally):
             out = p.stdout.decode(errors="replace").strip()
             if p.returncode != 0 or '"consistent":true' not in \
                     out.replace(" ", ""):
+                err = p.stderr.decode(errors="replace").strip()
                 probs.append(f"tickctl verify: status {p.returncode}: "
-                    f"{out[:200]}")
+                    f"{out[:200]} {err[:200]}")
         except subprocess.TimeoutExpired:
             probs.append("tickctl verify did not finish in 60 s")
     d = RespDaemon(name="cut", data_dir=img)
@@ -449,6 +522,10 @@ def check_cut(img, m, T, env, tally):
         finally:
             os.environ.clear()
             os.environ.update(saved)
+        left = sorted(set(n for n in os.listdir(img) if n.endswith(".mdb"))
+            - {"data.mdb", "lock.mdb"})
+        if left:
+            probs.append(f"tickd left {left} beside its store")
         r = redis.Redis(host="127.0.0.1", port=d.resp_port,
             socket_timeout=20)
         try:
@@ -480,40 +557,50 @@ def check_cut(img, m, T, env, tally):
     return probs
 
 
-def replay(snap, recs, m, cuts, rng, workdir, env, first_only=False):
-    """Walk the log once, from the store files of snap, checking each
-    cut; returns (cuts checked, {cut: problems}, the promises checked)."""
-    files, names = {}, {}
-    for name, data in snap.items():
-        files[name] = File(name)
-        files[name].load(data)
+def replay(recs, m, cuts, rng, workdir, env, made=0, first_only=False):
+    """Walk the log once, from an empty data_dir, checking each cut (every
+    crash image of a cut before made, while the store is made, if few,
+    else some); returns (images checked, {cut: problems}, the promises
+    checked)."""
+    d, names = Dir(), {}
     bad, done, i = {}, 0, 0
-    tally = {"present": 0, "gone": 0}
+    tally = {"present": 0, "gone": 0, "left": 0}
     for k in cuts:
         while i < k:
             typ, file, flags, ns, off, data = recs[i]
-            if typ == "O":
+            if typ in ("O", "U"):
                 names[file] = data.decode()
-                files.setdefault(names[file], File(names[file]))
+            if typ == "O" and names[file] != "." and \
+                    names[file] not in d.now():
+                d.ops.append((i, "create", names[file], File(names[file])))
+            elif typ == "U":
+                d.ops.append((i, "unlink", names[file], None))
+            elif typ == "R":
+                d.ops.append((i, "rename", names[file], data.decode()))
             elif typ == "W":
-                files[names[file]].write(i, off, data, flags & 1)
+                d.now()[names[file]].write(i, off, data, flags & 1)
             elif typ == "T":
-                files[names[file]].truncate(off)
+                d.now()[names[file]].truncate(off)
+            elif typ == "S" and names[file] == ".":
+                d.sync(off)
             elif typ == "S":
-                files[names[file]].sync(off)
+                d.now()[names[file]].sync(off)
             i += 1
         T = recs[k - 1][3]
-        img = os.path.join(workdir, f"cut-{k}")
-        keep = rng.choice((0.0, 0.25, 0.5, 0.75, 1.0))
-        write_image(img, files, rng, keep)
-        probs = check_cut(img, m, T, env, tally)
-        done += 1
-        shutil.rmtree(img, ignore_errors=True)
-        if probs:
-            bad[k] = [f"cut {k}/{len(recs)} (keep {keep}): {p}"
-                for p in probs]
-            if first_only:
-                break
+        shots = images(d, rng, 12) if k < made else \
+            [(rng.choice((0.0, 0.25, 0.5, 0.75, 1.0)), None, None)]
+        for n, (keep, nops, pick) in enumerate(shots):
+            img = os.path.join(workdir, f"cut-{k}-{n}")
+            write_image(img, d, rng, keep, nops, pick)
+            probs = check_cut(img, m, T, env, tally)
+            done += 1
+            shutil.rmtree(img, ignore_errors=True)
+            if probs:
+                bad.setdefault(k, []).extend(f"cut {k}/{len(recs)} (image "
+                    f"{n}, keep {keep}, {nops} directory operations): {p}"
+                    for p in probs)
+        if bad and first_only:
+            break
     return done, bad, tally
 
 
@@ -529,7 +616,7 @@ async def main(t):
     workdir = tempfile.mkdtemp(prefix="tickd-powercut-")
     try:
         start = time.monotonic()
-        snap, m, log, probs = await record(workdir, rng.random(), SENDS,
+        m, log, probs = await record(workdir, rng.random(), SENDS,
             XADDS)
         recs = parse(log)
         kinds = {}
@@ -545,24 +632,30 @@ async def main(t):
             "\n".join(probs[:10]) + f"\n{len(mapped)} writable maps")
         t.diag("opens: " + ", ".join(r[5].decode() + (" O_DSYNC" if r[2]
             else "") for r in recs if r[0] == "O"))
+        t.diag("the making of the store: " + " ".join(r[0] + ("" if
+            r[0] in "WST" else " " + r[5].decode()) for r in
+            recs[:creation(recs) - 1]))
         t.diag(f"recorded in {time.monotonic() - start:.1f} s")
 
-        cuts = cut_points(recs, CUTS, rng)
+        made = creation(recs)
+        cuts = cut_points(recs, CUTS, rng, made)
         env = dict(os.environ)
-        done, bad, tally = replay(snap, recs, m, cuts, rng, workdir, env)
+        done, bad, tally = replay(recs, m, cuts, rng, workdir, env, made)
         t.ok(done >= min(CUTS, len(recs)) and not bad and
             tally["present"] > 0 and tally["gone"] > 0,
-            f"{done} power cuts: every store rebuilt passes tickctl verify "
-            f"and holds every message answered sent ({tally['present']} "
-            f"checks), and nothing whose ack was answered "
-            f"({tally['gone']} checks)",
+            f"{len(cuts)} power cuts ({made - 1} while the store is made), "
+            f"{done} stores rebuilt ({tally['left']} with another *.mdb "
+            f"beside data.mdb): each passes tickctl verify or has "
+            f"no data.mdb yet, and holds every message answered sent "
+            f"({tally['present']} checks), and nothing whose ack was "
+            f"answered ({tally['gone']} checks)",
             "\n".join(p for ps in bad.values() for p in ps)[:6000])
         t.diag(f"checked in {time.monotonic() - start:.1f} s")
 
         # The self-test: fdatasync and fsync that do nothing.
         sdir = os.path.join(workdir, "nosync")
         os.makedirs(sdir)
-        snap2, m2, log2, probs2 = await record(sdir, rng.random(), SELF_SENDS,
+        m2, log2, probs2 = await record(sdir, rng.random(), SELF_SENDS,
             SELF_SENDS // 2, nosync=True)
         recs2 = parse(log2)
         t.ok(not probs2 and recs2 and not any(r[0] == "S" for r in recs2),
@@ -571,10 +664,10 @@ async def main(t):
         cuts2 = cut_points(recs2, SELF_CUTS, rng)
         # Late cuts, where much was answered sent.
         cuts2 = sorted(set(cuts2[len(cuts2) // 2:] + [len(recs2)]))
-        done2, bad2, _ = replay(snap2, recs2, m2, cuts2, rng, sdir,
+        done2, bad2, _ = replay(recs2, m2, cuts2, rng, sdir,
             quiet_env(sdir), first_only=True)
         t.ok(bad2, f"the checker finds the promises a tickd without "
-            f"syncs breaks ({len(bad2)} of {done2} cuts)",
+            f"syncs breaks ({len(bad2)} cuts, {done2} stores rebuilt)",
             f"cuts {cuts2}")
         if bad2:
             t.diag(next(iter(bad2.values()))[0][:300])

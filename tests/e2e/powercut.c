@@ -3,10 +3,12 @@
  * powercut.c: an LD_PRELOAD library for 14-powercut.py.  It appends to the
  * file named by $TICKD_POWERCUT_LOG a record of everything that reaches
  * the store's files (the files named *.mdb directly in the directory
- * $TICKD_POWERCUT_DIR, as the path given to open names it): each open,
- * with whether the descriptor is O_DSYNC; each write through pwrite,
- * pwritev, write and writev (offset, length and the bytes written); each
- * ftruncate; each fdatasync, fsync and msync; and each writable shared
+ * $TICKD_POWERCUT_DIR, as the path given to open names it, and that
+ * directory itself, named "."): each open, with whether the descriptor is
+ * O_DSYNC; each write through pwrite, pwritev, write and writev (offset,
+ * length and the bytes written); each ftruncate; each fdatasync, fsync
+ * and msync; each rename of one store file to another's name and each
+ * unlink of one; and each writable shared
  * mapping, through which writes cannot be seen (the test refuses a log
  * that has one).  From it the test rebuilds the files as a power cut at
  * any point could have left them.
@@ -22,10 +24,11 @@
  * records in the log when the sync began: only the writes among those
  * are sure to be on disk when it returns, whatever other threads did
  * meanwhile.  A record (native byte order) is type (1 byte: O, W,
- * T, S or M), file (1 byte: the index of the file in the order of first
- * opens), flags (2 bytes: 1 for a write through an O_DSYNC descriptor),
- * 4 bytes of padding, time in ns (8), offset (8) and length (8), then
- * length bytes: the data of a W, the file name of an O.
+ * T, S, M, R or U), file (1 byte: the index of the file in the order of
+ * first mentions), flags (2 bytes: 1 for a write through an O_DSYNC
+ * descriptor), 4 bytes of padding, time in ns (8), offset (8) and length
+ * (8), then length bytes: the data of a W, the file name of an O or a U,
+ * the new name of an R.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -88,6 +91,8 @@ static int	(*real_fdatasync)(int);
 static int	(*real_fsync)(int);
 static int	(*real_msync)(void *, size_t, int);
 static void	*(*real_mmap)(void *, size_t, int, int, int, off_t);
+static int	(*real_rename)(const char *, const char *);
+static int	(*real_unlink)(const char *);
 
 /* The next definition of name; without it the process cannot go on. */
 static void *
@@ -131,6 +136,8 @@ setup(void)
 	real_fsync = next("fsync");
 	real_msync = next("msync");
 	real_mmap = next("mmap");
+	real_rename = next("rename");
+	real_unlink = next("unlink");
 	dir = getenv("TICKD_POWERCUT_DIR");
 	if ((path = getenv("TICKD_POWERCUT_LOG")) != NULL &&
 	    (logfd = real_open(path, O_WRONLY | O_CREAT | O_APPEND |
@@ -182,12 +189,12 @@ store_file(const char *path)
 	if (dir == NULL || logfd == -1)
 		return (-1);
 	n = strlen(dir);
-	if (strncmp(path, dir, n) != 0 || path[n] != '/')
+	if (strncmp(path, dir, n) != 0 || (path[n] != '/' && path[n] != '\0'))
 		return (-1);
-	name = path + n + 1;
+	name = path[n] == '\0' ? "." : path + n + 1;
 	len = strlen(name);
-	if (strchr(name, '/') != NULL || len < 5 || len > NAME_MAX ||
-	    strcmp(name + len - 4, ".mdb") != 0)
+	if (strcmp(name, ".") != 0 && (strchr(name, '/') != NULL || len < 5 ||
+	    len > NAME_MAX || strcmp(name + len - 4, ".mdb") != 0))
 		return (-1);
 	for (i = 0; i < nfiles; i++)
 		if (strcmp(files[i], name) == 0)
@@ -398,6 +405,50 @@ ftruncate(int fd, off_t len)
 	rc = real_ftruncate(fd, len);
 	if (rc == 0 && (file = tracked(fd)) != -1)
 		emit('T', file, 0, (uint64_t)len, NULL, 0);
+	return (rc);
+}
+
+/* rename(2), noting a store file that takes another's name. */
+int
+rename(const char *from, const char *to)
+{
+	struct iovec	 iov;
+	int		 rc, file, dest;
+
+	setup();
+	if ((rc = real_rename(from, to)) != 0)
+		return (rc);
+	pthread_mutex_lock(&lock);
+	file = store_file(from);
+	dest = store_file(to);
+	pthread_mutex_unlock(&lock);
+	if (file != -1 && dest != -1) {
+		iov.iov_base = files[dest];
+		iov.iov_len = strlen(files[dest]);
+		emit('R', file, 0, 0, &iov, 1);
+	} else if (file != -1 || dest != -1)
+		abort();
+	return (rc);
+}
+
+/* unlink(2), noting a store file removed. */
+int
+unlink(const char *path)
+{
+	struct iovec	 iov;
+	int		 rc, file;
+
+	setup();
+	if ((rc = real_unlink(path)) != 0)
+		return (rc);
+	pthread_mutex_lock(&lock);
+	file = store_file(path);
+	pthread_mutex_unlock(&lock);
+	if (file != -1) {
+		iov.iov_base = files[file];
+		iov.iov_len = strlen(files[file]);
+		emit('U', file, 0, 0, &iov, 1);
+	}
 	return (rc);
 }
 

@@ -7,6 +7,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,59 @@ test_open_reopen(void)
 	CHECK(store_txn_commit(&txn) == STORE_OK);
 	/* An ended txn refuses further use instead of touching LMDB. */
 	CHECK(store_user_get(&txn, "alice", &u) == STORE_ERR);
+	store_txn_abort(&txn);
+	store_close(s);
+	return (0);
+}
+
+/* Writes a data-new.mdb of garbage into the test's data_dir. */
+static int
+leave_new(const char *name)
+{
+	char	path[600];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/data-new.mdb", dir_of(name));
+	if ((f = fopen(path, "w")) == NULL)
+		return (-1);
+	if (fputs("not a store", f) == EOF) {
+		fclose(f);
+		return (-1);
+	}
+	return (fclose(f) == EOF ? -1 : 0);
+}
+
+/*
+ * A data-new.mdb that a crash left while the store was made (tickd(8)
+ * FILES) is removed, and the store made or opened as if it were not there.
+ */
+static int
+test_open_leftover(void)
+{
+	struct store	*s;
+	struct txn	 txn;
+	struct user_rec	 u;
+	struct stat	 sb;
+	char		 path[600];
+
+	snprintf(path, sizeof path, "%s/data-new.mdb", dir_of("leftover"));
+	CHECK(mkdir(dir_of("leftover"), 0700) == 0);
+	CHECK(leave_new("leftover") == 0);
+	CHECK(open_at("leftover", MAP_SIZE, &s) == STORE_OK);
+	CHECK(stat(path, &sb) == -1 && errno == ENOENT);
+	CHECK(stat(store_path(s), &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	memset(&u, 0, sizeof u);
+	u.created = 7;
+	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+	CHECK(store_user_add(&txn, "carol", &u) == STORE_OK);
+	CHECK(store_txn_commit(&txn) == STORE_OK);
+	store_close(s);
+
+	CHECK(leave_new("leftover") == 0);
+	CHECK(open_at("leftover", MAP_SIZE, &s) == STORE_OK);
+	CHECK(stat(path, &sb) == -1 && errno == ENOENT);
+	CHECK(store_txn_begin(s, &txn, 0) == STORE_OK);
+	CHECK(store_user_get(&txn, "carol", &u) == STORE_OK && u.created == 7);
 	store_txn_abort(&txn);
 	store_close(s);
 	return (0);
@@ -734,6 +788,8 @@ test_answers_not_sticky(void)
 
 static const struct test tests[] = {
 	{ "store_open creates, closes and reopens", test_open_reopen },
+	{ "store_open removes a data-new.mdb left while a store was made",
+	    test_open_leftover },
 	{ "store_open refuses another schema, foreign files, bad dirs",
 	    test_open_refused },
 	{ "meta: mid high-water mark and qid counter", test_meta },
