@@ -457,13 +457,15 @@ account_block_valid(const char *user, const char *other)
 /*
  * Whether user may block or unblock other, changing nothing: res->err is
  * TE_BAD_REQUEST for a name account_block_valid() refuses, TE_NO_SUCH_USER
- * if other has no account.  STORE_NOTFOUND if user has none.
+ * if other has no account, here or (in a cluster) in this node's cache of
+ * the directory.  STORE_NOTFOUND if user has none.
  */
 int
 account_block_check(struct txn *txn, const char *user, const char *other,
     struct block_res *res)
 {
 	struct user_rec	u;
+	char		node[CLUSTER_NODE_MAX + 1];
 	int		rc;
 
 	memset(res, 0, sizeof *res);
@@ -473,7 +475,8 @@ account_block_check(struct txn *txn, const char *user, const char *other,
 		res->err = TE_BAD_REQUEST;
 		return (STORE_OK);
 	}
-	if ((rc = store_user_get(txn, other, &u)) == STORE_NOTFOUND) {
+	if ((rc = store_user_get(txn, other, &u)) == STORE_NOTFOUND &&
+	    (rc = store_cdir_get(txn, other, node)) == STORE_NOTFOUND) {
 		res->err = TE_NO_SUCH_USER;
 		return (STORE_OK);
 	}

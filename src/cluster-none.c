@@ -112,6 +112,64 @@ cluster_get_stats(struct cluster_stats *st)
 	memset(st, 0, sizeof *st);
 }
 
+/* Never called: every user is local or unknown. */
+void
+cluster_presence_view(const char *viewer, const char *target, int *online,
+    uint64_t *last_seen)
+{
+	(void)viewer;
+	(void)target;
+	*online = 0;
+	*last_seen = 0;
+}
+
+/* Never called, like cluster_presence_view. */
+int
+cluster_presence_watch(const char *target)
+{
+	(void)target;
+	return (0);
+}
+
+/* Never called, like cluster_presence_view. */
+void
+cluster_presence_unwatch(const char *target)
+{
+	(void)target;
+}
+
+/* Nothing to mirror. */
+void
+cluster_presence_changed(const char *user, const struct user_rec *rec,
+    int online)
+{
+	(void)user;
+	(void)rec;
+	(void)online;
+}
+
+/* Nothing to mirror. */
+void
+cluster_presence_block(const char *user, const char *other, int add)
+{
+	(void)user;
+	(void)other;
+	(void)add;
+}
+
+/* Never called, like cluster_presence_view. */
+int
+cluster_presence_get(const char *viewer, const char *target,
+    void (*fn)(void *, int, json_t *), void *arg, json_t **obj)
+{
+	(void)viewer;
+	(void)target;
+	(void)fn;
+	(void)arg;
+	*obj = NULL;
+	return (CLUSTER_NONE);
+}
+
 /* tickctl cluster: the answer of a single node. */
 static json_t *
 single(char **err)

@@ -28,6 +28,7 @@ struct node {
 	char		 name[CLUSTER_NODE_MAX + 1];
 	char		*url;
 	int		 alive;
+	uint64_t	 hb;		/* its last heartbeat, Unix ms */
 	int		 seen;		/* in the last HGETALL */
 	struct mid	 sent;		/* highest mid sent this round */
 	uint64_t	 round;		/* ms the round began, 0: none */
@@ -128,6 +129,8 @@ alive_cb(redisAsyncContext *ac, void *r, void *arg)
 		} else if (!n->alive && was)
 			log_warnx("cluster: node %s is down (no heartbeat)",
 			    name);
+		if (n->alive != was)
+			cluster_presence_node(name, was);
 	}
 	free(name);
 }
@@ -184,6 +187,9 @@ nodes_cb(redisAsyncContext *ac, void *r, void *arg)
 		    strcmp(name, srv.conf.node_name) == 0)
 			continue;
 		node_get(name)->seen = 1;
+		if (reply->element[i + 1]->type == REDIS_REPLY_STRING)
+			node_get(name)->hb = strtoull(
+			    reply->element[i + 1]->str, NULL, 10);
 		key = cluster_k("alive", name);
 		argv[0] = "EXISTS";
 		argv[1] = key;
@@ -192,8 +198,10 @@ nodes_cb(redisAsyncContext *ac, void *r, void *arg)
 	}
 	/* A node gone from the hash (forgotten) is down. */
 	for (i = 0; i < cs.n; i++) {
-		if (!cs.v[i].seen)
+		if (!cs.v[i].seen && cs.v[i].alive) {
 			cs.v[i].alive = 0;
+			cluster_presence_node(cs.v[i].name, 1);
+		}
 	}
 }
 
@@ -263,6 +271,19 @@ cluster_node_alive(const char *name)
 	for (i = 0; i < cs.n; i++) {
 		if (strcmp(cs.v[i].name, name) == 0)
 			return (cs.v[i].alive);
+	}
+	return (0);
+}
+
+/* node's last heartbeat (Unix ms) at the last look, 0 if unknown. */
+uint64_t
+cluster_node_heartbeat(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < cs.n; i++) {
+		if (strcmp(cs.v[i].name, name) == 0)
+			return (cs.v[i].hb);
 	}
 	return (0);
 }
@@ -485,6 +506,7 @@ cluster_commit(int ok)
 
 	if (!cl.on)
 		return;
+	cluster_presence_commit(ok);
 	if (cs.waiting) {
 		cs.waiting = 0;
 		if (ok && cs.nack > 0) {

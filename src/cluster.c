@@ -189,6 +189,7 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	cl.ready = 0;
 	cl.setup_running = 0;
 	cluster_stream_down(rc == &cl.rd);
+	cluster_presence_down();
 	/* The other connection goes too, so that both start afresh. */
 	if (rc == &cl.cmd)
 		rconn_drop(&cl.rd, "the command connection went");
@@ -299,15 +300,16 @@ writeback_cb(redisAsyncContext *ac, void *r, void *arg)
 	free(user);
 }
 
-/* User walk callback: writes a local user's directory entry back. */
+/*
+ * User walk callback: writes a local user's directory entry back, and its
+ * mirrors, read from the walk's transaction arg.
+ */
 static int
 writeback_fn(void *arg, const char *user, const struct user_rec *u)
 {
 	const char	*argv[5];
 	char		*key;
 
-	(void)arg;
-	(void)u;
 	key = cluster_k("u", user);
 	argv[0] = "SET";
 	argv[1] = key;
@@ -320,6 +322,7 @@ writeback_fn(void *arg, const char *user, const struct user_rec *u)
 		return (STORE_WALK_STOP);
 	}
 	free(key);
+	cluster_presence_writeback(arg, user, u);
 	return (STORE_WALK_NEXT);
 }
 
@@ -345,7 +348,7 @@ epoch_changed(uint64_t epoch)
 	}
 	cl.epoch = epoch;
 	if (store_txn_begin(srv.store, &rtxn, 0) == STORE_OK) {
-		store_user_walk(&rtxn, writeback_fn, NULL);
+		store_user_walk(&rtxn, writeback_fn, &rtxn);
 		store_txn_abort(&rtxn);
 	}
 	cluster_stream_resend_all();
@@ -373,6 +376,7 @@ group_cb(redisAsyncContext *ac, void *r, void *arg)
 	cl.ready = 1;
 	hb_send();
 	cluster_stream_up();
+	cluster_presence_up();
 }
 
 /* The reply to GET epoch, after SET NX: compared with this node's. */
@@ -493,6 +497,7 @@ hb_send(void)
 		argv[1] = cl.k_epoch;
 		rconn_cmd(&cl.cmd, hb_epoch_cb, NULL, 0, 2, argv, NULL);
 		cluster_nodes_refresh();
+		cluster_presence_tick();
 	}
 }
 
@@ -742,6 +747,7 @@ cluster_shutdown(void)
 	if (!cl.on)
 		return;
 	cl.stopping = 1;
+	cluster_presence_free();
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);
 	if (cl.ev_hb != NULL)

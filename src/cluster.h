@@ -53,6 +53,17 @@ void	cluster_stream_down(int);
 void	cluster_stream_resend_all(void);
 void	cluster_nodes_refresh(void);
 int	cluster_node_alive(const char *);
+uint64_t cluster_node_heartbeat(const char *);
+
+/* cluster-presence.c */
+void	cluster_presence_tick(void);
+void	cluster_presence_up(void);
+void	cluster_presence_down(void);
+void	cluster_presence_node(const char *, int);
+void	cluster_presence_commit(int);
+void	cluster_presence_free(void);
+void	cluster_presence_writeback(struct txn *, const char *,
+	    const struct user_rec *);
 
 /* cluster-admin.c */
 int	cluster_forget_local(const char *);

@@ -681,6 +681,38 @@ route_logout(struct conn *c, struct http_req *req)
 	    json_pack("{s:s}", "by", "user"));
 }
 
+/* Answers a last-seen question about a user homed on another node. */
+static void
+last_seen_answer(struct conn *c, int status, json_t *obj)
+{
+	if (status == CLUSTER_FOUND)
+		http_send_json(c, 200, obj);
+	else if (status == CLUSTER_NONE)
+		http_error(c, 404, TE_NO_SUCH_USER, "no such user");
+	else
+		http_error(c, 503, TE_UNAVAILABLE, "the cluster's directory "
+		    "is unreachable; try again");
+}
+
+/*
+ * The answer from the mirror (tickd-cluster(7) PRESENCE) to a last-seen
+ * question that had to wait for Redis.
+ */
+static void
+last_seen_remote(void *arg, int status, json_t *obj)
+{
+	struct conn	*c = arg;
+
+	if (c->dead) {
+		conn_unref(c);
+		return;
+	}
+	last_seen_answer(c, status, obj);
+	http_done(c);
+	http_process(c);
+	conn_unref(c);
+}
+
 /* GET /v1/users/NAME/last-seen, for a bearer of any valid token. */
 static void
 route_last_seen(struct conn *c, struct http_req *req)
@@ -712,7 +744,17 @@ route_last_seen(struct conn *c, struct http_req *req)
 	    account_token_check(&txn, req->bearer, now_ms(), &tok) != STORE_OK)
 		http_error(c, 401, TE_NOT_AUTHENTICATED,
 		    "need Authorization: Bearer TOKEN");
-	else if (store_user_get(&txn, user, &rec) != STORE_OK)
+	else if ((ret = store_user_get(&txn, user, &rec)) == STORE_NOTFOUND &&
+	    cluster_on()) {
+		/* Homed elsewhere, perhaps: asked of the mirror. */
+		ret = cluster_presence_get(tok.user, user, last_seen_remote, c,
+		    &obj);
+		if (ret == -1) {
+			c->busy = 1;
+			conn_ref(c);
+		} else if (ret != CLUSTER_FOUND)
+			last_seen_answer(c, ret, NULL);
+	} else if (ret != STORE_OK)
 		http_error(c, 404, TE_NO_SUCH_USER, "no such user");
 	else
 		obj = presence_view(&txn, tok.user, user);

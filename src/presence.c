@@ -10,6 +10,7 @@
  * What a viewer sees of a target follows tickd-protocol(7) BLOCKING, PRESENCE
  * AND TYPING: a blocked viewer sees offline and no last seen, and gets no
  * pushes; last_seen "nobody" hides the time but not the online state.
+ * In a cluster, users homed elsewhere are seen through cluster-presence.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct watched {
 	TAILQ_HEAD(, conn)	 conns;		/* its authenticated conns */
 	TAILQ_HEAD(, sub)	 subs;		/* who watches it */
 	unsigned		 nconns;
+	int			 remote;	/* homed on another node */
 	char			 name[NAME_USER_MAX + 1];
 };
 
@@ -100,6 +102,8 @@ put(struct watched *w)
 
 	if (w->nconns != 0 || !TAILQ_EMPTY(&w->subs))
 		return;
+	if (w->remote)
+		cluster_presence_unwatch(w->name);
 	pp = &tab[hash_str(w->name) & (tab_size - 1)];
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == w) {
@@ -139,6 +143,11 @@ view(struct txn *txn, const char *viewer, const char *target, int *online,
 
 	*online = 0;
 	*last_seen = 0;
+	if (cluster_on() && store_user_get(txn, target, &rec) ==
+	    STORE_NOTFOUND) {
+		cluster_presence_view(viewer, target, online, last_seen);
+		return;
+	}
 	if (strcmp(viewer, target) != 0 &&
 	    store_block_get(txn, target, viewer) == STORE_OK)
 		return;
@@ -224,6 +233,57 @@ notify(const char *target, const char *viewer)
 		store_txn_abort(&rtxn);
 }
 
+/*
+ * Writes the mirror of user, homed here, in a cluster (tickd-cluster(7)
+ * PRESENCE), reading through the batch like notify.
+ */
+static void
+mirror(const char *user)
+{
+	struct user_rec	 rec;
+	struct txn	 rtxn, *txn = NULL;
+
+	if (!cluster_on())
+		return;
+	if (conn_must_defer())
+		txn = batch_txn();
+	else if (store_txn_begin(srv.store, &rtxn, 0) == STORE_OK)
+		txn = &rtxn;
+	if (txn == NULL) {
+		log_warnx("presence: cannot read the store");
+		return;
+	}
+	if (store_user_get(txn, user, &rec) == STORE_OK)
+		cluster_presence_changed(user, &rec, presence_online(user));
+	if (txn == &rtxn)
+		store_txn_abort(&rtxn);
+}
+
+/*
+ * Tells target's watchers, target being homed on another node, what they
+ * now see of it: those for whom changed is true.
+ */
+void
+presence_remote_notify(const char *target,
+    int (*changed)(const char *, void *), void *arg)
+{
+	struct watched	*w;
+	struct sub	*s;
+	struct txn	 txn;
+
+	if ((w = lookup(target)) == NULL || TAILQ_EMPTY(&w->subs))
+		return;
+	if (store_txn_begin(srv.store, &txn, 0) != STORE_OK) {
+		log_warnx("presence: cannot read the store");
+		return;
+	}
+	TAILQ_FOREACH(s, &w->subs, watch_entry) {
+		if (changed(s->c->user, arg))
+			push(&txn, s->c, target);
+	}
+	store_txn_abort(&txn);
+}
+
 /* viewer's view of target changed by a block or unblock. */
 void
 presence_refresh_for(const char *target, const char *viewer)
@@ -235,6 +295,7 @@ presence_refresh_for(const char *target, const char *viewer)
 void
 presence_refresh(const char *target)
 {
+	mirror(target);
 	notify(target, NULL);
 }
 
@@ -247,6 +308,7 @@ presence_attach(struct conn *c)
 	TAILQ_INSERT_TAIL(&w->conns, c, user_entry);
 	if (w->nconns++ == 0) {
 		users_online++;
+		mirror(c->user);
 		notify(c->user, NULL);
 	}
 }
@@ -272,6 +334,7 @@ presence_detach(struct conn *c)
 			rec.last_seen = now_ms();
 			store_user_put(txn, c->user, &rec);
 		}
+		mirror(c->user);
 		notify(c->user, NULL);
 	}
 	put(w);
@@ -301,6 +364,7 @@ presence_subscribe(struct conn *c, const char *target, struct txn *txn)
 {
 	struct watched	*w;
 	struct sub	*s;
+	struct user_rec	 rec;
 
 	LIST_FOREACH(s, &c->subs, conn_entry) {
 		if (strcmp(s->w->name, target) == 0)
@@ -314,7 +378,14 @@ presence_subscribe(struct conn *c, const char *target, struct txn *txn)
 		TAILQ_INSERT_TAIL(&w->subs, s, watch_entry);
 		LIST_INSERT_HEAD(&c->subs, s, conn_entry);
 		c->nsubs++;
+		if (!w->remote && w->nconns == 0 && cluster_on() &&
+		    store_user_get(txn, target, &rec) == STORE_NOTFOUND)
+			w->remote = 1;
 	}
+	w = s->w;
+	/* A remote user's first view comes once its mirror is read. */
+	if (w->remote && cluster_presence_watch(target))
+		return;
 	push(txn, c, target);
 }
 

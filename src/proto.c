@@ -526,6 +526,9 @@ op_block(struct conn *c, json_t *req, json_t *ref)
 	}
 	/* What user sees of us just changed; tell its watching devices. */
 	presence_refresh_for(c->user, user);
+	if (res.changed && cluster_on())
+		cluster_presence_block(c->user, user,
+		    strcmp(op, "block") == 0);
 	reply_stored(c, ref);
 }
 

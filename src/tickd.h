@@ -304,6 +304,15 @@ json_t	*cluster_ctl_nodes(char **);
 json_t	*cluster_ctl_outbox(char **);
 json_t	*cluster_ctl_forget(const char *, char **);
 
+/* cluster-presence.c (cluster-none.c without hiredis) */
+void	cluster_presence_view(const char *, const char *, int *, uint64_t *);
+int	cluster_presence_watch(const char *);
+void	cluster_presence_unwatch(const char *);
+void	cluster_presence_changed(const char *, const struct user_rec *, int);
+void	cluster_presence_block(const char *, const char *, int);
+int	cluster_presence_get(const char *, const char *,
+	    void (*)(void *, int, json_t *), void *, json_t **);
+
 /* util.c */
 uint64_t now_ms(void);
 int	valid_user(const char *, size_t);
@@ -971,6 +980,8 @@ int	presence_watching(struct conn *, const char *);
 void	presence_unsubscribe(struct conn *, const char *);
 void	presence_unsubscribe_all(struct conn *);
 void	presence_free(void);
+void	presence_remote_notify(const char *,
+	    int (*)(const char *, void *), void *);
 
 /* proto.c */
 void	proto_dispatch(struct conn *, const uint8_t *, size_t);

@@ -153,7 +153,8 @@ class Proxy:
 
 
 class Cluster:
-    """Redis, three proxies and three nodes n1-n3."""
+    """Redis, three proxies and three nodes n1-n3; conf's keys (such as
+    cluster_heartbeat) go into every node's configuration."""
 
     def __init__(self, n=3, **conf):
         self.redis = Redis().start()
@@ -163,12 +164,12 @@ class Cluster:
             p = Proxy(self.redis.port)
             # Under valgrind the loop is many times slower: longer
             # heartbeats and timeouts, so that no node looks dead.
+            c = {"cluster_retry": "2s",
+                "cluster_heartbeat": "2s" if VALGRIND else "1s",
+                "cluster_redis_timeout": "10s" if VALGRIND else "3s"}
+            c.update(conf)
             d = Daemon(name=f"n{i}", node_name=f"n{i}",
-                cluster_redis=f"redis://127.0.0.1:{p.port}",
-                cluster_retry="2s",
-                cluster_heartbeat="2s" if VALGRIND else "1s",
-                cluster_redis_timeout="10s" if VALGRIND else "3s",
-                **conf)
+                cluster_redis=f"redis://127.0.0.1:{p.port}", **c)
             d.conf["cluster_url"] = f"http://127.0.0.1:{d.port}"
             self.proxies.append(p)
             self.nodes.append(d)

@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cluster-presence.c: presence across the nodes of a cluster
+ * (tickd-cluster(7) PRESENCE).  The home of a user mirrors its presence in
+ * p:{NAME} and its block set in b:{NAME}, and publishes a notice on
+ * pc:{NAME}; a node with a local watcher of a user homed elsewhere
+ * subscribes to that channel on a connection of its own, reads the
+ * mirrors on each notice, and tells its watchers what changed for each of
+ * them, under v1's rules (tickd-protocol(7) BLOCKING, PRESENCE AND
+ * TYPING).  A user whose home's heartbeat lapsed shows offline, last seen
+ * at that heartbeat; with Redis unreachable remote users show offline.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "tickd.h"
+#include "cluster.h"
+
+/* What the mirrors tell of a user homed elsewhere. */
+struct pstate {
+	int		 found;		/* in the directory */
+	char		 node[CLUSTER_NODE_MAX + 1];
+	int		 online;
+	int		 hide;		/* last_seen "nobody" */
+	uint64_t	 last_seen;	/* 0: null */
+	json_t		*blocks;	/* object: the users it blocked */
+};
+
+/* A user homed elsewhere that a local connection watches. */
+struct rp {
+	LIST_ENTRY(rp)	 entry;
+	char		 name[NAME_USER_MAX + 1];
+	int		 known;		/* fetched once */
+	int		 fetching, again;
+	int		 subscribed;
+	int		 stale;		/* shown offline while Redis was not */
+	struct pstate	 st;
+};
+
+/* A reading of one user's mirrors, three commands one after another. */
+struct fetch {
+	char		 name[NAME_USER_MAX + 1];
+	int		 step;
+	struct pstate	 st;
+	void		(*fn)(struct fetch *, int);
+	void		*arg;
+	char		 viewer[NAME_USER_MAX + 1];
+};
+
+/* A block change waiting for its commit. */
+struct bchange {
+	TAILQ_ENTRY(bchange) entry;
+	char		 user[NAME_USER_MAX + 1];
+	char		 other[NAME_USER_MAX + 1];
+	int		 add;
+};
+
+/* What a view is computed from: the state and the world around it. */
+struct snap {
+	const struct pstate *st;
+	int		 known, up, alive;
+	uint64_t	 hb;
+};
+
+static LIST_HEAD(, rp)		 rps = LIST_HEAD_INITIALIZER(rps);
+static TAILQ_HEAD(, bchange)	 bchanges = TAILQ_HEAD_INITIALIZER(bchanges);
+static redisAsyncContext	*sub;	/* the SUBSCRIBE connection */
+static int			 sub_up;
+static int			 pres_up;	/* Redis answers, as told here */
+
+static void	fetch_start(const char *, void (*)(struct fetch *, int),
+		    void *, const char *);
+static void	fetch_next(struct fetch *);
+static void	sub_cb(redisAsyncContext *, void *, void *);
+
+/* The watched remote user called name, or NULL. */
+static struct rp *
+rp_find(const char *name)
+{
+	struct rp	*r;
+
+	LIST_FOREACH(r, &rps, entry) {
+		if (strcmp(r->name, name) == 0)
+			return (r);
+	}
+	return (NULL);
+}
+
+/* The snapshot of r's state as it is now. */
+static void
+snap_now(struct snap *s, const struct pstate *st, int known)
+{
+	s->st = st;
+	s->known = known;
+	s->up = pres_up;
+	s->alive = st->node[0] != '\0' && cluster_node_alive(st->node);
+	s->hb = st->node[0] != '\0' ? cluster_node_heartbeat(st->node) : 0;
+}
+
+/*
+ * What viewer sees of a remote user (tickd-cluster(7) PRESENCE): offline
+ * with Redis unreachable; offline and null when blocked; offline, last
+ * seen at its home's last heartbeat, when that home is down.
+ */
+static void
+snap_view(const struct snap *s, const char *viewer, int *online,
+    uint64_t *last_seen)
+{
+	const struct pstate *st = s->st;
+
+	*online = 0;
+	*last_seen = 0;
+	if (!s->known || !st->found || (st->blocks != NULL &&
+	    json_object_get(st->blocks, viewer) != NULL))
+		return;
+	if (!s->up) {
+		if (!st->online && !st->hide)
+			*last_seen = st->last_seen;
+		return;
+	}
+	if (!s->alive) {
+		if (!st->hide)
+			*last_seen = st->online ? s->hb : st->last_seen;
+		return;
+	}
+	*online = st->online;
+	if (!st->online && !st->hide)
+		*last_seen = st->last_seen;
+}
+
+/* Whether viewer's view differs between the two snapshots in arg. */
+static int
+snap_changed(const char *viewer, void *arg)
+{
+	const struct snap *s = arg;
+	uint64_t	 l0, l1;
+	int		 o0, o1;
+
+	if (!s[0].known)
+		return (1);
+	snap_view(&s[0], viewer, &o0, &l0);
+	snap_view(&s[1], viewer, &o1, &l1);
+	return (o0 != o1 || l0 != l1);
+}
+
+/* Frees what a state holds. */
+static void
+pstate_clear(struct pstate *st)
+{
+	json_decref(st->blocks);
+	memset(st, 0, sizeof *st);
+}
+
+/*
+ * What viewer sees of target, a user without an account here, for
+ * presence.c: from the mirrors when it is watched, else offline.
+ */
+void
+cluster_presence_view(const char *viewer, const char *target, int *online,
+    uint64_t *last_seen)
+{
+	struct rp	*r = rp_find(target);
+	struct snap	 s;
+
+	*online = 0;
+	*last_seen = 0;
+	if (r == NULL)
+		return;
+	snap_now(&s, &r->st, r->known);
+	snap_view(&s, viewer, online, last_seen);
+}
+
+/*
+ * Sends SUBSCRIBE or UNSUBSCRIBE of name's channel, if connected.  Plain
+ * PUBLISH and SUBSCRIBE: hiredis 0.14 cannot SSUBSCRIBE (tickd-cluster(7)
+ * CAVEATS).
+ */
+static void
+sub_cmd(const char *cmd, const char *name)
+{
+	const char	*argv[2];
+	char		*key;
+
+	if (sub == NULL || !sub_up)
+		return;
+	key = cluster_k("pc", name);
+	argv[0] = cmd;
+	argv[1] = key;
+	redisAsyncCommandArgv(sub, sub_cb, NULL, 2, argv, NULL);
+	free(key);
+}
+
+/* A fetch for a watched user ended: its watchers are told what changed. */
+static void
+rp_fetched(struct fetch *f, int ok)
+{
+	struct rp	*r = rp_find(f->name);
+	struct snap	 s[2];
+	struct pstate	 old;
+
+	if (r == NULL)
+		return;
+	r->fetching = 0;
+	if (ok) {
+		old = r->st;
+		snap_now(&s[0], &old, r->known);
+		if (r->stale)
+			s[0].up = 0;
+		r->stale = 0;
+		r->st = f->st;
+		memset(&f->st, 0, sizeof f->st);
+		r->known = 1;
+		snap_now(&s[1], &r->st, 1);
+		presence_remote_notify(r->name, snap_changed, s);
+		pstate_clear(&old);
+	} else if (!r->known) {
+		/* Redis is gone: the watchers are told offline at once. */
+		r->known = 1;
+		snap_now(&s[0], &r->st, 0);
+		snap_now(&s[1], &r->st, 1);
+		presence_remote_notify(r->name, snap_changed, s);
+	}
+	if (r->again && pres_up) {
+		r->again = 0;
+		r->fetching = 1;
+		fetch_start(r->name, rp_fetched, NULL, NULL);
+	}
+}
+
+/* Reads r's mirrors now, or after the reading under way. */
+static void
+rp_refetch(struct rp *r)
+{
+	if (r->fetching) {
+		r->again = 1;
+		return;
+	}
+	r->fetching = 1;
+	fetch_start(r->name, rp_fetched, NULL, NULL);
+}
+
+/*
+ * A local connection watches target, which has no account here: its
+ * channel is subscribed to and its mirrors read.  1 when the watcher is
+ * told once they are read (or was told already), 0 when it must be told
+ * now.
+ */
+int
+cluster_presence_watch(const char *target)
+{
+	struct rp	*r;
+
+	if ((r = rp_find(target)) == NULL) {
+		r = xcalloc(1, sizeof *r);
+		strlcpy(r->name, target, sizeof r->name);
+		LIST_INSERT_HEAD(&rps, r, entry);
+		if (pres_up) {
+			sub_cmd("SUBSCRIBE", target);
+			r->subscribed = sub_up;
+			rp_refetch(r);
+			/* A reading that failed at once told the watcher. */
+			if (r->known)
+				return (1);
+		}
+	}
+	if (!r->known && r->fetching)
+		return (1);
+	r->known = 1;
+	return (0);
+}
+
+/* Nobody here watches target any more. */
+void
+cluster_presence_unwatch(const char *target)
+{
+	struct rp	*r;
+
+	if ((r = rp_find(target)) == NULL)
+		return;
+	if (r->subscribed)
+		sub_cmd("UNSUBSCRIBE", target);
+	LIST_REMOVE(r, entry);
+	pstate_clear(&r->st);
+	free(r);
+}
+
+/* The reply to SMEMBERS b:{NAME}: the fetch is complete. */
+static void
+fetch_blocks_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr;
+	struct fetch	*f = arg;
+	size_t		 i;
+	int		 ok = 0;
+
+	rconn_answered(ac->data);
+	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY) {
+		ok = 1;
+		f->st.blocks = json_object();
+		for (i = 0; i < reply->elements; i++) {
+			if (reply->element[i]->type == REDIS_REPLY_STRING)
+				json_object_set_new(f->st.blocks,
+				    reply->element[i]->str, json_true());
+		}
+	}
+	f->fn(f, ok);
+	pstate_clear(&f->st);
+	free(f);
+}
+
+/* The reply to HGETALL p:{NAME}: online, last_seen and hide. */
+static void
+fetch_p_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr, *k, *v;
+	struct fetch	*f = arg;
+	size_t		 i;
+
+	rconn_answered(ac->data);
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+		f->fn(f, 0);
+		free(f);
+		return;
+	}
+	for (i = 0; i + 1 < reply->elements; i += 2) {
+		k = reply->element[i];
+		v = reply->element[i + 1];
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		if (strcmp(k->str, "online") == 0)
+			f->st.online = strcmp(v->str, "1") == 0;
+		else if (strcmp(k->str, "hide") == 0)
+			f->st.hide = strcmp(v->str, "1") == 0;
+		else if (strcmp(k->str, "last_seen") == 0)
+			f->st.last_seen = strtoull(v->str, NULL, 10);
+	}
+	f->step++;
+	fetch_next(f);
+}
+
+/* The reply to GET u:{NAME}: the user's home, or none. */
+static void
+fetch_u_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr;
+	struct fetch	*f = arg;
+
+	rconn_answered(ac->data);
+	if (reply == NULL || (reply->type != REDIS_REPLY_STRING &&
+	    reply->type != REDIS_REPLY_NIL)) {
+		f->fn(f, 0);
+		free(f);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_STRING &&
+	    cluster_node_name_ok(reply->str, reply->len)) {
+		f->st.found = 1;
+		strlcpy(f->st.node, reply->str, sizeof f->st.node);
+	}
+	f->step++;
+	fetch_next(f);
+}
+
+/* The command and callback of each step of a fetch. */
+static redisCallbackFn *const fetch_cbs[] = {
+	fetch_u_cb, fetch_p_cb, fetch_blocks_cb
+};
+
+/* Sends the next command of f, or ends it failed. */
+static void
+fetch_next(struct fetch *f)
+{
+	static const char *const cmds[] = { "GET", "HGETALL", "SMEMBERS" };
+	static const char *const kinds[] = { "u", "p", "b" };
+	const char	*argv[2];
+	char		*key;
+	int		 rc;
+
+	key = cluster_k(kinds[f->step], f->name);
+	argv[0] = cmds[f->step];
+	argv[1] = key;
+	rc = rconn_cmd(&cl.cmd, fetch_cbs[f->step], f, 0, 2, argv, NULL);
+	free(key);
+	if (rc != 0) {
+		f->fn(f, 0);
+		pstate_clear(&f->st);
+		free(f);
+	}
+}
+
+/* Starts reading name's mirrors; fn is told with 1 when they are read. */
+static void
+fetch_start(const char *name, void (*fn)(struct fetch *, int), void *arg,
+    const char *viewer)
+{
+	struct fetch	*f;
+
+	f = xcalloc(1, sizeof *f);
+	strlcpy(f->name, name, sizeof f->name);
+	if (viewer != NULL)
+		strlcpy(f->viewer, viewer, sizeof f->viewer);
+	f->fn = fn;
+	f->arg = arg;
+	fetch_next(f);
+}
+
+/* A message on the SUBSCRIBE connection: a notice names its user. */
+static void
+sub_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr;
+	struct rp	*r;
+
+	(void)ac;
+	(void)arg;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(reply->element[0]->str, "message") != 0 ||
+	    reply->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	if ((r = rp_find(reply->element[2]->str)) != NULL)
+		rp_refetch(r);
+}
+
+/* The SUBSCRIBE connection went: it is made again at a heartbeat. */
+static void
+sub_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct rp	*r;
+
+	(void)ac;
+	(void)status;
+	sub = NULL;
+	sub_up = 0;
+	LIST_FOREACH(r, &rps, entry)
+		r->subscribed = 0;
+}
+
+/*
+ * The SUBSCRIBE connection is up: AUTH, then one SUBSCRIBE per watched
+ * user, whose mirrors are read again.
+ */
+static void
+sub_connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct rp	*r;
+	const char	*argv[3];
+	int		 argc = 0;
+
+	(void)ac;
+	if (status != REDIS_OK) {
+		sub = NULL;
+		return;
+	}
+	sub_up = 1;
+	if (cl.addr.pass != NULL) {
+		argv[argc++] = "AUTH";
+		if (cl.addr.user != NULL)
+			argv[argc++] = cl.addr.user;
+		argv[argc++] = cl.addr.pass;
+		redisAsyncCommandArgv(sub, NULL, NULL, argc, argv, NULL);
+	}
+	LIST_FOREACH(r, &rps, entry) {
+		if (!r->subscribed) {
+			sub_cmd("SUBSCRIBE", r->name);
+			r->subscribed = 1;
+			rp_refetch(r);
+		}
+	}
+}
+
+/*
+ * At each heartbeat while Redis answers: the SUBSCRIBE connection is
+ * made if it is not there.
+ */
+void
+cluster_presence_tick(void)
+{
+	if (!cl.ready || sub != NULL || srv.conf.cluster_redis == NULL)
+		return;
+	sub = redisAsyncConnect(cl.addr.host, cl.addr.port);
+	if (sub == NULL || sub->err) {
+		if (sub != NULL)
+			redisAsyncFree(sub);
+		sub = NULL;
+		return;
+	}
+	redisLibeventAttach(sub, srv.base);
+	redisAsyncSetConnectCallback(sub, sub_connect_cb);
+	redisAsyncSetDisconnectCallback(sub, sub_disconnect_cb);
+}
+
+/* Tells r's watchers what changes when the world of snapshot s0 changes. */
+static void
+rp_world_changed(struct rp *r, const struct snap *s0)
+{
+	struct snap	s[2];
+
+	if (!r->known)
+		return;
+	s[0] = *s0;
+	snap_now(&s[1], &r->st, 1);
+	presence_remote_notify(r->name, snap_changed, s);
+}
+
+/* Redis answers again: the watched users' mirrors are read again. */
+void
+cluster_presence_up(void)
+{
+	struct rp	*r;
+
+	pres_up = 1;
+	cluster_presence_tick();
+	LIST_FOREACH(r, &rps, entry)
+		rp_refetch(r);
+}
+
+/* Redis is unreachable: remote users show offline (tickd-cluster(7)). */
+void
+cluster_presence_down(void)
+{
+	struct rp	*r;
+	struct snap	 s;
+
+	if (sub != NULL)
+		redisAsyncFree(sub);
+	sub = NULL;
+	sub_up = 0;
+	if (!pres_up)
+		return;
+	pres_up = 0;
+	LIST_FOREACH(r, &rps, entry) {
+		r->subscribed = 0;
+		r->stale = 1;
+		snap_now(&s, &r->st, 1);
+		s.up = 1;
+		rp_world_changed(r, &s);
+	}
+}
+
+/* node's heartbeat came or lapsed: its users' watchers are told. */
+void
+cluster_presence_node(const char *node, int was_alive)
+{
+	struct rp	*r;
+	struct snap	 s;
+
+	LIST_FOREACH(r, &rps, entry) {
+		if (strcmp(r->st.node, node) != 0)
+			continue;
+		snap_now(&s, &r->st, 1);
+		s.alive = was_alive;
+		rp_world_changed(r, &s);
+	}
+}
+
+/* Writes p:{NAME} of user, homed here, and publishes a notice. */
+static void
+mirror_p(const char *user, const struct user_rec *rec, int online)
+{
+	const char	*argv[8];
+	char		*key, ls[24];
+	int		 hide = rec->last_seen_vis == LASTSEEN_NOBODY;
+
+	ls[0] = '\0';
+	if (!hide && rec->last_seen != 0)
+		snprintf(ls, sizeof ls, "%llu",
+		    (unsigned long long)rec->last_seen);
+	key = cluster_k("p", user);
+	argv[0] = "HSET";
+	argv[1] = key;
+	argv[2] = "online";
+	argv[3] = online ? "1" : "0";
+	argv[4] = "last_seen";
+	argv[5] = ls;
+	argv[6] = "hide";
+	argv[7] = hide ? "1" : "0";
+	rconn_cmd(&cl.cmd, cluster_logged_cb, "HSET p", 0, 8, argv, NULL);
+	free(key);
+	key = cluster_k("pc", user);
+	argv[0] = "PUBLISH";
+	argv[1] = key;
+	argv[2] = user;
+	rconn_cmd(&cl.cmd, cluster_logged_cb, "PUBLISH", 0, 3, argv, NULL);
+	free(key);
+}
+
+/*
+ * user, homed here, changed presence or settings: its mirror p:{NAME} is
+ * written and a notice published (tickd-cluster(7) PRESENCE).  rec is
+ * what the store says of it, online whether a device is connected.
+ */
+void
+cluster_presence_changed(const char *user, const struct user_rec *rec,
+    int online)
+{
+	if (cl.ready)
+		mirror_p(user, rec, online);
+}
+
+/* Block walk callback: one member of b:{NAME}, whose key is arg. */
+static int
+writeback_block(void *arg, const char *other)
+{
+	const char	*argv[3];
+
+	argv[0] = "SADD";
+	argv[1] = arg;
+	argv[2] = other;
+	if (rconn_cmd(&cl.cmd, cluster_logged_cb, "SADD", 0, 3, argv,
+	    NULL) != 0)
+		return (STORE_WALK_STOP);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Redis lost its data (tickd-cluster(7) FAILURES): the mirrors of user,
+ * homed here, are written again from txn.
+ */
+void
+cluster_presence_writeback(struct txn *txn, const char *user,
+    const struct user_rec *rec)
+{
+	const char	*argv[2];
+	char		*key;
+
+	key = cluster_k("b", user);
+	argv[0] = "DEL";
+	argv[1] = key;
+	if (rconn_cmd(&cl.cmd, cluster_logged_cb, "DEL", 0, 2, argv,
+	    NULL) == 0)
+		store_block_walk(txn, user, writeback_block, key);
+	free(key);
+	mirror_p(user, rec, presence_online(user));
+}
+
+/* user blocked (add) or unblocked other: mirrored after the commit. */
+void
+cluster_presence_block(const char *user, const char *other, int add)
+{
+	struct bchange	*b;
+
+	b = xcalloc(1, sizeof *b);
+	strlcpy(b->user, user, sizeof b->user);
+	strlcpy(b->other, other, sizeof b->other);
+	b->add = add;
+	TAILQ_INSERT_TAIL(&bchanges, b, entry);
+}
+
+/*
+ * After a commit: the block changes it held go to b:{NAME}, each with a
+ * notice, so that the watchers' nodes look again (tickd-cluster(7)).
+ */
+void
+cluster_presence_commit(int ok)
+{
+	struct bchange	*b;
+	const char	*argv[3];
+	char		*key;
+
+	while ((b = TAILQ_FIRST(&bchanges)) != NULL) {
+		TAILQ_REMOVE(&bchanges, b, entry);
+		if (ok && cl.ready) {
+			key = cluster_k("b", b->user);
+			argv[0] = b->add ? "SADD" : "SREM";
+			argv[1] = key;
+			argv[2] = b->other;
+			rconn_cmd(&cl.cmd, cluster_logged_cb,
+			    b->add ? "SADD" : "SREM", 0, 3, argv, NULL);
+			free(key);
+			key = cluster_k("pc", b->user);
+			argv[0] = "PUBLISH";
+			argv[1] = key;
+			argv[2] = b->user;
+			rconn_cmd(&cl.cmd, cluster_logged_cb, "PUBLISH", 0, 3,
+			    argv, NULL);
+			free(key);
+		}
+		free(b);
+	}
+}
+
+/* A last-seen question under way. */
+struct ask_view {
+	void	(*fn)(void *, int, json_t *);
+	void	*arg;
+};
+
+/* The answer to a last-seen question, from a state. */
+static json_t *
+answer_view(const struct pstate *st, const char *viewer, const char *target)
+{
+	struct snap	 s;
+	uint64_t	 last_seen;
+	int		 online;
+
+	snap_now(&s, st, 1);
+	snap_view(&s, viewer, &online, &last_seen);
+	return (json_pack("{s:s,s:b,s:o}", "user", target, "online", online,
+	    "last_seen", last_seen != 0 ? json_integer((json_int_t)last_seen) :
+	    json_null()));
+}
+
+/* The end of a fetch for a last-seen question. */
+static void
+view_fetched(struct fetch *f, int ok)
+{
+	struct ask_view	*a = f->arg;
+	json_t		*obj;
+
+	if (!ok)
+		a->fn(a->arg, CLUSTER_DOWN, NULL);
+	else if (!f->st.found)
+		a->fn(a->arg, CLUSTER_NONE, NULL);
+	else {
+		obj = answer_view(&f->st, f->viewer, f->name);
+		a->fn(a->arg, CLUSTER_FOUND, obj);
+		json_decref(obj);
+	}
+	free(a);
+}
+
+/*
+ * What viewer sees of target, a user without an account here, for GET
+ * /v1/users/NAME/last-seen: CLUSTER_FOUND and the view in *obj, from the
+ * mirrors; CLUSTER_NONE for a user unknown in the cluster; CLUSTER_DOWN
+ * with Redis unreachable; or -1 when fn will be told one of these.
+ */
+int
+cluster_presence_get(const char *viewer, const char *target,
+    void (*fn)(void *, int, json_t *), void *arg, json_t **obj)
+{
+	struct ask_view	*a;
+	struct rp	*r = rp_find(target);
+
+	*obj = NULL;
+	if (r != NULL && r->known && r->st.found && !r->fetching) {
+		*obj = answer_view(&r->st, viewer, target);
+		return (CLUSTER_FOUND);
+	}
+	if (!pres_up)
+		return (CLUSTER_DOWN);
+	a = xcalloc(1, sizeof *a);
+	a->fn = fn;
+	a->arg = arg;
+	fetch_start(target, view_fetched, a, viewer);
+	return (-1);
+}
+
+/* Frees everything at shutdown. */
+void
+cluster_presence_free(void)
+{
+	struct rp	*r;
+	struct bchange	*b;
+
+	if (sub != NULL)
+		redisAsyncFree(sub);
+	sub = NULL;
+	while ((r = LIST_FIRST(&rps)) != NULL) {
+		LIST_REMOVE(r, entry);
+		pstate_clear(&r->st);
+		free(r);
+	}
+	while ((b = TAILQ_FIRST(&bchanges)) != NULL) {
+		TAILQ_REMOVE(&bchanges, b, entry);
+		free(b);
+	}
+}
