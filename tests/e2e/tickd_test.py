@@ -69,10 +69,20 @@ def increasing(mids):
     return all(a < b for a, b in zip(keys, keys[1:]))
 
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now and never handed out before by this
+    process: the kernel may offer a port again while the daemon given it
+    has not bound it yet, and two nodes would then share one."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 # ---------------------------------------------------------------- TAP
