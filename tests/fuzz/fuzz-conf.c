@@ -58,6 +58,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct conf	 c, running;
+	json_t		*report;
 	char		*cause = NULL;
 
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, data, len, 0) != (ssize_t)len)
@@ -69,7 +70,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    c.max_frame_bytes < c.max_message_bytes)
 			abort();
 		conf_init(&running);
-		conf_apply_reload(&running, &c);
+		report = json_pack("{s:[],s:[]}", "changed", "restart");
+		conf_apply_reload(&running, &c, report);
+		json_decref(report);
 		conf_clear(&running);
 	} else if (cause == NULL)
 		abort();
