@@ -113,16 +113,8 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		res->err = TE_FORBIDDEN;
 		return (STORE_OK);
 	}
-	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
-	    NULL) {
-		res->err = TE_INTERNAL;
+	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);
-	}
-	if ((blen = strlen(body)) > conf->max_message_bytes) {
-		free(body);
-		res->err = TE_TOO_LARGE;
-		return (STORE_OK);
-	}
 	/* Media rule 3 of tickd-protocol(7) MEDIA, as for a 1:1 send. */
 	refs.n = 0;
 	if (req->media != NULL) {

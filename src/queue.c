@@ -291,6 +291,29 @@ send_devices(struct txn *txn, const struct conf *conf,
 
 
 /*
+ * A send's body encoded once, for its size check and its frame; NULL with
+ * res->err set if it cannot be encoded or exceeds max_message_bytes.
+ */
+char *
+queue_send_body(const struct conf *conf, const struct send_req *req,
+    struct send_res *res, size_t *blen)
+{
+	char	*body;
+
+	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL) {
+		res->err = TE_INTERNAL;
+		return (NULL);
+	}
+	if ((*blen = strlen(body)) > conf->max_message_bytes) {
+		free(body);
+		res->err = TE_TOO_LARGE;
+		return (NULL);
+	}
+	return (body);
+}
+
+/*
  * The msg frame of a send (tickd-protocol(7) MESSAGES) under a new mid,
  * which goes to res with the time, and as text to ms; body is the body
  * encoded once already for its size check.  NULL if it cannot be built.
@@ -407,16 +430,8 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 		res->err = TE_UNAVAILABLE;
 		return (STORE_OK);
 	}
-	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
-	    NULL) {
-		res->err = TE_INTERNAL;
+	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);
-	}
-	if ((blen = strlen(body)) > conf->max_message_bytes) {
-		free(body);
-		res->err = TE_TOO_LARGE;
-		return (STORE_OK);
-	}
 	memset(&devs, 0, sizeof devs);
 	if ((rc = send_devices(txn, conf, req, 1, &devs, &full)) !=
 	    STORE_OK) {
@@ -629,16 +644,8 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if ((rc = send_dup(txn, conf, req, res)) != 0)
 		return (rc < 0 ? rc : STORE_OK);
 
-	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
-	    NULL) {
-		res->err = TE_INTERNAL;
+	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);
-	}
-	if ((blen = strlen(body)) > conf->max_message_bytes) {
-		free(body);
-		res->err = TE_TOO_LARGE;
-		return (STORE_OK);
-	}
 
 	if (req->media != NULL) {
 		rc = media_refs_check(txn, conf, req->media, req->now, &refs,

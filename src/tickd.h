@@ -403,6 +403,8 @@ struct send_res {
 	uint64_t	 skipped;	/* member devices left out, full */
 	uint64_t	 items;		/* items queued */
 };
+char	*queue_send_body(const struct conf *, const struct send_req *,
+	    struct send_res *, size_t *);
 char	*queue_msg_frame(struct midgen *, const struct send_req *,
 	    struct send_res *, const char *, size_t, char *, size_t *);
 int	queue_send(struct txn *, struct midgen *, const struct conf *,
