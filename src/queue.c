@@ -69,8 +69,8 @@ targets_free(struct targets *t)
 	t->n = t->cap = 0;
 }
 
-/* Whether a device is already listed. */
-static int
+/* Whether t lists user's device. */
+int
 targets_has(const struct targets *t, const char *user, const char *device)
 {
 	size_t	i;

@@ -381,6 +381,7 @@ struct targets {
 };
 void	targets_add(struct targets *, const char *, const char *, uint64_t);
 void	targets_free(struct targets *);
+int	targets_has(const struct targets *, const char *, const char *);
 struct send_req {
 	const char	*from;
 	const char	*from_device;

@@ -225,21 +225,21 @@ test_block_drops(void)
 	    res.changed == 1);
 	CHECK(send_text(&e, "bob", "alice", "c-1", 2000, &sres) == STORE_OK);
 	CHECK(sres.err == TE_OK && sres.dup == 0);
-	CHECK(sres.targets.n == 1 && has_target(&sres.targets, "bob",
+	CHECK(sres.targets.n == 1 && targets_has(&sres.targets, "bob",
 	    "laptop"));
 	CHECK(store_msg_get(&e.txn, &sres.mid, &m) == STORE_OK &&
 	    m.flags == MSG_BLOCKED);
 	targets_free(&sres.targets);
 	/* alice's own messages to bob still go. */
 	CHECK(send_text(&e, "alice", "bob", "c-1", 2100, &sres) == STORE_OK);
-	CHECK(sres.err == TE_OK && has_target(&sres.targets, "bob", "phone") &&
-	    has_target(&sres.targets, "bob", "laptop"));
+	CHECK(sres.err == TE_OK && targets_has(&sres.targets, "bob", "phone") &&
+	    targets_has(&sres.targets, "bob", "laptop"));
 	targets_free(&sres.targets);
 	CHECK(account_unblock(&e.txn, "alice", "bob", &res) == STORE_OK &&
 	    res.changed == 1);
 	CHECK(send_text(&e, "bob", "alice", "c-2", 3000, &sres) == STORE_OK);
-	CHECK(sres.err == TE_OK && has_target(&sres.targets, "alice",
-	    "phone") && has_target(&sres.targets, "bob", "laptop"));
+	CHECK(sres.err == TE_OK && targets_has(&sres.targets, "alice",
+	    "phone") && targets_has(&sres.targets, "bob", "laptop"));
 	CHECK(store_msg_get(&e.txn, &sres.mid, &m) == STORE_OK &&
 	    m.flags == 0);
 	targets_free(&sres.targets);
@@ -342,7 +342,7 @@ test_settings_receipts(void)
 	memset(&ack, 0, sizeof ack);
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "phone", &sres.mid,
 	    2100, &ack) == STORE_OK && ack.deleted == 1);
-	CHECK(has_target(&ack.targets, "alice", "phone"));
+	CHECK(targets_has(&ack.targets, "alice", "phone"));
 	targets_free(&ack.targets);
 	memset(&rt, 0, sizeof rt);
 	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &sres.mid, 2200, &rt) ==
@@ -357,7 +357,7 @@ test_settings_receipts(void)
 	targets_free(&sres.targets);
 	memset(&rt, 0, sizeof rt);
 	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &sres.mid, 3100, &rt) ==
-	    STORE_OK && has_target(&rt, "alice", "phone"));
+	    STORE_OK && targets_has(&rt, "alice", "phone"));
 	targets_free(&rt);
 	CHECK(env_close(&e) == 0);
 	return (0);

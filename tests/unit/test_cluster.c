@@ -400,7 +400,7 @@ test_apply(void)
 	v[1] = entry("n1", "msg", 2001, 7, msg);	/* a resend: dedup */
 	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
 	CHECK(a.applied == 1 && a.dedup_hits == 1 && a.targets.n == 1);
-	CHECK(has_target(&a.targets, "bob", "laptop"));
+	CHECK(targets_has(&a.targets, "bob", "laptop"));
 	CHECK(a.ndone == 1 && strcmp(a.done[0].node, "n1") == 0 &&
 	    a.done[0].n == 2 && a.done[0].oms[0].ms == 7);
 	CHECK(a.cursor.ms == 2000);
@@ -512,7 +512,7 @@ test_send_remote(void)
 	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &res) ==
 	    STORE_OK);
 	CHECK(res.err == TE_OK && !res.dup && res.targets.n == 1 &&
-	    has_target(&res.targets, "alice", "tablet"));
+	    targets_has(&res.targets, "alice", "tablet"));
 	targets_free(&res.targets);
 	CHECK(store_cout_get(&e.txn, "n2", &res.mid, &o) == STORE_OK);
 	CHECK(o.kind == COUT_MSG && memmem(o.payload, o.len,
@@ -533,7 +533,7 @@ test_send_remote(void)
 	v[0] = entry("n2", "rcpt", 5000, 3, p);
 	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
 	CHECK(a.applied == 1 && a.targets.n == 2 &&
-	    has_target(&a.targets, "alice", "phone"));
+	    targets_has(&a.targets, "alice", "phone"));
 	cluster_applied_free(&a);
 	json_decref(body);
 	CHECK(env_close(&e) == 0);

@@ -448,7 +448,7 @@ test_send(void)
 	body = json_loads("{\"text\":\"hi\",\"n\":[1,2]}", 0, NULL);
 	CHECK(body != NULL);
 	for (i = 0; i < 3; i++) {
-		CHECK(has_target(&res.targets, devs[i][0], devs[i][1]));
+		CHECK(targets_has(&res.targets, devs[i][0], devs[i][1]));
 		CHECK(store_device_get(&e.txn, devs[i][0], devs[i][1], &r) ==
 		    STORE_OK && r.qid == res.targets.v[i].qid);
 		CHECK(qload(&e, devs[i][0], devs[i][1], &q) == 0);
@@ -500,8 +500,8 @@ test_send_self(void)
 	CHECK(qsend(&e, "alice", "phone", "alice", "note", "\"x\"", 1500,
 	    &res) == STORE_OK && res.err == TE_OK);
 	CHECK(res.targets.n == 2);
-	CHECK(has_target(&res.targets, "alice", "phone") &&
-	    has_target(&res.targets, "alice", "laptop"));
+	CHECK(targets_has(&res.targets, "alice", "phone") &&
+	    targets_has(&res.targets, "alice", "laptop"));
 	CHECK(qlen(&e, "alice", "phone") == 1 && qlen(&e, "alice", "laptop") ==
 	    1 && qlen(&e, "bob", "phone") == 0);
 	targets_free(&res.targets);
@@ -615,7 +615,7 @@ test_queue_full(void)
 	CHECK(store_device_put(&e.txn, "alice", "laptop", &r) == STORE_OK);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
 	    STORE_OK && res.err == TE_OK);
-	CHECK(res.targets.n == 2 && !has_target(&res.targets, "alice",
+	CHECK(res.targets.n == 2 && !targets_has(&res.targets, "alice",
 	    "laptop"));
 	CHECK(qid_len(&e, r.qid) == 0);
 	CHECK(store_device_get(&e.txn, "alice", "laptop", &r) == STORE_OK &&
@@ -664,7 +664,7 @@ test_blocked(void)
 	CHECK(store_block_put(&e.txn, "bob", "alice") == STORE_OK);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
 	    STORE_OK && res.err == TE_OK && res.dup == 0);
-	CHECK(res.targets.n == 1 && has_target(&res.targets, "alice",
+	CHECK(res.targets.n == 1 && targets_has(&res.targets, "alice",
 	    "laptop"));
 	CHECK(qlen(&e, "bob", "phone") == 0 && qlen(&e, "bob", "tablet") == 0);
 	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK);
@@ -712,8 +712,8 @@ test_ack(void)
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "phone", &res.mid,
 	    1100, &ack) == STORE_OK);
 	CHECK(ack.deleted == 1 && qlen(&e, "bob", "phone") == 0);
-	CHECK(ack.targets.n == 2 && has_target(&ack.targets, "alice",
-	    "phone") && has_target(&ack.targets, "alice", "laptop"));
+	CHECK(ack.targets.n == 2 && targets_has(&ack.targets, "alice",
+	    "phone") && targets_has(&ack.targets, "alice", "laptop"));
 	targets_free(&ack.targets);
 	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK &&
 	    m.flags == MSG_DELIVERED);
@@ -778,8 +778,8 @@ test_read(void)
 	targets_free(&res.targets);
 	CHECK(queue_read(&e.txn, &e.gen, &conf, "bob", &res.mid, 1100, &rt) ==
 	    STORE_OK);
-	CHECK(rt.n == 2 && has_target(&rt, "alice", "phone") &&
-	    has_target(&rt, "alice", "laptop"));
+	CHECK(rt.n == 2 && targets_has(&rt, "alice", "phone") &&
+	    targets_has(&rt, "alice", "laptop"));
 	targets_free(&rt);
 	CHECK(qload(&e, "alice", "phone", &q) == 0 && q.n == 2);
 	CHECK(is_receipt(q.j[0], &q.mid[0], &res.mid, "m-1", "bob",
@@ -1081,7 +1081,7 @@ test_sweep_devices(void)
 	/* alice/phone is online; bob's default was never claimed. */
 	CHECK(queue_sweep(&e.txn, &conf, 11000, online_fn,
 	    (void *)"alice/phone", &sw) == STORE_OK);
-	CHECK(sw.removed.n == 1 && has_target(&sw.removed, "carol", "phone"));
+	CHECK(sw.removed.n == 1 && targets_has(&sw.removed, "carol", "phone"));
 	CHECK(sw.removed.v[0].qid == carol.qid && sw.tokens == 1);
 	targets_free(&sw.removed);
 	CHECK(store_device_get(&e.txn, "carol", "phone", &r) ==
@@ -1094,14 +1094,14 @@ test_sweep_devices(void)
 
 	CHECK(queue_sweep(&e.txn, &conf, 11000, online_fn, NULL, &sw) ==
 	    STORE_OK);
-	CHECK(sw.removed.n == 1 && has_target(&sw.removed, "alice", "phone"));
+	CHECK(sw.removed.n == 1 && targets_has(&sw.removed, "alice", "phone"));
 	targets_free(&sw.removed);
 	CHECK(store_device_get(&e.txn, "alice", "laptop", &r) == STORE_OK);
 	CHECK(store_device_get(&e.txn, "alice", "default", &r) ==
 	    STORE_NOTFOUND);
 	CHECK(queue_sweep(&e.txn, &conf, 100000, NULL, NULL, &sw) ==
 	    STORE_OK);
-	CHECK(sw.removed.n == 1 && has_target(&sw.removed, "alice", "laptop"));
+	CHECK(sw.removed.n == 1 && targets_has(&sw.removed, "alice", "laptop"));
 	targets_free(&sw.removed);
 	CHECK(store_device_get(&e.txn, "alice", "default", &r) == STORE_OK &&
 	    r.claimed == 0);

@@ -87,17 +87,3 @@ env_user(struct env *e, const char *user, const char *device, uint64_t now)
 		return (-1);
 	return (0);
 }
-
-/* Whether t names user's device. */
-int
-has_target(const struct targets *t, const char *user, const char *device)
-{
-	size_t	i;
-
-	for (i = 0; i < t->n; i++) {
-		if (strcmp(t->v[i].user, user) == 0 &&
-		    strcmp(t->v[i].device, device) == 0)
-			return (1);
-	}
-	return (0);
-}

@@ -2,9 +2,8 @@
 /*
  * testlib-store.h: what the unit tests of the store layer share: a store
  * opened with its failure told, one with a write transaction open in the
- * test's temporary directory, users registered with a dummy password, and
- * a look into a target list; see testlib-store.c.  Only the tests that
- * link the store include it.
+ * test's temporary directory and users registered with a dummy password;
+ * see testlib-store.c.  Only the tests that link the store include it.
  */
 #ifndef TICKD_TESTLIB_STORE_H
 #define TICKD_TESTLIB_STORE_H
@@ -26,6 +25,5 @@ int	env_open(struct env *, const char *, const char *, uint64_t);
 int	env_close(struct env *);
 int	env_register(struct env *, const char *, uint64_t);
 int	env_user(struct env *, const char *, const char *, uint64_t);
-int	has_target(const struct targets *, const char *, const char *);
 
 #endif /* TICKD_TESTLIB_STORE_H */
