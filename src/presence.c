@@ -195,6 +195,26 @@ push(struct txn *txn, struct conn *c, const char *target)
 }
 
 /*
+ * A transaction to read presence through: inside a turn with writes the
+ * batch, so the view includes them (last_seen just written; what is sent
+ * is held until its commit anyway), else a read transaction begun in
+ * rtxn.  NULL, logged, if the store cannot be read.
+ */
+static struct txn *
+view_txn(struct txn *rtxn)
+{
+	struct txn	*txn = NULL;
+
+	if (conn_must_defer())
+		txn = batch_txn();
+	else if (store_txn_begin(srv.store, rtxn, 0) == STORE_OK)
+		txn = rtxn;
+	if (txn == NULL)
+		log_warnx("presence: cannot read the store");
+	return (txn);
+}
+
+/*
  * Tells target's watchers (only those logged in as viewer, if not NULL)
  * what they now see of it.  A watcher the target has blocked is told only
  * when viewer names it: that is the block itself changing its view.
@@ -204,23 +224,12 @@ notify(const char *target, const char *viewer)
 {
 	struct watched	*w;
 	struct sub	*s;
-	struct txn	 rtxn, *txn = NULL;
+	struct txn	 rtxn, *txn;
 
 	if ((w = lookup(target)) == NULL || TAILQ_EMPTY(&w->subs))
 		return;
-	/*
-	 * Inside a turn with writes, read through the batch so the view
-	 * includes them (last_seen just written); the pushes are held until
-	 * its commit anyway.
-	 */
-	if (conn_must_defer())
-		txn = batch_txn();
-	else if (store_txn_begin(srv.store, &rtxn, 0) == STORE_OK)
-		txn = &rtxn;
-	if (txn == NULL) {
-		log_warnx("presence: cannot read the store");
+	if ((txn = view_txn(&rtxn)) == NULL)
 		return;
-	}
 	TAILQ_FOREACH(s, &w->subs, watch_entry) {
 		if (viewer != NULL) {
 			if (strcmp(s->c->user, viewer) == 0)
@@ -235,24 +244,18 @@ notify(const char *target, const char *viewer)
 
 /*
  * Writes the mirror of user, homed here, in a cluster (tickd-cluster(7)
- * PRESENCE), reading through the batch like notify.
+ * PRESENCE).
  */
 static void
 mirror(const char *user)
 {
 	struct user_rec	 rec;
-	struct txn	 rtxn, *txn = NULL;
+	struct txn	 rtxn, *txn;
 
 	if (!cluster_on())
 		return;
-	if (conn_must_defer())
-		txn = batch_txn();
-	else if (store_txn_begin(srv.store, &rtxn, 0) == STORE_OK)
-		txn = &rtxn;
-	if (txn == NULL) {
-		log_warnx("presence: cannot read the store");
+	if ((txn = view_txn(&rtxn)) == NULL)
 		return;
-	}
 	if (store_user_get(txn, user, &rec) == STORE_OK)
 		cluster_presence_changed(user, &rec, presence_online(user));
 	if (txn == &rtxn)
