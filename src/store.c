@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,11 +560,30 @@ sync_dir(const char *dir)
 }
 
 /*
+ * An fsync of dir and of the directory holding it: a data_dir made just
+ * before its first store would otherwise be lost, store and all, by a
+ * power cut that kept the store's own synced entry.
+ */
+static int
+sync_dir_and_parent(const char *dir)
+{
+	char	*copy;
+	int	 rc;
+
+	if (sync_dir(dir) == -1)
+		return (-1);
+	copy = xstrdup(dir);
+	rc = sync_dir(dirname(copy));
+	free(copy);
+	return (rc);
+}
+
+/*
  * Makes a new store in dir when it has no data.mdb (tickd(8) FILES).  LMDB
  * writes the meta pages of a new file without a sync, so a power cut then
  * could leave a data.mdb that it refuses: the store is made as
  * STORE_NEW_NAME, with its first transaction, synced, then renamed into
- * place and the directory synced.  A STORE_NEW_NAME left by a crash is
+ * place and the directory and its parent synced.  A STORE_NEW_NAME left by a crash is
  * removed, never used, and the store made again.
  */
 static int
@@ -608,7 +628,7 @@ store_create(const char *dir, const char *path, uint64_t map_size,
 	}
 	mdb_env_close(n->env);
 	n->env = NULL;
-	if (rename(n->path, path) == -1 || sync_dir(dir) == -1) {
+	if (rename(n->path, path) == -1 || sync_dir_and_parent(dir) == -1) {
 		rc = errno;
 		unlink(n->path);
 		return (open_fail(n, cause, "cannot put new store in place "
