@@ -420,6 +420,7 @@ store_queue_put(struct txn *txn, uint64_t qid, const struct mid *mid,
 	    MDB_RESERVE);
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, DB_QUEUES, "put"));
+	live_touch(txn, qid, mid);
 	p = val.mv_data;
 	p[0] = STORE_RECORD_V1;
 	p[1] = it->kind;
@@ -477,6 +478,7 @@ store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
 	mdb_cursor_close(c);
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, DB_QUEUES, "del"));
+	live_touch(txn, qid, mid);
 	if ((rc = store_item_forget(txn, mid, &it)) != STORE_OK)
 		return (rc);
 	if (old != NULL) {

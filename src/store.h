@@ -85,6 +85,8 @@ struct txn {
 	int		 write;
 	int		 ret;		/* sticky error, see above */
 	struct store_totals delta;	/* what this write txn changed */
+	uint64_t	*touched;	/* queues whose first item it may move */
+	size_t		 ntouched, touchedcap;
 };
 
 /* store.c */
@@ -104,6 +106,16 @@ const char *store_path(struct store *);
 int	store_totals_start(struct store *);
 /* The totals kept; -1 if store_totals_start was not run. */
 int	store_totals(struct store *, struct store_totals *);
+
+/* store-live.c */
+/*
+ * The Unix ms of the oldest item of all queues (0 if they are empty),
+ * kept as write transactions commit once store_oldest_start has read each
+ * queue's first item, so that reading it costs nothing (tickd(8) HEALTH
+ * AND METRICS).  -1 on a store error, or if it was not started.
+ */
+int	store_oldest_start(struct store *);
+int	store_oldest(struct store *, uint64_t *);
 
 /* Transactions. */
 int	store_txn_begin(struct store *, struct txn *, int write);
@@ -903,6 +915,7 @@ struct store {
 	uint64_t	(*name_hash)(const void *, size_t);
 	struct store_totals totals;	/* committed, once counted */
 	int		 counted;	/* store_totals_start ran */
+	struct store_live *live;	/* store_oldest_start's, or NULL */
 };
 
 /* The handle of a database a read-only store does not have yet. */
@@ -1047,6 +1060,14 @@ int	db_walk_num(struct txn *, int, uint64_t, const struct mid *start,
 	    walk_fn, void *);
 int	drop_fn(struct walk *, const MDB_val *, const MDB_val *);
 int	walk_all(struct txn *, int, walk_fn, struct walk_any *);
+
+/* store-live.c: each write of a queue item tells live_touch. */
+struct live_change;
+void	live_touch(struct txn *, uint64_t qid, const struct mid *);
+void	live_forget(struct txn *);
+size_t	live_read(struct txn *, struct live_change **);
+void	live_apply(struct store *, struct live_change *, size_t);
+void	live_free(struct store_live *);
 
 /* The meta database's numbers and counters. */
 int	meta_get_u64s(struct txn *, const char *, uint64_t *, int);
