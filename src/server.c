@@ -873,6 +873,11 @@ server_init(char **cause)
 		    srv.conf.data_dir);
 		return (-1);
 	}
+	if (store_oldest_start(srv.store) != 0) {
+		xasprintf(cause, "cannot read the oldest queued items in %s",
+		    srv.conf.data_dir);
+		return (-1);
+	}
 	if (media_http_init(cause) != 0)
 		return (-1);
 	if (kdf_init(srv.base, cause) != 0)
