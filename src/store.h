@@ -239,6 +239,10 @@ int	store_device_del(struct txn *, const char *, const char *);
 int	store_device_walk(struct txn *, const char *user,
 	    int (*)(void *, const char *, const char *, const struct dev_rec *),
 	    void *);
+/* The devices of the users after user (all if NULL), for resumed walks. */
+int	store_device_walk_after(struct txn *, const char *user,
+	    int (*)(void *, const char *, const char *, const struct dev_rec *),
+	    void *);
 
 /* Tokens, keyed by SHA-256 of the token. */
 int	store_token_get(struct txn *, const uint8_t [32], struct token_rec *);
@@ -247,6 +251,9 @@ int	store_token_put(struct txn *, const uint8_t [32],
 int	store_token_del(struct txn *, const uint8_t [32]);
 int	store_token_walk(struct txn *, int (*)(void *, const uint8_t *,
 	    const struct token_rec *), void *);
+/* The tokens after the one of hash after (all if NULL). */
+int	store_token_walk_after(struct txn *, const uint8_t *after,
+	    int (*)(void *, const uint8_t *, const struct token_rec *), void *);
 
 /* Queues, keyed qid then mid. */
 int	store_queue_put(struct txn *, uint64_t, const struct mid *,
@@ -264,6 +271,8 @@ int	store_queue_drop(struct txn *, uint64_t);
 /* Every item of every queue, in qid then mid order. */
 int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct mid *, const struct item *), void *);
+/* The first queue numbered qid or above holding an item, or NOTFOUND. */
+int	store_queue_next(struct txn *, uint64_t qid, uint64_t *);
 
 /*
  * The bytes a user's messages occupy in every queue, theirs and their
@@ -285,6 +294,9 @@ int	store_msg_put(struct txn *, const struct mid *, const struct msg_rec *);
 int	store_msg_del(struct txn *, const struct mid *);
 int	store_msg_walk(struct txn *, int (*)(void *, const struct mid *,
 	    const struct msg_rec *), void *);
+/* The records after mid after (all if NULL). */
+int	store_msg_walk_after(struct txn *, const struct mid *after,
+	    int (*)(void *, const struct mid *, const struct msg_rec *), void *);
 
 /* Dedup index, keyed "user\0id". */
 int	store_dedup_get(struct txn *, const char *, const char *,
@@ -295,6 +307,10 @@ int	store_dedup_del(struct txn *, const char *, const char *);
 /* One user's dedup records (user != NULL), or every user's. */
 int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
 	    const char *, const char *, const struct dedup_rec *), void *);
+/* Every user's records after (user, id), all if user is NULL. */
+int	store_dedup_walk_after(struct txn *, const char *user, const char *id,
+	    int (*)(void *, const char *, const char *,
+	    const struct dedup_rec *), void *);
 
 /* Blocks, keyed "blocker\0blocked": one lookup answers "is X blocked". */
 int	store_block_get(struct txn *, const char *, const char *);
@@ -305,6 +321,10 @@ int	store_block_walk(struct txn *, const char *, int (*)(void *,
 /* Every block as (blocker, blocked). */
 int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
 	    const char *), void *);
+/* Every block after (blocker, blocked), all if blocker is NULL. */
+int	store_block_walk_all_after(struct txn *, const char *blocker,
+	    const char *blocked, int (*)(void *, const char *, const char *),
+	    void *);
 
 /* store-resp.c */
 /*

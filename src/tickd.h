@@ -1165,6 +1165,12 @@ int	adevs_fn(void *, const char *, const char *, const struct dev_rec *);
 /* verify.c */
 int	admin_verify(struct txn *, int, void (*)(void *, const char *),
 	    void *, json_t **);
+struct verify;
+struct verify *admin_verify_new(int);
+int	admin_verify_step(struct verify *, struct txn *, size_t,
+	    void (*)(void *, const char *), void *, int *);
+json_t *admin_verify_summary(struct verify *);
+void	admin_verify_free(struct verify *);
 
 /* admin-group.c */
 struct gverify {		/* what admin_group_verify found */
