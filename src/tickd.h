@@ -831,6 +831,7 @@ struct txn *batch_txn(void);
 void	batch_defer(struct conn *, char *ok, size_t, char *fail, size_t);
 void	batch_defer_reply(struct conn *, char *ok, size_t, json_t *ref,
 	    json_t *id);
+void	batch_defer_call(struct conn *, void (*)(void *, int), void *);
 void	pump_later(struct conn *);
 void	pump_targets(const struct targets *);
 #define BUF_PIECE	4096	/* what buf_add() adds at a time */
