@@ -40,6 +40,7 @@
 
 #define RATE_SAMPLES	61	/* one a second: a minute of history */
 #define CTL_LIST_SLICE	500	/* accounts user list reads per turn */
+#define CTL_REPAIR_SLICE 500	/* records repair checks per turn */
 #define CTL_LIST_OUT_MAX (1024 * 1024)	/* its unread answer, at most */
 #define RATE_WINDOW	10	/* seconds the rates of stats cover */
 
@@ -1016,34 +1017,183 @@ ctl_problem(void *arg, const char *line)
 	json_array_append_new(arg, json_string(line));
 }
 
+/* A repair under way, a step each turn of the loop. */
+struct ctl_repair {
+	struct ctl	*ctl;
+	struct event	*ev;
+	struct verify	*v;
+	json_t		*lines;		/* the report of the step */
+	json_t		*res;		/* the summary, after the last step */
+	size_t		 sent;		/* report lines written so far */
+	uint64_t	 problems;
+};
+
+/* Ends a repair: the last of its answer, then the next command. */
+static void
+ctl_repair_end(struct ctl_repair *rp, json_t *tail)
+{
+	struct ctl	*ctl = rp->ctl;
+	char		*text;
+	size_t		 len;
+
+	if (!ctl->c.dead && (text = ctl_line(tail, &len)) != NULL) {
+		/* The tail's members follow the report: skip its '{'. */
+		conn_write_raw(&ctl->c, "],", 2);
+		conn_write_raw(&ctl->c, text + 1, len - 1);
+		free(text);
+		ctl->c.busy = 0;
+		ctl_process(ctl);
+	} else if (!ctl->c.dead)
+		conn_free_later(&ctl->c);
+	json_decref(tail);
+	json_decref(rp->lines);
+	json_decref(rp->res);
+	admin_verify_free(rp->v);
+	event_free(rp->ev);
+	conn_unref(&ctl->c);
+	free(rp);
+}
+
+/* Ends a repair with an error after the report written so far. */
+static void
+ctl_repair_fail(struct ctl_repair *rp, const char *error)
+{
+	log_warnx("control: uid %u: repair: %s after %llu problems",
+	    (unsigned)rp->ctl->uid, error, (unsigned long long)rp->problems);
+	ctl_repair_end(rp, json_pack("{s:b,s:s}", "ok", 0, "error", error));
+}
+
 /*
- * repair: verify with fixes, in the turn's write transaction; what it
- * changed is committed before the answer.
+ * After the commit of a step: its report lines go out, being true now,
+ * and the next step is due, or the summary ends the answer.  A failed
+ * commit ends it with an error: the fixes of that step were not kept.
+ */
+static void
+ctl_repair_committed(void *arg, int ok)
+{
+	struct ctl_repair	*rp = arg;
+	struct ctl		*ctl = rp->ctl;
+	struct timeval		 now = { 0, 0 };
+	json_t			*v;
+	char			*text;
+	size_t			 i;
+
+	if (ctl->c.dead) {
+		ctl_repair_end(rp, json_object());
+		return;
+	}
+	if (!ok) {
+		ctl_repair_fail(rp, "a step of the repair was not committed: "
+		    "the store is full or failed; see the daemon's log");
+		return;
+	}
+	json_array_foreach(rp->lines, i, v) {
+		if ((text = json_dumps(v, JSON_ENCODE_ANY)) == NULL) {
+			ctl_repair_fail(rp, "cannot encode the report");
+			return;
+		}
+		if (rp->sent++ != 0)
+			conn_write_raw(&ctl->c, ",", 1);
+		conn_write_raw(&ctl->c, text, strlen(text));
+		free(text);
+	}
+	rp->problems += json_array_size(rp->lines);
+	json_array_clear(rp->lines);
+	if (rp->res == NULL) {
+		evtimer_add(rp->ev, &now);
+		return;
+	}
+	log_info("control: uid %u: repair: %llu problems", (unsigned)ctl->uid,
+	    (unsigned long long)rp->problems);
+	json_object_set_new(rp->res, "ok", json_true());
+	v = rp->res;
+	rp->res = NULL;
+	ctl_repair_end(rp, v);
+}
+
+/*
+ * One step of a repair, in this turn's write transaction: the next
+ * CTL_REPAIR_SLICE records checked and what is wrong among them fixed,
+ * and after the last step media and push, which are small; its report
+ * waits for the commit (ctl_repair_committed).  While tickctl lags by
+ * CTL_LIST_OUT_MAX the next step waits.
+ */
+static void
+ctl_repair_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct ctl_repair	*rp = arg;
+	struct ctl		*ctl = rp->ctl;
+	struct timeval		 later = { 0, 10000 };
+	struct txn		*txn;
+	int			 ret, done;
+
+	(void)fd; (void)events;
+	if (ctl->c.dead || ctl->c.bev == NULL) {
+		ctl_repair_end(rp, json_object());
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(ctl->c.bev)) >
+	    CTL_LIST_OUT_MAX) {
+		evtimer_add(rp->ev, &later);
+		return;
+	}
+	if ((txn = batch_txn()) == NULL) {
+		ctl_repair_fail(rp, "store error; see the daemon's log");
+		return;
+	}
+	/*
+	 * Mids handed out in this turn are saved at its commit: save the
+	 * mark now, or their items would look above it.
+	 */
+	ret = srv.midgen.dirty ? store_mid_save(txn, &srv.midgen.last) :
+	    STORE_OK;
+	if (ret == STORE_OK)
+		ret = admin_verify_step(rp->v, txn, CTL_REPAIR_SLICE,
+		    ctl_problem, rp->lines, &done);
+	if (ret == STORE_OK && done) {
+		rp->res = admin_verify_summary(rp->v);
+		if ((ret = media_verify(txn, media_http_dir(), 1, ctl_problem,
+		    rp->lines, rp->res)) == STORE_OK)
+			ret = push_verify(txn, 1, ctl_problem, rp->lines,
+			    rp->res);
+	}
+	if (ret != STORE_OK) {
+		/* The txn's sticky error fails this turn's commit. */
+		ctl_repair_fail(rp, ret == STORE_FULL ? "the store is full "
+		    "(map_size)" : "store error; see the daemon's log");
+		return;
+	}
+	batch_defer_call(&ctl->c, ctl_repair_committed, rp);
+}
+
+/*
+ * repair: verify with fixes, in steps between turns of the loop, each in
+ * the turn's write transaction (admin_verify_step); the answer's report
+ * is streamed as each step commits, its summary after the last.
  */
 static void
 cmd_repair(struct ctl *ctl, json_t *args)
 {
-	struct txn	*txn;
-	json_t		*problems, *res;
-	int		 ret;
+	struct ctl_repair	*rp;
+	struct timeval		 now = { 0, 0 };
+	static const char	 head[] = "{\"report\":[";
 
 	(void)args;
-	if ((txn = ctl_batch(ctl)) == NULL)
-		return;
-	problems = json_array();
-	if ((ret = admin_verify(txn, 1, ctl_problem, problems, &res)) !=
-	    STORE_OK || (ret = media_verify(txn, media_http_dir(), 1,
-	    ctl_problem, problems, res)) != STORE_OK ||
-	    (ret = push_verify(txn, 1, ctl_problem, problems, res)) !=
-	    STORE_OK) {
-		json_decref(problems);
-		ctl_store_error(ctl, ret);
+	rp = xcalloc(1, sizeof *rp);
+	rp->ctl = ctl;
+	if ((rp->ev = evtimer_new(srv.base, ctl_repair_cb, rp)) == NULL) {
+		free(rp);
+		ctl_error(ctl, "out of resources");
 		return;
 	}
-	log_info("control: uid %u: repair: %u problems", (unsigned)ctl->uid,
-	    (unsigned)json_array_size(problems));
-	json_object_set_new(res, "report", problems);
-	ctl_ok_durable(ctl, res);
+	rp->v = admin_verify_new(1);
+	rp->lines = json_array();
+	log_info("control: uid %u: repair", (unsigned)ctl->uid);
+	/* "ok" comes in the tail, true or false, once the steps are over. */
+	conn_write_raw(&ctl->c, head, sizeof head - 1);
+	ctl->c.busy = 1;
+	conn_ref(&ctl->c);
+	evtimer_add(rp->ev, &now);
 }
 
 /* audit: the audit log's state, spool and last shipped event. */

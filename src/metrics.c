@@ -367,6 +367,7 @@ metrics_render(size_t *len)
 	uint64_t		 used = 0, map = 0, cum = 0, groups = 0;
 	uint64_t		 mfiles, mbytes;
 	uint64_t		 pending = 0, outbox = 0;
+	uint64_t		 oldest, now = now_ms();
 	uint64_t		 pok, pretry, pgone, pdropped;
 	char			*buf = NULL;
 	FILE			*f;
@@ -375,6 +376,8 @@ metrics_render(size_t *len)
 	memset(&qt, 0, sizeof qt);
 	memset(&top, 0, sizeof top);
 	store_totals(srv.store, &qt);
+	if (store_oldest(srv.store, &oldest) != 0)
+		oldest = 0;
 	if (store_txn_begin(srv.store, &txn, 0) == STORE_OK) {
 		store_group_count(&txn, &groups);
 		store_user_bytes_walk(&txn, top_user, &top);
@@ -442,6 +445,12 @@ metrics_render(size_t *len)
 	    (unsigned long long)qt.items);
 	metric(f, "tickd_queue_bytes", "gauge", "Bytes of items in all "
 	    "queues.", (unsigned long long)qt.bytes);
+	fprintf(f, "# HELP tickd_queue_oldest_age_seconds Age of the oldest "
+	    "item in all queues; 0 when they are empty.\n"
+	    "# TYPE tickd_queue_oldest_age_seconds gauge\n"
+	    "tickd_queue_oldest_age_seconds %.3f\n",
+	    oldest != 0 && now > oldest ? (double)(now - oldest) / 1000.0 :
+	    0.0);
 	fprintf(f, "# HELP tickd_user_stored_bytes Bytes a user's messages "
 	    "occupy in all queues, for the %d users holding the most.\n"
 	    "# TYPE tickd_user_stored_bytes gauge\n", TOP_USERS);

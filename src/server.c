@@ -43,6 +43,7 @@ struct server	 srv;
 #define OUT_WS_TEXT	1	/* a text frame */
 #define OUT_WS_CLOSE	2	/* a close frame with code in len */
 #define OUT_WS_REPLY	3	/* a text frame, or the internal error */
+#define OUT_CALL	4	/* a call told whether the commit held */
 
 struct deferred {
 	TAILQ_ENTRY(deferred)	 entry;
@@ -54,6 +55,8 @@ struct deferred {
 	size_t			 faillen;
 	json_t			*ref;	/* OUT_WS_REPLY: what its error echoes */
 	json_t			*id;
+	void			(*call)(void *, int);	/* OUT_CALL */
+	void			*arg;
 };
 
 static TAILQ_HEAD(, conn)	 pumps = TAILQ_HEAD_INITIALIZER(pumps);
@@ -131,6 +134,21 @@ batch_defer(struct conn *c, char *ok, size_t oklen, char *fail,
     size_t faillen)
 {
 	defer(c, c->is_ws ? OUT_WS_TEXT : OUT_RAW, ok, oklen, fail, faillen);
+}
+
+/*
+ * call(arg, committed) once the batch has committed or failed, in its turn
+ * among c's deferred output, for work done in steps (tickctl repair): it
+ * is called even if c has died meanwhile, so that it can free its state.
+ */
+void
+batch_defer_call(struct conn *c, void (*call)(void *, int), void *arg)
+{
+	struct deferred	*d;
+
+	d = defer(c, OUT_CALL, NULL, 0, NULL, 0);
+	d->call = call;
+	d->arg = arg;
 }
 
 /*
@@ -271,7 +289,9 @@ deferred_run(int ok)
 		data = (ok || d->fail == NULL) ? d->ok : d->fail;
 		len = (ok || d->fail == NULL) ? d->oklen : d->faillen;
 		d->c->ndeferred--;
-		if (!d->c->dead) {
+		if (d->kind == OUT_CALL)
+			d->call(d->arg, ok);
+		else if (!d->c->dead) {
 			switch (d->kind) {
 			case OUT_RAW:
 				conn_write_raw(d->c, data, len);
@@ -870,6 +890,11 @@ server_init(char **cause)
 	/* One walk now, so that no scrape or stats walks the devices. */
 	if (store_totals_start(srv.store) != 0) {
 		xasprintf(cause, "cannot count the queues in %s",
+		    srv.conf.data_dir);
+		return (-1);
+	}
+	if (store_oldest_start(srv.store) != 0) {
+		xasprintf(cause, "cannot read the oldest queued items in %s",
 		    srv.conf.data_dir);
 		return (-1);
 	}

@@ -305,6 +305,29 @@ store_device_walk(struct txn *txn, const char *user, int (*fn)(void *,
 	    &w));
 }
 
+/*
+ * The devices of the users whose names sort after user (of every user if
+ * NULL), in key order: from "user\1", past every "user\0device" and
+ * before any longer name, as names never hold a byte below '+'.
+ */
+int
+store_device_walk_after(struct txn *txn, const char *user, int (*fn)(void *,
+    const char *, const char *, const struct dev_rec *), void *arg)
+{
+	struct walk	w = { .fn.dev = fn, .arg = arg };
+	char		seek[NAME_USER_MAX + 1];
+	size_t		len;
+
+	if (user == NULL)
+		return (store_device_walk(txn, NULL, fn, arg));
+	if ((len = strlen(user)) > NAME_USER_MAX)
+		return (txn_fail(txn, DB_DEVICES, "name too long"));
+	memcpy(seek, user, len);
+	seek[len] = '\1';
+	return (db_walk(txn, DB_DEVICES, "", 0, seek, len + 1, 0, dev_walk_fn,
+	    &w));
+}
+
 /* Encodes a token record. */
 static void
 token_enc(struct enc *e, const struct token_rec *r)
@@ -385,6 +408,19 @@ store_token_walk(struct txn *txn, int (*fn)(void *, const uint8_t *,
 	return (db_walk(txn, DB_TOKENS, "", 0, NULL, 0, 0, token_walk_fn, &w));
 }
 
+/* The tokens whose hash sorts after after's (every one if NULL). */
+int
+store_token_walk_after(struct txn *txn, const uint8_t *after, int (*fn)(void *,
+    const uint8_t *, const struct token_rec *), void *arg)
+{
+	struct walk	w = { .fn.token = fn, .arg = arg };
+
+	if (after == NULL)
+		return (store_token_walk(txn, fn, arg));
+	return (db_walk(txn, DB_TOKENS, "", 0, after, 32, 1, token_walk_fn,
+	    &w));
+}
+
 /* An item's value: version, kind, ts, then the frame bytes. */
 static int
 item_dec(const MDB_val *v, struct item *it)
@@ -420,6 +456,7 @@ store_queue_put(struct txn *txn, uint64_t qid, const struct mid *mid,
 	    MDB_RESERVE);
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, DB_QUEUES, "put"));
+	live_touch(txn, qid, mid);
 	p = val.mv_data;
 	p[0] = STORE_RECORD_V1;
 	p[1] = it->kind;
@@ -477,6 +514,7 @@ store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
 	mdb_cursor_close(c);
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, DB_QUEUES, "del"));
+	live_touch(txn, qid, mid);
 	if ((rc = store_item_forget(txn, mid, &it)) != STORE_OK)
 		return (rc);
 	if (old != NULL) {
@@ -664,6 +702,45 @@ store_queue_walk_all(struct txn *txn, int (*fn)(void *, uint64_t,
 	return (walk_all(txn, DB_QUEUES, item_all_walk_fn, &wa));
 }
 
+/* What store_queue_next found. */
+struct qnext {
+	uint64_t	qid;
+	int		found;
+};
+
+/* Walk adapter of store_queue_next: the first key's qid. */
+static int
+queue_next_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct qnext	*q = w->arg;
+
+	(void)v;
+	if (k->mv_size != QKEY_BYTES)
+		return (walk_corrupt(w));
+	q->qid = rid_dec(k->mv_data);
+	q->found = 1;
+	return (STORE_WALK_STOP);
+}
+
+/* The first queue numbered qid or above that holds an item. */
+int
+store_queue_next(struct txn *txn, uint64_t qid, uint64_t *next)
+{
+	struct qnext	q = { 0, 0 };
+	struct walk	w = { .arg = &q };
+	uint8_t		k[QKEY_BYTES];
+	int		rc;
+
+	qkey_make(k, qid, &mid_zero);
+	rc = db_walk(txn, DB_QUEUES, "", 0, k, sizeof k, 0, queue_next_fn, &w);
+	if (rc != STORE_OK)
+		return (rc);
+	if (!q.found)
+		return (STORE_NOTFOUND);
+	*next = q.qid;
+	return (STORE_OK);
+}
+
 /* Encodes a message record. */
 static void
 msg_enc(struct enc *e, const struct msg_rec *r)
@@ -752,6 +829,20 @@ store_msg_walk(struct txn *txn, int (*fn)(void *, const struct mid *,
 	struct walk	w = { .fn.msg = fn, .arg = arg };
 
 	return (db_walk(txn, DB_MSGS, "", 0, NULL, 0, 0, msg_walk_fn, &w));
+}
+
+/* The message records after mid after (every one if NULL), oldest first. */
+int
+store_msg_walk_after(struct txn *txn, const struct mid *after,
+    int (*fn)(void *, const struct mid *, const struct msg_rec *), void *arg)
+{
+	struct walk	w = { .fn.msg = fn, .arg = arg };
+	uint8_t		k[MID_BYTES];
+
+	if (after == NULL)
+		return (store_msg_walk(txn, fn, arg));
+	mid_encode(after, k);
+	return (db_walk(txn, DB_MSGS, "", 0, k, sizeof k, 1, msg_walk_fn, &w));
 }
 
 /* Encodes a dedup record. */
@@ -869,6 +960,24 @@ store_dedup_walk(struct txn *txn, const char *user, int (*fn)(void *,
 	    &w));
 }
 
+/* Every user's dedup records after user's id (all if user is NULL). */
+int
+store_dedup_walk_after(struct txn *txn, const char *user, const char *id,
+    int (*fn)(void *, const char *, const char *, const struct dedup_rec *),
+    void *arg)
+{
+	struct walk_any	wa = { .fn.dedup = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+	struct nkey	k;
+
+	if (user == NULL)
+		return (store_dedup_walk(txn, NULL, fn, arg));
+	if (nkey_make(&k, user, NAME_USER_MAX, id, CLIENT_ID_MAX) != 0)
+		return (txn_fail(txn, DB_DEDUP, "name too long"));
+	return (db_walk(txn, DB_DEDUP, "", 0, k.b, k.len, 1, dedup_walk_fn,
+	    &w));
+}
+
 /* STORE_OK if blocker has blocked blocked, else STORE_NOTFOUND. */
 int
 store_block_get(struct txn *txn, const char *blocker, const char *blocked)
@@ -972,4 +1081,22 @@ store_block_walk_all(struct txn *txn, int (*fn)(void *, const char *,
 	struct walk_any	wa = { .fn.block = fn, .arg = arg };
 
 	return (walk_all(txn, DB_BLOCKS, block_all_walk_fn, &wa));
+}
+
+/* The blocks after (blocker, blocked), every one if blocker is NULL. */
+int
+store_block_walk_all_after(struct txn *txn, const char *blocker,
+    const char *blocked, int (*fn)(void *, const char *, const char *),
+    void *arg)
+{
+	struct walk_any	wa = { .fn.block = fn, .arg = arg };
+	struct walk	w = { .arg = &wa };
+	struct nkey	k;
+
+	if (blocker == NULL)
+		return (store_block_walk_all(txn, fn, arg));
+	if (nkey_make(&k, blocker, NAME_USER_MAX, blocked, NAME_USER_MAX) != 0)
+		return (txn_fail(txn, DB_BLOCKS, "name too long"));
+	return (db_walk(txn, DB_BLOCKS, "", 0, k.b, k.len, 1,
+	    block_all_walk_fn, &w));
 }

@@ -349,6 +349,7 @@ db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
 	MDB_cursor	*c;
 	MDB_cursor_op	 next = w->rev ? MDB_PREV : MDB_NEXT;
 	MDB_val		 k, v;
+	struct mid	 mid;
 	int		 rc, r, exact;
 
 	if (txn->ret != STORE_OK)
@@ -387,6 +388,11 @@ db_walk(struct txn *txn, int db, const void *prefix, size_t plen,
 		}
 		if (txn->ret != STORE_OK || r == STORE_WALK_STOP)
 			break;
+		if (r == STORE_WALK_DELETE && db == DB_QUEUES &&
+		    k.mv_size == QKEY_BYTES) {
+			mid_decode((const uint8_t *)k.mv_data + 8, &mid);
+			live_touch(txn, rid_dec(k.mv_data), &mid);
+		}
 		if (r == STORE_WALK_DELETE &&
 		    (rc = mdb_cursor_del(c, 0)) != MDB_SUCCESS)
 			break;
@@ -703,6 +709,7 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	mdb_env_close(s->env);
+	live_free(s->live);
 	free(s->path);
 	free(s);
 }
@@ -781,6 +788,8 @@ store_txn_begin(struct store *s, struct txn *txn, int write)
 	txn->write = write;
 	txn->ret = STORE_OK;
 	memset(&txn->delta, 0, sizeof txn->delta);
+	txn->touched = NULL;
+	txn->ntouched = txn->touchedcap = 0;
 	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t);
 	if (rc == MDB_READERS_FULL &&
 	    mdb_reader_check(s->env, &dead) == MDB_SUCCESS && dead > 0)
@@ -798,20 +807,33 @@ store_txn_begin(struct store *s, struct txn *txn, int write)
 int
 store_txn_commit(struct txn *txn)
 {
-	int	rc;
+	struct live_change	*changes;
+	size_t			 nchanges;
+	int			 rc;
 
-	if (txn->txn == NULL)
+	if (txn->txn == NULL) {
+		live_forget(txn);
 		return (txn->ret != STORE_OK ? txn->ret : STORE_ERR);
+	}
 	if (txn->ret != STORE_OK) {
 		mdb_txn_abort(txn->txn);
 		txn->txn = NULL;
+		live_forget(txn);
 		return (txn->ret);
 	}
+	/* Read in the txn itself: what it leaves is what the commit keeps. */
+	nchanges = live_read(txn, &changes);
 	rc = mdb_txn_commit(txn->txn);
 	txn->txn = NULL;
-	if (rc != MDB_SUCCESS)
+	if (rc != MDB_SUCCESS) {
+		free(changes);
 		return (txn_result(txn, rc, -1, "commit"));
+	}
 	txn->ret = STORE_ERR;
+	if (nchanges > 0)
+		live_apply(txn->store, changes, nchanges);
+	else
+		free(changes);
 	if (txn->store->counted) {
 		txn->store->totals.devices += txn->delta.devices;
 		txn->store->totals.items += txn->delta.items;
@@ -873,6 +895,7 @@ store_txn_abort(struct txn *txn)
 		mdb_txn_abort(txn->txn);
 	txn->txn = NULL;
 	txn->ret = STORE_ERR;
+	live_forget(txn);
 }
 
 /* Reads a meta record of n numbers. */

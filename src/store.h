@@ -85,6 +85,8 @@ struct txn {
 	int		 write;
 	int		 ret;		/* sticky error, see above */
 	struct store_totals delta;	/* what this write txn changed */
+	uint64_t	*touched;	/* queues whose first item it may move */
+	size_t		 ntouched, touchedcap;
 };
 
 /* store.c */
@@ -104,6 +106,16 @@ const char *store_path(struct store *);
 int	store_totals_start(struct store *);
 /* The totals kept; -1 if store_totals_start was not run. */
 int	store_totals(struct store *, struct store_totals *);
+
+/* store-live.c */
+/*
+ * The Unix ms of the oldest item of all queues (0 if they are empty),
+ * kept as write transactions commit once store_oldest_start has read each
+ * queue's first item, so that reading it costs nothing (tickd(8) HEALTH
+ * AND METRICS).  -1 on a store error, or if it was not started.
+ */
+int	store_oldest_start(struct store *);
+int	store_oldest(struct store *, uint64_t *);
 
 /* Transactions. */
 int	store_txn_begin(struct store *, struct txn *, int write);
@@ -227,6 +239,10 @@ int	store_device_del(struct txn *, const char *, const char *);
 int	store_device_walk(struct txn *, const char *user,
 	    int (*)(void *, const char *, const char *, const struct dev_rec *),
 	    void *);
+/* The devices of the users after user (all if NULL), for resumed walks. */
+int	store_device_walk_after(struct txn *, const char *user,
+	    int (*)(void *, const char *, const char *, const struct dev_rec *),
+	    void *);
 
 /* Tokens, keyed by SHA-256 of the token. */
 int	store_token_get(struct txn *, const uint8_t [32], struct token_rec *);
@@ -235,6 +251,9 @@ int	store_token_put(struct txn *, const uint8_t [32],
 int	store_token_del(struct txn *, const uint8_t [32]);
 int	store_token_walk(struct txn *, int (*)(void *, const uint8_t *,
 	    const struct token_rec *), void *);
+/* The tokens after the one of hash after (all if NULL). */
+int	store_token_walk_after(struct txn *, const uint8_t *after,
+	    int (*)(void *, const uint8_t *, const struct token_rec *), void *);
 
 /* Queues, keyed qid then mid. */
 int	store_queue_put(struct txn *, uint64_t, const struct mid *,
@@ -252,6 +271,8 @@ int	store_queue_drop(struct txn *, uint64_t);
 /* Every item of every queue, in qid then mid order. */
 int	store_queue_walk_all(struct txn *, int (*)(void *, uint64_t,
 	    const struct mid *, const struct item *), void *);
+/* The first queue numbered qid or above holding an item, or NOTFOUND. */
+int	store_queue_next(struct txn *, uint64_t qid, uint64_t *);
 
 /*
  * The bytes a user's messages occupy in every queue, theirs and their
@@ -273,6 +294,9 @@ int	store_msg_put(struct txn *, const struct mid *, const struct msg_rec *);
 int	store_msg_del(struct txn *, const struct mid *);
 int	store_msg_walk(struct txn *, int (*)(void *, const struct mid *,
 	    const struct msg_rec *), void *);
+/* The records after mid after (all if NULL). */
+int	store_msg_walk_after(struct txn *, const struct mid *after,
+	    int (*)(void *, const struct mid *, const struct msg_rec *), void *);
 
 /* Dedup index, keyed "user\0id". */
 int	store_dedup_get(struct txn *, const char *, const char *,
@@ -283,6 +307,10 @@ int	store_dedup_del(struct txn *, const char *, const char *);
 /* One user's dedup records (user != NULL), or every user's. */
 int	store_dedup_walk(struct txn *, const char *user, int (*)(void *,
 	    const char *, const char *, const struct dedup_rec *), void *);
+/* Every user's records after (user, id), all if user is NULL. */
+int	store_dedup_walk_after(struct txn *, const char *user, const char *id,
+	    int (*)(void *, const char *, const char *,
+	    const struct dedup_rec *), void *);
 
 /* Blocks, keyed "blocker\0blocked": one lookup answers "is X blocked". */
 int	store_block_get(struct txn *, const char *, const char *);
@@ -293,6 +321,10 @@ int	store_block_walk(struct txn *, const char *, int (*)(void *,
 /* Every block as (blocker, blocked). */
 int	store_block_walk_all(struct txn *, int (*)(void *, const char *,
 	    const char *), void *);
+/* Every block after (blocker, blocked), all if blocker is NULL. */
+int	store_block_walk_all_after(struct txn *, const char *blocker,
+	    const char *blocked, int (*)(void *, const char *, const char *),
+	    void *);
 
 /* store-resp.c */
 /*
@@ -903,6 +935,7 @@ struct store {
 	uint64_t	(*name_hash)(const void *, size_t);
 	struct store_totals totals;	/* committed, once counted */
 	int		 counted;	/* store_totals_start ran */
+	struct store_live *live;	/* store_oldest_start's, or NULL */
 };
 
 /* The handle of a database a read-only store does not have yet. */
@@ -1047,6 +1080,14 @@ int	db_walk_num(struct txn *, int, uint64_t, const struct mid *start,
 	    walk_fn, void *);
 int	drop_fn(struct walk *, const MDB_val *, const MDB_val *);
 int	walk_all(struct txn *, int, walk_fn, struct walk_any *);
+
+/* store-live.c: each write of a queue item tells live_touch. */
+struct live_change;
+void	live_touch(struct txn *, uint64_t qid, const struct mid *);
+void	live_forget(struct txn *);
+size_t	live_read(struct txn *, struct live_change **);
+void	live_apply(struct store *, struct live_change *, size_t);
+void	live_free(struct store_live *);
 
 /* The meta database's numbers and counters. */
 int	meta_get_u64s(struct txn *, const char *, uint64_t *, int);

@@ -831,6 +831,7 @@ struct txn *batch_txn(void);
 void	batch_defer(struct conn *, char *ok, size_t, char *fail, size_t);
 void	batch_defer_reply(struct conn *, char *ok, size_t, json_t *ref,
 	    json_t *id);
+void	batch_defer_call(struct conn *, void (*)(void *, int), void *);
 void	pump_later(struct conn *);
 void	pump_targets(const struct targets *);
 #define BUF_PIECE	4096	/* what buf_add() adds at a time */
@@ -1165,6 +1166,12 @@ int	adevs_fn(void *, const char *, const char *, const struct dev_rec *);
 /* verify.c */
 int	admin_verify(struct txn *, int, void (*)(void *, const char *),
 	    void *, json_t **);
+struct verify;
+struct verify *admin_verify_new(int);
+int	admin_verify_step(struct verify *, struct txn *, size_t,
+	    void (*)(void *, const char *), void *, int *);
+json_t *admin_verify_summary(struct verify *);
+void	admin_verify_free(struct verify *);
 
 /* admin-group.c */
 struct gverify {		/* what admin_group_verify found */

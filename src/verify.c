@@ -2,10 +2,12 @@
 /*
  * verify.c: tickctl(8) verify and repair: every index of the store checked
  * against the data it summarises.  tickctl runs the check on a store it
- * opened read-only; the daemon runs the repair on the control socket,
- * inside its write transaction.  Nothing here does I/O: each problem goes
- * to the caller's report function.
+ * opened read-only, in one transaction; the daemon runs the repair on the
+ * control socket in steps, each inside the write transaction of a turn of
+ * its loop, resuming where the last stopped (admin_verify_step).  Nothing
+ * here does I/O: each problem goes to the caller's report function.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,15 +50,52 @@ struct vorphans {
 	uint64_t	 count;
 };
 
+/*
+ * The stages of a verify, in order.  Each but the last resumes after the
+ * key its last step stopped at, so that a step checks a bounded number of
+ * records, each in the transaction it is given.
+ */
+enum {
+	VS_USERS,
+	VS_DEVICES,	/* each user's devices and their queues at once */
+	VS_QUEUES,	/* the queues of no device */
+	VS_MSGS,
+	VS_DEDUP,
+	VS_BLOCKS,
+	VS_TOKENS,
+	VS_REST,	/* the RESP shim, chat groups and keys, in one step */
+	VS_DONE
+};
+
+#define VNAME_KEY_MAX	64	/* the longest name of a stage's cursor */
+
 /* Walks what a verify walks and what it found. */
 struct verify {
-	struct txn	*txn;
+	struct txn	*txn;		/* the step's */
 	int		 fix;
 	void		(*report)(void *, const char *);
 	void		*arg;
+	int		 stage;		/* VS_* */
+	int		 begun;		/* the stage has a cursor */
+	int		 more;		/* the step stopped at its budget */
+	size_t		 budget;	/* records a step may check */
+	size_t		 n;		/* records this step checked */
+	char		 last[VNAME_KEY_MAX + 1];	/* the cursor's names */
+	char		 last2[VNAME_KEY_MAX + 1];
+	struct mid	 last_mid;
+	uint8_t		 last_token[32];
+	uint64_t	 next_qid;
+	uint64_t	 qid_start;	/* the last qid as VS_DEVICES began */
+	struct adev	*cur;		/* the device whose queue is walked */
+	struct gverify	 gv;
 	struct mid	 hw;		/* the mid high-water mark */
 	uint64_t	 qid_last;
-	struct adevs	 devs;		/* every device, sorted by qid */
+	struct adevs	 slice;		/* the devices of a step */
+	struct adevs	 devs;		/* every device that owns its queue */
+	size_t		*qidx;		/* index of devs by qid, 0 or i + 1 */
+	size_t		 nqidx;		/* a power of two, or 0 */
+	size_t		(*shared)[2];	/* devs sharing a queue, by index */
+	size_t		 nshared, capshared;
 	struct vkey	*keys;		/* every RESP key, sorted by rid */
 	size_t		 nkeys, capkeys;
 	struct vgroup	*groups;	/* every live group, sorted by gid */
@@ -95,26 +134,82 @@ verify_problem(struct verify *v, int fixed, const char *fmt, ...)
 	free(msg);
 }
 
-/* Orders devices by qid. */
+/*
+ * Whether a step has checked its budget of records, and stops: a walk
+ * callback asks before it checks a record, so that the cursor is the last
+ * record checked.
+ */
 static int
-adev_qid_cmp(const void *a, const void *b)
+verify_full(struct verify *v)
 {
-	const struct adev	*x = a, *y = b;
-
-	return (x->r.qid < y->r.qid ? -1 : x->r.qid > y->r.qid);
+	if (v->n < v->budget)
+		return (0);
+	v->more = 1;
+	return (1);
 }
 
-/* The device owning queue qid, or NULL. */
+/*
+ * The slot of v->qidx where qid is, or the free one where it would go:
+ * qids are handed out in sequence, which their low bits spread.
+ */
+static size_t
+verify_slot(const struct verify *v, uint64_t qid)
+{
+	size_t	i, mask = v->nqidx - 1;
+
+	for (i = (size_t)(qid * 0x9e3779b97f4a7c15ULL) & mask;
+	    v->qidx[i] != 0 && v->devs.v[v->qidx[i] - 1].r.qid != qid;
+	    i = (i + 1) & mask)
+		;
+	return (i);
+}
+
+/* The device owning queue qid (the first found if several do), or NULL. */
 static struct adev *
 verify_find(struct verify *v, uint64_t qid)
 {
-	struct adev	key;
+	size_t	i;
 
-	if (v->devs.n == 0)
+	if (v->nqidx == 0 || v->qidx[i = verify_slot(v, qid)] == 0)
 		return (NULL);
-	key.r.qid = qid;
-	return (bsearch(&key, v->devs.v, v->devs.n, sizeof key,
-	    adev_qid_cmp));
+	return (&v->devs.v[v->qidx[i] - 1]);
+}
+
+/*
+ * Keeps a device among those that own their queue, indexed by qid
+ * without sorting them all at once; one whose queue another has is noted
+ * for verify_shared.
+ */
+static void
+verify_keep(struct verify *v, const struct adev *a)
+{
+	size_t	i, j, n = v->devs.n;
+
+	if (n == v->devs.cap)
+		v->devs.v = xgrow(v->devs.v, &v->devs.cap, sizeof *v->devs.v,
+		    64);
+	v->devs.v[v->devs.n++] = *a;
+	/* Kept at most half full, rebuilt twice as big. */
+	if ((n + 1) * 2 > v->nqidx) {
+		free(v->qidx);
+		v->nqidx = v->nqidx == 0 ? 1024 : v->nqidx * 2;
+		v->qidx = xcalloc(v->nqidx, sizeof *v->qidx);
+		for (i = 0; i < n; i++) {
+			j = verify_slot(v, v->devs.v[i].r.qid);
+			if (v->qidx[j] == 0)
+				v->qidx[j] = i + 1;
+		}
+	}
+	i = verify_slot(v, a->r.qid);
+	if (v->qidx[i] == 0) {
+		v->qidx[i] = n + 1;
+		return;
+	}
+	if (v->nshared == v->capshared)
+		v->shared = xgrow(v->shared, &v->capshared, sizeof *v->shared,
+		    4);
+	v->shared[v->nshared][0] = v->qidx[i] - 1;
+	v->shared[v->nshared++][1] = n;
 }
 
 /* Device walk callback: stops at the first device. */
@@ -136,6 +231,10 @@ verify_user_fn(void *arg, const char *user, const struct user_rec *u)
 	int		 any = 0;
 
 	(void)u;
+	if (verify_full(v))
+		return (STORE_WALK_STOP);
+	v->n++;
+	strlcpy(v->last, user, sizeof v->last);
 	v->users++;
 	if (store_device_walk(v->txn, user, any_dev_fn, &any) != STORE_OK ||
 	    any)
@@ -219,18 +318,16 @@ verify_frame(const struct mid *mid, const struct item *it)
 	return (ok);
 }
 
-/* Queue walk callback: owner, mid, kind and frame of every item. */
+/* Queue walk callback: mid, kind and frame of each item of v->cur. */
 static int
-verify_item_fn(void *arg, uint64_t qid, const struct mid *mid,
-    const struct item *it)
+verify_item_fn(void *arg, const struct mid *mid, const struct item *it)
 {
 	struct verify	*v = arg;
-	struct adev	*a;
+	struct adev	*a = v->cur;
 	char		 ms[MID_STRLEN + 1];
 
 	v->items++;
-	if ((a = verify_find(v, qid)) == NULL)
-		return (verify_orphan(v, qid));
+	v->n++;
 	mid_format(mid, ms);
 	if (mid_cmp(mid, &v->hw) > 0)
 		verify_problem(v, 0, "item %s of %s:%s is above the mid "
@@ -253,6 +350,10 @@ verify_msg_fn(void *arg, const struct mid *mid, const struct msg_rec *m)
 	char		 ms[MID_STRLEN + 1];
 
 	(void)m;
+	if (verify_full(v))
+		return (STORE_WALK_STOP);
+	v->n++;
+	v->last_mid = *mid;
 	v->msgs++;
 	if (mid_cmp(mid, &v->hw) > 0) {
 		mid_format(mid, ms);
@@ -272,6 +373,11 @@ verify_dedup_fn(void *arg, const char *user, const char *id,
 	struct msg_rec	 m;
 	char		 ms[MID_STRLEN + 1];
 
+	if (verify_full(v))
+		return (STORE_WALK_STOP);
+	v->n++;
+	strlcpy(v->last, user, sizeof v->last);
+	strlcpy(v->last2, id, sizeof v->last2);
 	v->dedup++;
 	if (store_user_get(v->txn, user, &u) == STORE_NOTFOUND) {
 		verify_problem(v, v->fix, "client id \"%s\" of %s: no such "
@@ -295,6 +401,11 @@ verify_block_fn(void *arg, const char *blocker, const char *blocked)
 	struct verify	*v = arg;
 	struct user_rec	 u;
 
+	if (verify_full(v))
+		return (STORE_WALK_STOP);
+	v->n++;
+	strlcpy(v->last, blocker, sizeof v->last);
+	strlcpy(v->last2, blocked, sizeof v->last2);
 	v->blocks++;
 	if (store_user_get(v->txn, blocker, &u) == STORE_OK &&
 	    store_user_get(v->txn, blocked, &u) == STORE_OK)
@@ -311,7 +422,10 @@ verify_token_fn(void *arg, const uint8_t *hash, const struct token_rec *t)
 	struct verify	*v = arg;
 	struct dev_rec	 r;
 
-	(void)hash;
+	if (verify_full(v))
+		return (STORE_WALK_STOP);
+	v->n++;
+	memcpy(v->last_token, hash, sizeof v->last_token);
 	v->tokens++;
 	if (t->expires <= now_ms() ||
 	    store_device_get(v->txn, t->user, t->device, &r) != STORE_OK ||
@@ -321,58 +435,182 @@ verify_token_fn(void *arg, const uint8_t *hash, const struct token_rec *t)
 }
 
 /*
- * Checks the devices: each belongs to an account and has its own queue
- * number, one that was handed out.  Repairing removes devices of no
- * account.
+ * Device walk callback: collects the step's devices, a user's all at once,
+ * so that a login renaming the lone "default" between two steps cannot
+ * hide a device from both.
+ */
+static int
+verify_dev_fn(void *arg, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	struct verify	*v = arg;
+
+	if (strcmp(user, v->last) != 0) {
+		if (verify_full(v))
+			return (STORE_WALK_STOP);
+		strlcpy(v->last, user, sizeof v->last);
+	}
+	v->n++;
+	return (adevs_fn(&v->slice, user, device, r));
+}
+
+/*
+ * Checks one device: it belongs to an account and has a queue number that
+ * was handed out, and its counts match its queue, whose items are checked.
+ * Repairing removes a device of no account (its queue is then left to
+ * VS_QUEUES), deletes damaged items and writes the counts found.  *keep
+ * says whether the device is kept among those that own their queue.
+ */
+static int
+verify_device(struct verify *v, struct adev *a, int *keep)
+{
+	struct user_rec	 u;
+	uint64_t	 count, bytes;
+	int		 rc;
+
+	*keep = 1;
+	v->devices++;
+	if (store_user_get(v->txn, a->user, &u) == STORE_NOTFOUND) {
+		verify_problem(v, v->fix &&
+		    store_keys_drop(v->txn, a->user, a->device) == STORE_OK &&
+		    store_device_del(v->txn, a->user, a->device) == STORE_OK,
+		    "device %s:%s belongs to no user", a->user, a->device);
+		if (v->fix) {
+			*keep = 0;
+			return (STORE_OK);
+		}
+	}
+	if (a->r.qid == 0 || a->r.qid > v->qid_last)
+		verify_problem(v, 0, "device %s:%s has queue %llu, which was "
+		    "never handed out", a->user, a->device,
+		    (unsigned long long)a->r.qid);
+	v->cur = a;
+	if ((rc = store_queue_walk(v->txn, a->r.qid, NULL, verify_item_fn,
+	    v)) != STORE_OK)
+		return (rc);
+	if (a->items == a->r.count && a->bytes == a->r.bytes)
+		return (STORE_OK);
+	count = a->r.count;
+	bytes = a->r.bytes;
+	a->r.count = a->items;
+	a->r.bytes = a->bytes;
+	if (v->fix && (rc = store_device_put(v->txn, a->user, a->device,
+	    &a->r)) != STORE_OK)
+		return (rc);
+	verify_problem(v, v->fix, "device %s:%s counts %llu items of %llu "
+	    "bytes; its queue holds %llu items of %llu bytes", a->user,
+	    a->device, (unsigned long long)count, (unsigned long long)bytes,
+	    (unsigned long long)a->items, (unsigned long long)a->bytes);
+	return (STORE_OK);
+}
+
+/*
+ * A step of VS_DEVICES: the devices of the next users, each user's in
+ * this step, checked with their queues, and kept for VS_QUEUES.
  */
 static int
 verify_devices(struct verify *v)
 {
-	struct user_rec	 u;
-	struct adev	*a;
-	size_t		 i, j;
-	int		 rc;
+	size_t	i;
+	int	rc, keep;
 
-	memset(&v->devs, 0, sizeof v->devs);
-	if ((rc = store_device_walk(v->txn, NULL, adevs_fn, &v->devs)) !=
-	    STORE_OK)
-		return (rc);
-	for (i = j = 0; i < v->devs.n; i++) {
-		a = &v->devs.v[i];
-		v->devices++;
-		/*
-		 * Its queue then belongs to no device, and the queue walk
-		 * deletes it, unless another device shares that queue.
-		 */
-		if (store_user_get(v->txn, a->user, &u) == STORE_NOTFOUND) {
-			verify_problem(v, v->fix &&
-			    store_keys_drop(v->txn, a->user, a->device) ==
-			    STORE_OK &&
-			    store_device_del(v->txn, a->user, a->device) ==
-			    STORE_OK, "device %s:%s belongs to no user",
-			    a->user, a->device);
-			if (v->fix)
-				continue;
+	if (!v->begun) {
+		/* A queue above this is a device's made since: not judged. */
+		v->qid_start = v->qid_last;
+		v->begun = 1;
+	}
+	memset(&v->slice, 0, sizeof v->slice);
+	/* The callback leaves in v->last the user it stopped after. */
+	rc = store_device_walk_after(v->txn, v->last[0] != '\0' ? v->last :
+	    NULL, verify_dev_fn, v);
+	for (i = 0; rc == STORE_OK && i < v->slice.n; i++) {
+		if ((rc = verify_device(v, &v->slice.v[i], &keep)) ==
+		    STORE_OK && keep)
+			verify_keep(v, &v->slice.v[i]);
+	}
+	free(v->slice.v);
+	memset(&v->slice, 0, sizeof v->slice);
+	return (rc);
+}
+
+/* Queue walk callback of a queue of no device: counts, and deletes. */
+static int
+verify_orphan_item_fn(void *arg, const struct mid *mid, const struct item *it)
+{
+	struct verify	*v = arg;
+
+	(void)mid; (void)it;
+	v->items++;
+	v->n++;
+	return (verify_orphan(v, v->next_qid));
+}
+
+/*
+ * A step of VS_QUEUES: the queues no device kept by VS_DEVICES owns.  A
+ * queue number is handed out once, to a new device, and a login's rename
+ * keeps it within its user, so one up to the last when VS_DEVICES began
+ * that none of its devices had is no device's now; one above the last now
+ * was never handed out; one between is a new device's, left alone.
+ */
+static int
+verify_queues(struct verify *v)
+{
+	uint64_t	q;
+	int		rc;
+
+	if (!v->begun) {
+		v->next_qid = 0;
+		v->begun = 1;
+	}
+	for (;;) {
+		if (verify_full(v))
+			return (STORE_OK);
+		rc = store_queue_next(v->txn, v->next_qid, &q);
+		if (rc == STORE_NOTFOUND)
+			return (STORE_OK);
+		if (rc != STORE_OK)
+			return (rc);
+		v->n++;
+		if (verify_find(v, q) == NULL &&
+		    (q <= v->qid_start || q > v->qid_last)) {
+			v->next_qid = q;
+			verify_orphans_begin(v, "queue", "items", "device",
+			    v->fix);
+			if ((rc = store_queue_walk(v->txn, q, NULL,
+			    verify_orphan_item_fn, v)) != STORE_OK)
+				return (rc);
+			/* Reported in the step that deleted them. */
+			verify_orphans_end(v);
 		}
-		if (a->r.qid == 0 || a->r.qid > v->qid_last)
-			verify_problem(v, 0, "device %s:%s has queue %llu, "
-			    "which was never handed out", a->user, a->device,
-			    (unsigned long long)a->r.qid);
-		v->devs.v[j++] = *a;
+		if (q == UINT64_MAX)
+			return (STORE_OK);
+		v->next_qid = q + 1;
 	}
-	v->devs.n = j;
-	/* With none, the array is NULL, which qsort and bsearch refuse. */
-	if (v->devs.n != 0)
-		qsort(v->devs.v, v->devs.n, sizeof *v->devs.v, adev_qid_cmp);
-	for (i = 1; i < v->devs.n; i++) {
-		if (v->devs.v[i].r.qid == v->devs.v[i - 1].r.qid)
-			verify_problem(v, 0, "devices %s:%s and %s:%s share "
-			    "queue %llu", v->devs.v[i - 1].user,
-			    v->devs.v[i - 1].device, v->devs.v[i].user,
-			    v->devs.v[i].device,
-			    (unsigned long long)v->devs.v[i].r.qid);
+}
+
+/*
+ * Two devices sharing a queue, reported only, as they still are in this
+ * transaction: a device seen by an early step may have gone since.
+ */
+static void
+verify_shared(struct verify *v)
+{
+	struct adev	*a, *b;
+	struct dev_rec	 ra, rb;
+	size_t		 i;
+
+	for (i = 0; i < v->nshared; i++) {
+		a = &v->devs.v[v->shared[i][0]];
+		b = &v->devs.v[v->shared[i][1]];
+		if (store_device_get(v->txn, a->user, a->device, &ra) !=
+		    STORE_OK ||
+		    store_device_get(v->txn, b->user, b->device, &rb) !=
+		    STORE_OK || ra.qid != a->r.qid || rb.qid != a->r.qid)
+			continue;
+		verify_problem(v, 0, "devices %s:%s and %s:%s share queue %llu",
+		    a->user, a->device, b->user, b->device,
+		    (unsigned long long)a->r.qid);
 	}
-	return (STORE_OK);
 }
 
 #define VNAME_SHOWN	64		/* bytes of a name a report shows */
@@ -894,6 +1132,160 @@ verify_resp(struct verify *v)
 	return (store_audit_walk_all(v->txn, verify_audit_fn, v));
 }
 
+/* One step of the stage under way; its cursor is left in v. */
+static int
+verify_stage(struct verify *v)
+{
+	const char	*last = v->begun ? v->last : NULL;
+	size_t		 n0 = v->n;
+	int		 rc;
+
+	switch (v->stage) {
+	case VS_USERS:
+		v->begun = 1;
+		return (store_user_walk_after(v->txn, last, verify_user_fn, v));
+	case VS_DEVICES:
+		return (verify_devices(v));
+	case VS_QUEUES:
+		return (verify_queues(v));
+	case VS_MSGS:
+		rc = store_msg_walk_after(v->txn, v->begun ? &v->last_mid :
+		    NULL, verify_msg_fn, v);
+		break;
+	case VS_DEDUP:
+		rc = store_dedup_walk_after(v->txn, last, v->last2,
+		    verify_dedup_fn, v);
+		break;
+	case VS_BLOCKS:
+		rc = store_block_walk_all_after(v->txn, last, v->last2,
+		    verify_block_fn, v);
+		break;
+	case VS_TOKENS:
+		rc = store_token_walk_after(v->txn, v->begun ? v->last_token :
+		    NULL, verify_token_fn, v);
+		break;
+	default:
+		/* Their checks hold arrays across walks: one transaction. */
+		verify_shared(v);
+		if ((rc = verify_resp(v)) != STORE_OK ||
+		    (rc = admin_group_verify(v->txn, v->fix, v->report, v->arg,
+		    &v->gv)) != STORE_OK)
+			return (rc);
+		return (store_keys_verify(v->txn, v->fix, verify_keys_problem,
+		    v, &v->key_devices, &v->one_time_keys));
+	}
+	/* A walk that checked no record leaves the cursor where it was. */
+	v->begun = v->begun || v->n > n0;
+	return (rc);
+}
+
+/* A verify to run in steps; fix: repair (each step's txn must write). */
+struct verify *
+admin_verify_new(int fix)
+{
+	struct verify	*v;
+
+	v = xcalloc(1, sizeof *v);
+	v->fix = fix;
+	return (v);
+}
+
+/*
+ * Checks about budget more records, in txn, from where the last step
+ * stopped (a whole user's devices and a whole queue at a time, and the
+ * RESP shim, chat groups and keys in a step of their own); each problem
+ * found goes to report.  *done is set once every check has run.  A
+ * repair's step fixes what is wrong in txn, whatever ran since the last
+ * one: what each check reads and writes is in the one transaction.
+ */
+int
+admin_verify_step(struct verify *v, struct txn *txn, size_t budget,
+    void (*report)(void *, const char *), void *arg, int *done)
+{
+	int	rc;
+
+	v->txn = txn;
+	v->report = report;
+	v->arg = arg;
+	v->budget = budget;
+	v->n = 0;
+	v->more = 0;
+	*done = 0;
+	/* Read in every step: the store has moved on since the last. */
+	if ((rc = store_mid_load(txn, &v->hw)) != STORE_OK ||
+	    (rc = store_qid_last(txn, &v->qid_last)) != STORE_OK)
+		return (rc);
+	while (v->stage != VS_DONE) {
+		/* The last stage is a step of its own. */
+		if (v->stage == VS_REST && v->n > 0)
+			return (STORE_OK);
+		if ((rc = verify_stage(v)) != STORE_OK)
+			return (rc);
+		if (v->more)
+			return (STORE_OK);
+		v->stage++;
+		v->begun = 0;
+		v->last[0] = v->last2[0] = '\0';
+		/* The user walk may have handed out a queue number. */
+		if ((rc = store_qid_last(txn, &v->qid_last)) != STORE_OK)
+			return (rc);
+	}
+	*done = 1;
+	return (STORE_OK);
+}
+
+/* The summary once every step has run: the counts of what was checked. */
+json_t *
+admin_verify_summary(struct verify *v)
+{
+	uint64_t	problems = v->problems + v->gv.problems;
+	uint64_t	fixed = v->fixed + v->gv.fixed;
+
+	return (json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "consistent", problems == fixed,
+	    "problems", (json_int_t)problems,
+	    "repaired", (json_int_t)fixed,
+	    "users", (json_int_t)v->users,
+	    "devices", (json_int_t)v->devices,
+	    "items", (json_int_t)v->items,
+	    "messages", (json_int_t)v->msgs,
+	    "client_ids", (json_int_t)v->dedup,
+	    "blocks", (json_int_t)v->blocks,
+	    "tokens", (json_int_t)v->tokens,
+	    "stale_tokens", (json_int_t)v->stale_tokens,
+	    "keys", (json_int_t)v->rkeys,
+	    "set_members", (json_int_t)v->members,
+	    "stream_entries", (json_int_t)v->entries,
+	    "groups", (json_int_t)v->rgroups,
+	    "consumers", (json_int_t)v->consumers,
+	    "pending_entries", (json_int_t)v->pending,
+	    "audit_events", (json_int_t)v->audit,
+	    "chat_groups", (json_int_t)v->gv.groups,
+	    "group_members", (json_int_t)v->gv.members,
+	    "key_devices", (json_int_t)v->key_devices,
+	    "one_time_keys", (json_int_t)v->one_time_keys));
+}
+
+/* Frees a verify, done or not. */
+void
+admin_verify_free(struct verify *v)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	free(v->slice.v);
+	free(v->devs.v);
+	free(v->qidx);
+	free(v->shared);
+	free(v->keys);
+	for (i = 0; i < v->ngroups; i++)
+		free(v->groups[i].name);
+	free(v->groups);
+	free(v);
+}
+
 /*
  * Checks every index against the data it summarises (after Knot's
  * "zone check"): devices against accounts, each device's item count and
@@ -906,94 +1298,22 @@ verify_resp(struct verify *v)
  * items, dangling client ids and blocks are deleted, devices of no
  * account removed, an account left without a device gets "default", and
  * what verify_resp() says.  The summary has the counts of what was
- * checked.
+ * checked.  All in txn, the steps of admin_verify_step without a bound.
  */
 int
 admin_verify(struct txn *txn, int fix, void (*report)(void *, const char *),
     void *arg, json_t **summary)
 {
-	struct verify	 v;
-	struct gverify	 gv;
-	struct adev	*a;
-	uint64_t	 count, bytes;
-	size_t		 i;
-	int		 rc;
+	struct verify	*v;
+	int		 rc, done;
 
 	*summary = NULL;
-	memset(&v, 0, sizeof v);
-	v.txn = txn;
-	v.fix = fix;
-	v.report = report;
-	v.arg = arg;
-	/* The user walk may hand out a queue number: read the last after. */
-	if ((rc = store_mid_load(txn, &v.hw)) != STORE_OK ||
-	    (rc = store_user_walk(txn, verify_user_fn, &v)) != STORE_OK ||
-	    (rc = store_qid_last(txn, &v.qid_last)) != STORE_OK ||
-	    (rc = verify_devices(&v)) != STORE_OK)
-		goto out;
-	verify_orphans_begin(&v, "queue", "items", "device", fix);
-	if ((rc = store_queue_walk_all(txn, verify_item_fn, &v)) != STORE_OK)
-		goto out;
-	verify_orphans_end(&v);
-	for (i = 0; i < v.devs.n; i++) {
-		a = &v.devs.v[i];
-		if (a->items == a->r.count && a->bytes == a->r.bytes)
-			continue;
-		count = a->r.count;
-		bytes = a->r.bytes;
-		a->r.count = a->items;
-		a->r.bytes = a->bytes;
-		if (fix && (rc = store_device_put(txn, a->user, a->device,
-		    &a->r)) != STORE_OK)
-			goto out;
-		verify_problem(&v, fix, "device %s:%s counts %llu items of "
-		    "%llu bytes; its queue holds %llu items of %llu bytes",
-		    a->user, a->device, (unsigned long long)count,
-		    (unsigned long long)bytes, (unsigned long long)a->items,
-		    (unsigned long long)a->bytes);
-	}
-	if ((rc = store_msg_walk(txn, verify_msg_fn, &v)) != STORE_OK ||
-	    (rc = store_dedup_walk(txn, NULL, verify_dedup_fn, &v)) !=
-	    STORE_OK ||
-	    (rc = store_block_walk_all(txn, verify_block_fn, &v)) !=
-	    STORE_OK ||
-	    (rc = store_token_walk(txn, verify_token_fn, &v)) != STORE_OK ||
-	    (rc = verify_resp(&v)) != STORE_OK ||
-	    (rc = admin_group_verify(txn, fix, report, arg, &gv)) != STORE_OK ||
-	    (rc = store_keys_verify(txn, fix, verify_keys_problem, &v,
-	    &v.key_devices, &v.one_time_keys)) != STORE_OK)
-		goto out;
-	v.problems += gv.problems;
-	v.fixed += gv.fixed;
-	*summary = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-	    "consistent", v.problems == v.fixed,
-	    "problems", (json_int_t)v.problems,
-	    "repaired", (json_int_t)v.fixed,
-	    "users", (json_int_t)v.users,
-	    "devices", (json_int_t)v.devices,
-	    "items", (json_int_t)v.items,
-	    "messages", (json_int_t)v.msgs,
-	    "client_ids", (json_int_t)v.dedup,
-	    "blocks", (json_int_t)v.blocks,
-	    "tokens", (json_int_t)v.tokens,
-	    "stale_tokens", (json_int_t)v.stale_tokens,
-	    "keys", (json_int_t)v.rkeys,
-	    "set_members", (json_int_t)v.members,
-	    "stream_entries", (json_int_t)v.entries,
-	    "groups", (json_int_t)v.rgroups,
-	    "consumers", (json_int_t)v.consumers,
-	    "pending_entries", (json_int_t)v.pending,
-	    "audit_events", (json_int_t)v.audit,
-	    "chat_groups", (json_int_t)gv.groups,
-	    "group_members", (json_int_t)gv.members,
-	    "key_devices", (json_int_t)v.key_devices,
-	    "one_time_keys", (json_int_t)v.one_time_keys);
-out:
-	free(v.devs.v);
-	free(v.keys);
-	for (i = 0; i < v.ngroups; i++)
-		free(v.groups[i].name);
-	free(v.groups);
+	v = admin_verify_new(fix);
+	do {
+		rc = admin_verify_step(v, txn, SIZE_MAX, report, arg, &done);
+	} while (rc == STORE_OK && !done);
+	if (rc == STORE_OK)
+		*summary = admin_verify_summary(v);
+	admin_verify_free(v);
 	return (rc);
 }

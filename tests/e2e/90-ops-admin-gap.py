@@ -1,12 +1,17 @@
 #!/usr/bin/python3
 # Admin commands against a big store while a client pings (issue: admin
 # must not freeze the server).  100,000 accounts are seeded with
-# tickd-bench seed; then tickctl user list (walked in slices between turns
-# of the loop, tickctl(8)), tickctl repair and tickctl dump run one after
-# the other while a WebSocket client sends a ping every 10 ms.  The longest
-# wait for a pong during each is printed as a benchmark figure (TAP
-# comments, bench/README), never asserted: the machine is shared.  What is
-# asserted is that each command answers rightly.
+# tickd-bench seed; mdb_dump and mdb_load queue an item for each of their
+# devices and make the item counts of BROKEN of them wrong, so that repair
+# has something to fix and the daemon, not tickctl's own read-only check,
+# runs it.  Then tickctl user list (walked in slices between turns of the
+# loop, tickctl(8)), tickctl repair (in steps between turns, while another
+# client sends messages to a user registered meanwhile and to a seeded
+# one, which repair must leave consistent) and tickctl dump run one after
+# the other while a WebSocket client sends a ping every 10 ms.  The longest wait for a pong during each is printed as a
+# benchmark figure (TAP comments, bench/README), never asserted: the
+# machine is shared.  What is asserted is that each command answers
+# rightly.
 
 import asyncio
 import os
@@ -20,6 +25,8 @@ from tickd_test import *  # noqa: E402,F403
 from ctl_test import need_tickctl, TICKCTL  # noqa: E402
 
 N = 100000
+BROKEN = 100
+TRAFFIC_USER = 20	# messages sent meanwhile for each new user
 BENCH = os.path.join(os.environ.get("TOP_BUILDDIR", "."), "bench",
     "tickd-bench")
 
@@ -34,8 +41,30 @@ async def pinger(client, stop, gaps):
         await asyncio.sleep(0.01)
 
 
-async def timed(t, client, d, *args):
-    """Runs tickctl args while pinging; (returncode, stdout, longest gap)."""
+async def traffic(d, sender, p, sent):
+    """Until tickctl p exits: messages to u-99999 and to users made
+    meanwhile, sorting before every seeded one, a new one every
+    TRAFFIC_USER sends; their count into sent[0]."""
+    late = None
+    while p.returncode is None:
+        if sent[0] % TRAFFIC_USER == 0:
+            late = f"a-late-{sent[0] // TRAFFIC_USER}"
+            # In a thread: the HTTP calls block, and the pings must not.
+            await asyncio.get_running_loop().run_in_executor(None,
+                lambda: token_for(d, late, new=True))
+        to = late if sent[0] % 2 == 0 else "u-99999"
+        s = await sender.request({"op": "send", "to": to,
+            "id": f"m{sent[0]}", "body": "meanwhile"})
+        if not s or s.get("op") != "sent":
+            raise Failure(f"send to {to}: {s!r}")
+        sent[0] += 1
+        # Below send_rate, 200 a second.
+        await asyncio.sleep(0.006)
+
+
+async def timed(t, client, d, *args, meanwhile=None):
+    """Runs tickctl args while pinging, and the coroutine meanwhile if
+    given; (returncode, stdout, longest gap)."""
     stop = asyncio.Event()
     gaps = [0.0]
     task = asyncio.create_task(pinger(client, stop, gaps))
@@ -44,7 +73,11 @@ async def timed(t, client, d, *args):
     p = await asyncio.create_subprocess_exec(TICKCTL, "-c", d.conf_path,
         *args, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
+    if meanwhile is not None:
+        task2 = asyncio.create_task(meanwhile(p))
     out, err = await p.communicate()
+    if meanwhile is not None:
+        await task2
     took = time.monotonic() - t0
     await asyncio.sleep(0.1)
     stop.set()
@@ -55,9 +88,58 @@ async def timed(t, client, d, *args):
     return p.returncode, out, err
 
 
+def dump(data_dir, db):
+    """A database's mdb_dump: its header lines and its key, value pairs
+    as hex lines."""
+    out = subprocess.run(["mdb_dump", "-s", db, data_dir],
+        capture_output=True, check=True, timeout=120).stdout.decode()
+    lines = out.splitlines()
+    end = lines.index("HEADER=END") + 1
+    return lines[:end], lines[end:lines.index("DATA=END")]
+
+
+def load(data_dir, db, header, pairs):
+    subprocess.run(["mdb_load", "-s", db, data_dir],
+        input=("\n".join(header + pairs + ["DATA=END"]) + "\n").encode(),
+        check=True, capture_output=True, timeout=300)
+
+
+def queue_and_break(data_dir, every):
+    """Queues a receipt for every device, as a store of that many items
+    holds them, with the counts and the mid high-water mark to match, but
+    the item count of every every-th device set to 7; how many."""
+    now = int(time.time() * 1000)
+    header, pairs = dump(data_dir, "devices")
+    items, devices, broken = [], [], 0
+    ms = now - len(pairs)
+    for i in range(0, len(pairs) - 1, 2):
+        v = bytearray.fromhex(pairs[i + 1].strip())
+        qid = int.from_bytes(v[1:9], sys.byteorder)
+        ms += 1
+        frame = json.dumps({"op": "receipt", "mid": f"{ms}-0"},
+            separators=(",", ":")).encode()
+        key = qid.to_bytes(8, "big") + ms.to_bytes(8, "big") + bytes(8)
+        val = b"\x01\x02" + now.to_bytes(8, sys.byteorder) + frame
+        items += [" " + key.hex(), " " + val.hex()]
+        count = 1
+        if (i // 2) % every == 0:
+            count = 7
+            broken += 1
+        v[25:33] = count.to_bytes(8, sys.byteorder)
+        v[33:41] = len(frame).to_bytes(8, sys.byteorder)
+        devices += [pairs[i], " " + v.hex()]
+    load(data_dir, "devices", header, devices)
+    header, _ = dump(data_dir, "queues")
+    load(data_dir, "queues", header, items)
+    header, _ = dump(data_dir, "meta")
+    hw = b"\x01" + ms.to_bytes(8, sys.byteorder) + bytes(8)
+    load(data_dir, "meta", header, [" " + b"mid".hex(), " " + hw.hex()])
+    return len(items) // 2, broken
+
+
 async def main(t):
     if not os.access(BENCH, os.X_OK):
-        for _ in range(4):
+        for _ in range(6):
             t.skip("admin on a big store", "tickd-bench is not built")
         return
     d = Daemon("admin-gap")
@@ -65,23 +147,44 @@ async def main(t):
     p = subprocess.run([BENCH, "seed", "-D", d.data_dir, "-n", str(N),
         "-T", tokens, "-u", "u-"], capture_output=True, timeout=300)
     t.ok(p.returncode == 0, f"tickd-bench seeds {N} accounts", p)
+    items, broken = queue_and_break(d.data_dir, N // BROKEN)
+    t.ok(items == N and broken == BROKEN, f"{N} items queued, {BROKEN} "
+        "device counts made wrong", (items, broken))
     d.start()
     ta = token_for(d, "pinger", new=True)
     c = await Client.connect(d, ta, name="pinger")
+    sender = await Client.connect(d, token_for(d, "sender", new=True),
+        name="sender")
 
     rc, out, err = await timed(t, c, d, "-j", "user", "list")
     users = json.loads(out).get("users", []) if rc == 0 else []
-    t.ok(rc == 0 and len(users) == N + 1 and
+    t.ok(rc == 0 and len(users) == N + 2 and
         [u["user"] for u in users] == sorted(u["user"] for u in users),
         "user list: every account, in name order", (rc, err, len(users)))
-    rc, out, err = await timed(t, c, d, "repair")
-    t.ok(rc == 0, "repair: consistent", (rc, out[-300:], err))
+    sent = [0]
+    rc, out, err = await timed(t, c, d, "-j", "repair",
+        meanwhile=lambda p: traffic(d, sender, p, sent))
+    r = json.loads(out) if rc == 0 else {}
+    t.ok(rc == 0 and r.get("problems") == BROKEN and
+        r.get("repaired") == BROKEN and r.get("consistent") is True and
+        all("counts 7 items" in x and "(repaired)" in x
+        for x in r.get("report", [])),
+        f"repair: the {BROKEN} wrong counts, repaired by the daemon",
+        (rc, broken, out[-300:], err))
+    p = subprocess.run([TICKCTL, "-j", "-c", d.conf_path, "verify"],
+        capture_output=True, timeout=300)
+    r = json.loads(p.stdout) if p.returncode == 0 else {}
+    t.ok(sent[0] > 0 and r.get("problems") == 0 and
+        r.get("items") == N + sent[0], f"verify after repair: consistent, "
+        f"the {N} items kept and those sent meanwhile", (sent, p))
+    t.diag(f"{sent[0]} messages sent during repair")
     rc, out, err = await timed(t, c, d, "-j", "dump", "u-1")
     t.ok(rc == 0 and json.loads(out).get("user") == "u-1",
         "dump of one account", (rc, out[:300], err))
     await c.close()
+    await sender.close()
     d.cleanup()
 
 
 need_tickctl()
-run(main, 4, timeout=600)
+run(main, 6, timeout=600)

@@ -54,10 +54,15 @@ async def main(t):
     t.ok(len({p["id"] for p in dash["panels"]}) == len(dash["panels"]),
         "the dashboard's panel ids are unique")
     want = {"tickd_store_used_bytes", "tickd_commit_seconds_bucket",
-        "tickd_audit_spool_events", "tickd_tls_cert_expiry_timestamp_seconds"}
+        "tickd_audit_spool_events", "tickd_tls_cert_expiry_timestamp_seconds",
+        "tickd_queue_oldest_age_seconds"}
     named = set(NAME.findall(" ".join(exprs)))
     t.ok(want <= named, "the rules cover store fill, commit latency, the "
-        "audit spool and certificate expiry", want - named)
+        "audit spool, certificate expiry and the oldest queued item",
+        want - named)
+    t.ok("TickdQueueOld" in {r["alert"] for r in alerts} and
+        "tickd_queue_oldest_age_seconds" in " ".join(panels),
+        "TickdQueueOld, and a panel of the oldest queued item's age")
 
     with Daemon("dash") as d:
         text = http_request(d, "GET", "/metrics").raw.decode()
@@ -81,4 +86,4 @@ async def main(t):
     t.ok(p.returncode == 0, "promtool check metrics", p)
 
 
-run(main, 7)
+run(main, 8)

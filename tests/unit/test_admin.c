@@ -722,6 +722,138 @@ test_copy(void)
 }
 
 /* The tests, in the order they run. */
+/*
+ * A repair in steps of one record, each in a transaction of its own, with
+ * traffic between them: sends that move the counts, a new user (sorting
+ * before the devices already checked) whose queue fills, a rename of a
+ * lone "default" and a user deleted.  It fixes exactly what was planted,
+ * and nothing of what ran meanwhile; a verify then finds the store
+ * consistent.
+ */
+static int
+test_steps(void)
+{
+	struct env	 e;
+	struct lines	 l = { .n = 0 };
+	struct dev_rec	 r;
+	struct user_rec	 u;
+	struct admin_del del;
+	struct item	 it;
+	struct verify	*v;
+	struct mid	 mid = { NOW - 1, 0 };
+	char		 name[16], out[NAME_DEVICE_MAX + 1];
+	const char	*junk = "not json";
+	json_t		*sum;
+	int		 i, k, done = 0;
+
+	CHECK(env_begin(&e, "steps") == 0);
+	CHECK(populate(&e) == 0);
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof name, "u%02d", i);
+		CHECK(env_user(&e, name, "phone", NOW) == 0);
+	}
+	CHECK(env_register(&e, "dora", NOW) == 0);
+	/* Planted: a wrong count, a queue never handed out, a bad block. */
+	CHECK(store_device_get(&e.txn, "alice", "phone", &r) == STORE_OK);
+	r.count += 5;
+	CHECK(store_device_put(&e.txn, "alice", "phone", &r) == STORE_OK);
+	it.kind = ITEM_MSG;
+	it.ts = NOW;
+	it.data = junk;
+	it.len = strlen(junk);
+	CHECK(store_queue_put(&e.txn, 777, &mid, &it) == STORE_OK);
+	CHECK(store_block_put(&e.txn, "alice", "ghost") == STORE_OK);
+	/* A device of no account, an account of no device. */
+	memset(&r, 0, sizeof r);
+	r.qid = 1000;
+	CHECK(store_device_put(&e.txn, "ghost", "pc", &r) == STORE_OK);
+	memset(&u, 0, sizeof u);
+	CHECK(store_user_add(&e.txn, "carol", &u) == STORE_OK);
+	/* A device record lost, leaving its account and its queue. */
+	CHECK(env_user(&e, "olga", "phone", NOW) == 0);
+	CHECK(send_msg(&e, "alice", "phone", "olga", "o1") == 0);
+	CHECK(store_device_del(&e.txn, "olga", "phone") == STORE_OK);
+	CHECK(env_commit(&e) == 0);
+
+	v = admin_verify_new(1);
+	for (k = 0; !done && k < 1000; k++) {
+		CHECK(admin_verify_step(v, &e.txn, 1, keep, &l, &done) ==
+		    STORE_OK);
+		CHECK(env_commit(&e) == 0);
+		if (k == 3)
+			CHECK(send_msg(&e, "alice", "phone", "bob", "x1") == 0);
+		if (k == 35) {
+			/* Past "aaron" already, and past dora's qid. */
+			CHECK(env_user(&e, "aaron", "phone", NOW) == 0);
+			CHECK(send_msg(&e, "bob", "laptop", "aaron", "y1") ==
+			    0);
+			CHECK(send_msg(&e, "bob", "laptop", "aaron", "y2") ==
+			    0);
+			CHECK(account_claim_device(&e.txn, "dora", "tablet",
+			    NOW, out, &r) == STORE_OK);
+			CHECK(send_msg(&e, "bob", "laptop", "dora", "y3") == 0);
+		}
+		if (k == 40)
+			CHECK(admin_user_delete(&e.txn, "u05", &del) ==
+			    STORE_OK);
+		if (k > 3 && k % 7 == 0) {
+			snprintf(name, sizeof name, "z%d", k);
+			CHECK(send_msg(&e, "bob", "laptop", "alice", name) ==
+			    0);
+		}
+		CHECK(env_commit(&e) == 0);
+	}
+	CHECK(done && k > 40);
+	sum = admin_verify_summary(v);
+	admin_verify_free(v);
+	CHECK(has(&l, "alice:phone counts 6 items"));
+	CHECK(has(&l, "queue 777 holds 1 items but belongs to no device"));
+	CHECK(has(&l, "block of ghost by alice: no such user"));
+	CHECK(has(&l, "device ghost:pc belongs to no user"));
+	CHECK(has(&l, "user carol has no device"));
+	CHECK(has(&l, "user olga has no device"));
+	CHECK(has(&l, "holds 1 items but belongs to no device; removed"));
+	CHECK(l.n == 7 && n(sum, "problems") == 7 && n(sum, "repaired") == 7);
+	json_decref(sum);
+	lines_free(&l);
+
+	CHECK(admin_verify(&e.txn, 0, keep, &l, &sum) == STORE_OK);
+	CHECK(l.n == 0 && json_is_true(json_object_get(sum, "consistent")));
+	json_decref(sum);
+	CHECK(store_device_get(&e.txn, "aaron", "phone", &r) == STORE_OK &&
+	    r.count == 2);
+	CHECK(store_device_get(&e.txn, "dora", "tablet", &r) == STORE_OK &&
+	    r.count == 1);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* Two devices sharing a queue: reported, while both still do. */
+static int
+test_shared(void)
+{
+	struct env	 e;
+	struct lines	 l = { .n = 0 };
+	struct dev_rec	 r;
+	json_t		*sum;
+
+	CHECK(env_begin(&e, "shared") == 0);
+	CHECK(populate(&e) == 0);
+	CHECK(store_device_get(&e.txn, "alice", "phone", &r) == STORE_OK);
+	CHECK(store_device_put(&e.txn, "bob", "tablet", &r) == STORE_OK);
+	CHECK(admin_verify(&e.txn, 0, keep, &l, &sum) == STORE_OK);
+	CHECK(has(&l, "devices alice:phone and bob:tablet share queue"));
+	CHECK(l.n == 1 && n(sum, "problems") == 1);
+	json_decref(sum);
+	lines_free(&l);
+	CHECK(store_device_del(&e.txn, "bob", "tablet") == STORE_OK);
+	CHECK(admin_verify(&e.txn, 0, keep, &l, &sum) == STORE_OK);
+	CHECK(l.n == 0);
+	json_decref(sum);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "a store written by the rules verifies", test_consistent },
 	{ "verify finds and repair fixes each inconsistency",
@@ -733,6 +865,8 @@ static const struct test tests[] = {
 	{ "user delete removes the account and what hangs on it",
 	  test_user_delete },
 	{ "queue purge and token revoke", test_purge_revoke },
+	{ "repair in steps with traffic between them", test_steps },
+	{ "devices sharing a queue are reported", test_shared },
 	{ "a compacted copy opens read-only and verifies", test_copy },
 };
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test_store.c: unit tests of store.c and store-chat.c, the LMDB layer
- * and the chat's records, against a store in a temporary directory.
+ * test_store.c: unit tests of store.c, store-chat.c and store-live.c, the
+ * LMDB layer, the chat's records and the oldest queued item, against a
+ * store in a temporary directory.
  * Prints TAP; exits 0 only if every test passed.  Stores that store_open()
  * must refuse are forged with testlib's lmdb_forge().
  */
@@ -551,6 +552,141 @@ test_queues(void)
 	return (0);
 }
 
+/* Queue walk callback: deletes every item. */
+static int
+del_all_fn(void *arg, const struct mid *m, const struct item *it)
+{
+	(void)arg; (void)m; (void)it;
+	return (STORE_WALK_DELETE);
+}
+
+#define OLDEST_QUEUES	300
+#define OLDEST_QID(q)	(100 + (q) % 64 + (uint64_t)(q) * 4096)
+
+/* The oldest of ts[] not 0, as store_oldest must say; 0 if none. */
+static uint64_t
+oldest_of(const uint64_t *ts, size_t n)
+{
+	uint64_t	o = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		if (ts[i] != 0 && (o == 0 || ts[i] < o))
+			o = ts[i];
+	}
+	return (o);
+}
+
+/*
+ * store_oldest: each queue's first item by mid, taken as commits succeed
+ * and not on an abort; many queues emptied in a scrambled order; and
+ * store_oldest_start finding the same on a reopened store.
+ */
+static int
+test_oldest(void)
+{
+	struct store	*s;
+	struct txn	 txn;
+	struct item	 it;
+	struct mid	 m;
+	uint64_t	 ts[OLDEST_QUEUES], o;
+	size_t		 i, q;
+
+	CHECK(open_at("oldest", MAP_SIZE, &s) == STORE_OK);
+	CHECK(store_oldest(s, &o) == -1);
+	CHECK(store_oldest_start(s) == 0);
+	CHECK(store_oldest(s, &o) == 0 && o == 0);
+
+	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+	m = (struct mid){ 10, 0 };
+	it = item_of(ITEM_MSG, 500, "a");
+	CHECK(store_queue_put(&txn, 3, &m, &it) == STORE_OK);
+	m = (struct mid){ 20, 0 };
+	it = item_of(ITEM_MSG, 300, "b");
+	CHECK(store_queue_put(&txn, 7, &m, &it) == STORE_OK);
+	m = (struct mid){ 5, 0 };
+	it = item_of(ITEM_RECEIPT, 900, "c");
+	CHECK(store_queue_put(&txn, 9, &m, &it) == STORE_OK);
+	CHECK(store_oldest(s, &o) == 0 && o == 0);
+	CHECK(store_txn_commit(&txn) == STORE_OK);
+	CHECK(store_oldest(s, &o) == 0 && o == 300);
+
+	/* An aborted delete changes nothing. */
+	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+	m = (struct mid){ 20, 0 };
+	CHECK(store_queue_del(&txn, 7, &m, NULL) == STORE_OK);
+	store_txn_abort(&txn);
+	CHECK(store_oldest(s, &o) == 0 && o == 300);
+	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+	CHECK(store_queue_del(&txn, 7, &m, NULL) == STORE_OK);
+	/* A later mid with an earlier ts: the queue's first item counts. */
+	m = (struct mid){ 30, 0 };
+	it = item_of(ITEM_MSG, 100, "d");
+	CHECK(store_queue_put(&txn, 3, &m, &it) == STORE_OK);
+	CHECK(store_txn_commit(&txn) == STORE_OK);
+	CHECK(store_oldest(s, &o) == 0 && o == 500);
+
+	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+	m = (struct mid){ 10, 0 };
+	CHECK(store_queue_del(&txn, 3, &m, NULL) == STORE_OK);
+	CHECK(store_txn_commit(&txn) == STORE_OK);
+	CHECK(store_oldest(s, &o) == 0 && o == 100);
+	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+	CHECK(store_queue_drop(&txn, 3) == STORE_OK);
+	CHECK(store_txn_commit(&txn) == STORE_OK);
+	CHECK(store_oldest(s, &o) == 0 && o == 900);
+	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+	CHECK(store_queue_walk(&txn, 9, NULL, del_all_fn, NULL) == STORE_OK);
+	CHECK(store_txn_commit(&txn) == STORE_OK);
+	CHECK(store_oldest(s, &o) == 0 && o == 0);
+
+	/*
+	 * Many queues, two items each, the second always younger; their
+	 * qids alike in their low bits, so that runs of them collide in the
+	 * hash.
+	 */
+	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+	for (q = 0; q < OLDEST_QUEUES; q++) {
+		ts[q] = 1000 + (q * 7919) % 1009;
+		m = (struct mid){ 100, q };
+		it = item_of(ITEM_MSG, ts[q], "e");
+		CHECK(store_queue_put(&txn, OLDEST_QID(q), &m, &it) == STORE_OK);
+		m = (struct mid){ 200, q };
+		it = item_of(ITEM_MSG, 5000, "f");
+		CHECK(store_queue_put(&txn, OLDEST_QID(q), &m, &it) == STORE_OK);
+	}
+	CHECK(store_txn_commit(&txn) == STORE_OK);
+	CHECK(store_oldest(s, &o) == 0 && o == oldest_of(ts, OLDEST_QUEUES));
+	store_close(s);
+	CHECK(open_at("oldest", MAP_SIZE, &s) == STORE_OK);
+	CHECK(store_oldest_start(s) == 0);
+	CHECK(store_oldest(s, &o) == 0 && o == oldest_of(ts, OLDEST_QUEUES));
+
+	/* Each queue's first item goes, in a scrambled order. */
+	for (i = 0; i < OLDEST_QUEUES; i++) {
+		q = (i * 13) % OLDEST_QUEUES;
+		CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+		m = (struct mid){ 100, q };
+		CHECK(store_queue_del(&txn, OLDEST_QID(q), &m, NULL) == STORE_OK);
+		CHECK(store_txn_commit(&txn) == STORE_OK);
+		ts[q] = 5000;
+		CHECK(store_oldest(s, &o) == 0 &&
+		    o == oldest_of(ts, OLDEST_QUEUES));
+	}
+	for (i = 0; i < OLDEST_QUEUES; i++) {
+		q = (i * 17) % OLDEST_QUEUES;
+		CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
+		CHECK(store_queue_drop(&txn, OLDEST_QID(q)) == STORE_OK);
+		CHECK(store_txn_commit(&txn) == STORE_OK);
+		ts[q] = 0;
+		CHECK(store_oldest(s, &o) == 0 &&
+		    o == oldest_of(ts, OLDEST_QUEUES));
+	}
+	CHECK(o == 0);
+	store_close(s);
+	return (0);
+}
+
 /* Msgs walk callback: records ids, deletes the one of ms 256. */
 static int
 msg_fn(void *arg, const struct mid *m, const struct msg_rec *r)
@@ -797,6 +933,8 @@ static const struct test tests[] = {
 	{ "devices: get, put, del, per-user and full walks", test_devices },
 	{ "tokens: get, put, del, walk", test_tokens },
 	{ "queues: big-endian order, after, prefix, del, drop", test_queues },
+	{ "oldest item: kept as commits happen, read again at start",
+	    test_oldest },
 	{ "msgs: get, put, del, walk oldest first", test_msgs },
 	{ "dedup: get, put, del", test_dedup },
 	{ "blocks: get, put, del, walk", test_blocks },
