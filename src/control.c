@@ -544,7 +544,25 @@ struct ctl_ulist {
 	struct event	*ev;
 	char		 last[NAME_USER_MAX + 1];
 	size_t		 sent;		/* accounts written so far */
+	LIST_ENTRY(ctl_ulist) entry;	/* in ulists */
 };
+
+/*
+ * The user lists and repairs under way: at exit, control_free ends those
+ * whose next step is still only a timer.
+ */
+static LIST_HEAD(, ctl_ulist)	 ulists = LIST_HEAD_INITIALIZER(ulists);
+static LIST_HEAD(, ctl_repair)	 repairs = LIST_HEAD_INITIALIZER(repairs);
+
+/* Frees a user list, finished or not, and lets go of its connection. */
+static void
+ctl_ulist_free(struct ctl_ulist *u)
+{
+	LIST_REMOVE(u, entry);
+	event_free(u->ev);
+	conn_unref(&u->ctl->c);
+	free(u);
+}
 
 /*
  * Writes a slice's accounts as the next elements of the answer's "users"
@@ -623,9 +641,7 @@ ctl_ulist_cb(evutil_socket_t fd, short events, void *arg)
 	ctl->c.busy = 0;
 	ctl_process(ctl);
 out:
-	event_free(u->ev);
-	conn_unref(&ctl->c);
-	free(u);
+	ctl_ulist_free(u);
 }
 
 /*
@@ -648,6 +664,7 @@ cmd_user_list(struct ctl *ctl, json_t *args)
 	}
 	ctl->c.busy = 1;
 	conn_ref(&ctl->c);
+	LIST_INSERT_HEAD(&ulists, u, entry);
 	evtimer_add(u->ev, &now);
 }
 
@@ -1026,6 +1043,7 @@ struct ctl_repair {
 	json_t		*res;		/* the summary, after the last step */
 	size_t		 sent;		/* report lines written so far */
 	uint64_t	 problems;
+	LIST_ENTRY(ctl_repair) entry;	/* in repairs */
 };
 
 /* Ends a repair: the last of its answer, then the next command. */
@@ -1049,6 +1067,7 @@ ctl_repair_end(struct ctl_repair *rp, json_t *tail)
 	json_decref(rp->lines);
 	json_decref(rp->res);
 	admin_verify_free(rp->v);
+	LIST_REMOVE(rp, entry);
 	event_free(rp->ev);
 	conn_unref(&ctl->c);
 	free(rp);
@@ -1193,6 +1212,7 @@ cmd_repair(struct ctl *ctl, json_t *args)
 	conn_write_raw(&ctl->c, head, sizeof head - 1);
 	ctl->c.busy = 1;
 	conn_ref(&ctl->c);
+	LIST_INSERT_HEAD(&repairs, rp, entry);
 	evtimer_add(rp->ev, &now);
 }
 
@@ -1870,6 +1890,10 @@ control_free(void)
 	struct ctl	*ctl;
 	struct stat	 st;
 
+	while (!LIST_EMPTY(&ulists))
+		ctl_ulist_free(LIST_FIRST(&ulists));
+	while (!LIST_EMPTY(&repairs))
+		ctl_repair_end(LIST_FIRST(&repairs), json_object());
 	while ((ctl = TAILQ_FIRST(&ctls)) != NULL) {
 		TAILQ_REMOVE(&ctls, ctl, entry);
 		conn_unref(&ctl->c);
