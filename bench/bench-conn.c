@@ -397,9 +397,11 @@ int
 bconn_open(struct bconn *c, const struct account *acct,
     const struct sockaddr_storage *src)
 {
-	int		 fd, one = 1;
-	socklen_t	 srclen;
+	const struct peer	*p;
+	int			 fd, one = 1;
+	socklen_t		 srclen;
 
+	p = acct->home != NULL ? acct->home : cpeer;
 	c->acct = acct;
 	c->state = BC_CONNECTING;
 	c->err = 0;
@@ -407,7 +409,7 @@ bconn_open(struct bconn *c, const struct account *acct,
 	c->busy = c->dying = 0;
 	c->ws = NULL;
 	c->bev = NULL;
-	fd = socket(cpeer->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	fd = socket(p->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		c->err = errno;
@@ -425,7 +427,7 @@ bconn_open(struct bconn *c, const struct account *acct,
 		if (bind(fd, (const struct sockaddr *)src, srclen) == -1)
 			goto bad;
 	}
-	if (connect(fd, (const struct sockaddr *)&cpeer->ss, cpeer->sslen) ==
+	if (connect(fd, (const struct sockaddr *)&p->ss, p->sslen) ==
 	    -1 && errno != EINPROGRESS)
 		goto bad;
 	if ((c->bev = bufferevent_socket_new(cbase, fd,
@@ -439,7 +441,7 @@ bconn_open(struct bconn *c, const struct account *acct,
 	    "Connection: Upgrade\r\n"
 	    "Sec-WebSocket-Key: dGlja2QtYmVuY2gta2V5MQ==\r\n"
 	    "Sec-WebSocket-Version: 13\r\n"
-	    "Authorization: Bearer %s\r\n\r\n", cpeer->host, cpeer->port,
+	    "Authorization: Bearer %s\r\n\r\n", p->host, p->port,
 	    acct->token) == -1 ||
 	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
 		bufferevent_free(c->bev);

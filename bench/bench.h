@@ -27,10 +27,12 @@
 #define BENCH_TOKEN_MAX	128
 
 /* One account the bench acts as: a line of a token file. */
+struct peer;
 struct account {
-	char	user[BENCH_NAME_MAX + 1];
-	char	device[BENCH_NAME_MAX + 1];
-	char	token[BENCH_TOKEN_MAX + 1];
+	char			 user[BENCH_NAME_MAX + 1];
+	char			 device[BENCH_NAME_MAX + 1];
+	char			 token[BENCH_TOKEN_MAX + 1];
+	const struct peer	*home;	/* its node; NULL: bconn_setup's */
 };
 
 /* Where the server is and how to reach it. */

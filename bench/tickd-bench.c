@@ -35,6 +35,7 @@
 #define PASSWORD	"tickd-bench password"
 #define FIGURES_MAX	96
 #define PARAMS_MAX	24
+#define PEERS_MAX	8	/* -a given several times: cluster nodes */
 #define MIDS_MAX	1024		/* per ack, as tickd allows */
 #define SETUP_TIMEOUT	120		/* s to connect all */
 #define DRAIN_TIMEOUT	600		/* s for a fill, a drain */
@@ -110,7 +111,12 @@ struct param {
 };
 
 static struct opts		 o;
-static struct peer		 peer;
+/*
+ * The nodes of -a.  Every mode talks to the first; throughput and latency
+ * spread their pairs over all of them, each pair across two nodes.
+ */
+static struct peer		 peers[PEERS_MAX];
+static unsigned			 npeers;
 static struct event_base	*base;
 static struct account		*accts;
 static size_t			 naccts;
@@ -137,8 +143,8 @@ static __dead void
 usage(void)
 {
 	fprintf(stderr,
-"usage: tickd-bench [-eq] [-a address:port] [-o file] [-T tokens] [-u prefix]\n"
-"                   [-P pid | -F pidfile] mode [options]\n"
+"usage: tickd-bench [-eq] [-a address:port ...] [-o file] [-T tokens]\n"
+"                   [-u prefix] [-P pid | -F pidfile] mode [options]\n"
 "  throughput  [-p pairs] [-w window] [-b bytes] [-R] [-d secs] [-W secs]\n"
 "  latency     [-r msgs/s] [-p pairs] [-b bytes] [-d secs] [-W secs]\n"
 "  connections [-c count] [-d secs]\n"
@@ -257,9 +263,13 @@ report(void)
 
 	if (progress)
 		fputs("\r\033[K", stderr);
-	if (base != NULL)
+	if (base != NULL && npeers > 1)
+		printf("tickd-bench %s against %u tickd nodes\n", o.mode,
+		    npeers);
+	else if (base != NULL)
 		printf("tickd-bench %s against %s at %s:%s\n", o.mode,
-		    peer.echo ? "wslay-echo" : "tickd", peer.host, peer.port);
+		    peers[0].echo ? "wslay-echo" : "tickd", peers[0].host,
+		    peers[0].port);
 	else
 		printf("tickd-bench %s\n", o.mode);
 	for (i = 0; i < nfigs; i++)
@@ -272,7 +282,7 @@ report(void)
 	fprintf(f, "{\n  \"tool\": \"tickd-bench\",\n  \"mode\": ");
 	json_string(f, o.mode);
 	fprintf(f, ",\n  \"target\": \"%s\",\n  \"params\": {",
-	    base == NULL ? "none" : peer.echo ? "echo" : "tickd");
+	    base == NULL ? "none" : peers[0].echo ? "echo" : "tickd");
 	for (i = 0; i < nparams; i++) {
 		fprintf(f, "%s\n    ", i == 0 ? "" : ",");
 		json_string(f, params[i].name);
@@ -412,13 +422,18 @@ self_cpu_secs(void)
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 }
 
-/* Parses -a: a numeric IPv4 or IPv6 address and a port. */
+/* Parses -a into the next of peers: a numeric address and a port. */
 static void
 parse_peer(const char *arg)
 {
 	struct addrinfo	 hints, *res;
-	char		 buf[sizeof peer.host], *port;
+	struct peer	*pe;
+	char		 buf[sizeof peers[0].host], *port;
 	int		 rc;
+
+	if (npeers == PEERS_MAX)
+		die("-a: at most %d nodes", PEERS_MAX);
+	pe = &peers[npeers++];
 
 	if (strlen(arg) >= sizeof buf)
 		die("-a %s: too long", arg);
@@ -435,11 +450,11 @@ parse_peer(const char *arg)
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(buf, port, &hints, &res)) != 0)
 		die("-a %s: %s", arg, gai_strerror(rc));
-	memcpy(&peer.ss, res->ai_addr, res->ai_addrlen);
-	peer.sslen = res->ai_addrlen;
+	memcpy(&pe->ss, res->ai_addr, res->ai_addrlen);
+	pe->sslen = res->ai_addrlen;
 	freeaddrinfo(res);
-	snprintf(peer.host, sizeof peer.host, "%s", buf);
-	snprintf(peer.port, sizeof peer.port, "%.*s", (int)sizeof peer.port - 1,
+	snprintf(pe->host, sizeof pe->host, "%s", buf);
+	snprintf(pe->port, sizeof pe->port, "%.*s", (int)sizeof pe->port - 1,
 	    port);
 }
 
@@ -452,13 +467,14 @@ parse_peer(const char *arg)
 static void
 get_accounts(size_t n, int pair)
 {
+	const struct peer *home;
 	FILE	*f;
 	char	 line[512], user[BENCH_NAME_MAX + 1], *cause = NULL;
 	size_t	 i;
 
 	accts = xalloc(n * sizeof *accts);
 	naccts = n;
-	if (peer.echo) {
+	if (peers[0].echo) {
 		for (i = 0; i < n; i++) {
 			snprintf(accts[i].user, sizeof accts[i].user, "%s%zu",
 			    o.prefix, i);
@@ -492,9 +508,11 @@ get_accounts(size_t n, int pair)
 	for (i = 0; i < n; i++) {
 		progress_line("registering accounts: %zu/%zu", i, n);
 		snprintf(user, sizeof user, "%s%zu", o.prefix, i);
-		if (http_account(&peer, user, PASSWORD, "bench", &accts[i],
+		home = &peers[pair ? (i / 2 + i % 2) % npeers : i % npeers];
+		if (http_account(home, user, PASSWORD, "bench", &accts[i],
 		    &cause) != 0)
 			die("%s", cause != NULL ? cause : "out of memory");
+		accts[i].home = home;
 	}
 }
 
@@ -572,7 +590,7 @@ send_one(struct pair *p)
 	uint64_t	t = now_ns();
 	int		n;
 
-	if (peer.echo)
+	if (peers[0].echo)
 		n = snprintf(scratch, scratchlen, "{\"op\":\"msg\",\"mid\":"
 		    "\"%u-%llu\",\"from\":\"%s\",\"from_device\":\"%s\","
 		    "\"to\":\"%s\",\"id\":\"%llu.%llu\",\"ts\":%llu,"
@@ -654,7 +672,7 @@ sender_frame(struct bconn *c, const char *s, size_t len,
 		cnt.receipts++;
 		midlist_add(&p->sacks, f->mid, f->midlen);
 		/* wslay-echo answers nothing: the receipt ends a send. */
-		if (peer.echo && p->inflight > 0)
+		if (peers[0].echo && p->inflight > 0)
 			p->inflight--;
 	} else if (field_is(f->op, f->oplen, "error")) {
 		count_error(f);
@@ -691,7 +709,7 @@ receiver_frame(struct bconn *c, const char *s, size_t len,
 			return;
 		cnt.delivered++;
 		record(&h_msg, f->id, f->idlen);
-		if (!peer.echo)
+		if (!peers[0].echo)
 			return;
 		/* The receipt tickd would push to the sender. */
 		n = snprintf(scratch, scratchlen, "{\"op\":\"receipt\","
@@ -734,6 +752,22 @@ pair_state(struct bconn *c, int state)
 
 static double	tickd_cpu0, self_cpu0, commits0, commit_secs0;
 
+/* A metric of tickd summed over the nodes of -a; -1 if one fails. */
+static int
+metric_sum(const char *name, double *v)
+{
+	double		 one;
+	unsigned	 i;
+
+	*v = 0;
+	for (i = 0; i < npeers; i++) {
+		if (http_metric(&peers[i], name, &one) != 0)
+			return (-1);
+		*v += one;
+	}
+	return (0);
+}
+
 /* Notes the counters at the start of the measured window. */
 static void
 window_open(void)
@@ -744,9 +778,8 @@ window_open(void)
 	if (o.pid != 0)
 		tickd_cpu0 = cpu_secs(o.pid);
 	self_cpu0 = self_cpu_secs();
-	if (peer.echo || http_metric(&peer, "tickd_commits_total",
-	    &commits0) != 0 || http_metric(&peer, "tickd_commit_seconds_sum",
-	    &commit_secs0) != 0)
+	if (peers[0].echo || metric_sum("tickd_commits_total", &commits0) !=
+	    0 || metric_sum("tickd_commit_seconds_sum", &commit_secs0) != 0)
 		commits0 = -1;
 }
 
@@ -763,10 +796,10 @@ window_close(void)
 	if (o.rate > 0)
 		fig("offered_per_s", o.rate);
 	fig("sends_per_s", (double)(cnt.sends - cnt0.sends) / el);
-	if (!peer.echo)
+	if (!peers[0].echo)
 		fig("sent_per_s", (double)(cnt.sent - cnt0.sent) / el);
 	fig("delivered_per_s", (double)(cnt.delivered - cnt0.delivered) / el);
-	if (!peer.echo)
+	if (!peers[0].echo)
 		fig("acked_per_s", (double)(cnt.acked - cnt0.acked) / el);
 	fig("receipts_per_s", (double)(cnt.receipts - cnt0.receipts) / el);
 	fig("errors", (double)(cnt.errors - cnt0.errors));
@@ -781,22 +814,24 @@ window_close(void)
 	if (cnt.behind != cnt0.behind)
 		fig("sends_skipped", (double)(cnt.behind - cnt0.behind));
 	if (commits0 >= 0 &&
-	    http_metric(&peer, "tickd_commits_total", &commits) == 0 &&
-	    http_metric(&peer, "tickd_commit_seconds_sum", &commit_secs) ==
-	    0) {
+	    metric_sum("tickd_commits_total", &commits) == 0 &&
+	    metric_sum("tickd_commit_seconds_sum", &commit_secs) == 0) {
 		fig("commits_per_s", (commits - commits0) / el);
 		if (commits > commits0)
 			fig("sent_per_commit", (double)(cnt.sent - cnt0.sent) /
 			    (commits - commits0));
-		/* The loop serves no one while it commits. */
+		/*
+		 * The loop serves no one while it commits; with several
+		 * nodes, the mean of theirs.
+		 */
 		fig("commit_wall_pct", 100 * (commit_secs - commit_secs0) /
-		    el);
+		    el / npeers);
 	}
 	if (o.pid != 0 && tickd_cpu0 >= 0)
 		fig("server_cpu_pct", 100 * (cpu_secs(o.pid) - tickd_cpu0) /
 		    el);
 	fig("bench_cpu_pct", 100 * (self_cpu_secs() - self_cpu0) / el);
-	if (!peer.echo)
+	if (!peers[0].echo)
 		fig_hist("send_to_sent", &h_sent);
 	fig_hist("send_to_msg", &h_msg);
 }
@@ -861,7 +896,7 @@ progress_cb(evutil_socket_t fd, short what, void *arg)
 		progress_line("%s %.0fs%s: sent %.0f/s delivered %.0f/s "
 		    "receipts %.0f/s errors %llu", o.mode,
 		    secs(now - t_start), measuring ? "" : " (warm-up)",
-		    (double)((peer.echo ? cnt.sends : cnt.sent) - (peer.echo ?
+		    (double)((peers[0].echo ? cnt.sends : cnt.sent) - (peers[0].echo ?
 		    last.sends : last.sent)) / el,
 		    (double)(cnt.delivered - last.delivered) / el,
 		    (double)(cnt.receipts - last.receipts) / el,
@@ -950,6 +985,7 @@ run_pairs(void)
 	else
 		param("window", "%u", o.window);
 	param("read", "%s", o.read ? "yes" : "no");
+	param("nodes", "%u", npeers);
 	get_accounts(2 * (size_t)npairs, 1);
 	make_body();
 	pairs = xalloc(npairs * sizeof *pairs);
@@ -963,7 +999,7 @@ run_pairs(void)
 		pairs[i].s.on_state = pairs[i].r.on_state = pair_state;
 		if (bconn_open(&pairs[i].r, &accts[2 * i + 1], NULL) != 0 ||
 		    bconn_open(&pairs[i].s, &accts[2 * i], NULL) != 0)
-			die("connect to %s:%s: %s", peer.host, peer.port,
+			die("connect to %s:%s: %s", peers[0].host, peers[0].port,
 			    strerror(pairs[i].s.err ? pairs[i].s.err :
 			    pairs[i].r.err));
 	}
@@ -1223,7 +1259,7 @@ run_group(void)
 	unsigned	 i, j, k = 0;
 	uint64_t	 t0 = now_ns();
 
-	if (peer.echo)
+	if (peers[0].echo)
 		die("group has no wslay-echo reference");
 	if (o.members < 2 || o.senders < 1 || o.senders > o.members)
 		die("group needs 2 or more members (-k) and 1 to -k senders "
@@ -1256,8 +1292,8 @@ run_group(void)
 			gm->c.on_batch = group_batch;
 			gm->c.on_state = group_state;
 			if (bconn_open(&gm->c, &accts[k++], NULL) != 0)
-				die("connect to %s:%s: %s", peer.host,
-				    peer.port, strerror(gm->c.err));
+				die("connect to %s:%s: %s", peers[0].host,
+				    peers[0].port, strerror(gm->c.err));
 		}
 	}
 	ev_setup = timer(group_timeout_cb, SETUP_TIMEOUT, 0);
@@ -1320,8 +1356,8 @@ next_source(void)
 {
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&src_addr;
 
-	if (peer.ss.ss_family != AF_INET ||
-	    (ntohl(((struct sockaddr_in *)&peer.ss)->sin_addr.s_addr) >> 24) !=
+	if (peers[0].ss.ss_family != AF_INET ||
+	    (ntohl(((struct sockaddr_in *)&peers[0].ss)->sin_addr.s_addr) >> 24) !=
 	    127 || src_next >= 250)
 		return (-1);
 	memset(&src_addr, 0, sizeof src_addr);
@@ -1609,7 +1645,7 @@ run_drain(void)
 	param("body_bytes", "%zu", o.body);
 	if (o.exec != NULL)
 		param("between", "%s", o.exec);
-	if (peer.echo)
+	if (peers[0].echo)
 		die("drain needs tickd: wslay-echo stores nothing");
 	get_accounts(2, 0);
 	make_body();
@@ -1699,11 +1735,11 @@ run_media(void)
 	if (!o.conns_set)
 		o.conns = 100;
 	snprintf(user, sizeof user, "%smedia", o.prefix);
-	if (http_account(&peer, user, PASSWORD, "bench", &a, &cause) != 0)
+	if (http_account(&peers[0], user, PASSWORD, "bench", &a, &cause) != 0)
 		die("%s", cause != NULL ? cause : "out of memory");
 	param("uploads", "%u", o.conns);
 	param("size", "%llu", (unsigned long long)o.media_size);
-	if (bench_media(&peer, a.token, o.conns, o.media_size, o.pid, &res,
+	if (bench_media(&peers[0], a.token, o.conns, o.media_size, o.pid, &res,
 	    &cause) != 0)
 		die("%s", cause != NULL ? cause : "media failed");
 	fig("uploads_ok", res.uploaded);
@@ -1804,7 +1840,6 @@ main(int argc, char **argv)
 	o.duration = 10;
 	o.warmup = 2;
 	o.dir = ".";
-	parse_peer("127.0.0.1:8080");
 	o.media_size = 16 << 20;
 	while ((ch = getopt(argc, argv, "a:b:c:D:d:eF:g:k:M:m:n:o:P:p:qRr:S:s:"
 	    "T:u:W:w:x:")) != -1) {
@@ -1828,7 +1863,7 @@ main(int argc, char **argv)
 			o.duration = num(optarg, 0.1, 86400, "duration", 0);
 			break;
 		case 'e':
-			peer.echo = 1;
+			peers[0].echo = 1;
 			break;
 		case 'F':
 			o.pidfile = optarg;
@@ -1898,6 +1933,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		usage();
+	if (npeers == 0)
+		parse_peer("127.0.0.1:8080");
 	o.mode = argv[optind];
 	for (i = 0; i < sizeof modes / sizeof modes[0]; i++) {
 		if (strcmp(modes[i].name, o.mode) == 0)
@@ -1905,6 +1942,10 @@ main(int argc, char **argv)
 	}
 	if (m == NULL)
 		usage();
+	if (npeers > 1 && ((m->run != run_throughput && m->run !=
+	    run_latency) || o.tokens != NULL || peers[0].echo))
+		die("several -a: throughput and latency only, with accounts "
+		    "registered over HTTP (no -T, no -e)");
 	if (o.prefix == NULL) {
 		/* Fresh names, so that runs never share accounts. */
 		srandom((unsigned)(now_ns() ^ (uint64_t)getpid()));
@@ -1917,7 +1958,7 @@ main(int argc, char **argv)
 		signal(SIGPIPE, SIG_IGN);
 		if ((base = event_base_new()) == NULL)
 			die("event_base_new");
-		bconn_setup(base, &peer);
+		bconn_setup(base, &peers[0]);
 		server_pid();
 	}
 	ch = m->run();
