@@ -4,10 +4,10 @@
  * read from its stream (tickd-cluster(7) CROSS-NODE DELIVERY): in the one
  * transaction of the batch, apply each new msg and rcpt record, skip what
  * the cursor or a dedup record says was applied, delete the outbox
- * records a done confirms, trim dedup records below each origin's
- * low-water mark, and advance the cursor.  What to acknowledge and which
- * done entries to send go back to the caller, who does so after the
- * commit.  No I/O here.
+ * records a done confirms, serve each new req (cluster-serve.c), trim
+ * dedup records below each origin's low-water mark, and advance the
+ * cursor.  What to acknowledge, which done and rep entries to send go
+ * back to the caller, who does so after the commit.  No I/O here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +84,9 @@ cluster_applied_free(struct cluster_applied *a)
 	for (i = 0; i < a->ndone; i++)
 		free(a->done[i].oms);
 	free(a->done);
+	for (i = 0; i < a->nreps; i++)
+		free(a->reps[i].text);
+	free(a->reps);
 	targets_free(&a->targets);
 	memset(a, 0, sizeof *a);
 }
@@ -161,6 +164,26 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 			rc = store_cdedup_trim(txn, e->o, &e->lw, &trimmed);
 			if (rc != STORE_OK)
 				return (rc);
+		}
+		if (strcmp(e->k, "req") == 0) {
+			/*
+			 * At most once: a req at or below the cursor was
+			 * served in a committed batch, and is not again.
+			 */
+			if (cluster_verdict(&cursor, &e->id, 0) ==
+			    CLUSTER_SKIP)
+				continue;
+			cursor = e->id;
+			if ((p = json_loadb(e->p, e->plen, 0, NULL)) == NULL) {
+				log_warnx("cluster: call from %s with a bad "
+				    "payload; dropped", e->o);
+				continue;
+			}
+			rc = cluster_serve(txn, gen, conf, e->o, p, now, a);
+			json_decref(p);
+			if (rc != STORE_OK)
+				return (rc);
+			continue;
 		}
 		durable = strcmp(e->k, "msg") == 0 ||
 		    strcmp(e->k, "rcpt") == 0;

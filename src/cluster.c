@@ -747,6 +747,7 @@ cluster_shutdown(void)
 	if (!cl.on)
 		return;
 	cl.stopping = 1;
+	cluster_rpc_free();
 	cluster_presence_free();
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);

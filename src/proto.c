@@ -803,7 +803,8 @@ op_keys_upload(struct conn *c, json_t *req, json_t *ref)
  * keys_fetch: one bundle per device of a user, or of one device (rules 5
  * to 7).  The one-time keys it takes are deleted in this turn's write
  * transaction, and the reply waits for its commit: a key is handed out
- * once, even if tickd dies right after.
+ * once, even if tickd dies right after.  A user homed on another node is
+ * a remote call to it (proto-remote.c).
  */
 static void
 op_keys_fetch(struct conn *c, json_t *req, json_t *ref)
@@ -814,9 +815,9 @@ op_keys_fetch(struct conn *c, json_t *req, json_t *ref)
 	enum tick_err		 err;
 	struct jbuf		 j;
 	json_t			*dv = json_object_get(req, "device");
-	char			*text;
+	char			*text, home[CLUSTER_NODE_MAX + 1];
 	size_t			 n, len;
-	int			 ret;
+	int			 ret, where;
 
 	user = member_string(req, "user", NAME_USER_MAX);
 	if (dv != NULL)
@@ -829,6 +830,17 @@ op_keys_fetch(struct conn *c, json_t *req, json_t *ref)
 		return;
 	}
 	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	/* Another node's user: the take is atomic at the keys' home. */
+	where = cluster_on() ? cluster_where(txn, user, home) : CLUSTER_LOCAL;
+	if (where == CLUSTER_FOUND || where == CLUSTER_NONE) {
+		proto_keys_fetch_remote(c, ref, user, device,
+		    where == CLUSTER_FOUND ? home : NULL);
+		return;
+	}
+	if (where != CLUSTER_LOCAL) {
 		store_error(c, STORE_ERR, ref, NULL);
 		return;
 	}

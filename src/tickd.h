@@ -304,6 +304,11 @@ json_t	*cluster_ctl_nodes(char **);
 json_t	*cluster_ctl_outbox(char **);
 json_t	*cluster_ctl_forget(const char *, char **);
 
+/* cluster-rpc.c (cluster-none.c without hiredis) */
+typedef void cluster_rpc_fn(void *, json_t *);
+int	cluster_rpc_call(const char *, const char *, json_t *,
+	    cluster_rpc_fn *, void *);
+
 /* cluster-presence.c (cluster-none.c without hiredis) */
 void	cluster_presence_view(const char *, const char *, int *, uint64_t *);
 int	cluster_presence_watch(const char *);
@@ -337,6 +342,7 @@ char   *xstrndup(const char *, size_t);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
 int	xvasprintf(char **, const char *, va_list) printflike(2, 0);
 const char *err_code(enum tick_err);
+enum tick_err err_from_code(const char *);
 const char *item_op(uint8_t);
 
 /* jbuf.c */
@@ -456,10 +462,18 @@ struct cluster_done {			/* oms to confirm to one origin */
 	struct mid	*oms;
 	size_t		 n, cap;
 };
+struct cluster_rep {			/* a rep entry to send after commit */
+	char		 node[CLUSTER_NODE_MAX + 1];
+	char		*text;		/* its p: {"rid","reply"} */
+};
 struct cluster_applied {
 	struct targets		 targets;	/* devices to pump */
 	struct cluster_done	*done;
 	size_t			 ndone, capdone;
+	struct cluster_rep	*reps;		/* answers to req entries */
+	size_t			 nreps, capreps;
+	uint64_t		 prekeys_taken;	/* by keys_fetch calls served */
+	uint64_t		 prekeys_empty;
 	struct mid		 cursor;	/* after the batch */
 	uint64_t		 applied;	/* records applied */
 	uint64_t		 dedup_hits;
@@ -472,6 +486,10 @@ void	cluster_applied_free(struct cluster_applied *);
 int	cluster_rcpt_put(struct txn *, struct midgen *, const char *,
 	    const struct mid *, const char *, const char *, const char *,
 	    uint64_t);
+
+/* cluster-serve.c */
+int	cluster_serve(struct txn *, struct midgen *, const struct conf *,
+	    const char *, json_t *, uint64_t, struct cluster_applied *);
 
 /* group.c */
 /* A device collected for a fan-out; the array is reused per member. */
@@ -853,6 +871,7 @@ void	server_accept_failed(struct evconnlistener *, const char *);
 int	limit_send(const char *);
 int	limit_login(const char *, const char *);
 int	limit_keys_fetch(const char *, size_t);
+size_t	limit_keys_fetch_room(const char *);
 int	limit_conn_open(const char *);
 void	limit_conn_close(const char *);
 int	limit_conn_move(const char *, const char *);
@@ -1005,6 +1024,11 @@ void	op_group_role(struct conn *, json_t *, json_t *);
 void	op_group_set(struct conn *, json_t *, json_t *);
 void	proto_group_typing(struct conn *, const char *, const char *,
 	    json_t *);
+
+/* proto-remote.c */
+void	proto_remote_reply(struct conn *, json_t *, json_t *);
+void	proto_keys_fetch_remote(struct conn *, json_t *, const char *,
+	    const char *, const char *);
 
 /* audit.c */
 enum audit_kind {		/* the kind column of tickd_events */

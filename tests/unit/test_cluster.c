@@ -541,6 +541,99 @@ test_send_remote(void)
 	return (0);
 }
 
+/*
+ * A req entry served by cluster_apply: keys_fetch takes bob's prekey in
+ * the batch's transaction and its rep goes to the caller; the same entry
+ * read again is not served again; max refuses a fetch taking nothing; a
+ * call without a rid is dropped, an unknown op answered.
+ */
+static int
+test_serve(void)
+{
+	struct env		 e;
+	struct conf		 c;
+	struct keys_upload	 up;
+	struct cluster_entry	 v[2];
+	struct cluster_applied	 a;
+	enum tick_err		 err;
+	const char		*why;
+	json_t			*j;
+	uint64_t		 npre, nkem;
+	char			 out[NAME_DEVICE_MAX + 1];
+
+	conf_init(&c);
+	CHECK(env_open(&e, dir, "serve", 64 << 20) == 0);
+	CHECK(env_user(&e, "bob", "laptop", 1000) == 0);
+	j = json_loads("{\"identity\":\"SUQ=\",\"signed_prekey\":{\"id\":1,"
+	    "\"key\":\"U1A=\",\"sig\":\"U0c=\"},\"prekeys\":[{\"id\":1,"
+	    "\"key\":\"UDE=\"},{\"id\":2,\"key\":\"UDI=\"}]}", 0, NULL);
+	CHECK(j != NULL && keys_upload_parse(j, &c, &up, &why) == 0);
+	json_decref(j);
+	CHECK(keys_upload(&e.txn, &c, "bob", "laptop", &up, &err, &why) ==
+	    STORE_OK && err == TE_OK);
+	keys_upload_free(&up);
+
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "req", 2000, 0, "{\"rid\":\"n1-1\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"bob\"}}");
+	v[1] = entry("n1", "req", 2001, 0, "{\"rid\":\"n1-2\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"bob\","
+	    "\"max\":1}}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 2 && a.ndone == 0 && a.prekeys_taken == 2);
+	CHECK(strcmp(a.reps[0].node, "n1") == 0 &&
+	    strstr(a.reps[0].text, "\"rid\":\"n1-1\"") != NULL &&
+	    strstr(a.reps[0].text, "\"op\":\"keys\"") != NULL &&
+	    strstr(a.reps[0].text, "\"prekey\":{\"id\":1,") != NULL);
+	CHECK(strstr(a.reps[1].text, "\"op\":\"keys\"") != NULL &&
+	    strstr(a.reps[1].text, "\"prekey\":{\"id\":2,") != NULL);
+	/* keys_low went to bob's laptop (prekeys_low is 10). */
+	CHECK(targets_has(&a.targets, "bob", "laptop"));
+	CHECK(a.cursor.ms == 2001);
+	cluster_applied_free(&a);
+
+	/* Read again after a crash: at or below the cursor, not served. */
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 0 && a.prekeys_taken == 0);
+	cluster_applied_free(&a);
+
+	/* Two devices' bundles are more than max 1: nothing is taken. */
+	CHECK(account_claim_device(&e.txn, "bob", "phone", 1000, out,
+	    &(struct dev_rec){ 0 }) == STORE_OK);
+	j = json_loads("{\"identity\":\"SUQ=\",\"signed_prekey\":{\"id\":1,"
+	    "\"key\":\"U1A=\",\"sig\":\"U0c=\"},\"prekeys\":[{\"id\":5,"
+	    "\"key\":\"UDU=\"}]}", 0, NULL);
+	CHECK(j != NULL && keys_upload_parse(j, &c, &up, &why) == 0);
+	json_decref(j);
+	CHECK(keys_upload(&e.txn, &c, "bob", "phone", &up, &err, &why) ==
+	    STORE_OK && err == TE_OK);
+	keys_upload_free(&up);
+	v[0] = entry("n1", "req", 2002, 0, "{\"rid\":\"n1-3\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"bob\","
+	    "\"max\":1}}");
+	v[1] = entry("n1", "req", 2003, 0, "{\"user\":\"alice\",\"op\":"
+	    "{\"op\":\"keys_fetch\",\"user\":\"bob\"}}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 1 && a.prekeys_taken == 0 &&
+	    strstr(a.reps[0].text, "\"code\":\"rate_limited\"") != NULL);
+	cluster_applied_free(&a);
+	CHECK(keys_count(&e.txn, "bob", "phone", &npre, &nkem) == STORE_OK &&
+	    npre == 1);
+
+	v[0] = entry("n1", "req", 2004, 0, "{\"rid\":\"n1-4\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"group_frob\"}}");
+	v[1] = entry("n1", "req", 2005, 0, "{\"rid\":\"n1-5\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"zed\"}}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 2 &&
+	    strstr(a.reps[0].text, "\"code\":\"unknown_op\"") != NULL &&
+	    strstr(a.reps[1].text, "\"code\":\"no_such_user\"") != NULL);
+	cluster_applied_free(&a);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "node names", test_node_names },
 	{ "cluster_url and cluster_redis", test_urls },
@@ -550,6 +643,7 @@ static const struct test tests[] = {
 	{ "dedup, cursor, epoch, directory, origins", test_receiver },
 	{ "cluster_apply: dedup, refusals, done, lw", test_apply },
 	{ "queue_send_remote and a receipt back", test_send_remote },
+	{ "cluster_apply serves a req once", test_serve },
 };
 
 int
