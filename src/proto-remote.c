@@ -66,7 +66,7 @@ keys_fetched(void *arg, json_t *reply)
 {
 	struct remote	*r = arg;
 	json_t		*devices;
-	const char	*op;
+	const char	*op, *code;
 
 	if (!r->c->dead) {
 		if (reply == NULL)
@@ -74,10 +74,15 @@ keys_fetched(void *arg, json_t *reply)
 			    "node did not answer; try again", r->ref, NULL);
 		else {
 			op = json_string_value(json_object_get(reply, "op"));
+			code = json_string_value(json_object_get(reply,
+			    "code"));
 			devices = json_object_get(reply, "devices");
 			if (op != NULL && strcmp(op, "keys") == 0)
 				(void)limit_keys_fetch(r->c->user,
 				    json_array_size(devices));
+			else if (code != NULL &&
+			    strcmp(code, "rate_limited") == 0)
+				srv.stats.rate_limited++;
 			proto_remote_reply(r->c, reply, r->ref);
 		}
 	}
