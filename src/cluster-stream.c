@@ -541,10 +541,13 @@ cluster_commit(int ok)
 			cs.pending = 1;
 			cs.pending_from = mid_zero;
 		}
+		for (i = 0; ok && i < cs.applied.ngroups; i++)
+			cluster_group_changed(cs.applied.groups[i]);
 		cs.nack = 0;
 		cluster_applied_free(&cs.applied);
 		kick(cs.ev_read);
 	}
+	cluster_groups_commit(ok);
 	kick(cs.ev_fwd);
 }
 
@@ -667,7 +670,8 @@ fwd_fn(void *arg, const char *node, const struct mid *mid,
 	argv[7] = "lw";
 	argv[8] = f->lws;
 	argv[9] = "k";
-	argv[10] = r->kind == COUT_RCPT ? "rcpt" : "msg";
+	argv[10] = r->kind == COUT_RCPT ? "rcpt" : r->kind == COUT_GEV ?
+	    "gev" : r->kind == COUT_GMSG ? "gmsg" : "msg";
 	argv[11] = "p";
 	argv[12] = r->payload;
 	for (i = 0; i < 12; i++)

@@ -19,6 +19,7 @@ struct remote {
 	json_t		*ref;
 	json_t		*op;		/* what the home is asked */
 	char		 target[NAME_USER_MAX + 1]; /* whose home serves it */
+	int		 quiet_ok;	/* an ok without ref is not sent */
 };
 
 /* Ends r: its references go. */
@@ -33,22 +34,18 @@ remote_free(struct remote *r)
 
 /*
  * Sends c the reply frame another node made, echoing ref; an error frame
- * goes through ws_send_error, so that it is counted like any other.
+ * is counted as ws_send_error counts one.
  */
 void
 proto_remote_reply(struct conn *c, json_t *reply, json_t *ref)
 {
 	const char	*op = json_string_value(json_object_get(reply, "op"));
-	const char	*code, *message;
+	const char	*code;
 	json_t		*copy;
 
 	if (op != NULL && strcmp(op, "error") == 0) {
 		code = json_string_value(json_object_get(reply, "code"));
-		message = json_string_value(json_object_get(reply,
-		    "message"));
-		ws_send_error(c, err_from_code(code != NULL ? code : ""),
-		    message, ref, NULL);
-		return;
+		metrics_ws_error(err_from_code(code != NULL ? code : ""));
 	}
 	copy = json_copy(reply);
 	if (ref != NULL)
@@ -155,4 +152,76 @@ proto_keys_fetch_remote(struct conn *c, json_t *ref, const char *user,
 		remote_call(r, home);
 	else
 		cluster_lookup(r->target, remote_looked_up, r);
+}
+
+/* The group's home answered a group op of r's client. */
+static void
+group_done(void *arg, json_t *reply)
+{
+	struct remote	*r = arg;
+	const char	*op;
+
+	if (!r->c->dead && reply == NULL)
+		ws_send_error(r->c, TE_UNAVAILABLE, "the group's home node did "
+		    "not answer; the request may be repeated", r->ref, NULL);
+	else if (!r->c->dead) {
+		op = json_string_value(json_object_get(reply, "op"));
+		if (!(r->quiet_ok && r->ref == NULL && op != NULL &&
+		    strcmp(op, "ok") == 0))
+			proto_remote_reply(r->c, reply, r->ref);
+	}
+	remote_free(r);
+}
+
+/*
+ * A group op (frame) of c's user on a group homed on node home: a remote
+ * call, with the homes of the users it names as this node knows them, so
+ * that the group's home need not look them up.  An ok without ref is sent
+ * only with "refused" (quiet_ok 0), as proto-group.c does.
+ */
+void
+proto_group_remote(struct conn *c, json_t *frame, json_t *ref,
+    const char *home, int quiet_ok)
+{
+	struct remote	*r;
+	struct txn	*txn;
+	json_t		*homes, *v, *names;
+	const char	*user;
+	char		 node[CLUSTER_NODE_MAX + 1];
+	size_t		 i;
+	int		 where;
+
+	if ((txn = batch_txn()) == NULL) {
+		ws_send_error(c, TE_INTERNAL, "store error", ref, NULL);
+		return;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->c = c;
+	conn_ref(c);
+	r->ref = ref == NULL ? NULL : json_incref(ref);
+	r->quiet_ok = quiet_ok;
+	r->op = json_deep_copy(frame);
+	json_object_del(r->op, "ref");
+	homes = json_object();
+	names = json_array();
+	json_array_extend(names, json_object_get(frame, "users"));
+	if (json_is_string(json_object_get(frame, "user")))
+		json_array_append(names, json_object_get(frame, "user"));
+	json_array_foreach(names, i, v) {
+		if ((user = json_string_value(v)) == NULL)
+			continue;
+		where = cluster_where(txn, user, node);
+		if (where == CLUSTER_LOCAL)
+			json_object_set_new(homes, user,
+			    json_string(srv.conf.node_name));
+		else if (where == CLUSTER_FOUND)
+			json_object_set_new(homes, user, json_string(node));
+	}
+	json_decref(names);
+	json_object_set_new(r->op, "homes", homes);
+	if (cluster_rpc_call(home, c->user, r->op, group_done, r) == 0)
+		return;
+	ws_send_error(c, TE_UNAVAILABLE, "the group's home node cannot be "
+	    "reached; the request may be repeated", ref, NULL);
+	remote_free(r);
 }

@@ -634,6 +634,99 @@ test_serve(void)
 	return (0);
 }
 
+/* Walk callback keeping the last record's whole payload. */
+static int
+cout_last(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	(void)node;
+	(void)mid;
+	snprintf(arg, 4096, "%.*s", (int)r->len, r->payload);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * A group on its home n1 with a member homed on n2: the created and
+ * removed events go into n1's outbox as gev records naming that member
+ * and its role, not into a queue of n1's; n2 applies them, queueing the
+ * items for the member's device and keeping, then dropping, its
+ * membership for the groups op.
+ */
+static int
+test_groups_across(void)
+{
+	struct env		 g, b;
+	struct conf		 cg, cb;
+	struct grp_req		 req;
+	struct grp_res		 res;
+	struct cluster_entry	 v[1];
+	struct cluster_applied	 a;
+	struct crgroup_rec	 cr;
+	json_t			*l;
+	const char		*users[] = { "bob" };
+	static char		 buf[4096];
+
+	conf_init(&cg);
+	conf_init(&cb);
+	cg.cluster_redis = xstrdup("redis://127.0.0.1:6379");
+	cg.node_name = xstrdup("n1");
+	cb.cluster_redis = xstrdup("redis://127.0.0.1:6379");
+	cb.node_name = xstrdup("n2");
+	CHECK(env_open(&g, dir, "ghome", 64 << 20) == 0);
+	CHECK(env_user(&g, "alice", "phone", 1000) == 0);
+	CHECK(store_cdir_put(&g.txn, "bob", "n2") == STORE_OK);
+	memset(&req, 0, sizeof req);
+	req.actor = "alice";
+	req.group = "#g";
+	req.title = "G";
+	req.users = users;
+	req.nusers = 1;
+	req.now = 2000;
+	CHECK(group_create(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK);
+	CHECK(res.targets.n == 1 && targets_has(&res.targets, "alice",
+	    "phone"));
+	grp_res_free(&res);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK);
+	CHECK(strstr(buf, "\"users\":[\"bob\"]") != NULL &&
+	    strstr(buf, "\"roles\":{\"bob\":\"member\"}") != NULL &&
+	    strstr(buf, "created") != NULL);
+
+	CHECK(env_open(&b, dir, "bhome", 64 << 20) == 0);
+	CHECK(env_user(&b, "bob", "laptop", 1000) == 0);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "gev", 3000, 5, buf);
+	CHECK(cluster_apply(&b.txn, &b.gen, &cb, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && targets_has(&a.targets, "bob", "laptop"));
+	cluster_applied_free(&a);
+	CHECK(store_crgroup_get(&b.txn, "bob", "#g", &cr) == STORE_OK &&
+	    cr.role == GROLE_MEMBER && cr.version == 1 &&
+	    strcmp(cr.home, "n1") == 0 && strcmp(cr.title, "G") == 0);
+	l = json_array();
+	CHECK(group_list_remote(&b.txn, "bob", l) == STORE_OK &&
+	    json_array_size(l) == 1);
+	json_decref(l);
+
+	req.now = 4000;
+	CHECK(group_remove(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK);
+	grp_res_free(&res);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK);
+	CHECK(strstr(buf, "\"roles\":{\"bob\":null}") != NULL);
+	v[0] = entry("n1", "gev", 3001, 6, buf);
+	CHECK(cluster_apply(&b.txn, &b.gen, &cb, v, 1, 5000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && targets_has(&a.targets, "bob", "laptop"));
+	cluster_applied_free(&a);
+	CHECK(store_crgroup_get(&b.txn, "bob", "#g", &cr) == STORE_NOTFOUND);
+	CHECK(env_close(&b) == 0);
+	CHECK(env_close(&g) == 0);
+	conf_clear(&cg);
+	conf_clear(&cb);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "node names", test_node_names },
 	{ "cluster_url and cluster_redis", test_urls },
@@ -644,6 +737,7 @@ static const struct test tests[] = {
 	{ "cluster_apply: dedup, refusals, done, lw", test_apply },
 	{ "queue_send_remote and a receipt back", test_send_remote },
 	{ "cluster_apply serves a req once", test_serve },
+	{ "a group's events for a member on another node", test_groups_across },
 };
 
 int
