@@ -650,7 +650,8 @@ cout_last(void *arg, const char *node, const struct mid *mid,
  * removed events go into n1's outbox as gev records naming that member
  * and its role, not into a queue of n1's; n2 applies them, queueing the
  * items for the member's device and keeping, then dropping, its
- * membership for the groups op.
+ * membership for the groups op.  The member's gmsg reaches the members
+ * of n1 but not itself; after its removal, it is a failed receipt.
  */
 static int
 test_groups_across(void)
@@ -665,6 +666,9 @@ test_groups_across(void)
 	json_t			*l;
 	const char		*users[] = { "bob" };
 	static char		 buf[4096];
+	static const char	 gmsg[] = "{\"g\":\"#g\",\"from\":\"bob\","
+	    "\"from_device\":\"laptop\",\"id\":\"b1\",\"ts\":3500,"
+	    "\"frame\":\"{\\\"op\\\":\\\"msg\\\",\\\"mid\\\":\\\"9-0\\\"}\"}";
 
 	conf_init(&cg);
 	conf_init(&cb);
@@ -708,6 +712,15 @@ test_groups_across(void)
 	    json_array_size(l) == 1);
 	json_decref(l);
 
+	/* bob's message through n2: n1 stores it for alice only. */
+	v[0] = entry("n2", "gmsg", 3500, 9, gmsg);
+	CHECK(cluster_apply(&g.txn, &g.gen, &cg, v, 1, 3500, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 1 &&
+	    targets_has(&a.targets, "alice", "phone"));
+	cluster_applied_free(&a);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK && strstr(buf, "created") != NULL);
+
 	req.now = 4000;
 	CHECK(group_remove(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
 	    res.err == TE_OK);
@@ -720,6 +733,17 @@ test_groups_across(void)
 	CHECK(a.applied == 1 && targets_has(&a.targets, "bob", "laptop"));
 	cluster_applied_free(&a);
 	CHECK(store_crgroup_get(&b.txn, "bob", "#g", &cr) == STORE_NOTFOUND);
+
+	/* bob, removed, sends on a stale mirror: a failed receipt to n2. */
+	v[0] = entry("n2", "gmsg", 3600, 10, gmsg);
+	CHECK(cluster_apply(&g.txn, &g.gen, &cg, v, 1, 6000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 0);
+	cluster_applied_free(&a);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK);
+	CHECK(strstr(buf, "\"for\":\"10-0\"") != NULL &&
+	    strstr(buf, "\"status\":\"failed\"") != NULL &&
+	    strstr(buf, "\"reason\":\"no_such_user\"") != NULL);
 	CHECK(env_close(&b) == 0);
 	CHECK(env_close(&g) == 0);
 	conf_clear(&cg);
