@@ -133,6 +133,7 @@ vmember_fn(void *arg, const char *group, const char *user,
 	struct gv		*v = arg;
 	struct group_rec	 g;
 	struct user_rec		 u;
+	char			 node[CLUSTER_NODE_MAX + 1];
 	int			 rc;
 
 	(void)r;
@@ -140,6 +141,10 @@ vmember_fn(void *arg, const char *group, const char *user,
 	rc = store_group_get(v->txn, group, &g);
 	if (rc == STORE_OK)
 		rc = store_user_get(v->txn, user, &u);
+	/* A member homed on another node (tickd-cluster(7) GROUPS). */
+	if (rc == STORE_NOTFOUND && store_group_get(v->txn, group, &g) ==
+	    STORE_OK)
+		rc = store_cdir_get(v->txn, user, node);
 	if (rc == STORE_NOTFOUND) {
 		gv_problem(v, v->fix, "membership of %s in %s: no such %s",
 		    user, group, store_group_get(v->txn, group, &g) ==

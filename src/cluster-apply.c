@@ -4,10 +4,10 @@
  * read from its stream (tickd-cluster(7) CROSS-NODE DELIVERY): in the one
  * transaction of the batch, apply each new msg and rcpt record, skip what
  * the cursor or a dedup record says was applied, delete the outbox
- * records a done confirms, trim dedup records below each origin's
- * low-water mark, and advance the cursor.  What to acknowledge and which
- * done entries to send go back to the caller, who does so after the
- * commit.  No I/O here.
+ * records a done confirms, serve each new req (cluster-serve.c), trim
+ * dedup records below each origin's low-water mark, and advance the
+ * cursor.  What to acknowledge, which done and rep entries to send go
+ * back to the caller, who does so after the commit.  No I/O here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +15,11 @@
 
 #include "tickd.h"
 
-/*
- * Adds a receipt record for node origin to the outbox: status ("delivered",
- * "read" or "failed" with reason) for origin's message om, made by user by.
- */
-int
-cluster_rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
+/* A receipt record for origin's outbox; group NULL for a 1:1 message. */
+static int
+rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
     const struct mid *om, const char *status, const char *reason,
-    const char *by, uint64_t now)
+    const char *by, const char *group, uint64_t now)
 {
 	struct cout_rec	 o;
 	struct mid	 mid;
@@ -35,6 +32,8 @@ cluster_rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
 	    by, "ts", (json_int_t)now);
 	if (p != NULL && reason != NULL)
 		json_object_set_new(p, "reason", json_string(reason));
+	if (p != NULL && group != NULL)
+		json_object_set_new(p, "group", json_string(group));
 	text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	if (text == NULL)
@@ -47,6 +46,30 @@ cluster_rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
 	rc = store_cout_put(txn, origin, &mid, &o);
 	free(text);
 	return (rc);
+}
+
+/*
+ * Adds a receipt record for node origin to the outbox: status ("delivered",
+ * "read" or "failed" with reason) for origin's message om, made by user by.
+ */
+int
+cluster_rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
+    const struct mid *om, const char *status, const char *reason,
+    const char *by, uint64_t now)
+{
+	return (rcpt_put(txn, gen, origin, om, status, reason, by, NULL, now));
+}
+
+/*
+ * The same for a message to group: by's receipt as a member (protocol
+ * rule 9 of GROUPS), which origin queues with "group".
+ */
+int
+cluster_rcpt_put_group(struct txn *txn, struct midgen *gen,
+    const char *origin, const struct mid *om, const char *status,
+    const char *by, const char *group, uint64_t now)
+{
+	return (rcpt_put(txn, gen, origin, om, status, NULL, by, group, now));
 }
 
 /* Adds om to the done list for origin. */
@@ -84,8 +107,28 @@ cluster_applied_free(struct cluster_applied *a)
 	for (i = 0; i < a->ndone; i++)
 		free(a->done[i].oms);
 	free(a->done);
+	for (i = 0; i < a->nreps; i++)
+		free(a->reps[i].text);
+	free(a->reps);
+	free(a->groups);
 	targets_free(&a->targets);
 	memset(a, 0, sizeof *a);
+}
+
+/* Notes that group changed in the batch: its mirror is written again. */
+void
+cluster_applied_group(struct cluster_applied *a, const char *group)
+{
+	size_t	i;
+
+	for (i = 0; i < a->ngroups; i++) {
+		if (strcmp(a->groups[i], group) == 0)
+			return;
+	}
+	if (a->ngroups == a->capgroups)
+		a->groups = xgrow(a->groups, &a->capgroups, sizeof *a->groups,
+		    4);
+	strlcpy(a->groups[a->ngroups++], group, sizeof *a->groups);
 }
 
 /* Deletes the outbox records for node that a done entry lists. */
@@ -123,6 +166,9 @@ apply_rcpt(struct txn *txn, struct midgen *gen, json_t *p, uint64_t now,
 			    "status"));
 	const char	*reason = json_string_value(json_object_get(p,
 			    "reason"));
+	const char	*group = json_string_value(json_object_get(p,
+			    "group"));
+	const char	*by = json_string_value(json_object_get(p, "by"));
 	struct mid	 mid;
 
 	if (f == NULL || status == NULL || mid_parse(f, strlen(f), &mid) != 0)
@@ -130,6 +176,9 @@ apply_rcpt(struct txn *txn, struct midgen *gen, json_t *p, uint64_t now,
 	if (strcmp(status, "delivered") != 0 && strcmp(status, "read") != 0 &&
 	    strcmp(status, "failed") != 0)
 		return (STORE_OK);
+	if (group != NULL && by != NULL && strcmp(status, "failed") != 0)
+		return (group_remote_receipt(txn, gen, &mid, by, status, now,
+		    &a->targets));
 	return (queue_remote_receipt(txn, gen, &mid, status, reason, now,
 	    &a->targets));
 }
@@ -162,8 +211,29 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 			if (rc != STORE_OK)
 				return (rc);
 		}
+		if (strcmp(e->k, "req") == 0) {
+			/*
+			 * At most once: a req at or below the cursor was
+			 * served in a committed batch, and is not again.
+			 */
+			if (cluster_verdict(&cursor, &e->id, 0) ==
+			    CLUSTER_SKIP)
+				continue;
+			cursor = e->id;
+			if ((p = json_loadb(e->p, e->plen, 0, NULL)) == NULL) {
+				log_warnx("cluster: call from %s with a bad "
+				    "payload; dropped", e->o);
+				continue;
+			}
+			rc = cluster_serve(txn, gen, conf, e->o, p, now, a);
+			json_decref(p);
+			if (rc != STORE_OK)
+				return (rc);
+			continue;
+		}
 		durable = strcmp(e->k, "msg") == 0 ||
-		    strcmp(e->k, "rcpt") == 0;
+		    strcmp(e->k, "rcpt") == 0 || strcmp(e->k, "gev") == 0 ||
+		    strcmp(e->k, "gmsg") == 0;
 		if (!durable) {
 			/* Mids are never reused: a done is always safe. */
 			if (strcmp(e->k, "done") == 0 &&
@@ -198,6 +268,12 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		if (strcmp(e->k, "msg") == 0)
 			rc = queue_apply_remote(txn, gen, conf, e->o, &e->om,
 			    p, now, &a->targets);
+		else if (strcmp(e->k, "gev") == 0)
+			rc = group_apply_gev(txn, gen, conf, e->o, p, now,
+			    &a->targets);
+		else if (strcmp(e->k, "gmsg") == 0)
+			rc = group_apply_gmsg(txn, gen, conf, e->o, &e->om, p,
+			    now, &a->targets);
 		else
 			rc = apply_rcpt(txn, gen, p, now, a);
 		json_decref(p);

@@ -112,6 +112,36 @@ cluster_get_stats(struct cluster_stats *st)
 	memset(st, 0, sizeof *st);
 }
 
+/* A single node mirrors no group. */
+void
+cluster_group_changed(const char *group)
+{
+	(void)group;
+}
+
+/* Never called: no group has another home. */
+void
+cluster_group_mirror(const char *group, const char *user,
+    void (*fn)(void *, int, const struct gmirror *), void *arg)
+{
+	(void)group;
+	(void)user;
+	fn(arg, CLUSTER_DOWN, NULL);
+}
+
+/* Never called: no user has another home. */
+int
+cluster_rpc_call(const char *node, const char *user, json_t *op,
+    cluster_rpc_fn *fn, void *arg)
+{
+	(void)node;
+	(void)user;
+	(void)op;
+	(void)fn;
+	(void)arg;
+	return (-1);
+}
+
 /* Never called: every user is local or unknown. */
 void
 cluster_presence_view(const char *viewer, const char *target, int *online,

@@ -4,10 +4,11 @@
  * CROSS-NODE DELIVERY).  The reader takes this node's stream through the
  * consumer group, pending entries first, and applies each batch in the
  * loop's write transaction (cluster-apply.c); after the commit it sends
- * XACK and the done entries.  The forwarder sends the outbox in mid order,
- * cluster_batch XADDs at a time, to nodes whose heartbeat is alive, and
- * sends again what is not confirmed after cluster_retry.  The retry timer
- * also sends bare lw entries and trims the stream.
+ * XACK, the done entries and the answers to remote calls (cluster-rpc.c).
+ * The forwarder sends the outbox in mid order, cluster_batch XADDs at a
+ * time, to nodes whose heartbeat is alive, and sends again what is not
+ * confirmed after cluster_retry.  The retry timer also sends bare lw
+ * entries and trims the stream.
  */
 #include <sys/types.h>
 
@@ -95,6 +96,7 @@ void
 cluster_get_stats(struct cluster_stats *st)
 {
 	*st = cs.stats;
+	st->rpc_timeouts = cluster_rpc_timeouts();
 }
 
 /* Runs ev from the loop as soon as possible. */
@@ -411,7 +413,7 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 	redisReply		*reply = r;
 	struct cluster_entry	*v;
 	struct txn		*txn;
-	size_t			 n;
+	size_t			 n, i;
 	int			 rc;
 
 	(void)arg;
@@ -443,6 +445,11 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 		free(v);
 		cs.nack = 0;
 		return;
+	}
+	/* A rep needs no transaction: it ends a call waiting here. */
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].k, "rep") == 0)
+			cluster_rpc_answer(v[i].o, v[i].p, v[i].plen);
 	}
 	memset(&cs.applied, 0, sizeof cs.applied);
 	rc = cluster_apply(txn, &srv.midgen, &srv.conf, v, n, now_ms(),
@@ -525,16 +532,22 @@ cluster_commit(int ok)
 			free(ids);
 			for (i = 0; i < cs.applied.ndone; i++)
 				send_done(&cs.applied.done[i]);
+			cluster_rpc_send_reps(&cs.applied);
+			srv.stats.prekeys_taken += cs.applied.prekeys_taken;
+			srv.stats.prekeys_empty += cs.applied.prekeys_empty;
 			cs.stats.applied += cs.applied.applied;
 			cs.stats.dedup_hits += cs.applied.dedup_hits;
 		} else if (!ok) {
 			cs.pending = 1;
 			cs.pending_from = mid_zero;
 		}
+		for (i = 0; ok && i < cs.applied.ngroups; i++)
+			cluster_group_changed(cs.applied.groups[i]);
 		cs.nack = 0;
 		cluster_applied_free(&cs.applied);
 		kick(cs.ev_read);
 	}
+	cluster_groups_commit(ok);
 	kick(cs.ev_fwd);
 }
 
@@ -657,7 +670,8 @@ fwd_fn(void *arg, const char *node, const struct mid *mid,
 	argv[7] = "lw";
 	argv[8] = f->lws;
 	argv[9] = "k";
-	argv[10] = r->kind == COUT_RCPT ? "rcpt" : "msg";
+	argv[10] = r->kind == COUT_RCPT ? "rcpt" : r->kind == COUT_GEV ?
+	    "gev" : r->kind == COUT_GMSG ? "gmsg" : "msg";
 	argv[11] = "p";
 	argv[12] = r->payload;
 	for (i = 0; i < 12; i++)

@@ -349,6 +349,7 @@ epoch_changed(uint64_t epoch)
 	cl.epoch = epoch;
 	if (store_txn_begin(srv.store, &rtxn, 0) == STORE_OK) {
 		store_user_walk(&rtxn, writeback_fn, &rtxn);
+		cluster_groups_writeback(&rtxn);
 		store_txn_abort(&rtxn);
 	}
 	cluster_stream_resend_all();
@@ -498,6 +499,7 @@ hb_send(void)
 		rconn_cmd(&cl.cmd, hb_epoch_cb, NULL, 0, 2, argv, NULL);
 		cluster_nodes_refresh();
 		cluster_presence_tick();
+		cluster_groups_tick();
 	}
 }
 
@@ -747,7 +749,9 @@ cluster_shutdown(void)
 	if (!cl.on)
 		return;
 	cl.stopping = 1;
+	cluster_rpc_free();
 	cluster_presence_free();
+	cluster_groups_free();
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);
 	if (cl.ev_hb != NULL)

@@ -65,6 +65,18 @@ void	cluster_presence_free(void);
 void	cluster_presence_writeback(struct txn *, const char *,
 	    const struct user_rec *);
 
+/* cluster-rpc.c */
+void	cluster_rpc_answer(const char *, const char *, size_t);
+void	cluster_rpc_send_reps(const struct cluster_applied *);
+uint64_t cluster_rpc_timeouts(void);
+void	cluster_rpc_free(void);
+
+/* cluster-groups.c */
+void	cluster_groups_commit(int);
+void	cluster_groups_tick(void);
+void	cluster_groups_writeback(struct txn *);
+void	cluster_groups_free(void);
+
 /* cluster-admin.c */
 int	cluster_forget_local(const char *);
 

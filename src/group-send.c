@@ -142,7 +142,17 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	f.it.kind = ITEM_MSG;
 	f.it.ts = res->ts;
 	f.it.data = s;
+	memset(&gm, 0, sizeof gm);
+	gm.receipts = x.g.members <= conf->group_receipts_max;
+	/* Members on other nodes: their receipts come back to this mid. */
+	mid_format(&res->mid, ms);
+	x.fan.msg = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "o",
+	    conf->node_name != NULL ? conf->node_name : "", "om", ms, "from",
+	    req->from, "from_device", req->from_device, "id", req->id,
+	    "receipts", gm.receipts);
 	rc = store_gmember_walk(txn, x.group, fanout_fn, &f);
+	if (rc == STORE_OK)
+		rc = group_fan_flush(&x);
 	free(s);
 	gctx_close(&x);
 	if (rc != STORE_OK)
@@ -154,8 +164,6 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (refs.n != 0 &&
 	    (rc = media_refs_take(txn, &res->mid, &refs, f.items)) != STORE_OK)
 		return (rc);
-	memset(&gm, 0, sizeof gm);
-	gm.receipts = x.g.members <= conf->group_receipts_max;
 	gm.expect = gm.receipts ? x.g.members - 1 : 0;
 	gm.skipped = f.skipped;
 	res->expect = gm.expect;
@@ -187,9 +195,24 @@ group_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
 	struct mid	 rmid;
 	struct item	 it;
 	struct jbuf	 j;
+	struct mid	 om;
 	char		 rs[MID_STRLEN + 1], fs[MID_STRLEN + 1], *frame;
+	char		 origin[CLUSTER_NODE_MAX + 1];
 	int		 rc;
 
+	/*
+	 * A message that came through its group's home on another node:
+	 * the receipt goes to the sender's home, which may be this node.
+	 */
+	rc = store_crmsg_get(txn, mid, origin, &om);
+	if (rc == STORE_OK && origin[0] == '\0')
+		return (group_remote_receipt(txn, gen, &om, by, status, now,
+		    out));
+	if (rc == STORE_OK)
+		return (cluster_rcpt_put_group(txn, gen, origin, &om, status,
+		    by, m->to, now));
+	if (rc != STORE_NOTFOUND)
+		return (rc);
 	memset(&x, 0, sizeof x);
 	x.txn = txn;
 	x.out = out;
@@ -283,11 +306,15 @@ group_read(struct txn *txn, struct midgen *gen, const char *user,
     struct targets *out)
 {
 	struct gmember_rec	gm;
+	struct crgroup_rec	cr;
 	struct user_rec		u;
 	uint8_t			flags;
 	int			rc, quiet, delivered;
 
-	if ((rc = store_gmember_get(txn, m->to, user, &gm)) != STORE_OK)
+	/* A member here, or of a group homed on another node. */
+	if ((rc = store_gmember_get(txn, m->to, user, &gm)) == STORE_NOTFOUND)
+		rc = store_crgroup_get(txn, user, m->to, &cr);
+	if (rc != STORE_OK)
 		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
 	rc = receipt_due(txn, mid, m, user, &flags, &quiet);
 	if (rc != STORE_OK)
@@ -306,6 +333,30 @@ group_read(struct txn *txn, struct midgen *gen, const char *user,
 	if (quiet || !u.read_receipts)
 		return (STORE_OK);
 	return (group_receipt(txn, gen, mid, m, user, "read", now, out));
+}
+
+/*
+ * A receipt by member by, from the node that member is homed on, for
+ * group message mid sent here (tickd-cluster(7) GROUPS): queued to the
+ * sender's devices unless the sender blocked by (rule 10).
+ */
+int
+group_remote_receipt(struct txn *txn, struct midgen *gen,
+    const struct mid *mid, const char *by, const char *status, uint64_t now,
+    struct targets *out)
+{
+	struct msg_rec	m;
+	int		rc;
+
+	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	if (m.to[0] != '#')
+		return (STORE_OK);
+	if ((rc = group_blocked(txn, m.from, by)) != 0)
+		return (rc < 0 ? rc : STORE_OK);
+	return (group_receipt(txn, gen, mid, &m, by, status, now, out));
 }
 
 /* What group_typing's walk carries. */

@@ -62,6 +62,34 @@ group_role_parse(const char *s)
 	return (-1);
 }
 
+/* The message of each refusal group.c can give. */
+static const char *const err_messages[] = {
+	[TE_NAME_TAKEN] = "that group name is or was in use",
+	[TE_NO_SUCH_GROUP] = "no such group",
+	[TE_FORBIDDEN] = "your role does not allow this",
+	[TE_GROUP_FULL] = "the group would exceed max_group_members",
+	[TE_TOO_MANY_GROUPS] = "you are in max_groups_per_user groups",
+	[TE_TOO_LARGE] = "body exceeds max_message_bytes",
+};
+
+/* What a refusal of group.c says, or NULL. */
+const char *
+group_err_message(enum tick_err e)
+{
+	if ((size_t)e >= sizeof err_messages / sizeof err_messages[0])
+		return (NULL);
+	return (err_messages[e]);
+}
+
+/* The name of role r. */
+const char *
+group_role_name(int r)
+{
+	if (r < 0 || (size_t)r >= sizeof role_names / sizeof role_names[0])
+		return ("member");
+	return (role_names[r]);
+}
+
 /* Frees what a group_res holds and leaves it empty. */
 void
 grp_res_free(struct grp_res *res)
@@ -103,6 +131,9 @@ group_user_items(struct gctx *x, const char *user, const char *skip,
 	size_t		 i;
 	int		 rc;
 
+	/* A member homed on another node gets it through a gev record. */
+	if ((rc = group_fan_add(x, user, mid, it)) != 0)
+		return (rc < 0 ? rc : STORE_OK);
 	x->devs.n = 0;
 	if ((rc = store_device_walk(x->txn, user, gdev_fn, &x->devs)) !=
 	    STORE_OK)
@@ -235,6 +266,8 @@ event_queue(struct gctx *x, struct jbuf *j, const struct mid *mid,
 	for (i = 0; i < n && rc == STORE_OK; i++)
 		rc = group_user_items(x, extra[i], NULL, UINT64_MAX, mid, &it,
 		    NULL, NULL);
+	if (rc == STORE_OK)
+		rc = group_fan_flush(x);
 out:
 	free(m.v);
 	free(s);
@@ -337,20 +370,19 @@ static int
 sort_users(struct gctx *x, const struct grp_req *req, const char **add,
     size_t *nadd, struct grp_res *res)
 {
-	struct user_rec		 u;
 	struct gmember_rec	 gm;
 	size_t			 i, k;
 	int			 rc, dup;
 
 	*nadd = 0;
 	for (i = 0; i < req->nusers; i++) {
-		rc = store_user_get(x->txn, req->users[i], &u);
-		if (rc == STORE_NOTFOUND) {
+		rc = group_user_known(x->txn, x->conf, req->users[i]);
+		if (rc == 0) {
 			res->err = TE_NO_SUCH_USER;
 			strlcpy(res->user, req->users[i], sizeof res->user);
 			return (STORE_OK);
 		}
-		if (rc != STORE_OK)
+		if (rc < 0)
 			return (rc);
 	}
 	for (i = 0; i < req->nusers; i++) {
@@ -429,6 +461,7 @@ gctx_close(struct gctx *x)
 	free(x->devs.v);
 	x->devs.v = NULL;
 	x->devs.n = x->devs.cap = 0;
+	group_fan_free(&x->fan);
 }
 
 /* A name for a new group: '#' and 20 characters of [a-z2-7]. */
@@ -717,7 +750,6 @@ group_remove(struct txn *txn, struct midgen *gen, const struct conf *conf,
 {
 	struct gctx		 x;
 	struct gmember_rec	 me, gm;
-	struct user_rec		 u;
 	const char		**gone = NULL;
 	size_t			 i, k, n = 0;
 	int			 rc, dup;
@@ -746,14 +778,14 @@ group_remove(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		}
 	}
 	for (i = 0; i < req->nusers; i++) {
-		rc = store_user_get(txn, req->users[i], &u);
-		if (rc == STORE_NOTFOUND) {
+		rc = group_user_known(txn, conf, req->users[i]);
+		if (rc == 0) {
 			res->err = TE_NO_SUCH_USER;
 			strlcpy(res->user, req->users[i], sizeof res->user);
 			rc = STORE_OK;
 			goto out;
 		}
-		if (rc != STORE_OK)
+		if (rc < 0)
 			goto out;
 	}
 	rc = STORE_OK;

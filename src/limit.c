@@ -199,6 +199,32 @@ limit_keys_fetch(const char *user, size_t n)
 }
 
 /*
+ * How many bundles user may fetch now, charging nothing; SIZE_MAX without
+ * a limit.  A fetch from a user homed on another node takes its keys
+ * there, so that node is told this many and refuses a fetch of more,
+ * taking nothing, as limit_keys_fetch would have here.
+ */
+size_t
+limit_keys_fetch_room(const char *user)
+{
+	struct entry	*e;
+	uint64_t	 now = now_ms();
+	double		 rate = (double)srv.conf.keys_fetch_rate;
+	double		 tokens;
+
+	if (rate <= 0)
+		return (SIZE_MAX);
+	if ((e = table_get(&fetches, user, 0)) == NULL)
+		return ((size_t)rate);
+	tokens = e->tokens;
+	if (now > e->last)
+		tokens += (double)(now - e->last) * rate / 60000.0;
+	if (tokens > rate)
+		tokens = rate;
+	return ((size_t)tokens);
+}
+
+/*
  * Counts a new connection from address; 0 when max_connections or
  * max_connections_per_ip refuses it (then nothing was counted).
  */

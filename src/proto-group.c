@@ -26,16 +26,6 @@ error_user(struct conn *c, enum tick_err code, const char *user,
 	json_decref(obj);
 }
 
-/* The message of each refusal group.c can give. */
-static const char *const grp_messages[] = {
-	[TE_NAME_TAKEN] = "that group name is or was in use",
-	[TE_NO_SUCH_GROUP] = "no such group",
-	[TE_FORBIDDEN] = "your role does not allow this",
-	[TE_GROUP_FULL] = "the group would exceed max_group_members",
-	[TE_TOO_MANY_GROUPS] = "you are in max_groups_per_user groups",
-	[TE_TOO_LARGE] = "body exceeds max_message_bytes",
-};
-
 /* Answers a refusal of group.c. */
 static void
 grp_refuse(struct conn *c, const struct grp_res *res, json_t *ref)
@@ -43,9 +33,8 @@ grp_refuse(struct conn *c, const struct grp_res *res, json_t *ref)
 	if (res->err == TE_NO_SUCH_USER)
 		error_user(c, res->err, res->user, ref);
 	else
-		ws_send_error(c, res->err, (size_t)res->err < sizeof
-		    grp_messages / sizeof grp_messages[0] ?
-		    grp_messages[res->err] : NULL, ref, NULL);
+		ws_send_error(c, res->err, group_err_message(res->err), ref,
+		    NULL);
 }
 
 /* A store failure: internal, and the request may be repeated. */
@@ -146,9 +135,116 @@ member_names(struct conn *c, json_t *req, const char *name, int nonempty,
 	return (0);
 }
 
-/* Runs a group.c change in the batch and answers it. */
+/*
+ * In a cluster, the users a group_create, _add or _remove names that this
+ * node neither has nor knows the home of are looked up in the directory
+ * first (tickd-cluster(7) GROUPS); then the op runs again.
+ */
+struct grp_wait {
+	struct conn	*c;
+	json_t		*req;
+	json_t		*ref;
+	void		(*op)(struct conn *, json_t *, json_t *);
+	int		 left;		/* lookups out, plus one */
+	int		 down;		/* one found Redis unreachable */
+};
+static int	grp_rerun;	/* an op runs after its lookups */
+
+/* One lookup less; the last runs the op again, or answers unavailable. */
 static void
-grp_run(struct conn *c, json_t *ref, struct grp_req *req,
+grp_wait_done(struct grp_wait *w)
+{
+	if (--w->left > 0)
+		return;
+	if (!w->c->dead && w->down)
+		ws_send_error(w->c, TE_UNAVAILABLE, "the cluster's directory "
+		    "is unreachable", w->ref, NULL);
+	else if (!w->c->dead) {
+		grp_rerun = 1;
+		w->op(w->c, w->req, w->ref);
+		grp_rerun = 0;
+	}
+	conn_unref(w->c);
+	json_decref(w->req);
+	json_decref(w->ref);
+	free(w);
+}
+
+/* The directory answered one lookup; found names are cached. */
+static void
+grp_looked_up(void *arg, int status, const char *node)
+{
+	struct grp_wait	*w = arg;
+
+	(void)node;
+	if (status == CLUSTER_DOWN)
+		w->down = 1;
+	grp_wait_done(w);
+}
+
+/*
+ * Starts the lookups of users not known here; 1 if op will run again
+ * once they are answered, 0 if it may run now.
+ */
+static int
+grp_resolve(struct conn *c, json_t *req, json_t *ref,
+    const char *const *users, size_t n,
+    void (*op)(struct conn *, json_t *, json_t *))
+{
+	struct grp_wait	*w = NULL;
+	struct txn	*txn;
+	char		 home[CLUSTER_NODE_MAX + 1];
+	size_t		 i;
+
+	if (!cluster_on() || grp_rerun || (txn = batch_txn()) == NULL)
+		return (0);
+	for (i = 0; i < n; i++) {
+		if (cluster_where(txn, users[i], home) != CLUSTER_NONE)
+			continue;
+		if (w == NULL) {
+			w = xcalloc(1, sizeof *w);
+			w->c = c;
+			conn_ref(c);
+			w->req = json_incref(req);
+			w->ref = ref == NULL ? NULL : json_incref(ref);
+			w->op = op;
+			w->left = 1;
+		}
+		w->left++;
+		cluster_lookup(users[i], grp_looked_up, w);
+	}
+	if (w == NULL)
+		return (0);
+	grp_wait_done(w);
+	return (1);
+}
+
+/*
+ * Whether group is homed on another node, which then answers frame
+ * (tickd-cluster(7) GROUPS): so it is for a member of a group whose
+ * events this node applied.  A non-member's op runs here, and gets
+ * no_such_group as on one node.
+ */
+static int
+grp_elsewhere(struct conn *c, json_t *frame, json_t *ref, const char *group,
+    int quiet_ok)
+{
+	struct crgroup_rec	 cr;
+	struct txn		*txn;
+
+	if (!cluster_on() || (txn = batch_txn()) == NULL ||
+	    store_crgroup_get(txn, c->user, group, &cr) != STORE_OK)
+		return (0);
+	proto_group_remote(c, frame, ref, cr.home, quiet_ok);
+	return (1);
+}
+
+/*
+ * Runs a group.c change in the batch and answers it; one on a group homed
+ * elsewhere is a remote call.
+ */
+static void
+grp_run(struct conn *c, json_t *frame, json_t *ref, struct grp_req *req,
     int (*fn)(struct txn *, struct midgen *, const struct conf *,
     const struct grp_req *, struct grp_res *), int with_refused)
 {
@@ -158,6 +254,9 @@ grp_run(struct conn *c, json_t *ref, struct grp_req *req,
 	int		 ret;
 
 	memset(&res, 0, sizeof res);
+	if (fn != group_create && grp_elsewhere(c, frame, ref, req->group,
+	    !with_refused))
+		return;
 	if ((txn = batch_txn()) == NULL) {
 		grp_store_error(c, STORE_ERR, ref);
 		return;
@@ -177,8 +276,11 @@ grp_run(struct conn *c, json_t *ref, struct grp_req *req,
 		reply_after_commit(c, obj, ref);
 		json_decref(obj);
 	}
-	if (ret == STORE_OK && res.err == TE_OK)
+	if (ret == STORE_OK && res.err == TE_OK) {
 		pump_targets(&res.targets);
+		cluster_group_changed(res.group[0] != '\0' ? res.group :
+		    req->group);
+	}
 	grp_res_free(&res);
 }
 
@@ -230,7 +332,8 @@ op_group_create(struct conn *c, json_t *req, json_t *ref)
 	}
 	g.users = members;
 	g.nusers = n;
-	grp_run(c, ref, &g, group_create, 1);
+	if (!grp_resolve(c, req, ref, members, n, op_group_create))
+		grp_run(c, req, ref, &g, group_create, 1);
 	free(members);
 }
 
@@ -248,6 +351,8 @@ op_group_info(struct conn *c, json_t *req, json_t *ref)
 		grp_bad(c, "group_info needs \"group\", a group name", ref);
 		return;
 	}
+	if (grp_elsewhere(c, req, ref, g.group, 0))
+		return;
 	if ((txn = batch_txn()) == NULL) {
 		grp_store_error(c, STORE_ERR, ref);
 		return;
@@ -280,6 +385,13 @@ op_groups(struct conn *c, json_t *req, json_t *ref)
 		grp_store_error(c, ret, ref);
 		return;
 	}
+	/* Groups homed on other nodes, as their events told this one. */
+	if (cluster_on() && (ret = group_list_remote(txn, c->user, groups)) !=
+	    STORE_OK) {
+		json_decref(groups);
+		grp_store_error(c, ret, ref);
+		return;
+	}
 	obj = json_pack("{s:s,s:o}", "op", "groups", "groups", groups);
 	reply_after_commit(c, obj, ref);
 	json_decref(obj);
@@ -308,7 +420,9 @@ op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
 	}
 	g.users = users;
 	g.nusers = n;
-	grp_run(c, ref, &g, add ? group_add : group_remove, add);
+	if (!grp_resolve(c, req, ref, users, n, add ? op_group_add :
+	    op_group_remove))
+		grp_run(c, req, ref, &g, add ? group_add : group_remove, add);
 	free(users);
 }
 
@@ -337,7 +451,7 @@ op_group_leave(struct conn *c, json_t *req, json_t *ref)
 		grp_bad(c, "group_leave needs \"group\", a group name", ref);
 		return;
 	}
-	grp_run(c, ref, &g, group_leave, 0);
+	grp_run(c, req, ref, &g, group_leave, 0);
 }
 
 /* group_role: sets another member's role, as the permission table allows. */
@@ -360,7 +474,7 @@ op_group_role(struct conn *c, json_t *req, json_t *ref)
 		return;
 	}
 	g.user = json_string_value(user);
-	grp_run(c, ref, &g, group_role, 0);
+	grp_run(c, req, ref, &g, group_role, 0);
 }
 
 /* group_set: changes the title, description or admin-only switches. */
@@ -390,7 +504,7 @@ op_group_set(struct conn *c, json_t *req, json_t *ref)
 		    "max_group_description", ref, NULL);
 		return;
 	}
-	grp_run(c, ref, &g, group_set, 0);
+	grp_run(c, req, ref, &g, group_set, 0);
 }
 
 /* What typing to a group pushes, and to whom. */

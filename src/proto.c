@@ -199,7 +199,45 @@ send_looked_up(void *arg, int status, const char *node)
 	free(w);
 }
 
-/* Starts the lookup of a send's recipient; see send_looked_up. */
+/*
+ * The mirror of a group homed on another node, read for a send of one of
+ * its members homed here (tickd-cluster(7) GROUPS), while op_send runs
+ * again with it.
+ */
+static const struct gmirror	*send_gm;
+
+/* The mirror of a send's group was read: the send runs with it. */
+static void
+send_mirror_read(void *arg, int status, const struct gmirror *m)
+{
+	struct send_wait	*w = arg;
+	json_t			*idv;
+
+	idv = json_object_get(w->req, "id");
+	if (idv != NULL && !json_is_string(idv))
+		idv = NULL;
+	if (!w->c->dead && status == CLUSTER_FOUND) {
+		send_rerun = 1;
+		send_gm = m;
+		op_send(w->c, w->req, w->ref);
+		send_gm = NULL;
+		send_rerun = 0;
+	} else if (!w->c->dead && status == CLUSTER_DOWN)
+		ws_send_error(w->c, TE_UNAVAILABLE, "the group's mirror is "
+		    "unreachable; nothing was stored", w->ref, idv);
+	else if (!w->c->dead)
+		ws_send_error(w->c, TE_NO_SUCH_GROUP, "no such group",
+		    w->ref, idv);
+	conn_unref(w->c);
+	json_decref(w->req);
+	json_decref(w->ref);
+	free(w);
+}
+
+/*
+ * Starts the lookup of a send's recipient, see send_looked_up, or the
+ * read of its group's mirror, see send_mirror_read.
+ */
 static void
 cluster_send_lookup(struct conn *c, json_t *req, json_t *ref, const char *to)
 {
@@ -210,7 +248,29 @@ cluster_send_lookup(struct conn *c, json_t *req, json_t *ref, const char *to)
 	w->req = json_incref(req);
 	w->ref = ref == NULL ? NULL : json_incref(ref);
 	conn_ref(c);
-	cluster_lookup(to, send_looked_up, w);
+	if (to[0] == '#')
+		cluster_group_mirror(to, c->user, send_mirror_read, w);
+	else
+		cluster_lookup(to, send_looked_up, w);
+}
+
+/*
+ * Whether a send of user to group goes through the group's home on
+ * another node: the group is not homed here, and user is a member as the
+ * events applied here say.  1, 0, or a store error.
+ */
+static int
+group_elsewhere(struct txn *txn, const char *user, const char *group)
+{
+	struct group_rec	g;
+	struct crgroup_rec	cr;
+	int			rc;
+
+	if ((rc = store_group_get(txn, group, &g)) != STORE_NOTFOUND)
+		return (rc == STORE_OK ? 0 : rc);
+	if ((rc = store_crgroup_get(txn, user, group, &cr)) != STORE_OK)
+		return (rc == STORE_NOTFOUND ? 0 : rc);
+	return (1);
 }
 
 /*
@@ -274,12 +334,24 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	sreq.now = now_ms();
 	where = cluster_on() && to[0] != '#' ?
 	    cluster_where(txn, to, home) : CLUSTER_LOCAL;
+	if (cluster_on() && to[0] == '#' && send_gm == NULL &&
+	    (ret = group_elsewhere(txn, c->user, to)) != 0) {
+		if (ret < 0)
+			store_error(c, ret, ref, idv);
+		else
+			/* Its mirror is read, then this send runs again. */
+			cluster_send_lookup(c, req, ref, to);
+		return;
+	}
 	if (where == CLUSTER_NONE && !send_rerun) {
 		/* Not cached: ask the directory, then this send runs again. */
 		cluster_send_lookup(c, req, ref, to);
 		return;
 	}
-	if (where == CLUSTER_FOUND)
+	if (send_gm != NULL)
+		ret = group_send_remote(txn, &srv.midgen, &srv.conf, &sreq,
+		    send_gm, &res);
+	else if (where == CLUSTER_FOUND)
 		ret = queue_send_remote(txn, &srv.midgen, &srv.conf, &sreq,
 		    home, &res);
 	else if (where == CLUSTER_LOCAL)
@@ -803,7 +875,8 @@ op_keys_upload(struct conn *c, json_t *req, json_t *ref)
  * keys_fetch: one bundle per device of a user, or of one device (rules 5
  * to 7).  The one-time keys it takes are deleted in this turn's write
  * transaction, and the reply waits for its commit: a key is handed out
- * once, even if tickd dies right after.
+ * once, even if tickd dies right after.  A user homed on another node is
+ * a remote call to it (proto-remote.c).
  */
 static void
 op_keys_fetch(struct conn *c, json_t *req, json_t *ref)
@@ -814,9 +887,9 @@ op_keys_fetch(struct conn *c, json_t *req, json_t *ref)
 	enum tick_err		 err;
 	struct jbuf		 j;
 	json_t			*dv = json_object_get(req, "device");
-	char			*text;
+	char			*text, home[CLUSTER_NODE_MAX + 1];
 	size_t			 n, len;
-	int			 ret;
+	int			 ret, where;
 
 	user = member_string(req, "user", NAME_USER_MAX);
 	if (dv != NULL)
@@ -829,6 +902,17 @@ op_keys_fetch(struct conn *c, json_t *req, json_t *ref)
 		return;
 	}
 	if ((txn = batch_txn()) == NULL) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
+	}
+	/* Another node's user: the take is atomic at the keys' home. */
+	where = cluster_on() ? cluster_where(txn, user, home) : CLUSTER_LOCAL;
+	if (where == CLUSTER_FOUND || where == CLUSTER_NONE) {
+		proto_keys_fetch_remote(c, ref, user, device,
+		    where == CLUSTER_FOUND ? home : NULL);
+		return;
+	}
+	if (where != CLUSTER_LOCAL) {
 		store_error(c, STORE_ERR, ref, NULL);
 		return;
 	}

@@ -65,6 +65,7 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_CDEDUP] = "cluster_dedup",
 	[DB_CDIR] = "cluster_dir",
 	[DB_CRMSG] = "cluster_rmsg",
+	[DB_CRGROUP] = "cluster_rgroups",
 };
 
 static int	open_fail(struct store *, char **, const char *, ...)

@@ -830,6 +830,8 @@ int	store_media_refs_walk(struct txn *, int (*)(void *, const struct mid *,
  */
 #define COUT_MSG	1	/* a 1:1 message for a remote user */
 #define COUT_RCPT	2	/* a receipt for a remote sender */
+#define COUT_GEV	3	/* a group's item for members on a node */
+#define COUT_GMSG	4	/* a member's message for its group's home */
 struct cout_rec {
 	uint8_t		 kind;		/* COUT_* */
 	uint64_t	 created;	/* Unix ms */
@@ -866,6 +868,27 @@ int	store_crmsg_put(struct txn *, const struct mid *, const char *,
 int	store_crmsg_get(struct txn *, const struct mid *, char *,
 	    struct mid *);
 int	store_crmsg_del(struct txn *, const struct mid *);
+
+/* store-cgroups.c */
+/*
+ * A local user's membership of a group homed on another node, as the
+ * group events applied here tell it (tickd-cluster(7) GROUPS), keyed
+ * "user\0group": what the groups op answers, and where the group's ops go.
+ */
+#define CRGROUP_NODE_MAX	32	/* tickd.h's CLUSTER_NODE_MAX */
+struct crgroup_rec {
+	uint8_t		role;		/* GROLE_* */
+	uint64_t	version;
+	char		home[CRGROUP_NODE_MAX + 1];
+	char		title[GROUP_TITLE_MAX + 1];
+};
+int	store_crgroup_get(struct txn *, const char *, const char *,
+	    struct crgroup_rec *);
+int	store_crgroup_put(struct txn *, const char *, const char *,
+	    const struct crgroup_rec *);
+int	store_crgroup_del(struct txn *, const char *, const char *);
+int	store_crgroup_walk(struct txn *, const char *, int (*)(void *,
+	    const char *, const char *, const struct crgroup_rec *), void *);
 
 #endif /* TICKD_STORE_H */
 
@@ -923,6 +946,7 @@ enum {
 	DB_CDEDUP,
 	DB_CDIR,
 	DB_CRMSG,
+	DB_CRGROUP,
 	DB_COUNT
 };
 
@@ -1003,6 +1027,8 @@ struct walk {
 		int	(*cout)(void *, const char *, const struct mid *,
 			    const struct cout_rec *);
 		int	(*cdir)(void *, const char *, const char *);
+		int	(*crgroup)(void *, const char *, const char *,
+			    const struct crgroup_rec *);
 	} fn;
 	void	*arg;
 	uint64_t deleted;	/* entries a walk deleted, where counted */

@@ -304,6 +304,17 @@ json_t	*cluster_ctl_nodes(char **);
 json_t	*cluster_ctl_outbox(char **);
 json_t	*cluster_ctl_forget(const char *, char **);
 
+/* cluster-groups.c (cluster-none.c without hiredis) */
+struct gmirror;
+void	cluster_group_changed(const char *);
+void	cluster_group_mirror(const char *, const char *,
+	    void (*)(void *, int, const struct gmirror *), void *);
+
+/* cluster-rpc.c (cluster-none.c without hiredis) */
+typedef void cluster_rpc_fn(void *, json_t *);
+int	cluster_rpc_call(const char *, const char *, json_t *,
+	    cluster_rpc_fn *, void *);
+
 /* cluster-presence.c (cluster-none.c without hiredis) */
 void	cluster_presence_view(const char *, const char *, int *, uint64_t *);
 int	cluster_presence_watch(const char *);
@@ -337,6 +348,7 @@ char   *xstrndup(const char *, size_t);
 int	xasprintf(char **, const char *, ...) printflike(2, 3);
 int	xvasprintf(char **, const char *, va_list) printflike(2, 0);
 const char *err_code(enum tick_err);
+enum tick_err err_from_code(const char *);
 const char *item_op(uint8_t);
 
 /* jbuf.c */
@@ -456,10 +468,20 @@ struct cluster_done {			/* oms to confirm to one origin */
 	struct mid	*oms;
 	size_t		 n, cap;
 };
+struct cluster_rep {			/* a rep entry to send after commit */
+	char		 node[CLUSTER_NODE_MAX + 1];
+	char		*text;		/* its p: {"rid","reply"} */
+};
 struct cluster_applied {
 	struct targets		 targets;	/* devices to pump */
 	struct cluster_done	*done;
 	size_t			 ndone, capdone;
+	struct cluster_rep	*reps;		/* answers to req entries */
+	size_t			 nreps, capreps;
+	uint64_t		 prekeys_taken;	/* by keys_fetch calls served */
+	uint64_t		 prekeys_empty;
+	char			(*groups)[NAME_GROUP_MAX + 1]; /* changed */
+	size_t			 ngroups, capgroups;
 	struct mid		 cursor;	/* after the batch */
 	uint64_t		 applied;	/* records applied */
 	uint64_t		 dedup_hits;
@@ -469,9 +491,17 @@ int	cluster_apply(struct txn *, struct midgen *, const struct conf *,
 	    const struct cluster_entry *, size_t, uint64_t,
 	    struct cluster_applied *);
 void	cluster_applied_free(struct cluster_applied *);
+void	cluster_applied_group(struct cluster_applied *, const char *);
 int	cluster_rcpt_put(struct txn *, struct midgen *, const char *,
 	    const struct mid *, const char *, const char *, const char *,
 	    uint64_t);
+int	cluster_rcpt_put_group(struct txn *, struct midgen *, const char *,
+	    const struct mid *, const char *, const char *, const char *,
+	    uint64_t);
+
+/* cluster-serve.c */
+int	cluster_serve(struct txn *, struct midgen *, const struct conf *,
+	    const char *, json_t *, uint64_t, struct cluster_applied *);
 
 /* group.c */
 /* A device collected for a fan-out; the array is reused per member. */
@@ -482,6 +512,23 @@ struct gdev {
 struct gdevs {
 	struct gdev	*v;
 	size_t		 n, cap;
+};
+
+/*
+ * Items for members homed on other nodes (tickd-cluster(7) GROUPS),
+ * gathered per node while one item is fanned out, then written as one gev
+ * outbox record per node.
+ */
+struct gfan_node {
+	char	 node[CLUSTER_NODE_MAX + 1];
+	json_t	*users;
+};
+struct gfan {
+	struct mid		 mid;	/* the item's mid here */
+	const struct item	*it;	/* NULL: nothing gathered */
+	struct gfan_node	*v;
+	size_t			 n, cap;
+	json_t			*msg;	/* a message's origin, sender, id */
 };
 
 /* One change being made: the group, its record, and where events go. */
@@ -495,6 +542,7 @@ struct gctx {
 	uint64_t		 now;
 	struct targets		*out;
 	struct gdevs		 devs;
+	struct gfan		 fan;
 };
 
 struct grp_req {
@@ -520,6 +568,8 @@ struct grp_res {
 };
 int	valid_group(const char *, size_t);
 int	group_role_parse(const char *);
+const char *group_role_name(int);
+const char *group_err_message(enum tick_err);
 void	grp_res_free(struct grp_res *);
 int	group_create(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
@@ -549,6 +599,28 @@ int	gctx_open(struct gctx *, struct txn *, struct midgen *,
 	    struct grp_res *);
 void	gctx_close(struct gctx *);
 
+/* group-cluster.c */
+int	group_user_known(struct txn *, const struct conf *, const char *);
+int	group_fan_add(struct gctx *, const char *, const struct mid *,
+	    const struct item *);
+int	group_fan_flush(struct gctx *);
+void	group_fan_free(struct gfan *);
+int	group_apply_gev(struct txn *, struct midgen *, const struct conf *,
+	    const char *, json_t *, uint64_t, struct targets *);
+int	group_list_remote(struct txn *, const char *, json_t *);
+struct gmirror {			/* a group's mirror, as a sender's home reads it */
+	char		 home[CLUSTER_NODE_MAX + 1];
+	int		 role;		/* the sender's GROLE_*, -1: none */
+	int		 admin_only_send;
+	uint64_t	 members;
+};
+int	group_send_remote(struct txn *, struct midgen *, const struct conf *,
+	    const struct send_req *, const struct gmirror *,
+	    struct send_res *);
+int	group_apply_gmsg(struct txn *, struct midgen *, const struct conf *,
+	    const char *, const struct mid *, json_t *, uint64_t,
+	    struct targets *);
+
 /* group-send.c */
 int	group_send(struct txn *, struct midgen *, const struct conf *,
 	    const struct send_req *, struct send_res *);
@@ -560,6 +632,8 @@ int	group_read(struct txn *, struct midgen *, const char *,
 	    struct targets *);
 int	group_typing(struct txn *, const char *, const char *,
 	    void (*)(void *, const char *), void *, int *);
+int	group_remote_receipt(struct txn *, struct midgen *, const struct mid *,
+	    const char *, const char *, uint64_t, struct targets *);
 /* media.c */
 #define MEDIA_ID_LEN	22	/* base64url characters of an ID */
 int	media_id_new(uint8_t [MEDIA_ID_BYTES]);
@@ -854,6 +928,7 @@ void	server_accept_failed(struct evconnlistener *, const char *);
 int	limit_send(const char *);
 int	limit_login(const char *, const char *);
 int	limit_keys_fetch(const char *, size_t);
+size_t	limit_keys_fetch_room(const char *);
 int	limit_conn_open(const char *);
 void	limit_conn_close(const char *);
 int	limit_conn_move(const char *, const char *);
@@ -1006,6 +1081,13 @@ void	op_group_role(struct conn *, json_t *, json_t *);
 void	op_group_set(struct conn *, json_t *, json_t *);
 void	proto_group_typing(struct conn *, const char *, const char *,
 	    json_t *);
+
+/* proto-remote.c */
+void	proto_remote_reply(struct conn *, json_t *, json_t *);
+void	proto_keys_fetch_remote(struct conn *, json_t *, const char *,
+	    const char *, const char *);
+void	proto_group_remote(struct conn *, json_t *, json_t *, const char *,
+	    int);
 
 /* audit.c */
 enum audit_kind {		/* the kind column of tickd_events */

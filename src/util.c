@@ -387,6 +387,22 @@ err_code(enum tick_err e)
 	return (err_codes[e]);
 }
 
+/*
+ * The error whose code is s, as another node's reply names it
+ * (tickd-cluster(7) REMOTE CALLS); TE_INTERNAL if none is.
+ */
+enum tick_err
+err_from_code(const char *s)
+{
+	size_t	i;
+
+	for (i = 1; i < sizeof err_codes / sizeof err_codes[0]; i++) {
+		if (err_codes[i] != NULL && strcmp(err_codes[i], s) == 0)
+			return ((enum tick_err)i);
+	}
+	return (TE_INTERNAL);
+}
+
 static const char *const item_ops[] = {
 	[ITEM_MSG] = "msg",
 	[ITEM_RECEIPT] = "receipt",

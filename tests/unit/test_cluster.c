@@ -541,6 +541,216 @@ test_send_remote(void)
 	return (0);
 }
 
+/*
+ * A req entry served by cluster_apply: keys_fetch takes bob's prekey in
+ * the batch's transaction and its rep goes to the caller; the same entry
+ * read again is not served again; max refuses a fetch taking nothing; a
+ * call without a rid is dropped, an unknown op answered.
+ */
+static int
+test_serve(void)
+{
+	struct env		 e;
+	struct conf		 c;
+	struct keys_upload	 up;
+	struct cluster_entry	 v[2];
+	struct cluster_applied	 a;
+	enum tick_err		 err;
+	const char		*why;
+	json_t			*j;
+	uint64_t		 npre, nkem;
+	char			 out[NAME_DEVICE_MAX + 1];
+
+	conf_init(&c);
+	CHECK(env_open(&e, dir, "serve", 64 << 20) == 0);
+	CHECK(env_user(&e, "bob", "laptop", 1000) == 0);
+	j = json_loads("{\"identity\":\"SUQ=\",\"signed_prekey\":{\"id\":1,"
+	    "\"key\":\"U1A=\",\"sig\":\"U0c=\"},\"prekeys\":[{\"id\":1,"
+	    "\"key\":\"UDE=\"},{\"id\":2,\"key\":\"UDI=\"}]}", 0, NULL);
+	CHECK(j != NULL && keys_upload_parse(j, &c, &up, &why) == 0);
+	json_decref(j);
+	CHECK(keys_upload(&e.txn, &c, "bob", "laptop", &up, &err, &why) ==
+	    STORE_OK && err == TE_OK);
+	keys_upload_free(&up);
+
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "req", 2000, 0, "{\"rid\":\"n1-1\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"bob\"}}");
+	v[1] = entry("n1", "req", 2001, 0, "{\"rid\":\"n1-2\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"bob\","
+	    "\"max\":1}}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 2 && a.ndone == 0 && a.prekeys_taken == 2);
+	CHECK(strcmp(a.reps[0].node, "n1") == 0 &&
+	    strstr(a.reps[0].text, "\"rid\":\"n1-1\"") != NULL &&
+	    strstr(a.reps[0].text, "\"op\":\"keys\"") != NULL &&
+	    strstr(a.reps[0].text, "\"prekey\":{\"id\":1,") != NULL);
+	CHECK(strstr(a.reps[1].text, "\"op\":\"keys\"") != NULL &&
+	    strstr(a.reps[1].text, "\"prekey\":{\"id\":2,") != NULL);
+	/* keys_low went to bob's laptop (prekeys_low is 10). */
+	CHECK(targets_has(&a.targets, "bob", "laptop"));
+	CHECK(a.cursor.ms == 2001);
+	cluster_applied_free(&a);
+
+	/* Read again after a crash: at or below the cursor, not served. */
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 0 && a.prekeys_taken == 0);
+	cluster_applied_free(&a);
+
+	/* Two devices' bundles are more than max 1: nothing is taken. */
+	CHECK(account_claim_device(&e.txn, "bob", "phone", 1000, out,
+	    &(struct dev_rec){ 0 }) == STORE_OK);
+	j = json_loads("{\"identity\":\"SUQ=\",\"signed_prekey\":{\"id\":1,"
+	    "\"key\":\"U1A=\",\"sig\":\"U0c=\"},\"prekeys\":[{\"id\":5,"
+	    "\"key\":\"UDU=\"}]}", 0, NULL);
+	CHECK(j != NULL && keys_upload_parse(j, &c, &up, &why) == 0);
+	json_decref(j);
+	CHECK(keys_upload(&e.txn, &c, "bob", "phone", &up, &err, &why) ==
+	    STORE_OK && err == TE_OK);
+	keys_upload_free(&up);
+	v[0] = entry("n1", "req", 2002, 0, "{\"rid\":\"n1-3\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"bob\","
+	    "\"max\":1}}");
+	v[1] = entry("n1", "req", 2003, 0, "{\"user\":\"alice\",\"op\":"
+	    "{\"op\":\"keys_fetch\",\"user\":\"bob\"}}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 1 && a.prekeys_taken == 0 &&
+	    strstr(a.reps[0].text, "\"code\":\"rate_limited\"") != NULL);
+	cluster_applied_free(&a);
+	CHECK(keys_count(&e.txn, "bob", "phone", &npre, &nkem) == STORE_OK &&
+	    npre == 1);
+
+	v[0] = entry("n1", "req", 2004, 0, "{\"rid\":\"n1-4\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"group_frob\"}}");
+	v[1] = entry("n1", "req", 2005, 0, "{\"rid\":\"n1-5\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"zed\"}}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 2 &&
+	    strstr(a.reps[0].text, "\"code\":\"unknown_op\"") != NULL &&
+	    strstr(a.reps[1].text, "\"code\":\"no_such_user\"") != NULL);
+	cluster_applied_free(&a);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
+/* Walk callback keeping the last record's whole payload. */
+static int
+cout_last(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	(void)node;
+	(void)mid;
+	snprintf(arg, 4096, "%.*s", (int)r->len, r->payload);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * A group on its home n1 with a member homed on n2: the created and
+ * removed events go into n1's outbox as gev records naming that member
+ * and its role, not into a queue of n1's; n2 applies them, queueing the
+ * items for the member's device and keeping, then dropping, its
+ * membership for the groups op.  The member's gmsg reaches the members
+ * of n1 but not itself; after its removal, it is a failed receipt.
+ */
+static int
+test_groups_across(void)
+{
+	struct env		 g, b;
+	struct conf		 cg, cb;
+	struct grp_req		 req;
+	struct grp_res		 res;
+	struct cluster_entry	 v[1];
+	struct cluster_applied	 a;
+	struct crgroup_rec	 cr;
+	json_t			*l;
+	const char		*users[] = { "bob" };
+	static char		 buf[4096];
+	static const char	 gmsg[] = "{\"g\":\"#g\",\"from\":\"bob\","
+	    "\"from_device\":\"laptop\",\"id\":\"b1\",\"ts\":3500,"
+	    "\"frame\":\"{\\\"op\\\":\\\"msg\\\",\\\"mid\\\":\\\"9-0\\\"}\"}";
+
+	conf_init(&cg);
+	conf_init(&cb);
+	cg.cluster_redis = xstrdup("redis://127.0.0.1:6379");
+	cg.node_name = xstrdup("n1");
+	cb.cluster_redis = xstrdup("redis://127.0.0.1:6379");
+	cb.node_name = xstrdup("n2");
+	CHECK(env_open(&g, dir, "ghome", 64 << 20) == 0);
+	CHECK(env_user(&g, "alice", "phone", 1000) == 0);
+	CHECK(store_cdir_put(&g.txn, "bob", "n2") == STORE_OK);
+	memset(&req, 0, sizeof req);
+	req.actor = "alice";
+	req.group = "#g";
+	req.title = "G";
+	req.users = users;
+	req.nusers = 1;
+	req.now = 2000;
+	CHECK(group_create(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK);
+	CHECK(res.targets.n == 1 && targets_has(&res.targets, "alice",
+	    "phone"));
+	grp_res_free(&res);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK);
+	CHECK(strstr(buf, "\"users\":[\"bob\"]") != NULL &&
+	    strstr(buf, "\"roles\":{\"bob\":\"member\"}") != NULL &&
+	    strstr(buf, "created") != NULL);
+
+	CHECK(env_open(&b, dir, "bhome", 64 << 20) == 0);
+	CHECK(env_user(&b, "bob", "laptop", 1000) == 0);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "gev", 3000, 5, buf);
+	CHECK(cluster_apply(&b.txn, &b.gen, &cb, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && targets_has(&a.targets, "bob", "laptop"));
+	cluster_applied_free(&a);
+	CHECK(store_crgroup_get(&b.txn, "bob", "#g", &cr) == STORE_OK &&
+	    cr.role == GROLE_MEMBER && cr.version == 1 &&
+	    strcmp(cr.home, "n1") == 0 && strcmp(cr.title, "G") == 0);
+	l = json_array();
+	CHECK(group_list_remote(&b.txn, "bob", l) == STORE_OK &&
+	    json_array_size(l) == 1);
+	json_decref(l);
+
+	/* bob's message through n2: n1 stores it for alice only. */
+	v[0] = entry("n2", "gmsg", 3500, 9, gmsg);
+	CHECK(cluster_apply(&g.txn, &g.gen, &cg, v, 1, 3500, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 1 &&
+	    targets_has(&a.targets, "alice", "phone"));
+	cluster_applied_free(&a);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK && strstr(buf, "created") != NULL);
+
+	req.now = 4000;
+	CHECK(group_remove(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK);
+	grp_res_free(&res);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK);
+	CHECK(strstr(buf, "\"roles\":{\"bob\":null}") != NULL);
+	v[0] = entry("n1", "gev", 3001, 6, buf);
+	CHECK(cluster_apply(&b.txn, &b.gen, &cb, v, 1, 5000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && targets_has(&a.targets, "bob", "laptop"));
+	cluster_applied_free(&a);
+	CHECK(store_crgroup_get(&b.txn, "bob", "#g", &cr) == STORE_NOTFOUND);
+
+	/* bob, removed, sends on a stale mirror: a failed receipt to n2. */
+	v[0] = entry("n2", "gmsg", 3600, 10, gmsg);
+	CHECK(cluster_apply(&g.txn, &g.gen, &cg, v, 1, 6000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 0);
+	cluster_applied_free(&a);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK);
+	CHECK(strstr(buf, "\"for\":\"10-0\"") != NULL &&
+	    strstr(buf, "\"status\":\"failed\"") != NULL &&
+	    strstr(buf, "\"reason\":\"no_such_user\"") != NULL);
+	CHECK(env_close(&b) == 0);
+	CHECK(env_close(&g) == 0);
+	conf_clear(&cg);
+	conf_clear(&cb);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "node names", test_node_names },
 	{ "cluster_url and cluster_redis", test_urls },
@@ -550,6 +760,8 @@ static const struct test tests[] = {
 	{ "dedup, cursor, epoch, directory, origins", test_receiver },
 	{ "cluster_apply: dedup, refusals, done, lw", test_apply },
 	{ "queue_send_remote and a receipt back", test_send_remote },
+	{ "cluster_apply serves a req once", test_serve },
+	{ "a group's events for a member on another node", test_groups_across },
 };
 
 int
