@@ -170,6 +170,18 @@ cluster_presence_get(const char *viewer, const char *target,
 	return (CLUSTER_NONE);
 }
 
+/* Every user is local or unknown: typing stays here. */
+int
+cluster_typing(struct txn *txn, const char *from, const char *to,
+    const char *state)
+{
+	(void)txn;
+	(void)from;
+	(void)to;
+	(void)state;
+	return (0);
+}
+
 /* tickctl cluster: the answer of a single node. */
 static json_t *
 single(char **err)

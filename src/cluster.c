@@ -190,6 +190,7 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	cl.setup_running = 0;
 	cluster_stream_down(rc == &cl.rd);
 	cluster_presence_down();
+	cluster_typing_down();
 	/* The other connection goes too, so that both start afresh. */
 	if (rc == &cl.cmd)
 		rconn_drop(&cl.rd, "the command connection went");
@@ -498,6 +499,7 @@ hb_send(void)
 		rconn_cmd(&cl.cmd, hb_epoch_cb, NULL, 0, 2, argv, NULL);
 		cluster_nodes_refresh();
 		cluster_presence_tick();
+		cluster_typing_tick();
 	}
 }
 
@@ -748,6 +750,7 @@ cluster_shutdown(void)
 		return;
 	cl.stopping = 1;
 	cluster_presence_free();
+	cluster_typing_down();
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);
 	if (cl.ev_hb != NULL)

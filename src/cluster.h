@@ -65,6 +65,10 @@ void	cluster_presence_free(void);
 void	cluster_presence_writeback(struct txn *, const char *,
 	    const struct user_rec *);
 
+/* cluster-typing.c */
+void	cluster_typing_tick(void);
+void	cluster_typing_down(void);
+
 /* cluster-admin.c */
 int	cluster_forget_local(const char *);
 

@@ -313,6 +313,10 @@ void	cluster_presence_block(const char *, const char *, int);
 int	cluster_presence_get(const char *, const char *,
 	    void (*)(void *, int, json_t *), void *, json_t **);
 
+/* cluster-typing.c (cluster-none.c without hiredis) */
+int	cluster_typing(struct txn *, const char *, const char *,
+	    const char *);
+
 /* util.c */
 uint64_t now_ms(void);
 int	valid_user(const char *, size_t);
@@ -992,6 +996,8 @@ int	proto_auth(struct conn *, const char *);
 void	proto_error(struct conn *, enum tick_err, const char *, json_t *,
 	    json_t *);
 void	proto_push_checked(struct conn *, json_t *, const struct push_ep *,
+	    const char *);
+void	proto_typing_deliver(struct txn *, const char *, const char *,
 	    const char *);
 
 /* proto-group.c */
