@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cluster-typing.c: typing across the nodes of a cluster (tickd-cluster(7)
- * TYPING).  Typing to a user homed elsewhere is published on its home's
- * channel t:{NODE}; each node subscribes to its own channel on a
- * connection of its own, and hands what comes to proto_typing_deliver,
+ * cluster-typing.c: typing across the nodes of a cluster (tickd-cluster(7),
+ * Typing across nodes).  Typing to a user homed elsewhere is published on
+ * its home's channel t:{NODE}; each node subscribes to its own channel on
+ * a connection of its own, and hands what comes to proto_typing_deliver,
  * which applies v1's block check.  Pub/sub keeps nothing: typing travels
  * at most once, and is dropped while Redis is unreachable.
  */

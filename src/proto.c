@@ -672,7 +672,7 @@ typing_push(struct conn *to, void *arg)
  * Typing from from to to, a user of this node: pushed to its online
  * devices unless it blocked from (tickd-protocol(7) BLOCKING, PRESENCE AND
  * TYPING); never stored.  Also what a typing from another node comes to
- * (tickd-cluster(7) TYPING).
+ * (tickd-cluster(7), Typing across nodes).
  */
 void
 proto_typing_deliver(struct txn *txn, const char *from, const char *to,
@@ -691,7 +691,7 @@ proto_typing_deliver(struct txn *txn, const char *from, const char *to,
 
 /*
  * typing: to a user homed on another node, it goes there
- * (tickd-cluster(7) TYPING); else see proto_typing_deliver.
+ * (tickd-cluster(7), Typing across nodes); else see proto_typing_deliver.
  */
 static void
 op_typing(struct conn *c, json_t *req, json_t *ref)
