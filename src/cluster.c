@@ -286,21 +286,6 @@ cluster_logged_cb(redisAsyncContext *ac, void *r, void *arg)
 		    reply->str);
 }
 
-/* Reply to the SET NX of a name written back after an empty restart. */
-static void
-writeback_cb(redisAsyncContext *ac, void *r, void *arg)
-{
-	redisReply	*reply = r;
-	char		*user = arg;
-
-	if (answered(ac, reply) && reply->type == REDIS_REPLY_STRING &&
-	    strcmp(reply->str, srv.conf.node_name) != 0)
-		log_warnx("cluster: the name %s, homed here, is registered "
-		    "to node %s in Redis: an operator must decide "
-		    "(tickd-cluster(7) FAILURES)", user, reply->str);
-	free(user);
-}
-
 /*
  * User walk callback: writes a local user's directory entry back, and its
  * mirrors, read from the walk's transaction arg.
@@ -308,21 +293,8 @@ writeback_cb(redisAsyncContext *ac, void *r, void *arg)
 static int
 writeback_fn(void *arg, const char *user, const struct user_rec *u)
 {
-	const char	*argv[5];
-	char		*key;
-
-	key = cluster_k("u", user);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = srv.conf.node_name;
-	argv[3] = "NX";
-	argv[4] = "GET";
-	if (rconn_cmd(&cl.cmd, writeback_cb, xstrdup(user), 0, 5, argv,
-	    NULL) != 0) {
-		free(key);
+	if (cluster_names_writeback(arg, user, u) != 0)
 		return (STORE_WALK_STOP);
-	}
-	free(key);
 	cluster_presence_writeback(arg, user, u);
 	return (STORE_WALK_NEXT);
 }
@@ -500,6 +472,7 @@ hb_send(void)
 		cluster_nodes_refresh();
 		cluster_presence_tick();
 		cluster_typing_tick();
+		cluster_names_tick();
 	}
 }
 

@@ -69,6 +69,11 @@ void	cluster_presence_writeback(struct txn *, const char *,
 void	cluster_typing_tick(void);
 void	cluster_typing_down(void);
 
+/* cluster-names.c */
+int	cluster_names_writeback(struct txn *, const char *,
+	    const struct user_rec *);
+void	cluster_names_tick(void);
+
 /* cluster-admin.c */
 int	cluster_forget_local(const char *);
 

@@ -304,6 +304,10 @@ json_t	*cluster_ctl_nodes(char **);
 json_t	*cluster_ctl_outbox(char **);
 json_t	*cluster_ctl_forget(const char *, char **);
 
+/* cluster-names.c (cluster-none.c without hiredis) */
+int	cluster_held(struct txn *, const char *);
+json_t	*cluster_ctl_claim(const char *, char **);
+
 /* cluster-presence.c (cluster-none.c without hiredis) */
 void	cluster_presence_view(const char *, const char *, int *, uint64_t *);
 int	cluster_presence_watch(const char *);
@@ -1117,6 +1121,7 @@ void	tickctl_show_cluster_status(json_t *);
 void	tickctl_show_cluster_nodes(json_t *);
 void	tickctl_show_cluster_outbox(json_t *);
 void	tickctl_show_cluster_forget(json_t *);
+void	tickctl_show_cluster_claim(json_t *);
 
 /* control.c */
 int	control_init(char **);
