@@ -36,8 +36,9 @@ static void	setup_start(void);
 
 /*
  * What this build can serve (tickd.conf(5) Cluster): one standalone Redis
- * over plain TCP.  Debian 12's hiredis 0.14 has no TLS, so rediss:// is
- * refused; several URLs (a Redis Cluster) are refused too.
+ * over plain TCP, named or found through Sentinels.  Debian 12's hiredis
+ * 0.14 has no TLS, so rediss:// is refused; several URLs (a Redis
+ * Cluster) are refused too.
  */
 int
 cluster_check(const struct conf *conf, char **cause)
@@ -249,6 +250,12 @@ rconn_connect(struct rconn *rc)
 
 	if (rc->ac != NULL || cl.stopping)
 		return;
+	/* Through Sentinels: where the master is may have changed. */
+	cluster_sentinel_ask();
+	if (cl.addr.host == NULL) {
+		rconn_later(rc);
+		return;
+	}
 	ac = redisAsyncConnect(cl.addr.host, cl.addr.port);
 	if (ac == NULL || ac->err) {
 		log_warnx("cluster: cannot connect to Redis %s:%d: %s",
@@ -265,6 +272,28 @@ rconn_connect(struct rconn *rc)
 	redisLibeventAttach(ac, srv.base);
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+}
+
+/*
+ * The master moved (a Sentinel said so): the connections go, and are made
+ * again to its new address.
+ */
+void
+cluster_redis_moved(void)
+{
+	struct rconn	*rcs[] = { &cl.cmd, &cl.rd };
+	size_t		 i;
+
+	for (i = 0; i < sizeof rcs / sizeof rcs[0]; i++) {
+		if (rcs[i]->ac != NULL)
+			rconn_drop(rcs[i], "the master moved");
+		else if (!cl.stopping) {
+			/* Waiting out a backoff: try the new address soon. */
+			evtimer_del(rcs[i]->retry);
+			rcs[i]->backoff = 0;
+			rconn_later(rcs[i]);
+		}
+	}
 }
 
 /* What a reply tells: 1 for an answer, 0 for none (the link went). */
@@ -473,6 +502,7 @@ hb_send(void)
 		cluster_presence_tick();
 		cluster_typing_tick();
 		cluster_names_tick();
+		cluster_sentinel_tick();
 	}
 }
 
@@ -662,7 +692,9 @@ cluster_init(char **cause)
 	if ((v = srv.conf.cluster_redis) == NULL)
 		return (0);
 	v += strspn(v, " \t");
-	if (cluster_redis_parse(v, strcspn(v, " \t"), &cl.addr, &why) != 0) {
+	if (strncmp(v, "sentinel://", 11) == 0 ?
+	    cluster_sentinel_init(v, strcspn(v, " \t"), &why) != 0 :
+	    cluster_redis_parse(v, strcspn(v, " \t"), &cl.addr, &why) != 0) {
 		*cause = why;
 		return (-1);
 	}
@@ -696,8 +728,12 @@ cluster_init(char **cause)
 	hb_cb(0, 0, NULL);
 	rconn_connect(&cl.cmd);
 	rconn_connect(&cl.rd);
-	log_info("cluster: node %s, Redis %s:%d", srv.conf.node_name,
-	    cl.addr.host, cl.addr.port);
+	if (cl.addr.host != NULL)
+		log_info("cluster: node %s, Redis %s:%d", srv.conf.node_name,
+		    cl.addr.host, cl.addr.port);
+	else
+		log_info("cluster: node %s, Redis through Sentinels",
+		    srv.conf.node_name);
 	return (0);
 }
 
@@ -724,6 +760,7 @@ cluster_shutdown(void)
 	cl.stopping = 1;
 	cluster_presence_free();
 	cluster_typing_down();
+	cluster_sentinel_free();
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);
 	if (cl.ev_hb != NULL)

@@ -257,6 +257,15 @@ struct cluster_redis_addr {
 	int		 port;
 	int		 tls;		/* rediss:// */
 };
+#define CLUSTER_SENTINELS_MAX	8	/* in one sentinel:// URL */
+#define CLUSTER_MASTER_MAX	64	/* bytes of a master's name */
+struct cluster_sentinel {
+	char		*user;		/* the master's AUTH; NULL: none */
+	char		*pass;
+	char		*master;	/* its name in the Sentinels */
+	struct cluster_redis_addr v[CLUSTER_SENTINELS_MAX];
+	size_t		 n;
+};
 enum cluster_verdict {
 	CLUSTER_APPLY,			/* new: apply it */
 	CLUSTER_SKIP,			/* at or below the cursor: XACK only */
@@ -267,6 +276,9 @@ int	cluster_url_ok(const char *, char **);
 int	cluster_redis_parse(const char *, size_t, struct cluster_redis_addr *,
 	    char **);
 void	cluster_redis_addr_clear(struct cluster_redis_addr *);
+int	cluster_sentinel_parse(const char *, size_t, struct cluster_sentinel *,
+	    char **);
+void	cluster_sentinel_clear(struct cluster_sentinel *);
 int	cluster_redis_check(const char *, char **);
 int	cluster_home_of(const char *, size_t, size_t *);
 char	*cluster_key(const char *, const char *, const char *);
