@@ -96,8 +96,9 @@ writeback_cb(redisAsyncContext *ac, void *r, void *arg)
 
 /*
  * Writes the directory entry of user, homed here, back with SET NX after
- * Redis lost its data; not for an account held, which another node's
- * account of that name won.  -1 if Redis cannot take the command.
+ * Redis lost its data: 0 when sent, -1 if Redis cannot take the command,
+ * 1 for an account held, which another node's account of that name won:
+ * nothing of it is written back.
  */
 int
 cluster_names_writeback(struct txn *txn, const char *user,
@@ -111,7 +112,7 @@ cluster_names_writeback(struct txn *txn, const char *user,
 	if (cluster_held(txn, user)) {
 		log_warnx("cluster: %s is held here (a name conflict): not "
 		    "written back", user);
-		return (0);
+		return (1);
 	}
 	c = xcalloc(1, sizeof *c);
 	strlcpy(c->user, user, sizeof c->user);

@@ -317,15 +317,21 @@ cluster_logged_cb(redisAsyncContext *ac, void *r, void *arg)
 
 /*
  * User walk callback: writes a local user's directory entry back, and its
- * mirrors, read from the walk's transaction arg.
+ * mirrors, read from the walk's transaction arg; nothing for an account
+ * held for a name conflict, whose name another node's account has.
  */
 static int
 writeback_fn(void *arg, const char *user, const struct user_rec *u)
 {
-	if (cluster_names_writeback(arg, user, u) != 0)
+	switch (cluster_names_writeback(arg, user, u)) {
+	case 0:
+		cluster_presence_writeback(arg, user, u);
+		return (STORE_WALK_NEXT);
+	case 1:
+		return (STORE_WALK_NEXT);
+	default:
 		return (STORE_WALK_STOP);
-	cluster_presence_writeback(arg, user, u);
-	return (STORE_WALK_NEXT);
+	}
 }
 
 /*

@@ -6,7 +6,8 @@
 # refused logins (409 name_taken) while n1's logs in.  tickctl cluster
 # claim alice on n2 gives n2's account the name: it logs in, n1's is
 # refused.  The hold outlives Redis's data: after another empty restart
-# the directory names n2 again and n1 still refuses.
+# n1 writes neither alice's entry nor her mirrors back, n2 does, and n1
+# still refuses.
 
 import os
 import sys
@@ -68,12 +69,24 @@ async def main(t):
         t.ok(r.one_error_line("no such user"),
             "claim of a name without an account here: refused", r)
 
+        # Redis empty again, n2 cut off meanwhile: n1 writes nothing of
+        # its held alice back; then n2 does.
+        a = await Client.connect(n2, token_for(n2, "alice"), name="alice")
+        cl.proxies[1].cut()
         cl.restart_redis()
+        t.ok(wait_for(lambda: log_has(n1, "alice is held here"), 15),
+            "Redis empty again, n2 cut off: n1 does not write alice back")
+        time.sleep(1.5)
+        t.ok(cl.redis.cmd("EXISTS", "tickd:u:{alice}", "tickd:p:{alice}",
+            "tickd:b:{alice}") == "0",
+            "neither her directory entry nor her mirrors")
+        cl.proxies[1].restore()
         t.ok(wait_for(lambda: cl.redis.cmd("GET", "tickd:u:{alice}") ==
-            "n2", 15) and log_has(n1, "alice is held here"),
-            "Redis empty again: n2 writes alice back, n1 does not")
+            "n2" and cl.redis.cmd("HGET", "tickd:p:{alice}", "online") ==
+            "1", 15), "n2 back: it writes alice back, online")
         t.ok(refused(n1, "alice") and login(n2, "alice").status == 200,
             "n1 still refuses its alice, n2 lets its alice in")
+        await a.close()
 
 
-run(main, 15, timeout=120)
+run(main, 17, timeout=120)
