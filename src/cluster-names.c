@@ -9,8 +9,9 @@
  * with an account of a name in that set adds its own claim and reads the
  * others': the winner is the node an operator chose with tickctl cluster
  * claim (the field "="), else the earliest account.  A node whose account
- * lost holds it: logins are refused and its name is not written back
- * again, until tickctl cluster claim on that node lifts the hold.  The
+ * lost holds it: logins and WebSockets are refused and nothing of it is
+ * written back again, until tickctl cluster claim on that node lifts the
+ * hold.  The
  * hold is kept in the store, so that it outlives Redis's data.
  */
 #include <sys/types.h>
@@ -130,10 +131,19 @@ cluster_names_writeback(struct txn *txn, const char *user,
 	return (rc);
 }
 
+/* presence_each callback: a connection of an account just held goes. */
+static void
+close_held(struct conn *c, void *arg)
+{
+	(void)arg;
+	ws_close(c, 1008, "name conflict");
+}
+
 /*
  * The reply to HGETALL x:{NAME}: the winner is the node an operator
  * chose, else the earliest account (the smaller node name on a tie); if
- * it is not this node, this node's account is held.
+ * it is not this node, this node's account is held, and its connections
+ * closed.
  */
 static void
 claims_cb(redisAsyncContext *ac, void *r, void *arg)
@@ -190,6 +200,7 @@ claims_cb(redisAsyncContext *ac, void *r, void *arg)
 	    "this node's account of it are refused until tickctl cluster "
 	    "claim %s here", winner, c->user, chosen != NULL ?
 	    "an operator's choice" : "the earlier account", c->user);
+	presence_each(c->user, close_held, NULL);
 out:
 	free(c);
 }

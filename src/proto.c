@@ -110,6 +110,13 @@ proto_auth(struct conn *c, const char *token)
 		ws_close(c, 1008, "bad token");
 		return (-1);
 	}
+	/* Its name is another node's account's (tickd-cluster(7)). */
+	if (cluster_held(txn, tok.user)) {
+		ws_send_error(c, TE_BAD_TOKEN, "the account is held for a "
+		    "name conflict", NULL, NULL);
+		ws_close(c, 1008, "name conflict");
+		return (-1);
+	}
 	ws_authenticated(c, &tok);
 	return (0);
 }

@@ -3,7 +3,7 @@
 # CONFLICTS): alice registers on n1; n1 is cut from Redis, Redis restarts
 # empty and alice registers again on n2; n1 comes back, its write-back
 # finds the name n2's and logs the conflict, and n2's later account is
-# refused logins (409 name_taken) while n1's logs in.  tickctl cluster
+# refused logins (409 name_taken) and WebSockets while n1's logs in.  tickctl cluster
 # claim alice on n2 gives n2's account the name: it logs in, n1's is
 # refused.  The hold outlives Redis's data: after another empty restart
 # n1 writes neither alice's entry nor her mirrors back, n2 does, and n1
@@ -45,6 +45,8 @@ async def main(t):
             == "1", 15), "Redis restarted empty; n2 is set up again")
         t.eq(register(n2, "alice").status, 201,
             "before n1 writes its names back, alice registers on n2")
+        tok2 = token_for(n2, "alice")
+        a2 = await Client.connect(n2, tok2, name="alice-n2")
 
         cl.proxies[0].restore()
         t.ok(wait_for(lambda: log_has(n1, "name conflict: alice, homed "
@@ -54,6 +56,13 @@ async def main(t):
             "n2's later account: login 409 name_taken")
         t.ok(log_has(n2, "node n1 keeps alice (the earlier account)"),
             "n2 logs that it holds alice")
+        code = await a2.wait_closed(5)
+        t.eq(code, 1008, "and closes her WebSocket")
+        w = await Client.connect(n2, tok2, name="alice-n2", ready=False)
+        f = await w.recv()
+        code = await w.wait_closed()
+        t.ok(f.get("code") == "bad_token" and code == 1008,
+            "her token no longer opens one", [f, code])
         t.eq(login(n1, "alice").status, 200,
             "n1's earlier account logs in")
 
@@ -89,4 +98,4 @@ async def main(t):
         await a.close()
 
 
-run(main, 17, timeout=120)
+run(main, 19, timeout=120)
