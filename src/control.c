@@ -1301,7 +1301,7 @@ cmd_cluster_forget(struct ctl *ctl, json_t *args)
 	ctl_cluster(ctl, res, err, 1);
 }
 
-/* cluster claim NAME: see tickd-cluster(7) NAME CONFLICTS. */
+/* cluster claim NAME: see tickd-cluster(7), Name conflicts. */
 static void
 cmd_cluster_claim(struct ctl *ctl, json_t *args)
 {

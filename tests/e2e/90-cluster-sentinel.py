@@ -112,8 +112,9 @@ async def main(t):
             [dead] + [s.port for s in sentinels]) + f"/{MASTER}"
         for i in (1, 2):
             d = Daemon(name=f"n{i}", node_name=f"n{i}", cluster_redis=url,
-                cluster_retry="2s", cluster_heartbeat="1s",
-                cluster_redis_timeout="3s")
+                cluster_retry="2s",
+                cluster_heartbeat="2s" if VALGRIND else "1s",
+                cluster_redis_timeout="10s" if VALGRIND else "3s")
             d.conf["cluster_url"] = f"http://127.0.0.1:{d.port}"
             nodes.append(d)
             d.start()
