@@ -2,10 +2,11 @@
 # Redis through Sentinel (tickd-cluster(7), Redis Sentinel): a master, its
 # replica and three redis-sentinel; two nodes whose cluster_redis is a
 # sentinel:// URL naming a dead Sentinel first.  Traffic across the nodes;
-# then the master is SIGKILLed, the Sentinels promote the replica, the
-# nodes follow it, and every message sent before, during and after the
-# failover reaches bob once; a name registers on the new master.  Skipped
-# (77) without redis-sentinel.
+# a manual SENTINEL FAILOVER, which leaves the old master up as a replica
+# (the nodes follow, and hear +switch-master); then the new master
+# SIGKILLed and the old one promoted back.  Every message sent before, between,
+# during and after the failovers reaches bob once; a name registers on
+# the last master.  Skipped (77) without redis-sentinel.
 
 import os
 import shutil
@@ -93,18 +94,40 @@ async def sends(t, a, ids):
     return bad
 
 
+def link_up(r, master_port):
+    """Whether r replicates the Redis on master_port."""
+    try:
+        info = r.cmd("INFO", "replication")
+    except OSError:
+        return False
+    return "master_link_status:up" in info and \
+        f"master_port:{master_port}" in info
+
+
+def reach(nodes, r):
+    """Whether both nodes say Redis is up and have their alive keys in
+    r."""
+    return all(cluster_metric(d, "tickd_cluster_redis_up") == 1 for d in
+        nodes) and r.cmd("EXISTS", "tickd:alive:{n1}",
+        "tickd:alive:{n2}") == "2"
+
+
+def logged(d, text):
+    with open(d.log_path, errors="replace") as f:
+        return text in f.read()
+
+
 async def main(t):
-    master = Redis().start()
-    replica = Redis(["--replicaof", "127.0.0.1", str(master.port)]).start()
+    ra = Redis().start()
+    rb = Redis(["--replicaof", "127.0.0.1", str(ra.port)]).start()
     sentinels = []
     nodes = []
     try:
-        t.ok(wait_for(lambda: "master_link_status:up" in
-            replica.cmd("INFO", "replication"), 15),
+        t.ok(wait_for(lambda: link_up(rb, ra.port), 15),
             "the replica follows the master")
-        sentinels = [Sentinel(master.port) for _ in range(3)]
-        t.ok(wait_for(lambda: all(s.master() == master.port and
-            s.cmd("SENTINEL", "replicas", MASTER) != "" for s in
+        sentinels = [Sentinel(ra.port) for _ in range(3)]
+        t.ok(wait_for(lambda: all(s.master() == ra.port and
+            str(rb.port) in s.cmd("SENTINEL", "replicas", MASTER) for s in
             sentinels), 15), "three Sentinels watch the master and its "
             "replica")
         dead = free_port()
@@ -119,9 +142,7 @@ async def main(t):
             nodes.append(d)
             d.start()
         n1, n2 = nodes
-        t.ok(wait_for(lambda: all(cluster_metric(d, "tickd_cluster_redis_up")
-            == 1 for d in nodes) and master.cmd("EXISTS", "tickd:alive:{n1}",
-            "tickd:alive:{n2}") == "2", 20),
+        t.ok(wait_for(lambda: reach(nodes, ra), 20),
             "n1 and n2, told the Sentinels (a dead one first), reach the "
             "master")
         time.sleep(1.5)
@@ -135,21 +156,39 @@ async def main(t):
         seen = await bob_gets(b, before, 10)
         t.eq(sorted(seen), sorted(before), "bob on n2 gets them, once each")
 
-        master.proc.kill()
-        master.proc.wait()
+        # A manual failover: the old master stays up, as a replica (the
+        # Sentinels kill its clients, so the nodes ask again; they hear
+        # +switch-master too).
+        sentinels[1].cmd("SENTINEL", "FAILOVER", MASTER)
+        t.ok(wait_for(lambda: all(s.master() == rb.port for s in
+            sentinels) and link_up(ra, rb.port), 30),
+            "SENTINEL FAILOVER: the replica is master, the old master its "
+            "replica")
+        t.ok(wait_for(lambda: all(logged(d, f"Sentinel: master {MASTER} is "
+            f"127.0.0.1:{rb.port}") for d in nodes) and reach(nodes, rb),
+            20), "both nodes follow it to the new master")
+        t.ok(wait_for(lambda: all(logged(d, "Sentinel: +switch-master "
+            f"{MASTER}") for d in nodes), 10),
+            "each heard +switch-master on its subscription")
+        manual = [f"manual{i}" for i in range(5)]
+        t.eq(await sends(t, a, manual), [], "alice sends bob 5 more: sent")
+        seen = await bob_gets(b, manual, 20)
+        t.eq(sorted(seen), sorted(manual),
+            "bob gets them, once each, through the new master")
+
+        # The new master killed: the Sentinels promote the old one back.
+        t.ok(wait_for(lambda: all(str(ra.port) in s.cmd("SENTINEL",
+            "replicas", MASTER) for s in sentinels), 15),
+            "the Sentinels know the old master as a replica")
+        rb.proc.kill()
+        rb.proc.wait()
         during = [f"during{i}" for i in range(5)]
         t.eq(await sends(t, a, during), [],
             "master killed: alice's sends are still answered sent")
-        t.ok(wait_for(lambda: all(s.master() == replica.port for s in
+        t.ok(wait_for(lambda: all(s.master() == ra.port for s in
             sentinels), 30), "the Sentinels promote the replica")
-        t.ok(wait_for(lambda: all(cluster_metric(d, "tickd_cluster_redis_up")
-            == 1 for d in nodes) and replica.cmd("EXISTS",
-            "tickd:alive:{n1}", "tickd:alive:{n2}") == "2", 20),
+        t.ok(wait_for(lambda: reach(nodes, ra), 20),
             "both nodes reach the new master")
-        with open(n1.log_path, errors="replace") as f:
-            log = f.read()
-        t.ok(f"Sentinel: master {MASTER} is 127.0.0.1:{replica.port}" in log,
-            "n1 logs the master's new address")
         after = [f"after{i}" for i in range(5)]
         t.eq(await sends(t, a, after), [], "alice sends 5 more: all sent")
         seen = await bob_gets(b, during + after, 20)
@@ -157,7 +196,7 @@ async def main(t):
             "bob gets those sent during and after the failover, once each")
         t.eq(register(n2, "carol").status, 201,
             "a registration on n2 goes to the new master")
-        t.eq(replica.cmd("GET", "tickd:u:{carol}"), "n2",
+        t.eq(ra.cmd("GET", "tickd:u:{carol}"), "n2",
             "whose directory has it")
         await a.close()
         await b.close()
@@ -166,8 +205,8 @@ async def main(t):
             d.cleanup()
         for s in sentinels:
             s.cleanup()
-        replica.cleanup()
-        master.cleanup()
+        rb.cleanup()
+        ra.cleanup()
 
 
-run(main, 15, timeout=150)
+run(main, 20, timeout=180)
