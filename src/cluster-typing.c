@@ -174,7 +174,9 @@ tsub_connect_cb(const redisAsyncContext *ac, int status)
 		if (cl.addr.user != NULL)
 			argv[argc++] = cl.addr.user;
 		argv[argc++] = cl.addr.pass;
-		redisAsyncCommandArgv(tsub, NULL, NULL, argc, argv, NULL);
+		if (redisAsyncCommandArgv(tsub, NULL, NULL, argc, argv,
+		    NULL) != REDIS_OK)
+			log_warnx("cluster: cannot send AUTH for typing");
 	}
 	key = cluster_k("t", srv.conf.node_name);
 	argv[0] = "SUBSCRIBE";
