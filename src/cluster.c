@@ -159,20 +159,30 @@ reconnect_cb(evutil_socket_t fd, short events, void *arg)
 	rconn_connect(arg);
 }
 
-/* Schedules a reconnect of rc after its backoff, which doubles. */
+/*
+ * Schedules a reconnect of rc after its backoff, which doubles up to
+ * BACKOFF_MAX, or half of cluster_retry if that is less: what waited in
+ * the outbox must go within cluster_retry of Redis's return
+ * (tickd-cluster(7), What each failure does), reconnecting included.
+ */
 static void
 rconn_later(struct rconn *rc)
 {
 	struct timeval	tv;
+	uint64_t	max = BACKOFF_MAX;
 
+	if (srv.conf.cluster_retry / 2 < max)
+		max = srv.conf.cluster_retry / 2;
+	if (max < BACKOFF_MIN)
+		max = BACKOFF_MIN;
 	if (rc->backoff == 0)
 		rc->backoff = BACKOFF_MIN;
 	tv.tv_sec = (time_t)(rc->backoff / 1000);
 	tv.tv_usec = (suseconds_t)(rc->backoff % 1000) * 1000;
 	evtimer_add(rc->retry, &tv);
 	rc->backoff *= 2;
-	if (rc->backoff > BACKOFF_MAX)
-		rc->backoff = BACKOFF_MAX;
+	if (rc->backoff > max)
+		rc->backoff = max;
 }
 
 /* A connection went: Redis counts as unreachable until it is back. */
