@@ -9,7 +9,8 @@ PACKAGES="build-essential autoconf automake pkg-config
 	libevent-dev liblmdb-dev libjansson-dev libssl-dev libwslay-dev
 	libpq-dev libcurl4-openssl-dev libhiredis-dev python3 python3-websockets
 	python3-redis python3-cryptography python3-yaml
-	redis-server redis-tools mandoc lmdb-utils procps ca-certificates curl
+	redis-server redis-sentinel redis-tools mandoc lmdb-utils procps
+	ca-certificates curl
 	debhelper dpkg-dev fakeroot adduser bsdutils
 	postgresql nginx-light
 	clang libclang-rt-14-dev valgrind

@@ -105,7 +105,7 @@ cluster_ctl_status(char **err)
 	cluster_get_stats(&st);
 	mid_format(&cur, cs);
 	snprintf(ep, sizeof ep, "%016llx", (unsigned long long)cl.epoch);
-	return (json_pack("{s:s,s:s,s:s,s:i,s:b,s:s,s:s,s:I,s:I,s:I,s:I}",
+	return (json_pack("{s:s,s:s,s:s?,s:i,s:b,s:s,s:s,s:I,s:I,s:I,s:I}",
 	    "node", srv.conf.node_name, "url", srv.conf.cluster_url,
 	    "redis_host", cl.addr.host, "redis_port", cl.addr.port,
 	    "redis_up", cl.ready, "epoch", ep, "cursor", cs,

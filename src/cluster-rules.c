@@ -7,6 +7,7 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -153,13 +154,97 @@ cluster_redis_addr_clear(struct cluster_redis_addr *a)
 }
 
 /*
+ * Parses sentinel://[user:pass@]host:port[,host:port...]/MASTER into s:
+ * the Sentinels to ask for the address of the master called MASTER, and
+ * the credentials for that master (tickd.conf(5) Cluster).
+ */
+int
+cluster_sentinel_parse(const char *v, size_t len,
+    struct cluster_sentinel *s, char **why)
+{
+	const char	*p, *end = v + len, *slash, *at, *colon, *comma;
+	char		*url;
+	size_t		 i;
+	int		 rc;
+
+	memset(s, 0, sizeof *s);
+	if (len <= 11 || strncmp(v, "sentinel://", 11) != 0)
+		goto bad;
+	p = v + 11;
+	if ((slash = memrchr(p, '/', (size_t)(end - p))) == NULL ||
+	    slash + 1 == end || slash + 1 + CLUSTER_MASTER_MAX < end)
+		goto bad;
+	for (i = 1; slash + i < end; i++) {
+		if (!isalnum((unsigned char)slash[i]) &&
+		    strchr("._-", slash[i]) == NULL)
+			goto bad;
+	}
+	s->master = xstrndup(slash + 1, (size_t)(end - slash - 1));
+	if ((at = memrchr(p, '@', (size_t)(slash - p))) != NULL) {
+		colon = memchr(p, ':', (size_t)(at - p));
+		if (colon == NULL)
+			s->pass = xstrndup(p, (size_t)(at - p));
+		else {
+			if (colon > p)
+				s->user = xstrndup(p, (size_t)(colon - p));
+			s->pass = xstrndup(colon + 1,
+			    (size_t)(at - colon - 1));
+		}
+		p = at + 1;
+	}
+	if (slash[-1] == ',')
+		goto bad;
+	while (p < slash) {
+		if ((comma = memchr(p, ',', (size_t)(slash - p))) == NULL)
+			comma = slash;
+		if (s->n == CLUSTER_SENTINELS_MAX)
+			goto bad;
+		xasprintf(&url, "redis://%.*s", (int)(comma - p), p);
+		rc = cluster_redis_parse(url, strlen(url), &s->v[s->n], why);
+		free(url);
+		if (rc != 0) {
+			free(*why);
+			*why = NULL;
+			goto bad;
+		}
+		s->n++;
+		p = comma + 1;
+	}
+	if (s->n == 0)
+		goto bad;
+	return (0);
+
+bad:
+	cluster_sentinel_clear(s);
+	xasprintf(why, "\"%.*s\" is not sentinel://[user:pass@]host:port"
+	    "[,host:port...]/MASTER", (int)len, v);
+	return (-1);
+}
+
+/* Frees what s holds. */
+void
+cluster_sentinel_clear(struct cluster_sentinel *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		cluster_redis_addr_clear(&s->v[i]);
+	free(s->user);
+	free(s->pass);
+	free(s->master);
+	memset(s, 0, sizeof *s);
+}
+
+/*
  * Checks a cluster_redis value: one or more blank-separated URLs, each
- * parsed by cluster_redis_parse.  Returns how many there are, -1 on error.
+ * parsed by cluster_redis_parse, or one sentinel:// URL.  Returns how
+ * many there are, -1 on error.
  */
 int
 cluster_redis_check(const char *v, char **why)
 {
 	struct cluster_redis_addr	 a;
+	struct cluster_sentinel		 s;
 	const char			*p = v;
 	size_t				 len;
 	int				 n = 0;
@@ -169,9 +254,14 @@ cluster_redis_check(const char *v, char **why)
 		if (*p == '\0')
 			break;
 		len = strcspn(p, " \t");
-		if (cluster_redis_parse(p, len, &a, why) != 0)
+		if (len > 11 && strncmp(p, "sentinel://", 11) == 0) {
+			if (cluster_sentinel_parse(p, len, &s, why) != 0)
+				return (-1);
+			cluster_sentinel_clear(&s);
+		} else if (cluster_redis_parse(p, len, &a, why) != 0)
 			return (-1);
-		cluster_redis_addr_clear(&a);
+		else
+			cluster_redis_addr_clear(&a);
 		n++;
 		p += len;
 	}

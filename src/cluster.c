@@ -36,8 +36,9 @@ static void	setup_start(void);
 
 /*
  * What this build can serve (tickd.conf(5) Cluster): one standalone Redis
- * over plain TCP.  Debian 12's hiredis 0.14 has no TLS, so rediss:// is
- * refused; several URLs (a Redis Cluster) are refused too.
+ * over plain TCP, named or found through Sentinels.  Debian 12's hiredis
+ * 0.14 has no TLS, so rediss:// is refused; several URLs (a Redis
+ * Cluster) are refused too.
  */
 int
 cluster_check(const struct conf *conf, char **cause)
@@ -158,20 +159,30 @@ reconnect_cb(evutil_socket_t fd, short events, void *arg)
 	rconn_connect(arg);
 }
 
-/* Schedules a reconnect of rc after its backoff, which doubles. */
+/*
+ * Schedules a reconnect of rc after its backoff, which doubles up to
+ * BACKOFF_MAX, or half of cluster_retry if that is less: what waited in
+ * the outbox must go within cluster_retry of Redis's return
+ * (tickd-cluster(7), What each failure does), reconnecting included.
+ */
 static void
 rconn_later(struct rconn *rc)
 {
 	struct timeval	tv;
+	uint64_t	max = BACKOFF_MAX;
 
+	if (srv.conf.cluster_retry / 2 < max)
+		max = srv.conf.cluster_retry / 2;
+	if (max < BACKOFF_MIN)
+		max = BACKOFF_MIN;
 	if (rc->backoff == 0)
 		rc->backoff = BACKOFF_MIN;
 	tv.tv_sec = (time_t)(rc->backoff / 1000);
 	tv.tv_usec = (suseconds_t)(rc->backoff % 1000) * 1000;
 	evtimer_add(rc->retry, &tv);
 	rc->backoff *= 2;
-	if (rc->backoff > BACKOFF_MAX)
-		rc->backoff = BACKOFF_MAX;
+	if (rc->backoff > max)
+		rc->backoff = max;
 }
 
 /* A connection went: Redis counts as unreachable until it is back. */
@@ -190,6 +201,7 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	cl.setup_running = 0;
 	cluster_stream_down(rc == &cl.rd);
 	cluster_presence_down();
+	cluster_typing_down();
 	/* The other connection goes too, so that both start afresh. */
 	if (rc == &cl.cmd)
 		rconn_drop(&cl.rd, "the command connection went");
@@ -248,6 +260,12 @@ rconn_connect(struct rconn *rc)
 
 	if (rc->ac != NULL || cl.stopping)
 		return;
+	/* Through Sentinels: where the master is may have changed. */
+	cluster_sentinel_ask();
+	if (cl.addr.host == NULL) {
+		rconn_later(rc);
+		return;
+	}
 	ac = redisAsyncConnect(cl.addr.host, cl.addr.port);
 	if (ac == NULL || ac->err) {
 		log_warnx("cluster: cannot connect to Redis %s:%d: %s",
@@ -264,6 +282,28 @@ rconn_connect(struct rconn *rc)
 	redisLibeventAttach(ac, srv.base);
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
+}
+
+/*
+ * The master moved (a Sentinel said so): the connections go, and are made
+ * again to its new address.
+ */
+void
+cluster_redis_moved(void)
+{
+	struct rconn	*rcs[] = { &cl.cmd, &cl.rd };
+	size_t		 i;
+
+	for (i = 0; i < sizeof rcs / sizeof rcs[0]; i++) {
+		if (rcs[i]->ac != NULL)
+			rconn_drop(rcs[i], "the master moved");
+		else if (!cl.stopping) {
+			/* Waiting out a backoff: try the new address soon. */
+			evtimer_del(rcs[i]->retry);
+			rcs[i]->backoff = 0;
+			rconn_later(rcs[i]);
+		}
+	}
 }
 
 /* What a reply tells: 1 for an answer, 0 for none (the link went). */
@@ -285,45 +325,23 @@ cluster_logged_cb(redisAsyncContext *ac, void *r, void *arg)
 		    reply->str);
 }
 
-/* Reply to the SET NX of a name written back after an empty restart. */
-static void
-writeback_cb(redisAsyncContext *ac, void *r, void *arg)
-{
-	redisReply	*reply = r;
-	char		*user = arg;
-
-	if (answered(ac, reply) && reply->type == REDIS_REPLY_STRING &&
-	    strcmp(reply->str, srv.conf.node_name) != 0)
-		log_warnx("cluster: the name %s, homed here, is registered "
-		    "to node %s in Redis: an operator must decide "
-		    "(tickd-cluster(7) FAILURES)", user, reply->str);
-	free(user);
-}
-
 /*
  * User walk callback: writes a local user's directory entry back, and its
- * mirrors, read from the walk's transaction arg.
+ * mirrors, read from the walk's transaction arg; nothing for an account
+ * held for a name conflict, whose name another node's account has.
  */
 static int
 writeback_fn(void *arg, const char *user, const struct user_rec *u)
 {
-	const char	*argv[5];
-	char		*key;
-
-	key = cluster_k("u", user);
-	argv[0] = "SET";
-	argv[1] = key;
-	argv[2] = srv.conf.node_name;
-	argv[3] = "NX";
-	argv[4] = "GET";
-	if (rconn_cmd(&cl.cmd, writeback_cb, xstrdup(user), 0, 5, argv,
-	    NULL) != 0) {
-		free(key);
+	switch (cluster_names_writeback(arg, user, u)) {
+	case 0:
+		cluster_presence_writeback(arg, user, u);
+		return (STORE_WALK_NEXT);
+	case 1:
+		return (STORE_WALK_NEXT);
+	default:
 		return (STORE_WALK_STOP);
 	}
-	free(key);
-	cluster_presence_writeback(arg, user, u);
-	return (STORE_WALK_NEXT);
 }
 
 /*
@@ -500,6 +518,9 @@ hb_send(void)
 		cluster_nodes_refresh();
 		cluster_presence_tick();
 		cluster_groups_tick();
+		cluster_typing_tick();
+		cluster_names_tick();
+		cluster_sentinel_tick();
 	}
 }
 
@@ -689,7 +710,9 @@ cluster_init(char **cause)
 	if ((v = srv.conf.cluster_redis) == NULL)
 		return (0);
 	v += strspn(v, " \t");
-	if (cluster_redis_parse(v, strcspn(v, " \t"), &cl.addr, &why) != 0) {
+	if (strncmp(v, "sentinel://", 11) == 0 ?
+	    cluster_sentinel_init(v, strcspn(v, " \t"), &why) != 0 :
+	    cluster_redis_parse(v, strcspn(v, " \t"), &cl.addr, &why) != 0) {
 		*cause = why;
 		return (-1);
 	}
@@ -723,8 +746,12 @@ cluster_init(char **cause)
 	hb_cb(0, 0, NULL);
 	rconn_connect(&cl.cmd);
 	rconn_connect(&cl.rd);
-	log_info("cluster: node %s, Redis %s:%d", srv.conf.node_name,
-	    cl.addr.host, cl.addr.port);
+	if (cl.addr.host != NULL)
+		log_info("cluster: node %s, Redis %s:%d", srv.conf.node_name,
+		    cl.addr.host, cl.addr.port);
+	else
+		log_info("cluster: node %s, Redis through Sentinels",
+		    srv.conf.node_name);
 	return (0);
 }
 
@@ -752,6 +779,8 @@ cluster_shutdown(void)
 	cluster_rpc_free();
 	cluster_presence_free();
 	cluster_groups_free();
+	cluster_typing_down();
+	cluster_sentinel_free();
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);
 	if (cl.ev_hb != NULL)

@@ -43,6 +43,7 @@ int	rconn_cmd(struct rconn *, redisCallbackFn *, void *, uint64_t, int,
 	    const char **, const size_t *);
 void	rconn_answered(struct rconn *);
 void	cluster_logged_cb(struct redisAsyncContext *, void *, void *);
+void	cluster_redis_moved(void);
 char	*cluster_k(const char *, const char *);
 
 /* cluster-stream.c */
@@ -76,6 +77,20 @@ void	cluster_groups_commit(int);
 void	cluster_groups_tick(void);
 void	cluster_groups_writeback(struct txn *);
 void	cluster_groups_free(void);
+/* cluster-typing.c */
+void	cluster_typing_tick(void);
+void	cluster_typing_down(void);
+
+/* cluster-names.c */
+int	cluster_names_writeback(struct txn *, const char *,
+	    const struct user_rec *);
+void	cluster_names_tick(void);
+
+/* cluster-sentinel.c */
+int	cluster_sentinel_init(const char *, size_t, char **);
+void	cluster_sentinel_ask(void);
+void	cluster_sentinel_tick(void);
+void	cluster_sentinel_free(void);
 
 /* cluster-admin.c */
 int	cluster_forget_local(const char *);

@@ -1409,7 +1409,7 @@ cmd_push_del(struct ctl *ctl, json_t *args)
 }
 
 /* The commands of tickctl(8), looked up by ctl_request(). */
-/* cluster status, nodes, outbox and forget (tickctl(8) CLUSTER). */
+/* cluster status, nodes, outbox, forget, claim (tickctl(8) CLUSTER). */
 static void
 ctl_cluster(struct ctl *ctl, json_t *res, char *err, int durable)
 {
@@ -1471,6 +1471,17 @@ cmd_cluster_forget(struct ctl *ctl, json_t *args)
 	ctl_cluster(ctl, res, err, 1);
 }
 
+/* cluster claim NAME: see tickd-cluster(7), Name conflicts. */
+static void
+cmd_cluster_claim(struct ctl *ctl, json_t *args)
+{
+	json_t	*res;
+	char	*err = NULL;
+
+	res = cluster_ctl_claim(ctl_arg(args, 0), &err);
+	ctl_cluster(ctl, res, err, 1);
+}
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "user add", .fn = cmd_user_add, .nargs = 2 },
 	{ .name = "user del", .fn = cmd_user_del, .nargs = 1 },
@@ -1501,6 +1512,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "cluster nodes", .fn = cmd_cluster_nodes, .nargs = 0 },
 	{ .name = "cluster outbox", .fn = cmd_cluster_outbox, .nargs = 0 },
 	{ .name = "cluster forget", .fn = cmd_cluster_forget, .nargs = 1 },
+	{ .name = "cluster claim", .fn = cmd_cluster_claim, .nargs = 1 },
 };
 
 /*

@@ -436,6 +436,14 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 		http_store_error(c, STORE_ERR);
 		goto done;
 	}
+	/* The account lost its name to another node's (tickd-cluster(7)). */
+	if (cluster_held(txn, job->user)) {
+		log_info("http: login %s from %s refused: held for a name "
+		    "conflict", job->user, c->addr);
+		http_error(c, 409, TE_NAME_TAKEN, "another node's account "
+		    "has this name; an operator must decide");
+		goto done;
+	}
 	expires = now + srv.conf.token_ttl;
 	ret = account_device_limited(txn, job->user, job->has_device ?
 	    job->device : NULL, srv.conf.max_devices_per_user, &over);

@@ -110,6 +110,13 @@ proto_auth(struct conn *c, const char *token)
 		ws_close(c, 1008, "bad token");
 		return (-1);
 	}
+	/* Its name is another node's account's (tickd-cluster(7)). */
+	if (cluster_held(txn, tok.user)) {
+		ws_send_error(c, TE_BAD_TOKEN, "the account is held for a "
+		    "name conflict", NULL, NULL);
+		ws_close(c, 1008, "name conflict");
+		return (-1);
+	}
 	ws_authenticated(c, &tok);
 	return (0);
 }
@@ -741,16 +748,35 @@ typing_push(struct conn *to, void *arg)
 }
 
 /*
- * typing: pushed to the recipient's online devices unless it blocked the
- * sender; never stored.
+ * Typing from from to to, a user of this node: pushed to its online
+ * devices unless it blocked from (tickd-protocol(7) BLOCKING, PRESENCE AND
+ * TYPING); never stored.  Also what a typing from another node comes to
+ * (tickd-cluster(7), Typing across nodes).
+ */
+void
+proto_typing_deliver(struct txn *txn, const char *from, const char *to,
+    const char *state)
+{
+	json_t	*obj;
+
+	if (!presence_online(to) || store_block_get(txn, to, from) ==
+	    STORE_OK)
+		return;
+	obj = json_pack("{s:s,s:s,s:s}", "op", "typing", "from", from,
+	    "state", state);
+	presence_each(to, typing_push, obj);
+	json_decref(obj);
+}
+
+/*
+ * typing: to a user homed on another node, it goes there
+ * (tickd-cluster(7), Typing across nodes); else see proto_typing_deliver.
  */
 static void
 op_typing(struct conn *c, json_t *req, json_t *ref)
 {
 	struct txn	 txn;
 	const char	*to, *state;
-	json_t		*obj;
-	int		 blocked;
 
 	to = member_string(req, "to", NAME_CHAT_MAX);
 	state = member_string(req, "state", 16);
@@ -765,21 +791,13 @@ op_typing(struct conn *c, json_t *req, json_t *ref)
 		proto_group_typing(c, to, state, ref);
 		return;
 	}
-	/* Typing is never stored: only online devices see it. */
-	if (presence_online(to)) {
-		if (store_txn_begin(srv.store, &txn, 0) != STORE_OK) {
-			store_error(c, STORE_ERR, ref, NULL);
-			return;
-		}
-		blocked = store_block_get(&txn, to, c->user) == STORE_OK;
-		store_txn_abort(&txn);
-		if (!blocked) {
-			obj = json_pack("{s:s,s:s,s:s}", "op", "typing", "from",
-			    c->user, "state", state);
-			presence_each(to, typing_push, obj);
-			json_decref(obj);
-		}
+	if (store_txn_begin(srv.store, &txn, 0) != STORE_OK) {
+		store_error(c, STORE_ERR, ref, NULL);
+		return;
 	}
+	if (!cluster_typing(&txn, c->user, to, state))
+		proto_typing_deliver(&txn, c->user, to, state);
+	store_txn_abort(&txn);
 	reply_ok(c, ref);
 }
 

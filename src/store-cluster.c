@@ -7,6 +7,7 @@
  * the origin of each item it stored for a remote sender, for receipts;
  * and in meta the stream cursor, the Redis epoch and the outbox's size.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -481,4 +482,46 @@ store_crmsg_del(struct txn *txn, const struct mid *mid)
 
 	mid_encode(mid, k);
 	return (db_del(txn, DB_CRMSG, k, sizeof k));
+}
+
+/* The meta key of user's hold (tickd-cluster(7), Name conflicts). */
+static void
+cheld_key(char *key, size_t size, const char *user)
+{
+	snprintf(key, size, "cluster_held:%s", user);
+}
+
+/*
+ * The creation time of user's account when it was held, refused logins
+ * for a name conflict; STORE_NOTFOUND if it never was.
+ */
+int
+store_cheld_get(struct txn *txn, const char *user, uint64_t *created)
+{
+	char	key[sizeof "cluster_held:" + NAME_USER_MAX];
+
+	cheld_key(key, sizeof key, user);
+	return (meta_get_u64s(txn, key, created, 1));
+}
+
+/* Holds user's account made at created (a Unix ms). */
+int
+store_cheld_put(struct txn *txn, const char *user, uint64_t created)
+{
+	char	key[sizeof "cluster_held:" + NAME_USER_MAX];
+
+	cheld_key(key, sizeof key, user);
+	return (meta_put_u64s(txn, key, &created, 1));
+}
+
+/* Lifts user's hold, if any. */
+int
+store_cheld_del(struct txn *txn, const char *user)
+{
+	char	key[sizeof "cluster_held:" + NAME_USER_MAX];
+	int	rc;
+
+	cheld_key(key, sizeof key, user);
+	rc = db_del(txn, DB_META, key, strlen(key));
+	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
 }

@@ -868,6 +868,9 @@ int	store_crmsg_put(struct txn *, const struct mid *, const char *,
 int	store_crmsg_get(struct txn *, const struct mid *, char *,
 	    struct mid *);
 int	store_crmsg_del(struct txn *, const struct mid *);
+int	store_cheld_get(struct txn *, const char *, uint64_t *);
+int	store_cheld_put(struct txn *, const char *, uint64_t);
+int	store_cheld_del(struct txn *, const char *);
 
 /* store-cgroups.c */
 /*

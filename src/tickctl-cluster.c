@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * tickctl-cluster.c: how tickctl(8) shows the answers of tickctl cluster
- * status, nodes, outbox and forget (tickd-cluster(7)).
+ * status, nodes, outbox, forget and claim (tickd-cluster(7)).
  */
 #include <sys/types.h>
 
@@ -76,4 +76,11 @@ void
 tickctl_show_cluster_forget(json_t *r)
 {
 	printf("node %s forgotten\n", cstr(r, "forgotten"));
+}
+
+/* cluster claim. */
+void
+tickctl_show_cluster_claim(json_t *r)
+{
+	printf("%s claimed for node %s\n", cstr(r, "claimed"), cstr(r, "node"));
 }

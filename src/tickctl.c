@@ -137,6 +137,8 @@ static const struct cmd cmds[] = {
 	{ "cluster outbox",	F_DAEMON,	tickctl_show_cluster_outbox, NULL },
 	{ "cluster forget <node>", F_DAEMON, tickctl_show_cluster_forget,
 	    NULL },
+	{ "cluster claim <user>", F_DAEMON, tickctl_show_cluster_claim,
+	    NULL },
 	{ "backup <file> --media <dir>", F_STORE, show_backup,
 	    run_backup_media },
 };

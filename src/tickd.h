@@ -257,6 +257,15 @@ struct cluster_redis_addr {
 	int		 port;
 	int		 tls;		/* rediss:// */
 };
+#define CLUSTER_SENTINELS_MAX	8	/* in one sentinel:// URL */
+#define CLUSTER_MASTER_MAX	64	/* bytes of a master's name */
+struct cluster_sentinel {
+	char		*user;		/* the master's AUTH; NULL: none */
+	char		*pass;
+	char		*master;	/* its name in the Sentinels */
+	struct cluster_redis_addr v[CLUSTER_SENTINELS_MAX];
+	size_t		 n;
+};
 enum cluster_verdict {
 	CLUSTER_APPLY,			/* new: apply it */
 	CLUSTER_SKIP,			/* at or below the cursor: XACK only */
@@ -267,6 +276,9 @@ int	cluster_url_ok(const char *, char **);
 int	cluster_redis_parse(const char *, size_t, struct cluster_redis_addr *,
 	    char **);
 void	cluster_redis_addr_clear(struct cluster_redis_addr *);
+int	cluster_sentinel_parse(const char *, size_t, struct cluster_sentinel *,
+	    char **);
+void	cluster_sentinel_clear(struct cluster_sentinel *);
 int	cluster_redis_check(const char *, char **);
 int	cluster_home_of(const char *, size_t, size_t *);
 char	*cluster_key(const char *, const char *, const char *);
@@ -314,6 +326,9 @@ void	cluster_group_mirror(const char *, const char *,
 typedef void cluster_rpc_fn(void *, json_t *);
 int	cluster_rpc_call(const char *, const char *, json_t *,
 	    cluster_rpc_fn *, void *);
+/* cluster-names.c (cluster-none.c without hiredis) */
+int	cluster_held(struct txn *, const char *);
+json_t	*cluster_ctl_claim(const char *, char **);
 
 /* cluster-presence.c (cluster-none.c without hiredis) */
 void	cluster_presence_view(const char *, const char *, int *, uint64_t *);
@@ -323,6 +338,10 @@ void	cluster_presence_changed(const char *, const struct user_rec *, int);
 void	cluster_presence_block(const char *, const char *, int);
 int	cluster_presence_get(const char *, const char *,
 	    void (*)(void *, int, json_t *), void *, json_t **);
+
+/* cluster-typing.c (cluster-none.c without hiredis) */
+int	cluster_typing(struct txn *, const char *, const char *,
+	    const char *);
 
 /* util.c */
 uint64_t now_ms(void);
@@ -1069,6 +1088,8 @@ void	proto_error(struct conn *, enum tick_err, const char *, json_t *,
 	    json_t *);
 void	proto_push_checked(struct conn *, json_t *, const struct push_ep *,
 	    const char *);
+void	proto_typing_deliver(struct txn *, const char *, const char *,
+	    const char *);
 
 /* proto-group.c */
 void	op_group_create(struct conn *, json_t *, json_t *);
@@ -1194,6 +1215,7 @@ void	tickctl_show_cluster_status(json_t *);
 void	tickctl_show_cluster_nodes(json_t *);
 void	tickctl_show_cluster_outbox(json_t *);
 void	tickctl_show_cluster_forget(json_t *);
+void	tickctl_show_cluster_claim(json_t *);
 
 /* control.c */
 int	control_init(char **);

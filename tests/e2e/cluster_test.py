@@ -33,17 +33,18 @@ def skip_unless_cluster():
 
 class Redis:
     """A redis-server on a free loopback port, without persistence, so that
-    a restart comes back empty."""
+    a restart comes back empty; args are more of its options."""
 
-    def __init__(self):
+    def __init__(self, args=()):
         self.dir = tempfile.mkdtemp(prefix="tickd-redis-")
         self.port = free_port()
         self.proc = None
+        self.args = list(args)
 
     def start(self):
         self.proc = subprocess.Popen([REDIS_SERVER, "--port",
             str(self.port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", self.dir],
+            "--appendonly", "no", "--dir", self.dir, *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10

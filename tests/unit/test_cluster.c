@@ -75,6 +75,47 @@ test_urls(void)
 	return (0);
 }
 
+/* sentinel:// URLs. */
+static int
+test_sentinel_url(void)
+{
+	struct cluster_sentinel	 s;
+	char			*why = NULL;
+	const char		*u;
+
+	u = "sentinel://127.0.0.1:26379,[::1]:26380/mymaster";
+	CHECK(cluster_sentinel_parse(u, strlen(u), &s, &why) == 0);
+	CHECK(s.n == 2 && strcmp(s.v[0].host, "127.0.0.1") == 0 &&
+	    s.v[0].port == 26379 && strcmp(s.v[1].host, "::1") == 0 &&
+	    s.v[1].port == 26380 && strcmp(s.master, "mymaster") == 0 &&
+	    s.user == NULL && s.pass == NULL);
+	cluster_sentinel_clear(&s);
+	u = "sentinel://u:p@h:1/m-1.x";
+	CHECK(cluster_sentinel_parse(u, strlen(u), &s, &why) == 0);
+	CHECK(s.n == 1 && strcmp(s.user, "u") == 0 &&
+	    strcmp(s.pass, "p") == 0 && strcmp(s.master, "m-1.x") == 0);
+	cluster_sentinel_clear(&s);
+	u = "sentinel://h:1/";
+	CHECK(cluster_sentinel_parse(u, strlen(u), &s, &why) == -1);
+	free(why);
+	u = "sentinel://h:1";
+	CHECK(cluster_sentinel_parse(u, strlen(u), &s, &why) == -1);
+	free(why);
+	u = "sentinel://h:1,/m";
+	CHECK(cluster_sentinel_parse(u, strlen(u), &s, &why) == -1);
+	free(why);
+	u = "sentinel://h:x/m";
+	CHECK(cluster_sentinel_parse(u, strlen(u), &s, &why) == -1);
+	free(why);
+	u = "sentinel://h:1/m m";
+	CHECK(cluster_sentinel_parse(u, strlen(u), &s, &why) == -1);
+	free(why);
+	CHECK(cluster_redis_check("sentinel://a:1,b:2/m", &why) == 1);
+	CHECK(cluster_redis_check("sentinel://a:1/", &why) == -1);
+	free(why);
+	return (0);
+}
+
 /* The home in a token or media ID, and Redis key names. */
 static int
 test_homes_and_keys(void)
@@ -754,6 +795,7 @@ test_groups_across(void)
 static const struct test tests[] = {
 	{ "node names", test_node_names },
 	{ "cluster_url and cluster_redis", test_urls },
+	{ "sentinel:// URLs", test_sentinel_url },
 	{ "homes in tokens and IDs, Redis keys", test_homes_and_keys },
 	{ "the receiver's verdict", test_verdict },
 	{ "the outbox in the store", test_outbox },
