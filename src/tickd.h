@@ -1071,6 +1071,32 @@ void	proto_error(struct conn *, enum tick_err, const char *, json_t *,
 void	proto_push_checked(struct conn *, json_t *, const struct push_ep *,
 	    const char *);
 
+/* proto-req.c */
+#define PROTO_REF_MAX	64	/* bytes of a string "ref" */
+enum proto_op {
+	PROTO_SEND = 1,
+	PROTO_ACK,
+	PROTO_READ
+};
+/* A send, ack or read as proto.c runs it, read by proto_req_json(). */
+struct proto_req {
+	enum proto_op	 op;
+	json_t		*ref;		/* held, or NULL */
+	json_t		*idv;		/* a send's "id" if a string, held */
+	char		 to[NAME_CHAT_MAX + 1];	/* send */
+	char		 id[CLIENT_ID_MAX + 1];
+	json_t		*body;		/* held */
+	json_t		*media;		/* held, or NULL */
+	struct mid	*mids;		/* ack, read: nmids of them */
+	size_t		 nmids;
+};
+json_t	*proto_load(const uint8_t *, size_t, const struct conf *, json_t **,
+	    enum tick_err *, const char **);
+const char *proto_member_string(json_t *, const char *, size_t);
+int	 proto_req_json(json_t *, enum proto_op, json_t *, const struct conf *,
+	    struct proto_req *, const char **);
+void	 proto_req_free(struct proto_req *);
+
 /* proto-group.c */
 void	op_group_create(struct conn *, json_t *, json_t *);
 void	op_group_info(struct conn *, json_t *, json_t *);
