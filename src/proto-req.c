@@ -2,8 +2,9 @@
 /*
  * proto-req.c: a frame as jansson's tree, and the requests of send, ack
  * and read read from that tree into a struct proto_req, the form their
- * handlers in proto.c run from; the checks here decide what is a bad
- * request.
+ * handlers in proto.c run from.  proto-fast.c fills the same struct
+ * straight from the bytes of the frames it is sure of; every other frame
+ * comes here, and the checks here decide what is a bad request.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,7 @@ proto_req_free(struct proto_req *r)
 	json_decref(r->idv);
 	json_decref(r->body);
 	json_decref(r->media);
+	free(r->body_text);
 	free(r->mids);
 	memset(r, 0, sizeof *r);
 }

@@ -284,6 +284,8 @@ send_run(struct conn *c, struct proto_req *r)
 	sreq.to = to;
 	sreq.id = id;
 	sreq.body = r->body;
+	sreq.body_text = r->body_text;
+	sreq.body_len = r->body_len;
 	sreq.media = r->media;
 	sreq.now = now_ms();
 	where = cluster_on() && to[0] != '#' ?
@@ -1170,11 +1172,22 @@ void
 proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
 {
 	const struct op	*op = NULL;
+	struct proto_req r;
 	json_t		*req, *opv, *ref, *idv;
 	enum tick_err	 err;
 	const char	*why;
 	size_t		 i;
 
+	/* send, ack and read in their common shapes skip jansson's tree. */
+	if (proto_fast(data, len, &srv.conf, &r) == 0) {
+		if (!c->authed)
+			proto_error(c, TE_NOT_AUTHENTICATED, "authenticate "
+			    "first", r.ref, r.idv);
+		else
+			req_run(c, &r);
+		proto_req_free(&r);
+		return;
+	}
 	if ((req = proto_load(data, len, &srv.conf, &ref, &err, &why)) ==
 	    NULL) {
 		proto_error(c, err, why, ref, NULL);

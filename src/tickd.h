@@ -401,6 +401,8 @@ struct send_req {
 	const char	*to;
 	const char	*id;
 	json_t		*body;
+	const char	*body_text;	/* or it encoded, body_len bytes */
+	size_t		 body_len;
 	json_t		*media;		/* IDs it references, or NULL */
 	uint64_t	 now;
 };
@@ -1078,14 +1080,19 @@ enum proto_op {
 	PROTO_ACK,
 	PROTO_READ
 };
-/* A send, ack or read as proto.c runs it, read by proto_req_json(). */
+/*
+ * A send, ack or read as proto.c runs it: read from jansson's tree by
+ * proto_req_json(), or from the frame's bytes by proto_fast().
+ */
 struct proto_req {
 	enum proto_op	 op;
 	json_t		*ref;		/* held, or NULL */
 	json_t		*idv;		/* a send's "id" if a string, held */
 	char		 to[NAME_CHAT_MAX + 1];	/* send */
 	char		 id[CLIENT_ID_MAX + 1];
-	json_t		*body;		/* held */
+	json_t		*body;		/* held, from the tree; or */
+	char		*body_text;	/* as json_dumps(JSON_COMPACT) */
+	size_t		 body_len;
 	json_t		*media;		/* held, or NULL */
 	struct mid	*mids;		/* ack, read: nmids of them */
 	size_t		 nmids;
@@ -1096,6 +1103,10 @@ const char *proto_member_string(json_t *, const char *, size_t);
 int	 proto_req_json(json_t *, enum proto_op, json_t *, const struct conf *,
 	    struct proto_req *, const char **);
 void	 proto_req_free(struct proto_req *);
+
+/* proto-fast.c */
+int	 proto_fast(const uint8_t *, size_t, const struct conf *,
+	    struct proto_req *);
 
 /* proto-group.c */
 void	op_group_create(struct conn *, json_t *, json_t *);
