@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * testlib-proto.h: proto_fast() against the jansson path, for
- * tests/unit/test_proto_fast.c; see testlib-proto.c.
+ * tests/unit/test_proto_fast.c and tests/fuzz/fuzz-json.c; see
+ * testlib-proto.c.
  */
 #ifndef TICKD_TESTLIB_PROTO_H
 #define TICKD_TESTLIB_PROTO_H
