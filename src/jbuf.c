@@ -52,43 +52,6 @@ jbuf_key(struct jbuf *j, const char *key)
 	j->p[j->len++] = ':';
 }
 
-/*
- * The length of the UTF-8 sequence at s (at most n bytes), or 0 if it is
- * not one: overlong forms, surrogates and code points above U+10FFFF are
- * refused, as jansson refuses them.
- */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned int	cp;
-	size_t		len, i;
-
-	if (s[0] < 0x80)
-		return (1);
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return (0);
-	if (len > n)
-		return (0);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return (0);
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return (0);
-	return (len);
-}
-
 /* Starts an object whose first member is "op". */
 void
 jbuf_open(struct jbuf *j, const char *op)

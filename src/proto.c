@@ -12,7 +12,6 @@
 #include "tickd.h"
 
 #define OP_NOAUTH	0x01	/* allowed before authentication */
-#define REF_MAX		64
 #define PROTO_ERRORS_MAX 10	/* then the connection is closed, 1008 */
 
 /*
@@ -150,65 +149,46 @@ op_ping(struct conn *c, json_t *req, json_t *ref)
 	json_decref(obj);
 }
 
-/* A string member of 1..max bytes without NUL, or NULL. */
-static const char *
-member_string(json_t *req, const char *name, size_t max)
-{
-	json_t	*v = json_object_get(req, name);
-
-	if (!json_is_string(v) || json_string_length(v) == 0 ||
-	    json_string_length(v) > max ||
-	    strlen(json_string_value(v)) != json_string_length(v))
-		return (NULL);
-	return (json_string_value(v));
-}
-
 /*
  * The send of c to a user not known here waits for the cluster's directory
  * (tickd-cluster(7) step 1): then it runs again, or is answered
  * no_such_user, or unavailable with Redis unreachable.
  */
 struct send_wait {
-	struct conn	*c;
-	json_t		*req;
-	json_t		*ref;
+	struct conn		*c;
+	struct proto_req	 r;
 };
-static int	send_rerun;	/* op_send runs after a lookup */
+static int	send_rerun;	/* send_run runs after a lookup */
 
-static void	op_send(struct conn *, json_t *, json_t *);
+static void	send_run(struct conn *, struct proto_req *);
 
 /* The directory answered the lookup of a send. */
 static void
 send_looked_up(void *arg, int status, const char *node)
 {
 	struct send_wait	*w = arg;
-	json_t			*idv;
 
 	(void)node;
-	idv = json_object_get(w->req, "id");
-	if (idv != NULL && !json_is_string(idv))
-		idv = NULL;
 	if (w->c->dead)
 		status = -1;
 	if (status == CLUSTER_FOUND && strcmp(node, srv.conf.node_name) != 0) {
 		send_rerun = 1;
-		op_send(w->c, w->req, w->ref);
+		send_run(w->c, &w->r);
 		send_rerun = 0;
 	} else if (status == CLUSTER_DOWN)
 		ws_send_error(w->c, TE_UNAVAILABLE, "the cluster's directory "
-		    "is unreachable; nothing was stored", w->ref, idv);
+		    "is unreachable; nothing was stored", w->r.ref, w->r.idv);
 	else if (status != -1)
-		ws_send_error(w->c, TE_NO_SUCH_USER, "no such user", w->ref,
-		    idv);
+		ws_send_error(w->c, TE_NO_SUCH_USER, "no such user", w->r.ref,
+		    w->r.idv);
 	conn_unref(w->c);
-	json_decref(w->req);
-	json_decref(w->ref);
+	proto_req_free(&w->r);
 	free(w);
 }
 
 /*
  * The mirror of a group homed on another node, read for a send of one of
- * its members homed here (tickd-cluster(7) GROUPS), while op_send runs
+ * its members homed here (tickd-cluster(7) GROUPS), while send_run runs
  * again with it.
  */
 static const struct gmirror	*send_gm;
@@ -218,47 +198,43 @@ static void
 send_mirror_read(void *arg, int status, const struct gmirror *m)
 {
 	struct send_wait	*w = arg;
-	json_t			*idv;
 
-	idv = json_object_get(w->req, "id");
-	if (idv != NULL && !json_is_string(idv))
-		idv = NULL;
 	if (!w->c->dead && status == CLUSTER_FOUND) {
 		send_rerun = 1;
 		send_gm = m;
-		op_send(w->c, w->req, w->ref);
+		send_run(w->c, &w->r);
 		send_gm = NULL;
 		send_rerun = 0;
 	} else if (!w->c->dead && status == CLUSTER_DOWN)
 		ws_send_error(w->c, TE_UNAVAILABLE, "the group's mirror is "
-		    "unreachable; nothing was stored", w->ref, idv);
+		    "unreachable; nothing was stored", w->r.ref, w->r.idv);
 	else if (!w->c->dead)
 		ws_send_error(w->c, TE_NO_SUCH_GROUP, "no such group",
-		    w->ref, idv);
+		    w->r.ref, w->r.idv);
 	conn_unref(w->c);
-	json_decref(w->req);
-	json_decref(w->ref);
+	proto_req_free(&w->r);
 	free(w);
 }
 
 /*
  * Starts the lookup of a send's recipient, see send_looked_up, or the
- * read of its group's mirror, see send_mirror_read.
+ * read of its group's mirror, see send_mirror_read.  The wait takes r
+ * over, leaving it empty.
  */
 static void
-cluster_send_lookup(struct conn *c, json_t *req, json_t *ref, const char *to)
+cluster_send_lookup(struct conn *c, struct proto_req *r)
 {
 	struct send_wait	*w;
 
 	w = xcalloc(1, sizeof *w);
 	w->c = c;
-	w->req = json_incref(req);
-	w->ref = ref == NULL ? NULL : json_incref(ref);
+	w->r = *r;
+	memset(r, 0, sizeof *r);
 	conn_ref(c);
-	if (to[0] == '#')
-		cluster_group_mirror(to, c->user, send_mirror_read, w);
+	if (w->r.to[0] == '#')
+		cluster_group_mirror(w->r.to, c->user, send_mirror_read, w);
 	else
-		cluster_lookup(to, send_looked_up, w);
+		cluster_lookup(w->r.to, send_looked_up, w);
 }
 
 /*
@@ -281,45 +257,23 @@ group_elsewhere(struct txn *txn, const char *user, const char *group)
 }
 
 /*
- * send: queue_accept() decides; sent goes out after the group commit, then the
- * targets are pumped.
+ * send, its members checked (proto-req.c): queue_send() decides; sent goes
+ * out after the group commit, then the targets are pumped.
  */
 static void
-op_send(struct conn *c, json_t *req, json_t *ref)
+send_run(struct conn *c, struct proto_req *r)
 {
 	struct send_req	 sreq;
 	struct send_res	 res;
 	struct txn	*txn;
-	const char	*to, *id;
+	const char	*to = r->to, *id = r->id;
 	struct jbuf	 j;
-	json_t		*idv, *body, *media;
+	json_t		*ref = r->ref, *idv = r->idv;
 	char		 mid[MID_STRLEN + 1], home[CLUSTER_NODE_MAX + 1];
 	char		*ok;
 	size_t		 oklen;
 	int		 ret, where;
 
-	idv = json_object_get(req, "id");
-	if (idv != NULL && !json_is_string(idv))
-		idv = NULL;
-	to = member_string(req, "to", 256);
-	id = member_string(req, "id", CLIENT_ID_MAX);
-	body = json_object_get(req, "body");
-	/* The sender is the authenticated device, never a member. */
-	if (to == NULL || id == NULL || body == NULL ||
-	    json_object_get(req, "from") != NULL ||
-	    json_object_get(req, "from_device") != NULL ||
-	    (to[0] != '#' && !valid_user(to, strlen(to))) ||
-	    (to[0] == '#' && !valid_group(to, strlen(to)))) {
-		proto_error(c, TE_BAD_REQUEST, "send needs \"to\" (a user), "
-		    "\"id\" (1-64 bytes) and \"body\"", ref, idv);
-		return;
-	}
-	media = json_object_get(req, "media");
-	if (media != NULL && !media_member_ok(media, srv.conf.max_media_refs)) {
-		proto_error(c, TE_BAD_REQUEST, "\"media\" must be an array of "
-		    "1 to max_media_refs IDs", ref, idv);
-		return;
-	}
 	if (!limit_send(c->user)) {
 		srv.stats.rate_limited++;
 		ws_send_error(c, TE_RATE_LIMITED, "send_rate exceeded; nothing "
@@ -336,8 +290,10 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	sreq.from_device = c->device;
 	sreq.to = to;
 	sreq.id = id;
-	sreq.body = body;
-	sreq.media = media;
+	sreq.body = r->body;
+	sreq.body_text = r->body_text;
+	sreq.body_len = r->body_len;
+	sreq.media = r->media;
 	sreq.now = now_ms();
 	where = cluster_on() && to[0] != '#' ?
 	    cluster_where(txn, to, home) : CLUSTER_LOCAL;
@@ -347,12 +303,12 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 			store_error(c, ret, ref, idv);
 		else
 			/* Its mirror is read, then this send runs again. */
-			cluster_send_lookup(c, req, ref, to);
+			cluster_send_lookup(c, r);
 		return;
 	}
 	if (where == CLUSTER_NONE && !send_rerun) {
 		/* Not cached: ask the directory, then this send runs again. */
-		cluster_send_lookup(c, req, ref, to);
+		cluster_send_lookup(c, r);
 		return;
 	}
 	if (send_gm != NULL)
@@ -400,7 +356,7 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 		    "was stored", ref, idv);
 		goto out;
 	case TE_UNAVAILABLE:
-		ws_send_error(c, res.err, media != NULL ? "media cannot be "
+		ws_send_error(c, res.err, r->media != NULL ? "media cannot be "
 		    "sent to a user on another node yet" : "too many messages "
 		    "wait for other nodes (cluster_outbox_max)", ref, idv);
 		goto out;
@@ -437,48 +393,6 @@ op_send(struct conn *c, json_t *req, json_t *ref)
 	push_sent(txn, c->user, &res);
 out:
 	targets_free(&res.targets);
-}
-
-/*
- * The mids of an ack or read: "mid" or a non-empty "mids" array, all
- * valid, at most max_ack_mids.  Returns the count, or -1.
- */
-static int
-parse_mids(json_t *req, struct mid **out)
-{
-	json_t		*one = json_object_get(req, "mid");
-	json_t		*many = json_object_get(req, "mids");
-	json_t		*v;
-	struct mid	*mids;
-	size_t		 i, n;
-
-	if ((one == NULL) == (many == NULL))
-		return (-1);
-	if (one != NULL) {
-		if (!json_is_string(one))
-			return (-1);
-		mids = xmalloc(sizeof *mids);
-		if (mid_parse(json_string_value(one), json_string_length(one),
-		    mids) != 0) {
-			free(mids);
-			return (-1);
-		}
-		*out = mids;
-		return (1);
-	}
-	if (!json_is_array(many) || (n = json_array_size(many)) == 0 ||
-	    n > srv.conf.max_ack_mids)
-		return (-1);
-	mids = xcalloc(n, sizeof *mids);
-	json_array_foreach(many, i, v) {
-		if (!json_is_string(v) || mid_parse(json_string_value(v),
-		    json_string_length(v), &mids[i]) != 0) {
-			free(mids);
-			return (-1);
-		}
-	}
-	*out = mids;
-	return ((int)n);
 }
 
 /* One mid of an ack: the item leaves this device's queue. */
@@ -519,52 +433,67 @@ read_one(struct conn *c, struct txn *txn, const struct mid *mid)
 }
 
 /*
- * ack and read: "mid" or "mids", each handed to one() in the batch.  The
- * ok waits for the commit; 0 if every mid was taken.
+ * ack and read, their mids checked (proto-req.c): each mid handed to one()
+ * in the batch.  The ok waits for the commit; 0 if every mid was taken.
  */
 static int
-op_mids(struct conn *c, json_t *req, json_t *ref, const char *errmsg,
+mids_run(struct conn *c, const struct proto_req *r,
     int (*one)(struct conn *, struct txn *, const struct mid *))
 {
 	struct txn	*txn;
-	struct mid	*mids;
-	int		 n, i, ret = STORE_OK;
+	size_t		 i;
+	int		 ret = STORE_OK;
 
-	if ((n = parse_mids(req, &mids)) == -1) {
-		proto_error(c, TE_BAD_REQUEST, errmsg, ref, NULL);
-		return (-1);
-	}
 	if ((txn = batch_txn()) == NULL) {
-		free(mids);
-		store_error(c, STORE_ERR, ref, NULL);
+		store_error(c, STORE_ERR, r->ref, NULL);
 		return (-1);
 	}
-	for (i = 0; i < n && ret == STORE_OK; i++)
-		ret = one(c, txn, &mids[i]);
-	free(mids);
+	for (i = 0; i < r->nmids && ret == STORE_OK; i++)
+		ret = one(c, txn, &r->mids[i]);
 	if (ret != STORE_OK) {
-		store_error(c, ret, ref, NULL);
+		store_error(c, ret, r->ref, NULL);
 		return (-1);
 	}
-	reply_stored(c, ref);
+	reply_stored(c, r->ref);
 	return (0);
 }
 
-/* ack: deletes the items acked, then sends what the window now allows. */
+/*
+ * send, ack or read, its members checked: ack deletes the items acked,
+ * then sends what the window now allows; read queues read receipts.
+ */
 static void
-op_ack(struct conn *c, json_t *req, json_t *ref)
+req_run(struct conn *c, struct proto_req *r)
 {
-	if (op_mids(c, req, ref, "ack needs \"mid\" or \"mids\" (at most "
-	    "max_ack_mids)", ack_one) == 0)
-		pump_later(c);
+	switch (r->op) {
+	case PROTO_SEND:
+		send_run(c, r);
+		break;
+	case PROTO_ACK:
+		if (mids_run(c, r, ack_one) == 0)
+			pump_later(c);
+		break;
+	case PROTO_READ:
+		mids_run(c, r, read_one);
+		break;
+	}
 }
 
-/* read: queues read receipts for the messages named. */
+/* send, ack and read from jansson's tree: checked, then run. */
 static void
-op_read(struct conn *c, json_t *req, json_t *ref)
+op_req(struct conn *c, json_t *req, json_t *ref)
 {
-	op_mids(c, req, ref, "read needs \"mid\" or \"mids\" (at most "
-	    "max_ack_mids)", read_one);
+	struct proto_req	 r;
+	const char		*op, *why;
+
+	op = json_string_value(json_object_get(req, "op"));
+	if (proto_req_json(req, strcmp(op, "send") == 0 ? PROTO_SEND :
+	    strcmp(op, "ack") == 0 ? PROTO_ACK : PROTO_READ, ref, &srv.conf,
+	    &r, &why) != 0)
+		proto_error(c, TE_BAD_REQUEST, why, r.ref, r.idv);
+	else
+		req_run(c, &r);
+	proto_req_free(&r);
 }
 
 /* block and unblock: account_block() and account_unblock() decide. */
@@ -578,7 +507,7 @@ op_block(struct conn *c, json_t *req, json_t *ref)
 			    "op"));
 	int		 ret;
 
-	user = member_string(req, "user", NAME_USER_MAX);
+	user = proto_member_string(req, "user", NAME_USER_MAX);
 	if (user == NULL || !account_block_valid(c->user, user)) {
 		proto_error(c, TE_BAD_REQUEST, need_user, ref, NULL);
 		return;
@@ -778,8 +707,8 @@ op_typing(struct conn *c, json_t *req, json_t *ref)
 	struct txn	 txn;
 	const char	*to, *state;
 
-	to = member_string(req, "to", NAME_CHAT_MAX);
-	state = member_string(req, "state", 16);
+	to = proto_member_string(req, "to", NAME_CHAT_MAX);
+	state = proto_member_string(req, "state", 16);
 	if (to == NULL || !(valid_user(to, strlen(to)) ||
 	    valid_group(to, strlen(to))) || state == NULL ||
 	    (strcmp(state, "composing") != 0 && strcmp(state, "paused") != 0)) {
@@ -909,9 +838,9 @@ op_keys_fetch(struct conn *c, json_t *req, json_t *ref)
 	size_t			 n, len;
 	int			 ret, where;
 
-	user = member_string(req, "user", NAME_USER_MAX);
+	user = proto_member_string(req, "user", NAME_USER_MAX);
 	if (dv != NULL)
-		device = member_string(req, "device", NAME_DEVICE_MAX);
+		device = proto_member_string(req, "device", NAME_DEVICE_MAX);
 	if (user == NULL || !valid_user(user, strlen(user)) ||
 	    (dv != NULL && (device == NULL ||
 	    !valid_device(device, strlen(device))))) {
@@ -1123,7 +1052,7 @@ mute_chat(struct txn *txn, const char *user, json_t *req, const char **chat,
 	struct user_rec	u;
 
 	*ret = STORE_OK;
-	if ((*chat = member_string(req, "chat", NAME_CHAT_MAX)) == NULL)
+	if ((*chat = proto_member_string(req, "chat", NAME_CHAT_MAX)) == NULL)
 		return (TE_BAD_REQUEST);
 	if ((*chat)[0] == '#') {
 		if (!valid_group(*chat, strlen(*chat)))
@@ -1162,7 +1091,7 @@ op_mute(struct conn *c, json_t *req, json_t *ref)
 	until = json_object_get(req, "until");
 	if ((until != NULL && (unmute || !json_is_integer(until) ||
 	    json_integer_value(until) < 0)) ||
-	    member_string(req, "chat", NAME_CHAT_MAX) == NULL) {
+	    proto_member_string(req, "chat", NAME_CHAT_MAX) == NULL) {
 		proto_error(c, TE_BAD_REQUEST, usage, ref, NULL);
 		return;
 	}
@@ -1224,9 +1153,9 @@ op_mutes(struct conn *c, json_t *req, json_t *ref)
 /* Every op, looked up by name by proto_dispatch(). */
 static const struct op ops[] = {
 	{ .name = "auth", .fn = op_auth, .flags = OP_NOAUTH },
-	{ .name = "send", .fn = op_send },
-	{ .name = "ack", .fn = op_ack },
-	{ .name = "read", .fn = op_read },
+	{ .name = "send", .fn = op_req },
+	{ .name = "ack", .fn = op_req },
+	{ .name = "read", .fn = op_req },
 	{ .name = "ping", .fn = op_ping },
 	{ .name = "block", .fn = op_block },
 	{ .name = "unblock", .fn = op_block },
@@ -1261,34 +1190,29 @@ void
 proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
 {
 	const struct op	*op = NULL;
+	struct proto_req r;
 	json_t		*req, *opv, *ref, *idv;
-	json_error_t	 jerr;
+	enum tick_err	 err;
+	const char	*why;
 	size_t		 i;
 
-	if (!json_depth_ok((const char *)data, len,
-	    (unsigned)srv.conf.max_json_depth)) {
-		proto_error(c, TE_BAD_REQUEST, "JSON nested deeper than "
-		    "max_json_depth", NULL, NULL);
+	/* send, ack and read in their common shapes skip jansson's tree. */
+	if (proto_fast(data, len, &srv.conf, &r) == 0) {
+		if (!c->authed)
+			proto_error(c, TE_NOT_AUTHENTICATED, "authenticate "
+			    "first", r.ref, r.idv);
+		else
+			req_run(c, &r);
+		proto_req_free(&r);
 		return;
 	}
-	/* As in HTTP bodies: which of two values counts is ambiguous. */
-	req = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
-	    &jerr);
+	if ((req = proto_load(data, len, &srv.conf, &ref, &err, &why)) ==
+	    NULL) {
+		proto_error(c, err, why, ref, NULL);
+		json_decref(ref);
+		return;
+	}
 	opv = json_object_get(req, "op");
-	ref = json_object_get(req, "ref");
-	if (ref != NULL && !(json_is_integer(ref) || (json_is_string(ref) &&
-	    json_string_length(ref) <= REF_MAX))) {
-		proto_error(c, TE_BAD_REQUEST, "\"ref\" is a string of at most "
-		    "64 bytes or an integer", NULL, NULL);
-		json_decref(req);
-		return;
-	}
-	if (req == NULL || !json_is_object(req) || !json_is_string(opv)) {
-		proto_error(c, TE_BAD_JSON, "a frame is one JSON object with a "
-		    "string member \"op\"", ref, NULL);
-		json_decref(req);
-		return;
-	}
 	/* A send's error carries its id (tickd-protocol(7) ERROR CODES). */
 	idv = json_object_get(req, "id");
 	if (strcmp(json_string_value(opv), "send") != 0 || !json_is_string(idv))
@@ -1306,5 +1230,6 @@ proto_dispatch(struct conn *c, const uint8_t *data, size_t len)
 		    ref, idv);
 	else
 		op->fn(c, req, ref);
+	json_decref(ref);
 	json_decref(req);
 }

@@ -291,8 +291,9 @@ send_devices(struct txn *txn, const struct conf *conf,
 
 
 /*
- * A send's body encoded once, for its size check and its frame; NULL with
- * res->err set if it cannot be encoded or exceeds max_message_bytes.
+ * A send's body encoded once (or as the request brought it encoded), for
+ * its size check and its frame; NULL with res->err set if it cannot be
+ * encoded or exceeds max_message_bytes.
  */
 char *
 queue_send_body(const struct conf *conf, const struct send_req *req,
@@ -300,8 +301,10 @@ queue_send_body(const struct conf *conf, const struct send_req *req,
 {
 	char	*body;
 
-	if ((body = json_dumps(req->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
-	    NULL) {
+	if (req->body_text != NULL)
+		body = xstrndup(req->body_text, req->body_len);
+	else if ((body = json_dumps(req->body, JSON_COMPACT |
+	    JSON_ENCODE_ANY)) == NULL) {
 		res->err = TE_INTERNAL;
 		return (NULL);
 	}

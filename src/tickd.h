@@ -349,6 +349,7 @@ int	valid_user(const char *, size_t);
 int	valid_device(const char *, size_t);
 int	json_depth_ok(const char *, size_t, unsigned);
 size_t	u64_format(uint64_t, char *);	/* at most 20 digits, no NUL */
+size_t	utf8_len(const unsigned char *, size_t);
 #define HASH_INIT	1469598103934665603ULL	/* FNV-1a offset basis */
 uint64_t hash_bytes(uint64_t, const void *, size_t);	/* on disk too */
 #define HASH_KEY_BYTES	16
@@ -419,6 +420,8 @@ struct send_req {
 	const char	*to;
 	const char	*id;
 	json_t		*body;
+	const char	*body_text;	/* or it encoded, body_len bytes */
+	size_t		 body_len;
 	json_t		*media;		/* IDs it references, or NULL */
 	uint64_t	 now;
 };
@@ -1090,6 +1093,41 @@ void	proto_push_checked(struct conn *, json_t *, const struct push_ep *,
 	    const char *);
 void	proto_typing_deliver(struct txn *, const char *, const char *,
 	    const char *);
+
+/* proto-req.c */
+#define PROTO_REF_MAX	64	/* bytes of a string "ref" */
+enum proto_op {
+	PROTO_SEND = 1,
+	PROTO_ACK,
+	PROTO_READ
+};
+/*
+ * A send, ack or read as proto.c runs it: read from jansson's tree by
+ * proto_req_json(), or from the frame's bytes by proto_fast().
+ */
+struct proto_req {
+	enum proto_op	 op;
+	json_t		*ref;		/* held, or NULL */
+	json_t		*idv;		/* a send's "id" if a string, held */
+	char		 to[NAME_CHAT_MAX + 1];	/* send */
+	char		 id[CLIENT_ID_MAX + 1];
+	json_t		*body;		/* held, from the tree; or */
+	char		*body_text;	/* as json_dumps(JSON_COMPACT) */
+	size_t		 body_len;
+	json_t		*media;		/* held, or NULL */
+	struct mid	*mids;		/* ack, read: nmids of them */
+	size_t		 nmids;
+};
+json_t	*proto_load(const uint8_t *, size_t, const struct conf *, json_t **,
+	    enum tick_err *, const char **);
+const char *proto_member_string(json_t *, const char *, size_t);
+int	 proto_req_json(json_t *, enum proto_op, json_t *, const struct conf *,
+	    struct proto_req *, const char **);
+void	 proto_req_free(struct proto_req *);
+
+/* proto-fast.c */
+int	 proto_fast(const uint8_t *, size_t, const struct conf *,
+	    struct proto_req *);
 
 /* proto-group.c */
 void	op_group_create(struct conn *, json_t *, json_t *);

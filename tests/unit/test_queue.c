@@ -85,8 +85,8 @@ qsend(struct env *e, const char *from, const char *from_device,
 	struct send_req	req;
 	int		rc;
 
+	memset(&req, 0, sizeof req);
 	req.from = from;
-	req.media = NULL;
 	req.from_device = from_device;
 	req.to = to;
 	req.id = id;
@@ -579,6 +579,34 @@ test_too_large(void)
 	    1 && msg_count(&e) == 1);
 	CHECK(store_dedup_get(&e.txn, "alice", "c-2", &d) == STORE_NOTFOUND);
 	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/*
+ * queue_send_body: a body that came encoded (proto-fast.c) is taken as it
+ * is, and max_message_bytes counts it.
+ */
+static int
+test_body_text(void)
+{
+	struct send_req	 req;
+	struct send_res	 res;
+	struct conf	 c = conf;
+	char		*b;
+	size_t		 len;
+
+	memset(&req, 0, sizeof req);
+	memset(&res, 0, sizeof res);
+	req.body_text = "{\"a\":[1,\"x\\n\"]}";
+	req.body_len = strlen(req.body_text);
+	c.max_message_bytes = req.body_len;
+	CHECK((b = queue_send_body(&c, &req, &res, &len)) != NULL &&
+	    len == req.body_len && strcmp(b, req.body_text) == 0 &&
+	    res.err == TE_OK);
+	free(b);
+	c.max_message_bytes = req.body_len - 1;
+	CHECK(queue_send_body(&c, &req, &res, &len) == NULL &&
+	    res.err == TE_TOO_LARGE);
 	return (0);
 }
 
@@ -1197,6 +1225,8 @@ static const struct test tests[] = {
 	{ "queue_send: dedup within the window, new id after it",
 	    test_dedup },
 	{ "queue_send: too_large stores nothing", test_too_large },
+	{ "queue_send_body: a body that came encoded, counted as it is",
+	    test_body_text },
 	{ "queue_send: queue_full stores nothing; own full device skipped",
 	    test_queue_full },
 	{ "queue_send: no_such_user; no_such_group for #group",
