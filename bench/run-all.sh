@@ -152,7 +152,8 @@ load=$(cut -d ' ' -f 1-3 /proc/loadavg)
 	echo "max_queue 2000000"
 	echo "log_level warn"
 	for kv in "send_rate 0" "login_rate 0" "max_connections 1000000" \
-	    "max_connections_per_ip 1000000" "control_socket $tmp/ctl.sock"; do
+	    "max_connections_per_ip 1000000" "max_user_bytes 0" \
+	    "control_socket $tmp/ctl.sock"; do
 		if grep -Eq "^#?${kv%% *}( |\$)" "$src/conf/tickd.conf"; then
 			echo "$kv"
 		fi
