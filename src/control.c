@@ -1225,8 +1225,8 @@ cmd_audit(struct ctl *ctl, json_t *args)
 }
 
 /*
- * How this node spells its media IDs (tickd-cluster(7) MEDIA): after its
- * name in a cluster; NULL, bare, on a single node.
+ * How this node spells its media IDs (tickd-cluster(7) Home nodes):
+ * after its name in a cluster; NULL, bare, on a single node.
  */
 static const char *
 ctl_media_node(void)
@@ -1281,7 +1281,8 @@ cmd_media_del(struct ctl *ctl, json_t *args)
 
 	if ((txn = ctl_batch(ctl)) == NULL)
 		return;
-	if ((ret = media_admin_del(txn, ctl_media_node(), id, &res)) == STORE_NOTFOUND) {
+	if ((ret = media_admin_del(txn, ctl_media_node(), id, &res)) ==
+	    STORE_NOTFOUND) {
 		ctl_error(ctl, "no such media: %s", id);
 		return;
 	}

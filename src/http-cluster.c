@@ -68,9 +68,9 @@ http_bearer_elsewhere(struct conn *c, const char *token, const char *path)
 
 /*
  * A GET, HEAD or DELETE of /v1/media/ID where ID begins with another
- * node's name and "." (tickd-cluster(7) MEDIA): redirected to that node
- * with the same path and query (which may hold ?token=), 1; 0 if the ID
- * is this node's or names no node.  The front end asks before it checks
+ * node's name and "." (tickd-cluster(7) Home nodes): redirected to that
+ * node with the same path and query (which may hold ?token=), 1; 0 if
+ * the ID is this node's or names no node.  The front end asks before it checks
  * a token, as the token may be of a node that is not this one.
  */
 int

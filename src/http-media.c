@@ -432,7 +432,7 @@ upload_finish(struct conn *c)
 		return;
 	}
 	media_id_format(id, ids);
-	/* In a cluster, IDs name their node (tickd-cluster(7) MEDIA). */
+	/* In a cluster, IDs name their node (tickd-cluster(7) Home nodes). */
 	if (cluster_on())
 		snprintf(name, sizeof name, "%s.%s", srv.conf.node_name, ids);
 	else

@@ -19,7 +19,7 @@
 
 /*
  * One ID as JSON, spelled as clients see it: after "node." in a cluster
- * (node is NULL on a single node), tickd-cluster(7) MEDIA.
+ * (node is NULL on a single node), tickd-cluster(7) Home nodes.
  */
 static json_t *
 media_json(const char *node, const uint8_t *id, const struct media_rec *r,
@@ -61,7 +61,8 @@ mlist_fn(void *arg, uint64_t unused, const uint8_t *id)
 		return (STORE_WALK_NEXT);
 	if (media_live(&r, l->now, l->ttl))
 		l->bytes += r.size;
-	json_array_append_new(l->a, media_json(l->node, id, &r, l->now, l->ttl));
+	json_array_append_new(l->a, media_json(l->node, id, &r, l->now,
+	    l->ttl));
 	return (STORE_WALK_NEXT);
 }
 

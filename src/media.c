@@ -86,9 +86,9 @@ media_id_parse(const char *s, size_t len, uint8_t id[MEDIA_ID_BYTES])
 
 /*
  * Reads an ID as a client spells it.  A node of a cluster spells its IDs
- * "node_name." and the 22 characters (tickd-cluster(7) MEDIA), so node,
- * this node's node_name or NULL, may come first; bare IDs, uploaded
- * before the node joined a cluster, stay valid.  The front ends redirect
+ * "node_name." and the 22 characters (tickd-cluster(7) Home nodes), so
+ * node, this node's node_name or NULL, may come first; bare IDs,
+ * uploaded before the node joined a cluster, stay valid.  The front ends redirect
  * an ID naming another node before it gets here.
  */
 int

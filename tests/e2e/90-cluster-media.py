@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-# Media on several nodes (tickd-cluster(7) MEDIA): an ID begins with its
-# uploader's node name and "."; a GET, HEAD or DELETE of it on another
+# Media on several nodes (tickd-cluster(7) Home nodes): an ID begins with
+# its uploader's node name and "."; a GET, HEAD or DELETE of it on another
 # node is a 307 to the owner with the same path and query, which a client
 # follows to the same bytes; an upload with another node's token is a 307
 # to its home; the owner takes the ID with or without its prefix, and no
