@@ -1224,6 +1224,16 @@ cmd_audit(struct ctl *ctl, json_t *args)
 	ctl_ok(ctl, audit_status());
 }
 
+/*
+ * How this node spells its media IDs (tickd-cluster(7) Home nodes):
+ * after its name in a cluster; NULL, bare, on a single node.
+ */
+static const char *
+ctl_media_node(void)
+{
+	return (cluster_on() ? srv.conf.node_name : NULL);
+}
+
 /* media list: a user's media IDs. */
 static void
 cmd_media_list(struct ctl *ctl, json_t *args)
@@ -1236,7 +1246,7 @@ cmd_media_list(struct ctl *ctl, json_t *args)
 	if (ctl_check_user(ctl, user) != 0)
 		return;
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
-		ret = media_admin_list(&txn, user, now_ms(),
+		ret = media_admin_list(&txn, ctl_media_node(), user, now_ms(),
 		    srv.conf.media_ttl, &res);
 		store_txn_abort(&txn);
 	}
@@ -1253,8 +1263,8 @@ cmd_media_show(struct ctl *ctl, json_t *args)
 	int		 ret;
 
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) == STORE_OK) {
-		ret = media_admin_show(&txn, id, now_ms(), srv.conf.media_ttl,
-		    &res);
+		ret = media_admin_show(&txn, ctl_media_node(), id, now_ms(),
+		    srv.conf.media_ttl, &res);
 		store_txn_abort(&txn);
 	}
 	ctl_query(ctl, ret, res, "media", id);
@@ -1271,7 +1281,8 @@ cmd_media_del(struct ctl *ctl, json_t *args)
 
 	if ((txn = ctl_batch(ctl)) == NULL)
 		return;
-	if ((ret = media_admin_del(txn, id, &res)) == STORE_NOTFOUND) {
+	if ((ret = media_admin_del(txn, ctl_media_node(), id, &res)) ==
+	    STORE_NOTFOUND) {
 		ctl_error(ctl, "no such media: %s", id);
 		return;
 	}

@@ -67,6 +67,35 @@ http_bearer_elsewhere(struct conn *c, const char *token, const char *path)
 }
 
 /*
+ * A GET, HEAD or DELETE of /v1/media/ID where ID begins with another
+ * node's name and "." (tickd-cluster(7) Home nodes): redirected to that
+ * node with the same path and query (which may hold ?token=), 1; 0 if
+ * the ID is this node's or names no node.  The front end asks before it checks
+ * a token, as the token may be of a node that is not this one.
+ */
+int
+http_media_elsewhere(struct conn *c, const struct http_req *req,
+    const char *id)
+{
+	const char	*url;
+	char		 node[CLUSTER_NODE_MAX + 1], *path;
+
+	/* The same prefix rule as for tokens, so the same check. */
+	if (!cluster_token_elsewhere(id, node, sizeof node, &url))
+		return (0);
+	if (url == NULL) {
+		http_error(c, 503, TE_UNAVAILABLE, "the node of this media is "
+		    "not known yet; try again");
+		return (1);
+	}
+	xasprintf(&path, "%s%s%s", req->path, req->query != NULL ? "?" : "",
+	    req->query != NULL ? req->query : "");
+	http_wrong_node(c, node, url, path);
+	free(path);
+	return (1);
+}
+
+/*
  * A WebSocket whose token belongs to the node whose base URL is base: the
  * wrong_node error naming base/v1/ws, then close 4001 (a browser cannot
  * follow a redirected upgrade).  With the URL unknown yet: unavailable,

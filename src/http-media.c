@@ -377,7 +377,8 @@ upload_finish(struct conn *c)
 	enum tick_err		 err;
 	json_t			*obj;
 	uint8_t			 sha[32], id[MEDIA_ID_BYTES];
-	char			 hex[65], ids[MEDIA_ID_LEN + 1], url[64];
+	char			 hex[65], ids[MEDIA_ID_LEN + 1], url[128];
+	char			 name[CLUSTER_NODE_MAX + 2 + MEDIA_ID_LEN];
 	char			 path[4096], *body;
 	unsigned int		 mdlen;
 	uint64_t		 now = now_ms();
@@ -431,16 +432,21 @@ upload_finish(struct conn *c)
 		return;
 	}
 	media_id_format(id, ids);
+	/* In a cluster, IDs name their node (tickd-cluster(7) Home nodes). */
+	if (cluster_on())
+		snprintf(name, sizeof name, "%s.%s", srv.conf.node_name, ids);
+	else
+		strlcpy(name, ids, sizeof name);
 	hex_encode(sha, 32, hex);
-	snprintf(url, sizeof url, "/v1/media/%s", ids);
-	obj = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I}", "media", ids, "url", url,
+	snprintf(url, sizeof url, "/v1/media/%s", name);
+	obj = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I}", "media", name, "url", url,
 	    "size", (json_int_t)u->size, "type", u->type, "sha256", hex, "ts",
 	    (json_int_t)now);
 	body = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	srv.stats.media_uploads++;
 	log_info("media: %s uploaded %s (%llu bytes, %s) from %s", u->user,
-	    ids, (unsigned long long)u->size, hex, c->addr);
+	    name, (unsigned long long)u->size, hex, c->addr);
 	upload_end(c);
 	c->busy = 0;
 	if (body == NULL) {
@@ -551,6 +557,9 @@ serve(struct conn *c, struct http_req *req, const char *idstr, int head)
 	uint64_t		 off = 0, len;
 	int			 fd, ret, rg, status;
 
+	/* Before the token: it may be of a node that is not this one. */
+	if (http_media_elsewhere(c, req, idstr))
+		return;
 	if (http_query_token(req->query, token, sizeof token) != 0)
 		token[0] = '\0';
 	if (req->bearer[0] != '\0')
@@ -653,6 +662,8 @@ del(struct conn *c, struct http_req *req, const char *idstr)
 	char			*h;
 	int			 ret;
 
+	if (http_media_elsewhere(c, req, idstr))
+		return;
 	if (req->bearer[0] == '\0') {
 		http_error(c, 401, TE_NOT_AUTHENTICATED,
 		    "need Authorization: Bearer TOKEN");

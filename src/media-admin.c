@@ -17,17 +17,25 @@
 
 #include "tickd.h"
 
-/* One ID as JSON. */
+/*
+ * One ID as JSON, spelled as clients see it: after "node." in a cluster
+ * (node is NULL on a single node), tickd-cluster(7) Home nodes.
+ */
 static json_t *
-media_json(const uint8_t *id, const struct media_rec *r, uint64_t now,
-    uint64_t ttl)
+media_json(const char *node, const uint8_t *id, const struct media_rec *r,
+    uint64_t now, uint64_t ttl)
 {
 	char	ids[MEDIA_ID_LEN + 1], hex[65];
+	char	name[CLUSTER_NODE_MAX + 2 + MEDIA_ID_LEN];
 
 	media_id_format(id, ids);
+	if (node != NULL)
+		snprintf(name, sizeof name, "%s.%s", node, ids);
+	else
+		strlcpy(name, ids, sizeof name);
 	hex_encode(r->sha256, 32, hex);
 	return (json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:I,s:I,s:b}", "media",
-	    ids, "uploader", r->uploader, "size", (json_int_t)r->size, "type",
+	    name, "uploader", r->uploader, "size", (json_int_t)r->size, "type",
 	    r->type, "sha256", hex, "created", (json_int_t)r->created,
 	    "last_ref", (json_int_t)r->last_ref, "refs", (json_int_t)r->refs,
 	    "live", media_live(r, now, ttl)));
@@ -36,6 +44,7 @@ media_json(const uint8_t *id, const struct media_rec *r, uint64_t now,
 /* What media_admin_list gathers. */
 struct mlist {
 	struct txn	*txn;
+	const char	*node;
 	uint64_t	 now, ttl, bytes;
 	json_t		*a;
 };
@@ -52,7 +61,8 @@ mlist_fn(void *arg, uint64_t unused, const uint8_t *id)
 		return (STORE_WALK_NEXT);
 	if (media_live(&r, l->now, l->ttl))
 		l->bytes += r.size;
-	json_array_append_new(l->a, media_json(id, &r, l->now, l->ttl));
+	json_array_append_new(l->a, media_json(l->node, id, &r, l->now,
+	    l->ttl));
 	return (STORE_WALK_NEXT);
 }
 
@@ -61,11 +71,12 @@ mlist_fn(void *arg, uint64_t unused, const uint8_t *id)
  * expired or not, and the bytes counted against the quota.
  */
 int
-media_admin_list(struct txn *txn, const char *user, uint64_t now,
-    uint64_t ttl, json_t **res)
+media_admin_list(struct txn *txn, const char *node, const char *user,
+    uint64_t now, uint64_t ttl, json_t **res)
 {
 	struct user_rec	u;
-	struct mlist	l = { .txn = txn, .now = now, .ttl = ttl };
+	struct mlist	l = { .txn = txn, .node = node, .now = now,
+			    .ttl = ttl };
 	int		rc;
 
 	*res = NULL;
@@ -82,9 +93,34 @@ media_admin_list(struct txn *txn, const char *user, uint64_t now,
 	return (STORE_OK);
 }
 
-/* media show ID: its record, expired or not; STORE_NOTFOUND if none. */
+/*
+ * media show ID: its record, expired or not; STORE_NOTFOUND if none.
+ * node is this node's node_name in a cluster, else NULL: it may come
+ * first (media_id_read), and the answer spells the ID with it.
+ */
 int
-media_admin_show(struct txn *txn, const char *s, uint64_t now, uint64_t ttl,
+media_admin_show(struct txn *txn, const char *node, const char *s,
+    uint64_t now, uint64_t ttl, json_t **res)
+{
+	struct media_rec	r;
+	uint8_t			id[MEDIA_ID_BYTES];
+	int			rc;
+
+	*res = NULL;
+	if (media_id_read(node, s, strlen(s), id) != 0)
+		return (STORE_NOTFOUND);
+	if ((rc = store_media_get(txn, id, &r)) != STORE_OK)
+		return (rc);
+	*res = media_json(node, id, &r, now, ttl);
+	return (STORE_OK);
+}
+
+/*
+ * media del ID: deletes it whoever uploaded it; STORE_NOTFOUND if none.
+ * node as for media_admin_show.
+ */
+int
+media_admin_del(struct txn *txn, const char *node, const char *s,
     json_t **res)
 {
 	struct media_rec	r;
@@ -92,24 +128,7 @@ media_admin_show(struct txn *txn, const char *s, uint64_t now, uint64_t ttl,
 	int			rc;
 
 	*res = NULL;
-	if (media_id_parse(s, strlen(s), id) != 0)
-		return (STORE_NOTFOUND);
-	if ((rc = store_media_get(txn, id, &r)) != STORE_OK)
-		return (rc);
-	*res = media_json(id, &r, now, ttl);
-	return (STORE_OK);
-}
-
-/* media del ID: deletes it whoever uploaded it; STORE_NOTFOUND if none. */
-int
-media_admin_del(struct txn *txn, const char *s, json_t **res)
-{
-	struct media_rec	r;
-	uint8_t			id[MEDIA_ID_BYTES];
-	int			rc;
-
-	*res = NULL;
-	if (media_id_parse(s, strlen(s), id) != 0)
+	if (media_id_read(node, s, strlen(s), id) != 0)
 		return (STORE_NOTFOUND);
 	if ((rc = store_media_get(txn, id, &r)) != STORE_OK ||
 	    (rc = store_media_del(txn, id, &r)) != STORE_OK)

@@ -84,6 +84,27 @@ media_id_parse(const char *s, size_t len, uint8_t id[MEDIA_ID_BYTES])
 	return (memcmp(check, s, MEDIA_ID_LEN) == 0 ? 0 : -1);
 }
 
+/*
+ * Reads an ID as a client spells it.  A node of a cluster spells its IDs
+ * "node_name." and the 22 characters (tickd-cluster(7) Home nodes), so
+ * node, this node's node_name or NULL, may come first; bare IDs,
+ * uploaded before the node joined a cluster, stay valid.  The front ends redirect
+ * an ID naming another node before it gets here.
+ */
+int
+media_id_read(const char *node, const char *s, size_t len,
+    uint8_t id[MEDIA_ID_BYTES])
+{
+	size_t	n;
+
+	if (node != NULL && (n = strlen(node)) < len &&
+	    memcmp(s, node, n) == 0 && s[n] == '.') {
+		s += n + 1;
+		len -= n + 1;
+	}
+	return (media_id_parse(s, len, id));
+}
+
 /* Whether t is more than ttl before now. */
 static int
 older(uint64_t t, uint64_t ttl, uint64_t now)
@@ -203,7 +224,9 @@ media_lookup(struct txn *txn, const struct conf *conf, const char *s,
 {
 	int	rc;
 
-	if (media_id_parse(s, len, id) != 0)
+	/* Only a node of a cluster spells IDs with its name. */
+	if (media_id_read(conf->cluster_redis != NULL ? conf->node_name :
+	    NULL, s, len, id) != 0)
 		return (STORE_NOTFOUND);
 	if ((rc = store_media_get(txn, id, r)) != STORE_OK)
 		return (rc);

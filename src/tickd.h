@@ -662,6 +662,8 @@ int	media_id_new(uint8_t [MEDIA_ID_BYTES]);
 void	media_id_format(const uint8_t [MEDIA_ID_BYTES],
 	    char [MEDIA_ID_LEN + 1]);
 int	media_id_parse(const char *, size_t, uint8_t [MEDIA_ID_BYTES]);
+int	media_id_read(const char *, const char *, size_t,
+	    uint8_t [MEDIA_ID_BYTES]);
 int	media_live(const struct media_rec *, uint64_t now, uint64_t ttl);
 int	media_usage(struct txn *, const char *, uint64_t now, uint64_t ttl,
 	    uint64_t *bytes, uint64_t *count);
@@ -689,11 +691,11 @@ int	media_unlink(struct txn *done, struct txn *, const char *dir,
 int	media_dir_check(const struct conf *, char **);
 
 /* media-admin.c */
-int	media_admin_list(struct txn *, const char *, uint64_t, uint64_t,
-	    json_t **);
-int	media_admin_show(struct txn *, const char *, uint64_t, uint64_t,
-	    json_t **);
-int	media_admin_del(struct txn *, const char *, json_t **);
+int	media_admin_list(struct txn *, const char *, const char *, uint64_t,
+	    uint64_t, json_t **);
+int	media_admin_show(struct txn *, const char *, const char *, uint64_t,
+	    uint64_t, json_t **);
+int	media_admin_del(struct txn *, const char *, const char *, json_t **);
 int	media_verify(struct txn *, const char *dir, int fix,
 	    void (*)(void *, const char *), void *, json_t *);
 
@@ -1028,6 +1030,8 @@ void	http_resume(struct conn *);
 void	http_wrong_node(struct conn *, const char *, const char *,
 	    const char *);
 int	http_bearer_elsewhere(struct conn *, const char *, const char *);
+int	http_media_elsewhere(struct conn *, const struct http_req *,
+	    const char *);
 void	cluster_ws_wrong_node(struct conn *, const char *);
 
 /* http-media-parse.c */

@@ -126,6 +126,34 @@ test_ids(void)
 	return (0);
 }
 
+/*
+ * IDs on a node of a cluster: that node's name and "." may come first,
+ * another node's never; without a node name, only the bare spelling.
+ */
+static int
+test_id_node(void)
+{
+	uint8_t	id[MEDIA_ID_BYTES], back[MEDIA_ID_BYTES];
+	char	s[MEDIA_ID_LEN + 1], t[64];
+
+	CHECK(media_id_new(id) == 0);
+	media_id_format(id, s);
+	snprintf(t, sizeof t, "n1.%s", s);
+	CHECK(media_id_read("n1", t, strlen(t), back) == 0);
+	CHECK(memcmp(id, back, sizeof id) == 0);
+	CHECK(media_id_read("n1", s, strlen(s), back) == 0);
+	CHECK(memcmp(id, back, sizeof id) == 0);
+	CHECK(media_id_read(NULL, s, strlen(s), back) == 0);
+	CHECK(media_id_read(NULL, t, strlen(t), back) == -1);
+	CHECK(media_id_read("n2", t, strlen(t), back) == -1);
+	CHECK(media_id_read("n", t, strlen(t), back) == -1);
+	CHECK(media_id_read("n1", "n1.", 3, back) == -1);
+	CHECK(media_id_read("n1", "n1", 2, back) == -1);
+	snprintf(t, sizeof t, "n1n%s", s);
+	CHECK(media_id_read("n1", t, strlen(t), back) == -1);
+	return (0);
+}
+
 /* Content types: type/subtype[;params], at most 255 bytes. */
 static int
 test_types(void)
@@ -436,6 +464,7 @@ test_verify_refs(void)
 
 static const struct test tests[] = {
 	{ "media IDs: format, parse, one spelling", test_ids },
+	{ "media IDs on a node of a cluster: its prefix only", test_id_node },
 	{ "media_type_ok: type/subtype[;params], 255 bytes", test_types },
 	{ "media quota, same bytes stored once, delete", test_quota },
 	{ "references, expiry from the last one, the sweep", test_refs },
