@@ -1,17 +1,20 @@
 #!/usr/bin/python3
 # A crash loop of three tickd nodes on one real redis-server
 # (tickd-cluster(7)): alice on n1, bob on n2 and carol on n3 send each other
-# messages with unique ids and ack what they get, while every cycle a random
-# node or Redis is SIGKILLed and started again (Redis always empty).  Sends
-# not answered sent are sent again with the same id.  After a quiet end:
+# messages with unique ids, and each sends one to the group #crew, homed on
+# n1, of which all three are members; they ack what they get, while every
+# cycle a random node or Redis is SIGKILLed and started again (Redis always
+# empty).  Sends not answered sent are sent again with the same id.  After
+# a quiet end:
 #
-# - every message answered sent reached its recipient, under one mid only
-#   (the same mid more than once is the at-least-once redelivery of an
-#   item whose ack was lost with a kill);
+# - every message answered sent reached its recipient (for #crew: each
+#   other member), under one mid only (the same mid more than once is the
+#   at-least-once redelivery of an item whose ack was lost with a kill);
 # - nothing reached anyone that nobody sent;
 # - no item whose ack was answered ok came again;
 # - every message got exactly one delivered receipt (counted by receipt
-#   mid), with "for" the mid its sent had.
+#   mid) per recipient user, with "for" the mid its sent had;
+# - each member saw #crew's events with versions 1, 2, ... and no gap.
 #
 # TICKD_CLUSTER_CYCLES sets the number of cycles (20 by default);
 # TICKD_SEED replays a run.
@@ -33,6 +36,7 @@ skip_unless_cluster()
 
 CYCLES = int(os.environ.get("TICKD_CLUSTER_CYCLES", "20"))
 USERS = {"alice": 1, "bob": 2, "carol": 3}
+GROUP = "#crew"
 
 
 class Peer:
@@ -71,7 +75,7 @@ class Peer:
     def frame(self, f):
         op = f.get("op")
         ref = f.get("ref")
-        if ref in self.refs and op in ("sent", "ok", "error"):
+        if ref in self.refs and op in ("sent", "ok", "error", "group_info"):
             fut = self.refs.pop(ref)
             if not fut.done():
                 fut.set_result(f)
@@ -82,6 +86,9 @@ class Peer:
             asyncio.create_task(self.ack(f["mid"]))
         elif op == "receipt":
             self.m.on_receipt(self.user, f)
+            asyncio.create_task(self.ack(f["mid"]))
+        elif op == "group_event":
+            self.m.on_event(self.user, f)
             asyncio.create_task(self.ack(f["mid"]))
 
     async def call(self, obj, timeout=5):
@@ -113,7 +120,8 @@ class Model:
         self.got = {}           # (to, from, id) -> set of local mids
         self.acked = set()      # (user, mid) whose ack was answered ok
         self.seen = set()       # (user, mid) delivered at least once
-        self.receipts = {}      # (from, for) -> set of receipt mids
+        self.receipts = {}      # (from, for) -> {receipt mid: by}
+        self.versions = {}      # user -> {version: event mid}
         self.problems = []
 
     def on_msg(self, user, f):
@@ -128,8 +136,21 @@ class Model:
             self.problems.append(f"{user} got receipt {f['mid']} again "
                 "after its ack was answered ok")
         if f.get("status") == "delivered":
-            self.receipts.setdefault((user, f.get("for")), set()).add(
-                f["mid"])
+            self.receipts.setdefault((user, f.get("for")), {})[
+                f["mid"]] = f.get("by")
+
+    def on_event(self, user, f):
+        if (user, f["mid"]) in self.acked:
+            self.problems.append(f"{user} got event {f['mid']} again "
+                "after its ack was answered ok")
+        seen = self.versions.setdefault(user, {})
+        if seen.setdefault(f.get("version"), f["mid"]) != f["mid"]:
+            self.problems.append(f"{user}: version {f.get('version')} "
+                f"under {seen[f.get('version')]} and {f['mid']}")
+
+    def recipients(self, frm, to):
+        """Who a message from frm to to must reach."""
+        return [u for u in USERS if u != frm] if to == GROUP else [to]
 
 
 async def send_round(m, peers, rng, cycle):
@@ -141,6 +162,7 @@ async def send_round(m, peers, rng, cycle):
             if to != frm:
                 for k in range(2):
                     m.want.append((frm, f"c{cycle}-{frm}-{to}-{k}", to))
+        m.want.append((frm, f"c{cycle}-{frm}-crew", GROUP))
     left = []
     for frm, mid_id, to in m.want:
         jobs.append((frm, mid_id, to))
@@ -188,7 +210,12 @@ async def main(t):
             peers[user] = p
         for p in peers.values():
             p.task = asyncio.create_task(p.run())
-        await asyncio.sleep(0.5)
+        await wait_async(lambda: all(p.ws is not None
+            for p in peers.values()), 10)
+        r = await peers["alice"].call({"op": "group_create", "group": GROUP,
+            "title": "crew", "members": ["bob", "carol"]})
+        if r is None or r.get("op") != "group_info":
+            raise Failure(f"group_create: {r!r}")
         for cycle in range(CYCLES):
             sender = asyncio.create_task(send_round(m, peers, rng, cycle))
             await asyncio.sleep(rng.uniform(0.05, 0.6))
@@ -220,8 +247,10 @@ async def main(t):
             if any((cluster_metric(d, "tickd_cluster_outbox") or 0) != 0
                     for d in cl.nodes):
                 return False
-            return all((to, frm, i) in m.got and (frm, mid) in m.receipts
-                for (frm, i), (to, mid) in m.sent.items())
+            return all((u, frm, i) in m.got and len(m.receipts.get(
+                (frm, mid), ())) == len(m.recipients(frm, to))
+                for (frm, i), (to, mid) in m.sent.items()
+                for u in m.recipients(frm, to))
         t.ok(await wait_async(quiet, 90), "the outboxes drain, every "
             "message arrives and its receipt comes back")
         await asyncio.sleep(2)
@@ -231,21 +260,28 @@ async def main(t):
                 await p.ws.close()
             p.task.cancel()
 
-    lost = [(frm, i, to) for (frm, i), (to, _) in m.sent.items()
-        if (to, frm, i) not in m.got]
+    lost = [(frm, i, u) for (frm, i), (to, _) in m.sent.items()
+        for u in m.recipients(frm, to) if (u, frm, i) not in m.got]
     t.eq(lost, [], f"all {len(m.sent)} messages answered sent arrived")
     multi = {k: v for k, v in m.got.items() if len(v) > 1}
     t.eq(multi, {}, "each arrived under one mid only")
-    sent_keys = {(to, frm, i) for (frm, i), (to, _) in m.sent.items()}
+    sent_keys = {(u, frm, i) for (frm, i), (to, _) in m.sent.items()
+        for u in m.recipients(frm, to)}
     unsent = [k for k in m.got if k not in sent_keys]
     t.eq(unsent, [], "nothing arrived that was not sent")
     bad = []
     for (frm, i), (to, mid) in m.sent.items():
-        n = len(m.receipts.get((frm, mid), ()))
-        if n != 1:
-            bad.append((frm, i, mid, n))
-    t.eq(bad, [], "exactly one delivered receipt per message")
+        by = sorted(m.receipts.get((frm, mid), {}).values())
+        if by != sorted(m.recipients(frm, to)):
+            bad.append((frm, i, mid, by))
+    t.eq(bad, [], "exactly one delivered receipt per message and "
+        "recipient")
+    gaps = {u: sorted(v) for u, v in m.versions.items()
+        if sorted(v) != list(range(1, len(v) + 1))}
+    t.ok(not gaps and len(m.versions) == len(USERS),
+        f"{GROUP}'s events reached every member with no gap in versions",
+        (gaps, m.versions))
     t.eq(m.problems, [], "no acked item came back, no id changed its mid")
 
 
-run(main, 7, timeout=max(600, 30 * CYCLES))
+run(main, 8, timeout=max(600, 30 * CYCLES))
