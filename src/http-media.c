@@ -870,8 +870,14 @@ media_http_route(struct conn *c, struct http_req *req)
 		del(c, req, id);
 	else
 		http_error(c, 405, TE_BAD_REQUEST, "method not allowed");
-	/* A GET waiting for Redis (a grant) ends in http_resume(). */
-	if (!c->busy)
+	/*
+	 * A GET waiting for Redis (a grant) ends in http_resume(); the idle
+	 * timer is off meanwhile, as for the routes of http.c, and Redis's
+	 * watchdog (cluster_redis_timeout) bounds the wait instead.
+	 */
+	if (c->busy)
+		evtimer_del(c->timer);
+	else
 		http_done(c);
 	return (MEDIA_TAKEN);
 }
