@@ -29,7 +29,7 @@
 struct mgrant {
 	void		(*fn)(void *, int);
 	void		*arg;
-	char		 id[MEDIA_NAME_MAX + 1];	/* for a read: expected */
+	char		 id[MEDIA_NAME_MAX + 1]; /* a read: the ID */
 };
 
 /* The reply to SET mg:{GRANT} ID PX: written, or Redis failed. */

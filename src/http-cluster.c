@@ -99,7 +99,7 @@ http_media_elsewhere(struct conn *c, const struct http_req *req,
 struct grant_wait {
 	struct conn	*c;
 	char		 node[CLUSTER_NODE_MAX + 1];	/* the owner */
-	char		*path;		/* on the owner, with ?grant= */
+	char		*path;		/* the owner's, ?grant= */
 };
 
 /* Redis holds the grant, or failed: c goes to the owner, or gets 503. */
@@ -141,7 +141,8 @@ http_media_grant(struct conn *c, const struct http_req *req, const char *id)
 	const char		*url, *turl;
 	char			 node[CLUSTER_NODE_MAX + 1];
 	char			 tnode[CLUSTER_NODE_MAX + 1];
-	char			 token[TOKEN_MAX + 1], grant[MEDIA_GRANT_LEN + 1];
+	char			 token[TOKEN_MAX + 1];
+	char			 grant[MEDIA_GRANT_LEN + 1];
 	uint8_t			 bin[MEDIA_ID_BYTES];
 	size_t			 n;
 	int			 ret;

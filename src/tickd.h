@@ -331,8 +331,9 @@ int	cluster_held(struct txn *, const char *);
 json_t	*cluster_ctl_claim(const char *, char **);
 
 /* cluster-media.c (cluster-none.c without hiredis) */
-#define MEDIA_NAME_MAX	(CLUSTER_NODE_MAX + 1 + MEDIA_ID_LEN) /* "node.ID" */
-#define MEDIA_GRANT_LEN	32	/* hex characters of a download grant */
+/* The longest ID a cluster spells, "node." and the 22 characters. */
+#define MEDIA_NAME_MAX	(CLUSTER_NODE_MAX + 1 + MEDIA_ID_LEN)
+#define MEDIA_GRANT_LEN	32	/* hex digits of a download grant */
 #define MEDIA_GRANT_MS	60000	/* a grant's lifetime */
 int	cluster_media_grant(const char *, char [MEDIA_GRANT_LEN + 1],
 	    void (*)(void *, int), void *);
