@@ -200,6 +200,30 @@ cluster_presence_get(const char *viewer, const char *target,
 	return (CLUSTER_NONE);
 }
 
+/* Unreachable: no ID names another node, so no grant is written. */
+int
+cluster_media_grant(const char *id, char grant[MEDIA_GRANT_LEN + 1],
+    void (*fn)(void *, int), void *arg)
+{
+	(void)id;
+	(void)fn;
+	(void)arg;
+	grant[0] = '\0';
+	return (-1);
+}
+
+/* Unreachable: only a node of a cluster reads grants (http-media.c). */
+int
+cluster_media_grant_check(const char *grant, const char *id,
+    void (*fn)(void *, int), void *arg)
+{
+	(void)grant;
+	(void)id;
+	(void)fn;
+	(void)arg;
+	return (-1);
+}
+
 /* Every user is local or unknown: typing stays here. */
 int
 cluster_typing(struct txn *txn, const char *from, const char *to,

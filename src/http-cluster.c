@@ -95,6 +95,102 @@ http_media_elsewhere(struct conn *c, const struct http_req *req,
 	return (1);
 }
 
+/* A download grant being written for c (tickd-cluster(7) MEDIA). */
+struct grant_wait {
+	struct conn	*c;
+	char		 node[CLUSTER_NODE_MAX + 1];	/* the owner */
+	char		*path;		/* the owner's, ?grant= */
+};
+
+/* Redis holds the grant, or failed: c goes to the owner, or gets 503. */
+static void
+grant_written(void *arg, int st)
+{
+	struct grant_wait	*w = arg;
+	struct conn		*c = w->c;
+
+	if (!c->dead) {
+		if (st == CLUSTER_FOUND)
+			http_wrong_node(c, w->node, cluster_node_url(w->node),
+			    w->path);
+		else
+			http_error(c, 503, TE_UNAVAILABLE, "the cluster's "
+			    "Redis is unreachable; try again");
+		http_resume(c);
+	}
+	conn_unref(c);
+	free(w->path);
+	free(w);
+}
+
+/*
+ * A GET or HEAD of media owned by another node, with a token (bearer or
+ * ?token=) of this node, the user's home: the owner takes only its own
+ * tokens, so this node checks it, writes a download grant and redirects
+ * to the owner with ?grant= instead of the token (tickd-cluster(7)
+ * MEDIA).  1 when taken: answered (401, 404, 503), or c left busy until
+ * Redis holds the grant; 0 for the plain redirect of http_media_elsewhere
+ * (no token, or another node's) or an ID of this node.
+ */
+int
+http_media_grant(struct conn *c, const struct http_req *req, const char *id)
+{
+	struct token_rec	 tok;
+	struct txn		 txn;
+	struct grant_wait	*w;
+	const char		*url, *turl;
+	char			 node[CLUSTER_NODE_MAX + 1];
+	char			 tnode[CLUSTER_NODE_MAX + 1];
+	char			 token[TOKEN_MAX + 1];
+	char			 grant[MEDIA_GRANT_LEN + 1];
+	uint8_t			 bin[MEDIA_ID_BYTES];
+	size_t			 n;
+	int			 ret;
+
+	if (!cluster_token_elsewhere(id, node, sizeof node, &url) ||
+	    url == NULL)
+		return (0);
+	if (http_query_param(req->query, "token=", token, sizeof token) != 0)
+		token[0] = '\0';
+	if (req->bearer[0] != '\0')
+		strlcpy(token, req->bearer, sizeof token);
+	if (token[0] == '\0' || cluster_token_elsewhere(token, tnode,
+	    sizeof tnode, &turl))
+		return (0);
+	/* Only a well-formed ID goes into Redis and a Location. */
+	n = strlen(node) + 1;
+	if (media_id_parse(id + n, strlen(id + n), bin) != 0) {
+		http_error(c, 404, TE_NO_SUCH_MEDIA, "no such media");
+		return (1);
+	}
+	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
+		http_error(c, 503, TE_UNAVAILABLE, "store error");
+		return (1);
+	}
+	ret = account_token_check(&txn, token, now_ms(), &tok);
+	store_txn_abort(&txn);
+	if (ret != STORE_OK) {
+		http_error(c, 401, TE_NOT_AUTHENTICATED,
+		    "bad, expired or revoked token");
+		return (1);
+	}
+	w = xcalloc(1, sizeof *w);
+	w->c = c;
+	strlcpy(w->node, node, sizeof w->node);
+	if (cluster_media_grant(id, grant, grant_written, w) != 0) {
+		free(w);
+		http_error(c, 503, TE_UNAVAILABLE, "the cluster's Redis is "
+		    "unreachable; try again");
+		return (1);
+	}
+	/* hiredis calls grant_written from the loop, never from here. */
+	xasprintf(&w->path, "/v1/media/%s?grant=%s", id, grant);
+	log_debug("media: grant for %s to %s:%s", id, tok.user, tok.device);
+	c->busy = 1;
+	conn_ref(c);
+	return (1);
+}
+
 /*
  * A WebSocket whose token belongs to the node whose base URL is base: the
  * wrong_node error naming base/v1/ws, then close 4001 (a browser cannot

@@ -539,33 +539,169 @@ head_write(struct conn *c, const char *head)
 		conn_free_later(c);
 }
 
+/* What answering a GET or HEAD takes from its request. */
+struct mget {
+	const char	*id, *range, *if_range, *if_none_match;
+	int		 head;
+};
+
 /*
- * GET or HEAD /v1/media/ID: the file with every header of
- * tickd-protocol(7) MEDIA rule 6, ranges of rule 7.  The body goes with
- * evbuffer_add_file(), which sends it with sendfile(2) on plain TCP.
+ * A GET or HEAD waiting for Redis to say whether its grant is good
+ * (tickd-cluster(7) MEDIA), with copies of what it needs of its request,
+ * which is gone by then.
+ */
+struct mwait {
+	struct conn	*c;
+	struct mget	 m;
+	char		*id, *range, *if_range, *if_none_match;
+};
+
+static void	serve_id(struct conn *, const struct mget *);
+
+/* A copy of s, or NULL for NULL. */
+static char *
+dup_or_null(const char *s)
+{
+	return (s != NULL ? xstrdup(s) : NULL);
+}
+
+/* Whether s is a grant's spelling: MEDIA_GRANT_LEN lower-case hex digits. */
+static int
+grant_valid(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return (0);
+	}
+	return (i == MEDIA_GRANT_LEN);
+}
+
+/* Redis answered about the grant of w: the file, 401 or 503. */
+static void
+grant_read(void *arg, int st)
+{
+	struct mwait	*w = arg;
+	struct conn	*c = w->c;
+
+	if (!c->dead) {
+		if (st == CLUSTER_FOUND)
+			serve_id(c, &w->m);
+		else if (st == CLUSTER_NONE)
+			http_error(c, 401, TE_NOT_AUTHENTICATED,
+			    "bad or expired grant; ask your home node again");
+		else
+			http_error(c, 503, TE_UNAVAILABLE, "the cluster's "
+			    "Redis is unreachable; try again");
+		http_resume(c);
+	}
+	conn_unref(c);
+	free(w->id);
+	free(w->range);
+	free(w->if_range);
+	free(w->if_none_match);
+	free(w);
+}
+
+/*
+ * A GET or HEAD with ?grant= on the owner of the media: the grant, which
+ * the user's home wrote (http_media_grant), is read from Redis, and the
+ * answer waits for it with c busy.  It stands for the token, so a bearer
+ * header that came along, of another node, is not looked at.
+ */
+static void
+serve_grant(struct conn *c, const struct mget *m, const char *grant)
+{
+	struct mwait	*w;
+
+	if (!grant_valid(grant)) {
+		http_error(c, 401, TE_NOT_AUTHENTICATED, "bad grant");
+		return;
+	}
+	if (strlen(m->id) > MEDIA_NAME_MAX) {
+		http_error(c, 404, TE_NO_SUCH_MEDIA, "no such media");
+		return;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->c = c;
+	w->m.id = w->id = xstrdup(m->id);
+	w->m.range = w->range = dup_or_null(m->range);
+	w->m.if_range = w->if_range = dup_or_null(m->if_range);
+	w->m.if_none_match = w->if_none_match = dup_or_null(m->if_none_match);
+	w->m.head = m->head;
+	if (cluster_media_grant_check(grant, m->id, grant_read, w) != 0) {
+		free(w->id);
+		free(w->range);
+		free(w->if_range);
+		free(w->if_none_match);
+		free(w);
+		http_error(c, 503, TE_UNAVAILABLE, "the cluster's Redis is "
+		    "unreachable; try again");
+		return;
+	}
+	c->busy = 1;
+	conn_ref(c);
+}
+
+/*
+ * GET or HEAD /v1/media/ID: who may have it.  In a cluster, an ID of
+ * another node goes there, with a grant when the token is this node's;
+ * a grant on the owner stands for a token (tickd-cluster(7) MEDIA).
  */
 static void
 serve(struct conn *c, struct http_req *req, const char *idstr, int head)
 {
 	struct token_rec	 tok;
-	struct media_rec	 r;
-	struct txn		 txn;
-	struct stat		 st;
-	uint8_t			 id[MEDIA_ID_BYTES];
-	char			 token[TOKEN_MAX + 1], etag[67], hex[65];
-	char			 path[4096], *h, crange[96], lenline[64];
-	uint64_t		 off = 0, len;
-	int			 fd, ret, rg, status;
+	struct mget		 m = { idstr, req->range, req->if_range,
+				    req->if_none_match, head };
+	char			 token[TOKEN_MAX + 1];
+	char			 grant[MEDIA_GRANT_LEN + 2];
 
-	/* Before the token: it may be of a node that is not this one. */
-	if (http_media_elsewhere(c, req, idstr))
+	/* Before the token check: the token may be of another node. */
+	if (http_media_grant(c, req, idstr) ||
+	    http_media_elsewhere(c, req, idstr))
 		return;
-	if (http_query_token(req->query, token, sizeof token) != 0)
+	if (cluster_on()) {
+		if (http_query_param(req->query, "grant=", grant,
+		    sizeof grant) != 0) {
+			http_error(c, 401, TE_NOT_AUTHENTICATED, "bad grant");
+			return;
+		}
+		if (grant[0] != '\0') {
+			serve_grant(c, &m, grant);
+			return;
+		}
+	}
+	if (http_query_param(req->query, "token=", token, sizeof token) != 0)
 		token[0] = '\0';
 	if (req->bearer[0] != '\0')
 		strlcpy(token, req->bearer, sizeof token);
 	if (bearer_user(c, token, &tok) != 0)
 		return;
+	serve_id(c, &m);
+}
+
+/*
+ * The file of an ID of this node with every header of tickd-protocol(7)
+ * MEDIA rule 6, ranges of rule 7, to a client who may have it.  The body
+ * goes with evbuffer_add_file(), which sends it with sendfile(2) on plain
+ * TCP.
+ */
+static void
+serve_id(struct conn *c, const struct mget *m)
+{
+	struct media_rec	 r;
+	struct txn		 txn;
+	struct stat		 st;
+	uint8_t			 id[MEDIA_ID_BYTES];
+	char			 etag[67], hex[65];
+	char			 path[4096], *h, crange[96], lenline[64];
+	const char		*idstr = m->id;
+	uint64_t		 off = 0, len;
+	int			 fd, ret, rg, status, head = m->head;
+
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		http_error(c, 503, TE_UNAVAILABLE, "store error");
 		return;
@@ -594,12 +730,12 @@ serve(struct conn *c, struct http_req *req, const char *idstr, int head)
 	len = r.size;
 	status = 200;
 	crange[0] = '\0';
-	if (req->if_none_match != NULL && etag_listed(req->if_none_match,
+	if (m->if_none_match != NULL && etag_listed(m->if_none_match,
 	    etag))
 		status = 304;
-	else if (req->range != NULL && (req->if_range == NULL ||
-	    strcmp(req->if_range, etag) == 0)) {
-		rg = media_range_parse(req->range, r.size, &off, &len);
+	else if (m->range != NULL && (m->if_range == NULL ||
+	    strcmp(m->if_range, etag) == 0)) {
+		rg = media_range_parse(m->range, r.size, &off, &len);
 		if (rg == RANGE_BAD) {
 			close(fd);
 			snprintf(crange, sizeof crange, "bytes */%llu",
@@ -734,7 +870,15 @@ media_http_route(struct conn *c, struct http_req *req)
 		del(c, req, id);
 	else
 		http_error(c, 405, TE_BAD_REQUEST, "method not allowed");
-	http_done(c);
+	/*
+	 * A GET waiting for Redis (a grant) ends in http_resume(); the idle
+	 * timer is off meanwhile, as for the routes of http.c, and Redis's
+	 * watchdog (cluster_redis_timeout) bounds the wait instead.
+	 */
+	if (c->busy)
+		evtimer_del(c->timer);
+	else
+		http_done(c);
 	return (MEDIA_TAKEN);
 }
 

@@ -922,20 +922,24 @@ route_info(struct conn *c, struct http_req *req)
 	json_decref(obj);
 }
 
-/* The query parameter "token", if any, copied into buf. */
+/*
+ * The query parameter name (with its "="), if any, copied into buf; an
+ * empty buf if there is none, -1 if it does not fit.
+ */
 int
-http_query_token(const char *query, char *buf, size_t size)
+http_query_param(const char *query, const char *name, char *buf,
+    size_t size)
 {
 	const char	*p = query;
-	size_t		 n;
+	size_t		 n, k = strlen(name);
 
 	while (p != NULL && *p != '\0') {
 		n = strcspn(p, "&");
-		if (strncmp(p, "token=", 6) == 0) {
-			if (n - 6 >= size)
+		if (n >= k && strncmp(p, name, k) == 0) {
+			if (n - k >= size)
 				return (-1);
-			memcpy(buf, p + 6, n - 6);
-			buf[n - 6] = '\0';
+			memcpy(buf, p + k, n - k);
+			buf[n - k] = '\0';
 			return (0);
 		}
 		p += n;
@@ -963,7 +967,7 @@ route_ws(struct conn *c, struct http_req *req)
 		    "upgrade (RFC 6455, version 13)");
 		return;
 	}
-	if (http_query_token(req->query, token, sizeof token) != 0) {
+	if (http_query_param(req->query, "token=", token, sizeof token) != 0) {
 		http_error(c, 400, TE_BAD_REQUEST, "token too long");
 		return;
 	}

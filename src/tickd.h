@@ -330,6 +330,16 @@ int	cluster_rpc_call(const char *, const char *, json_t *,
 int	cluster_held(struct txn *, const char *);
 json_t	*cluster_ctl_claim(const char *, char **);
 
+/* cluster-media.c (cluster-none.c without hiredis) */
+/* The longest ID a cluster spells, "node." and the 22 characters. */
+#define MEDIA_NAME_MAX	(CLUSTER_NODE_MAX + 1 + MEDIA_ID_LEN)
+#define MEDIA_GRANT_LEN	32	/* hex digits of a download grant */
+#define MEDIA_GRANT_MS	60000	/* a grant's lifetime */
+int	cluster_media_grant(const char *, char [MEDIA_GRANT_LEN + 1],
+	    void (*)(void *, int), void *);
+int	cluster_media_grant_check(const char *, const char *,
+	    void (*)(void *, int), void *);
+
 /* cluster-presence.c (cluster-none.c without hiredis) */
 void	cluster_presence_view(const char *, const char *, int *, uint64_t *);
 int	cluster_presence_watch(const char *);
@@ -1023,7 +1033,7 @@ void	http_accept(evutil_socket_t, struct sockaddr *, int, int);
 void	http_accept_metrics(evutil_socket_t, struct sockaddr *, int, int);
 void	http_error(struct conn *, int, enum tick_err, const char *);
 void	http_done(struct conn *);
-int	http_query_token(const char *, char *, size_t);
+int	http_query_param(const char *, const char *, char *, size_t);
 void	http_resume(struct conn *);
 
 /* http-cluster.c */
@@ -1031,6 +1041,8 @@ void	http_wrong_node(struct conn *, const char *, const char *,
 	    const char *);
 int	http_bearer_elsewhere(struct conn *, const char *, const char *);
 int	http_media_elsewhere(struct conn *, const struct http_req *,
+	    const char *);
+int	http_media_grant(struct conn *, const struct http_req *,
 	    const char *);
 void	cluster_ws_wrong_node(struct conn *, const char *);
 

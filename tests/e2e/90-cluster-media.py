@@ -4,8 +4,15 @@
 # node is a 307 to the owner with the same path and query, which a client
 # follows to the same bytes; an upload with another node's token is a 307
 # to its home; the owner takes the ID with or without its prefix, and no
-# node takes another node's prefix; a token of another node than the
-# owner's is not taken there yet; tickctl spells IDs as clients see them.
+# node takes another node's prefix; a user homed on another node asks its
+# home, which checks its token, writes a grant in Redis and redirects to
+# the owner with ?grant=, which the owner takes instead of a token (and
+# refuses forged, expired or misdirected, 503 without Redis); the owner
+# still refuses another node's token; tickctl spells IDs as clients see
+# them.
+
+import re
+import time
 
 import hashlib
 import os
@@ -75,16 +82,97 @@ async def main(t):
         t.ok(st == 200 and body == data,
             "GET via n3 with ?token=, following: the same bytes",
             [st, end, len(body)])
-        st, _, _, end = follow(f"http://127.0.0.1:{n2.port}{path}", tb)
-        t.ok(st == 401 and end == want, "bob's n2 token, following: 401 "
-            "at n1 (tickd-cluster(7) CAVEATS)", [st, end])
+        # bob, homed on n2, asks n2: a grant, and n1 takes it.
+        st, h, body, end = follow(f"http://127.0.0.1:{n2.port}{path}", tb)
+        t.ok(st == 200 and body == data and end.startswith(want +
+            "?grant=") and h.get("Content-Type") == "image/png",
+            "bob's n2 token via n2, following: the bytes from n1 with a "
+            "grant (his bearer header, which urllib keeps, is not looked "
+            "at)", [st, end, len(body)])
+        r = http_request(n2, "GET", path, token=tb)
+        loc = r.headers.get("Location") or ""
+        m = re.fullmatch(re.escape(want) + r"\?grant=([0-9a-f]{32})", loc)
+        t.ok(r.status == 307 and m is not None and r.json == {"error":
+            "wrong_node", "node": "n1", "url": loc},
+            "GET on n2 with bob's n2 token: 307 to n1 with ?grant=", r)
+        g = m.group(1) if m else "0" * 32
+        key = f"tickd:mg:{{{g}}}"
+        pttl = int(cl.redis.cmd("PTTL", key) or -2)
+        t.ok(cl.redis.cmd("GET", key) == mid and 0 < pttl <= 60000,
+            "the grant: tickd:mg:{GRANT} names the ID, for 60 s at most",
+            pttl)
+        r = http_request(n1, "GET", f"{path}?grant={g}",
+            headers={"Range": "bytes=10-19"})
+        t.ok(r.status == 206 and r.raw == data[10:20] and
+            r.headers.get("Content-Range") == "bytes 10-19/70000",
+            "the grant again on n1, no token, a range: 206 (a grant lasts "
+            "its 60 s)", r.status)
+        r = http_request(n1, "HEAD", f"{path}?grant={g}")
+        t.ok(r.status == 200 and r.headers.get("Content-Length") ==
+            "70000", "HEAD on n1 with the grant: 200", r.status)
+        r = http_request(n2, "GET", f"{path}?token={tb}")
+        t.ok(r.status == 307 and (r.headers.get("Location") or "")
+            .startswith(want + "?grant=") and tb not in
+            r.headers.get("Location", ""), "bob's ?token= on n2: a grant, "
+            "and his token does not go to n1", r)
+        r = http_request(n2, "HEAD", path, token=tb)
+        t.ok(r.status == 307 and (r.headers.get("Location") or "")
+            .startswith(want + "?grant="), "HEAD on n2: a grant too", r)
+        r = http_request(n1, "GET", path, token=tb)
+        t.ok(r.status == 401 and r.error == "not_authenticated",
+            "bob's n2 token straight at n1: still 401", r)
+        r = http_request(n1, "GET", f"{path}?grant={'ab' * 16}")
+        t.ok(r.status == 401 and r.error == "not_authenticated",
+            "a forged grant: 401", r)
+        r = http_request(n1, "GET", f"{path}?grant=xyz", token=ta)
+        t.ok(r.status == 401 and r.error == "not_authenticated",
+            "a malformed grant: 401, even beside a good token", r)
+        r = http_request(n1, "POST", "/v1/media", body=b"other", token=tc,
+            headers={"Content-Type": "text/plain"})
+        other = (r.json or {}).get("media", "")
+        r = http_request(n1, "GET", f"/v1/media/{other}?grant={g}")
+        t.ok(r.status == 401 and r.error == "not_authenticated",
+            "bob's grant for another ID of n1: 401", r)
+        cl.redis.cmd("PEXPIRE", key, "1")
+        time.sleep(0.05)
+        r = http_request(n1, "GET", f"{path}?grant={g}")
+        t.ok(r.status == 401 and r.error == "not_authenticated",
+            "an expired grant: 401", r)
+        r = http_request(n2, "GET", path, token=tb + "x")
+        t.ok(r.status == 401 and r.error == "not_authenticated",
+            "a bad n2 token on n2: 401, no grant", r)
+        r = http_request(n2, "GET", f"/v1/media/n1.{'!' * 22}", token=tb)
+        t.ok(r.status == 404 and r.error == "no_such_media",
+            "a malformed ID on n2: 404, no grant", r)
+
+        # Without Redis neither a grant nor its check: 503.
+        r = http_request(n2, "GET", path, token=tb)
+        g2 = (r.headers.get("Location") or "").partition("?grant=")[2]
+        cl.proxies[0].cut()
+        cl.proxies[1].cut()
+        down = wait_for(lambda: cluster_metric(n1,
+            "tickd_cluster_redis_up") == 0 and cluster_metric(n2,
+            "tickd_cluster_redis_up") == 0, 10)
+        r = http_request(n2, "GET", path, token=tb)
+        t.ok(down and r.status == 503 and r.error == "unavailable",
+            "n2 cut off from Redis: 503 unavailable for a grant", r)
+        r = http_request(n1, "GET", f"{path}?grant={g2}")
+        t.ok(r.status == 503 and r.error == "unavailable",
+            "n1 cut off from Redis: 503 unavailable for a grant", r)
+        cl.proxies[0].restore()
+        cl.proxies[1].restore()
+        cl.wait_up()
+        r = http_request(n1, "GET", f"{path}?grant={g2}")
+        t.ok(r.status == 200 and r.raw == data,
+            "Redis back: the grant written before is taken", r.status)
         r = http_request(n1, "GET", f"/v1/media/{bare}", token=ta)
         t.ok(r.status == 200 and r.raw == data,
             "n1 takes its ID without the prefix as well", r.status)
         r = http_request(n1, "GET", f"/v1/media/n2.{bare}", token=ta)
-        t.ok(r.status == 307 and r.headers.get("Location") ==
-            f"http://127.0.0.1:{n2.port}/v1/media/n2.{bare}",
-            "n1's ID respelled n2.: n1 sends it to n2, never serves it", r)
+        t.ok(r.status == 307 and (r.headers.get("Location") or "")
+            .startswith(f"http://127.0.0.1:{n2.port}/v1/media/n2.{bare}"
+            "?grant="), "n1's ID respelled n2.: n1 sends alice to n2 with "
+            "a grant, never serves it", r)
         r = http_request(n1, "GET", f"/v1/media/zz.{bare}", token=ta)
         t.ok(r.status == 503 and r.error == "unavailable",
             "a node nobody knows: 503 unavailable", r)
@@ -139,4 +227,4 @@ async def main(t):
         t.eq(st, 404, "then GET via n2, following: 404")
 
 
-run(main, 22, timeout=60)
+run(main, 38, timeout=90)

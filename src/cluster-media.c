@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cluster-media.c: download grants, by which a user homed on one node
+ * fetches media owned by another (tickd-cluster(7) MEDIA).  The owner
+ * takes only its own tokens, so the user's home, which can check its
+ * token, writes mg:{GRANT} = ID with a lifetime of MEDIA_GRANT_MS and
+ * redirects the client to the owner with ?grant=GRANT; the owner reads the
+ * key and serves the ID it names.  A grant is not deleted when used: a
+ * client may resume or repeat a download (ranges, HEAD then GET) within
+ * its lifetime, and it gives nothing but the one ID its holder could
+ * already fetch at its home.  Every command is asynchronous
+ * (redisAsyncCommandArgv(3) of hiredis), never a wait on the loop.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "tickd.h"
+#include "cluster.h"
+
+/* A grant being written or read, and whom to tell. */
+struct mgrant {
+	void		(*fn)(void *, int);
+	void		*arg;
+	char		 id[MEDIA_NAME_MAX + 1]; /* a read: the ID */
+};
+
+/* The reply to SET mg:{GRANT} ID PX: written, or Redis failed. */
+static void
+grant_set_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr;
+	struct mgrant	*g = arg;
+
+	rconn_answered(ac->data);
+	g->fn(g->arg, reply != NULL && reply->type == REDIS_REPLY_STATUS ?
+	    CLUSTER_FOUND : CLUSTER_DOWN);
+	free(g);
+}
+
+/*
+ * Writes a new grant for id into grant (MEDIA_GRANT_LEN hex characters of
+ * 128 random bits, RAND_bytes(3)); fn learns CLUSTER_FOUND once Redis
+ * holds it, else CLUSTER_DOWN.  -1, fn not called, when Redis cannot take
+ * the command now.  id is at most MEDIA_NAME_MAX bytes (the front end
+ * refuses longer ones).
+ */
+int
+cluster_media_grant(const char *id, char grant[MEDIA_GRANT_LEN + 1],
+    void (*fn)(void *, int), void *arg)
+{
+	struct mgrant	*g;
+	const char	*argv[5];
+	uint8_t		 rnd[MEDIA_GRANT_LEN / 2];
+	char		*key, ms[24];
+	int		 rc;
+
+	if (RAND_bytes(rnd, sizeof rnd) != 1)
+		return (-1);
+	hex_encode(rnd, sizeof rnd, grant);
+	g = xcalloc(1, sizeof *g);
+	g->fn = fn;
+	g->arg = arg;
+	key = cluster_k("mg", grant);
+	snprintf(ms, sizeof ms, "%d", MEDIA_GRANT_MS);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = id;
+	argv[3] = "PX";
+	argv[4] = ms;
+	rc = rconn_cmd(&cl.cmd, grant_set_cb, g, 0, 5, argv, NULL);
+	free(key);
+	if (rc != 0)
+		free(g);
+	return (rc);
+}
+
+/* The reply to GET mg:{GRANT}: whether it names the ID asked for. */
+static void
+grant_get_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr;
+	struct mgrant	*g = arg;
+	int		 st;
+
+	rconn_answered(ac->data);
+	if (reply == NULL || (reply->type != REDIS_REPLY_STRING &&
+	    reply->type != REDIS_REPLY_NIL))
+		st = CLUSTER_DOWN;
+	else if (reply->type == REDIS_REPLY_STRING &&
+	    reply->len == strlen(g->id) &&
+	    memcmp(reply->str, g->id, reply->len) == 0)
+		st = CLUSTER_FOUND;
+	else
+		st = CLUSTER_NONE;
+	g->fn(g->arg, st);
+	free(g);
+}
+
+/*
+ * Reads grant: fn learns CLUSTER_FOUND if it is live and names id,
+ * CLUSTER_NONE if it is unknown, expired or for another ID, CLUSTER_DOWN
+ * if Redis failed.  -1, fn not called, when Redis cannot take the command
+ * now.  The caller has checked that grant is MEDIA_GRANT_LEN hex digits
+ * and id at most MEDIA_NAME_MAX bytes.
+ */
+int
+cluster_media_grant_check(const char *grant, const char *id,
+    void (*fn)(void *, int), void *arg)
+{
+	struct mgrant	*g;
+	const char	*argv[2];
+	char		*key;
+	int		 rc;
+
+	g = xcalloc(1, sizeof *g);
+	g->fn = fn;
+	g->arg = arg;
+	strlcpy(g->id, id, sizeof g->id);
+	key = cluster_k("mg", grant);
+	argv[0] = "GET";
+	argv[1] = key;
+	rc = rconn_cmd(&cl.cmd, grant_get_cb, g, 0, 2, argv, NULL);
+	free(key);
+	if (rc != 0)
+		free(g);
+	return (rc);
+}
