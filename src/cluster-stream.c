@@ -545,7 +545,8 @@ cluster_commit(int ok)
 			cluster_group_changed(cs.applied.groups[i]);
 		cs.nack = 0;
 		cluster_applied_free(&cs.applied);
-		kick(cs.ev_read);
+		/* Now, not next turn: the XREADGROUP goes at this turn's end. */
+		read_next();
 	}
 	cluster_groups_commit(ok);
 	kick(cs.ev_fwd);

@@ -342,6 +342,26 @@ rconn_cleanup(void *arg)
 	free(e);
 }
 
+/*
+ * The end of a turn: what this turn asked of Redis goes now, not when
+ * the next turn finds the socket writable, so that the replies can come
+ * within that next turn.  Only on a connection that is up: hiredis would
+ * take a connect still in progress for done.
+ */
+void
+cluster_flush(void)
+{
+	struct rconn	*rcs[] = { &cl.cmd, &cl.rd };
+	size_t		 i;
+
+	if (!cl.on)
+		return;
+	for (i = 0; i < sizeof rcs / sizeof rcs[0]; i++) {
+		if (rcs[i]->ac != NULL && rcs[i]->up)
+			redisAsyncHandleWrite(rcs[i]->ac);
+	}
+}
+
 /* Puts ac on the loop; -1 if libevent cannot. */
 static int
 rconn_attach(redisAsyncContext *ac)
