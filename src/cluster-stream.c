@@ -23,6 +23,12 @@
 #include "cluster.h"
 
 #define READ_BLOCK_MAX	1000	/* ms an XREADGROUP may BLOCK */
+/*
+ * XREADGROUPs of new entries out at once.  The replies that arrive in one
+ * turn are applied in that turn's transaction: with one, the reader took
+ * cluster_batch entries a turn at most, behind the senders.
+ */
+#define READ_DEPTH	2
 
 /* Another node, as the heartbeat sees it, and what was sent to it. */
 struct node {
@@ -43,7 +49,8 @@ static struct {
 	struct node	*v;
 	size_t		 n, cap;
 
-	int		 reading;	/* an XREADGROUP is out */
+	int		 reading;	/* XREADGROUPs out */
+	int		 stale;		/* of those, asked before a failed commit */
 	int		 pending;	/* still reading pending entries */
 	struct mid	 pending_from;
 	int		 waiting;	/* applied, waiting for the commit */
@@ -56,6 +63,7 @@ static struct {
 } cs;
 
 static void	read_next(void);
+static int	read_one(void);
 
 /* The node called name, added if new. */
 static struct node *
@@ -413,12 +421,23 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 	redisReply		*reply = r;
 	struct cluster_entry	*v;
 	struct txn		*txn;
-	size_t			 n, i;
+	struct targets		 t;
+	size_t			 n, i, first, nt;
 	int			 rc;
 
 	(void)arg;
 	rconn_answered(ac->data);
-	cs.reading = 0;
+	if (cs.reading > 0)
+		cs.reading--;
+	if (cs.stale > 0) {
+		/*
+		 * Asked before a commit failed: its entries stay pending, and
+		 * are read again with the others from the first, in order.
+		 */
+		cs.stale--;
+		kick(cs.ev_read);
+		return;
+	}
 	if (reply == NULL)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
@@ -430,9 +449,14 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 		kick(cs.ev_read);
 		return;
 	}
-	cs.nack = 0;
+	/* A second reply in one turn joins the batch waiting for its commit. */
+	if (!cs.waiting) {
+		cs.nack = 0;
+		memset(&cs.applied, 0, sizeof cs.applied);
+	}
+	first = cs.nack;
 	n = entries_parse(reply, &v);
-	if (cs.nack == 0) {
+	if (cs.nack == first) {
 		free(v);
 		if (cs.pending) {
 			cs.pending = 0;
@@ -443,7 +467,7 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 	}
 	if ((txn = batch_txn()) == NULL) {
 		free(v);
-		cs.nack = 0;
+		cs.nack = first;
 		return;
 	}
 	/* A rep needs no transaction: it ends a call waiting here. */
@@ -451,7 +475,7 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 		if (strcmp(v[i].k, "rep") == 0)
 			cluster_rpc_answer(v[i].o, v[i].p, v[i].plen);
 	}
-	memset(&cs.applied, 0, sizeof cs.applied);
+	nt = cs.applied.targets.n;
 	rc = cluster_apply(txn, &srv.midgen, &srv.conf, v, n, now_ms(),
 	    &cs.applied);
 	free(v);
@@ -460,7 +484,11 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 		txn->ret = txn->ret == STORE_OK ? rc : txn->ret;
 	}
 	cs.waiting = 1;
-	pump_targets(&cs.applied.targets);
+	/* The devices this reply added to. */
+	t = cs.applied.targets;
+	t.v += nt;
+	t.n -= nt;
+	pump_targets(&t);
 }
 
 /* Sends the done entry of a committed batch to one origin. */
@@ -540,6 +568,7 @@ cluster_commit(int ok)
 		} else if (!ok) {
 			cs.pending = 1;
 			cs.pending_from = mid_zero;
+			cs.stale = cs.reading;
 		}
 		for (i = 0; ok && i < cs.applied.ngroups; i++)
 			cluster_group_changed(cs.applied.groups[i]);
@@ -552,17 +581,30 @@ cluster_commit(int ok)
 	kick(cs.ev_fwd);
 }
 
-/* Asks for the next batch: pending entries first, then new ones. */
+/*
+ * Asks for the next batches: pending entries first, one read at a time
+ * since each starts where the last ended, then new ones, READ_DEPTH reads
+ * out.
+ */
 static void
 read_next(void)
+{
+	while (cl.ready && !cs.waiting &&
+	    cs.reading < (cs.pending ? 1 : READ_DEPTH)) {
+		if (read_one() != 0)
+			break;
+	}
+}
+
+/* Sends one XREADGROUP; -1 if Redis is down. */
+static int
+read_one(void)
 {
 	const char	*argv[11];
 	char		 count[24], block[24], from[MID_STRLEN + 1];
 	uint64_t	 ms;
 	int		 argc = 0;
 
-	if (!cl.ready || cs.reading || cs.waiting)
-		return;
 	ms = srv.conf.cluster_heartbeat < READ_BLOCK_MAX ?
 	    srv.conf.cluster_heartbeat : READ_BLOCK_MAX;
 	snprintf(count, sizeof count, "%llu",
@@ -585,9 +627,12 @@ read_next(void)
 		argv[argc++] = from;
 	} else
 		argv[argc++] = ">";
-	if (rconn_cmd(&cl.rd, read_cb, NULL, cs.pending ? 0 : ms, argc, argv,
-	    NULL) == 0)
-		cs.reading = 1;
+	/* Behind READ_DEPTH - 1 others, each of which may BLOCK. */
+	if (rconn_cmd(&cl.rd, read_cb, NULL, cs.pending ? 0 : READ_DEPTH * ms,
+	    argc, argv, NULL) != 0)
+		return (-1);
+	cs.reading++;
+	return (0);
 }
 
 /* The read timer: see read_next. */
@@ -850,6 +895,7 @@ cluster_stream_down(int reader)
 	size_t	i;
 
 	cs.reading = 0;
+	cs.stale = 0;
 	if (reader)
 		return;
 	for (i = 0; i < cs.n; i++) {
