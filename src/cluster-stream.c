@@ -5,10 +5,10 @@
  * consumer group, pending entries first, and applies each batch in the
  * loop's write transaction (cluster-apply.c); after the commit it sends
  * XACK, the done entries and the answers to remote calls (cluster-rpc.c).
- * The forwarder sends the outbox in mid order, cluster_batch XADDs at a
- * time, to nodes whose heartbeat is alive, and sends again what is not
- * confirmed after cluster_retry.  The retry timer also sends bare lw
- * entries and trims the stream.
+ * The forwarder sends the outbox in mid order, in pipelines of
+ * cluster_batch XADDs, to nodes whose heartbeat is alive, and sends again
+ * what is not confirmed after cluster_retry.  The retry timer also sends
+ * bare lw entries and trims the stream.
  */
 #include <sys/types.h>
 
@@ -29,6 +29,12 @@
  * cluster_batch entries a turn at most, behind the senders.
  */
 #define READ_DEPTH	2
+/*
+ * Pipelines of cluster_batch XADDs out at once to one node.  With one,
+ * the forwarder sent a batch every other turn: the next went only after
+ * the turn that took the last reply.
+ */
+#define FWD_DEPTH	2
 
 /* Another node, as the heartbeat sees it, and what was sent to it. */
 struct node {
@@ -41,8 +47,7 @@ struct node {
 	uint64_t	 round;		/* ms the round began, 0: none */
 	size_t		 inflight;	/* XADDs unanswered */
 	int		 failed;	/* one of them failed */
-	struct mid	 last;		/* highest mid of those XADDs */
-	uint64_t	 count;
+	int		 again;		/* restart once none is in flight */
 };
 
 static struct {
@@ -107,6 +112,22 @@ cluster_get_stats(struct cluster_stats *st)
 	st->rpc_timeouts = cluster_rpc_timeouts();
 }
 
+/*
+ * Sends node n's records again from the first one held, once what is in
+ * flight is answered: XADDs on one connection land in the order sent.
+ */
+static void
+fwd_restart(struct node *n)
+{
+	if (n->inflight > 0) {
+		n->again = 1;
+		return;
+	}
+	n->again = 0;
+	n->sent = mid_zero;
+	n->round = 0;
+}
+
 /* Runs ev from the loop as soon as possible. */
 static void
 kick(struct event *ev)
@@ -133,8 +154,7 @@ alive_cb(redisAsyncContext *ac, void *r, void *arg)
 		n->alive = reply->integer == 1;
 		if (n->alive && !was) {
 			log_info("cluster: node %s is alive", name);
-			n->sent = mid_zero;
-			n->round = 0;
+			fwd_restart(n);
 			kick(cs.ev_fwd);
 		} else if (!n->alive && was)
 			log_warnx("cluster: node %s is down (no heartbeat)",
@@ -649,7 +669,7 @@ read_cb_timer(evutil_socket_t fd, short events, void *arg)
 struct fwd {
 	struct node	*n;
 	struct mid	 lw;
-	size_t		 sent;
+	size_t		 room;		/* XADDs this walk may send */
 	char		 lws[MID_STRLEN + 1];
 };
 
@@ -675,18 +695,24 @@ fwd_reply_cb(redisAsyncContext *ac, void *r, void *arg)
 			log_warnx("cluster: XADD to %s: %s", n->name,
 			    reply->str);
 		n->failed = 1;
-	}
-	if (n->inflight > 0 && --n->inflight > 0)
-		return;
+	} else
+		cs.stats.forwarded++;
+	if (n->inflight > 0)
+		n->inflight--;
 	if (n->failed) {
-		/* Resume from the first record not confirmed. */
-		n->failed = 0;
-		n->sent = mid_zero;
-		n->round = 0;
+		/*
+		 * Resume from the first record not confirmed once all are
+		 * answered, at the next commit or retry as before.
+		 */
+		if (n->inflight == 0) {
+			n->failed = 0;
+			fwd_restart(n);
+		}
 		return;
 	}
-	n->sent = n->last;
-	cs.stats.forwarded += n->count;
+	if (n->again)
+		fwd_restart(n);
+	/* Room for more: the forwarder fills it next turn. */
 	kick(cs.ev_fwd);
 }
 
@@ -702,7 +728,7 @@ fwd_fn(void *arg, const char *node, const struct mid *mid,
 	int		 i;
 
 	(void)node;
-	if (f->sent >= srv.conf.cluster_batch)
+	if (f->room == 0)
 		return (STORE_WALK_STOP);
 	mid_format(mid, om);
 	key = cluster_k("in", f->n->name);
@@ -730,14 +756,14 @@ fwd_fn(void *arg, const char *node, const struct mid *mid,
 	}
 	free(key);
 	f->n->inflight++;
-	f->n->last = *mid;
-	f->sent++;
+	f->n->sent = *mid;
+	f->room--;
 	return (STORE_WALK_NEXT);
 }
 
 /*
- * The forwarder: for each alive node with nothing in flight, the next
- * cluster_batch records after what this round sent.
+ * The forwarder: for each alive node with room in its FWD_DEPTH pipelines,
+ * the next records after what this round sent, cluster_batch at most.
  */
 static void
 fwd_cb(evutil_socket_t fd, short events, void *arg)
@@ -745,7 +771,8 @@ fwd_cb(evutil_socket_t fd, short events, void *arg)
 	struct txn	 txn;
 	struct fwd	 f;
 	struct node	*n;
-	size_t		 i;
+	uint64_t	 max = FWD_DEPTH * srv.conf.cluster_batch;
+	size_t		 i, room;
 
 	(void)fd;
 	(void)events;
@@ -754,21 +781,22 @@ fwd_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	for (i = 0; i < cs.n; i++) {
 		n = &cs.v[i];
-		if (!n->alive || n->inflight > 0)
+		if (!n->alive || n->failed || n->again || n->inflight >= max)
 			continue;
 		memset(&f, 0, sizeof f);
 		f.n = n;
+		f.room = max - n->inflight < srv.conf.cluster_batch ?
+		    max - n->inflight : srv.conf.cluster_batch;
 		if (store_cout_lowest(&txn, n->name, &f.lw) != STORE_OK)
 			break;
 		if (mid_iszero(&f.lw))
 			continue;
 		mid_format(&f.lw, f.lws);
-		n->count = 0;
+		room = f.room;
 		if (store_cout_walk(&txn, n->name, mid_iszero(&n->sent) ?
 		    NULL : &n->sent, fwd_fn, &f) != STORE_OK)
 			break;
-		n->count = f.sent;
-		if (f.sent > 0 && n->round == 0)
+		if (f.room < room && n->round == 0)
 			n->round = now_ms();
 	}
 	store_txn_abort(&txn);
@@ -838,11 +866,9 @@ retry_cb(evutil_socket_t fd, short events, void *arg)
 			    store_cout_lowest(&txn, n->name, &lw) != STORE_OK)
 				continue;
 			if (!mid_iszero(&lw)) {
-				if (n->round != 0 && n->inflight == 0 &&
-				    now - n->round >= srv.conf.cluster_retry) {
-					n->sent = mid_zero;
-					n->round = 0;
-				}
+				if (n->round != 0 &&
+				    now - n->round >= srv.conf.cluster_retry)
+					fwd_restart(n);
 				continue;
 			}
 			/* Nothing held: all below the next mid is gone. */
@@ -901,6 +927,7 @@ cluster_stream_down(int reader)
 	for (i = 0; i < cs.n; i++) {
 		cs.v[i].inflight = 0;
 		cs.v[i].failed = 0;
+		cs.v[i].again = 0;
 		cs.v[i].sent = mid_zero;
 		cs.v[i].round = 0;
 	}
