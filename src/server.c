@@ -369,8 +369,9 @@ batch_commit(void)
 
 /*
  * The end of a turn: commit, release what waited for it, pump queues, close
- * what died, send what was asked of Redis.  Closing a device writes its last_active, which opens another
- * batch, so go round until nothing is left.
+ * what died, send what was asked of Redis.  Closing a device writes its
+ * last_active, which opens another batch, so go round until nothing is
+ * left.
  */
 static void
 turn_end(void)
