@@ -185,7 +185,8 @@ apply_rcpt(struct txn *txn, struct midgen *gen, json_t *p, uint64_t now,
 
 /*
  * Applies a batch of entries read from this node's stream (see the top of
- * the file).  a must be zeroed; the caller frees it with
+ * the file).  a is zeroed before the first batch of a transaction, and
+ * gathers what each batch applied in it adds; the caller frees it with
  * cluster_applied_free, commits, then acknowledges every entry, sends the
  * done lists and pumps a->targets.
  */

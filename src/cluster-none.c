@@ -105,6 +105,12 @@ cluster_commit(int ok)
 	(void)ok;
 }
 
+/* Nothing to send. */
+void
+cluster_flush(void)
+{
+}
+
 /* All zero. */
 void
 cluster_get_stats(struct cluster_stats *st)

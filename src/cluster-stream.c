@@ -5,10 +5,10 @@
  * consumer group, pending entries first, and applies each batch in the
  * loop's write transaction (cluster-apply.c); after the commit it sends
  * XACK, the done entries and the answers to remote calls (cluster-rpc.c).
- * The forwarder sends the outbox in mid order, cluster_batch XADDs at a
- * time, to nodes whose heartbeat is alive, and sends again what is not
- * confirmed after cluster_retry.  The retry timer also sends bare lw
- * entries and trims the stream.
+ * The forwarder sends the outbox in mid order, in pipelines of
+ * cluster_batch XADDs, to nodes whose heartbeat is alive, and sends again
+ * what is not confirmed after cluster_retry.  The retry timer also sends
+ * bare lw entries and trims the stream.
  */
 #include <sys/types.h>
 
@@ -23,6 +23,18 @@
 #include "cluster.h"
 
 #define READ_BLOCK_MAX	1000	/* ms an XREADGROUP may BLOCK */
+/*
+ * XREADGROUPs of new entries out at once.  The replies that arrive in one
+ * turn are applied in that turn's transaction: with one, the reader took
+ * cluster_batch entries a turn at most, behind the senders.
+ */
+#define READ_DEPTH	2
+/*
+ * Pipelines of cluster_batch XADDs out at once to one node.  With one,
+ * the forwarder sent a batch every other turn: the next went only after
+ * the turn that took the last reply.
+ */
+#define FWD_DEPTH	2
 
 /* Another node, as the heartbeat sees it, and what was sent to it. */
 struct node {
@@ -35,15 +47,15 @@ struct node {
 	uint64_t	 round;		/* ms the round began, 0: none */
 	size_t		 inflight;	/* XADDs unanswered */
 	int		 failed;	/* one of them failed */
-	struct mid	 last;		/* highest mid of those XADDs */
-	uint64_t	 count;
+	int		 again;		/* restart once none is in flight */
 };
 
 static struct {
 	struct node	*v;
 	size_t		 n, cap;
 
-	int		 reading;	/* an XREADGROUP is out */
+	int		 reading;	/* XREADGROUPs out */
+	int		 stale;		/* of those, asked before a failed commit */
 	int		 pending;	/* still reading pending entries */
 	struct mid	 pending_from;
 	int		 waiting;	/* applied, waiting for the commit */
@@ -56,6 +68,7 @@ static struct {
 } cs;
 
 static void	read_next(void);
+static int	read_one(void);
 
 /* The node called name, added if new. */
 static struct node *
@@ -99,6 +112,22 @@ cluster_get_stats(struct cluster_stats *st)
 	st->rpc_timeouts = cluster_rpc_timeouts();
 }
 
+/*
+ * Sends node n's records again from the first one held, once what is in
+ * flight is answered: XADDs on one connection land in the order sent.
+ */
+static void
+fwd_restart(struct node *n)
+{
+	if (n->inflight > 0) {
+		n->again = 1;
+		return;
+	}
+	n->again = 0;
+	n->sent = mid_zero;
+	n->round = 0;
+}
+
 /* Runs ev from the loop as soon as possible. */
 static void
 kick(struct event *ev)
@@ -125,8 +154,7 @@ alive_cb(redisAsyncContext *ac, void *r, void *arg)
 		n->alive = reply->integer == 1;
 		if (n->alive && !was) {
 			log_info("cluster: node %s is alive", name);
-			n->sent = mid_zero;
-			n->round = 0;
+			fwd_restart(n);
 			kick(cs.ev_fwd);
 		} else if (!n->alive && was)
 			log_warnx("cluster: node %s is down (no heartbeat)",
@@ -413,12 +441,23 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 	redisReply		*reply = r;
 	struct cluster_entry	*v;
 	struct txn		*txn;
-	size_t			 n, i;
+	struct targets		 t;
+	size_t			 n, i, first, nt;
 	int			 rc;
 
 	(void)arg;
 	rconn_answered(ac->data);
-	cs.reading = 0;
+	if (cs.reading > 0)
+		cs.reading--;
+	if (cs.stale > 0) {
+		/*
+		 * Asked before a commit failed: its entries stay pending, and
+		 * are read again with the others from the first, in order.
+		 */
+		cs.stale--;
+		kick(cs.ev_read);
+		return;
+	}
 	if (reply == NULL)
 		return;
 	if (reply->type == REDIS_REPLY_ERROR) {
@@ -430,9 +469,14 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 		kick(cs.ev_read);
 		return;
 	}
-	cs.nack = 0;
+	/* A second reply in one turn joins the batch waiting for its commit. */
+	if (!cs.waiting) {
+		cs.nack = 0;
+		memset(&cs.applied, 0, sizeof cs.applied);
+	}
+	first = cs.nack;
 	n = entries_parse(reply, &v);
-	if (cs.nack == 0) {
+	if (cs.nack == first) {
 		free(v);
 		if (cs.pending) {
 			cs.pending = 0;
@@ -443,7 +487,7 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 	}
 	if ((txn = batch_txn()) == NULL) {
 		free(v);
-		cs.nack = 0;
+		cs.nack = first;
 		return;
 	}
 	/* A rep needs no transaction: it ends a call waiting here. */
@@ -451,7 +495,7 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 		if (strcmp(v[i].k, "rep") == 0)
 			cluster_rpc_answer(v[i].o, v[i].p, v[i].plen);
 	}
-	memset(&cs.applied, 0, sizeof cs.applied);
+	nt = cs.applied.targets.n;
 	rc = cluster_apply(txn, &srv.midgen, &srv.conf, v, n, now_ms(),
 	    &cs.applied);
 	free(v);
@@ -460,7 +504,11 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 		txn->ret = txn->ret == STORE_OK ? rc : txn->ret;
 	}
 	cs.waiting = 1;
-	pump_targets(&cs.applied.targets);
+	/* The devices this reply added to. */
+	t = cs.applied.targets;
+	t.v += nt;
+	t.n -= nt;
+	pump_targets(&t);
 }
 
 /* Sends the done entry of a committed batch to one origin. */
@@ -540,28 +588,43 @@ cluster_commit(int ok)
 		} else if (!ok) {
 			cs.pending = 1;
 			cs.pending_from = mid_zero;
+			cs.stale = cs.reading;
 		}
 		for (i = 0; ok && i < cs.applied.ngroups; i++)
 			cluster_group_changed(cs.applied.groups[i]);
 		cs.nack = 0;
 		cluster_applied_free(&cs.applied);
-		kick(cs.ev_read);
+		/* Now, not next turn: the XREADGROUP goes at this turn's end. */
+		read_next();
 	}
 	cluster_groups_commit(ok);
 	kick(cs.ev_fwd);
 }
 
-/* Asks for the next batch: pending entries first, then new ones. */
+/*
+ * Asks for the next batches: pending entries first, one read at a time
+ * since each starts where the last ended, then new ones, READ_DEPTH reads
+ * out.
+ */
 static void
 read_next(void)
+{
+	while (cl.ready && !cs.waiting &&
+	    cs.reading < (cs.pending ? 1 : READ_DEPTH)) {
+		if (read_one() != 0)
+			break;
+	}
+}
+
+/* Sends one XREADGROUP; -1 if Redis is down. */
+static int
+read_one(void)
 {
 	const char	*argv[11];
 	char		 count[24], block[24], from[MID_STRLEN + 1];
 	uint64_t	 ms;
 	int		 argc = 0;
 
-	if (!cl.ready || cs.reading || cs.waiting)
-		return;
 	ms = srv.conf.cluster_heartbeat < READ_BLOCK_MAX ?
 	    srv.conf.cluster_heartbeat : READ_BLOCK_MAX;
 	snprintf(count, sizeof count, "%llu",
@@ -584,9 +647,12 @@ read_next(void)
 		argv[argc++] = from;
 	} else
 		argv[argc++] = ">";
-	if (rconn_cmd(&cl.rd, read_cb, NULL, cs.pending ? 0 : ms, argc, argv,
-	    NULL) == 0)
-		cs.reading = 1;
+	/* Behind READ_DEPTH - 1 others, each of which may BLOCK. */
+	if (rconn_cmd(&cl.rd, read_cb, NULL, cs.pending ? 0 : READ_DEPTH * ms,
+	    argc, argv, NULL) != 0)
+		return (-1);
+	cs.reading++;
+	return (0);
 }
 
 /* The read timer: see read_next. */
@@ -603,7 +669,7 @@ read_cb_timer(evutil_socket_t fd, short events, void *arg)
 struct fwd {
 	struct node	*n;
 	struct mid	 lw;
-	size_t		 sent;
+	size_t		 room;		/* XADDs this walk may send */
 	char		 lws[MID_STRLEN + 1];
 };
 
@@ -629,18 +695,24 @@ fwd_reply_cb(redisAsyncContext *ac, void *r, void *arg)
 			log_warnx("cluster: XADD to %s: %s", n->name,
 			    reply->str);
 		n->failed = 1;
-	}
-	if (n->inflight > 0 && --n->inflight > 0)
-		return;
+	} else
+		cs.stats.forwarded++;
+	if (n->inflight > 0)
+		n->inflight--;
 	if (n->failed) {
-		/* Resume from the first record not confirmed. */
-		n->failed = 0;
-		n->sent = mid_zero;
-		n->round = 0;
+		/*
+		 * Resume from the first record not confirmed once all are
+		 * answered, at the next commit or retry as before.
+		 */
+		if (n->inflight == 0) {
+			n->failed = 0;
+			fwd_restart(n);
+		}
 		return;
 	}
-	n->sent = n->last;
-	cs.stats.forwarded += n->count;
+	if (n->again)
+		fwd_restart(n);
+	/* Room for more: the forwarder fills it next turn. */
 	kick(cs.ev_fwd);
 }
 
@@ -656,7 +728,7 @@ fwd_fn(void *arg, const char *node, const struct mid *mid,
 	int		 i;
 
 	(void)node;
-	if (f->sent >= srv.conf.cluster_batch)
+	if (f->room == 0)
 		return (STORE_WALK_STOP);
 	mid_format(mid, om);
 	key = cluster_k("in", f->n->name);
@@ -684,14 +756,14 @@ fwd_fn(void *arg, const char *node, const struct mid *mid,
 	}
 	free(key);
 	f->n->inflight++;
-	f->n->last = *mid;
-	f->sent++;
+	f->n->sent = *mid;
+	f->room--;
 	return (STORE_WALK_NEXT);
 }
 
 /*
- * The forwarder: for each alive node with nothing in flight, the next
- * cluster_batch records after what this round sent.
+ * The forwarder: for each alive node with room in its FWD_DEPTH pipelines,
+ * the next records after what this round sent, cluster_batch at most.
  */
 static void
 fwd_cb(evutil_socket_t fd, short events, void *arg)
@@ -699,7 +771,8 @@ fwd_cb(evutil_socket_t fd, short events, void *arg)
 	struct txn	 txn;
 	struct fwd	 f;
 	struct node	*n;
-	size_t		 i;
+	uint64_t	 max = FWD_DEPTH * srv.conf.cluster_batch;
+	size_t		 i, room;
 
 	(void)fd;
 	(void)events;
@@ -708,21 +781,22 @@ fwd_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	for (i = 0; i < cs.n; i++) {
 		n = &cs.v[i];
-		if (!n->alive || n->inflight > 0)
+		if (!n->alive || n->failed || n->again || n->inflight >= max)
 			continue;
 		memset(&f, 0, sizeof f);
 		f.n = n;
+		f.room = max - n->inflight < srv.conf.cluster_batch ?
+		    max - n->inflight : srv.conf.cluster_batch;
 		if (store_cout_lowest(&txn, n->name, &f.lw) != STORE_OK)
 			break;
 		if (mid_iszero(&f.lw))
 			continue;
 		mid_format(&f.lw, f.lws);
-		n->count = 0;
+		room = f.room;
 		if (store_cout_walk(&txn, n->name, mid_iszero(&n->sent) ?
 		    NULL : &n->sent, fwd_fn, &f) != STORE_OK)
 			break;
-		n->count = f.sent;
-		if (f.sent > 0 && n->round == 0)
+		if (f.room < room && n->round == 0)
 			n->round = now_ms();
 	}
 	store_txn_abort(&txn);
@@ -792,11 +866,9 @@ retry_cb(evutil_socket_t fd, short events, void *arg)
 			    store_cout_lowest(&txn, n->name, &lw) != STORE_OK)
 				continue;
 			if (!mid_iszero(&lw)) {
-				if (n->round != 0 && n->inflight == 0 &&
-				    now - n->round >= srv.conf.cluster_retry) {
-					n->sent = mid_zero;
-					n->round = 0;
-				}
+				if (n->round != 0 &&
+				    now - n->round >= srv.conf.cluster_retry)
+					fwd_restart(n);
 				continue;
 			}
 			/* Nothing held: all below the next mid is gone. */
@@ -849,11 +921,13 @@ cluster_stream_down(int reader)
 	size_t	i;
 
 	cs.reading = 0;
+	cs.stale = 0;
 	if (reader)
 		return;
 	for (i = 0; i < cs.n; i++) {
 		cs.v[i].inflight = 0;
 		cs.v[i].failed = 0;
+		cs.v[i].again = 0;
 		cs.v[i].sent = mid_zero;
 		cs.v[i].round = 0;
 	}

@@ -9,6 +9,7 @@
  * forwards the streams.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 
 #include <stdlib.h>
@@ -17,7 +18,6 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 #include <openssl/rand.h>
 
 #include "tickd.h"
@@ -28,6 +28,13 @@ struct cluster	cl;
 #define BACKOFF_MIN	100	/* ms before the first reconnect */
 #define BACKOFF_MAX	5000
 #define WATCHDOG_MS	100
+#define RCONN_READS	64	/* reads of hiredis's 16 KB one turn may do */
+
+/* An rconn's events on the loop (see rconn_read_ev). */
+struct rconn_ev {
+	redisAsyncContext	*ac;
+	struct event		*rev, *wev;
+};
 
 static void	rconn_connect(struct rconn *);
 static void	rconn_later(struct rconn *);
@@ -252,6 +259,137 @@ connect_cb(const redisAsyncContext *ac, int status)
 		setup_start();
 }
 
+/*
+ * rc's socket is readable.  hiredis reads 16 KB at a time, and its
+ * libevent adapter waits for the next turn of the loop for more; every
+ * turn ends with a commit and its fsync.  A batch of entries read from
+ * the stream (some 85 KB at cluster_batch 256) took six turns to arrive,
+ * which bounded delivery across nodes (bench/README, Several nodes).  So
+ * read on within the turn while the socket holds more, RCONN_READS times
+ * at most, so that clients still get their turn.
+ */
+static void
+rconn_read_ev(evutil_socket_t fd, short events, void *arg)
+{
+	struct rconn_ev		*e = arg;
+	redisAsyncContext	*ac = e->ac;
+	struct rconn		*rc = ac->data;
+	int			 i, avail;
+
+	(void)events;
+	for (i = 0; i < RCONN_READS; i++) {
+		redisAsyncHandleRead(ac);
+		/* A callback or an error may have freed ac, and e with it. */
+		if (rc->ac != ac || ioctl(fd, FIONREAD, &avail) == -1 ||
+		    avail <= 0)
+			break;
+	}
+}
+
+/* rc's socket is writable: hiredis sends what it holds. */
+static void
+rconn_write_ev(evutil_socket_t fd, short events, void *arg)
+{
+	struct rconn_ev	*e = arg;
+
+	(void)fd;
+	(void)events;
+	redisAsyncHandleWrite(e->ac);
+}
+
+/* The hooks hiredis calls to watch the socket, as its adapter's. */
+static void
+rconn_add_read(void *arg)
+{
+	struct rconn_ev	*e = arg;
+
+	if (event_add(e->rev, NULL) != 0)
+		log_warnx("cluster: cannot watch the Redis connection");
+}
+
+static void
+rconn_del_read(void *arg)
+{
+	struct rconn_ev	*e = arg;
+
+	event_del(e->rev);
+}
+
+static void
+rconn_add_write(void *arg)
+{
+	struct rconn_ev	*e = arg;
+
+	if (event_add(e->wev, NULL) != 0)
+		log_warnx("cluster: cannot watch the Redis connection");
+}
+
+static void
+rconn_del_write(void *arg)
+{
+	struct rconn_ev	*e = arg;
+
+	event_del(e->wev);
+}
+
+static void
+rconn_cleanup(void *arg)
+{
+	struct rconn_ev	*e = arg;
+
+	event_free(e->rev);
+	event_free(e->wev);
+	free(e);
+}
+
+/*
+ * The end of a turn: what this turn asked of Redis goes now, not when
+ * the next turn finds the socket writable, so that the replies can come
+ * within that next turn.  Only on a connection that is up: hiredis would
+ * take a connect still in progress for done.
+ */
+void
+cluster_flush(void)
+{
+	struct rconn	*rcs[] = { &cl.cmd, &cl.rd };
+	size_t		 i;
+
+	if (!cl.on)
+		return;
+	for (i = 0; i < sizeof rcs / sizeof rcs[0]; i++) {
+		if (rcs[i]->ac != NULL && rcs[i]->up)
+			redisAsyncHandleWrite(rcs[i]->ac);
+	}
+}
+
+/* Puts ac on the loop; -1 if libevent cannot. */
+static int
+rconn_attach(redisAsyncContext *ac)
+{
+	struct rconn_ev	*e;
+
+	e = xcalloc(1, sizeof *e);
+	e->ac = ac;
+	e->rev = event_new(srv.base, ac->c.fd, EV_READ, rconn_read_ev, e);
+	e->wev = event_new(srv.base, ac->c.fd, EV_WRITE, rconn_write_ev, e);
+	if (e->rev == NULL || e->wev == NULL || event_add(e->rev, NULL) != 0 ||
+	    event_add(e->wev, NULL) != 0) {
+		if (e->rev != NULL)
+			event_free(e->rev);
+		if (e->wev != NULL)
+			event_free(e->wev);
+		free(e);
+		return (-1);
+	}
+	ac->ev.addRead = rconn_add_read;
+	ac->ev.delRead = rconn_del_read;
+	ac->ev.addWrite = rconn_add_write;
+	ac->ev.delWrite = rconn_del_write;
+	ac->ev.cleanup = rconn_cleanup;
+	ac->ev.data = e;
+	return (0);
+}
+
 /* Starts connecting rc. */
 static void
 rconn_connect(struct rconn *rc)
@@ -276,10 +414,15 @@ rconn_connect(struct rconn *rc)
 		rconn_later(rc);
 		return;
 	}
+	if (rconn_attach(ac) != 0) {
+		log_warnx("cluster: cannot watch the Redis connection");
+		redisAsyncFree(ac);
+		rconn_later(rc);
+		return;
+	}
 	ac->data = rc;
 	rc->ac = ac;
 	rc->nout = 0;
-	redisLibeventAttach(ac, srv.base);
 	redisAsyncSetConnectCallback(ac, connect_cb);
 	redisAsyncSetDisconnectCallback(ac, disconnect_cb);
 }

@@ -369,8 +369,9 @@ batch_commit(void)
 
 /*
  * The end of a turn: commit, release what waited for it, pump queues, close
- * what died.  Closing a device writes its last_active, which opens another
- * batch, so go round until nothing is left.
+ * what died, send what was asked of Redis.  Closing a device writes its
+ * last_active, which opens another batch, so go round until nothing is
+ * left.
  */
 static void
 turn_end(void)
@@ -402,6 +403,7 @@ turn_end(void)
 			conn_unref(c);
 		}
 		conn_reap_all();
+		cluster_flush();
 	} while (batch_open || !TAILQ_EMPTY(&deferred));
 }
 

@@ -310,6 +310,7 @@ int	cluster_where(struct txn *, const char *, char *);
 int	cluster_token_elsewhere(const char *, char *, size_t, const char **);
 const char *cluster_node_url(const char *);
 void	cluster_commit(int);
+void	cluster_flush(void);
 void	cluster_get_stats(struct cluster_stats *);
 json_t	*cluster_ctl_status(char **);
 json_t	*cluster_ctl_nodes(char **);
