@@ -576,6 +576,9 @@ struct grp_req {
 	size_t		  nusers;
 	const char	 *user;		/* group_role */
 	int		  role;		/* GROLE_* */
+	json_t		 *verdicts;	/* add, create: {user: may be added}
+					   from the homes of users homed
+					   elsewhere; NULL: none */
 };
 struct grp_res {
 	enum tick_err	 err;		/* TE_OK or why nothing changed */
@@ -593,6 +596,8 @@ void	grp_res_free(struct grp_res *);
 int	group_create(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
 int	group_info(struct txn *, const struct grp_req *, struct grp_res *);
+int	group_refuses(struct txn *, const struct conf *, const char *,
+	    const char *);
 int	group_list(struct txn *, const char *, json_t **);
 int	group_add(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
@@ -1108,7 +1113,7 @@ void	proto_remote_reply(struct conn *, json_t *, json_t *);
 void	proto_keys_fetch_remote(struct conn *, json_t *, const char *,
 	    const char *, const char *);
 void	proto_group_remote(struct conn *, json_t *, json_t *, const char *,
-	    int);
+	    int, json_t *);
 
 /* audit.c */
 enum audit_kind {		/* the kind column of tickd_events */

@@ -687,7 +687,8 @@ cout_last(void *arg, const char *node, const struct mid *mid,
 }
 
 /*
- * A group on its home n1 with a member homed on n2: the created and
+ * A group on its home n1 with a member homed on n2, added with n2's
+ * verdict only (without one, or with a no, it is refused): the created and
  * removed events go into n1's outbox as gev records naming that member
  * and its role, not into a queue of n1's; n2 applies them, queueing the
  * items for the member's device and keeping, then dropping, its
@@ -727,8 +728,23 @@ test_groups_across(void)
 	req.users = users;
 	req.nusers = 1;
 	req.now = 2000;
+	/* bob is added only with his home's yes (protocol rule 8). */
+	req.group = "#h";
 	CHECK(group_create(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
-	    res.err == TE_OK);
+	    res.err == TE_OK && json_array_size(res.refused) == 1);
+	grp_res_free(&res);
+	req.group = "#i";
+	req.verdicts = json_pack("{s:b}", "bob", 0);
+	CHECK(group_create(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK && json_array_size(res.refused) == 1);
+	grp_res_free(&res);
+	json_decref(req.verdicts);
+	req.group = "#g";
+	req.verdicts = json_pack("{s:b}", "bob", 1);
+	CHECK(group_create(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK && json_array_size(res.refused) == 0);
+	json_decref(req.verdicts);
+	req.verdicts = NULL;
 	CHECK(res.targets.n == 1 && targets_has(&res.targets, "alice",
 	    "phone"));
 	grp_res_free(&res);
