@@ -1078,9 +1078,12 @@ gname_fn(void *arg, const char *user, const char *group)
 	return (STORE_WALK_NEXT);
 }
 
-/* Makes user leave group as group_leave does; events listed in out. */
-static int
-leave_one(struct txn *txn, struct midgen *gen, const struct conf *conf,
+/*
+ * Makes user leave group as group_leave does; events listed in out.  A
+ * non-member, or a group gone, changes nothing.
+ */
+int
+group_leave_one(struct txn *txn, struct midgen *gen, const struct conf *conf,
     const char *group, const char *user, uint64_t now, struct targets *out)
 {
 	struct grp_req		req;
@@ -1105,7 +1108,8 @@ leave_one(struct txn *txn, struct midgen *gen, const struct conf *conf,
 
 /*
  * A user deleted with tickctl(8) leaves every group as by group_leave
- * (rule 12), and its group_add setting goes.  *n is the groups left.
+ * (rule 12), those homed on other nodes through the outbox, and its
+ * group_add setting goes.  *n is the groups left.
  */
 int
 group_user_gone(struct txn *txn, struct midgen *gen, const struct conf *conf,
@@ -1123,11 +1127,14 @@ group_user_gone(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	for (i = 0; i < m.n; i++) {
 		group[0] = '#';
 		strlcpy(group + 1, m.v[i].user, sizeof group - 1);
-		if ((rc = leave_one(txn, gen, conf, group, user, now, out)) !=
-		    STORE_OK)
+		if ((rc = group_leave_one(txn, gen, conf, group, user, now,
+		    out)) != STORE_OK)
 			goto out;
 		(*n)++;
 	}
+	if ((rc = group_user_gone_remote(txn, gen, user, now, n)) !=
+	    STORE_OK)
+		goto out;
 	rc = store_gpref_put(txn, user, 0);
 out:
 	free(m.v);
@@ -1160,8 +1167,8 @@ group_delete(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	for (i = 0; i < m.n; i++) {
 		if (strcmp(m.v[i].user, g.owner) == 0)
 			continue;
-		if ((rc = leave_one(txn, gen, conf, group, m.v[i].user, now,
-		    out)) != STORE_OK)
+		if ((rc = group_leave_one(txn, gen, conf, group, m.v[i].user,
+		    now, out)) != STORE_OK)
 			goto out;
 		(*n)++;
 	}
@@ -1170,7 +1177,8 @@ group_delete(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if ((rc = store_gmember_walk(txn, group, gmem_fn, &m)) != STORE_OK)
 		goto out;
 	for (i = 0; i < m.n; i++) {
-		rc = leave_one(txn, gen, conf, group, m.v[i].user, now, out);
+		rc = group_leave_one(txn, gen, conf, group, m.v[i].user, now,
+		    out);
 		if (rc != STORE_OK)
 			goto out;
 		(*n)++;

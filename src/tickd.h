@@ -598,6 +598,8 @@ int	group_create(struct txn *, struct midgen *, const struct conf *,
 int	group_info(struct txn *, const struct grp_req *, struct grp_res *);
 int	group_refuses(struct txn *, const struct conf *, const char *,
 	    const char *);
+int	group_leave_one(struct txn *, struct midgen *, const struct conf *,
+	    const char *, const char *, uint64_t, struct targets *);
 int	group_list(struct txn *, const char *, json_t **);
 int	group_add(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
@@ -632,6 +634,11 @@ void	group_fan_free(struct gfan *);
 int	group_apply_gev(struct txn *, struct midgen *, const struct conf *,
 	    const char *, json_t *, uint64_t, struct targets *);
 int	group_list_remote(struct txn *, const char *, json_t *);
+int	group_user_gone_remote(struct txn *, struct midgen *, const char *,
+	    uint64_t, uint64_t *);
+int	group_apply_gleave(struct txn *, struct midgen *, const struct conf *,
+	    const char *, json_t *, uint64_t, struct targets *,
+	    const char **);
 struct gmirror {			/* a group's mirror, as a sender's home reads it */
 	char		 home[CLUSTER_NODE_MAX + 1];
 	int		 role;		/* the sender's GROLE_*, -1: none */

@@ -8,7 +8,8 @@
 # made admin, adds bob (vetted on n2), carol and grace (vetted on n3) with
 # a remote call to n1.  With n3 stopped, an add of henry (n3) answers
 # unavailable after cluster_rpc_timeout and adds nobody, even once n3
-# serves the late call.
+# serves the late call.  grace, deleted with tickctl on n3 while n1 is
+# stopped, leaves #g once n1 is back (rule 12).
 
 import asyncio
 import os
@@ -19,9 +20,11 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
+from ctl_test import *  # noqa: E402,F403
 from cluster_test import *  # noqa: E402,F403
 
 skip_unless_cluster()
+need_tickctl()
 
 W = 4 if VALGRIND else 1
 RPC = 4 if VALGRIND else 1      # cluster_rpc_timeout, s
@@ -120,8 +123,34 @@ async def main(t):
         t.ok(info.get("op") == "group_info" and "henry" not in
             members(info), "henry is no member, even once n3 served the "
             "late call", info)
+
+        # grace (n3), deleted with tickctl while n1, #g's home, is
+        # stopped, leaves #g once n1 is back (protocol rule 12).
+        await cs["alice"].collect("group_event", 0.5 * W)
+        n1.proc.send_signal(signal.SIGSTOP)
+        try:
+            r = tickctl(n3, "user", "del", "grace")
+            time.sleep(4 * W)
+        finally:
+            n1.proc.send_signal(signal.SIGCONT)
+        t.ok(r.ok and r.get("groups_left") == 1, "grace deleted on n3 "
+            "while n1 is stopped: one group left", r)
+        ev = []
+        for _ in range(10):
+            ev += await cs["alice"].collect("group_event", 1.0 * W)
+            if any(e.get("event") == "left" for e in ev):
+                break
+        info = await req(cs["alice"], {"op": "group_info", "group": "#g",
+            "ref": 15})
+        t.ok([(e.get("event"), e.get("users"), e.get("by")) for e in ev] ==
+            [("left", ["grace"], "grace")] and members(info) == ["alice",
+            "dave", "frank"], "n1 back: grace left #g, as by group_leave",
+            [ev, info])
+        ok = wait_for(lambda: cl.redis.cmd("HGET", "tickd:g:{#g}", "grace")
+            == "" and cluster_metric(n3, "tickd_cluster_outbox") == 0, 10)
+        t.ok(ok, "the mirror no longer holds her; n3's outbox drained")
         for c in cs.values():
             await c.close()
 
 
-run(main, 8, timeout=60)
+run(main, 11, timeout=60)
