@@ -693,7 +693,9 @@ op_group_set(struct conn *c, json_t *req, json_t *ref)
 
 /* What typing to a group pushes, and to whom. */
 struct gtype {
-	json_t	*frame;
+	struct txn	*txn;
+	json_t		*frame;
+	json_t		*nodes;		/* {node: [its members]} */
 };
 
 /* Pushes a frame to one connection. */
@@ -703,44 +705,122 @@ push_json(struct conn *to, void *arg)
 	ws_send_json(to, arg);
 }
 
-/* One member that a group's typing reaches: its online devices. */
+/*
+ * One member that a group's typing reaches: its online devices here, or,
+ * for a member homed on another node, that node's list.
+ */
 static void
 typing_member(void *arg, const char *user)
 {
 	struct gtype	*t = arg;
+	json_t		*l;
+	char		 node[CLUSTER_NODE_MAX + 1];
 
+	if (cluster_on() && cluster_where(t->txn, user, node) ==
+	    CLUSTER_FOUND) {
+		if ((l = json_object_get(t->nodes, node)) == NULL) {
+			l = json_array();
+			json_object_set_new(t->nodes, node, l);
+		}
+		json_array_append_new(l, json_string(user));
+		return;
+	}
 	if (presence_online(user))
 		presence_each(user, push_json, t->frame);
 }
 
 /*
+ * Typing from from, a member, to group, homed here (rule 11): the other
+ * members' online devices here, and, through Redis, once to each node
+ * where others are homed, naming them there (tickd-cluster(7), Typing
+ * across nodes).  A member homed elsewhere who blocked from is left to
+ * its home, which alone knows it.  Dropped for a non-member.
+ */
+int
+proto_group_typing_fan(struct txn *txn, const char *from, const char *group,
+    const char *state)
+{
+	struct gtype	 t;
+	json_t		*users;
+	const char	*node;
+	int		 member, ret;
+
+	t.txn = txn;
+	t.frame = json_pack("{s:s,s:s,s:s,s:s}", "op", "typing", "from",
+	    from, "to", group, "state", state);
+	t.nodes = json_object();
+	ret = group_typing(txn, from, group, typing_member, &t, &member);
+	if (ret == STORE_OK) {
+		json_object_foreach(t.nodes, node, users)
+			cluster_typing_group(node, from, group, state, users);
+	}
+	json_decref(t.nodes);
+	json_decref(t.frame);
+	return (ret);
+}
+
+/*
+ * Typing from from to group, relayed by the group's home for users, its
+ * members homed here: their online devices, unless they blocked from
+ * (rule 10), which only this node knows.
+ */
+void
+proto_group_typing_relayed(struct txn *txn, const char *from,
+    const char *group, const char *state, json_t *users)
+{
+	struct user_rec	 u;
+	json_t		*frame, *v;
+	const char	*user;
+	size_t		 i;
+
+	frame = json_pack("{s:s,s:s,s:s,s:s}", "op", "typing", "from", from,
+	    "to", group, "state", state);
+	json_array_foreach(users, i, v) {
+		user = json_string_value(v);
+		if (user == NULL || !valid_user(user, strlen(user)) ||
+		    strcmp(user, from) == 0 ||
+		    store_user_get(txn, user, &u) != STORE_OK ||
+		    group_blocked(txn, user, from) != 0 ||
+		    !presence_online(user))
+			continue;
+		presence_each(user, push_json, frame);
+	}
+	json_decref(frame);
+}
+
+/*
  * typing to "#g" (rule 11): the other members' online devices, never
- * stored; dropped for a non-member, which still gets its ok.
+ * stored; dropped for a non-member, which still gets its ok.  To a group
+ * homed on another node, it goes to that home, which fans it out.
  */
 void
 proto_group_typing(struct conn *c, const char *group, const char *state,
     json_t *ref)
 {
-	struct txn	txn;
-	struct gtype	t;
-	int		member, ret;
+	struct crgroup_rec	 cr;
+	struct txn		 txn;
+	json_t			*ok;
+	int			 ret;
 
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		grp_store_error(c, ret, ref);
 		return;
 	}
-	t.frame = json_pack("{s:s,s:s,s:s,s:s}", "op", "typing", "from",
-	    c->user, "to", group, "state", state);
-	ret = group_typing(&txn, c->user, group, typing_member, &t, &member);
+	if (cluster_on() && (ret = store_crgroup_get(&txn, c->user, group,
+	    &cr)) != STORE_NOTFOUND) {
+		if (ret == STORE_OK)
+			cluster_typing_group(cr.home, c->user, group, state,
+			    NULL);
+	} else
+		ret = proto_group_typing_fan(&txn, c->user, group, state);
 	store_txn_abort(&txn);
-	json_decref(t.frame);
 	if (ret != STORE_OK) {
 		grp_store_error(c, ret, ref);
 		return;
 	}
 	if (ref != NULL) {
-		t.frame = json_pack("{s:s,s:O}", "op", "ok", "ref", ref);
-		ws_send_json(c, t.frame);
-		json_decref(t.frame);
+		ok = json_pack("{s:s,s:O}", "op", "ok", "ref", ref);
+		ws_send_json(c, ok);
+		json_decref(ok);
 	}
 }

@@ -342,6 +342,8 @@ int	cluster_presence_get(const char *, const char *,
 /* cluster-typing.c (cluster-none.c without hiredis) */
 int	cluster_typing(struct txn *, const char *, const char *,
 	    const char *);
+void	cluster_typing_group(const char *, const char *, const char *,
+	    const char *, json_t *);
 
 /* util.c */
 uint64_t now_ms(void);
@@ -1114,6 +1116,10 @@ void	op_group_role(struct conn *, json_t *, json_t *);
 void	op_group_set(struct conn *, json_t *, json_t *);
 void	proto_group_typing(struct conn *, const char *, const char *,
 	    json_t *);
+int	proto_group_typing_fan(struct txn *, const char *, const char *,
+	    const char *);
+void	proto_group_typing_relayed(struct txn *, const char *, const char *,
+	    const char *, json_t *);
 
 /* proto-remote.c */
 void	proto_remote_reply(struct conn *, json_t *, json_t *);

@@ -9,7 +9,8 @@
 # a remote call to n1.  With n3 stopped, an add of henry (n3) answers
 # unavailable after cluster_rpc_timeout and adds nobody, even once n3
 # serves the late call.  grace, deleted with tickctl on n3 while n1 is
-# stopped, leaves #g once n1 is back (rule 12).
+# stopped, leaves #g once n1 is back (rule 12).  Typing to #g from n1 and
+# n2 reaches the members on every node, through n1; grace's block on n3.
 
 import asyncio
 import os
@@ -124,6 +125,29 @@ async def main(t):
             members(info), "henry is no member, even once n3 served the "
             "late call", info)
 
+        # Typing to #g goes to n1, which relays it once to n2 and n3; the
+        # block of grace (n3) is applied on n3.
+        r = await req(cs["grace"], {"op": "block", "user": "dave",
+            "ref": 20})
+        for c in cs.values():
+            await c.collect("typing", 0.3 * W)
+        got = {}
+        for who in ("frank", "dave", "alice"):
+            await cs[who].send({"op": "typing", "to": "#g",
+                "state": "composing"})
+            for u in ("alice", "dave", "frank", "grace"):
+                for f in await cs[u].collect("typing", 1.0 * W):
+                    got.setdefault(who, []).append((u, f.get("from"),
+                        f.get("to")))
+        want = {w: sorted((u, w, "#g") for u in
+            ("alice", "dave", "frank", "grace") if u != w and
+            (w, u) != ("dave", "grace")) for w in ("frank", "dave",
+            "alice")}
+        t.ok(r.get("op") == "ok" and {w: sorted(v) for w, v in
+            got.items()} == want, "typing to #g from n2 and n1 reaches "
+            "each other member on n1, n2 and n3 once; not grace, who "
+            "blocked dave", got)
+
         # grace (n3), deleted with tickctl while n1, #g's home, is
         # stopped, leaves #g once n1 is back (protocol rule 12).
         await cs["alice"].collect("group_event", 0.5 * W)
@@ -153,4 +177,4 @@ async def main(t):
             await c.close()
 
 
-run(main, 11, timeout=60)
+run(main, 12, timeout=60)
