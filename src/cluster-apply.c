@@ -199,6 +199,7 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct mid			 cursor;
 	enum cluster_verdict		 verdict;
 	json_t				*p;
+	const char			*left;
 	uint64_t			 trimmed;
 	size_t				 i;
 	int				 rc, dedup, durable;
@@ -234,7 +235,7 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		}
 		durable = strcmp(e->k, "msg") == 0 ||
 		    strcmp(e->k, "rcpt") == 0 || strcmp(e->k, "gev") == 0 ||
-		    strcmp(e->k, "gmsg") == 0;
+		    strcmp(e->k, "gmsg") == 0 || strcmp(e->k, "gleave") == 0;
 		if (!durable) {
 			/* Mids are never reused: a done is always safe. */
 			if (strcmp(e->k, "done") == 0 &&
@@ -275,6 +276,12 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		else if (strcmp(e->k, "gmsg") == 0)
 			rc = group_apply_gmsg(txn, gen, conf, e->o, &e->om, p,
 			    now, &a->targets);
+		else if (strcmp(e->k, "gleave") == 0) {
+			rc = group_apply_gleave(txn, gen, conf, e->o, p, now,
+			    &a->targets, &left);
+			if (rc == STORE_OK && left != NULL)
+				cluster_applied_group(a, left);
+		}
 		else
 			rc = apply_rcpt(txn, gen, p, now, a);
 		json_decref(p);

@@ -242,6 +242,18 @@ cluster_typing(struct txn *txn, const char *from, const char *to,
 	return (0);
 }
 
+/* Never called: every group is homed here. */
+void
+cluster_typing_group(const char *node, const char *from, const char *group,
+    const char *state, json_t *users)
+{
+	(void)node;
+	(void)from;
+	(void)group;
+	(void)state;
+	(void)users;
+}
+
 /* No conflicts without a cluster. */
 int
 cluster_held(struct txn *txn, const char *user)

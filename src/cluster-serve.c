@@ -196,6 +196,9 @@ serve_group(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	req.now = now;
 	req.admin_only_send = req.admin_only_info = -1;
 	req.group = json_string_value(gv);
+	/* The verdicts of the added users' homes, asked by the caller. */
+	if (json_is_object(json_object_get(op, "vet")))
+		req.verdicts = json_object_get(op, "vet");
 	if (req.group == NULL || !valid_group(req.group, strlen(req.group)))
 		bad = 1;
 	else if (strcmp(name, "group_info") == 0)
@@ -270,6 +273,52 @@ serve_group(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	return (STORE_OK);
 }
 
+/*
+ * Whether actor may add each of "users", users homed here, to a group
+ * homed elsewhere (protocol rule 8; tickd-cluster(7) GROUPS): only this
+ * node knows their blocks, group_add settings and groups.  The answer is
+ * {"op":"ok","refused":[...]}; a user not homed here is refused, as the
+ * group's home cannot ask anyone else.
+ */
+static int
+serve_group_vet(struct txn *txn, struct midgen *gen,
+    const struct conf *conf, const char *actor, json_t *op, uint64_t now,
+    struct cluster_applied *a, json_t **reply)
+{
+	struct user_rec	 u;
+	json_t		*refused, *v;
+	const char	*user;
+	size_t		 i;
+	int		 rc;
+
+	(void)gen;
+	(void)now;
+	(void)a;
+	if (!json_is_array(json_object_get(op, "users"))) {
+		*reply = reply_error(TE_BAD_REQUEST, "group_vet needs "
+		    "\"users\"");
+		return (STORE_OK);
+	}
+	refused = json_array();
+	json_array_foreach(json_object_get(op, "users"), i, v) {
+		user = json_string_value(v);
+		if (user == NULL || !valid_user(user, strlen(user)))
+			continue;
+		if ((rc = store_user_get(txn, user, &u)) == STORE_OK)
+			rc = group_refuses(txn, conf, user, actor);
+		else if (rc == STORE_NOTFOUND)
+			rc = 1;
+		if (rc < 0) {
+			json_decref(refused);
+			return (rc);
+		}
+		if (rc)
+			json_array_append(refused, v);
+	}
+	*reply = json_pack("{s:s,s:o}", "op", "ok", "refused", refused);
+	return (STORE_OK);
+}
+
 /* The calls a home serves, by the op of the client's request. */
 static const struct {
 	const char	*name;
@@ -284,6 +333,7 @@ static const struct {
 	{ .name = "group_leave", .fn = serve_group },
 	{ .name = "group_role", .fn = serve_group },
 	{ .name = "group_set", .fn = serve_group },
+	{ .name = "group_vet", .fn = serve_group_vet },
 };
 
 /* Queues the rep entry {rid, reply} for origin. */

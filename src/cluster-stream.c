@@ -743,7 +743,8 @@ fwd_fn(void *arg, const char *node, const struct mid *mid,
 	argv[8] = f->lws;
 	argv[9] = "k";
 	argv[10] = r->kind == COUT_RCPT ? "rcpt" : r->kind == COUT_GEV ?
-	    "gev" : r->kind == COUT_GMSG ? "gmsg" : "msg";
+	    "gev" : r->kind == COUT_GMSG ? "gmsg" : r->kind == COUT_GLEAVE ?
+	    "gleave" : "msg";
 	argv[11] = "p";
 	argv[12] = r->payload;
 	for (i = 0; i < 12; i++)

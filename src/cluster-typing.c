@@ -30,12 +30,14 @@ struct tlook {
 };
 
 /*
- * Publishes typing from from to to on node's channel.  Plain PUBLISH:
- * hiredis 0.14 cannot SSUBSCRIBE (tickd-cluster(7) CAVEATS).
+ * Publishes typing from from to to, a user or a group, on node's channel;
+ * users, if not NULL, names the group's members there it is relayed to.
+ * Plain PUBLISH: hiredis 0.14 cannot SSUBSCRIBE (tickd-cluster(7)
+ * CAVEATS).
  */
 static void
 publish(const char *node, const char *from, const char *to,
-    const char *state)
+    const char *state, json_t *users)
 {
 	const char	*argv[3];
 	char		*key, *msg;
@@ -45,6 +47,8 @@ publish(const char *node, const char *from, const char *to,
 	    state);
 	if (obj == NULL)
 		return;
+	if (users != NULL)
+		json_object_set(obj, "users", users);
 	msg = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (msg == NULL)
@@ -66,7 +70,7 @@ looked_up(void *arg, int st, const char *node)
 	struct tlook	*l = arg;
 
 	if (st == CLUSTER_FOUND && strcmp(node, srv.conf.node_name) != 0)
-		publish(node, l->from, l->to, l->state);
+		publish(node, l->from, l->to, l->state, NULL);
 	free(l);
 }
 
@@ -90,7 +94,7 @@ cluster_typing(struct txn *txn, const char *from, const char *to,
 		return (0);
 	case CLUSTER_FOUND:
 		if (cl.ready)
-			publish(node, from, to, state);
+			publish(node, from, to, state, NULL);
 		return (1);
 	case CLUSTER_NONE:
 		if (!cl.ready)
@@ -107,16 +111,32 @@ cluster_typing(struct txn *txn, const char *from, const char *to,
 }
 
 /*
+ * Typing from from to group (tickd-cluster(7), Typing across nodes): to
+ * the group's home node when users is NULL, else relayed by the home to
+ * node, naming its members there.  Dropped while Redis is unreachable.
+ */
+void
+cluster_typing_group(const char *node, const char *from, const char *group,
+    const char *state, json_t *users)
+{
+	if (cl.ready)
+		publish(node, from, group, state, users);
+}
+
+/*
  * A message on the SUBSCRIBE connection: typing from another node to a
- * user of this one, checked as if it came from a connection here.
+ * user of this one, checked as if it came from a connection here; to a
+ * group homed here, fanned out as from a member here; relayed by a
+ * group's home, for the members it names.
  */
 static void
 tsub_cb(redisAsyncContext *ac, void *rr, void *arg)
 {
 	redisReply	*reply = rr;
 	struct txn	 txn;
-	json_t		*obj;
+	json_t		*obj, *users;
 	const char	*from, *to, *state;
+	int		 group;
 
 	(void)ac;
 	(void)arg;
@@ -130,7 +150,8 @@ tsub_cb(redisAsyncContext *ac, void *rr, void *arg)
 	    NULL);
 	if (obj == NULL || json_unpack(obj, "{s:s,s:s,s:s}", "from", &from,
 	    "to", &to, "state", &state) != 0 ||
-	    !valid_user(from, strlen(from)) || !valid_user(to, strlen(to)) ||
+	    !valid_user(from, strlen(from)) || !((group = to[0] == '#') ?
+	    valid_group(to, strlen(to)) : valid_user(to, strlen(to))) ||
 	    (strcmp(state, "composing") != 0 &&
 	    strcmp(state, "paused") != 0)) {
 		log_warnx("cluster: a bad typing notice on %s",
@@ -139,8 +160,17 @@ tsub_cb(redisAsyncContext *ac, void *rr, void *arg)
 		json_decref(obj);
 		return;
 	}
+	users = json_object_get(obj, "users");
 	if (store_txn_begin(srv.store, &txn, 0) == STORE_OK) {
-		proto_typing_deliver(&txn, from, to, state);
+		if (!group)
+			proto_typing_deliver(&txn, from, to, state);
+		else if (json_is_array(users))
+			proto_group_typing_relayed(&txn, from, to, state,
+			    users);
+		else if (proto_group_typing_fan(&txn, from, to, state) !=
+		    STORE_OK)
+			log_warnx("cluster: typing to %s: cannot read the "
+			    "store", to);
 		store_txn_abort(&txn);
 	} else
 		log_warnx("cluster: typing to %s: cannot read the store", to);

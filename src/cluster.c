@@ -541,6 +541,24 @@ group_cb(redisAsyncContext *ac, void *r, void *arg)
 	cluster_presence_up();
 }
 
+/*
+ * The first time Redis answers after a start, with its data kept: every
+ * group's mirror is written again, since a change committed just before
+ * a crash or a stop may never have reached it (tickd-cluster(7) GROUPS).
+ */
+static void
+mirrors_again(void)
+{
+	struct txn	rtxn;
+
+	if (store_txn_begin(srv.store, &rtxn, 0) != STORE_OK) {
+		log_warnx("cluster: cannot read the groups to mirror");
+		return;
+	}
+	cluster_groups_writeback(&rtxn);
+	store_txn_abort(&rtxn);
+}
+
 /* The reply to GET epoch, after SET NX: compared with this node's. */
 static void
 epoch_cb(redisAsyncContext *ac, void *r, void *arg)
@@ -561,6 +579,9 @@ epoch_cb(redisAsyncContext *ac, void *r, void *arg)
 	}
 	if (epoch != cl.epoch)
 		epoch_changed(epoch);
+	else if (!cl.mirrored)
+		mirrors_again();
+	cl.mirrored = 1;
 	argv[0] = "XGROUP";
 	argv[1] = "CREATE";
 	argv[2] = cl.k_stream;

@@ -28,6 +28,7 @@ struct cluster {
 	int			 ready;		/* epoch checked, group made */
 	int			 setup_running;
 	int			 stopping;
+	int			 mirrored;	/* mirrors written since start */
 	struct cluster_redis_addr addr;
 	struct rconn		 cmd;		/* commands */
 	struct rconn		 rd;		/* XREADGROUP ... BLOCK */

@@ -472,6 +472,15 @@ cmd_user_passwd(struct ctl *ctl, json_t *args)
 	ctl_password(ctl, args, 0);
 }
 
+/* Group walk callback: the name of one of a user's groups. */
+static int
+user_group_fn(void *arg, const char *user, const char *group)
+{
+	(void)user;
+	json_array_append_new(arg, json_string(group));
+	return (STORE_WALK_NEXT);
+}
+
 /* user del: the account and what belongs to it; its devices go offline. */
 static void
 cmd_user_del(struct ctl *ctl, json_t *args)
@@ -480,22 +489,33 @@ cmd_user_del(struct ctl *ctl, json_t *args)
 	struct targets		 left;
 	struct txn		*txn;
 	const char		*user = ctl_arg(args, 0);
+	json_t			*names, *v;
 	uint64_t		 groups;
 	unsigned		 closed;
+	size_t			 i;
 	int			 ret;
 
 	if (ctl_check_user(ctl, user) != 0 || (txn = ctl_batch(ctl)) == NULL)
 		return;
-	/* It leaves its groups first, as by group_leave (GROUPS rule 12). */
+	/*
+	 * It leaves its groups first, as by group_leave (GROUPS rule 12);
+	 * the mirrors of those homed here change (tickd-cluster(7) GROUPS).
+	 */
 	memset(&left, 0, sizeof left);
-	if ((ret = group_user_gone(txn, &srv.midgen, &srv.conf, user,
-	    now_ms(), &left, &groups)) != STORE_OK) {
+	names = json_array();
+	if ((ret = store_guser_walk(txn, user, user_group_fn, names)) !=
+	    STORE_OK || (ret = group_user_gone(txn, &srv.midgen, &srv.conf,
+	    user, now_ms(), &left, &groups)) != STORE_OK) {
+		json_decref(names);
 		targets_free(&left);
 		ctl_store_error(ctl, ret);
 		return;
 	}
 	pump_targets(&left);
 	targets_free(&left);
+	json_array_foreach(names, i, v)
+		cluster_group_changed(json_string_value(v));
+	json_decref(names);
 	if ((ret = admin_user_delete(txn, user, &del)) == STORE_NOTFOUND) {
 		ctl_error(ctl, "no such user: %s", user);
 		return;
@@ -1352,8 +1372,11 @@ cmd_group_del(struct ctl *ctl, json_t *args)
 	memset(&t, 0, sizeof t);
 	ret = group_delete(txn, &srv.midgen, &srv.conf, group, now_ms(), &t,
 	    &n);
-	if (ret == STORE_OK)
+	if (ret == STORE_OK) {
 		pump_targets(&t);
+		/* Its mirror goes too (tickd-cluster(7) GROUPS). */
+		cluster_group_changed(group);
+	}
 	targets_free(&t);
 	if (ret == STORE_NOTFOUND) {
 		ctl_error(ctl, "no such group: %s", group);

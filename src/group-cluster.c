@@ -667,3 +667,101 @@ group_apply_gmsg(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (rc);
 	return (store_crmsg_put(txn, &mid, origin, om));
 }
+
+/* Remote group walk callback: collects [group, home] pairs. */
+static int
+gone_fn(void *arg, const char *user, const char *group,
+    const struct crgroup_rec *r)
+{
+	(void)user;
+	json_array_append_new(arg, json_pack("[s,s]", group, r->home));
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * A user deleted here leaves the groups homed on other nodes too (rule
+ * 12; tickd-cluster(7) GROUPS): a gleave outbox record {g, user} for each
+ * group's home, in the transaction of the deletion, so that the home
+ * applies it once, even if it is down now; its memberships here go.  *n
+ * counts the groups left.
+ */
+int
+group_user_gone_remote(struct txn *txn, struct midgen *gen,
+    const char *user, uint64_t now, uint64_t *n)
+{
+	struct cout_rec	 o;
+	struct mid	 omid;
+	json_t		*l, *v, *p;
+	const char	*group, *home;
+	char		*text;
+	size_t		 i;
+	int		 rc;
+
+	l = json_array();
+	if ((rc = store_crgroup_walk(txn, user, gone_fn, l)) != STORE_OK) {
+		json_decref(l);
+		return (rc);
+	}
+	json_array_foreach(l, i, v) {
+		group = json_string_value(json_array_get(v, 0));
+		home = json_string_value(json_array_get(v, 1));
+		p = json_pack("{s:s,s:s}", "g", group, "user", user);
+		text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
+		json_decref(p);
+		if (text == NULL) {
+			json_decref(l);
+			return (group_abandon(txn));
+		}
+		midgen_next(gen, now, &omid);
+		o.kind = COUT_GLEAVE;
+		o.created = now;
+		o.payload = text;
+		o.len = strlen(text);
+		rc = store_cout_put(txn, home, &omid, &o);
+		free(text);
+		if (rc == STORE_OK)
+			rc = store_crgroup_del(txn, user, group);
+		if (rc != STORE_OK) {
+			json_decref(l);
+			return (rc);
+		}
+		(*n)++;
+	}
+	json_decref(l);
+	return (STORE_OK);
+}
+
+/*
+ * A gleave record from origin, the home of a user deleted there: the user
+ * leaves the group homed here as by group_leave (rule 12), its events
+ * listed in out; *changed names the group, whose mirror is then written.
+ * A user homed here is not origin's to remove: the record is dropped.
+ */
+int
+group_apply_gleave(struct txn *txn, struct midgen *gen,
+    const struct conf *conf, const char *origin, json_t *p, uint64_t now,
+    struct targets *out, const char **changed)
+{
+	struct user_rec	 u;
+	const char	*g = json_string_value(json_object_get(p, "g"));
+	const char	*user = json_string_value(json_object_get(p, "user"));
+	int		 rc;
+
+	*changed = NULL;
+	if (g == NULL || !valid_group(g, strlen(g)) || user == NULL ||
+	    !valid_user(user, strlen(user))) {
+		log_warnx("group: a leave from node %s is malformed; dropped",
+		    origin);
+		return (STORE_OK);
+	}
+	if ((rc = store_user_get(txn, user, &u)) != STORE_NOTFOUND) {
+		if (rc == STORE_OK)
+			log_warnx("group: node %s removes %s, homed here, from "
+			    "%s; dropped", origin, user, g);
+		return (rc == STORE_OK ? STORE_OK : rc);
+	}
+	if ((rc = group_leave_one(txn, gen, conf, g, user, now, out)) ==
+	    STORE_OK)
+		*changed = g;
+	return (rc);
+}

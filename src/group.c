@@ -328,7 +328,21 @@ count_fn(void *arg, const char *user, const char *group)
 	return (STORE_WALK_NEXT);
 }
 
-/* Whether user is in max_groups_per_user groups: 1, 0, or an error. */
+/* Remote group walk callback: counts them on, up to the same limit. */
+static int
+count_remote_fn(void *arg, const char *user, const char *group,
+    const struct crgroup_rec *r)
+{
+	(void)r;
+	return (count_fn(arg, user, group));
+}
+
+/*
+ * Whether user is in max_groups_per_user groups: 1, 0, or an error.  In
+ * a cluster, the groups homed on other nodes count too, as this node, the
+ * user's home, knows them from the events it applied (tickd-cluster(7)
+ * GROUPS); on one node there are none.
+ */
 static int
 at_group_limit(struct txn *txn, const struct conf *conf, const char *user)
 {
@@ -339,15 +353,19 @@ at_group_limit(struct txn *txn, const struct conf *conf, const char *user)
 	n[1] = conf->max_groups_per_user;
 	if ((rc = store_guser_walk(txn, user, count_fn, n)) != STORE_OK)
 		return (rc);
+	if (n[0] < n[1] && (rc = store_crgroup_walk(txn, user,
+	    count_remote_fn, n)) != STORE_OK)
+		return (rc);
 	return (n[0] >= n[1]);
 }
 
 /*
- * Whether user may not be added by actor (rule 8): it blocked the actor,
- * set group_add to nobody, or is in max_groups_per_user groups.
+ * Whether user, homed here, may not be added by actor (rule 8): it blocked
+ * the actor, set group_add to nobody, or is in max_groups_per_user groups.
+ * 1, 0, or a store error.
  */
-static int
-refuses(struct txn *txn, const struct conf *conf, const char *user,
+int
+group_refuses(struct txn *txn, const struct conf *conf, const char *user,
     const char *actor)
 {
 	int	rc, nobody;
@@ -359,6 +377,26 @@ refuses(struct txn *txn, const struct conf *conf, const char *user,
 	if (nobody)
 		return (1);
 	return (at_group_limit(txn, conf, user));
+}
+
+/*
+ * Whether user may not be added: group_refuses for a user homed here; for
+ * one homed on another node, what only its home knows, that node's
+ * verdict in req (tickd-cluster(7) GROUPS).  A user with no verdict, or a
+ * verdict of no, is refused, so that nobody becomes a member whom its home
+ * would have refused.
+ */
+static int
+may_add(struct gctx *x, const struct grp_req *req, const char *user)
+{
+	struct user_rec	 u;
+	int		 rc;
+
+	if ((rc = store_user_get(x->txn, user, &u)) == STORE_OK)
+		return (group_refuses(x->txn, x->conf, user, x->by));
+	if (rc != STORE_NOTFOUND)
+		return (rc);
+	return (!json_is_true(json_object_get(req->verdicts, user)));
 }
 
 /*
@@ -395,7 +433,7 @@ sort_users(struct gctx *x, const struct grp_req *req, const char **add,
 			continue;
 		if (rc != STORE_NOTFOUND)
 			return (rc);
-		if ((rc = refuses(x->txn, x->conf, req->users[i], x->by)) < 0)
+		if ((rc = may_add(x, req, req->users[i])) < 0)
 			return (rc);
 		if (rc)
 			json_array_append_new(res->refused,
@@ -1040,9 +1078,12 @@ gname_fn(void *arg, const char *user, const char *group)
 	return (STORE_WALK_NEXT);
 }
 
-/* Makes user leave group as group_leave does; events listed in out. */
-static int
-leave_one(struct txn *txn, struct midgen *gen, const struct conf *conf,
+/*
+ * Makes user leave group as group_leave does; events listed in out.  A
+ * non-member, or a group gone, changes nothing.
+ */
+int
+group_leave_one(struct txn *txn, struct midgen *gen, const struct conf *conf,
     const char *group, const char *user, uint64_t now, struct targets *out)
 {
 	struct grp_req		req;
@@ -1067,7 +1108,8 @@ leave_one(struct txn *txn, struct midgen *gen, const struct conf *conf,
 
 /*
  * A user deleted with tickctl(8) leaves every group as by group_leave
- * (rule 12), and its group_add setting goes.  *n is the groups left.
+ * (rule 12), those homed on other nodes through the outbox, and its
+ * group_add setting goes.  *n is the groups left.
  */
 int
 group_user_gone(struct txn *txn, struct midgen *gen, const struct conf *conf,
@@ -1085,11 +1127,14 @@ group_user_gone(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	for (i = 0; i < m.n; i++) {
 		group[0] = '#';
 		strlcpy(group + 1, m.v[i].user, sizeof group - 1);
-		if ((rc = leave_one(txn, gen, conf, group, user, now, out)) !=
-		    STORE_OK)
+		if ((rc = group_leave_one(txn, gen, conf, group, user, now,
+		    out)) != STORE_OK)
 			goto out;
 		(*n)++;
 	}
+	if ((rc = group_user_gone_remote(txn, gen, user, now, n)) !=
+	    STORE_OK)
+		goto out;
 	rc = store_gpref_put(txn, user, 0);
 out:
 	free(m.v);
@@ -1122,8 +1167,8 @@ group_delete(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	for (i = 0; i < m.n; i++) {
 		if (strcmp(m.v[i].user, g.owner) == 0)
 			continue;
-		if ((rc = leave_one(txn, gen, conf, group, m.v[i].user, now,
-		    out)) != STORE_OK)
+		if ((rc = group_leave_one(txn, gen, conf, group, m.v[i].user,
+		    now, out)) != STORE_OK)
 			goto out;
 		(*n)++;
 	}
@@ -1132,7 +1177,8 @@ group_delete(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if ((rc = store_gmember_walk(txn, group, gmem_fn, &m)) != STORE_OK)
 		goto out;
 	for (i = 0; i < m.n; i++) {
-		rc = leave_one(txn, gen, conf, group, m.v[i].user, now, out);
+		rc = group_leave_one(txn, gen, conf, group, m.v[i].user, now,
+		    out);
 		if (rc != STORE_OK)
 			goto out;
 		(*n)++;

@@ -220,6 +220,185 @@ grp_resolve(struct conn *c, json_t *req, json_t *ref,
 }
 
 /*
+ * In a cluster, the users a group_create or group_add names that are
+ * homed neither on the group's home nor here are vetted by their homes
+ * first, with a remote call each home (tickd-cluster(7) GROUPS): only a
+ * user's home knows its blocks, group_add setting and groups (protocol
+ * rule 8).  Users homed here are vetted here.  The verdicts go with the
+ * op, which runs again; a home that does not answer within
+ * cluster_rpc_timeout makes it unavailable, nothing changed.
+ */
+struct grp_vet {
+	struct conn	*c;
+	json_t		*req;
+	json_t		*ref;
+	void		(*op)(struct conn *, json_t *, json_t *);
+	json_t		*verdicts;	/* {user: may be added} */
+	int		 left;		/* calls out, plus one */
+	int		 down;		/* one went unanswered */
+};
+static json_t	*grp_verdicts;	/* the verdicts of the op run again */
+
+/* One call of a grp_vet: the users it asked a home about. */
+struct grp_vcall {
+	struct grp_vet	*w;
+	json_t		*users;
+};
+
+/* One call less; the last runs the op again, or answers unavailable. */
+static void
+grp_vet_done(struct grp_vet *w)
+{
+	if (--w->left > 0)
+		return;
+	if (!w->c->dead && w->down)
+		ws_send_error(w->c, TE_UNAVAILABLE, "a user's home node did "
+		    "not answer; the request may be repeated", w->ref, NULL);
+	else if (!w->c->dead) {
+		grp_rerun = 1;
+		grp_verdicts = w->verdicts;
+		w->op(w->c, w->req, w->ref);
+		grp_verdicts = NULL;
+		grp_rerun = 0;
+	}
+	conn_unref(w->c);
+	json_decref(w->req);
+	json_decref(w->ref);
+	json_decref(w->verdicts);
+	free(w);
+}
+
+/* A home's answer {"op":"ok","refused"}: a verdict for each user asked. */
+static void
+grp_vetted(void *arg, json_t *reply)
+{
+	struct grp_vcall	*k = arg;
+	json_t			*refused = json_object_get(reply, "refused");
+	json_t			*v, *r;
+	const char		*op = json_string_value(json_object_get(reply,
+				    "op"));
+	size_t			 i, j;
+	int			 no;
+
+	if (op == NULL || strcmp(op, "ok") != 0 || !json_is_array(refused))
+		k->w->down = 1;
+	else {
+		json_array_foreach(k->users, i, v) {
+			no = 0;
+			json_array_foreach(refused, j, r)
+				no = no || json_equal(r, v);
+			json_object_set_new(k->w->verdicts,
+			    json_string_value(v), json_boolean(!no));
+		}
+	}
+	grp_vet_done(k->w);
+	json_decref(k->users);
+	free(k);
+}
+
+/*
+ * Starts the vetting of the users an add or create names, for a group
+ * homed on ghome; 1 if op will run again (or was answered unavailable),
+ * 0 if it may run now, its verdicts in grp_verdicts.
+ */
+static int
+grp_vet(struct conn *c, json_t *req, json_t *ref, const char *ghome,
+    const char *const *users, size_t n,
+    void (*op)(struct conn *, json_t *, json_t *))
+{
+	struct grp_vet		*w;
+	struct grp_vcall	*k;
+	struct txn		*txn;
+	json_t			*calls, *list, *vop;
+	const char		*node;
+	char			 home[CLUSTER_NODE_MAX + 1];
+	size_t			 i;
+	int			 rc, some = 0;
+
+	if (!cluster_on() || grp_verdicts != NULL ||
+	    (txn = batch_txn()) == NULL)
+		return (0);
+	w = xcalloc(1, sizeof *w);
+	w->verdicts = json_object();
+	calls = json_object();
+	for (i = 0; i < n; i++) {
+		switch (cluster_where(txn, users[i], home)) {
+		case CLUSTER_LOCAL:
+			/* The group's home decides for its own users. */
+			if (strcmp(ghome, srv.conf.node_name) == 0)
+				break;
+			if ((rc = group_refuses(txn, &srv.conf, users[i],
+			    c->user)) < 0) {
+				json_decref(calls);
+				json_decref(w->verdicts);
+				free(w);
+				grp_store_error(c, rc, ref);
+				return (1);
+			}
+			json_object_set_new(w->verdicts, users[i],
+			    json_boolean(!rc));
+			some = 1;
+			break;
+		case CLUSTER_FOUND:
+			if (strcmp(home, ghome) == 0)
+				break;
+			if ((list = json_object_get(calls, home)) == NULL) {
+				list = json_array();
+				json_object_set_new(calls, home, list);
+			}
+			json_array_append_new(list, json_string(users[i]));
+			some = 1;
+			break;
+		default:
+			/* Unknown: the group's home answers no_such_user. */
+			break;
+		}
+	}
+	if (!some) {
+		json_decref(calls);
+		json_decref(w->verdicts);
+		free(w);
+		return (0);
+	}
+	w->c = c;
+	conn_ref(c);
+	w->req = json_incref(req);
+	w->ref = ref == NULL ? NULL : json_incref(ref);
+	w->op = op;
+	w->left = 1;
+	json_object_foreach(calls, node, list) {
+		k = xcalloc(1, sizeof *k);
+		k->w = w;
+		k->users = json_incref(list);
+		w->left++;
+		vop = json_pack("{s:s,s:O}", "op", "group_vet", "users", list);
+		if (vop == NULL || cluster_rpc_call(node, c->user, vop,
+		    grp_vetted, k) != 0) {
+			w->down = 1;
+			w->left--;
+			json_decref(k->users);
+			free(k);
+		}
+		json_decref(vop);
+	}
+	json_decref(calls);
+	grp_vet_done(w);
+	return (1);
+}
+
+/* The home of group as c's user knows it: another node's, or this one. */
+static const char *
+grp_home(struct conn *c, const char *group, struct crgroup_rec *cr)
+{
+	struct txn	*txn;
+
+	if (group != NULL && cluster_on() && (txn = batch_txn()) != NULL &&
+	    store_crgroup_get(txn, c->user, group, cr) == STORE_OK)
+		return (cr->home);
+	return (srv.conf.node_name);
+}
+
+/*
  * Whether group is homed on another node, which then answers frame
  * (tickd-cluster(7) GROUPS): so it is for a member of a group whose
  * events this node applied.  A non-member's op runs here, and gets
@@ -235,7 +414,7 @@ grp_elsewhere(struct conn *c, json_t *frame, json_t *ref, const char *group,
 	if (!cluster_on() || (txn = batch_txn()) == NULL ||
 	    store_crgroup_get(txn, c->user, group, &cr) != STORE_OK)
 		return (0);
-	proto_group_remote(c, frame, ref, cr.home, quiet_ok);
+	proto_group_remote(c, frame, ref, cr.home, quiet_ok, grp_verdicts);
 	return (1);
 }
 
@@ -263,6 +442,7 @@ grp_run(struct conn *c, json_t *frame, json_t *ref, struct grp_req *req,
 	}
 	req->actor = c->user;
 	req->now = now_ms();
+	req->verdicts = grp_verdicts;
 	if ((ret = fn(txn, &srv.midgen, &srv.conf, req, &res)) != STORE_OK)
 		grp_store_error(c, ret, ref);
 	else if (res.err != TE_OK)
@@ -332,7 +512,9 @@ op_group_create(struct conn *c, json_t *req, json_t *ref)
 	}
 	g.users = members;
 	g.nusers = n;
-	if (!grp_resolve(c, req, ref, members, n, op_group_create))
+	if (!grp_resolve(c, req, ref, members, n, op_group_create) &&
+	    !grp_vet(c, req, ref, srv.conf.node_name, members, n,
+	    op_group_create))
 		grp_run(c, req, ref, &g, group_create, 1);
 	free(members);
 }
@@ -401,6 +583,7 @@ op_groups(struct conn *c, json_t *req, json_t *ref)
 static void
 op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
 {
+	struct crgroup_rec	 cr;
 	struct grp_req	 g;
 	const char	**users;
 	size_t		 n;
@@ -421,7 +604,8 @@ op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
 	g.users = users;
 	g.nusers = n;
 	if (!grp_resolve(c, req, ref, users, n, add ? op_group_add :
-	    op_group_remove))
+	    op_group_remove) && !(add && grp_vet(c, req, ref, grp_home(c,
+	    g.group, &cr), users, n, op_group_add)))
 		grp_run(c, req, ref, &g, add ? group_add : group_remove, add);
 	free(users);
 }
@@ -509,7 +693,9 @@ op_group_set(struct conn *c, json_t *req, json_t *ref)
 
 /* What typing to a group pushes, and to whom. */
 struct gtype {
-	json_t	*frame;
+	struct txn	*txn;
+	json_t		*frame;
+	json_t		*nodes;		/* {node: [its members]} */
 };
 
 /* Pushes a frame to one connection. */
@@ -519,44 +705,122 @@ push_json(struct conn *to, void *arg)
 	ws_send_json(to, arg);
 }
 
-/* One member that a group's typing reaches: its online devices. */
+/*
+ * One member that a group's typing reaches: its online devices here, or,
+ * for a member homed on another node, that node's list.
+ */
 static void
 typing_member(void *arg, const char *user)
 {
 	struct gtype	*t = arg;
+	json_t		*l;
+	char		 node[CLUSTER_NODE_MAX + 1];
 
+	if (cluster_on() && cluster_where(t->txn, user, node) ==
+	    CLUSTER_FOUND) {
+		if ((l = json_object_get(t->nodes, node)) == NULL) {
+			l = json_array();
+			json_object_set_new(t->nodes, node, l);
+		}
+		json_array_append_new(l, json_string(user));
+		return;
+	}
 	if (presence_online(user))
 		presence_each(user, push_json, t->frame);
 }
 
 /*
+ * Typing from from, a member, to group, homed here (rule 11): the other
+ * members' online devices here, and, through Redis, once to each node
+ * where others are homed, naming them there (tickd-cluster(7), Typing
+ * across nodes).  A member homed elsewhere who blocked from is left to
+ * its home, which alone knows it.  Dropped for a non-member.
+ */
+int
+proto_group_typing_fan(struct txn *txn, const char *from, const char *group,
+    const char *state)
+{
+	struct gtype	 t;
+	json_t		*users;
+	const char	*node;
+	int		 member, ret;
+
+	t.txn = txn;
+	t.frame = json_pack("{s:s,s:s,s:s,s:s}", "op", "typing", "from",
+	    from, "to", group, "state", state);
+	t.nodes = json_object();
+	ret = group_typing(txn, from, group, typing_member, &t, &member);
+	if (ret == STORE_OK) {
+		json_object_foreach(t.nodes, node, users)
+			cluster_typing_group(node, from, group, state, users);
+	}
+	json_decref(t.nodes);
+	json_decref(t.frame);
+	return (ret);
+}
+
+/*
+ * Typing from from to group, relayed by the group's home for users, its
+ * members homed here: their online devices, unless they blocked from
+ * (rule 10), which only this node knows.
+ */
+void
+proto_group_typing_relayed(struct txn *txn, const char *from,
+    const char *group, const char *state, json_t *users)
+{
+	struct user_rec	 u;
+	json_t		*frame, *v;
+	const char	*user;
+	size_t		 i;
+
+	frame = json_pack("{s:s,s:s,s:s,s:s}", "op", "typing", "from", from,
+	    "to", group, "state", state);
+	json_array_foreach(users, i, v) {
+		user = json_string_value(v);
+		if (user == NULL || !valid_user(user, strlen(user)) ||
+		    strcmp(user, from) == 0 ||
+		    store_user_get(txn, user, &u) != STORE_OK ||
+		    group_blocked(txn, user, from) != 0 ||
+		    !presence_online(user))
+			continue;
+		presence_each(user, push_json, frame);
+	}
+	json_decref(frame);
+}
+
+/*
  * typing to "#g" (rule 11): the other members' online devices, never
- * stored; dropped for a non-member, which still gets its ok.
+ * stored; dropped for a non-member, which still gets its ok.  To a group
+ * homed on another node, it goes to that home, which fans it out.
  */
 void
 proto_group_typing(struct conn *c, const char *group, const char *state,
     json_t *ref)
 {
-	struct txn	txn;
-	struct gtype	t;
-	int		member, ret;
+	struct crgroup_rec	 cr;
+	struct txn		 txn;
+	json_t			*ok;
+	int			 ret;
 
 	if ((ret = store_txn_begin(srv.store, &txn, 0)) != STORE_OK) {
 		grp_store_error(c, ret, ref);
 		return;
 	}
-	t.frame = json_pack("{s:s,s:s,s:s,s:s}", "op", "typing", "from",
-	    c->user, "to", group, "state", state);
-	ret = group_typing(&txn, c->user, group, typing_member, &t, &member);
+	if (cluster_on() && (ret = store_crgroup_get(&txn, c->user, group,
+	    &cr)) != STORE_NOTFOUND) {
+		if (ret == STORE_OK)
+			cluster_typing_group(cr.home, c->user, group, state,
+			    NULL);
+	} else
+		ret = proto_group_typing_fan(&txn, c->user, group, state);
 	store_txn_abort(&txn);
-	json_decref(t.frame);
 	if (ret != STORE_OK) {
 		grp_store_error(c, ret, ref);
 		return;
 	}
 	if (ref != NULL) {
-		t.frame = json_pack("{s:s,s:O}", "op", "ok", "ref", ref);
-		ws_send_json(c, t.frame);
-		json_decref(t.frame);
+		ok = json_pack("{s:s,s:O}", "op", "ok", "ref", ref);
+		ws_send_json(c, ok);
+		json_decref(ok);
 	}
 }

@@ -176,12 +176,13 @@ group_done(void *arg, json_t *reply)
 /*
  * A group op (frame) of c's user on a group homed on node home: a remote
  * call, with the homes of the users it names as this node knows them, so
- * that the group's home need not look them up.  An ok without ref is sent
- * only with "refused" (quiet_ok 0), as proto-group.c does.
+ * that the group's home need not look them up, and the verdicts of their
+ * homes on an add (NULL: none).  An ok without ref is sent only with
+ * "refused" (quiet_ok 0), as proto-group.c does.
  */
 void
 proto_group_remote(struct conn *c, json_t *frame, json_t *ref,
-    const char *home, int quiet_ok)
+    const char *home, int quiet_ok, json_t *verdicts)
 {
 	struct remote	*r;
 	struct txn	*txn;
@@ -202,6 +203,10 @@ proto_group_remote(struct conn *c, json_t *frame, json_t *ref,
 	r->quiet_ok = quiet_ok;
 	r->op = json_deep_copy(frame);
 	json_object_del(r->op, "ref");
+	/* Only this node's vetting speaks for the users' homes. */
+	json_object_del(r->op, "vet");
+	if (verdicts != NULL)
+		json_object_set(r->op, "vet", verdicts);
 	homes = json_object();
 	names = json_array();
 	json_array_extend(names, json_object_get(frame, "users"));

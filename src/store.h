@@ -832,6 +832,7 @@ int	store_media_refs_walk(struct txn *, int (*)(void *, const struct mid *,
 #define COUT_RCPT	2	/* a receipt for a remote sender */
 #define COUT_GEV	3	/* a group's item for members on a node */
 #define COUT_GMSG	4	/* a member's message for its group's home */
+#define COUT_GLEAVE	5	/* a deleted member's leave, for the home */
 struct cout_rec {
 	uint8_t		 kind;		/* COUT_* */
 	uint64_t	 created;	/* Unix ms */

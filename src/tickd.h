@@ -353,6 +353,8 @@ int	cluster_presence_get(const char *, const char *,
 /* cluster-typing.c (cluster-none.c without hiredis) */
 int	cluster_typing(struct txn *, const char *, const char *,
 	    const char *);
+void	cluster_typing_group(const char *, const char *, const char *,
+	    const char *, json_t *);
 
 /* util.c */
 uint64_t now_ms(void);
@@ -590,6 +592,9 @@ struct grp_req {
 	size_t		  nusers;
 	const char	 *user;		/* group_role */
 	int		  role;		/* GROLE_* */
+	json_t		 *verdicts;	/* add, create: {user: may be added}
+					   from the homes of users homed
+					   elsewhere; NULL: none */
 };
 struct grp_res {
 	enum tick_err	 err;		/* TE_OK or why nothing changed */
@@ -607,6 +612,10 @@ void	grp_res_free(struct grp_res *);
 int	group_create(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
 int	group_info(struct txn *, const struct grp_req *, struct grp_res *);
+int	group_refuses(struct txn *, const struct conf *, const char *,
+	    const char *);
+int	group_leave_one(struct txn *, struct midgen *, const struct conf *,
+	    const char *, const char *, uint64_t, struct targets *);
 int	group_list(struct txn *, const char *, json_t **);
 int	group_add(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
@@ -641,6 +650,11 @@ void	group_fan_free(struct gfan *);
 int	group_apply_gev(struct txn *, struct midgen *, const struct conf *,
 	    const char *, json_t *, uint64_t, struct targets *);
 int	group_list_remote(struct txn *, const char *, json_t *);
+int	group_user_gone_remote(struct txn *, struct midgen *, const char *,
+	    uint64_t, uint64_t *);
+int	group_apply_gleave(struct txn *, struct midgen *, const struct conf *,
+	    const char *, json_t *, uint64_t, struct targets *,
+	    const char **);
 struct gmirror {			/* a group's mirror, as a sender's home reads it */
 	char		 home[CLUSTER_NODE_MAX + 1];
 	int		 role;		/* the sender's GROLE_*, -1: none */
@@ -1157,13 +1171,17 @@ void	op_group_role(struct conn *, json_t *, json_t *);
 void	op_group_set(struct conn *, json_t *, json_t *);
 void	proto_group_typing(struct conn *, const char *, const char *,
 	    json_t *);
+int	proto_group_typing_fan(struct txn *, const char *, const char *,
+	    const char *);
+void	proto_group_typing_relayed(struct txn *, const char *, const char *,
+	    const char *, json_t *);
 
 /* proto-remote.c */
 void	proto_remote_reply(struct conn *, json_t *, json_t *);
 void	proto_keys_fetch_remote(struct conn *, json_t *, const char *,
 	    const char *, const char *);
 void	proto_group_remote(struct conn *, json_t *, json_t *, const char *,
-	    int);
+	    int, json_t *);
 
 /* audit.c */
 enum audit_kind {		/* the kind column of tickd_events */

@@ -687,12 +687,14 @@ cout_last(void *arg, const char *node, const struct mid *mid,
 }
 
 /*
- * A group on its home n1 with a member homed on n2: the created and
+ * A group on its home n1 with a member homed on n2, added with n2's
+ * verdict only (without one, or with a no, it is refused): the created and
  * removed events go into n1's outbox as gev records naming that member
  * and its role, not into a queue of n1's; n2 applies them, queueing the
  * items for the member's device and keeping, then dropping, its
  * membership for the groups op.  The member's gmsg reaches the members
- * of n1 but not itself; after its removal, it is a failed receipt.
+ * of n1 but not itself; after its removal, it is a failed receipt.  Added
+ * again and deleted on n2, it leaves the group on n1 by a gleave record.
  */
 static int
 test_groups_across(void)
@@ -704,6 +706,9 @@ test_groups_across(void)
 	struct cluster_entry	 v[1];
 	struct cluster_applied	 a;
 	struct crgroup_rec	 cr;
+	struct gmember_rec	 gm;
+	struct targets		 left;
+	uint64_t		 n;
 	json_t			*l;
 	const char		*users[] = { "bob" };
 	static char		 buf[4096];
@@ -727,8 +732,23 @@ test_groups_across(void)
 	req.users = users;
 	req.nusers = 1;
 	req.now = 2000;
+	/* bob is added only with his home's yes (protocol rule 8). */
+	req.group = "#h";
 	CHECK(group_create(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
-	    res.err == TE_OK);
+	    res.err == TE_OK && json_array_size(res.refused) == 1);
+	grp_res_free(&res);
+	req.group = "#i";
+	req.verdicts = json_pack("{s:b}", "bob", 0);
+	CHECK(group_create(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK && json_array_size(res.refused) == 1);
+	grp_res_free(&res);
+	json_decref(req.verdicts);
+	req.group = "#g";
+	req.verdicts = json_pack("{s:b}", "bob", 1);
+	CHECK(group_create(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK && json_array_size(res.refused) == 0);
+	json_decref(req.verdicts);
+	req.verdicts = NULL;
 	CHECK(res.targets.n == 1 && targets_has(&res.targets, "alice",
 	    "phone"));
 	grp_res_free(&res);
@@ -785,6 +805,34 @@ test_groups_across(void)
 	CHECK(strstr(buf, "\"for\":\"10-0\"") != NULL &&
 	    strstr(buf, "\"status\":\"failed\"") != NULL &&
 	    strstr(buf, "\"reason\":\"no_such_user\"") != NULL);
+
+	/* bob, added again, is deleted on n2: he leaves #g on n1 too. */
+	req.now = 7000;
+	req.verdicts = json_pack("{s:b}", "bob", 1);
+	CHECK(group_add(&g.txn, &g.gen, &cg, &req, &res) == STORE_OK &&
+	    res.err == TE_OK && json_array_size(res.refused) == 0);
+	json_decref(req.verdicts);
+	req.verdicts = NULL;
+	grp_res_free(&res);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK && strstr(buf, "added") != NULL);
+	v[0] = entry("n1", "gev", 3002, 7, buf);
+	CHECK(cluster_apply(&b.txn, &b.gen, &cb, v, 1, 7000, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	memset(&left, 0, sizeof left);
+	CHECK(group_user_gone(&b.txn, &b.gen, &cb, "bob", 8000, &left, &n) ==
+	    STORE_OK && n == 1);
+	targets_free(&left);
+	CHECK(store_crgroup_get(&b.txn, "bob", "#g", &cr) == STORE_NOTFOUND);
+	CHECK(store_cout_walk(&b.txn, "n1", NULL, cout_last, buf) ==
+	    STORE_OK && strcmp(buf, "{\"g\":\"#g\",\"user\":\"bob\"}") == 0);
+	v[0] = entry("n2", "gleave", 3700, 11, buf);
+	CHECK(cluster_apply(&g.txn, &g.gen, &cg, v, 1, 8000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.ngroups == 1 &&
+	    strcmp(a.groups[0], "#g") == 0 &&
+	    targets_has(&a.targets, "alice", "phone"));
+	cluster_applied_free(&a);
+	CHECK(store_gmember_get(&g.txn, "#g", "bob", &gm) == STORE_NOTFOUND);
 	CHECK(env_close(&b) == 0);
 	CHECK(env_close(&g) == 0);
 	conf_clear(&cg);
