@@ -133,38 +133,6 @@ group_names(json_t *op, const char *actor, const char ***out, size_t *n)
 	return (0);
 }
 
-/* A string member of 1 to max bytes without NUL; *bad if malformed. */
-static const char *
-group_text(json_t *op, const char *name, size_t min, size_t max, int *bad)
-{
-	json_t	*v = json_object_get(op, name);
-
-	if (v == NULL)
-		return (NULL);
-	if (!json_is_string(v) || json_string_length(v) < min ||
-	    json_string_length(v) > max ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		*bad = 1;
-		return (NULL);
-	}
-	return (json_string_value(v));
-}
-
-/* A boolean member: -1 if absent; *bad if not a boolean. */
-static int
-group_switch(json_t *op, const char *name, int *bad)
-{
-	json_t	*v = json_object_get(op, name);
-
-	if (v == NULL)
-		return (-1);
-	if (!json_is_boolean(v)) {
-		*bad = 1;
-		return (-1);
-	}
-	return (json_is_true(v));
-}
-
 /*
  * A group op of a member homed on the caller (tickd-cluster(7) GROUPS):
  * run here, at the group's home, as proto-group.c runs one of a local
@@ -222,12 +190,12 @@ serve_group(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		    strcmp(req.user, actor) == 0;
 	} else {
 		fn = group_set;
-		req.title = group_text(op, "title", 1, GROUP_TITLE_MAX, &bad);
-		req.description = group_text(op, "description", 0,
+		req.title = json_member_text(op, "title", 1, GROUP_TITLE_MAX, &bad);
+		req.description = json_member_text(op, "description", 0,
 		    conf->max_group_description, &bad);
-		req.admin_only_send = group_switch(op, "admin_only_send",
+		req.admin_only_send = json_member_switch(op, "admin_only_send",
 		    &bad);
-		req.admin_only_info = group_switch(op, "admin_only_info",
+		req.admin_only_info = json_member_switch(op, "admin_only_info",
 		    &bad);
 		bad = bad || (req.title == NULL && req.description == NULL &&
 		    req.admin_only_send == -1 && req.admin_only_info == -1);

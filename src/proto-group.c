@@ -72,38 +72,6 @@ member_group(json_t *req)
 	return (json_string_value(v));
 }
 
-/* A string member without NUL of at most max bytes; *bad if malformed. */
-static const char *
-member_text(json_t *req, const char *name, size_t min, size_t max, int *bad)
-{
-	json_t	*v = json_object_get(req, name);
-
-	if (v == NULL)
-		return (NULL);
-	if (!json_is_string(v) || json_string_length(v) < min ||
-	    json_string_length(v) > max ||
-	    strlen(json_string_value(v)) != json_string_length(v)) {
-		*bad = 1;
-		return (NULL);
-	}
-	return (json_string_value(v));
-}
-
-/* A boolean member: -1 if absent, 0 or 1; *bad if not a boolean. */
-static int
-member_switch(json_t *req, const char *name, int *bad)
-{
-	json_t	*v = json_object_get(req, name);
-
-	if (v == NULL)
-		return (-1);
-	if (!json_is_boolean(v)) {
-		*bad = 1;
-		return (-1);
-	}
-	return (json_is_true(v));
-}
-
 /*
  * A list of user names, none the actor's: "users" (must be non-empty) or
  * "members" (may be empty).  The names point into req; the caller frees
@@ -485,10 +453,10 @@ op_group_create(struct conn *c, json_t *req, json_t *ref)
 
 	memset(&g, 0, sizeof g);
 	g.group = member_group(req);
-	g.title = member_text(req, "title", 1, GROUP_TITLE_MAX, &bad);
-	g.description = member_text(req, "description", 0, SIZE_MAX, &bad);
-	g.admin_only_send = member_switch(req, "admin_only_send", &bad);
-	g.admin_only_info = member_switch(req, "admin_only_info", &bad);
+	g.title = json_member_text(req, "title", 1, GROUP_TITLE_MAX, &bad);
+	g.description = json_member_text(req, "description", 0, SIZE_MAX, &bad);
+	g.admin_only_send = json_member_switch(req, "admin_only_send", &bad);
+	g.admin_only_info = json_member_switch(req, "admin_only_info", &bad);
 	if (bad || g.title == NULL || (json_object_get(req, "group") != NULL &&
 	    g.group == NULL) ||
 	    member_names(c, req, "members", 0, &members, &n) != 0) {
@@ -670,10 +638,10 @@ op_group_set(struct conn *c, json_t *req, json_t *ref)
 
 	memset(&g, 0, sizeof g);
 	g.group = member_group(req);
-	g.title = member_text(req, "title", 1, GROUP_TITLE_MAX, &bad);
-	g.description = member_text(req, "description", 0, SIZE_MAX, &bad);
-	g.admin_only_send = member_switch(req, "admin_only_send", &bad);
-	g.admin_only_info = member_switch(req, "admin_only_info", &bad);
+	g.title = json_member_text(req, "title", 1, GROUP_TITLE_MAX, &bad);
+	g.description = json_member_text(req, "description", 0, SIZE_MAX, &bad);
+	g.admin_only_send = json_member_switch(req, "admin_only_send", &bad);
+	g.admin_only_info = json_member_switch(req, "admin_only_info", &bad);
 	if (bad || g.group == NULL || (g.title == NULL &&
 	    g.description == NULL && g.admin_only_send == -1 &&
 	    g.admin_only_info == -1)) {

@@ -363,6 +363,8 @@ int	valid_device(const char *, size_t);
 int	json_depth_ok(const char *, size_t, unsigned);
 size_t	u64_format(uint64_t, char *);	/* at most 20 digits, no NUL */
 size_t	utf8_len(const unsigned char *, size_t);
+const char *json_member_text(json_t *, const char *, size_t, size_t, int *);
+int	json_member_switch(json_t *, const char *, int *);
 #define HASH_INIT	1469598103934665603ULL	/* FNV-1a offset basis */
 uint64_t hash_bytes(uint64_t, const void *, size_t);	/* on disk too */
 #define HASH_KEY_BYTES	16

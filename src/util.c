@@ -455,3 +455,39 @@ item_op(uint8_t kind)
 		return (NULL);
 	return (item_ops[kind]);
 }
+
+/*
+ * A string member of obj of min to max bytes without NUL; NULL if absent,
+ * and *bad set if malformed.
+ */
+const char *
+json_member_text(json_t *obj, const char *name, size_t min, size_t max,
+    int *bad)
+{
+	json_t	*v = json_object_get(obj, name);
+
+	if (v == NULL)
+		return (NULL);
+	if (!json_is_string(v) || json_string_length(v) < min ||
+	    json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		*bad = 1;
+		return (NULL);
+	}
+	return (json_string_value(v));
+}
+
+/* A boolean member of obj: -1 if absent, 0 or 1; *bad if not a boolean. */
+int
+json_member_switch(json_t *obj, const char *name, int *bad)
+{
+	json_t	*v = json_object_get(obj, name);
+
+	if (v == NULL)
+		return (-1);
+	if (!json_is_boolean(v)) {
+		*bad = 1;
+		return (-1);
+	}
+	return (json_is_true(v));
+}
