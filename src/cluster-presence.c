@@ -416,18 +416,14 @@ fetch_start(const char *name, void (*fn)(struct fetch *, int), void *arg,
 static void
 sub_cb(redisAsyncContext *ac, void *rr, void *arg)
 {
-	redisReply	*reply = rr;
-	struct rp	*r;
+	const redisReply	*msg;
+	struct rp		*r;
 
 	(void)ac;
 	(void)arg;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 3 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
-	    strcmp(reply->element[0]->str, "message") != 0 ||
-	    reply->element[2]->type != REDIS_REPLY_STRING)
+	if ((msg = cluster_sub_payload(rr)) == NULL)
 		return;
-	if ((r = rp_find(reply->element[2]->str)) != NULL)
+	if ((r = rp_find(msg->str)) != NULL)
 		rp_refetch(r);
 }
 

@@ -182,19 +182,16 @@ cluster_sentinel_ask(void)
 static void
 sub_cb(redisAsyncContext *ac, void *r, void *arg)
 {
-	redisReply	*reply = r;
-	char		 name[CLUSTER_MASTER_MAX + 1], host[256], port[8];
+	const redisReply	*msg;
+	char			 name[CLUSTER_MASTER_MAX + 1], host[256];
+	char			 port[8];
 
 	(void)ac;
 	(void)arg;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 3 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
-	    strcmp(reply->element[0]->str, "message") != 0 ||
-	    reply->element[2]->type != REDIS_REPLY_STRING)
+	if ((msg = cluster_sub_payload(r)) == NULL)
 		return;
-	if (sscanf(reply->element[2]->str, "%64s %*s %*s %255s %7s", name,
-	    host, port) != 3 || strcmp(name, sn.s.master) != 0)
+	if (sscanf(msg->str, "%64s %*s %*s %255s %7s", name, host, port) !=
+	    3 || strcmp(name, sn.s.master) != 0)
 		return;
 	log_info("cluster: Sentinel: +switch-master %s", name);
 	master_is(host, port);

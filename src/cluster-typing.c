@@ -132,22 +132,17 @@ cluster_typing_group(const char *node, const char *from, const char *group,
 static void
 tsub_cb(redisAsyncContext *ac, void *rr, void *arg)
 {
-	redisReply	*reply = rr;
-	struct txn	 txn;
-	json_t		*obj, *users;
-	const char	*from, *to, *state;
-	int		 group;
+	const redisReply	*reply = rr, *msg;
+	struct txn		 txn;
+	json_t			*obj, *users;
+	const char		*from, *to, *state;
+	int			 group;
 
 	(void)ac;
 	(void)arg;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements != 3 ||
-	    reply->element[0]->type != REDIS_REPLY_STRING ||
-	    strcmp(reply->element[0]->str, "message") != 0 ||
-	    reply->element[2]->type != REDIS_REPLY_STRING)
+	if ((msg = cluster_sub_payload(reply)) == NULL)
 		return;
-	obj = json_loadb(reply->element[2]->str, reply->element[2]->len, 0,
-	    NULL);
+	obj = json_loadb(msg->str, msg->len, 0, NULL);
 	if (obj == NULL || json_unpack(obj, "{s:s,s:s,s:s}", "from", &from,
 	    "to", &to, "state", &state) != 0 ||
 	    !valid_user(from, strlen(from)) || !((group = to[0] == '#') ?

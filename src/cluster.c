@@ -84,6 +84,23 @@ cluster_redis_up(void)
 	return (cl.on && cl.ready);
 }
 
+/*
+ * The payload of a message on a SUBSCRIBE connection (presence, typing,
+ * Sentinel's +switch-master); NULL for anything else: a confirmation of
+ * the subscription, an error, or the end of a lost connection.
+ */
+const redisReply *
+cluster_sub_payload(const redisReply *reply)
+{
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(reply->element[0]->str, "message") != 0 ||
+	    reply->element[2]->type != REDIS_REPLY_STRING)
+		return (NULL);
+	return (reply->element[2]);
+}
+
 /* A key of this cluster's (cluster_key with cluster_prefix); caller frees. */
 char *
 cluster_k(const char *kind, const char *tag)

@@ -46,6 +46,7 @@ void	rconn_answered(struct rconn *);
 void	cluster_logged_cb(struct redisAsyncContext *, void *, void *);
 void	cluster_redis_moved(void);
 char	*cluster_k(const char *, const char *);
+const redisReply *cluster_sub_payload(const redisReply *);
 
 /* cluster-stream.c */
 int	cluster_stream_init(void);
