@@ -418,7 +418,6 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 	struct gctx		 x;
 	struct dedup_rec	 dd;
 	struct gmsg_rec		 gm;
-	struct msg_rec		 mr;
 	struct item		 it;
 	struct cout_rec		 o;
 	json_t			*p;
@@ -508,23 +507,7 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 	memset(&gm, 0, sizeof gm);
 	gm.receipts = m->members <= conf->group_receipts_max;
 	gm.expect = gm.receipts && m->members > 0 ? m->members - 1 : 0;
-	gm.skipped = res->skipped;
-	res->expect = gm.expect;
-	if ((rc = store_gmsg_put(txn, &res->mid, &gm)) != STORE_OK)
-		return (rc);
-	memset(&mr, 0, sizeof mr);
-	mr.ts = res->ts;
-	strlcpy(mr.from, req->from, sizeof mr.from);
-	strlcpy(mr.from_device, req->from_device, sizeof mr.from_device);
-	strlcpy(mr.to, req->to, sizeof mr.to);
-	strlcpy(mr.id, req->id, sizeof mr.id);
-	if ((rc = store_msg_put(txn, &res->mid, &mr)) != STORE_OK)
-		return (rc);
-	memset(&dd, 0, sizeof dd);
-	dd.mid = res->mid;
-	dd.ts = res->ts;
-	strlcpy(dd.to, req->to, sizeof dd.to);
-	return (store_dedup_put(txn, req->from, req->id, &dd));
+	return (group_send_records(txn, req, res, &gm));
 }
 
 /* What the member walk of a gmsg carries. */

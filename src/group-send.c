@@ -68,7 +68,6 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct gmember_rec	 me;
 	struct dedup_rec	 dd;
 	struct gmsg_rec		 gm;
-	struct msg_rec		 m;
 	struct fanout		 f;
 	struct media_refs	 refs;
 	char			 ms[MID_STRLEN + 1], *s = NULL, *body = NULL;
@@ -165,11 +164,26 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	    (rc = media_refs_take(txn, &res->mid, &refs, f.items)) != STORE_OK)
 		return (rc);
 	gm.expect = gm.receipts ? x.g.members - 1 : 0;
-	gm.skipped = f.skipped;
-	res->expect = gm.expect;
-	if ((rc = store_gmsg_put(txn, &res->mid, &gm)) != STORE_OK)
-		return (rc);
+	return (group_send_records(txn, req, res, &gm));
+}
 
+/*
+ * The records a group send leaves beside its items, under its mid: gm
+ * (with res->skipped), the message record its receipts are made from,
+ * and the sender's dedup record of its id; res->expect from gm.
+ */
+int
+group_send_records(struct txn *txn, const struct send_req *req,
+    struct send_res *res, struct gmsg_rec *gm)
+{
+	struct dedup_rec	 dd;
+	struct msg_rec		 m;
+	int			 rc;
+
+	gm->skipped = res->skipped;
+	res->expect = gm->expect;
+	if ((rc = store_gmsg_put(txn, &res->mid, gm)) != STORE_OK)
+		return (rc);
 	memset(&m, 0, sizeof m);
 	m.ts = res->ts;
 	strlcpy(m.from, req->from, sizeof m.from);

@@ -673,6 +673,8 @@ int	group_apply_gmsg(struct txn *, struct midgen *, const struct conf *,
 /* group-send.c */
 int	group_send(struct txn *, struct midgen *, const struct conf *,
 	    const struct send_req *, struct send_res *);
+int	group_send_records(struct txn *, const struct send_req *,
+	    struct send_res *, struct gmsg_rec *);
 int	group_ack(struct txn *, struct midgen *, const char *,
 	    const struct mid *, const struct msg_rec *, uint64_t,
 	    struct targets *);
