@@ -416,7 +416,6 @@ group_send_remote(struct txn *txn, struct midgen *gen,
     const struct gmirror *m, struct send_res *res)
 {
 	struct gctx		 x;
-	struct dedup_rec	 dd;
 	struct gmsg_rec		 gm;
 	struct item		 it;
 	struct cout_rec		 o;
@@ -432,23 +431,20 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 		res->err = TE_NO_SUCH_GROUP;
 		return (STORE_OK);
 	}
-	rc = store_dedup_get(txn, req->from, req->id, &dd);
-	if (rc == STORE_OK && (req->now < dd.ts ||
-	    req->now - dd.ts <= conf->dedup_window)) {
-		res->dup = 1;
-		res->mid = dd.mid;
-		res->ts = dd.ts;
-		strlcpy(res->to, dd.to, sizeof res->to);
-		res->group = dd.to[0] == '#';
-		if (res->group && (rc = store_gmsg_get(txn, &dd.mid, &gm)) ==
-		    STORE_OK) {
+	if ((rc = queue_send_dup(txn, conf, req, res)) < 0)
+		return (rc);
+	if (rc == 1) {
+		/* A repeated id: the first send's answer again. */
+		res->group = res->to[0] == '#';
+		if (!res->group)
+			return (STORE_OK);
+		rc = store_gmsg_get(txn, &res->mid, &gm);
+		if (rc == STORE_OK) {
 			res->expect = gm.expect;
 			res->skipped = gm.skipped;
 		}
 		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
 	}
-	if (rc != STORE_OK && rc != STORE_NOTFOUND)
-		return (rc);
 	if (m->admin_only_send && m->role == GROLE_MEMBER) {
 		res->err = TE_FORBIDDEN;
 		return (STORE_OK);

@@ -349,9 +349,9 @@ queue_msg_frame(struct midgen *gen, const struct send_req *req,
  * The dedup check of a send: 1 with res filled if (from, id) was sent
  * within dedup_window, 0 if not, or a store error.
  */
-static int
-send_dup(struct txn *txn, const struct conf *conf, const struct send_req *req,
-    struct send_res *res)
+int
+queue_send_dup(struct txn *txn, const struct conf *conf,
+    const struct send_req *req, struct send_res *res)
 {
 	struct dedup_rec	dd;
 	int			rc;
@@ -421,7 +421,7 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	int		 rc, full = 0;
 
 	memset(res, 0, sizeof *res);
-	if ((rc = send_dup(txn, conf, req, res)) != 0)
+	if ((rc = queue_send_dup(txn, conf, req, res)) != 0)
 		return (rc < 0 ? rc : STORE_OK);
 	if (req->media != NULL) {
 		res->err = TE_UNAVAILABLE;
@@ -644,7 +644,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (rc != STORE_OK)
 		return (rc);
 
-	if ((rc = send_dup(txn, conf, req, res)) != 0)
+	if ((rc = queue_send_dup(txn, conf, req, res)) != 0)
 		return (rc < 0 ? rc : STORE_OK);
 
 	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)

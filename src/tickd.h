@@ -453,6 +453,8 @@ struct send_res {
 	uint64_t	 skipped;	/* member devices left out, full */
 	uint64_t	 items;		/* items queued */
 };
+int	queue_send_dup(struct txn *, const struct conf *,
+	    const struct send_req *, struct send_res *);
 char	*queue_send_body(const struct conf *, const struct send_req *,
 	    struct send_res *, size_t *);
 char	*queue_msg_frame(struct midgen *, const struct send_req *,
