@@ -74,9 +74,8 @@ cluster_rpc_call(const char *node, const char *user, json_t *op,
 {
 	struct call	*k;
 	struct timeval	 tv;
-	const char	*argv[9];
 	json_t		*p;
-	char		*key, *text;
+	char		*text;
 
 	if (!cl.ready || !cluster_node_alive(node))
 		return (-1);
@@ -98,26 +97,13 @@ cluster_rpc_call(const char *node, const char *user, json_t *op,
 		free(k);
 		return (-1);
 	}
-	key = cluster_k("in", node);
-	argv[0] = "XADD";
-	argv[1] = key;
-	argv[2] = "*";
-	argv[3] = "o";
-	argv[4] = srv.conf.node_name;
-	argv[5] = "k";
-	argv[6] = "req";
-	argv[7] = "p";
-	argv[8] = text;
 	/* A failed XADD leaves the call to its timeout, like a lost one. */
-	if (rconn_cmd(&cl.cmd, cluster_logged_cb, "XADD req", 0, 9, argv,
-	    NULL) != 0) {
-		free(key);
+	if (cluster_xadd_bare(node, "req", "p", text, "XADD req") != 0) {
 		free(text);
 		event_free(k->timer);
 		free(k);
 		return (-1);
 	}
-	free(key);
 	free(text);
 	k->fn = fn;
 	k->arg = arg;
@@ -159,25 +145,11 @@ cluster_rpc_answer(const char *from, const char *text, size_t len)
 void
 cluster_rpc_send_reps(const struct cluster_applied *a)
 {
-	const char	*argv[9];
-	char		*key;
-	size_t		 i;
+	size_t	i;
 
-	for (i = 0; i < a->nreps; i++) {
-		key = cluster_k("in", a->reps[i].node);
-		argv[0] = "XADD";
-		argv[1] = key;
-		argv[2] = "*";
-		argv[3] = "o";
-		argv[4] = srv.conf.node_name;
-		argv[5] = "k";
-		argv[6] = "rep";
-		argv[7] = "p";
-		argv[8] = a->reps[i].text;
-		rconn_cmd(&cl.cmd, cluster_logged_cb, "XADD rep", 0, 9, argv,
-		    NULL);
-		free(key);
-	}
+	for (i = 0; i < a->nreps; i++)
+		cluster_xadd_bare(a->reps[i].node, "rep", "p", a->reps[i].text,
+		    "XADD rep");
 }
 
 /* Calls unanswered within cluster_rpc_timeout, for /metrics. */

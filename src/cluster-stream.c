@@ -511,13 +511,42 @@ read_cb(redisAsyncContext *ac, void *r, void *arg)
 	pump_targets(&t);
 }
 
+/*
+ * Adds to node's stream an entry that no outbox keeps (done, lw, req,
+ * rep: tickd-cluster(7)), so that it travels at most once: kind, and
+ * field set to value.  what names the command in the log and must
+ * outlive the reply.  -1 if it could not be queued.
+ */
+int
+cluster_xadd_bare(const char *node, const char *kind, const char *field,
+    const char *value, const char *what)
+{
+	const char	*argv[9];
+	char		*key;
+	int		 rc;
+
+	key = cluster_k("in", node);
+	argv[0] = "XADD";
+	argv[1] = key;
+	argv[2] = "*";
+	argv[3] = "o";
+	argv[4] = srv.conf.node_name;
+	argv[5] = "k";
+	argv[6] = kind;
+	argv[7] = field;
+	argv[8] = value;
+	rc = rconn_cmd(&cl.cmd, cluster_logged_cb, (void *)what, 0, 9, argv,
+	    NULL);
+	free(key);
+	return (rc);
+}
+
 /* Sends the done entry of a committed batch to one origin. */
 static void
 send_done(const struct cluster_done *d)
 {
-	const char	*argv[9];
 	json_t		*oms, *p;
-	char		 ms[MID_STRLEN + 1], *key, *text;
+	char		 ms[MID_STRLEN + 1], *text;
 	size_t		 i;
 
 	if ((oms = json_array()) == NULL)
@@ -531,18 +560,7 @@ send_done(const struct cluster_done *d)
 	json_decref(p);
 	if (text == NULL)
 		return;
-	key = cluster_k("in", d->node);
-	argv[0] = "XADD";
-	argv[1] = key;
-	argv[2] = "*";
-	argv[3] = "o";
-	argv[4] = srv.conf.node_name;
-	argv[5] = "k";
-	argv[6] = "done";
-	argv[7] = "p";
-	argv[8] = text;
-	rconn_cmd(&cl.cmd, cluster_logged_cb, "XADD done", 0, 9, argv, NULL);
-	free(key);
+	cluster_xadd_bare(d->node, "done", "p", text, "XADD done");
 	free(text);
 }
 
@@ -853,7 +871,7 @@ retry_cb(evutil_socket_t fd, short events, void *arg)
 	struct node	*n;
 	struct mid	 lw;
 	const char	*argv[9];
-	char		 lws[MID_STRLEN + 1], *key;
+	char		 lws[MID_STRLEN + 1];
 	uint64_t	 now = now_ms();
 	size_t		 i;
 
@@ -876,19 +894,7 @@ retry_cb(evutil_socket_t fd, short events, void *arg)
 			lw = srv.midgen.last;
 			mid_incr(&lw);
 			mid_format(&lw, lws);
-			key = cluster_k("in", n->name);
-			argv[0] = "XADD";
-			argv[1] = key;
-			argv[2] = "*";
-			argv[3] = "o";
-			argv[4] = srv.conf.node_name;
-			argv[5] = "k";
-			argv[6] = "lw";
-			argv[7] = "lw";
-			argv[8] = lws;
-			rconn_cmd(&cl.cmd, cluster_logged_cb, "XADD lw", 0, 9,
-			    argv, NULL);
-			free(key);
+			cluster_xadd_bare(n->name, "lw", "lw", lws, "XADD lw");
 		}
 		store_txn_abort(&txn);
 		argv[0] = "XPENDING";

@@ -49,6 +49,8 @@ char	*cluster_k(const char *, const char *);
 const redisReply *cluster_sub_payload(const redisReply *);
 
 /* cluster-stream.c */
+int	cluster_xadd_bare(const char *, const char *, const char *,
+	    const char *, const char *);
 int	cluster_stream_init(void);
 void	cluster_stream_free(void);
 void	cluster_stream_up(void);
