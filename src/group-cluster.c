@@ -422,7 +422,6 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 	json_t			*p;
 	char			 ms[MID_STRLEN + 1], *s, *body, *text;
 	size_t			 len, blen;
-	uint64_t		 n;
 	int			 rc;
 
 	memset(res, 0, sizeof *res);
@@ -449,17 +448,9 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 		res->err = TE_FORBIDDEN;
 		return (STORE_OK);
 	}
-	/* Media does not cross nodes yet, as for a 1:1 send. */
-	if (req->media != NULL) {
-		res->err = TE_UNAVAILABLE;
-		return (STORE_OK);
-	}
-	if ((rc = store_cout_count(txn, &n)) != STORE_OK)
+	if ((rc = queue_remote_room(txn, conf, req, res)) != STORE_OK ||
+	    res->err != TE_OK)
 		return (rc);
-	if (n >= conf->cluster_outbox_max) {
-		res->err = TE_UNAVAILABLE;
-		return (STORE_OK);
-	}
 	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);
 	s = queue_msg_frame(gen, req, res, body, blen, ms, &len);

@@ -400,6 +400,29 @@ send_records(struct txn *txn, const struct send_req *req,
 }
 
 /*
+ * Whether a send may go to another node (tickd-cluster(7)): not with
+ * media, which does not cross nodes yet, nor with cluster_outbox_max
+ * records already held; res->err says why not.
+ */
+int
+queue_remote_room(struct txn *txn, const struct conf *conf,
+    const struct send_req *req, struct send_res *res)
+{
+	uint64_t	n;
+	int		rc;
+
+	if (req->media != NULL) {
+		res->err = TE_UNAVAILABLE;
+		return (STORE_OK);
+	}
+	if ((rc = store_cout_count(txn, &n)) != STORE_OK)
+		return (rc);
+	if (n >= conf->cluster_outbox_max)
+		res->err = TE_UNAVAILABLE;
+	return (STORE_OK);
+}
+
+/*
  * A send to a user homed on node home (tickd-cluster(7) CROSS-NODE
  * DELIVERY, steps 1 and 2): the items for the sender's other devices, the
  * dedup record and an outbox record for that node, all in this
@@ -417,22 +440,15 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	json_t		*p;
 	char		 ms[MID_STRLEN + 1], *s, *body, *text;
 	size_t		 len, blen;
-	uint64_t	 used, n;
+	uint64_t	 used;
 	int		 rc, full = 0;
 
 	memset(res, 0, sizeof *res);
 	if ((rc = queue_send_dup(txn, conf, req, res)) != 0)
 		return (rc < 0 ? rc : STORE_OK);
-	if (req->media != NULL) {
-		res->err = TE_UNAVAILABLE;
-		return (STORE_OK);
-	}
-	if ((rc = store_cout_count(txn, &n)) != STORE_OK)
+	if ((rc = queue_remote_room(txn, conf, req, res)) != STORE_OK ||
+	    res->err != TE_OK)
 		return (rc);
-	if (n >= conf->cluster_outbox_max) {
-		res->err = TE_UNAVAILABLE;
-		return (STORE_OK);
-	}
 	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);
 	memset(&devs, 0, sizeof devs);
