@@ -566,6 +566,15 @@ test_send_remote(void)
 	req.id = "c2";
 	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
 	    STORE_OK && again.err == TE_UNAVAILABLE);
+	/* Media does not cross nodes: unavailable, nothing held. */
+	c.cluster_outbox_max = 1000;
+	req.id = "c3";
+	req.media = json_pack("[s]", "n1.AAAAAAAAAAAAAAAAAAAAAA");
+	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
+	    STORE_OK && again.err == TE_UNAVAILABLE);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 1);
+	json_decref(req.media);
+	req.media = NULL;
 
 	mid_format(&res.mid, ms);
 	snprintf(p, sizeof p, "{\"for\":\"%s\",\"status\":\"delivered\","
