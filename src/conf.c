@@ -97,6 +97,10 @@ const struct conf_entry conf_table[] = {
 	  .offset = O(min_free_space), .min = 0, .max = 16384 * GB,
 	  .dflt = "64m", .reload = 1,
 	  .help = "free space under which /healthz reports failure; 0: none" },
+	{ .name = "sync_thread", .type = CONF_ENUM,
+	  .offset = O(sync_thread), .choices = conf_yesno_choices,
+	  .dflt = "yes", .reload = 0,
+	  .help = "yes: a commit's second sync runs beside the event loop" },
 	/* tickd.conf(5): Delivery. */
 	{ .name = "window", .type = CONF_COUNT, .offset = O(window),
 	  .min = 1, .max = 65536, .dflt = "256", .reload = 1,

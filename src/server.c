@@ -60,10 +60,20 @@ struct deferred {
 };
 
 static TAILQ_HEAD(, conn)	 pumps = TAILQ_HEAD_INITIALIZER(pumps);
-static TAILQ_HEAD(, deferred)	 deferred = TAILQ_HEAD_INITIALIZER(deferred);
+TAILQ_HEAD(deferreds, deferred);
+static struct deferreds		 deferred = TAILQ_HEAD_INITIALIZER(deferred);
 
 static struct txn		 batch;
 static int			 batch_open;
+
+/*
+ * While sync.c syncs a commit's meta page, what it released waits in
+ * deferred (holding); held_last is its last entry if a batch opened
+ * meanwhile (held_cut), whose output waits for that batch instead.
+ */
+static int			 holding, held_cut;
+static struct timespec		 commit_t0;	/* of the commit under way */
+static struct deferred		*held_last;
 
 static struct evconnlistener	*listener;	/* listen: TLS if configured */
 static struct evconnlistener	*listener_plain; /* listen_plain, loopback */
@@ -98,6 +108,10 @@ batch_txn(void)
 		return (NULL);
 	}
 	batch_open = 1;
+	if (holding && !held_cut) {
+		held_cut = 1;
+		held_last = TAILQ_LAST(&deferred, deferreds);
+	}
 	return (&batch);
 }
 
@@ -121,6 +135,8 @@ defer(struct conn *c, int kind, char *ok, size_t oklen, char *fail,
 	d->faillen = faillen;
 	c->refs++;
 	c->ndeferred++;
+	if (ok != NULL)
+		c->deferred_bytes += oklen;
 	TAILQ_INSERT_TAIL(&deferred, d, entry);
 	return (d);
 }
@@ -228,7 +244,7 @@ conn_write_raw(struct conn *c, const char *data, size_t len)
 int
 conn_must_defer(void)
 {
-	return (batch_open);
+	return (batch_open || holding);
 }
 
 /*
@@ -268,12 +284,12 @@ pump_targets(const struct targets *t)
 
 /*
  * Sends what waited for the commit, ok or failed, in the order it was
- * deferred.
+ * deferred, up to last.
  */
 static void
-deferred_run(int ok)
+deferred_run(struct deferred *last, int ok)
 {
-	TAILQ_HEAD(, deferred)	 now = TAILQ_HEAD_INITIALIZER(now);
+	struct deferreds	 now = TAILQ_HEAD_INITIALIZER(now);
 	struct deferred		*d;
 	char			*data;
 	size_t			 len;
@@ -283,12 +299,20 @@ deferred_run(int ok)
 	 * (a closing device records its last_active), and what is deferred
 	 * then waits for that one.
 	 */
-	TAILQ_CONCAT(&now, &deferred, entry);
+	if (last == NULL)
+		return;
+	do {
+		d = TAILQ_FIRST(&deferred);
+		TAILQ_REMOVE(&deferred, d, entry);
+		TAILQ_INSERT_TAIL(&now, d, entry);
+	} while (d != last);
 	while ((d = TAILQ_FIRST(&now)) != NULL) {
 		TAILQ_REMOVE(&now, d, entry);
 		data = (ok || d->fail == NULL) ? d->ok : d->fail;
 		len = (ok || d->fail == NULL) ? d->oklen : d->faillen;
 		d->c->ndeferred--;
+		if (d->ok != NULL)
+			d->c->deferred_bytes -= d->oklen;
 		if (d->kind == OUT_CALL)
 			d->call(d->arg, ok);
 		else if (!d->c->dead) {
@@ -322,6 +346,17 @@ deferred_run(int ok)
 	}
 }
 
+/* Records in the metrics how long the commit begun at commit_t0 took. */
+static void
+commit_timed(int ok)
+{
+	struct timespec	t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_commit((double)(t1.tv_sec - commit_t0.tv_sec) +
+	    (double)(t1.tv_nsec - commit_t0.tv_nsec) / 1e9, ok);
+}
+
 /*
  * Commits the batch with one fsync; 1 if it was committed, 0 if not (store
  * full or I/O error).
@@ -329,17 +364,16 @@ deferred_run(int ok)
 static int
 batch_commit(void)
 {
-	struct timespec	t0, t1;
-	int		ret;
+	int	ret;
 
 	if (srv.midgen.dirty)
 		store_mid_save(&batch, &srv.midgen.last);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_MONOTONIC, &commit_t0);
 	ret = store_txn_commit(&batch);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	batch_open = 0;
-	metrics_commit((double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, ret == STORE_OK);
+	/* With the sync thread, timed once its sync is done too. */
+	if (ret != STORE_OK || !srv.sync_on)
+		commit_timed(ret == STORE_OK);
 	if (ret == STORE_OK) {
 		srv.midgen.dirty = 0;
 		if (srv.store_full || srv.commit_failed)
@@ -368,16 +402,82 @@ batch_commit(void)
 }
 
 /*
- * The end of a turn: commit, release what waited for it, pump queues, close
- * what died, send what was asked of Redis.  Closing a device writes its
- * last_active, which opens another batch, so go round until nothing is
- * left.
+ * After a commit (or none, committed 0): push, tell the cluster, serve
+ * blocked RESP clients, pump queues, close what died, send what was asked
+ * of Redis.  Replies waiting in deferred are the caller's.
+ */
+static void
+after_commit(int committed, int ok)
+{
+	struct conn	*c;
+
+	push_http_commit();
+	if (committed)
+		cluster_commit(ok);
+	resp_serve_ready(ok);
+	while ((c = TAILQ_FIRST(&pumps)) != NULL) {
+		TAILQ_REMOVE(&pumps, c, pump_entry);
+		c->pump_queued = 0;
+		/*
+		 * Even after a failed commit: the pump reads committed data
+		 * only, and a full store must still drain.
+		 */
+		if (!c->dead)
+			ws_pump(c);
+		conn_unref(c);
+	}
+	conn_reap_all();
+	cluster_flush();
+}
+
+/*
+ * Lets sync.c's worker sync the meta page of the commit just made while the
+ * loop works out what it releases; that output waits in deferred until the
+ * sync is done (tickd(8), COMMITS).  Should the sync fail, the commit's
+ * durability is unknown: its replies fail, as for a failed commit, and
+ * commits sync on the loop from then on.  The next one, forced here,
+ * writes the other meta page, which holds this commit too.
+ */
+static void
+sync_commit(void)
+{
+	struct deferred	*last;
+	int		 fd, ok;
+
+	sync_start();
+	holding = 1;
+	held_cut = 0;
+	held_last = NULL;
+	after_commit(1, 1);
+	holding = 0;
+	last = held_cut ? held_last : TAILQ_LAST(&deferred, deferreds);
+	ok = sync_wait();
+	commit_timed(ok);
+	if (ok) {
+		deferred_run(last, 1);
+		/* Pumps asked for by what was released. */
+		after_commit(0, 1);
+		return;
+	}
+	log_warnx("server: a commit's sync failed; its replies fail, and "
+	    "commits sync on the event loop until tickd restarts");
+	srv.sync_on = 0;
+	if (store_meta_sync_later(srv.store, 0, &fd) != STORE_OK)
+		log_warnx("server: commits may still not sync their meta page");
+	deferred_run(last, 0);
+	srv.midgen.dirty = 1;
+	(void)batch_txn();
+}
+
+/*
+ * The end of a turn: commit, then release what waited for it.  Closing a
+ * device writes its last_active, which opens another batch, so go round
+ * until nothing is left.
  */
 static void
 turn_end(void)
 {
-	struct conn	*c;
-	int		 ok, committed;
+	int	 ok, committed;
 
 	do {
 		ok = 1;
@@ -386,24 +486,12 @@ turn_end(void)
 			ok = batch_commit();
 			audit_commit(ok);
 		}
-		deferred_run(ok);
-		push_http_commit();
-		if (committed)
-			cluster_commit(ok);
-		resp_serve_ready(ok);
-		while ((c = TAILQ_FIRST(&pumps)) != NULL) {
-			TAILQ_REMOVE(&pumps, c, pump_entry);
-			c->pump_queued = 0;
-			/*
-			 * Even after a failed commit: the pump reads committed
-			 * data only, and a full store must still drain.
-			 */
-			if (!c->dead)
-				ws_pump(c);
-			conn_unref(c);
+		if (committed && ok && srv.sync_on) {
+			sync_commit();
+			continue;
 		}
-		conn_reap_all();
-		cluster_flush();
+		deferred_run(TAILQ_LAST(&deferred, deferreds), ok);
+		after_commit(committed, ok);
 	} while (batch_open || !TAILQ_EMPTY(&deferred));
 }
 
@@ -840,7 +928,7 @@ server_init(char **cause)
 {
 	struct txn	txn;
 	struct mid	hw;
-	int		ret;
+	int		ret, fd;
 
 	if ((srv.base = event_base_new()) == NULL) {
 		*cause = xstrdup("cannot create the event loop");
@@ -889,6 +977,16 @@ server_init(char **cause)
 	}
 	store_txn_abort(&txn);
 	midgen_init(&srv.midgen, &hw);
+	if (srv.conf.sync_thread) {
+		if (store_meta_sync_later(srv.store, 1, &fd) != STORE_OK) {
+			*cause = xstrdup("cannot set up the store for the "
+			    "sync thread");
+			return (-1);
+		}
+		if (sync_init(fd, cause) != 0)
+			return (-1);
+		srv.sync_on = 1;
+	}
 	/* One walk now, so that no scrape or stats walks the devices. */
 	if (store_totals_start(srv.store) != 0) {
 		xasprintf(cause, "cannot count the queues in %s",
@@ -1014,6 +1112,7 @@ server_free(void)
 	}
 	control_free();
 	kdf_shutdown();
+	sync_shutdown();
 	if (listener != NULL)
 		evconnlistener_free(listener);
 	if (listener_plain != NULL)

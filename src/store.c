@@ -715,6 +715,29 @@ store_close(struct store *s)
 	free(s);
 }
 
+/*
+ * With later set, a commit syncs the pages it wrote and writes the meta page
+ * that points at them without syncing it (LMDB's MDB_NOMETASYNC); the
+ * caller syncs *fd before it tells anyone the commit is durable.  Should
+ * the power fail first, the store opens at the commit before, whole: LMDB
+ * keeps integrity under MDB_NOMETASYNC, and loses at most the commit whose
+ * meta page was not synced.  No transaction of this process may be open.
+ */
+int
+store_meta_sync_later(struct store *s, int later, int *fd)
+{
+	mdb_filehandle_t	h;
+	int			rc;
+
+	if ((rc = mdb_env_set_flags(s->env, MDB_NOMETASYNC, later)) !=
+	    MDB_SUCCESS || (rc = mdb_env_get_fd(s->env, &h)) != MDB_SUCCESS) {
+		log_warnx("store: meta page sync: %s", mdb_strerror(rc));
+		return (STORE_ERR);
+	}
+	*fd = h;
+	return (STORE_OK);
+}
+
 /* Changes the map size; no transaction of this process may be open. */
 int
 store_set_map_size(struct store *s, uint64_t size)

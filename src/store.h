@@ -99,6 +99,7 @@ int	store_set_map_size(struct store *, uint64_t);
 int	store_usage(struct store *, uint64_t *used, uint64_t *map_size);
 /* Clears the slots of dead readers; how many, or -1. */
 int	store_reader_check(struct store *);
+int	store_meta_sync_later(struct store *, int, int *);
 /* Path of the environment's data file, for backups and messages. */
 const char *store_path(struct store *);
 

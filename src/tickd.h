@@ -112,6 +112,7 @@ struct conf {
 	char		*data_dir;
 	uint64_t	 map_size;	/* bytes */
 	uint64_t	 min_free_space; /* on data_dir's file system */
+	int		 sync_thread;	/* 0 no, 1 yes */
 	int		 registration;	/* REG_OPEN, REG_CLOSED, ... */
 	uint64_t	 token_ttl;	/* every duration is in ms */
 	uint64_t	 auth_timeout;
@@ -810,6 +811,12 @@ int	keys_fetch(struct txn *, struct midgen *, const struct conf *,
 	    struct keys_fetch_res *);
 void	keys_fetch_free(struct keys_fetch_res *);
 
+/* sync.c */
+int	sync_init(int, char **cause);
+void	sync_start(void);
+int	sync_wait(void);
+void	sync_shutdown(void);
+
 /* kdf.c */
 #define KDF_SALT_BYTES	16
 #define KDF_HASH_BYTES	32
@@ -886,6 +893,7 @@ struct conn {
 	int			 lingering;	/* output done, reading to EOF */
 	int			 close_deferred; /* closes after the commit */
 	unsigned		 ndeferred;	/* outputs waiting for a commit */
+	size_t			 deferred_bytes; /* their bytes */
 	int			 is_ws;
 	int			 tls;
 	TAILQ_ENTRY(conn)	 entry;		/* every connection */
@@ -949,6 +957,7 @@ struct server {
 	struct stats		 stats;
 	int			 store_full;	/* last commit hit map full */
 	int			 commit_failed;	/* last commit failed otherwise */
+	int			 sync_on;	/* sync.c syncs the meta page */
 	int			 lock_fd;	/* data_dir/tickd.lock, held */
 	int			 verbose;	/* -v: debug logging always */
 	int			 quit;

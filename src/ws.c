@@ -546,19 +546,25 @@ ws_authenticated(struct conn *c, const struct token_rec *tok)
 /*
  * queue_pending's callback: one item as a text frame.  Flow control: the
  * replay of a long queue waits for the socket instead of filling memory,
- * and ws_write_cb resumes it once drained.
+ * counting what waits for a commit's sync as sent, and ws_write_cb
+ * resumes it once drained.
  */
 static int
 ws_pump_item(void *arg, const struct mid *mid, const struct item *item)
 {
 	struct conn	*c = arg;
 
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
-	    srv.conf.max_output_bytes / 2) {
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    c->deferred_bytes >= srv.conf.max_output_bytes / 2) {
 		c->pump_stalled = 1;
 		return (STORE_WALK_STOP);
 	}
-	ws_send(c, item->data, item->len);
+	/* While the commit's sync runs, as replies do (tickd(8), COMMITS). */
+	if (conn_must_defer())
+		batch_defer(c, xstrndup(item->data, item->len), item->len,
+		    NULL, 0);
+	else
+		ws_send(c, item->data, item->len);
 	if (c->dead)
 		return (STORE_WALK_STOP);
 	srv.stats.delivered++;
