@@ -55,6 +55,8 @@ SHIM = os.path.join(os.environ.get("TOP_BUILDDIR", "."), "tests", "e2e",
 CUTS = 100              # cut points checked in the log of the load
 SENDS = 600             # WebSocket sends per sender
 XADDS = 200              # RESP XADDs
+INLINE_SENDS = 150      # the load with sync_thread no
+INLINE_CUTS = 30        # its cut points
 SELF_SENDS = 30         # the load of the self-test
 SELF_CUTS = 12          # at most this many cuts in the self-test
 BLOCK = 4096
@@ -217,12 +219,13 @@ def start_recording(d, log, nosync):
         os.environ.update(saved)
 
 
-async def record(workdir, seed, sends, xadds, nosync=False):
+async def record(workdir, seed, sends, xadds, nosync=False, **conf):
     """Run the load on a tickd under the shim, started on an empty
     data_dir, so that the log begins with the making of its store; returns
     the model, the log's path and the problems seen."""
     rng = random.Random(seed)
-    d = RespDaemon(name="powercut", data_dir=os.path.join(workdir, "data"))
+    d = RespDaemon(name="powercut", data_dir=os.path.join(workdir, "data"),
+        **conf)
     log = os.path.join(workdir, "store.log")
     m = Model()
     probs = []
@@ -606,7 +609,7 @@ def replay(recs, m, cuts, rng, workdir, env, made=0, first_only=False):
 
 async def main(t):
     if VALGRIND:
-        for _ in range(4):
+        for _ in range(5):
             t.skip("the power-cut test", "under valgrind, its hundred "
                 "tickd starts would take too long")
         return
@@ -652,6 +655,23 @@ async def main(t):
             "\n".join(p for ps in bad.values() for p in ps)[:6000])
         t.diag(f"checked in {time.monotonic() - start:.1f} s")
 
+        # The same with each commit synced whole on the event loop.
+        idir = os.path.join(workdir, "inline")
+        os.makedirs(idir)
+        m3, log3, probs3 = await record(idir, rng.random(), INLINE_SENDS,
+            INLINE_SENDS // 3, sync_thread="no")
+        recs3 = parse(log3)
+        cuts3 = cut_points(recs3, INLINE_CUTS, rng, creation(recs3))
+        done3, bad3, tally3 = replay(recs3, m3, cuts3, rng, idir,
+            dict(os.environ), creation(recs3))
+        t.ok(not probs3 and done3 >= min(INLINE_CUTS, len(recs3)) and
+            not bad3 and tally3["present"] > 0,
+            f"with sync_thread no: {len(cuts3)} power cuts, {done3} stores "
+            f"rebuilt, every promise kept ({tally3['present']} sent, "
+            f"{tally3['gone']} acked)",
+            "\n".join(probs3[:10]) + "\n".join(p for ps in bad3.values()
+            for p in ps)[:6000])
+
         # The self-test: fdatasync and fsync that do nothing.
         sdir = os.path.join(workdir, "nosync")
         os.makedirs(sdir)
@@ -677,4 +697,4 @@ async def main(t):
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-run(main, 4, timeout=400)
+run(main, 5, timeout=500)
