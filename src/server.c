@@ -434,9 +434,9 @@ after_commit(int committed, int ok)
  * Lets sync.c's worker sync the meta page of the commit just made while the
  * loop works out what it releases; that output waits in deferred until the
  * sync is done (tickd(8), COMMITS).  Should the sync fail, the commit's
- * durability is unknown: its replies fail, as for a failed commit, and
- * commits sync on the loop from then on.  The next one, forced here,
- * writes the other meta page, which holds this commit too.
+ * durability is unknown, and commits sync on the loop from then on: the
+ * next one, made at once, writes the other meta page, which holds this
+ * commit too, and what waited goes as that commit went.
  */
 static void
 sync_commit(void)
@@ -459,14 +459,16 @@ sync_commit(void)
 		after_commit(0, 1);
 		return;
 	}
-	log_warnx("server: a commit's sync failed; its replies fail, and "
-	    "commits sync on the event loop until tickd restarts");
+	log_warnx("server: a commit's sync failed; commits sync on the event "
+	    "loop until tickd restarts");
 	srv.sync_on = 0;
 	if (store_meta_sync_later(srv.store, 0, &fd) != STORE_OK)
 		log_warnx("server: commits may still not sync their meta page");
-	deferred_run(last, 0);
 	srv.midgen.dirty = 1;
-	(void)batch_txn();
+	ok = batch_txn() != NULL && batch_commit();
+	audit_commit(ok);
+	deferred_run(TAILQ_LAST(&deferred, deferreds), ok);
+	after_commit(1, ok);
 }
 
 /*

@@ -407,12 +407,15 @@ FAILSYNC = os.path.join(os.environ.get("TOP_BUILDDIR", "."), "tests", "e2e",
     "failsync.so")
 
 
-def start_failing(d, trigger):
+def start_failing(d, trigger, thread=False):
     """Start d with failsync.so preloaded, syncs failing while trigger is
-    there (18-commit-fail.py, 74-hostile-health.py)."""
+    there (18-commit-fail.py, 74-hostile-health.py); with thread, only
+    those of threads other than the main one (18-sync-fail.py)."""
     saved = dict(os.environ)
     os.environ["LD_PRELOAD"] = FAILSYNC
     os.environ["TICKD_FAILSYNC"] = trigger
+    if thread:
+        os.environ["TICKD_FAILSYNC_THREAD"] = "1"
     # A sanitizer runtime wants to come first; here it need not.
     asan = os.environ.get("ASAN_OPTIONS")
     os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
