@@ -582,7 +582,7 @@ audit_ship(void)
 	 * Events spooled in this turn's batch are not committed, so this read
 	 * cannot see them: they keep dirty set, and audit_commit ships them.
 	 */
-	audit.dirty = conn_must_defer();
+	audit.dirty = batch_is_open();
 	if (store_txn_begin(srv.store, &txn, 0) != STORE_OK)
 		return;
 	arr = json_array();

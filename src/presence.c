@@ -205,7 +205,7 @@ view_txn(struct txn *rtxn)
 {
 	struct txn	*txn = NULL;
 
-	if (conn_must_defer())
+	if (batch_is_open())
 		txn = batch_txn();
 	else if (store_txn_begin(srv.store, rtxn, 0) == STORE_OK)
 		txn = rtxn;

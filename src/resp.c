@@ -691,7 +691,7 @@ resp_txn(struct rclient *rc, int write)
 	struct txn	*txn;
 	int		 ret;
 
-	if (write || conn_must_defer()) {
+	if (write || batch_is_open()) {
 		resp_rtxn_end(rc);
 		if ((txn = batch_txn()) == NULL) {
 			resp_add_err(rc, RESP_ERR_STORE);

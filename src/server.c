@@ -71,7 +71,8 @@ static int			 batch_open;
  * deferred (holding); held_last is its last entry if a batch opened
  * meanwhile (held_cut), whose output waits for that batch instead.
  */
-static int			 holding, held_cut;
+static int			 syncing, holding, held_cut;
+static int			 releasing;	/* deferred_run's own output */
 static struct timespec		 commit_t0;	/* of the commit under way */
 static struct deferred		*held_last;
 
@@ -223,13 +224,13 @@ buf_mem(struct evbuffer *b)
 	return (len + len / 64 + 2 * BUF_CHAIN);
 }
 
-/* Sends HTTP bytes now, or after the commit if a batch is open. */
+/* Sends HTTP bytes now, or after the commit if output must wait. */
 void
 conn_write_raw(struct conn *c, const char *data, size_t len)
 {
 	char	*copy;
 
-	if (batch_open) {
+	if (conn_must_defer()) {
 		copy = xmalloc(len);
 		memcpy(copy, data, len);
 		defer(c, OUT_RAW, copy, len, NULL, 0);
@@ -244,7 +245,17 @@ conn_write_raw(struct conn *c, const char *data, size_t len)
 int
 conn_must_defer(void)
 {
-	return (batch_open || holding);
+	return (!releasing && (batch_open || holding));
+}
+
+/*
+ * Whether this turn's batch holds writes not yet committed: a read that must
+ * see them goes through batch_txn().
+ */
+int
+batch_is_open(void)
+{
+	return (batch_open);
 }
 
 /*
@@ -316,6 +327,11 @@ deferred_run(struct deferred *last, int ok)
 		if (d->kind == OUT_CALL)
 			d->call(d->arg, ok);
 		else if (!d->c->dead) {
+			/*
+			 * Out now, even with the next batch open: deferred
+			 * again, it would go behind what came after it.
+			 */
+			releasing = 1;
 			switch (d->kind) {
 			case OUT_RAW:
 				conn_write_raw(d->c, data, len);
@@ -335,6 +351,7 @@ deferred_run(struct deferred *last, int ok)
 					    d->ref, d->id);
 				break;
 			}
+			releasing = 0;
 			conn_check_closing(d->c);
 		}
 		conn_unref(d->c);
@@ -415,7 +432,11 @@ after_commit(int committed, int ok)
 	if (committed)
 		cluster_commit(ok);
 	resp_serve_ready(ok);
-	while ((c = TAILQ_FIRST(&pumps)) != NULL) {
+	/*
+	 * A pump reads committed data only: with a batch open, what it was
+	 * asked for may be in that batch, so it runs after that commit.
+	 */
+	while (!batch_open && (c = TAILQ_FIRST(&pumps)) != NULL) {
 		TAILQ_REMOVE(&pumps, c, pump_entry);
 		c->pump_queued = 0;
 		/*
@@ -432,32 +453,57 @@ after_commit(int committed, int ok)
 
 /*
  * Lets sync.c's worker sync the meta page of the commit just made while the
- * loop works out what it releases; that output waits in deferred until the
- * sync is done (tickd(8), COMMITS).  Should the sync fail, the commit's
- * durability is unknown, and commits sync on the loop from then on: the
- * next one, made at once, writes the other meta page, which holds this
- * commit too, and what waited goes as that commit went.
+ * loop works out what it releases and, outside a cluster, serves the next
+ * turns; all their output waits in deferred until sync_end (tickd(8),
+ * COMMITS).
  */
 static void
-sync_commit(void)
+sync_begin(void)
 {
-	struct deferred	*last;
-	int		 fd, ok;
-
 	sync_start();
+	syncing = 1;
 	holding = 1;
 	held_cut = 0;
 	held_last = NULL;
 	after_commit(1, 1);
+}
+
+/*
+ * In a cluster, what after_commit asked of Redis (XACK, done, the outbox)
+ * must not leave before the sync, and hiredis sends it as soon as the loop
+ * runs: the loop waits for the sync there, and while tickd stops.
+ */
+static int
+sync_overlap(void)
+{
+	return (!srv.quit && !cluster_on());
+}
+
+/*
+ * Ends the sync under way once the worker has answered (with wait, blocking
+ * until then); 0 if it has not.  What waited for the commit goes.  Should
+ * the sync have failed, the commit's durability is unknown, and commits
+ * sync on the loop from then on: the next one, made at once, writes the
+ * other meta page, which holds this commit too, and what waited goes as
+ * that commit went.
+ */
+static int
+sync_end(int wait)
+{
+	struct deferred	*last;
+	int		 fd, ok;
+
+	if (!sync_collect(wait, &ok))
+		return (0);
+	syncing = 0;
 	holding = 0;
 	last = held_cut ? held_last : TAILQ_LAST(&deferred, deferreds);
-	ok = sync_wait();
 	commit_timed(ok);
 	if (ok) {
 		deferred_run(last, 1);
 		/* Pumps asked for by what was released. */
 		after_commit(0, 1);
-		return;
+		return (1);
 	}
 	log_warnx("server: a commit's sync failed; commits sync on the event "
 	    "loop until tickd restarts");
@@ -469,12 +515,14 @@ sync_commit(void)
 	audit_commit(ok);
 	deferred_run(TAILQ_LAST(&deferred, deferreds), ok);
 	after_commit(1, ok);
+	return (1);
 }
 
 /*
  * The end of a turn: commit, then release what waited for it.  Closing a
  * device writes its last_active, which opens another batch, so go round
- * until nothing is left.
+ * until nothing is left.  While the worker syncs a commit, the batch of
+ * the turns meanwhile stays open: it commits once that sync is done.
  */
 static void
 turn_end(void)
@@ -482,6 +530,8 @@ turn_end(void)
 	int	 ok, committed;
 
 	do {
+		if (syncing && !sync_end(!sync_overlap()))
+			return;
 		ok = 1;
 		committed = batch_open;
 		if (batch_open) {
@@ -489,12 +539,12 @@ turn_end(void)
 			audit_commit(ok);
 		}
 		if (committed && ok && srv.sync_on) {
-			sync_commit();
+			sync_begin();
 			continue;
 		}
 		deferred_run(TAILQ_LAST(&deferred, deferreds), ok);
 		after_commit(committed, ok);
-	} while (batch_open || !TAILQ_EMPTY(&deferred));
+	} while (syncing || batch_open || !TAILQ_EMPTY(&deferred));
 }
 
 /*
@@ -985,7 +1035,7 @@ server_init(char **cause)
 			    "sync thread");
 			return (-1);
 		}
-		if (sync_init(fd, cause) != 0)
+		if (sync_init(srv.base, fd, cause) != 0)
 			return (-1);
 		srv.sync_on = 1;
 	}
@@ -1108,6 +1158,7 @@ server_free(void)
 {
 	struct conn	*c;
 
+	srv.quit = 1;		/* turn_end waits for a sync under way */
 	while ((c = conn_first()) != NULL) {
 		conn_free_later(c);
 		turn_end();

@@ -6,17 +6,21 @@
  * points at them.  With the store opened for it (store_meta_sync_later),
  * the commit on the loop does the first and only writes the meta page; one
  * worker thread then runs fdatasync(2) on the store's file while the loop
- * works out what the commit releases: replies, queue pumps, blocked RESP
- * clients.  That output waits until the worker is done (tickd(8),
- * COMMITS).  The worker touches no LMDB structure and nothing of the
- * loop's: it gets a descriptor and hands back errno.
+ * works out what the commit releases (replies, queue pumps, blocked RESP
+ * clients) and, outside a cluster, serves the next turns.  That output
+ * waits until the worker is done (tickd(8), COMMITS).  The worker touches
+ * no LMDB structure and nothing of the loop's: it gets a descriptor, hands
+ * back errno, and wakes the loop through a pipe, as kdf.c does.
  */
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "tickd.h"
 
@@ -27,6 +31,8 @@ static pthread_cond_t	 finished = PTHREAD_COND_INITIALIZER;
 static int		 asked, answered, stopping, started;
 static int		 result;	/* errno of the last sync, 0 if none */
 static int		 syncfd = -1;
+static int		 pipefd[2] = { -1, -1 };
+static struct event	*ev_wake;
 
 /* The worker: one fdatasync per request. */
 static void *
@@ -50,16 +56,43 @@ sync_worker(void *arg)
 		result = err;
 		answered = 1;
 		pthread_cond_signal(&finished);
+		/* A full pipe already holds a wake-up; that is enough. */
+		if (write(pipefd[1], "", 1) == -1 && errno != EAGAIN)
+			log_warn("sync: wake the loop");
 	}
 	pthread_mutex_unlock(&lock);
 	return (NULL);
 }
 
+/*
+ * The loop's side of the pipe: only wakes it, so that the end of its turn
+ * (server.c) collects the answer.
+ */
+static void
+sync_wake_cb(evutil_socket_t fd, short events, void *arg)
+{
+	char	buf[16];
+
+	(void)events; (void)arg;
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+}
+
 /* Starts the worker for the store file open as fd. */
 int
-sync_init(int fd, char **cause)
+sync_init(struct event_base *base, int fd, char **cause)
 {
 	syncfd = fd;
+	if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) == -1) {
+		xasprintf(cause, "sync: pipe: %s", strerror(errno));
+		return (-1);
+	}
+	ev_wake = event_new(base, pipefd[0], EV_READ | EV_PERSIST,
+	    sync_wake_cb, NULL);
+	if (ev_wake == NULL || event_add(ev_wake, NULL) != 0) {
+		*cause = xstrdup("sync: cannot watch the pipe");
+		return (-1);
+	}
 	if ((errno = pthread_create(&worker, NULL, sync_worker, NULL)) != 0) {
 		xasprintf(cause, "sync: thread: %s", strerror(errno));
 		return (-1);
@@ -68,7 +101,7 @@ sync_init(int fd, char **cause)
 	return (0);
 }
 
-/* Asks the worker for one sync; sync_wait collects it. */
+/* Asks the worker for one sync; sync_collect takes its answer. */
 void
 sync_start(void)
 {
@@ -79,33 +112,49 @@ sync_start(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* Waits for the sync asked for; 1 if it succeeded. */
+/*
+ * Collects the answer to the sync asked for: 1 once there is one, with *ok
+ * set if the sync succeeded; with wait, blocks until then.
+ */
 int
-sync_wait(void)
+sync_collect(int wait, int *ok)
 {
 	int	err;
 
 	pthread_mutex_lock(&lock);
-	while (!answered)
+	while (wait && !answered)
 		pthread_cond_wait(&finished, &lock);
+	if (!answered) {
+		pthread_mutex_unlock(&lock);
+		return (0);
+	}
 	answered = 0;
 	err = result;
 	pthread_mutex_unlock(&lock);
 	if (err != 0)
 		log_warnx("sync: fdatasync of the store: %s", strerror(err));
-	return (err == 0);
+	*ok = err == 0;
+	return (1);
 }
 
-/* Stops the worker, which has no sync under way: each was waited for. */
+/* Stops the worker, which has no sync under way: each was collected. */
 void
 sync_shutdown(void)
 {
-	if (!started)
-		return;
-	pthread_mutex_lock(&lock);
-	stopping = 1;
-	pthread_cond_signal(&wake);
-	pthread_mutex_unlock(&lock);
-	pthread_join(worker, NULL);
-	started = 0;
+	if (started) {
+		pthread_mutex_lock(&lock);
+		stopping = 1;
+		pthread_cond_signal(&wake);
+		pthread_mutex_unlock(&lock);
+		pthread_join(worker, NULL);
+		started = 0;
+	}
+	if (ev_wake != NULL)
+		event_free(ev_wake);
+	ev_wake = NULL;
+	if (pipefd[0] != -1) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		pipefd[0] = pipefd[1] = -1;
+	}
 }

@@ -812,9 +812,9 @@ int	keys_fetch(struct txn *, struct midgen *, const struct conf *,
 void	keys_fetch_free(struct keys_fetch_res *);
 
 /* sync.c */
-int	sync_init(int, char **cause);
+int	sync_init(struct event_base *, int, char **cause);
 void	sync_start(void);
-int	sync_wait(void);
+int	sync_collect(int, int *);
 void	sync_shutdown(void);
 
 /* kdf.c */
@@ -981,6 +981,7 @@ int	buf_add(struct evbuffer *, const void *, size_t);
 size_t	buf_mem(struct evbuffer *);
 void	conn_write_raw(struct conn *, const char *, size_t);
 int	conn_must_defer(void);
+int	batch_is_open(void);
 void	conn_defer_close(struct conn *, uint16_t);
 json_t *server_reload(void);
 void	reload_note(json_t *, const char *, const char *, ...)
