@@ -70,6 +70,8 @@ static const char *const err_messages[] = {
 	[TE_GROUP_FULL] = "the group would exceed max_group_members",
 	[TE_TOO_MANY_GROUPS] = "you are in max_groups_per_user groups",
 	[TE_TOO_LARGE] = "body exceeds max_message_bytes",
+	[TE_UNAVAILABLE] = "a user's home node did not answer; the request "
+	    "may be repeated",
 };
 
 /* What a refusal of group.c says, or NULL. */
@@ -384,25 +386,43 @@ group_refuses(struct txn *txn, const struct conf *conf, const char *user,
  * one homed on another node, what only its home knows, that node's
  * verdict in req (tickd-cluster(7) GROUPS).  A user with no verdict, or a
  * verdict of no, is refused, so that nobody becomes a member whom its home
- * would have refused.
+ * would have refused.  MAY_ADD_ASK when req asks for the verdict first,
+ * or the verdict is null: then the op is unavailable.
  */
+#define MAY_ADD_ASK	2
 static int
 may_add(struct gctx *x, const struct grp_req *req, const char *user)
 {
 	struct user_rec	 u;
+	json_t		*v;
 	int		 rc;
 
 	if ((rc = store_user_get(x->txn, user, &u)) == STORE_OK)
 		return (group_refuses(x->txn, x->conf, user, x->by));
 	if (rc != STORE_NOTFOUND)
 		return (rc);
-	return (!json_is_true(json_object_get(req->verdicts, user)));
+	/* null: the user's home did not answer the node that asked it. */
+	if (((v = json_object_get(req->verdicts, user)) == NULL &&
+	    (req->ask & GRP_ASK_VET)) || json_is_null(v))
+		return (MAY_ADD_ASK);
+	return (!json_is_true(v));
+}
+
+/* Stops an op for what (GRP_ASK_*), nothing changed. */
+static int
+ask_for(struct grp_res *res, int what)
+{
+	res->err = TE_UNAVAILABLE;
+	res->ask = what;
+	return (STORE_OK);
 }
 
 /*
  * Splits the users of an add or create into those to add and those
  * refused, leaving out members and repeats; the first unknown user is
- * named in res with no_such_user.  add[] points into req->users.
+ * named in res with no_such_user.  add[] points into req->users.  What
+ * req asks for (GRP_ASK_*) stops it first: an unknown user, or one homed
+ * elsewhere without a verdict, is then res->ask.
  */
 static int
 sort_users(struct gctx *x, const struct grp_req *req, const char **add,
@@ -415,6 +435,8 @@ sort_users(struct gctx *x, const struct grp_req *req, const char **add,
 	*nadd = 0;
 	for (i = 0; i < req->nusers; i++) {
 		rc = group_user_known(x->txn, x->conf, req->users[i]);
+		if (rc == 0 && (req->ask & GRP_ASK_LOOKUP))
+			return (ask_for(res, GRP_ASK_LOOKUP));
 		if (rc == 0) {
 			res->err = TE_NO_SUCH_USER;
 			strlcpy(res->user, req->users[i], sizeof res->user);
@@ -435,6 +457,8 @@ sort_users(struct gctx *x, const struct grp_req *req, const char **add,
 			return (rc);
 		if ((rc = may_add(x, req, req->users[i])) < 0)
 			return (rc);
+		if (rc == MAY_ADD_ASK)
+			return (ask_for(res, GRP_ASK_VET));
 		if (rc)
 			json_array_append_new(res->refused,
 			    json_string(req->users[i]));
@@ -817,6 +841,10 @@ group_remove(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	}
 	for (i = 0; i < req->nusers; i++) {
 		rc = group_user_known(txn, conf, req->users[i]);
+		if (rc == 0 && (req->ask & GRP_ASK_LOOKUP)) {
+			rc = ask_for(res, GRP_ASK_LOOKUP);
+			goto out;
+		}
 		if (rc == 0) {
 			res->err = TE_NO_SUCH_USER;
 			strlcpy(res->user, req->users[i], sizeof res->user);

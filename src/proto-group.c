@@ -105,8 +105,9 @@ member_names(struct conn *c, json_t *req, const char *name, int nonempty,
 
 /*
  * In a cluster, the users a group_create, _add or _remove names that this
- * node neither has nor knows the home of are looked up in the directory
- * first (tickd-cluster(7) GROUPS); then the op runs again.
+ * node neither has nor knows the home of are looked up in the directory,
+ * once the checks this node can make alone passed (tickd-cluster(7)
+ * GROUPS); then the op runs again.
  */
 struct grp_wait {
 	struct conn	*c;
@@ -193,15 +194,20 @@ grp_resolve(struct conn *c, json_t *req, json_t *ref,
  * first, with a remote call each home (tickd-cluster(7) GROUPS): only a
  * user's home knows its blocks, group_add setting and groups (protocol
  * rule 8).  Users homed here are vetted here.  The verdicts go with the
- * op, which runs again; a home that does not answer within
- * cluster_rpc_timeout makes it unavailable, nothing changed.
+ * op, which runs again.  A home that does not answer within
+ * cluster_rpc_timeout makes an op on a group homed here unavailable,
+ * nothing changed; one on a group homed elsewhere goes there with a null
+ * verdict, and that home, checking first what it can, answers unavailable
+ * only if it needs the verdict.
  */
 struct grp_vet {
 	struct conn	*c;
 	json_t		*req;
 	json_t		*ref;
 	void		(*op)(struct conn *, json_t *, json_t *);
-	json_t		*verdicts;	/* {user: may be added} */
+	json_t		*verdicts;	/* {user: may be added, null: its
+					   home did not answer} */
+	char		 ghome[CLUSTER_NODE_MAX + 1];	/* the group's */
 	int		 left;		/* calls out, plus one */
 	int		 down;		/* one went unanswered */
 };
@@ -213,13 +219,31 @@ struct grp_vcall {
 	json_t		*users;
 };
 
+/* k went unanswered: its users' verdicts are null. */
+static void
+grp_unanswered(struct grp_vcall *k)
+{
+	json_t	*v;
+	size_t	 i;
+
+	k->w->down = 1;
+	json_array_foreach(k->users, i, v)
+		json_object_set_new(k->w->verdicts, json_string_value(v),
+		    json_null());
+}
+
 /* One call less; the last runs the op again, or answers unavailable. */
 static void
 grp_vet_done(struct grp_vet *w)
 {
 	if (--w->left > 0)
 		return;
-	if (!w->c->dead && w->down)
+	/*
+	 * A group homed elsewhere runs its own checks first: its home answers
+	 * unavailable only if it reaches a user without a verdict.
+	 */
+	if (!w->c->dead && w->down && strcmp(w->ghome,
+	    srv.conf.node_name) == 0)
 		ws_send_error(w->c, TE_UNAVAILABLE, "a user's home node did "
 		    "not answer; the request may be repeated", w->ref, NULL);
 	else if (!w->c->dead) {
@@ -249,7 +273,7 @@ grp_vetted(void *arg, json_t *reply)
 	int			 no;
 
 	if (op == NULL || strcmp(op, "ok") != 0 || !json_is_array(refused))
-		k->w->down = 1;
+		grp_unanswered(k);
 	else {
 		json_array_foreach(k->users, i, v) {
 			no = 0;
@@ -333,6 +357,7 @@ grp_vet(struct conn *c, json_t *req, json_t *ref, const char *ghome,
 	w->req = json_incref(req);
 	w->ref = ref == NULL ? NULL : json_incref(ref);
 	w->op = op;
+	strlcpy(w->ghome, ghome, sizeof w->ghome);
 	w->left = 1;
 	json_object_foreach(calls, node, list) {
 		k = xcalloc(1, sizeof *k);
@@ -342,7 +367,7 @@ grp_vet(struct conn *c, json_t *req, json_t *ref, const char *ghome,
 		vop = json_pack("{s:s,s:O}", "op", "group_vet", "users", list);
 		if (vop == NULL || cluster_rpc_call(node, c->user, vop,
 		    grp_vetted, k) != 0) {
-			w->down = 1;
+			grp_unanswered(k);
 			w->left--;
 			json_decref(k->users);
 			free(k);
@@ -354,16 +379,50 @@ grp_vet(struct conn *c, json_t *req, json_t *ref, const char *ghome,
 	return (1);
 }
 
-/* The home of group as c's user knows it: another node's, or this one. */
-static const char *
-grp_home(struct conn *c, const char *group, struct crgroup_rec *cr)
+/*
+ * A group op of c that stopped for what (GRP_ASK_*) on a group homed here:
+ * the lookups or the vetting of req's users start, and op runs again once
+ * they are answered; at once if there is nothing to ask.
+ */
+static void
+grp_ask(struct conn *c, json_t *frame, json_t *ref,
+    const struct grp_req *req, int what,
+    void (*op)(struct conn *, json_t *, json_t *))
+{
+	json_t	*none;
+
+	if (what == GRP_ASK_LOOKUP) {
+		if (grp_resolve(c, frame, ref, req->users, req->nusers, op))
+			return;
+		grp_rerun = 1;
+		op(c, frame, ref);
+		grp_rerun = 0;
+		return;
+	}
+	if (grp_vet(c, frame, ref, srv.conf.node_name, req->users,
+	    req->nusers, op))
+		return;
+	none = json_object();
+	grp_rerun = 1;
+	grp_verdicts = none;
+	op(c, frame, ref);
+	grp_verdicts = NULL;
+	grp_rerun = 0;
+	json_decref(none);
+}
+
+/*
+ * Whether group is homed on another node as c's user knows it (its
+ * membership there in *cr), and so goes there once the users are looked
+ * up and vetted.
+ */
+static int
+grp_remote(struct conn *c, const char *group, struct crgroup_rec *cr)
 {
 	struct txn	*txn;
 
-	if (group != NULL && cluster_on() && (txn = batch_txn()) != NULL &&
-	    store_crgroup_get(txn, c->user, group, cr) == STORE_OK)
-		return (cr->home);
-	return (srv.conf.node_name);
+	return (cluster_on() && (txn = batch_txn()) != NULL &&
+	    store_crgroup_get(txn, c->user, group, cr) == STORE_OK);
 }
 
 /*
@@ -393,7 +452,8 @@ grp_elsewhere(struct conn *c, json_t *frame, json_t *ref, const char *group,
 static void
 grp_run(struct conn *c, json_t *frame, json_t *ref, struct grp_req *req,
     int (*fn)(struct txn *, struct midgen *, const struct conf *,
-    const struct grp_req *, struct grp_res *), int with_refused)
+    const struct grp_req *, struct grp_res *), int with_refused,
+    void (*op)(struct conn *, json_t *, json_t *))
 {
 	struct grp_res	 res;
 	struct txn	*txn;
@@ -411,8 +471,14 @@ grp_run(struct conn *c, json_t *frame, json_t *ref, struct grp_req *req,
 	req->actor = c->user;
 	req->now = now_ms();
 	req->verdicts = grp_verdicts;
+	/* What needs another node's answer waits for the local checks. */
+	if (op != NULL && cluster_on())
+		req->ask = grp_verdicts != NULL ? 0 : grp_rerun ? GRP_ASK_VET :
+		    GRP_ASK_LOOKUP | GRP_ASK_VET;
 	if ((ret = fn(txn, &srv.midgen, &srv.conf, req, &res)) != STORE_OK)
 		grp_store_error(c, ret, ref);
+	else if (res.ask != 0)
+		grp_ask(c, frame, ref, req, res.ask, op);
 	else if (res.err != TE_OK)
 		grp_refuse(c, &res, ref);
 	else if (res.info != NULL)
@@ -480,10 +546,7 @@ op_group_create(struct conn *c, json_t *req, json_t *ref)
 	}
 	g.users = members;
 	g.nusers = n;
-	if (!grp_resolve(c, req, ref, members, n, op_group_create) &&
-	    !grp_vet(c, req, ref, srv.conf.node_name, members, n,
-	    op_group_create))
-		grp_run(c, req, ref, &g, group_create, 1);
+	grp_run(c, req, ref, &g, group_create, 1, op_group_create);
 	free(members);
 }
 
@@ -555,6 +618,7 @@ op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
 	struct grp_req	 g;
 	const char	**users;
 	size_t		 n;
+	void		(*op)(struct conn *, json_t *, json_t *);
 
 	memset(&g, 0, sizeof g);
 	if ((g.group = member_group(req)) == NULL ||
@@ -571,10 +635,13 @@ op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
 	}
 	g.users = users;
 	g.nusers = n;
-	if (!grp_resolve(c, req, ref, users, n, add ? op_group_add :
-	    op_group_remove) && !(add && grp_vet(c, req, ref, grp_home(c,
-	    g.group, &cr), users, n, op_group_add)))
-		grp_run(c, req, ref, &g, add ? group_add : group_remove, add);
+	op = add ? op_group_add : op_group_remove;
+	if (!grp_remote(c, g.group, &cr))
+		grp_run(c, req, ref, &g, add ? group_add : group_remove, add,
+		    op);
+	else if (!grp_resolve(c, req, ref, users, n, op) && !(add &&
+	    grp_vet(c, req, ref, cr.home, users, n, op)))
+		proto_group_remote(c, req, ref, cr.home, !add, grp_verdicts);
 	free(users);
 }
 
@@ -603,7 +670,7 @@ op_group_leave(struct conn *c, json_t *req, json_t *ref)
 		grp_bad(c, "group_leave needs \"group\", a group name", ref);
 		return;
 	}
-	grp_run(c, req, ref, &g, group_leave, 0);
+	grp_run(c, req, ref, &g, group_leave, 0, NULL);
 }
 
 /* group_role: sets another member's role, as the permission table allows. */
@@ -626,7 +693,7 @@ op_group_role(struct conn *c, json_t *req, json_t *ref)
 		return;
 	}
 	g.user = json_string_value(user);
-	grp_run(c, req, ref, &g, group_role, 0);
+	grp_run(c, req, ref, &g, group_role, 0, NULL);
 }
 
 /* group_set: changes the title, description or admin-only switches. */
@@ -656,7 +723,7 @@ op_group_set(struct conn *c, json_t *req, json_t *ref)
 		    "max_group_description", ref, NULL);
 		return;
 	}
-	grp_run(c, req, ref, &g, group_set, 0);
+	grp_run(c, req, ref, &g, group_set, 0, NULL);
 }
 
 /* What typing to a group pushes, and to whom. */

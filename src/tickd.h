@@ -586,6 +586,16 @@ struct gctx {
 	struct gfan		 fan;
 };
 
+/*
+ * What a group op run at the actor's home in a cluster stops for, rather
+ * than decide without it, once the checks this node can make alone passed
+ * (tickd-cluster(7) GROUPS).
+ */
+enum grp_ask {
+	GRP_ASK_LOOKUP = 1,	/* the homes of users not known here */
+	GRP_ASK_VET = 2		/* the verdicts of users homed elsewhere */
+};
+
 struct grp_req {
 	const char	 *actor;
 	const char	 *group;	/* NULL: group_create picks a name */
@@ -601,9 +611,12 @@ struct grp_req {
 	json_t		 *verdicts;	/* add, create: {user: may be added}
 					   from the homes of users homed
 					   elsewhere; NULL: none */
+	int		  ask;		/* GRP_ASK_*: what to stop for */
 };
 struct grp_res {
 	enum tick_err	 err;		/* TE_OK or why nothing changed */
+	int		 ask;		/* the GRP_ASK_* stopped for, err
+					   TE_UNAVAILABLE */
 	char		 user[NAME_USER_MAX + 1];	/* no_such_user: who */
 	char		 group[NAME_GROUP_MAX + 1];	/* the created one */
 	json_t		*refused;	/* create and add: names refused */
