@@ -508,6 +508,13 @@ struct cluster_done {			/* oms to confirm to one origin */
 	char		 node[CLUSTER_NODE_MAX + 1];
 	struct mid	*oms;
 	size_t		 n, cap;
+	struct mid	*moved;		/* for users not homed here */
+	size_t		 nmoved, capmoved;
+};
+struct cluster_relook {			/* a record sent to a stale home */
+	char		 node[CLUSTER_NODE_MAX + 1];	/* where it went */
+	struct mid	 om;
+	char		 user[NAME_USER_MAX + 1];	/* whom it is for */
 };
 struct cluster_rep {			/* a rep entry to send after commit */
 	char		 node[CLUSTER_NODE_MAX + 1];
@@ -519,6 +526,8 @@ struct cluster_applied {
 	size_t			 ndone, capdone;
 	struct cluster_rep	*reps;		/* answers to req entries */
 	size_t			 nreps, capreps;
+	struct cluster_relook	*relook;	/* homes to look up again */
+	size_t			 nrelook, caprelook;
 	uint64_t		 prekeys_taken;	/* by keys_fetch calls served */
 	uint64_t		 prekeys_empty;
 	char			(*groups)[NAME_GROUP_MAX + 1]; /* changed */
@@ -539,6 +548,8 @@ int	cluster_rcpt_put(struct txn *, struct midgen *, const char *,
 int	cluster_rcpt_put_group(struct txn *, struct midgen *, const char *,
 	    const struct mid *, const char *, const char *, const char *,
 	    uint64_t);
+int	cluster_retarget(struct txn *, struct midgen *, const char *,
+	    const struct mid *, const char *, uint64_t, struct targets *);
 
 /* cluster-serve.c */
 int	cluster_serve(struct txn *, struct midgen *, const struct conf *,
