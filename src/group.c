@@ -342,13 +342,15 @@ count_remote_fn(void *arg, const char *user, const char *group,
 /*
  * Whether user is in max_groups_per_user groups: 1, 0, or an error.  In
  * a cluster, the groups homed on other nodes count too, as this node, the
- * user's home, knows them from the events it applied (tickd-cluster(7)
- * GROUPS); on one node there are none.
+ * user's home, knows them from the events it applied, and so do the
+ * places it reserved at now for adds it vetted that were not applied yet
+ * (tickd-cluster(7) GROUPS); on one node there are none.
  */
 static int
-at_group_limit(struct txn *txn, const struct conf *conf, const char *user)
+at_group_limit(struct txn *txn, const struct conf *conf, const char *user,
+    uint64_t now)
 {
-	uint64_t	n[2];
+	uint64_t	n[2], r;
 	int		rc;
 
 	n[0] = 0;
@@ -358,17 +360,22 @@ at_group_limit(struct txn *txn, const struct conf *conf, const char *user)
 	if (n[0] < n[1] && (rc = store_crgroup_walk(txn, user,
 	    count_remote_fn, n)) != STORE_OK)
 		return (rc);
+	if (n[0] < n[1] && conf->cluster_redis != NULL) {
+		if ((rc = store_crsv_count(txn, user, now, &r)) != STORE_OK)
+			return (rc);
+		n[0] += r;
+	}
 	return (n[0] >= n[1]);
 }
 
 /*
- * Whether user, homed here, may not be added by actor (rule 8): it blocked
- * the actor, set group_add to nobody, or is in max_groups_per_user groups.
- * 1, 0, or a store error.
+ * Whether user, homed here, may not be added by actor at now (rule 8): it
+ * blocked the actor, set group_add to nobody, or is in max_groups_per_user
+ * groups.  1, 0, or a store error.
  */
 int
 group_refuses(struct txn *txn, const struct conf *conf, const char *user,
-    const char *actor)
+    const char *actor, uint64_t now)
 {
 	int	rc, nobody;
 
@@ -378,7 +385,7 @@ group_refuses(struct txn *txn, const struct conf *conf, const char *user,
 		return (rc);
 	if (nobody)
 		return (1);
-	return (at_group_limit(txn, conf, user));
+	return (at_group_limit(txn, conf, user, now));
 }
 
 /*
@@ -398,7 +405,7 @@ may_add(struct gctx *x, const struct grp_req *req, const char *user)
 	int		 rc;
 
 	if ((rc = store_user_get(x->txn, user, &u)) == STORE_OK)
-		return (group_refuses(x->txn, x->conf, user, x->by));
+		return (group_refuses(x->txn, x->conf, user, x->by, x->now));
 	if (rc != STORE_NOTFOUND)
 		return (rc);
 	/* null: the user's home did not answer the node that asked it. */
@@ -633,7 +640,7 @@ group_create(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		res->err = TE_GROUP_FULL;
 		goto out;
 	}
-	if ((rc = at_group_limit(txn, conf, req->actor)) != 0) {
+	if ((rc = at_group_limit(txn, conf, req->actor, req->now)) != 0) {
 		if (rc > 0) {
 			res->err = TE_TOO_MANY_GROUPS;
 			rc = STORE_OK;

@@ -319,8 +319,9 @@ grp_vet(struct conn *c, json_t *req, json_t *ref, const char *ghome,
 			/* The group's home decides for its own users. */
 			if (strcmp(ghome, srv.conf.node_name) == 0)
 				break;
-			if ((rc = group_refuses(txn, &srv.conf, users[i],
-			    c->user)) < 0) {
+			if ((rc = group_vet_user(txn, &srv.conf, users[i],
+			    c->user, json_string_value(json_object_get(req,
+			    "group")), now_ms())) < 0) {
 				json_decref(calls);
 				json_decref(w->verdicts);
 				free(w);
@@ -365,6 +366,10 @@ grp_vet(struct conn *c, json_t *req, json_t *ref, const char *ghome,
 		k->users = json_incref(list);
 		w->left++;
 		vop = json_pack("{s:s,s:O}", "op", "group_vet", "users", list);
+		if (vop != NULL && json_is_string(json_object_get(req,
+		    "group")))
+			json_object_set(vop, "group", json_object_get(req,
+			    "group"));
 		if (vop == NULL || cluster_rpc_call(node, c->user, vop,
 		    grp_vetted, k) != 0) {
 			grp_unanswered(k);
@@ -409,6 +414,63 @@ grp_ask(struct conn *c, json_t *frame, json_t *ref,
 	grp_verdicts = NULL;
 	grp_rerun = 0;
 	json_decref(none);
+}
+
+/* The answer to a release needs nothing. */
+static void
+grp_released(void *arg, json_t *reply)
+{
+	(void)arg;
+	(void)reply;
+}
+
+/*
+ * The group's home refused an add or create of actor's to group, vetted
+ * with verdicts: the places the users' homes reserved for the users it
+ * said yes to are released (tickd-cluster(7) GROUPS), here for users
+ * homed here, with a group_vet call "release" to the others' homes.  A
+ * release that does not arrive leaves the reservation to lapse.
+ */
+void
+proto_group_release(const char *actor, const char *group, json_t *verdicts)
+{
+	struct txn	*txn;
+	json_t		*calls, *list, *v, *op;
+	const char	*user, *node;
+	char		 home[CLUSTER_NODE_MAX + 1];
+
+	if (group == NULL || verdicts == NULL || (txn = batch_txn()) == NULL)
+		return;
+	calls = json_object();
+	json_object_foreach(verdicts, user, v) {
+		if (!json_is_true(v))
+			continue;
+		switch (cluster_where(txn, user, home)) {
+		case CLUSTER_LOCAL:
+			if (store_crsv_del(txn, user, group) != STORE_OK)
+				log_warnx("proto: cannot release %s's place "
+				    "in %s", user, group);
+			break;
+		case CLUSTER_FOUND:
+			if ((list = json_object_get(calls, home)) == NULL) {
+				list = json_array();
+				json_object_set_new(calls, home, list);
+			}
+			json_array_append_new(list, json_string(user));
+			break;
+		default:
+			break;
+		}
+	}
+	json_object_foreach(calls, node, list) {
+		op = json_pack("{s:s,s:s,s:O,s:b}", "op", "group_vet", "group",
+		    group, "users", list, "release", 1);
+		if (op != NULL)
+			(void)cluster_rpc_call(node, actor, op, grp_released,
+			    NULL);
+		json_decref(op);
+	}
+	json_decref(calls);
 }
 
 /*
@@ -479,9 +541,10 @@ grp_run(struct conn *c, json_t *frame, json_t *ref, struct grp_req *req,
 		grp_store_error(c, ret, ref);
 	else if (res.ask != 0)
 		grp_ask(c, frame, ref, req, res.ask, op);
-	else if (res.err != TE_OK)
+	else if (res.err != TE_OK) {
 		grp_refuse(c, &res, ref);
-	else if (res.info != NULL)
+		proto_group_release(c->user, req->group, req->verdicts);
+	} else if (res.info != NULL)
 		reply_after_commit(c, res.info, ref);
 	else if (ref != NULL || with_refused) {
 		obj = json_pack("{s:s}", "op", "ok");

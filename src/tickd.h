@@ -643,7 +643,7 @@ int	group_create(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
 int	group_info(struct txn *, const struct grp_req *, struct grp_res *);
 int	group_refuses(struct txn *, const struct conf *, const char *,
-	    const char *);
+	    const char *, uint64_t);
 int	group_leave_one(struct txn *, struct midgen *, const struct conf *,
 	    const char *, const char *, uint64_t, struct targets *);
 int	group_list(struct txn *, const char *, json_t **);
@@ -673,6 +673,8 @@ void	gctx_close(struct gctx *);
 
 /* group-cluster.c */
 int	group_user_known(struct txn *, const struct conf *, const char *);
+int	group_vet_user(struct txn *, const struct conf *, const char *,
+	    const char *, const char *, uint64_t);
 int	group_fan_add(struct gctx *, const char *, const struct mid *,
 	    const struct item *);
 int	group_fan_flush(struct gctx *);
@@ -1212,6 +1214,7 @@ void	proto_group_typing_relayed(struct txn *, const char *, const char *,
 void	proto_remote_reply(struct conn *, json_t *, json_t *);
 void	proto_keys_fetch_remote(struct conn *, json_t *, const char *,
 	    const char *, const char *);
+void	proto_group_release(const char *, const char *, json_t *);
 void	proto_group_remote(struct conn *, json_t *, json_t *, const char *,
 	    int, json_t *);
 
