@@ -175,7 +175,7 @@ group_done(void *arg, json_t *reply)
 	/* Refused, nothing changed: the places vetted for it go. */
 	op = json_string_value(json_object_get(reply, "op"));
 	if (reply != NULL && op != NULL && strcmp(op, "error") == 0)
-		proto_group_release(r->c->user, json_string_value(
+		group_vet_release(r->c->user, json_string_value(
 		    json_object_get(r->op, "group")), r->verdicts);
 	remote_free(r);
 }

@@ -1214,7 +1214,30 @@ void	proto_group_typing_relayed(struct txn *, const char *, const char *,
 void	proto_remote_reply(struct conn *, json_t *, json_t *);
 void	proto_keys_fetch_remote(struct conn *, json_t *, const char *,
 	    const char *, const char *);
-void	proto_group_release(const char *, const char *, json_t *);
+/*
+ * group-vet.c: what a client's group op asks other nodes first.  A
+ * grp_state says what is still to ask (GRP_ASK_*) and the verdicts
+ * answered; an op that waited runs again as a grp_op_fn with it.
+ */
+struct grp_state {
+	int		 ask;
+	json_t		*verdicts;	/* {user: may be added}, or NULL */
+};
+#define GRP_STATE_FIRST	{ GRP_ASK_LOOKUP | GRP_ASK_VET, NULL }
+#define GRP_STATE_NONE	{ 0, NULL }
+typedef void	grp_op_fn(struct conn *, json_t *, json_t *,
+		    const struct grp_state *);
+int	group_vet_resolve(struct conn *, json_t *, json_t *,
+	    const char *const *, size_t, grp_op_fn *,
+	    const struct grp_state *);
+int	group_vet_homes(struct conn *, json_t *, json_t *, const char *,
+	    const char *const *, size_t, grp_op_fn *,
+	    const struct grp_state *);
+void	group_vet_ask(struct conn *, json_t *, json_t *,
+	    const struct grp_req *, int, grp_op_fn *,
+	    const struct grp_state *);
+void	group_vet_release(const char *, const char *, json_t *);
+
 void	proto_group_remote(struct conn *, json_t *, json_t *, const char *,
 	    int, json_t *);
 
