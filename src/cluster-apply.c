@@ -72,9 +72,13 @@ cluster_rcpt_put_group(struct txn *txn, struct midgen *gen,
 	return (rcpt_put(txn, gen, origin, om, status, NULL, by, group, now));
 }
 
-/* Adds om to the done list for origin. */
+/*
+ * Adds om to the done list for origin: to its moved list if the record
+ * was for a user not homed here.
+ */
 static void
-done_add(struct cluster_applied *a, const char *origin, const struct mid *om)
+done_add(struct cluster_applied *a, const char *origin, const struct mid *om,
+    int moved)
 {
 	struct cluster_done	*d = NULL;
 	size_t			 i;
@@ -93,6 +97,13 @@ done_add(struct cluster_applied *a, const char *origin, const struct mid *om)
 		memset(d, 0, sizeof *d);
 		strlcpy(d->node, origin, sizeof d->node);
 	}
+	if (moved) {
+		if (d->nmoved == d->capmoved)
+			d->moved = xgrow(d->moved, &d->capmoved,
+			    sizeof *d->moved, 4);
+		d->moved[d->nmoved++] = *om;
+		return;
+	}
 	if (d->n == d->cap)
 		d->oms = xgrow(d->oms, &d->cap, sizeof *d->oms, 16);
 	d->oms[d->n++] = *om;
@@ -104,9 +115,12 @@ cluster_applied_free(struct cluster_applied *a)
 {
 	size_t	i;
 
-	for (i = 0; i < a->ndone; i++)
+	for (i = 0; i < a->ndone; i++) {
 		free(a->done[i].oms);
+		free(a->done[i].moved);
+	}
 	free(a->done);
+	free(a->relook);
 	for (i = 0; i < a->nreps; i++)
 		free(a->reps[i].text);
 	free(a->reps);
@@ -131,7 +145,89 @@ cluster_applied_group(struct cluster_applied *a, const char *group)
 	strlcpy(a->groups[a->ngroups++], group, sizeof *a->groups);
 }
 
-/* Deletes the outbox records for node that a done entry lists. */
+/*
+ * A message record that node answered "moved": its user is not homed
+ * there (tickd-cluster(7), Home nodes).  The record stays; the cached
+ * home goes, and the home is looked up again after the commit.
+ */
+static int
+apply_moved(struct txn *txn, const char *node, const struct mid *om,
+    struct cluster_applied *a)
+{
+	struct cluster_relook	*r;
+	struct cout_rec		 o;
+	json_t			*p;
+	const char		*to;
+	char			 home[CLUSTER_NODE_MAX + 1];
+	int			 rc;
+
+	if ((rc = store_cout_get(txn, node, om, &o)) != STORE_OK)
+		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+	if (o.kind != COUT_MSG ||
+	    (p = json_loadb(o.payload, o.len, 0, NULL)) == NULL)
+		return (STORE_OK);
+	to = json_string_value(json_object_get(p, "to"));
+	if (to == NULL || !valid_user(to, strlen(to))) {
+		json_decref(p);
+		return (STORE_OK);
+	}
+	if ((rc = store_cdir_get(txn, to, home)) == STORE_OK &&
+	    strcmp(home, node) == 0)
+		rc = store_cdir_del(txn, to);
+	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+		json_decref(p);
+		return (rc);
+	}
+	if (a->nrelook == a->caprelook)
+		a->relook = xgrow(a->relook, &a->caprelook, sizeof *a->relook,
+		    4);
+	r = &a->relook[a->nrelook++];
+	strlcpy(r->node, node, sizeof r->node);
+	r->om = *om;
+	strlcpy(r->user, to, sizeof r->user);
+	json_decref(p);
+	return (STORE_OK);
+}
+
+/*
+ * After a home was looked up again for the message record om held for
+ * node (apply_moved): moved to the outbox of home, another node, under
+ * the same om, so that its receipts still find it; with home NULL (no
+ * such user now) or node again, it fails with a receipt no_such_user, as
+ * a single node answers.  A record gone meanwhile changes nothing.
+ */
+int
+cluster_retarget(struct txn *txn, struct midgen *gen, const char *node,
+    const struct mid *om, const char *home, uint64_t now,
+    struct targets *out)
+{
+	struct cout_rec	 o;
+	char		*copy;
+	int		 rc;
+
+	if ((rc = store_cout_get(txn, node, om, &o)) != STORE_OK)
+		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+	if (home == NULL || strcmp(home, node) == 0) {
+		if ((rc = store_cout_del(txn, node, om)) != STORE_OK)
+			return (rc);
+		return (queue_remote_receipt(txn, gen, om, "failed",
+		    "no_such_user", now, out));
+	}
+	/* o points into the store, which the put may move. */
+	copy = xmalloc(o.len + 1);
+	memcpy(copy, o.payload, o.len);
+	o.payload = copy;
+	rc = store_cout_put(txn, home, om, &o);
+	free(copy);
+	if (rc != STORE_OK)
+		return (rc);
+	return (store_cout_del(txn, node, om));
+}
+
+/*
+ * Deletes the outbox records for node that a done entry lists; those it
+ * lists as moved are looked up again.
+ */
 static int
 apply_done(struct txn *txn, const char *node, json_t *p,
     struct cluster_applied *a)
@@ -141,6 +237,13 @@ apply_done(struct txn *txn, const char *node, json_t *p,
 	size_t		 i;
 	int		 rc;
 
+	json_array_foreach(json_object_get(p, "moved"), i, v) {
+		if (!json_is_string(v) || mid_parse(json_string_value(v),
+		    json_string_length(v), &om) != 0)
+			continue;
+		if ((rc = apply_moved(txn, node, &om, a)) != STORE_OK)
+			return (rc);
+	}
 	if (!json_is_array(oms))
 		return (STORE_OK);
 	json_array_foreach(oms, i, v) {
@@ -181,6 +284,34 @@ apply_rcpt(struct txn *txn, struct midgen *gen, json_t *p, uint64_t now,
 		    &a->targets));
 	return (queue_remote_receipt(txn, gen, &mid, status, reason, now,
 	    &a->targets));
+}
+
+/*
+ * Whether a message record p is for a user not homed here: no account of
+ * that name, or one held for a name conflict (tickd-cluster(7), Name
+ * conflicts), so that the origin's cached home is stale.  1, 0 (also for
+ * a malformed record, which queue_apply_remote drops), or a store error.
+ */
+static int
+not_here(struct txn *txn, json_t *p)
+{
+	struct user_rec	 u;
+	const char	*to = json_string_value(json_object_get(p, "to"));
+	uint64_t	 created;
+	int		 rc;
+
+	if (to == NULL || !valid_user(to, strlen(to)))
+		return (0);
+	if ((rc = store_user_get(txn, to, &u)) == STORE_NOTFOUND)
+		return (1);
+	if (rc != STORE_OK)
+		return (rc);
+	/* A hold names the account it was for, as cluster_held reads it. */
+	if ((rc = store_cheld_get(txn, to, &created)) == STORE_NOTFOUND)
+		return (0);
+	if (rc != STORE_OK)
+		return (rc);
+	return (created == u.created);
 }
 
 /*
@@ -256,7 +387,7 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		verdict = cluster_verdict(&cursor, &e->id, dedup);
 		if (verdict == CLUSTER_DONE_AGAIN) {
 			a->dedup_hits++;
-			done_add(a, e->o, &e->om);
+			done_add(a, e->o, &e->om, 0);
 			continue;
 		}
 		if (verdict == CLUSTER_SKIP)
@@ -265,6 +396,14 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		if ((p = json_loadb(e->p, e->plen, 0, NULL)) == NULL) {
 			log_warnx("cluster: entry from %s with a bad payload; "
 			    "dropped", e->o);
+			continue;
+		}
+		if (strcmp(e->k, "msg") == 0 && (rc = not_here(txn, p)) != 0) {
+			/* No dedup record: a copy sent here again is asked. */
+			json_decref(p);
+			if (rc < 0)
+				return (rc);
+			done_add(a, e->o, &e->om, 1);
 			continue;
 		}
 		if (strcmp(e->k, "msg") == 0)
@@ -290,7 +429,7 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		if (rc != STORE_OK)
 			return (rc);
 		a->applied++;
-		done_add(a, e->o, &e->om);
+		done_add(a, e->o, &e->om, 0);
 	}
 	a->cursor = cursor;
 	return (store_ccursor_put(txn, &cursor));

@@ -8,6 +8,7 @@
  * batch's list and is sent after the commit.  The cursor keeps a req from
  * being served twice; nothing keeps it in an outbox.  No I/O here.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,9 +243,11 @@ serve_group(struct txn *txn, struct midgen *gen, const struct conf *conf,
 }
 
 /*
- * Whether actor may add each of "users", users homed here, to a group
- * homed elsewhere (protocol rule 8; tickd-cluster(7) GROUPS): only this
- * node knows their blocks, group_add settings and groups.  The answer is
+ * Whether actor may add each of "users", users homed here, to "group"
+ * homed elsewhere, or to a group a create names later (protocol rule 8;
+ * tickd-cluster(7) GROUPS): only this node knows their blocks, group_add
+ * settings and groups, and group_vet_user reserves each a place, which
+ * a call with "release" true gives back.  The answer is
  * {"op":"ok","refused":[...]}; a user not homed here is refused, as the
  * group's home cannot ask anyone else.
  */
@@ -255,13 +258,19 @@ serve_group_vet(struct txn *txn, struct midgen *gen,
 {
 	struct user_rec	 u;
 	json_t		*refused, *v;
-	const char	*user;
+	const char	*user, *group;
+	char		 key[CRSV_KEY_MAX + 1];
 	size_t		 i;
 	int		 rc;
 
 	(void)gen;
-	(void)now;
 	(void)a;
+	group = json_string_value(json_object_get(op, "group"));
+	if (group != NULL && valid_group(group, strlen(group)))
+		strlcpy(key, group, sizeof key);
+	else
+		snprintf(key, sizeof key, "@%s.%llu", actor,
+		    (unsigned long long)now);
 	if (!json_is_array(json_object_get(op, "users"))) {
 		*reply = reply_error(TE_BAD_REQUEST, "group_vet needs "
 		    "\"users\"");
@@ -272,8 +281,17 @@ serve_group_vet(struct txn *txn, struct midgen *gen,
 		user = json_string_value(v);
 		if (user == NULL || !valid_user(user, strlen(user)))
 			continue;
+		/* The group's home refused the op: the places go. */
+		if (json_is_true(json_object_get(op, "release"))) {
+			if ((rc = store_crsv_del(txn, user, key)) !=
+			    STORE_OK) {
+				json_decref(refused);
+				return (rc);
+			}
+			continue;
+		}
 		if ((rc = store_user_get(txn, user, &u)) == STORE_OK)
-			rc = group_refuses(txn, conf, user, actor);
+			rc = group_vet_user(txn, conf, user, actor, key, now);
 		else if (rc == STORE_NOTFOUND)
 			rc = 1;
 		if (rc < 0) {

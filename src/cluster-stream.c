@@ -556,12 +556,62 @@ send_done(const struct cluster_done *d)
 		json_array_append_new(oms, json_string(ms));
 	}
 	p = json_pack("{s:o}", "oms", oms);
+	if (p != NULL && d->nmoved > 0) {
+		oms = json_array();
+		for (i = 0; i < d->nmoved; i++) {
+			mid_format(&d->moved[i], ms);
+			json_array_append_new(oms, json_string(ms));
+		}
+		json_object_set_new(p, "moved", oms);
+	}
 	text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	if (text == NULL)
 		return;
 	cluster_xadd_bare(d->node, "done", "p", text, "XADD done");
 	free(text);
+}
+
+/*
+ * The directory answered where the user of a record sent to a stale home
+ * lives now: the record goes there, or fails with no_such_user
+ * (cluster_retarget).  With Redis unreachable it stays, and is sent to
+ * the stale home again, which answers moved again.
+ */
+static void
+relook_cb(void *arg, int status, const char *node)
+{
+	struct cluster_relook	*r = arg;
+	struct targets		 t;
+	struct txn		*txn;
+	const char		*home = NULL;
+	int			 rc;
+
+	if (status == CLUSTER_DOWN || (txn = batch_txn()) == NULL) {
+		free(r);
+		return;
+	}
+	/* A home that is this node could only be a newer account: none. */
+	if (status == CLUSTER_FOUND && strcmp(node, srv.conf.node_name) != 0)
+		home = node;
+	memset(&t, 0, sizeof t);
+	rc = cluster_retarget(txn, &srv.midgen, r->node, &r->om, home,
+	    now_ms(), &t);
+	if (rc != STORE_OK) {
+		log_warnx("cluster: cannot send %s's record again (%d)",
+		    r->user, rc);
+		txn->ret = txn->ret == STORE_OK ? rc : txn->ret;
+	} else {
+		pump_targets(&t);
+		/* Its om may be below what this round sent there. */
+		if (home != NULL && strcmp(home, r->node) != 0)
+			fwd_restart(node_get(home));
+		log_info("cluster: %s is not homed on node %s; its message "
+		    "goes to %s", r->user, r->node, home != NULL ? home :
+		    "nobody (no_such_user)");
+	}
+	targets_free(&t);
+	free(r);
 }
 
 /*
@@ -573,9 +623,10 @@ send_done(const struct cluster_done *d)
 void
 cluster_commit(int ok)
 {
-	const char	**argv;
-	char		(*ids)[MID_STRLEN + 1];
-	size_t		  i;
+	struct cluster_relook	 *r;
+	const char		**argv;
+	char			(*ids)[MID_STRLEN + 1];
+	size_t			  i;
 
 	if (!cl.on)
 		return;
@@ -598,6 +649,11 @@ cluster_commit(int ok)
 			free(ids);
 			for (i = 0; i < cs.applied.ndone; i++)
 				send_done(&cs.applied.done[i]);
+			for (i = 0; i < cs.applied.nrelook; i++) {
+				r = xmalloc(sizeof *r);
+				*r = cs.applied.relook[i];
+				cluster_lookup(r->user, relook_cb, r);
+			}
 			cluster_rpc_send_reps(&cs.applied);
 			srv.stats.prekeys_taken += cs.applied.prekeys_taken;
 			srv.stats.prekeys_empty += cs.applied.prekeys_empty;

@@ -41,6 +41,36 @@ group_user_known(struct txn *txn, const struct conf *conf, const char *user)
 	return (strcmp(node, conf->node_name) != 0);
 }
 
+/*
+ * The vetting, at user's home, of an add of user by actor to a group
+ * homed elsewhere, called key (its name, or one the create it is for
+ * makes up), at now (protocol rule 8; tickd-cluster(7) GROUPS): 1 if
+ * refused, 0 if not, or a store error.  A yes reserves user a place in
+ * max_groups_per_user until the event of the add is applied here, or the
+ * reservation lapses, so that adds vetted at once on several nodes cannot
+ * exceed it, and a reservation lost with its answer blocks nobody for
+ * long.  A member already needs no place; a vet again for the same group
+ * replaces its reservation.
+ */
+int
+group_vet_user(struct txn *txn, const struct conf *conf, const char *user,
+    const char *actor, const char *key, uint64_t now)
+{
+	struct crgroup_rec	cr;
+	int			rc;
+
+	if ((rc = store_crsv_del(txn, user, key)) != STORE_OK)
+		return (rc);
+	if (valid_group(key, strlen(key)) &&
+	    (rc = store_crgroup_get(txn, user, key, &cr)) != STORE_NOTFOUND)
+		return (rc == STORE_OK ? 0 : rc);
+	if ((rc = group_refuses(txn, conf, user, actor, now)) != 0)
+		return (rc);
+	/* Long enough for the call to the group's home and its event. */
+	return (store_crsv_put(txn, user, key, now +
+	    2 * conf->cluster_rpc_timeout + conf->cluster_retry));
+}
+
 /* Frees what a gfan gathered. */
 void
 group_fan_free(struct gfan *f)
@@ -200,6 +230,9 @@ gev_membership(struct gctx *x, const char *home, json_t *p, const char *user)
 	role = json_object_get(json_object_get(p, "roles"), user);
 	if (role == NULL)
 		return (STORE_OK);
+	/* The add vetted here is applied: its reservation goes. */
+	if ((rc = store_crsv_del(x->txn, user, x->group)) != STORE_OK)
+		return (rc);
 	if (json_is_null(role)) {
 		rc = store_crgroup_del(x->txn, user, x->group);
 		return (rc == STORE_NOTFOUND ? STORE_OK : rc);

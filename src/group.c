@@ -70,6 +70,8 @@ static const char *const err_messages[] = {
 	[TE_GROUP_FULL] = "the group would exceed max_group_members",
 	[TE_TOO_MANY_GROUPS] = "you are in max_groups_per_user groups",
 	[TE_TOO_LARGE] = "body exceeds max_message_bytes",
+	[TE_UNAVAILABLE] = "a user's home node did not answer; the request "
+	    "may be repeated",
 };
 
 /* What a refusal of group.c says, or NULL. */
@@ -340,13 +342,15 @@ count_remote_fn(void *arg, const char *user, const char *group,
 /*
  * Whether user is in max_groups_per_user groups: 1, 0, or an error.  In
  * a cluster, the groups homed on other nodes count too, as this node, the
- * user's home, knows them from the events it applied (tickd-cluster(7)
- * GROUPS); on one node there are none.
+ * user's home, knows them from the events it applied, and so do the
+ * places it reserved at now for adds it vetted that were not applied yet
+ * (tickd-cluster(7) GROUPS); on one node there are none.
  */
 static int
-at_group_limit(struct txn *txn, const struct conf *conf, const char *user)
+at_group_limit(struct txn *txn, const struct conf *conf, const char *user,
+    uint64_t now)
 {
-	uint64_t	n[2];
+	uint64_t	n[2], r;
 	int		rc;
 
 	n[0] = 0;
@@ -356,17 +360,22 @@ at_group_limit(struct txn *txn, const struct conf *conf, const char *user)
 	if (n[0] < n[1] && (rc = store_crgroup_walk(txn, user,
 	    count_remote_fn, n)) != STORE_OK)
 		return (rc);
+	if (n[0] < n[1] && conf->cluster_redis != NULL) {
+		if ((rc = store_crsv_count(txn, user, now, &r)) != STORE_OK)
+			return (rc);
+		n[0] += r;
+	}
 	return (n[0] >= n[1]);
 }
 
 /*
- * Whether user, homed here, may not be added by actor (rule 8): it blocked
- * the actor, set group_add to nobody, or is in max_groups_per_user groups.
- * 1, 0, or a store error.
+ * Whether user, homed here, may not be added by actor at now (rule 8): it
+ * blocked the actor, set group_add to nobody, or is in max_groups_per_user
+ * groups.  1, 0, or a store error.
  */
 int
 group_refuses(struct txn *txn, const struct conf *conf, const char *user,
-    const char *actor)
+    const char *actor, uint64_t now)
 {
 	int	rc, nobody;
 
@@ -376,7 +385,7 @@ group_refuses(struct txn *txn, const struct conf *conf, const char *user,
 		return (rc);
 	if (nobody)
 		return (1);
-	return (at_group_limit(txn, conf, user));
+	return (at_group_limit(txn, conf, user, now));
 }
 
 /*
@@ -384,25 +393,43 @@ group_refuses(struct txn *txn, const struct conf *conf, const char *user,
  * one homed on another node, what only its home knows, that node's
  * verdict in req (tickd-cluster(7) GROUPS).  A user with no verdict, or a
  * verdict of no, is refused, so that nobody becomes a member whom its home
- * would have refused.
+ * would have refused.  MAY_ADD_ASK when req asks for the verdict first,
+ * or the verdict is null: then the op is unavailable.
  */
+#define MAY_ADD_ASK	2
 static int
 may_add(struct gctx *x, const struct grp_req *req, const char *user)
 {
 	struct user_rec	 u;
+	json_t		*v;
 	int		 rc;
 
 	if ((rc = store_user_get(x->txn, user, &u)) == STORE_OK)
-		return (group_refuses(x->txn, x->conf, user, x->by));
+		return (group_refuses(x->txn, x->conf, user, x->by, x->now));
 	if (rc != STORE_NOTFOUND)
 		return (rc);
-	return (!json_is_true(json_object_get(req->verdicts, user)));
+	/* null: the user's home did not answer the node that asked it. */
+	if (((v = json_object_get(req->verdicts, user)) == NULL &&
+	    (req->ask & GRP_ASK_VET)) || json_is_null(v))
+		return (MAY_ADD_ASK);
+	return (!json_is_true(v));
+}
+
+/* Stops an op for what (GRP_ASK_*), nothing changed. */
+static int
+ask_for(struct grp_res *res, int what)
+{
+	res->err = TE_UNAVAILABLE;
+	res->ask = what;
+	return (STORE_OK);
 }
 
 /*
  * Splits the users of an add or create into those to add and those
  * refused, leaving out members and repeats; the first unknown user is
- * named in res with no_such_user.  add[] points into req->users.
+ * named in res with no_such_user.  add[] points into req->users.  What
+ * req asks for (GRP_ASK_*) stops it first: an unknown user, or one homed
+ * elsewhere without a verdict, is then res->ask.
  */
 static int
 sort_users(struct gctx *x, const struct grp_req *req, const char **add,
@@ -415,6 +442,8 @@ sort_users(struct gctx *x, const struct grp_req *req, const char **add,
 	*nadd = 0;
 	for (i = 0; i < req->nusers; i++) {
 		rc = group_user_known(x->txn, x->conf, req->users[i]);
+		if (rc == 0 && (req->ask & GRP_ASK_LOOKUP))
+			return (ask_for(res, GRP_ASK_LOOKUP));
 		if (rc == 0) {
 			res->err = TE_NO_SUCH_USER;
 			strlcpy(res->user, req->users[i], sizeof res->user);
@@ -435,6 +464,8 @@ sort_users(struct gctx *x, const struct grp_req *req, const char **add,
 			return (rc);
 		if ((rc = may_add(x, req, req->users[i])) < 0)
 			return (rc);
+		if (rc == MAY_ADD_ASK)
+			return (ask_for(res, GRP_ASK_VET));
 		if (rc)
 			json_array_append_new(res->refused,
 			    json_string(req->users[i]));
@@ -609,7 +640,7 @@ group_create(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		res->err = TE_GROUP_FULL;
 		goto out;
 	}
-	if ((rc = at_group_limit(txn, conf, req->actor)) != 0) {
+	if ((rc = at_group_limit(txn, conf, req->actor, req->now)) != 0) {
 		if (rc > 0) {
 			res->err = TE_TOO_MANY_GROUPS;
 			rc = STORE_OK;
@@ -817,6 +848,10 @@ group_remove(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	}
 	for (i = 0; i < req->nusers; i++) {
 		rc = group_user_known(txn, conf, req->users[i]);
+		if (rc == 0 && (req->ask & GRP_ASK_LOOKUP)) {
+			rc = ask_for(res, GRP_ASK_LOOKUP);
+			goto out;
+		}
 		if (rc == 0) {
 			res->err = TE_NO_SUCH_USER;
 			strlcpy(res->user, req->users[i], sizeof res->user);

@@ -4,7 +4,8 @@
  * GROUPS).  Each handler checks its frame's form here, in the order of
  * the bad-input table (bad_request, then too_large, then list lengths),
  * then hands it to group.c inside the turn's batch and replies once the
- * batch has committed.
+ * batch has committed.  In a cluster, what the op must ask other nodes
+ * first is group-vet.c's, which runs it again with the answers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -104,266 +105,17 @@ member_names(struct conn *c, json_t *req, const char *name, int nonempty,
 }
 
 /*
- * In a cluster, the users a group_create, _add or _remove names that this
- * node neither has nor knows the home of are looked up in the directory
- * first (tickd-cluster(7) GROUPS); then the op runs again.
- */
-struct grp_wait {
-	struct conn	*c;
-	json_t		*req;
-	json_t		*ref;
-	void		(*op)(struct conn *, json_t *, json_t *);
-	int		 left;		/* lookups out, plus one */
-	int		 down;		/* one found Redis unreachable */
-};
-static int	grp_rerun;	/* an op runs after its lookups */
-
-/* One lookup less; the last runs the op again, or answers unavailable. */
-static void
-grp_wait_done(struct grp_wait *w)
-{
-	if (--w->left > 0)
-		return;
-	if (!w->c->dead && w->down)
-		ws_send_error(w->c, TE_UNAVAILABLE, "the cluster's directory "
-		    "is unreachable", w->ref, NULL);
-	else if (!w->c->dead) {
-		grp_rerun = 1;
-		w->op(w->c, w->req, w->ref);
-		grp_rerun = 0;
-	}
-	conn_unref(w->c);
-	json_decref(w->req);
-	json_decref(w->ref);
-	free(w);
-}
-
-/* The directory answered one lookup; found names are cached. */
-static void
-grp_looked_up(void *arg, int status, const char *node)
-{
-	struct grp_wait	*w = arg;
-
-	(void)node;
-	if (status == CLUSTER_DOWN)
-		w->down = 1;
-	grp_wait_done(w);
-}
-
-/*
- * Starts the lookups of users not known here; 1 if op will run again
- * once they are answered, 0 if it may run now.
+ * Whether group is homed on another node as c's user knows it (its
+ * membership there in *cr), and so goes there once the users are looked
+ * up and vetted.
  */
 static int
-grp_resolve(struct conn *c, json_t *req, json_t *ref,
-    const char *const *users, size_t n,
-    void (*op)(struct conn *, json_t *, json_t *))
-{
-	struct grp_wait	*w = NULL;
-	struct txn	*txn;
-	char		 home[CLUSTER_NODE_MAX + 1];
-	size_t		 i;
-
-	if (!cluster_on() || grp_rerun || (txn = batch_txn()) == NULL)
-		return (0);
-	for (i = 0; i < n; i++) {
-		if (cluster_where(txn, users[i], home) != CLUSTER_NONE)
-			continue;
-		if (w == NULL) {
-			w = xcalloc(1, sizeof *w);
-			w->c = c;
-			conn_ref(c);
-			w->req = json_incref(req);
-			w->ref = ref == NULL ? NULL : json_incref(ref);
-			w->op = op;
-			w->left = 1;
-		}
-		w->left++;
-		cluster_lookup(users[i], grp_looked_up, w);
-	}
-	if (w == NULL)
-		return (0);
-	grp_wait_done(w);
-	return (1);
-}
-
-/*
- * In a cluster, the users a group_create or group_add names that are
- * homed neither on the group's home nor here are vetted by their homes
- * first, with a remote call each home (tickd-cluster(7) GROUPS): only a
- * user's home knows its blocks, group_add setting and groups (protocol
- * rule 8).  Users homed here are vetted here.  The verdicts go with the
- * op, which runs again; a home that does not answer within
- * cluster_rpc_timeout makes it unavailable, nothing changed.
- */
-struct grp_vet {
-	struct conn	*c;
-	json_t		*req;
-	json_t		*ref;
-	void		(*op)(struct conn *, json_t *, json_t *);
-	json_t		*verdicts;	/* {user: may be added} */
-	int		 left;		/* calls out, plus one */
-	int		 down;		/* one went unanswered */
-};
-static json_t	*grp_verdicts;	/* the verdicts of the op run again */
-
-/* One call of a grp_vet: the users it asked a home about. */
-struct grp_vcall {
-	struct grp_vet	*w;
-	json_t		*users;
-};
-
-/* One call less; the last runs the op again, or answers unavailable. */
-static void
-grp_vet_done(struct grp_vet *w)
-{
-	if (--w->left > 0)
-		return;
-	if (!w->c->dead && w->down)
-		ws_send_error(w->c, TE_UNAVAILABLE, "a user's home node did "
-		    "not answer; the request may be repeated", w->ref, NULL);
-	else if (!w->c->dead) {
-		grp_rerun = 1;
-		grp_verdicts = w->verdicts;
-		w->op(w->c, w->req, w->ref);
-		grp_verdicts = NULL;
-		grp_rerun = 0;
-	}
-	conn_unref(w->c);
-	json_decref(w->req);
-	json_decref(w->ref);
-	json_decref(w->verdicts);
-	free(w);
-}
-
-/* A home's answer {"op":"ok","refused"}: a verdict for each user asked. */
-static void
-grp_vetted(void *arg, json_t *reply)
-{
-	struct grp_vcall	*k = arg;
-	json_t			*refused = json_object_get(reply, "refused");
-	json_t			*v, *r;
-	const char		*op = json_string_value(json_object_get(reply,
-				    "op"));
-	size_t			 i, j;
-	int			 no;
-
-	if (op == NULL || strcmp(op, "ok") != 0 || !json_is_array(refused))
-		k->w->down = 1;
-	else {
-		json_array_foreach(k->users, i, v) {
-			no = 0;
-			json_array_foreach(refused, j, r)
-				no = no || json_equal(r, v);
-			json_object_set_new(k->w->verdicts,
-			    json_string_value(v), json_boolean(!no));
-		}
-	}
-	grp_vet_done(k->w);
-	json_decref(k->users);
-	free(k);
-}
-
-/*
- * Starts the vetting of the users an add or create names, for a group
- * homed on ghome; 1 if op will run again (or was answered unavailable),
- * 0 if it may run now, its verdicts in grp_verdicts.
- */
-static int
-grp_vet(struct conn *c, json_t *req, json_t *ref, const char *ghome,
-    const char *const *users, size_t n,
-    void (*op)(struct conn *, json_t *, json_t *))
-{
-	struct grp_vet		*w;
-	struct grp_vcall	*k;
-	struct txn		*txn;
-	json_t			*calls, *list, *vop;
-	const char		*node;
-	char			 home[CLUSTER_NODE_MAX + 1];
-	size_t			 i;
-	int			 rc, some = 0;
-
-	if (!cluster_on() || grp_verdicts != NULL ||
-	    (txn = batch_txn()) == NULL)
-		return (0);
-	w = xcalloc(1, sizeof *w);
-	w->verdicts = json_object();
-	calls = json_object();
-	for (i = 0; i < n; i++) {
-		switch (cluster_where(txn, users[i], home)) {
-		case CLUSTER_LOCAL:
-			/* The group's home decides for its own users. */
-			if (strcmp(ghome, srv.conf.node_name) == 0)
-				break;
-			if ((rc = group_refuses(txn, &srv.conf, users[i],
-			    c->user)) < 0) {
-				json_decref(calls);
-				json_decref(w->verdicts);
-				free(w);
-				grp_store_error(c, rc, ref);
-				return (1);
-			}
-			json_object_set_new(w->verdicts, users[i],
-			    json_boolean(!rc));
-			some = 1;
-			break;
-		case CLUSTER_FOUND:
-			if (strcmp(home, ghome) == 0)
-				break;
-			if ((list = json_object_get(calls, home)) == NULL) {
-				list = json_array();
-				json_object_set_new(calls, home, list);
-			}
-			json_array_append_new(list, json_string(users[i]));
-			some = 1;
-			break;
-		default:
-			/* Unknown: the group's home answers no_such_user. */
-			break;
-		}
-	}
-	if (!some) {
-		json_decref(calls);
-		json_decref(w->verdicts);
-		free(w);
-		return (0);
-	}
-	w->c = c;
-	conn_ref(c);
-	w->req = json_incref(req);
-	w->ref = ref == NULL ? NULL : json_incref(ref);
-	w->op = op;
-	w->left = 1;
-	json_object_foreach(calls, node, list) {
-		k = xcalloc(1, sizeof *k);
-		k->w = w;
-		k->users = json_incref(list);
-		w->left++;
-		vop = json_pack("{s:s,s:O}", "op", "group_vet", "users", list);
-		if (vop == NULL || cluster_rpc_call(node, c->user, vop,
-		    grp_vetted, k) != 0) {
-			w->down = 1;
-			w->left--;
-			json_decref(k->users);
-			free(k);
-		}
-		json_decref(vop);
-	}
-	json_decref(calls);
-	grp_vet_done(w);
-	return (1);
-}
-
-/* The home of group as c's user knows it: another node's, or this one. */
-static const char *
-grp_home(struct conn *c, const char *group, struct crgroup_rec *cr)
+grp_remote(struct conn *c, const char *group, struct crgroup_rec *cr)
 {
 	struct txn	*txn;
 
-	if (group != NULL && cluster_on() && (txn = batch_txn()) != NULL &&
-	    store_crgroup_get(txn, c->user, group, cr) == STORE_OK)
-		return (cr->home);
-	return (srv.conf.node_name);
+	return (cluster_on() && (txn = batch_txn()) != NULL &&
+	    store_crgroup_get(txn, c->user, group, cr) == STORE_OK);
 }
 
 /*
@@ -374,7 +126,7 @@ grp_home(struct conn *c, const char *group, struct crgroup_rec *cr)
  */
 static int
 grp_elsewhere(struct conn *c, json_t *frame, json_t *ref, const char *group,
-    int quiet_ok)
+    int quiet_ok, json_t *verdicts)
 {
 	struct crgroup_rec	 cr;
 	struct txn		*txn;
@@ -382,7 +134,7 @@ grp_elsewhere(struct conn *c, json_t *frame, json_t *ref, const char *group,
 	if (!cluster_on() || (txn = batch_txn()) == NULL ||
 	    store_crgroup_get(txn, c->user, group, &cr) != STORE_OK)
 		return (0);
-	proto_group_remote(c, frame, ref, cr.home, quiet_ok, grp_verdicts);
+	proto_group_remote(c, frame, ref, cr.home, quiet_ok, verdicts);
 	return (1);
 }
 
@@ -393,7 +145,8 @@ grp_elsewhere(struct conn *c, json_t *frame, json_t *ref, const char *group,
 static void
 grp_run(struct conn *c, json_t *frame, json_t *ref, struct grp_req *req,
     int (*fn)(struct txn *, struct midgen *, const struct conf *,
-    const struct grp_req *, struct grp_res *), int with_refused)
+    const struct grp_req *, struct grp_res *), int with_refused,
+    grp_op_fn *op, const struct grp_state *st)
 {
 	struct grp_res	 res;
 	struct txn	*txn;
@@ -402,7 +155,7 @@ grp_run(struct conn *c, json_t *frame, json_t *ref, struct grp_req *req,
 
 	memset(&res, 0, sizeof res);
 	if (fn != group_create && grp_elsewhere(c, frame, ref, req->group,
-	    !with_refused))
+	    !with_refused, st->verdicts))
 		return;
 	if ((txn = batch_txn()) == NULL) {
 		grp_store_error(c, STORE_ERR, ref);
@@ -410,12 +163,18 @@ grp_run(struct conn *c, json_t *frame, json_t *ref, struct grp_req *req,
 	}
 	req->actor = c->user;
 	req->now = now_ms();
-	req->verdicts = grp_verdicts;
+	req->verdicts = st->verdicts;
+	/* What needs another node's answer waits for the local checks. */
+	if (op != NULL && cluster_on())
+		req->ask = st->ask;
 	if ((ret = fn(txn, &srv.midgen, &srv.conf, req, &res)) != STORE_OK)
 		grp_store_error(c, ret, ref);
-	else if (res.err != TE_OK)
+	else if (res.ask != 0)
+		group_vet_ask(c, frame, ref, req, res.ask, op, st);
+	else if (res.err != TE_OK) {
 		grp_refuse(c, &res, ref);
-	else if (res.info != NULL)
+		group_vet_release(c->user, req->group, req->verdicts);
+	} else if (res.info != NULL)
 		reply_after_commit(c, res.info, ref);
 	else if (ref != NULL || with_refused) {
 		obj = json_pack("{s:s}", "op", "ok");
@@ -440,11 +199,13 @@ grp_bad(struct conn *c, const char *why, json_t *ref)
 }
 
 /*
- * group_create (tickd-protocol(7) GROUPS): group_create() decides; group_info
- * goes out after the commit.
+ * group_create (tickd-protocol(7) GROUPS), with what st says was asked of
+ * other nodes already: group_create() decides; group_info goes out after
+ * the commit.
  */
-void
-op_group_create(struct conn *c, json_t *req, json_t *ref)
+static void
+group_create_run(struct conn *c, json_t *req, json_t *ref,
+    const struct grp_state *st)
 {
 	struct grp_req	 g;
 	const char	**members;
@@ -480,10 +241,7 @@ op_group_create(struct conn *c, json_t *req, json_t *ref)
 	}
 	g.users = members;
 	g.nusers = n;
-	if (!grp_resolve(c, req, ref, members, n, op_group_create) &&
-	    !grp_vet(c, req, ref, srv.conf.node_name, members, n,
-	    op_group_create))
-		grp_run(c, req, ref, &g, group_create, 1);
+	grp_run(c, req, ref, &g, group_create, 1, group_create_run, st);
 	free(members);
 }
 
@@ -501,7 +259,7 @@ op_group_info(struct conn *c, json_t *req, json_t *ref)
 		grp_bad(c, "group_info needs \"group\", a group name", ref);
 		return;
 	}
-	if (grp_elsewhere(c, req, ref, g.group, 0))
+	if (grp_elsewhere(c, req, ref, g.group, 0, NULL))
 		return;
 	if ((txn = batch_txn()) == NULL) {
 		grp_store_error(c, STORE_ERR, ref);
@@ -547,14 +305,24 @@ op_groups(struct conn *c, json_t *req, json_t *ref)
 	json_decref(obj);
 }
 
-/* group_add and group_remove: "group" and "users". */
+static void	group_add_run(struct conn *, json_t *, json_t *,
+		    const struct grp_state *);
+static void	group_remove_run(struct conn *, json_t *, json_t *,
+		    const struct grp_state *);
+
+/*
+ * group_add and group_remove: "group" and "users"; add says which, st
+ * what was asked of other nodes already.
+ */
 static void
-op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
+group_users(struct conn *c, json_t *req, json_t *ref, int add,
+    const struct grp_state *st)
 {
 	struct crgroup_rec	 cr;
 	struct grp_req	 g;
 	const char	**users;
 	size_t		 n;
+	grp_op_fn	*op;
 
 	memset(&g, 0, sizeof g);
 	if ((g.group = member_group(req)) == NULL ||
@@ -571,48 +339,85 @@ op_group_users(struct conn *c, json_t *req, json_t *ref, int add)
 	}
 	g.users = users;
 	g.nusers = n;
-	if (!grp_resolve(c, req, ref, users, n, add ? op_group_add :
-	    op_group_remove) && !(add && grp_vet(c, req, ref, grp_home(c,
-	    g.group, &cr), users, n, op_group_add)))
-		grp_run(c, req, ref, &g, add ? group_add : group_remove, add);
+	op = add ? group_add_run : group_remove_run;
+	if (!grp_remote(c, g.group, &cr))
+		grp_run(c, req, ref, &g, add ? group_add : group_remove, add,
+		    op, st);
+	else if (!group_vet_resolve(c, req, ref, users, n, op, st) && !(add &&
+	    group_vet_homes(c, req, ref, cr.home, users, n, op, st)))
+		proto_group_remote(c, req, ref, cr.home, !add, st->verdicts);
 	free(users);
+}
+
+/* A group_add run again once other nodes answered. */
+static void
+group_add_run(struct conn *c, json_t *req, json_t *ref,
+    const struct grp_state *st)
+{
+	group_users(c, req, ref, 1, st);
+}
+
+/* A group_remove run again once the directory answered. */
+static void
+group_remove_run(struct conn *c, json_t *req, json_t *ref,
+    const struct grp_state *st)
+{
+	group_users(c, req, ref, 0, st);
+}
+
+/*
+ * group_create (tickd-protocol(7) GROUPS): group_create() decides; group_info
+ * goes out after the commit.
+ */
+void
+op_group_create(struct conn *c, json_t *req, json_t *ref)
+{
+	struct grp_state	st = GRP_STATE_FIRST;
+
+	group_create_run(c, req, ref, &st);
 }
 
 /* group_add: adds users, listing in refused those who may not be added. */
 void
 op_group_add(struct conn *c, json_t *req, json_t *ref)
 {
-	op_group_users(c, req, ref, 1);
+	struct grp_state	st = GRP_STATE_FIRST;
+
+	group_users(c, req, ref, 1, &st);
 }
 
 /* group_remove: removes members; non-members are ignored. */
 void
 op_group_remove(struct conn *c, json_t *req, json_t *ref)
 {
-	op_group_users(c, req, ref, 0);
+	struct grp_state	st = GRP_STATE_FIRST;
+
+	group_users(c, req, ref, 0, &st);
 }
 
 /* group_leave: the actor leaves; the owner's successor takes over. */
 void
 op_group_leave(struct conn *c, json_t *req, json_t *ref)
 {
-	struct grp_req	g;
+	struct grp_state	none = GRP_STATE_NONE;
+	struct grp_req		g;
 
 	memset(&g, 0, sizeof g);
 	if ((g.group = member_group(req)) == NULL) {
 		grp_bad(c, "group_leave needs \"group\", a group name", ref);
 		return;
 	}
-	grp_run(c, req, ref, &g, group_leave, 0);
+	grp_run(c, req, ref, &g, group_leave, 0, NULL, &none);
 }
 
 /* group_role: sets another member's role, as the permission table allows. */
 void
 op_group_role(struct conn *c, json_t *req, json_t *ref)
 {
-	struct grp_req	 g;
-	json_t		*user = json_object_get(req, "user");
-	json_t		*role = json_object_get(req, "role");
+	struct grp_state	 none = GRP_STATE_NONE;
+	struct grp_req		 g;
+	json_t			*user = json_object_get(req, "user");
+	json_t			*role = json_object_get(req, "role");
 
 	memset(&g, 0, sizeof g);
 	g.group = member_group(req);
@@ -626,15 +431,16 @@ op_group_role(struct conn *c, json_t *req, json_t *ref)
 		return;
 	}
 	g.user = json_string_value(user);
-	grp_run(c, req, ref, &g, group_role, 0);
+	grp_run(c, req, ref, &g, group_role, 0, NULL, &none);
 }
 
 /* group_set: changes the title, description or admin-only switches. */
 void
 op_group_set(struct conn *c, json_t *req, json_t *ref)
 {
-	struct grp_req	g;
-	int		bad = 0;
+	struct grp_state	none = GRP_STATE_NONE;
+	struct grp_req		g;
+	int			bad = 0;
 
 	memset(&g, 0, sizeof g);
 	g.group = member_group(req);
@@ -656,7 +462,7 @@ op_group_set(struct conn *c, json_t *req, json_t *ref)
 		    "max_group_description", ref, NULL);
 		return;
 	}
-	grp_run(c, req, ref, &g, group_set, 0);
+	grp_run(c, req, ref, &g, group_set, 0, NULL, &none);
 }
 
 /* What typing to a group pushes, and to whom. */

@@ -20,6 +20,7 @@ struct remote {
 	json_t		*op;		/* what the home is asked */
 	char		 target[NAME_USER_MAX + 1]; /* whose home serves it */
 	int		 quiet_ok;	/* an ok without ref is not sent */
+	json_t		*verdicts;	/* of a group op's vetting, or NULL */
 };
 
 /* Ends r: its references go. */
@@ -29,6 +30,7 @@ remote_free(struct remote *r)
 	conn_unref(r->c);
 	json_decref(r->ref);
 	json_decref(r->op);
+	json_decref(r->verdicts);
 	free(r);
 }
 
@@ -170,6 +172,11 @@ group_done(void *arg, json_t *reply)
 		    strcmp(op, "ok") == 0))
 			proto_remote_reply(r->c, reply, r->ref);
 	}
+	/* Refused, nothing changed: the places vetted for it go. */
+	op = json_string_value(json_object_get(reply, "op"));
+	if (reply != NULL && op != NULL && strcmp(op, "error") == 0)
+		group_vet_release(r->c->user, json_string_value(
+		    json_object_get(r->op, "group")), r->verdicts);
 	remote_free(r);
 }
 
@@ -205,8 +212,10 @@ proto_group_remote(struct conn *c, json_t *frame, json_t *ref,
 	json_object_del(r->op, "ref");
 	/* Only this node's vetting speaks for the users' homes. */
 	json_object_del(r->op, "vet");
-	if (verdicts != NULL)
+	if (verdicts != NULL) {
 		json_object_set(r->op, "vet", verdicts);
+		r->verdicts = json_incref(verdicts);
+	}
 	homes = json_object();
 	names = json_array();
 	json_array_extend(names, json_object_get(frame, "users"));

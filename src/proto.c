@@ -496,27 +496,80 @@ op_req(struct conn *c, json_t *req, json_t *ref)
 	proto_req_free(&r);
 }
 
-/* block and unblock: account_block() and account_unblock() decide. */
+static const char block_need_user[] = "need \"user\", another user's name";
+
+/*
+ * A block or unblock naming a user whose home this node has not cached
+ * waits for the cluster's directory, as a send does (tickd-cluster(7),
+ * Home nodes): then it runs again, or is answered no_such_user, or
+ * unavailable with Redis unreachable.
+ */
+struct block_wait {
+	struct conn	*c;
+	json_t		*ref;
+	int		 block;		/* block, else unblock */
+	char		 user[NAME_USER_MAX + 1];
+};
+
+static void	block_run(struct conn *, const char *, int, json_t *, int);
+
+/* The directory answered the lookup of a block's user. */
 static void
-op_block(struct conn *c, json_t *req, json_t *ref)
+block_looked_up(void *arg, int status, const char *node)
 {
-	static const char need_user[] = "need \"user\", another user's name";
+	struct block_wait	*w = arg;
+
+	if (!w->c->dead && status == CLUSTER_FOUND &&
+	    strcmp(node, srv.conf.node_name) != 0)
+		block_run(w->c, w->user, w->block, w->ref, 1);
+	else if (!w->c->dead && status == CLUSTER_DOWN)
+		ws_send_error(w->c, TE_UNAVAILABLE, "the cluster's directory "
+		    "is unreachable; nothing was changed", w->ref, NULL);
+	else if (!w->c->dead)
+		ws_send_error(w->c, TE_NO_SUCH_USER, "no such user", w->ref,
+		    NULL);
+	conn_unref(w->c);
+	json_decref(w->ref);
+	free(w);
+}
+
+/*
+ * block (block nonzero) or unblock of user, a valid name: account_block()
+ * and account_unblock() decide, once the user's home is known here;
+ * looked_up once the directory was asked.
+ */
+static void
+block_run(struct conn *c, const char *user, int block, json_t *ref,
+    int looked_up)
+{
 	struct block_res res;
+	struct block_wait *w;
 	struct txn	*txn;
-	const char	*user, *op = json_string_value(json_object_get(req,
-			    "op"));
+	char		 home[CLUSTER_NODE_MAX + 1];
 	int		 ret;
 
-	user = proto_member_string(req, "user", NAME_USER_MAX);
-	if (user == NULL || !account_block_valid(c->user, user)) {
-		proto_error(c, TE_BAD_REQUEST, need_user, ref, NULL);
-		return;
-	}
 	if ((txn = batch_txn()) == NULL) {
 		store_error(c, STORE_ERR, ref, NULL);
 		return;
 	}
-	if (strcmp(op, "block") == 0)
+	if (cluster_on() && cluster_where(txn, user, home) == CLUSTER_NONE) {
+		if (looked_up) {
+			/* The lookup's answer could not be cached. */
+			ws_send_error(c, TE_UNAVAILABLE, "the cluster's "
+			    "directory could not be cached; nothing was "
+			    "changed", ref, NULL);
+			return;
+		}
+		w = xcalloc(1, sizeof *w);
+		w->c = c;
+		conn_ref(c);
+		w->ref = ref == NULL ? NULL : json_incref(ref);
+		w->block = block;
+		strlcpy(w->user, user, sizeof w->user);
+		cluster_lookup(w->user, block_looked_up, w);
+		return;
+	}
+	if (block)
 		ret = account_block(txn, c->user, user, &res);
 	else
 		ret = account_unblock(txn, c->user, user, &res);
@@ -529,15 +582,29 @@ op_block(struct conn *c, json_t *req, json_t *ref)
 		return;
 	}
 	if (res.err != TE_OK) {
-		proto_error(c, res.err, need_user, ref, NULL);
+		proto_error(c, res.err, block_need_user, ref, NULL);
 		return;
 	}
 	/* What user sees of us just changed; tell its watching devices. */
 	presence_refresh_for(c->user, user);
 	if (res.changed && cluster_on())
-		cluster_presence_block(c->user, user,
-		    strcmp(op, "block") == 0);
+		cluster_presence_block(c->user, user, block);
 	reply_stored(c, ref);
+}
+
+/* block and unblock: "user", another user's name, then block_run(). */
+static void
+op_block(struct conn *c, json_t *req, json_t *ref)
+{
+	const char	*user, *op = json_string_value(json_object_get(req,
+			    "op"));
+
+	user = proto_member_string(req, "user", NAME_USER_MAX);
+	if (user == NULL || !account_block_valid(c->user, user)) {
+		proto_error(c, TE_BAD_REQUEST, block_need_user, ref, NULL);
+		return;
+	}
+	block_run(c, user, strcmp(op, "block") == 0, ref, 0);
 }
 
 /* Block walk callback: appends one blocked user to the array in arg. */

@@ -525,3 +525,85 @@ store_cheld_del(struct txn *txn, const char *user)
 	rc = db_del(txn, DB_META, key, strlen(key));
 	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
 }
+
+/*
+ * The meta key of the reservation of a place in max_groups_per_user for
+ * user, vetted for an add to group homed elsewhere (tickd-cluster(7)
+ * GROUPS), at most CRSV_KEY_MAX bytes; with group NULL, the prefix of all
+ * of user's.
+ */
+static void
+crsv_key(char *key, size_t size, const char *user, const char *group)
+{
+	snprintf(key, size, "cluster_rsv:%s:%s", user, group != NULL ?
+	    group : "");
+}
+
+/* Reserves a place for user in group until until (Unix ms). */
+int
+store_crsv_put(struct txn *txn, const char *user, const char *group,
+    uint64_t until)
+{
+	char	key[sizeof "cluster_rsv::" + NAME_USER_MAX + CRSV_KEY_MAX];
+
+	crsv_key(key, sizeof key, user, group);
+	return (meta_put_u64s(txn, key, &until, 1));
+}
+
+/* Releases user's reservation for group, if any. */
+int
+store_crsv_del(struct txn *txn, const char *user, const char *group)
+{
+	char	key[sizeof "cluster_rsv::" + NAME_USER_MAX + CRSV_KEY_MAX];
+	int	rc;
+
+	crsv_key(key, sizeof key, user, group);
+	rc = db_del(txn, DB_META, key, strlen(key));
+	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+}
+
+/* What the walk of store_crsv_count carries. */
+struct crsv_count {
+	uint64_t	now;
+	uint64_t	n;
+	int		write;		/* expired ones may go */
+};
+
+/* Walk adapter of reservations: counts the live ones. */
+static int
+crsv_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	struct crsv_count	*c = w->arg;
+	struct dec		 d;
+	uint64_t		 until;
+
+	(void)k;
+	dec_init(&d, v);
+	until = dec_u64(&d);
+	if (dec_end(&d) != 0)
+		return (walk_corrupt(w));
+	if (until > c->now)
+		c->n++;
+	else if (c->write)
+		return (STORE_WALK_DELETE);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * How many places user has reserved that are still live at now; in a
+ * write transaction the expired ones go.
+ */
+int
+store_crsv_count(struct txn *txn, const char *user, uint64_t now,
+    uint64_t *n)
+{
+	struct crsv_count	 c = { .now = now, .write = txn->write };
+	struct walk		 w = { .arg = &c };
+	char			 key[sizeof "cluster_rsv::" + NAME_USER_MAX];
+	int			 rc;
+
+	crsv_key(key, sizeof key, user, NULL);
+	rc = db_walk(txn, DB_META, key, strlen(key), NULL, 0, 0, crsv_fn, &w);
+	*n = c.n;
+	return (rc);
+}

@@ -860,6 +860,10 @@ int	store_ccursor_get(struct txn *, struct mid *);
 int	store_ccursor_put(struct txn *, const struct mid *);
 int	store_cepoch_get(struct txn *, uint64_t *);
 int	store_cepoch_put(struct txn *, uint64_t);
+#define CRSV_KEY_MAX	96	/* a reservation's group, or its stand-in */
+int	store_crsv_put(struct txn *, const char *, const char *, uint64_t);
+int	store_crsv_del(struct txn *, const char *, const char *);
+int	store_crsv_count(struct txn *, const char *, uint64_t, uint64_t *);
 int	store_cdir_get(struct txn *, const char *, char *);
 int	store_cdir_put(struct txn *, const char *, const char *);
 int	store_cdir_del(struct txn *, const char *);

@@ -509,6 +509,13 @@ struct cluster_done {			/* oms to confirm to one origin */
 	char		 node[CLUSTER_NODE_MAX + 1];
 	struct mid	*oms;
 	size_t		 n, cap;
+	struct mid	*moved;		/* for users not homed here */
+	size_t		 nmoved, capmoved;
+};
+struct cluster_relook {			/* a record sent to a stale home */
+	char		 node[CLUSTER_NODE_MAX + 1];	/* where it went */
+	struct mid	 om;
+	char		 user[NAME_USER_MAX + 1];	/* whom it is for */
 };
 struct cluster_rep {			/* a rep entry to send after commit */
 	char		 node[CLUSTER_NODE_MAX + 1];
@@ -520,6 +527,8 @@ struct cluster_applied {
 	size_t			 ndone, capdone;
 	struct cluster_rep	*reps;		/* answers to req entries */
 	size_t			 nreps, capreps;
+	struct cluster_relook	*relook;	/* homes to look up again */
+	size_t			 nrelook, caprelook;
 	uint64_t		 prekeys_taken;	/* by keys_fetch calls served */
 	uint64_t		 prekeys_empty;
 	char			(*groups)[NAME_GROUP_MAX + 1]; /* changed */
@@ -540,6 +549,8 @@ int	cluster_rcpt_put(struct txn *, struct midgen *, const char *,
 int	cluster_rcpt_put_group(struct txn *, struct midgen *, const char *,
 	    const struct mid *, const char *, const char *, const char *,
 	    uint64_t);
+int	cluster_retarget(struct txn *, struct midgen *, const char *,
+	    const struct mid *, const char *, uint64_t, struct targets *);
 
 /* cluster-serve.c */
 int	cluster_serve(struct txn *, struct midgen *, const struct conf *,
@@ -587,6 +598,16 @@ struct gctx {
 	struct gfan		 fan;
 };
 
+/*
+ * What a group op run at the actor's home in a cluster stops for, rather
+ * than decide without it, once the checks this node can make alone passed
+ * (tickd-cluster(7) GROUPS).
+ */
+enum grp_ask {
+	GRP_ASK_LOOKUP = 1,	/* the homes of users not known here */
+	GRP_ASK_VET = 2		/* the verdicts of users homed elsewhere */
+};
+
 struct grp_req {
 	const char	 *actor;
 	const char	 *group;	/* NULL: group_create picks a name */
@@ -602,9 +623,12 @@ struct grp_req {
 	json_t		 *verdicts;	/* add, create: {user: may be added}
 					   from the homes of users homed
 					   elsewhere; NULL: none */
+	int		  ask;		/* GRP_ASK_*: what to stop for */
 };
 struct grp_res {
 	enum tick_err	 err;		/* TE_OK or why nothing changed */
+	int		 ask;		/* the GRP_ASK_* stopped for, err
+					   TE_UNAVAILABLE */
 	char		 user[NAME_USER_MAX + 1];	/* no_such_user: who */
 	char		 group[NAME_GROUP_MAX + 1];	/* the created one */
 	json_t		*refused;	/* create and add: names refused */
@@ -620,7 +644,7 @@ int	group_create(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
 int	group_info(struct txn *, const struct grp_req *, struct grp_res *);
 int	group_refuses(struct txn *, const struct conf *, const char *,
-	    const char *);
+	    const char *, uint64_t);
 int	group_leave_one(struct txn *, struct midgen *, const struct conf *,
 	    const char *, const char *, uint64_t, struct targets *);
 int	group_list(struct txn *, const char *, json_t **);
@@ -650,6 +674,8 @@ void	gctx_close(struct gctx *);
 
 /* group-cluster.c */
 int	group_user_known(struct txn *, const struct conf *, const char *);
+int	group_vet_user(struct txn *, const struct conf *, const char *,
+	    const char *, const char *, uint64_t);
 int	group_fan_add(struct gctx *, const char *, const struct mid *,
 	    const struct item *);
 int	group_fan_flush(struct gctx *);
@@ -1198,6 +1224,30 @@ void	proto_group_typing_relayed(struct txn *, const char *, const char *,
 void	proto_remote_reply(struct conn *, json_t *, json_t *);
 void	proto_keys_fetch_remote(struct conn *, json_t *, const char *,
 	    const char *, const char *);
+/*
+ * group-vet.c: what a client's group op asks other nodes first.  A
+ * grp_state says what is still to ask (GRP_ASK_*) and the verdicts
+ * answered; an op that waited runs again as a grp_op_fn with it.
+ */
+struct grp_state {
+	int		 ask;
+	json_t		*verdicts;	/* {user: may be added}, or NULL */
+};
+#define GRP_STATE_FIRST	{ GRP_ASK_LOOKUP | GRP_ASK_VET, NULL }
+#define GRP_STATE_NONE	{ 0, NULL }
+typedef void	grp_op_fn(struct conn *, json_t *, json_t *,
+		    const struct grp_state *);
+int	group_vet_resolve(struct conn *, json_t *, json_t *,
+	    const char *const *, size_t, grp_op_fn *,
+	    const struct grp_state *);
+int	group_vet_homes(struct conn *, json_t *, json_t *, const char *,
+	    const char *const *, size_t, grp_op_fn *,
+	    const struct grp_state *);
+void	group_vet_ask(struct conn *, json_t *, json_t *,
+	    const struct grp_req *, int, grp_op_fn *,
+	    const struct grp_state *);
+void	group_vet_release(const char *, const char *, json_t *);
+
 void	proto_group_remote(struct conn *, json_t *, json_t *, const char *,
 	    int, json_t *);
 

@@ -5,7 +5,10 @@
 # finds the name n2's and logs the conflict, and n2's later account is
 # refused logins (409 name_taken) and WebSockets while n1's logs in.  tickctl cluster
 # claim alice on n2 gives n2's account the name: it logs in, n1's is
-# refused.  The hold outlives Redis's data: after another empty restart
+# refused.  carol on n3, who wrote to alice when n1 was her home, still
+# has n1 cached: n1 answers that alice is not homed there, n3 looks her
+# up again, and the message reaches n2's alice, whose receipt comes back
+# to carol (tickd-cluster(7), Home nodes).  The hold outlives Redis's data: after another empty restart
 # n1 writes neither alice's entry nor her mirrors back, n2 does, and n1
 # still refuses.
 
@@ -34,8 +37,15 @@ def refused(d, user):
 
 async def main(t):
     with Cluster(login_rate=1000) as cl:
-        n1, n2 = cl.node(1), cl.node(2)
+        n1, n2, n3 = cl.node(1), cl.node(2), cl.node(3)
         t.eq(register(n1, "alice").status, 201, "alice registers on n1")
+        register(n3, "carol")
+        c = await Client.connect(n3, token_for(n3, "carol"), name="carol")
+        await c.send({"op": "send", "to": "alice", "id": "c1",
+            "body": "before"})
+        f = await c.recv_op(("sent", "error"), 10)
+        t.eq((f or {}).get("op"), "sent",
+            "carol on n3 writes to alice on n1: n3 caches her home")
 
         cl.proxies[0].cut()
         t.ok(wait_for(lambda: cluster_metric(n1, "tickd_cluster_redis_up")
@@ -78,9 +88,21 @@ async def main(t):
         t.ok(r.one_error_line("no such user"),
             "claim of a name without an account here: refused", r)
 
+        a = await Client.connect(n2, token_for(n2, "alice"), name="alice")
+        await c.send({"op": "send", "to": "alice", "id": "c2",
+            "body": "after"})
+        f = await c.recv_op(("sent", "error"), 10) or {}
+        m = await a.recv_op("msg", 15) or {}
+        t.ok(f.get("op") == "sent" and m.get("from") == "carol" and
+            m.get("body") == "after", "carol's next message, sent to n1 "
+            "from n3's stale cache, reaches alice on n2", [f, m])
+        await a.send({"op": "ack", "mid": m.get("mid", "")})
+        r = await c.recv_op("receipt", 15) or {}
+        t.ok(r.get("status") == "delivered" and r.get("for") ==
+            f.get("mid"), "and her receipt reaches carol", r)
+
         # Redis empty again, n2 cut off meanwhile: n1 writes nothing of
         # its held alice back; then n2 does.
-        a = await Client.connect(n2, token_for(n2, "alice"), name="alice")
         cl.proxies[1].cut()
         cl.restart_redis()
         t.ok(wait_for(lambda: log_has(n1, "alice is held here"), 15),
@@ -96,6 +118,7 @@ async def main(t):
         t.ok(refused(n1, "alice") and login(n2, "alice").status == 200,
             "n1 still refuses its alice, n2 lets its alice in")
         await a.close()
+        await c.close()
 
 
-run(main, 19, timeout=120)
+run(main, 22, timeout=120)

@@ -463,15 +463,22 @@ test_apply(void)
 	    strstr(buf, "\"status\":\"failed\"") != NULL &&
 	    strstr(buf, "\"reason\":\"queue_full\"") != NULL);
 
-	/* An unknown recipient: failed, no_such_user. */
+	/*
+	 * A recipient not homed here: nothing applied, no dedup record, the
+	 * om listed as moved so that n1 looks zed up again.
+	 */
 	v[0] = entry("n1", "msg", 2003, 10, "{\"from\":\"alice\","
 	    "\"from_device\":\"p\",\"to\":\"zed\",\"id\":\"x2\","
 	    "\"body\":1}");
 	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 0 && a.ndone == 1 && a.done[0].n == 0 &&
+	    a.done[0].nmoved == 1 && a.done[0].moved[0].ms == 10 &&
+	    a.cursor.ms == 2003);
 	cluster_applied_free(&a);
-	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, buf) == STORE_OK);
-	CHECK(strstr(buf, "\"reason\":\"no_such_user\"") != NULL &&
-	    strstr(buf, "\"by\":\"zed\"") != NULL);
+	m.ms = 10;
+	m.seq = 0;
+	CHECK(store_cdedup_get(&e.txn, "n1", &m) == STORE_NOTFOUND);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 1);
 
 	/* bob acks the message: the delivered receipt goes to n1's outbox. */
 	CHECK(store_queue_walk(&e.txn, qid_of(&e, "bob", "laptop"), NULL,
@@ -479,7 +486,7 @@ test_apply(void)
 	CHECK(queue_ack(&e.txn, &e.gen, &c, "bob", "laptop", &m, 4000, &ar) ==
 	    STORE_OK && ar.deleted && ar.targets.n == 0);
 	targets_free(&ar.targets);
-	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 3);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 2);
 	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, buf) == STORE_OK);
 	CHECK(strstr(buf, "\"for\":\"7-0\"") != NULL &&
 	    strstr(buf, "\"status\":\"delivered\"") != NULL &&
@@ -499,7 +506,7 @@ test_apply(void)
 	}
 	CHECK(a.confirmed == 1 && a.applied == 0);
 	cluster_applied_free(&a);
-	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 2);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 1);
 	CHECK(store_cout_get(&e.txn, "n1", &m, &o) == STORE_NOTFOUND);
 
 	/* lw 9-0 from n1 drops the dedup records of oms 7 and 8. */
@@ -849,6 +856,69 @@ test_groups_across(void)
 	return (0);
 }
 
+/*
+ * A done listing a record as moved (its user is not homed on the node it
+ * went to): the record stays, the cached home goes, and the user is to be
+ * looked up again; cluster_retarget then moves it to the new home under
+ * the same om, or fails it.
+ */
+static int
+test_moved(void)
+{
+	struct env		 e;
+	struct conf		 c;
+	struct cluster_entry	 v[1];
+	struct cluster_applied	 a;
+	struct cout_rec		 o;
+	struct targets		 t;
+	struct mid		 om;
+	char			 node[CLUSTER_NODE_MAX + 1];
+	static const char	 rec[] = "{\"from\":\"alice\",\"from_device\":"
+	    "\"phone\",\"to\":\"zed\",\"id\":\"x1\",\"body\":\"hi\"}";
+
+	conf_init(&c);
+	CHECK(env_open(&e, dir, "moved", 64 << 20) == 0);
+	CHECK(env_user(&e, "alice", "phone", 1000) == 0);
+	CHECK(store_cdir_put(&e.txn, "zed", "n1") == STORE_OK);
+	memset(&om, 0, sizeof om);
+	om.ms = 50;
+	o.kind = COUT_MSG;
+	o.created = 1000;
+	o.payload = rec;
+	o.len = strlen(rec);
+	CHECK(store_cout_put(&e.txn, "n1", &om, &o) == STORE_OK);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "done", 2000, 0, "{\"oms\":[],\"moved\":"
+	    "[\"50-0\"]}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.confirmed == 0 && a.nrelook == 1 &&
+	    strcmp(a.relook[0].node, "n1") == 0 &&
+	    strcmp(a.relook[0].user, "zed") == 0 && a.relook[0].om.ms == 50);
+	cluster_applied_free(&a);
+	CHECK(store_cout_get(&e.txn, "n1", &om, &o) == STORE_OK);
+	CHECK(store_cdir_get(&e.txn, "zed", node) == STORE_NOTFOUND);
+
+	memset(&t, 0, sizeof t);
+	CHECK(cluster_retarget(&e.txn, &e.gen, "n1", &om, "n2", 3000, &t) ==
+	    STORE_OK);
+	CHECK(store_cout_get(&e.txn, "n1", &om, &o) == STORE_NOTFOUND);
+	CHECK(store_cout_get(&e.txn, "n2", &om, &o) == STORE_OK &&
+	    o.kind == COUT_MSG && o.len == strlen(rec) &&
+	    memcmp(o.payload, rec, o.len) == 0);
+	/* Looked up again from n2: nobody has zed now. */
+	CHECK(cluster_retarget(&e.txn, &e.gen, "n2", &om, NULL, 3000, &t) ==
+	    STORE_OK);
+	CHECK(store_cout_get(&e.txn, "n2", &om, &o) == STORE_NOTFOUND);
+	/* A record gone meanwhile changes nothing. */
+	CHECK(cluster_retarget(&e.txn, &e.gen, "n2", &om, "n3", 3000, &t) ==
+	    STORE_OK);
+	CHECK(store_cout_get(&e.txn, "n3", &om, &o) == STORE_NOTFOUND);
+	targets_free(&t);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "node names", test_node_names },
 	{ "cluster_url and cluster_redis", test_urls },
@@ -858,6 +928,7 @@ static const struct test tests[] = {
 	{ "the outbox in the store", test_outbox },
 	{ "dedup, cursor, epoch, directory, origins", test_receiver },
 	{ "cluster_apply: dedup, refusals, done, lw", test_apply },
+	{ "a record moved: looked up again, sent on", test_moved },
 	{ "queue_send_remote and a receipt back", test_send_remote },
 	{ "cluster_apply serves a req once", test_serve },
 	{ "a group's events for a member on another node", test_groups_across },
