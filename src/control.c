@@ -516,7 +516,7 @@ cmd_user_del(struct ctl *ctl, json_t *args)
 	json_array_foreach(names, i, v)
 		cluster_group_changed(json_string_value(v));
 	json_decref(names);
-	if ((ret = admin_user_delete(txn, user, &del)) == STORE_NOTFOUND) {
+	if ((ret = admin_user_delete(txn, &srv.midgen, user, &del)) == STORE_NOTFOUND) {
 		ctl_error(ctl, "no such user: %s", user);
 		return;
 	}
@@ -751,7 +751,8 @@ cmd_device_del(struct ctl *ctl, json_t *args)
 	if ((txn = ctl_batch(ctl)) == NULL)
 		return;
 	if ((ret = store_user_get(txn, user, &u)) == STORE_OK)
-		ret = account_remove_device(txn, user, device, now_ms());
+		ret = account_remove_device(txn, &srv.midgen, user, device,
+		    now_ms());
 	if (ret == STORE_NOTFOUND) {
 		ctl_error(ctl, "no such device: %s:%s", user, device);
 		return;
@@ -817,7 +818,7 @@ cmd_queue_purge(struct ctl *ctl, json_t *args)
 	if (ctl_target(ctl, ctl_arg(args, 0), user, device) != 0 ||
 	    (txn = ctl_batch(ctl)) == NULL)
 		return;
-	ret = admin_queue_purge(txn, user, device[0] != '\0' ? device : NULL,
+	ret = admin_queue_purge(txn, &srv.midgen, user, device[0] != '\0' ? device : NULL,
 	    &items, &bytes);
 	if (ret == STORE_NOTFOUND) {
 		ctl_error(ctl, "no such user or device: %s", ctl_arg(args, 0));
