@@ -4,10 +4,11 @@
  * read from its stream (tickd-cluster(7) CROSS-NODE DELIVERY): in the one
  * transaction of the batch, apply each new msg, rcpt, gmsg, gev, gleave
  * and mref record, skip what the cursor or a dedup record says was
- * applied, delete the outbox records a done confirms, serve each new req (cluster-serve.c), trim
- * dedup records below each origin's low-water mark, and advance the
- * cursor.  What to acknowledge, which done and rep entries to send go
- * back to the caller, who does so after the commit.  No I/O here.
+ * applied, delete the outbox records a done confirms, serve each new req
+ * (cluster-serve.c), trim dedup records below each origin's low-water
+ * mark, and advance the cursor.  What to acknowledge, which done and rep
+ * entries to send go back to the caller, who does so after the commit.
+ * No I/O here.
  */
 #include <stdio.h>
 #include <stdlib.h>

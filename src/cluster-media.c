@@ -174,6 +174,28 @@ cluster_media_live(const uint8_t id[MEDIA_ID_BYTES], int live)
 	free(key);
 }
 
+/* User index walk callback: deletes m:{ID} of each of the user's IDs. */
+static int
+user_gone_fn(void *arg, uint64_t unused, const uint8_t *id)
+{
+	(void)arg;
+	(void)unused;
+	cluster_media_live(id, 0);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Deletes m:{ID} of every ID of user, read from txn, whose account and
+ * media are being deleted.
+ */
+void
+cluster_media_user_gone(struct txn *txn, const char *user)
+{
+	if (cl.on && store_media_user_walk(txn, user, user_gone_fn, NULL) !=
+	    STORE_OK)
+		log_warnx("cluster: cannot read the media of %s", user);
+}
+
 /* What the media walk of a write-back carries. */
 struct mback {
 	uint64_t	now, ttl, n;

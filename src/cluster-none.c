@@ -245,6 +245,14 @@ cluster_media_writeback(struct txn *txn)
 	(void)txn;
 }
 
+/* Nothing to mirror on a single node. */
+void
+cluster_media_user_gone(struct txn *txn, const char *user)
+{
+	(void)txn;
+	(void)user;
+}
+
 /* Unreachable: no ID names another node on a single node. */
 int
 cluster_media_check(const char *id, void (*fn)(void *, int), void *arg)

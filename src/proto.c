@@ -315,7 +315,8 @@ media_remote_check(struct conn *c, struct proto_req *r)
 	json_t			*a, *v;
 	uint8_t			 id[MEDIA_ID_BYTES];
 	char			 owner[MEDIA_NODE_MAX + 1];
-	char			 ids[MEDIA_ID_LEN + 1], name[MEDIA_NAME_MAX + 1];
+	char			 ids[MEDIA_ID_LEN + 1];
+	char			 name[MEDIA_NAME_MAX + 1];
 	size_t			 i, n = 0;
 
 	a = json_array();

@@ -342,6 +342,7 @@ int	cluster_media_grant_check(const char *, const char *,
 	    void (*)(void *, int), void *);
 void	cluster_media_live(const uint8_t [MEDIA_ID_BYTES], int);
 void	cluster_media_writeback(struct txn *);
+void	cluster_media_user_gone(struct txn *, const char *);
 int	cluster_media_check(const char *, void (*)(void *, int), void *);
 
 /* cluster-presence.c (cluster-none.c without hiredis) */

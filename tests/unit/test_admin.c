@@ -633,10 +633,10 @@ test_purge_revoke(void)
 	    STORE_OK);
 	CHECK(n(q, "items") == 2 && n(q, "oldest") == (long long)NOW);
 	json_decref(q);
-	CHECK(admin_queue_purge(&e.txn, &e.gen, "bob", "tablet", &items, &bytes) ==
-	    STORE_NOTFOUND);
-	CHECK(admin_queue_purge(&e.txn, &e.gen, "bob", "laptop", &items, &bytes) ==
-	    STORE_OK);
+	CHECK(admin_queue_purge(&e.txn, &e.gen, "bob", "tablet", &items,
+	    &bytes) == STORE_NOTFOUND);
+	CHECK(admin_queue_purge(&e.txn, &e.gen, "bob", "laptop", &items,
+	    &bytes) == STORE_OK);
 	CHECK(items == 2 && bytes > 0);
 	CHECK(store_device_get(&e.txn, "bob", "laptop", &r) == STORE_OK);
 	CHECK(r.count == 0 && r.bytes == 0);

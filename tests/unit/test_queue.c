@@ -1017,16 +1017,19 @@ test_sweep_items(void)
 	    STORE_OK && res.err == TE_OK);
 	targets_free(&res.targets);
 
-	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 5999, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 5999, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.items == 0 && sw.msgs == 0 && sw.removed.n == 0);
 	targets_free(&sw.removed);
-	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 6000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 6000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.items == 3 && sw.msgs == 1 && sw.removed.n == 0);
 	targets_free(&sw.removed);
 	CHECK(qlen(&e, "bob", "phone") == 1 && qlen(&e, "bob", "tablet") == 1 &&
 	    qlen(&e, "alice", "laptop") == 1);
 	CHECK(msg_count(&e) == 1);
-	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 8000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 8000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.items == 3 && sw.msgs == 1);
 	targets_free(&sw.removed);
 	CHECK(qlen(&e, "bob", "phone") == 0 && msg_count(&e) == 0);
@@ -1061,18 +1064,21 @@ test_sweep_msgs(void)
 
 	/* A window longer than message_ttl keeps records past their items. */
 	conf.dedup_window = 3000;
-	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 3999, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 3999, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.msgs == 0 && sw.items == 3);
 	targets_free(&sw.removed);
 	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK);
-	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 4000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 4000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.msgs == 1 && sw.items == 0);
 	targets_free(&sw.removed);
 	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_NOTFOUND);
 	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_OK);
 	CHECK(d.ts == 2500);
 	CHECK(store_dedup_get(&e.txn, "alice", "c-3", &d) == STORE_OK);
-	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 5600, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 5600, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.msgs == 2);
 	targets_free(&sw.removed);
 	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_NOTFOUND);
@@ -1158,13 +1164,15 @@ test_sweep_tokens(void)
 	/* Issued for a queue the device no longer has. */
 	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid + 100, 9000,
 	    gone) == STORE_OK);
-	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 2000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 2000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.tokens == 2 && sw.removed.n == 0);
 	targets_free(&sw.removed);
 	CHECK(account_token_check(&e.txn, ok, 2000, &t) == STORE_OK);
 	CHECK(account_token_revoke(&e.txn, old) == STORE_NOTFOUND);
 	CHECK(account_token_revoke(&e.txn, gone) == STORE_NOTFOUND);
-	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 2000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 2000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.tokens == 0);
 	targets_free(&sw.removed);
 	CHECK(env_close(&e) == 0);
