@@ -635,10 +635,19 @@ count_mref(void *arg, const char *node, const struct mid *mid,
 	return (STORE_WALK_NEXT);
 }
 
+/* media_verify's report: a problem line, shown as a comment. */
+static void
+no_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("# %s\n", line);
+}
+
 /*
  * Media references on n2 (tickd-cluster(7) MEDIA): a message from n1
  * naming an ID of n1's and one of n2's takes a local reference and sends
- * n1 an mref +1; bob's ack gives both back (-1 to n1).  As the owner, an
+ * n1 an mref +1 (verify counts only the local one); bob's ack gives both
+ * back (-1 to n1).  As the owner, an
  * mref from n1 moves the count once, whatever the copies.
  */
 static int
@@ -653,6 +662,7 @@ test_media_refs(void)
 	struct mid		 m;
 	enum tick_err		 err;
 	struct mrefs		 mr;
+	json_t			*sum;
 	uint8_t			 sha[32], id[MEDIA_ID_BYTES];
 	char			 p[512], ids[MEDIA_ID_LEN + 1];
 
@@ -669,7 +679,7 @@ test_media_refs(void)
 	snprintf(p, sizeof p, "{\"from\":\"alice\",\"from_device\":"
 	    "\"phone\",\"to\":\"bob\",\"id\":\"c1\",\"ts\":2000,"
 	    "\"body\":\"hi\",\"media\":[\"n1.AAAAAAAAAAAAAAAAAAAAAA\","
-	    "\"n2.%s\"]}", ids);
+	    "\"n2.%s\",\"n3.%s\"]}", ids, ids);
 	memset(&a, 0, sizeof a);
 	v[0] = entry("n1", "msg", 2000, 1, p);
 	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 2000, &a) == STORE_OK);
@@ -680,6 +690,12 @@ test_media_refs(void)
 	CHECK(store_cout_walk(&e.txn, "n1", NULL, count_mref, &mr) ==
 	    STORE_OK && mr.n == 1 && strcmp(mr.last, "{\"ids\":"
 	    "[\"AAAAAAAAAAAAAAAAAAAAAA\"],\"d\":1}") == 0);
+	/* n3's ID of the same bytes is n3's to count, not this node's. */
+	sum = json_pack("{s:b,s:i,s:i}", "consistent", 1, "problems", 0,
+	    "repaired", 0);
+	CHECK(media_verify(&e.txn, NULL, 0, no_line, NULL, sum) == STORE_OK &&
+	    json_is_true(json_object_get(sum, "consistent")));
+	json_decref(sum);
 	CHECK(store_queue_walk(&e.txn, qid_of(&e, "bob", "laptop"), NULL,
 	    first_item, &m) == STORE_OK);
 	memset(&ar, 0, sizeof ar);
