@@ -27,7 +27,7 @@ from cluster_test import *  # noqa: E402,F403
 skip_unless_cluster()
 need_tickctl()
 
-TTL = 4
+TTL = 15 if VALGRIND else 4
 
 
 def follow(url, token):
