@@ -9,8 +9,9 @@
 # unavailable when Redis cannot say; a group send from n2 to a group homed
 # on n1 with members on n1 and n3 references n2's upload once per member
 # home; n2 SIGKILLed right after an ack commits counts its -1 once; Redis
-# restarted empty gets tickd:m back; an origin cut off from Redis answers
-# unavailable.
+# restarted empty gets tickd:m back; deleting an ID (by its uploader, by
+# tickctl, with the account) deletes the key; an origin cut off from Redis
+# answers unavailable.
 
 import asyncio
 import os
@@ -191,6 +192,32 @@ async def main(t):
         for c in (a, at, dv):
             await c.close()
 
+        # Deleted by its uploader, by tickctl, with its account: the key
+        # goes, and other nodes answer no_such_media.
+        def up(tok, user):
+            r = http_request(n1, "POST", "/v1/media", body=user.encode(),
+                token=tok, headers={"Content-Type": "text/plain"})
+            return (r.json or {}).get("media", "")
+
+        gone = lambda i: cl.redis.cmd("EXISTS", f"tickd:m:{{{i}}}") == "0"
+        tc = token_for(n1, "carol", "phone", new=True)
+        d1, d2, d3 = up(ta, "alice"), up(ta, "alice"), up(tc, "carol")
+        t.ok(wait_for(lambda: not any(gone(i) for i in (d1, d2, d3)), 5),
+            "three more uploads on n1: their keys are set")
+        r1 = http_request(n1, "DELETE", f"/v1/media/{d1}", token=ta)
+        r2 = tickctl(n1, "media", "del", d2)
+        r3 = tickctl(n1, "user", "del", "carol")
+        t.ok(r1.status == 204 and r2.ok and r3.ok and
+            wait_for(lambda: all(gone(i) for i in (d1, d2, d3)), 5),
+            "DELETE by alice, tickctl media del, tickctl user del carol: "
+            "the three keys go", [r1.status, r2, r3])
+        dv = await Client.connect(n3, td, name="dave")
+        s = await dv.request({"op": "send", "to": "alice", "id": "g1",
+            "body": "x", "media": [d1]})
+        t.ok(s is not None and s.get("code") == "no_such_media",
+            "dave (n3) names the deleted ID: no_such_media", s)
+        await dv.close()
+
         # n1 cut off from Redis cannot check an ID of n2's.
         b = await Client.connect(n2, tb, name="bob")
         r = http_request(n2, "POST", "/v1/media", body=b"b2", token=tb,
@@ -219,4 +246,4 @@ async def main(t):
         await b.close()
 
 
-run(main, 30, timeout=150)
+run(main, 33, timeout=150)
