@@ -242,8 +242,27 @@ async def main(t):
         t.ok(s is not None and s.get("op") == "sent" and m is not None and
             m.get("media") == [b2], "Redis back: the same send is sent and "
             "bob gets it", [s, m])
+
+        # alice's own ID spelled bare reaches bob spelled n1.ID; n2's ID
+        # in a send of alice's to herself (her tablet, on n1) is counted
+        # on n2 through an mref from n1.
+        s = await a.request({"op": "send", "to": "bob", "id": "c2",
+            "body": "x", "media": [km[3:]]})
+        m = await b.recv_op("msg", 10)
+        while m is not None and m.get("id") != "c2":
+            m = await b.recv_op("msg", 10)
+        t.ok(s is not None and s.get("op") == "sent" and m is not None and
+            m.get("media") == [km], "an ID of n1's sent bare: bob's msg "
+            "spells it n1.ID", [s, m])
+        before = refs(n2, b2)
+        s = await a.request({"op": "send", "to": "alice", "id": "c3",
+            "body": "x", "media": [b2]})
+        t.ok(s is not None and s.get("op") == "sent" and
+            wait_for(lambda: refs(n2, b2) == before + 1, 10),
+            "alice sends herself n2's ID on n1: her tablet's item is "
+            "counted on n2", [s, before, refs(n2, b2)])
         await a.close()
         await b.close()
 
 
-run(main, 33, timeout=150)
+run(main, 35, timeout=150)
