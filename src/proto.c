@@ -273,15 +273,13 @@ struct media_wait {
 static void
 media_wait_end(struct media_wait *w)
 {
-	if (w->c->dead)
-		;
-	else if (w->unknown)
+	if (!w->c->dead && w->unknown)
 		ws_send_error(w->c, TE_NO_SUCH_MEDIA, "a media ID is not live; "
 		    "nothing was stored", w->r.ref, w->r.idv);
-	else if (w->down)
+	else if (!w->c->dead && w->down)
 		ws_send_error(w->c, TE_UNAVAILABLE, "the media's owner node "
 		    "cannot be asked; nothing was stored", w->r.ref, w->r.idv);
-	else {
+	else if (!w->c->dead) {
 		w->r.media_checked = 1;
 		send_run(w->c, &w->r);
 	}
