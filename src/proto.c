@@ -301,6 +301,29 @@ media_checked(void *arg, int status)
 }
 
 /*
+ * Whether c's send r repeats an id sent within dedup_window: its media
+ * was checked then, and the repeat gets the first answer whatever became
+ * of the media since (tickd-protocol(7) MESSAGES: the same id, the same
+ * reply).
+ */
+static int
+send_repeated(struct conn *c, const struct proto_req *r)
+{
+	struct send_req	 sreq;
+	struct send_res	 res;
+	struct txn	*txn;
+
+	if ((txn = batch_txn()) == NULL)
+		return (0);
+	memset(&sreq, 0, sizeof sreq);
+	memset(&res, 0, sizeof res);
+	sreq.from = c->user;
+	sreq.id = r->id;
+	sreq.now = now_ms();
+	return (queue_send_dup(txn, &srv.conf, &sreq, &res) == 1);
+}
+
+/*
  * In a cluster, spells each ID of r's media with its owner, this node's
  * own with node_name, so that other nodes know whose it is; then checks
  * those of other nodes (see media_wait), taking r over and returning 1,
@@ -376,7 +399,7 @@ send_run(struct conn *c, struct proto_req *r)
 	int		 ret, where;
 
 	if (r->media != NULL && !r->media_checked && cluster_on() &&
-	    media_remote_check(c, r))
+	    !send_repeated(c, r) && media_remote_check(c, r))
 		return;
 	if (!limit_send(c->user)) {
 		srv.stats.rate_limited++;

@@ -261,8 +261,24 @@ async def main(t):
             wait_for(lambda: refs(n2, b2) == before + 1, 10),
             "alice sends herself n2's ID on n1: her tablet's item is "
             "counted on n2", [s, before, refs(n2, b2)])
+
+        # A repeated id gets its first answer, whatever became of the media.
+        r = http_request(n2, "POST", "/v1/media", body=b"b3", token=tb,
+            headers={"Content-Type": "text/plain"})
+        b3 = (r.json or {}).get("media", "")
+        s1 = await a.request({"op": "send", "to": "bob", "id": "r1",
+            "body": "x", "media": [b3]})
+        r = http_request(n2, "DELETE", f"/v1/media/{b3}", token=tb)
+        gone3 = wait_for(lambda: cl.redis.cmd("EXISTS",
+            f"tickd:m:{{{b3}}}") == "0", 5)
+        s2 = await a.request({"op": "send", "to": "bob", "id": "r1",
+            "body": "x", "media": [b3]})
+        t.ok(s1 is not None and s1.get("op") == "sent" and r.status == 204
+            and gone3 and s2 is not None and s2.get("dup") is True and
+            s2.get("mid") == s1.get("mid"), "alice's send repeated after "
+            "bob deleted the n2 ID: the first sent again, dup", [s1, s2])
         await a.close()
         await b.close()
 
 
-run(main, 35, timeout=150)
+run(main, 36, timeout=150)
