@@ -311,15 +311,15 @@ account_claim_device(struct txn *txn, const char *user, const char *device,
  * queue_sweep deletes them.
  */
 int
-account_remove_device(struct txn *txn, const char *user, const char *device,
-    uint64_t now)
+account_remove_device(struct txn *txn, struct midgen *gen, const char *user,
+    const char *device, uint64_t now)
 {
 	struct dev_rec	r;
 	int		rc, n;
 
 	if ((rc = store_device_get(txn, user, device, &r)) != STORE_OK)
 		return (rc);
-	if ((rc = media_queue_release(txn, r.qid, now)) != STORE_OK ||
+	if ((rc = media_queue_release(txn, gen, r.qid, now)) != STORE_OK ||
 	    (rc = store_queue_drop(txn, r.qid)) != STORE_OK ||
 	    (rc = store_keys_drop(txn, user, device)) != STORE_OK ||
 	    (rc = store_device_del(txn, user, device)) != STORE_OK ||

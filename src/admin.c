@@ -129,7 +129,8 @@ dedup_del_fn(void *arg, const char *user, const char *id,
  * acks of copies already queued for others still find them.
  */
 int
-admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
+admin_user_delete(struct txn *txn, struct midgen *gen, const char *user,
+    struct admin_del *res)
 {
 	struct user_rec		 u;
 	struct adevs		 d;
@@ -144,8 +145,8 @@ admin_user_delete(struct txn *txn, const char *user, struct admin_del *res)
 	if ((rc = adevs_collect(txn, user, NULL, &d)) != STORE_OK)
 		goto out;
 	for (i = 0; i < d.n; i++) {
-		if ((rc = media_queue_release(txn, d.v[i].r.qid, now_ms())) !=
-		    STORE_OK ||
+		if ((rc = media_queue_release(txn, gen, d.v[i].r.qid,
+		    now_ms())) != STORE_OK ||
 		    (rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
 		    (rc = store_keys_drop(txn, user, d.v[i].device)) !=
 		    STORE_OK ||
@@ -186,8 +187,8 @@ out:
  * there is no such user or device.
  */
 int
-admin_queue_purge(struct txn *txn, const char *user, const char *device,
-    uint64_t *items, uint64_t *bytes)
+admin_queue_purge(struct txn *txn, struct midgen *gen, const char *user,
+    const char *device, uint64_t *items, uint64_t *bytes)
 {
 	struct user_rec	 u;
 	struct adevs	 d;
@@ -207,8 +208,8 @@ admin_queue_purge(struct txn *txn, const char *user, const char *device,
 		*items += d.v[i].r.count;
 		*bytes += d.v[i].r.bytes;
 		d.v[i].r.count = d.v[i].r.bytes = 0;
-		if ((rc = media_queue_release(txn, d.v[i].r.qid, now_ms())) !=
-		    STORE_OK ||
+		if ((rc = media_queue_release(txn, gen, d.v[i].r.qid,
+		    now_ms())) != STORE_OK ||
 		    (rc = store_queue_drop(txn, d.v[i].r.qid)) != STORE_OK ||
 		    (rc = store_device_put(txn, user, d.v[i].device,
 		    &d.v[i].r)) != STORE_OK)

@@ -2,12 +2,13 @@
 /*
  * cluster-apply.c: what a node of a cluster does with a batch of entries
  * read from its stream (tickd-cluster(7) CROSS-NODE DELIVERY): in the one
- * transaction of the batch, apply each new msg and rcpt record, skip what
- * the cursor or a dedup record says was applied, delete the outbox
- * records a done confirms, serve each new req (cluster-serve.c), trim
- * dedup records below each origin's low-water mark, and advance the
- * cursor.  What to acknowledge, which done and rep entries to send go
- * back to the caller, who does so after the commit.  No I/O here.
+ * transaction of the batch, apply each new msg, rcpt, gmsg, gev, gleave
+ * and mref record, skip what the cursor or a dedup record says was
+ * applied, delete the outbox records a done confirms, serve each new req
+ * (cluster-serve.c), trim dedup records below each origin's low-water
+ * mark, and advance the cursor.  What to acknowledge, which done and rep
+ * entries to send go back to the caller, who does so after the commit.
+ * No I/O here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,7 +367,8 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		}
 		durable = strcmp(e->k, "msg") == 0 ||
 		    strcmp(e->k, "rcpt") == 0 || strcmp(e->k, "gev") == 0 ||
-		    strcmp(e->k, "gmsg") == 0 || strcmp(e->k, "gleave") == 0;
+		    strcmp(e->k, "gmsg") == 0 || strcmp(e->k, "gleave") == 0 ||
+		    strcmp(e->k, "mref") == 0;
 		if (!durable) {
 			/* Mids are never reused: a done is always safe. */
 			if (strcmp(e->k, "done") == 0 &&
@@ -415,6 +417,8 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		else if (strcmp(e->k, "gmsg") == 0)
 			rc = group_apply_gmsg(txn, gen, conf, e->o, &e->om, p,
 			    now, &a->targets);
+		else if (strcmp(e->k, "mref") == 0)
+			rc = media_mref_apply(txn, e->o, p, now);
 		else if (strcmp(e->k, "gleave") == 0) {
 			rc = group_apply_gleave(txn, gen, conf, e->o, p, now,
 			    &a->targets, &left);

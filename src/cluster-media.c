@@ -8,8 +8,13 @@
  * key and serves the ID it names.  A grant is not deleted when used: a
  * client may resume or repeat a download (ranges, HEAD then GET) within
  * its lifetime, and it gives nothing but the one ID its holder could
- * already fetch at its home.  Every command is asynchronous
- * (redisAsyncCommandArgv(3) of hiredis), never a wait on the loop.
+ * already fetch at its home.
+ *
+ * The owner also keeps m:{ID} while the ID is live, so that a node
+ * accepting a send that names it can tell it from an unknown one; the
+ * key is a copy, written back with the other mirrors after Redis lost
+ * its data.  Every command is asynchronous (redisAsyncCommandArgv(3) of
+ * hiredis), never a wait on the loop.
  */
 #include <sys/types.h>
 
@@ -25,7 +30,7 @@
 #include "tickd.h"
 #include "cluster.h"
 
-/* A grant being written or read, and whom to tell. */
+/* A grant being written or read, or an ID checked, and whom to tell. */
 struct mgrant {
 	void		(*fn)(void *, int);
 	void		*arg;
@@ -128,6 +133,144 @@ cluster_media_grant_check(const char *grant, const char *id,
 	argv[0] = "GET";
 	argv[1] = key;
 	rc = rconn_cmd(&cl.cmd, grant_get_cb, g, 0, 2, argv, NULL);
+	free(key);
+	if (rc != 0)
+		free(g);
+	return (rc);
+}
+
+/* The key m:{ID} of this node's ID id, spelled with the node's name. */
+static char *
+live_key(const uint8_t id[MEDIA_ID_BYTES])
+{
+	char	ids[MEDIA_ID_LEN + 1], name[MEDIA_NAME_MAX + 1];
+
+	media_id_format(id, ids);
+	snprintf(name, sizeof name, "%s.%s", srv.conf.node_name, ids);
+	return (cluster_k("m", name));
+}
+
+/*
+ * Writes (live) or deletes m:{ID} for this node's ID id.  Nothing waits
+ * for it: a failure is logged, and the key comes back with the mirrors
+ * (cluster_media_writeback).
+ */
+void
+cluster_media_live(const uint8_t id[MEDIA_ID_BYTES], int live)
+{
+	const char	*argv[3];
+	char		*key;
+
+	if (!cl.on)
+		return;
+	key = live_key(id);
+	argv[0] = live ? "SET" : "DEL";
+	argv[1] = key;
+	argv[2] = "1";
+	if (rconn_cmd(&cl.cmd, cluster_logged_cb, live ? "SET m" : "DEL m", 0,
+	    live ? 3 : 2, argv, NULL) != 0)
+		log_debug("cluster: m:{ID} not %s now; written back later",
+		    live ? "set" : "deleted");
+	free(key);
+}
+
+/* User index walk callback: deletes m:{ID} of each of the user's IDs. */
+static int
+user_gone_fn(void *arg, uint64_t unused, const uint8_t *id)
+{
+	(void)arg;
+	(void)unused;
+	cluster_media_live(id, 0);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Deletes m:{ID} of every ID of user, read from txn, whose account and
+ * media are being deleted.
+ */
+void
+cluster_media_user_gone(struct txn *txn, const char *user)
+{
+	if (cl.on && store_media_user_walk(txn, user, user_gone_fn, NULL) !=
+	    STORE_OK)
+		log_warnx("cluster: cannot read the media of %s", user);
+}
+
+/* What the media walk of a write-back carries. */
+struct mback {
+	uint64_t	now, ttl, n;
+};
+
+/* Media walk callback: writes m:{ID} of each live ID again. */
+static int
+writeback_fn(void *arg, const uint8_t *id, const struct media_rec *r)
+{
+	struct mback	*b = arg;
+
+	if (id != NULL && r != NULL && media_live(r, b->now, b->ttl)) {
+		cluster_media_live(id, 1);
+		b->n++;
+	}
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Writes m:{ID} again for every live ID of this node, read from txn:
+ * after Redis lost its data, or at the first answer after a start, as
+ * the other mirrors are (tickd-cluster(7) FAILURES).
+ */
+void
+cluster_media_writeback(struct txn *txn)
+{
+	struct mback	b = { .now = now_ms(), .ttl = srv.conf.media_ttl };
+
+	if (store_media_walk(txn, writeback_fn, &b) != STORE_OK)
+		log_warnx("cluster: cannot read the media to mirror");
+	else if (b.n > 0)
+		log_debug("cluster: %llu media IDs mirrored",
+		    (unsigned long long)b.n);
+}
+
+/* The reply to GET m:{ID}: whether the ID is live on its owner. */
+static void
+live_get_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr;
+	struct mgrant	*g = arg;
+	int		 st;
+
+	rconn_answered(ac->data);
+	if (reply == NULL || (reply->type != REDIS_REPLY_STRING &&
+	    reply->type != REDIS_REPLY_NIL))
+		st = CLUSTER_DOWN;
+	else
+		st = reply->type == REDIS_REPLY_STRING ? CLUSTER_FOUND :
+		    CLUSTER_NONE;
+	g->fn(g->arg, st);
+	free(g);
+}
+
+/*
+ * Checks id, spelled "node.ID" with another node's name, against its
+ * owner's m:{ID}: fn learns CLUSTER_FOUND if it is live, CLUSTER_NONE if
+ * not, CLUSTER_DOWN if Redis failed.  -1, fn not called, when Redis
+ * cannot take the command now.
+ */
+int
+cluster_media_check(const char *id, void (*fn)(void *, int), void *arg)
+{
+	struct mgrant	*g;
+	const char	*argv[2];
+	char		*key;
+	int		 rc;
+
+	g = xcalloc(1, sizeof *g);
+	g->fn = fn;
+	g->arg = arg;
+	key = cluster_k("m", id);
+	argv[0] = "GET";
+	argv[1] = key;
+	rc = rconn_cmd(&cl.cmd, live_get_cb, g, 0, 2, argv, NULL);
 	free(key);
 	if (rc != 0)
 		free(g);

@@ -230,6 +230,39 @@ cluster_media_grant_check(const char *grant, const char *id,
 	return (-1);
 }
 
+/* Nothing to mirror on a single node. */
+void
+cluster_media_live(const uint8_t id[MEDIA_ID_BYTES], int live)
+{
+	(void)id;
+	(void)live;
+}
+
+/* Nothing to mirror on a single node. */
+void
+cluster_media_writeback(struct txn *txn)
+{
+	(void)txn;
+}
+
+/* Nothing to mirror on a single node. */
+void
+cluster_media_user_gone(struct txn *txn, const char *user)
+{
+	(void)txn;
+	(void)user;
+}
+
+/* Unreachable: no ID names another node on a single node. */
+int
+cluster_media_check(const char *id, void (*fn)(void *, int), void *arg)
+{
+	(void)id;
+	(void)fn;
+	(void)arg;
+	return (-1);
+}
+
 /* Every user is local or unknown: typing stays here. */
 int
 cluster_typing(struct txn *txn, const char *from, const char *to,

@@ -790,6 +790,16 @@ fwd_reply_cb(redisAsyncContext *ac, void *r, void *arg)
 	kick(cs.ev_fwd);
 }
 
+/* The k field of each kind of outbox record (tickd-cluster(7)). */
+static const char *const cout_kinds[] = {
+	[COUT_MSG] = "msg",
+	[COUT_RCPT] = "rcpt",
+	[COUT_GEV] = "gev",
+	[COUT_GMSG] = "gmsg",
+	[COUT_GLEAVE] = "gleave",
+	[COUT_MREF] = "mref",
+};
+
 /* Outbox walk callback: one XADD per record, up to cluster_batch. */
 static int
 fwd_fn(void *arg, const char *node, const struct mid *mid,
@@ -816,9 +826,8 @@ fwd_fn(void *arg, const char *node, const struct mid *mid,
 	argv[7] = "lw";
 	argv[8] = f->lws;
 	argv[9] = "k";
-	argv[10] = r->kind == COUT_RCPT ? "rcpt" : r->kind == COUT_GEV ?
-	    "gev" : r->kind == COUT_GMSG ? "gmsg" : r->kind == COUT_GLEAVE ?
-	    "gleave" : "msg";
+	argv[10] = r->kind < sizeof cout_kinds / sizeof cout_kinds[0] &&
+	    cout_kinds[r->kind] != NULL ? cout_kinds[r->kind] : "msg";
 	argv[11] = "p";
 	argv[12] = r->payload;
 	for (i = 0; i < 12; i++)

@@ -528,6 +528,7 @@ epoch_changed(uint64_t epoch)
 	if (store_txn_begin(srv.store, &rtxn, 0) == STORE_OK) {
 		store_user_walk(&rtxn, writeback_fn, &rtxn);
 		cluster_groups_writeback(&rtxn);
+		cluster_media_writeback(&rtxn);
 		store_txn_abort(&rtxn);
 	}
 	cluster_stream_resend_all();
@@ -560,8 +561,9 @@ group_cb(redisAsyncContext *ac, void *r, void *arg)
 
 /*
  * The first time Redis answers after a start, with its data kept: every
- * group's mirror is written again, since a change committed just before
- * a crash or a stop may never have reached it (tickd-cluster(7) GROUPS).
+ * group's mirror and media key is written again, since a change committed
+ * just before a crash or a stop, or while Redis was unreachable, may never
+ * have reached it (tickd-cluster(7) GROUPS, MEDIA).
  */
 static void
 mirrors_again(void)
@@ -573,6 +575,7 @@ mirrors_again(void)
 		return;
 	}
 	cluster_groups_writeback(&rtxn);
+	cluster_media_writeback(&rtxn);
 	store_txn_abort(&rtxn);
 }
 

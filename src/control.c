@@ -516,7 +516,10 @@ cmd_user_del(struct ctl *ctl, json_t *args)
 	json_array_foreach(names, i, v)
 		cluster_group_changed(json_string_value(v));
 	json_decref(names);
-	if ((ret = admin_user_delete(txn, user, &del)) == STORE_NOTFOUND) {
+	/* Its media goes with it: so does tickd-cluster(7)'s tickd:m. */
+	cluster_media_user_gone(txn, user);
+	if ((ret = admin_user_delete(txn, &srv.midgen, user, &del)) ==
+	    STORE_NOTFOUND) {
 		ctl_error(ctl, "no such user: %s", user);
 		return;
 	}
@@ -751,7 +754,8 @@ cmd_device_del(struct ctl *ctl, json_t *args)
 	if ((txn = ctl_batch(ctl)) == NULL)
 		return;
 	if ((ret = store_user_get(txn, user, &u)) == STORE_OK)
-		ret = account_remove_device(txn, user, device, now_ms());
+		ret = account_remove_device(txn, &srv.midgen, user, device,
+		    now_ms());
 	if (ret == STORE_NOTFOUND) {
 		ctl_error(ctl, "no such device: %s:%s", user, device);
 		return;
@@ -817,8 +821,8 @@ cmd_queue_purge(struct ctl *ctl, json_t *args)
 	if (ctl_target(ctl, ctl_arg(args, 0), user, device) != 0 ||
 	    (txn = ctl_batch(ctl)) == NULL)
 		return;
-	ret = admin_queue_purge(txn, user, device[0] != '\0' ? device : NULL,
-	    &items, &bytes);
+	ret = admin_queue_purge(txn, &srv.midgen, user, device[0] != '\0' ?
+	    device : NULL, &items, &bytes);
 	if (ret == STORE_NOTFOUND) {
 		ctl_error(ctl, "no such user or device: %s", ctl_arg(args, 0));
 		return;
@@ -1297,6 +1301,7 @@ cmd_media_del(struct ctl *ctl, json_t *args)
 	struct txn	*txn;
 	const char	*id = ctl_arg(args, 0);
 	json_t		*res;
+	uint8_t		 bytes[MEDIA_ID_BYTES];
 	int		 ret;
 
 	if ((txn = ctl_batch(ctl)) == NULL)
@@ -1311,6 +1316,9 @@ cmd_media_del(struct ctl *ctl, json_t *args)
 		return;
 	}
 	log_info("control: uid %u: deleted media %s", (unsigned)ctl->uid, id);
+	if (cluster_on() && media_id_read(ctl_media_node(), id, strlen(id),
+	    bytes) == 0)
+		cluster_media_live(bytes, 0);
 	ctl_ok_durable(ctl, res);
 }
 

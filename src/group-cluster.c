@@ -300,6 +300,7 @@ group_apply_gev(struct txn *txn, struct midgen *gen, const struct conf *conf,
 {
 	struct gctx	 x;
 	struct user_rec	 u;
+	struct media_refs refs;
 	struct item	 it;
 	struct mid	 mid;
 	json_t		*users, *frame, *msg, *v;
@@ -335,6 +336,9 @@ group_apply_gev(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	midgen_next(gen, now, &mid);
 	mid_format(&mid, ms);
 	json_object_set_new(frame, "mid", json_string(ms));
+	/* The sender's home checked the media the frame names. */
+	media_refs_read(conf, from != NULL ? json_object_get(frame, "media") :
+	    NULL, &refs);
 	data = json_dumps(frame, JSON_COMPACT);
 	json_decref(frame);
 	if (data == NULL)
@@ -382,6 +386,8 @@ group_apply_gev(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	}
 	if (rc == STORE_OK && from != NULL && items > 0)
 		rc = gev_msg_records(&x, msg, &mid, it.ts, skipped);
+	if (rc == STORE_OK && from != NULL)
+		rc = media_refs_take(txn, gen, &mid, &refs, items, now);
 	free(data);
 	gctx_close(&x);
 	return (rc);
@@ -450,6 +456,7 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 {
 	struct gctx		 x;
 	struct gmsg_rec		 gm;
+	struct media_refs	 refs;
 	struct item		 it;
 	struct cout_rec		 o;
 	json_t			*p;
@@ -484,6 +491,11 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 	if ((rc = queue_remote_room(txn, conf, req, res)) != STORE_OK ||
 	    res->err != TE_OK)
 		return (rc);
+	refs.n = 0;
+	if (req->media != NULL && ((rc = media_refs_check(txn, conf,
+	    req->media, req->now, req->media_remote_ok, &refs, &res->err)) !=
+	    STORE_OK || res->err != TE_OK))
+		return (rc);
 	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);
 	s = queue_msg_frame(gen, req, res, body, blen, ms, &len);
@@ -506,6 +518,9 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 	rc = group_user_items(&x, req->from, req->from_device,
 	    conf->max_queue, &res->mid, &it, &res->skipped, &res->items);
 	gctx_close(&x);
+	if (rc == STORE_OK)
+		rc = media_refs_take(txn, gen, &res->mid, &refs, res->items,
+		    req->now);
 	p = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s%}", "g", req->to, "from",
 	    req->from, "from_device", req->from_device, "id", req->id, "ts",
 	    (json_int_t)res->ts, "frame", s, len);
@@ -582,6 +597,7 @@ group_apply_gmsg(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	struct gmsg_fan		 f;
 	struct gmsg_rec		 gm;
 	struct msg_rec		 mr;
+	struct media_refs	 refs;
 	struct item		 it;
 	struct mid		 mid;
 	json_t			*frame;
@@ -624,6 +640,8 @@ group_apply_gmsg(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	midgen_next(gen, now, &mid);
 	mid_format(&mid, ms);
 	json_object_set_new(frame, "mid", json_string(ms));
+	/* The sender's home checked the media the frame names. */
+	media_refs_read(conf, json_object_get(frame, "media"), &refs);
 	data = json_dumps(frame, JSON_COMPACT);
 	json_decref(frame);
 	if (data == NULL) {
@@ -657,6 +675,9 @@ group_apply_gmsg(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (rc);
 	if (f.items == 0)
 		return (STORE_OK);
+	if ((rc = media_refs_take(txn, gen, &mid, &refs, f.items, now)) !=
+	    STORE_OK)
+		return (rc);
 	/* Receipts of the members homed here go back to origin. */
 	gm.skipped = f.skipped;
 	memset(&mr, 0, sizeof mr);

@@ -117,8 +117,8 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	/* Media rule 3 of tickd-protocol(7) MEDIA, as for a 1:1 send. */
 	refs.n = 0;
 	if (req->media != NULL) {
-		rc = media_refs_check(txn, conf, req->media, req->now, &refs,
-		    &res->err);
+		rc = media_refs_check(txn, conf, req->media, req->now,
+		    req->media_remote_ok, &refs, &res->err);
 		if (rc != STORE_OK || res->err != TE_OK) {
 			free(body);
 			gctx_close(&x);
@@ -161,7 +161,8 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	res->skipped = f.skipped;
 	res->items = f.items;
 	if (refs.n != 0 &&
-	    (rc = media_refs_take(txn, &res->mid, &refs, f.items)) != STORE_OK)
+	    (rc = media_refs_take(txn, gen, &res->mid, &refs, f.items,
+	    req->now)) != STORE_OK)
 		return (rc);
 	gm.expect = gm.receipts ? x.g.members - 1 : 0;
 	return (group_send_records(txn, req, res, &gm));

@@ -432,10 +432,14 @@ upload_finish(struct conn *c)
 		return;
 	}
 	media_id_format(id, ids);
-	/* In a cluster, IDs name their node (tickd-cluster(7) Home nodes). */
-	if (cluster_on())
+	/*
+	 * In a cluster, IDs name their node (tickd-cluster(7) Home nodes),
+	 * and m:{ID} tells other nodes that it is live (MEDIA).
+	 */
+	if (cluster_on()) {
 		snprintf(name, sizeof name, "%s.%s", srv.conf.node_name, ids);
-	else
+		cluster_media_live(id, 1);
+	} else
 		strlcpy(name, ids, sizeof name);
 	hex_encode(sha, 32, hex);
 	snprintf(url, sizeof url, "/v1/media/%s", name);
@@ -795,6 +799,7 @@ del(struct conn *c, struct http_req *req, const char *idstr)
 {
 	struct token_rec	 tok;
 	struct txn		*txn;
+	uint8_t			 id[MEDIA_ID_BYTES];
 	char			*h;
 	int			 ret;
 
@@ -826,6 +831,9 @@ del(struct conn *c, struct http_req *req, const char *idstr)
 		return;
 	}
 	log_info("media: %s deleted %s", tok.user, idstr);
+	if (cluster_on() && media_id_read(srv.conf.node_name, idstr,
+	    strlen(idstr), id) == 0)
+		cluster_media_live(id, 0);
 	xasprintf(&h, "HTTP/1.1 204 No Content\r\nConnection: %s\r\n\r\n",
 	    c->keepalive ? "keep-alive" : "close");
 	batch_defer(c, h, strlen(h), NULL, 0);
@@ -895,6 +903,14 @@ media_http_totals(uint64_t *files, uint64_t *bytes)
 	store_txn_abort(&txn);
 }
 
+/* media_sweep's callback: an expired ID's m:{ID} goes. */
+static void
+sweep_gone(void *arg, const uint8_t *id)
+{
+	(void)arg;
+	cluster_media_live(id, 0);
+}
+
 /*
  * The sweep's part for media: expired IDs go in this turn's batch, and
  * the files the committed store no longer names are unlinked.
@@ -905,7 +921,8 @@ media_http_sweep(struct txn *batch)
 	struct txn	done;
 	uint64_t	expired = 0, unlinked = 0;
 
-	if (media_sweep(batch, &srv.conf, now_ms(), &expired) != STORE_OK)
+	if (media_sweep(batch, &srv.conf, now_ms(), &expired, sweep_gone,
+	    NULL) != STORE_OK)
 		return;
 	srv.stats.media_expired += expired;
 	if (store_txn_begin(srv.store, &done, 0) != STORE_OK)

@@ -666,8 +666,8 @@ route_logout(struct conn *c, struct http_req *req)
 		return;
 	}
 	if (ret == STORE_OK)
-		ret = account_remove_device(txn, tok.user, tok.device,
-		    now_ms());
+		ret = account_remove_device(txn, &srv.midgen, tok.user,
+		    tok.device, now_ms());
 	if (ret == STORE_OK)
 		ret = account_token_revoke(txn, req->bearer);
 	if (ret != STORE_OK && ret != STORE_NOTFOUND) {

@@ -157,7 +157,10 @@ struct mverify {
 	size_t		 nfixrefs, fixrefs_cap;
 };
 
-/* Media references walk callback: gathers the IDs each message names. */
+/*
+ * Media references walk callback: gathers the IDs of this node's that
+ * each message names (an ID of another node is counted by its owner).
+ */
 static int
 mv_refs_fn(void *arg, const struct mid *mid, const struct media_refs *m)
 {
@@ -166,6 +169,8 @@ mv_refs_fn(void *arg, const struct mid *mid, const struct media_refs *m)
 
 	(void)mid;
 	for (i = 0; i < m->n; i++) {
+		if (m->node[i][0] != '\0')
+			continue;
 		v->refs = xgrow(v->refs, &v->refs_cap, v->nrefs + 1,
 		    sizeof *v->refs);
 		memcpy(v->refs[v->nrefs++], m->ids[i], MEDIA_ID_BYTES);

@@ -271,17 +271,45 @@ media_member_ok(const json_t *a, uint64_t max)
 }
 
 /*
+ * Reads an ID as a client spells it, with the node that owns it: owner is
+ * "" for this node's own (bare, or spelled with node, this node's
+ * node_name or NULL), else the node_name before the "." (tickd-cluster(7)
+ * MEDIA).  -1 if it is malformed.
+ */
+int
+media_id_owner(const char *node, const char *s, size_t len,
+    char owner[MEDIA_NODE_MAX + 1], uint8_t id[MEDIA_ID_BYTES])
+{
+	const char	*dot;
+	size_t		 n;
+
+	owner[0] = '\0';
+	if (node == NULL || (dot = memchr(s, '.', len)) == NULL)
+		return (media_id_read(node, s, len, id));
+	n = (size_t)(dot - s);
+	if (n == strlen(node) && memcmp(s, node, n) == 0)
+		return (media_id_read(node, s, len, id));
+	if (n > MEDIA_NODE_MAX || !cluster_node_name_ok(s, n))
+		return (-1);
+	memcpy(owner, s, n);
+	owner[n] = '\0';
+	return (media_id_parse(dot + 1, len - n - 1, id));
+}
+
+/*
  * Checks the media member of a send (an array of 1 to max_media_refs
  * strings, checked by the caller) and fills refs: *err is
- * TE_NO_SUCH_MEDIA if one of them is not live.
+ * TE_NO_SUCH_MEDIA if one of them is not live.  An ID of another node
+ * is live if the front end found it so (tickd-cluster(7) MEDIA):
+ * remote_ok says it did, else the send is TE_UNAVAILABLE.
  */
 int
 media_refs_check(struct txn *txn, const struct conf *conf, const json_t *a,
-    uint64_t now, struct media_refs *refs, enum tick_err *err)
+    uint64_t now, int remote_ok, struct media_refs *refs, enum tick_err *err)
 {
 	struct media_rec	 r;
-	const char		*s;
-	size_t			 i;
+	const char		*s, *node;
+	size_t			 i, len;
 	int			 rc;
 
 	*err = TE_OK;
@@ -290,10 +318,25 @@ media_refs_check(struct txn *txn, const struct conf *conf, const json_t *a,
 		*err = TE_BAD_REQUEST;
 		return (STORE_OK);
 	}
+	node = conf->cluster_redis != NULL ? conf->node_name : NULL;
 	for (i = 0; i < json_array_size(a); i++) {
 		s = json_string_value(json_array_get(a, i));
-		rc = media_lookup(txn, conf, s, json_string_length(
-		    json_array_get(a, i)), now, refs->ids[i], &r);
+		len = json_string_length(json_array_get(a, i));
+		if (media_id_owner(node, s, len, refs->node[i],
+		    refs->ids[i]) != 0) {
+			*err = TE_NO_SUCH_MEDIA;
+			return (STORE_OK);
+		}
+		if (refs->node[i][0] != '\0') {
+			if (!remote_ok) {
+				*err = TE_UNAVAILABLE;
+				return (STORE_OK);
+			}
+			continue;
+		}
+		rc = store_media_get(txn, refs->ids[i], &r);
+		if (rc == STORE_OK && !media_live(&r, now, conf->media_ttl))
+			rc = STORE_NOTFOUND;
 		if (rc == STORE_NOTFOUND) {
 			*err = TE_NO_SUCH_MEDIA;
 			return (STORE_OK);
@@ -306,31 +349,125 @@ media_refs_check(struct txn *txn, const struct conf *conf, const json_t *a,
 }
 
 /*
- * Makes the message mid, queued as items items, reference each ID of
- * refs: an ID goes out of the idle index while any such item is queued.
+ * Fills refs from the media member of a message another node accepted:
+ * its IDs as the sender's home spelled them, each with its owner; a
+ * malformed one is left out.
  */
-int
-media_refs_take(struct txn *txn, const struct mid *mid,
-    struct media_refs *refs, uint64_t items)
+void
+media_refs_read(const struct conf *conf, const json_t *a,
+    struct media_refs *refs)
+{
+	const json_t	*v;
+	size_t		 i;
+
+	memset(refs, 0, sizeof *refs);
+	if (!json_is_array(a))
+		return;
+	for (i = 0; i < json_array_size(a) && refs->n < MEDIA_REFS_MAX;
+	    i++) {
+		v = json_array_get(a, i);
+		if (json_is_string(v) && media_id_owner(conf->node_name,
+		    json_string_value(v), json_string_length(v),
+		    refs->node[refs->n], refs->ids[refs->n]) == 0)
+			refs->n++;
+	}
+}
+
+/*
+ * The references of refs owned by other nodes, changed by d (+1 or -1):
+ * one mref outbox record per owner (tickd-cluster(7) MEDIA), delivered
+ * exactly once like a message.
+ */
+static int
+mref_put(struct txn *txn, struct midgen *gen, const struct media_refs *refs,
+    int d, uint64_t now)
+{
+	struct cout_rec	 o;
+	struct mid	 omid;
+	json_t		*p, *ids;
+	char		 s[MEDIA_ID_LEN + 1], *text;
+	size_t		 i, j;
+	int		 rc;
+
+	for (i = 0; i < refs->n; i++) {
+		if (refs->node[i][0] == '\0')
+			continue;
+		for (j = 0; j < i; j++) {
+			if (strcmp(refs->node[j], refs->node[i]) == 0)
+				break;
+		}
+		if (j < i)
+			continue;
+		ids = json_array();
+		for (j = i; j < refs->n; j++) {
+			if (strcmp(refs->node[j], refs->node[i]) != 0)
+				continue;
+			media_id_format(refs->ids[j], s);
+			json_array_append_new(ids, json_string(s));
+		}
+		p = json_pack("{s:o,s:i}", "ids", ids, "d", d);
+		text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
+		json_decref(p);
+		if (text == NULL)
+			return (STORE_ERR);
+		midgen_next(gen, now, &omid);
+		o.kind = COUT_MREF;
+		o.created = now;
+		o.payload = text;
+		o.len = strlen(text);
+		rc = store_cout_put(txn, refs->node[i], &omid, &o);
+		free(text);
+		if (rc != STORE_OK)
+			return (rc);
+	}
+	return (STORE_OK);
+}
+
+/* Adds d (+1 or -1) to the count of messages referencing id, if it is here. */
+static int
+ref_add(struct txn *txn, const uint8_t id[MEDIA_ID_BYTES], int d,
+    uint64_t now)
 {
 	struct media_rec	r, old;
-	size_t			i;
 	int			rc;
+
+	if ((rc = store_media_get(txn, id, &old)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	r = old;
+	if (d > 0)
+		r.refs++;
+	else {
+		if (r.refs > 0)
+			r.refs--;
+		if (r.refs == 0)
+			r.last_ref = now;
+	}
+	return (store_media_put(txn, id, &old, &r));
+}
+
+/*
+ * Makes the message mid, queued as items items, reference each ID of
+ * refs: an ID goes out of the idle index while any such item is queued.
+ * The owner of an ID of another node learns it through the outbox.
+ */
+int
+media_refs_take(struct txn *txn, struct midgen *gen, const struct mid *mid,
+    struct media_refs *refs, uint64_t items, uint64_t now)
+{
+	size_t	i;
+	int	rc;
 
 	if (items == 0 || refs->n == 0)
 		return (STORE_OK);
 	for (i = 0; i < refs->n; i++) {
-		if ((rc = store_media_get(txn, refs->ids[i], &old)) ==
-		    STORE_NOTFOUND)
-			continue;
-		if (rc != STORE_OK)
-			return (rc);
-		r = old;
-		r.refs++;
-		if ((rc = store_media_put(txn, refs->ids[i], &old, &r)) !=
-		    STORE_OK)
+		if (refs->node[i][0] == '\0' &&
+		    (rc = ref_add(txn, refs->ids[i], 1, now)) != STORE_OK)
 			return (rc);
 	}
+	if ((rc = mref_put(txn, gen, refs, 1, now)) != STORE_OK)
+		return (rc);
 	refs->items = items;
 	return (store_media_refs_put(txn, mid, refs));
 }
@@ -338,13 +475,14 @@ media_refs_take(struct txn *txn, const struct mid *mid,
 /*
  * One queue item of message mid left its queue (ack, message_ttl, device
  * or account removal).  When the last one goes, each ID it named loses a
- * reference, and one left without any starts its media_ttl from now.
+ * reference, and one left without any starts its media_ttl from now; the
+ * owner of an ID of another node learns it through the outbox.
  */
 int
-media_release(struct txn *txn, const struct mid *mid, uint64_t now)
+media_release(struct txn *txn, struct midgen *gen, const struct mid *mid,
+    uint64_t now)
 {
 	struct media_refs	m;
-	struct media_rec	r, old;
 	size_t			i;
 	int			rc;
 
@@ -357,26 +495,49 @@ media_release(struct txn *txn, const struct mid *mid, uint64_t now)
 		return (store_media_refs_put(txn, mid, &m));
 	}
 	for (i = 0; i < m.n; i++) {
-		if ((rc = store_media_get(txn, m.ids[i], &old)) ==
-		    STORE_NOTFOUND)
-			continue;
-		if (rc != STORE_OK)
-			return (rc);
-		r = old;
-		if (r.refs > 0)
-			r.refs--;
-		if (r.refs == 0)
-			r.last_ref = now;
-		if ((rc = store_media_put(txn, m.ids[i], &old, &r)) !=
-		    STORE_OK)
+		if (m.node[i][0] == '\0' &&
+		    (rc = ref_add(txn, m.ids[i], -1, now)) != STORE_OK)
 			return (rc);
 	}
+	if ((rc = mref_put(txn, gen, &m, -1, now)) != STORE_OK)
+		return (rc);
 	return (store_media_refs_del(txn, mid));
+}
+
+/*
+ * Applies an mref record from another node to this node's media
+ * (tickd-cluster(7) MEDIA): each ID it names gains or loses one reference,
+ * as a message of this node's would; an ID gone meanwhile is passed over.
+ */
+int
+media_mref_apply(struct txn *txn, const char *origin, const json_t *p,
+    uint64_t now)
+{
+	const json_t	*ids = json_object_get(p, "ids"), *v;
+	json_int_t	 d = json_integer_value(json_object_get(p, "d"));
+	uint8_t		 id[MEDIA_ID_BYTES];
+	size_t		 i;
+	int		 rc;
+
+	if (!json_is_array(ids) || (d != 1 && d != -1)) {
+		log_warnx("media: a reference record from node %s is "
+		    "malformed; dropped", origin);
+		return (STORE_OK);
+	}
+	json_array_foreach(ids, i, v) {
+		if (!json_is_string(v) || media_id_parse(json_string_value(v),
+		    json_string_length(v), id) != 0)
+			continue;
+		if ((rc = ref_add(txn, id, (int)d, now)) != STORE_OK)
+			return (rc);
+	}
+	return (STORE_OK);
 }
 
 /* What media_queue_release walks with. */
 struct qrel {
 	struct txn	*txn;
+	struct midgen	*gen;
 	uint64_t	 now;
 	int		 rc;
 };
@@ -388,16 +549,18 @@ qrel_fn(void *arg, const struct mid *mid, const struct item *it)
 	struct qrel	*q = arg;
 
 	(void)it;
-	if ((q->rc = media_release(q->txn, mid, q->now)) != STORE_OK)
+	if ((q->rc = media_release(q->txn, q->gen, mid, q->now)) != STORE_OK)
 		return (STORE_WALK_STOP);
 	return (STORE_WALK_NEXT);
 }
 
 /* Releases the references of every item of queue qid, before it is dropped. */
 int
-media_queue_release(struct txn *txn, uint64_t qid, uint64_t now)
+media_queue_release(struct txn *txn, struct midgen *gen, uint64_t qid,
+    uint64_t now)
 {
-	struct qrel	q = { .txn = txn, .now = now, .rc = STORE_OK };
+	struct qrel	q = { .txn = txn, .gen = gen, .now = now,
+			    .rc = STORE_OK };
 	int		rc;
 
 	if ((rc = store_queue_walk(txn, qid, NULL, qrel_fn, &q)) != STORE_OK)
@@ -469,11 +632,12 @@ idle_fn(void *arg, uint64_t since, const uint8_t *id)
 /*
  * Deletes the records of expired IDs, oldest first, from the idle index
  * only (no pass over every record); a file no ID names any more goes on
- * the unlink list for media_unlink().
+ * the unlink list for media_unlink().  gone, if not NULL, learns each ID
+ * expired.
  */
 int
 media_sweep(struct txn *txn, const struct conf *conf, uint64_t now,
-    uint64_t *expired)
+    uint64_t *expired, void (*gone)(void *, const uint8_t *), void *arg)
 {
 	struct idlist		*l;
 	struct media_rec	 r;
@@ -492,8 +656,11 @@ media_sweep(struct txn *txn, const struct conf *conf, uint64_t now,
 		}
 		if (rc != STORE_OK || media_live(&r, now, conf->media_ttl))
 			continue;
-		if ((rc = store_media_del(txn, l->v[i], &r)) == STORE_OK)
-			(*expired)++;
+		if ((rc = store_media_del(txn, l->v[i], &r)) != STORE_OK)
+			break;
+		(*expired)++;
+		if (gone != NULL)
+			gone(arg, l->v[i]);
 	}
 	free(l);
 	return (rc);

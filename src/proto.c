@@ -257,6 +257,130 @@ group_elsewhere(struct txn *txn, const char *user, const char *group)
 }
 
 /*
+ * A send naming media of other nodes waits for their owners' m:{ID}
+ * (tickd-cluster(7) MEDIA): then it runs again, or is answered
+ * no_such_media as an unknown ID of this node's would be, or unavailable
+ * when Redis could not say.
+ */
+struct media_wait {
+	struct conn		*c;
+	struct proto_req	 r;
+	size_t			 left;		/* checks not answered yet */
+	int			 unknown, down;
+};
+
+/* Ends a media wait once every check answered. */
+static void
+media_wait_end(struct media_wait *w)
+{
+	if (!w->c->dead && w->unknown)
+		ws_send_error(w->c, TE_NO_SUCH_MEDIA, "a media ID is not live; "
+		    "nothing was stored", w->r.ref, w->r.idv);
+	else if (!w->c->dead && w->down)
+		ws_send_error(w->c, TE_UNAVAILABLE, "the media's owner node "
+		    "cannot be asked; nothing was stored", w->r.ref, w->r.idv);
+	else if (!w->c->dead) {
+		w->r.media_checked = 1;
+		send_run(w->c, &w->r);
+	}
+	conn_unref(w->c);
+	proto_req_free(&w->r);
+	free(w);
+}
+
+/* One owner's m:{ID} answered. */
+static void
+media_checked(void *arg, int status)
+{
+	struct media_wait	*w = arg;
+
+	w->unknown |= status == CLUSTER_NONE;
+	w->down |= status == CLUSTER_DOWN;
+	if (--w->left == 0)
+		media_wait_end(w);
+}
+
+/*
+ * Whether c's send r repeats an id sent within dedup_window: its media
+ * was checked then, and the repeat gets the first answer whatever became
+ * of the media since (tickd-protocol(7) MESSAGES: the same id, the same
+ * reply).
+ */
+static int
+send_repeated(struct conn *c, const struct proto_req *r)
+{
+	struct send_req	 sreq;
+	struct send_res	 res;
+	struct txn	*txn;
+
+	if ((txn = batch_txn()) == NULL)
+		return (0);
+	memset(&sreq, 0, sizeof sreq);
+	memset(&res, 0, sizeof res);
+	sreq.from = c->user;
+	sreq.id = r->id;
+	sreq.now = now_ms();
+	return (queue_send_dup(txn, &srv.conf, &sreq, &res) == 1);
+}
+
+/*
+ * In a cluster, spells each ID of r's media with its owner, this node's
+ * own with node_name, so that other nodes know whose it is; then checks
+ * those of other nodes (see media_wait), taking r over and returning 1,
+ * or returns 0 when there are none.
+ */
+static int
+media_remote_check(struct conn *c, struct proto_req *r)
+{
+	struct media_wait	*w;
+	json_t			*a, *v;
+	uint8_t			 id[MEDIA_ID_BYTES];
+	char			 owner[MEDIA_NODE_MAX + 1];
+	char			 ids[MEDIA_ID_LEN + 1];
+	char			 name[MEDIA_NAME_MAX + 1];
+	size_t			 i, n = 0;
+
+	a = json_array();
+	json_array_foreach(r->media, i, v) {
+		if (media_id_owner(srv.conf.node_name, json_string_value(v),
+		    json_string_length(v), owner, id) != 0)
+			json_array_append(a, v);
+		else if (owner[0] != '\0') {
+			json_array_append(a, v);
+			n++;
+		} else {
+			media_id_format(id, ids);
+			snprintf(name, sizeof name, "%s.%s",
+			    srv.conf.node_name, ids);
+			json_array_append_new(a, json_string(name));
+		}
+	}
+	json_decref(r->media);
+	r->media = a;
+	r->media_checked = 1;
+	if (n == 0)
+		return (0);
+	w = xcalloc(1, sizeof *w);
+	w->c = c;
+	conn_ref(c);
+	w->r = *r;
+	memset(r, 0, sizeof *r);
+	w->r.media_checked = 0;
+	/* One more than the checks, so that none ends the wait early. */
+	w->left = n + 1;
+	json_array_foreach(w->r.media, i, v) {
+		if (media_id_owner(srv.conf.node_name, json_string_value(v),
+		    json_string_length(v), owner, id) != 0 || owner[0] == '\0')
+			continue;
+		if (cluster_media_check(json_string_value(v), media_checked,
+		    w) != 0)
+			media_checked(w, CLUSTER_DOWN);
+	}
+	media_checked(w, CLUSTER_FOUND);
+	return (1);
+}
+
+/*
  * send, its members checked (proto-req.c): queue_send() decides; sent goes
  * out after the group commit, then the targets are pumped.
  */
@@ -274,6 +398,9 @@ send_run(struct conn *c, struct proto_req *r)
 	size_t		 oklen;
 	int		 ret, where;
 
+	if (r->media != NULL && !r->media_checked && cluster_on() &&
+	    !send_repeated(c, r) && media_remote_check(c, r))
+		return;
 	if (!limit_send(c->user)) {
 		srv.stats.rate_limited++;
 		ws_send_error(c, TE_RATE_LIMITED, "send_rate exceeded; nothing "
@@ -294,6 +421,7 @@ send_run(struct conn *c, struct proto_req *r)
 	sreq.body_text = r->body_text;
 	sreq.body_len = r->body_len;
 	sreq.media = r->media;
+	sreq.media_remote_ok = r->media_checked;
 	sreq.now = now_ms();
 	where = cluster_on() && to[0] != '#' ?
 	    cluster_where(txn, to, home) : CLUSTER_LOCAL;
@@ -356,9 +484,8 @@ send_run(struct conn *c, struct proto_req *r)
 		    "was stored", ref, idv);
 		goto out;
 	case TE_UNAVAILABLE:
-		ws_send_error(c, res.err, r->media != NULL ? "media cannot be "
-		    "sent to a user on another node yet" : "too many messages "
-		    "wait for other nodes (cluster_outbox_max)", ref, idv);
+		ws_send_error(c, res.err, "too many messages wait for other "
+		    "nodes (cluster_outbox_max)", ref, idv);
 		goto out;
 	default:
 		ws_send_error(c, res.err, NULL, ref, idv);

@@ -39,6 +39,7 @@ struct collect {
 /* What the sweep's walks count. */
 struct sweep {
 	struct txn	*txn;
+	struct midgen	*gen;		/* for mref records (media_release) */
 	uint64_t	 now;
 	uint64_t	 ttl;
 	uint64_t	 n;		/* entries deleted */
@@ -401,8 +402,7 @@ send_records(struct txn *txn, const struct send_req *req,
 
 /*
  * Whether a send may go to another node (tickd-cluster(7)): not with
- * media, which does not cross nodes yet, nor with cluster_outbox_max
- * records already held; res->err says why not.
+ * cluster_outbox_max records already held; res->err says why not.
  */
 int
 queue_remote_room(struct txn *txn, const struct conf *conf,
@@ -411,10 +411,7 @@ queue_remote_room(struct txn *txn, const struct conf *conf,
 	uint64_t	n;
 	int		rc;
 
-	if (req->media != NULL) {
-		res->err = TE_UNAVAILABLE;
-		return (STORE_OK);
-	}
+	(void)req;
 	if ((rc = store_cout_count(txn, &n)) != STORE_OK)
 		return (rc);
 	if (n >= conf->cluster_outbox_max)
@@ -424,16 +421,17 @@ queue_remote_room(struct txn *txn, const struct conf *conf,
 
 /*
  * A send to a user homed on node home (tickd-cluster(7) CROSS-NODE
- * DELIVERY, steps 1 and 2): the items for the sender's other devices, the
- * dedup record and an outbox record for that node, all in this
- * transaction.  Media references do not cross nodes yet: such a send is
- * refused as unavailable.
+ * DELIVERY, steps 1 and 2): the items for the sender's other devices with
+ * their media references, the dedup record and an outbox record for that
+ * node, all in this transaction.  The record carries the media IDs; the
+ * recipient's home takes its own references (tickd-cluster(7) MEDIA).
  */
 int
 queue_send_remote(struct txn *txn, struct midgen *gen,
     const struct conf *conf, const struct send_req *req, const char *home,
     struct send_res *res)
 {
+	struct media_refs refs;
 	struct devs	 devs;
 	struct item	 it;
 	struct cout_rec	 o;
@@ -448,6 +446,11 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 		return (rc < 0 ? rc : STORE_OK);
 	if ((rc = queue_remote_room(txn, conf, req, res)) != STORE_OK ||
 	    res->err != TE_OK)
+		return (rc);
+	refs.n = 0;
+	if (req->media != NULL && ((rc = media_refs_check(txn, conf,
+	    req->media, req->now, req->media_remote_ok, &refs, &res->err)) !=
+	    STORE_OK || res->err != TE_OK))
 		return (rc);
 	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);
@@ -486,10 +489,15 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	free(s);
 	if (rc == STORE_OK)
 		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
+	if (rc == STORE_OK)
+		rc = media_refs_take(txn, gen, &res->mid, &refs, devs.n,
+		    req->now);
 	devs_free(&devs);
 	p = json_pack("{s:s,s:s,s:s,s:s,s:I}", "from", req->from,
 	    "from_device", req->from_device, "to", req->to, "id", req->id,
 	    "ts", (json_int_t)res->ts);
+	if (p != NULL && req->media != NULL)
+		json_object_set(p, "media", req->media);
 	text = NULL;
 	if (p != NULL && json_object_set_new(p, "body",
 	    json_loads(body, JSON_DECODE_ANY, NULL)) == 0)
@@ -528,6 +536,7 @@ queue_apply_remote(struct txn *txn, struct midgen *gen,
 	struct send_res	 res;
 	struct user_rec	 u;
 	struct msg_rec	 m;
+	struct media_refs refs;
 	struct collect	 c;
 	struct devs	 devs;
 	struct item	 it;
@@ -542,6 +551,9 @@ queue_apply_remote(struct txn *txn, struct midgen *gen,
 	req.to = json_string_value(json_object_get(p, "to"));
 	req.id = json_string_value(json_object_get(p, "id"));
 	req.body = json_object_get(p, "body");
+	req.media = json_object_get(p, "media");
+	if (!json_is_array(req.media))
+		req.media = NULL;
 	req.now = now;
 	if (req.from == NULL || req.from_device == NULL || req.to == NULL ||
 	    req.id == NULL || req.body == NULL ||
@@ -593,6 +605,10 @@ queue_apply_remote(struct txn *txn, struct midgen *gen,
 	free(s);
 	if (rc == STORE_OK)
 		rc = store_user_bytes_add(txn, req.from, len * devs.n, 0);
+	/* The references of the sender's home were checked there. */
+	media_refs_read(conf, req.media, &refs);
+	if (rc == STORE_OK)
+		rc = media_refs_take(txn, gen, &res.mid, &refs, devs.n, now);
 	devs_free(&devs);
 	if (rc != STORE_OK)
 		return (rc);
@@ -667,8 +683,8 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (STORE_OK);
 
 	if (req->media != NULL) {
-		rc = media_refs_check(txn, conf, req->media, req->now, &refs,
-		    &res->err);
+		rc = media_refs_check(txn, conf, req->media, req->now,
+		    req->media_remote_ok, &refs, &res->err);
 		if (rc != STORE_OK || res->err != TE_OK) {
 			free(body);
 			return (rc);
@@ -720,7 +736,8 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (rc == STORE_OK)
 		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
 	if (rc == STORE_OK)
-		rc = media_refs_take(txn, &res->mid, &refs, devs.n);
+		rc = media_refs_take(txn, gen, &res->mid, &refs, devs.n,
+		    req->now);
 	devs_free(&devs);
 	if (rc != STORE_OK)
 		return (rc);
@@ -782,7 +799,7 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (rc != STORE_OK)
 		return (rc);
 	res->deleted = 1;
-	if ((rc = media_release(txn, mid, now)) != STORE_OK)
+	if ((rc = media_release(txn, gen, mid, now)) != STORE_OK)
 		return (rc);
 	r.count = r.count > 0 ? r.count - 1 : 0;
 	r.bytes = r.bytes > old.len ? r.bytes - old.len : 0;
@@ -905,7 +922,7 @@ sweep_item_fn(void *arg, const struct mid *mid, const struct item *it)
 	if (!expired(it->ts, sw->ttl, sw->now))
 		return (STORE_WALK_STOP);
 	if (store_item_forget(sw->txn, mid, it) != STORE_OK ||
-	    media_release(sw->txn, mid, sw->now) != STORE_OK)
+	    media_release(sw->txn, sw->gen, mid, sw->now) != STORE_OK)
 		return (STORE_WALK_STOP);
 	sw->n++;
 	sw->bytes += it->len;
@@ -914,14 +931,15 @@ sweep_item_fn(void *arg, const struct mid *mid, const struct item *it)
 
 /* Drops a device's items older than message_ttl and fixes its counts. */
 static int
-sweep_queue(struct txn *txn, const struct conf *conf, uint64_t now,
-    struct dev *d, uint64_t *items)
+sweep_queue(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    uint64_t now, struct dev *d, uint64_t *items)
 {
 	struct sweep	sw;
 	int		rc;
 
 	memset(&sw, 0, sizeof sw);
 	sw.txn = txn;
+	sw.gen = gen;
 	sw.now = now;
 	sw.ttl = conf->message_ttl;
 	rc = store_queue_walk(txn, d->r.qid, NULL, sweep_item_fn, &sw);
@@ -992,9 +1010,9 @@ sweep_token_fn(void *arg, const uint8_t *hash, const struct token_rec *t)
  * res is cleared first; the caller frees res->removed.
  */
 int
-queue_sweep(struct txn *txn, const struct conf *conf, uint64_t now,
-    int (*online)(void *, const char *, const char *), void *arg,
-    struct sweep_res *res)
+queue_sweep(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    uint64_t now, int (*online)(void *, const char *, const char *),
+    void *arg, struct sweep_res *res)
 {
 	struct devs	 devs;
 	struct dev	*d;
@@ -1011,15 +1029,15 @@ queue_sweep(struct txn *txn, const struct conf *conf, uint64_t now,
 		if (d->r.claimed &&
 		    expired(d->r.last_active, conf->device_ttl, now) &&
 		    (online == NULL || !online(arg, d->user, d->device))) {
-			rc = account_remove_device(txn, d->user, d->device,
-			    now);
+			rc = account_remove_device(txn, gen, d->user,
+			    d->device, now);
 			if (rc != STORE_OK)
 				goto out;
 			targets_add(&res->removed, d->user, d->device,
 			    d->r.qid);
 			continue;
 		}
-		if ((rc = sweep_queue(txn, conf, now, d, &res->items)) !=
+		if ((rc = sweep_queue(txn, gen, conf, now, d, &res->items)) !=
 		    STORE_OK)
 			goto out;
 	}

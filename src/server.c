@@ -561,8 +561,8 @@ sweep_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd; (void)events; (void)arg;
 	memset(&res, 0, sizeof res);
 	if ((txn = batch_txn()) != NULL &&
-	    queue_sweep(txn, &srv.conf, now_ms(), device_online, NULL,
-	    &res) == STORE_OK) {
+	    queue_sweep(txn, &srv.midgen, &srv.conf, now_ms(), device_online,
+	    NULL, &res) == STORE_OK) {
 		for (i = 0; i < res.removed.n; i++) {
 			log_info("sweep: device %s:%s removed after device_ttl",
 			    res.removed.v[i].user, res.removed.v[i].device);

@@ -478,6 +478,28 @@ store_media_file_set(struct txn *txn, const uint8_t sha[32], uint64_t ids,
 	return (file_put(txn, sha, &f));
 }
 
+/*
+ * Decodes a message's media references: the count of items, the IDs,
+ * then their owners if one of them is another node (records written
+ * before tickd-cluster(7) MEDIA references end with the IDs); -1 if
+ * damaged.
+ */
+static int
+refs_dec(struct dec *d, struct media_refs *m)
+{
+	size_t	i;
+
+	memset(m, 0, sizeof *m);
+	m->items = dec_u64(d);
+	m->n = dec_u8(d);
+	if (m->n > MEDIA_REFS_MAX)
+		return (-1);
+	dec_bytes(d, m->ids, (size_t)m->n * MEDIA_ID_BYTES);
+	for (i = 0; i < m->n && !d->bad && d->off < d->len; i++)
+		dec_str(d, m->node[i], MEDIA_NODE_MAX);
+	return (dec_end(d));
+}
+
 /* Reads the media references of the message whose items carry mid. */
 int
 store_media_refs_get(struct txn *txn, const struct mid *mid,
@@ -492,12 +514,7 @@ store_media_refs_get(struct txn *txn, const struct mid *mid,
 	if ((rc = db_get(txn, DB_MEDIA_REFS, k, sizeof k, &v)) != STORE_OK)
 		return (rc);
 	dec_init(&d, &v);
-	m->items = dec_u64(&d);
-	m->n = dec_u8(&d);
-	if (m->n > MEDIA_REFS_MAX)
-		return (txn_fail(txn, DB_MEDIA_REFS, "bad record"));
-	dec_bytes(&d, m->ids, (size_t)m->n * MEDIA_ID_BYTES);
-	if (dec_end(&d) != 0)
+	if (refs_dec(&d, m) != 0)
 		return (txn_fail(txn, DB_MEDIA_REFS, "bad record"));
 	return (STORE_OK);
 }
@@ -509,12 +526,18 @@ store_media_refs_put(struct txn *txn, const struct mid *mid,
 {
 	struct enc	e;
 	uint8_t		k[MID_BYTES];
+	size_t		i, j;
 
 	mid_encode(mid, k);
 	enc_init(&e);
 	enc_u64(&e, m->items);
 	enc_u8(&e, m->n);
 	enc_bytes(&e, m->ids, (size_t)m->n * MEDIA_ID_BYTES);
+	/* The owners follow only if one is another node. */
+	for (i = 0; i < m->n && m->node[i][0] == '\0'; i++)
+		;
+	for (j = 0; i < m->n && j < m->n; j++)
+		enc_str(&e, m->node[j], MEDIA_NODE_MAX);
 	return (db_put(txn, DB_MEDIA_REFS, k, sizeof k, e.b, e.len, 0));
 }
 
@@ -540,12 +563,7 @@ media_refs_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 		return (walk_corrupt(w));
 	mid_decode(k->mv_data, &mid);
 	dec_init(&d, v);
-	m.items = dec_u64(&d);
-	m.n = dec_u8(&d);
-	if (m.n > MEDIA_REFS_MAX)
-		return (walk_corrupt(w));
-	dec_bytes(&d, m.ids, (size_t)m.n * MEDIA_ID_BYTES);
-	if (dec_end(&d) != 0)
+	if (refs_dec(&d, &m) != 0)
 		return (walk_corrupt(w));
 	return (w->fn.media_refs(w->arg, &mid, &m));
 }

@@ -783,11 +783,16 @@ struct media_file {
 	uint64_t	ids;		/* IDs naming it */
 	uint64_t	size;
 };
-/* The media IDs of one message and how many of its items are queued. */
+#define MEDIA_NODE_MAX		32	/* tickd.h's CLUSTER_NODE_MAX */
+/*
+ * The media IDs of one message and how many of its items are queued;
+ * node[i] is the owner of ids[i] in a cluster, "" for this node's own.
+ */
 struct media_refs {
 	uint64_t	items;
 	uint8_t		n;
 	uint8_t		ids[MEDIA_REFS_MAX][MEDIA_ID_BYTES];
+	char		node[MEDIA_REFS_MAX][MEDIA_NODE_MAX + 1];
 };
 int	store_media_get(struct txn *, const uint8_t [MEDIA_ID_BYTES],
 	    struct media_rec *);
@@ -834,6 +839,7 @@ int	store_media_refs_walk(struct txn *, int (*)(void *, const struct mid *,
 #define COUT_GEV	3	/* a group's item for members on a node */
 #define COUT_GMSG	4	/* a member's message for its group's home */
 #define COUT_GLEAVE	5	/* a deleted member's leave, for the home */
+#define COUT_MREF	6	/* media references, for the media's owner */
 struct cout_rec {
 	uint8_t		 kind;		/* COUT_* */
 	uint64_t	 created;	/* Unix ms */

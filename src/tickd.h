@@ -341,6 +341,10 @@ int	cluster_media_grant(const char *, char [MEDIA_GRANT_LEN + 1],
 	    void (*)(void *, int), void *);
 int	cluster_media_grant_check(const char *, const char *,
 	    void (*)(void *, int), void *);
+void	cluster_media_live(const uint8_t [MEDIA_ID_BYTES], int);
+void	cluster_media_writeback(struct txn *);
+void	cluster_media_user_gone(struct txn *, const char *);
+int	cluster_media_check(const char *, void (*)(void *, int), void *);
 
 /* cluster-presence.c (cluster-none.c without hiredis) */
 void	cluster_presence_view(const char *, const char *, int *, uint64_t *);
@@ -439,6 +443,7 @@ struct send_req {
 	const char	*body_text;	/* or it encoded, body_len bytes */
 	size_t		 body_len;
 	json_t		*media;		/* IDs it references, or NULL */
+	int		 media_remote_ok; /* those of other nodes are live */
 	uint64_t	 now;
 };
 struct send_res {
@@ -490,9 +495,9 @@ struct sweep_res {
 int	queue_pending(struct txn *, const struct conf *, uint64_t qid,
 	    uint64_t now, struct mid *pos, uint64_t *inflight,
 	    int (*)(void *, const struct mid *, const struct item *), void *);
-int	queue_sweep(struct txn *, const struct conf *, uint64_t now,
-	    int (*online)(void *, const char *, const char *), void *,
-	    struct sweep_res *);
+int	queue_sweep(struct txn *, struct midgen *, const struct conf *,
+	    uint64_t now, int (*online)(void *, const char *, const char *),
+	    void *, struct sweep_res *);
 
 /* cluster-apply.c */
 struct cluster_entry {			/* one entry of a node's stream */
@@ -737,14 +742,23 @@ int	media_lookup(struct txn *, const struct conf *, const char *, size_t,
 int	media_delete(struct txn *, const struct conf *, const char *user,
 	    const char *, size_t, uint64_t);
 int	media_member_ok(const json_t *, uint64_t);
+int	media_id_owner(const char *, const char *, size_t,
+	    char [MEDIA_NODE_MAX + 1], uint8_t [MEDIA_ID_BYTES]);
 int	media_refs_check(struct txn *, const struct conf *, const json_t *,
-	    uint64_t, struct media_refs *, enum tick_err *);
-int	media_refs_take(struct txn *, const struct mid *, struct media_refs *,
-	    uint64_t items);
-int	media_release(struct txn *, const struct mid *, uint64_t);
-int	media_queue_release(struct txn *, uint64_t qid, uint64_t);
+	    uint64_t, int remote_ok, struct media_refs *, enum tick_err *);
+void	media_refs_read(const struct conf *, const json_t *,
+	    struct media_refs *);
+int	media_refs_take(struct txn *, struct midgen *, const struct mid *,
+	    struct media_refs *, uint64_t items, uint64_t now);
+int	media_release(struct txn *, struct midgen *, const struct mid *,
+	    uint64_t);
+int	media_queue_release(struct txn *, struct midgen *, uint64_t qid,
+	    uint64_t);
+int	media_mref_apply(struct txn *, const char *, const json_t *,
+	    uint64_t);
 int	media_user_delete(struct txn *, const char *, uint64_t *);
-int	media_sweep(struct txn *, const struct conf *, uint64_t, uint64_t *);
+int	media_sweep(struct txn *, const struct conf *, uint64_t, uint64_t *,
+	    void (*)(void *, const uint8_t *), void *);
 void	media_path(const char *, const uint8_t [32], char *, size_t);
 int	media_unlink(struct txn *done, struct txn *, const char *dir,
 	    uint64_t *);
@@ -773,7 +787,7 @@ int	account_device_limited(struct txn *, const char *user,
 int	account_claim_device(struct txn *, const char *user,
 	    const char *device, uint64_t now, char [NAME_DEVICE_MAX + 1],
 	    struct dev_rec *);
-int	account_remove_device(struct txn *, const char *user,
+int	account_remove_device(struct txn *, struct midgen *, const char *user,
 	    const char *device, uint64_t now);
 int	account_token_issue(struct txn *, const char *user,
 	    const char *device, uint64_t qid, uint64_t expires,
@@ -1190,6 +1204,7 @@ struct proto_req {
 	char		*body_text;	/* as json_dumps(JSON_COMPACT) */
 	size_t		 body_len;
 	json_t		*media;		/* held, or NULL */
+	int		 media_checked;	/* other nodes' IDs found live */
 	struct mid	*mids;		/* ack, read: nmids of them */
 	size_t		 nmids;
 };
@@ -1390,9 +1405,10 @@ struct admin_del {		/* what admin_user_delete removed */
 };
 /* Whether user (device NULL) or its device is online. */
 typedef int (*admin_online_fn)(void *, const char *, const char *);
-int	admin_user_delete(struct txn *, const char *, struct admin_del *);
-int	admin_queue_purge(struct txn *, const char *, const char *,
-	    uint64_t *, uint64_t *);
+int	admin_user_delete(struct txn *, struct midgen *, const char *,
+	    struct admin_del *);
+int	admin_queue_purge(struct txn *, struct midgen *, const char *,
+	    const char *, uint64_t *, uint64_t *);
 int	admin_token_revoke(struct txn *, const char *, const char *,
 	    uint64_t *);
 int	admin_user_list_slice(struct txn *, const char *, size_t,

@@ -598,10 +598,10 @@ test_user_delete(void)
 
 	CHECK(env_begin(&e, "delete") == 0);
 	CHECK(populate(&e) == 0);
-	CHECK(admin_user_delete(&e.txn, "bob", &del) == STORE_OK);
+	CHECK(admin_user_delete(&e.txn, &e.gen, "bob", &del) == STORE_OK);
 	CHECK(del.devices == 1 && del.items == 2 && del.tokens == 1);
 	CHECK(del.blocks == 2 && del.dedup == 1);
-	CHECK(admin_user_delete(&e.txn, "bob", &del) == STORE_NOTFOUND);
+	CHECK(admin_user_delete(&e.txn, &e.gen, "bob", &del) == STORE_NOTFOUND);
 	CHECK(store_user_get(&e.txn, "bob", &u) == STORE_NOTFOUND);
 	CHECK(store_dedup_get(&e.txn, "bob", "b1", &dd) == STORE_NOTFOUND);
 	CHECK(store_dedup_get(&e.txn, "alice", "a1", &dd) == STORE_OK);
@@ -633,10 +633,10 @@ test_purge_revoke(void)
 	    STORE_OK);
 	CHECK(n(q, "items") == 2 && n(q, "oldest") == (long long)NOW);
 	json_decref(q);
-	CHECK(admin_queue_purge(&e.txn, "bob", "tablet", &items, &bytes) ==
-	    STORE_NOTFOUND);
-	CHECK(admin_queue_purge(&e.txn, "bob", "laptop", &items, &bytes) ==
-	    STORE_OK);
+	CHECK(admin_queue_purge(&e.txn, &e.gen, "bob", "tablet", &items,
+	    &bytes) == STORE_NOTFOUND);
+	CHECK(admin_queue_purge(&e.txn, &e.gen, "bob", "laptop", &items,
+	    &bytes) == STORE_OK);
 	CHECK(items == 2 && bytes > 0);
 	CHECK(store_device_get(&e.txn, "bob", "laptop", &r) == STORE_OK);
 	CHECK(r.count == 0 && r.bytes == 0);
@@ -794,7 +794,7 @@ test_steps(void)
 			CHECK(send_msg(&e, "bob", "laptop", "dora", "y3") == 0);
 		}
 		if (k == 40)
-			CHECK(admin_user_delete(&e.txn, "u05", &del) ==
+			CHECK(admin_user_delete(&e.txn, &e.gen, "u05", &del) ==
 			    STORE_OK);
 		if (k > 3 && k % 7 == 0) {
 			snprintf(name, sizeof name, "z%d", k);

@@ -573,15 +573,36 @@ test_send_remote(void)
 	req.id = "c2";
 	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
 	    STORE_OK && again.err == TE_UNAVAILABLE);
-	/* Media does not cross nodes: unavailable, nothing held. */
+	/*
+	 * Media of another node: unavailable, nothing held, unless the front
+	 * end found it live; then the record names it, and its owner n1 gets
+	 * a reference for the item of alice's tablet.
+	 */
 	c.cluster_outbox_max = 1000;
+	c.cluster_redis = xstrdup("redis://127.0.0.1:1");
+	c.node_name = xstrdup("n3");
 	req.id = "c3";
 	req.media = json_pack("[s]", "n1.AAAAAAAAAAAAAAAAAAAAAA");
 	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
 	    STORE_OK && again.err == TE_UNAVAILABLE);
 	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 1);
+	req.media_remote_ok = 1;
+	CHECK(queue_send_remote(&e.txn, &e.gen, &c, &req, "n2", &again) ==
+	    STORE_OK && again.err == TE_OK && again.targets.n == 1);
+	targets_free(&again.targets);
+	CHECK(store_cout_get(&e.txn, "n2", &again.mid, &o) == STORE_OK);
+	CHECK(o.kind == COUT_MSG && memmem(o.payload, o.len,
+	    "\"media\":[\"n1.AAAAAAAAAAAAAAAAAAAAAA\"]", 36) != NULL);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, last_rec, p) == STORE_OK &&
+	    strcmp(p, "{\"ids\":[\"AAAAAAAAAAAAAAAAAAAAAA\"],\"d\":1}") ==
+	    0);
+	CHECK(store_cout_count(&e.txn, &n) == STORE_OK && n == 3);
 	json_decref(req.media);
 	req.media = NULL;
+	req.media_remote_ok = 0;
+	free(c.cluster_redis);
+	free(c.node_name);
+	c.cluster_redis = c.node_name = NULL;
 
 	mid_format(&res.mid, ms);
 	snprintf(p, sizeof p, "{\"for\":\"%s\",\"status\":\"delivered\","
@@ -593,6 +614,124 @@ test_send_remote(void)
 	    targets_has(&a.targets, "alice", "phone"));
 	cluster_applied_free(&a);
 	json_decref(body);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
+/* What count_mref finds: mref records and the last one's payload. */
+struct mrefs {
+	uint64_t	n;
+	char		last[256];
+};
+
+/* Walk callback counting outbox records of kind COUT_MREF. */
+static int
+count_mref(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	struct mrefs	*mr = arg;
+
+	(void)node;
+	(void)mid;
+	if (r->kind == COUT_MREF) {
+		mr->n++;
+		snprintf(mr->last, sizeof mr->last, "%.*s", (int)r->len,
+		    r->payload);
+	}
+	return (STORE_WALK_NEXT);
+}
+
+/* media_verify's report: a problem line, shown as a comment. */
+static void
+no_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("# %s\n", line);
+}
+
+/*
+ * Media references on n2 (tickd-cluster(7) MEDIA): a message from n1
+ * naming an ID of n1's and one of n2's takes a local reference and sends
+ * n1 an mref +1 (verify counts only the local one); bob's ack gives both
+ * back (-1 to n1).  As the owner, an
+ * mref from n1 moves the count once, whatever the copies.
+ */
+static int
+test_media_refs(void)
+{
+	struct env		 e;
+	struct conf		 c;
+	struct cluster_entry	 v[1];
+	struct cluster_applied	 a;
+	struct ack_res		 ar;
+	struct media_rec	 r;
+	struct mid		 m;
+	enum tick_err		 err;
+	struct mrefs		 mr;
+	json_t			*sum;
+	uint8_t			 sha[32], id[MEDIA_ID_BYTES];
+	char			 p[512], ids[MEDIA_ID_LEN + 1];
+
+	conf_init(&c);
+	c.cluster_redis = xstrdup("redis://127.0.0.1:1");
+	c.node_name = xstrdup("n2");
+	CHECK(env_open(&e, dir, "mref", 64 << 20) == 0);
+	CHECK(env_user(&e, "bob", "laptop", 1000) == 0);
+	memset(sha, 7, sizeof sha);
+	CHECK(media_commit(&e.txn, &c, "bob", sha, 10, "image/png", 1000, id,
+	    &err) == STORE_OK && err == TE_OK);
+	media_id_format(id, ids);
+
+	snprintf(p, sizeof p, "{\"from\":\"alice\",\"from_device\":"
+	    "\"phone\",\"to\":\"bob\",\"id\":\"c1\",\"ts\":2000,"
+	    "\"body\":\"hi\",\"media\":[\"n1.AAAAAAAAAAAAAAAAAAAAAA\","
+	    "\"n2.%s\",\"n3.%s\"]}", ids, ids);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "msg", 2000, 1, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 2000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 1);
+	cluster_applied_free(&a);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 1);
+	memset(&mr, 0, sizeof mr);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, count_mref, &mr) ==
+	    STORE_OK && mr.n == 1 && strcmp(mr.last, "{\"ids\":"
+	    "[\"AAAAAAAAAAAAAAAAAAAAAA\"],\"d\":1}") == 0);
+	/* n3's ID of the same bytes is n3's to count, not this node's. */
+	sum = json_pack("{s:b,s:i,s:i}", "consistent", 1, "problems", 0,
+	    "repaired", 0);
+	CHECK(media_verify(&e.txn, NULL, 0, no_line, NULL, sum) == STORE_OK &&
+	    json_is_true(json_object_get(sum, "consistent")));
+	json_decref(sum);
+	CHECK(store_queue_walk(&e.txn, qid_of(&e, "bob", "laptop"), NULL,
+	    first_item, &m) == STORE_OK);
+	memset(&ar, 0, sizeof ar);
+	CHECK(queue_ack(&e.txn, &e.gen, &c, "bob", "laptop", &m, 3000, &ar) ==
+	    STORE_OK && ar.deleted);
+	targets_free(&ar.targets);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 0 &&
+	    r.last_ref == 3000);
+	memset(&mr, 0, sizeof mr);
+	CHECK(store_cout_walk(&e.txn, "n1", NULL, count_mref, &mr) ==
+	    STORE_OK && mr.n == 2 && strcmp(mr.last, "{\"ids\":"
+	    "[\"AAAAAAAAAAAAAAAAAAAAAA\"],\"d\":-1}") == 0);
+
+	/* The owner's side: +1 once, then -1. */
+	snprintf(p, sizeof p, "{\"ids\":[\"%s\"],\"d\":1}", ids);
+	v[0] = entry("n3", "mref", 2001, 5, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 4000, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	v[0] = entry("n3", "mref", 2002, 5, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 4000, &a) == STORE_OK);
+	CHECK(a.applied == 0 && a.dedup_hits == 1);
+	cluster_applied_free(&a);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 1);
+	snprintf(p, sizeof p, "{\"ids\":[\"%s\"],\"d\":-1}", ids);
+	v[0] = entry("n3", "mref", 2003, 6, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 5000, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 0 &&
+	    r.last_ref == 5000);
 	CHECK(env_close(&e) == 0);
 	conf_clear(&c);
 	return (0);
@@ -930,6 +1069,8 @@ static const struct test tests[] = {
 	{ "cluster_apply: dedup, refusals, done, lw", test_apply },
 	{ "a record moved: looked up again, sent on", test_moved },
 	{ "queue_send_remote and a receipt back", test_send_remote },
+	{ "media references across nodes: mref out and in",
+	  test_media_refs },
 	{ "cluster_apply serves a req once", test_serve },
 	{ "a group's events for a member on another node", test_groups_across },
 };

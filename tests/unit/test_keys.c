@@ -460,7 +460,8 @@ test_keys_low(void)
 	conf.dedup_window = 500;
 	conf.device_ttl = 100000;
 	conf.token_ttl = 100000;
-	CHECK(queue_sweep(&e.txn, &conf, 1000, NULL, NULL, &sw) == STORE_OK &&
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 1000, NULL, NULL,
+	    &sw) == STORE_OK &&
 	    sw.items == 2);
 	targets_free(&sw.removed);
 	CHECK(lows(&e, &last, &count) == STORE_OK && last == NULL &&
@@ -485,7 +486,8 @@ test_removed(void)
 	    err == TE_OK);
 	CHECK(upload(&e, "bob", "default", first, &err) == STORE_OK &&
 	    err == TE_OK);
-	CHECK(account_remove_device(&e.txn, "alice", "phone", 5) == STORE_OK);
+	CHECK(account_remove_device(&e.txn, &e.gen, "alice", "phone",
+	    5) == STORE_OK);
 	CHECK(keys_count(&e.txn, "alice", "phone", &np, &nk) == STORE_OK &&
 	    np == 0 && nk == 0);
 	CHECK(fetch(&e, "alice", NULL, &res) == STORE_OK &&
@@ -497,7 +499,7 @@ test_removed(void)
 	/* A device of the same name later starts without keys. */
 	CHECK(upload(&e, "alice", "phone", "{}", &err) == STORE_OK &&
 	    err == TE_BAD_REQUEST);
-	CHECK(admin_user_delete(&e.txn, "bob", &del) == STORE_OK);
+	CHECK(admin_user_delete(&e.txn, &e.gen, "bob", &del) == STORE_OK);
 	CHECK(keys_count(&e.txn, "bob", "default", &np, &nk) == STORE_OK &&
 	    np == 0);
 	CHECK(store_prekey_get(&e.txn, "bob", "default", KEY_POOL_PRE, 1,

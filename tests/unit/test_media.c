@@ -266,7 +266,8 @@ test_refs(void)
 	    d.count == 1);
 
 	/* Referenced media never expires; the unreferenced one does. */
-	CHECK(media_sweep(&e.txn, &conf, 100000, &expired) == STORE_OK);
+	CHECK(media_sweep(&e.txn, &conf, 100000, &expired, NULL,
+	    NULL) == STORE_OK);
 	CHECK(expired == 1);
 	CHECK(rec(&e, b, &r) == STORE_NOTFOUND);
 	CHECK(media_lookup(&e.txn, &conf, a, strlen(a), 100000, id, &r) ==
@@ -283,9 +284,11 @@ test_refs(void)
 	CHECK(media_lookup(&e.txn, &conf, a, strlen(a), 103001, id, &r) ==
 	    STORE_NOTFOUND);
 	expired = 0;
-	CHECK(media_sweep(&e.txn, &conf, 103000, &expired) == STORE_OK &&
+	CHECK(media_sweep(&e.txn, &conf, 103000, &expired, NULL,
+	    NULL) == STORE_OK &&
 	    expired == 0);
-	CHECK(media_sweep(&e.txn, &conf, 103001, &expired) == STORE_OK &&
+	CHECK(media_sweep(&e.txn, &conf, 103001, &expired, NULL,
+	    NULL) == STORE_OK &&
 	    expired == 1);
 	CHECK(store_media_totals(&e.txn, &files, &bytes) == STORE_OK &&
 	    files == 0 && bytes == 0);
@@ -316,7 +319,7 @@ test_release(void)
 	    res.err == TE_OK);
 	CHECK(rec(&e, a, &r) == STORE_OK && r.refs == 2);
 	/* The device removal releases one queue's items. */
-	CHECK(account_remove_device(&e.txn, "bob", "default", 2000) ==
+	CHECK(account_remove_device(&e.txn, &e.gen, "bob", "default", 2000) ==
 	    STORE_OK);
 	CHECK(rec(&e, a, &r) == STORE_OK && r.refs == 0 &&
 	    r.last_ref == 2000);
@@ -324,7 +327,8 @@ test_release(void)
 	    res.err == TE_OK);
 	CHECK(rec(&e, a, &r) == STORE_OK && r.refs == 1);
 	/* message_ttl drops it. */
-	CHECK(queue_sweep(&e.txn, &conf, 9000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 9000, NULL, NULL,
+	    &sw) == STORE_OK);
 	targets_free(&sw.removed);
 	CHECK(sw.items == 1);
 	CHECK(rec(&e, a, &r) == STORE_OK && r.refs == 0 &&
@@ -398,7 +402,7 @@ test_user_delete(void)
 	for (i = 0; i < 5; i++)
 		CHECK(upload(&e, "alice", i, 10, 1000, a, &err) == STORE_OK &&
 		    err == TE_OK);
-	CHECK(admin_user_delete(&e.txn, "alice", &del) == STORE_OK);
+	CHECK(admin_user_delete(&e.txn, &e.gen, "alice", &del) == STORE_OK);
 	CHECK(del.media == 5);
 	CHECK(store_media_totals(&e.txn, &files, &bytes) == STORE_OK &&
 	    files == 0 && bytes == 0);

@@ -332,7 +332,7 @@ test_remove_device(void)
 	targets_free(&res.targets);
 	CHECK(qid_len(&e, phone.qid) == 1 && qid_len(&e, laptop.qid) == 1);
 
-	CHECK(account_remove_device(&e.txn, "alice", "laptop", 2000) ==
+	CHECK(account_remove_device(&e.txn, &e.gen, "alice", "laptop", 2000) ==
 	    STORE_OK);
 	CHECK(store_device_get(&e.txn, "alice", "laptop", &r) ==
 	    STORE_NOTFOUND);
@@ -342,7 +342,7 @@ test_remove_device(void)
 	CHECK(qlen(&e, "alice", "phone") == 1);
 
 	/* The last device goes: a fresh unclaimed default waits. */
-	CHECK(account_remove_device(&e.txn, "alice", "phone", 3000) ==
+	CHECK(account_remove_device(&e.txn, &e.gen, "alice", "phone", 3000) ==
 	    STORE_OK);
 	CHECK(qid_len(&e, phone.qid) == 0);
 	CHECK(store_device_get(&e.txn, "alice", "default", &r) == STORE_OK);
@@ -350,9 +350,9 @@ test_remove_device(void)
 	CHECK(r.count == 0 && r.created == 3000);
 	CHECK(qlen(&e, "alice", "default") == 0);
 
-	CHECK(account_remove_device(&e.txn, "alice", "phone", 3000) ==
+	CHECK(account_remove_device(&e.txn, &e.gen, "alice", "phone", 3000) ==
 	    STORE_NOTFOUND);
-	CHECK(account_remove_device(&e.txn, "nobody", "phone", 3000) ==
+	CHECK(account_remove_device(&e.txn, &e.gen, "nobody", "phone", 3000) ==
 	    STORE_NOTFOUND);
 	CHECK(env_close(&e) == 0);
 	return (0);
@@ -410,7 +410,7 @@ test_tokens(void)
 
 	/* The device logged out and came back: a new queue, old tokens die. */
 	CHECK(account_token_check(&e.txn, tok2, 1000, &t) == STORE_OK);
-	CHECK(account_remove_device(&e.txn, "alice", "phone", 2000) ==
+	CHECK(account_remove_device(&e.txn, &e.gen, "alice", "phone", 2000) ==
 	    STORE_OK);
 	CHECK(account_token_check(&e.txn, tok2, 2000, &t) == STORE_NOTFOUND);
 	CHECK(claim(&e, "alice", "phone", 2000, &r) == STORE_OK);
@@ -1017,16 +1017,19 @@ test_sweep_items(void)
 	    STORE_OK && res.err == TE_OK);
 	targets_free(&res.targets);
 
-	CHECK(queue_sweep(&e.txn, &conf, 5999, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 5999, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.items == 0 && sw.msgs == 0 && sw.removed.n == 0);
 	targets_free(&sw.removed);
-	CHECK(queue_sweep(&e.txn, &conf, 6000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 6000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.items == 3 && sw.msgs == 1 && sw.removed.n == 0);
 	targets_free(&sw.removed);
 	CHECK(qlen(&e, "bob", "phone") == 1 && qlen(&e, "bob", "tablet") == 1 &&
 	    qlen(&e, "alice", "laptop") == 1);
 	CHECK(msg_count(&e) == 1);
-	CHECK(queue_sweep(&e.txn, &conf, 8000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 8000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.items == 3 && sw.msgs == 1);
 	targets_free(&sw.removed);
 	CHECK(qlen(&e, "bob", "phone") == 0 && msg_count(&e) == 0);
@@ -1061,18 +1064,21 @@ test_sweep_msgs(void)
 
 	/* A window longer than message_ttl keeps records past their items. */
 	conf.dedup_window = 3000;
-	CHECK(queue_sweep(&e.txn, &conf, 3999, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 3999, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.msgs == 0 && sw.items == 3);
 	targets_free(&sw.removed);
 	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_OK);
-	CHECK(queue_sweep(&e.txn, &conf, 4000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 4000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.msgs == 1 && sw.items == 0);
 	targets_free(&sw.removed);
 	CHECK(store_msg_get(&e.txn, &res.mid, &m) == STORE_NOTFOUND);
 	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_OK);
 	CHECK(d.ts == 2500);
 	CHECK(store_dedup_get(&e.txn, "alice", "c-3", &d) == STORE_OK);
-	CHECK(queue_sweep(&e.txn, &conf, 5600, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 5600, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.msgs == 2);
 	targets_free(&sw.removed);
 	CHECK(store_dedup_get(&e.txn, "alice", "c-1", &d) == STORE_NOTFOUND);
@@ -1102,12 +1108,12 @@ test_sweep_devices(void)
 	CHECK(account_token_issue(&e.txn, "carol", "phone", carol.qid,
 	    100000, tok) == STORE_OK);
 
-	CHECK(queue_sweep(&e.txn, &conf, 10999, online_fn, NULL, &sw) ==
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 10999, online_fn, NULL, &sw) ==
 	    STORE_OK && sw.removed.n == 0);
 	targets_free(&sw.removed);
 
 	/* alice/phone is online; bob's default was never claimed. */
-	CHECK(queue_sweep(&e.txn, &conf, 11000, online_fn,
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 11000, online_fn,
 	    (void *)"alice/phone", &sw) == STORE_OK);
 	CHECK(sw.removed.n == 1 && targets_has(&sw.removed, "carol", "phone"));
 	CHECK(sw.removed.v[0].qid == carol.qid && sw.tokens == 1);
@@ -1120,14 +1126,14 @@ test_sweep_devices(void)
 	CHECK(store_device_get(&e.txn, "bob", "default", &r) == STORE_OK);
 	CHECK(store_device_get(&e.txn, "alice", "phone", &r) == STORE_OK);
 
-	CHECK(queue_sweep(&e.txn, &conf, 11000, online_fn, NULL, &sw) ==
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 11000, online_fn, NULL, &sw) ==
 	    STORE_OK);
 	CHECK(sw.removed.n == 1 && targets_has(&sw.removed, "alice", "phone"));
 	targets_free(&sw.removed);
 	CHECK(store_device_get(&e.txn, "alice", "laptop", &r) == STORE_OK);
 	CHECK(store_device_get(&e.txn, "alice", "default", &r) ==
 	    STORE_NOTFOUND);
-	CHECK(queue_sweep(&e.txn, &conf, 100000, NULL, NULL, &sw) ==
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 100000, NULL, NULL, &sw) ==
 	    STORE_OK);
 	CHECK(sw.removed.n == 1 && targets_has(&sw.removed, "alice", "laptop"));
 	targets_free(&sw.removed);
@@ -1158,13 +1164,15 @@ test_sweep_tokens(void)
 	/* Issued for a queue the device no longer has. */
 	CHECK(account_token_issue(&e.txn, "alice", "phone", r.qid + 100, 9000,
 	    gone) == STORE_OK);
-	CHECK(queue_sweep(&e.txn, &conf, 2000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 2000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.tokens == 2 && sw.removed.n == 0);
 	targets_free(&sw.removed);
 	CHECK(account_token_check(&e.txn, ok, 2000, &t) == STORE_OK);
 	CHECK(account_token_revoke(&e.txn, old) == STORE_NOTFOUND);
 	CHECK(account_token_revoke(&e.txn, gone) == STORE_NOTFOUND);
-	CHECK(queue_sweep(&e.txn, &conf, 2000, NULL, NULL, &sw) == STORE_OK);
+	CHECK(queue_sweep(&e.txn, &e.gen, &conf, 2000, NULL, NULL,
+	    &sw) == STORE_OK);
 	CHECK(sw.tokens == 0);
 	targets_free(&sw.removed);
 	CHECK(env_close(&e) == 0);
