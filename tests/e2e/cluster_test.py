@@ -95,12 +95,16 @@ def cluster_mode_ok():
 class RedisCluster:
     """Three redis-server masters on free loopback ports, each with
     --cluster-enabled yes in a temporary directory, joined with
-    redis-cli --cluster create ... --cluster-replicas 0."""
+    redis-cli --cluster create ... --cluster-replicas 0; with replicas,
+    a replica of each too (ports[3:])."""
 
-    def __init__(self, n=3):
+    def __init__(self, n=3, replicas=False):
         self.dir = tempfile.mkdtemp(prefix="tickd-rcluster-")
         self.ports = []
         self.procs = {}
+        self.replicas = replicas
+        if replicas:
+            n *= 2
         while len(self.ports) < n:
             p = free_port()
             if p not in self.ports:
@@ -137,7 +141,8 @@ class RedisCluster:
             self.start_one(p)
         r = subprocess.run(["redis-cli", "--cluster", "create",
             *[f"127.0.0.1:{p}" for p in self.ports],
-            "--cluster-replicas", "0", "--cluster-yes"],
+            "--cluster-replicas", "1" if self.replicas else "0",
+            "--cluster-yes"],
             capture_output=True, timeout=60)
         if r.returncode != 0:
             raise Failure("redis-cli --cluster create: " +
@@ -145,10 +150,22 @@ class RedisCluster:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if all("cluster_state:ok" in self.cmd_at(p, "CLUSTER", "INFO")
+                    for p in self.ports) and all("master_link_status:up"
+                    in self.cmd_at(p, "INFO", "replication") or
+                    "role:master" in self.cmd_at(p, "INFO", "replication")
                     for p in self.ports):
                 return self
             time.sleep(0.1)
         raise Failure("the Redis Cluster did not come up")
+
+    def alive(self):
+        """The ports of the servers running."""
+        return [p for p in self.ports if self.procs[p].poll() is None]
+
+    def kill(self, port):
+        """SIGKILL of the server on port."""
+        self.procs[port].kill()
+        self.procs[port].wait()
 
     def cmd_at(self, port, *args):
         """One command to the master on port, redirections not followed."""
@@ -160,7 +177,7 @@ class RedisCluster:
 
     def cmd(self, *args):
         """One command through redis-cli -c, which follows redirections."""
-        p = subprocess.run(["redis-cli", "-c", "-p", str(self.ports[0]),
+        p = subprocess.run(["redis-cli", "-c", "-p", str(self.alive()[0]),
             *args], capture_output=True, timeout=10)
         if p.returncode != 0:
             raise OSError(p.stderr.decode(errors="replace"))
@@ -171,11 +188,11 @@ class RedisCluster:
 
     def owner(self, key):
         """The port of the master that serves key's slot."""
-        slot = int(self.cmd_at(self.ports[0], "CLUSTER", "KEYSLOT", key))
-        for line in self.cmd_at(self.ports[0], "CLUSTER",
-                "NODES").splitlines():
+        at = self.alive()[0]
+        slot = int(self.cmd_at(at, "CLUSTER", "KEYSLOT", key))
+        for line in self.cmd_at(at, "CLUSTER", "NODES").splitlines():
             f = line.split()
-            if "master" not in f[2]:
+            if "master" not in f[2] or "fail" in f[2]:
                 continue
             port = int(f[1].split(":")[1].split("@")[0])
             for r in f[8:]:
@@ -302,16 +319,18 @@ class Cluster:
     """Redis, three proxies and three nodes n1-n3; conf's keys (such as
     cluster_heartbeat) go into every node's configuration."""
 
-    def __init__(self, n=3, rcluster=False, **conf):
-        """With rcluster, Redis is a RedisCluster, which node i reaches
-        without a proxy: n1 and n2 name every master as seeds, the others
-        one, which INFO cluster tells is a Redis Cluster."""
-        self.redis = (RedisCluster() if rcluster else Redis()).start()
+    def __init__(self, n=3, rcluster=False, replicas=False, **conf):
+        """With rcluster, Redis is a RedisCluster (with replicas, if
+        asked), which node i reaches without a proxy: n1 and n2 name every
+        master as seeds, the others one, which INFO cluster tells is a
+        Redis Cluster."""
+        self.redis = (RedisCluster(replicas=replicas) if rcluster else
+            Redis()).start()
         self.proxies = []
         self.nodes = []
         for i in range(1, n + 1):
             if rcluster:
-                seeds = self.redis.ports if i < 3 else \
+                seeds = self.redis.ports[:3] if i < 3 else \
                     self.redis.ports[i % 3:i % 3 + 1]
                 url = '"' + " ".join(f"redis://127.0.0.1:{q}"
                     for q in seeds) + '"'
