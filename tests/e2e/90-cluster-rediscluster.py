@@ -7,8 +7,9 @@
 # are spread over the masters.  Then the slot of n2's stream, and that of
 # n1's, move to another master (IMPORTING, MIGRATING, MIGRATE, SETSLOT
 # NODE, as redis-cli --cluster reshard does) while alice on n1 sends to
-# bob on n2: every message arrives once, every receipt comes back.  Last,
-# the slot of n3's stream moves while n3's reader blocks on it.
+# bob on n2: every message arrives once, every receipt comes back.  Then
+# the slot of n3's stream moves while n3's reader blocks on it.  Last, n3
+# is killed and forgotten: its names go from every master.
 
 import asyncio
 import os
@@ -18,9 +19,11 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
+from ctl_test import *  # noqa: E402,F403
 from cluster_test import *  # noqa: E402,F403
 
 skip_unless_cluster()
+need_tickctl()
 if not cluster_mode_ok():
     print("1..0 # SKIP redis-server cannot run a Redis Cluster here")
     sys.exit(77)
@@ -225,8 +228,26 @@ async def main(t):
             s.get("op") == "sent" and m is not None and
             m.get("id") == "quiet", f"{key3} moved to {dst3} while its "
             "reader blocked: alice's next message reaches carol", [s, m])
-        for cli in (a, b, c):
+        await c.close()
+
+        # n3 stops for good and is forgotten: its names, spread over the
+        # three masters, are deleted on each (EVAL on every master).
+        n3.kill()
+        t.ok(wait_for(lambda: not any(x.get("alive") for x in
+            tickctl(n1, "cluster", "nodes").get("nodes") or []
+            if x.get("node") == "n3"), 15), "n3 killed: down on n1")
+        r = tickctl(n1, "cluster", "forget", "n3")
+        t.ok(r.ok and r.get("forgotten") == "n3", "forget n3 on n1", r)
+        names = ["carol"] + [f"u{u}" for u in range(2, 20, 3)]
+        masters = {rc.owner(f"tickd:u:{{{u}}}") for u in names}
+        ok = wait_for(lambda: all(rc.cmd("GET", f"tickd:u:{{{u}}}") == ""
+            for u in names), 10)
+        t.ok(ok and len(masters) > 1, "n3's names are gone from the "
+            f"masters {sorted(masters)}")
+        t.eq(register(n1, "carol").status, 201, "carol registers again, "
+            "on n1")
+        for cli in (a, b):
             await cli.close()
 
 
-run(main, 28, timeout=240)
+run(main, 32, timeout=240)
