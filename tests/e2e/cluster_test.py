@@ -208,6 +208,12 @@ class RedisCluster:
         redis-cli --cluster reshard does: IMPORTING, MIGRATING, MIGRATE of
         its keys, a pause between each step, then SETSLOT NODE on every
         master."""
+        self.migrate_begin(slot, src, dst, pause)
+        self.migrate_end(slot, src, dst)
+
+    def migrate_begin(self, slot, src, dst, pause=0.0):
+        """migrate_slot up to the keys moved: the slot is left migrating,
+        so that src answers ASK for its keys."""
         sid, did = self.node_id(src), self.node_id(dst)
         self.cmd_at(dst, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", sid)
         self.cmd_at(src, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", did)
@@ -222,6 +228,10 @@ class RedisCluster:
             if "OK" not in out:
                 raise Failure(f"MIGRATE: {out}")
             time.sleep(pause)
+
+    def migrate_end(self, slot, src, dst):
+        """The end of migrate_slot: SETSLOT NODE on every master."""
+        did = self.node_id(dst)
         for p in (dst, src, *[q for q in self.ports if q not in (src,
                 dst)]):
             self.cmd_at(p, "CLUSTER", "SETSLOT", str(slot), "NODE", did)
