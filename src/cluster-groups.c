@@ -44,6 +44,45 @@ cluster_group_changed(const char *group)
 	strlcpy(gm.v[gm.n++], group, sizeof *gm.v);
 }
 
+/*
+ * group's mirror goes again with the next flush: its EXEC was refused,
+ * as when its slot of a Redis Cluster moved under the MULTI
+ * (tickd-cluster(7), Redis Cluster).
+ */
+static void
+mirror_again(const char *group)
+{
+	size_t	i;
+
+	for (i = 0; i < gm.committed; i++) {
+		if (strcmp(gm.v[i], group) == 0)
+			return;
+	}
+	if (gm.n == gm.cap)
+		gm.v = xgrow(gm.v, &gm.cap, sizeof *gm.v, 8);
+	memmove(gm.v + gm.committed + 1, gm.v + gm.committed,
+	    (gm.n - gm.committed) * sizeof *gm.v);
+	strlcpy(gm.v[gm.committed], group, sizeof *gm.v);
+	gm.n++;
+	gm.committed++;
+}
+
+/* The reply to a mirror's EXEC, whose group arg names; arg is freed. */
+static void
+exec_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	char		*group = arg;
+
+	rconn_answered(ac->data);
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+		log_debug("cluster: EXEC of %s's mirror: %s; written again",
+		    group, reply->str);
+		mirror_again(group);
+	}
+	free(group);
+}
+
 /* What a mirror is built from: the member walk's argv. */
 struct mirror {
 	const char	**argv;
@@ -88,7 +127,7 @@ mirror_write(struct txn *txn, const char *group)
 	struct group_rec	 g;
 	struct mirror		 m;
 	const char		*argv[2];
-	char			*key, ver[24];
+	char			*key, *gname, ver[24];
 	size_t			 i;
 	int			 rc, ret = -1;
 
@@ -126,8 +165,10 @@ mirror_write(struct txn *txn, const char *group)
 			rconn_cmd(&cl.cmd, cluster_logged_cb, "HSET group", 0,
 			    (int)m.n, m.argv, NULL);
 			argv[0] = "EXEC";
-			ret = rconn_cmd(&cl.cmd, cluster_logged_cb, "EXEC", 0,
-			    1, argv, NULL);
+			gname = xstrdup(group);
+			if ((ret = rconn_cmd(&cl.cmd, exec_cb, gname, 0, 1,
+			    argv, NULL)) != 0)
+				free(gname);
 		}
 	} else
 		ret = 0;

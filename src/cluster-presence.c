@@ -481,9 +481,13 @@ sub_connect_cb(const redisAsyncContext *ac, int status)
 void
 cluster_presence_tick(void)
 {
-	if (!cl.ready || sub != NULL || srv.conf.cluster_redis == NULL)
+	const char	*host;
+	int		 port;
+
+	if (!cl.ready || sub != NULL || srv.conf.cluster_redis == NULL ||
+	    cluster_sub_addr(&host, &port) != 0)
 		return;
-	sub = redisAsyncConnect(cl.addr.host, cl.addr.port);
+	sub = redisAsyncConnect(host, port);
 	if (sub == NULL || sub->err) {
 		if (sub != NULL)
 			redisAsyncFree(sub);

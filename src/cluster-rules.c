@@ -328,3 +328,73 @@ cluster_verdict(const struct mid *cursor, const struct mid *id,
 		return (CLUSTER_SKIP);
 	return (CLUSTER_APPLY);
 }
+
+/*
+ * The Redis Cluster hash slot of a key: CRC16 (XMODEM) of the key, or of
+ * its hash tag, the bytes between its first '{' and the next '}' when
+ * there are any, modulo 16384 (the Redis Cluster specification, Key
+ * distribution model).  Every tickd key has a tag or stands alone, so
+ * that each command names one slot.
+ */
+unsigned
+cluster_key_slot(const char *key, size_t len)
+{
+	const char	*open, *close;
+	uint16_t	 crc = 0;
+	size_t		 i;
+	int		 b;
+
+	if ((open = memchr(key, '{', len)) != NULL &&
+	    (close = memchr(open + 1, '}', len - (size_t)(open + 1 - key))) !=
+	    NULL && close > open + 1) {
+		len = (size_t)(close - open - 1);
+		key = open + 1;
+	}
+	for (i = 0; i < len; i++) {
+		crc ^= (uint16_t)((unsigned char)key[i] << 8);
+		for (b = 0; b < 8; b++)
+			crc = crc & 0x8000 ? (uint16_t)(crc << 1 ^ 0x1021) :
+			    (uint16_t)(crc << 1);
+	}
+	return (crc & (CLUSTER_SLOTS - 1));
+}
+
+/*
+ * Parses a Redis Cluster redirection, "MOVED slot host:port" or "ASK slot
+ * host:port": 0 with *ask, *slot, host (size bytes) and *port set, else
+ * -1 for any other error.
+ */
+int
+cluster_redirect_parse(const char *err, int *ask, unsigned *slot, char *host,
+    size_t size, int *port)
+{
+	const char	*p, *colon;
+	char		*end;
+	unsigned long	 s;
+	long		 n;
+
+	if (strncmp(err, "MOVED ", 6) == 0) {
+		*ask = 0;
+		p = err + 6;
+	} else if (strncmp(err, "ASK ", 4) == 0) {
+		*ask = 1;
+		p = err + 4;
+	} else
+		return (-1);
+	errno = 0;
+	s = strtoul(p, &end, 10);
+	if (end == p || *end != ' ' || errno != 0 || s >= CLUSTER_SLOTS)
+		return (-1);
+	p = end + 1;
+	if ((colon = strrchr(p, ':')) == NULL || colon == p ||
+	    (size_t)(colon - p) >= size)
+		return (-1);
+	n = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end != '\0' || n < 1 || n > 65535)
+		return (-1);
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
+	*slot = (unsigned)s;
+	*port = (int)n;
+	return (0);
+}

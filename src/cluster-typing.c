@@ -219,9 +219,12 @@ tsub_connect_cb(const redisAsyncContext *ac, int status)
 void
 cluster_typing_tick(void)
 {
-	if (!cl.ready || tsub != NULL)
+	const char	*host;
+	int		 port;
+
+	if (!cl.ready || tsub != NULL || cluster_sub_addr(&host, &port) != 0)
 		return;
-	tsub = redisAsyncConnect(cl.addr.host, cl.addr.port);
+	tsub = redisAsyncConnect(host, port);
 	if (tsub == NULL || tsub->err) {
 		if (tsub != NULL)
 			redisAsyncFree(tsub);

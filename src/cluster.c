@@ -36,35 +36,41 @@ struct rconn_ev {
 	struct event		*rev, *wev;
 };
 
-static void	rconn_connect(struct rconn *);
 static void	rconn_later(struct rconn *);
 static void	hb_send(void);
 static void	setup_start(void);
 
 /*
- * What this build can serve (tickd.conf(5) Cluster): one standalone Redis
- * over plain TCP, named or found through Sentinels.  Debian 12's hiredis
- * 0.14 has no TLS, so rediss:// is refused; several URLs (a Redis
- * Cluster) are refused too.
+ * What this build can serve (tickd.conf(5) Cluster): Redis over plain
+ * TCP, one standalone named or found through Sentinels, or a Redis
+ * Cluster through its seeds.  Debian 12's hiredis 0.14 has no TLS, so
+ * rediss:// is refused; a sentinel:// URL stands alone.
  */
 int
 cluster_check(const struct conf *conf, char **cause)
 {
-	const char	*v = conf->cluster_redis;
+	const char	*p = conf->cluster_redis;
 	size_t		 len;
+	int		 n = 0, sentinel = 0;
 
-	if (v == NULL)
+	if (p == NULL)
 		return (0);
-	v += strspn(v, " \t");
-	len = strcspn(v, " \t");
-	if (strncmp(v, "rediss://", 9) == 0) {
-		*cause = xstrdup("cluster_redis: rediss:// is not supported: "
-		    "this tickd's hiredis library has no TLS");
-		return (-1);
+	for (p += strspn(p, " \t"); *p != '\0'; p += strspn(p, " \t")) {
+		len = strcspn(p, " \t");
+		if (strncmp(p, "rediss://", 9) == 0) {
+			*cause = xstrdup("cluster_redis: rediss:// is not "
+			    "supported: this tickd's hiredis library has no "
+			    "TLS");
+			return (-1);
+		}
+		if (strncmp(p, "sentinel://", 11) == 0)
+			sentinel = 1;
+		n++;
+		p += len;
 	}
-	if (v[len + strspn(v + len, " \t")] != '\0') {
-		*cause = xstrdup("cluster_redis: several URLs (Redis Cluster "
-		    "seeds) are not supported yet: name one standalone Redis");
+	if (sentinel && n > 1) {
+		*cause = xstrdup("cluster_redis: a sentinel:// URL stands "
+		    "alone; several redis:// URLs are Redis Cluster seeds");
 		return (-1);
 	}
 	return (0);
@@ -108,11 +114,18 @@ cluster_k(const char *kind, const char *tag)
 	return (cluster_key(srv.conf.cluster_prefix, kind, tag));
 }
 
-/* Sends a command on rc; its reply goes to fn with arg.  -1 if down. */
+/*
+ * Sends a command on rc; its reply goes to fn with arg.  -1 if down.  On
+ * a Redis Cluster, cl.cmd and cl.rd stand for a connection to each
+ * master, and the command goes to the one its key names.
+ */
 int
 rconn_cmd(struct rconn *rc, redisCallbackFn *fn, void *arg, uint64_t extra,
     int argc, const char **argv, const size_t *argvlen)
 {
+	if (rc->virt)
+		return (cluster_slots_cmd(rc == &cl.rd, fn, arg, extra, argc,
+		    argv, argvlen));
 	if (rc->ac == NULL || !rc->up)
 		return (-1);
 	if (redisAsyncCommandArgv(rc->ac, fn, arg, argc, argv, argvlen) !=
@@ -123,6 +136,31 @@ rconn_cmd(struct rconn *rc, redisCallbackFn *fn, void *arg, uint64_t extra,
 	rc->out[rc->nout++] = now_ms() + srv.conf.cluster_redis_timeout +
 	    extra;
 	return (0);
+}
+
+/* Sends a command hiredis formatted already, as rconn_cmd. */
+int
+rconn_formatted(struct rconn *rc, redisCallbackFn *fn, void *arg,
+    uint64_t extra, const char *cmd, size_t len)
+{
+	if (rc->ac == NULL || !rc->up)
+		return (-1);
+	if (redisAsyncFormattedCommand(rc->ac, fn, arg, cmd, len) != REDIS_OK)
+		return (-1);
+	if (rc->nout == rc->capout)
+		rc->out = xgrow(rc->out, &rc->capout, sizeof *rc->out, 16);
+	rc->out[rc->nout++] = now_ms() + srv.conf.cluster_redis_timeout +
+	    extra;
+	return (0);
+}
+
+/* The connection i of this node's: cl's two, or each master's two. */
+static struct rconn *
+conn_at(size_t i)
+{
+	if (cluster_slots_on())
+		return (cluster_slots_conn(i));
+	return (i == 0 ? &cl.cmd : i == 1 ? &cl.rd : NULL);
 }
 
 /* A reply arrived on rc: its command's deadline goes. */
@@ -139,14 +177,14 @@ rconn_answered(struct rconn *rc)
  * Drops rc now: hiredis calls every pending callback with no reply, and
  * the disconnect callback if the connection was made.
  */
-static void
+void
 rconn_drop(struct rconn *rc, const char *why)
 {
 	redisAsyncContext	*ac = rc->ac;
 
 	if (ac == NULL)
 		return;
-	if (rc->up && !cl.stopping)
+	if (rc->up && !cl.stopping && !rc->virt)
 		log_warnx("cluster: Redis %s connection: %s; reconnecting",
 		    rc->name, why);
 	redisAsyncFree(ac);
@@ -195,6 +233,8 @@ rconn_later(struct rconn *rc)
 	struct timeval	tv;
 	uint64_t	max = BACKOFF_MAX;
 
+	if (rc->virt || rc->off)
+		return;
 	if (srv.conf.cluster_retry / 2 < max)
 		max = srv.conf.cluster_retry / 2;
 	if (max < BACKOFF_MIN)
@@ -213,7 +253,9 @@ rconn_later(struct rconn *rc)
 static void
 disconnect_cb(const redisAsyncContext *ac, int status)
 {
-	struct rconn	*rc = ac->data;
+	struct rconn	*rc = ac->data, *o;
+	char		 why[64];
+	size_t		 i;
 
 	(void)status;
 	rc->ac = NULL;
@@ -226,11 +268,12 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	cluster_stream_down(rc == &cl.rd);
 	cluster_presence_down();
 	cluster_typing_down();
-	/* The other connection goes too, so that both start afresh. */
-	if (rc == &cl.cmd)
-		rconn_drop(&cl.rd, "the command connection went");
-	else
-		rconn_drop(&cl.cmd, "the reader connection went");
+	/* The others go too, so that all start afresh. */
+	snprintf(why, sizeof why, "the %s connection went", rc->name);
+	for (i = 0; (o = conn_at(i)) != NULL; i++) {
+		if (o != rc)
+			rconn_drop(o, why);
+	}
 	if (!cl.stopping)
 		rconn_later(rc);
 }
@@ -251,13 +294,14 @@ auth_cb(redisAsyncContext *ac, void *r, void *arg)
 static void
 connect_cb(const redisAsyncContext *ac, int status)
 {
-	struct rconn	*rc = ac->data;
+	struct rconn	*rc = ac->data, *o;
 	const char	*argv[3];
-	int		 argc = 0;
+	size_t		 i;
+	int		 argc = 0, all = 1;
 
 	if (status != REDIS_OK) {
 		log_warnx("cluster: cannot connect to Redis %s:%d: %s",
-		    cl.addr.host, cl.addr.port, ac->errstr);
+		    ac->c.tcp.host, ac->c.tcp.port, ac->errstr);
 		rc->ac = NULL;
 		if (!cl.stopping)
 			rconn_later(rc);
@@ -272,7 +316,11 @@ connect_cb(const redisAsyncContext *ac, int status)
 		argv[argc++] = cl.addr.pass;
 		rconn_cmd(rc, auth_cb, NULL, 0, argc, argv, NULL);
 	}
-	if (cl.cmd.up && cl.rd.up)
+	for (i = 0; (o = conn_at(i)) != NULL; i++) {
+		if (!o->off && !o->up)
+			all = 0;
+	}
+	if (all && !cl.ready)
 		setup_start();
 }
 
@@ -368,14 +416,14 @@ rconn_cleanup(void *arg)
 void
 cluster_flush(void)
 {
-	struct rconn	*rcs[] = { &cl.cmd, &cl.rd };
+	struct rconn	*rc;
 	size_t		 i;
 
 	if (!cl.on)
 		return;
-	for (i = 0; i < sizeof rcs / sizeof rcs[0]; i++) {
-		if (rcs[i]->ac != NULL && rcs[i]->up)
-			redisAsyncHandleWrite(rcs[i]->ac);
+	for (i = 0; (rc = conn_at(i)) != NULL; i++) {
+		if (rc->ac != NULL && rc->up)
+			redisAsyncHandleWrite(rc->ac);
 	}
 }
 
@@ -407,25 +455,34 @@ rconn_attach(redisAsyncContext *ac)
 	return (0);
 }
 
-/* Starts connecting rc. */
-static void
+/*
+ * Starts connecting rc.  On a Redis Cluster the slot map is asked for
+ * again first, since masters may have failed over.
+ */
+void
 rconn_connect(struct rconn *rc)
 {
 	redisAsyncContext	*ac;
+	const char		*host = rc->host != NULL ? rc->host :
+				    cl.addr.host;
+	int			 port = rc->host != NULL ? rc->port :
+				    cl.addr.port;
 
-	if (rc->ac != NULL || cl.stopping)
+	if (rc->ac != NULL || rc->off || cl.stopping)
+		return;
+	cluster_slots_refresh();
+	if (rc->virt)
 		return;
 	/* Through Sentinels: where the master is may have changed. */
 	cluster_sentinel_ask();
-	if (cl.addr.host == NULL) {
+	if (host == NULL) {
 		rconn_later(rc);
 		return;
 	}
-	ac = redisAsyncConnect(cl.addr.host, cl.addr.port);
+	ac = redisAsyncConnect(host, port);
 	if (ac == NULL || ac->err) {
 		log_warnx("cluster: cannot connect to Redis %s:%d: %s",
-		    cl.addr.host, cl.addr.port, ac != NULL ? ac->errstr :
-		    "out of memory");
+		    host, port, ac != NULL ? ac->errstr : "out of memory");
 		if (ac != NULL)
 			redisAsyncFree(ac);
 		rconn_later(rc);
@@ -613,8 +670,64 @@ epoch_cb(redisAsyncContext *ac, void *r, void *arg)
 }
 
 /*
+ * Out of any hiredis callback: the single URL named a Redis Cluster, whose
+ * masters are found from it now.
+ */
+static void
+to_slots_cb(evutil_socket_t fd, short events, void *arg)
+{
+	char	*why = NULL;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (cl.stopping)
+		return;
+	if (cluster_slots_init(NULL, &why) != 0) {
+		log_warnx("cluster: %s", why);
+		free(why);
+		return;
+	}
+	cl.cmd.virt = cl.rd.virt = 1;
+	rconn_drop(&cl.cmd, "Redis is a Redis Cluster");
+	rconn_drop(&cl.rd, "Redis is a Redis Cluster");
+	cluster_slots_refresh();
+}
+
+/*
+ * The reply to INFO cluster (tickd-cluster(7), Redis Cluster):
+ * cluster_enabled:1 means that the one URL is a seed of a Redis Cluster;
+ * anything else, an error included, a standalone Redis.
+ */
+static void
+probe_cb(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply	*reply = r;
+	struct timeval	 tv = { 0, 0 };
+
+	(void)arg;
+	if (!answered(ac, reply)) {
+		cl.setup_running = 0;
+		return;
+	}
+	if (reply->type == REDIS_REPLY_STRING &&
+	    strstr(reply->str, "cluster_enabled:1") != NULL) {
+		log_info("cluster: %s:%d is a node of a Redis Cluster",
+		    cl.addr.host, cl.addr.port);
+		if (event_base_once(srv.base, -1, EV_TIMEOUT, to_slots_cb,
+		    NULL, &tv) != 0)
+			log_warnx("cluster: cannot switch to Redis Cluster");
+		return;
+	}
+	cl.probed = 1;
+	cl.setup_running = 0;
+	setup_start();
+}
+
+/*
  * Sets this node up in Redis: the epoch (a random value set with SET NX),
- * then its stream and consumer group (tickd-cluster(7) FAILURES).
+ * then its stream and consumer group (tickd-cluster(7) FAILURES).  First,
+ * once, INFO cluster tells whether one URL is a Redis Cluster.
  */
 static void
 setup_start(void)
@@ -625,6 +738,13 @@ setup_start(void)
 
 	if (cl.setup_running)
 		return;
+	if (!cl.probed && !cluster_slots_on()) {
+		argv[0] = "INFO";
+		argv[1] = "cluster";
+		if (rconn_cmd(&cl.cmd, probe_cb, NULL, 0, 2, argv, NULL) == 0)
+			cl.setup_running = 1;
+		return;
+	}
 	do {
 		if (RAND_bytes((unsigned char *)&rnd, sizeof rnd) != 1)
 			rnd = now_ms();
@@ -717,6 +837,9 @@ hb_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
+	/* On a Redis Cluster not answering yet: where are its masters? */
+	if (!cl.ready)
+		cluster_slots_refresh();
 	hb_send();
 	tv.tv_sec = (time_t)(srv.conf.cluster_heartbeat / 1000);
 	tv.tv_usec = (suseconds_t)(srv.conf.cluster_heartbeat % 1000) * 1000;
@@ -888,17 +1011,26 @@ cluster_init(char **cause)
 	struct txn	txn;
 	char		*why = NULL;
 	const char	*v;
-	struct timeval	 tv = { 0, WATCHDOG_MS * 1000 };
+	size_t		 len;
 
 	memset(&cl, 0, sizeof cl);
 	if ((v = srv.conf.cluster_redis) == NULL)
 		return (0);
 	v += strspn(v, " \t");
+	len = strcspn(v, " \t");
 	if (strncmp(v, "sentinel://", 11) == 0 ?
-	    cluster_sentinel_init(v, strcspn(v, " \t"), &why) != 0 :
-	    cluster_redis_parse(v, strcspn(v, " \t"), &cl.addr, &why) != 0) {
+	    cluster_sentinel_init(v, len, &why) != 0 :
+	    cluster_redis_parse(v, len, &cl.addr, &why) != 0) {
 		*cause = why;
 		return (-1);
+	}
+	/* Several seeds: a Redis Cluster (tickd-cluster(7), Redis Cluster). */
+	if (v[len + strspn(v + len, " \t")] != '\0') {
+		if (cluster_slots_init(v, &why) != 0) {
+			*cause = why;
+			return (-1);
+		}
+		cl.cmd.virt = cl.rd.virt = 1;
 	}
 	if (store_txn_begin(srv.store, &txn, 0) != STORE_OK ||
 	    store_cepoch_get(&txn, &cl.epoch) != STORE_OK) {
@@ -912,25 +1044,20 @@ cluster_init(char **cause)
 	cl.k_nodes = cluster_k("nodes", NULL);
 	cl.k_urls = cluster_k("urls", NULL);
 	cl.k_epoch = cluster_k("epoch", NULL);
-	cl.cmd.name = "command";
-	cl.rd.name = "reader";
-	cl.cmd.retry = evtimer_new(srv.base, reconnect_cb, &cl.cmd);
-	cl.rd.retry = evtimer_new(srv.base, reconnect_cb, &cl.rd);
-	cl.cmd.watchdog = evtimer_new(srv.base, watchdog_cb, &cl.cmd);
-	cl.rd.watchdog = evtimer_new(srv.base, watchdog_cb, &cl.rd);
 	cl.ev_hb = evtimer_new(srv.base, hb_cb, NULL);
-	if (cl.cmd.retry == NULL || cl.rd.retry == NULL ||
-	    cl.cmd.watchdog == NULL || cl.rd.watchdog == NULL ||
+	if (rconn_init(&cl.cmd, "command") != 0 ||
+	    rconn_init(&cl.rd, "reader") != 0 ||
 	    cl.ev_hb == NULL || cluster_stream_init() != 0) {
 		*cause = xstrdup("cluster: cannot create timers");
 		return (-1);
 	}
-	evtimer_add(cl.cmd.watchdog, &tv);
-	evtimer_add(cl.rd.watchdog, &tv);
 	hb_cb(0, 0, NULL);
 	rconn_connect(&cl.cmd);
 	rconn_connect(&cl.rd);
-	if (cl.addr.host != NULL)
+	if (cluster_slots_on())
+		log_info("cluster: node %s, a Redis Cluster",
+		    srv.conf.node_name);
+	else if (cl.addr.host != NULL)
 		log_info("cluster: node %s, Redis %s:%d", srv.conf.node_name,
 		    cl.addr.host, cl.addr.port);
 	else
@@ -939,8 +1066,23 @@ cluster_init(char **cause)
 	return (0);
 }
 
+/* Sets up rc, called name in the log: its timers.  -1 if libevent cannot. */
+int
+rconn_init(struct rconn *rc, const char *name)
+{
+	struct timeval	 tv = { 0, WATCHDOG_MS * 1000 };
+
+	rc->name = name;
+	rc->retry = evtimer_new(srv.base, reconnect_cb, rc);
+	rc->watchdog = evtimer_new(srv.base, watchdog_cb, rc);
+	if (rc->retry == NULL || rc->watchdog == NULL)
+		return (-1);
+	evtimer_add(rc->watchdog, &tv);
+	return (0);
+}
+
 /* Frees one connection's state. */
-static void
+void
 rconn_free(struct rconn *rc)
 {
 	if (rc->ac != NULL)
@@ -967,6 +1109,7 @@ cluster_shutdown(void)
 	cluster_sentinel_free();
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);
+	cluster_slots_free();
 	if (cl.ev_hb != NULL)
 		event_free(cl.ev_hb);
 	cluster_stream_free();

@@ -13,6 +13,10 @@ struct event;
 /* One connection to Redis, and the deadlines of its commands, in order. */
 struct rconn {
 	const char			*name;
+	const char			*host;	/* NULL: cl.addr's */
+	int				 port;
+	int				 virt;	/* stands for the masters' */
+	int				 off;	/* its master left the map */
 	struct redisAsyncContext	*ac;	/* NULL: not connected */
 	int				 up;
 	uint64_t			*out;	/* ms deadlines, oldest first */
@@ -29,6 +33,7 @@ struct cluster {
 	int			 setup_running;
 	int			 stopping;
 	int			 mirrored;	/* mirrors written since start */
+	int			 probed;	/* INFO cluster said standalone */
 	struct cluster_redis_addr addr;
 	struct rconn		 cmd;		/* commands */
 	struct rconn		 rd;		/* XREADGROUP ... BLOCK */
@@ -43,6 +48,12 @@ extern struct cluster	cl;
 int	rconn_cmd(struct rconn *, redisCallbackFn *, void *, uint64_t, int,
 	    const char **, const size_t *);
 void	rconn_answered(struct rconn *);
+int	rconn_formatted(struct rconn *, redisCallbackFn *, void *, uint64_t,
+	    const char *, size_t);
+int	rconn_init(struct rconn *, const char *);
+void	rconn_connect(struct rconn *);
+void	rconn_drop(struct rconn *, const char *);
+void	rconn_free(struct rconn *);
 void	cluster_logged_cb(struct redisAsyncContext *, void *, void *);
 void	cluster_redis_moved(void);
 char	*cluster_k(const char *, const char *);
@@ -95,6 +106,16 @@ int	cluster_sentinel_init(const char *, size_t, char **);
 void	cluster_sentinel_ask(void);
 void	cluster_sentinel_tick(void);
 void	cluster_sentinel_free(void);
+
+/* cluster-slots.c */
+int	cluster_slots_init(const char *, char **);
+int	cluster_slots_on(void);
+void	cluster_slots_refresh(void);
+int	cluster_slots_cmd(int, redisCallbackFn *, void *, uint64_t, int,
+	    const char **, const size_t *);
+struct rconn *cluster_slots_conn(size_t);
+int	cluster_sub_addr(const char **, int *);
+void	cluster_slots_free(void);
 
 /* cluster-admin.c */
 int	cluster_forget_local(const char *);

@@ -283,6 +283,10 @@ void	cluster_sentinel_clear(struct cluster_sentinel *);
 int	cluster_redis_check(const char *, char **);
 int	cluster_home_of(const char *, size_t, size_t *);
 char	*cluster_key(const char *, const char *, const char *);
+#define CLUSTER_SLOTS	16384	/* hash slots of a Redis Cluster */
+unsigned cluster_key_slot(const char *, size_t);
+int	cluster_redirect_parse(const char *, int *, unsigned *, char *, size_t,
+	    int *);
 /* Stream entry ids have a mid's syntax: struct mid holds them. */
 enum cluster_verdict cluster_verdict(const struct mid *, const struct mid *,
 	    int);

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # The cluster keys at start-up (tickd.conf(5) Cluster, tickd-cluster(7)):
-# tickd -t and tickd itself refuse rediss:// (no TLS in this hiredis),
-# several Redis URLs, a cluster_redis without node_name or cluster_url, and
-# a bad node_name; a tickd built --without-hiredis refuses cluster_redis.
+# tickd -t and tickd itself refuse rediss:// (no TLS in this hiredis), a
+# sentinel:// URL beside another, a cluster_redis without node_name or
+# cluster_url, and a bad node_name, and accept several redis:// URLs (Redis
+# Cluster seeds); a tickd built --without-hiredis refuses cluster_redis.
 # With cluster_redis unset the cluster keys change nothing.
 
 import os
@@ -41,10 +42,15 @@ async def main(t):
         t.ok(rc != 0 and "no TLS" in err,
             "tickd: rediss:// refused at start", err)
         d.conf["cluster_redis"] = \
+            '"redis://127.0.0.1:7001 sentinel://127.0.0.1:26379/m"'
+        rc, err = check(d)
+        t.ok(rc != 0 and "stands alone" in err,
+            "tickd -t: a sentinel:// URL beside another refused", err)
+        d.conf["cluster_redis"] = \
             '"redis://127.0.0.1:7001 redis://127.0.0.1:7002"'
         rc, err = check(d)
-        t.ok(rc != 0 and "several URLs" in err,
-            "tickd -t: several Redis URLs refused", err)
+        t.ok(rc == 0, "tickd -t: several redis:// URLs, Redis Cluster "
+            "seeds, are accepted", err)
         d.conf["cluster_redis"] = "redis://127.0.0.1:6379"
         rc, err = check(d)
         t.ok(rc == 0, "tickd -t: one redis:// URL is accepted", err)
@@ -55,7 +61,7 @@ async def main(t):
         rc, err = start_fails(d)
         t.ok(rc != 0 and "without cluster support" in err,
             "tickd: cluster_redis refused at start without hiredis", err)
-        for n in (3, 4):
+        for n in (3, 4, 5):
             t.skip(f"case {n}", "tickd built --without-hiredis")
 
     d.conf["node_name"] = None
@@ -84,4 +90,4 @@ async def main(t):
     d.cleanup()
 
 
-run(main, 8)
+run(main, 9)

@@ -2,7 +2,8 @@
 cluster_test.py: helpers for the tests of tickd on several nodes
 (tickd-cluster(7)): a real redis-server on a free port, a small TCP proxy
 between each node and Redis so that one node's link can be cut, and three
-tickd nodes n1-n3, each with its own data_dir and cluster_url.
+tickd nodes n1-n3, each with its own data_dir and cluster_url; or, with
+RedisCluster, three redis-server masters joined in a Redis Cluster.
 
 A script calls skip_unless_cluster() first: without redis-server, or with
 a tickd built --without-hiredis, it is skipped (TAP skip, exit 77).
@@ -69,6 +70,177 @@ class Redis:
         if p.returncode != 0:
             raise OSError(p.stderr.decode(errors="replace"))
         return p.stdout.decode(errors="replace").strip()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def cluster_mode_ok():
+    """Whether this redis-server can run a Redis Cluster as RedisCluster
+    does: version 7 or later (cluster-port), and redis-cli."""
+    try:
+        p = subprocess.run([REDIS_SERVER, "--version"], capture_output=True,
+            timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    v = p.stdout.decode(errors="replace")
+    try:
+        major = int(v.split("v=")[1].split(".")[0])
+    except (IndexError, ValueError):
+        return False
+    return major >= 7 and shutil.which("redis-cli") is not None
+
+
+class RedisCluster:
+    """Three redis-server masters on free loopback ports, each with
+    --cluster-enabled yes in a temporary directory, joined with
+    redis-cli --cluster create ... --cluster-replicas 0; with replicas,
+    a replica of each too (ports[3:])."""
+
+    def __init__(self, n=3, replicas=False):
+        self.dir = tempfile.mkdtemp(prefix="tickd-rcluster-")
+        self.ports = []
+        self.procs = {}
+        self.replicas = replicas
+        if replicas:
+            n *= 2
+        while len(self.ports) < n:
+            p = free_port()
+            if p not in self.ports:
+                self.ports.append(p)
+        self.bus = {}
+        for p in self.ports:
+            b = free_port()
+            while b in self.ports or b in self.bus.values():
+                b = free_port()
+            self.bus[p] = b
+
+    def start_one(self, port):
+        d = os.path.join(self.dir, str(port))
+        os.makedirs(d, exist_ok=True)
+        self.procs[port] = subprocess.Popen([REDIS_SERVER, "--port",
+            str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", d, "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf", "--cluster-port",
+            str(self.bus[port]), "--cluster-node-timeout", "2000"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.cmd_at(port, "PING") == "PONG":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise Failure("redis-server --cluster-enabled did not start")
+
+    def start(self):
+        for p in self.ports:
+            self.start_one(p)
+        r = subprocess.run(["redis-cli", "--cluster", "create",
+            *[f"127.0.0.1:{p}" for p in self.ports],
+            "--cluster-replicas", "1" if self.replicas else "0",
+            "--cluster-yes"],
+            capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise Failure("redis-cli --cluster create: " +
+                r.stdout.decode(errors="replace")[-500:])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if all("cluster_state:ok" in self.cmd_at(p, "CLUSTER", "INFO")
+                    for p in self.ports) and all("master_link_status:up"
+                    in self.cmd_at(p, "INFO", "replication") or
+                    "role:master" in self.cmd_at(p, "INFO", "replication")
+                    for p in self.ports):
+                return self
+            time.sleep(0.1)
+        raise Failure("the Redis Cluster did not come up")
+
+    def alive(self):
+        """The ports of the servers running."""
+        return [p for p in self.ports if self.procs[p].poll() is None]
+
+    def kill(self, port):
+        """SIGKILL of the server on port."""
+        self.procs[port].kill()
+        self.procs[port].wait()
+
+    def cmd_at(self, port, *args):
+        """One command to the master on port, redirections not followed."""
+        p = subprocess.run(["redis-cli", "-p", str(port), *args],
+            capture_output=True, timeout=10)
+        if p.returncode != 0:
+            raise OSError(p.stderr.decode(errors="replace"))
+        return p.stdout.decode(errors="replace").strip()
+
+    def cmd(self, *args):
+        """One command through redis-cli -c, which follows redirections."""
+        p = subprocess.run(["redis-cli", "-c", "-p", str(self.alive()[0]),
+            *args], capture_output=True, timeout=10)
+        if p.returncode != 0:
+            raise OSError(p.stderr.decode(errors="replace"))
+        return p.stdout.decode(errors="replace").strip()
+
+    def node_id(self, port):
+        return self.cmd_at(port, "CLUSTER", "MYID")
+
+    def owner(self, key):
+        """The port of the master that serves key's slot."""
+        at = self.alive()[0]
+        slot = int(self.cmd_at(at, "CLUSTER", "KEYSLOT", key))
+        for line in self.cmd_at(at, "CLUSTER", "NODES").splitlines():
+            f = line.split()
+            if "master" not in f[2] or "fail" in f[2]:
+                continue
+            port = int(f[1].split(":")[1].split("@")[0])
+            for r in f[8:]:
+                if r.startswith("["):
+                    continue
+                a, _, b = r.partition("-")
+                if int(a) <= slot <= int(b or a):
+                    return port
+        return None
+
+    def migrate_slot(self, slot, src, dst, pause=0.0):
+        """Moves slot from the master on src to the one on dst, as
+        redis-cli --cluster reshard does: IMPORTING, MIGRATING, MIGRATE of
+        its keys, a pause between each step, then SETSLOT NODE on every
+        master."""
+        self.migrate_begin(slot, src, dst, pause)
+        self.migrate_end(slot, src, dst)
+
+    def migrate_begin(self, slot, src, dst, pause=0.0):
+        """migrate_slot up to the keys moved: the slot is left migrating,
+        so that src answers ASK for its keys."""
+        sid, did = self.node_id(src), self.node_id(dst)
+        self.cmd_at(dst, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", sid)
+        self.cmd_at(src, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", did)
+        time.sleep(pause)
+        while True:
+            keys = self.cmd_at(src, "CLUSTER", "GETKEYSINSLOT", str(slot),
+                "100").split()
+            if not keys:
+                break
+            out = self.cmd_at(src, "MIGRATE", "127.0.0.1", str(dst), "", "0",
+                "5000", "KEYS", *keys)
+            if "OK" not in out:
+                raise Failure(f"MIGRATE: {out}")
+            time.sleep(pause)
+
+    def migrate_end(self, slot, src, dst):
+        """The end of migrate_slot: SETSLOT NODE on every master."""
+        did = self.node_id(dst)
+        for p in (dst, src, *[q for q in self.ports if q not in (src,
+                dst)]):
+            self.cmd_at(p, "CLUSTER", "SETSLOT", str(slot), "NODE", did)
+
+    def stop(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
     def cleanup(self):
         self.stop()
@@ -157,22 +329,34 @@ class Cluster:
     """Redis, three proxies and three nodes n1-n3; conf's keys (such as
     cluster_heartbeat) go into every node's configuration."""
 
-    def __init__(self, n=3, **conf):
-        self.redis = Redis().start()
+    def __init__(self, n=3, rcluster=False, replicas=False, **conf):
+        """With rcluster, Redis is a RedisCluster (with replicas, if
+        asked), which node i reaches without a proxy: n1 and n2 name every
+        master as seeds, the others one, which INFO cluster tells is a
+        Redis Cluster."""
+        self.redis = (RedisCluster(replicas=replicas) if rcluster else
+            Redis()).start()
         self.proxies = []
         self.nodes = []
         for i in range(1, n + 1):
-            p = Proxy(self.redis.port)
+            if rcluster:
+                seeds = self.redis.ports[:3] if i < 3 else \
+                    self.redis.ports[i % 3:i % 3 + 1]
+                url = '"' + " ".join(f"redis://127.0.0.1:{q}"
+                    for q in seeds) + '"'
+            else:
+                p = Proxy(self.redis.port)
+                url = f"redis://127.0.0.1:{p.port}"
+                self.proxies.append(p)
             # Under valgrind the loop is many times slower: longer
             # heartbeats and timeouts, so that no node looks dead.
             c = {"cluster_retry": "2s",
                 "cluster_heartbeat": "2s" if VALGRIND else "1s",
                 "cluster_redis_timeout": "10s" if VALGRIND else "3s"}
             c.update(conf)
-            d = Daemon(name=f"n{i}", node_name=f"n{i}",
-                cluster_redis=f"redis://127.0.0.1:{p.port}", **c)
+            d = Daemon(name=f"n{i}", node_name=f"n{i}", cluster_redis=url,
+                **c)
             d.conf["cluster_url"] = f"http://127.0.0.1:{d.port}"
-            self.proxies.append(p)
             self.nodes.append(d)
 
     def start(self):

@@ -1058,11 +1058,53 @@ test_moved(void)
 	return (0);
 }
 
+/* Hash slots and redirections of Redis Cluster. */
+static int
+test_slots(void)
+{
+	char		host[64];
+	unsigned	slot;
+	int		ask, port;
+
+	CHECK(cluster_key_slot("123456789", 9) == 12739);
+	CHECK(cluster_key_slot("foo", 3) == 12182);
+	CHECK(cluster_key_slot("bar", 3) == 5061);
+	CHECK(cluster_key_slot("x{bar}y", 7) == 5061);
+	CHECK(cluster_key_slot("foo{bar}{zap}", 13) == 5061);
+	CHECK(cluster_key_slot("foo{}{bar}", 10) ==
+	    cluster_key_slot("foo{}{bar}", 10));
+	CHECK(cluster_key_slot("foo{}{bar}", 10) != 5061);
+	CHECK(cluster_key_slot("foo{{bar}}zap", 13) ==
+	    cluster_key_slot("{bar", 4));
+	CHECK(cluster_key_slot("tickd:{n1}:in", 13) ==
+	    cluster_key_slot("n1", 2));
+	CHECK(cluster_key_slot("", 0) == 0);
+	CHECK(cluster_redirect_parse("MOVED 3999 127.0.0.1:6381", &ask, &slot,
+	    host, sizeof host, &port) == 0);
+	CHECK(!ask && slot == 3999 && strcmp(host, "127.0.0.1") == 0 &&
+	    port == 6381);
+	CHECK(cluster_redirect_parse("ASK 0 ::1:7000", &ask, &slot, host,
+	    sizeof host, &port) == 0);
+	CHECK(ask && slot == 0 && strcmp(host, "::1") == 0 && port == 7000);
+	CHECK(cluster_redirect_parse("MOVED 16384 h:1", &ask, &slot, host,
+	    sizeof host, &port) == -1);
+	CHECK(cluster_redirect_parse("MOVED 1 h:0", &ask, &slot, host,
+	    sizeof host, &port) == -1);
+	CHECK(cluster_redirect_parse("MOVED 1 :5", &ask, &slot, host,
+	    sizeof host, &port) == -1);
+	CHECK(cluster_redirect_parse("ERR MOVED 1 h:5", &ask, &slot, host,
+	    sizeof host, &port) == -1);
+	CHECK(cluster_redirect_parse("TRYAGAIN", &ask, &slot, host,
+	    sizeof host, &port) == -1);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "node names", test_node_names },
 	{ "cluster_url and cluster_redis", test_urls },
 	{ "sentinel:// URLs", test_sentinel_url },
 	{ "homes in tokens and IDs, Redis keys", test_homes_and_keys },
+	{ "Redis Cluster hash slots and redirections", test_slots },
 	{ "the receiver's verdict", test_verdict },
 	{ "the outbox in the store", test_outbox },
 	{ "dedup, cursor, epoch, directory, origins", test_receiver },
