@@ -87,9 +87,12 @@ cluster_media_grant(const char *id, char grant[MEDIA_GRANT_LEN + 1],
 	return (rc);
 }
 
-/* The reply to GET mg:{GRANT}: whether it names the ID asked for. */
+/*
+ * The reply to GET mg:{GRANT} or m:{ID}: found if the key is there and, for
+ * a grant, names the ID asked for.
+ */
 static void
-grant_get_cb(redisAsyncContext *ac, void *rr, void *arg)
+get_cb(redisAsyncContext *ac, void *rr, void *arg)
 {
 	redisReply	*reply = rr;
 	struct mgrant	*g = arg;
@@ -99,14 +102,42 @@ grant_get_cb(redisAsyncContext *ac, void *rr, void *arg)
 	if (reply == NULL || (reply->type != REDIS_REPLY_STRING &&
 	    reply->type != REDIS_REPLY_NIL))
 		st = CLUSTER_DOWN;
-	else if (reply->type == REDIS_REPLY_STRING &&
-	    reply->len == strlen(g->id) &&
-	    memcmp(reply->str, g->id, reply->len) == 0)
+	else if (reply->type == REDIS_REPLY_STRING && (g->id[0] == '\0' ||
+	    (reply->len == strlen(g->id) &&
+	    memcmp(reply->str, g->id, reply->len) == 0)))
 		st = CLUSTER_FOUND;
 	else
 		st = CLUSTER_NONE;
 	g->fn(g->arg, st);
 	free(g);
+}
+
+/*
+ * GET of the key kind:{name}, for get_cb; id, if not NULL, is what its value
+ * must be.  -1, fn not called, when Redis cannot take the command now.
+ */
+static int
+get_key(const char *kind, const char *name, const char *id,
+    void (*fn)(void *, int), void *arg)
+{
+	struct mgrant	*g;
+	const char	*argv[2];
+	char		*key;
+	int		 rc;
+
+	g = xcalloc(1, sizeof *g);
+	g->fn = fn;
+	g->arg = arg;
+	if (id != NULL)
+		strlcpy(g->id, id, sizeof g->id);
+	key = cluster_k(kind, name);
+	argv[0] = "GET";
+	argv[1] = key;
+	rc = rconn_cmd(&cl.cmd, get_cb, g, 0, 2, argv, NULL);
+	free(key);
+	if (rc != 0)
+		free(g);
+	return (rc);
 }
 
 /*
@@ -120,23 +151,7 @@ int
 cluster_media_grant_check(const char *grant, const char *id,
     void (*fn)(void *, int), void *arg)
 {
-	struct mgrant	*g;
-	const char	*argv[2];
-	char		*key;
-	int		 rc;
-
-	g = xcalloc(1, sizeof *g);
-	g->fn = fn;
-	g->arg = arg;
-	strlcpy(g->id, id, sizeof g->id);
-	key = cluster_k("mg", grant);
-	argv[0] = "GET";
-	argv[1] = key;
-	rc = rconn_cmd(&cl.cmd, grant_get_cb, g, 0, 2, argv, NULL);
-	free(key);
-	if (rc != 0)
-		free(g);
-	return (rc);
+	return (get_key("mg", grant, id, fn, arg));
 }
 
 /* The key m:{ID} of this node's ID id, spelled with the node's name. */
@@ -231,25 +246,6 @@ cluster_media_writeback(struct txn *txn)
 		    (unsigned long long)b.n);
 }
 
-/* The reply to GET m:{ID}: whether the ID is live on its owner. */
-static void
-live_get_cb(redisAsyncContext *ac, void *rr, void *arg)
-{
-	redisReply	*reply = rr;
-	struct mgrant	*g = arg;
-	int		 st;
-
-	rconn_answered(ac->data);
-	if (reply == NULL || (reply->type != REDIS_REPLY_STRING &&
-	    reply->type != REDIS_REPLY_NIL))
-		st = CLUSTER_DOWN;
-	else
-		st = reply->type == REDIS_REPLY_STRING ? CLUSTER_FOUND :
-		    CLUSTER_NONE;
-	g->fn(g->arg, st);
-	free(g);
-}
-
 /*
  * Checks id, spelled "node.ID" with another node's name, against its
  * owner's m:{ID}: fn learns CLUSTER_FOUND if it is live, CLUSTER_NONE if
@@ -259,20 +255,5 @@ live_get_cb(redisAsyncContext *ac, void *rr, void *arg)
 int
 cluster_media_check(const char *id, void (*fn)(void *, int), void *arg)
 {
-	struct mgrant	*g;
-	const char	*argv[2];
-	char		*key;
-	int		 rc;
-
-	g = xcalloc(1, sizeof *g);
-	g->fn = fn;
-	g->arg = arg;
-	key = cluster_k("m", id);
-	argv[0] = "GET";
-	argv[1] = key;
-	rc = rconn_cmd(&cl.cmd, live_get_cb, g, 0, 2, argv, NULL);
-	free(key);
-	if (rc != 0)
-		free(g);
-	return (rc);
+	return (get_key("m", id, NULL, fn, arg));
 }

@@ -114,6 +114,16 @@ cluster_k(const char *kind, const char *tag)
 	return (cluster_key(srv.conf.cluster_prefix, kind, tag));
 }
 
+/* Notes the deadline of the command just sent on rc, extra ms later. */
+static void
+rconn_sent(struct rconn *rc, uint64_t extra)
+{
+	if (rc->nout == rc->capout)
+		rc->out = xgrow(rc->out, &rc->capout, sizeof *rc->out, 16);
+	rc->out[rc->nout++] = now_ms() + srv.conf.cluster_redis_timeout +
+	    extra;
+}
+
 /*
  * Sends a command on rc; its reply goes to fn with arg.  -1 if down.  On
  * a Redis Cluster, cl.cmd and cl.rd stand for a connection to each
@@ -131,10 +141,7 @@ rconn_cmd(struct rconn *rc, redisCallbackFn *fn, void *arg, uint64_t extra,
 	if (redisAsyncCommandArgv(rc->ac, fn, arg, argc, argv, argvlen) !=
 	    REDIS_OK)
 		return (-1);
-	if (rc->nout == rc->capout)
-		rc->out = xgrow(rc->out, &rc->capout, sizeof *rc->out, 16);
-	rc->out[rc->nout++] = now_ms() + srv.conf.cluster_redis_timeout +
-	    extra;
+	rconn_sent(rc, extra);
 	return (0);
 }
 
@@ -147,10 +154,7 @@ rconn_formatted(struct rconn *rc, redisCallbackFn *fn, void *arg,
 		return (-1);
 	if (redisAsyncFormattedCommand(rc->ac, fn, arg, cmd, len) != REDIS_OK)
 		return (-1);
-	if (rc->nout == rc->capout)
-		rc->out = xgrow(rc->out, &rc->capout, sizeof *rc->out, 16);
-	rc->out[rc->nout++] = now_ms() + srv.conf.cluster_redis_timeout +
-	    extra;
+	rconn_sent(rc, extra);
 	return (0);
 }
 

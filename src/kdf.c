@@ -5,17 +5,14 @@
  * scrypt is memory-hard on purpose: one run takes tens of milliseconds and
  * 16 MiB, which would stall every other client if done on the loop.  One
  * worker thread runs the jobs in order; finished jobs are handed back
- * through a pipe whose read end the loop watches, so the loop itself needs
- * no locking (libevent is not made thread-safe).
+ * under a lock, the loop woken through wake.c.
  */
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -45,18 +42,13 @@ static pthread_cond_t	 wake = PTHREAD_COND_INITIALIZER;
 static struct jobs	 todo = TAILQ_HEAD_INITIALIZER(todo);
 static struct jobs	 done = TAILQ_HEAD_INITIALIZER(done);
 static int		 stopping, started;
-static int		 pipefd[2] = { -1, -1 };
-static struct event	*ev_done;
+static struct wake	 wake_loop = WAKE_INITIALIZER;
 
-/*
- * A worker thread: runs scrypt for each job queued and wakes the loop through
- * the pipe.
- */
+/* A worker thread: runs scrypt for each job queued and wakes the loop. */
 static void *
 kdf_worker(void *arg)
 {
 	struct job	*j;
-	char		 one = 1;
 
 	(void)arg;
 	pthread_mutex_lock(&lock);
@@ -76,9 +68,7 @@ kdf_worker(void *arg)
 
 		pthread_mutex_lock(&lock);
 		TAILQ_INSERT_TAIL(&done, j, entry);
-		/* A full pipe already holds a wake-up; that is enough. */
-		if (write(pipefd[1], &one, 1) == -1 && errno != EAGAIN)
-			log_warn("kdf: wake the loop");
+		wake_post(&wake_loop);
 	}
 	pthread_mutex_unlock(&lock);
 	return (NULL);
@@ -93,17 +83,14 @@ job_free(struct job *j)
 	free(j);
 }
 
-/* The loop's side of the pipe: runs the callback of every finished job. */
+/* On the loop, once woken: runs the callback of every finished job. */
 static void
-kdf_done_cb(evutil_socket_t fd, short events, void *arg)
+kdf_done(void *arg)
 {
 	struct jobs	 ready = TAILQ_HEAD_INITIALIZER(ready);
 	struct job	*j;
-	char		 buf[64];
 
-	(void)events; (void)arg;
-	while (read(fd, buf, sizeof buf) > 0)
-		;
+	(void)arg;
 	pthread_mutex_lock(&lock);
 	TAILQ_CONCAT(&ready, &done, entry);
 	pthread_mutex_unlock(&lock);
@@ -118,16 +105,8 @@ kdf_done_cb(evutil_socket_t fd, short events, void *arg)
 int
 kdf_init(struct event_base *base, char **cause)
 {
-	if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) == -1) {
-		xasprintf(cause, "kdf: pipe: %s", strerror(errno));
+	if (wake_init(&wake_loop, base, "kdf", kdf_done, NULL, cause) != 0)
 		return (-1);
-	}
-	ev_done = event_new(base, pipefd[0], EV_READ | EV_PERSIST,
-	    kdf_done_cb, NULL);
-	if (ev_done == NULL || event_add(ev_done, NULL) != 0) {
-		*cause = xstrdup("kdf: cannot watch the pipe");
-		return (-1);
-	}
 	if ((errno = pthread_create(&worker, NULL, kdf_worker, NULL)) != 0) {
 		xasprintf(cause, "kdf: thread: %s", strerror(errno));
 		return (-1);
@@ -159,14 +138,7 @@ kdf_shutdown(void)
 		j->cb(j->arg, 0, j->hash);
 		job_free(j);
 	}
-	if (ev_done != NULL)
-		event_free(ev_done);
-	ev_done = NULL;
-	if (pipefd[0] != -1) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		pipefd[0] = pipefd[1] = -1;
-	}
+	wake_free(&wake_loop);
 }
 
 /*

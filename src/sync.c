@@ -10,17 +10,14 @@
  * clients) and, outside a cluster, serves the next turns.  That output
  * waits until the worker is done (tickd(8), COMMITS).  The worker touches
  * no LMDB structure and nothing of the loop's: it gets a descriptor, hands
- * back errno, and wakes the loop through a pipe, as kdf.c does.
+ * back errno, and wakes the loop (wake.c).
  */
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <event2/event.h>
 
 #include "tickd.h"
 
@@ -31,8 +28,7 @@ static pthread_cond_t	 finished = PTHREAD_COND_INITIALIZER;
 static int		 asked, answered, stopping, started;
 static int		 result;	/* errno of the last sync, 0 if none */
 static int		 syncfd = -1;
-static int		 pipefd[2] = { -1, -1 };
-static struct event	*ev_wake;
+static struct wake	 wake_loop = WAKE_INITIALIZER;
 
 /* The worker: one fdatasync per request. */
 static void *
@@ -56,26 +52,10 @@ sync_worker(void *arg)
 		result = err;
 		answered = 1;
 		pthread_cond_signal(&finished);
-		/* A full pipe already holds a wake-up; that is enough. */
-		if (write(pipefd[1], "", 1) == -1 && errno != EAGAIN)
-			log_warn("sync: wake the loop");
+		wake_post(&wake_loop);
 	}
 	pthread_mutex_unlock(&lock);
 	return (NULL);
-}
-
-/*
- * The loop's side of the pipe: only wakes it, so that the end of its turn
- * (server.c) collects the answer.
- */
-static void
-sync_wake_cb(evutil_socket_t fd, short events, void *arg)
-{
-	char	buf[16];
-
-	(void)events; (void)arg;
-	while (read(fd, buf, sizeof buf) > 0)
-		;
 }
 
 /* Starts the worker for the store file open as fd. */
@@ -83,16 +63,9 @@ int
 sync_init(struct event_base *base, int fd, char **cause)
 {
 	syncfd = fd;
-	if (pipe2(pipefd, O_NONBLOCK | O_CLOEXEC) == -1) {
-		xasprintf(cause, "sync: pipe: %s", strerror(errno));
+	/* The wake-up only ends the loop's wait: its turn_end collects. */
+	if (wake_init(&wake_loop, base, "sync", NULL, NULL, cause) != 0)
 		return (-1);
-	}
-	ev_wake = event_new(base, pipefd[0], EV_READ | EV_PERSIST,
-	    sync_wake_cb, NULL);
-	if (ev_wake == NULL || event_add(ev_wake, NULL) != 0) {
-		*cause = xstrdup("sync: cannot watch the pipe");
-		return (-1);
-	}
 	if ((errno = pthread_create(&worker, NULL, sync_worker, NULL)) != 0) {
 		xasprintf(cause, "sync: thread: %s", strerror(errno));
 		return (-1);
@@ -149,12 +122,5 @@ sync_shutdown(void)
 		pthread_join(worker, NULL);
 		started = 0;
 	}
-	if (ev_wake != NULL)
-		event_free(ev_wake);
-	ev_wake = NULL;
-	if (pipefd[0] != -1) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		pipefd[0] = pipefd[1] = -1;
-	}
+	wake_free(&wake_loop);
 }

@@ -855,6 +855,19 @@ int	keys_fetch(struct txn *, struct midgen *, const struct conf *,
 	    struct keys_fetch_res *);
 void	keys_fetch_free(struct keys_fetch_res *);
 
+/* wake.c */
+struct wake {
+	int		 fd[2];
+	struct event	*ev;
+	void		(*fn)(void *);
+	void		*arg;
+};
+#define WAKE_INITIALIZER	{ { -1, -1 }, NULL, NULL, NULL }
+int	wake_init(struct wake *, struct event_base *, const char *,
+	    void (*)(void *), void *, char **);
+void	wake_post(struct wake *);
+void	wake_free(struct wake *);
+
 /* sync.c */
 int	sync_init(struct event_base *, int, char **cause);
 void	sync_start(void);
