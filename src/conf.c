@@ -99,7 +99,7 @@ const struct conf_entry conf_table[] = {
 	  .help = "free space under which /healthz reports failure; 0: none" },
 	{ .name = "sync_thread", .type = CONF_ENUM,
 	  .offset = O(sync_thread), .choices = conf_yesno_choices,
-	  .dflt = "yes", .reload = 0,
+	  .dflt = "no", .reload = 0,
 	  .help = "yes: a commit's second sync runs beside the event loop" },
 	/* tickd.conf(5): Delivery. */
 	{ .name = "window", .type = CONF_COUNT, .offset = O(window),

@@ -28,6 +28,8 @@
 # ack of it had been sent, and nothing whose ack was answered (`ok`, or
 # XACK's reply) before the cut.
 #
+# The load runs with sync_thread yes (tickd(8) COMMITS: the meta page is
+# synced by a thread), then a shorter one with the default, no.
 # The last test runs the same checker on a tickd whose fdatasync and fsync
 # do nothing (TICKD_POWERCUT_NOSYNC) and wants it to find a broken promise:
 # the checker can fail.  TICKD_SEED=N replays the choices of a run.
@@ -55,7 +57,7 @@ SHIM = os.path.join(os.environ.get("TOP_BUILDDIR", "."), "tests", "e2e",
 CUTS = 100              # cut points checked in the log of the load
 SENDS = 600             # WebSocket sends per sender
 XADDS = 200              # RESP XADDs
-INLINE_SENDS = 150      # the load with sync_thread no
+INLINE_SENDS = 150      # the load with sync_thread no (the default)
 INLINE_CUTS = 30        # its cut points
 SELF_SENDS = 30         # the load of the self-test
 SELF_CUTS = 12          # at most this many cuts in the self-test
@@ -620,7 +622,7 @@ async def main(t):
     try:
         start = time.monotonic()
         m, log, probs = await record(workdir, rng.random(), SENDS,
-            XADDS)
+            XADDS, sync_thread="yes")
         recs = parse(log)
         kinds = {}
         for r in recs:
@@ -646,7 +648,8 @@ async def main(t):
         done, bad, tally = replay(recs, m, cuts, rng, workdir, env, made)
         t.ok(done >= min(CUTS, len(recs)) and not bad and
             tally["present"] > 0 and tally["gone"] > 0,
-            f"{len(cuts)} power cuts ({made - 1} while the store is made), "
+            f"with sync_thread yes: {len(cuts)} power cuts ({made - 1} "
+            f"while the store is made), "
             f"{done} stores rebuilt ({tally['left']} with another *.mdb "
             f"beside data.mdb): each passes tickctl verify or has "
             f"no data.mdb yet, and holds every message answered sent "

@@ -25,7 +25,7 @@ def warnings(d):
 async def main(t):
     if not os.path.exists(FAILSYNC):
         raise Failure(f"{FAILSYNC} is missing: make check builds it")
-    d = Daemon("syncfail")
+    d = Daemon("syncfail", sync_thread="yes")
     trigger = os.path.join(d.dir, "fail-syncs")
     start_failing(d, trigger, thread=True)
     ta = token_for(d, "alice", new=True)
