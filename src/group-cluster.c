@@ -49,8 +49,8 @@ group_user_known(struct txn *txn, const struct conf *conf, const char *user)
  * max_groups_per_user until the event of the add is applied here, or the
  * reservation lapses, so that adds vetted at once on several nodes cannot
  * exceed it, and a reservation lost with its answer blocks nobody for
- * long.  A member already needs no place; a vet again for the same group
- * replaces its reservation.
+ * long.  A member already needs no place (but is vetted for the actor);
+ * a vet again for the same group replaces its reservation.
  */
 int
 group_vet_user(struct txn *txn, const struct conf *conf, const char *user,
@@ -61,9 +61,14 @@ group_vet_user(struct txn *txn, const struct conf *conf, const char *user,
 
 	if ((rc = store_crsv_del(txn, user, key)) != STORE_OK)
 		return (rc);
+	/*
+	 * A member as this node knows needs no place, but its blocks and
+	 * group_add still hold: its removal may be on its way here.
+	 */
 	if (valid_group(key, strlen(key)) &&
 	    (rc = store_crgroup_get(txn, user, key, &cr)) != STORE_NOTFOUND)
-		return (rc == STORE_OK ? 0 : rc);
+		return (rc == STORE_OK ?
+		    group_refuses_actor(txn, user, actor) : rc);
 	if ((rc = group_refuses(txn, conf, user, actor, now)) != 0)
 		return (rc);
 	/* Long enough for the call to the group's home and its event. */

@@ -369,13 +369,12 @@ at_group_limit(struct txn *txn, const struct conf *conf, const char *user,
 }
 
 /*
- * Whether user, homed here, may not be added by actor at now (rule 8): it
- * blocked the actor, set group_add to nobody, or is in max_groups_per_user
- * groups.  1, 0, or a store error.
+ * Whether user, homed here, refuses adds by actor whatever its groups (rule
+ * 8): it blocked the actor or set group_add to nobody.  1, 0, or a store
+ * error.
  */
 int
-group_refuses(struct txn *txn, const struct conf *conf, const char *user,
-    const char *actor, uint64_t now)
+group_refuses_actor(struct txn *txn, const char *user, const char *actor)
 {
 	int	rc, nobody;
 
@@ -383,8 +382,22 @@ group_refuses(struct txn *txn, const struct conf *conf, const char *user,
 		return (rc);
 	if ((rc = store_gpref_get(txn, user, &nobody)) != STORE_OK)
 		return (rc);
-	if (nobody)
-		return (1);
+	return (nobody);
+}
+
+/*
+ * Whether user, homed here, may not be added by actor at now (rule 8): it
+ * refuses the actor, or is in max_groups_per_user groups.  1, 0, or a
+ * store error.
+ */
+int
+group_refuses(struct txn *txn, const struct conf *conf, const char *user,
+    const char *actor, uint64_t now)
+{
+	int	rc;
+
+	if ((rc = group_refuses_actor(txn, user, actor)) != 0)
+		return (rc);
 	return (at_group_limit(txn, conf, user, now));
 }
 

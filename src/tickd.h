@@ -652,6 +652,7 @@ void	grp_res_free(struct grp_res *);
 int	group_create(struct txn *, struct midgen *, const struct conf *,
 	    const struct grp_req *, struct grp_res *);
 int	group_info(struct txn *, const struct grp_req *, struct grp_res *);
+int	group_refuses_actor(struct txn *, const char *, const char *);
 int	group_refuses(struct txn *, const struct conf *, const char *,
 	    const char *, uint64_t);
 int	group_leave_one(struct txn *, struct midgen *, const struct conf *,
