@@ -761,6 +761,7 @@ int	media_queue_release(struct txn *, struct midgen *, uint64_t qid,
 	    uint64_t);
 int	media_mref_apply(struct txn *, const char *, const json_t *,
 	    uint64_t);
+int	media_forget_node(struct txn *, const char *, uint64_t);
 int	media_user_delete(struct txn *, const char *, uint64_t *);
 int	media_sweep(struct txn *, const struct conf *, uint64_t, uint64_t *,
 	    void (*)(void *, const uint8_t *), void *);
