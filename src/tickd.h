@@ -466,7 +466,7 @@ struct send_res {
 int	queue_send_dup(struct txn *, const struct conf *,
 	    const struct send_req *, struct send_res *);
 int	queue_remote_room(struct txn *, const struct conf *,
-	    const struct send_req *, struct send_res *);
+	    const struct send_req *, struct media_refs *, struct send_res *);
 char	*queue_send_body(const struct conf *, const struct send_req *,
 	    struct send_res *, size_t *);
 char	*queue_msg_frame(struct midgen *, const struct send_req *,
