@@ -143,8 +143,9 @@ forget_dir_fn(void *arg, const char *user, const char *node)
 }
 
 /*
- * This node's part of forgetting node: its outbox records, dedup records
- * and cached entries for it, in the loop's transaction.
+ * This node's part of forgetting node: its outbox records, dedup records,
+ * cached entries and references to this node's media, in the loop's
+ * transaction.
  */
 int
 cluster_forget_local(const char *node)
@@ -159,6 +160,8 @@ cluster_forget_local(const char *node)
 		rc = store_cdedup_drop(txn, node);
 	if (rc == STORE_OK)
 		rc = store_cdir_walk(txn, forget_dir_fn, (void *)node);
+	if (rc == STORE_OK)
+		rc = media_forget_node(txn, node, now_ms());
 	return (rc);
 }
 

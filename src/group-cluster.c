@@ -493,13 +493,8 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 		res->err = TE_FORBIDDEN;
 		return (STORE_OK);
 	}
-	if ((rc = queue_remote_room(txn, conf, req, res)) != STORE_OK ||
-	    res->err != TE_OK)
-		return (rc);
-	refs.n = 0;
-	if (req->media != NULL && ((rc = media_refs_check(txn, conf,
-	    req->media, req->now, req->media_remote_ok, &refs, &res->err)) !=
-	    STORE_OK || res->err != TE_OK))
+	if ((rc = queue_remote_room(txn, conf, req, &refs, res)) !=
+	    STORE_OK || res->err != TE_OK)
 		return (rc);
 	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);

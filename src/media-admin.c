@@ -185,7 +185,20 @@ id_cmp(const void *a, const void *b)
 	return (memcmp(a, b, MEDIA_ID_BYTES));
 }
 
-/* How many messages name id. */
+/* rref walk callback: adds up the references other nodes hold. */
+static int
+mv_rref_fn(void *arg, const uint8_t *id, const char *node, int64_t c)
+{
+	uint64_t	*n = arg;
+
+	(void)id;
+	(void)node;
+	if (c > 0)
+		*n += (uint64_t)c;
+	return (STORE_WALK_NEXT);
+}
+
+/* How many messages here name id. */
 static uint64_t
 mv_count(const struct mverify *v, const uint8_t *id)
 {
@@ -252,20 +265,27 @@ mv_media_fn(void *arg, const uint8_t *id, const struct media_rec *r)
 	struct mverify	*v = arg;
 	struct stat	 st;
 	char		 path[4096], ids[MEDIA_ID_LEN + 1];
+	uint64_t	 remote;
 	int		 missing;
 
 	if (id == NULL || r == NULL)
 		return (STORE_WALK_NEXT);
 	v->ids++;
 	media_id_format(id, ids);
-	if (mv_count(v, id) != r->refs) {
+	remote = 0;
+	if (store_media_rref_walk(v->txn, id, mv_rref_fn, &remote) !=
+	    STORE_OK)
+		return (STORE_WALK_STOP);
+	if (mv_count(v, id) + remote != r->refs) {
 		mv_problem(v, "media %s counts %llu references; %llu messages "
-		    "name it", ids, (unsigned long long)r->refs,
-		    (unsigned long long)mv_count(v, id));
+		    "here and %llu of other nodes name it", ids,
+		    (unsigned long long)r->refs,
+		    (unsigned long long)mv_count(v, id),
+		    (unsigned long long)remote);
 		v->fixrefs = xgrow(v->fixrefs, &v->fixrefs_cap, v->nfixrefs +
 		    1, sizeof *v->fixrefs);
 		memcpy(v->fixrefs[v->nfixrefs].id, id, MEDIA_ID_BYTES);
-		v->fixrefs[v->nfixrefs++].refs = mv_count(v, id);
+		v->fixrefs[v->nfixrefs++].refs = mv_count(v, id) + remote;
 	}
 	if (v->dir == NULL)
 		return (STORE_WALK_NEXT);
@@ -283,13 +303,34 @@ mv_media_fn(void *arg, const uint8_t *id, const struct media_rec *r)
 	return (STORE_WALK_NEXT);
 }
 
+/* rref walk callback: a count of an ID that has no record is stale. */
+static int
+mv_rref_orphan_fn(void *arg, const uint8_t *id, const char *node, int64_t c)
+{
+	struct mverify		*v = arg;
+	struct media_rec	 r;
+	char			 ids[MEDIA_ID_LEN + 1];
+	int			 rc;
+
+	if ((rc = store_media_get(v->txn, id, &r)) == STORE_OK)
+		return (STORE_WALK_NEXT);
+	if (rc != STORE_NOTFOUND)
+		return (STORE_WALK_STOP);
+	media_id_format(id, ids);
+	mv_problem(v, "media %s: node %s counts %lld references to it, but "
+	    "it has no record", ids, node, (long long)c);
+	return (v->fix ? STORE_WALK_DELETE : STORE_WALK_NEXT);
+}
+
 /*
  * Checks media records against the files under dir: a record whose file
  * is missing or of another size, and a file (not one on the unlink list)
- * that no record names (an orphan, see mv_orphan), and a count of
- * references other than the messages naming the ID.  With fix, such a
- * record is deleted (its media is lost either way), the file unlinked
- * and the count set.  A dir of NULL (a backup file alone) checks the
+ * that no record names (an orphan, see mv_orphan), a count of references
+ * other than the messages naming the ID here plus those other nodes'
+ * mref records count (which only they can check), and such a count for
+ * an ID without a record.  With fix, such a record is deleted (its media
+ * is lost either way), the file unlinked, the count set and a count
+ * without its record dropped.  A dir of NULL (a backup file alone) checks the
  * records only.  Temporary files of uploads
  * under way are left alone.  The counts go into summary.
  */
@@ -317,7 +358,9 @@ media_verify(struct txn *txn, const char *dir, int fix,
 		goto out;
 	if (v.nrefs > 0)
 		qsort(v.refs, v.nrefs, sizeof *v.refs, id_cmp);
-	if ((rc = store_media_walk(txn, mv_media_fn, &v)) != STORE_OK)
+	if ((rc = store_media_walk(txn, mv_media_fn, &v)) != STORE_OK ||
+	    (rc = store_media_rref_walk(txn, NULL, mv_rref_orphan_fn, &v)) !=
+	    STORE_OK)
 		goto out;
 	for (i = 0; fix && i < v.nfixrefs; i++) {
 		if ((rc = store_media_get(txn, v.fixrefs[i].id, &old)) !=

@@ -423,24 +423,25 @@ mref_put(struct txn *txn, struct midgen *gen, const struct media_refs *refs,
 	return (STORE_OK);
 }
 
-/* Adds d (+1 or -1) to the count of messages referencing id, if it is here. */
+/* Adds d to the count of messages referencing id, if it is here. */
 static int
-ref_add(struct txn *txn, const uint8_t id[MEDIA_ID_BYTES], int d,
+ref_add(struct txn *txn, const uint8_t id[MEDIA_ID_BYTES], int64_t d,
     uint64_t now)
 {
 	struct media_rec	r, old;
 	int			rc;
 
+	if (d == 0)
+		return (STORE_OK);
 	if ((rc = store_media_get(txn, id, &old)) == STORE_NOTFOUND)
 		return (STORE_OK);
 	if (rc != STORE_OK)
 		return (rc);
 	r = old;
 	if (d > 0)
-		r.refs++;
+		r.refs += (uint64_t)d;
 	else {
-		if (r.refs > 0)
-			r.refs--;
+		r.refs = r.refs > (uint64_t)-d ? r.refs - (uint64_t)-d : 0;
 		if (r.refs == 0)
 			r.last_ref = now;
 	}
@@ -504,20 +505,33 @@ media_release(struct txn *txn, struct midgen *gen, const struct mid *mid,
 	return (store_media_refs_del(txn, mid));
 }
 
+/* The references a node's signed count holds: none while it is below 1. */
+static int64_t
+rref_held(int64_t c)
+{
+	return (c > 0 ? c : 0);
+}
+
 /*
  * Applies an mref record from another node to this node's media
- * (tickd-cluster(7) MEDIA): each ID it names gains or loses one reference,
- * as a message of this node's would; an ID gone meanwhile is passed over.
+ * (tickd-cluster(7) MEDIA): each ID it names gains or loses one of
+ * origin's references, as a message of this node's would.  The count is
+ * kept per node, so that verify can tell origin's from this node's and
+ * forgetting origin releases them; it may go below 0 while a -1 is ahead
+ * of its +1.  An ID gone meanwhile is passed over.
  */
 int
 media_mref_apply(struct txn *txn, const char *origin, const json_t *p,
     uint64_t now)
 {
-	const json_t	*ids = json_object_get(p, "ids"), *v;
-	json_int_t	 d = json_integer_value(json_object_get(p, "d"));
-	uint8_t		 id[MEDIA_ID_BYTES];
-	size_t		 i;
-	int		 rc;
+	const json_t		*ids = json_object_get(p, "ids"), *v;
+	json_int_t		 d = json_integer_value(json_object_get(p,
+				    "d"));
+	struct media_rec	 r;
+	uint8_t			 id[MEDIA_ID_BYTES];
+	int64_t			 c;
+	size_t			 i;
+	int			 rc;
 
 	if (!json_is_array(ids) || (d != 1 && d != -1)) {
 		log_warnx("media: a reference record from node %s is "
@@ -528,10 +542,56 @@ media_mref_apply(struct txn *txn, const char *origin, const json_t *p,
 		if (!json_is_string(v) || media_id_parse(json_string_value(v),
 		    json_string_length(v), id) != 0)
 			continue;
-		if ((rc = ref_add(txn, id, (int)d, now)) != STORE_OK)
+		if ((rc = store_media_get(txn, id, &r)) == STORE_NOTFOUND)
+			continue;
+		if (rc != STORE_OK ||
+		    (rc = store_media_rref_get(txn, id, origin, &c)) !=
+		    STORE_OK ||
+		    (rc = ref_add(txn, id, rref_held(c + d) - rref_held(c),
+		    now)) != STORE_OK ||
+		    (rc = store_media_rref_put(txn, id, origin, c + d)) !=
+		    STORE_OK)
 			return (rc);
 	}
 	return (STORE_OK);
+}
+
+/* What media_forget_node walks with. */
+struct rforget {
+	struct txn	*txn;
+	const char	*node;
+	uint64_t	 now;
+	int		 rc;
+};
+
+/* rref walk callback: drops node's count, with the references it held. */
+static int
+rforget_fn(void *arg, const uint8_t *id, const char *node, int64_t c)
+{
+	struct rforget	*f = arg;
+
+	if (strcmp(node, f->node) != 0)
+		return (STORE_WALK_NEXT);
+	if ((f->rc = ref_add(f->txn, id, -rref_held(c), f->now)) != STORE_OK)
+		return (STORE_WALK_STOP);
+	return (STORE_WALK_DELETE);
+}
+
+/*
+ * Node is gone for good (tickctl(8) cluster forget): the references it
+ * held to this node's media are released.
+ */
+int
+media_forget_node(struct txn *txn, const char *node, uint64_t now)
+{
+	struct rforget	f = { .txn = txn, .node = node, .now = now,
+			    .rc = STORE_OK };
+	int		rc;
+
+	if ((rc = store_media_rref_walk(txn, NULL, rforget_fn, &f)) !=
+	    STORE_OK)
+		return (rc);
+	return (f.rc);
 }
 
 /* What media_queue_release walks with. */

@@ -402,21 +402,28 @@ send_records(struct txn *txn, const struct send_req *req,
 
 /*
  * Whether a send may go to another node (tickd-cluster(7)): not with
- * cluster_outbox_max records already held; res->err says why not.
+ * cluster_outbox_max records already held, nor naming media that is not
+ * there (media_refs_check, which fills refs); res->err says why not.
  */
 int
 queue_remote_room(struct txn *txn, const struct conf *conf,
-    const struct send_req *req, struct send_res *res)
+    const struct send_req *req, struct media_refs *refs,
+    struct send_res *res)
 {
 	uint64_t	n;
 	int		rc;
 
-	(void)req;
+	refs->n = 0;
 	if ((rc = store_cout_count(txn, &n)) != STORE_OK)
 		return (rc);
-	if (n >= conf->cluster_outbox_max)
+	if (n >= conf->cluster_outbox_max) {
 		res->err = TE_UNAVAILABLE;
-	return (STORE_OK);
+		return (STORE_OK);
+	}
+	if (req->media == NULL)
+		return (STORE_OK);
+	return (media_refs_check(txn, conf, req->media, req->now,
+	    req->media_remote_ok, refs, &res->err));
 }
 
 /*
@@ -444,13 +451,8 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	memset(res, 0, sizeof *res);
 	if ((rc = queue_send_dup(txn, conf, req, res)) != 0)
 		return (rc < 0 ? rc : STORE_OK);
-	if ((rc = queue_remote_room(txn, conf, req, res)) != STORE_OK ||
-	    res->err != TE_OK)
-		return (rc);
-	refs.n = 0;
-	if (req->media != NULL && ((rc = media_refs_check(txn, conf,
-	    req->media, req->now, req->media_remote_ok, &refs, &res->err)) !=
-	    STORE_OK || res->err != TE_OK))
+	if ((rc = queue_remote_room(txn, conf, req, &refs, res)) !=
+	    STORE_OK || res->err != TE_OK)
 		return (rc);
 	if ((body = queue_send_body(conf, req, res, &blen)) == NULL)
 		return (STORE_OK);

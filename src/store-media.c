@@ -5,7 +5,8 @@
  * transaction: each user's IDs, each file's count of IDs naming it, the
  * unreferenced IDs by the time they became so (for expiry without a pass
  * over every record), the files no ID names any more (to be unlinked),
- * and each message's media references (to release them with its items).
+ * each message's media references (to release them with its items) and,
+ * in a cluster, how many references each other node holds to an ID.
  */
 #include <string.h>
 
@@ -278,16 +279,18 @@ store_media_put(struct txn *txn, const uint8_t id[MEDIA_ID_BYTES],
 }
 
 /*
- * Deletes an ID (record r as read) with its index entries; a file no ID
- * names any more goes on the unlink list.
+ * Deletes an ID (record r as read) with its index entries and the other
+ * nodes' counts of it; a file no ID names any more goes on the unlink
+ * list.
  */
 int
 store_media_del(struct txn *txn, const uint8_t id[MEDIA_ID_BYTES],
     const struct media_rec *r)
 {
-	uint8_t	k[UKEY_MAX];
-	size_t	klen;
-	int	rc;
+	struct walk	w = { .arg = NULL };
+	uint8_t		k[UKEY_MAX];
+	size_t		klen;
+	int		rc;
 
 	if ((rc = db_del(txn, DB_MEDIA, id, MEDIA_ID_BYTES)) != STORE_OK)
 		return (rc);
@@ -297,6 +300,9 @@ store_media_del(struct txn *txn, const uint8_t id[MEDIA_ID_BYTES],
 			return (rc);
 	}
 	if (r->refs == 0 && (rc = idle_set(txn, id, r, 0)) != STORE_OK)
+		return (rc);
+	if ((rc = db_walk(txn, DB_MEDIA_RREFS, id, MEDIA_ID_BYTES, NULL, 0, 0,
+	    drop_fn, &w)) != STORE_OK)
 		return (rc);
 	return (file_unref(txn, r->sha256));
 }
@@ -577,4 +583,104 @@ store_media_refs_walk(struct txn *txn, int (*fn)(void *, const struct mid *,
 
 	return (db_walk(txn, DB_MEDIA_REFS, "", 0, NULL, 0, 0,
 	    media_refs_fn, &w));
+}
+
+/* An rref key: the ID, then the node's name. */
+static int
+rkey_make(uint8_t *k, size_t *klen, const uint8_t *id, const char *node)
+{
+	size_t	nlen;
+
+	nlen = strnlen(node, MEDIA_NODE_MAX + 1);
+	if (nlen == 0 || nlen > MEDIA_NODE_MAX)
+		return (-1);
+	memcpy(k, id, MEDIA_ID_BYTES);
+	memcpy(k + MEDIA_ID_BYTES, node, nlen);
+	*klen = MEDIA_ID_BYTES + nlen;
+	return (0);
+}
+
+/* Decodes an rref count; -1 if it is damaged. */
+static int
+rref_dec(const MDB_val *v, int64_t *c)
+{
+	struct dec	d;
+
+	dec_init(&d, v);
+	*c = (int64_t)dec_u64(&d);
+	return (dec_end(&d));
+}
+
+/* Reads node's count of references to id, 0 if it has none. */
+int
+store_media_rref_get(struct txn *txn, const uint8_t id[MEDIA_ID_BYTES],
+    const char *node, int64_t *c)
+{
+	MDB_val	v;
+	uint8_t	k[MEDIA_ID_BYTES + MEDIA_NODE_MAX];
+	size_t	klen;
+	int	rc;
+
+	*c = 0;
+	if (rkey_make(k, &klen, id, node) != 0)
+		return (STORE_ERR);
+	if ((rc = db_get(txn, DB_MEDIA_RREFS, k, klen, &v)) ==
+	    STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	if (rref_dec(&v, c) != 0)
+		return (txn_fail(txn, DB_MEDIA_RREFS, "bad record"));
+	return (STORE_OK);
+}
+
+/* Sets node's count of references to id; a count of 0 is no entry. */
+int
+store_media_rref_put(struct txn *txn, const uint8_t id[MEDIA_ID_BYTES],
+    const char *node, int64_t c)
+{
+	struct enc	e;
+	uint8_t		k[MEDIA_ID_BYTES + MEDIA_NODE_MAX];
+	size_t		klen;
+	int		rc;
+
+	if (rkey_make(k, &klen, id, node) != 0)
+		return (STORE_ERR);
+	if (c == 0) {
+		rc = db_del(txn, DB_MEDIA_RREFS, k, klen);
+		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+	}
+	enc_init(&e);
+	enc_u64(&e, (uint64_t)c);
+	return (db_put(txn, DB_MEDIA_RREFS, k, klen, e.b, e.len, 0));
+}
+
+/* rref walk adapter: (id, node, count). */
+static int
+media_rref_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
+{
+	char	node[MEDIA_NODE_MAX + 1];
+	size_t	nlen;
+	int64_t	c;
+
+	if (k->mv_size <= MEDIA_ID_BYTES ||
+	    k->mv_size > MEDIA_ID_BYTES + MEDIA_NODE_MAX ||
+	    rref_dec(v, &c) != 0)
+		return (walk_corrupt(w));
+	nlen = k->mv_size - MEDIA_ID_BYTES;
+	memcpy(node, (const uint8_t *)k->mv_data + MEDIA_ID_BYTES, nlen);
+	node[nlen] = '\0';
+	return (w->fn.media_rref(w->arg, k->mv_data, node, c));
+}
+
+/* Every other node's count of references, by ID (id's alone if not NULL). */
+int
+store_media_rref_walk(struct txn *txn, const uint8_t *id,
+    int (*fn)(void *, const uint8_t *, const char *, int64_t), void *arg)
+{
+	struct walk	w = { .fn.media_rref = fn, .arg = arg };
+
+	return (db_walk(txn, DB_MEDIA_RREFS, id != NULL ? id : (const
+	    uint8_t *)"", id != NULL ? MEDIA_ID_BYTES : 0, NULL, 0, 0,
+	    media_rref_fn, &w));
 }

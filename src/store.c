@@ -58,6 +58,7 @@ static const char *const db_names[DB_COUNT] = {
 	[DB_MEDIA_IDLE] = "media_idle",
 	[DB_MEDIA_GONE] = "media_gone",
 	[DB_MEDIA_REFS] = "media_refs",
+	[DB_MEDIA_RREFS] = "media_rrefs",
 	[DB_PUSH_EPS] = "push_endpoints",
 	[DB_PUSH_NOTES] = "push_notes",
 	[DB_MUTES] = "mutes",

@@ -826,6 +826,17 @@ int	store_media_refs_put(struct txn *, const struct mid *,
 int	store_media_refs_del(struct txn *, const struct mid *);
 int	store_media_refs_walk(struct txn *, int (*)(void *, const struct mid *,
 	    const struct media_refs *), void *);
+/*
+ * The references another node holds to an ID of this node's, as its mref
+ * records counted them: signed, since a -1 may overtake its +1.
+ */
+int	store_media_rref_get(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    const char *node, int64_t *);
+int	store_media_rref_put(struct txn *, const uint8_t [MEDIA_ID_BYTES],
+	    const char *node, int64_t);
+/* Every node's count, by ID then node (of id alone if not NULL); may delete. */
+int	store_media_rref_walk(struct txn *, const uint8_t *id,
+	    int (*)(void *, const uint8_t *, const char *, int64_t), void *);
 
 /* store-cluster.c */
 /*
@@ -954,6 +965,7 @@ enum {
 	DB_MEDIA_IDLE,
 	DB_MEDIA_GONE,
 	DB_MEDIA_REFS,
+	DB_MEDIA_RREFS,
 	DB_PUSH_EPS,
 	DB_PUSH_NOTES,
 	DB_MUTES,
@@ -1033,6 +1045,8 @@ struct walk {
 			    const struct media_file *);
 		int	(*media_refs)(void *, const struct mid *,
 			    const struct media_refs *);
+		int	(*media_rref)(void *, const uint8_t *, const char *,
+			    int64_t);
 		int	(*ubytes)(void *, const char *, uint64_t);
 		int	(*pushep)(void *, const char *, const char *,
 			    const struct push_ep *);

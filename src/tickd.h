@@ -466,7 +466,7 @@ struct send_res {
 int	queue_send_dup(struct txn *, const struct conf *,
 	    const struct send_req *, struct send_res *);
 int	queue_remote_room(struct txn *, const struct conf *,
-	    const struct send_req *, struct send_res *);
+	    const struct send_req *, struct media_refs *, struct send_res *);
 char	*queue_send_body(const struct conf *, const struct send_req *,
 	    struct send_res *, size_t *);
 char	*queue_msg_frame(struct midgen *, const struct send_req *,
@@ -761,6 +761,7 @@ int	media_queue_release(struct txn *, struct midgen *, uint64_t qid,
 	    uint64_t);
 int	media_mref_apply(struct txn *, const char *, const json_t *,
 	    uint64_t);
+int	media_forget_node(struct txn *, const char *, uint64_t);
 int	media_user_delete(struct txn *, const char *, uint64_t *);
 int	media_sweep(struct txn *, const struct conf *, uint64_t, uint64_t *,
 	    void (*)(void *, const uint8_t *), void *);

@@ -3,7 +3,8 @@
 # tickd:m:{ID} while the ID is live; alice on n1 sends bob on n2 her n1
 # upload: bob's msg names it, he downloads it with a grant, n1 counts the
 # reference of bob's item (an mref +1 from n2) beside that of alice's
-# other device, keeps the media past media_ttl while bob's item is queued
+# other device (tickctl verify and repair on n1 agree), keeps the
+# media past media_ttl while bob's item is queued
 # and lets it expire one media_ttl after bob's ack, deleting tickd:m; an
 # unknown ID of another node is no_such_media as on one node, and
 # unavailable when Redis cannot say; a group send from n2 to a group homed
@@ -85,6 +86,12 @@ async def main(t):
         t.ok(wait_for(lambda: refs(n1, mid) == 2, 10),
             "n1 counts two references: alice's tablet and bob's item "
             "(mref +1 from n2)", refs(n1, mid))
+        v = tickctl(n1, "verify")
+        r = tickctl(n1, "repair")
+        t.ok(v.ok and v.get("consistent") is True and r.ok and
+            r.get("problems") == 0 and refs(n1, mid) == 2,
+            "verify and repair on n1 count n2's reference as n2's: "
+            "consistent, still two", [v, r, refs(n1, mid)])
         await at.send({"op": "ack", "mid": mt["mid"]})
         t.ok(wait_for(lambda: refs(n1, mid) == 1, 10),
             "the tablet acks: one reference left, bob's", refs(n1, mid))
@@ -261,6 +268,10 @@ async def main(t):
             wait_for(lambda: refs(n2, b2) == before + 1, 10),
             "alice sends herself n2's ID on n1: her tablet's item is "
             "counted on n2", [s, before, refs(n2, b2)])
+        v = tickctl(n2, "verify")
+        t.ok(v.ok and v.get("consistent") is True,
+            "verify on n2, which holds n1's and its own references to "
+            "its IDs: consistent", v)
 
         # A repeated id gets its first answer, whatever became of the media.
         r = http_request(n2, "POST", "/v1/media", body=b"b3", token=tb,
@@ -281,4 +292,4 @@ async def main(t):
         await b.close()
 
 
-run(main, 36, timeout=150)
+run(main, 38, timeout=150)

@@ -650,12 +650,27 @@ no_line(void *arg, const char *line)
 	printf("# %s\n", line);
 }
 
+/* Whether media_verify finds nothing wrong, without repairing. */
+static int
+verify_clean(struct txn *txn)
+{
+	json_t	*sum;
+	int	 ok;
+
+	sum = json_object();
+	ok = media_verify(txn, NULL, 0, no_line, NULL, sum) == STORE_OK &&
+	    json_integer_value(json_object_get(sum, "problems")) == 0;
+	json_decref(sum);
+	return (ok);
+}
+
 /*
  * Media references on n2 (tickd-cluster(7) MEDIA): a message from n1
  * naming an ID of n1's and one of n2's takes a local reference and sends
  * n1 an mref +1 (verify counts only the local one); bob's ack gives both
- * back (-1 to n1).  As the owner, an
- * mref from n1 moves the count once, whatever the copies.
+ * back (-1 to n1).  As the owner, an mref moves the count once, whatever
+ * the copies, and is kept per node: verify and repair count it, a -1
+ * ahead of its +1 takes nothing away, forgetting the node releases it.
  */
 static int
 test_media_refs(void)
@@ -665,10 +680,11 @@ test_media_refs(void)
 	struct cluster_entry	 v[1];
 	struct cluster_applied	 a;
 	struct ack_res		 ar;
-	struct media_rec	 r;
+	struct media_rec	 r, old;
 	struct mid		 m;
 	enum tick_err		 err;
 	struct mrefs		 mr;
+	int64_t			 rc;
 	json_t			*sum;
 	uint8_t			 sha[32], id[MEDIA_ID_BYTES];
 	char			 p[512], ids[MEDIA_ID_LEN + 1];
@@ -726,12 +742,62 @@ test_media_refs(void)
 	CHECK(a.applied == 0 && a.dedup_hits == 1);
 	cluster_applied_free(&a);
 	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 1);
+	/* n3's reference is n3's: verify finds the count right. */
+	CHECK(verify_clean(&e.txn));
+	/* n4's -1 ahead of its +1 holds nothing, and the +1 then none. */
 	snprintf(p, sizeof p, "{\"ids\":[\"%s\"],\"d\":-1}", ids);
-	v[0] = entry("n3", "mref", 2003, 6, p);
+	v[0] = entry("n4", "mref", 2003, 7, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 4500, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 1);
+	CHECK(store_media_rref_get(&e.txn, id, "n4", &rc) == STORE_OK &&
+	    rc == -1);
+	snprintf(p, sizeof p, "{\"ids\":[\"%s\"],\"d\":1}", ids);
+	v[0] = entry("n4", "mref", 2004, 8, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 4600, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 1);
+	CHECK(store_media_rref_get(&e.txn, id, "n4", &rc) == STORE_OK &&
+	    rc == 0);
+	snprintf(p, sizeof p, "{\"ids\":[\"%s\"],\"d\":-1}", ids);
+	v[0] = entry("n3", "mref", 2005, 6, p);
 	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 5000, &a) == STORE_OK);
 	cluster_applied_free(&a);
 	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 0 &&
 	    r.last_ref == 5000);
+
+	/* Forgetting n4 releases the reference it held. */
+	snprintf(p, sizeof p, "{\"ids\":[\"%s\"],\"d\":1}", ids);
+	v[0] = entry("n4", "mref", 2006, 9, p);
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 1, 5500, &a) == STORE_OK);
+	cluster_applied_free(&a);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 1);
+	CHECK(verify_clean(&e.txn));
+	CHECK(media_forget_node(&e.txn, "n4", 6000) == STORE_OK);
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 0 &&
+	    r.last_ref == 6000);
+	CHECK(store_media_rref_get(&e.txn, id, "n4", &rc) == STORE_OK &&
+	    rc == 0);
+
+	/* A wrong count is set to both sides' sum; a stale count dropped. */
+	r.refs = 5;
+	CHECK(store_media_rref_put(&e.txn, id, "n3", 2) == STORE_OK);
+	CHECK(store_media_get(&e.txn, id, &old) == STORE_OK &&
+	    store_media_put(&e.txn, id, &old, &r) == STORE_OK);
+	memset(sha, 0, sizeof sha);
+	CHECK(store_media_rref_put(&e.txn, sha, "n3", 1) == STORE_OK);
+	CHECK(!verify_clean(&e.txn));
+	sum = json_object();
+	CHECK(media_verify(&e.txn, NULL, 1, no_line, NULL, sum) == STORE_OK);
+	json_decref(sum);
+	CHECK(verify_clean(&e.txn));
+	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 2);
+	CHECK(store_media_rref_get(&e.txn, sha, "n3", &rc) == STORE_OK &&
+	    rc == 0);
+	/* Deleting the ID drops the counts of it. */
+	CHECK(store_media_del(&e.txn, id, &r) == STORE_OK);
+	CHECK(store_media_rref_get(&e.txn, id, "n3", &rc) == STORE_OK &&
+	    rc == 0);
 	CHECK(env_close(&e) == 0);
 	conf_clear(&c);
 	return (0);
