@@ -22,11 +22,8 @@ rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
     const struct mid *om, const char *status, const char *reason,
     const char *by, const char *group, uint64_t now)
 {
-	struct cout_rec	 o;
-	struct mid	 mid;
 	json_t		*p;
-	char		 fs[MID_STRLEN + 1], *text;
-	int		 rc;
+	char		 fs[MID_STRLEN + 1];
 
 	mid_format(om, fs);
 	p = json_pack("{s:s,s:s,s:s,s:I}", "for", fs, "status", status, "by",
@@ -35,18 +32,7 @@ rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
 		json_object_set_new(p, "reason", json_string(reason));
 	if (p != NULL && group != NULL)
 		json_object_set_new(p, "group", json_string(group));
-	text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	if (text == NULL)
-		return (STORE_ERR);
-	midgen_next(gen, now, &mid);
-	o.kind = COUT_RCPT;
-	o.created = now;
-	o.payload = text;
-	o.len = strlen(text);
-	rc = store_cout_put(txn, origin, &mid, &o);
-	free(text);
-	return (rc);
+	return (cluster_cout_json(txn, gen, origin, NULL, COUT_RCPT, now, p));
 }
 
 /*

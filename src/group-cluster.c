@@ -176,10 +176,7 @@ int
 group_fan_flush(struct gctx *x)
 {
 	struct gfan_node	*n;
-	struct cout_rec		 o;
-	struct mid		 omid;
 	json_t			*p, *roles;
-	char			*text;
 	size_t			 i;
 	int			 rc = STORE_OK, msg;
 
@@ -204,17 +201,8 @@ group_fan_flush(struct gctx *x)
 			}
 			json_object_set_new(p, "roles", roles);
 		}
-		text = json_dumps(p, JSON_COMPACT);
-		json_decref(p);
-		if (text == NULL)
-			return (group_abandon(x->txn));
-		midgen_next(x->gen, x->now, &omid);
-		o.kind = COUT_GEV;
-		o.created = x->now;
-		o.payload = text;
-		o.len = strlen(text);
-		rc = store_cout_put(x->txn, n->node, &omid, &o);
-		free(text);
+		rc = cluster_cout_json(x->txn, x->gen, n->node, NULL, COUT_GEV,
+		    x->now, p);
 	}
 	for (i = 0; i < x->fan.n; i++)
 		json_decref(x->fan.v[i].users);
@@ -463,9 +451,8 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 	struct gmsg_rec		 gm;
 	struct media_refs	 refs;
 	struct item		 it;
-	struct cout_rec		 o;
 	json_t			*p;
-	char			 ms[MID_STRLEN + 1], *s, *body, *text;
+	char			 ms[MID_STRLEN + 1], *s, *body;
 	size_t			 len, blen;
 	int			 rc;
 
@@ -525,19 +512,12 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 	    req->from, "from_device", req->from_device, "id", req->id, "ts",
 	    (json_int_t)res->ts, "frame", s, len);
 	free(s);
-	text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	if (rc != STORE_OK || text == NULL) {
-		free(text);
-		return (rc != STORE_OK ? rc : group_abandon(txn));
+	if (rc != STORE_OK) {
+		json_decref(p);
+		return (rc);
 	}
-	o.kind = COUT_GMSG;
-	o.created = res->ts;
-	o.payload = text;
-	o.len = strlen(text);
-	rc = store_cout_put(txn, m->home, &res->mid, &o);
-	free(text);
-	if (rc != STORE_OK)
+	if ((rc = cluster_cout_json(txn, gen, m->home, &res->mid, COUT_GMSG,
+	    res->ts, p)) != STORE_OK)
 		return (rc);
 	memset(&gm, 0, sizeof gm);
 	gm.receipts = m->members <= conf->group_receipts_max;
@@ -713,11 +693,8 @@ int
 group_user_gone_remote(struct txn *txn, struct midgen *gen,
     const char *user, uint64_t now, uint64_t *n)
 {
-	struct cout_rec	 o;
-	struct mid	 omid;
 	json_t		*l, *v, *p;
 	const char	*group, *home;
-	char		*text;
 	size_t		 i;
 	int		 rc;
 
@@ -730,19 +707,8 @@ group_user_gone_remote(struct txn *txn, struct midgen *gen,
 		group = json_string_value(json_array_get(v, 0));
 		home = json_string_value(json_array_get(v, 1));
 		p = json_pack("{s:s,s:s}", "g", group, "user", user);
-		text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
-		json_decref(p);
-		if (text == NULL) {
-			json_decref(l);
-			return (group_abandon(txn));
-		}
-		midgen_next(gen, now, &omid);
-		o.kind = COUT_GLEAVE;
-		o.created = now;
-		o.payload = text;
-		o.len = strlen(text);
-		rc = store_cout_put(txn, home, &omid, &o);
-		free(text);
+		rc = cluster_cout_json(txn, gen, home, NULL, COUT_GLEAVE, now,
+		    p);
 		if (rc == STORE_OK)
 			rc = store_crgroup_del(txn, user, group);
 		if (rc != STORE_OK) {

@@ -382,10 +382,8 @@ static int
 mref_put(struct txn *txn, struct midgen *gen, const struct media_refs *refs,
     int d, uint64_t now)
 {
-	struct cout_rec	 o;
-	struct mid	 omid;
 	json_t		*p, *ids;
-	char		 s[MEDIA_ID_LEN + 1], *text;
+	char		 s[MEDIA_ID_LEN + 1];
 	size_t		 i, j;
 	int		 rc;
 
@@ -406,18 +404,8 @@ mref_put(struct txn *txn, struct midgen *gen, const struct media_refs *refs,
 			json_array_append_new(ids, json_string(s));
 		}
 		p = json_pack("{s:o,s:i}", "ids", ids, "d", d);
-		text = p == NULL ? NULL : json_dumps(p, JSON_COMPACT);
-		json_decref(p);
-		if (text == NULL)
-			return (STORE_ERR);
-		midgen_next(gen, now, &omid);
-		o.kind = COUT_MREF;
-		o.created = now;
-		o.payload = text;
-		o.len = strlen(text);
-		rc = store_cout_put(txn, refs->node[i], &omid, &o);
-		free(text);
-		if (rc != STORE_OK)
+		if ((rc = cluster_cout_json(txn, gen, refs->node[i], NULL,
+		    COUT_MREF, now, p)) != STORE_OK)
 			return (rc);
 	}
 	return (STORE_OK);

@@ -441,9 +441,8 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	struct media_refs refs;
 	struct devs	 devs;
 	struct item	 it;
-	struct cout_rec	 o;
 	json_t		*p;
-	char		 ms[MID_STRLEN + 1], *s, *body, *text;
+	char		 ms[MID_STRLEN + 1], *s, *body;
 	size_t		 len, blen;
 	uint64_t	 used;
 	int		 rc, full = 0;
@@ -500,24 +499,18 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	    "ts", (json_int_t)res->ts);
 	if (p != NULL && req->media != NULL)
 		json_object_set(p, "media", req->media);
-	text = NULL;
 	if (p != NULL && json_object_set_new(p, "body",
-	    json_loads(body, JSON_DECODE_ANY, NULL)) == 0)
-		text = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	free(body);
-	if (text == NULL) {
-		log_warnx("queue: cannot build outbox record %s", ms);
-		return (rc == STORE_OK ? STORE_ERR : rc);
+	    json_loads(body, JSON_DECODE_ANY, NULL)) != 0) {
+		json_decref(p);
+		p = NULL;
 	}
-	o.kind = COUT_MSG;
-	o.created = res->ts;
-	o.payload = text;
-	o.len = strlen(text);
-	if (rc == STORE_OK)
-		rc = store_cout_put(txn, home, &res->mid, &o);
-	free(text);
-	if (rc != STORE_OK)
+	free(body);
+	if (rc != STORE_OK) {
+		json_decref(p);
+		return (rc);
+	}
+	if ((rc = cluster_cout_json(txn, gen, home, &res->mid, COUT_MSG,
+	    res->ts, p)) != STORE_OK)
 		return (rc);
 	return (send_records(txn, req, res, 0));
 }

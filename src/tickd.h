@@ -547,6 +547,8 @@ struct cluster_applied {
 	uint64_t		 dedup_hits;
 	uint64_t		 confirmed;	/* own outbox records done */
 };
+int	cluster_cout_json(struct txn *, struct midgen *, const char *,
+	    const struct mid *, int, uint64_t, json_t *);
 int	cluster_apply(struct txn *, struct midgen *, const struct conf *,
 	    const struct cluster_entry *, size_t, uint64_t,
 	    struct cluster_applied *);
