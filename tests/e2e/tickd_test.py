@@ -34,6 +34,8 @@ import websockets
 
 TICKD = os.environ.get("TICKD")
 VALGRIND = os.environ.get("TICKD_VALGRIND")
+# sync_thread for every tickd a test starts that does not set it itself.
+SYNC_THREAD = os.environ.get("TICKD_SYNC_THREAD")
 MID_RE = re.compile(r"^\d+-\d+$")
 
 
@@ -198,6 +200,9 @@ class Daemon:
             "pidfile": os.path.join(self.dir, "tickd.pid"),
             "control_socket": os.path.join(self.dir, "tickd.sock"),
         }
+        # CI reruns tests with the commit's second sync on its thread.
+        if SYNC_THREAD:
+            self.conf["sync_thread"] = SYNC_THREAD
         self.conf.update(conf)
         self.proc = None
         self.starts = 0
