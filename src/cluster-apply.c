@@ -165,10 +165,10 @@ relook_add(struct cluster_applied *a, const char *node, const struct mid *om,
 /*
  * A record that node answered "moved": a user it is for is not homed
  * there (tickd-cluster(7), Home nodes).  The record stays, and the home
- * is looked up again after the commit: for a message the cached home of
- * its recipient goes first; for a gev, which node applied for the users
- * homed there, each user it names is looked up, their cached homes kept
- * meanwhile so that no group item finds a member without a home.
+ * of its recipient, or of each user a gev names (node applied it for
+ * those homed there), is looked up again after the commit.  Their cached
+ * homes stay meanwhile, so that no group item finds a member without a
+ * home; the look-up replaces them.
  */
 static int
 apply_moved(struct txn *txn, const char *node, const struct mid *om,
@@ -177,7 +177,6 @@ apply_moved(struct txn *txn, const char *node, const struct mid *om,
 	struct cout_rec		 o;
 	json_t			*p, *v;
 	const char		*to;
-	char			 home[CLUSTER_NODE_MAX + 1];
 	size_t			 i;
 	int			 rc;
 
@@ -192,22 +191,9 @@ apply_moved(struct txn *txn, const char *node, const struct mid *om,
 			if (to != NULL && valid_user(to, strlen(to)))
 				relook_add(a, node, om, to);
 		}
-		json_decref(p);
-		return (STORE_OK);
-	}
-	to = json_string_value(json_object_get(p, "to"));
-	if (to == NULL || !valid_user(to, strlen(to))) {
-		json_decref(p);
-		return (STORE_OK);
-	}
-	if ((rc = store_cdir_get(txn, to, home)) == STORE_OK &&
-	    strcmp(home, node) == 0)
-		rc = store_cdir_del(txn, to);
-	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
-		json_decref(p);
-		return (rc);
-	}
-	relook_add(a, node, om, to);
+	} else if ((to = json_string_value(json_object_get(p, "to"))) !=
+	    NULL && valid_user(to, strlen(to)))
+		relook_add(a, node, om, to);
 	json_decref(p);
 	return (STORE_OK);
 }
@@ -294,7 +280,8 @@ out:
  * under the same om, so that its receipts still find it; with home NULL
  * (no such user now) or node again, it fails with a receipt no_such_user,
  * as a single node answers.  A gev goes on as retarget_gev says.  A record
- * gone meanwhile changes nothing.
+ * gone meanwhile changes nothing.  With home NULL, a cached home of user
+ * that is node goes.
  */
 int
 cluster_retarget(struct txn *txn, struct midgen *gen, const char *node,
@@ -302,9 +289,16 @@ cluster_retarget(struct txn *txn, struct midgen *gen, const char *node,
     struct targets *out)
 {
 	struct cout_rec	 o;
-	char		*copy;
+	char		*copy, cached[CLUSTER_NODE_MAX + 1];
 	int		 rc;
 
+	if (home == NULL) {
+		rc = store_cdir_get(txn, user, cached);
+		if (rc == STORE_OK && strcmp(cached, node) == 0)
+			rc = store_cdir_del(txn, user);
+		if (rc != STORE_OK && rc != STORE_NOTFOUND)
+			return (rc);
+	}
 	if ((rc = store_cout_get(txn, node, om, &o)) != STORE_OK)
 		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
 	/* o points into the store, which a put may move. */
