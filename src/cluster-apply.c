@@ -132,83 +132,175 @@ cluster_applied_group(struct cluster_applied *a, const char *group)
 	strlcpy(a->groups[a->ngroups++], group, sizeof *a->groups);
 }
 
-/*
- * A message record that node answered "moved": its user is not homed
- * there (tickd-cluster(7), Home nodes).  The record stays; the cached
- * home goes, and the home is looked up again after the commit.
- */
-static int
-apply_moved(struct txn *txn, const char *node, const struct mid *om,
-    struct cluster_applied *a)
+/* Adds to a a look-up again of user's home, for the record om at node. */
+static void
+relook_add(struct cluster_applied *a, const char *node, const struct mid *om,
+    const char *user)
 {
 	struct cluster_relook	*r;
-	struct cout_rec		 o;
-	json_t			*p;
-	const char		*to;
-	char			 home[CLUSTER_NODE_MAX + 1];
-	int			 rc;
 
-	if ((rc = store_cout_get(txn, node, om, &o)) != STORE_OK)
-		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
-	if (o.kind != COUT_MSG ||
-	    (p = json_loadb(o.payload, o.len, 0, NULL)) == NULL)
-		return (STORE_OK);
-	to = json_string_value(json_object_get(p, "to"));
-	if (to == NULL || !valid_user(to, strlen(to))) {
-		json_decref(p);
-		return (STORE_OK);
-	}
-	if ((rc = store_cdir_get(txn, to, home)) == STORE_OK &&
-	    strcmp(home, node) == 0)
-		rc = store_cdir_del(txn, to);
-	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
-		json_decref(p);
-		return (rc);
-	}
 	if (a->nrelook == a->caprelook)
 		a->relook = xgrow(a->relook, &a->caprelook, sizeof *a->relook,
 		    4);
 	r = &a->relook[a->nrelook++];
 	strlcpy(r->node, node, sizeof r->node);
 	r->om = *om;
-	strlcpy(r->user, to, sizeof r->user);
+	strlcpy(r->user, user, sizeof r->user);
+}
+
+/*
+ * A record that node answered "moved": a user it is for is not homed
+ * there (tickd-cluster(7), Home nodes).  The record stays, and the home
+ * of its recipient, or of each user a gev names (node applied it for
+ * those homed there), is looked up again after the commit.  Their cached
+ * homes stay meanwhile, so that no group item finds a member without a
+ * home; the look-up replaces them.
+ */
+static int
+apply_moved(struct txn *txn, const char *node, const struct mid *om,
+    struct cluster_applied *a)
+{
+	struct cout_rec		 o;
+	json_t			*p, *v;
+	const char		*to;
+	size_t			 i;
+	int			 rc;
+
+	if ((rc = store_cout_get(txn, node, om, &o)) != STORE_OK)
+		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+	if ((o.kind != COUT_MSG && o.kind != COUT_GEV) ||
+	    (p = json_loadb(o.payload, o.len, 0, NULL)) == NULL)
+		return (STORE_OK);
+	if (o.kind == COUT_GEV) {
+		json_array_foreach(json_object_get(p, "users"), i, v) {
+			to = json_string_value(v);
+			if (to != NULL && valid_user(to, strlen(to)))
+				relook_add(a, node, om, to);
+		}
+	} else if ((to = json_string_value(json_object_get(p, "to"))) !=
+	    NULL && valid_user(to, strlen(to)))
+		relook_add(a, node, om, to);
 	json_decref(p);
 	return (STORE_OK);
 }
 
 /*
- * After a home was looked up again for the message record om held for
- * node (apply_moved): moved to the outbox of home, another node, under
- * the same om, so that its receipts still find it; with home NULL (no
- * such user now) or node again, it fails with a receipt no_such_user, as
- * a single node answers.  A record gone meanwhile changes nothing.
+ * The gev record o, om at node, after user's home was looked up again:
+ * node applied it for the users homed there, so user leaves it, and goes
+ * with a copy naming it alone, under a new mid, to home if that is
+ * another node.  A record left naming nobody is done.
+ */
+static int
+retarget_gev(struct txn *txn, struct midgen *gen, const char *node,
+    const struct mid *om, const struct cout_rec *o, const char *user,
+    const char *home, uint64_t now)
+{
+	struct cout_rec	 n;
+	struct mid	 mid;
+	json_t		*p, *users, *left, *roles, *v;
+	char		*text;
+	size_t		 i;
+	int		 rc, named = 0;
+
+	if ((p = json_loadb(o->payload, o->len, 0, NULL)) == NULL)
+		return (STORE_OK);
+	/* Kept while p names the copy's users and roles. */
+	users = json_incref(json_object_get(p, "users"));
+	roles = json_incref(json_object_get(p, "roles"));
+	left = json_array();
+	json_array_foreach(users, i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), user) ==
+		    0)
+			named = 1;
+		else
+			json_array_append(left, v);
+	}
+	if (!named) {
+		rc = STORE_OK;
+		goto out;
+	}
+	n = *o;
+	rc = STORE_OK;
+	if (home != NULL && strcmp(home, node) != 0) {
+		json_object_set_new(p, "users", json_pack("[s]", user));
+		if (roles != NULL)
+			json_object_set_new(p, "roles", json_pack("{s:O?}",
+			    user, json_object_get(roles, user)));
+		if ((text = json_dumps(p, JSON_COMPACT)) == NULL) {
+			rc = STORE_ERR;
+			goto out;
+		}
+		midgen_next(gen, now, &mid);
+		n.payload = text;
+		n.len = strlen(text);
+		rc = store_cout_put(txn, home, &mid, &n);
+		free(text);
+		if (roles != NULL)
+			json_object_set(p, "roles", roles);
+	}
+	/* Rewritten under om, which node has not confirmed. */
+	if (rc == STORE_OK)
+		rc = store_cout_del(txn, node, om);
+	if (rc == STORE_OK && json_array_size(left) > 0) {
+		json_object_set(p, "users", left);
+		if ((text = json_dumps(p, JSON_COMPACT)) == NULL)
+			rc = STORE_ERR;
+		else {
+			n.payload = text;
+			n.len = strlen(text);
+			rc = store_cout_put(txn, node, om, &n);
+			free(text);
+		}
+	}
+out:
+	json_decref(users);
+	json_decref(roles);
+	json_decref(left);
+	json_decref(p);
+	return (rc);
+}
+
+/*
+ * After user's home was looked up again for the record om held for node
+ * (apply_moved): a message moves to the outbox of home, another node,
+ * under the same om, so that its receipts still find it; with home NULL
+ * (no such user now) or node again, it fails with a receipt no_such_user,
+ * as a single node answers.  A gev goes on as retarget_gev says.  A record
+ * gone meanwhile changes nothing.  With home NULL, a cached home of user
+ * that is node goes.
  */
 int
 cluster_retarget(struct txn *txn, struct midgen *gen, const char *node,
-    const struct mid *om, const char *home, uint64_t now,
+    const struct mid *om, const char *user, const char *home, uint64_t now,
     struct targets *out)
 {
 	struct cout_rec	 o;
-	char		*copy;
+	char		*copy, cached[CLUSTER_NODE_MAX + 1];
 	int		 rc;
 
+	if (home == NULL) {
+		rc = store_cdir_get(txn, user, cached);
+		if (rc == STORE_OK && strcmp(cached, node) == 0)
+			rc = store_cdir_del(txn, user);
+		if (rc != STORE_OK && rc != STORE_NOTFOUND)
+			return (rc);
+	}
 	if ((rc = store_cout_get(txn, node, om, &o)) != STORE_OK)
 		return (rc == STORE_NOTFOUND ? STORE_OK : rc);
-	if (home == NULL || strcmp(home, node) == 0) {
-		if ((rc = store_cout_del(txn, node, om)) != STORE_OK)
-			return (rc);
-		return (queue_remote_receipt(txn, gen, om, "failed",
-		    "no_such_user", now, out));
-	}
-	/* o points into the store, which the put may move. */
+	/* o points into the store, which a put may move. */
 	copy = xmalloc(o.len + 1);
 	memcpy(copy, o.payload, o.len);
 	o.payload = copy;
-	rc = store_cout_put(txn, home, om, &o);
+	if (o.kind == COUT_GEV)
+		rc = retarget_gev(txn, gen, node, om, &o, user, home, now);
+	else if (home == NULL || strcmp(home, node) == 0) {
+		if ((rc = store_cout_del(txn, node, om)) == STORE_OK)
+			rc = queue_remote_receipt(txn, gen, om, "failed",
+			    "no_such_user", now, out);
+	} else if ((rc = store_cout_put(txn, home, om, &o)) == STORE_OK)
+		rc = store_cout_del(txn, node, om);
 	free(copy);
-	if (rc != STORE_OK)
-		return (rc);
-	return (store_cout_del(txn, node, om));
+	return (rc);
 }
 
 /*
@@ -274,31 +366,57 @@ apply_rcpt(struct txn *txn, struct midgen *gen, json_t *p, uint64_t now,
 }
 
 /*
- * Whether a message record p is for a user not homed here: no account of
- * that name, or one held for a name conflict (tickd-cluster(7), Name
- * conflicts), so that the origin's cached home is stale.  1, 0 (also for
- * a malformed record, which queue_apply_remote drops), or a store error.
+ * Whether user is not homed here: no account of that name, or one held
+ * for a name conflict (tickd-cluster(7), Name conflicts), so that a
+ * caller's cached home is stale.  1, 0, or a store error.
  */
-static int
-not_here(struct txn *txn, json_t *p)
+int
+cluster_not_here(struct txn *txn, const char *user)
 {
 	struct user_rec	 u;
-	const char	*to = json_string_value(json_object_get(p, "to"));
 	uint64_t	 created;
 	int		 rc;
 
-	if (to == NULL || !valid_user(to, strlen(to)))
-		return (0);
-	if ((rc = store_user_get(txn, to, &u)) == STORE_NOTFOUND)
+	if ((rc = store_user_get(txn, user, &u)) == STORE_NOTFOUND)
 		return (1);
 	if (rc != STORE_OK)
 		return (rc);
 	/* A hold names the account it was for, as cluster_held reads it. */
-	if ((rc = store_cheld_get(txn, to, &created)) == STORE_NOTFOUND)
+	if ((rc = store_cheld_get(txn, user, &created)) == STORE_NOTFOUND)
 		return (0);
 	if (rc != STORE_OK)
 		return (rc);
 	return (created == u.created);
+}
+
+/*
+ * Whether a msg record p is for a user not homed here, or a gev record
+ * names one (cluster_not_here): 1, 0 (also for a malformed record, which
+ * queue_apply_remote or group_apply_gev drops), or a store error.
+ */
+static int
+not_here(struct txn *txn, const char *kind, json_t *p)
+{
+	json_t		*v;
+	const char	*to;
+	size_t		 i;
+	int		 rc;
+
+	if (strcmp(kind, "msg") == 0) {
+		to = json_string_value(json_object_get(p, "to"));
+		if (to == NULL || !valid_user(to, strlen(to)))
+			return (0);
+		return (cluster_not_here(txn, to));
+	}
+	if (strcmp(kind, "gev") != 0)
+		return (0);
+	json_array_foreach(json_object_get(p, "users"), i, v) {
+		to = json_string_value(v);
+		if (to != NULL && valid_user(to, strlen(to)) &&
+		    (rc = cluster_not_here(txn, to)) != 0)
+			return (rc);
+	}
+	return (0);
 }
 
 /*
@@ -320,7 +438,7 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	const char			*left;
 	uint64_t			 trimmed;
 	size_t				 i;
-	int				 rc, dedup, durable;
+	int				 rc, dedup, durable, moved;
 
 	if ((rc = store_ccursor_get(txn, &cursor)) != STORE_OK)
 		return (rc);
@@ -374,8 +492,17 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		dedup = rc == STORE_OK;
 		verdict = cluster_verdict(&cursor, &e->id, dedup);
 		if (verdict == CLUSTER_DONE_AGAIN) {
+			/* A gev sent again still names whom it moved. */
+			moved = 0;
+			if (strcmp(e->k, "gev") == 0 &&
+			    (p = json_loadb(e->p, e->plen, 0, NULL)) != NULL) {
+				moved = not_here(txn, e->k, p);
+				json_decref(p);
+				if (moved < 0)
+					return (moved);
+			}
 			a->dedup_hits++;
-			done_add(a, e->o, &e->om, 0);
+			done_add(a, e->o, &e->om, moved);
 			continue;
 		}
 		if (verdict == CLUSTER_SKIP)
@@ -386,11 +513,13 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 			    "dropped", e->o);
 			continue;
 		}
-		if (strcmp(e->k, "msg") == 0 && (rc = not_here(txn, p)) != 0) {
+		if ((moved = not_here(txn, e->k, p)) < 0) {
+			json_decref(p);
+			return (moved);
+		}
+		if (strcmp(e->k, "msg") == 0 && moved) {
 			/* No dedup record: a copy sent here again is asked. */
 			json_decref(p);
-			if (rc < 0)
-				return (rc);
 			done_add(a, e->o, &e->om, 1);
 			continue;
 		}
@@ -419,7 +548,8 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		if (rc != STORE_OK)
 			return (rc);
 		a->applied++;
-		done_add(a, e->o, &e->om, 0);
+		/* A gev is applied for the users homed here, the rest moved. */
+		done_add(a, e->o, &e->om, moved);
 	}
 	a->cursor = cursor;
 	return (store_ccursor_put(txn, &cursor));

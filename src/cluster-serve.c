@@ -23,6 +23,19 @@ reply_error(enum tick_err code, const char *message)
 }
 
 /*
+ * The answer to a call that acts for user as its home, when user is not
+ * homed here (cluster_not_here): the caller's cached home is stale, and
+ * it looks the home up again and calls there (tickd-cluster(7) REMOTE
+ * CALLS).
+ */
+static json_t *
+reply_moved(const char *user)
+{
+	return (json_pack("{s:s,s:s,s:s}", "op", "error", "code", "moved",
+	    "user", user));
+}
+
+/*
  * keys_fetch for the caller's client (tickd-protocol(7) KEY DIRECTORY,
  * rules 5 to 7): the take is atomic here, at the keys' home.  "max" is
  * how many bundles the caller's keys_fetch_rate still allows; a fetch of
@@ -54,6 +67,11 @@ serve_keys_fetch(struct txn *txn, struct midgen *gen,
 		*reply = reply_error(TE_BAD_REQUEST, "keys_fetch needs "
 		    "\"user\" (a user's name) and may name a \"device\"");
 		return (STORE_OK);
+	}
+	if ((rc = cluster_not_here(txn, user)) != 0) {
+		if (rc == 1)
+			*reply = reply_moved(user);
+		return (rc == 1 ? STORE_OK : rc);
 	}
 	if ((rc = keys_fetch_size(txn, user, device, &n, &err)) != STORE_OK)
 		return (rc);
@@ -248,20 +266,20 @@ serve_group(struct txn *txn, struct midgen *gen, const struct conf *conf,
  * tickd-cluster(7) GROUPS): only this node knows their blocks, group_add
  * settings and groups, and group_vet_user reserves each a place, which
  * a call with "release" true gives back.  The answer is
- * {"op":"ok","refused":[...]}; a user not homed here is refused, as the
- * group's home cannot ask anyone else.
+ * {"op":"ok","refused":[...],"moved":[...]}: a user not homed here
+ * (cluster_not_here) is listed as moved, for the caller to ask its home,
+ * and as refused, for a caller that does not read "moved".
  */
 static int
 serve_group_vet(struct txn *txn, struct midgen *gen,
     const struct conf *conf, const char *actor, json_t *op, uint64_t now,
     struct cluster_applied *a, json_t **reply)
 {
-	struct user_rec	 u;
-	json_t		*refused, *v;
+	json_t		*refused, *moved, *v;
 	const char	*user, *group;
 	char		 key[CRSV_KEY_MAX + 1];
 	size_t		 i;
-	int		 rc;
+	int		 rc = STORE_OK;
 
 	(void)gen;
 	(void)a;
@@ -277,6 +295,7 @@ serve_group_vet(struct txn *txn, struct midgen *gen,
 		return (STORE_OK);
 	}
 	refused = json_array();
+	moved = json_array();
 	json_array_foreach(json_object_get(op, "users"), i, v) {
 		user = json_string_value(v);
 		if (user == NULL || !valid_user(user, strlen(user)))
@@ -284,24 +303,28 @@ serve_group_vet(struct txn *txn, struct midgen *gen,
 		/* The group's home refused the op: the places go. */
 		if (json_is_true(json_object_get(op, "release"))) {
 			if ((rc = store_crsv_del(txn, user, key)) !=
-			    STORE_OK) {
-				json_decref(refused);
-				return (rc);
-			}
+			    STORE_OK)
+				break;
 			continue;
 		}
-		if ((rc = store_user_get(txn, user, &u)) == STORE_OK)
-			rc = group_vet_user(txn, conf, user, actor, key, now);
-		else if (rc == STORE_NOTFOUND)
-			rc = 1;
-		if (rc < 0) {
-			json_decref(refused);
-			return (rc);
-		}
-		if (rc)
+		if ((rc = cluster_not_here(txn, user)) == 1) {
+			json_array_append(moved, v);
 			json_array_append(refused, v);
+		} else if (rc == 0 &&
+		    (rc = group_vet_user(txn, conf, user, actor, key, now)) ==
+		    1)
+			json_array_append(refused, v);
+		if (rc < 0)
+			break;
+		rc = STORE_OK;
 	}
-	*reply = json_pack("{s:s,s:o}", "op", "ok", "refused", refused);
+	if (rc != STORE_OK) {
+		json_decref(refused);
+		json_decref(moved);
+		return (rc);
+	}
+	*reply = json_pack("{s:s,s:o,s:o}", "op", "ok", "refused", refused,
+	    "moved", moved);
 	return (STORE_OK);
 }
 

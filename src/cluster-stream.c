@@ -595,8 +595,8 @@ relook_cb(void *arg, int status, const char *node)
 	if (status == CLUSTER_FOUND && strcmp(node, srv.conf.node_name) != 0)
 		home = node;
 	memset(&t, 0, sizeof t);
-	rc = cluster_retarget(txn, &srv.midgen, r->node, &r->om, home,
-	    now_ms(), &t);
+	rc = cluster_retarget(txn, &srv.midgen, r->node, &r->om, r->user,
+	    home, now_ms(), &t);
 	if (rc != STORE_OK) {
 		log_warnx("cluster: cannot send %s's record again (%d)",
 		    r->user, rc);
@@ -606,9 +606,9 @@ relook_cb(void *arg, int status, const char *node)
 		/* Its om may be below what this round sent there. */
 		if (home != NULL && strcmp(home, r->node) != 0)
 			fwd_restart(node_get(home));
-		log_info("cluster: %s is not homed on node %s; its message "
-		    "goes to %s", r->user, r->node, home != NULL ? home :
-		    "nobody (no_such_user)");
+		log_info("cluster: node %s answered moved for %s, whose "
+		    "home is %s", r->node, r->user, home != NULL ? home :
+		    "nowhere");
 	}
 	targets_free(&t);
 	free(r);

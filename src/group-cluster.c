@@ -292,7 +292,6 @@ group_apply_gev(struct txn *txn, struct midgen *gen, const struct conf *conf,
     const char *origin, json_t *p, uint64_t now, struct targets *out)
 {
 	struct gctx	 x;
-	struct user_rec	 u;
 	struct media_refs refs;
 	struct item	 it;
 	struct mid	 mid;
@@ -352,7 +351,8 @@ group_apply_gev(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		if ((user = json_string_value(v)) == NULL ||
 		    !valid_user(user, strlen(user)))
 			continue;
-		if ((rc = store_user_get(txn, user, &u)) == STORE_NOTFOUND) {
+		/* One not homed here goes on to its home (cluster_apply). */
+		if ((rc = cluster_not_here(txn, user)) == 1) {
 			rc = STORE_OK;
 			continue;
 		}

@@ -126,7 +126,11 @@ struct grp_vet {
 struct grp_vcall {
 	struct grp_vet	*w;
 	json_t		*users;
+	char		 node[CLUSTER_NODE_MAX + 1];	/* the home asked */
+	int		 again;		/* after a moved: no more look-ups */
 };
+
+static void	grp_vet_call(struct grp_vet *, const char *, json_t *, int);
 
 /* k went unanswered: its users' verdicts are null. */
 static void
@@ -169,32 +173,109 @@ grp_vet_done(struct grp_vet *w)
 	free(w);
 }
 
-/* A home's answer {"op":"ok","refused"}: a verdict for each user asked. */
+/* A user a home answered moved for, whose home is looked up again. */
+struct grp_relook {
+	struct grp_vet	*w;
+	char		 user[NAME_USER_MAX + 1];
+	char		 node[CLUSTER_NODE_MAX + 1];	/* that answered */
+};
+
+/*
+ * The directory answered where a user answered moved lives: its new home
+ * is asked, once; the group's home decides for its own users.  With no
+ * other home the user is refused, as the group's home would refuse it.
+ */
+static void
+grp_relooked(void *arg, int status, const char *node)
+{
+	struct grp_relook	*l = arg;
+
+	if (status == CLUSTER_DOWN) {
+		l->w->down = 1;
+		json_object_set_new(l->w->verdicts, l->user, json_null());
+	} else if (status == CLUSTER_FOUND && strcmp(node, l->w->ghome) == 0)
+		json_object_del(l->w->verdicts, l->user);
+	else if (status == CLUSTER_FOUND && strcmp(node, l->node) != 0 &&
+	    strcmp(node, srv.conf.node_name) != 0)
+		grp_vet_call(l->w, node, json_pack("[s]", l->user), 1);
+	else
+		json_object_set_new(l->w->verdicts, l->user, json_false());
+	grp_vet_done(l->w);
+	free(l);
+}
+
+/*
+ * A home's answer {"op":"ok","refused","moved"}: a verdict for each user
+ * asked; those it answered moved for are not homed there (a stale cached
+ * home, tickd-cluster(7) GROUPS), and are looked up again.
+ */
 static void
 grp_vetted(void *arg, json_t *reply)
 {
 	struct grp_vcall	*k = arg;
+	struct grp_relook	*l;
 	json_t			*refused = json_object_get(reply, "refused");
+	json_t			*moved = json_object_get(reply, "moved");
 	json_t			*v, *r;
 	const char		*op = json_string_value(json_object_get(reply,
 				    "op"));
 	size_t			 i, j;
-	int			 no;
+	int			 no, gone;
 
 	if (op == NULL || strcmp(op, "ok") != 0 || !json_is_array(refused))
 		grp_unanswered(k);
 	else {
 		json_array_foreach(k->users, i, v) {
-			no = 0;
+			no = gone = 0;
 			json_array_foreach(refused, j, r)
 				no = no || json_equal(r, v);
+			json_array_foreach(moved, j, r)
+				gone = gone || json_equal(r, v);
 			json_object_set_new(k->w->verdicts,
-			    json_string_value(v), json_boolean(!no));
+			    json_string_value(v), json_boolean(!no && !gone));
+			if (!gone || k->again)
+				continue;
+			l = xcalloc(1, sizeof *l);
+			l->w = k->w;
+			strlcpy(l->user, json_string_value(v), sizeof l->user);
+			strlcpy(l->node, k->node, sizeof l->node);
+			k->w->left++;
+			cluster_lookup(l->user, grp_relooked, l);
 		}
 	}
 	grp_vet_done(k->w);
 	json_decref(k->users);
 	free(k);
+}
+
+/*
+ * Asks node's verdicts on users (a reference the call takes) for w; again
+ * for a call after a moved.  One that cannot go leaves them null.
+ */
+static void
+grp_vet_call(struct grp_vet *w, const char *node, json_t *users, int again)
+{
+	struct grp_vcall	*k;
+	json_t			*vop;
+
+	k = xcalloc(1, sizeof *k);
+	k->w = w;
+	k->users = users;
+	k->again = again;
+	strlcpy(k->node, node, sizeof k->node);
+	w->left++;
+	vop = json_pack("{s:s,s:O}", "op", "group_vet", "users", users);
+	if (vop != NULL && json_is_string(json_object_get(w->req, "group")))
+		json_object_set(vop, "group", json_object_get(w->req,
+		    "group"));
+	if (vop == NULL || cluster_rpc_call(node, w->c->user, vop, grp_vetted,
+	    k) != 0) {
+		grp_unanswered(k);
+		w->left--;
+		json_decref(k->users);
+		free(k);
+	}
+	json_decref(vop);
 }
 
 /*
@@ -208,9 +289,8 @@ group_vet_homes(struct conn *c, json_t *req, json_t *ref, const char *ghome,
     const struct grp_state *st)
 {
 	struct grp_vet		*w;
-	struct grp_vcall	*k;
 	struct txn		*txn;
-	json_t			*calls, *list, *vop;
+	json_t			*calls, *list;
 	const char		*node;
 	char			 home[CLUSTER_NODE_MAX + 1];
 	size_t			 i;
@@ -270,25 +350,8 @@ group_vet_homes(struct conn *c, json_t *req, json_t *ref, const char *ghome,
 	w->op = op;
 	strlcpy(w->ghome, ghome, sizeof w->ghome);
 	w->left = 1;
-	json_object_foreach(calls, node, list) {
-		k = xcalloc(1, sizeof *k);
-		k->w = w;
-		k->users = json_incref(list);
-		w->left++;
-		vop = json_pack("{s:s,s:O}", "op", "group_vet", "users", list);
-		if (vop != NULL && json_is_string(json_object_get(req,
-		    "group")))
-			json_object_set(vop, "group", json_object_get(req,
-			    "group"));
-		if (vop == NULL || cluster_rpc_call(node, c->user, vop,
-		    grp_vetted, k) != 0) {
-			grp_unanswered(k);
-			w->left--;
-			json_decref(k->users);
-			free(k);
-		}
-		json_decref(vop);
-	}
+	json_object_foreach(calls, node, list)
+		grp_vet_call(w, node, json_incref(list), 0);
 	json_decref(calls);
 	grp_vet_done(w);
 	return (1);

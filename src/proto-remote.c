@@ -19,6 +19,8 @@ struct remote {
 	json_t		*ref;
 	json_t		*op;		/* what the home is asked */
 	char		 target[NAME_USER_MAX + 1]; /* whose home serves it */
+	char		 node[CLUSTER_NODE_MAX + 1]; /* the home called */
+	int		 moved;		/* it answered moved: looked up again */
 	int		 quiet_ok;	/* an ok without ref is not sent */
 	json_t		*verdicts;	/* of a group op's vetting, or NULL */
 };
@@ -56,9 +58,13 @@ proto_remote_reply(struct conn *c, json_t *reply, json_t *ref)
 	json_decref(copy);
 }
 
+static void	remote_looked_up(void *, int, const char *);
+
 /*
  * The home's answer to a keys_fetch: the bundles it handed out are
- * charged to the fetcher's keys_fetch_rate here, where that is kept.
+ * charged to the fetcher's keys_fetch_rate here, where that is kept.  A
+ * home that answers moved was a stale one: the home is looked up again
+ * and called, once (tickd-cluster(7) REMOTE CALLS).
  */
 static void
 keys_fetched(void *arg, json_t *reply)
@@ -67,14 +73,19 @@ keys_fetched(void *arg, json_t *reply)
 	json_t		*devices;
 	const char	*op, *code;
 
+	code = json_string_value(json_object_get(reply, "code"));
+	if (!r->c->dead && !r->moved && code != NULL &&
+	    strcmp(code, "moved") == 0) {
+		r->moved = 1;
+		cluster_lookup(r->target, remote_looked_up, r);
+		return;
+	}
 	if (!r->c->dead) {
 		if (reply == NULL)
 			ws_send_error(r->c, TE_UNAVAILABLE, "the user's home "
 			    "node did not answer; try again", r->ref, NULL);
 		else {
 			op = json_string_value(json_object_get(reply, "op"));
-			code = json_string_value(json_object_get(reply,
-			    "code"));
 			devices = json_object_get(reply, "devices");
 			if (op != NULL && strcmp(op, "keys") == 0)
 				(void)limit_keys_fetch(r->c->user,
@@ -82,7 +93,11 @@ keys_fetched(void *arg, json_t *reply)
 			else if (code != NULL &&
 			    strcmp(code, "rate_limited") == 0)
 				srv.stats.rate_limited++;
-			proto_remote_reply(r->c, reply, r->ref);
+			if (code != NULL && strcmp(code, "moved") == 0)
+				ws_send_error(r->c, TE_NO_SUCH_USER, "no such "
+				    "user", r->ref, NULL);
+			else
+				proto_remote_reply(r->c, reply, r->ref);
 		}
 	}
 	remote_free(r);
@@ -92,6 +107,7 @@ keys_fetched(void *arg, json_t *reply)
 static void
 remote_call(struct remote *r, const char *node)
 {
+	strlcpy(r->node, node, sizeof r->node);
 	if (cluster_rpc_call(node, r->c->user, r->op, keys_fetched, r) == 0)
 		return;
 	ws_send_error(r->c, TE_UNAVAILABLE, "the user's home node cannot be "
@@ -99,7 +115,10 @@ remote_call(struct remote *r, const char *node)
 	remote_free(r);
 }
 
-/* The directory answered where r's target lives. */
+/*
+ * The directory answered where r's target lives; after a moved, a home
+ * that is the node which answered it, or this node, is none.
+ */
 static void
 remote_looked_up(void *arg, int status, const char *node)
 {
@@ -108,7 +127,8 @@ remote_looked_up(void *arg, int status, const char *node)
 	if (r->c->dead)
 		remote_free(r);
 	else if (status == CLUSTER_FOUND &&
-	    strcmp(node, srv.conf.node_name) != 0)
+	    strcmp(node, srv.conf.node_name) != 0 &&
+	    !(r->moved && strcmp(node, r->node) == 0))
 		remote_call(r, node);
 	else {
 		if (status == CLUSTER_DOWN)

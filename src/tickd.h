@@ -561,7 +561,9 @@ int	cluster_rcpt_put_group(struct txn *, struct midgen *, const char *,
 	    const struct mid *, const char *, const char *, const char *,
 	    uint64_t);
 int	cluster_retarget(struct txn *, struct midgen *, const char *,
-	    const struct mid *, const char *, uint64_t, struct targets *);
+	    const struct mid *, const char *, const char *, uint64_t,
+	    struct targets *);
+int	cluster_not_here(struct txn *, const char *);
 
 /* cluster-serve.c */
 int	cluster_serve(struct txn *, struct midgen *, const struct conf *,

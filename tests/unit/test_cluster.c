@@ -812,6 +812,7 @@ test_media_refs(void)
 static int
 test_serve(void)
 {
+	struct user_rec		 u;
 	struct env		 e;
 	struct conf		 c;
 	struct keys_upload	 up;
@@ -889,8 +890,33 @@ test_serve(void)
 	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
 	CHECK(a.nreps == 2 &&
 	    strstr(a.reps[0].text, "\"code\":\"unknown_op\"") != NULL &&
-	    strstr(a.reps[1].text, "\"code\":\"no_such_user\"") != NULL);
+	    strstr(a.reps[1].text, "\"code\":\"moved\"") != NULL);
 	cluster_applied_free(&a);
+
+	/*
+	 * bob held for a name conflict is homed elsewhere now: keys_fetch
+	 * and group_vet answer moved for him, taking and vetting nothing
+	 * (tickd-cluster(7) REMOTE CALLS).
+	 */
+	CHECK(store_user_get(&e.txn, "bob", &u) == STORE_OK &&
+	    store_cheld_put(&e.txn, "bob", u.created) == STORE_OK);
+	v[0] = entry("n1", "req", 2006, 0, "{\"rid\":\"n1-6\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"keys_fetch\",\"user\":\"bob\"}}");
+	v[1] = entry("n1", "req", 2007, 0, "{\"rid\":\"n1-7\",\"user\":"
+	    "\"alice\",\"op\":{\"op\":\"group_vet\",\"group\":\"#g\","
+	    "\"users\":[\"bob\",\"zed\"]}}");
+	CHECK(cluster_apply(&e.txn, &e.gen, &c, v, 2, 3000, &a) == STORE_OK);
+	CHECK(a.nreps == 2 && a.prekeys_taken == 0 &&
+	    strstr(a.reps[0].text, "\"code\":\"moved\"") != NULL &&
+	    strstr(a.reps[0].text, "devices") == NULL &&
+	    strstr(a.reps[1].text, "\"refused\":[\"bob\",\"zed\"]") !=
+	    NULL &&
+	    strstr(a.reps[1].text, "\"moved\":[\"bob\",\"zed\"]") != NULL);
+	cluster_applied_free(&a);
+	CHECK(keys_count(&e.txn, "bob", "phone", &npre, &nkem) == STORE_OK &&
+	    npre == 1);
+	CHECK(store_crsv_count(&e.txn, "bob", 3000, &npre) == STORE_OK &&
+	    npre == 0);
 	CHECK(env_close(&e) == 0);
 	conf_clear(&c);
 	return (0);
@@ -1071,9 +1097,9 @@ test_groups_across(void)
 
 /*
  * A done listing a record as moved (its user is not homed on the node it
- * went to): the record stays, the cached home goes, and the user is to be
+ * went to): the record and the cached home stay, and the user is to be
  * looked up again; cluster_retarget then moves it to the new home under
- * the same om, or fails it.
+ * the same om, or fails it and drops the cached home.
  */
 static int
 test_moved(void)
@@ -1109,25 +1135,141 @@ test_moved(void)
 	    strcmp(a.relook[0].user, "zed") == 0 && a.relook[0].om.ms == 50);
 	cluster_applied_free(&a);
 	CHECK(store_cout_get(&e.txn, "n1", &om, &o) == STORE_OK);
-	CHECK(store_cdir_get(&e.txn, "zed", node) == STORE_NOTFOUND);
+	/* Kept until the look-up replaces it: a group item still goes. */
+	CHECK(store_cdir_get(&e.txn, "zed", node) == STORE_OK &&
+	    strcmp(node, "n1") == 0);
 
 	memset(&t, 0, sizeof t);
-	CHECK(cluster_retarget(&e.txn, &e.gen, "n1", &om, "n2", 3000, &t) ==
-	    STORE_OK);
+	CHECK(cluster_retarget(&e.txn, &e.gen, "n1", &om, "zed", "n2", 3000,
+	    &t) == STORE_OK);
 	CHECK(store_cout_get(&e.txn, "n1", &om, &o) == STORE_NOTFOUND);
 	CHECK(store_cout_get(&e.txn, "n2", &om, &o) == STORE_OK &&
 	    o.kind == COUT_MSG && o.len == strlen(rec) &&
 	    memcmp(o.payload, rec, o.len) == 0);
-	/* Looked up again from n2: nobody has zed now. */
-	CHECK(cluster_retarget(&e.txn, &e.gen, "n2", &om, NULL, 3000, &t) ==
-	    STORE_OK);
+	/* Looked up again from n2: nobody has zed now; his cache goes. */
+	CHECK(store_cdir_put(&e.txn, "zed", "n2") == STORE_OK);
+	CHECK(cluster_retarget(&e.txn, &e.gen, "n2", &om, "zed", NULL, 3000,
+	    &t) == STORE_OK);
 	CHECK(store_cout_get(&e.txn, "n2", &om, &o) == STORE_NOTFOUND);
+	CHECK(store_cdir_get(&e.txn, "zed", node) == STORE_NOTFOUND);
 	/* A record gone meanwhile changes nothing. */
-	CHECK(cluster_retarget(&e.txn, &e.gen, "n2", &om, "n3", 3000, &t) ==
-	    STORE_OK);
+	CHECK(cluster_retarget(&e.txn, &e.gen, "n2", &om, "zed", "n3", 3000,
+	    &t) == STORE_OK);
 	CHECK(store_cout_get(&e.txn, "n3", &om, &o) == STORE_NOTFOUND);
 	targets_free(&t);
 	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	return (0);
+}
+
+/* Walk callback counting records and keeping the last payload. */
+static int
+cout_count_last(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	char	*buf = arg;
+
+	(void)node;
+	(void)mid;
+	buf[0]++;
+	snprintf(buf + 1, 511, "%.*s", (int)r->len, r->payload);
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * A gev naming a user not homed on its receiver (zed, held there after a
+ * claim elsewhere; yan, unknown there): applied for bob, homed there, and
+ * listed as moved, also when sent again.  At the group's home the record
+ * stays and each user it names is looked up again, its cached home kept;
+ * cluster_retarget then takes zed out of it to a record of his new home
+ * naming him alone, and bob, homed where it went, out of it: a record
+ * naming nobody is done.
+ */
+static int
+test_gev_moved(void)
+{
+	struct env		 b, g;
+	struct conf		 c;
+	struct user_rec		 u;
+	struct cluster_entry	 v[1];
+	struct cluster_applied	 a;
+	struct cout_rec		 o;
+	struct targets		 t;
+	struct mid		 om;
+	char			 node[CLUSTER_NODE_MAX + 1], buf[512];
+	static const char	 rec[] = "{\"g\":\"#g\",\"kind\":\"event\","
+	    "\"users\":[\"bob\",\"zed\",\"yan\"],\"frame\":\"{\\\"op\\\":"
+	    "\\\"group_event\\\",\\\"event\\\":\\\"added\\\"}\",\"title\":"
+	    "\"G\",\"version\":1,\"ts\":3000,\"roles\":{\"bob\":\"member\","
+	    "\"zed\":\"member\",\"yan\":\"member\"}}";
+
+	conf_init(&c);
+	CHECK(env_open(&b, dir, "gevmoved", 64 << 20) == 0);
+	CHECK(env_user(&b, "bob", "laptop", 1000) == 0);
+	CHECK(env_user(&b, "zed", "phone", 1000) == 0);
+	CHECK(store_user_get(&b.txn, "zed", &u) == STORE_OK &&
+	    store_cheld_put(&b.txn, "zed", u.created) == STORE_OK);
+	memset(&a, 0, sizeof a);
+	v[0] = entry("n1", "gev", 2000, 5, rec);
+	CHECK(cluster_apply(&b.txn, &b.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 1 && a.targets.n == 1 &&
+	    targets_has(&a.targets, "bob", "laptop"));
+	CHECK(a.ndone == 1 && a.done[0].n == 0 && a.done[0].nmoved == 1 &&
+	    a.done[0].moved[0].ms == 5);
+	cluster_applied_free(&a);
+	memset(&om, 0, sizeof om);
+	om.ms = 5;
+	CHECK(store_cdedup_get(&b.txn, "n1", &om) == STORE_OK);
+	/* Sent again: not applied again, still moved. */
+	v[0] = entry("n1", "gev", 2001, 5, rec);
+	CHECK(cluster_apply(&b.txn, &b.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.applied == 0 && a.dedup_hits == 1 && a.targets.n == 0 &&
+	    a.ndone == 1 && a.done[0].nmoved == 1);
+	cluster_applied_free(&a);
+	CHECK(env_close(&b) == 0);
+
+	CHECK(env_open(&g, dir, "gevorigin", 64 << 20) == 0);
+	CHECK(store_cdir_put(&g.txn, "zed", "n2") == STORE_OK);
+	o.kind = COUT_GEV;
+	o.created = 1000;
+	o.payload = rec;
+	o.len = strlen(rec);
+	CHECK(store_cout_put(&g.txn, "n2", &om, &o) == STORE_OK);
+	v[0] = entry("n2", "done", 2000, 0, "{\"oms\":[],\"moved\":"
+	    "[\"5-0\"]}");
+	CHECK(cluster_apply(&g.txn, &g.gen, &c, v, 1, 3000, &a) == STORE_OK);
+	CHECK(a.nrelook == 3 && strcmp(a.relook[0].node, "n2") == 0 &&
+	    strcmp(a.relook[0].user, "bob") == 0 &&
+	    strcmp(a.relook[1].user, "zed") == 0 &&
+	    strcmp(a.relook[2].user, "yan") == 0 && a.relook[1].om.ms == 5);
+	cluster_applied_free(&a);
+	CHECK(store_cout_get(&g.txn, "n2", &om, &o) == STORE_OK);
+	CHECK(store_cdir_get(&g.txn, "zed", node) == STORE_OK &&
+	    strcmp(node, "n2") == 0);
+
+	memset(&t, 0, sizeof t);
+	CHECK(cluster_retarget(&g.txn, &g.gen, "n2", &om, "zed", "n3", 3000,
+	    &t) == STORE_OK);
+	memset(buf, 0, sizeof buf);
+	CHECK(store_cout_walk(&g.txn, "n3", NULL, cout_count_last, buf) ==
+	    STORE_OK && buf[0] == 1);
+	CHECK(strstr(buf + 1, "\"users\":[\"zed\"]") != NULL &&
+	    strstr(buf + 1, "\"roles\":{\"zed\":\"member\"}") != NULL &&
+	    strstr(buf + 1, "added") != NULL);
+	memset(buf, 0, sizeof buf);
+	CHECK(store_cout_walk(&g.txn, "n2", NULL, cout_count_last, buf) ==
+	    STORE_OK && buf[0] == 1);
+	CHECK(strstr(buf + 1, "\"users\":[\"bob\",\"yan\"]") != NULL &&
+	    strstr(buf + 1, "\"zed\":\"member\"") != NULL);
+	/* bob is homed where it went; yan nowhere: the record is done. */
+	CHECK(cluster_retarget(&g.txn, &g.gen, "n2", &om, "bob", "n2", 3000,
+	    &t) == STORE_OK);
+	CHECK(cluster_retarget(&g.txn, &g.gen, "n2", &om, "yan", NULL, 3000,
+	    &t) == STORE_OK);
+	CHECK(store_cout_get(&g.txn, "n2", &om, &o) == STORE_NOTFOUND);
+	CHECK(t.n == 0);
+	targets_free(&t);
+	CHECK(env_close(&g) == 0);
 	conf_clear(&c);
 	return (0);
 }
@@ -1184,6 +1326,7 @@ static const struct test tests[] = {
 	{ "dedup, cursor, epoch, directory, origins", test_receiver },
 	{ "cluster_apply: dedup, refusals, done, lw", test_apply },
 	{ "a record moved: looked up again, sent on", test_moved },
+	{ "a gev moved: applied here, the rest sent on", test_gev_moved },
 	{ "queue_send_remote and a receipt back", test_send_remote },
 	{ "media references across nodes: mref out and in",
 	  test_media_refs },
