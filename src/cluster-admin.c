@@ -89,7 +89,7 @@ cluster_ctl_status(char **err)
 	struct cluster_stats	 st;
 	struct txn		 txn;
 	struct mid		 cur = mid_zero;
-	uint64_t		 n = 0, version, fetched;
+	uint64_t		 n = 0, version, fetched, now = now_ms();
 	char			 cs[MID_STRLEN + 1], ep[17];
 	json_t			*obj;
 
@@ -117,9 +117,10 @@ cluster_ctl_status(char **err)
 	if (obj != NULL && cluster_slots_map(&version, &fetched) == 0) {
 		json_object_set_new(obj, "slots_version",
 		    json_integer((json_int_t)version));
+		/* Never negative, should the wall clock step back. */
 		json_object_set_new(obj, "slots_age", fetched != 0 ?
-		    json_integer((json_int_t)(now_ms() - fetched)) :
-		    json_null());
+		    json_integer((json_int_t)(now > fetched ? now - fetched :
+		    0)) : json_null());
 	}
 	return (obj);
 }
