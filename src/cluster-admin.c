@@ -89,8 +89,9 @@ cluster_ctl_status(char **err)
 	struct cluster_stats	 st;
 	struct txn		 txn;
 	struct mid		 cur = mid_zero;
-	uint64_t		 n = 0;
+	uint64_t		 n = 0, version, fetched, now = now_ms();
 	char			 cs[MID_STRLEN + 1], ep[17];
+	json_t			*obj;
 
 	if (!cl.on) {
 		*err = xstrdup("this tickd is a single node: cluster_redis "
@@ -105,13 +106,23 @@ cluster_ctl_status(char **err)
 	cluster_get_stats(&st);
 	mid_format(&cur, cs);
 	snprintf(ep, sizeof ep, "%016llx", (unsigned long long)cl.epoch);
-	return (json_pack("{s:s,s:s,s:s?,s:i,s:b,s:s,s:s,s:I,s:I,s:I,s:I}",
+	obj = json_pack("{s:s,s:s,s:s?,s:i,s:b,s:s,s:s,s:I,s:I,s:I,s:I}",
 	    "node", srv.conf.node_name, "url", srv.conf.cluster_url,
 	    "redis_host", cl.addr.host, "redis_port", cl.addr.port,
 	    "redis_up", cl.ready, "epoch", ep, "cursor", cs,
 	    "outbox", (json_int_t)n, "forwarded", (json_int_t)st.forwarded,
 	    "applied", (json_int_t)st.applied, "dedup_hits",
-	    (json_int_t)st.dedup_hits));
+	    (json_int_t)st.dedup_hits);
+	/* A Redis Cluster's slot map: its changes and its age, in ms. */
+	if (obj != NULL && cluster_slots_map(&version, &fetched) == 0) {
+		json_object_set_new(obj, "slots_version",
+		    json_integer((json_int_t)version));
+		/* Never negative, should the wall clock step back. */
+		json_object_set_new(obj, "slots_age", fetched != 0 ?
+		    json_integer((json_int_t)(now > fetched ? now - fetched :
+		    0)) : json_null());
+	}
+	return (obj);
 }
 
 /* Outbox walk callback: a message becomes a failed receipt; all go. */

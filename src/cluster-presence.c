@@ -9,6 +9,9 @@
  * them, under v1's rules (tickd-protocol(7) BLOCKING, PRESENCE AND
  * TYPING).  A user whose home's heartbeat lapsed shows offline, last seen
  * at that heartbeat; with Redis unreachable remote users show offline.
+ * The mirrors of a user homed here that changed while Redis was
+ * unreachable, or whose write went unanswered, are written again, whole,
+ * once it answers.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -62,6 +65,17 @@ struct bchange {
 	int		 add;
 };
 
+/*
+ * Users homed here whose mirrors Redis may lack, to be written again from
+ * the store; past DIRTY_MAX names, every user's are.
+ */
+#define DIRTY_MAX	1024
+static struct {
+	char	(*v)[NAME_USER_MAX + 1];
+	size_t	 n, cap;
+	int	 all;
+} dirty;
+
 /* What a view is computed from: the state and the world around it. */
 struct snap {
 	const struct pstate *st;
@@ -79,6 +93,7 @@ static void	fetch_start(const char *, void (*)(struct fetch *, int),
 		    void *, const char *);
 static void	fetch_next(struct fetch *);
 static void	sub_cb(redisAsyncContext *, void *, void *);
+static void	dirty_flush(void);
 
 /* The watched remote user called name, or NULL. */
 static struct rp *
@@ -475,8 +490,8 @@ sub_connect_cb(const redisAsyncContext *ac, int status)
 }
 
 /*
- * At each heartbeat while Redis answers: the SUBSCRIBE connection is
- * made if it is not there.
+ * At each heartbeat while Redis answers: the mirrors not written yet are,
+ * and the SUBSCRIBE connection is made if it is not there.
  */
 void
 cluster_presence_tick(void)
@@ -484,6 +499,7 @@ cluster_presence_tick(void)
 	const char	*host;
 	int		 port;
 
+	dirty_flush();
 	if (!cl.ready || sub != NULL || srv.conf.cluster_redis == NULL ||
 	    cluster_sub_addr(&host, &port) != 0)
 		return;
@@ -563,13 +579,86 @@ cluster_presence_node(const char *node, int was_alive)
 	}
 }
 
-/* Writes p:{NAME} of user, homed here, and publishes a notice. */
+/* Notes that user's mirrors are to be written again from the store. */
 static void
+dirty_add(const char *user)
+{
+	size_t	i;
+
+	if (dirty.all || cl.stopping)
+		return;
+	for (i = 0; i < dirty.n; i++) {
+		if (strcmp(dirty.v[i], user) == 0)
+			return;
+	}
+	if (dirty.n == DIRTY_MAX) {
+		dirty.all = 1;
+		dirty.n = 0;
+		return;
+	}
+	if (dirty.n == dirty.cap)
+		dirty.v = xgrow(dirty.v, &dirty.cap, sizeof *dirty.v, 16);
+	strlcpy(dirty.v[dirty.n++], user, sizeof *dirty.v);
+}
+
+/*
+ * The reply to a write of the mirrors of user, whose name arg holds: one
+ * refused or lost with its connection may not have been applied, so they
+ * are written again.  arg is freed.
+ */
+static void
+dirty_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr;
+	char		*user = arg;
+
+	rconn_answered(ac->data);
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		log_debug("cluster: the mirror of %s: %s; written again", user,
+		    reply != NULL ? reply->str : "no answer");
+		dirty_add(user);
+	}
+	free(user);
+}
+
+/* Sends a write of user's mirrors, with dirty_cb; -1 if not sent. */
+static int
+dirty_cmd(const char *user, int argc, const char **argv)
+{
+	char	*arg = xstrdup(user);
+
+	if (rconn_cmd(&cl.cmd, dirty_cb, arg, 0, argc, argv, NULL) != 0) {
+		free(arg);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Publishes a notice of user's on pc:{NAME}: its mirrors changed. */
+static void
+notice(const char *user)
+{
+	const char	*argv[3];
+	char		*key;
+
+	key = cluster_k("pc", user);
+	argv[0] = "PUBLISH";
+	argv[1] = key;
+	argv[2] = user;
+	rconn_cmd(&cl.cmd, cluster_logged_cb, "PUBLISH", 0, 3, argv, NULL);
+	free(key);
+}
+
+/*
+ * Writes p:{NAME} of user, homed here, and publishes a notice; -1 if
+ * Redis cannot take it now.
+ */
+static int
 mirror_p(const char *user, const struct user_rec *rec, int online)
 {
 	const char	*argv[8];
 	char		*key, ls[24];
-	int		 hide = rec->last_seen_vis == LASTSEEN_NOBODY;
+	int		 hide = rec->last_seen_vis == LASTSEEN_NOBODY, rc;
 
 	ls[0] = '\0';
 	if (!hide && rec->last_seen != 0)
@@ -584,63 +673,156 @@ mirror_p(const char *user, const struct user_rec *rec, int online)
 	argv[5] = ls;
 	argv[6] = "hide";
 	argv[7] = hide ? "1" : "0";
-	rconn_cmd(&cl.cmd, cluster_logged_cb, "HSET p", 0, 8, argv, NULL);
+	rc = dirty_cmd(user, 8, argv);
 	free(key);
-	key = cluster_k("pc", user);
-	argv[0] = "PUBLISH";
-	argv[1] = key;
-	argv[2] = user;
-	rconn_cmd(&cl.cmd, cluster_logged_cb, "PUBLISH", 0, 3, argv, NULL);
-	free(key);
+	if (rc == 0)
+		notice(user);
+	return (rc);
 }
 
 /*
  * user, homed here, changed presence or settings: its mirror p:{NAME} is
- * written and a notice published (tickd-cluster(7) PRESENCE).  rec is
- * what the store says of it, online whether a device is connected.
+ * written and a notice published (tickd-cluster(7) PRESENCE), or written
+ * once Redis answers.  rec is what the store says of it, online whether a
+ * device is connected.
  */
 void
 cluster_presence_changed(const char *user, const struct user_rec *rec,
     int online)
 {
-	if (cl.ready)
-		mirror_p(user, rec, online);
+	if (!cl.ready || mirror_p(user, rec, online) != 0)
+		dirty_add(user);
 }
 
-/* Block walk callback: one member of b:{NAME}, whose key is arg. */
-static int
-writeback_block(void *arg, const char *other)
-{
-	const char	*argv[3];
+/* The members of a block mirror being written: SADD's argv. */
+struct bset {
+	const char	**argv;
+	size_t		  n, cap;
+};
 
-	argv[0] = "SADD";
-	argv[1] = arg;
-	argv[2] = other;
-	if (rconn_cmd(&cl.cmd, cluster_logged_cb, "SADD", 0, 3, argv,
-	    NULL) != 0)
-		return (STORE_WALK_STOP);
+/* Block walk callback: one member of b:{NAME}. */
+static int
+bset_fn(void *arg, const char *other)
+{
+	struct bset	*b = arg;
+
+	if (b->n == b->cap)
+		b->argv = xgrow(b->argv, &b->cap, sizeof *b->argv, 16);
+	b->argv[b->n++] = xstrdup(other);
 	return (STORE_WALK_NEXT);
 }
 
 /*
+ * Writes b:{NAME} of user, homed here, whole from txn: MULTI, DEL, SADD
+ * of every member, EXEC, so that a node reading it meanwhile sees the old
+ * set or the new one, never an empty one (both keys of the same slot of a
+ * Redis Cluster).  -1 if Redis cannot take it now.
+ */
+static int
+mirror_b(struct txn *txn, const char *user)
+{
+	struct bset	 b;
+	const char	*argv[2];
+	char		*key;
+	size_t		 i;
+	int		 rc = -1;
+
+	memset(&b, 0, sizeof b);
+	key = cluster_k("b", user);
+	bset_fn(&b, "SADD");
+	bset_fn(&b, key);
+	if (store_block_walk(txn, user, bset_fn, &b) != STORE_OK) {
+		log_warnx("cluster: cannot read the blocks of %s to mirror",
+		    user);
+		rc = 0;
+		goto out;
+	}
+	argv[0] = "MULTI";
+	if (rconn_cmd(&cl.cmd, cluster_logged_cb, "MULTI", 0, 1, argv,
+	    NULL) != 0)
+		goto out;
+	argv[0] = "DEL";
+	argv[1] = key;
+	rconn_cmd(&cl.cmd, cluster_logged_cb, "DEL", 0, 2, argv, NULL);
+	if (b.n > 2)
+		rconn_cmd(&cl.cmd, cluster_logged_cb, "SADD", 0, (int)b.n,
+		    b.argv, NULL);
+	argv[0] = "EXEC";
+	rc = dirty_cmd(user, 1, argv);
+out:
+	for (i = 0; i < b.n; i++)
+		free((char *)b.argv[i]);
+	free(b.argv);
+	free(key);
+	return (rc);
+}
+
+/*
+ * The mirrors of user, homed here, are written again from txn, unless
+ * its account is held for a name conflict (tickd-cluster(7), Name
+ * conflicts) or gone.  -1 if Redis cannot take them now.
+ */
+static int
+mirror_user(struct txn *txn, const char *user)
+{
+	struct user_rec	rec;
+
+	if (store_user_get(txn, user, &rec) != STORE_OK ||
+	    cluster_held(txn, user))
+		return (0);
+	if (mirror_b(txn, user) != 0)
+		return (-1);
+	return (mirror_p(user, &rec, presence_online(user)));
+}
+
+/* User walk callback: every user's mirrors; arg is the walk's txn. */
+static int
+dirty_all_fn(void *arg, const char *user, const struct user_rec *rec)
+{
+	(void)rec;
+	if (mirror_user(arg, user) != 0) {
+		dirty.all = 1;
+		return (STORE_WALK_STOP);
+	}
+	return (STORE_WALK_NEXT);
+}
+
+/* Writes the mirrors Redis may lack, while it takes them. */
+static void
+dirty_flush(void)
+{
+	struct txn	txn;
+	size_t		i;
+
+	if (!cl.ready || (dirty.n == 0 && !dirty.all) ||
+	    store_txn_begin(srv.store, &txn, 0) != STORE_OK)
+		return;
+	if (dirty.all) {
+		dirty.all = 0;
+		if (store_user_walk(&txn, dirty_all_fn, &txn) != STORE_OK)
+			dirty.all = 1;
+	} else {
+		for (i = 0; i < dirty.n; i++) {
+			if (mirror_user(&txn, dirty.v[i]) != 0)
+				break;
+		}
+		memmove(dirty.v, dirty.v + i, (dirty.n - i) * sizeof *dirty.v);
+		dirty.n -= i;
+	}
+	store_txn_abort(&txn);
+}
+
+/*
  * Redis lost its data (tickd-cluster(7) FAILURES): the mirrors of user,
- * homed here, are written again from txn.
+ * homed here, are written again from txn, or once Redis takes them.
  */
 void
 cluster_presence_writeback(struct txn *txn, const char *user,
     const struct user_rec *rec)
 {
-	const char	*argv[2];
-	char		*key;
-
-	key = cluster_k("b", user);
-	argv[0] = "DEL";
-	argv[1] = key;
-	if (rconn_cmd(&cl.cmd, cluster_logged_cb, "DEL", 0, 2, argv,
-	    NULL) == 0)
-		store_block_walk(txn, user, writeback_block, key);
-	free(key);
-	mirror_p(user, rec, presence_online(user));
+	if (mirror_b(txn, user) != 0 ||
+	    mirror_p(user, rec, presence_online(user)) != 0)
+		dirty_add(user);
 }
 
 /* user blocked (add) or unblocked other: mirrored after the commit. */
@@ -658,7 +840,8 @@ cluster_presence_block(const char *user, const char *other, int add)
 
 /*
  * After a commit: the block changes it held go to b:{NAME}, each with a
- * notice, so that the watchers' nodes look again (tickd-cluster(7)).
+ * notice, so that the watchers' nodes look again (tickd-cluster(7)); with
+ * Redis unreachable, the whole set goes once it answers.
  */
 void
 cluster_presence_commit(int ok)
@@ -674,17 +857,13 @@ cluster_presence_commit(int ok)
 			argv[0] = b->add ? "SADD" : "SREM";
 			argv[1] = key;
 			argv[2] = b->other;
-			rconn_cmd(&cl.cmd, cluster_logged_cb,
-			    b->add ? "SADD" : "SREM", 0, 3, argv, NULL);
+			if (dirty_cmd(b->user, 3, argv) == 0)
+				notice(b->user);
+			else
+				dirty_add(b->user);
 			free(key);
-			key = cluster_k("pc", b->user);
-			argv[0] = "PUBLISH";
-			argv[1] = key;
-			argv[2] = b->user;
-			rconn_cmd(&cl.cmd, cluster_logged_cb, "PUBLISH", 0, 3,
-			    argv, NULL);
-			free(key);
-		}
+		} else if (ok)
+			dirty_add(b->user);
 		free(b);
 	}
 }
@@ -775,4 +954,6 @@ cluster_presence_free(void)
 		TAILQ_REMOVE(&bchanges, b, entry);
 		free(b);
 	}
+	free(dirty.v);
+	memset(&dirty, 0, sizeof dirty);
 }

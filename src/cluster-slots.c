@@ -10,7 +10,9 @@
  * map, asks for the whole map again and sends the command again to the
  * master it names; an ASK reply sends ASKING, then the command, there.
  * Any connection lost (a master failing over) drops them all, as with a
- * standalone Redis, and each reconnect asks for the map again.
+ * standalone Redis, and each reconnect asks for the map again, as does a
+ * timer every cluster_slots_refresh, for a slot that moved while no
+ * command went there.
  */
 #include <sys/types.h>
 
@@ -93,6 +95,9 @@ static struct {
 	uint16_t		 slot[CLUSTER_SLOTS];
 	redisAsyncContext	*ask;	/* CLUSTER SLOTS under way */
 	struct event		*ev_ask; /* its deadline */
+	struct event		*ev_refresh;
+	uint64_t		 version; /* changes of the map */
+	uint64_t		 fetched; /* ms, the last map applied */
 	enum multi		 multi;
 	struct rconn		*multi_rc;
 	redisCallbackFn		*multi_fn;
@@ -163,6 +168,32 @@ master_set(struct master *m, int inmap)
 	}
 }
 
+/* The next periodic refresh: cluster_slots_refresh after now. */
+static void
+refresh_later(void)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(srv.conf.cluster_slots_refresh / 1000);
+	tv.tv_usec = (suseconds_t)(srv.conf.cluster_slots_refresh % 1000) *
+	    1000;
+	evtimer_add(sl.ev_refresh, &tv);
+}
+
+/*
+ * The periodic refresh: a slot moved, or a master added, while no command
+ * went there is learnt at last (tickd-cluster(7), Redis Cluster).
+ */
+static void
+refresh_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	refresh_later();
+	cluster_slots_refresh();
+}
+
 /*
  * The reply to CLUSTER SLOTS: ranges [start, end, [host, port, ...],
  * replicas...].  An empty host is the one asked (CLUSTER SLOTS in the
@@ -214,6 +245,10 @@ map_apply(const redisReply *reply, const char *asked)
 	if (i == sl.nm)
 		log_warnx("cluster: CLUSTER SLOTS names no master");
 	else {
+		if (memcmp(sl.slot, map, sizeof sl.slot) != 0)
+			sl.version++;
+		sl.fetched = now_ms();
+		refresh_later();
 		memcpy(sl.slot, map, sizeof sl.slot);
 		for (i = 0; i < sl.nm; i++)
 			master_set(sl.m[i], seen[i]);
@@ -359,6 +394,8 @@ redirect_cb(redisAsyncContext *ac, void *r, void *arg)
 	    sizeof host, &port) == 0 && (m = master_get(host, port)) != NULL) {
 		if (!ask) {
 			log_debug("cluster: redirected (%s)", reply->str);
+			if (sl.slot[slot] != m->i)
+				sl.version++;
 			sl.slot[slot] = (uint16_t)m->i;
 			if (!m->inmap)
 				master_set(m, 1);
@@ -484,6 +521,21 @@ cluster_slots_cmd(int rd, redisCallbackFn *fn, void *arg, uint64_t extra,
 	return (0);
 }
 
+/*
+ * What tickctl cluster status shows of the slot map: how many times it
+ * changed, and when the last one was applied (Unix ms, 0: never).  -1
+ * on a standalone Redis.
+ */
+int
+cluster_slots_map(uint64_t *version, uint64_t *fetched)
+{
+	if (!sl.on)
+		return (-1);
+	*version = sl.version;
+	*fetched = sl.fetched;
+	return (0);
+}
+
 /* This node's connection i to the masters, NULL past the last. */
 struct rconn *
 cluster_slots_conn(size_t i)
@@ -545,11 +597,13 @@ cluster_slots_init(const char *v, char **why)
 		sl.nseeds++;
 	}
 	if ((sl.ev_ask = evtimer_new(srv.base, ask_timeout_cb, NULL)) ==
-	    NULL) {
+	    NULL || (sl.ev_refresh = evtimer_new(srv.base, refresh_cb,
+	    NULL)) == NULL) {
 		cluster_slots_free();
 		*why = xstrdup("cluster: cannot create a timer");
 		return (-1);
 	}
+	refresh_later();
 	sl.on = 1;
 	return (0);
 }
@@ -565,6 +619,8 @@ cluster_slots_free(void)
 	sl.ask = NULL;
 	if (sl.ev_ask != NULL)
 		event_free(sl.ev_ask);
+	if (sl.ev_refresh != NULL)
+		event_free(sl.ev_refresh);
 	for (i = 0; i < sl.nm; i++) {
 		sl.m[i]->c[0].off = sl.m[i]->c[1].off = 1;
 		rconn_free(&sl.m[i]->c[0]);

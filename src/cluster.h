@@ -114,6 +114,7 @@ void	cluster_slots_refresh(void);
 int	cluster_slots_cmd(int, redisCallbackFn *, void *, uint64_t, int,
 	    const char **, const size_t *);
 struct rconn *cluster_slots_conn(size_t);
+int	cluster_slots_map(uint64_t *, uint64_t *);
 int	cluster_sub_addr(const char **, int *);
 void	cluster_slots_free(void);
 

@@ -41,6 +41,13 @@ tickctl_show_cluster_status(json_t *r)
 	printf("forwarded:       %llu entries\n", cnum(r, "forwarded"));
 	printf("applied:         %llu records, %llu found applied already\n",
 	    cnum(r, "applied"), cnum(r, "dedup_hits"));
+	if (json_object_get(r, "slots_version") == NULL)
+		return;
+	if (json_is_integer(json_object_get(r, "slots_age")))
+		printf("slot map:        version %llu, fetched %llu ms ago\n",
+		    cnum(r, "slots_version"), cnum(r, "slots_age"));
+	else
+		printf("slot map:        none yet\n");
 }
 
 /* cluster nodes: one line each. */

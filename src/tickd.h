@@ -213,6 +213,7 @@ struct conf {
 	uint64_t	 cluster_heartbeat;
 	uint64_t	 cluster_rpc_timeout;
 	uint64_t	 cluster_redis_timeout;
+	uint64_t	 cluster_slots_refresh;
 	uint64_t	 cluster_outbox_max;
 };
 enum conf_type {

@@ -148,16 +148,18 @@ async def main(t):
         for d in devs:
             await d.drain()
 
-        # Receipts of the members, from their homes, to each sender.
+        # Receipts of the members, from their homes, to each sender, keyed
+        # by sender and mid: a mid is unique on its node only, so two
+        # senders on two nodes may hold the same one.
         rc = {}
         for d in (al, bl, ca, er):
             for f in await d.c.collect("receipt", 1.5 * W):
                 if f.get("status") == "delivered":
-                    rc.setdefault(f["for"], set()).add(f["by"])
+                    rc.setdefault((d.user, f["for"]), set()).add(f["by"])
         m = sent[("bob", "bob-0")]["mid"]
-        t.ok(rc.get(m) == {"alice", "carol", "dave", "erin", "frank"} and
-            rc.get(sent[("erin", "erin-0")]["mid"]) == {"alice", "bob",
-            "carol", "dave", "frank"},
+        t.ok(rc.get(("bob", m)) == {"alice", "carol", "dave", "erin",
+            "frank"} and rc.get(("erin", sent[("erin", "erin-0")]["mid"]))
+            == {"alice", "bob", "carol", "dave", "frank"},
             "delivered receipts reach bob on n2 and erin on n3 from n1, n2 "
             "and n3, for their sent mids", rc)
 

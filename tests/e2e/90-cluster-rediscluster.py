@@ -9,8 +9,11 @@
 # another master (IMPORTING, MIGRATING, MIGRATE, SETSLOT NODE, as
 # redis-cli --cluster reshard does) while alice on n1 sends to bob on n2:
 # every message arrives once, every receipt comes back.  Then
-# the slot of n3's stream moves while n3's reader blocks on it.  Last, n3
-# is killed and forgotten: its names go from every master.
+# the slot of n3's stream moves while n3's reader blocks on it.  A slot
+# that holds no key moves, and each node learns of it from its periodic
+# refresh of the slot map (cluster_slots_refresh 1s here), which
+# tickctl cluster status shows.  Last, n3 is killed and forgotten: its
+# names go from every master.
 
 import asyncio
 import os
@@ -53,7 +56,7 @@ async def receiver(b, got, n, deadline):
 
 
 async def main(t):
-    with Cluster(rcluster=True) as cl:
+    with Cluster(rcluster=True, cluster_slots_refresh="1s") as cl:
         n1, n2, n3 = cl.node(1), cl.node(2), cl.node(3)
         rc = cl.redis
         for d in (n1, n2, n3):
@@ -254,6 +257,39 @@ async def main(t):
             "reader blocked: alice's next message reaches carol", [s, m])
         await c.close()
 
+        # A slot without keys moves: no command goes there, and each node
+        # learns of it from its periodic refresh of the map.  First, each
+        # has learnt of the moves above, and its map stays as it is.
+        def maps():
+            return {d.name: tickctl(d, "cluster", "status") for d in (n1, n2,
+                n3)}
+        await asyncio.sleep(2.5 * W)
+        v0 = maps()
+        await asyncio.sleep(2.5 * W)
+        v1 = maps()
+        t.ok(all(isinstance(v1[n].get("slots_version"), int) and
+            v1[n].get("slots_version") == v0[n].get("slots_version") and
+            isinstance(v1[n].get("slots_age"), int) and
+            v1[n].get("slots_age") < 2500 * W for n in v1),
+            "nothing moved: each node fetched the slot map within 2.5 s, "
+            "and its version stayed", [v0, v1])
+        for i in range(100):
+            key = f"tickd:u:{{unused{i}}}"
+            src = rc.owner(key)
+            slot = int(rc.cmd_at(src, "CLUSTER", "KEYSLOT", key))
+            if rc.cmd_at(src, "CLUSTER", "COUNTKEYSINSLOT", str(slot)) == "0":
+                break
+        dst = [p for p in rc.ports if p != src][0]
+        await asyncio.to_thread(rc.migrate_slot, slot, src, dst)
+        ok = wait_for(lambda: all(tickctl(d, "cluster", "status").get(
+            "slots_version", 0) > v1[d.name].get("slots_version") for d in (n1,
+            n2, n3)), 5)
+        r = tickctl(n1, "cluster", "status", json_out=False)
+        t.ok(rc.owner(key) == dst and ok and "slot map:        version" in
+            r.out, f"slot {slot}, without keys, moves from {src} to {dst}: "
+            "each node's map changes within the refresh period", [maps(),
+            r])
+
         # n3 stops for good and is forgotten: its names, spread over the
         # three masters, are deleted on each (EVAL on every master).
         n3.kill()
@@ -274,4 +310,4 @@ async def main(t):
             await cli.close()
 
 
-run(main, 33, timeout=240)
+run(main, 35, timeout=240)

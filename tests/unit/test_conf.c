@@ -719,6 +719,7 @@ test_cluster_keys(void)
 	CHECK(c.cluster_batch == 256 && c.cluster_retry == 30000 &&
 	    c.cluster_heartbeat == 2000 && c.cluster_rpc_timeout == 5000 &&
 	    c.cluster_redis_timeout == 5000 &&
+	    c.cluster_slots_refresh == 30000 &&
 	    c.cluster_outbox_max == 1000000);
 	conf_clear(&c);
 	CHECK(load_ok(&c, "cluster_redis redis://u:p@127.0.0.1:6390\n"
