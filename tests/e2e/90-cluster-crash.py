@@ -11,8 +11,11 @@
 # - every message answered sent reached its recipient (for #crew: each
 #   other member), under one mid only (the same mid more than once is the
 #   at-least-once redelivery of an item whose ack was lost with a kill);
-# - a message to #crew reached dave or not, but then its recipients were
-#   as many as its sent's expect, the members when it was committed;
+# - a message to #crew reached dave or not; alice's (homed with #crew on
+#   n1) reached as many members as its sent's expect, the other members
+#   when it was committed; bob's and carol's one more or one fewer at most,
+#   as their homes take expect from the group's mirror, which may not have
+#   had dave's latest change yet (tickd-cluster(7) GROUPS);
 # - nothing reached anyone that nobody sent;
 # - no item whose ack was answered ok came again;
 # - every message got exactly one delivered receipt (counted by receipt
@@ -159,6 +162,16 @@ class Model:
         """Who a message from frm to to must reach."""
         return [u for u in USERS if u != frm] if to == GROUP else [to]
 
+    def expect_ok(self, frm, mid_id, to):
+        """Whether a group message reached as many members as its sent's
+        expect promised: exactly from the group's home, within dave's one
+        change from a member's home reading the mirror."""
+        n, e = len(self.reached(frm, mid_id, to)), self.expect.get(
+            (frm, mid_id))
+        if e is None:
+            return False
+        return n == e if USERS[frm] == 1 else abs(n - e) <= 1
+
     def reached(self, frm, mid_id, to):
         """Who a message reached: its recipients, and dave if he got a
         message to the group."""
@@ -282,8 +295,7 @@ async def main(t):
                 return False
             return all((u, frm, i) in m.got and len(m.receipts.get(
                 (frm, mid), ())) == len(m.reached(frm, i, to)) and
-                len(m.reached(frm, i, to)) == m.expect.get((frm, i),
-                len(m.reached(frm, i, to)))
+                (to != GROUP or m.expect_ok(frm, i, to))
                 for (frm, i), (to, mid) in m.sent.items()
                 for u in m.recipients(frm, to))
         t.ok(await wait_async(quiet, 90), "the outboxes drain, every "
@@ -313,12 +325,15 @@ async def main(t):
         "user it reached")
     wrong = [(frm, i, m.reached(frm, i, to), m.expect.get((frm, i)))
         for (frm, i), (to, _) in m.sent.items() if to == GROUP and
-        len(m.reached(frm, i, to)) != m.expect.get((frm, i))]
+        not m.expect_ok(frm, i, to)]
     with_dave = sum(1 for (frm, i), (to, _) in m.sent.items()
         if to == GROUP and DAVE in m.reached(frm, i, to))
+    off = sum(1 for (frm, i), (to, _) in m.sent.items() if to == GROUP
+        and len(m.reached(frm, i, to)) != m.expect.get((frm, i)))
     t.ok(not wrong and with_dave > 0, f"each message to {GROUP} reached "
-        f"as many members as its sent's expect ({with_dave} of them "
-        f"{DAVE}, after {m.changes} adds and removes)", wrong)
+        f"as many members as its sent's expect, or from a member's home "
+        f"one more or fewer ({with_dave} of them {DAVE}, {off} off by one, "
+        f"after {m.changes} adds and removes)", wrong)
     gaps = {u: sorted(v) for u, v in m.versions.items()
         if u in USERS and sorted(v) != list(range(1, len(v) + 1))}
     t.ok(not gaps and all(u in m.versions for u in USERS),
