@@ -25,25 +25,6 @@ W = 4 if VALGRIND else 1
 N = 150
 
 
-async def sender(a, sent, n):
-    for i in range(n):
-        s = await a.request({"op": "send", "to": "bob", "id": f"f{i}",
-            "body": i}, timeout=10 * W)
-        if s is not None and s.get("op") == "sent":
-            sent[f"f{i}"] = s["mid"]
-        await asyncio.sleep(0.02)
-
-
-async def receiver(b, got, n, deadline):
-    loop = asyncio.get_running_loop()
-    while len(got) < n and loop.time() < deadline:
-        m = await b.recv_op("msg", 2 * W)
-        if m is None:
-            continue
-        got.setdefault(m["id"], []).append(m["mid"])
-        await b.send({"op": "ack", "mid": m["mid"]})
-
-
 async def main(t):
     with Cluster(rcluster=True, replicas=True) as cl:
         n1, n2, n3 = cl.node(1), cl.node(2), cl.node(3)
@@ -57,11 +38,7 @@ async def main(t):
 
         key2 = "tickd:{n2}:in"
         victim = rc.owner(key2)
-        sent, got = {}, {}
-        loop = asyncio.get_running_loop()
-        rx = asyncio.ensure_future(receiver(b, got, N,
-            loop.time() + 90 * W))
-        tx = asyncio.ensure_future(sender(a, sent, N))
+        tr = Traffic(a, b, N, "f", 0.02, W)
         await asyncio.sleep(1)
         rc.kill(victim)
         t.diag(f"killed the master on {victim}, which held {key2}")
@@ -70,27 +47,7 @@ async def main(t):
         ok = wait_for(lambda: all(cluster_metric(d,
             "tickd_cluster_redis_up") == 1 for d in (n1, n2, n3)), 30)
         t.ok(ok, "the three nodes are up again on the new master")
-        await tx
-        await rx
-        t.eq(len(sent), N, f"{N} sends, each sent")
-        twice = [i for i, mids in got.items() if len(set(mids)) > 1]
-        t.ok(set(got) == set(sent) and not twice,
-            "bob got every message once, under one mid",
-            [len(got), sorted(set(sent) - set(got))[:10], twice[:10]])
-        rcpt = set()
-        deadline = loop.time() + 40 * W
-        while len(rcpt) < N and loop.time() < deadline:
-            f = await a.recv_op("receipt", 2 * W)
-            if f is None:
-                continue
-            await a.send({"op": "ack", "mid": f["mid"]})
-            if f.get("status") == "delivered":
-                rcpt.add(f["for"])
-        t.eq(rcpt, set(sent.values()), "alice got a delivered receipt for "
-            "each")
-        ok = wait_for(lambda: cluster_metric(n1, "tickd_cluster_outbox") ==
-            0 and cluster_metric(n2, "tickd_cluster_outbox") == 0, 30)
-        t.ok(ok, "the outboxes drain to 0")
+        await tr.check(t, (n1, n2), 40, 30)
         r = register(n3, "bob")
         t.ok(r.status == 409 and r.error == "name_taken",
             "bob is still taken, on n3", r)

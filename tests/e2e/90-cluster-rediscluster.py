@@ -36,25 +36,6 @@ W = 4 if VALGRIND else 1
 N = 200
 
 
-async def sender(a, sent, n):
-    for i in range(n):
-        s = await a.request({"op": "send", "to": "bob", "id": f"t{i}",
-            "body": i})
-        if s is not None and s.get("op") == "sent":
-            sent[f"t{i}"] = s["mid"]
-        await asyncio.sleep(0.01)
-
-
-async def receiver(b, got, n, deadline):
-    loop = asyncio.get_running_loop()
-    while len(got) < n and loop.time() < deadline:
-        m = await b.recv_op("msg", 2 * W)
-        if m is None:
-            continue
-        got.setdefault(m["id"], []).append(m["mid"])
-        await b.send({"op": "ack", "mid": m["mid"]})
-
-
 async def main(t):
     with Cluster(rcluster=True, cluster_slots_refresh="1s") as cl:
         n1, n2, n3 = cl.node(1), cl.node(2), cl.node(3)
@@ -189,11 +170,7 @@ async def main(t):
         src = rc.owner(key2)
         dst = [p for p in rc.ports if p != src][0]
         slot = int(rc.cmd_at(src, "CLUSTER", "KEYSLOT", key2))
-        sent, got = {}, {}
-        loop = asyncio.get_running_loop()
-        rx = asyncio.ensure_future(receiver(b, got, N,
-            loop.time() + 90 * W))
-        tx = asyncio.ensure_future(sender(a, sent, N))
+        tr = Traffic(a, b, N, "t", 0.01, W)
         await asyncio.sleep(0.5)
         await asyncio.to_thread(rc.migrate_slot, slot, src, dst, 0.3)
         t.eq(rc.owner(key2), dst, f"slot {slot} of {key2} moved from "
@@ -205,27 +182,7 @@ async def main(t):
             "CLUSTER", "KEYSLOT", key1)), src1, dst1, 0.3)
         t.eq(rc.owner(key1), dst1, f"and that of {key1} from {src1} to "
             f"{dst1}")
-        await tx
-        await rx
-        t.eq(len(sent), N, f"{N} sends, each sent")
-        twice = [i for i, mids in got.items() if len(set(mids)) > 1]
-        t.ok(set(got) == set(sent) and not twice,
-            "bob got every message once, under one mid",
-            [len(got), sorted(set(sent) - set(got))[:10], twice[:10]])
-        rcpt = set()
-        deadline = loop.time() + 30 * W
-        while len(rcpt) < N and loop.time() < deadline:
-            f = await a.recv_op("receipt", 2 * W)
-            if f is None:
-                continue
-            await a.send({"op": "ack", "mid": f["mid"]})
-            if f.get("status") == "delivered":
-                rcpt.add(f["for"])
-        t.eq(rcpt, set(sent.values()), "alice got a delivered receipt for "
-            "each")
-        ok = wait_for(lambda: cluster_metric(n1, "tickd_cluster_outbox") ==
-            0 and cluster_metric(n2, "tickd_cluster_outbox") == 0, 20)
-        t.ok(ok, "the outboxes drain to 0")
+        await tr.check(t, (n1, n2), 30, 20)
         seen = []
         for d in (n1, n2, n3):
             with open(d.log_path, errors="replace") as f:

@@ -9,6 +9,7 @@ A script calls skip_unless_cluster() first: without redis-server, or with
 a tickd built --without-hiredis, it is skipped (TAP skip, exit 77).
 """
 
+import asyncio
 import os
 import shutil
 import socket
@@ -433,3 +434,60 @@ def wait_for(pred, timeout):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(0.1)
+
+
+class Traffic:
+    """alice (a) sends bob (b) n messages, ids prefix0, prefix1, ..., one
+    every gap s, while bob acks each he gets; check() then says that what
+    the test did meanwhile lost and doubled none."""
+
+    def __init__(self, a, b, n, prefix, gap, w=1):
+        self.a, self.b, self.n, self.w = a, b, n, w
+        self.sent, self.got = {}, {}
+        loop = asyncio.get_running_loop()
+        self.rx = asyncio.ensure_future(self._receive(loop.time() + 90 * w))
+        self.tx = asyncio.ensure_future(self._send(prefix, gap))
+
+    async def _send(self, prefix, gap):
+        for i in range(self.n):
+            s = await self.a.request({"op": "send", "to": "bob",
+                "id": f"{prefix}{i}", "body": i}, timeout=10 * self.w)
+            if s is not None and s.get("op") == "sent":
+                self.sent[f"{prefix}{i}"] = s["mid"]
+            await asyncio.sleep(gap)
+
+    async def _receive(self, deadline):
+        loop = asyncio.get_running_loop()
+        while len(self.got) < self.n and loop.time() < deadline:
+            m = await self.b.recv_op("msg", 2 * self.w)
+            if m is None:
+                continue
+            self.got.setdefault(m["id"], []).append(m["mid"])
+            await self.b.send({"op": "ack", "mid": m["mid"]})
+
+    async def check(self, t, nodes, rcpt_s, drain_s):
+        """Four checks: each send sent, each message got once, a
+        delivered receipt for each, and the outboxes of nodes empty."""
+        await self.tx
+        await self.rx
+        n, sent, got = self.n, self.sent, self.got
+        t.eq(len(sent), n, f"{n} sends, each sent")
+        twice = [i for i, mids in got.items() if len(set(mids)) > 1]
+        t.ok(set(got) == set(sent) and not twice,
+            "bob got every message once, under one mid",
+            [len(got), sorted(set(sent) - set(got))[:10], twice[:10]])
+        loop = asyncio.get_running_loop()
+        rcpt = set()
+        deadline = loop.time() + rcpt_s * self.w
+        while len(rcpt) < n and loop.time() < deadline:
+            f = await self.a.recv_op("receipt", 2 * self.w)
+            if f is None:
+                continue
+            await self.a.send({"op": "ack", "mid": f["mid"]})
+            if f.get("status") == "delivered":
+                rcpt.add(f["for"])
+        t.eq(rcpt, set(sent.values()), "alice got a delivered receipt for "
+            "each")
+        ok = wait_for(lambda: all(cluster_metric(d, "tickd_cluster_outbox")
+            == 0 for d in nodes), drain_s)
+        t.ok(ok, "the outboxes drain to 0")
