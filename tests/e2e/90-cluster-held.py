@@ -5,7 +5,8 @@
 # registers again on n2, and a claim gives n2 the name: n1 holds its
 # account of zed, which is then no longer homed there.  amy's message to
 # zed reaches zed on n2, and its delivered receipt comes back to her; her
-# message to #g reaches zed on n2 too, not the held account's queue.
+# message to #g reaches zed on n2 too, not the held account's queue; and
+# her group_add of zed to #h, homed on n1, is vetted by n2.
 
 import os
 import sys
@@ -90,8 +91,27 @@ async def main(t):
             m.get("to") == "#g" and m.get("body") == "to the group",
             "amy's message to #g, homed on n1, reaches zed on n2",
             [s, m])
+
+        r = await req(z, {"op": "settings", "group_add": "nobody",
+            "ref": 2})
+        r = await req(a, {"op": "group_create", "group": "#h",
+            "title": "H", "members": [], "ref": 3})
+        r = await req(a, {"op": "group_add", "group": "#h",
+            "users": ["zed"], "ref": 4})
+        t.ok(r.get("op") == "ok" and r.get("refused") == ["zed"],
+            "amy's group_add of zed to #h, homed on n1: vetted by n2, not "
+            "by n1's held account: refused by his group_add setting", r)
+        r = await req(z, {"op": "settings", "group_add": "everyone",
+            "ref": 5})
+        r = await req(a, {"op": "group_add", "group": "#h",
+            "users": ["zed"], "ref": 6})
+        f = await z.recv_op("group_event", 15 * W) or {}
+        t.ok(r.get("op") == "ok" and r.get("refused") == [] and
+            f.get("group") == "#h" and f.get("event") == "added",
+            "with group_add everyone he is added, and the event reaches "
+            "him on n2", [r, f])
         for x in (a, z):
             await x.close()
 
 
-run(main, 10, timeout=120)
+run(main, 12, timeout=120)
