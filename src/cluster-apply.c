@@ -366,6 +366,25 @@ apply_rcpt(struct txn *txn, struct midgen *gen, json_t *p, uint64_t now,
 }
 
 /*
+ * Whether user's account u is held for a name conflict (tickd-cluster(7),
+ * Name conflicts): 1, 0, or a store error.  A hold names the creation time
+ * of the account it was for, as cluster_held reads it, so that a later
+ * account of that name is not held by it.
+ */
+static int
+held(struct txn *txn, const char *user, const struct user_rec *u)
+{
+	uint64_t	created;
+	int		rc;
+
+	if ((rc = store_cheld_get(txn, user, &created)) == STORE_NOTFOUND)
+		return (0);
+	if (rc != STORE_OK)
+		return (rc);
+	return (created == u->created);
+}
+
+/*
  * Whether user is not homed here: no account of that name, or one held
  * for a name conflict (tickd-cluster(7), Name conflicts), so that a
  * caller's cached home is stale.  1, 0, or a store error.
@@ -374,19 +393,35 @@ int
 cluster_not_here(struct txn *txn, const char *user)
 {
 	struct user_rec	 u;
-	uint64_t	 created;
 	int		 rc;
 
 	if ((rc = store_user_get(txn, user, &u)) == STORE_NOTFOUND)
 		return (1);
 	if (rc != STORE_OK)
 		return (rc);
-	/* A hold names the account it was for, as cluster_held reads it. */
-	if ((rc = store_cheld_get(txn, user, &created)) == STORE_NOTFOUND)
-		return (0);
-	if (rc != STORE_OK)
+	return (held(txn, user, &u));
+}
+
+/*
+ * store_user_get for where user is homed, when delivering, fanning out or
+ * vetting: in a cluster (conf names cluster_redis) an account held for a
+ * name conflict reads as STORE_NOTFOUND, no account here, since another
+ * node's account keeps the name (tickd-cluster(7), Name conflicts), and
+ * the caller goes on as for any user homed elsewhere.  A single node, or
+ * conf NULL, reads every account.
+ */
+int
+cluster_user_get(struct txn *txn, const struct conf *conf, const char *user,
+    struct user_rec *u)
+{
+	int	rc;
+
+	if ((rc = store_user_get(txn, user, u)) != STORE_OK || conf == NULL ||
+	    conf->cluster_redis == NULL)
 		return (rc);
-	return (created == u.created);
+	if ((rc = held(txn, user, u)) == 1)
+		return (STORE_NOTFOUND);
+	return (rc == 0 ? STORE_OK : rc);
 }
 
 /*

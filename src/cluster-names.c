@@ -11,8 +11,9 @@
  * claim (the field "="), else the earliest account.  A node whose account
  * lost holds it: logins and WebSockets are refused and nothing of it is
  * written back again, until tickctl cluster claim on that node lifts the
- * hold.  The
- * hold is kept in the store, so that it outlives Redis's data.
+ * hold.  The hold is kept in the store, so that it outlives Redis's data,
+ * with the winner cached as the name's home: the node's own messages,
+ * group items and adds for the name go there (cluster_user_get).
  */
 #include <sys/types.h>
 
@@ -143,7 +144,10 @@ close_held(struct conn *c, void *arg)
  * The reply to HGETALL x:{NAME}: the winner is the node an operator
  * chose, else the earliest account (the smaller node name on a tie); if
  * it is not this node, this node's account is held, and its connections
- * closed.
+ * closed.  The winner is cached as the name's home in the same
+ * transaction, so that this node's own messages, group items and adds for
+ * the name go there (cluster_user_get); for an account already held whose
+ * cached home went, it is cached again.
  */
 static void
 claims_cb(redisAsyncContext *ac, void *r, void *arg)
@@ -185,14 +189,21 @@ claims_cb(redisAsyncContext *ac, void *r, void *arg)
 		goto out;
 	held = cluster_held(&rtxn, c->user);
 	/* The account may have gone, or been made again, meanwhile. */
-	if (held || store_user_get(&rtxn, c->user, &u) != STORE_OK ||
+	if (store_user_get(&rtxn, c->user, &u) != STORE_OK ||
 	    u.created != c->created) {
 		store_txn_abort(&rtxn);
 		goto out;
 	}
 	store_txn_abort(&rtxn);
+	if (held) {
+		if ((txn = batch_txn()) == NULL ||
+		    store_cdir_put(txn, c->user, winner) != STORE_OK)
+			log_warnx("cluster: cannot cache %s's home", c->user);
+		goto out;
+	}
 	if ((txn = batch_txn()) == NULL ||
-	    store_cheld_put(txn, c->user, c->created) != STORE_OK) {
+	    store_cheld_put(txn, c->user, c->created) != STORE_OK ||
+	    store_cdir_put(txn, c->user, winner) != STORE_OK) {
 		log_warnx("cluster: cannot hold %s", c->user);
 		goto out;
 	}
@@ -207,7 +218,8 @@ out:
 
 /*
  * The reply to SMEMBERS conflicts: for each name with an account here not
- * held, this node's claim is entered and all claims read.
+ * held, this node's claim is entered and all claims read; for one held
+ * without a cached home, the claims are read for claims_cb to cache it.
  */
 static void
 conflicts_cb(redisAsyncContext *ac, void *r, void *arg)
@@ -217,8 +229,9 @@ conflicts_cb(redisAsyncContext *ac, void *r, void *arg)
 	struct user_rec	 u;
 	struct nclaim	*c;
 	const char	*argv[2];
-	char		*key;
+	char		*key, node[CLUSTER_NODE_MAX + 1];
 	size_t		 i;
+	int		 held;
 
 	(void)arg;
 	rconn_answered(ac->data);
@@ -230,13 +243,18 @@ conflicts_cb(redisAsyncContext *ac, void *r, void *arg)
 		e = reply->element[i];
 		if (e->type != REDIS_REPLY_STRING ||
 		    !valid_user(e->str, e->len) ||
-		    store_user_get(&txn, e->str, &u) != STORE_OK ||
-		    cluster_held(&txn, e->str))
+		    store_user_get(&txn, e->str, &u) != STORE_OK)
+			continue;
+		/* A cached home naming this node is none. */
+		if ((held = cluster_held(&txn, e->str)) &&
+		    store_cdir_get(&txn, e->str, node) == STORE_OK &&
+		    strcmp(node, srv.conf.node_name) != 0)
 			continue;
 		c = xcalloc(1, sizeof *c);
 		strlcpy(c->user, e->str, sizeof c->user);
 		c->created = u.created;
-		claim_enter(c);
+		if (!held)
+			claim_enter(c);
 		key = cluster_k("x", c->user);
 		argv[0] = "HGETALL";
 		argv[1] = key;
@@ -263,9 +281,9 @@ cluster_names_tick(void)
 
 /*
  * tickctl cluster claim NAME: this node's account of NAME keeps the name.
- * Its hold is lifted, the directory names this node, and the choice goes
- * into x:{NAME}, so that every other node with an account of NAME holds
- * it at its next heartbeat.
+ * Its hold is lifted with the home cached for it, the directory names
+ * this node, and the choice goes into x:{NAME}, so that every other node
+ * with an account of NAME holds it at its next heartbeat.
  */
 json_t *
 cluster_ctl_claim(const char *user, char **err)
@@ -295,7 +313,9 @@ cluster_ctl_claim(const char *user, char **err)
 		return (NULL);
 	}
 	if ((txn = batch_txn()) == NULL ||
-	    store_cheld_del(txn, user) != STORE_OK) {
+	    store_cheld_del(txn, user) != STORE_OK ||
+	    ((rc = store_cdir_del(txn, user)) != STORE_OK &&
+	    rc != STORE_NOTFOUND)) {
 		*err = xstrdup("store error");
 		return (NULL);
 	}

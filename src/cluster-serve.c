@@ -116,7 +116,7 @@ group_homes(struct txn *txn, const struct conf *conf, json_t *op)
 		    !cluster_node_name_ok(node, strlen(node)) ||
 		    strcmp(node, conf->node_name) == 0)
 			continue;
-		if ((rc = store_user_get(txn, user, &u)) == STORE_OK)
+		if ((rc = cluster_user_get(txn, conf, user, &u)) == STORE_OK)
 			continue;
 		if (rc != STORE_NOTFOUND ||
 		    (rc = store_cdir_put(txn, user, node)) != STORE_OK)

@@ -965,6 +965,9 @@ cluster_claim(const char *user, void (*fn)(void *, int, const char *),
 /*
  * Where user lives, from the store alone: CLUSTER_LOCAL for an account of
  * this node, CLUSTER_FOUND with the cached home in node, else CLUSTER_NONE.
+ * An account held here for a name conflict is another node's name
+ * (cluster_user_get): its cached home, or CLUSTER_NONE for the caller to
+ * look it up.
  */
 int
 cluster_where(struct txn *txn, const char *user, char *node)
@@ -972,7 +975,7 @@ cluster_where(struct txn *txn, const char *user, char *node)
 	struct user_rec	u;
 	int		rc;
 
-	if ((rc = store_user_get(txn, user, &u)) == STORE_OK)
+	if ((rc = cluster_user_get(txn, &srv.conf, user, &u)) == STORE_OK)
 		return (CLUSTER_LOCAL);
 	if (rc != STORE_NOTFOUND)
 		return (CLUSTER_DOWN);

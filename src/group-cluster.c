@@ -21,7 +21,9 @@
 
 /*
  * Whether user has an account: here, or (in a cluster) on the node the
- * directory cache names.  1, 0, or a store error.
+ * directory cache names.  1, 0, or a store error.  An account held here
+ * for a name conflict counts only by its cached home (cluster_user_get):
+ * without one, 0 lets the caller look the name up (GRP_ASK_LOOKUP).
  */
 int
 group_user_known(struct txn *txn, const struct conf *conf, const char *user)
@@ -30,7 +32,7 @@ group_user_known(struct txn *txn, const struct conf *conf, const char *user)
 	char		node[CLUSTER_NODE_MAX + 1];
 	int		rc;
 
-	if ((rc = store_user_get(txn, user, &u)) == STORE_OK)
+	if ((rc = cluster_user_get(txn, conf, user, &u)) == STORE_OK)
 		return (1);
 	if (rc != STORE_NOTFOUND || conf == NULL || conf->cluster_redis == NULL)
 		return (rc == STORE_NOTFOUND ? 0 : rc);
@@ -92,7 +94,11 @@ group_fan_free(struct gfan *f)
 /*
  * Gathers item it under mid for user if user is homed on another node:
  * 1 then (or for a user nobody has), 0 for a local user, or a store
- * error.  it must stay valid until group_fan_flush.
+ * error.  it must stay valid until group_fan_flush.  An account held here
+ * for a name conflict goes to its name's cached home (cluster_user_get);
+ * with none cached, which no lookup can fill in this transaction, it keeps
+ * the item as before its hold rather than lose it (tickd-cluster(7), Name
+ * conflicts).
  */
 int
 group_fan_add(struct gctx *x, const char *user, const struct mid *mid,
@@ -106,17 +112,19 @@ group_fan_add(struct gctx *x, const char *user, const struct mid *mid,
 
 	if (x->conf == NULL || x->conf->cluster_redis == NULL)
 		return (0);
-	if ((rc = store_user_get(x->txn, user, &u)) == STORE_OK)
+	if ((rc = cluster_user_get(x->txn, x->conf, user, &u)) == STORE_OK)
 		return (0);
 	if (rc != STORE_NOTFOUND)
 		return (rc);
-	if ((rc = store_cdir_get(x->txn, user, node)) == STORE_NOTFOUND)
-		return (1);
-	if (rc != STORE_OK)
+	if ((rc = store_cdir_get(x->txn, user, node)) != STORE_OK &&
+	    rc != STORE_NOTFOUND)
 		return (rc);
+	if (rc == STORE_NOTFOUND || strcmp(node, x->conf->node_name) == 0) {
+		rc = store_user_get(x->txn, user, &u);
+		return (rc == STORE_OK ? 0 : rc == STORE_NOTFOUND ? 1 : rc);
+	}
 	/* Only a change or a send of the group's home fans out. */
-	if (strcmp(node, x->conf->node_name) == 0 || x->gen == NULL ||
-	    x->group == NULL)
+	if (x->gen == NULL || x->group == NULL)
 		return (1);
 	if (x->fan.it != NULL && mid_cmp(&x->fan.mid, mid) != 0 &&
 	    (rc = group_fan_flush(x)) != STORE_OK)
@@ -725,7 +733,9 @@ group_user_gone_remote(struct txn *txn, struct midgen *gen,
  * A gleave record from origin, the home of a user deleted there: the user
  * leaves the group homed here as by group_leave (rule 12), its events
  * listed in out; *changed names the group, whose mirror is then written.
- * A user homed here is not origin's to remove: the record is dropped.
+ * A user homed here is not origin's to remove: the record is dropped; an
+ * account held here for a name conflict is not homed here
+ * (cluster_user_get).
  */
 int
 group_apply_gleave(struct txn *txn, struct midgen *gen,
@@ -744,7 +754,7 @@ group_apply_gleave(struct txn *txn, struct midgen *gen,
 		    origin);
 		return (STORE_OK);
 	}
-	if ((rc = store_user_get(txn, user, &u)) != STORE_NOTFOUND) {
+	if ((rc = cluster_user_get(txn, conf, user, &u)) != STORE_NOTFOUND) {
 		if (rc == STORE_OK)
 			log_warnx("group: node %s removes %s, homed here, from "
 			    "%s; dropped", origin, user, g);

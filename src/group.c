@@ -407,7 +407,8 @@ group_refuses(struct txn *txn, const struct conf *conf, const char *user,
  * verdict in req (tickd-cluster(7) GROUPS).  A user with no verdict, or a
  * verdict of no, is refused, so that nobody becomes a member whom its home
  * would have refused.  MAY_ADD_ASK when req asks for the verdict first,
- * or the verdict is null: then the op is unavailable.
+ * or the verdict is null: then the op is unavailable.  An account held
+ * here for a name conflict is homed elsewhere (cluster_user_get).
  */
 #define MAY_ADD_ASK	2
 static int
@@ -417,7 +418,7 @@ may_add(struct gctx *x, const struct grp_req *req, const char *user)
 	json_t		*v;
 	int		 rc;
 
-	if ((rc = store_user_get(x->txn, user, &u)) == STORE_OK)
+	if ((rc = cluster_user_get(x->txn, x->conf, user, &u)) == STORE_OK)
 		return (group_refuses(x->txn, x->conf, user, x->by, x->now));
 	if (rc != STORE_NOTFOUND)
 		return (rc);

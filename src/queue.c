@@ -664,7 +664,8 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	memset(res, 0, sizeof *res);
 	if (req->to[0] == '#')
 		return (group_send(txn, gen, conf, req, res));
-	if ((rc = store_user_get(txn, req->to, &u)) == STORE_NOTFOUND) {
+	/* A held account takes no messages (cluster_user_get). */
+	if ((rc = cluster_user_get(txn, conf, req->to, &u)) == STORE_NOTFOUND) {
 		res->err = TE_NO_SUCH_USER;
 		return (STORE_OK);
 	}

@@ -565,6 +565,8 @@ int	cluster_retarget(struct txn *, struct midgen *, const char *,
 	    const struct mid *, const char *, const char *, uint64_t,
 	    struct targets *);
 int	cluster_not_here(struct txn *, const char *);
+int	cluster_user_get(struct txn *, const struct conf *, const char *,
+	    struct user_rec *);
 
 /* cluster-serve.c */
 int	cluster_serve(struct txn *, struct midgen *, const struct conf *,

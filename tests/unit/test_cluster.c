@@ -1096,6 +1096,110 @@ test_groups_across(void)
 }
 
 /*
+ * An account held for a name conflict (tickd-cluster(7), Name conflicts)
+ * is not homed here in a cluster (cluster_user_get), but is on a single
+ * node: a 1:1 send finds no such user; a group's item for it goes to the
+ * winner's cached home, or, with none cached (or this node's), stays with
+ * it; it is known only by its cached home, and added only with that
+ * home's verdict.
+ */
+static int
+test_held(void)
+{
+	struct env		 e;
+	struct conf		 c, one;
+	struct user_rec		 u;
+	struct send_req		 sreq;
+	struct send_res		 sres;
+	struct grp_req		 req;
+	struct grp_res		 res;
+	json_t			*body;
+	const char		*users[] = { "zed" };
+	static char		 buf[4096];
+
+	conf_init(&c);
+	conf_init(&one);
+	c.cluster_redis = xstrdup("redis://127.0.0.1:6379");
+	c.node_name = xstrdup("n1");
+	CHECK(env_open(&e, dir, "held", 64 << 20) == 0);
+	CHECK(env_user(&e, "alice", "phone", 1000) == 0);
+	CHECK(env_user(&e, "zed", "laptop", 1000) == 0);
+	CHECK(store_user_get(&e.txn, "zed", &u) == STORE_OK);
+	/* A hold of an earlier account of the name holds nothing. */
+	CHECK(store_cheld_put(&e.txn, "zed", u.created - 1) == STORE_OK);
+	CHECK(cluster_user_get(&e.txn, &c, "zed", &u) == STORE_OK);
+	CHECK(store_cheld_put(&e.txn, "zed", u.created) == STORE_OK);
+	CHECK(cluster_user_get(&e.txn, &c, "zed", &u) == STORE_NOTFOUND);
+	CHECK(cluster_user_get(&e.txn, &one, "zed", &u) == STORE_OK);
+	CHECK(cluster_user_get(&e.txn, NULL, "zed", &u) == STORE_OK);
+	CHECK(cluster_user_get(&e.txn, &c, "alice", &u) == STORE_OK);
+	CHECK(group_user_known(&e.txn, &c, "zed") == 0);
+	CHECK(group_user_known(&e.txn, &one, "zed") == 1);
+
+	body = json_string("hi");
+	memset(&sreq, 0, sizeof sreq);
+	sreq.from = "alice";
+	sreq.from_device = "phone";
+	sreq.to = "zed";
+	sreq.id = "h1";
+	sreq.body = body;
+	sreq.now = 2000;
+	CHECK(queue_send(&e.txn, &e.gen, &c, &sreq, &sres) == STORE_OK &&
+	    sres.err == TE_NO_SUCH_USER && sres.targets.n == 0);
+	targets_free(&sres.targets);
+
+	/* #g, made while zed was homed here; then he is held. */
+	memset(&req, 0, sizeof req);
+	req.actor = "alice";
+	req.group = "#g";
+	req.title = "G";
+	req.users = users;
+	req.nusers = 1;
+	req.now = 2000;
+	CHECK(group_create(&e.txn, &e.gen, &one, &req, &res) == STORE_OK &&
+	    res.err == TE_OK && json_array_size(res.refused) == 0);
+	grp_res_free(&res);
+	sreq.to = "#g";
+	sreq.id = "h2";
+	CHECK(queue_send(&e.txn, &e.gen, &c, &sreq, &sres) == STORE_OK &&
+	    sres.err == TE_OK && targets_has(&sres.targets, "zed", "laptop"));
+	targets_free(&sres.targets);
+	/* A cached home naming this node is none. */
+	CHECK(store_cdir_put(&e.txn, "zed", "n1") == STORE_OK);
+	CHECK(group_user_known(&e.txn, &c, "zed") == 0);
+	sreq.id = "h2b";
+	CHECK(queue_send(&e.txn, &e.gen, &c, &sreq, &sres) == STORE_OK &&
+	    sres.err == TE_OK && targets_has(&sres.targets, "zed", "laptop"));
+	targets_free(&sres.targets);
+	CHECK(store_cdir_put(&e.txn, "zed", "n2") == STORE_OK);
+	CHECK(group_user_known(&e.txn, &c, "zed") == 1);
+	sreq.id = "h3";
+	CHECK(queue_send(&e.txn, &e.gen, &c, &sreq, &sres) == STORE_OK &&
+	    sres.err == TE_OK && sres.targets.n == 0);
+	targets_free(&sres.targets);
+	CHECK(store_cout_walk(&e.txn, "n2", NULL, cout_last, buf) ==
+	    STORE_OK && strstr(buf, "\"users\":[\"zed\"]") != NULL &&
+	    strstr(buf, "\"id\":\"h3\"") != NULL);
+	json_decref(body);
+
+	/* Added to another group only with n2's yes (protocol rule 8). */
+	req.group = "#h";
+	CHECK(group_create(&e.txn, &e.gen, &c, &req, &res) == STORE_OK &&
+	    res.err == TE_OK && json_array_size(res.refused) == 1);
+	grp_res_free(&res);
+	req.group = "#i";
+	req.verdicts = json_pack("{s:b}", "zed", 1);
+	CHECK(group_create(&e.txn, &e.gen, &c, &req, &res) == STORE_OK &&
+	    res.err == TE_OK && json_array_size(res.refused) == 0);
+	grp_res_free(&res);
+	json_decref(req.verdicts);
+	CHECK(env_close(&e) == 0);
+	conf_clear(&c);
+	conf_clear(&one);
+	return (0);
+}
+
+/*
  * A done listing a record as moved (its user is not homed on the node it
  * went to): the record and the cached home stay, and the user is to be
  * looked up again; cluster_retarget then moves it to the new home under
@@ -1332,6 +1436,8 @@ static const struct test tests[] = {
 	  test_media_refs },
 	{ "cluster_apply serves a req once", test_serve },
 	{ "a group's events for a member on another node", test_groups_across },
+	{ "an account held for a name conflict is homed elsewhere",
+	  test_held },
 };
 
 int
