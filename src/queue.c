@@ -163,6 +163,7 @@ queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
     const struct item *it, struct targets *out)
 {
 	struct dev	*d;
+	struct dev_rec	 old;
 	size_t		 i;
 	int		 rc;
 
@@ -170,13 +171,23 @@ queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
 		d = &devs->v[i];
 		if ((rc = store_queue_put(txn, d->r.qid, mid, it)) != STORE_OK)
 			return (rc);
+		old = d->r;
 		d->r.count++;
 		d->r.bytes += it->len;
-		rc = store_device_put(txn, d->user, d->device, &d->r);
+		/*
+		 * d->r is the record as the walk read it, unless the device
+		 * is listed twice (a send to oneself) and was written here.
+		 */
+		if (targets_has(out, d->user, d->device))
+			rc = store_device_put(txn, d->user, d->device, &d->r);
+		else {
+			rc = store_device_update(txn, d->user, d->device, &old,
+			    &d->r);
+			if (rc == STORE_OK)
+				targets_add(out, d->user, d->device, d->r.qid);
+		}
 		if (rc != STORE_OK)
 			return (rc);
-		if (!targets_has(out, d->user, d->device))
-			targets_add(out, d->user, d->device, d->r.qid);
 	}
 	return (STORE_OK);
 }
@@ -779,7 +790,7 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
     const char *user, const char *device, const struct mid *mid,
     uint64_t now, struct ack_res *res)
 {
-	struct dev_rec	r;
+	struct dev_rec	r, was;
 	struct item	old;
 	int		rc;
 
@@ -796,9 +807,11 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	res->deleted = 1;
 	if ((rc = media_release(txn, gen, mid, now)) != STORE_OK)
 		return (rc);
+	was = r;
 	r.count = r.count > 0 ? r.count - 1 : 0;
 	r.bytes = r.bytes > old.len ? r.bytes - old.len : 0;
-	if ((rc = store_device_put(txn, user, device, &r)) != STORE_OK)
+	if ((rc = store_device_update(txn, user, device, &was, &r)) !=
+	    STORE_OK)
 		return (rc);
 	if (old.kind != ITEM_MSG)
 		return (STORE_OK);

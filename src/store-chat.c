@@ -229,10 +229,13 @@ dev_delta(struct txn *txn, const struct nkey *k, int sign)
 	txn->delta.bytes += sign * (int64_t)old.bytes;
 }
 
-/* Creates or replaces one of user's devices. */
-int
-store_device_put(struct txn *txn, const char *user, const char *device,
-    const struct dev_rec *r)
+/*
+ * Writes r as one of user's devices, old being the record there as this
+ * transaction last wrote or read it (NULL: none, or not known, so read).
+ */
+static int
+dev_put(struct txn *txn, const char *user, const char *device,
+    const struct dev_rec *old, const struct dev_rec *r)
 {
 	struct nkey	k;
 	struct enc	e;
@@ -243,7 +246,13 @@ store_device_put(struct txn *txn, const char *user, const char *device,
 	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
 		return (txn_fail(txn, DB_DEVICES, "name too long"));
 	dev_enc(&e, r);
-	dev_delta(txn, &k, -1);
+	if (old == NULL)
+		dev_delta(txn, &k, -1);
+	else {
+		txn->delta.devices--;
+		txn->delta.items -= (int64_t)old->count;
+		txn->delta.bytes -= (int64_t)old->bytes;
+	}
 	if ((rc = db_put(txn, DB_DEVICES, k.b, k.len, e.b, e.len, 0)) ==
 	    STORE_OK) {
 		txn->delta.devices++;
@@ -251,6 +260,25 @@ store_device_put(struct txn *txn, const char *user, const char *device,
 		txn->delta.bytes += (int64_t)r->bytes;
 	}
 	return (rc);
+}
+
+/* Creates or replaces one of user's devices. */
+int
+store_device_put(struct txn *txn, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	return (dev_put(txn, user, device, NULL, r));
+}
+
+/*
+ * Replaces one of user's devices whose record, as this transaction last
+ * read or wrote it, is old: the totals are kept without reading it again.
+ */
+int
+store_device_update(struct txn *txn, const char *user, const char *device,
+    const struct dev_rec *old, const struct dev_rec *r)
+{
+	return (dev_put(txn, user, device, old, r));
 }
 
 /* Deletes a device record; its queue stays. */

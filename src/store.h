@@ -235,6 +235,9 @@ int	store_device_get(struct txn *, const char *, const char *,
 	    struct dev_rec *);
 int	store_device_put(struct txn *, const char *, const char *,
 	    const struct dev_rec *);
+/* The same, given the record there as the transaction last saw it. */
+int	store_device_update(struct txn *, const char *, const char *,
+	    const struct dev_rec *old, const struct dev_rec *);
 int	store_device_del(struct txn *, const char *, const char *);
 /* One user's devices (user != NULL), or every device (user == NULL). */
 int	store_device_walk(struct txn *, const char *user,
