@@ -570,11 +570,33 @@ item_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 
 #define UBYTES_PREFIX	"ub:"	/* meta key of a user's stored bytes */
 
-/* The meta key of user's stored bytes. */
+/*
+ * The meta key of user's stored bytes, cut to size as snprintf would;
+ * copied rather than formatted, as every send and ack makes it.
+ */
 static void
 ubytes_key(char *key, size_t size, const char *user)
 {
-	snprintf(key, size, UBYTES_PREFIX "%s", user);
+	size_t	plen = sizeof UBYTES_PREFIX - 1, n;
+
+	n = strnlen(user, size - plen - 1);
+	memcpy(key, UBYTES_PREFIX, plen);
+	memcpy(key + plen, user, n);
+	key[plen + n] = '\0';
+}
+
+/* The bytes whose meta key is key; 0 if none. */
+static int
+ubytes_get(struct txn *txn, const char *key, uint64_t *bytes)
+{
+	int	rc;
+
+	rc = meta_get_u64s(txn, key, bytes, 1);
+	if (rc == STORE_NOTFOUND) {
+		*bytes = 0;
+		return (STORE_OK);
+	}
+	return (rc);
 }
 
 /* The bytes user's messages occupy in every queue; 0 if none. */
@@ -582,15 +604,9 @@ int
 store_user_bytes_get(struct txn *txn, const char *user, uint64_t *bytes)
 {
 	char	key[sizeof UBYTES_PREFIX + NAME_USER_MAX];
-	int	rc;
 
 	ubytes_key(key, sizeof key, user);
-	rc = meta_get_u64s(txn, key, bytes, 1);
-	if (rc == STORE_NOTFOUND) {
-		*bytes = 0;
-		return (STORE_OK);
-	}
-	return (rc);
+	return (ubytes_get(txn, key, bytes));
 }
 
 /* Adds and takes off bytes of user's messages; none left, no record. */
@@ -602,11 +618,11 @@ store_user_bytes_add(struct txn *txn, const char *user, uint64_t add,
 	uint64_t	v;
 	int		rc;
 
-	if ((rc = store_user_bytes_get(txn, user, &v)) != STORE_OK)
+	ubytes_key(key, sizeof key, user);
+	if ((rc = ubytes_get(txn, key, &v)) != STORE_OK)
 		return (rc);
 	v += add;
 	v = v > sub ? v - sub : 0;
-	ubytes_key(key, sizeof key, user);
 	if (v != 0)
 		return (meta_put_u64s(txn, key, &v, 1));
 	rc = db_del(txn, DB_META, key, strlen(key));
