@@ -146,6 +146,36 @@ qload(struct env *e, const char *user, const char *device, struct qdump *q)
 	return (0);
 }
 
+/* Device walk callback: adds one device's record to the totals. */
+static int
+sum_fn(void *arg, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	struct store_totals	*t = arg;
+
+	(void)user; (void)device;
+	t->devices++;
+	t->items += (int64_t)r->count;
+	t->bytes += (int64_t)r->bytes;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Whether the totals the open transaction kept match its device records
+ * (the store was empty when it began).
+ */
+static int
+totals_agree(struct env *e)
+{
+	struct store_totals	t;
+
+	memset(&t, 0, sizeof t);
+	if (store_device_walk(&e->txn, NULL, sum_fn, &t) != STORE_OK)
+		return (0);
+	return (t.devices == e->txn.delta.devices &&
+	    t.items == e->txn.delta.items && t.bytes == e->txn.delta.bytes);
+}
+
 /* Items in a device's queue, or -1. */
 static int
 qlen(struct env *e, const char *user, const char *device)
@@ -504,6 +534,7 @@ test_send_self(void)
 	    targets_has(&res.targets, "alice", "laptop"));
 	CHECK(qlen(&e, "alice", "phone") == 1 && qlen(&e, "alice", "laptop") ==
 	    1 && qlen(&e, "bob", "phone") == 0);
+	CHECK(totals_agree(&e));
 	targets_free(&res.targets);
 	CHECK(env_close(&e) == 0);
 	return (0);
@@ -759,6 +790,7 @@ test_ack(void)
 	/* The recipient's other device acks: no second receipt. */
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &res.mid,
 	    1200, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
+	CHECK(totals_agree(&e));
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &res.mid,
 	    1300, &ack) == STORE_OK && ack.deleted == 0 && ack.targets.n == 0);
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &unknown,
@@ -779,6 +811,7 @@ test_ack(void)
 	    1500, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
 	CHECK(qlen(&e, "alice", "phone") == 0);
 	CHECK(qlen(&e, "alice", "laptop") == 1);
+	CHECK(totals_agree(&e));
 	qfree(&q);
 	CHECK(env_close(&e) == 0);
 	return (0);
