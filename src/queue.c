@@ -752,31 +752,28 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 }
 
 /*
- * Queues the delivered receipt for message mid acked by user, if user is
- * its recipient, none was queued yet and no block stands in the way.
+ * Queues the delivered receipt for message mid (record m, as the ack's
+ * delete read it) acked by user, if user is its recipient, none was
+ * queued yet and no block stands in the way.
  */
 static int
 ack_receipt(struct txn *txn, struct midgen *gen, const char *user,
-    const struct mid *mid, uint64_t now, struct targets *out)
+    const struct mid *mid, struct msg_rec *m, uint64_t now,
+    struct targets *out)
 {
-	struct msg_rec	m;
-	int		rc;
+	int	rc;
 
-	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
+	if (m->to[0] == '#')
+		return (group_ack(txn, gen, user, mid, m, now, out));
+	if (strcmp(m->to, user) != 0 ||
+	    (m->flags & (MSG_DELIVERED | MSG_BLOCKED)) != 0)
 		return (STORE_OK);
-	if (rc != STORE_OK)
-		return (rc);
-	if (m.to[0] == '#')
-		return (group_ack(txn, gen, user, mid, &m, now, out));
-	if (strcmp(m.to, user) != 0 ||
-	    (m.flags & (MSG_DELIVERED | MSG_BLOCKED)) != 0)
-		return (STORE_OK);
-	if ((rc = is_blocked(txn, user, m.from)) != 0)
+	if ((rc = is_blocked(txn, user, m->from)) != 0)
 		return (rc < 0 ? rc : STORE_OK);
-	m.flags |= MSG_DELIVERED;
-	if ((rc = store_msg_put(txn, mid, &m)) != STORE_OK)
+	m->flags |= MSG_DELIVERED;
+	if ((rc = store_msg_put(txn, mid, m)) != STORE_OK)
 		return (rc);
-	return (queue_receipt(txn, gen, mid, &m, "delivered", now, out));
+	return (queue_receipt(txn, gen, mid, m, "delivered", now, out));
 }
 
 /*
@@ -792,7 +789,8 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
 {
 	struct dev_rec	r, was;
 	struct item	old;
-	int		rc;
+	struct msg_rec	m;
+	int		rc, has_m;
 
 	(void)conf;
 	memset(res, 0, sizeof *res);
@@ -800,7 +798,8 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (STORE_OK);
 	if (rc != STORE_OK)
 		return (rc);
-	if ((rc = store_queue_del(txn, r.qid, mid, &old)) == STORE_NOTFOUND)
+	rc = store_queue_del(txn, r.qid, mid, &old, &m, &has_m);
+	if (rc == STORE_NOTFOUND)
 		return (STORE_OK);
 	if (rc != STORE_OK)
 		return (rc);
@@ -813,9 +812,9 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if ((rc = store_device_update(txn, user, device, &was, &r)) !=
 	    STORE_OK)
 		return (rc);
-	if (old.kind != ITEM_MSG)
+	if (!has_m)
 		return (STORE_OK);
-	return (ack_receipt(txn, gen, user, mid, now, &res->targets));
+	return (ack_receipt(txn, gen, user, mid, &m, now, &res->targets));
 }
 
 /*

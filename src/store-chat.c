@@ -511,11 +511,20 @@ store_queue_get(struct txn *txn, uint64_t qid, const struct mid *mid,
 	return (STORE_OK);
 }
 
-/* Finds the item with a cursor, reports it in *old and deletes it. */
+static int	item_forget(struct txn *, const struct mid *,
+		    const struct item *, struct msg_rec *, int *);
+
+/*
+ * Finds the item with a cursor, reports it in *old and deletes it; the
+ * record of the message it was, read to take it off its sender's bytes,
+ * is left in *m with *has_m set (m NULL: not wanted).
+ */
 int
 store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
-    struct item *old)
+    struct item *old, struct msg_rec *m, int *has_m)
 {
+	struct msg_rec	 rec;
+	int		 found;
 	uint8_t		 k[QKEY_BYTES];
 	MDB_cursor	*c;
 	MDB_val		 key, v;
@@ -543,7 +552,8 @@ store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, DB_QUEUES, "del"));
 	live_touch(txn, qid, mid);
-	if ((rc = store_item_forget(txn, mid, &it)) != STORE_OK)
+	if ((rc = item_forget(txn, mid, &it, m != NULL ? m : &rec,
+	    has_m != NULL ? has_m : &found)) != STORE_OK)
 		return (rc);
 	if (old != NULL) {
 		old->kind = it.kind;
@@ -631,22 +641,34 @@ store_user_bytes_add(struct txn *txn, const char *user, uint64_t add,
 
 /*
  * A deleted item, if it is a message whose record is still there, is
- * taken off its sender's bytes.
+ * taken off its sender's bytes; *found says whether *m is that record.
  */
+static int
+item_forget(struct txn *txn, const struct mid *mid, const struct item *it,
+    struct msg_rec *m, int *found)
+{
+	int	rc;
+
+	*found = 0;
+	if (it->kind != ITEM_MSG)
+		return (STORE_OK);
+	if ((rc = store_msg_get(txn, mid, m)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	*found = 1;
+	return (store_user_bytes_add(txn, m->from, 0, it->len));
+}
+
+/* See item_forget. */
 int
 store_item_forget(struct txn *txn, const struct mid *mid,
     const struct item *it)
 {
 	struct msg_rec	m;
-	int		rc;
+	int		found;
 
-	if (it->kind != ITEM_MSG)
-		return (STORE_OK);
-	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
-		return (STORE_OK);
-	if (rc != STORE_OK)
-		return (rc);
-	return (store_user_bytes_add(txn, m.from, 0, it->len));
+	return (item_forget(txn, mid, it, &m, &found));
 }
 
 /* Walk adapter for the stored bytes of users. */

@@ -264,9 +264,13 @@ int	store_queue_put(struct txn *, uint64_t, const struct mid *,
 	    const struct item *);
 int	store_queue_get(struct txn *, uint64_t, const struct mid *,
 	    struct item *);
-/* Deletes one item; its kind, ts and len are left in *old if not NULL. */
+/*
+ * Deletes one item; its kind, ts and len are left in *old if not NULL,
+ * and if m is not NULL the record of the message it was in *m, with
+ * *has_m 1 (0: not a message, or its record is gone).
+ */
 int	store_queue_del(struct txn *, uint64_t, const struct mid *,
-	    struct item *old);
+	    struct item *old, struct msg_rec *m, int *has_m);
 /* Items with mid > *after (all if after is NULL), oldest first. */
 int	store_queue_walk(struct txn *, uint64_t, const struct mid *after,
 	    int (*)(void *, const struct mid *, const struct item *), void *);
