@@ -456,7 +456,7 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	char		 ms[MID_STRLEN + 1], *s, *body;
 	size_t		 len, blen;
 	uint64_t	 used;
-	int		 rc, full = 0;
+	int		 rc, full = 0, have_used = 0;
 
 	memset(res, 0, sizeof *res);
 	if ((rc = queue_send_dup(txn, conf, req, res)) != 0)
@@ -481,6 +481,7 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 		return (STORE_OK);
 	}
 	if (conf->max_user_bytes != 0 && devs.n > 0) {
+		have_used = 1;
 		if ((rc = store_user_bytes_get(txn, req->from, &used)) !=
 		    STORE_OK || used + len * devs.n > conf->max_user_bytes) {
 			if (rc == STORE_OK) {
@@ -499,7 +500,10 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	it.len = len;
 	rc = queue_items(txn, &devs, &res->mid, &it, &res->targets);
 	free(s);
-	if (rc == STORE_OK)
+	/* used, if read above, is still what the store holds. */
+	if (rc == STORE_OK && have_used)
+		rc = store_user_bytes_set(txn, req->from, used + len * devs.n);
+	else if (rc == STORE_OK)
 		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
 	if (rc == STORE_OK)
 		rc = media_refs_take(txn, gen, &res->mid, &refs, devs.n,
@@ -670,7 +674,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	char			 ms[MID_STRLEN + 1], *s, *body;
 	size_t			 len, blen;
 	uint64_t		 used;
-	int			 rc, blocked, full = 0;
+	int			 rc, blocked, full = 0, have_used = 0;
 
 	memset(res, 0, sizeof *res);
 	if (req->to[0] == '#')
@@ -722,6 +726,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	}
 	/* max_user_bytes: over every queue the message would occupy. */
 	if (conf->max_user_bytes != 0) {
+		have_used = 1;
 		if ((rc = store_user_bytes_get(txn, req->from, &used)) !=
 		    STORE_OK || used + len * devs.n > conf->max_user_bytes) {
 			if (rc == STORE_OK) {
@@ -739,7 +744,10 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	it.len = len;
 	rc = queue_items(txn, &devs, &res->mid, &it, &res->targets);
 	free(s);
-	if (rc == STORE_OK)
+	/* used, if read above, is still what the store holds. */
+	if (rc == STORE_OK && have_used)
+		rc = store_user_bytes_set(txn, req->from, used + len * devs.n);
+	else if (rc == STORE_OK)
 		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
 	if (rc == STORE_OK)
 		rc = media_refs_take(txn, gen, &res->mid, &refs, devs.n,

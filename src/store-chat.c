@@ -619,6 +619,18 @@ store_user_bytes_get(struct txn *txn, const char *user, uint64_t *bytes)
 	return (ubytes_get(txn, key, bytes));
 }
 
+/* Writes the bytes whose meta key is key; none, no record. */
+static int
+ubytes_put(struct txn *txn, const char *key, uint64_t v)
+{
+	int	rc;
+
+	if (v != 0)
+		return (meta_put_u64s(txn, key, &v, 1));
+	rc = db_del(txn, DB_META, key, strlen(key));
+	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+}
+
 /* Adds and takes off bytes of user's messages; none left, no record. */
 int
 store_user_bytes_add(struct txn *txn, const char *user, uint64_t add,
@@ -633,10 +645,17 @@ store_user_bytes_add(struct txn *txn, const char *user, uint64_t add,
 		return (rc);
 	v += add;
 	v = v > sub ? v - sub : 0;
-	if (v != 0)
-		return (meta_put_u64s(txn, key, &v, 1));
-	rc = db_del(txn, DB_META, key, strlen(key));
-	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+	return (ubytes_put(txn, key, v));
+}
+
+/* Sets the bytes of user's messages, as read in this transaction. */
+int
+store_user_bytes_set(struct txn *txn, const char *user, uint64_t bytes)
+{
+	char	key[sizeof UBYTES_PREFIX + NAME_USER_MAX];
+
+	ubytes_key(key, sizeof key, user);
+	return (ubytes_put(txn, key, bytes));
 }
 
 /*

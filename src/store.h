@@ -290,6 +290,8 @@ int	store_queue_next(struct txn *, uint64_t qid, uint64_t *);
 int	store_user_bytes_get(struct txn *, const char *, uint64_t *);
 int	store_user_bytes_add(struct txn *, const char *, uint64_t add,
 	    uint64_t sub);
+/* Sets them to what a store_user_bytes_get of this txn read, changed. */
+int	store_user_bytes_set(struct txn *, const char *, uint64_t);
 /* A message item deleted by a walk: takes it off its sender's bytes. */
 int	store_item_forget(struct txn *, const struct mid *, const struct item *);
 /* Every user holding bytes, in name order. */
