@@ -163,6 +163,7 @@ queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
     const struct item *it, struct targets *out)
 {
 	struct dev	*d;
+	struct dev_rec	 old;
 	size_t		 i;
 	int		 rc;
 
@@ -170,13 +171,23 @@ queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
 		d = &devs->v[i];
 		if ((rc = store_queue_put(txn, d->r.qid, mid, it)) != STORE_OK)
 			return (rc);
+		old = d->r;
 		d->r.count++;
 		d->r.bytes += it->len;
-		rc = store_device_put(txn, d->user, d->device, &d->r);
+		/*
+		 * d->r is the record as the walk read it, unless the device
+		 * is listed twice (a send to oneself) and was written here.
+		 */
+		if (targets_has(out, d->user, d->device))
+			rc = store_device_put(txn, d->user, d->device, &d->r);
+		else {
+			rc = store_device_update(txn, d->user, d->device, &old,
+			    &d->r);
+			if (rc == STORE_OK)
+				targets_add(out, d->user, d->device, d->r.qid);
+		}
 		if (rc != STORE_OK)
 			return (rc);
-		if (!targets_has(out, d->user, d->device))
-			targets_add(out, d->user, d->device, d->r.qid);
 	}
 	return (STORE_OK);
 }
@@ -445,7 +456,7 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	char		 ms[MID_STRLEN + 1], *s, *body;
 	size_t		 len, blen;
 	uint64_t	 used;
-	int		 rc, full = 0;
+	int		 rc, full = 0, have_used = 0;
 
 	memset(res, 0, sizeof *res);
 	if ((rc = queue_send_dup(txn, conf, req, res)) != 0)
@@ -470,6 +481,7 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 		return (STORE_OK);
 	}
 	if (conf->max_user_bytes != 0 && devs.n > 0) {
+		have_used = 1;
 		if ((rc = store_user_bytes_get(txn, req->from, &used)) !=
 		    STORE_OK || used + len * devs.n > conf->max_user_bytes) {
 			if (rc == STORE_OK) {
@@ -488,7 +500,10 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 	it.len = len;
 	rc = queue_items(txn, &devs, &res->mid, &it, &res->targets);
 	free(s);
-	if (rc == STORE_OK)
+	/* used, if read above, is still what the store holds. */
+	if (rc == STORE_OK && have_used)
+		rc = store_user_bytes_set(txn, req->from, used + len * devs.n);
+	else if (rc == STORE_OK)
 		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
 	if (rc == STORE_OK)
 		rc = media_refs_take(txn, gen, &res->mid, &refs, devs.n,
@@ -659,7 +674,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	char			 ms[MID_STRLEN + 1], *s, *body;
 	size_t			 len, blen;
 	uint64_t		 used;
-	int			 rc, blocked, full = 0;
+	int			 rc, blocked, full = 0, have_used = 0;
 
 	memset(res, 0, sizeof *res);
 	if (req->to[0] == '#')
@@ -712,6 +727,7 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	}
 	/* max_user_bytes: over every queue the message would occupy. */
 	if (conf->max_user_bytes != 0) {
+		have_used = 1;
 		if ((rc = store_user_bytes_get(txn, req->from, &used)) !=
 		    STORE_OK || used + len * devs.n > conf->max_user_bytes) {
 			if (rc == STORE_OK) {
@@ -729,7 +745,10 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	it.len = len;
 	rc = queue_items(txn, &devs, &res->mid, &it, &res->targets);
 	free(s);
-	if (rc == STORE_OK)
+	/* used, if read above, is still what the store holds. */
+	if (rc == STORE_OK && have_used)
+		rc = store_user_bytes_set(txn, req->from, used + len * devs.n);
+	else if (rc == STORE_OK)
 		rc = store_user_bytes_add(txn, req->from, len * devs.n, 0);
 	if (rc == STORE_OK)
 		rc = media_refs_take(txn, gen, &res->mid, &refs, devs.n,
@@ -742,31 +761,28 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 }
 
 /*
- * Queues the delivered receipt for message mid acked by user, if user is
- * its recipient, none was queued yet and no block stands in the way.
+ * Queues the delivered receipt for message mid (record m, as the ack's
+ * delete read it) acked by user, if user is its recipient, none was
+ * queued yet and no block stands in the way.
  */
 static int
 ack_receipt(struct txn *txn, struct midgen *gen, const char *user,
-    const struct mid *mid, uint64_t now, struct targets *out)
+    const struct mid *mid, struct msg_rec *m, uint64_t now,
+    struct targets *out)
 {
-	struct msg_rec	m;
-	int		rc;
+	int	rc;
 
-	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
+	if (m->to[0] == '#')
+		return (group_ack(txn, gen, user, mid, m, now, out));
+	if (strcmp(m->to, user) != 0 ||
+	    (m->flags & (MSG_DELIVERED | MSG_BLOCKED)) != 0)
 		return (STORE_OK);
-	if (rc != STORE_OK)
-		return (rc);
-	if (m.to[0] == '#')
-		return (group_ack(txn, gen, user, mid, &m, now, out));
-	if (strcmp(m.to, user) != 0 ||
-	    (m.flags & (MSG_DELIVERED | MSG_BLOCKED)) != 0)
-		return (STORE_OK);
-	if ((rc = is_blocked(txn, user, m.from)) != 0)
+	if ((rc = is_blocked(txn, user, m->from)) != 0)
 		return (rc < 0 ? rc : STORE_OK);
-	m.flags |= MSG_DELIVERED;
-	if ((rc = store_msg_put(txn, mid, &m)) != STORE_OK)
+	m->flags |= MSG_DELIVERED;
+	if ((rc = store_msg_put(txn, mid, m)) != STORE_OK)
 		return (rc);
-	return (queue_receipt(txn, gen, mid, &m, "delivered", now, out));
+	return (queue_receipt(txn, gen, mid, m, "delivered", now, out));
 }
 
 /*
@@ -780,9 +796,10 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
     const char *user, const char *device, const struct mid *mid,
     uint64_t now, struct ack_res *res)
 {
-	struct dev_rec	r;
+	struct dev_rec	r, was;
 	struct item	old;
-	int		rc;
+	struct msg_rec	m;
+	int		rc, has_m;
 
 	(void)conf;
 	memset(res, 0, sizeof *res);
@@ -790,20 +807,23 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
 		return (STORE_OK);
 	if (rc != STORE_OK)
 		return (rc);
-	if ((rc = store_queue_del(txn, r.qid, mid, &old)) == STORE_NOTFOUND)
+	rc = store_queue_del(txn, r.qid, mid, &old, &m, &has_m);
+	if (rc == STORE_NOTFOUND)
 		return (STORE_OK);
 	if (rc != STORE_OK)
 		return (rc);
 	res->deleted = 1;
 	if ((rc = media_release(txn, gen, mid, now)) != STORE_OK)
 		return (rc);
+	was = r;
 	r.count = r.count > 0 ? r.count - 1 : 0;
 	r.bytes = r.bytes > old.len ? r.bytes - old.len : 0;
-	if ((rc = store_device_put(txn, user, device, &r)) != STORE_OK)
+	if ((rc = store_device_update(txn, user, device, &was, &r)) !=
+	    STORE_OK)
 		return (rc);
-	if (old.kind != ITEM_MSG)
+	if (!has_m)
 		return (STORE_OK);
-	return (ack_receipt(txn, gen, user, mid, now, &res->targets));
+	return (ack_receipt(txn, gen, user, mid, &m, now, &res->targets));
 }
 
 /*

@@ -229,10 +229,13 @@ dev_delta(struct txn *txn, const struct nkey *k, int sign)
 	txn->delta.bytes += sign * (int64_t)old.bytes;
 }
 
-/* Creates or replaces one of user's devices. */
-int
-store_device_put(struct txn *txn, const char *user, const char *device,
-    const struct dev_rec *r)
+/*
+ * Writes r as one of user's devices, old being the record there as this
+ * transaction last wrote or read it (NULL: none, or not known, so read).
+ */
+static int
+dev_put(struct txn *txn, const char *user, const char *device,
+    const struct dev_rec *old, const struct dev_rec *r)
 {
 	struct nkey	k;
 	struct enc	e;
@@ -243,7 +246,13 @@ store_device_put(struct txn *txn, const char *user, const char *device,
 	if (nkey_make(&k, user, NAME_USER_MAX, device, NAME_DEVICE_MAX) != 0)
 		return (txn_fail(txn, DB_DEVICES, "name too long"));
 	dev_enc(&e, r);
-	dev_delta(txn, &k, -1);
+	if (old == NULL)
+		dev_delta(txn, &k, -1);
+	else {
+		txn->delta.devices--;
+		txn->delta.items -= (int64_t)old->count;
+		txn->delta.bytes -= (int64_t)old->bytes;
+	}
 	if ((rc = db_put(txn, DB_DEVICES, k.b, k.len, e.b, e.len, 0)) ==
 	    STORE_OK) {
 		txn->delta.devices++;
@@ -251,6 +260,25 @@ store_device_put(struct txn *txn, const char *user, const char *device,
 		txn->delta.bytes += (int64_t)r->bytes;
 	}
 	return (rc);
+}
+
+/* Creates or replaces one of user's devices. */
+int
+store_device_put(struct txn *txn, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	return (dev_put(txn, user, device, NULL, r));
+}
+
+/*
+ * Replaces one of user's devices whose record, as this transaction last
+ * read or wrote it, is old: the totals are kept without reading it again.
+ */
+int
+store_device_update(struct txn *txn, const char *user, const char *device,
+    const struct dev_rec *old, const struct dev_rec *r)
+{
+	return (dev_put(txn, user, device, old, r));
 }
 
 /* Deletes a device record; its queue stays. */
@@ -483,11 +511,20 @@ store_queue_get(struct txn *txn, uint64_t qid, const struct mid *mid,
 	return (STORE_OK);
 }
 
-/* Finds the item with a cursor, reports it in *old and deletes it. */
+static int	item_forget(struct txn *, const struct mid *,
+		    const struct item *, struct msg_rec *, int *);
+
+/*
+ * Finds the item with a cursor, reports it in *old and deletes it; the
+ * record of the message it was, read to take it off its sender's bytes,
+ * is left in *m with *has_m set (m NULL: not wanted).
+ */
 int
 store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
-    struct item *old)
+    struct item *old, struct msg_rec *m, int *has_m)
 {
+	struct msg_rec	 rec;
+	int		 found;
 	uint8_t		 k[QKEY_BYTES];
 	MDB_cursor	*c;
 	MDB_val		 key, v;
@@ -515,7 +552,8 @@ store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
 	if (rc != MDB_SUCCESS)
 		return (txn_result(txn, rc, DB_QUEUES, "del"));
 	live_touch(txn, qid, mid);
-	if ((rc = store_item_forget(txn, mid, &it)) != STORE_OK)
+	if ((rc = item_forget(txn, mid, &it, m != NULL ? m : &rec,
+	    has_m != NULL ? has_m : &found)) != STORE_OK)
 		return (rc);
 	if (old != NULL) {
 		old->kind = it.kind;
@@ -542,11 +580,33 @@ item_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 
 #define UBYTES_PREFIX	"ub:"	/* meta key of a user's stored bytes */
 
-/* The meta key of user's stored bytes. */
+/*
+ * The meta key of user's stored bytes, cut to size as snprintf would;
+ * copied rather than formatted, as every send and ack makes it.
+ */
 static void
 ubytes_key(char *key, size_t size, const char *user)
 {
-	snprintf(key, size, UBYTES_PREFIX "%s", user);
+	size_t	plen = sizeof UBYTES_PREFIX - 1, n;
+
+	n = strnlen(user, size - plen - 1);
+	memcpy(key, UBYTES_PREFIX, plen);
+	memcpy(key + plen, user, n);
+	key[plen + n] = '\0';
+}
+
+/* The bytes whose meta key is key; 0 if none. */
+static int
+ubytes_get(struct txn *txn, const char *key, uint64_t *bytes)
+{
+	int	rc;
+
+	rc = meta_get_u64s(txn, key, bytes, 1);
+	if (rc == STORE_NOTFOUND) {
+		*bytes = 0;
+		return (STORE_OK);
+	}
+	return (rc);
 }
 
 /* The bytes user's messages occupy in every queue; 0 if none. */
@@ -554,15 +614,21 @@ int
 store_user_bytes_get(struct txn *txn, const char *user, uint64_t *bytes)
 {
 	char	key[sizeof UBYTES_PREFIX + NAME_USER_MAX];
-	int	rc;
 
 	ubytes_key(key, sizeof key, user);
-	rc = meta_get_u64s(txn, key, bytes, 1);
-	if (rc == STORE_NOTFOUND) {
-		*bytes = 0;
-		return (STORE_OK);
-	}
-	return (rc);
+	return (ubytes_get(txn, key, bytes));
+}
+
+/* Writes the bytes whose meta key is key; none, no record. */
+static int
+ubytes_put(struct txn *txn, const char *key, uint64_t v)
+{
+	int	rc;
+
+	if (v != 0)
+		return (meta_put_u64s(txn, key, &v, 1));
+	rc = db_del(txn, DB_META, key, strlen(key));
+	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
 }
 
 /* Adds and takes off bytes of user's messages; none left, no record. */
@@ -574,35 +640,54 @@ store_user_bytes_add(struct txn *txn, const char *user, uint64_t add,
 	uint64_t	v;
 	int		rc;
 
-	if ((rc = store_user_bytes_get(txn, user, &v)) != STORE_OK)
+	ubytes_key(key, sizeof key, user);
+	if ((rc = ubytes_get(txn, key, &v)) != STORE_OK)
 		return (rc);
 	v += add;
 	v = v > sub ? v - sub : 0;
+	return (ubytes_put(txn, key, v));
+}
+
+/* Sets the bytes of user's messages, as read in this transaction. */
+int
+store_user_bytes_set(struct txn *txn, const char *user, uint64_t bytes)
+{
+	char	key[sizeof UBYTES_PREFIX + NAME_USER_MAX];
+
 	ubytes_key(key, sizeof key, user);
-	if (v != 0)
-		return (meta_put_u64s(txn, key, &v, 1));
-	rc = db_del(txn, DB_META, key, strlen(key));
-	return (rc == STORE_NOTFOUND ? STORE_OK : rc);
+	return (ubytes_put(txn, key, bytes));
 }
 
 /*
  * A deleted item, if it is a message whose record is still there, is
- * taken off its sender's bytes.
+ * taken off its sender's bytes; *found says whether *m is that record.
  */
+static int
+item_forget(struct txn *txn, const struct mid *mid, const struct item *it,
+    struct msg_rec *m, int *found)
+{
+	int	rc;
+
+	*found = 0;
+	if (it->kind != ITEM_MSG)
+		return (STORE_OK);
+	if ((rc = store_msg_get(txn, mid, m)) == STORE_NOTFOUND)
+		return (STORE_OK);
+	if (rc != STORE_OK)
+		return (rc);
+	*found = 1;
+	return (store_user_bytes_add(txn, m->from, 0, it->len));
+}
+
+/* See item_forget. */
 int
 store_item_forget(struct txn *txn, const struct mid *mid,
     const struct item *it)
 {
 	struct msg_rec	m;
-	int		rc;
+	int		found;
 
-	if (it->kind != ITEM_MSG)
-		return (STORE_OK);
-	if ((rc = store_msg_get(txn, mid, &m)) == STORE_NOTFOUND)
-		return (STORE_OK);
-	if (rc != STORE_OK)
-		return (rc);
-	return (store_user_bytes_add(txn, m.from, 0, it->len));
+	return (item_forget(txn, mid, it, &m, &found));
 }
 
 /* Walk adapter for the stored bytes of users. */

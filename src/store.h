@@ -235,6 +235,9 @@ int	store_device_get(struct txn *, const char *, const char *,
 	    struct dev_rec *);
 int	store_device_put(struct txn *, const char *, const char *,
 	    const struct dev_rec *);
+/* The same, given the record there as the transaction last saw it. */
+int	store_device_update(struct txn *, const char *, const char *,
+	    const struct dev_rec *old, const struct dev_rec *);
 int	store_device_del(struct txn *, const char *, const char *);
 /* One user's devices (user != NULL), or every device (user == NULL). */
 int	store_device_walk(struct txn *, const char *user,
@@ -261,9 +264,13 @@ int	store_queue_put(struct txn *, uint64_t, const struct mid *,
 	    const struct item *);
 int	store_queue_get(struct txn *, uint64_t, const struct mid *,
 	    struct item *);
-/* Deletes one item; its kind, ts and len are left in *old if not NULL. */
+/*
+ * Deletes one item; its kind, ts and len are left in *old if not NULL,
+ * and if m is not NULL the record of the message it was in *m, with
+ * *has_m 1 (0: not a message, or its record is gone).
+ */
 int	store_queue_del(struct txn *, uint64_t, const struct mid *,
-	    struct item *old);
+	    struct item *old, struct msg_rec *m, int *has_m);
 /* Items with mid > *after (all if after is NULL), oldest first. */
 int	store_queue_walk(struct txn *, uint64_t, const struct mid *after,
 	    int (*)(void *, const struct mid *, const struct item *), void *);
@@ -283,6 +290,8 @@ int	store_queue_next(struct txn *, uint64_t qid, uint64_t *);
 int	store_user_bytes_get(struct txn *, const char *, uint64_t *);
 int	store_user_bytes_add(struct txn *, const char *, uint64_t add,
 	    uint64_t sub);
+/* Sets them to what a store_user_bytes_get of this txn read, changed. */
+int	store_user_bytes_set(struct txn *, const char *, uint64_t);
 /* A message item deleted by a walk: takes it off its sender's bytes. */
 int	store_item_forget(struct txn *, const struct mid *, const struct item *);
 /* Every user holding bytes, in name order. */

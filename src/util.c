@@ -130,20 +130,36 @@ utf8_len(const unsigned char *s, size_t n)
 	return (len);
 }
 
-/* Writes v in decimal at p, without a NUL; returns the digits written. */
+/*
+ * Writes v in decimal at p, without a NUL; returns the digits written.
+ * Two digits a division, from the end: mids and timestamps are formatted
+ * several times for every message.
+ */
 size_t
 u64_format(uint64_t v, char *p)
 {
-	char	digits[20];
-	size_t	n = 0, i;
+	static const char	pairs[] =
+	    "00010203040506070809101112131415161718192021222324"
+	    "25262728293031323334353637383940414243444546474849"
+	    "50515253545556575859606162636465666768697071727374"
+	    "75767778798081828384858687888990919293949596979899";
+	char			b[20];
+	size_t			i = sizeof b, d;
 
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		p[i] = digits[n - 1 - i];
-	return (n);
+	while (v >= 100) {
+		d = (size_t)(v % 100) * 2;
+		v /= 100;
+		b[--i] = pairs[d + 1];
+		b[--i] = pairs[d];
+	}
+	if (v >= 10) {
+		d = (size_t)v * 2;
+		b[--i] = pairs[d + 1];
+		b[--i] = pairs[d];
+	} else
+		b[--i] = (char)('0' + v);
+	memcpy(p, b + i, sizeof b - i);
+	return (sizeof b - i);
 }
 
 /*

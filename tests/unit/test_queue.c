@@ -146,6 +146,36 @@ qload(struct env *e, const char *user, const char *device, struct qdump *q)
 	return (0);
 }
 
+/* Device walk callback: adds one device's record to the totals. */
+static int
+sum_fn(void *arg, const char *user, const char *device,
+    const struct dev_rec *r)
+{
+	struct store_totals	*t = arg;
+
+	(void)user; (void)device;
+	t->devices++;
+	t->items += (int64_t)r->count;
+	t->bytes += (int64_t)r->bytes;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Whether the totals the open transaction kept match its device records
+ * (the store was empty when it began).
+ */
+static int
+totals_agree(struct env *e)
+{
+	struct store_totals	t;
+
+	memset(&t, 0, sizeof t);
+	if (store_device_walk(&e->txn, NULL, sum_fn, &t) != STORE_OK)
+		return (0);
+	return (t.devices == e->txn.delta.devices &&
+	    t.items == e->txn.delta.items && t.bytes == e->txn.delta.bytes);
+}
+
 /* Items in a device's queue, or -1. */
 static int
 qlen(struct env *e, const char *user, const char *device)
@@ -494,6 +524,8 @@ test_send_self(void)
 {
 	struct env	e;
 	struct send_res	res;
+	struct dev_rec	p, l;
+	uint64_t	ub;
 
 	CHECK(env_begin(&e, "self", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
@@ -504,7 +536,17 @@ test_send_self(void)
 	    targets_has(&res.targets, "alice", "laptop"));
 	CHECK(qlen(&e, "alice", "phone") == 1 && qlen(&e, "alice", "laptop") ==
 	    1 && qlen(&e, "bob", "phone") == 0);
+	CHECK(totals_agree(&e));
 	targets_free(&res.targets);
+	/* A second send, under a quota: alice's bytes are every copy. */
+	conf.max_user_bytes = 1024;
+	CHECK(qsend(&e, "alice", "phone", "alice", "note-2", "\"y\"", 1600,
+	    &res) == STORE_OK && res.err == TE_OK);
+	targets_free(&res.targets);
+	CHECK(store_device_get(&e.txn, "alice", "phone", &p) == STORE_OK &&
+	    store_device_get(&e.txn, "alice", "laptop", &l) == STORE_OK);
+	CHECK(store_user_bytes_get(&e.txn, "alice", &ub) == STORE_OK &&
+	    p.count == 2 && ub == p.bytes + l.bytes);
 	CHECK(env_close(&e) == 0);
 	return (0);
 }
@@ -729,13 +771,19 @@ test_ack(void)
 	struct ack_res	ack;
 	struct qdump	q, q2;
 	struct msg_rec	m;
+	struct dev_rec	d;
 	struct mid	unknown = { 1, 1 };
+	uint64_t	ub;
 
 	CHECK(env_begin(&e, "ack", MAP_SIZE) == 0);
 	CHECK(two_by_two(&e, 1000) == 0);
 	CHECK(qsend(&e, "alice", "phone", "bob", "c-1", "1", 1000, &res) ==
 	    STORE_OK && res.err == TE_OK);
 	targets_free(&res.targets);
+	/* Three copies (bob's two devices, alice's laptop) count for alice. */
+	CHECK(store_device_get(&e.txn, "bob", "phone", &d) == STORE_OK);
+	CHECK(store_user_bytes_get(&e.txn, "alice", &ub) == STORE_OK &&
+	    d.bytes > 0 && ub == 3 * d.bytes);
 
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "phone", &res.mid,
 	    1100, &ack) == STORE_OK);
@@ -759,6 +807,7 @@ test_ack(void)
 	/* The recipient's other device acks: no second receipt. */
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &res.mid,
 	    1200, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
+	CHECK(totals_agree(&e));
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &res.mid,
 	    1300, &ack) == STORE_OK && ack.deleted == 0 && ack.targets.n == 0);
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "bob", "tablet", &unknown,
@@ -773,12 +822,15 @@ test_ack(void)
 	    1400, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
 	CHECK(qlen(&e, "alice", "laptop") == 1 && qlen(&e, "bob", "phone") ==
 	    0);
+	CHECK(store_user_bytes_get(&e.txn, "alice", &ub) == STORE_OK &&
+	    ub == 0);
 
 	/* Acking a receipt just deletes it. */
 	CHECK(queue_ack(&e.txn, &e.gen, &conf, "alice", "phone", &q.mid[0],
 	    1500, &ack) == STORE_OK && ack.deleted == 1 && ack.targets.n == 0);
 	CHECK(qlen(&e, "alice", "phone") == 0);
 	CHECK(qlen(&e, "alice", "laptop") == 1);
+	CHECK(totals_agree(&e));
 	qfree(&q);
 	CHECK(env_close(&e) == 0);
 	return (0);

@@ -525,10 +525,11 @@ test_queues(void)
 
 	/* del reports what it deleted. */
 	memset(&g, 0xff, sizeof g);
-	CHECK(store_queue_del(&txn, 5, &sorted[0], &g) == STORE_OK);
+	CHECK(store_queue_del(&txn, 5, &sorted[0], &g, NULL, NULL) == STORE_OK);
 	CHECK(g.kind == ITEM_MSG && g.ts == 1007 && g.len == 5);
-	CHECK(store_queue_del(&txn, 5, &sorted[0], &g) == STORE_NOTFOUND);
-	CHECK(store_queue_del(&txn, 5, &sorted[1], NULL) == STORE_OK);
+	CHECK(store_queue_del(&txn, 5, &sorted[0], &g, NULL, NULL) ==
+	    STORE_NOTFOUND);
+	CHECK(store_queue_del(&txn, 5, &sorted[1], NULL, NULL, NULL) == STORE_OK);
 
 	/* WALK_DELETE: 8 left, every other one goes. */
 	memset(&is, 0, sizeof is);
@@ -614,11 +615,11 @@ test_oldest(void)
 	/* An aborted delete changes nothing. */
 	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
 	m = (struct mid){ 20, 0 };
-	CHECK(store_queue_del(&txn, 7, &m, NULL) == STORE_OK);
+	CHECK(store_queue_del(&txn, 7, &m, NULL, NULL, NULL) == STORE_OK);
 	store_txn_abort(&txn);
 	CHECK(store_oldest(s, &o) == 0 && o == 300);
 	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
-	CHECK(store_queue_del(&txn, 7, &m, NULL) == STORE_OK);
+	CHECK(store_queue_del(&txn, 7, &m, NULL, NULL, NULL) == STORE_OK);
 	/* A later mid with an earlier ts: the queue's first item counts. */
 	m = (struct mid){ 30, 0 };
 	it = item_of(ITEM_MSG, 100, "d");
@@ -628,7 +629,7 @@ test_oldest(void)
 
 	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
 	m = (struct mid){ 10, 0 };
-	CHECK(store_queue_del(&txn, 3, &m, NULL) == STORE_OK);
+	CHECK(store_queue_del(&txn, 3, &m, NULL, NULL, NULL) == STORE_OK);
 	CHECK(store_txn_commit(&txn) == STORE_OK);
 	CHECK(store_oldest(s, &o) == 0 && o == 100);
 	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
@@ -667,7 +668,8 @@ test_oldest(void)
 		q = (i * 13) % OLDEST_QUEUES;
 		CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
 		m = (struct mid){ 100, q };
-		CHECK(store_queue_del(&txn, OLDEST_QID(q), &m, NULL) == STORE_OK);
+		CHECK(store_queue_del(&txn, OLDEST_QID(q), &m, NULL, NULL,
+		    NULL) == STORE_OK);
 		CHECK(store_txn_commit(&txn) == STORE_OK);
 		ts[q] = 5000;
 		CHECK(store_oldest(s, &o) == 0 &&
@@ -707,8 +709,10 @@ test_msgs(void)
 	struct txn	 txn;
 	struct msg_rec	 r, g;
 	struct items	 is;
+	struct item	 it;
 	struct mid	 m[3] = { { 256, 0 }, { 255, 9 }, { 257, 0 } };
-	int		 i;
+	struct mid	 none = { 999, 0 };
+	int		 i, has;
 
 	CHECK(open_at("msgs", MAP_SIZE, &s) == STORE_OK);
 	CHECK(store_txn_begin(s, &txn, 1) == STORE_OK);
@@ -729,6 +733,22 @@ test_msgs(void)
 	memset(&g, 0, sizeof g);
 	CHECK(store_msg_get(&txn, &m[2], &g) == STORE_OK);
 	CHECK(memcmp(&g, &r, sizeof r) == 0);
+	/* Deleting an item hands back the record of the message it was. */
+	it = item_of(ITEM_MSG, 5, "x");
+	CHECK(store_queue_put(&txn, 4, &m[2], &it) == STORE_OK);
+	CHECK(store_queue_put(&txn, 4, &none, &it) == STORE_OK);
+	it = item_of(ITEM_RECEIPT, 5, "x");
+	CHECK(store_queue_put(&txn, 4, &m[1], &it) == STORE_OK);
+	memset(&g, 0, sizeof g);
+	has = -1;
+	CHECK(store_queue_del(&txn, 4, &m[2], NULL, &g, &has) == STORE_OK);
+	CHECK(has == 1 && memcmp(&g, &r, sizeof r) == 0);
+	has = -1;
+	CHECK(store_queue_del(&txn, 4, &none, NULL, &g, &has) == STORE_OK);
+	CHECK(has == 0);
+	has = -1;
+	CHECK(store_queue_del(&txn, 4, &m[1], NULL, &g, &has) == STORE_OK);
+	CHECK(has == 0);
 	memset(&is, 0, sizeof is);
 	CHECK(store_msg_walk(&txn, msg_fn, &is) == STORE_OK);
 	CHECK(is.n == 3 && strcmp(is.data[0], "c-1") == 0 &&

@@ -2,7 +2,7 @@
 /*
  * test_util.c: the keyed hash of the in-memory tables (tickd(8) says why):
  * SipHash-2-4 against the reference vectors of its authors, and a
- * per-process key that changes the hash.
+ * per-process key that changes the hash; u64_format against snprintf.
  */
 #include <stdio.h>
 #include <string.h>
@@ -82,9 +82,50 @@ test_keyed(void)
 	return (0);
 }
 
+/* One value formatted as snprintf formats it, without a NUL. */
+static int
+format_one(uint64_t v)
+{
+	char	want[32], got[32];
+	size_t	n;
+
+	snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+	memset(got, 'x', sizeof got);
+	n = u64_format(v, got);
+	if (n != strlen(want) || memcmp(got, want, n) != 0 || got[n] != 'x') {
+		printf("# %s: got %.*s\n", want, (int)n, got);
+		return (1);
+	}
+	return (0);
+}
+
+/* u64_format: every length, each side of every power of ten, the ends. */
+static int
+test_format(void)
+{
+	uint64_t	p = 1, x = 88172645463325252ULL;
+	int		i;
+
+	CHECK(format_one(0) == 0 && format_one(UINT64_MAX) == 0);
+	for (i = 0; i < 20; i++) {
+		CHECK(format_one(p - 1) == 0 && format_one(p) == 0 &&
+		    format_one(p + 1) == 0 && format_one(p * 9 + 9) == 0);
+		if (i < 19)
+			p *= 10;
+	}
+	for (i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		CHECK(format_one(x >> (i % 64)) == 0);
+	}
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "SipHash-2-4 reference vectors", test_vectors },
 	{ "hash_keyed is keyed by the process", test_keyed },
+	{ "u64_format writes what snprintf %llu writes", test_format },
 };
 
 /* Runs every test and prints TAP. */
