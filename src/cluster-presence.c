@@ -503,7 +503,7 @@ cluster_presence_tick(void)
 	if (!cl.ready || sub != NULL || srv.conf.cluster_redis == NULL ||
 	    cluster_sub_addr(&host, &port) != 0)
 		return;
-	sub = redisAsyncConnect(host, port);
+	sub = cluster_connect(host, port);
 	if (sub == NULL || sub->err) {
 		if (sub != NULL)
 			redisAsyncFree(sub);

@@ -224,7 +224,7 @@ cluster_typing_tick(void)
 
 	if (!cl.ready || tsub != NULL || cluster_sub_addr(&host, &port) != 0)
 		return;
-	tsub = redisAsyncConnect(host, port);
+	tsub = cluster_connect(host, port);
 	if (tsub == NULL || tsub->err) {
 		if (tsub != NULL)
 			redisAsyncFree(tsub);

@@ -43,30 +43,33 @@ static void	setup_start(void);
 /*
  * What this build can serve (tickd.conf(5) Cluster): Redis over plain
  * TCP, one standalone named or found through Sentinels, or a Redis
- * Cluster through its seeds.  Debian 12's hiredis 0.14 has no TLS, so
- * rediss:// is refused; a sentinel:// URL stands alone.
+ * Cluster through its seeds; or one standalone Redis over TLS, relayed
+ * by cluster-tls.c (Debian 12's hiredis 0.14 has no TLS), so rediss:// is
+ * one URL alone.  A sentinel:// URL stands alone.
  */
 int
 cluster_check(const struct conf *conf, char **cause)
 {
 	const char	*p = conf->cluster_redis;
 	size_t		 len;
-	int		 n = 0, sentinel = 0;
+	int		 n = 0, sentinel = 0, tls = 0;
 
 	if (p == NULL)
 		return (0);
 	for (p += strspn(p, " \t"); *p != '\0'; p += strspn(p, " \t")) {
 		len = strcspn(p, " \t");
-		if (strncmp(p, "rediss://", 9) == 0) {
-			*cause = xstrdup("cluster_redis: rediss:// is not "
-			    "supported: this tickd's hiredis library has no "
-			    "TLS");
-			return (-1);
-		}
+		if (strncmp(p, "rediss://", 9) == 0)
+			tls = 1;
 		if (strncmp(p, "sentinel://", 11) == 0)
 			sentinel = 1;
 		n++;
 		p += len;
+	}
+	if (tls && n > 1) {
+		*cause = xstrdup("cluster_redis: rediss:// names one "
+		    "standalone Redis: a Redis Cluster over TLS is not "
+		    "supported");
+		return (-1);
 	}
 	if (sentinel && n > 1) {
 		*cause = xstrdup("cluster_redis: a sentinel:// URL stands "
@@ -304,15 +307,19 @@ connect_cb(const redisAsyncContext *ac, int status)
 	int		 argc = 0, all = 1;
 
 	if (status != REDIS_OK) {
+		/* Not ac's: a rediss:// one is to the relay's socket. */
 		log_warnx("cluster: cannot connect to Redis %s:%d: %s",
-		    ac->c.tcp.host, ac->c.tcp.port, ac->errstr);
+		    rc->host != NULL ? rc->host : cl.addr.host, rc->host !=
+		    NULL ? rc->port : cl.addr.port, ac->errstr);
 		rc->ac = NULL;
 		if (!cl.stopping)
 			rconn_later(rc);
 		return;
 	}
 	rc->up = 1;
-	rc->backoff = 0;
+	/* The relay's socket accepts whether Redis answers or not. */
+	if (!cl.addr.tls)
+		rc->backoff = 0;
 	if (cl.addr.pass != NULL) {
 		argv[argc++] = "AUTH";
 		if (cl.addr.user != NULL)
@@ -483,7 +490,7 @@ rconn_connect(struct rconn *rc)
 		rconn_later(rc);
 		return;
 	}
-	ac = redisAsyncConnect(host, port);
+	ac = cluster_connect(host, port);
 	if (ac == NULL || ac->err) {
 		log_warnx("cluster: cannot connect to Redis %s:%d: %s",
 		    host, port, ac != NULL ? ac->errstr : "out of memory");
@@ -600,6 +607,8 @@ static void
 group_cb(redisAsyncContext *ac, void *r, void *arg)
 {
 	redisReply	*reply = r;
+	struct rconn	*o;
+	size_t		 i;
 
 	(void)arg;
 	if (!answered(ac, reply))
@@ -615,6 +624,8 @@ group_cb(redisAsyncContext *ac, void *r, void *arg)
 		log_info("cluster: Redis %s:%d up; node %s", cl.addr.host,
 		    cl.addr.port, srv.conf.node_name);
 	cl.ready = 1;
+	for (i = 0; (o = conn_at(i)) != NULL; i++)
+		o->backoff = 0;
 	hb_send();
 	cluster_stream_up();
 	cluster_presence_up();
@@ -716,6 +727,14 @@ probe_cb(redisAsyncContext *ac, void *r, void *arg)
 	}
 	if (reply->type == REDIS_REPLY_STRING &&
 	    strstr(reply->str, "cluster_enabled:1") != NULL) {
+		if (cl.addr.tls) {
+			/* The relay serves one host:port (cluster_check). */
+			log_warnx("cluster: %s:%d is a node of a Redis "
+			    "Cluster, which tickd does not support over TLS: "
+			    "Redis stays unreachable", cl.addr.host,
+			    cl.addr.port);
+			return;
+		}
 		log_info("cluster: %s:%d is a node of a Redis Cluster",
 		    cl.addr.host, cl.addr.port);
 		if (event_base_once(srv.base, -1, EV_TIMEOUT, to_slots_cb,
@@ -1031,6 +1050,10 @@ cluster_init(char **cause)
 		*cause = why;
 		return (-1);
 	}
+	if (cluster_tls_init(&why) != 0) {
+		*cause = why;
+		return (-1);
+	}
 	/* Several seeds: a Redis Cluster (tickd-cluster(7), Redis Cluster). */
 	if (v[len + strspn(v + len, " \t")] != '\0') {
 		if (cluster_slots_init(v, &why) != 0) {
@@ -1117,6 +1140,7 @@ cluster_shutdown(void)
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);
 	cluster_slots_free();
+	cluster_tls_free();
 	if (cl.ev_hb != NULL)
 		event_free(cl.ev_hb);
 	cluster_stream_free();

@@ -118,6 +118,11 @@ int	cluster_slots_map(uint64_t *, uint64_t *);
 int	cluster_sub_addr(const char **, int *);
 void	cluster_slots_free(void);
 
+/* cluster-tls.c */
+int	cluster_tls_init(char **);
+struct redisAsyncContext *cluster_connect(const char *, int);
+void	cluster_tls_free(void);
+
 /* cluster-admin.c */
 int	cluster_forget_local(const char *);
 

@@ -1010,9 +1010,12 @@ server_init(char **cause)
 		*cause = xstrdup("cannot start the event loop lag probe");
 		return (-1);
 	}
-	/* Still root, if started so: last chance to create files as such. */
+	/*
+	 * Still root, if started so: last chance to create files as such,
+	 * and to read cluster_redis_ca_file.
+	 */
 	if (priv_init(cause) != 0 || control_init(cause) != 0 ||
-	    priv_drop(cause) != 0)
+	    cluster_tls_load(cause) != 0 || priv_drop(cause) != 0)
 		return (-1);
 	if (lock_data_dir(cause) != 0 || web_init(cause) != 0)
 		return (-1);

@@ -304,6 +304,7 @@ struct cluster_stats {
 	uint64_t	rpc_timeouts;
 };
 int	cluster_check(const struct conf *, char **);
+int	cluster_tls_load(char **);	/* cluster-tls.c */
 int	cluster_init(char **);
 void	cluster_shutdown(void);
 int	cluster_on(void);

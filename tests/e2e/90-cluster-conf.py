@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # The cluster keys at start-up (tickd.conf(5) Cluster, tickd-cluster(7)):
-# tickd -t and tickd itself refuse rediss:// (no TLS in this hiredis), a
-# sentinel:// URL beside another, a cluster_redis without node_name or
-# cluster_url, and a bad node_name, and accept several redis:// URLs (Redis
-# Cluster seeds); a tickd built --without-hiredis refuses cluster_redis.
+# tickd -t accepts one rediss:// URL; tickd -t and tickd itself refuse
+# rediss:// seeds of a Redis Cluster, tickd a cluster_redis_ca_file it
+# cannot read, and tickd -t a sentinel:// URL beside another, a
+# cluster_redis without node_name or cluster_url, and a bad node_name, and
+# accept several redis:// URLs (Redis Cluster seeds); a tickd built --without-hiredis refuses cluster_redis.
 # With cluster_redis unset the cluster keys change nothing.
 
 import os
@@ -36,11 +37,22 @@ async def main(t):
     d = Daemon(cluster_redis="rediss://127.0.0.1:6379", **base)
     rc, err = check(d)
     if BUILT:
-        t.ok(rc != 0 and "rediss:// is not supported" in err and
-            "no TLS" in err, "tickd -t: rediss:// refused, no TLS", err)
+        t.ok(rc == 0, "tickd -t: one rediss:// URL is accepted", err)
+        d.conf["cluster_redis"] = \
+            '"rediss://127.0.0.1:7001 rediss://127.0.0.1:7002"'
+        rc, err = check(d)
+        t.ok(rc != 0 and "Redis Cluster over TLS is not supported" in err,
+            "tickd -t: rediss:// seeds of a Redis Cluster refused", err)
         rc, err = start_fails(d)
-        t.ok(rc != 0 and "no TLS" in err,
-            "tickd: rediss:// refused at start", err)
+        t.ok(rc != 0 and "over TLS is not supported" in err,
+            "tickd: rediss:// seeds refused at start", err)
+        d.conf["cluster_redis"] = "rediss://127.0.0.1:6379"
+        d.conf["cluster_redis_ca_file"] = os.path.join(d.dir, "none.pem")
+        rc, err = start_fails(d)
+        t.ok(rc != 0 and "cluster_redis_ca_file" in err and "none.pem" in
+            err, "tickd: a missing cluster_redis_ca_file refused at start",
+            err)
+        d.conf["cluster_redis_ca_file"] = None
         d.conf["cluster_redis"] = \
             '"redis://127.0.0.1:7001 sentinel://127.0.0.1:26379/m"'
         rc, err = check(d)
@@ -61,7 +73,7 @@ async def main(t):
         rc, err = start_fails(d)
         t.ok(rc != 0 and "without cluster support" in err,
             "tickd: cluster_redis refused at start without hiredis", err)
-        for n in (3, 4, 5):
+        for n in range(3, 8):
             t.skip(f"case {n}", "tickd built --without-hiredis")
 
     d.conf["node_name"] = None
@@ -90,4 +102,4 @@ async def main(t):
     d.cleanup()
 
 
-run(main, 9)
+run(main, 11)

@@ -33,19 +33,62 @@ def skip_unless_cluster():
         sys.exit(77)
 
 
+class TlsFiles:
+    """A CA and a certificate it signs for san (subjectAltName), made with
+    the openssl command in a temporary directory: ca, cert, key."""
+
+    def __init__(self, san="IP:127.0.0.1,DNS:localhost"):
+        self.dir = tempfile.mkdtemp(prefix="tickd-tls-")
+        self.ca = os.path.join(self.dir, "ca.pem")
+        self.cert = os.path.join(self.dir, "cert.pem")
+        self.key = os.path.join(self.dir, "key.pem")
+        cakey = os.path.join(self.dir, "ca.key")
+        csr = os.path.join(self.dir, "cert.csr")
+        ext = os.path.join(self.dir, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write(f"subjectAltName={san}\n")
+        for cmd in (
+                ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                    "2", "-subj", "/CN=tickd test CA", "-keyout", cakey,
+                    "-out", self.ca],
+                ["req", "-newkey", "rsa:2048", "-nodes", "-subj",
+                    "/CN=localhost", "-keyout", self.key, "-out", csr],
+                ["x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey",
+                    cakey, "-CAcreateserial", "-days", "2", "-extfile",
+                    ext, "-out", self.cert]):
+            subprocess.run(["openssl", *cmd], check=True,
+                capture_output=True, timeout=60)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class Redis:
     """A redis-server on a free loopback port, without persistence, so that
-    a restart comes back empty; args are more of its options."""
+    a restart comes back empty; args are more of its options.  With tls (a
+    TlsFiles), it speaks TLS only, as rediss:// names it; with password,
+    the default user needs it."""
 
-    def __init__(self, args=()):
+    def __init__(self, args=(), tls=None, password=None):
         self.dir = tempfile.mkdtemp(prefix="tickd-redis-")
         self.port = free_port()
         self.proc = None
         self.args = list(args)
+        self.tls = tls
+        self.password = password
+        if password is not None:
+            self.args += ["--requirepass", password]
 
     def start(self):
-        self.proc = subprocess.Popen([REDIS_SERVER, "--port",
-            str(self.port), "--bind", "127.0.0.1", "--save", "",
+        if self.tls is None:
+            ports = ["--port", str(self.port)]
+        else:
+            ports = ["--port", "0", "--tls-port", str(self.port),
+                "--tls-cert-file", self.tls.cert, "--tls-key-file",
+                self.tls.key, "--tls-ca-cert-file", self.tls.ca,
+                "--tls-auth-clients", "no"]
+        self.proc = subprocess.Popen([REDIS_SERVER, *ports,
+            "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", self.dir, *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
@@ -66,7 +109,12 @@ class Redis:
 
     def cmd(self, *args):
         """One command through redis-cli; its output, stripped."""
-        p = subprocess.run(["redis-cli", "-p", str(self.port), *args],
+        tls = [] if self.tls is None else ["--tls", "--cacert",
+            self.tls.ca]
+        auth = [] if self.password is None else ["--no-auth-warning",
+            "-a", self.password]
+        p = subprocess.run(["redis-cli", "-p", str(self.port), *tls,
+            *auth, *args],
             capture_output=True, timeout=10)
         if p.returncode != 0:
             raise OSError(p.stderr.decode(errors="replace"))
@@ -330,13 +378,15 @@ class Cluster:
     """Redis, three proxies and three nodes n1-n3; conf's keys (such as
     cluster_heartbeat) go into every node's configuration."""
 
-    def __init__(self, n=3, rcluster=False, replicas=False, **conf):
+    def __init__(self, n=3, rcluster=False, replicas=False, tls=None,
+            **conf):
         """With rcluster, Redis is a RedisCluster (with replicas, if
         asked), which node i reaches without a proxy: n1 and n2 name every
         master as seeds, the others one, which INFO cluster tells is a
-        Redis Cluster."""
+        Redis Cluster.  With tls (a TlsFiles), Redis speaks only TLS and
+        the nodes name it rediss:// with tls.ca as cluster_redis_ca_file."""
         self.redis = (RedisCluster(replicas=replicas) if rcluster else
-            Redis()).start()
+            Redis(tls=tls)).start()
         self.proxies = []
         self.nodes = []
         for i in range(1, n + 1):
@@ -347,8 +397,10 @@ class Cluster:
                     for q in seeds) + '"'
             else:
                 p = Proxy(self.redis.port)
-                url = f"redis://127.0.0.1:{p.port}"
+                url = f"redis{'s' if tls else ''}://127.0.0.1:{p.port}"
                 self.proxies.append(p)
+                if tls is not None:
+                    conf.setdefault("cluster_redis_ca_file", tls.ca)
             # Under valgrind the loop is many times slower: longer
             # heartbeats and timeouts, so that no node looks dead.
             c = {"cluster_retry": "2s",
