@@ -38,16 +38,6 @@ def upload(identity):
         "prekeys": [{"id": 1, "key": b64(identity + b"1")}]}
 
 
-def log_has(d, text):
-    with open(d.log_path, errors="replace") as f:
-        return text in f.read()
-
-
-def refused(d, user):
-    r = login(d, user)
-    return r.status == 409 and r.error == "name_taken"
-
-
 async def req(c, obj, timeout=10):
     await c.send(obj)
     return await c.recv_op(REPLIES, timeout * W) or {}
@@ -91,7 +81,7 @@ async def main(t):
             "n1 back: it logs the three conflicts")
         t.ok(all(tickctl(n2, "cluster", "claim", u, json_out=False).ok
             for u in NAMES), "tickctl cluster claim of the three on n2")
-        t.ok(wait_for(lambda: all(refused(n1, u) for u in NAMES), 15),
+        t.ok(wait_for(lambda: all(name_held(n1, u) for u in NAMES), 15),
             "n1 holds its accounts")
 
         a2 = await Client.connect(n2, token_for(n2, "alice", "new"),

@@ -24,16 +24,6 @@ W = 4 if VALGRIND else 1
 REPLIES = ("ok", "error", "group_info", "sent")
 
 
-def log_has(d, text):
-    with open(d.log_path, errors="replace") as f:
-        return text in f.read()
-
-
-def refused(d, user):
-    r = login(d, user)
-    return r.status == 409 and r.error == "name_taken"
-
-
 async def req(c, obj, timeout=10):
     await c.send(obj)
     return await c.recv_op(REPLIES, timeout * W) or {}
@@ -65,7 +55,7 @@ async def main(t):
             "n1 back: it logs the conflict")
         t.ok(tickctl(n2, "cluster", "claim", "zed", json_out=False).ok,
             "tickctl cluster claim zed on n2")
-        t.ok(wait_for(lambda: refused(n1, "zed"), 15),
+        t.ok(wait_for(lambda: name_held(n1, "zed"), 15),
             "n1 holds its account of zed")
 
         z = await Client.connect(n2, token_for(n2, "zed", "pc"),

@@ -25,16 +25,6 @@ skip_unless_cluster()
 need_tickctl()
 
 
-def log_has(d, text):
-    with open(d.log_path, errors="replace") as f:
-        return text in f.read()
-
-
-def refused(d, user):
-    r = login(d, user)
-    return r.status == 409 and r.error == "name_taken"
-
-
 async def main(t):
     with Cluster(login_rate=1000) as cl:
         n1, n2, n3 = cl.node(1), cl.node(2), cl.node(3)
@@ -62,7 +52,7 @@ async def main(t):
         t.ok(wait_for(lambda: log_has(n1, "name conflict: alice, homed "
             "here, is registered to node n2"), 15),
             "n1 back: its write-back finds alice n2's and logs it")
-        t.ok(wait_for(lambda: refused(n2, "alice"), 15),
+        t.ok(wait_for(lambda: name_held(n2, "alice"), 15),
             "n2's later account: login 409 name_taken")
         t.ok(log_has(n2, "node n1 keeps alice (the earlier account)"),
             "n2 logs that it holds alice")
@@ -80,7 +70,7 @@ async def main(t):
         t.ok(r.ok and "alice claimed for node n2" in r.out,
             "tickctl cluster claim alice on n2", r)
         t.eq(login(n2, "alice").status, 200, "n2's account logs in again")
-        t.ok(wait_for(lambda: refused(n1, "alice"), 15),
+        t.ok(wait_for(lambda: name_held(n1, "alice"), 15),
             "n1's account is refused now")
         t.eq(cl.redis.cmd("GET", "tickd:u:{alice}"), "n2",
             "the directory names n2")
@@ -115,7 +105,7 @@ async def main(t):
         t.ok(wait_for(lambda: cl.redis.cmd("GET", "tickd:u:{alice}") ==
             "n2" and cl.redis.cmd("HGET", "tickd:p:{alice}", "online") ==
             "1", 15), "n2 back: it writes alice back, online")
-        t.ok(refused(n1, "alice") and login(n2, "alice").status == 200,
+        t.ok(name_held(n1, "alice") and login(n2, "alice").status == 200,
             "n1 still refuses its alice, n2 lets its alice in")
         await a.close()
         await c.close()

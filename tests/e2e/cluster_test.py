@@ -19,7 +19,8 @@ import tempfile
 import threading
 import time
 
-from tickd_test import Daemon, Failure, VALGRIND, free_port, http_request
+from tickd_test import (Daemon, Failure, VALGRIND, free_port, http_request,
+    login)
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -474,6 +475,19 @@ def cluster_metric(d, name):
         if line.startswith(name + " "):
             return int(float(line.split()[1]))
     return None
+
+
+def log_has(d, text):
+    """Whether d's log holds text."""
+    with open(d.log_path, errors="replace") as f:
+        return text in f.read()
+
+
+def name_held(d, user):
+    """Whether d refuses user's logins, its account of the name held for a
+    name conflict (tickd-cluster(7))."""
+    r = login(d, user)
+    return r.status == 409 and r.error == "name_taken"
 
 
 def wait_for(pred, timeout):
