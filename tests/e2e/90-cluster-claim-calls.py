@@ -67,18 +67,7 @@ async def main(t):
             [r, rs])
         await a1.close()
 
-        cl.proxies[0].cut()
-        t.ok(wait_for(lambda: cluster_metric(n1, "tickd_cluster_redis_up")
-            == 0, 15), "n1 cut from Redis")
-        cl.restart_redis()
-        t.ok(wait_for(lambda: cl.redis.cmd("EXISTS", "tickd:alive:{n2}")
-            == "1", 15), "Redis restarted empty; n2 is set up again")
-        t.ok(all(register(n2, u).status == 201 for u in NAMES),
-            "alice, dave and erin register again on n2")
-        cl.proxies[0].restore()
-        t.ok(wait_for(lambda: all(log_has(n1, f"name conflict: {u}, homed "
-            "here, is registered to node n2") for u in NAMES), 15),
-            "n1 back: it logs the three conflicts")
+        await name_conflict(t, cl, NAMES)
         t.ok(all(tickctl(n2, "cluster", "claim", u, json_out=False).ok
             for u in NAMES), "tickctl cluster claim of the three on n2")
         t.ok(wait_for(lambda: all(name_held(n1, u) for u in NAMES), 15),

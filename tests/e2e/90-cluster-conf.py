@@ -5,6 +5,7 @@
 # cannot read, and tickd -t a sentinel:// URL beside another, a
 # cluster_redis without node_name or cluster_url, and a bad node_name, and
 # accept several redis:// URLs (Redis Cluster seeds); a tickd built --without-hiredis refuses cluster_redis.
+# tickd -t refuses a cluster_slots_refresh below 100ms or above 1h.
 # With cluster_redis unset the cluster keys change nothing.
 
 import os
@@ -91,6 +92,25 @@ async def main(t):
     t.ok(rc != 0 and "is not 1-32 bytes of [a-z0-9-]" in err,
         "a bad node_name refused", err)
 
+    # cluster_slots_refresh, from 100ms to 1h (tickd.conf(5)): each edge
+    # accepted, the value just past it refused, naming the bound; checked
+    # without cluster_redis, so in a tickd built --without-hiredis too.
+    got = {}
+    r = Daemon(name="slots")
+    for v in ("99ms", "100ms", "1h", "3601s"):
+        r.conf["cluster_slots_refresh"] = v
+        got[v] = check(r)
+    r.cleanup()
+    t.ok(got["99ms"][0] != 0 and "cluster_slots_refresh" in got["99ms"][1]
+        and "99ms is below the minimum 100ms" in got["99ms"][1],
+        "cluster_slots_refresh 99ms refused", got["99ms"])
+    t.ok(got["100ms"][0] == 0 and got["1h"][0] == 0,
+        "cluster_slots_refresh 100ms and 1h accepted", [got["100ms"],
+        got["1h"]])
+    t.ok(got["3601s"][0] != 0 and "3601s is above the maximum 1h" in
+        got["3601s"][1], "cluster_slots_refresh 3601s refused",
+        got["3601s"])
+
     # Without cluster_redis, the other keys are inert: a single node.
     s = Daemon(node_name="n1", cluster_url="http://127.0.0.1:1",
         cluster_retry="2s")
@@ -102,4 +122,4 @@ async def main(t):
     d.cleanup()
 
 
-run(main, 11)
+run(main, 14)

@@ -42,17 +42,7 @@ async def main(t):
             r.get("members", [])] == ["amy", "zed"],
             "amy on n1 makes #g with zed, both homed on n1", r)
 
-        cl.proxies[0].cut()
-        t.ok(wait_for(lambda: cluster_metric(n1, "tickd_cluster_redis_up")
-            == 0, 15), "n1 cut from Redis")
-        cl.restart_redis()
-        t.ok(wait_for(lambda: cl.redis.cmd("EXISTS", "tickd:alive:{n2}")
-            == "1", 15), "Redis restarted empty; n2 is set up again")
-        t.ok(register(n2, "zed").status == 201, "zed registers on n2")
-        cl.proxies[0].restore()
-        t.ok(wait_for(lambda: log_has(n1, "name conflict: zed, homed "
-            "here, is registered to node n2"), 15),
-            "n1 back: it logs the conflict")
+        await name_conflict(t, cl, ["zed"])
         t.ok(tickctl(n2, "cluster", "claim", "zed", json_out=False).ok,
             "tickctl cluster claim zed on n2")
         t.ok(wait_for(lambda: name_held(n1, "zed"), 15),

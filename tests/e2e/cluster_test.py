@@ -10,6 +10,7 @@ a tickd built --without-hiredis, it is skipped (TAP skip, exit 77).
 """
 
 import asyncio
+import inspect
 import os
 import shutil
 import socket
@@ -20,7 +21,7 @@ import threading
 import time
 
 from tickd_test import (Daemon, Failure, VALGRIND, free_port, http_request,
-    login)
+    login, register)
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -488,6 +489,34 @@ def name_held(d, user):
     name conflict (tickd-cluster(7))."""
     r = login(d, user)
     return r.status == 409 and r.error == "name_taken"
+
+
+async def name_conflict(t, cl, users, hook=None):
+    """The name conflict of tickd-cluster(7), Name conflicts, for users
+    with accounts on n1: n1 is cut from Redis (its proxy), Redis restarts
+    empty, users register again on n2, hook() runs (and is awaited if it
+    returns an awaitable), then n1's link comes back and n1 logs a
+    conflict for each.  Four checks; hook's value is returned."""
+    n1, n2 = cl.node(1), cl.node(2)
+    cl.proxies[0].cut()
+    t.ok(wait_for(lambda: cluster_metric(n1, "tickd_cluster_redis_up")
+        == 0, 15), "n1 cut from Redis")
+    cl.restart_redis()
+    t.ok(wait_for(lambda: cl.redis.cmd("EXISTS", "tickd:alive:{n2}")
+        == "1", 15), "Redis restarted empty; n2 is set up again")
+    st = [register(n2, u).status for u in users]
+    t.ok(st == [201] * len(users), f"{', '.join(users)}: registered "
+        "again on n2, before n1 writes its names back", st)
+    v = None
+    if hook is not None:
+        v = hook()
+        if inspect.isawaitable(v):
+            v = await v
+    cl.proxies[0].restore()
+    t.ok(wait_for(lambda: all(log_has(n1, f"name conflict: {u}, homed "
+        "here, is registered to node n2") for u in users), 15),
+        "n1 back: its write-back finds the name(s) n2's and logs each")
+    return v
 
 
 def wait_for(pred, timeout):
