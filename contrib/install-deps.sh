@@ -10,7 +10,7 @@ PACKAGES="build-essential autoconf automake pkg-config
 	libpq-dev libcurl4-openssl-dev libhiredis-dev python3 python3-websockets
 	python3-redis python3-cryptography python3-yaml
 	redis-server redis-sentinel redis-tools mandoc lmdb-utils procps
-	ca-certificates curl
+	ca-certificates curl iproute2
 	debhelper dpkg-dev fakeroot adduser bsdutils
 	postgresql nginx-light
 	clang libclang-rt-14-dev valgrind
