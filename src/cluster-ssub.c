@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +120,9 @@ sconn_wait(struct sconn *s)
 	tv.tv_sec = (time_t)(srv.conf.cluster_redis_timeout / 1000);
 	tv.tv_usec = (suseconds_t)(srv.conf.cluster_redis_timeout % 1000) *
 	    1000;
-	evtimer_add(s->timer, &tv);
+	if (evtimer_add(s->timer, &tv) != 0)
+		log_warnx("cluster: cannot time the Redis %s subscriptions",
+		    sconn_where(s));
 }
 
 /* Sends a command on s, once connected; -1 if hiredis cannot take it. */
