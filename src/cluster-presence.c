@@ -2,9 +2,9 @@
 /*
  * cluster-presence.c: presence across the nodes of a cluster
  * (tickd-cluster(7) PRESENCE).  The home of a user mirrors its presence in
- * p:{NAME} and its block set in b:{NAME}, and publishes a notice on
- * pc:{NAME}; a node with a local watcher of a user homed elsewhere
- * subscribes to that channel on a connection of its own, reads the
+ * p:{NAME} and its block set in b:{NAME}, and publishes a notice on the
+ * sharded channel pc:{NAME}; a node with a local watcher of a user homed
+ * elsewhere subscribes to that channel (cluster-ssub.c), reads the
  * mirrors on each notice, and tells its watchers what changed for each of
  * them, under v1's rules (tickd-protocol(7) BLOCKING, PRESENCE AND
  * TYPING).  A user whose home's heartbeat lapsed shows offline, last seen
@@ -21,7 +21,6 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 
 #include "tickd.h"
 #include "cluster.h"
@@ -42,7 +41,6 @@ struct rp {
 	char		 name[NAME_USER_MAX + 1];
 	int		 known;		/* fetched once */
 	int		 fetching, again;
-	int		 subscribed;
 	int		 stale;		/* shown offline while Redis was not */
 	struct pstate	 st;
 };
@@ -85,14 +83,12 @@ struct snap {
 
 static LIST_HEAD(, rp)		 rps = LIST_HEAD_INITIALIZER(rps);
 static TAILQ_HEAD(, bchange)	 bchanges = TAILQ_HEAD_INITIALIZER(bchanges);
-static redisAsyncContext	*sub;	/* the SUBSCRIBE connection */
-static int			 sub_up;
 static int			 pres_up;	/* Redis answers, as told here */
 
 static void	fetch_start(const char *, void (*)(struct fetch *, int),
 		    void *, const char *);
 static void	fetch_next(struct fetch *);
-static void	sub_cb(redisAsyncContext *, void *, void *);
+static void	rp_notice(void *, const char *, size_t);
 static void	dirty_flush(void);
 
 /* The watched remote user called name, or NULL. */
@@ -192,23 +188,17 @@ cluster_presence_view(const char *viewer, const char *target, int *online,
 	snap_view(&s, viewer, online, last_seen);
 }
 
-/*
- * Sends SUBSCRIBE or UNSUBSCRIBE of name's channel, if connected.  Plain
- * PUBLISH and SUBSCRIBE: hiredis 0.14 cannot SSUBSCRIBE (tickd-cluster(7)
- * CAVEATS).
- */
+/* r's channel pc:{NAME} (SSUBSCRIBE) or its end (SUNSUBSCRIBE). */
 static void
-sub_cmd(const char *cmd, const char *name)
+rp_channel(struct rp *r, int on)
 {
-	const char	*argv[2];
-	char		*key;
+	char	*key;
 
-	if (sub == NULL || !sub_up)
-		return;
-	key = cluster_k("pc", name);
-	argv[0] = cmd;
-	argv[1] = key;
-	redisAsyncCommandArgv(sub, sub_cb, NULL, 2, argv, NULL);
+	key = cluster_k("pc", r->name);
+	if (on)
+		cluster_ssub_add(key, rp_notice, r);
+	else
+		cluster_ssub_del(key);
 	free(key);
 }
 
@@ -262,6 +252,18 @@ rp_refetch(struct rp *r)
 }
 
 /*
+ * A notice on r's channel, or the channel subscribed (again), when
+ * notices may have been missed: r's mirrors are read again.
+ */
+static void
+rp_notice(void *arg, const char *msg, size_t len)
+{
+	(void)msg;
+	(void)len;
+	rp_refetch(arg);
+}
+
+/*
  * A local connection watches target, which has no account here: its
  * channel is subscribed to and its mirrors read.  1 when the watcher is
  * told once they are read (or was told already), 0 when it must be told
@@ -276,9 +278,8 @@ cluster_presence_watch(const char *target)
 		r = xcalloc(1, sizeof *r);
 		strlcpy(r->name, target, sizeof r->name);
 		LIST_INSERT_HEAD(&rps, r, entry);
+		rp_channel(r, 1);
 		if (pres_up) {
-			sub_cmd("SUBSCRIBE", target);
-			r->subscribed = sub_up;
 			rp_refetch(r);
 			/* A reading that failed at once told the watcher. */
 			if (r->known)
@@ -299,8 +300,7 @@ cluster_presence_unwatch(const char *target)
 
 	if ((r = rp_find(target)) == NULL)
 		return;
-	if (r->subscribed)
-		sub_cmd("UNSUBSCRIBE", target);
+	rp_channel(r, 0);
 	LIST_REMOVE(r, entry);
 	pstate_clear(&r->st);
 	free(r);
@@ -427,92 +427,13 @@ fetch_start(const char *name, void (*fn)(struct fetch *, int), void *arg,
 	fetch_next(f);
 }
 
-/* A message on the SUBSCRIBE connection: a notice names its user. */
-static void
-sub_cb(redisAsyncContext *ac, void *rr, void *arg)
-{
-	const redisReply	*msg;
-	struct rp		*r;
-
-	(void)ac;
-	(void)arg;
-	if ((msg = cluster_sub_payload(rr)) == NULL)
-		return;
-	if ((r = rp_find(msg->str)) != NULL)
-		rp_refetch(r);
-}
-
-/* The SUBSCRIBE connection went: it is made again at a heartbeat. */
-static void
-sub_disconnect_cb(const redisAsyncContext *ac, int status)
-{
-	struct rp	*r;
-
-	(void)ac;
-	(void)status;
-	sub = NULL;
-	sub_up = 0;
-	LIST_FOREACH(r, &rps, entry)
-		r->subscribed = 0;
-}
-
 /*
- * The SUBSCRIBE connection is up: AUTH, then one SUBSCRIBE per watched
- * user, whose mirrors are read again.
- */
-static void
-sub_connect_cb(const redisAsyncContext *ac, int status)
-{
-	struct rp	*r;
-	const char	*argv[3];
-	int		 argc = 0;
-
-	(void)ac;
-	if (status != REDIS_OK) {
-		sub = NULL;
-		return;
-	}
-	sub_up = 1;
-	if (cl.addr.pass != NULL) {
-		argv[argc++] = "AUTH";
-		if (cl.addr.user != NULL)
-			argv[argc++] = cl.addr.user;
-		argv[argc++] = cl.addr.pass;
-		redisAsyncCommandArgv(sub, NULL, NULL, argc, argv, NULL);
-	}
-	LIST_FOREACH(r, &rps, entry) {
-		if (!r->subscribed) {
-			sub_cmd("SUBSCRIBE", r->name);
-			r->subscribed = 1;
-			rp_refetch(r);
-		}
-	}
-}
-
-/*
- * At each heartbeat while Redis answers: the mirrors not written yet are,
- * and the SUBSCRIBE connection is made if it is not there.
+ * At each heartbeat while Redis answers: the mirrors not written yet are.
  */
 void
 cluster_presence_tick(void)
 {
-	const char	*host;
-	int		 port;
-
 	dirty_flush();
-	if (!cl.ready || sub != NULL || srv.conf.cluster_redis == NULL ||
-	    cluster_sub_addr(&host, &port) != 0)
-		return;
-	sub = cluster_connect(host, port);
-	if (sub == NULL || sub->err) {
-		if (sub != NULL)
-			redisAsyncFree(sub);
-		sub = NULL;
-		return;
-	}
-	redisLibeventAttach(sub, srv.base);
-	redisAsyncSetConnectCallback(sub, sub_connect_cb);
-	redisAsyncSetDisconnectCallback(sub, sub_disconnect_cb);
 }
 
 /* Tells r's watchers what changes when the world of snapshot s0 changes. */
@@ -547,15 +468,10 @@ cluster_presence_down(void)
 	struct rp	*r;
 	struct snap	 s;
 
-	if (sub != NULL)
-		redisAsyncFree(sub);
-	sub = NULL;
-	sub_up = 0;
 	if (!pres_up)
 		return;
 	pres_up = 0;
 	LIST_FOREACH(r, &rps, entry) {
-		r->subscribed = 0;
 		r->stale = 1;
 		snap_now(&s, &r->st, 1);
 		s.up = 1;
@@ -634,7 +550,10 @@ dirty_cmd(const char *user, int argc, const char **argv)
 	return (0);
 }
 
-/* Publishes a notice of user's on pc:{NAME}: its mirrors changed. */
+/*
+ * Publishes a notice of user's with SPUBLISH on pc:{NAME}: its mirrors
+ * changed.  rconn_cmd routes it by the channel, argv[1], as by a key.
+ */
 static void
 notice(const char *user)
 {
@@ -642,10 +561,10 @@ notice(const char *user)
 	char		*key;
 
 	key = cluster_k("pc", user);
-	argv[0] = "PUBLISH";
+	argv[0] = "SPUBLISH";
 	argv[1] = key;
 	argv[2] = user;
-	rconn_cmd(&cl.cmd, cluster_logged_cb, "PUBLISH", 0, 3, argv, NULL);
+	rconn_cmd(&cl.cmd, cluster_logged_cb, "SPUBLISH", 0, 3, argv, NULL);
 	free(key);
 }
 
@@ -942,9 +861,6 @@ cluster_presence_free(void)
 	struct rp	*r;
 	struct bchange	*b;
 
-	if (sub != NULL)
-		redisAsyncFree(sub);
-	sub = NULL;
 	while ((r = LIST_FIRST(&rps)) != NULL) {
 		LIST_REMOVE(r, entry);
 		pstate_clear(&r->st);

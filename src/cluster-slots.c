@@ -544,27 +544,20 @@ cluster_slots_conn(size_t i)
 }
 
 /*
- * Where a SUBSCRIBE connection goes: any master up of a Redis Cluster,
- * which carries PUBLISH to every node, else the one Redis.  -1 if none.
+ * The master that owns slot, where a channel of that slot is subscribed
+ * (tickd-cluster(7), Channels).  -1 if none is known.
  */
 int
-cluster_sub_addr(const char **host, int *port)
+cluster_slots_owner(unsigned slot, const char **host, int *port)
 {
-	size_t	i;
+	uint16_t	i;
 
-	if (!sl.on) {
-		*host = cl.addr.host;
-		*port = cl.addr.port;
-		return (*host == NULL ? -1 : 0);
-	}
-	for (i = 0; i < sl.nm; i++) {
-		if (sl.m[i]->inmap && sl.m[i]->c[0].up) {
-			*host = sl.m[i]->host;
-			*port = sl.m[i]->port;
-			return (0);
-		}
-	}
-	return (-1);
+	if (slot >= CLUSTER_SLOTS || (i = sl.slot[slot]) == NO_MASTER ||
+	    i >= sl.nm || !sl.m[i]->inmap)
+		return (-1);
+	*host = sl.m[i]->host;
+	*port = sl.m[i]->port;
+	return (0);
 }
 
 /*

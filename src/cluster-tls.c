@@ -375,6 +375,16 @@ cluster_connect(const char *host, int port)
 	return (redisAsyncConnectUnix(tb.path));
 }
 
+/*
+ * The relay's socket, where cluster-ssub.c connects as hiredis does, with
+ * rediss://; NULL otherwise.
+ */
+const char *
+cluster_tls_path(void)
+{
+	return (tb.lev != NULL ? tb.path : NULL);
+}
+
 /* At shutdown: the relayed connections, the socket and its directory. */
 void
 cluster_tls_free(void)

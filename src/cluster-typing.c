@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cluster-typing.c: typing across the nodes of a cluster (tickd-cluster(7),
- * Typing across nodes).  Typing to a user homed elsewhere is published on
- * its home's channel t:{NODE}; each node subscribes to its own channel on
- * a connection of its own, and hands what comes to proto_typing_deliver,
+ * Typing across nodes).  Typing to a user homed elsewhere is published
+ * with SPUBLISH on its home's sharded channel t:{NODE}; each node
+ * subscribes to its own channel (cluster-ssub.c), and hands what comes to
+ * proto_typing_deliver,
  * which applies v1's block check.  Pub/sub keeps nothing: typing travels
  * at most once, and is dropped while Redis is unreachable.
  */
@@ -15,12 +16,11 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 
 #include "tickd.h"
 #include "cluster.h"
 
-static redisAsyncContext	*tsub;	/* the SUBSCRIBE connection */
+static int	subscribed;	/* to t:{NODE}, with cluster_ssub_add */
 
 /* A lookup of a recipient's home under way, and what to publish. */
 struct tlook {
@@ -32,8 +32,7 @@ struct tlook {
 /*
  * Publishes typing from from to to, a user or a group, on node's channel;
  * users, if not NULL, names the group's members there it is relayed to.
- * Plain PUBLISH: hiredis 0.14 cannot SSUBSCRIBE (tickd-cluster(7)
- * CAVEATS).
+ * rconn_cmd routes SPUBLISH by the channel, argv[1], as by a key.
  */
 static void
 publish(const char *node, const char *from, const char *to,
@@ -54,11 +53,11 @@ publish(const char *node, const char *from, const char *to,
 	if (msg == NULL)
 		return;
 	key = cluster_k("t", node);
-	argv[0] = "PUBLISH";
+	argv[0] = "SPUBLISH";
 	argv[1] = key;
 	argv[2] = msg;
 	/* Down: the typing is dropped, which at most once allows. */
-	rconn_cmd(&cl.cmd, cluster_logged_cb, "PUBLISH", 0, 3, argv, NULL);
+	rconn_cmd(&cl.cmd, cluster_logged_cb, "SPUBLISH", 0, 3, argv, NULL);
 	free(key);
 	free(msg);
 }
@@ -124,34 +123,32 @@ cluster_typing_group(const char *node, const char *from, const char *group,
 }
 
 /*
- * A message on the SUBSCRIBE connection: typing from another node to a
- * user of this one, checked as if it came from a connection here; to a
- * group homed here, fanned out as from a member here; relayed by a
- * group's home, for the members it names.
+ * A message on this node's channel: typing from another node to a user
+ * of this one, checked as if it came from a connection here; to a group
+ * homed here, fanned out as from a member here; relayed by a group's
+ * home, for the members it names.  Nothing for the channel subscribed
+ * (again): typing missed meanwhile is lost, which at most once allows.
  */
 static void
-tsub_cb(redisAsyncContext *ac, void *rr, void *arg)
+typing_msg(void *arg, const char *msg, size_t len)
 {
-	const redisReply	*reply = rr, *msg;
-	struct txn		 txn;
-	json_t			*obj, *users;
-	const char		*from, *to, *state;
-	int			 group;
+	struct txn	 txn;
+	json_t		*obj, *users;
+	const char	*from, *to, *state;
+	int		 group;
 
-	(void)ac;
 	(void)arg;
-	if ((msg = cluster_sub_payload(reply)) == NULL)
+	if (msg == NULL)
 		return;
-	obj = json_loadb(msg->str, msg->len, 0, NULL);
+	obj = json_loadb(msg, len, 0, NULL);
 	if (obj == NULL || json_unpack(obj, "{s:s,s:s,s:s}", "from", &from,
 	    "to", &to, "state", &state) != 0 ||
 	    !valid_user(from, strlen(from)) || !((group = to[0] == '#') ?
 	    valid_group(to, strlen(to)) : valid_user(to, strlen(to))) ||
 	    (strcmp(state, "composing") != 0 &&
 	    strcmp(state, "paused") != 0)) {
-		log_warnx("cluster: a bad typing notice on %s",
-		    reply->element[1]->type == REDIS_REPLY_STRING ?
-		    reply->element[1]->str : "?");
+		log_warnx("cluster: a bad typing notice on this node's "
+		    "channel");
 		json_decref(obj);
 		return;
 	}
@@ -172,82 +169,19 @@ tsub_cb(redisAsyncContext *ac, void *rr, void *arg)
 	json_decref(obj);
 }
 
-/* The SUBSCRIBE connection went: it is made again at a heartbeat. */
-static void
-tsub_disconnect_cb(const redisAsyncContext *ac, int status)
-{
-	(void)ac;
-	(void)status;
-	tsub = NULL;
-}
-
-/* The SUBSCRIBE connection is up: AUTH, then this node's channel. */
-static void
-tsub_connect_cb(const redisAsyncContext *ac, int status)
-{
-	const char	*argv[3];
-	char		*key;
-	int		 argc = 0;
-
-	(void)ac;
-	if (status != REDIS_OK) {
-		tsub = NULL;
-		return;
-	}
-	if (cl.addr.pass != NULL) {
-		argv[argc++] = "AUTH";
-		if (cl.addr.user != NULL)
-			argv[argc++] = cl.addr.user;
-		argv[argc++] = cl.addr.pass;
-		if (redisAsyncCommandArgv(tsub, NULL, NULL, argc, argv,
-		    NULL) != REDIS_OK)
-			log_warnx("cluster: cannot send AUTH for typing");
-	}
-	key = cluster_k("t", srv.conf.node_name);
-	argv[0] = "SUBSCRIBE";
-	argv[1] = key;
-	if (redisAsyncCommandArgv(tsub, tsub_cb, NULL, 2, argv, NULL) !=
-	    REDIS_OK)
-		log_warnx("cluster: cannot SUBSCRIBE %s", key);
-	free(key);
-}
-
 /*
- * At each heartbeat while Redis answers: the SUBSCRIBE connection is
- * made if it is not there.
+ * At the first heartbeat while Redis answers: this node's channel is
+ * subscribed to, and stays so (cluster-ssub.c subscribes again).
  */
 void
 cluster_typing_tick(void)
 {
-	const char	*host;
-	int		 port;
+	char	*key;
 
-	if (!cl.ready || tsub != NULL || cluster_sub_addr(&host, &port) != 0)
+	if (subscribed)
 		return;
-	tsub = cluster_connect(host, port);
-	if (tsub == NULL || tsub->err) {
-		if (tsub != NULL)
-			redisAsyncFree(tsub);
-		tsub = NULL;
-		return;
-	}
-	if (redisLibeventAttach(tsub, srv.base) != REDIS_OK) {
-		redisAsyncFree(tsub);
-		tsub = NULL;
-		return;
-	}
-	redisAsyncSetConnectCallback(tsub, tsub_connect_cb);
-	redisAsyncSetDisconnectCallback(tsub, tsub_disconnect_cb);
-}
-
-/*
- * Redis is unreachable, or the node stops: the SUBSCRIBE connection goes
- * (a heartbeat makes it again once Redis answers).
- */
-void
-cluster_typing_down(void)
-{
-	if (tsub != NULL)
-		redisAsyncFree(tsub);
-	tsub = NULL;
+	key = cluster_k("t", srv.conf.node_name);
+	cluster_ssub_add(key, typing_msg, NULL);
+	free(key);
+	subscribed = 1;
 }

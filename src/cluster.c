@@ -94,9 +94,9 @@ cluster_redis_up(void)
 }
 
 /*
- * The payload of a message on a SUBSCRIBE connection (presence, typing,
- * Sentinel's +switch-master); NULL for anything else: a confirmation of
- * the subscription, an error, or the end of a lost connection.
+ * The payload of a message on a SUBSCRIBE connection (Sentinel's
+ * +switch-master); NULL for anything else: a confirmation of the
+ * subscription, an error, or the end of a lost connection.
  */
 const redisReply *
 cluster_sub_payload(const redisReply *reply)
@@ -274,7 +274,7 @@ disconnect_cb(const redisAsyncContext *ac, int status)
 	cl.setup_running = 0;
 	cluster_stream_down(rc == &cl.rd);
 	cluster_presence_down();
-	cluster_typing_down();
+	cluster_ssub_down();
 	/* The others go too, so that all start afresh. */
 	snprintf(why, sizeof why, "the %s connection went", rc->name);
 	for (i = 0; (o = conn_at(i)) != NULL; i++) {
@@ -846,6 +846,7 @@ hb_send(void)
 		cluster_presence_tick();
 		cluster_groups_tick();
 		cluster_typing_tick();
+		cluster_ssub_tick();
 		cluster_names_tick();
 		cluster_sentinel_tick();
 	}
@@ -1135,7 +1136,7 @@ cluster_shutdown(void)
 	cluster_rpc_free();
 	cluster_presence_free();
 	cluster_groups_free();
-	cluster_typing_down();
+	cluster_ssub_free();
 	cluster_sentinel_free();
 	rconn_free(&cl.rd);
 	rconn_free(&cl.cmd);

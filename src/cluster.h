@@ -44,6 +44,9 @@ struct cluster {
 };
 extern struct cluster	cl;
 
+/* A message on a channel of cluster_ssub_add's (NUL-terminated), or NULL. */
+typedef void cluster_ssub_fn(void *, const char *, size_t);
+
 /* cluster.c */
 int	rconn_cmd(struct rconn *, redisCallbackFn *, void *, uint64_t, int,
 	    const char **, const size_t *);
@@ -94,7 +97,6 @@ void	cluster_groups_writeback(struct txn *);
 void	cluster_groups_free(void);
 /* cluster-typing.c */
 void	cluster_typing_tick(void);
-void	cluster_typing_down(void);
 
 /* cluster-names.c */
 int	cluster_names_writeback(struct txn *, const char *,
@@ -115,13 +117,21 @@ int	cluster_slots_cmd(int, redisCallbackFn *, void *, uint64_t, int,
 	    const char **, const size_t *);
 struct rconn *cluster_slots_conn(size_t);
 int	cluster_slots_map(uint64_t *, uint64_t *);
-int	cluster_sub_addr(const char **, int *);
+int	cluster_slots_owner(unsigned, const char **, int *);
 void	cluster_slots_free(void);
 
 /* cluster-tls.c */
 int	cluster_tls_init(char **);
 struct redisAsyncContext *cluster_connect(const char *, int);
+const char *cluster_tls_path(void);
 void	cluster_tls_free(void);
+
+/* cluster-ssub.c */
+void	cluster_ssub_add(const char *, cluster_ssub_fn *, void *);
+void	cluster_ssub_del(const char *);
+void	cluster_ssub_tick(void);
+void	cluster_ssub_down(void);
+void	cluster_ssub_free(void);
 
 /* cluster-admin.c */
 int	cluster_forget_local(const char *);

@@ -5,7 +5,9 @@
 # and unknown names are unavailable), Redis restarted empty and Redis
 # flushed (the directory comes back, nothing is lost), a node SIGKILLed
 # (the outbox for it rises, then falls to 0 once it is back), and one
-# node's link cut at its proxy.
+# node's link cut at its proxy; after Redis's restart and the cut, the
+# nodes SSUBSCRIBE their typing channels again (tickd-cluster(7),
+# Channels) and typing crosses nodes.
 
 import os
 import sys
@@ -38,6 +40,18 @@ async def got(t, b, ids, what, timeout=20):
     extra = await b.expect_nothing(1.0, "msg")
     seen += [m.get("id") for m in extra]
     t.ok(sorted(seen) == sorted(ids), what, seen)
+
+
+async def typing_crosses(t, cl, frm, to, who, node, what):
+    """frm's typing reaches to, user who of node, whose channel is
+    subscribed (again)."""
+    ch = f"tickd:t:{{{node}}}"
+    ok = wait_for(lambda: shard_numsub(cl.redis.port, ch) == 1, 10)
+    await frm.send({"op": "typing", "to": who, "state": "composing"})
+    f = await to.recv_op("typing", 10)
+    t.ok(ok and f is not None and f.get("state") == "composing",
+        f"{what}: {node} SSUBSCRIBEs {ch} again, and typing to {who} "
+        "arrives", f)
 
 
 async def main(t):
@@ -85,6 +99,7 @@ async def main(t):
             "the directory is written back")
         r = register(n3, "alice")
         t.eq(r.status, 409, "alice is taken again across the cluster")
+        await typing_crosses(t, cl, a, b, "bob", "n2", "Redis back empty")
 
         # FLUSHALL while a message is in flight.
         await send(t, a, "bob", "flush1", "alice to bob")
@@ -123,8 +138,9 @@ async def main(t):
         await send(t, a, "bob", "cut1", "n1 cut off, alice to bob")
         cl.proxies[0].restore()
         await got(t, b, ["cut1"], "link back: bob gets it", timeout=30)
+        await typing_crosses(t, cl, b, a, "alice", "n1", "n1's link back")
         for x in (a, b, c):
             await x.close()
 
 
-run(main, 30, timeout=240)
+run(main, 32, timeout=240)

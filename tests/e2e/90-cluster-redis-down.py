@@ -6,7 +6,9 @@
 # again, then Redis frozen with SIGSTOP (connections stay open, commands
 # go unanswered) and thawed.  The outage lasts TICKD_REDIS_DOWN seconds (5
 # by default; 60 for the long run); the round trips of local sends
-# before and during it are printed, bounded only loosely.
+# before and during it are printed, bounded only loosely.  After each
+# outage the nodes SSUBSCRIBE their channels again (tickd-cluster(7),
+# Channels), and typing crosses nodes.
 
 import os
 import signal
@@ -136,6 +138,23 @@ async def outage(t, cl, a, b, c, how):
         RETRY), f"Redis {how}: n1's outbox is empty again")
 
 
+async def crossing(t, cl, a, b, how):
+    """Once Redis is back: n2's typing channel and n1's of bob's presence
+    are subscribed again, and alice's typing reaches bob."""
+    port = cl.redis.port
+    ok = wait_for(lambda: shard_numsub(port, "tickd:t:{n2}") == 1 and
+        shard_numsub(port, "tickd:pc:{bob}") == 1, 10)
+    t.ok(ok, f"Redis {how}, back: n2 SSUBSCRIBEs tickd:t:{{n2}} again, "
+        "n1 tickd:pc:{bob}", [shard_numsub(port, "tickd:t:{n2}"),
+        shard_numsub(port, "tickd:pc:{bob}")])
+    r = await a.request({"op": "typing", "to": "bob", "state": "composing",
+        "ref": how})
+    f = await b.recv_op("typing", 5 * W)
+    t.ok(r == {"op": "ok", "ref": how} and f == {"op": "typing",
+        "from": "alice", "state": "composing"},
+        f"Redis {how}, back: alice's typing reaches bob", [r, f])
+
+
 async def main(t):
     # Straight to Redis, not through the helper's proxies: a proxy
     # accepts a connection even while Redis is down, which would hide
@@ -158,12 +177,18 @@ async def main(t):
         seen, _ = await bob_gets(b, cross, time.monotonic() + 5 * W)
         t.ok(not bad and sorted(seen) == sorted(cross),
             "Redis up: local and cross-node traffic flows", [bad, seen])
+        await a.send({"op": "subscribe", "users": ["bob"]})
+        f = await a.recv_op("presence", 10 * W)
+        t.ok(f is not None and f.get("online") is True,
+            "alice on n1 watches bob on n2: online", f)
 
         await outage(t, cl, a, b, c, "stopped")
         cl.wait_up()
+        await crossing(t, cl, a, b, "stopped")
         await outage(t, cl, a, b, c, "frozen")
+        await crossing(t, cl, a, b, "frozen")
         for x in (a, b, c):
             await x.close()
 
 
-run(main, 13, timeout=90 + 4 * DOWN * W)
+run(main, 18, timeout=90 + 4 * DOWN * W)

@@ -5,7 +5,9 @@
 # count Redis as unreachable, ask for the slot map again until its replica
 # has taken over, connect to it and resend what was not confirmed.  Every
 # message arrives once, every receipt comes back, the outboxes drain, and
-# names registered before are still taken.
+# names registered before are still taken.  n2's typing channel, of the
+# same slot, is subscribed again at the new master, and typing and
+# presence cross nodes again.
 
 import asyncio
 import os
@@ -51,8 +53,27 @@ async def main(t):
         r = register(n3, "bob")
         t.ok(r.status == 409 and r.error == "name_taken",
             "bob is still taken, on n3", r)
+        t2 = "tickd:t:{n2}"
+        t.ok(wait_for(lambda: shard_numsub(rc.owner(t2), t2) == 1, 10),
+            f"n2 SSUBSCRIBEs {t2} again, at {rc.owner(t2)}")
+        r = await a.request({"op": "typing", "to": "bob",
+            "state": "composing", "ref": 1})
+        f = await b.recv_op("typing", 5 * W)
+        t.ok(r == {"op": "ok", "ref": 1} and f == {"op": "typing",
+            "from": "alice", "state": "composing"},
+            "alice's typing reaches bob through the new master", [r, f])
+        await b.send({"op": "subscribe", "users": ["alice"]})
+        f = await b.recv_op("presence", 10 * W)
+        t.ok(f is not None and f.get("online") is True,
+            "bob on n2 watches alice on n1: online", f)
+        await a.close()
+        f = await b.recv_op("presence", 10 * W)
+        t.ok(f is not None and f.get("online") is False,
+            "alice goes: bob sees her offline", f)
+        a = await Client.connect(n1, token_for(n1, "alice", "phone"),
+            name="alice")
         for cli in (a, b):
             await cli.close()
 
 
-run(main, 9, timeout=300)
+run(main, 13, timeout=300)

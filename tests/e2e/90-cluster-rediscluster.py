@@ -4,11 +4,14 @@
 # INFO cluster tells is a Redis Cluster.  Names are unique across the
 # nodes, presence and typing cross nodes, a 1:1 message crosses nodes and
 # its receipts come back, a group has members on the three nodes; the keys
-# are spread over the masters; #g's mirror follows a change made while its
+# are spread over the masters; each node's SSUBSCRIBE of a channel goes to
+# the master of its slot; #g's mirror follows a change made while its
 # slot moves.  Then the slot of n2's stream, and that of n1's, move to
 # another master (IMPORTING, MIGRATING, MIGRATE, SETSLOT NODE, as
 # redis-cli --cluster reshard does) while alice on n1 sends to bob on n2:
-# every message arrives once, every receipt comes back.  Then
+# every message arrives once, every receipt comes back, and the nodes'
+# typing channels, moved with them, are subscribed at their new master;
+# so is bob's presence channel once its slot moves.  Then
 # the slot of n3's stream moves while n3's reader blocks on it.  A slot
 # that holds no key moves, and each node learns of it from its periodic
 # refresh of the slot map (cluster_slots_refresh 1s here), which
@@ -81,8 +84,19 @@ async def main(t):
             f3 is not None and f3.get("online") is True,
             "bob connects on n2: both see him online", [f1, f3])
 
-        # Typing across nodes, through PUBLISH on one master and SUBSCRIBE
-        # on another.
+        # tickd-cluster(7), Channels: SSUBSCRIBE at the slot's master.
+        pc = "tickd:pc:{bob}"
+        t.ok(wait_for(lambda: shard_numsub(rc.owner(pc), pc) == 2, 5),
+            f"n1 and n3 SSUBSCRIBE {pc} at its master {rc.owner(pc)}",
+            shard_numsub(rc.owner(pc), pc))
+        tch = {n: f"tickd:t:{{{n}}}" for n in ("n1", "n2", "n3")}
+        t.ok(all(shard_numsub(rc.owner(ch), ch) == 1 for ch in
+            tch.values()), "each node SSUBSCRIBEs its typing channel at "
+            "its slot's master", {ch: (rc.owner(ch), shard_numsub(
+            rc.owner(ch), ch)) for ch in tch.values()})
+
+        # Typing across nodes, through SPUBLISH and SSUBSCRIBE at the
+        # master of n2's channel.
         r = await c.request({"op": "typing", "to": "bob",
             "state": "composing", "ref": 2})
         f = await b.recv_op("typing", 5 * W)
@@ -196,6 +210,41 @@ async def main(t):
         t.ok(s is not None and s.get("op") == "sent" and m is not None and
             m.get("id") == "after", "a message after the moves arrives", m)
 
+        # The typing channels of n2 and n1 moved with the streams' slots
+        # (the same hash tag): Redis told n2 and n1 sunsubscribe, and they
+        # subscribed again at the new masters.
+        t.ok(wait_for(lambda: shard_numsub(dst, tch["n2"]) == 1 and
+            shard_numsub(dst1, tch["n1"]) == 1, 10) and shard_numsub(src,
+            tch["n2"]) == 0, f"{tch['n2']} and {tch['n1']} subscribed "
+            f"again at {dst} and {dst1}", [shard_numsub(dst, tch["n2"]),
+            shard_numsub(dst1, tch["n1"]), shard_numsub(src, tch["n2"])])
+        r = await c.request({"op": "typing", "to": "bob",
+            "state": "paused", "ref": 9})
+        f = await b.recv_op("typing", 5 * W)
+        t.ok(r == {"op": "ok", "ref": 9} and f == {"op": "typing",
+            "from": "carol", "state": "paused"},
+            "carol's typing reaches bob after the move", [r, f])
+
+        # bob's presence channel moves while alice and carol watch him.
+        psrc = rc.owner(pc)
+        pdst = [p for p in rc.ports if p != psrc][0]
+        await asyncio.to_thread(rc.migrate_slot, int(rc.cmd_at(psrc,
+            "CLUSTER", "KEYSLOT", pc)), psrc, pdst)
+        t.ok(wait_for(lambda: shard_numsub(pdst, pc) == 2, 10) and
+            shard_numsub(psrc, pc) == 0, f"{pc} moves from {psrc} to "
+            f"{pdst}: n1 and n3 subscribe again there",
+            [shard_numsub(pdst, pc), shard_numsub(psrc, pc)])
+        while await a.recv_op("presence", 0.5 * W):
+            pass
+        await b.close()
+        f = await a.recv_op("presence", 10 * W)
+        t.ok(f is not None and f.get("online") is False,
+            "bob goes: alice sees him offline, through the new master", f)
+        b = await Client.connect(n2, tb, name="bob")
+        f = await a.recv_op("presence", 10 * W)
+        t.ok(f is not None and f.get("online") is True,
+            "bob back: alice sees him online", f)
+
         # n3's stream moves while nothing comes to it: of its reader's two
         # reads, the one blocked there is told the key is gone, and the
         # next goes to the new master.
@@ -267,4 +316,4 @@ async def main(t):
             await cli.close()
 
 
-run(main, 35, timeout=240)
+run(main, 42, timeout=240)

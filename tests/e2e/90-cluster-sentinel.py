@@ -6,7 +6,8 @@
 # (the nodes follow, and hear +switch-master); then the new master
 # SIGKILLed and the old one promoted back.  Every message sent before, between,
 # during and after the failovers reaches bob once; a name registers on
-# the last master.  Skipped (77) without redis-sentinel.
+# the last master.  After each failover n2 SSUBSCRIBEs its typing channel
+# at the new master (tickd-cluster(7), Channels), and typing crosses.  Skipped (77) without redis-sentinel.
 
 import os
 import shutil
@@ -117,6 +118,17 @@ def logged(d, text):
         return text in f.read()
 
 
+async def typing_at(t, r, a, b, what):
+    """n2's typing channel is subscribed at r, and alice's typing reaches
+    bob."""
+    ok = wait_for(lambda: shard_numsub(r.port, "tickd:t:{n2}") == 1, 15)
+    await a.send({"op": "typing", "to": "bob", "state": "paused"})
+    f = await b.recv_op("typing", 10 * W)
+    t.ok(ok and f == {"op": "typing", "from": "alice", "state": "paused"},
+        f"{what}: n2 SSUBSCRIBEs tickd:t:{{n2}} there, and alice's typing "
+        "reaches bob", [shard_numsub(r.port, "tickd:t:{n2}"), f])
+
+
 async def main(t):
     ra = Redis().start()
     rb = Redis(["--replicaof", "127.0.0.1", str(ra.port)]).start()
@@ -175,6 +187,7 @@ async def main(t):
         seen = await bob_gets(b, manual, 20)
         t.eq(sorted(seen), sorted(manual),
             "bob gets them, once each, through the new master")
+        await typing_at(t, rb, a, b, "the new master")
 
         # The new master killed: the Sentinels promote the old one back.
         t.ok(wait_for(lambda: all(str(ra.port) in s.cmd("SENTINEL",
@@ -198,6 +211,7 @@ async def main(t):
             "a registration on n2 goes to the new master")
         t.eq(ra.cmd("GET", "tickd:u:{carol}"), "n2",
             "whose directory has it")
+        await typing_at(t, ra, a, b, "the old master promoted back")
         await a.close()
         await b.close()
     finally:
@@ -209,4 +223,4 @@ async def main(t):
         ra.cleanup()
 
 
-run(main, 20, timeout=180)
+run(main, 22, timeout=180)

@@ -2,7 +2,8 @@
 # rediss:// (tickd-cluster(7), TLS): two nodes reach a redis-server that
 # speaks only TLS through tickd's relay, whose socket sits in a 0700
 # directory of data_dir removed at exit; alice on n1 sends bob on n2, and
-# the receipt comes back; one started as root for nobody too.  A node whose cluster_redis_ca_file names
+# the receipt comes back; each node SSUBSCRIBEs its typing channel over
+# TLS and alice's typing reaches bob; one started as root for nobody too.  A node whose cluster_redis_ca_file names
 # another CA logs the failed verification, reports Redis down, and still
 # serves its own users; one whose URL names an address the certificate
 # does not logs the mismatch, and reaches Redis by the name it does, with
@@ -54,6 +55,14 @@ async def main(t):
             d = await a.recv_op("receipt", 20)
             t.ok(d is not None and d.get("status") == "delivered" and
                 d.get("for") == s["mid"], "alice: delivered", d)
+            ok = wait_for(lambda: shard_numsub(cl.redis.port,
+                "tickd:t:{n2}", tls=tls) == 1, 10)
+            r = await a.request({"op": "typing", "to": "bob",
+                "state": "composing", "ref": 1})
+            f = await b.recv_op("typing", 10)
+            t.ok(ok and r == {"op": "ok", "ref": 1} and f is not None,
+                "n2 SSUBSCRIBEs tickd:t:{n2} through the relay; alice's "
+                "typing reaches bob", [r, f])
             await a.close()
             await b.close()
 
@@ -145,4 +154,4 @@ async def main(t):
         other.cleanup()
 
 
-run(main, 19, timeout=120)
+run(main, 20, timeout=120)

@@ -21,8 +21,8 @@ W = 4 if VALGRIND else 1    # valgrind's slowdown on every wait
 
 
 def subscribed(cl, node):
-    """Whether node listens on its typing channel."""
-    out = cl.redis.cmd("PUBSUB", "NUMSUB", f"tickd:t:{{{node}}}")
+    """Whether node listens on its typing channel (SSUBSCRIBE)."""
+    out = cl.redis.cmd("PUBSUB", "SHARDNUMSUB", f"tickd:t:{{{node}}}")
     return out.splitlines()[-1:] == ["1"]
 
 

@@ -586,3 +586,106 @@ class Traffic:
         ok = wait_for(lambda: all(cluster_metric(d, "tickd_cluster_outbox")
             == 0 for d in nodes), drain_s)
         t.ok(ok, "the outboxes drain to 0")
+
+
+class RespClient:
+    """A RESP2 connection of the test's own to one Redis server, as an
+    outside client sees tickd's channels (tickd-cluster(7), Channels):
+    Debian 12's redis-py knows no SSUBSCRIBE.  With tls (a TlsFiles), over
+    TLS; with password, AUTH first."""
+
+    def __init__(self, port, tls=None, password=None):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if tls is not None:
+            import ssl
+            ctx = ssl.create_default_context(cafile=tls.ca)
+            s = ctx.wrap_socket(s, server_hostname="127.0.0.1")
+        self.sock = s
+        self.buf = b""
+        if password is not None:
+            self.call("AUTH", password)
+
+    def send(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+
+    def _parse(self, i):
+        """One reply at buf[i:]: (value, next i), or None if incomplete.
+        Strings decode to str; an error is an Exception."""
+        end = self.buf.find(b"\r\n", i)
+        if end < 0:
+            return None
+        kind, line, j = self.buf[i:i + 1], self.buf[i + 1:end], end + 2
+        if kind == b"+":
+            return line.decode(), j
+        if kind == b"-":
+            return Exception(line.decode()), j
+        if kind == b":":
+            return int(line), j
+        n = int(line)
+        if kind == b"$":
+            if n < 0:
+                return None, j
+            if len(self.buf) < j + n + 2:
+                return None
+            return self.buf[j:j + n].decode(errors="replace"), j + n + 2
+        if n < 0:
+            return None, j
+        v = []
+        for _ in range(n):
+            r = self._parse(j)
+            if r is None:
+                return None
+            v.append(r[0])
+            j = r[1]
+        return v, j
+
+    def read(self, timeout):
+        """The next reply or push, or None after timeout s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self._parse(0)
+            if r is not None:
+                self.buf = self.buf[r[1]:]
+                return r[0]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except (socket.timeout, TimeoutError):
+                return None
+            if not data:
+                raise OSError("Redis closed the connection")
+            self.buf += data
+
+    def call(self, *args):
+        self.send(*args)
+        return self.read(10)
+
+    def pushes(self, timeout):
+        """What came within timeout s."""
+        got = []
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.read(max(0.0, deadline - time.monotonic()))
+            if r is None:
+                return got
+            got.append(r)
+
+    def close(self):
+        self.sock.close()
+
+
+def shard_numsub(port, channel, tls=None):
+    """PUBSUB SHARDNUMSUB channel at the server on port: its count."""
+    r = RespClient(port, tls=tls)
+    try:
+        v = r.call("PUBSUB", "SHARDNUMSUB", channel)
+    finally:
+        r.close()
+    return v[1] if isinstance(v, list) and len(v) == 2 else None
