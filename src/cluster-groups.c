@@ -47,7 +47,8 @@ cluster_group_changed(const char *group)
 /*
  * group's mirror goes again with the next flush: its EXEC was refused,
  * as when its slot of a Redis Cluster moved under the MULTI
- * (tickd-cluster(7), Redis Cluster).
+ * (tickd-cluster(7), Redis Cluster), or got no answer before the
+ * connection went, which leaves unknown whether Redis applied it.
  */
 static void
 mirror_again(const char *group)
@@ -67,7 +68,11 @@ mirror_again(const char *group)
 	gm.committed++;
 }
 
-/* The reply to a mirror's EXEC, whose group arg names; arg is freed. */
+/*
+ * The reply to a mirror's EXEC, whose group arg names; arg is freed.  No
+ * reply (the connection went) is written again too, except at shutdown,
+ * where the node writes every mirror when it starts.
+ */
 static void
 exec_cb(redisAsyncContext *ac, void *r, void *arg)
 {
@@ -75,7 +80,11 @@ exec_cb(redisAsyncContext *ac, void *r, void *arg)
 	char		*group = arg;
 
 	rconn_answered(ac->data);
-	if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+	if (reply == NULL && !cl.stopping) {
+		log_debug("cluster: EXEC of %s's mirror unanswered; written "
+		    "again", group);
+		mirror_again(group);
+	} else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
 		log_debug("cluster: EXEC of %s's mirror: %s; written again",
 		    group, reply->str);
 		mirror_again(group);

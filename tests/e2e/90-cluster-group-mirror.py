@@ -2,8 +2,10 @@
 # The mirror tickd:g:{#g} of a group follows what changes it outside the
 # client protocol (tickd-cluster(7) GROUPS): tickctl user del of a member
 # on the group's home n1 rewrites it, tickctl group del deletes it (so
-# that bob on n2 gets no_such_group), and n1 writes every mirror again
-# when it starts, one lost meanwhile included.
+# that bob on n2 gets no_such_group), n1 writes every mirror again
+# when it starts, one lost meanwhile included, and a mirror whose EXEC
+# got no answer before Redis went unreachable is written again once it
+# is back.
 
 import os
 import sys
@@ -29,7 +31,8 @@ async def req(c, obj, timeout=10):
 async def main(t):
     with Cluster(n=2) as cl:
         n1, n2 = cl.node(1), cl.node(2)
-        for u, d in (("alice", n1), ("carol", n1), ("bob", n2)):
+        for u, d in (("alice", n1), ("carol", n1), ("erin", n1),
+                ("bob", n2)):
             register(d, u)
         al = await Client.connect(n1, token_for(n1, "alice"), name="alice")
         bo = await Client.connect(n2, token_for(n2, "bob"), name="bob")
@@ -69,7 +72,22 @@ async def main(t):
             hget("#m", "@home") == "n1", 10)
         t.ok(ok, "a mirror lost while n1 ran is written again when n1 "
             "starts", cl.redis.cmd("HGETALL", "tickd:g:{#m}"))
+
+        # Redis stops answering n1 just as it adds erin: the MULTI and
+        # EXEC of #m's mirror go nowhere, n1's watchdog drops the link.
+        al = await Client.connect(n1, token_for(n1, "alice"), name="alice")
+        cl.proxies[0].blackhole()
+        r = await req(al, {"op": "group_add", "group": "#m",
+            "users": ["erin"], "ref": 3})
+        down = wait_for(lambda: cluster_metric(n1,
+            "tickd_cluster_redis_up") == 0, 20 * W)
+        cl.proxies[0].restore()
+        ok = wait_for(lambda: hget("#m", "erin") == "member", 20 * W)
+        t.ok(r.get("op") == "ok" and down and ok, "erin added while "
+            "Redis took nothing from n1: #m's mirror has her once n1 is "
+            "back", [r, down, cl.redis.cmd("HGETALL", "tickd:g:{#m}")])
+        await al.close()
         await bo.close()
 
 
-run(main, 4, timeout=60)
+run(main, 5, timeout=90)

@@ -300,7 +300,8 @@ class RedisCluster:
 
 class Proxy:
     """A TCP proxy from a free port to Redis; cut() drops every
-    connection and refuses new ones until restore()."""
+    connection and refuses new ones until restore(); blackhole() keeps
+    them but throws away what either side sends, until restore()."""
 
     def __init__(self, target_port):
         self.target = target_port
@@ -310,6 +311,7 @@ class Proxy:
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
         self.cut_now = False
+        self.hole = False
         self.conns = []
         self.lock = threading.Lock()
         self.done = False
@@ -344,7 +346,8 @@ class Proxy:
                 data = a.recv(65536)
                 if not data:
                     break
-                b.sendall(data)
+                if not self.hole:
+                    b.sendall(data)
         except OSError:
             pass
         for s in (a, b):
@@ -367,8 +370,12 @@ class Proxy:
         self.cut_now = True
         self._drop_all()
 
+    def blackhole(self):
+        self.hole = True
+
     def restore(self):
         self.cut_now = False
+        self.hole = False
 
     def close(self):
         self.done = True
