@@ -115,12 +115,14 @@ class Model:
 
     def __init__(self):
         self.attempted = {}     # id -> (sender, to, body, cycle)
+        self.by_sender = {}     # sender -> its ids, in the order tried
         self.answer = {}        # id -> (mid, ts) of its first sent
         self.confirmed = {}     # mid -> id, answered sent
         self.cycle_of = {}      # mid -> cycle it was answered or seen in
         self.delivered = set()  # mids a recipient got
         self.ack_sent = set()   # (user, mid): an ack went out
         self.acked = set()      # (user, mid): the ack was answered ok
+        self.acked_by = {}      # user -> mids acked ok, in that order
         self.read_sent = set()  # mids a read went out for
         self.read_ok = set()    # mids whose read was answered ok
         self.read_checked = set()
@@ -153,7 +155,9 @@ class Session:
         self.to_ack = []
         self.to_read = []
         self.last = None        # mid key of the last item on this link
-        self.done = sorted((m for (u, m) in h.model.acked if u == user),
+        # Some of the last mids acked, not all: a run's model grows with
+        # every cycle, and each cycle opens a dozen sessions.
+        self.done = sorted(h.model.acked_by.get(user, [])[-2000:],
             key=mid_key)[-500:]
         self.tasks = []
         self.nref = 0
@@ -254,6 +258,7 @@ class Session:
             kind, mids = self.refs.pop(f.get("ref"), (None, None))
             if kind == "ack":
                 self.m.acked.update((self.user, m) for m in mids)
+                self.m.acked_by.setdefault(self.user, []).extend(mids)
             elif kind == "read":
                 self.m.read_ok.update(mids)
             else:
@@ -517,8 +522,8 @@ class Harness:
     async def sender(self, sess, stop):
         """Bursts of 1 to 8 sends; one in 20 repeats an answered id."""
         m, rng, n = self.model, sess.rng, 0
-        mine = [i for i, a in m.attempted.items()
-            if a[0] == sess.user and i in m.answer]
+        mine = [i for i in m.by_sender.get(sess.user, ())
+            if i in m.answer]
         try:
             while not stop.is_set():
                 burst = {}
@@ -533,6 +538,7 @@ class Harness:
                     to = rng.choice(RECIPIENTS)
                     m.attempted[i] = (sess.user, to,
                         make_body(rng, self.n, sess.user, n, to), self.n)
+                    m.by_sender.setdefault(sess.user, []).append(i)
                     burst[i] = False
                 replies = await asyncio.gather(*(sess.send(i,
                     m.attempted[i][1], m.attempted[i][2], resend)
@@ -631,9 +637,8 @@ class Harness:
         may go either way, but once stored, never twice."""
         m, rng = self.model, sess.rng
         now, old, unknown = [], [], []
-        for i, (s, to, body, c) in m.attempted.items():
-            if s != sess.user:
-                continue
+        for i in m.by_sender.get(sess.user, ()):
+            c = m.attempted[i][3]
             if i in m.answer:
                 (now if c == self.n else old).append(i)
             elif c == self.n:
