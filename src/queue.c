@@ -41,8 +41,8 @@ struct collect {
  * mids share is read once for the frame.  devs, while devs_ok, are the
  * sender's devices with their records as the store holds them: only this
  * frame's receipts to the sender write them, through devs; any other
- * write to one of them (the acking device itself, a group receipt) drops
- * them, to be read again.
+ * write to one of them (of the acking device's record, a group receipt)
+ * drops them, to be read again.
  */
 struct ack_sender {
 	char		user[NAME_USER_MAX + 1];
@@ -861,15 +861,40 @@ queue_ack_begin(struct ack_frame *f, const char *user, const char *device)
 }
 
 /*
+ * Writes the acking device's record, if the frame changed it since it was
+ * last written or read.  The user's devices kept as a sender's then hold
+ * an old copy of it, and go.
+ */
+static int
+ack_dev_flush(struct txn *txn, struct ack_frame *f)
+{
+	int	rc;
+
+	if (!f->have_dev || (f->dev.count == f->dev_was.count &&
+	    f->dev.bytes == f->dev_was.bytes))
+		return (STORE_OK);
+	rc = store_device_update(txn, f->user, f->device, &f->dev_was,
+	    &f->dev);
+	if (rc == STORE_OK)
+		f->dev_was = f->dev;
+	ack_drop_devs(f, f->user, NULL);
+	return (rc);
+}
+
+/*
  * Deletes an item from the queue of the frame's device.  The first ack
  * of a message by any device of its recipient queues the delivered
  * receipt.  Acking what is not there is not an error.  res is cleared
  * first; the caller frees res->targets.
  *
- * The device's record is read once a frame and kept as written, unless
- * a receipt lands on the device (a message to oneself); the sender's
- * bytes are summed for queue_ack_end; see struct ack_sender for the
- * sender's devices.
+ * The device's record is read once a frame, and its counts written once,
+ * by queue_ack_end, unless something else may read or write it first: a
+ * receipt to the acker's own devices (a message to oneself) or a group
+ * receipt, which writes devices its own way, are preceded by the write,
+ * and the record is read again after one that landed on the device.  A
+ * receipt of a message of another user goes to that user's devices only
+ * (s->devs), never to this one.  The sender's bytes are summed for
+ * queue_ack_end; see struct ack_sender for the sender's devices.
  */
 int
 queue_ack_mid(struct txn *txn, struct midgen *gen, const struct conf *conf,
@@ -878,7 +903,6 @@ queue_ack_mid(struct txn *txn, struct midgen *gen, const struct conf *conf,
 {
 	struct ack_sender	*s;
 	struct target		*t;
-	struct dev_rec		 was;
 	struct item		 old;
 	struct msg_rec		 m;
 	size_t			 i;
@@ -892,6 +916,7 @@ queue_ack_mid(struct txn *txn, struct midgen *gen, const struct conf *conf,
 			return (STORE_OK);
 		if (rc != STORE_OK)
 			return (rc);
+		f->dev_was = f->dev;
 		f->have_dev = 1;
 	}
 	rc = store_queue_take(txn, f->dev.qid, mid, &old, &m, &has_m);
@@ -902,18 +927,15 @@ queue_ack_mid(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	res->deleted = 1;
 	if ((rc = media_release(txn, gen, mid, now)) != STORE_OK)
 		return (rc);
-	was = f->dev;
 	f->dev.count = f->dev.count > 0 ? f->dev.count - 1 : 0;
 	f->dev.bytes = f->dev.bytes > old.len ? f->dev.bytes - old.len : 0;
-	if ((rc = store_device_update(txn, f->user, f->device, &was,
-	    &f->dev)) != STORE_OK)
-		return (rc);
-	/* The user's own devices, if kept as a sender's, hold this one. */
-	ack_drop_devs(f, f->user, NULL);
 	if (!has_m)
 		return (STORE_OK);
 	s = ack_sender(f, m.from);
 	s->sub += old.len;
+	if ((m.to[0] == '#' || strcmp(m.from, f->user) == 0) &&
+	    (rc = ack_dev_flush(txn, f)) != STORE_OK)
+		return (rc);
 	rc = ack_receipt(txn, gen, f->user, mid, &m, s, now, &res->targets);
 	/*
 	 * Devices written by another way than s->devs (a group receipt),
@@ -930,16 +952,18 @@ queue_ack_mid(struct txn *txn, struct midgen *gen, const struct conf *conf,
 }
 
 /*
- * Ends an ack frame, on error too: takes the bytes of the messages it
- * deleted off their senders (tickd.conf(5) max_user_bytes), once each,
- * and frees it.  Only acks write those bytes while the frame runs.
+ * Ends an ack frame, on error too: writes the acking device's record,
+ * takes the bytes of the messages it deleted off their senders
+ * (tickd.conf(5) max_user_bytes), once each, and frees it.  Only acks
+ * write those bytes while the frame runs.
  */
 int
 queue_ack_end(struct txn *txn, struct ack_frame *f)
 {
 	size_t	i;
-	int	rc = STORE_OK;
+	int	rc;
 
+	rc = ack_dev_flush(txn, f);
 	for (i = 0; i < f->ns; i++) {
 		if (rc == STORE_OK && f->s[i].sub > 0)
 			rc = store_user_bytes_add(txn, f->s[i].user, 0,

@@ -500,7 +500,8 @@ struct ack_frame {
 	const char		*user;
 	const char		*device;
 	int			 have_dev;	/* dev is the device's record */
-	struct dev_rec		 dev;
+	struct dev_rec		 dev;		/* as the frame changed it */
+	struct dev_rec		 dev_was;	/* as the store holds it */
 	struct ack_sender	*s;		/* senders of what it deleted */
 	size_t			 ns, cap;
 };
