@@ -522,16 +522,17 @@ out:
 	targets_free(&res.targets);
 }
 
-/* One mid of an ack: the item leaves this device's queue. */
+/* One mid of an ack frame f: the item leaves this device's queue. */
 static int
-ack_one(struct conn *c, struct txn *txn, const struct mid *mid)
+ack_one(struct conn *c, struct txn *txn, struct ack_frame *f,
+    const struct mid *mid)
 {
 	struct ack_res	res;
 	int		ret;
 
 	memset(&res, 0, sizeof res);
-	ret = queue_ack(txn, &srv.midgen, &srv.conf, c->user, c->device, mid,
-	    now_ms(), &res);
+	ret = queue_ack_mid(txn, &srv.midgen, &srv.conf, f, mid, now_ms(),
+	    &res);
 	if (ret == STORE_OK && res.deleted) {
 		srv.stats.acked++;
 		if (mid_cmp(mid, &c->cursor) <= 0 && c->inflight > 0)
@@ -545,11 +546,13 @@ ack_one(struct conn *c, struct txn *txn, const struct mid *mid)
 
 /* One mid of a read: the read receipt, if one is due. */
 static int
-read_one(struct conn *c, struct txn *txn, const struct mid *mid)
+read_one(struct conn *c, struct txn *txn, struct ack_frame *f,
+    const struct mid *mid)
 {
 	struct targets	t;
 	int		ret;
 
+	(void)f;
 	memset(&t, 0, sizeof t);
 	ret = queue_read(txn, &srv.midgen, &srv.conf, c->user, mid, now_ms(),
 	    &t);
@@ -561,22 +564,29 @@ read_one(struct conn *c, struct txn *txn, const struct mid *mid)
 
 /*
  * ack and read, their mids checked (proto-req.c): each mid handed to one()
- * in the batch.  The ok waits for the commit; 0 if every mid was taken.
+ * in the batch, an ack's within one ack frame f (NULL for a read).  The
+ * ok waits for the commit; 0 if every mid was taken.
  */
 static int
-mids_run(struct conn *c, const struct proto_req *r,
-    int (*one)(struct conn *, struct txn *, const struct mid *))
+mids_run(struct conn *c, const struct proto_req *r, struct ack_frame *f,
+    int (*one)(struct conn *, struct txn *, struct ack_frame *,
+    const struct mid *))
 {
 	struct txn	*txn;
 	size_t		 i;
-	int		 ret = STORE_OK;
+	int		 ret = STORE_OK, eret;
 
 	if ((txn = batch_txn()) == NULL) {
 		store_error(c, STORE_ERR, r->ref, NULL);
 		return (-1);
 	}
+	if (f != NULL)
+		queue_ack_begin(f, c->user, c->device);
 	for (i = 0; i < r->nmids && ret == STORE_OK; i++)
-		ret = one(c, txn, &r->mids[i]);
+		ret = one(c, txn, f, &r->mids[i]);
+	if (f != NULL && (eret = queue_ack_end(txn, f)) != STORE_OK &&
+	    ret == STORE_OK)
+		ret = eret;
 	if (ret != STORE_OK) {
 		store_error(c, ret, r->ref, NULL);
 		return (-1);
@@ -592,16 +602,18 @@ mids_run(struct conn *c, const struct proto_req *r,
 static void
 req_run(struct conn *c, struct proto_req *r)
 {
+	struct ack_frame	f;
+
 	switch (r->op) {
 	case PROTO_SEND:
 		send_run(c, r);
 		break;
 	case PROTO_ACK:
-		if (mids_run(c, r, ack_one) == 0)
+		if (mids_run(c, r, &f, ack_one) == 0)
 			pump_later(c);
 		break;
 	case PROTO_READ:
-		mids_run(c, r, read_one);
+		mids_run(c, r, NULL, read_one);
 		break;
 	}
 }

@@ -36,6 +36,22 @@ struct collect {
 	int		 full;		/* a full device was met with refuse */
 };
 
+/*
+ * A sender of messages one ack frame deletes (struct ack_frame): what its
+ * mids share is read once for the frame.  devs, while devs_ok, are the
+ * sender's devices with their records as the store holds them: only this
+ * frame's receipts to the sender write them, through devs; any other
+ * write to one of them (of the acking device's record, a group receipt)
+ * drops them, to be read again.
+ */
+struct ack_sender {
+	char		user[NAME_USER_MAX + 1];
+	uint64_t	sub;		/* bytes of its messages deleted */
+	int		blocked;	/* by the acking user: 1, 0, -1 unread */
+	int		devs_ok;
+	struct devs	devs;
+};
+
 /* What the sweep's walks count. */
 struct sweep {
 	struct txn	*txn;
@@ -203,9 +219,9 @@ queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
 static int
 queue_receipt_why(struct txn *txn, struct midgen *gen, const struct mid *mid,
     const struct msg_rec *m, const char *status, const char *reason,
-    uint64_t now, struct targets *out)
+    uint64_t now, struct ack_sender *s, struct targets *out)
 {
-	struct devs	 devs;
+	struct devs	 local, *devs;
 	struct mid	 rmid, om;
 	struct item	 it;
 	struct jbuf	 j;
@@ -219,10 +235,16 @@ queue_receipt_why(struct txn *txn, struct midgen *gen, const struct mid *mid,
 		    m->to, now));
 	if (rc != STORE_NOTFOUND)
 		return (rc);
-	memset(&devs, 0, sizeof devs);
-	if ((rc = collect_all(txn, m->from, &devs)) != STORE_OK) {
-		devs_free(&devs);
-		return (rc);
+	memset(&local, 0, sizeof local);
+	devs = s != NULL ? &s->devs : &local;
+	if (s == NULL || !s->devs_ok) {
+		devs->n = 0;
+		if ((rc = collect_all(txn, m->from, devs)) != STORE_OK) {
+			devs_free(&local);
+			return (rc);
+		}
+		if (s != NULL)
+			s->devs_ok = 1;
 	}
 	midgen_next(gen, now, &rmid);
 	mid_format(&rmid, rs);
@@ -238,15 +260,18 @@ queue_receipt_why(struct txn *txn, struct midgen *gen, const struct mid *mid,
 	jbuf_uint(&j, "ts", now);
 	if ((frame = jbuf_close(&j, &it.len)) == NULL) {
 		log_warnx("queue: cannot build receipt for %s", fs);
-		devs_free(&devs);
+		devs_free(&local);
 		return (STORE_ERR);
 	}
 	it.kind = ITEM_RECEIPT;
 	it.ts = now;
 	it.data = frame;
-	rc = queue_items(txn, &devs, &rmid, &it, out);
+	rc = queue_items(txn, devs, &rmid, &it, out);
+	/* Written part way, the records kept are no longer the store's. */
+	if (rc != STORE_OK && s != NULL)
+		s->devs_ok = 0;
 	free(frame);
-	devs_free(&devs);
+	devs_free(&local);
 	return (rc);
 }
 
@@ -254,9 +279,10 @@ queue_receipt_why(struct txn *txn, struct midgen *gen, const struct mid *mid,
 static int
 queue_receipt(struct txn *txn, struct midgen *gen, const struct mid *mid,
     const struct msg_rec *m, const char *status, uint64_t now,
-    struct targets *out)
+    struct ack_sender *s, struct targets *out)
 {
-	return (queue_receipt_why(txn, gen, mid, m, status, NULL, now, out));
+	return (queue_receipt_why(txn, gen, mid, m, status, NULL, now, s,
+	    out));
 }
 
 /* Whether user has blocked from: 1, 0, or a store error. */
@@ -651,7 +677,7 @@ queue_remote_receipt(struct txn *txn, struct midgen *gen,
 	if (rc != STORE_OK)
 		return (rc);
 	return (queue_receipt_why(txn, gen, mid, &m, status, reason, now,
-	    out));
+	    NULL, out));
 }
 
 /*
@@ -762,13 +788,15 @@ queue_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 
 /*
  * Queues the delivered receipt for message mid (record m, as the ack's
- * delete read it) acked by user, if user is its recipient, none was
- * queued yet and no block stands in the way.
+ * delete read it; s its sender in the frame) acked by user, if user is
+ * its recipient, none was queued yet and no block stands in the way.
+ * The receipt goes through s's devices, and whether user blocked the
+ * sender is read once a frame: nothing an ack does changes a block.
  */
 static int
 ack_receipt(struct txn *txn, struct midgen *gen, const char *user,
-    const struct mid *mid, struct msg_rec *m, uint64_t now,
-    struct targets *out)
+    const struct mid *mid, struct msg_rec *m, struct ack_sender *s,
+    uint64_t now, struct targets *out)
 {
 	int	rc;
 
@@ -777,37 +805,121 @@ ack_receipt(struct txn *txn, struct midgen *gen, const char *user,
 	if (strcmp(m->to, user) != 0 ||
 	    (m->flags & (MSG_DELIVERED | MSG_BLOCKED)) != 0)
 		return (STORE_OK);
-	if ((rc = is_blocked(txn, user, m->from)) != 0)
-		return (rc < 0 ? rc : STORE_OK);
+	if (s->blocked < 0) {
+		if ((rc = is_blocked(txn, user, m->from)) < 0)
+			return (rc);
+		s->blocked = rc;
+	}
+	if (s->blocked)
+		return (STORE_OK);
 	m->flags |= MSG_DELIVERED;
 	if ((rc = store_msg_put(txn, mid, m)) != STORE_OK)
 		return (rc);
-	return (queue_receipt(txn, gen, mid, m, "delivered", now, out));
+	return (queue_receipt(txn, gen, mid, m, "delivered", now, s, out));
+}
+
+/* The frame's entry of sender user, made if there is none yet. */
+static struct ack_sender *
+ack_sender(struct ack_frame *f, const char *user)
+{
+	struct ack_sender	*s;
+	size_t			 i;
+
+	for (i = 0; i < f->ns; i++) {
+		if (strcmp(f->s[i].user, user) == 0)
+			return (&f->s[i]);
+	}
+	if (f->ns == f->cap)
+		f->s = xgrow(f->s, &f->cap, sizeof *f->s, 2);
+	s = &f->s[f->ns++];
+	memset(s, 0, sizeof *s);
+	strlcpy(s->user, user, sizeof s->user);
+	s->blocked = -1;
+	return (s);
+}
+
+/* Drops the devices the frame keeps of user, but those of keep. */
+static void
+ack_drop_devs(struct ack_frame *f, const char *user,
+    const struct ack_sender *keep)
+{
+	size_t	i;
+
+	for (i = 0; i < f->ns; i++) {
+		if (&f->s[i] != keep && strcmp(f->s[i].user, user) == 0)
+			f->s[i].devs_ok = 0;
+	}
+}
+
+/* Starts an ack frame of user's device; see struct ack_frame. */
+void
+queue_ack_begin(struct ack_frame *f, const char *user, const char *device)
+{
+	memset(f, 0, sizeof *f);
+	f->user = user;
+	f->device = device;
 }
 
 /*
- * Deletes an item from the queue of user's device.  The first ack of a
- * message by any device of its recipient queues the delivered receipt.
- * Acking what is not there is not an error.  res is cleared first; the
- * caller frees res->targets.
+ * Writes the acking device's record, if the frame changed it since it was
+ * last written or read.  The user's devices kept as a sender's then hold
+ * an old copy of it, and go.
+ */
+static int
+ack_dev_flush(struct txn *txn, struct ack_frame *f)
+{
+	int	rc;
+
+	if (!f->have_dev || (f->dev.count == f->dev_was.count &&
+	    f->dev.bytes == f->dev_was.bytes))
+		return (STORE_OK);
+	rc = store_device_update(txn, f->user, f->device, &f->dev_was,
+	    &f->dev);
+	if (rc == STORE_OK)
+		f->dev_was = f->dev;
+	ack_drop_devs(f, f->user, NULL);
+	return (rc);
+}
+
+/*
+ * Deletes an item from the queue of the frame's device.  The first ack
+ * of a message by any device of its recipient queues the delivered
+ * receipt.  Acking what is not there is not an error.  res is cleared
+ * first; the caller frees res->targets.
+ *
+ * The device's record is read once a frame, and its counts written once,
+ * by queue_ack_end, unless something else may read or write it first: a
+ * receipt to the acker's own devices (a message to oneself) or a group
+ * receipt, which writes devices its own way, are preceded by the write,
+ * and the record is read again after one that landed on the device.  A
+ * receipt of a message of another user goes to that user's devices only
+ * (s->devs), never to this one.  The sender's bytes are summed for
+ * queue_ack_end; see struct ack_sender for the sender's devices.
  */
 int
-queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
-    const char *user, const char *device, const struct mid *mid,
-    uint64_t now, struct ack_res *res)
+queue_ack_mid(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    struct ack_frame *f, const struct mid *mid, uint64_t now,
+    struct ack_res *res)
 {
-	struct dev_rec	r, was;
-	struct item	old;
-	struct msg_rec	m;
-	int		rc, has_m;
+	struct ack_sender	*s;
+	struct target		*t;
+	struct item		 old;
+	struct msg_rec		 m;
+	size_t			 i;
+	int			 rc, has_m;
 
 	(void)conf;
 	memset(res, 0, sizeof *res);
-	if ((rc = store_device_get(txn, user, device, &r)) == STORE_NOTFOUND)
-		return (STORE_OK);
-	if (rc != STORE_OK)
-		return (rc);
-	rc = store_queue_del(txn, r.qid, mid, &old, &m, &has_m);
+	if (!f->have_dev) {
+		rc = store_device_get(txn, f->user, f->device, &f->dev);
+		if (rc == STORE_NOTFOUND)
+			return (STORE_OK);
+		if (rc != STORE_OK)
+			return (rc);
+		f->dev_was = f->dev;
+		f->have_dev = 1;
+	}
+	rc = store_queue_take(txn, f->dev.qid, mid, &old, &m, &has_m);
 	if (rc == STORE_NOTFOUND)
 		return (STORE_OK);
 	if (rc != STORE_OK)
@@ -815,15 +927,67 @@ queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	res->deleted = 1;
 	if ((rc = media_release(txn, gen, mid, now)) != STORE_OK)
 		return (rc);
-	was = r;
-	r.count = r.count > 0 ? r.count - 1 : 0;
-	r.bytes = r.bytes > old.len ? r.bytes - old.len : 0;
-	if ((rc = store_device_update(txn, user, device, &was, &r)) !=
-	    STORE_OK)
-		return (rc);
+	f->dev.count = f->dev.count > 0 ? f->dev.count - 1 : 0;
+	f->dev.bytes = f->dev.bytes > old.len ? f->dev.bytes - old.len : 0;
 	if (!has_m)
 		return (STORE_OK);
-	return (ack_receipt(txn, gen, user, mid, &m, now, &res->targets));
+	s = ack_sender(f, m.from);
+	s->sub += old.len;
+	if ((m.to[0] == '#' || strcmp(m.from, f->user) == 0) &&
+	    (rc = ack_dev_flush(txn, f)) != STORE_OK)
+		return (rc);
+	rc = ack_receipt(txn, gen, f->user, mid, &m, s, now, &res->targets);
+	/*
+	 * Devices written by another way than s->devs (a group receipt),
+	 * and the acking device if a receipt landed on it, are read again.
+	 */
+	for (i = 0; i < res->targets.n; i++) {
+		t = &res->targets.v[i];
+		if (strcmp(t->user, f->user) == 0 &&
+		    strcmp(t->device, f->device) == 0)
+			f->have_dev = 0;
+		ack_drop_devs(f, t->user, m.to[0] == '#' ? NULL : s);
+	}
+	return (rc);
+}
+
+/*
+ * Ends an ack frame, on error too: writes the acking device's record,
+ * takes the bytes of the messages it deleted off their senders
+ * (tickd.conf(5) max_user_bytes), once each, and frees it.  Only acks
+ * write those bytes while the frame runs.
+ */
+int
+queue_ack_end(struct txn *txn, struct ack_frame *f)
+{
+	size_t	i;
+	int	rc;
+
+	rc = ack_dev_flush(txn, f);
+	for (i = 0; i < f->ns; i++) {
+		if (rc == STORE_OK && f->s[i].sub > 0)
+			rc = store_user_bytes_add(txn, f->s[i].user, 0,
+			    f->s[i].sub);
+		devs_free(&f->s[i].devs);
+	}
+	free(f->s);
+	memset(f, 0, sizeof *f);
+	return (rc);
+}
+
+/* One ack alone: a frame of one mid. */
+int
+queue_ack(struct txn *txn, struct midgen *gen, const struct conf *conf,
+    const char *user, const char *device, const struct mid *mid,
+    uint64_t now, struct ack_res *res)
+{
+	struct ack_frame	f;
+	int			rc, erc;
+
+	queue_ack_begin(&f, user, device);
+	rc = queue_ack_mid(txn, gen, conf, &f, mid, now, res);
+	erc = queue_ack_end(txn, &f);
+	return (rc != STORE_OK ? rc : erc);
 }
 
 /*
@@ -864,11 +1028,11 @@ queue_read(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if ((rc = store_msg_put(txn, mid, &m)) != STORE_OK)
 		return (rc);
 	if (delivered && (rc = queue_receipt(txn, gen, mid, &m, "delivered",
-	    now, out)) != STORE_OK)
+	    now, NULL, out)) != STORE_OK)
 		return (rc);
 	if (quiet || !u.read_receipts)
 		return (STORE_OK);
-	return (queue_receipt(txn, gen, mid, &m, "read", now, out));
+	return (queue_receipt(txn, gen, mid, &m, "read", now, NULL, out));
 }
 
 /* What queue_pending's walk carries from item to item. */

@@ -462,12 +462,13 @@ void
 resp_chat_xack(struct rclient *rc, int argc, struct rarg *argv,
     const char *user, const char *device)
 {
+	struct ack_frame f;
 	struct ack_res	 res;
 	struct conn	*c;
 	struct txn	*txn;
 	struct mid	*ids;
 	long long	 acked = 0;
-	int		 j, ret = STORE_OK;
+	int		 j, ret = STORE_OK, eret;
 
 	if ((ids = resp_stream_ids(rc, argc, argv, 3)) == NULL)
 		return;
@@ -481,9 +482,11 @@ resp_chat_xack(struct rclient *rc, int argc, struct rarg *argv,
 		return;
 	}
 	c = device_conn(user, device);
+	/* The IDs as one ack frame, as a WebSocket ack naming them. */
+	queue_ack_begin(&f, user, device);
 	for (j = 3; j < argc && ret == STORE_OK; j++) {
-		ret = queue_ack(txn, &srv.midgen, &srv.conf, user, device,
-		    &ids[j], now_ms(), &res);
+		ret = queue_ack_mid(txn, &srv.midgen, &srv.conf, &f, &ids[j],
+		    now_ms(), &res);
 		if (ret == STORE_OK && res.deleted) {
 			acked++;
 			srv.stats.acked++;
@@ -496,6 +499,8 @@ resp_chat_xack(struct rclient *rc, int argc, struct rarg *argv,
 		pump_targets(&res.targets);
 		targets_free(&res.targets);
 	}
+	if ((eret = queue_ack_end(txn, &f)) != STORE_OK && ret == STORE_OK)
+		ret = eret;
 	free(ids);
 	if (ret != STORE_OK) {
 		resp_add_store_error(rc, ret);

@@ -512,16 +512,17 @@ store_queue_get(struct txn *txn, uint64_t qid, const struct mid *mid,
 }
 
 static int	item_forget(struct txn *, const struct mid *,
-		    const struct item *, struct msg_rec *, int *);
+		    const struct item *, struct msg_rec *, int *, int);
 
 /*
  * Finds the item with a cursor, reports it in *old and deletes it; the
- * record of the message it was, read to take it off its sender's bytes,
- * is left in *m with *has_m set (m NULL: not wanted).
+ * record of the message it was is left in *m with *has_m set (m NULL:
+ * not wanted).  Unless keep is set, the item comes off the message's
+ * sender's bytes.
  */
-int
-store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
-    struct item *old, struct msg_rec *m, int *has_m)
+static int
+queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
+    struct item *old, struct msg_rec *m, int *has_m, int keep)
 {
 	struct msg_rec	 rec;
 	int		 found;
@@ -553,7 +554,7 @@ store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
 		return (txn_result(txn, rc, DB_QUEUES, "del"));
 	live_touch(txn, qid, mid);
 	if ((rc = item_forget(txn, mid, &it, m != NULL ? m : &rec,
-	    has_m != NULL ? has_m : &found)) != STORE_OK)
+	    has_m != NULL ? has_m : &found, keep)) != STORE_OK)
 		return (rc);
 	if (old != NULL) {
 		old->kind = it.kind;
@@ -562,6 +563,25 @@ store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
 		old->len = it.len;
 	}
 	return (STORE_OK);
+}
+
+/* See queue_del: the message's bytes are taken off its sender. */
+int
+store_queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
+    struct item *old, struct msg_rec *m, int *has_m)
+{
+	return (queue_del(txn, qid, mid, old, m, has_m, 0));
+}
+
+/*
+ * See queue_del: the message's bytes stay on its sender, for the caller
+ * to take off in this transaction, once for many items.
+ */
+int
+store_queue_take(struct txn *txn, uint64_t qid, const struct mid *mid,
+    struct item *old, struct msg_rec *m, int *has_m)
+{
+	return (queue_del(txn, qid, mid, old, m, has_m, 1));
 }
 
 /* Walk adapter for queue items. */
@@ -660,11 +680,12 @@ store_user_bytes_set(struct txn *txn, const char *user, uint64_t bytes)
 
 /*
  * A deleted item, if it is a message whose record is still there, is
- * taken off its sender's bytes; *found says whether *m is that record.
+ * taken off its sender's bytes unless keep is set; *found says whether
+ * *m is that record.
  */
 static int
 item_forget(struct txn *txn, const struct mid *mid, const struct item *it,
-    struct msg_rec *m, int *found)
+    struct msg_rec *m, int *found, int keep)
 {
 	int	rc;
 
@@ -676,6 +697,8 @@ item_forget(struct txn *txn, const struct mid *mid, const struct item *it,
 	if (rc != STORE_OK)
 		return (rc);
 	*found = 1;
+	if (keep)
+		return (STORE_OK);
 	return (store_user_bytes_add(txn, m->from, 0, it->len));
 }
 
@@ -687,7 +710,7 @@ store_item_forget(struct txn *txn, const struct mid *mid,
 	struct msg_rec	m;
 	int		found;
 
-	return (item_forget(txn, mid, it, &m, &found));
+	return (item_forget(txn, mid, it, &m, &found, 0));
 }
 
 /* Walk adapter for the stored bytes of users. */

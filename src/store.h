@@ -271,6 +271,13 @@ int	store_queue_get(struct txn *, uint64_t, const struct mid *,
  */
 int	store_queue_del(struct txn *, uint64_t, const struct mid *,
 	    struct item *old, struct msg_rec *m, int *has_m);
+/*
+ * The same, but a message's bytes stay on its sender: the caller takes
+ * old->len off m->from's (store_user_bytes_add) in this transaction
+ * whenever *has_m is set.
+ */
+int	store_queue_take(struct txn *, uint64_t, const struct mid *,
+	    struct item *old, struct msg_rec *m, int *has_m);
 /* Items with mid > *after (all if after is NULL), oldest first. */
 int	store_queue_walk(struct txn *, uint64_t, const struct mid *after,
 	    int (*)(void *, const struct mid *, const struct item *), void *);
@@ -285,7 +292,8 @@ int	store_queue_next(struct txn *, uint64_t qid, uint64_t *);
 /*
  * The bytes a user's messages occupy in every queue, theirs and their
  * recipients' (tickd.conf(5) max_user_bytes): store_queue_del,
- * store_queue_drop and store_item_forget take deleted messages off.
+ * store_queue_drop and store_item_forget take deleted messages off;
+ * after store_queue_take, the caller does.
  */
 int	store_user_bytes_get(struct txn *, const char *, uint64_t *);
 int	store_user_bytes_add(struct txn *, const char *, uint64_t add,

@@ -489,6 +489,28 @@ struct ack_res {
 int	queue_ack(struct txn *, struct midgen *, const struct conf *,
 	    const char *user, const char *device, const struct mid *,
 	    uint64_t now, struct ack_res *);
+/*
+ * The acks of one frame of one device (an ack frame, an XACK), between
+ * queue_ack_begin and queue_ack_end in one transaction, with nothing
+ * else run on it between: what its mids share is read once (queue.c).
+ * Always ended, on error too.
+ */
+struct ack_sender;
+struct ack_frame {
+	const char		*user;
+	const char		*device;
+	int			 have_dev;	/* dev is the device's record */
+	struct dev_rec		 dev;		/* as the frame changed it */
+	struct dev_rec		 dev_was;	/* as the store holds it */
+	struct ack_sender	*s;		/* senders of what it deleted */
+	size_t			 ns, cap;
+};
+void	queue_ack_begin(struct ack_frame *, const char *user,
+	    const char *device);
+int	queue_ack_mid(struct txn *, struct midgen *, const struct conf *,
+	    struct ack_frame *, const struct mid *, uint64_t now,
+	    struct ack_res *);
+int	queue_ack_end(struct txn *, struct ack_frame *);
 int	queue_read(struct txn *, struct midgen *, const struct conf *,
 	    const char *user, const struct mid *, uint64_t now,
 	    struct targets *);

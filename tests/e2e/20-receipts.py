@@ -9,8 +9,9 @@
 # Where the contract is silent this script assumes:
 # - a receipt's `ts` is the Unix ms time the receipt was made, so it lies
 #   between the start of the script and the moment it arrives;
-# - one `ack` with a `mids` list acts like one ack per mid, and items are
-#   queued in the order of the requests on one connection;
+# - one `ack` with a `mids` list acts like one ack per mid, naming a mid
+#   twice or an unknown one included, and items are queued in the order
+#   of the requests on one connection;
 # - the sender's own other devices, which also hold a copy of the message
 #   (rule 1), are not "the recipient": their acks and reads make no receipt.
 
@@ -227,6 +228,61 @@ async def main(t):
             await c.close()
         t.eq(d.stop(), 0, "tickd exits 0 on SIGTERM")
 
+    await ack_frame(t)
+
+
+async def ack_frame(t):
+    """One ack naming mids of two senders, one of them the acker's own
+    (its receipts land on the acking device), a mid twice and an unknown
+    one: one receipt each, and once everything is acked the kept totals
+    and every sender's stored bytes are back at 0."""
+    with Daemon() as d:
+        _, (ap, al, bp, bl, cr) = await alice_bob_carol(d)
+        sends = [(ap, "f-1"), (cr, "f-2"), (bl, "f-3"), (ap, "f-4")]
+        mids = []
+        for c, id in sends:
+            s = await c.request({"op": "send", "to": "bob", "id": id,
+                "body": id}) or {}
+            mids.append(s.get("mid"))
+        got = [f.get("mid") for f in await bp.collect("msg", quiet=0.5)]
+        ms, seq = mid_key(mids[3]) or (0, 0)
+        unknown = f"{ms}-{seq + 1000}"
+        ok = await bp.request({"op": "ack", "mids": [mids[0], mids[1],
+            mids[2], mids[0], unknown, mids[3]], "ref": "frame"})
+        rcpt = {n: await c.collect("receipt", quiet=0.7, limit=5)
+            for n, c in (("ap", ap), ("al", al), ("bp", bp), ("bl", bl),
+            ("cr", cr))}
+        want = {"ap": [(mids[0], "f-1"), (mids[3], "f-4")],
+            "al": [(mids[0], "f-1"), (mids[3], "f-4")],
+            "bp": [(mids[2], "f-3")], "bl": [(mids[2], "f-3")],
+            "cr": [(mids[1], "f-2")]}
+        have = {n: [(f.get("for"), f.get("id")) for f in r
+            if f.get("status") == "delivered" and f.get("by") == "bob"]
+            for n, r in rcpt.items()}
+        # Everything left is acked: every queue empties.
+        left = {"al": [mids[0], mids[3]], "bl": mids}
+        for n, c in (("ap", ap), ("al", al), ("bp", bp), ("bl", bl),
+            ("cr", cr)):
+            held = left.get(n, []) + [f.get("mid") for f in rcpt[n]]
+            await c.request({"op": "ack", "mids": held, "ref": n})
+        m = metrics(d)
+        stored = {k: v for k, v in m.items()
+            if k.startswith("tickd_user_stored_bytes") and v != 0}
+        t.ok(got == mids and ok == {"op": "ok", "ref": "frame"} and
+            have == want and all(len(r) == len(want[n])
+            for n, r in rcpt.items()) and
+            m.get("tickd_queue_items") == 0 and
+            m.get("tickd_queue_bytes") == 0 and not stored,
+            "one ack of mids from two senders, the acker's own, a repeat "
+            "and an unknown: one delivered receipt per message, and the "
+            "kept totals and senders' bytes end at 0",
+            f"sent {mids!r}, bob/phone got {got!r}, ack {ok!r}\n"
+            f"receipts {have!r}\nwanted {want!r}\n"
+            f"queue items {m.get('tickd_queue_items')!r} bytes "
+            f"{m.get('tickd_queue_bytes')!r}, stored {stored!r}")
+        for c in (ap, al, bp, bl, cr):
+            await c.close()
+
 
 # Under valgrind every login and restart takes seconds.
-run(main, 13, timeout=120 if VALGRIND else 55)
+run(main, 14, timeout=120 if VALGRIND else 55)

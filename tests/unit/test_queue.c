@@ -836,6 +836,339 @@ test_ack(void)
 	return (0);
 }
 
+/* What ubytes_fn sums: the bytes of user's 1:1 message items. */
+struct ubsum {
+	struct txn	*txn;
+	const char	*user;
+	uint64_t	 bytes;
+	int		 err;
+};
+
+/* Queue walk callback: adds an item of a 1:1 message of the user. */
+static int
+ubytes_fn(void *arg, uint64_t qid, const struct mid *mid,
+    const struct item *it)
+{
+	struct ubsum	*u = arg;
+	struct msg_rec	 m;
+	int		 rc;
+
+	(void)qid;
+	if (it->kind != ITEM_MSG)
+		return (STORE_WALK_NEXT);
+	if ((rc = store_msg_get(u->txn, mid, &m)) != STORE_OK) {
+		u->err = rc != STORE_NOTFOUND;
+		return (STORE_WALK_NEXT);
+	}
+	if (m.to[0] != '#' && strcmp(m.from, u->user) == 0)
+		u->bytes += it->len;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Whether the stored bytes of user, who sent no group message, are
+ * those of its message items.
+ */
+static int
+ubytes_agree(struct env *e, const char *user)
+{
+	struct ubsum	u;
+	uint64_t	ub;
+
+	memset(&u, 0, sizeof u);
+	u.txn = &e->txn;
+	u.user = user;
+	if (store_queue_walk_all(&e->txn, ubytes_fn, &u) != STORE_OK ||
+	    u.err || store_user_bytes_get(&e->txn, user, &ub) != STORE_OK)
+		return (0);
+	if (ub != u.bytes)
+		printf("# %s: bytes %llu, items %llu\n", user,
+		    (unsigned long long)ub, (unsigned long long)u.bytes);
+	return (ub == u.bytes);
+}
+
+/* The "for" of each receipt in a queue, in order, are those of want. */
+static int
+receipts_for(const struct qdump *q, const struct mid *want, int n)
+{
+	char	ms[MID_STRLEN + 1];
+	int	i;
+
+	if (q->n != n)
+		return (0);
+	for (i = 0; i < n; i++) {
+		mid_format(&want[i], ms);
+		if (q->kind[i] != ITEM_RECEIPT ||
+		    strcmp(jstr(q->j[i], "for"), ms) != 0)
+			return (0);
+	}
+	return (1);
+}
+
+/* The devices of test_ack_frame. */
+static const char *const frame_devs[][2] = {
+	{ "alice", "phone" }, { "alice", "laptop" }, { "bob", "phone" },
+	{ "bob", "tablet" }, { "carol", "phone" }
+};
+
+/* The mids of test_ack_frame's messages. */
+struct frame_mids {
+	struct mid	a1, a2, a3, c1, b1, b2, g1, unknown;
+};
+
+/* Acks every item of user's device, one at a time. */
+static int
+ack_all(struct env *e, const char *user, const char *device)
+{
+	struct qdump	q;
+	struct ack_res	ack;
+	int		i, n;
+
+	if (qload(e, user, device, &q) != 0)
+		return (-1);
+	n = q.n;
+	for (i = 0; i < n && i < QMAX; i++) {
+		if (queue_ack(&e->txn, &e->gen, &conf, user, device,
+		    &q.mid[i], 1000, &ack) != STORE_OK)
+			break;
+		targets_free(&ack.targets);
+	}
+	qfree(&q);
+	return (i == n ? 0 : -1);
+}
+
+/* One send at 1000 of body 1; its mid to m. */
+static int
+frame_send(struct env *e, const char *from, const char *device,
+    const char *to, const char *id, struct mid *m)
+{
+	struct send_res	res;
+
+	if (qsend(e, from, device, to, id, "1", 1000, &res) != STORE_OK ||
+	    res.err != TE_OK)
+		return (-1);
+	targets_free(&res.targets);
+	*m = res.mid;
+	return (0);
+}
+
+/*
+ * test_ack_frame's store: alice (phone, laptop), bob (phone, tablet),
+ * carol (phone); #g of alice and bob; on bob's phone, alice's a1, carol's
+ * c1, bob's own b1 (sent from his tablet), a2, alice's g1 to #g, a3 and
+ * b2; bob blocked carol since.
+ */
+static int
+frame_setup(struct env *e, const char *name, struct frame_mids *m)
+{
+	struct grp_req	 gr;
+	struct grp_res	 grs;
+	struct dev_rec	 r;
+	const char	*members[] = { "bob" };
+
+	if (env_begin(e, name, MAP_SIZE) != 0)
+		return (-1);
+	conf.max_queue = QMAX;
+	conf.max_group_members = 4;
+	conf.max_groups_per_user = 2;
+	conf.max_group_description = 16;
+	conf.group_receipts_max = 4;
+	if (two_by_two(e, 1000) != 0 || env_register(e, "carol", 1000) != 0 ||
+	    claim(e, "carol", "phone", 1000, &r) != STORE_OK)
+		return (-1);
+	memset(&gr, 0, sizeof gr);
+	gr.actor = "alice";
+	gr.group = "#g";
+	gr.now = 1000;
+	gr.title = "g";
+	gr.admin_only_send = gr.admin_only_info = -1;
+	gr.users = members;
+	gr.nusers = 1;
+	memset(&grs, 0, sizeof grs);
+	if (group_create(&e->txn, &e->gen, &conf, &gr, &grs) != STORE_OK ||
+	    grs.err != TE_OK) {
+		grp_res_free(&grs);
+		return (-1);
+	}
+	grp_res_free(&grs);
+	/* The group's events go: only messages are left to ack. */
+	if (ack_all(e, "bob", "phone") != 0 ||
+	    ack_all(e, "alice", "phone") != 0)
+		return (-1);
+	memset(m, 0, sizeof *m);
+	m->unknown.ms = 1;
+	m->unknown.seq = 1;
+	if (frame_send(e, "alice", "phone", "bob", "a-1", &m->a1) != 0 ||
+	    frame_send(e, "carol", "phone", "bob", "c-1", &m->c1) != 0 ||
+	    frame_send(e, "bob", "tablet", "bob", "b-1", &m->b1) != 0 ||
+	    frame_send(e, "alice", "phone", "bob", "a-2", &m->a2) != 0 ||
+	    frame_send(e, "alice", "phone", "#g", "g-1", &m->g1) != 0 ||
+	    frame_send(e, "alice", "phone", "bob", "a-3", &m->a3) != 0 ||
+	    frame_send(e, "bob", "tablet", "bob", "b-2", &m->b2) != 0)
+		return (-1);
+	return (store_block_put(&e->txn, "bob", "carol") == STORE_OK ? 0 : -1);
+}
+
+/*
+ * Queue walk callback of frame_same: the item at the same place of the
+ * other store's queue (arg) is the same.
+ */
+struct frame_cmp {
+	struct txn	*txn;
+	uint64_t	 qid;
+	struct mid	 pos;
+	int		 n, differ;
+};
+
+static int
+frame_cmp_fn(void *arg, const struct mid *mid, const struct item *it)
+{
+	struct frame_cmp	*c = arg;
+	struct item		 o;
+
+	if (store_queue_get(c->txn, c->qid, mid, &o) != STORE_OK ||
+	    o.kind != it->kind || o.ts != it->ts || o.len != it->len ||
+	    memcmp(o.data, it->data, it->len) != 0)
+		c->differ = 1;
+	c->n++;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Whether two stores hold the same device records, queue items and
+ * users' bytes, for test_ack_frame's devices.
+ */
+static int
+frame_same(struct env *a, struct env *b)
+{
+	const char		*users[] = { "alice", "bob", "carol" };
+	struct frame_cmp	 c;
+	struct dev_rec		 ra, rb;
+	uint64_t		 ua, ub;
+	size_t			 i;
+
+	for (i = 0; i < nitems(frame_devs); i++) {
+		if (store_device_get(&a->txn, frame_devs[i][0],
+		    frame_devs[i][1], &ra) != STORE_OK ||
+		    store_device_get(&b->txn, frame_devs[i][0],
+		    frame_devs[i][1], &rb) != STORE_OK || ra.qid != rb.qid ||
+		    ra.last_active != rb.last_active ||
+		    ra.count != rb.count || ra.bytes != rb.bytes) {
+			printf("# %s/%s: records differ\n", frame_devs[i][0],
+			    frame_devs[i][1]);
+			return (0);
+		}
+		memset(&c, 0, sizeof c);
+		c.txn = &b->txn;
+		c.qid = rb.qid;
+		if (store_queue_walk(&a->txn, ra.qid, NULL, frame_cmp_fn, &c) !=
+		    STORE_OK || c.differ || (uint64_t)c.n != rb.count) {
+			printf("# %s/%s: queues differ\n", frame_devs[i][0],
+			    frame_devs[i][1]);
+			return (0);
+		}
+	}
+	for (i = 0; i < nitems(users); i++) {
+		if (store_user_bytes_get(&a->txn, users[i], &ua) != STORE_OK ||
+		    store_user_bytes_get(&b->txn, users[i], &ub) != STORE_OK ||
+		    ua != ub) {
+			printf("# %s: bytes differ\n", users[i]);
+			return (0);
+		}
+	}
+	return (1);
+}
+
+/*
+ * One ack frame of many mids (queue_ack_begin/_mid/_end), as a device's
+ * ack naming them: messages from two senders and from the acking user
+ * (whose receipts land on the acking device), a sender blocked since, a
+ * group message whose receipt goes to a sender the frame keeps, a mid
+ * named twice and one unknown.  What the frame keeps once must agree with
+ * the store: counts and bytes, totals, senders' bytes, one receipt per
+ * message; and it must leave what acking the mids one by one leaves.
+ */
+static int
+test_ack_frame(void)
+{
+	struct env		 e, one;
+	struct frame_mids	 m, m1;
+	struct ack_res		 ack;
+	struct ack_frame	 f;
+	struct qdump		 q;
+	struct dev_rec		 r;
+	struct mid		 want[4];
+	struct {
+		const struct mid	*mid;
+		const struct mid	*mid1;
+		int			 deleted;
+		size_t			 receipts;
+	} steps[] = {
+		{ &m.a1, &m1.a1, 1, 2 },	/* alice's two devices */
+		{ &m.c1, &m1.c1, 1, 0 },	/* bob blocked carol since */
+		{ &m.b1, &m1.b1, 1, 2 },	/* bob's own: phone, tablet */
+		{ &m.a2, &m1.a2, 1, 2 },
+		{ &m.a1, &m1.a1, 0, 0 },	/* named twice */
+		{ &m.unknown, &m1.unknown, 0, 0 },
+		{ &m.g1, &m1.g1, 1, 2 },	/* a group receipt to alice */
+		{ &m.a3, &m1.a3, 1, 2 },
+		{ &m.b2, &m1.b2, 1, 2 },
+	};
+	size_t			 i;
+	int			 rc;
+
+	CHECK(frame_setup(&one, "ackframe-one", &m1) == 0);
+	CHECK(frame_setup(&e, "ackframe", &m) == 0);
+	CHECK(qlen(&e, "bob", "phone") == 7 && qlen(&e, "alice", "phone") ==
+	    0 && qlen(&e, "carol", "phone") == 0);
+	CHECK(ubytes_agree(&e, "bob") && ubytes_agree(&e, "carol"));
+	CHECK(frame_same(&e, &one));
+
+	queue_ack_begin(&f, "bob", "phone");
+	for (i = 0; i < nitems(steps); i++) {
+		rc = queue_ack_mid(&e.txn, &e.gen, &conf, &f, steps[i].mid,
+		    1100, &ack);
+		if (rc != STORE_OK || ack.deleted != steps[i].deleted ||
+		    ack.targets.n != steps[i].receipts)
+			printf("# step %zu: rc %d deleted %d receipts %zu\n", i,
+			    rc, ack.deleted, ack.targets.n);
+		CHECK(rc == STORE_OK && ack.deleted == steps[i].deleted &&
+		    ack.targets.n == steps[i].receipts);
+		targets_free(&ack.targets);
+		/* The same mid alone, in the other store. */
+		CHECK(queue_ack(&one.txn, &one.gen, &conf, "bob", "phone",
+		    steps[i].mid1, 1100, &ack) == STORE_OK);
+		targets_free(&ack.targets);
+	}
+	CHECK(queue_ack_end(&e.txn, &f) == STORE_OK);
+
+	for (i = 0; i < nitems(frame_devs); i++) {
+		CHECK(qload(&e, frame_devs[i][0], frame_devs[i][1], &q) == 0);
+		qfree(&q);
+	}
+	CHECK(totals_agree(&e) && totals_agree(&one));
+	CHECK(ubytes_agree(&e, "bob") && ubytes_agree(&e, "carol"));
+	CHECK(frame_same(&e, &one));
+	/* One delivered receipt per message, on each device of its sender. */
+	want[0] = m.a1;
+	want[1] = m.a2;
+	want[2] = m.g1;
+	want[3] = m.a3;
+	CHECK(qload(&e, "alice", "phone", &q) == 0);
+	CHECK(receipts_for(&q, want, 4));
+	qfree(&q);
+	CHECK(qlen(&e, "carol", "phone") == 0);
+	want[0] = m.b1;
+	want[1] = m.b2;
+	CHECK(qload(&e, "bob", "phone", &q) == 0);
+	CHECK(receipts_for(&q, want, 2));
+	qfree(&q);
+	CHECK(store_device_get(&e.txn, "bob", "phone", &r) == STORE_OK &&
+	    r.count == 2);
+	CHECK(env_close(&e) == 0 && env_close(&one) == 0);
+	return (0);
+}
+
 /* queue_read: read receipts, read_receipts off, blocked. */
 static int
 test_read(void)
@@ -1294,6 +1627,8 @@ static const struct test tests[] = {
 	{ "queue_send: blocked sender, no receipts ever", test_blocked },
 	{ "queue_ack: bookkeeping and exactly one delivered receipt",
 	    test_ack },
+	{ "queue_ack_mid: one frame, two senders, own, group, twice, unknown",
+	    test_ack_frame },
 	{ "queue_read: read receipts, read_receipts off, blocked",
 	    test_read },
 	{ "queue_pending: window, position, message_ttl, a refusal",
