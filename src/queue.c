@@ -932,7 +932,9 @@ queue_ack_mid(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	if (!has_m)
 		return (STORE_OK);
 	s = ack_sender(f, m.from);
-	s->sub += old.len;
+	/* A group send never counts (tickd.conf(5) max_user_bytes). */
+	if (m.to[0] != '#')
+		s->sub += old.len;
 	if ((m.to[0] == '#' || strcmp(m.from, f->user) == 0) &&
 	    (rc = ack_dev_flush(txn, f)) != STORE_OK)
 		return (rc);

@@ -697,7 +697,8 @@ item_forget(struct txn *txn, const struct mid *mid, const struct item *it,
 	if (rc != STORE_OK)
 		return (rc);
 	*found = 1;
-	if (keep)
+	/* A group send never counts (tickd.conf(5) max_user_bytes). */
+	if (keep || m->to[0] == '#')
 		return (STORE_OK);
 	return (store_user_bytes_add(txn, m->from, 0, it->len));
 }
