@@ -37,6 +37,17 @@ struct mgrant {
 	char		 id[MEDIA_NAME_MAX + 1]; /* a read: the ID */
 };
 
+/*
+ * This node's IDs whose m:{ID} Redis may have wrong, to be made right from
+ * the store; past DIRTY_MAX IDs, every live one is written again.
+ */
+#define DIRTY_MAX	1024
+static struct {
+	uint8_t	(*v)[MEDIA_ID_BYTES];
+	size_t	 n, cap;
+	int	 all;
+} dirty;
+
 /* The reply to SET mg:{GRANT} ID PX: written, or Redis failed. */
 static void
 grant_set_cb(redisAsyncContext *ac, void *rr, void *arg)
@@ -165,16 +176,59 @@ live_key(const uint8_t id[MEDIA_ID_BYTES])
 	return (cluster_k("m", name));
 }
 
+/* Notes that m:{ID} of this node's ID id is to be made right again. */
+static void
+dirty_add(const uint8_t id[MEDIA_ID_BYTES])
+{
+	size_t	i;
+
+	if (dirty.all || cl.stopping)
+		return;
+	for (i = 0; i < dirty.n; i++) {
+		if (memcmp(dirty.v[i], id, MEDIA_ID_BYTES) == 0)
+			return;
+	}
+	if (dirty.n == DIRTY_MAX) {
+		dirty.all = 1;
+		dirty.n = 0;
+		return;
+	}
+	if (dirty.n == dirty.cap)
+		dirty.v = xgrow(dirty.v, &dirty.cap, sizeof *dirty.v, 16);
+	memcpy(dirty.v[dirty.n++], id, MEDIA_ID_BYTES);
+}
+
+/*
+ * The reply to a SET or DEL of m:{ID}, whose ID arg holds: one refused,
+ * or lost with its connection, may not have been applied, so the key is
+ * made right again from the store.  arg is freed.
+ */
+static void
+live_cb(redisAsyncContext *ac, void *rr, void *arg)
+{
+	redisReply	*reply = rr;
+	uint8_t		*id = arg;
+
+	rconn_answered(ac->data);
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		log_debug("cluster: m:{ID}: %s; written again",
+		    reply != NULL ? reply->str : "no answer");
+		dirty_add(id);
+	}
+	free(id);
+}
+
 /*
  * Writes (live) or deletes m:{ID} for this node's ID id.  Nothing waits
- * for it: a failure is logged, and the key comes back with the mirrors
- * (cluster_media_writeback).
+ * for it: a write Redis did not take is made again from the store at a
+ * heartbeat (cluster_media_tick).
  */
 void
 cluster_media_live(const uint8_t id[MEDIA_ID_BYTES], int live)
 {
 	const char	*argv[3];
 	char		*key;
+	uint8_t		*arg;
 
 	if (!cl.on)
 		return;
@@ -182,10 +236,13 @@ cluster_media_live(const uint8_t id[MEDIA_ID_BYTES], int live)
 	argv[0] = live ? "SET" : "DEL";
 	argv[1] = key;
 	argv[2] = "1";
-	if (rconn_cmd(&cl.cmd, cluster_logged_cb, live ? "SET m" : "DEL m", 0,
-	    live ? 3 : 2, argv, NULL) != 0)
-		log_debug("cluster: m:{ID} not %s now; written back later",
-		    live ? "set" : "deleted");
+	arg = xmalloc(MEDIA_ID_BYTES);
+	memcpy(arg, id, MEDIA_ID_BYTES);
+	if (rconn_cmd(&cl.cmd, live_cb, arg, 0, live ? 3 : 2, argv,
+	    NULL) != 0) {
+		free(arg);
+		dirty_add(id);
+	}
 	free(key);
 }
 
@@ -244,6 +301,52 @@ cluster_media_writeback(struct txn *txn)
 	else if (b.n > 0)
 		log_debug("cluster: %llu media IDs mirrored",
 		    (unsigned long long)b.n);
+}
+
+/*
+ * At each heartbeat while Redis answers: m:{ID} of the IDs whose write
+ * Redis did not take is set if the ID is live in the store, deleted if
+ * not; past DIRTY_MAX IDs, every live one is set again (tickd-cluster(7)
+ * FAILURES).
+ */
+void
+cluster_media_tick(void)
+{
+	struct txn		 txn;
+	struct media_rec	 r;
+	uint8_t			(*v)[MEDIA_ID_BYTES];
+	size_t			 i, n;
+	uint64_t		 now = now_ms();
+	int			 all, ret;
+
+	if (!cl.ready || (dirty.n == 0 && !dirty.all) ||
+	    store_txn_begin(srv.store, &txn, 0) != STORE_OK)
+		return;
+	/* The writes below may note their IDs again: a set of their own. */
+	v = dirty.v;
+	n = dirty.n;
+	all = dirty.all;
+	memset(&dirty, 0, sizeof dirty);
+	if (all)
+		cluster_media_writeback(&txn);
+	for (i = 0; i < n; i++) {
+		ret = store_media_get(&txn, v[i], &r);
+		if (ret == STORE_OK || ret == STORE_NOTFOUND)
+			cluster_media_live(v[i], ret == STORE_OK &&
+			    media_live(&r, now, srv.conf.media_ttl));
+		else
+			dirty_add(v[i]);
+	}
+	store_txn_abort(&txn);
+	free(v);
+}
+
+/* Stopping: the IDs still to write are let go. */
+void
+cluster_media_free(void)
+{
+	free(dirty.v);
+	memset(&dirty, 0, sizeof dirty);
 }
 
 /*

@@ -844,6 +844,7 @@ hb_send(void)
 		rconn_cmd(&cl.cmd, hb_epoch_cb, NULL, 0, 2, argv, NULL);
 		cluster_nodes_refresh();
 		cluster_presence_tick();
+		cluster_media_tick();
 		cluster_groups_tick();
 		cluster_typing_tick();
 		cluster_ssub_tick();
@@ -1135,6 +1136,7 @@ cluster_shutdown(void)
 	cl.stopping = 1;
 	cluster_rpc_free();
 	cluster_presence_free();
+	cluster_media_free();
 	cluster_groups_free();
 	cluster_ssub_free();
 	cluster_sentinel_free();

@@ -81,6 +81,8 @@ void	cluster_presence_down(void);
 void	cluster_presence_node(const char *, int);
 void	cluster_presence_commit(int);
 void	cluster_presence_free(void);
+void	cluster_media_tick(void);
+void	cluster_media_free(void);
 void	cluster_presence_writeback(struct txn *, const char *,
 	    const struct user_rec *);
 
