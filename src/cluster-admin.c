@@ -125,7 +125,10 @@ cluster_ctl_status(char **err)
 	return (obj);
 }
 
-/* Outbox walk callback: a message becomes a failed receipt; all go. */
+/*
+ * Outbox walk callback: a message becomes a failed receipt; all go, with
+ * the media references they held.
+ */
 static int
 forget_fn(void *arg, const char *node, const struct mid *mid,
     const struct cout_rec *r)
@@ -135,6 +138,9 @@ forget_fn(void *arg, const char *node, const struct mid *mid,
 
 	(void)node;
 	memset(&t, 0, sizeof t);
+	if (cluster_cout_release(txn, &srv.midgen, mid, r, now_ms()) !=
+	    STORE_OK)
+		return (STORE_WALK_STOP);
 	if (r->kind == COUT_MSG && queue_remote_receipt(txn, &srv.midgen, mid,
 	    "failed", "no_such_user", now_ms(), &t) != STORE_OK) {
 		targets_free(&t);

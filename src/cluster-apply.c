@@ -32,7 +32,8 @@ rcpt_put(struct txn *txn, struct midgen *gen, const char *origin,
 		json_object_set_new(p, "reason", json_string(reason));
 	if (p != NULL && group != NULL)
 		json_object_set_new(p, "group", json_string(group));
-	return (cluster_cout_json(txn, gen, origin, NULL, COUT_RCPT, now, p));
+	return (cluster_cout_json(txn, gen, origin, NULL, COUT_RCPT, now, p,
+	    NULL));
 }
 
 /*
@@ -235,13 +236,17 @@ retarget_gev(struct txn *txn, struct midgen *gen, const char *node,
 		n.len = strlen(text);
 		rc = store_cout_put(txn, home, &mid, &n);
 		free(text);
+		if (rc == STORE_OK && n.holds)
+			rc = cluster_cout_hold_copy(txn, gen, om, &mid, now);
 		if (roles != NULL)
 			json_object_set(p, "roles", roles);
 	}
 	/* Rewritten under om, which node has not confirmed. */
 	if (rc == STORE_OK)
 		rc = store_cout_del(txn, node, om);
-	if (rc == STORE_OK && json_array_size(left) > 0) {
+	if (rc == STORE_OK && json_array_size(left) == 0)
+		rc = cluster_cout_release(txn, gen, om, o, now);
+	else if (rc == STORE_OK) {
 		json_object_set(p, "users", left);
 		if ((text = json_dumps(p, JSON_COMPACT)) == NULL)
 			rc = STORE_ERR;
@@ -295,6 +300,8 @@ cluster_retarget(struct txn *txn, struct midgen *gen, const char *node,
 		rc = retarget_gev(txn, gen, node, om, &o, user, home, now);
 	else if (home == NULL || strcmp(home, node) == 0) {
 		if ((rc = store_cout_del(txn, node, om)) == STORE_OK)
+			rc = cluster_cout_release(txn, gen, om, &o, now);
+		if (rc == STORE_OK)
 			rc = queue_remote_receipt(txn, gen, om, "failed",
 			    "no_such_user", now, out);
 	} else if ((rc = store_cout_put(txn, home, om, &o)) == STORE_OK)
@@ -304,14 +311,16 @@ cluster_retarget(struct txn *txn, struct midgen *gen, const char *node,
 }
 
 /*
- * Deletes the outbox records for node that a done entry lists; those it
- * lists as moved are looked up again.
+ * Deletes the outbox records for node that a done entry lists, with the
+ * media references they held; those it lists as moved are looked up
+ * again.
  */
 static int
-apply_done(struct txn *txn, const char *node, json_t *p,
-    struct cluster_applied *a)
+apply_done(struct txn *txn, struct midgen *gen, const char *node, json_t *p,
+    uint64_t now, struct cluster_applied *a)
 {
 	json_t		*oms = json_object_get(p, "oms"), *v;
+	struct cout_rec	 o;
 	struct mid	 om;
 	size_t		 i;
 	int		 rc;
@@ -329,11 +338,15 @@ apply_done(struct txn *txn, const char *node, json_t *p,
 		if (!json_is_string(v) || mid_parse(json_string_value(v),
 		    json_string_length(v), &om) != 0)
 			continue;
-		rc = store_cout_del(txn, node, &om);
-		if (rc == STORE_OK)
-			a->confirmed++;
-		else if (rc != STORE_NOTFOUND)
+		if ((rc = store_cout_get(txn, node, &om, &o)) ==
+		    STORE_NOTFOUND)
+			continue;
+		if (rc != STORE_OK ||
+		    (rc = store_cout_del(txn, node, &om)) != STORE_OK ||
+		    (rc = cluster_cout_release(txn, gen, &om, &o, now)) !=
+		    STORE_OK)
 			return (rc);
+		a->confirmed++;
 	}
 	return (STORE_OK);
 }
@@ -512,7 +525,7 @@ cluster_apply(struct txn *txn, struct midgen *gen, const struct conf *conf,
 			/* Mids are never reused: a done is always safe. */
 			if (strcmp(e->k, "done") == 0 &&
 			    (p = json_loadb(e->p, e->plen, 0, NULL)) != NULL) {
-				rc = apply_done(txn, e->o, p, a);
+				rc = apply_done(txn, gen, e->o, p, now, a);
 				json_decref(p);
 				if (rc != STORE_OK)
 					return (rc);

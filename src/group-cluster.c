@@ -210,7 +210,7 @@ group_fan_flush(struct gctx *x)
 			json_object_set_new(p, "roles", roles);
 		}
 		rc = cluster_cout_json(x->txn, x->gen, n->node, NULL, COUT_GEV,
-		    x->now, p);
+		    x->now, p, msg ? x->fan.refs : NULL);
 	}
 	for (i = 0; i < x->fan.n; i++)
 		json_decref(x->fan.v[i].users);
@@ -525,7 +525,7 @@ group_send_remote(struct txn *txn, struct midgen *gen,
 		return (rc);
 	}
 	if ((rc = cluster_cout_json(txn, gen, m->home, &res->mid, COUT_GMSG,
-	    res->ts, p)) != STORE_OK)
+	    res->ts, p, &refs)) != STORE_OK)
 		return (rc);
 	memset(&gm, 0, sizeof gm);
 	gm.receipts = m->members <= conf->group_receipts_max;
@@ -644,6 +644,7 @@ group_apply_gmsg(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	memset(&gm, 0, sizeof gm);
 	gm.receipts = x.g.members <= conf->group_receipts_max;
 	mid_format(om, ms);
+	x.fan.refs = &refs;
 	x.fan.msg = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "o", origin, "om",
 	    ms, "from", from, "from_device", dev, "id", id, "receipts",
 	    gm.receipts);
@@ -716,7 +717,7 @@ group_user_gone_remote(struct txn *txn, struct midgen *gen,
 		home = json_string_value(json_array_get(v, 1));
 		p = json_pack("{s:s,s:s}", "g", group, "user", user);
 		rc = cluster_cout_json(txn, gen, home, NULL, COUT_GLEAVE, now,
-		    p);
+		    p, NULL);
 		if (rc == STORE_OK)
 			rc = store_crgroup_del(txn, user, group);
 		if (rc != STORE_OK) {

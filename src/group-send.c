@@ -145,6 +145,7 @@ group_send(struct txn *txn, struct midgen *gen, const struct conf *conf,
 	gm.receipts = x.g.members <= conf->group_receipts_max;
 	/* Members on other nodes: their receipts come back to this mid. */
 	mid_format(&res->mid, ms);
+	x.fan.refs = &refs;
 	x.fan.msg = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "o",
 	    conf->node_name != NULL ? conf->node_name : "", "om", ms, "from",
 	    req->from, "from_device", req->from_device, "id", req->id,

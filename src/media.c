@@ -405,7 +405,7 @@ mref_put(struct txn *txn, struct midgen *gen, const struct media_refs *refs,
 		}
 		p = json_pack("{s:o,s:i}", "ids", ids, "d", d);
 		if ((rc = cluster_cout_json(txn, gen, refs->node[i], NULL,
-		    COUT_MREF, now, p)) != STORE_OK)
+		    COUT_MREF, now, p, NULL)) != STORE_OK)
 			return (rc);
 	}
 	return (STORE_OK);

@@ -551,7 +551,7 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 		return (rc);
 	}
 	if ((rc = cluster_cout_json(txn, gen, home, &res->mid, COUT_MSG,
-	    res->ts, p)) != STORE_OK)
+	    res->ts, p, &refs)) != STORE_OK)
 		return (rc);
 	return (send_records(txn, req, res, 0));
 }

@@ -20,6 +20,7 @@
 #define NODE_MAX	CLUSTER_NODE_MAX
 #define OKEY_MAX	(NODE_MAX + 1 + MID_BYTES)
 #define OREC_HDR	(1 + 1 + 8)	/* version, kind, created */
+#define OREC_HOLDS	0x80		/* in the kind byte: cout_rec.holds */
 
 /* A "node\0" + 16-byte mid key; its length, or 0 if the name is bad. */
 static size_t
@@ -88,7 +89,7 @@ store_cout_put(struct txn *txn, const char *node, const struct mid *mid,
 	vlen = OREC_HDR + r->len;
 	v = xmalloc(vlen);
 	v[0] = STORE_RECORD_V1;
-	v[1] = r->kind;
+	v[1] = r->kind | (r->holds ? OREC_HOLDS : 0);
 	be64enc(v + 2, r->created);
 	memcpy(v + OREC_HDR, r->payload, r->len);
 	rc = db_put(txn, DB_COUT, k, klen, v, vlen, MDB_NOOVERWRITE);
@@ -106,7 +107,8 @@ cout_dec(const MDB_val *v, struct cout_rec *r)
 
 	if (v->mv_size < OREC_HDR || p[0] != STORE_RECORD_V1)
 		return (-1);
-	r->kind = p[1];
+	r->kind = p[1] & ~OREC_HOLDS;
+	r->holds = (p[1] & OREC_HOLDS) != 0;
 	r->created = rid_dec(p + 2);
 	r->payload = (const char *)p + OREC_HDR;
 	r->len = v->mv_size - OREC_HDR;

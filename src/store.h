@@ -870,6 +870,7 @@ int	store_media_rref_walk(struct txn *, const uint8_t *id,
 #define COUT_MREF	6	/* media references, for the media's owner */
 struct cout_rec {
 	uint8_t		 kind;		/* COUT_* */
+	uint8_t		 holds;		/* holds its media's references */
 	uint64_t	 created;	/* Unix ms */
 	const char	*payload;	/* JSON text, not NUL-terminated */
 	size_t		 len;

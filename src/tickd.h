@@ -572,7 +572,12 @@ struct cluster_applied {
 	uint64_t		 confirmed;	/* own outbox records done */
 };
 int	cluster_cout_json(struct txn *, struct midgen *, const char *,
-	    const struct mid *, int, uint64_t, json_t *);
+	    const struct mid *, int, uint64_t, json_t *,
+	    const struct media_refs *);
+int	cluster_cout_release(struct txn *, struct midgen *, const struct mid *,
+	    const struct cout_rec *, uint64_t);
+int	cluster_cout_hold_copy(struct txn *, struct midgen *,
+	    const struct mid *, const struct mid *, uint64_t);
 int	cluster_apply(struct txn *, struct midgen *, const struct conf *,
 	    const struct cluster_entry *, size_t, uint64_t,
 	    struct cluster_applied *);
@@ -621,6 +626,7 @@ struct gfan {
 	struct gfan_node	*v;
 	size_t			 n, cap;
 	json_t			*msg;	/* a message's origin, sender, id */
+	const struct media_refs	*refs;	/* a message's media, or NULL */
 };
 
 /* One change being made: the group, its record, and where events go. */

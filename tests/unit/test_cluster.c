@@ -201,6 +201,7 @@ test_outbox(void)
 		m.ms = 10 + (uint64_t)i;
 		m.seq = 0;
 		r.kind = COUT_MSG;
+		r.holds = 0;
 		r.created = 1000 + (uint64_t)i;
 		r.payload = "{\"x\":1}";
 		r.len = 7;
@@ -214,6 +215,7 @@ test_outbox(void)
 		m.ms = 10 + (uint64_t)i;
 		m.seq = 0;
 		r.kind = i == 3 ? COUT_RCPT : COUT_MSG;
+		r.holds = i == 4;
 		r.created = 1000 + (uint64_t)i;
 		r.payload = i == 3 ? "{}" : "{\"x\":1}";
 		r.len = strlen(r.payload);
@@ -235,8 +237,12 @@ test_outbox(void)
 	CHECK(store_cout_lowest(&t, "n2", &lw) == STORE_OK && lw.ms == 10);
 	m.ms = 13;
 	CHECK(store_cout_get(&t, "n3", &m, &g) == STORE_OK);
-	CHECK(g.kind == COUT_RCPT && g.created == 1003 && g.len == 2);
+	CHECK(g.kind == COUT_RCPT && !g.holds && g.created == 1003 &&
+	    g.len == 2);
 	CHECK(store_cout_get(&t, "n2", &m, &g) == STORE_NOTFOUND);
+	m.ms = 14;
+	CHECK(store_cout_get(&t, "n2", &m, &g) == STORE_OK);
+	CHECK(g.kind == COUT_MSG && g.holds && g.created == 1004);
 	m.ms = 10;
 	CHECK(store_cout_del(&t, "n2", &m) == STORE_OK);
 	CHECK(store_cout_del(&t, "n2", &m) == STORE_NOTFOUND);
