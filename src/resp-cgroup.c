@@ -555,7 +555,140 @@ resp_cgroup_serve_history(struct rclient *rc, struct txn *txn,
 
 /* ---------------------------------------------------------- PEL */
 
-/* XACK key group id [id ...] */
+/* The consumers XACK takes pending entries from, and how many of each. */
+struct xack_take {
+	struct txn	*txn;
+	uint64_t	 gid;
+	struct {
+		char	*name;
+		size_t	 len;
+		uint64_t n;
+	}		*v;
+	size_t		 n, cap;
+	long long	 acked;
+	int		 ret;
+};
+
+/* Most consumers XACK counts before it writes their counts out. */
+#define XACK_CONSUMERS	32
+
+/*
+ * Writes out the counts of the consumers of xt: each consumer record once
+ * a command, not once an id.
+ */
+static void
+xack_take_flush(struct xack_take *xt)
+{
+	struct rcons_rec	c;
+	size_t			i;
+	int			ret;
+
+	for (i = 0; i < xt->n; i++) {
+		ret = store_rcons_get(xt->txn, xt->gid, xt->v[i].name,
+		    xt->v[i].len, &c);
+		if (ret == STORE_OK && c.pending != 0) {
+			c.pending = c.pending > xt->v[i].n ?
+			    c.pending - xt->v[i].n : 0;
+			ret = store_rcons_put(xt->txn, xt->gid, xt->v[i].name,
+			    xt->v[i].len, &c);
+		}
+		if (ret != STORE_OK && ret != STORE_NOTFOUND &&
+		    xt->ret == STORE_OK)
+			xt->ret = ret;
+		free(xt->v[i].name);
+	}
+	xt->n = 0;
+}
+
+/* store_rpel_take() callback: counts the entry against its consumer. */
+static void
+xack_take_fn(void *arg, const struct mid *id, const struct rpel_rec *p)
+{
+	struct xack_take	*xt = arg;
+	char			*name;
+	size_t			 i;
+
+	(void)id;
+	xt->acked++;
+	for (i = xt->n; i > 0; i--) {
+		if (xt->v[i - 1].len == p->clen &&
+		    memcmp(xt->v[i - 1].name, p->consumer, p->clen) == 0) {
+			xt->v[i - 1].n++;
+			return;
+		}
+	}
+	/* The consumer is in the map, which the writes may change. */
+	name = xmalloc(p->clen + 1);
+	memcpy(name, p->consumer, p->clen);
+	if (xt->n == XACK_CONSUMERS)
+		xack_take_flush(xt);
+	if (xt->n == xt->cap)
+		xt->v = xgrow(xt->v, &xt->cap, sizeof *xt->v, 4);
+	xt->v[xt->n].name = name;
+	xt->v[xt->n].len = p->clen;
+	xt->v[xt->n].n = 1;
+	xt->n++;
+}
+
+/* Orders ids for qsort(). */
+static int
+mid_qcmp(const void *a, const void *b)
+{
+	return (mid_cmp(a, b));
+}
+
+/*
+ * The stream at argv[1] and its group argv[2] for XACK: 0 found, 1 if
+ * either is missing (nothing to ack), -1 after replying an error.
+ */
+static int
+xack_group(struct rclient *rc, struct txn *txn, struct rarg *argv,
+    struct rstream *s, struct rgroup_rec *g)
+{
+	int	ret;
+
+	if (resp_stream_get(rc, txn, &argv[1], s) != 0)
+		return (-1);
+	if ((ret = resp_cgroup_get(txn, s, &argv[2], g)) < 0) {
+		resp_add_store_error(rc, ret);
+		return (-1);
+	}
+	return (ret);
+}
+
+/*
+ * Whether any of ids is pending in g: 1, 0, or a store error (negative)
+ * after replying it.
+ */
+static int
+xack_any_pending(struct rclient *rc, struct txn *txn,
+    const struct rgroup_rec *g, const struct mid *ids, size_t n)
+{
+	struct rpel_rec	p;
+	size_t		i;
+	int		ret;
+
+	for (i = 0; i < n; i++) {
+		if ((ret = store_rpel_get(txn, g->gid, &ids[i], &p)) ==
+		    STORE_OK)
+			return (1);
+		if (ret != STORE_NOTFOUND) {
+			resp_add_store_error(rc, ret);
+			return (ret);
+		}
+	}
+	return (0);
+}
+
+/*
+ * XACK key group id [id ...].  Outside a batch, the ids are looked up
+ * first in a read transaction: an XACK none of whose ids is pending
+ * writes nothing, so it opens no write transaction and its reply waits
+ * for no commit of its own (tickd-resp(7)).  In the batch it counts as a
+ * write either way, its reply failing with the batch.  The entries go in
+ * id order through one cursor, and each consumer's count and the group's
+ * are written once.
+ */
 void
 resp_cgroup_xack(struct rclient *rc, int argc, struct rarg *argv)
 {
@@ -563,12 +696,12 @@ resp_cgroup_xack(struct rclient *rc, int argc, struct rarg *argv)
 	char			 device[NAME_DEVICE_MAX + 1];
 	struct rstream		 s;
 	struct rgroup_rec	 g;
-	struct rpel_rec		 p;
+	struct xack_take	 xt;
 	struct txn		*txn;
 	struct mid		*ids;
 	enum resp_view		 v;
-	long long		 acked = 0;
-	int			 j, gret = 1, ret = STORE_OK;
+	size_t			 n = (size_t)argc - 3;
+	int			 gret, ret;
 
 	v = resp_view(&argv[1], user, device);
 	if (v == RV_QUEUE) {
@@ -579,38 +712,58 @@ resp_cgroup_xack(struct rclient *rc, int argc, struct rarg *argv)
 		resp_chat_wrong(rc, &argv[1], v);
 		return;
 	}
-	if ((txn = resp_txn(rc, 1)) == NULL ||
-	    resp_stream_get(rc, txn, &argv[1], &s) != 0)
+	if ((txn = resp_txn(rc, 0)) == NULL ||
+	    (gret = xack_group(rc, txn, argv, &s, &g)) < 0)
 		return;
-	if (s.found && (gret = resp_cgroup_get(txn, &s, &argv[2], &g)) < 0) {
-		resp_add_store_error(rc, gret);
-		return;
-	}
 	if (gret != 0) {
 		resp_add_int(rc, 0);
 		return;
 	}
 	if ((ids = resp_stream_ids(rc, argc, argv, 3)) == NULL)
 		return;
-	for (j = 3; gret == 0 && j < argc && ret == STORE_OK; j++) {
-		if ((ret = store_rpel_get(txn, g.gid, &ids[j], &p)) ==
-		    STORE_NOTFOUND) {
-			ret = STORE_OK;
-			continue;
+	if (!txn->write) {
+		if ((ret = xack_any_pending(rc, txn, &g, &ids[3], n)) <= 0) {
+			if (ret == 0)
+				resp_add_int(rc, 0);
+			free(ids);
+			return;
 		}
-		if (ret == STORE_OK && (ret = pel_remove(txn, &g, &ids[j],
-		    &p)) == STORE_OK)
-			acked++;
+		/* The batch, opened now, holds what the read saw. */
+		if ((txn = resp_txn(rc, 1)) == NULL ||
+		    (gret = xack_group(rc, txn, argv, &s, &g)) < 0) {
+			free(ids);
+			return;
+		}
+		if (gret != 0) {
+			free(ids);
+			resp_add_int(rc, 0);
+			return;
+		}
+	} else if (resp_txn(rc, 1) == NULL) {
+		free(ids);
+		return;
 	}
+	qsort(&ids[3], n, sizeof *ids, mid_qcmp);
+	memset(&xt, 0, sizeof xt);
+	xt.txn = txn;
+	xt.gid = g.gid;
+	ret = store_rpel_take(txn, g.gid, &ids[3], n, xack_take_fn, &xt);
+	xack_take_flush(&xt);
+	free(xt.v);
 	free(ids);
-	if (ret == STORE_OK && acked != 0)
+	if (ret == STORE_OK)
+		ret = xt.ret;
+	if (ret == STORE_OK && xt.acked != 0) {
+		g.pending = g.pending > (uint64_t)xt.acked ?
+		    g.pending - (uint64_t)xt.acked : 0;
 		ret = store_rgroup_put(txn, s.r.rid, argv[2].p, argv[2].len,
 		    &g);
+	}
 	if (ret != STORE_OK) {
 		resp_add_store_error(rc, ret);
 		return;
 	}
-	resp_add_int(rc, acked);
+	resp_add_int(rc, xt.acked);
 }
 
 /* Consumer walk callback: [name, pending] of those with pending. */

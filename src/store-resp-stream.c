@@ -384,6 +384,53 @@ store_rpel_del(struct txn *txn, uint64_t gid, const struct mid *id)
 	return (db_del(txn, DB_RPEL, k.b, k.len));
 }
 
+/*
+ * Deletes the pending entries of a group among ids (sorted; one not
+ * pending, or there twice, is passed over) through one cursor, which
+ * finds an id on the leaf it is on without a walk from the root: fn sees
+ * each entry before it goes, its consumer still in the map.
+ */
+int
+store_rpel_take(struct txn *txn, uint64_t gid, const struct mid *ids,
+    size_t n, void (*fn)(void *, const struct mid *, const struct rpel_rec *),
+    void *arg)
+{
+	MDB_cursor	*c;
+	MDB_val		 kv, v;
+	struct ridkey	 k;
+	struct rpel_rec	 r;
+	size_t		 i;
+	int		 rc = MDB_SUCCESS;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	if (n == 0 || txn->store->dbi[DB_RPEL] == DBI_NONE)
+		return (STORE_OK);
+	rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_RPEL], &c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_RPEL, "cursor"));
+	for (i = 0; i < n && rc == MDB_SUCCESS; i++) {
+		rkey_id(&k, gid, &ids[i]);
+		kv.mv_data = k.b;
+		kv.mv_size = k.len;
+		if ((rc = mdb_cursor_get(c, &kv, &v, MDB_SET)) == MDB_NOTFOUND) {
+			rc = MDB_SUCCESS;
+			continue;
+		}
+		if (rc != MDB_SUCCESS)
+			break;
+		if (rpel_dec(&v, &r) != 0) {
+			mdb_cursor_close(c);
+			return (txn_fail(txn, DB_RPEL, "corrupt record"));
+		}
+		fn(arg, &ids[i], &r);
+		rc = mdb_cursor_del(c, 0);
+	}
+	mdb_cursor_close(c);
+	return (rc == MDB_SUCCESS ? STORE_OK : txn_result(txn, rc, DB_RPEL,
+	    "take"));
+}
+
 /* Walk adapter for pending entries: the id after the gid. */
 static int
 rpel_walk_fn(struct walk *w, const MDB_val *k, const MDB_val *v)

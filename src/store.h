@@ -515,6 +515,9 @@ int	store_rpel_get(struct txn *, uint64_t, const struct mid *,
 int	store_rpel_put(struct txn *, uint64_t, const struct mid *,
 	    const struct rpel_rec *);
 int	store_rpel_del(struct txn *, uint64_t, const struct mid *);
+int	store_rpel_take(struct txn *, uint64_t, const struct mid *, size_t,
+	    void (*)(void *, const struct mid *, const struct rpel_rec *),
+	    void *);
 int	store_rpel_walk(struct txn *, uint64_t, const struct mid *start,
 	    int (*)(void *, const struct mid *, const struct rpel_rec *),
 	    void *);

@@ -506,6 +506,69 @@ def empty_no_lastid(r):
     r("XINFO", "GROUPS", "mystream")
 
 
+def xack_pipeline(r):
+    """Acks of pending and not pending ids, twice the same id, two
+    consumers, in one pipeline after a write; counts right after."""
+    r("DEL", "ps")
+    r("XGROUP", "CREATE", "ps", "g", "$", "MKSTREAM")
+    for i in range(1, 9):
+        r("XADD", "ps", f"{i}-1", "f", str(i))
+    r("XREADGROUP", "GROUP", "g", "alice", "COUNT", "5", "STREAMS", "ps",
+        ">")
+    r("XREADGROUP", "GROUP", "g", "bob", "STREAMS", "ps", ">")
+    r.pipeline(
+        ["XADD", "ps", "9-1", "f", "9"],
+        ["XACK", "ps", "g", "100-1"],
+        ["XACK", "ps", "g", "7-1", "2-1", "2-1", "99-1", "6-1", "1-1"],
+        ["XACK", "ps", "g", "2-1"],
+        ["XPENDING", "ps", "g"],
+        ["XACK", "ps", "g", "8-1", "5-1"],
+        ["XACK", "ps", "nogroup", "3-1"],
+        ["XACK", "nostream", "g", "3-1"],
+        ["XPENDING", "ps", "g", "-", "+", "10"],
+        ["XINFO", "CONSUMERS", "ps", "g"],
+        ["XINFO", "GROUPS", "ps"])
+    r("XACK", "ps", "g", "3-1", "4-1", "4-1")
+    r("XPENDING", "ps", "g")
+    r("XINFO", "CONSUMERS", "ps", "g")
+
+
+def xack_many_consumers(r):
+    """One XACK over the entries of 40 consumers, more than it counts at
+    once, and some of them twice."""
+    r("DEL", "pm")
+    r("XGROUP", "CREATE", "pm", "g", "$", "MKSTREAM")
+    for i in range(1, 81):
+        r("XADD", "pm", f"{i}-1", "f", "v")
+    for c in range(40):
+        r("XREADGROUP", "GROUP", "g", f"c{c:02d}", "COUNT", "2", "STREAMS",
+            "pm", ">")
+    r("XACK", "pm", "g", *[f"{i}-1" for i in range(80, 0, -1) if i % 4],
+        "3-1", "100-1")
+    r("XPENDING", "pm", "g")
+    r("XINFO", "CONSUMERS", "pm", "g")
+    r("XINFO", "GROUPS", "pm")
+
+
+def xack_pipeline_order(r):
+    """An XACK that finds nothing pending between writes of the same
+    client keeps its place among their replies."""
+    r("DEL", "po")
+    r("XGROUP", "CREATE", "po", "g", "$", "MKSTREAM")
+    r("XADD", "po", "1-1", "f", "v")
+    r("XREADGROUP", "GROUP", "g", "c", "STREAMS", "po", ">")
+    r.pipeline(
+        ["XACK", "po", "g", "5-5"],
+        ["XADD", "po", "2-1", "f", "v"],
+        ["XACK", "po", "g", "5-5"],
+        ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "po", ">"],
+        ["XACK", "po", "g", "1-1"],
+        ["XACK", "po", "g", "1-1"],
+        ["XLEN", "po"],
+        ["XACK", "po", "g", "2-1", "1-1"],
+        ["XPENDING", "po", "g"])
+
+
 SCENARIOS = [
     ("XGROUP CREATE: creation and duplicate group name detection",
      create_dup),
@@ -519,6 +582,11 @@ SCENARIOS = [
      xpending),
     ("XACK removes items, not twice, takes many ids", xack),
     ("XACK should fail if got at least one invalid ID", xack_invalid),
+    ("XACK in a pipeline: pending or not, repeated, two consumers",
+     xack_pipeline),
+    ("XACK acking nothing keeps its place among a pipeline's writes",
+     xack_pipeline_order),
+    ("XACK over the entries of 40 consumers", xack_many_consumers),
     ("PEL NACK reassignment after XGROUP SETID event", setid_nack),
     ("XREADGROUP will not report data on empty history. Bug #5577",
      empty_history),
@@ -564,7 +632,32 @@ async def main(t):
     redis_srv = Redis()
     with RespDaemon() as tk:
         run_scenarios(t, SCENARIOS, tk.resp_port, redis_srv.port)
+        xack_commits(t, tk)
         t.eq(tk.stop(), 0, "tickd stops cleanly on SIGTERM")
 
 
-run(main, len(SCENARIOS) + 1, timeout=240)
+def xack_commits(t, tk):
+    """An XACK that finds nothing pending commits nothing; one that acks
+    commits before it answers (tickd-resp(7))."""
+    c = tk.conn()
+    c.cmd("XGROUP", "CREATE", "cs", "g", "$", "MKSTREAM")
+    for i in range(1, 21):
+        c.cmd("XADD", "cs", f"{i}-1", "f", "v")
+    c.cmd("XREADGROUP", "GROUP", "g", "c", "STREAMS", "cs", ">")
+    before = metrics(tk)["tickd_commits_total"]
+    got = [c.cmd("XACK", "cs", "g", f"{i}-2") for i in range(1, 21)]
+    got += [c.cmd("XACK", "cs", "nogroup", "1-1"),
+        c.cmd("XACK", "nostream", "g", "1-1")]
+    mid = metrics(tk)["tickd_commits_total"]
+    # The sweep timer commits at most once a minute.
+    t.ok(got == [0] * 22 and mid - before <= 1, "22 XACKs that find "
+        "nothing pending make no commit", f"{got}, {mid - before:.0f} "
+        "commits")
+    got = [c.cmd("XACK", "cs", "g", f"{i}-1") for i in range(1, 21)]
+    after = metrics(tk)["tickd_commits_total"]
+    t.ok(got == [1] * 20 and after - mid >= 20, "20 XACKs that ack one "
+        "entry each commit each", f"{got}, {after - mid:.0f} commits")
+    c.close()
+
+
+run(main, len(SCENARIOS) + 3, timeout=240)

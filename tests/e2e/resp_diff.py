@@ -3,7 +3,8 @@ resp_diff.py: scenarios run through python3-redis (redis-py) against
 tickd's RESP shim and a real redis-server 7.0, their transcripts compared
 (tests/e2e/71-resp-stream*.py, tickd-resp(7)).
 
-A scenario is a function of one Side: it sends commands with side(...),
+A scenario is a function of one Side: it sends commands with side(...)
+or, in one pipeline, side.pipeline(...),
 opens deferred clients with side.deferred() for BLOCKed reads, waits with
 side.sleep() and side.wait_blocked(), and notes what it computes with
 side.note().  It runs once against each server; every reply, error and
@@ -111,6 +112,19 @@ class Side:
             v = Err(e)
         self.log.append((args, _masked(args, v)))
         return v
+
+    def pipeline(self, *cmds):
+        """Sends cmds in one pipeline (no MULTI) and records each reply,
+        in order."""
+        p = self.r.pipeline(transaction=False)
+        for args in cmds:
+            p.execute_command(*args)
+        out = p.execute(raise_on_error=False)
+        for args, v in zip(cmds, out):
+            if isinstance(v, redis.ResponseError):
+                v = Err(v)
+            self.log.append((args, _masked(args, v)))
+        return out
 
     def note(self, what, value):
         """Something the scenario computed, compared like a reply."""

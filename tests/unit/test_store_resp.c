@@ -3,8 +3,9 @@
  * test_store_resp.c: unit tests of store-resp.c's names too long for an
  * LMDB key (store.h): keys, set members, group and consumer names of any
  * length, names whose prefix and hash collide (forced through
- * store_set_name_hash()), a short name landing in a long name's slot, and
- * records written in the old format read as they were.  Prints TAP;
+ * store_set_name_hash()), a short name landing in a long name's slot,
+ * records written in the old format read as they were, and pending
+ * entries taken through one cursor (store_rpel_take()).  Prints TAP;
  * exits 0 only if every test passed.
  */
 #include <stdio.h>
@@ -366,11 +367,118 @@ test_old_layout(void)
 	return (0);
 }
 
+/* What store_rpel_take() handed its callback. */
+struct taken {
+	size_t		n;
+	int		order;		/* 0 once an id came out of order */
+	int		consumer;	/* 0 once a consumer was not its id's */
+	struct mid	last;
+};
+
+/* store_rpel_take() callback: checks and counts each entry. */
+static void
+take_fn(void *arg, const struct mid *id, const struct rpel_rec *p)
+{
+	struct taken	*tk = arg;
+	const char	*want = id->seq % 2 ? "odd" : "even";
+
+	if (tk->n > 0 && mid_cmp(&tk->last, id) >= 0)
+		tk->order = 0;
+	if (p->clen != strlen(want) || memcmp(p->consumer, want, p->clen) != 0 ||
+	    p->delivery_count != id->seq)
+		tk->consumer = 0;
+	tk->last = *id;
+	tk->n++;
+}
+
+/* PEL walk callback: counts the entries. */
+static int
+count_pel(void *arg, const struct mid *id, const struct rpel_rec *p)
+{
+	(void)id;
+	(void)p;
+	(*(size_t *)arg)++;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * store_rpel_take() over a PEL of many leaves: ids not pending, twice
+ * the same id and another group's entries are passed over; what it took
+ * is gone once committed, the rest is there.
+ */
+static int
+test_rpel_take(void)
+{
+	struct store	*s;
+	struct txn	 t;
+	struct rpel_rec	 p;
+	struct taken	 tk;
+	struct mid	 ids[2010], id;
+	size_t		 i, n = 0, left;
+
+	CHECK(open_at("take", &s) == STORE_OK);
+	CHECK(store_txn_begin(s, &t, 1) == STORE_OK);
+	for (i = 1; i <= 3000; i++) {
+		memset(&id, 0, sizeof id);
+		id.ms = 1;
+		id.seq = i;
+		p.delivery_time = 1;
+		p.delivery_count = i;
+		p.consumer = (const uint8_t *)(i % 2 ? "odd" : "even");
+		p.clen = strlen((const char *)p.consumer);
+		CHECK(store_rpel_put(&t, 5, &id, &p) == STORE_OK);
+		CHECK(store_rpel_put(&t, 6, &id, &p) == STORE_OK);
+	}
+	CHECK(store_txn_commit(&t) == STORE_OK);
+
+	/* Every third id, each twice, then ids that were never pending. */
+	for (i = 3; i <= 3000; i += 3) {
+		memset(&ids[n], 0, sizeof ids[n]);
+		ids[n].ms = 1;
+		ids[n].seq = i;
+		ids[n + 1] = ids[n];
+		n += 2;
+	}
+	for (i = 0; i < 10; i++) {
+		memset(&ids[n], 0, sizeof ids[n]);
+		ids[n].ms = 2;
+		ids[n].seq = i;
+		n++;
+	}
+	CHECK(store_txn_begin(s, &t, 1) == STORE_OK);
+	memset(&tk, 0, sizeof tk);
+	tk.order = tk.consumer = 1;
+	CHECK(store_rpel_take(&t, 5, ids, n, take_fn, &tk) == STORE_OK);
+	CHECK(tk.n == 1000 && tk.order && tk.consumer);
+	CHECK(store_rpel_take(&t, 5, ids, n, take_fn, &tk) == STORE_OK);
+	CHECK(tk.n == 1000);
+	CHECK(store_txn_commit(&t) == STORE_OK);
+
+	CHECK(store_txn_begin(s, &t, 0) == STORE_OK);
+	left = 0;
+	CHECK(store_rpel_walk(&t, 5, &mid_zero, count_pel, &left) ==
+	    STORE_OK);
+	CHECK(left == 2000);
+	left = 0;
+	CHECK(store_rpel_walk(&t, 6, &mid_zero, count_pel, &left) ==
+	    STORE_OK);
+	CHECK(left == 3000);
+	CHECK(store_rpel_get(&t, 5, &ids[0], &p) == STORE_NOTFOUND);
+	id = ids[0];
+	id.seq = 4;
+	CHECK(store_rpel_get(&t, 5, &id, &p) == STORE_OK);
+	CHECK(p.delivery_count == 4);
+	store_txn_abort(&t);
+	store_close(s);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "a 200,000-byte member and key", test_big },
 	{ "long names whose prefix and hash collide", test_collide },
 	{ "a short name in a long name's slot", test_short_in_long_slot },
 	{ "records of the old layout read as they were", test_old_layout },
+	{ "pending entries taken through one cursor", test_rpel_take },
 };
 
 /* Runs every test, prints TAP, and removes the temporary tree. */
