@@ -21,7 +21,13 @@
 # - every message got exactly one delivered receipt (counted by receipt
 #   mid) per user it reached, with "for" the mid its sent had;
 # - alice, bob and carol saw #crew's events with versions 1, 2, ... and
-#   no gap; dave saw no version under two mids.
+#   no gap; dave saw no version under two mids;
+# - alice, bob and carol each uploaded one media ID on their home, and
+#   many messages name one, owned by the sender's home, the recipient's
+#   or a third node (the group's messages their sender's): once all is
+#   acked, no ID counts a reference, and tickctl verify finds each
+#   node's store consistent (tickd-cluster(7) Media in messages between
+#   nodes).
 #
 # TICKD_CLUSTER_CYCLES sets the number of cycles (20 by default);
 # TICKD_SEED replays a run.
@@ -37,9 +43,11 @@ import websockets
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
+from ctl_test import *  # noqa: E402,F403
 from cluster_test import *  # noqa: E402,F403
 
 skip_unless_cluster()
+need_tickctl()
 
 CYCLES = int(os.environ.get("TICKD_CLUSTER_CYCLES", "20"))
 USERS = {"alice": 1, "bob": 2, "carol": 3}
@@ -132,7 +140,20 @@ class Model:
         self.seen = set()       # (user, mid) delivered at least once
         self.receipts = {}      # (from, for) -> {receipt mid: by}
         self.versions = {}      # user -> {version: event mid}
+        self.media = {}         # user -> the ID uploaded on its home
         self.problems = []
+
+    def media_for(self, frm, mid_id, to):
+        """The media a send names, the same each time it is sent: for
+        #crew the sender's; for the second of a pair a third user's; for
+        the first, on odd cycles, the recipient's."""
+        if to == GROUP:
+            return [self.media[frm]]
+        if mid_id.endswith("-1"):
+            return [self.media[u] for u in USERS if u not in (frm, to)]
+        cycle = mid_id.split("-")[0][1:]
+        return [self.media[to]] if cycle.isdigit() and int(cycle) % 2 \
+            else []
 
     def on_msg(self, user, f):
         key = (user, f.get("from"), f.get("id"))
@@ -195,8 +216,11 @@ async def send_round(m, peers, rng, cycle):
     for frm, mid_id, to in m.want:
         jobs.append((frm, mid_id, to))
     for frm, mid_id, to in jobs:
-        r = await peers[frm].call({"op": "send", "to": to, "id": mid_id,
-            "body": mid_id})
+        req = {"op": "send", "to": to, "id": mid_id, "body": mid_id}
+        media = m.media_for(frm, mid_id, to)
+        if media:
+            req["media"] = media
+        r = await peers[frm].call(req)
         if r is not None and r.get("op") == "sent":
             prev = m.sent.get((frm, mid_id))
             if prev is not None and prev[1] != r["mid"]:
@@ -258,6 +282,13 @@ async def main(t):
             "title": "crew", "members": ["bob", "carol"]})
         if r is None or r.get("op") != "group_info":
             raise Failure(f"group_create: {r!r}")
+        for user, i in USERS.items():
+            r = http_request(cl.node(i), "POST", "/v1/media",
+                body=os.urandom(1000), token=peers[user].token,
+                headers={"Content-Type": "image/png"})
+            if r.status != 201:
+                raise Failure(f"upload by {user}: {r!r}")
+            m.media[user] = r.json["media"]
         for cycle in range(CYCLES):
             sender = asyncio.create_task(send_round(m, peers, rng, cycle))
             change = asyncio.create_task(change_dave(m, peers["alice"],
@@ -300,6 +331,23 @@ async def main(t):
                 for u in m.recipients(frm, to))
         t.ok(await wait_async(quiet, 90), "the outboxes drain, every "
             "message arrives and its receipt comes back")
+
+        def refs():
+            out = {}
+            for user, i in USERS.items():
+                r = tickctl(cl.node(i), "media", "show", m.media[user])
+                out[user] = r.get("refs") if r.ok else None
+            return out
+        named = sum(1 for (frm, i), (to, _) in m.sent.items()
+            if m.media_for(frm, i, to))
+        t.ok(await wait_async(lambda: set(refs().values()) == {0} and all(
+            (cluster_metric(d, "tickd_cluster_outbox") or 0) == 0
+            for d in cl.nodes), 60), f"all acked: the three media IDs "
+            f"count no reference ({named} messages named one)", refs())
+        bad = {d.conf["node_name"]: v for d in cl.nodes
+            for v in [tickctl(d, "verify")]
+            if not (v.ok and v.get("consistent") is True)}
+        t.eq(bad, {}, "tickctl verify on each node: consistent")
         await asyncio.sleep(2)
         m.done = True
         for p in peers.values():
@@ -342,4 +390,4 @@ async def main(t):
     t.eq(m.problems, [], "no acked item came back, no id changed its mid")
 
 
-run(main, 9, timeout=max(600, 30 * CYCLES))
+run(main, 11, timeout=max(600, 30 * CYCLES))
