@@ -958,13 +958,14 @@ void	metrics_resp_command(void);
 struct sub;
 struct rclient;
 struct media_upload;
+#define CLOSE_REASON_MAX	63	/* bytes of a close reason kept */
 struct conn {
 	uint64_t		 id;
 	struct bufferevent	*bev;
-	char			 addr[64];	/* "address:port" of the peer */
-	char			 ip[48];	/* the address alone */
-	char			 peer_addr[64];	/* addr as accepted */
-	char			 peer_ip[48];	/* ip as accepted */
+	char			*addr;		/* "address:port" of the peer */
+	char			*ip;		/* the address alone */
+	char			*peer_addr;	/* addr as accepted */
+	char			*peer_ip;	/* ip as accepted */
 	int			 fwd_logged;	/* a bad header was logged */
 	int			 counted;	/* in limit_conn_open's count */
 	uint64_t		 frame_start;	/* Unix ms a frame began, or 0 */
@@ -976,6 +977,8 @@ struct conn {
 	uint64_t		 next_ping;	/* Unix ms */
 	uint64_t		 accepted;	/* Unix ms of the upgrade */
 	uint64_t		 timer_at;	/* Unix ms the timer fires */
+	uint64_t		 park_at;	/* Unix ms an idle WebSocket
+						   parks (ws.c), or 0 */
 	int			 refs;		/* kdf jobs holding it */
 	int			 dead;		/* freed at the end of the turn */
 	int			 closing;	/* freed once output drained */
@@ -985,9 +988,11 @@ struct conn {
 	size_t			 deferred_bytes; /* their bytes */
 	int			 is_ws;
 	int			 tls;
+	int			 parked;	/* no bev: timer watches the fd */
 	TAILQ_ENTRY(conn)	 entry;		/* every connection */
 	TAILQ_ENTRY(conn)	 reap_entry;
-	struct event		*timer;		/* request, auth or ping */
+	struct event		*timer;		/* request, auth or ping; while
+						   parked, the socket too */
 
 	/* HTTP: a request is being answered (kdf job out). */
 	int			 busy;
@@ -1016,7 +1021,7 @@ struct conn {
 	unsigned		 nsubs;
 	uint64_t		 audit_at;	/* Unix ms of the connect event */
 	uint16_t		 close_code;	/* why tickd closed it, or 0 */
-	char			 close_reason[64];
+	char			*close_reason;	/* set when closing begins */
 	struct rclient		*resp;		/* a RESP client's state */
 	struct media_upload	*upload;	/* POST /v1/media under way */
 	int			 metrics_only;	/* accepted on metrics_listen */
@@ -1025,6 +1030,9 @@ struct conn *device_conn(const char *, const char *);
 int	device_online(void *, const char *, const char *);
 void	devtab_free(void);
 void	conn_link(struct conn *);
+void	conn_set_peer(struct conn *, const char *, const char *);
+void	conn_set_client(struct conn *, const char *);
+void	conn_addr_free(struct conn *);
 void	conn_ref(struct conn *);
 void	conn_unref(struct conn *);
 void	conn_send(struct conn *, const char *, size_t);
@@ -1195,6 +1203,8 @@ void	web_serve(struct conn *, struct http_req *);
 
 /* ws.c */
 void	ws_upgraded(struct conn *, const char *token);
+struct bufferevent *conn_bev(struct conn *);
+void	ws_parked_free(struct conn *);
 void	ws_free(struct conn *);
 void	ws_send(struct conn *, const char *, size_t);
 void	ws_send_json(struct conn *, json_t *);
