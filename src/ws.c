@@ -445,8 +445,10 @@ ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	if (c->dead || c->closing)
 		return;
-	/* Parked: bytes or an end of file wait in the socket for the
-	 * bufferevent, which reads them as it would have. */
+	/*
+	 * Parked: bytes or an end of file wait in the socket for the
+	 * bufferevent, which reads them as it would have.
+	 */
 	if (events & EV_READ) {
 		(void)conn_bev(c);
 		return;
@@ -584,8 +586,12 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (ws_parkable(c))
 		ws_park(c);
-	else if (c->park_at == 0 && !c->tls && !c->dead && !c->closing) {
-		/* Busy now: its timer looks again. */
+	else if (c->park_at == 0 && c->ndeferred == 0 && !c->tls &&
+	    !c->dead && !c->closing) {
+		/*
+		 * Output waiting for a commit drains here again; input half
+		 * read or a kdf job may not: its timer looks again.
+		 */
 		c->park_at = now_ms() + WS_PARK_MS;
 		ws_timer_reset(c);
 	}
