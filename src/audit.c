@@ -261,11 +261,12 @@ audit_connected(struct conn *c)
 void
 audit_closing(struct conn *c, uint16_t code, const char *reason)
 {
-	if (c->close_reason[0] != '\0')
+	if (c->close_reason != NULL)
 		return;
 	c->close_code = code;
-	strlcpy(c->close_reason, reason != NULL && *reason != '\0' ? reason :
-	    "closed", sizeof c->close_reason);
+	/* At most 63 bytes, as the close frame's reason is short anyway. */
+	c->close_reason = xstrndup(reason != NULL && *reason != '\0' ?
+	    reason : "closed", CLOSE_REASON_MAX);
 }
 
 /* The disconnect event of a connection that had a connect event. */
@@ -278,7 +279,7 @@ audit_disconnected(struct conn *c)
 		return;
 	detail = json_pack("{s:I,s:I,s:s}", "conn", (json_int_t)c->id,
 	    "duration_ms", (json_int_t)(now_ms() - c->audit_at), "reason",
-	    c->close_reason[0] != '\0' ? c->close_reason : "connection lost");
+	    c->close_reason != NULL ? c->close_reason : "connection lost");
 	if (c->close_code != 0)
 		json_object_set_new(detail, "code",
 		    json_integer(c->close_code));

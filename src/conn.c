@@ -8,7 +8,9 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,10 +133,73 @@ conn_ref(struct conn *c)
 	c->refs++;
 }
 
+/* One block: the address, its NUL, the ip, its NUL. */
+static char *
+addr_block(const char *addr, const char *ip, char **ipp)
+{
+	size_t	alen = strlen(addr) + 1, ilen = strlen(ip) + 1;
+	char	*p;
+
+	p = xmalloc(alen + ilen);
+	memcpy(p, addr, alen);
+	memcpy(p + alen, ip, ilen);
+	*ipp = p + alen;
+	return (p);
+}
+
+/*
+ * Sets c's address ("address:port", as logged) and ip (as counted by
+ * max_connections_per_ip) as accepted, in one block of their length: an
+ * idle connection keeps no fixed arrays for them.
+ */
+void
+conn_set_peer(struct conn *c, const char *addr, const char *ip)
+{
+	conn_addr_free(c);
+	c->peer_addr = addr_block(addr, ip, &c->peer_ip);
+	c->addr = c->peer_addr;
+	c->ip = c->peer_ip;
+}
+
+/*
+ * Sets c's address to the client ip a trusted proxy names (tickd.conf(5)
+ * Reverse proxy), or back to the peer's: "[v6]" or "v4" without a port.
+ */
+void
+conn_set_client(struct conn *c, const char *ip)
+{
+	char	addr[INET6_ADDRSTRLEN + 2];
+
+	if (c->addr != c->peer_addr)
+		free(c->addr);
+	if (strcmp(ip, c->peer_ip) == 0) {
+		c->addr = c->peer_addr;
+		c->ip = c->peer_ip;
+		return;
+	}
+	if (strchr(ip, ':') != NULL)
+		snprintf(addr, sizeof addr, "[%s]", ip);
+	else
+		strlcpy(addr, ip, sizeof addr);
+	c->addr = addr_block(addr, ip, &c->ip);
+}
+
+/* Frees c's addresses. */
+void
+conn_addr_free(struct conn *c)
+{
+	if (c->addr != c->peer_addr)
+		free(c->addr);
+	free(c->peer_addr);
+	c->addr = c->ip = c->peer_addr = c->peer_ip = NULL;
+}
+
 /* Frees the memory of a connection reaped and no longer referenced. */
 static void
 conn_release(struct conn *c)
 {
+	conn_addr_free(c);
+	free(c->close_reason);
 	free(c);
 }
 
@@ -176,7 +241,9 @@ conn_free_later(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
-	if (c->bev != NULL)
+	if (c->parked)
+		evtimer_del(c->timer);
+	else if (c->bev != NULL)
 		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&reap, c, reap_entry);
 }
@@ -219,7 +286,7 @@ void
 conn_check_closing(struct conn *c)
 {
 	if (!c->closing || c->dead || c->lingering || c->ndeferred != 0 ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
+	    evbuffer_get_length(bufferevent_get_output(conn_bev(c))) != 0)
 		return;
 	/* TLS has its own close_notify; the record layer cannot half-close. */
 	if (c->tls) {
@@ -227,9 +294,10 @@ conn_check_closing(struct conn *c)
 		return;
 	}
 	c->lingering = 1;
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	bufferevent_setcb(c->bev, linger_read_cb, NULL, linger_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ);
+	shutdown(bufferevent_getfd(conn_bev(c)), SHUT_WR);
+	bufferevent_setcb(conn_bev(c), linger_read_cb, NULL, linger_event_cb,
+	    c);
+	bufferevent_enable(conn_bev(c), EV_READ);
 }
 
 /*
@@ -242,6 +310,9 @@ conn_close_after_output(struct conn *c)
 {
 	struct timeval	tv = { CLOSE_TIMEOUT, 0 };
 
+	/* A parked WebSocket lingers with a bufferevent like any other. */
+	if (c->parked)
+		(void)conn_bev(c);
 	conn_offline(c);
 	if (c->timer != NULL) {
 		evtimer_del(c->timer);
@@ -331,6 +402,7 @@ conn_reap(struct conn *c)
 	ws_free(c);
 	resp_free(c);
 	media_http_free(c);
+	ws_parked_free(c);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	if (c->bev != NULL)

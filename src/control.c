@@ -1714,6 +1714,7 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	socklen_t	 len = sizeof cred;
 	struct timeval	 tv = { CONTROL_IDLE_SECONDS, 0 };
 	unsigned	 same;
+	char		 name[64];
 
 	(void)l; (void)sa; (void)salen; (void)arg;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
@@ -1724,8 +1725,9 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	ctl = xcalloc(1, sizeof *ctl);
 	ctl->uid = cred.uid;
 	ctl->pid = cred.pid;
-	snprintf(ctl->c.addr, sizeof ctl->c.addr, "control uid %u pid %ld",
+	snprintf(name, sizeof name, "control uid %u pid %ld",
 	    (unsigned)cred.uid, (long)cred.pid);
+	conn_set_peer(&ctl->c, name, "");
 	ctl->c.bev = bufferevent_socket_new(srv.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	ctl->c.timer = evtimer_new(srv.base, ctl_idle_cb, ctl);

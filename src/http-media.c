@@ -471,7 +471,7 @@ void
 media_http_feed(struct conn *c)
 {
 	struct media_upload	*u = c->upload;
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*in = bufferevent_get_input(conn_bev(c));
 	struct evbuffer_iovec	 v[MEDIA_IOV];
 	const char		*p;
 	size_t			 want, n, done, off;
@@ -538,7 +538,7 @@ etag_listed(const char *h, const char *etag)
 static void
 head_write(struct conn *c, const char *head)
 {
-	if (evbuffer_add(bufferevent_get_output(c->bev), head,
+	if (evbuffer_add(bufferevent_get_output(conn_bev(c)), head,
 	    strlen(head)) != 0)
 		conn_free_later(c);
 }
@@ -785,7 +785,7 @@ serve_id(struct conn *c, const struct mget *m)
 		close(fd);
 		return;
 	}
-	if (evbuffer_add_file(bufferevent_get_output(c->bev), fd,
+	if (evbuffer_add_file(bufferevent_get_output(conn_bev(c)), fd,
 	    (ev_off_t)off, (ev_off_t)len) != 0) {
 		log_warnx("media: cannot send %s to %s", path, c->addr);
 		close(fd);

@@ -1069,8 +1069,8 @@ http_stall(struct conn *c)
 	if (c->out_stalled)
 		return;
 	c->out_stalled = 1;
-	c->stall_len = evbuffer_get_length(bufferevent_get_output(c->bev));
-	bufferevent_disable(c->bev, EV_READ);
+	c->stall_len = evbuffer_get_length(bufferevent_get_output(conn_bev(c)));
+	bufferevent_disable(conn_bev(c), EV_READ);
 	tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
 	tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) * 1000;
 	evtimer_add(c->timer, &tv);
@@ -1131,13 +1131,7 @@ http_client(struct conn *c, const struct http_req *req)
 		    "reached", ip, c->peer_addr);
 		return (-1);
 	}
-	strlcpy(c->ip, ip, sizeof c->ip);
-	if (strcmp(ip, c->peer_ip) == 0)
-		strlcpy(c->addr, c->peer_addr, sizeof c->addr);
-	else if (strchr(ip, ':') != NULL)
-		snprintf(c->addr, sizeof c->addr, "[%s]", ip);
-	else
-		strlcpy(c->addr, ip, sizeof c->addr);
+	conn_set_client(c, ip);
 	return (0);
 }
 
@@ -1150,11 +1144,11 @@ http_process(struct conn *c)
 	struct http_req		 req;
 	size_t			 headlen, total;
 
-	in = bufferevent_get_input(c->bev);
+	in = bufferevent_get_input(conn_bev(c));
 	if (c->upload != NULL && !c->dead)
 		media_http_feed(c);
 	while (!c->busy && !c->dead && !c->closing && !c->is_ws) {
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >=
+		if (evbuffer_get_length(bufferevent_get_output(conn_bev(c))) >=
 		    srv.conf.max_output_bytes) {
 			http_stall(c);
 			return;
@@ -1252,7 +1246,7 @@ http_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (c->out_stalled) {
 		c->out_stalled = 0;
-		bufferevent_enable(c->bev, EV_READ);
+		bufferevent_enable(conn_bev(c), EV_READ);
 		tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
 		tv.tv_usec = (suseconds_t)(srv.conf.handshake_timeout % 1000) *
 		    1000;
@@ -1288,7 +1282,7 @@ http_timeout_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd; (void)events;
 	if (c->out_stalled && !c->dead) {
-		len = evbuffer_get_length(bufferevent_get_output(c->bev));
+		len = evbuffer_get_length(bufferevent_get_output(conn_bev(c)));
 		if (len < c->stall_len) {
 			c->stall_len = len;
 			tv.tv_sec = (time_t)(srv.conf.handshake_timeout / 1000);
@@ -1317,6 +1311,7 @@ http_accept_as(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls,
 	struct timeval			 tv;
 	SSL				*ssl = NULL;
 	char				 host[INET6_ADDRSTRLEN];
+	char				 addr[INET6_ADDRSTRLEN + 8];
 	uint16_t			 port = 0;
 	int				 one = 1;
 
@@ -1330,21 +1325,19 @@ http_accept_as(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls,
 	c = xcalloc(1, sizeof *c);
 	c->tls = tls;
 	c->metrics_only = metrics_only;
-	host[0] = '\0';
+	host[0] = addr[0] = '\0';
 	if (sa->sa_family == AF_INET) {
 		sin = (const void *)sa;
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
 		port = ntohs(sin->sin_port);
-		snprintf(c->addr, sizeof c->addr, "%s:%u", host, port);
+		snprintf(addr, sizeof addr, "%s:%u", host, port);
 	} else if (sa->sa_family == AF_INET6) {
 		sin6 = (const void *)sa;
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
 		port = ntohs(sin6->sin6_port);
-		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host, port);
+		snprintf(addr, sizeof addr, "[%s]:%u", host, port);
 	}
-	strlcpy(c->ip, host, sizeof c->ip);
-	strlcpy(c->peer_ip, c->ip, sizeof c->peer_ip);
-	strlcpy(c->peer_addr, c->addr, sizeof c->peer_addr);
+	conn_set_peer(c, addr, host);
 	if (!limit_conn_open(c->ip)) {
 		/* Counted, not logged: a flood must not flood the log too. */
 		srv.stats.conns_refused++;
@@ -1353,6 +1346,7 @@ http_accept_as(evutil_socket_t fd, struct sockaddr *sa, int salen, int tls,
 		if (ssl != NULL)
 			SSL_free(ssl);
 		evutil_closesocket(fd);
+		conn_addr_free(c);
 		free(c);
 		return;
 	}

@@ -1232,6 +1232,7 @@ resp_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int arg)
 	struct rclient			*rc;
 	SSL				*ssl = NULL;
 	char				 host[INET6_ADDRSTRLEN];
+	char				 addr[INET6_ADDRSTRLEN + 8];
 	int				 one = 1;
 
 	(void)salen; (void)arg;
@@ -1244,26 +1245,27 @@ resp_accept(evutil_socket_t fd, struct sockaddr *sa, int salen, int arg)
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
-	host[0] = '\0';
+	host[0] = addr[0] = '\0';
 	if (sa->sa_family == AF_INET) {
 		sin = (const void *)sa;
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
-		snprintf(c->addr, sizeof c->addr, "%s:%u", host,
+		snprintf(addr, sizeof addr, "%s:%u", host,
 		    ntohs(sin->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		sin6 = (const void *)sa;
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
-		snprintf(c->addr, sizeof c->addr, "[%s]:%u", host,
+		snprintf(addr, sizeof addr, "[%s]:%u", host,
 		    ntohs(sin6->sin6_port));
 	}
 	/* Counted in max_connections like every kind (tickd.conf(5)). */
-	strlcpy(c->ip, host, sizeof c->ip);
+	conn_set_peer(c, addr, host);
 	if (!limit_conn_open(c->ip)) {
 		srv.stats.conns_refused++;
 		if (write(fd, RESP_MAXCLIENTS, strlen(RESP_MAXCLIENTS)) == -1)
 			log_debug("resp: write to a refused client: %s",
 			    strerror(errno));
 		evutil_closesocket(fd);
+		conn_addr_free(c);
 		free(c);
 		return;
 	}

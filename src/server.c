@@ -236,7 +236,7 @@ conn_write_raw(struct conn *c, const char *data, size_t len)
 		defer(c, OUT_RAW, copy, len, NULL, 0);
 		return;
 	}
-	if (!c->dead && buf_add(bufferevent_get_output(c->bev), data,
+	if (!c->dead && buf_add(bufferevent_get_output(conn_bev(c)), data,
 	    len) != 0)
 		conn_free_later(c);
 }

@@ -964,73 +964,90 @@ void	metrics_resp_command(void);
 struct sub;
 struct rclient;
 struct media_upload;
+#define CLOSE_REASON_MAX	63	/* bytes of a close reason kept */
 struct conn {
 	uint64_t		 id;
 	struct bufferevent	*bev;
-	char			 addr[64];	/* "address:port" of the peer */
-	char			 ip[48];	/* the address alone */
-	char			 peer_addr[64];	/* addr as accepted */
-	char			 peer_ip[48];	/* ip as accepted */
-	int			 fwd_logged;	/* a bad header was logged */
-	int			 counted;	/* in limit_conn_open's count */
+	struct event		*timer;		/* request, auth or ping; while
+						   parked, the socket too */
+	char			*addr;		/* "address:port" of the peer */
+	char			*ip;		/* the address alone */
+	char			*peer_addr;	/* addr as accepted */
+	char			*peer_ip;	/* ip as accepted */
+	TAILQ_ENTRY(conn)	 entry;		/* every connection */
+	TAILQ_ENTRY(conn)	 reap_entry;
 	uint64_t		 frame_start;	/* Unix ms a frame began, or 0 */
-	uint8_t			 fhead[14];	/* a frame header read so far */
 	size_t			 fhead_len;
 	uint64_t		 fpayload_left;	/* of the frame being read */
-	int			 frame_too_big;	/* announced over the limit */
-	int			 frag;		/* in a fragmented message */
 	uint64_t		 next_ping;	/* Unix ms */
 	uint64_t		 accepted;	/* Unix ms of the upgrade */
 	uint64_t		 timer_at;	/* Unix ms the timer fires */
+	uint64_t		 park_at;	/* Unix ms an idle WebSocket
+						   parks (ws.c), or 0 */
+	size_t			 deferred_bytes; /* outputs' bytes waiting */
+	uint8_t			 fhead[14];	/* a frame header read so far */
+	uint16_t		 close_code;	/* why tickd closed it, or 0 */
 	int			 refs;		/* kdf jobs holding it */
-	int			 dead;		/* freed at the end of the turn */
-	int			 closing;	/* freed once output drained */
-	int			 lingering;	/* output done, reading to EOF */
-	int			 close_deferred; /* closes after the commit */
 	unsigned		 ndeferred;	/* outputs waiting for a commit */
-	size_t			 deferred_bytes; /* their bytes */
-	int			 is_ws;
-	int			 tls;
-	TAILQ_ENTRY(conn)	 entry;		/* every connection */
-	TAILQ_ENTRY(conn)	 reap_entry;
-	struct event		*timer;		/* request, auth or ping */
 
+	/*
+	 * Flags as bit-fields: an idle connection is mostly this struct
+	 * (bench/README, "Idle connections").
+	 */
+	unsigned		 dead:2;	/* 1: freed at the end of the
+						   turn, 2: reaped */
+	unsigned		 fwd_logged:1;	/* a bad header was logged */
+	unsigned		 counted:1;	/* in limit_conn_open's count */
+	unsigned		 frame_too_big:1; /* announced over the limit */
+	unsigned		 frag:1;	/* in a fragmented message */
+	unsigned		 closing:1;	/* freed once output drained */
+	unsigned		 lingering:1;	/* output done, reading to EOF */
+	unsigned		 close_deferred:1; /* closes after the commit */
+	unsigned		 is_ws:1;
+	unsigned		 tls:1;
+	unsigned		 parked:1;	/* no bev: timer watches the fd */
+	unsigned		 metrics_only:1; /* accepted on metrics_listen */
 	/* HTTP: a request is being answered (kdf job out). */
-	int			 busy;
-	int			 keepalive;
-	int			 out_stalled;	/* reading paused for the output */
-	size_t			 stall_len;	/* output left at the last check */
+	unsigned		 busy:1;
+	unsigned		 keepalive:1;
+	unsigned		 out_stalled:1;	/* reading paused for the output */
+	/* WebSocket. */
+	unsigned		 authed:1;
+	unsigned		 ping_recheck:1; /* verdict after one more read */
+	unsigned		 pump_queued:1;
+	unsigned		 pump_stalled:1; /* waits for the output to
+						   drain */
+
+	size_t			 stall_len;	/* HTTP output left at the last
+						   check */
 
 	/* WebSocket. */
 	void			*ws;		/* wslay_event_context_ptr */
-	int			 authed;
 	unsigned		 errors;	/* protocol errors so far */
+	unsigned		 nsubs;
 	uint64_t		 ping_out;	/* Unix ms of the oldest ping
 						   unanswered, or 0 */
-	int			 ping_recheck;	/* verdict after one more read */
 	char			 user[NAME_USER_MAX + 1];
 	char			 device[NAME_DEVICE_MAX + 1];
 	uint64_t		 qid;
 	struct mid		 cursor;	/* last item pushed, 0-0: none */
 	uint64_t		 inflight;	/* pushed, not yet acked */
-	int			 pump_queued;
-	int			 pump_stalled;	/* waits for the output to drain */
 	TAILQ_ENTRY(conn)	 pump_entry;
 	struct conn		*dev_next;	/* device table chain */
 	TAILQ_ENTRY(conn)	 user_entry;	/* the user's connections */
 	LIST_HEAD(, sub)	 subs;		/* presence subscriptions */
-	unsigned		 nsubs;
 	uint64_t		 audit_at;	/* Unix ms of the connect event */
-	uint16_t		 close_code;	/* why tickd closed it, or 0 */
-	char			 close_reason[64];
+	char			*close_reason;	/* set when closing begins */
 	struct rclient		*resp;		/* a RESP client's state */
 	struct media_upload	*upload;	/* POST /v1/media under way */
-	int			 metrics_only;	/* accepted on metrics_listen */
 };
 struct conn *device_conn(const char *, const char *);
 int	device_online(void *, const char *, const char *);
 void	devtab_free(void);
 void	conn_link(struct conn *);
+void	conn_set_peer(struct conn *, const char *, const char *);
+void	conn_set_client(struct conn *, const char *);
+void	conn_addr_free(struct conn *);
 void	conn_ref(struct conn *);
 void	conn_unref(struct conn *);
 void	conn_send(struct conn *, const char *, size_t);
@@ -1201,6 +1218,8 @@ void	web_serve(struct conn *, struct http_req *);
 
 /* ws.c */
 void	ws_upgraded(struct conn *, const char *token);
+struct bufferevent *conn_bev(struct conn *);
+void	ws_parked_free(struct conn *);
 void	ws_free(struct conn *);
 void	ws_send(struct conn *, const char *, size_t);
 void	ws_send_json(struct conn *, json_t *);

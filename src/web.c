@@ -217,7 +217,7 @@ web_open(const char *decoded, struct stat *st)
 static void
 web_write(struct conn *c, const char *head, size_t len, int fd, off_t size)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = bufferevent_get_output(conn_bev(c));
 
 	if (evbuffer_add(out, head, len) != 0) {
 		if (fd != -1)

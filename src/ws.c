@@ -18,6 +18,21 @@
 #include "tickd.h"
 
 static void	ws_io(struct conn *);
+static void	ws_read_cb(struct bufferevent *, void *);
+static void	ws_write_cb(struct bufferevent *, void *);
+static void	ws_event_cb(struct bufferevent *, short, void *);
+static void	ws_timer_cb(evutil_socket_t, short, void *);
+
+/*
+ * A plain WebSocket with nothing read or written in part parks: it gives
+ * up its bufferevent and the bufferevent's two evbuffers (about 900
+ * bytes; bench/README, "Idle connections"), and its one timer event
+ * watches the socket too.  It parks when its output drains, unless it
+ * was made again less than this long ago, or when its timer finds it
+ * quiet this long after: a busy connection makes and frees a bufferevent
+ * at most about once a period.
+ */
+#define WS_PARK_MS	1000
 
 /*
  * Follows the frame headers in the bytes handed to wslay, which tells of
@@ -79,7 +94,7 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
 	int		 n;
 
 	(void)flags;
-	n = evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
+	n = evbuffer_remove(bufferevent_get_input(conn_bev(c)), buf, len);
 	if (n <= 0) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return (-1);
@@ -96,7 +111,8 @@ ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
 	struct conn	*c = arg;
 
 	(void)flags;
-	if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0) {
+	if (evbuffer_add(bufferevent_get_output(conn_bev(c)), data,
+	    len) != 0) {
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return (-1);
 	}
@@ -198,7 +214,7 @@ ws_idle(struct conn *c)
 	if (c->ws == NULL || c->dead || c->closing || c->close_deferred ||
 	    c->fhead_len != 0 || c->fpayload_left != 0 || c->frag ||
 	    c->frame_too_big ||
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) != 0 ||
+	    evbuffer_get_length(bufferevent_get_input(conn_bev(c))) != 0 ||
 	    !wslay_event_get_read_enabled(c->ws) ||
 	    !wslay_event_get_write_enabled(c->ws) ||
 	    wslay_event_want_write(c->ws) ||
@@ -216,7 +232,7 @@ ws_idle(struct conn *c)
 static int
 ws_frame(struct conn *c, uint8_t opcode, const void *data, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = bufferevent_get_output(conn_bev(c));
 	uint8_t		 h[10];
 	size_t		 n, i;
 
@@ -252,7 +268,7 @@ ws_send(struct conn *c, const char *data, size_t len)
 		conn_free_later(c);
 		return;
 	}
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	if (evbuffer_get_length(bufferevent_get_output(conn_bev(c))) >
 	    srv.conf.max_output_bytes) {
 		log_info("ws: %s (%s:%s) is not reading; closed at "
 		    "max_output_bytes", c->addr, c->user, c->device);
@@ -325,6 +341,83 @@ ws_close(struct conn *c, uint16_t code, const char *reason)
 	conn_close_after_output(c);
 }
 
+/*
+ * Whether c may park: plain, its wslay context freed (ws_idle: nothing
+ * half read), nothing in either evbuffer, nothing waiting for a commit,
+ * no kdf job, not closing.
+ */
+static int
+ws_parkable(struct conn *c)
+{
+	/* TLS keeps its bufferevent: the SSL state lives in it. */
+	return (!c->parked && !c->tls && c->ws == NULL && !c->dead &&
+	    !c->closing && !c->close_deferred && c->ndeferred == 0 &&
+	    c->refs == 0 && !c->pump_stalled && c->frame_start == 0 &&
+	    c->fhead_len == 0 && c->fpayload_left == 0 && !c->frag &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0);
+}
+
+/*
+ * Frees c's bufferevent but not its socket, which c's timer watches for
+ * input or an end of file from now on (ws_timer_cb).
+ */
+static void
+ws_park(struct conn *c)
+{
+	evutil_socket_t	fd = bufferevent_getfd(c->bev);
+
+	/* Without its descriptor, freeing the bufferevent closes none. */
+	if (fd < 0 || bufferevent_setfd(c->bev, -1) != 0)
+		return;
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->parked = 1;
+	c->park_at = 0;
+	evtimer_del(c->timer);
+	event_assign(c->timer, srv.base, fd, EV_READ, ws_timer_cb, c);
+	ws_timer_reset(c);
+}
+
+/*
+ * c's bufferevent, made again on its socket if c is parked, with the
+ * callbacks and settings ws_upgraded gave the first: every use of a
+ * connection's bufferevent goes through here.  Like xmalloc, tickd stops
+ * if it cannot have the memory.
+ */
+struct bufferevent *
+conn_bev(struct conn *c)
+{
+	evutil_socket_t	fd;
+
+	if (!c->parked)
+		return (c->bev);
+	fd = event_get_fd(c->timer);
+	if ((c->bev = bufferevent_socket_new(srv.base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		fatalx("ws: cannot make a bufferevent again");
+	c->parked = 0;
+	bufferevent_setcb(c->bev, ws_read_cb, ws_write_cb, ws_event_cb, c);
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0)
+		fatalx("ws: cannot enable a bufferevent");
+	evtimer_del(c->timer);
+	evtimer_assign(c->timer, srv.base, ws_timer_cb, c);
+	c->park_at = now_ms() + WS_PARK_MS;
+	ws_timer_reset(c);
+	return (c->bev);
+}
+
+/* Closes the socket of a parked connection, as it is freed. */
+void
+ws_parked_free(struct conn *c)
+{
+	if (!c->parked)
+		return;
+	evtimer_del(c->timer);
+	evutil_closesocket(event_get_fd(c->timer));
+	c->parked = 0;
+}
+
 /* Arms c's one timer to fire in ms milliseconds. */
 static void
 ws_timer_arm(struct conn *c, uint64_t ms)
@@ -349,9 +442,17 @@ ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 	struct conn		*c = arg;
 	uint64_t		 now = now_ms();
 
-	(void)fd; (void)events;
+	(void)fd;
 	if (c->dead || c->closing)
 		return;
+	/*
+	 * Parked: bytes or an end of file wait in the socket for the
+	 * bufferevent, which reads them as it would have.
+	 */
+	if (events & EV_READ) {
+		(void)conn_bev(c);
+		return;
+	}
 	if (c->frame_start != 0 &&
 	    now - c->frame_start >= srv.conf.handshake_timeout) {
 		ws_close(c, 1008, "frame not completed in time");
@@ -388,6 +489,13 @@ ws_timer_cb(evutil_socket_t fd, short events, void *arg)
 			c->ping_out = now;
 		c->next_ping = now + srv.conf.ping_interval;
 	}
+	if (c->park_at != 0 && now >= c->park_at) {
+		c->park_at = 0;
+		if (ws_parkable(c))
+			ws_park(c);
+		else
+			c->park_at = now + WS_PARK_MS;
+	}
 	ws_timer_reset(c);
 }
 
@@ -401,6 +509,8 @@ ws_timer_reset(struct conn *c)
 	if (c->frame_start != 0 &&
 	    c->frame_start + srv.conf.handshake_timeout < when)
 		when = c->frame_start + srv.conf.handshake_timeout;
+	if (c->park_at != 0 && c->park_at < when)
+		when = c->park_at;
 	evtimer_del(c->timer);
 	c->timer_at = when;
 	ws_timer_arm(c, when > now ? when - now : 0);
@@ -417,8 +527,8 @@ ws_io(struct conn *c)
 {
 	if (c->dead || c->closing)
 		return;
-	if (c->ws == NULL &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+	if (c->ws == NULL && (c->parked ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
 		return;
 	if (ws_ctx(c) == NULL || wslay_event_recv(c->ws) != 0 ||
 	    wslay_event_send(c->ws) != 0) {
@@ -432,7 +542,7 @@ ws_io(struct conn *c)
 		ws_close(c, 1009, "frame exceeds max_frame_bytes");
 		return;
 	}
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	if (evbuffer_get_length(bufferevent_get_output(conn_bev(c))) >
 	    srv.conf.max_output_bytes) {
 		log_info("ws: %s (%s:%s) is not reading; closed at "
 		    "max_output_bytes", c->addr, c->user, c->device);
@@ -472,6 +582,19 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 		pump_later(c);
 	}
 	conn_check_closing(c);
+	if (c->park_at != 0 && now_ms() < c->park_at)
+		return;
+	if (ws_parkable(c))
+		ws_park(c);
+	else if (c->park_at == 0 && c->ndeferred == 0 && !c->tls &&
+	    !c->dead && !c->closing) {
+		/*
+		 * Output waiting for a commit drains here again; input half
+		 * read or a kdf job may not: its timer looks again.
+		 */
+		c->park_at = now_ms() + WS_PARK_MS;
+		ws_timer_reset(c);
+	}
 }
 
 /*
@@ -554,7 +677,8 @@ ws_pump_item(void *arg, const struct mid *mid, const struct item *item)
 {
 	struct conn	*c = arg;
 
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	if ((c->parked ? 0 :
+	    evbuffer_get_length(bufferevent_get_output(c->bev))) +
 	    c->deferred_bytes >= srv.conf.max_output_bytes / 2) {
 		c->pump_stalled = 1;
 		return (STORE_WALK_STOP);

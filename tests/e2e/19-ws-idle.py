@@ -3,9 +3,12 @@
 # connections"): it is made when bytes come and freed between frames.
 # Nothing half read may be lost with it: frames split over many reads with
 # pauses, a fragmented message with a ping between its fragments, several
-# frames in one read, and tickd's own pings answered while idle.  Then a
-# hundred idle authenticated connections must cost tickd's heap far less
-# than the wslay state of each (two 4 KiB frame buffers) would.
+# frames in one read, and tickd's own pings answered while idle.  An idle
+# plain connection also parks: it gives up its bufferevent, and must still
+# get pushed messages and presence, answer and get pings, time out an
+# unanswered ping, see its peer close, and read a frame whose first bytes
+# came while it was parked.  Then a hundred idle authenticated connections
+# must cost tickd's heap less than the bufferevent of each would.
 
 import os
 import socket
@@ -17,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tickd_test import *  # noqa: E402,F403
 
 IDLE = 100              # connections held for the memory check
-PER_CONN = 5000         # bytes of heap each may add, at most
+PER_CONN = 1400         # bytes of heap each may add, at most
+PARKED = 1.6            # seconds after which an idle connection is parked
 
 # AddressSanitizer's redzones and quarantine, and ThreadSanitizer's
 # shadow memory, make heap sizes meaningless.
@@ -115,6 +119,8 @@ async def main(t):
         ws.close()
         e.cleanup()
 
+        parked_checks(t)
+
         # The heap an idle connection costs.
         if ASAN or VALGRIND:
             t.skip("idle connections' heap", "a sanitizer or valgrind build")
@@ -130,7 +136,7 @@ async def main(t):
                 c = RawWS(d, k)
                 c.recv_json()
                 conns.append(c)
-            time.sleep(0.5)
+            time.sleep(PARKED)
             after = d.rss_anon()
             per = (after - before) / IDLE
             t.ok(per < PER_CONN, f"{IDLE} idle authenticated connections "
@@ -141,4 +147,109 @@ async def main(t):
         t.eq(d.stop(), 0, "tickd exits 0 on SIGTERM")
 
 
-run(main, 8, timeout=120)
+def parked_checks(t):
+    """What a parked connection must still do (7 checks).  Pings come
+    every 30 s on the first daemon, so that none makes a connection its
+    bufferevent again by chance: what it reads, it reads because the
+    parked socket woke it."""
+    p = Daemon(name="parked", ping_interval="30s")
+    p.start()
+    ta = token_for(p, "alice", device="raw", new=True)
+    tb = token_for(p, "bob", new=True)
+    tc = token_for(p, "carol", new=True)
+    alice, bob = RawWS(p, ta), RawWS(p, tb)
+    alice.recv_json()
+    bob.recv_json()
+    alice.send_json({"op": "subscribe", "users": ["carol"]})
+    first = json.loads(next_frame(alice)[1])
+
+    time.sleep(PARKED)
+    carol = RawWS(p, tc)
+    carol.recv_json()
+    op, payload = next_frame(alice)
+    got = json.loads(payload) if op == 1 else {}
+    t.ok(first.get("online") is False and got.get("op") == "presence" and
+        got.get("user") == "carol" and got.get("online") is True,
+        "a parked connection gets a presence event",
+        repr((first, op, payload)))
+
+    time.sleep(PARKED)
+    bob.send_json({"op": "send", "to": "alice", "id": "p1",
+        "body": "to a parked connection"})
+    op, payload = next_frame(alice)
+    got = json.loads(payload) if op == 1 else {}
+    t.ok(got.get("op") == "msg" and
+        got.get("body") == "to a parked connection",
+        "a parked connection gets a message pushed to it",
+        repr((op, payload)))
+    if got.get("mid"):
+        alice.send_json({"op": "ack", "mid": got["mid"]})
+
+    time.sleep(PARKED)
+    alice.send_frame(9, b"parked?")
+    t.eq(next_frame(alice, 1), (10, b"parked?"),
+        "a parked connection answers a ping frame at once")
+
+    time.sleep(PARKED)
+    frame = RawWS.frame(1, json.dumps({"op": "ping",
+        "ref": "across"}).encode())
+    alice.sock.sendall(frame[:5])
+    time.sleep(PARKED)
+    alice.sock.sendall(frame[5:])
+    op, payload = next_frame(alice, 1)
+    got = json.loads(payload) if op == 1 else {}
+    t.eq(got.get("ref"), "across", "a frame whose first 5 bytes came "
+        "while parked, the rest 1.6 s later, is served whole")
+
+    time.sleep(PARKED)
+    carol.close()
+    t0, got = time.monotonic(), []
+    while time.monotonic() < t0 + 2:
+        try:
+            op, payload = next_frame(alice, 0.2)
+        except socket.timeout:
+            continue
+        if op == 1:
+            got.append(json.loads(payload))
+            if got[-1].get("online") is False:
+                break
+    t.ok(got != [] and got[-1].get("op") == "presence" and
+        got[-1].get("online") is False and time.monotonic() - t0 < 1,
+        "a parked connection whose peer closes goes offline at once",
+        repr(got))
+    for w in (alice, bob):
+        w.close()
+    p.cleanup()
+
+    # Pings every 3 s: a connection parks between them.
+    q = Daemon(name="parked-pings", ping_interval="3s")
+    q.start()
+    erin = RawWS(q, token_for(q, "erin", new=True))
+    dave = RawWS(q, token_for(q, "dave", new=True))  # answers no ping
+    start = time.monotonic()
+    erin.recv_json()
+    dave.recv_json()
+    pings, deadline = 0, start + 7
+    while time.monotonic() < deadline:
+        try:
+            op, payload = erin.recv_frame(0.2)
+        except socket.timeout:
+            continue
+        if op == 9:
+            pings += 1
+            erin.send_frame(10, payload)
+    erin.send_json({"op": "ping", "ref": "after-pings"})
+    op, payload = next_frame(erin)
+    t.ok(pings >= 2 and op == 1 and
+        json.loads(payload).get("ref") == "after-pings",
+        f"a parked connection gets tickd's pings ({pings} in 7 s) and, "
+        "answering them, stays open", repr((op, payload)))
+    code = dave.close_code(max(0.1, start + 11 - time.monotonic()))
+    t.eq(code, 1008, "a parked connection that answers no ping is closed "
+        "with 1008 within three ping intervals")
+    for w in (erin, dave):
+        w.close()
+    q.cleanup()
+
+
+run(main, 15, timeout=150)

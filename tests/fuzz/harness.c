@@ -215,7 +215,7 @@ harness_run(const uint8_t *data, size_t len, size_t chunk,
 	if (bufferevent_pair_new(srv.base, BEV_OPT_DEFER_CALLBACKS, pair) != 0)
 		fatalx("harness: bufferevent_pair_new");
 	c = xcalloc(1, sizeof *c);
-	strlcpy(c->addr, "127.0.0.1:1", sizeof c->addr);
+	conn_set_peer(c, "127.0.0.1:1", "127.0.0.1");
 	c->bev = pair[0];
 	if ((c->timer = evtimer_new(srv.base, timer_cb, c)) == NULL)
 		fatalx("harness: evtimer_new");
