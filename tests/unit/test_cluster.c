@@ -1232,6 +1232,7 @@ test_moved(void)
 	memset(&om, 0, sizeof om);
 	om.ms = 50;
 	o.kind = COUT_MSG;
+	o.holds = 0;
 	o.created = 1000;
 	o.payload = rec;
 	o.len = strlen(rec);
@@ -1341,6 +1342,7 @@ test_gev_moved(void)
 	CHECK(env_open(&g, dir, "gevorigin", 64 << 20) == 0);
 	CHECK(store_cdir_put(&g.txn, "zed", "n2") == STORE_OK);
 	o.kind = COUT_GEV;
+	o.holds = 0;
 	o.created = 1000;
 	o.payload = rec;
 	o.len = strlen(rec);
