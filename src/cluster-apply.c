@@ -243,7 +243,7 @@ retarget_gev(struct txn *txn, struct midgen *gen, const char *node,
 	}
 	/* Rewritten under om, which node has not confirmed. */
 	if (rc == STORE_OK)
-		rc = store_cout_del(txn, node, om);
+		rc = store_cout_del(txn, node, om, NULL);
 	if (rc == STORE_OK && json_array_size(left) == 0)
 		rc = cluster_cout_release(txn, gen, om, o, now);
 	else if (rc == STORE_OK) {
@@ -299,13 +299,13 @@ cluster_retarget(struct txn *txn, struct midgen *gen, const char *node,
 	if (o.kind == COUT_GEV)
 		rc = retarget_gev(txn, gen, node, om, &o, user, home, now);
 	else if (home == NULL || strcmp(home, node) == 0) {
-		if ((rc = store_cout_del(txn, node, om)) == STORE_OK)
+		if ((rc = store_cout_del(txn, node, om, NULL)) == STORE_OK)
 			rc = cluster_cout_release(txn, gen, om, &o, now);
 		if (rc == STORE_OK)
 			rc = queue_remote_receipt(txn, gen, om, "failed",
 			    "no_such_user", now, out);
 	} else if ((rc = store_cout_put(txn, home, om, &o)) == STORE_OK)
-		rc = store_cout_del(txn, node, om);
+		rc = store_cout_del(txn, node, om, NULL);
 	free(copy);
 	return (rc);
 }
@@ -338,11 +338,10 @@ apply_done(struct txn *txn, struct midgen *gen, const char *node, json_t *p,
 		if (!json_is_string(v) || mid_parse(json_string_value(v),
 		    json_string_length(v), &om) != 0)
 			continue;
-		if ((rc = store_cout_get(txn, node, &om, &o)) ==
+		if ((rc = store_cout_del(txn, node, &om, &o)) ==
 		    STORE_NOTFOUND)
 			continue;
 		if (rc != STORE_OK ||
-		    (rc = store_cout_del(txn, node, &om)) != STORE_OK ||
 		    (rc = cluster_cout_release(txn, gen, &om, &o, now)) !=
 		    STORE_OK)
 			return (rc);

@@ -39,7 +39,8 @@ struct mgrant {
 
 /*
  * This node's IDs whose m:{ID} Redis may have wrong, to be made right from
- * the store; past DIRTY_MAX IDs, every live one is written again.
+ * the store; past DIRTY_MAX IDs, every live one is written again, and of
+ * the deletions only those of the first DIRTY_MAX are made again.
  */
 #define DIRTY_MAX	1024
 static struct {
@@ -190,7 +191,6 @@ dirty_add(const uint8_t id[MEDIA_ID_BYTES])
 	}
 	if (dirty.n == DIRTY_MAX) {
 		dirty.all = 1;
-		dirty.n = 0;
 		return;
 	}
 	if (dirty.n == dirty.cap)
@@ -306,8 +306,8 @@ cluster_media_writeback(struct txn *txn)
 /*
  * At each heartbeat while Redis answers: m:{ID} of the IDs whose write
  * Redis did not take is set if the ID is live in the store, deleted if
- * not; past DIRTY_MAX IDs, every live one is set again (tickd-cluster(7)
- * FAILURES).
+ * not; past DIRTY_MAX IDs, every live one is set again and the first
+ * DIRTY_MAX noted are deleted if not live (tickd-cluster(7) FAILURES).
  */
 void
 cluster_media_tick(void)
@@ -317,7 +317,7 @@ cluster_media_tick(void)
 	uint8_t			(*v)[MEDIA_ID_BYTES];
 	size_t			 i, n;
 	uint64_t		 now = now_ms();
-	int			 all, ret;
+	int			 all, live, ret;
 
 	if (!cl.ready || (dirty.n == 0 && !dirty.all) ||
 	    store_txn_begin(srv.store, &txn, 0) != STORE_OK)
@@ -331,11 +331,12 @@ cluster_media_tick(void)
 		cluster_media_writeback(&txn);
 	for (i = 0; i < n; i++) {
 		ret = store_media_get(&txn, v[i], &r);
-		if (ret == STORE_OK || ret == STORE_NOTFOUND)
-			cluster_media_live(v[i], ret == STORE_OK &&
-			    media_live(&r, now, srv.conf.media_ttl));
-		else
+		live = ret == STORE_OK && media_live(&r, now,
+		    srv.conf.media_ttl);
+		if (ret != STORE_OK && ret != STORE_NOTFOUND)
 			dirty_add(v[i]);
+		else if (!all || !live)		/* the write-back set it */
+			cluster_media_live(v[i], live);
 	}
 	store_txn_abort(&txn);
 	free(v);

@@ -134,18 +134,49 @@ store_cout_get(struct txn *txn, const char *node, const struct mid *mid,
 	return (STORE_OK);
 }
 
-/* Deletes the record for node under mid; STORE_NOTFOUND if there is none. */
+/*
+ * Deletes the record for node under mid; STORE_NOTFOUND if there is none.
+ * If old is not NULL, it gets the record's kind, holds and created, so
+ * that a caller learns what it held without reading it first; its
+ * payload, deleted with it, is NULL.
+ */
 int
-store_cout_del(struct txn *txn, const char *node, const struct mid *mid)
+store_cout_del(struct txn *txn, const char *node, const struct mid *mid,
+    struct cout_rec *old)
 {
-	uint8_t	 k[OKEY_MAX];
-	size_t	 klen;
-	int	 rc;
+	MDB_cursor	*c;
+	MDB_val		 key, v;
+	struct cout_rec	 r;
+	uint8_t		 k[OKEY_MAX];
+	size_t		 klen;
+	int		 rc;
 
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
 	if ((klen = okey_make(k, node, mid)) == 0)
 		return (STORE_NOTFOUND);
-	if ((rc = db_del(txn, DB_COUT, k, klen)) != STORE_OK)
-		return (rc);
+	key.mv_data = k;
+	key.mv_size = klen;
+	rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_COUT], &c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_COUT, "cursor"));
+	if ((rc = mdb_cursor_get(c, &key, &v, MDB_SET_KEY)) != MDB_SUCCESS) {
+		mdb_cursor_close(c);
+		return (txn_result(txn, rc, DB_COUT, "del"));
+	}
+	if (cout_dec(&v, &r) != 0) {
+		mdb_cursor_close(c);
+		return (txn_fail(txn, DB_COUT, "corrupt record"));
+	}
+	rc = mdb_cursor_del(c, 0);
+	mdb_cursor_close(c);
+	if (rc != MDB_SUCCESS)
+		return (txn_result(txn, rc, DB_COUT, "del"));
+	if (old != NULL) {
+		*old = r;
+		old->payload = NULL;
+		old->len = 0;
+	}
 	return (cout_count_add(txn, -1));
 }
 

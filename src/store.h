@@ -882,7 +882,8 @@ int	store_cout_put(struct txn *, const char *, const struct mid *,
 	    const struct cout_rec *);
 int	store_cout_get(struct txn *, const char *, const struct mid *,
 	    struct cout_rec *);
-int	store_cout_del(struct txn *, const char *, const struct mid *);
+int	store_cout_del(struct txn *, const char *, const struct mid *,
+	    struct cout_rec *);
 int	store_cout_walk(struct txn *, const char *, const struct mid *,
 	    int (*)(void *, const char *, const struct mid *,
 	    const struct cout_rec *), void *);

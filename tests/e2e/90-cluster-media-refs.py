@@ -17,8 +17,6 @@
 import asyncio
 import os
 import sys
-import urllib.error
-import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -30,18 +28,6 @@ skip_unless_cluster()
 need_tickctl()
 
 TTL = 15 if VALGRIND else 4
-
-
-def follow(url, token):
-    """GET url with a bearer token, following a 307 as a browser does:
-    the status and bytes at the end."""
-    req = urllib.request.Request(url)
-    req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 def refs(d, mid):
@@ -80,7 +66,7 @@ async def main(t):
         mt = await at.recv_op("msg", 10)
         t.ok(mt is not None and mt.get("media") == [mid],
             "alice's tablet gets her copy, naming the ID", mt)
-        st, body = follow(f"http://127.0.0.1:{n2.port}/v1/media/{mid}", tb)
+        st, body = fetch(n2, mid, tb)
         t.ok(st == 200 and body == data,
             "bob downloads it through n2 (a grant to n1)", st)
         t.ok(wait_for(lambda: refs(n1, mid) == 2, 10),
@@ -96,7 +82,7 @@ async def main(t):
         t.ok(wait_for(lambda: refs(n1, mid) == 1, 10),
             "the tablet acks: one reference left, bob's", refs(n1, mid))
         await asyncio.sleep(TTL + 1.5)
-        st, _ = follow(f"http://127.0.0.1:{n2.port}/v1/media/{mid}", tb)
+        st, _ = fetch(n2, mid, tb)
         t.ok(st == 200 and cl.redis.cmd("EXISTS", f"tickd:m:{{{mid}}}") ==
             "1", "past media_ttl with bob's item queued on n2: still live",
             st)
@@ -105,10 +91,9 @@ async def main(t):
             wait_for(lambda: refs(n1, mid) == 0, 10),
             "bob acks: n1 counts no reference (mref -1 from n2)",
             refs(n1, mid))
-        st, _ = follow(f"http://127.0.0.1:{n2.port}/v1/media/{mid}", tb)
+        st, _ = fetch(n2, mid, tb)
         t.eq(st, 200, "just released: still live")
-        t.ok(wait_for(lambda: follow(f"http://127.0.0.1:{n2.port}"
-            f"/v1/media/{mid}", tb)[0] == 404, TTL + 5),
+        t.ok(wait_for(lambda: fetch(n2, mid, tb)[0] == 404, TTL + 5),
             "one media_ttl after bob's ack: 404, as on one node")
         t.ok(wait_for(lambda: cl.redis.cmd("EXISTS", f"tickd:m:{{{mid}}}")
             == "0", 10), "expired: n1 deleted tickd:m:{ID}")

@@ -11,8 +11,6 @@
 import asyncio
 import os
 import sys
-import urllib.error
-import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,18 +22,6 @@ skip_unless_cluster()
 need_tickctl()
 
 TTL = 15 if VALGRIND else 4
-
-
-def fetch(d, mid, token):
-    """GET mid through node d with a bearer token, following a 307: the
-    status and bytes at the end."""
-    req = urllib.request.Request(f"http://127.0.0.1:{d.port}/v1/media/{mid}")
-    req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 def refs(d, mid):

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 from tickd_test import (Daemon, Failure, VALGRIND, free_port, http_request,
     login, register)
@@ -483,6 +485,19 @@ def cluster_metric(d, name):
         if line.startswith(name + " "):
             return int(float(line.split()[1]))
     return None
+
+
+def fetch(d, mid, token):
+    """GET mid through node d with a bearer token, following a 307 to its
+    owner as a browser does (tickd-cluster(7) MEDIA): the status and
+    bytes at the end."""
+    req = urllib.request.Request(f"http://127.0.0.1:{d.port}/v1/media/{mid}")
+    req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
 
 
 def log_has(d, text):

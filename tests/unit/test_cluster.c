@@ -243,9 +243,17 @@ test_outbox(void)
 	m.ms = 14;
 	CHECK(store_cout_get(&t, "n2", &m, &g) == STORE_OK);
 	CHECK(g.kind == COUT_MSG && g.holds && g.created == 1004);
+	/* A delete hands back what the record was, r (the last put) again. */
+	memset(&g, 0xff, sizeof g);
+	CHECK(store_cout_del(&t, "n2", &m, &g) == STORE_OK);
+	CHECK(g.kind == COUT_MSG && g.holds && g.created == 1004 &&
+	    g.payload == NULL && g.len == 0);
+	CHECK(store_cout_get(&t, "n2", &m, &g) == STORE_NOTFOUND);
+	CHECK(store_cout_put(&t, "n2", &m, &r) == STORE_OK);
 	m.ms = 10;
-	CHECK(store_cout_del(&t, "n2", &m) == STORE_OK);
-	CHECK(store_cout_del(&t, "n2", &m) == STORE_NOTFOUND);
+	CHECK(store_cout_del(&t, "n2", &m, &g) == STORE_OK);
+	CHECK(g.kind == COUT_MSG && !g.holds && g.created == 1000);
+	CHECK(store_cout_del(&t, "n2", &m, NULL) == STORE_NOTFOUND);
 	CHECK(store_cout_lowest(&t, "n2", &lw) == STORE_OK && lw.ms == 12);
 	CHECK(store_cout_count(&t, &n) == STORE_OK && n == 4);
 	CHECK(store_cout_walk(&t, "n2", NULL, del_even, NULL) == STORE_OK);
