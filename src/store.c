@@ -710,6 +710,8 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->rtxn != NULL)
+		mdb_txn_abort(s->rtxn);
 	mdb_env_close(s->env);
 	live_free(s->live);
 	free(s->path);
@@ -799,8 +801,11 @@ store_path(struct store *s)
 }
 
 /*
- * Begins a transaction.  A reader table full of slots left by dead
- * processes is cleared with mdb_reader_check() and the begin tried again.
+ * Begins a transaction.  A read transaction renews the one store_txn_abort
+ * last reset, if any, rather than allocating another (LMDB's mdb_txn_renew);
+ * one begun while that is in use, or if renewing fails, is new.  A reader
+ * table full of slots left by dead processes is cleared with
+ * mdb_reader_check() and the begin tried again.
  */
 int
 store_txn_begin(struct store *s, struct txn *txn, int write)
@@ -815,6 +820,15 @@ store_txn_begin(struct store *s, struct txn *txn, int write)
 	memset(&txn->delta, 0, sizeof txn->delta);
 	txn->touched = NULL;
 	txn->ntouched = txn->touchedcap = 0;
+	if (!write && s->rtxn != NULL) {
+		t = s->rtxn;
+		s->rtxn = NULL;
+		if (mdb_txn_renew(t) == MDB_SUCCESS) {
+			txn->txn = t;
+			return (STORE_OK);
+		}
+		mdb_txn_abort(t);
+	}
 	rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t);
 	if (rc == MDB_READERS_FULL &&
 	    mdb_reader_check(s->env, &dead) == MDB_SUCCESS && dead > 0)
@@ -912,11 +926,19 @@ store_totals(struct store *s, struct store_totals *t)
 	return (0);
 }
 
-/* Aborts; harmless on a txn that has already ended. */
+/*
+ * Aborts; harmless on a txn that has already ended.  A read transaction is
+ * reset instead and kept for store_txn_begin to renew, unless one is kept
+ * already: a reset one keeps its reader slot but no snapshot, so pins no
+ * pages (LMDB's mdb_txn_reset).  store_close aborts it.
+ */
 void
 store_txn_abort(struct txn *txn)
 {
-	if (txn->txn != NULL)
+	if (txn->txn != NULL && !txn->write && txn->store->rtxn == NULL) {
+		mdb_txn_reset(txn->txn);
+		txn->store->rtxn = txn->txn;
+	} else if (txn->txn != NULL)
 		mdb_txn_abort(txn->txn);
 	txn->txn = NULL;
 	txn->ret = STORE_ERR;

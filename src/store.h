@@ -1009,6 +1009,7 @@ struct store {
 	struct store_totals totals;	/* committed, once counted */
 	int		 counted;	/* store_totals_start ran */
 	struct store_live *live;	/* store_oldest_start's, or NULL */
+	MDB_txn		*rtxn;		/* a reset read txn to renew, or NULL */
 };
 
 /* The handle of a database a read-only store does not have yet. */
