@@ -230,16 +230,44 @@ class Daemon:
         return cmd
 
     def start(self, ready=True):
-        self.write_conf()
-        self.starts += 1
-        with open(self.log_path, "ab") as log:
-            log.write(f"--- start {self.starts}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(self.command("-f"),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        if ready:
-            self.wait_ready()
-        return self
+        """Starts tickd, and with ready waits for it to serve.  A first
+        start that finds a port of its own taken (free_port() cannot
+        hold a port: a test running beside this one may take it before
+        tickd binds it) is made again on new ports: no client knows the
+        old ones yet."""
+        for again in range(3):
+            self.write_conf()
+            self.starts += 1
+            with open(self.log_path, "ab") as log:
+                log.write(f"--- start {self.starts}\n".encode())
+                log.flush()
+                self.proc = subprocess.Popen(self.command("-f"),
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            if not ready:
+                return self
+            try:
+                self.wait_ready()
+                return self
+            except Failure:
+                taken = re.search(r"cannot listen on 127\.0\.0\.1:(\d+)"
+                    r"[^:]*: Address already in use", self.tail(3))
+                if self.starts != 1 or taken is None or again == 2 or \
+                        not self.new_port(int(taken.group(1))):
+                    raise
+                self.starts = 0
+
+    def new_port(self, old):
+        """Gives every setting naming port old a new free port instead;
+        False if none names it."""
+        new = free_port()
+        found = False
+        for k, v in self.conf.items():
+            if isinstance(v, str):
+                self.conf[k], n = re.subn(rf":{old}\b", f":{new}", v)
+                found = found or n > 0
+        if self.port == old:
+            self.port = new
+        return found
 
     def wait_ready(self, timeout=None):
         """Poll GET /healthz until it answers 200."""
