@@ -1195,8 +1195,8 @@ ctl_repair_cb(evutil_socket_t fd, short events, void *arg)
 		    ctl_problem, rp->lines, &done);
 	if (ret == STORE_OK && done) {
 		rp->res = admin_verify_summary(rp->v);
-		if ((ret = media_verify(txn, media_http_dir(), 1, ctl_problem,
-		    rp->lines, rp->res)) == STORE_OK)
+		if ((ret = media_verify(txn, &srv.midgen, media_http_dir(),
+		    1, ctl_problem, rp->lines, rp->res)) == STORE_OK)
 			ret = push_verify(txn, 1, ctl_problem, rp->lines,
 			    rp->res);
 	}

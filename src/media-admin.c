@@ -138,9 +138,17 @@ media_admin_del(struct txn *txn, const char *node, const char *s,
 	return (STORE_OK);
 }
 
+/* A message naming media: how many items hold its references. */
+struct mheld {
+	struct mid	mid;	/* first: held_cmp takes it for the entry */
+	uint64_t	items;	/* as its references record counts */
+	uint64_t	held;	/* queued items and holding outbox records */
+};
+
 /* What media_verify works with. */
 struct mverify {
 	struct txn	*txn;
+	struct midgen	*gen;		/* for a release's mref records */
 	const char	*dir;
 	int		 fix;
 	void		(*report)(void *, const char *);
@@ -155,7 +163,66 @@ struct mverify {
 		uint64_t	refs;
 	}		*fixrefs;	/* records whose count to correct */
 	size_t		 nfixrefs, fixrefs_cap;
+	struct mheld	*held;		/* each message naming media */
+	size_t		 nheld, held_cap;
 };
+
+/* Media references walk callback: each message's count of holders. */
+static int
+mv_held_fn(void *arg, const struct mid *mid, const struct media_refs *m)
+{
+	struct mverify	*v = arg;
+
+	v->held = xgrow(v->held, &v->held_cap, v->nheld + 1,
+	    sizeof *v->held);
+	v->held[v->nheld].mid = *mid;
+	v->held[v->nheld].items = m->items;
+	v->held[v->nheld++].held = 0;
+	return (STORE_WALK_NEXT);
+}
+
+/*
+ * Orders struct mheld by mid, and finds a mid among them: a is either
+ * (a pointer to a struct mheld is one to its first member, its mid).
+ */
+static int
+held_cmp(const void *a, const void *b)
+{
+	return (mid_cmp(a, &((const struct mheld *)b)->mid));
+}
+
+/* Counts one holder of the message mid, if it names media. */
+static void
+mv_hold(struct mverify *v, const struct mid *mid)
+{
+	struct mheld	*h;
+
+	if (v->nheld > 0 && (h = bsearch(mid, v->held, v->nheld,
+	    sizeof *v->held, held_cmp)) != NULL)
+		h->held++;
+}
+
+/* Queue walk callback: a queued item holds its message's references. */
+static int
+mv_item_fn(void *arg, uint64_t qid, const struct mid *mid,
+    const struct item *it)
+{
+	(void)qid;
+	(void)it;
+	mv_hold(arg, mid);
+	return (STORE_WALK_NEXT);
+}
+
+/* Outbox walk callback: so does a record marked as holding them. */
+static int
+mv_cout_fn(void *arg, const char *node, const struct mid *mid,
+    const struct cout_rec *r)
+{
+	(void)node;
+	if (r->holds)
+		mv_hold(arg, mid);
+	return (STORE_WALK_NEXT);
+}
 
 /*
  * Media references walk callback: gathers the IDs of this node's that
@@ -236,6 +303,55 @@ mv_problem(struct mverify *v, const char *fmt, ...)
 	v->report(v->arg, full);
 	free(full);
 	free(line);
+}
+
+/*
+ * Each message's references record counts the items that hold it: its
+ * queued items and the outbox records marked as holding it.  A count of
+ * more than hold it would keep its media from media_ttl for ever; repair
+ * sets the count, and releases the references of a message nothing holds
+ * any more, as the last ack would have (media_release).  Done before the
+ * references are counted by ID, so that those counts see the release.
+ */
+static int
+mv_holders(struct mverify *v)
+{
+	struct media_refs	 m;
+	struct mheld		*h;
+	char			 ms[MID_STRLEN + 1];
+	int			 rc;
+
+	if ((rc = store_media_refs_walk(v->txn, mv_held_fn, v)) != STORE_OK)
+		return (rc);
+	if (v->nheld == 0)
+		return (STORE_OK);
+	qsort(v->held, v->nheld, sizeof *v->held, held_cmp);
+	if ((rc = store_queue_walk_all(v->txn, mv_item_fn, v)) != STORE_OK ||
+	    (rc = store_cout_walk(v->txn, NULL, NULL, mv_cout_fn, v)) !=
+	    STORE_OK)
+		return (rc);
+	for (h = v->held; h < v->held + v->nheld; h++) {
+		if (h->held == h->items)
+			continue;
+		mid_format(&h->mid, ms);
+		mv_problem(v, "message %s: its media references count %llu "
+		    "holders; %llu queued items and outbox records hold them",
+		    ms, (unsigned long long)h->items,
+		    (unsigned long long)h->held);
+		if (!v->fix)
+			continue;
+		if ((rc = store_media_refs_get(v->txn, &h->mid, &m)) !=
+		    STORE_OK)
+			return (rc);
+		m.items = h->held > 0 ? h->held : 1;
+		if ((rc = store_media_refs_put(v->txn, &h->mid, &m)) !=
+		    STORE_OK)
+			return (rc);
+		if (h->held == 0 && (rc = media_release(v->txn, v->gen,
+		    &h->mid, now_ms())) != STORE_OK)
+			return (rc);
+	}
+	return (STORE_OK);
 }
 
 /*
@@ -325,17 +441,19 @@ mv_rref_orphan_fn(void *arg, const uint8_t *id, const char *node, int64_t c)
 /*
  * Checks media records against the files under dir: a record whose file
  * is missing or of another size, and a file (not one on the unlink list)
- * that no record names (an orphan, see mv_orphan), a count of references
- * other than the messages naming the ID here plus those other nodes'
- * mref records count (which only they can check), and such a count for
- * an ID without a record.  With fix, such a record is deleted (its media
- * is lost either way), the file unlinked, the count set and a count
- * without its record dropped.  A dir of NULL (a backup file alone) checks the
- * records only.  Temporary files of uploads
- * under way are left alone.  The counts go into summary.
+ * that no record names (an orphan, see mv_orphan), a message whose
+ * references record counts other than the items holding it (mv_holders),
+ * a count of references other than the messages naming the ID here plus
+ * those other nodes' mref records count (which only they can check), and
+ * such a count for an ID without a record.  With fix (gen then hands out
+ * the mids of any mref records a release makes), such a record is
+ * deleted (its media is lost either way), the file unlinked, the counts
+ * set and a count without its record dropped.  A dir of NULL (a backup
+ * file alone) checks the records only.  Temporary files of uploads under
+ * way are left alone.  The counts go into summary.
  */
 int
-media_verify(struct txn *txn, const char *dir, int fix,
+media_verify(struct txn *txn, struct midgen *gen, const char *dir, int fix,
     void (*report)(void *, const char *), void *arg, json_t *summary)
 {
 	struct mverify		 v;
@@ -350,11 +468,13 @@ media_verify(struct txn *txn, const char *dir, int fix,
 
 	memset(&v, 0, sizeof v);
 	v.txn = txn;
+	v.gen = gen;
 	v.dir = dir;
 	v.fix = fix;
 	v.report = report;
 	v.arg = arg;
-	if ((rc = store_media_refs_walk(txn, mv_refs_fn, &v)) != STORE_OK)
+	if ((rc = mv_holders(&v)) != STORE_OK ||
+	    (rc = store_media_refs_walk(txn, mv_refs_fn, &v)) != STORE_OK)
 		goto out;
 	if (v.nrefs > 0)
 		qsort(v.refs, v.nrefs, sizeof *v.refs, id_cmp);
@@ -410,6 +530,7 @@ out:
 	free(v.del);
 	free(v.refs);
 	free(v.fixrefs);
+	free(v.held);
 	if (rc == STORE_OK && summary != NULL) {
 		json_object_set_new(summary, "media", json_integer(
 		    (json_int_t)v.ids));

@@ -1171,8 +1171,8 @@ run_verify(const struct opts *o, struct store *s, char **args,
 	report = json_array();
 	ret = admin_verify(&txn, 0, verify_line, report, res);
 	if (ret == STORE_OK)
-		ret = media_verify(&txn, o->media_dir, 0, verify_line, report,
-		    *res);
+		ret = media_verify(&txn, NULL, o->media_dir, 0, verify_line,
+		    report, *res);
 	if (ret == STORE_OK)
 		ret = push_verify(&txn, 0, verify_line, report, *res);
 	store_txn_abort(&txn);
@@ -1225,8 +1225,8 @@ precheck(const struct opts *o)
 	if ((ret = store_txn_begin(s, &txn, 0)) == STORE_OK) {
 		ret = admin_verify(&txn, 0, verify_line, report, &res);
 		if (ret == STORE_OK)
-			ret = media_verify(&txn, media, 0, verify_line, report,
-			    res);
+			ret = media_verify(&txn, NULL, media, 0, verify_line,
+			    report, res);
 		if (ret == STORE_OK)
 			ret = push_verify(&txn, 0, verify_line, report, res);
 		store_txn_abort(&txn);

@@ -812,7 +812,7 @@ int	media_admin_list(struct txn *, const char *, const char *, uint64_t,
 int	media_admin_show(struct txn *, const char *, const char *, uint64_t,
 	    uint64_t, json_t **);
 int	media_admin_del(struct txn *, const char *, const char *, json_t **);
-int	media_verify(struct txn *, const char *dir, int fix,
+int	media_verify(struct txn *, struct midgen *, const char *dir, int fix,
 	    void (*)(void *, const char *), void *, json_t *);
 
 /* account.c */

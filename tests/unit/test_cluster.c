@@ -672,7 +672,7 @@ verify_clean(struct txn *txn)
 	int	 ok;
 
 	sum = json_object();
-	ok = media_verify(txn, NULL, 0, no_line, NULL, sum) == STORE_OK &&
+	ok = media_verify(txn, NULL, NULL, 0, no_line, NULL, sum) == STORE_OK &&
 	    json_integer_value(json_object_get(sum, "problems")) == 0;
 	json_decref(sum);
 	return (ok);
@@ -730,7 +730,8 @@ test_media_refs(void)
 	/* n3's ID of the same bytes is n3's to count, not this node's. */
 	sum = json_pack("{s:b,s:i,s:i}", "consistent", 1, "problems", 0,
 	    "repaired", 0);
-	CHECK(media_verify(&e.txn, NULL, 0, no_line, NULL, sum) == STORE_OK &&
+	CHECK(media_verify(&e.txn, NULL, NULL, 0, no_line, NULL, sum) ==
+	    STORE_OK &&
 	    json_is_true(json_object_get(sum, "consistent")));
 	json_decref(sum);
 	CHECK(store_queue_walk(&e.txn, qid_of(&e, "bob", "laptop"), NULL,
@@ -802,7 +803,8 @@ test_media_refs(void)
 	CHECK(store_media_rref_put(&e.txn, sha, "n3", 1) == STORE_OK);
 	CHECK(!verify_clean(&e.txn));
 	sum = json_object();
-	CHECK(media_verify(&e.txn, NULL, 1, no_line, NULL, sum) == STORE_OK);
+	CHECK(media_verify(&e.txn, &e.gen, NULL, 1, no_line, NULL, sum) ==
+	    STORE_OK);
 	json_decref(sum);
 	CHECK(verify_clean(&e.txn));
 	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 2);

@@ -441,7 +441,7 @@ test_verify_refs(void)
 	    res.err == TE_OK);
 	sum = json_pack("{s:b,s:i,s:i}", "consistent", 1, "problems", 0,
 	    "repaired", 0);
-	CHECK(media_verify(&e.txn, NULL, 0, line_fn, &lines, sum) ==
+	CHECK(media_verify(&e.txn, &e.gen, NULL, 0, line_fn, &lines, sum) ==
 	    STORE_OK && lines == 0);
 	CHECK(json_is_true(json_object_get(sum, "consistent")));
 	CHECK(media_id_parse(a, strlen(a), id) == 0);
@@ -449,19 +449,112 @@ test_verify_refs(void)
 	r = old;
 	r.refs = 0;
 	CHECK(store_media_put(&e.txn, id, &old, &r) == STORE_OK);
-	CHECK(media_verify(&e.txn, NULL, 0, line_fn, &lines, sum) ==
+	CHECK(media_verify(&e.txn, &e.gen, NULL, 0, line_fn, &lines, sum) ==
 	    STORE_OK && lines == 1);
 	CHECK(json_is_false(json_object_get(sum, "consistent")));
-	CHECK(media_verify(&e.txn, NULL, 1, line_fn, &lines, sum) ==
+	CHECK(media_verify(&e.txn, &e.gen, NULL, 1, line_fn, &lines, sum) ==
 	    STORE_OK && lines == 2);
 	CHECK(store_media_get(&e.txn, id, &r) == STORE_OK && r.refs == 1);
 	lines = 0;
 	json_decref(sum);
 	sum = json_pack("{s:b,s:i,s:i}", "consistent", 1, "problems", 0,
 	    "repaired", 0);
-	CHECK(media_verify(&e.txn, NULL, 0, line_fn, &lines, sum) ==
+	CHECK(media_verify(&e.txn, &e.gen, NULL, 0, line_fn, &lines, sum) ==
 	    STORE_OK && lines == 0);
 	json_decref(sum);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
+/* What items_fn found: the last item's queue and mid, and how many. */
+struct found {
+	uint64_t	qid;
+	struct mid	mid;
+	int		n;
+};
+
+/* Walk callback over every queue: counts items, keeps the last. */
+static int
+items_fn(void *arg, uint64_t qid, const struct mid *mid,
+    const struct item *it)
+{
+	struct found	*f = arg;
+
+	(void)it;
+	f->qid = qid;
+	f->mid = *mid;
+	f->n++;
+	return (STORE_WALK_NEXT);
+}
+
+/* media_verify without repair: how many problem lines it printed. */
+static int
+verify_lines(struct env *e, int fix, int *consistent)
+{
+	json_t	*sum;
+	int	 lines = 0;
+
+	sum = json_pack("{s:b,s:i,s:i}", "consistent", 1, "problems", 0,
+	    "repaired", 0);
+	if (media_verify(&e->txn, &e->gen, NULL, fix, line_fn, &lines,
+	    sum) != STORE_OK)
+		lines = -1;
+	*consistent = json_is_true(json_object_get(sum, "consistent"));
+	json_decref(sum);
+	return (lines);
+}
+
+/*
+ * verify: a message whose media references count more holders than its
+ * queued items is found; repair sets the count, and releases the
+ * references of one that nothing holds, so that media_ttl runs again.
+ */
+static int
+test_verify_holders(void)
+{
+	struct env		 e;
+	struct send_res		 res;
+	struct media_rec	 r;
+	struct media_refs	 m;
+	struct found		 f;
+	struct item		 it;
+	struct msg_rec		 mr;
+	char			 a[MEDIA_ID_LEN + 1];
+	enum tick_err		 err;
+	int			 ok, has_m;
+
+	CHECK(env_begin(&e, "holders") == 0);
+	CHECK(reg(&e, "alice") == 0 && env_user(&e, "bob", NULL, 0) == 0);
+	CHECK(upload(&e, "alice", 1, 10, 1000, a, &err) == STORE_OK &&
+	    err == TE_OK);
+	CHECK(send_media(&e, "bob", "c-1", a, 1000, &res) == STORE_OK &&
+	    res.err == TE_OK);
+	CHECK(verify_lines(&e, 0, &ok) == 0 && ok);
+
+	/* One holder more than there are: the count is set. */
+	memset(&f, 0, sizeof f);
+	CHECK(store_queue_walk_all(&e.txn, items_fn, &f) == STORE_OK &&
+	    f.n == 1 && mid_cmp(&f.mid, &res.mid) == 0);
+	CHECK(store_media_refs_get(&e.txn, &f.mid, &m) == STORE_OK &&
+	    m.items == 1);
+	m.items = 2;
+	CHECK(store_media_refs_put(&e.txn, &f.mid, &m) == STORE_OK);
+	CHECK(verify_lines(&e, 0, &ok) == 1 && !ok);
+	CHECK(verify_lines(&e, 1, &ok) == 1 && ok);
+	CHECK(store_media_refs_get(&e.txn, &f.mid, &m) == STORE_OK &&
+	    m.items == 1);
+	CHECK(verify_lines(&e, 0, &ok) == 0 && ok);
+
+	/* The item taken without its release: the hold leaked. */
+	CHECK(store_queue_take(&e.txn, f.qid, &f.mid, &it, &mr, &has_m) ==
+	    STORE_OK);
+	CHECK(rec(&e, a, &r) == STORE_OK && r.refs == 1);
+	CHECK(verify_lines(&e, 0, &ok) == 1 && !ok);
+	CHECK(rec(&e, a, &r) == STORE_OK && r.refs == 1);
+	CHECK(verify_lines(&e, 1, &ok) == 1 && ok);
+	CHECK(store_media_refs_get(&e.txn, &f.mid, &m) == STORE_NOTFOUND);
+	CHECK(rec(&e, a, &r) == STORE_OK && r.refs == 0 && r.last_ref != 0);
+	CHECK(verify_lines(&e, 0, &ok) == 0 && ok);
 	CHECK(env_close(&e) == 0);
 	return (0);
 }
@@ -478,6 +571,8 @@ static const struct test tests[] = {
 	{ "deleting an account deletes its media", test_user_delete },
 	{ "verify finds and repair fixes a wrong reference count",
 	    test_verify_refs },
+	{ "verify finds and repair releases references nothing holds",
+	    test_verify_holders },
 };
 
 /* Runs every test, prints TAP, and removes the temporary tree. */
