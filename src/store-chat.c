@@ -514,11 +514,17 @@ store_queue_get(struct txn *txn, uint64_t qid, const struct mid *mid,
 static int	item_forget(struct txn *, const struct mid *,
 		    const struct item *, struct msg_rec *, int *, int);
 
+/* item_dec for db_take. */
+static int
+item_take_dec(const MDB_val *v, void *it)
+{
+	return (item_dec(v, it));
+}
+
 /*
- * Finds the item with a cursor, reports it in *old and deletes it; the
- * record of the message it was is left in *m with *has_m set (m NULL:
- * not wanted).  Unless keep is set, the item comes off the message's
- * sender's bytes.
+ * Deletes the item, reporting it in *old; the record of the message it
+ * was is left in *m with *has_m set (m NULL: not wanted).  Unless keep is
+ * set, the item comes off the message's sender's bytes.
  */
 static int
 queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
@@ -527,31 +533,13 @@ queue_del(struct txn *txn, uint64_t qid, const struct mid *mid,
 	struct msg_rec	 rec;
 	int		 found;
 	uint8_t		 k[QKEY_BYTES];
-	MDB_cursor	*c;
-	MDB_val		 key, v;
 	struct item	 it;
 	int		 rc;
 
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
 	qkey_make(k, qid, mid);
-	key.mv_data = k;
-	key.mv_size = sizeof k;
-	rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_QUEUES], &c);
-	if (rc != MDB_SUCCESS)
-		return (txn_result(txn, rc, DB_QUEUES, "cursor"));
-	if ((rc = mdb_cursor_get(c, &key, &v, MDB_SET_KEY)) != MDB_SUCCESS) {
-		mdb_cursor_close(c);
-		return (txn_result(txn, rc, DB_QUEUES, "del"));
-	}
-	if (item_dec(&v, &it) != 0) {
-		mdb_cursor_close(c);
-		return (txn_fail(txn, DB_QUEUES, "corrupt record"));
-	}
-	rc = mdb_cursor_del(c, 0);
-	mdb_cursor_close(c);
-	if (rc != MDB_SUCCESS)
-		return (txn_result(txn, rc, DB_QUEUES, "del"));
+	if ((rc = db_take(txn, DB_QUEUES, k, sizeof k, item_take_dec, &it)) !=
+	    STORE_OK)
+		return (rc);
 	live_touch(txn, qid, mid);
 	if ((rc = item_forget(txn, mid, &it, m != NULL ? m : &rec,
 	    has_m != NULL ? has_m : &found, keep)) != STORE_OK)

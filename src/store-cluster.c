@@ -134,6 +134,13 @@ store_cout_get(struct txn *txn, const char *node, const struct mid *mid,
 	return (STORE_OK);
 }
 
+/* cout_dec for db_take. */
+static int
+cout_take_dec(const MDB_val *v, void *r)
+{
+	return (cout_dec(v, r));
+}
+
 /*
  * Deletes the record for node under mid; STORE_NOTFOUND if there is none.
  * If old is not NULL, it gets the record's kind, holds and created, so
@@ -144,36 +151,16 @@ int
 store_cout_del(struct txn *txn, const char *node, const struct mid *mid,
     struct cout_rec *old)
 {
-	MDB_cursor	*c;
-	MDB_val		 key, v;
-	struct cout_rec	 r;
 	uint8_t		 k[OKEY_MAX];
 	size_t		 klen;
 	int		 rc;
 
-	if (txn->ret != STORE_OK)
-		return (txn->ret);
 	if ((klen = okey_make(k, node, mid)) == 0)
 		return (STORE_NOTFOUND);
-	key.mv_data = k;
-	key.mv_size = klen;
-	rc = mdb_cursor_open(txn->txn, txn->store->dbi[DB_COUT], &c);
-	if (rc != MDB_SUCCESS)
-		return (txn_result(txn, rc, DB_COUT, "cursor"));
-	if ((rc = mdb_cursor_get(c, &key, &v, MDB_SET_KEY)) != MDB_SUCCESS) {
-		mdb_cursor_close(c);
-		return (txn_result(txn, rc, DB_COUT, "del"));
-	}
-	if (cout_dec(&v, &r) != 0) {
-		mdb_cursor_close(c);
-		return (txn_fail(txn, DB_COUT, "corrupt record"));
-	}
-	rc = mdb_cursor_del(c, 0);
-	mdb_cursor_close(c);
-	if (rc != MDB_SUCCESS)
-		return (txn_result(txn, rc, DB_COUT, "del"));
+	if ((rc = db_take(txn, DB_COUT, k, klen, old != NULL ? cout_take_dec :
+	    NULL, old)) != STORE_OK)
+		return (rc);
 	if (old != NULL) {
-		*old = r;
 		old->payload = NULL;
 		old->len = 0;
 	}

@@ -337,6 +337,40 @@ db_del(struct txn *txn, int db, const void *k, size_t klen)
 }
 
 /*
+ * Deletes a key, honouring the sticky error, after handing its value to
+ * dec (unless NULL) with out: one search for a caller that must learn
+ * what it deleted.  dec returns non-zero for a record it cannot read,
+ * which fails the transaction; STORE_NOTFOUND if there is no such key.
+ */
+int
+db_take(struct txn *txn, int db, const void *k, size_t klen,
+    int (*dec)(const MDB_val *, void *), void *out)
+{
+	MDB_cursor	*c;
+	MDB_val		 key, v;
+	int		 rc;
+
+	if (txn->ret != STORE_OK)
+		return (txn->ret);
+	key.mv_data = (void *)k;
+	key.mv_size = klen;
+	if ((rc = mdb_cursor_open(txn->txn, txn->store->dbi[db], &c)) !=
+	    MDB_SUCCESS)
+		return (txn_result(txn, rc, db, "cursor"));
+	if ((rc = mdb_cursor_get(c, &key, &v, MDB_SET_KEY)) != MDB_SUCCESS) {
+		mdb_cursor_close(c);
+		return (txn_result(txn, rc, db, "del"));
+	}
+	if (dec != NULL && dec(&v, out) != 0) {
+		mdb_cursor_close(c);
+		return (txn_fail(txn, db, "corrupt record"));
+	}
+	rc = mdb_cursor_del(c, 0);
+	mdb_cursor_close(c);
+	return (txn_result(txn, rc, db, "del"));
+}
+
+/*
  * Walks the keys that start with prefix, from seek (or the prefix) on,
  * skipping an exact match of seek if skip is set; with w->rev, backwards
  * from seek (inclusive), and then the adapter may not delete.  An

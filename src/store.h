@@ -1149,6 +1149,8 @@ int	db_get(struct txn *, int, const void *, size_t, MDB_val *);
 int	db_put(struct txn *, int, const void *, size_t, const void *, size_t,
 	    unsigned int);
 int	db_del(struct txn *, int, const void *, size_t);
+int	db_take(struct txn *, int, const void *, size_t,
+	    int (*)(const MDB_val *, void *), void *);
 
 /* The walks, and the adapter that deletes every entry. */
 int	db_walk(struct txn *, int, const void *prefix, size_t,
