@@ -21,22 +21,10 @@ skip_unless_cluster()
 need_tickctl()
 
 
-def refs(d, mid):
-    """The reference count tickctl media show gives for mid on d."""
-    r = tickctl(d, "media", "show", mid)
-    return r.get("refs") if r.ok else None
-
-
 def outbox(d, node):
     """How many records d's outbox holds for node (its mref records for
     other owners may still be on their way)."""
     return (tickctl(d, "cluster", "outbox").get("nodes") or {}).get(node, 0)
-
-
-def upload(d, token, data):
-    r = http_request(d, "POST", "/v1/media", body=data, token=token,
-        headers={"Content-Type": "image/png"})
-    return r.status, (r.json or {}).get("media", "")
 
 
 async def main(t):
@@ -61,8 +49,8 @@ async def main(t):
         t.ok(wait_for(lambda: cl.redis.cmd("EXISTS", "tickd:alive:{n2}")
             == "0", 15), "n2 killed: its heartbeat lapses")
 
-        st1, m1 = upload(n1, ta, b"alice's")
-        st3, m3 = upload(n3, tc, b"carol's")
+        st1, m1 = upload_png(n1, ta, b"alice's")
+        st3, m3 = upload_png(n3, tc, b"carol's")
         t.ok(st1 == st3 == 201 and m1.startswith("n1.") and
             m3.startswith("n3."), "an upload on n1 and one on n3",
             [st1, m1, st3, m3])
@@ -78,9 +66,11 @@ async def main(t):
             "alice sends bob both IDs, carol the n3 one: sent, waiting in "
             "the outboxes", [own, other, cs, outbox(n1, "n2"),
             outbox(n3, "n2")])
-        t.ok(wait_for(lambda: refs(n1, m1) == 1 and refs(n3, m3) == 2,
-            10), "n1 counts its record's reference; n3 counts its own "
-            "record's and n1's (an mref)", [refs(n1, m1), refs(n3, m3)])
+        t.ok(wait_for(lambda: media_refs(n1, m1) == 1 and
+            media_refs(n3, m3) == 2, 10),
+            "n1 counts its record's reference; n3 counts its own "
+            "record's and n1's (an mref)",
+            [media_refs(n1, m1), media_refs(n3, m3)])
 
         def forget():
             """tickctl cluster forget n2 on n1, once n1 saw its heartbeat
@@ -91,14 +81,14 @@ async def main(t):
         r = wait_for(forget, 15)
         t.ok(r is not None and r.get("forgotten") == "n2",
             "n1 forgets n2", r)
-        t.ok(outbox(n1, "n2") == 0 and refs(n1, m1) == 0,
+        t.ok(outbox(n1, "n2") == 0 and media_refs(n1, m1) == 0,
             "n1's records for n2 go, and the reference its own held",
-            [outbox(n1, "n2"), refs(n1, m1)])
-        t.ok(wait_for(lambda: refs(n3, m3) == 0 and outbox(n3, "n2") == 0,
-            15),
+            [outbox(n1, "n2"), media_refs(n1, m1)])
+        t.ok(wait_for(lambda: media_refs(n3, m3) == 0 and
+            outbox(n3, "n2") == 0, 15),
             "n3 applies n1's mref -1 and forgets n2 at a heartbeat, "
             "releasing its own record's: no reference left",
-            [refs(n3, m3), outbox(n3, "n2")])
+            [media_refs(n3, m3), outbox(n3, "n2")])
         got = {}
         for _ in range(4):
             f = await a.recv_op("receipt", 10)

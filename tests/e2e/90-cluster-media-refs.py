@@ -30,12 +30,6 @@ need_tickctl()
 TTL = 15 if VALGRIND else 4
 
 
-def refs(d, mid):
-    """The reference count tickctl media show gives for mid on d."""
-    r = tickctl(d, "media", "show", mid)
-    return r.get("refs") if r.ok else None
-
-
 async def main(t):
     with Cluster(media_ttl=f"{TTL}s") as cl:
         n1, n2, n3 = cl.node(1), cl.node(2), cl.node(3)
@@ -69,18 +63,18 @@ async def main(t):
         st, body = fetch(n2, mid, tb)
         t.ok(st == 200 and body == data,
             "bob downloads it through n2 (a grant to n1)", st)
-        t.ok(wait_for(lambda: refs(n1, mid) == 2, 10),
+        t.ok(wait_for(lambda: media_refs(n1, mid) == 2, 10),
             "n1 counts two references: alice's tablet and bob's item "
-            "(mref +1 from n2)", refs(n1, mid))
+            "(mref +1 from n2)", media_refs(n1, mid))
         v = tickctl(n1, "verify")
         r = tickctl(n1, "repair")
         t.ok(v.ok and v.get("consistent") is True and r.ok and
-            r.get("problems") == 0 and refs(n1, mid) == 2,
+            r.get("problems") == 0 and media_refs(n1, mid) == 2,
             "verify and repair on n1 count n2's reference as n2's: "
-            "consistent, still two", [v, r, refs(n1, mid)])
+            "consistent, still two", [v, r, media_refs(n1, mid)])
         await at.send({"op": "ack", "mid": mt["mid"]})
-        t.ok(wait_for(lambda: refs(n1, mid) == 1, 10),
-            "the tablet acks: one reference left, bob's", refs(n1, mid))
+        t.ok(wait_for(lambda: media_refs(n1, mid) == 1, 10),
+            "the tablet acks: one reference left, bob's", media_refs(n1, mid))
         await asyncio.sleep(TTL + 1.5)
         st, _ = fetch(n2, mid, tb)
         t.ok(st == 200 and cl.redis.cmd("EXISTS", f"tickd:m:{{{mid}}}") ==
@@ -88,9 +82,9 @@ async def main(t):
             st)
         r = await b.request({"op": "ack", "mid": m["mid"], "ref": 1})
         t.ok(r is not None and r.get("op") == "ok" and
-            wait_for(lambda: refs(n1, mid) == 0, 10),
+            wait_for(lambda: media_refs(n1, mid) == 0, 10),
             "bob acks: n1 counts no reference (mref -1 from n2)",
-            refs(n1, mid))
+            media_refs(n1, mid))
         st, _ = fetch(n2, mid, tb)
         t.eq(st, 200, "just released: still live")
         t.ok(wait_for(lambda: fetch(n2, mid, tb)[0] == 404, TTL + 5),
@@ -140,17 +134,17 @@ async def main(t):
         t.ok(all(x is not None and x.get("media") == [bm] for x in
             (ga, gt, gd)), "alice's two devices (n1) and dave (n3) get it, "
             "naming the ID", [ga, gt, gd])
-        t.ok(wait_for(lambda: refs(n2, bm) == 2, 10),
+        t.ok(wait_for(lambda: media_refs(n2, bm) == 2, 10),
             "n2 counts one reference per member home holding items: n1 "
-            "and n3", refs(n2, bm))
+            "and n3", media_refs(n2, bm))
         await a.send({"op": "ack", "mid": ga["mid"]})
         await dv.send({"op": "ack", "mid": gd["mid"]})
         await asyncio.sleep(1)
-        t.eq(refs(n2, bm), 1, "alice's phone and dave ack: alice's "
+        t.eq(media_refs(n2, bm), 1, "alice's phone and dave ack: alice's "
             "tablet still holds n1's")
         await at.send({"op": "ack", "mid": gt["mid"]})
-        t.ok(wait_for(lambda: refs(n2, bm) == 0, 10),
-            "the tablet acks: n2 counts none", refs(n2, bm))
+        t.ok(wait_for(lambda: media_refs(n2, bm) == 0, 10),
+            "the tablet acks: n2 counts none", media_refs(n2, bm))
         await b.close()
 
         # n2 SIGKILLed right after bob's ack commits: its -1 counts once.
@@ -163,9 +157,9 @@ async def main(t):
                 "body": i, "media": [km]})
         ms = [await b.recv_op("msg", 10) for _ in range(2)]
         t.ok(all(x is not None for x in ms) and
-            wait_for(lambda: refs(n1, km) == 4, 10),
+            wait_for(lambda: media_refs(n1, km) == 4, 10),
             "two messages to bob: four references on n1 (two of alice's "
-            "tablet, two of bob's)", refs(n1, km))
+            "tablet, two of bob's)", media_refs(n1, km))
         r = await b.request({"op": "ack", "mid": ms[0]["mid"], "ref": 3})
         n2.kill()
         t.eq((r or {}).get("op"), "ok", "bob acks one; n2 SIGKILLed")
@@ -174,7 +168,7 @@ async def main(t):
         t.ok(wait_for(lambda: cluster_metric(n2, "tickd_cluster_outbox")
             == 0, 20), "n2 back: its outbox drains")
         await asyncio.sleep(1)
-        t.eq(refs(n1, km), 3, "n1 applied the -1 once")
+        t.eq(media_refs(n1, km), 3, "n1 applied the -1 once")
 
         # Redis restarted empty: n1 writes tickd:m back with its mirrors.
         cl.restart_redis()
@@ -246,13 +240,13 @@ async def main(t):
         t.ok(s is not None and s.get("op") == "sent" and m is not None and
             m.get("media") == [km], "an ID of n1's sent bare: bob's msg "
             "spells it n1.ID", [s, m])
-        before = refs(n2, b2)
+        before = media_refs(n2, b2)
         s = await a.request({"op": "send", "to": "alice", "id": "c3",
             "body": "x", "media": [b2]})
         t.ok(s is not None and s.get("op") == "sent" and
-            wait_for(lambda: refs(n2, b2) == before + 1, 10),
+            wait_for(lambda: media_refs(n2, b2) == before + 1, 10),
             "alice sends herself n2's ID on n1: her tablet's item is "
-            "counted on n2", [s, before, refs(n2, b2)])
+            "counted on n2", [s, before, media_refs(n2, b2)])
         v = tickctl(n2, "verify")
         t.ok(v.ok and v.get("consistent") is True,
             "verify on n2, which holds n1's and its own references to "

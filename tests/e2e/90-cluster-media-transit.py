@@ -24,18 +24,6 @@ need_tickctl()
 TTL = 15 if VALGRIND else 4
 
 
-def refs(d, mid):
-    """The reference count tickctl media show gives for mid on d."""
-    r = tickctl(d, "media", "show", mid)
-    return r.get("refs") if r.ok else None
-
-
-def upload(d, token, data):
-    r = http_request(d, "POST", "/v1/media", body=data, token=token,
-        headers={"Content-Type": "image/png"})
-    return r.status, (r.json or {}).get("media", "")
-
-
 async def main(t):
     with Cluster(media_ttl=f"{TTL}s") as cl:
         n1, n2, n3 = cl.node(1), cl.node(2), cl.node(3)
@@ -64,9 +52,9 @@ async def main(t):
             == "0", 15), "n2 killed: its heartbeat lapses")
 
         d1, d3, dg = os.urandom(3000), os.urandom(3001), os.urandom(3002)
-        st1, m1 = upload(n1, ta, d1)
-        st3, m3 = upload(n3, tc, d3)
-        stg, mg = upload(n3, tc, dg)
+        st1, m1 = upload_png(n1, ta, d1)
+        st3, m3 = upload_png(n3, tc, d3)
+        stg, mg = upload_png(n3, tc, dg)
         t.ok(st1 == st3 == stg == 201 and m1.startswith("n1.") and
             m3.startswith("n3.") and mg.startswith("n3."),
             "uploads: one on n1 by alice, two on n3 by carol",
@@ -74,15 +62,16 @@ async def main(t):
         s = await a.request({"op": "send", "to": "bob", "id": "own",
             "body": "mine", "media": [m1]})
         t.ok(s is not None and s.get("op") == "sent" and
-            refs(n1, m1) == 1, "alice sends bob (n2 down) n1's ID: sent, "
+            media_refs(n1, m1) == 1,
+            "alice sends bob (n2 down) n1's ID: sent, "
             "and its outbox record holds one reference on n1",
-            [s, refs(n1, m1)])
+            [s, media_refs(n1, m1)])
         s = await a.request({"op": "send", "to": "bob", "id": "other",
             "body": "carol's", "media": [m3]})
         t.ok(s is not None and s.get("op") == "sent" and
-            wait_for(lambda: refs(n3, m3) == 1, 10),
+            wait_for(lambda: media_refs(n3, m3) == 1, 10),
             "alice sends bob n3's ID: n3 counts one reference, n1's "
-            "outbox record's", [s, refs(n3, m3)])
+            "outbox record's", [s, media_refs(n3, m3)])
         s = await c.request({"op": "send", "to": gname, "id": "gm",
             "body": "all", "media": [mg]})
         ga = await a.recv_op("msg", 10)
@@ -93,11 +82,11 @@ async def main(t):
             {"op": "ping"})
         # Every reference but the record n1 keeps for n2 is gone: carol's
         # outbox record (confirmed by n1) and alice's item (acked).
-        t.ok(wait_for(lambda: refs(n3, mg) == 1 and tickctl(n3,
+        t.ok(wait_for(lambda: media_refs(n3, mg) == 1 and tickctl(n3,
             "cluster", "outbox").get("total", 1) == 0, 10),
             "alice acks; n3's outbox is empty: one reference left, the "
             "group item n1 holds for n2",
-            [refs(n3, mg), tickctl(n3, "cluster", "outbox")])
+            [media_refs(n3, mg), tickctl(n3, "cluster", "outbox")])
 
         await asyncio.sleep(TTL + 2)
         for d, mid, data, what in ((n1, m1, d1, "n1's ID, held by n1"),
@@ -128,11 +117,11 @@ async def main(t):
             st, body = fetch(n2, mid, tb)
             t.ok(st == 200 and body == data,
                 f"bob downloads {mid[:3]}... through n2: the bytes", st)
-        t.ok(wait_for(lambda: refs(n1, m1) == 1 and refs(n3, m3) == 1 and
-            refs(n3, mg) == 1 and tickctl(n1, "cluster", "outbox")
-            .get("total", 1) == 0, 15),
+        t.ok(wait_for(lambda: media_refs(n1, m1) == 1 and
+            media_refs(n3, m3) == 1 and media_refs(n3, mg) == 1 and
+            tickctl(n1, "cluster", "outbox").get("total", 1) == 0, 15),
             "n1's outbox empty: each ID counts one reference, bob's item",
-            [refs(n1, m1), refs(n3, m3), refs(n3, mg)])
+            [media_refs(n1, m1), media_refs(n3, m3), media_refs(n3, mg)])
         for d in (n1, n3):
             v = tickctl(d, "verify")
             t.ok(v.ok and v.get("consistent") is True,
@@ -140,9 +129,10 @@ async def main(t):
         for k in ("own", "other", "gm"):
             if k in got:
                 await b.send({"op": "ack", "mid": got[k]["mid"]})
-        t.ok(wait_for(lambda: refs(n1, m1) == 0 and refs(n3, m3) == 0 and
-            refs(n3, mg) == 0, 15), "bob acks: no reference left",
-            [refs(n1, m1), refs(n3, m3), refs(n3, mg)])
+        t.ok(wait_for(lambda: media_refs(n1, m1) == 0 and
+            media_refs(n3, m3) == 0 and media_refs(n3, mg) == 0, 15),
+            "bob acks: no reference left",
+            [media_refs(n1, m1), media_refs(n3, m3), media_refs(n3, mg)])
         t.ok(wait_for(lambda: fetch(n1, m1, ta)[0] == 404, TTL + 8),
             "one media_ttl later, n1's ID is gone, as on one node")
         await a.close()

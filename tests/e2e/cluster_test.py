@@ -487,6 +487,14 @@ def cluster_metric(d, name):
     return None
 
 
+def upload_png(d, token, data):
+    """POST data to /v1/media on d as image/png: the status and the ID
+    (tickd-protocol(7) MEDIA)."""
+    r = http_request(d, "POST", "/v1/media", body=data, token=token,
+        headers={"Content-Type": "image/png"})
+    return r.status, (r.json or {}).get("media", "")
+
+
 def fetch(d, mid, token):
     """GET mid through node d with a bearer token, following a 307 to its
     owner as a browser does (tickd-cluster(7) MEDIA): the status and

@@ -81,6 +81,13 @@ def tickctl(d, *args, stdin=None, json_out=True, how="conf", timeout=30,
         p.stderr.decode(errors="replace"))
 
 
+def media_refs(d, mid):
+    """The reference count tickctl media show gives for mid on d, None
+    if it has no such ID."""
+    r = tickctl(d, "media", "show", mid)
+    return r.get("refs") if r.ok else None
+
+
 def raw_request(d, line, timeout=10):
     """Send one raw line on the control socket; the reply line parsed
     (None if the daemon closed first) and whether it then closed."""
