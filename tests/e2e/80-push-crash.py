@@ -15,16 +15,6 @@ from tickd_test import *  # noqa: E402,F403
 from push_test import *  # noqa: E402,F403
 
 
-async def setup(d, r, user, path):
-    tok = token_for(d, user, "phone", new=True)
-    c = await Client.connect(d, tok, name=user)
-    rep = await c.request({"op": "push_register", "endpoint": r.url(path),
-        "ref": 1})
-    await c.close()
-    if rep != {"op": "ok", "ref": 1}:
-        raise Failure(f"push_register of {user}: {rep!r}")
-
-
 async def send(d, ta, to, n):
     a = await Client.connect(d, ta, name="alice")
     sent = [await a.request({"op": "send", "to": to, "id": f"{to}-{i}",
@@ -41,9 +31,9 @@ async def main(t):
             push_delay="1s", push_backoff="300ms", push_backoff_max="600ms",
             push_retries=50, push_timeout="5s", login_rate=0) as d:
         ta = token_for(d, "alice", new=True)
-        await setup(d, r, "early", "/early")
-        await setup(d, r, "retry", "/retry")
-        await setup(d, r, "hung", "/hung")
+        await push_setup(d, r, "early", "phone", "/early", new=True)
+        await push_setup(d, r, "retry", "phone", "/retry", new=True)
+        await push_setup(d, r, "hung", "phone", "/hung", new=True)
         r.set("/retry", 503)
         r.set("/hung", ("hang", 20))
 

@@ -16,17 +16,6 @@ from push_test import *  # noqa: E402,F403
 DELAY = 0.3
 
 
-async def setup(d, r, user, device, path):
-    tok = token_for(d, user, device)
-    c = await Client.connect(d, tok, name=f"{user}/{device}")
-    rep = await c.request({"op": "push_register", "endpoint": r.url(path),
-        "ref": 1})
-    await c.close()
-    if rep != {"op": "ok", "ref": 1}:
-        raise Failure(f"push_register of {user}:{device}: {rep!r}")
-    return tok
-
-
 async def main(t):
     with Receiver() as r, Daemon(push_allow_hosts="127.0.0.1",
             push_allow_http="yes", push_allow_private="yes",
@@ -34,8 +23,8 @@ async def main(t):
         ta = token_for(d, "alice", "phone", new=True)
         token_for(d, "bob", "phone", new=True)
         token_for(d, "carol", new=True)
-        await setup(d, r, "bob", "phone", "/bob")
-        await setup(d, r, "alice", "tablet", "/alice-tablet")
+        await push_setup(d, r, "bob", "phone", "/bob")
+        await push_setup(d, r, "alice", "tablet", "/alice-tablet")
         a = await Client.connect(d, ta, name="alice")
         info = await a.request({"op": "group_create", "group": "#g",
             "title": "G", "members": ["bob"]})

@@ -26,18 +26,6 @@ async def status(d, token):
     return st
 
 
-async def setup(d, r, user, device, path, **extra):
-    """Registers user:device on path, then leaves it offline."""
-    tok = token_for(d, user, device)
-    c = await Client.connect(d, tok, name=f"{user}/{device}")
-    rep = await c.request(dict({"op": "push_register",
-        "endpoint": r.url(path), "ref": 1}, **extra))
-    await c.close()
-    if rep != {"op": "ok", "ref": 1}:
-        raise Failure(f"push_register of {user}:{device}: {rep!r}")
-    return tok
-
-
 async def main(t):
     with Receiver() as r, Daemon(push_allow_hosts="127.0.0.1",
             push_allow_http="yes", push_allow_private="yes",
@@ -47,7 +35,7 @@ async def main(t):
         ta = token_for(d, "alice", new=True)
         token_for(d, "bob", "phone", new=True)
         token_for(d, "carol", new=True)
-        tb = await setup(d, r, "bob", "phone", "/bob")
+        tb = await push_setup(d, r, "bob", "phone", "/bob")
         a = await Client.connect(d, ta, name="alice")
 
         t0 = time.monotonic()
@@ -137,10 +125,10 @@ async def main(t):
 
         # 410: the endpoint is gone; 404 likewise.
         token_for(d, "gone", "d", new=True)
-        tg = await setup(d, r, "gone", "d", "/gone")
+        tg = await push_setup(d, r, "gone", "d", "/gone")
         r.set("/gone", 410)
         token_for(d, "nf", "d", new=True)
-        tn = await setup(d, r, "nf", "d", "/nf")
+        tn = await push_setup(d, r, "nf", "d", "/nf")
         r.set("/nf", 404)
         await a.request({"op": "send", "to": "gone", "id": "g1",
             "body": "x"})
@@ -160,7 +148,7 @@ async def main(t):
 
         # 503, then 429 with Retry-After 1, then 200.
         token_for(d, "retry", "d", new=True)
-        tr = await setup(d, r, "retry", "d", "/retry")
+        tr = await push_setup(d, r, "retry", "d", "/retry")
         r.set("/retry", 503, (429, {"Retry-After": "1"}), 200)
         await a.request({"op": "send", "to": "retry", "id": "r1",
             "body": "x"})
@@ -177,7 +165,7 @@ async def main(t):
 
         # A timeout is retried; push_retries retries, then dropped.
         token_for(d, "slow", "d", new=True)
-        ts = await setup(d, r, "slow", "d", "/slow")
+        ts = await push_setup(d, r, "slow", "d", "/slow")
         r.set("/slow", ("hang", 2), 500)
         await a.request({"op": "send", "to": "slow", "id": "s1",
             "body": "x"})
@@ -193,7 +181,7 @@ async def main(t):
 
         # Another 4xx: dropped at once, endpoint kept.
         token_for(d, "bad", "d", new=True)
-        tbd = await setup(d, r, "bad", "d", "/bad")
+        tbd = await push_setup(d, r, "bad", "d", "/bad")
         r.set("/bad", 400)
         await a.request({"op": "send", "to": "bad", "id": "b1",
             "body": "x"})
@@ -220,7 +208,7 @@ async def main(t):
         d.signal(signal.SIGHUP)
         time.sleep(0.5)
         token_for(d, "big", "d", new=True)
-        tbig = await setup(d, r, "big", "d", "/big")
+        tbig = await push_setup(d, r, "big", "d", "/big")
         r.set("/big", 413, 200)
         sb = await a.request({"op": "send", "to": "big", "id": "big1",
             "body": {"text": "SECRET-BODY"}})

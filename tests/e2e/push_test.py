@@ -181,6 +181,20 @@ def wait_idle(d, timeout=10):
     return False
 
 
+async def push_setup(d, r, user, device, path, new=False, **extra):
+    """Registers user:device (user first if new) on the receiver's path,
+    then leaves it offline: its token."""
+    from tickd_test import Client, Failure, token_for
+    tok = token_for(d, user, device, new=new)
+    c = await Client.connect(d, tok, name=f"{user}/{device}")
+    rep = await c.request(dict({"op": "push_register",
+        "endpoint": r.url(path), "ref": 1}, **extra))
+    await c.close()
+    if rep != {"op": "ok", "ref": 1}:
+        raise Failure(f"push_register of {user}:{device}: {rep!r}")
+    return tok
+
+
 def need_push():
     """Exit 77 (skip) in a tickd configured --without-push (TICKD_PUSH
     "no", set by make check)."""
