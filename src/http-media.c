@@ -128,7 +128,8 @@ rate_ok(const char *user, uint64_t now)
 		i++;
 	}
 	if (r == NULL) {
-		rates = xgrow(rates, &rates_cap, nrates + 1, sizeof *rates);
+		if (nrates == rates_cap)
+			rates = xgrow(rates, &rates_cap, sizeof *rates, 16);
 		r = &rates[nrates++];
 		strlcpy(r->user, user, sizeof r->user);
 		r->start = now;

@@ -173,8 +173,8 @@ mv_held_fn(void *arg, const struct mid *mid, const struct media_refs *m)
 {
 	struct mverify	*v = arg;
 
-	v->held = xgrow(v->held, &v->held_cap, v->nheld + 1,
-	    sizeof *v->held);
+	if (v->nheld == v->held_cap)
+		v->held = xgrow(v->held, &v->held_cap, sizeof *v->held, 64);
 	v->held[v->nheld].mid = *mid;
 	v->held[v->nheld].items = m->items;
 	v->held[v->nheld++].held = 0;
@@ -238,8 +238,9 @@ mv_refs_fn(void *arg, const struct mid *mid, const struct media_refs *m)
 	for (i = 0; i < m->n; i++) {
 		if (m->node[i][0] != '\0')
 			continue;
-		v->refs = xgrow(v->refs, &v->refs_cap, v->nrefs + 1,
-		    sizeof *v->refs);
+		if (v->nrefs == v->refs_cap)
+			v->refs = xgrow(v->refs, &v->refs_cap,
+			    sizeof *v->refs, 64);
 		memcpy(v->refs[v->nrefs++], m->ids[i], MEDIA_ID_BYTES);
 	}
 	return (STORE_WALK_NEXT);
@@ -398,8 +399,9 @@ mv_media_fn(void *arg, const uint8_t *id, const struct media_rec *r)
 		    (unsigned long long)r->refs,
 		    (unsigned long long)mv_count(v, id),
 		    (unsigned long long)remote);
-		v->fixrefs = xgrow(v->fixrefs, &v->fixrefs_cap, v->nfixrefs +
-		    1, sizeof *v->fixrefs);
+		if (v->nfixrefs == v->fixrefs_cap)
+			v->fixrefs = xgrow(v->fixrefs, &v->fixrefs_cap,
+			    sizeof *v->fixrefs, 16);
 		memcpy(v->fixrefs[v->nfixrefs].id, id, MEDIA_ID_BYTES);
 		v->fixrefs[v->nfixrefs++].refs = mv_count(v, id) + remote;
 	}
@@ -412,8 +414,9 @@ mv_media_fn(void *arg, const uint8_t *id, const struct media_rec *r)
 	mv_problem(v, "media %s of %s: its file %s is %s", ids, r->uploader,
 	    path, missing ? "missing" : "of another size");
 	if (v->fix) {
-		v->del = xgrow(v->del, &v->del_cap, v->ndel + 1,
-		    sizeof *v->del);
+		if (v->ndel == v->del_cap)
+			v->del = xgrow(v->del, &v->del_cap, sizeof *v->del,
+			    16);
 		memcpy(v->del[v->ndel++], id, MEDIA_ID_BYTES);
 	}
 	return (STORE_WALK_NEXT);

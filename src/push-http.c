@@ -598,7 +598,8 @@ sched_fn(void *arg, const char *user, const char *device,
 			s->next = note->due;
 		return (STORE_WALK_NEXT);
 	}
-	s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof *s->v);
+	if (s->n == s->cap)
+		s->v = xgrow(s->v, &s->cap, sizeof *s->v, 16);
 	d = &s->v[s->n++];
 	strlcpy(d->user, user, sizeof d->user);
 	strlcpy(d->device, device, sizeof d->device);

@@ -345,12 +345,20 @@ async def main(t):
         await wb.close()
 
     # Rate, free space, media_timeout and memory, on other daemons.
-    with Daemon(media_rate="2", media_min_free="0") as d:
+    with Daemon(media_rate="2", media_min_free="0", login_rate="0") as d:
         ta = token_for(d, "alice", new=True)
         st = [upload(d, ta, b"x").status for _ in range(3)]
         t.eq(st, [201, 201, 429], "media_rate 2: the third is 429")
         t.eq(upload(d, ta, b"x").error, "rate_limited", "429 "
             "rate_limited")
+        # Each uploader has a count of its own: 40 of them in a minute
+        # once grew that table past any memory and ended tickd.
+        st = [upload(d, token_for(d, f"u{i}", new=True), b"%d" % i).status
+            for i in range(40)]
+        t.ok(st == [201] * 40 and d.running(), "40 more uploaders in the "
+            "minute: each counted apart, tickd still serving", st)
+        t.eq(upload(d, ta, b"x").status, 429, "alice's count survives "
+            "them: still 429")
     with Daemon(media_min_free="1024g") as d:
         ta = token_for(d, "alice", new=True)
         r = upload(d, ta, b"x")
@@ -484,4 +492,4 @@ async def main(t):
     shutil.rmtree(tdir, ignore_errors=True)
 
 
-run(main, 83, timeout=120)
+run(main, 85, timeout=120)

@@ -17,6 +17,7 @@
 #include "testlib-store.h"
 
 #define MAP_SIZE	(16ULL << 20)
+#define VERIFY_MANY	100	/* messages and IDs of test_verify_many */
 
 static char		base[256];
 static struct conf	conf;
@@ -559,6 +560,50 @@ test_verify_holders(void)
 	return (0);
 }
 
+/*
+ * verify over many messages and IDs: its lists grow one entry at a time
+ * (they once doubled at every entry, and ran out of memory at a few
+ * dozen).
+ */
+static int
+test_verify_many(void)
+{
+	struct env		 e;
+	struct send_res		 res;
+	struct media_rec	 r, old;
+	uint8_t			 id[MEDIA_ID_BYTES];
+	char			 a[MEDIA_ID_LEN + 1], cid[16];
+	char			 ids[VERIFY_MANY][MEDIA_ID_LEN + 1];
+	enum tick_err		 err;
+	int			 i, ok;
+
+	CHECK(env_begin(&e, "many") == 0);
+	conf.media_quota = 1 << 20;
+	CHECK(reg(&e, "alice") == 0 && env_user(&e, "bob", NULL, 0) == 0);
+	for (i = 0; i < VERIFY_MANY; i++) {
+		CHECK(upload(&e, "alice", i + 1, 10, 1000, a, &err) ==
+		    STORE_OK && err == TE_OK);
+		memcpy(ids[i], a, sizeof a);
+		snprintf(cid, sizeof cid, "c-%d", i);
+		CHECK(send_media(&e, "bob", cid, a, 1000, &res) == STORE_OK &&
+		    res.err == TE_OK);
+	}
+	CHECK(verify_lines(&e, 0, &ok) == 0 && ok);
+	for (i = 0; i < VERIFY_MANY; i++) {
+		CHECK(media_id_parse(ids[i], strlen(ids[i]), id) == 0 &&
+		    store_media_get(&e.txn, id, &old) == STORE_OK);
+		r = old;
+		r.refs = 0;
+		CHECK(store_media_put(&e.txn, id, &old, &r) == STORE_OK);
+	}
+	CHECK(verify_lines(&e, 1, &ok) == VERIFY_MANY && ok);
+	for (i = 0; i < VERIFY_MANY; i++)
+		CHECK(rec(&e, ids[i], &r) == STORE_OK && r.refs == 1);
+	CHECK(verify_lines(&e, 0, &ok) == 0 && ok);
+	CHECK(env_close(&e) == 0);
+	return (0);
+}
+
 static const struct test tests[] = {
 	{ "media IDs: format, parse, one spelling", test_ids },
 	{ "media IDs on a node of a cluster: its prefix only", test_id_node },
@@ -573,6 +618,7 @@ static const struct test tests[] = {
 	    test_verify_refs },
 	{ "verify finds and repair releases references nothing holds",
 	    test_verify_holders },
+	{ "verify and repair over many messages and IDs", test_verify_many },
 };
 
 /* Runs every test, prints TAP, and removes the temporary tree. */
