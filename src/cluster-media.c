@@ -40,14 +40,10 @@ struct mgrant {
 /*
  * This node's IDs whose m:{ID} Redis may have wrong, to be made right from
  * the store; past DIRTY_MAX IDs, every live one is written again, and of
- * the deletions only those of the first DIRTY_MAX are made again.
+ * the deletions only those of the first DIRTY_MAX, which are kept, are
+ * made again (tickd-cluster(7), Media in messages between nodes).
  */
-#define DIRTY_MAX	1024
-static struct {
-	uint8_t	(*v)[MEDIA_ID_BYTES];
-	size_t	 n, cap;
-	int	 all;
-} dirty;
+static struct dirtyset	dirty = { .size = MEDIA_ID_BYTES, .keep = 1 };
 
 /* The reply to SET mg:{GRANT} ID PX: written, or Redis failed. */
 static void
@@ -177,27 +173,6 @@ live_key(const uint8_t id[MEDIA_ID_BYTES])
 	return (cluster_k("m", name));
 }
 
-/* Notes that m:{ID} of this node's ID id is to be made right again. */
-static void
-dirty_add(const uint8_t id[MEDIA_ID_BYTES])
-{
-	size_t	i;
-
-	if (dirty.all || cl.stopping)
-		return;
-	for (i = 0; i < dirty.n; i++) {
-		if (memcmp(dirty.v[i], id, MEDIA_ID_BYTES) == 0)
-			return;
-	}
-	if (dirty.n == DIRTY_MAX) {
-		dirty.all = 1;
-		return;
-	}
-	if (dirty.n == dirty.cap)
-		dirty.v = xgrow(dirty.v, &dirty.cap, sizeof *dirty.v, 16);
-	memcpy(dirty.v[dirty.n++], id, MEDIA_ID_BYTES);
-}
-
 /*
  * The reply to a SET or DEL of m:{ID}, whose ID arg holds: one refused,
  * or lost with its connection, may not have been applied, so the key is
@@ -213,7 +188,7 @@ live_cb(redisAsyncContext *ac, void *rr, void *arg)
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
 		log_debug("cluster: m:{ID}: %s; written again",
 		    reply != NULL ? reply->str : "no answer");
-		dirty_add(id);
+		dirtyset_add(&dirty, id);
 	}
 	free(id);
 }
@@ -241,7 +216,7 @@ cluster_media_live(const uint8_t id[MEDIA_ID_BYTES], int live)
 	if (rconn_cmd(&cl.cmd, live_cb, arg, 0, live ? 3 : 2, argv,
 	    NULL) != 0) {
 		free(arg);
-		dirty_add(id);
+		dirtyset_add(&dirty, id);
 	}
 	free(key);
 }
@@ -314,40 +289,38 @@ cluster_media_tick(void)
 {
 	struct txn		 txn;
 	struct media_rec	 r;
-	uint8_t			(*v)[MEDIA_ID_BYTES];
-	size_t			 i, n;
+	struct dirtyset		 t;
+	const uint8_t		*id;
+	size_t			 i;
 	uint64_t		 now = now_ms();
-	int			 all, live, ret;
+	int			 live, ret;
 
 	if (!cl.ready || (dirty.n == 0 && !dirty.all) ||
 	    store_txn_begin(srv.store, &txn, 0) != STORE_OK)
 		return;
 	/* The writes below may note their IDs again: a set of their own. */
-	v = dirty.v;
-	n = dirty.n;
-	all = dirty.all;
-	memset(&dirty, 0, sizeof dirty);
-	if (all)
+	dirtyset_take(&dirty, &t);
+	if (t.all)
 		cluster_media_writeback(&txn);
-	for (i = 0; i < n; i++) {
-		ret = store_media_get(&txn, v[i], &r);
+	for (i = 0; i < t.n; i++) {
+		id = dirtyset_key(&t, i);
+		ret = store_media_get(&txn, id, &r);
 		live = ret == STORE_OK && media_live(&r, now,
 		    srv.conf.media_ttl);
 		if (ret != STORE_OK && ret != STORE_NOTFOUND)
-			dirty_add(v[i]);
-		else if (!all || !live)		/* the write-back set it */
-			cluster_media_live(v[i], live);
+			dirtyset_add(&dirty, id);
+		else if (!t.all || !live)	/* the write-back set it */
+			cluster_media_live(id, live);
 	}
 	store_txn_abort(&txn);
-	free(v);
+	dirtyset_clear(&t);
 }
 
 /* Stopping: the IDs still to write are let go. */
 void
 cluster_media_free(void)
 {
-	free(dirty.v);
-	memset(&dirty, 0, sizeof dirty);
+	dirtyset_clear(&dirty);
 }
 
 /*

@@ -65,14 +65,10 @@ struct bchange {
 
 /*
  * Users homed here whose mirrors Redis may lack, to be written again from
- * the store; past DIRTY_MAX names, every user's are.
+ * the store; past DIRTY_MAX names, every user's are, so the names are let
+ * go (tickd-cluster(7), Presence across nodes).
  */
-#define DIRTY_MAX	1024
-static struct {
-	char	(*v)[NAME_USER_MAX + 1];
-	size_t	 n, cap;
-	int	 all;
-} dirty;
+static struct dirtyset	dirty = { .size = NAME_USER_MAX + 1 };
 
 /* What a view is computed from: the state and the world around it. */
 struct snap {
@@ -495,26 +491,19 @@ cluster_presence_node(const char *node, int was_alive)
 	}
 }
 
-/* Notes that user's mirrors are to be written again from the store. */
+/*
+ * Notes that user's mirrors are to be written again from the store.  The
+ * name is NUL-padded so that the set, comparing whole keys, dedupes as
+ * strcmp would.
+ */
 static void
 dirty_add(const char *user)
 {
-	size_t	i;
+	char	key[NAME_USER_MAX + 1];
 
-	if (dirty.all || cl.stopping)
-		return;
-	for (i = 0; i < dirty.n; i++) {
-		if (strcmp(dirty.v[i], user) == 0)
-			return;
-	}
-	if (dirty.n == DIRTY_MAX) {
-		dirty.all = 1;
-		dirty.n = 0;
-		return;
-	}
-	if (dirty.n == dirty.cap)
-		dirty.v = xgrow(dirty.v, &dirty.cap, sizeof *dirty.v, 16);
-	strlcpy(dirty.v[dirty.n++], user, sizeof *dirty.v);
+	memset(key, 0, sizeof key);
+	strlcpy(key, user, sizeof key);
+	dirtyset_add(&dirty, key);
 }
 
 /*
@@ -722,11 +711,10 @@ dirty_flush(void)
 			dirty.all = 1;
 	} else {
 		for (i = 0; i < dirty.n; i++) {
-			if (mirror_user(&txn, dirty.v[i]) != 0)
+			if (mirror_user(&txn, dirtyset_key(&dirty, i)) != 0)
 				break;
 		}
-		memmove(dirty.v, dirty.v + i, (dirty.n - i) * sizeof *dirty.v);
-		dirty.n -= i;
+		dirtyset_drop(&dirty, i);
 	}
 	store_txn_abort(&txn);
 }
@@ -870,6 +858,5 @@ cluster_presence_free(void)
 		TAILQ_REMOVE(&bchanges, b, entry);
 		free(b);
 	}
-	free(dirty.v);
-	memset(&dirty, 0, sizeof dirty);
+	dirtyset_clear(&dirty);
 }

@@ -44,6 +44,20 @@ struct cluster {
 };
 extern struct cluster	cl;
 
+/*
+ * Keys, of size bytes each, whose mirror Redis may have wrong
+ * (cluster-dirty.c); past DIRTY_MAX of them, all is set, and the keys
+ * noted so far stay if keep.
+ */
+#define DIRTY_MAX	1024
+struct dirtyset {
+	size_t		 size;
+	int		 keep;
+	uint8_t		*v;		/* n keys, one after another */
+	size_t		 n, cap;
+	int		 all;
+};
+
 /* A message on a channel of cluster_ssub_add's (NUL-terminated), or NULL. */
 typedef void cluster_ssub_fn(void *, const char *, size_t);
 
@@ -61,6 +75,13 @@ void	cluster_logged_cb(struct redisAsyncContext *, void *, void *);
 void	cluster_redis_moved(void);
 char	*cluster_k(const char *, const char *);
 const redisReply *cluster_sub_payload(const redisReply *);
+
+/* cluster-dirty.c */
+void	dirtyset_add(struct dirtyset *, const void *);
+const void *dirtyset_key(const struct dirtyset *, size_t);
+void	dirtyset_take(struct dirtyset *, struct dirtyset *);
+void	dirtyset_drop(struct dirtyset *, size_t);
+void	dirtyset_clear(struct dirtyset *);
 
 /* cluster-stream.c */
 int	cluster_xadd_bare(const char *, const char *, const char *,
