@@ -357,7 +357,7 @@ token_hash(const uint8_t raw[TOKEN_BYTES], uint8_t hash[32])
 /*
  * The hash of a token as sent: STORE_NOTFOUND unless it is 64 hex digits,
  * after the node name and "." that a node of a cluster puts first
- * (tickd-cluster(7) HOME NODES); the front ends send a token naming
+ * (tickd-cluster(7), Home nodes); the front ends send a token naming
  * another node there before it gets here.
  */
 static int

@@ -141,7 +141,10 @@ vmember_fn(void *arg, const char *group, const char *user,
 	rc = store_group_get(v->txn, group, &g);
 	if (rc == STORE_OK)
 		rc = store_user_get(v->txn, user, &u);
-	/* A member homed on another node (tickd-cluster(7) GROUPS). */
+	/*
+	 * A member homed on another node (tickd-cluster(7), Groups across
+	 * nodes).
+	 */
 	if (rc == STORE_NOTFOUND && store_group_get(v->txn, group, &g) ==
 	    STORE_OK)
 		rc = store_cdir_get(v->txn, user, node);

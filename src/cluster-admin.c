@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cluster-admin.c: what tickctl cluster asks a node (tickctl(8) CLUSTER,
+ * cluster-admin.c: what tickctl cluster asks a node (tickctl(8), Cluster;
  * tickd-cluster(7)): its status, the nodes it knows, its outbox per
  * destination, and forgetting a node that will never come back.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cluster-apply.c: what a node of a cluster does with a batch of entries
- * read from its stream (tickd-cluster(7) CROSS-NODE DELIVERY): in the one
+ * read from its stream (tickd-cluster(7), Messages between nodes): in the one
  * transaction of the batch, apply each new msg, rcpt, gmsg, gev, gleave
  * and mref record, skip what the cursor or a dedup record says was
  * applied, delete the outbox records a done confirms, serve each new req

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cluster-groups.c: the mirror of each group homed on this node in Redis
- * (tickd-cluster(7) GROUPS), tickd:g:{#g}, a hash of each member's role
- * and the fields @home, @version, @admin_only_send and @admin_only_info,
- * written again after each commit that changed the group, whole, in one
- * MULTI, and deleted with the group.  Other nodes check a send of a
- * member homed on them against it.  What could not be written while Redis
- * was unreachable is written once it is back; after Redis lost its data,
- * every group's mirror is.
+ * (tickd-cluster(7), Groups across nodes), tickd:g:{#g}, a hash of each
+ * member's role and the fields @home, @version, @admin_only_send and
+ * @admin_only_info, written again after each commit that changed the group,
+ * whole, in one MULTI, and deleted with the group.  Other nodes check a
+ * send of a member homed on them against it.  What could not be written
+ * while Redis was unreachable is written once it is back; after Redis lost
+ * its data, every group's mirror is.
  */
 #include <sys/types.h>
 
@@ -309,8 +309,8 @@ mread_cb(redisAsyncContext *ac, void *r, void *arg)
 }
 
 /*
- * Reads group's mirror for a send of user (tickd-cluster(7) GROUPS): fn
- * gets CLUSTER_FOUND and the mirror, CLUSTER_NONE for no mirror, or
+ * Reads group's mirror for a send of user (tickd-cluster(7), Groups across
+ * nodes): fn gets CLUSTER_FOUND and the mirror, CLUSTER_NONE for no mirror, or
  * CLUSTER_DOWN, at once if Redis is unreachable.
  */
 void

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cluster-media.c: download grants, by which a user homed on one node
- * fetches media owned by another (tickd-cluster(7) MEDIA).  The owner
- * takes only its own tokens, so the user's home, which can check its
- * token, writes mg:{GRANT} = ID with a lifetime of MEDIA_GRANT_MS and
- * redirects the client to the owner with ?grant=GRANT; the owner reads the
- * key and serves the ID it names.  A grant is not deleted when used: a
- * client may resume or repeat a download (ranges, HEAD then GET) within
- * its lifetime, and it gives nothing but the one ID its holder could
- * already fetch at its home.
+ * fetches media owned by another (tickd-cluster(7), Downloads across
+ * nodes).  The owner takes only its own tokens, so the user's home, which
+ * can check its token, writes mg:{GRANT} = ID with a lifetime of
+ * MEDIA_GRANT_MS and redirects the client to the owner with ?grant=GRANT;
+ * the owner reads the key and serves the ID it names.  A grant is not
+ * deleted when used: a client may resume or repeat a download (ranges, HEAD
+ * then GET) within its lifetime, and it gives nothing but the one ID its
+ * holder could already fetch at its home.
  *
  * The owner also keeps m:{ID} while the ID is live, so that a node
  * accepting a send that names it can tell it from an unknown one; the
@@ -264,7 +264,7 @@ writeback_fn(void *arg, const uint8_t *id, const struct media_rec *r)
 /*
  * Writes m:{ID} again for every live ID of this node, read from txn:
  * after Redis lost its data, or at the first answer after a start, as
- * the other mirrors are (tickd-cluster(7) FAILURES).
+ * the other mirrors are (tickd-cluster(7), What each failure does).
  */
 void
 cluster_media_writeback(struct txn *txn)
@@ -282,7 +282,8 @@ cluster_media_writeback(struct txn *txn)
  * At each heartbeat while Redis answers: m:{ID} of the IDs whose write
  * Redis did not take is set if the ID is live in the store, deleted if
  * not; past DIRTY_MAX IDs, every live one is set again and the first
- * DIRTY_MAX noted are deleted if not live (tickd-cluster(7) FAILURES).
+ * DIRTY_MAX noted are deleted if not live (tickd-cluster(7), What each
+ * failure does).
  */
 void
 cluster_media_tick(void)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cluster-outbox.c: a record for another node's outbox, its payload
- * built as JSON (tickd-cluster(7) CROSS-NODE DELIVERY), as every rule
+ * built as JSON (tickd-cluster(7), Messages between nodes), as every rule
  * that sends one writes it: messages, receipts, group records and media
  * references.  In the core, so that tickctl's removals release their
  * references as the daemon's do.

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cluster-presence.c: presence across the nodes of a cluster
- * (tickd-cluster(7) PRESENCE).  The home of a user mirrors its presence in
- * p:{NAME} and its block set in b:{NAME}, and publishes a notice on the
- * sharded channel pc:{NAME}; a node with a local watcher of a user homed
- * elsewhere subscribes to that channel (cluster-ssub.c), reads the
+ * (tickd-cluster(7), Presence across nodes).  The home of a user mirrors
+ * its presence in p:{NAME} and its block set in b:{NAME}, and publishes a
+ * notice on the sharded channel pc:{NAME}; a node with a local watcher of a
+ * user homed elsewhere subscribes to that channel (cluster-ssub.c), reads the
  * mirrors on each notice, and tells its watchers what changed for each of
  * them, under v1's rules (tickd-protocol(7) BLOCKING, PRESENCE AND
  * TYPING).  A user whose home's heartbeat lapsed shows offline, last seen
@@ -112,9 +112,9 @@ snap_now(struct snap *s, const struct pstate *st, int known)
 }
 
 /*
- * What viewer sees of a remote user (tickd-cluster(7) PRESENCE): offline
- * with Redis unreachable; offline and null when blocked; offline, last
- * seen at its home's last heartbeat, when that home is down.
+ * What viewer sees of a remote user (tickd-cluster(7), Presence across
+ * nodes): offline with Redis unreachable; offline and null when blocked;
+ * offline, last seen at its home's last heartbeat, when that home is down.
  */
 static void
 snap_view(const struct snap *s, const char *viewer, int *online,
@@ -590,9 +590,9 @@ mirror_p(const char *user, const struct user_rec *rec, int online)
 
 /*
  * user, homed here, changed presence or settings: its mirror p:{NAME} is
- * written and a notice published (tickd-cluster(7) PRESENCE), or written
- * once Redis answers.  rec is what the store says of it, online whether a
- * device is connected.
+ * written and a notice published (tickd-cluster(7), Presence across nodes),
+ * or written once Redis answers.  rec is what the store says of it, online
+ * whether a device is connected.
  */
 void
 cluster_presence_changed(const char *user, const struct user_rec *rec,
@@ -720,8 +720,9 @@ dirty_flush(void)
 }
 
 /*
- * Redis lost its data (tickd-cluster(7) FAILURES): the mirrors of user,
- * homed here, are written again from txn, or once Redis takes them.
+ * Redis lost its data (tickd-cluster(7), What each failure does): the
+ * mirrors of user, homed here, are written again from txn, or once Redis
+ * takes them.
  */
 void
 cluster_presence_writeback(struct txn *txn, const char *user,

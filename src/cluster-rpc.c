@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * cluster-rpc.c: the caller's side of remote calls between the nodes of a
- * cluster (tickd-cluster(7) REMOTE CALLS).  A call is a req entry {rid,
+ * cluster (tickd-cluster(7), Remote calls).  A call is a req entry {rid,
  * user, op} added to the home's stream, never kept in an outbox, so at
  * most once; the home serves it (cluster-serve.c) and adds a rep entry
  * {rid, reply} to this node's stream, which the reader hands to

@@ -274,7 +274,7 @@ cluster_redis_check(const char *v, char **why)
 
 /*
  * The home node a token or media ID names: the bytes before its first
- * '.', when they are a node name (tickd-cluster(7) HOME NODES).  Returns
+ * '.', when they are a node name (tickd-cluster(7), Home nodes).  Returns
  * the length of the name in *len, or 0 when there is none.
  */
 int
@@ -312,11 +312,12 @@ cluster_key(const char *prefix, const char *kind, const char *tag)
 }
 
 /*
- * What a receiver does with an entry (tickd-cluster(7) EXACTLY ONCE): one
- * whose (origin, om) dedup record exists is skipped but confirmed with
- * done again, even at or below the cursor, so that a receiver killed
- * between its commit and its done saves the origin a resend; any other at
- * or below the cursor is acknowledged and skipped; the rest is applied.
+ * What a receiver does with an entry (tickd-cluster(7), Messages between
+ * nodes): one whose (origin, om) dedup record exists is skipped but
+ * confirmed with done again, even at or below the cursor, so that a
+ * receiver killed between its commit and its done saves the origin a
+ * resend; any other at or below the cursor is acknowledged and skipped; the
+ * rest is applied.
  */
 enum cluster_verdict
 cluster_verdict(const struct mid *cursor, const struct mid *id,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cluster-serve.c: the home's side of a remote call (tickd-cluster(7)
- * REMOTE CALLS).  A req entry {rid, user, op} read from this node's stream
+ * cluster-serve.c: the home's side of a remote call (tickd-cluster(7),
+ * Remote calls).  A req entry {rid, user, op} read from this node's stream
  * is served in the transaction of its batch, so that what it changes is
  * committed before its answer leaves: the rep entry {rid, reply}, where
  * reply is the frame the caller's client gets, goes into the applied
@@ -25,8 +25,7 @@ reply_error(enum tick_err code, const char *message)
 /*
  * The answer to a call that acts for user as its home, when user is not
  * homed here (cluster_not_here): the caller's cached home is stale, and
- * it looks the home up again and calls there (tickd-cluster(7) REMOTE
- * CALLS).
+ * it looks the home up again and calls there (tickd-cluster(7), Remote calls).
  */
 static json_t *
 reply_moved(const char *user)
@@ -153,9 +152,9 @@ group_names(json_t *op, const char *actor, const char ***out, size_t *n)
 }
 
 /*
- * A group op of a member homed on the caller (tickd-cluster(7) GROUPS):
- * run here, at the group's home, as proto-group.c runs one of a local
- * user; the events reach the members' homes through the outbox.  The
+ * A group op of a member homed on the caller (tickd-cluster(7), Groups
+ * across nodes): run here, at the group's home, as proto-group.c runs one
+ * of a local user; the events reach the members' homes through the outbox.  The
  * caller checked the frame's form; what is still malformed here is
  * bad_request.
  */
@@ -263,9 +262,9 @@ serve_group(struct txn *txn, struct midgen *gen, const struct conf *conf,
 /*
  * Whether actor may add each of "users", users homed here, to "group"
  * homed elsewhere, or to a group a create names later (protocol rule 8;
- * tickd-cluster(7) GROUPS): only this node knows their blocks, group_add
- * settings and groups, and group_vet_user reserves each a place, which
- * a call with "release" true gives back.  The answer is
+ * tickd-cluster(7), Groups across nodes): only this node knows their
+ * blocks, group_add settings and groups, and group_vet_user reserves each a
+ * place, which a call with "release" true gives back.  The answer is
  * {"op":"ok","refused":[...],"moved":[...]}: a user not homed here
  * (cluster_not_here) is listed as moved, for the caller to ask its home,
  * and as refused, for a caller that does not read "moved".

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cluster-stream.c: the transport between nodes (tickd-cluster(7)
- * CROSS-NODE DELIVERY).  The reader takes this node's stream through the
- * consumer group, pending entries first, and applies each batch in the
- * loop's write transaction (cluster-apply.c); after the commit it sends
- * XACK, the done entries and the answers to remote calls (cluster-rpc.c).
- * The forwarder sends the outbox in mid order, in pipelines of
- * cluster_batch XADDs, to nodes whose heartbeat is alive, and sends again
- * what is not confirmed after cluster_retry.  The retry timer also sends
- * bare lw entries and trims the stream.
+ * cluster-stream.c: the transport between nodes (tickd-cluster(7), Messages
+ * between nodes).  The reader takes this node's stream through the consumer
+ * group, pending entries first, and applies each batch in the loop's write
+ * transaction (cluster-apply.c); after the commit it sends XACK, the done
+ * entries and the answers to remote calls (cluster-rpc.c).  The forwarder
+ * sends the outbox in mid order, in pipelines of cluster_batch XADDs, to
+ * nodes whose heartbeat is alive, and sends again what is not confirmed
+ * after cluster_retry.  The retry timer also sends bare lw entries and
+ * trims the stream.
  */
 #include <sys/types.h>
 

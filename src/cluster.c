@@ -573,9 +573,9 @@ writeback_fn(void *arg, const char *user, const struct user_rec *u)
 }
 
 /*
- * Redis lost its data, or this node never joined it (tickd-cluster(7)
- * FAILURES): the cursor goes back to 0, the directory entries of local
- * users are written back, and the whole outbox will be sent again.
+ * Redis lost its data, or this node never joined it (tickd-cluster(7), What
+ * each failure does): the cursor goes back to 0, the directory entries of
+ * local users are written back, and the whole outbox will be sent again.
  */
 static void
 epoch_changed(uint64_t epoch)
@@ -635,7 +635,8 @@ group_cb(redisAsyncContext *ac, void *r, void *arg)
  * The first time Redis answers after a start, with its data kept: every
  * group's mirror and media key is written again, since a change committed
  * just before a crash or a stop, or while Redis was unreachable, may never
- * have reached it (tickd-cluster(7) GROUPS, MEDIA).
+ * have reached it (tickd-cluster(7), Groups across nodes and Media in
+ * messages between nodes).
  */
 static void
 mirrors_again(void)
@@ -749,8 +750,8 @@ probe_cb(redisAsyncContext *ac, void *r, void *arg)
 
 /*
  * Sets this node up in Redis: the epoch (a random value set with SET NX),
- * then its stream and consumer group (tickd-cluster(7) FAILURES).  First,
- * once, INFO cluster tells whether one URL is a Redis Cluster.
+ * then its stream and consumer group (tickd-cluster(7), What each failure
+ * does).  First, once, INFO cluster tells whether one URL is a Redis Cluster.
  */
 static void
 setup_start(void)
@@ -808,9 +809,9 @@ hb_epoch_cb(redisAsyncContext *ac, void *r, void *arg)
 }
 
 /*
- * The heartbeat (tickd-cluster(7) PRESENCE): the alive key with a life of
- * three periods, this node's time and URL in the nodes and urls hashes,
- * and a look at the epoch and at the other nodes.
+ * The heartbeat (tickd-cluster(7), Presence across nodes): the alive key
+ * with a life of three periods, this node's time and URL in the nodes and
+ * urls hashes, and a look at the epoch and at the other nodes.
  */
 static void
 hb_send(void)
@@ -904,7 +905,7 @@ lookup_cb(redisAsyncContext *ac, void *r, void *arg)
 }
 
 /*
- * Looks up user's home in Redis (tickd-cluster(7) HOME NODES), caching it;
+ * Looks up user's home in Redis (tickd-cluster(7), Home nodes), caching it;
  * fn is called with CLUSTER_FOUND and the node, CLUSTER_NONE, or
  * CLUSTER_DOWN, at once if Redis is unreachable.
  */
@@ -953,8 +954,8 @@ claim_cb(redisAsyncContext *ac, void *r, void *arg)
 }
 
 /*
- * Claims user's name for this node with SET NX (tickd-cluster(7) HOME
- * NODES): fn gets CLUSTER_FOUND when it is this node's, CLUSTER_NONE when
+ * Claims user's name for this node with SET NX (tickd-cluster(7), Home
+ * nodes): fn gets CLUSTER_FOUND when it is this node's, CLUSTER_NONE when
  * another node has it, CLUSTER_DOWN when Redis does not answer.
  */
 void
@@ -1009,7 +1010,7 @@ cluster_where(struct txn *txn, const char *user, char *node)
 
 /*
  * The home node a token names, when it is another node's: 1 with its URL
- * (or NULL while unknown) in *url, else 0 (tickd-cluster(7) HOME NODES).
+ * (or NULL while unknown) in *url, else 0 (tickd-cluster(7), Home nodes).
  */
 int
 cluster_token_elsewhere(const char *token, char *node, size_t size,

@@ -499,7 +499,8 @@ cmd_user_del(struct ctl *ctl, json_t *args)
 		return;
 	/*
 	 * It leaves its groups first, as by group_leave (GROUPS rule 12);
-	 * the mirrors of those homed here change (tickd-cluster(7) GROUPS).
+	 * the mirrors of those homed here change (tickd-cluster(7), Groups
+	 * across nodes).
 	 */
 	memset(&left, 0, sizeof left);
 	names = json_array();
@@ -1382,7 +1383,10 @@ cmd_group_del(struct ctl *ctl, json_t *args)
 	    &n);
 	if (ret == STORE_OK) {
 		pump_targets(&t);
-		/* Its mirror goes too (tickd-cluster(7) GROUPS). */
+		/*
+		 * Its mirror goes too (tickd-cluster(7), Groups across
+		 * nodes).
+		 */
 		cluster_group_changed(group);
 	}
 	targets_free(&t);
@@ -1451,7 +1455,7 @@ cmd_push_del(struct ctl *ctl, json_t *args)
 }
 
 /* The commands of tickctl(8), looked up by ctl_request(). */
-/* cluster status, nodes, outbox, forget, claim (tickctl(8) CLUSTER). */
+/* cluster status, nodes, outbox, forget, claim (tickctl(8), Cluster). */
 static void
 ctl_cluster(struct ctl *ctl, json_t *res, char *err, int durable)
 {

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * group-cluster.c: groups whose members are homed on several nodes
- * (tickd-cluster(7) GROUPS).  On the group's home, an item for a member
- * homed elsewhere is gathered per node while it is fanned out and written
- * as one gev outbox record per node, naming that node's members, in the
- * transaction of the change or message; the outbox keeps them in the
- * order of the group's home.  On a member's home, a gev is applied as the
- * home would have queued it: the item under a new mid for every device of
- * the named users (a message skipping those who blocked its sender and
- * full devices), and for an event the users' memberships as this node
- * keeps them (store-cgroups.c) for the groups op.
+ * (tickd-cluster(7), Groups across nodes).  On the group's home, an item
+ * for a member homed elsewhere is gathered per node while it is fanned out
+ * and written as one gev outbox record per node, naming that node's
+ * members, in the transaction of the change or message; the outbox keeps
+ * them in the order of the group's home.  On a member's home, a gev is
+ * applied as the home would have queued it: the item under a new mid for
+ * every device of the named users (a message skipping those who blocked its
+ * sender and full devices), and for an event the users' memberships as this
+ * node keeps them (store-cgroups.c) for the groups op.
  *
  * As in group.c nothing here does I/O, and an error return means the
  * transaction must be aborted.
@@ -46,11 +46,11 @@ group_user_known(struct txn *txn, const struct conf *conf, const char *user)
 /*
  * The vetting, at user's home, of an add of user by actor to a group
  * homed elsewhere, called key (its name, or one the create it is for
- * makes up), at now (protocol rule 8; tickd-cluster(7) GROUPS): 1 if
- * refused, 0 if not, or a store error.  A yes reserves user a place in
- * max_groups_per_user until the event of the add is applied here, or the
- * reservation lapses, so that adds vetted at once on several nodes cannot
- * exceed it, and a reservation lost with its answer blocks nobody for
+ * makes up), at now (protocol rule 8; tickd-cluster(7), Groups across
+ * nodes): 1 if refused, 0 if not, or a store error.  A yes reserves user a
+ * place in max_groups_per_user until the event of the add is applied here,
+ * or the reservation lapses, so that adds vetted at once on several nodes
+ * cannot exceed it, and a reservation lost with its answer blocks nobody for
  * long.  A member already needs no place (but is vetted for the actor);
  * a vet again for the same group replaces its reservation.
  */
@@ -445,10 +445,10 @@ group_list_remote(struct txn *txn, const char *user, json_t *a)
 
 /*
  * A send to group of a member homed here, the group homed on node home
- * (tickd-cluster(7) GROUPS): checked against the group's mirror m, then
- * the items for the sender's other devices, the message, dedup and group
- * records, and a gmsg outbox record for home under the send's mid, all in
- * this transaction.  res as group_send fills it.
+ * (tickd-cluster(7), Groups across nodes): checked against the group's
+ * mirror m, then the items for the sender's other devices, the message,
+ * dedup and group records, and a gmsg outbox record for home under the
+ * send's mid, all in this transaction.  res as group_send fills it.
  */
 int
 group_send_remote(struct txn *txn, struct midgen *gen,
@@ -693,10 +693,10 @@ gone_fn(void *arg, const char *user, const char *group,
 
 /*
  * A user deleted here leaves the groups homed on other nodes too (rule
- * 12; tickd-cluster(7) GROUPS): a gleave outbox record {g, user} for each
- * group's home, in the transaction of the deletion, so that the home
- * applies it once, even if it is down now; its memberships here go.  *n
- * counts the groups left.
+ * 12; tickd-cluster(7), Groups across nodes): a gleave outbox record {g,
+ * user} for each group's home, in the transaction of the deletion, so that
+ * the home applies it once, even if it is down now; its memberships here
+ * go.  *n counts the groups left.
  */
 int
 group_user_gone_remote(struct txn *txn, struct midgen *gen,

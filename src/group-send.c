@@ -353,8 +353,8 @@ group_read(struct txn *txn, struct midgen *gen, const char *user,
 
 /*
  * A receipt by member by, from the node that member is homed on, for
- * group message mid sent here (tickd-cluster(7) GROUPS): queued to the
- * sender's devices unless the sender blocked by (rule 10).
+ * group message mid sent here (tickd-cluster(7), Groups across nodes):
+ * queued to the sender's devices unless the sender blocked by (rule 10).
  */
 int
 group_remote_receipt(struct txn *txn, struct midgen *gen,

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * group-vet.c: what a client's group op on this node asks other nodes
- * before it runs (tickd-cluster(7) GROUPS): the homes of the users it
- * names, from the directory, and the verdicts of those users' homes on an
- * add (protocol rule 8), then the release of the places they reserved if
- * the group's home refuses it.  The op's front end (proto-group.c) runs
- * first with what this node knows; when it stops for an answer, the wait
- * here holds the frame and runs the op again with a struct grp_state
- * saying what was asked and answered, so that no state outlives a call.
+ * before it runs (tickd-cluster(7), Groups across nodes): the homes of the
+ * users it names, from the directory, and the verdicts of those users'
+ * homes on an add (protocol rule 8), then the release of the places they
+ * reserved if the group's home refuses it.  The op's front end
+ * (proto-group.c) runs first with what this node knows; when it stops for
+ * an answer, the wait here holds the frame and runs the op again with a
+ * struct grp_state saying what was asked and answered, so that no state
+ * outlives a call.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,8 @@
 /*
  * In a cluster, the users a group_create, _add or _remove names that this
  * node neither has nor knows the home of are looked up in the directory,
- * once the checks this node can make alone passed (tickd-cluster(7)
- * GROUPS); then the op runs again.
+ * once the checks this node can make alone passed (tickd-cluster(7), Groups
+ * across nodes); then the op runs again.
  */
 struct grp_wait {
 	struct conn	*c;
@@ -101,10 +102,10 @@ group_vet_resolve(struct conn *c, json_t *req, json_t *ref,
 /*
  * In a cluster, the users a group_create or group_add names that are
  * homed neither on the group's home nor here are vetted by their homes
- * first, with a remote call each home (tickd-cluster(7) GROUPS): only a
- * user's home knows its blocks, group_add setting and groups (protocol
- * rule 8).  Users homed here are vetted here.  The verdicts go with the
- * op, which runs again.  A home that does not answer within
+ * first, with a remote call each home (tickd-cluster(7), Groups across
+ * nodes): only a user's home knows its blocks, group_add setting and groups
+ * (protocol rule 8).  Users homed here are vetted here.  The verdicts go
+ * with the op, which runs again.  A home that does not answer within
  * cluster_rpc_timeout makes an op on a group homed here unavailable,
  * nothing changed; one on a group homed elsewhere goes there with a null
  * verdict, and that home, checking first what it can, answers unavailable
@@ -207,7 +208,7 @@ grp_relooked(void *arg, int status, const char *node)
 /*
  * A home's answer {"op":"ok","refused","moved"}: a verdict for each user
  * asked; those it answered moved for are not homed there (a stale cached
- * home, tickd-cluster(7) GROUPS), and are looked up again.
+ * home, tickd-cluster(7), Groups across nodes), and are looked up again.
  */
 static void
 grp_vetted(void *arg, json_t *reply)
@@ -396,9 +397,9 @@ grp_released(void *arg, json_t *reply)
 /*
  * The group's home refused an add or create of actor's to group, vetted
  * with verdicts: the places the users' homes reserved for the users it
- * said yes to are released (tickd-cluster(7) GROUPS), here for users
- * homed here, with a group_vet call "release" to the others' homes.  A
- * release that does not arrive leaves the reservation to lapse.
+ * said yes to are released (tickd-cluster(7), Groups across nodes), here
+ * for users homed here, with a group_vet call "release" to the others'
+ * homes.  A release that does not arrive leaves the reservation to lapse.
  */
 void
 group_vet_release(const char *actor, const char *group, json_t *verdicts)

@@ -344,7 +344,7 @@ count_remote_fn(void *arg, const char *user, const char *group,
  * a cluster, the groups homed on other nodes count too, as this node, the
  * user's home, knows them from the events it applied, and so do the
  * places it reserved at now for adds it vetted that were not applied yet
- * (tickd-cluster(7) GROUPS); on one node there are none.
+ * (tickd-cluster(7), Groups across nodes); on one node there are none.
  */
 static int
 at_group_limit(struct txn *txn, const struct conf *conf, const char *user,
@@ -404,11 +404,11 @@ group_refuses(struct txn *txn, const struct conf *conf, const char *user,
 /*
  * Whether user may not be added: group_refuses for a user homed here; for
  * one homed on another node, what only its home knows, that node's
- * verdict in req (tickd-cluster(7) GROUPS).  A user with no verdict, or a
- * verdict of no, is refused, so that nobody becomes a member whom its home
- * would have refused.  MAY_ADD_ASK when req asks for the verdict first,
- * or the verdict is null: then the op is unavailable.  An account held
- * here for a name conflict is homed elsewhere (cluster_user_get).
+ * verdict in req (tickd-cluster(7), Groups across nodes).  A user with no
+ * verdict, or a verdict of no, is refused, so that nobody becomes a member
+ * whom its home would have refused.  MAY_ADD_ASK when req asks for the
+ * verdict first, or the verdict is null: then the op is unavailable.  An
+ * account held here for a name conflict is homed elsewhere (cluster_user_get).
  */
 #define MAY_ADD_ASK	2
 static int

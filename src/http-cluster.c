@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * http-cluster.c: the answers of a node of a cluster to a request that
- * belongs on another node (tickd-cluster(7) HOME NODES): 307 to the home's
+ * belongs on another node (tickd-cluster(7), Home nodes): 307 to the home's
  * cluster_url, with {"error":"wrong_node","node","url"}, or 503 while the
  * home's URL is not known; on a WebSocket, the wrong_node error and the
  * close code 4001.
@@ -95,7 +95,10 @@ http_media_elsewhere(struct conn *c, const struct http_req *req,
 	return (1);
 }
 
-/* A download grant being written for c (tickd-cluster(7) MEDIA). */
+/*
+ * A download grant being written for c (tickd-cluster(7), Downloads across
+ * nodes).
+ */
 struct grant_wait {
 	struct conn	*c;
 	char		 node[CLUSTER_NODE_MAX + 1];	/* the owner */
@@ -127,10 +130,10 @@ grant_written(void *arg, int st)
  * A GET or HEAD of media owned by another node, with a token (bearer or
  * ?token=) of this node, the user's home: the owner takes only its own
  * tokens, so this node checks it, writes a download grant and redirects
- * to the owner with ?grant= instead of the token (tickd-cluster(7)
- * MEDIA).  1 when taken: answered (401, 404, 503), or c left busy until
- * Redis holds the grant; 0 for the plain redirect of http_media_elsewhere
- * (no token, or another node's) or an ID of this node.
+ * to the owner with ?grant= instead of the token (tickd-cluster(7),
+ * Downloads across nodes).  1 when taken: answered (401, 404, 503), or c
+ * left busy until Redis holds the grant; 0 for the plain redirect of
+ * http_media_elsewhere (no token, or another node's) or an ID of this node.
  */
 int
 http_media_grant(struct conn *c, const struct http_req *req, const char *id)

@@ -552,8 +552,8 @@ struct mget {
 
 /*
  * A GET or HEAD waiting for Redis to say whether its grant is good
- * (tickd-cluster(7) MEDIA), with copies of what it needs of its request,
- * which is gone by then.
+ * (tickd-cluster(7), Downloads across nodes), with copies of what it needs
+ * of its request, which is gone by then.
  */
 struct mwait {
 	struct conn	*c;
@@ -653,7 +653,8 @@ serve_grant(struct conn *c, const struct mget *m, const char *grant)
 /*
  * GET or HEAD /v1/media/ID: who may have it.  In a cluster, an ID of
  * another node goes there, with a grant when the token is this node's;
- * a grant on the owner stands for a token (tickd-cluster(7) MEDIA).
+ * a grant on the owner stands for a token (tickd-cluster(7), Downloads
+ * across nodes).
  */
 static void
 serve(struct conn *c, struct http_req *req, const char *idstr, int head)

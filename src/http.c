@@ -295,7 +295,7 @@ register_end(struct kdf_job *job)
 }
 
 /*
- * The name's claim in the cluster came back (tickd-cluster(7) HOME NODES):
+ * The name's claim in the cluster came back (tickd-cluster(7), Home nodes):
  * this node's, taken by another, or Redis unreachable (503).
  */
 static void
@@ -472,7 +472,7 @@ login_done(void *arg, int ok, const uint8_t hash[KDF_HASH_BYTES])
 	}
 	/*
 	 * Claiming a new name may have renamed the lone "default": readers
-	 * of its queue: view look again (tickd-resp(7) BLOCKING).
+	 * of its queue: view look again (tickd-resp(7) COMMANDS).
 	 */
 	if (strcmp(device, DEVICE_DEFAULT) != 0)
 		resp_view_gone(job->user, DEVICE_DEFAULT);
@@ -514,7 +514,7 @@ login_job_free(struct kdf_job *job)
 
 /*
  * A login for a name not homed here was looked up in the cluster's
- * directory (tickd-cluster(7) HOME NODES): 307 to its home, or, for a name
+ * directory (tickd-cluster(7), Home nodes): 307 to its home, or, for a name
  * nobody has, the same scrypt run and 401 as on a single node.
  */
 static void
@@ -674,7 +674,7 @@ route_logout(struct conn *c, struct http_req *req)
 		http_store_error(c, ret);
 		return;
 	}
-	/* Its queue: view went with it (tickd-resp(7) BLOCKING). */
+	/* Its queue: view went with it (tickd-resp(7) COMMANDS). */
 	resp_view_gone(tok.user, tok.device);
 	if ((dc = device_conn(tok.user, tok.device)) != NULL)
 		ws_close(dc, 1008, "logged out");
@@ -703,8 +703,8 @@ last_seen_answer(struct conn *c, int status, json_t *obj)
 }
 
 /*
- * The answer from the mirror (tickd-cluster(7) PRESENCE) to a last-seen
- * question that had to wait for Redis.
+ * The answer from the mirror (tickd-cluster(7), Presence across nodes) to a
+ * last-seen question that had to wait for Redis.
  */
 static void
 last_seen_remote(void *arg, int status, json_t *obj)
@@ -740,7 +740,7 @@ route_last_seen(struct conn *c, struct http_req *req)
 	}
 	memcpy(user, name, len);
 	user[len] = '\0';
-	/* Answered by the bearer's home (tickd-cluster(7) HOME NODES). */
+	/* Answered by the bearer's home (tickd-cluster(7), Home nodes). */
 	if (req->bearer[0] != '\0' &&
 	    http_bearer_elsewhere(c, req->bearer, req->path))
 		return;
@@ -795,7 +795,7 @@ healthz_problem(void)
 }
 
 /*
- * The JSON of GET /healthz?verbose (tickd(8) HEALTH AND METRICS): the
+ * The JSON of GET /healthz?verbose (tickd(8), Health and metrics): the
  * answer, store fill, audit log state and the last commit's latency.
  */
 static json_t *

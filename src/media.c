@@ -273,8 +273,8 @@ media_member_ok(const json_t *a, uint64_t max)
 /*
  * Reads an ID as a client spells it, with the node that owns it: owner is
  * "" for this node's own (bare, or spelled with node, this node's
- * node_name or NULL), else the node_name before the "." (tickd-cluster(7)
- * MEDIA).  -1 if it is malformed.
+ * node_name or NULL), else the node_name before the "." (tickd-cluster(7),
+ * Home nodes).  -1 if it is malformed.
  */
 int
 media_id_owner(const char *node, const char *s, size_t len,
@@ -300,8 +300,8 @@ media_id_owner(const char *node, const char *s, size_t len,
  * Checks the media member of a send (an array of 1 to max_media_refs
  * strings, checked by the caller) and fills refs: *err is
  * TE_NO_SUCH_MEDIA if one of them is not live.  An ID of another node
- * is live if the front end found it so (tickd-cluster(7) MEDIA):
- * remote_ok says it did, else the send is TE_UNAVAILABLE.
+ * is live if the front end found it so (tickd-cluster(7), Media in messages
+ * between nodes): remote_ok says it did, else the send is TE_UNAVAILABLE.
  */
 int
 media_refs_check(struct txn *txn, const struct conf *conf, const json_t *a,
@@ -375,8 +375,8 @@ media_refs_read(const struct conf *conf, const json_t *a,
 
 /*
  * The references of refs owned by other nodes, changed by d (+1 or -1):
- * one mref outbox record per owner (tickd-cluster(7) MEDIA), delivered
- * exactly once like a message.
+ * one mref outbox record per owner (tickd-cluster(7), Media in messages
+ * between nodes), delivered exactly once like a message.
  */
 static int
 mref_put(struct txn *txn, struct midgen *gen, const struct media_refs *refs,
@@ -502,11 +502,11 @@ rref_held(int64_t c)
 
 /*
  * Applies an mref record from another node to this node's media
- * (tickd-cluster(7) MEDIA): each ID it names gains or loses one of
- * origin's references, as a message of this node's would.  The count is
- * kept per node, so that verify can tell origin's from this node's and
- * forgetting origin releases them; it may go below 0 while a -1 is ahead
- * of its +1.  An ID gone meanwhile is passed over.
+ * (tickd-cluster(7), Media in messages between nodes): each ID it names
+ * gains or loses one of origin's references, as a message of this node's
+ * would.  The count is kept per node, so that verify can tell origin's from
+ * this node's and forgetting origin releases them; it may go below 0 while
+ * a -1 is ahead of its +1.  An ID gone meanwhile is passed over.
  */
 int
 media_mref_apply(struct txn *txn, const char *origin, const json_t *p,

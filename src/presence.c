@@ -243,8 +243,8 @@ notify(const char *target, const char *viewer)
 }
 
 /*
- * Writes the mirror of user, homed here, in a cluster (tickd-cluster(7)
- * PRESENCE).
+ * Writes the mirror of user, homed here, in a cluster (tickd-cluster(7),
+ * Presence across nodes).
  */
 static void
 mirror(const char *user)

@@ -120,8 +120,8 @@ grp_remote(struct conn *c, const char *group, struct crgroup_rec *cr)
 
 /*
  * Whether group is homed on another node, which then answers frame
- * (tickd-cluster(7) GROUPS): so it is for a member of a group whose
- * events this node applied.  A non-member's op runs here, and gets
+ * (tickd-cluster(7), Groups across nodes): so it is for a member of a group
+ * whose events this node applied.  A non-member's op runs here, and gets
  * no_such_group as on one node.
  */
 static int

@@ -2,7 +2,7 @@
 /*
  * proto-remote.c: the WebSocket ops whose answer only another node can
  * give, because what they read or change lives on its disk
- * (tickd-cluster(7) REMOTE CALLS): the op goes to that home as a remote
+ * (tickd-cluster(7), Remote calls): the op goes to that home as a remote
  * call (cluster-rpc.c), and its reply comes back to the client as the home
  * made it.  No rep within cluster_rpc_timeout, or no way to send the call,
  * is error unavailable.
@@ -64,7 +64,7 @@ static void	remote_looked_up(void *, int, const char *);
  * The home's answer to a keys_fetch: the bundles it handed out are
  * charged to the fetcher's keys_fetch_rate here, where that is kept.  A
  * home that answers moved was a stale one: the home is looked up again
- * and called, once (tickd-cluster(7) REMOTE CALLS).
+ * and called, once (tickd-cluster(7), Remote calls).
  */
 static void
 keys_fetched(void *arg, json_t *reply)

@@ -151,8 +151,8 @@ op_ping(struct conn *c, json_t *req, json_t *ref)
 
 /*
  * The send of c to a user not known here waits for the cluster's directory
- * (tickd-cluster(7) step 1): then it runs again, or is answered
- * no_such_user, or unavailable with Redis unreachable.
+ * (tickd-cluster(7), Messages between nodes): then it runs again, or is
+ * answered no_such_user, or unavailable with Redis unreachable.
  */
 struct send_wait {
 	struct conn		*c;
@@ -188,8 +188,8 @@ send_looked_up(void *arg, int status, const char *node)
 
 /*
  * The mirror of a group homed on another node, read for a send of one of
- * its members homed here (tickd-cluster(7) GROUPS), while send_run runs
- * again with it.
+ * its members homed here (tickd-cluster(7), Groups across nodes), while
+ * send_run runs again with it.
  */
 static const struct gmirror	*send_gm;
 
@@ -258,9 +258,9 @@ group_elsewhere(struct txn *txn, const char *user, const char *group)
 
 /*
  * A send naming media of other nodes waits for their owners' m:{ID}
- * (tickd-cluster(7) MEDIA): then it runs again, or is answered
- * no_such_media as an unknown ID of this node's would be, or unavailable
- * when Redis could not say.
+ * (tickd-cluster(7), Media in messages between nodes): then it runs again,
+ * or is answered no_such_media as an unknown ID of this node's would be, or
+ * unavailable when Redis could not say.
  */
 struct media_wait {
 	struct conn		*c;

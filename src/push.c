@@ -232,8 +232,8 @@ push_addr_public(const struct sockaddr *sa)
 }
 
 /*
- * Parses a push_register frame into ep (bad input of tickd-protocol(7)
- * PUSH); TE_OK, TE_BAD_REQUEST or TE_PUSH_REJECTED with why.
+ * Parses a push_register frame into ep (bad input of tickd-protocol(7) PUSH
+ * NOTIFICATIONS); TE_OK, TE_BAD_REQUEST or TE_PUSH_REJECTED with why.
  */
 enum tick_err
 push_register_parse(const struct conf *conf, json_t *req, struct push_ep *ep,

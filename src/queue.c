@@ -210,11 +210,11 @@ queue_items(struct txn *txn, struct devs *devs, const struct mid *mid,
 
 /*
  * Queues one receipt with a new mid for message mid (record m) to every
- * device of its sender, with reason for a failed one (tickd-cluster(7)
- * RECEIPTS).  A message that came from another node of a cluster has its
- * receipt sent back to that node's outbox record instead.  Receipts ignore
- * max_queue: there is at most one of each status per message, so the
- * messages already bound them.
+ * device of its sender, with reason for a failed one (tickd-cluster(7),
+ * Messages between nodes).  A message that came from another node of a
+ * cluster has its receipt sent back to that node's outbox record instead.
+ * Receipts ignore max_queue: there is at most one of each status per
+ * message, so the messages already bound them.
  */
 static int
 queue_receipt_why(struct txn *txn, struct midgen *gen, const struct mid *mid,
@@ -464,11 +464,12 @@ queue_remote_room(struct txn *txn, const struct conf *conf,
 }
 
 /*
- * A send to a user homed on node home (tickd-cluster(7) CROSS-NODE
- * DELIVERY, steps 1 and 2): the items for the sender's other devices with
- * their media references, the dedup record and an outbox record for that
- * node, all in this transaction.  The record carries the media IDs; the
- * recipient's home takes its own references (tickd-cluster(7) MEDIA).
+ * A send to a user homed on node home (tickd-cluster(7), Messages between
+ * nodes): the items for the sender's other devices with their media
+ * references, the dedup record and an outbox record for that node, all in
+ * this transaction.  The record carries the media IDs; the recipient's
+ * home takes its own references (tickd-cluster(7), Media in messages
+ * between nodes).
  */
 int
 queue_send_remote(struct txn *txn, struct midgen *gen,
@@ -557,11 +558,11 @@ queue_send_remote(struct txn *txn, struct midgen *gen,
 }
 
 /*
- * Applies a message from another node (tickd-cluster(7) step 4): stores it
- * for every device of its recipient under a new mid, remembering its
- * origin and om for the receipts.  An unknown recipient or a full queue
- * sends a failed receipt back; a block drops it silently.  The caller
- * writes the dedup record and frees out.
+ * Applies a message from another node (tickd-cluster(7), Messages between
+ * nodes): stores it for every device of its recipient under a new mid,
+ * remembering its origin and om for the receipts.  An unknown recipient or
+ * a full queue sends a failed receipt back; a block drops it silently.  The
+ * caller writes the dedup record and frees out.
  */
 int
 queue_apply_remote(struct txn *txn, struct midgen *gen,
@@ -661,8 +662,8 @@ queue_apply_remote(struct txn *txn, struct midgen *gen,
 
 /*
  * A receipt from another node for message mid, which this node accepted
- * (tickd-cluster(7) RECEIPTS): queued to every device of its sender.  A
- * message already forgotten gets none.
+ * (tickd-cluster(7), Messages between nodes): queued to every device of its
+ * sender.  A message already forgotten gets none.
  */
 int
 queue_remote_receipt(struct txn *txn, struct midgen *gen,

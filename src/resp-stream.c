@@ -1159,7 +1159,7 @@ resp_stream_read_end(struct rclient *rc, struct evbuffer *saved,
  * On a wake, whether key no longer holds a stream (deleted, or replaced
  * by another type): 1 if so, 0 if it does, -1 after replying a store
  * error.  Redis 7.0 then answers a parked XREADGROUP with UNBLOCKED and
- * leaves a parked XREAD parked (tickd-resp(7) BLOCKING).
+ * leaves a parked XREAD parked (tickd-resp(7) COMMANDS).
  */
 static int
 xread_gone(struct rclient *rc, struct txn *txn, const struct rarg *key)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * store-cgroups.c: what a node of a cluster knows of groups homed on
- * other nodes (tickd-cluster(7) GROUPS): for each local user, the groups
- * it is a member of there, with its role, the group's title and version
- * and its home, as the group events applied here said last.
+ * other nodes (tickd-cluster(7), Groups across nodes): for each local user,
+ * the groups it is a member of there, with its role, the group's title and
+ * version and its home, as the group events applied here said last.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -225,7 +225,7 @@ cout_first_fn(void *arg, const char *node, const struct mid *mid,
 
 /*
  * The lowest mid still held for node, the low-water mark its entries carry
- * (tickd-cluster(7) EXACTLY ONCE); 0-0 when nothing is held.
+ * (tickd-cluster(7), Messages between nodes); 0-0 when nothing is held.
  */
 int
 store_cout_lowest(struct txn *txn, const char *node, struct mid *lw)
@@ -292,7 +292,7 @@ cdedup_trim_fn(struct walk *w, const MDB_val *k, const MDB_val *v)
 
 /*
  * Deletes origin's dedup records below lw, the lowest om origin still
- * holds (tickd-cluster(7) EXACTLY ONCE); *n is how many went.
+ * holds (tickd-cluster(7), Messages between nodes); *n is how many went.
  */
 int
 store_cdedup_trim(struct txn *txn, const char *origin, const struct mid *lw,
@@ -548,9 +548,9 @@ store_cheld_del(struct txn *txn, const char *user)
 
 /*
  * The meta key of the reservation of a place in max_groups_per_user for
- * user, vetted for an add to group homed elsewhere (tickd-cluster(7)
- * GROUPS), at most CRSV_KEY_MAX bytes; with group NULL, the prefix of all
- * of user's.
+ * user, vetted for an add to group homed elsewhere (tickd-cluster(7),
+ * Groups across nodes), at most CRSV_KEY_MAX bytes; with group NULL, the
+ * prefix of all of user's.
  */
 static void
 crsv_key(char *key, size_t size, const char *user, const char *group)

@@ -487,8 +487,8 @@ store_media_file_set(struct txn *txn, const uint8_t sha[32], uint64_t ids,
 /*
  * Decodes a message's media references: the count of items, the IDs,
  * then their owners if one of them is another node (records written
- * before tickd-cluster(7) MEDIA references end with the IDs); -1 if
- * damaged.
+ * before tickd-cluster(7), Media in messages between nodes references end
+ * with the IDs); -1 if damaged.
  */
 static int
 refs_dec(struct dec *d, struct media_refs *m)

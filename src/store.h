@@ -70,8 +70,8 @@ struct store;
 /*
  * The devices and what their queues hold, the sums of their records: kept
  * by the store as write transactions commit, once store_totals_start has
- * counted them, so that reading them costs nothing (tickd(8) HEALTH AND
- * METRICS).
+ * counted them, so that reading them costs nothing (tickd(8), Health and
+ * metrics).
  */
 struct store_totals {
 	int64_t		devices;
@@ -112,8 +112,8 @@ int	store_totals(struct store *, struct store_totals *);
 /*
  * The Unix ms of the oldest item of all queues (0 if they are empty),
  * kept as write transactions commit once store_oldest_start has read each
- * queue's first item, so that reading it costs nothing (tickd(8) HEALTH
- * AND METRICS).  -1 on a store error, or if it was not started.
+ * queue's first item, so that reading it costs nothing (tickd(8), Health
+ * and metrics).  -1 on a store error, or if it was not started.
  */
 int	store_oldest_start(struct store *);
 int	store_oldest(struct store *, uint64_t *);
@@ -920,8 +920,9 @@ int	store_cheld_del(struct txn *, const char *);
 /* store-cgroups.c */
 /*
  * A local user's membership of a group homed on another node, as the
- * group events applied here tell it (tickd-cluster(7) GROUPS), keyed
- * "user\0group": what the groups op answers, and where the group's ops go.
+ * group events applied here tell it (tickd-cluster(7), Groups across
+ * nodes), keyed "user\0group": what the groups op answers, and where the
+ * group's ops go.
  */
 #define CRGROUP_NODE_MAX	32	/* tickd.h's CLUSTER_NODE_MAX */
 struct crgroup_rec {

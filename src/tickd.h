@@ -612,9 +612,9 @@ struct gdevs {
 };
 
 /*
- * Items for members homed on other nodes (tickd-cluster(7) GROUPS),
- * gathered per node while one item is fanned out, then written as one gev
- * outbox record per node.
+ * Items for members homed on other nodes (tickd-cluster(7), Groups across
+ * nodes), gathered per node while one item is fanned out, then written as
+ * one gev outbox record per node.
  */
 struct gfan_node {
 	char	 node[CLUSTER_NODE_MAX + 1];
@@ -646,7 +646,7 @@ struct gctx {
 /*
  * What a group op run at the actor's home in a cluster stops for, rather
  * than decide without it, once the checks this node can make alone passed
- * (tickd-cluster(7) GROUPS).
+ * (tickd-cluster(7), Groups across nodes).
  */
 enum grp_ask {
 	GRP_ASK_LOOKUP = 1,	/* the homes of users not known here */

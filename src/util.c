@@ -442,7 +442,7 @@ err_code(enum tick_err e)
 
 /*
  * The error whose code is s, as another node's reply names it
- * (tickd-cluster(7) REMOTE CALLS); TE_INTERNAL if none is.
+ * (tickd-cluster(7), Remote calls); TE_INTERNAL if none is.
  */
 enum tick_err
 err_from_code(const char *s)

@@ -38,7 +38,7 @@ static void	ws_timer_cb(evutil_socket_t, short, void *);
  * Follows the frame headers in the bytes handed to wslay, which tells of
  * a frame only once its payload begins: a data frame announcing more than
  * max_frame_bytes is refused with 1009 as soon as its header is in, not
- * when a payload arrives, which may be never (tickd-protocol(7) ERRORS).
+ * when a payload arrives, which may be never (tickd-protocol(7) FRAMES).
  * It also tells ws_idle() whether wslay holds part of a frame or message.
  */
 static void
