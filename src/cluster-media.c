@@ -282,8 +282,8 @@ cluster_media_writeback(struct txn *txn)
  * At each heartbeat while Redis answers: m:{ID} of the IDs whose write
  * Redis did not take is set if the ID is live in the store, deleted if
  * not; past DIRTY_MAX IDs, every live one is set again and the first
- * DIRTY_MAX noted are deleted if not live (tickd-cluster(7), What each
- * failure does).
+ * DIRTY_MAX noted are deleted if not live (tickd-cluster(7), Media in
+ * messages between nodes).
  */
 void
 cluster_media_tick(void)
