@@ -17,7 +17,7 @@ from tickd_test import *  # noqa: E402,F403
 from push_test import *  # noqa: E402,F403
 
 N = 40
-DELAY = 10 if VALGRIND else 3   # seconds: the sends and the stop fit in it
+DELAY = 10 if VALGRIND else 5   # seconds: the sends and the stop fit in it
 
 
 async def main(t):
